@@ -1,0 +1,111 @@
+# shortd — a URL-shortener HTTP daemon.
+#   make          build build/shortd
+#   make check    install missing Debian packages, build, run every test
+#   make asan     the same tests built with AddressSanitizer and UBSan
+#   make run      install, build, serve on 127.0.0.1:8080 with ./shortd.db
+#   make install  PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+PKGS      := libmicrohttpd sqlite3 jansson libsodium
+TEST_PKGS := check libcurl
+
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS += -Iinclude -I$(BUILD) -D_GNU_SOURCE
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP -pthread
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
+
+# Every module but main.c goes into a static library that the tests link too.
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o
+LIB     := $(BUILD)/libshortd.a
+MIGRATIONS := $(sort $(wildcard sql/*.sql))
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+INT_SRC  := $(wildcard tests/integration/*.c)
+SUP_SRC  := $(wildcard tests/support/*.c)
+
+.PHONY: all check test-run asan run install uninstall deps clean fuzz bench format
+all: $(BUILD)/shortd
+
+$(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS) -lm
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+# Migrations are embedded in the binary: sql/NNN_name.sql -> a C array.
+$(BUILD)/migrations_data.c: $(MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
+	sh tools/embed_sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/test_%.o: tests/%.c | $(BUILD)/obj
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+UNIT_OBJ := $(UNIT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
+INT_OBJ  := $(INT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
+SUP_OBJ  := $(SUP_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
+
+# Each tests/<kind>/test_NAME.c exports Suite *NAME_suite(void); the runner
+# that adds them all is generated, so adding a test file needs no other edit.
+$(BUILD)/%_main.c: tools/gen_runner.sh $(wildcard tests/unit/test_*.c tests/integration/test_*.c) | $(BUILD)/obj
+	sh tools/gen_runner.sh $* $(sort $(wildcard tests/$*/test_*.c)) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/%_main.o: $(BUILD)/%_main.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit_tests: $(BUILD)/obj/unit_main.o $(UNIT_OBJ) $(SUP_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm
+$(BUILD)/integration_tests: $(BUILD)/obj/integration_main.o $(INT_OBJ) $(SUP_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm
+
+$(BUILD)/obj:
+	@mkdir -p $@ $@/unit $@/integration $@/support
+
+# check: set-up first (a separate make, so pkg-config runs after deps).
+check: deps
+	$(MAKE) --no-print-directory test-run
+
+test-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
+	$(BUILD)/unit_tests
+	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests
+
+asan: deps
+	$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  test-run
+
+run: deps
+	$(MAKE) --no-print-directory all
+	$(BUILD)/shortd serve --listen 127.0.0.1:8080 --db ./shortd.db
+
+deps:
+	@sh tools/deps.sh
+
+install: $(BUILD)/shortd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/shortd $(DESTDIR)$(PREFIX)/bin/shortd
+	install -m 0644 doc/shortd.1 $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/shortd $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
+
+format:
+	clang-format -i src/*.c include/*.h tests/*/*.c
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)

@@ -1,0 +1,19 @@
+/*
+ * The admin subcommands: add, get, list, rm and token. They open the store
+ * directly (safe while serve runs on the same file) and validate with the
+ * same functions as the API. Each returns the process exit status: 0, 1 for
+ * a runtime failure, 2 for bad input with a one-line error on stderr.
+ */
+#ifndef SHORTD_CLI_H
+#define SHORTD_CLI_H
+
+int cli_add(int argc, char **argv);
+int cli_get(int argc, char **argv);
+int cli_list(int argc, char **argv);
+int cli_rm(int argc, char **argv);
+int cli_token(int argc, char **argv);
+
+/* `shortd serve`: runs the daemon until SIGTERM or SIGINT. */
+int serve_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * Click counting off the redirect path. A redirect records a click into its
+ * worker thread's own ring (no lock, no allocation, no disk write); a flusher
+ * thread drains the rings into per-link totals and writes them to the store
+ * in one transaction per interval, and once more at clicks_stop().
+ *
+ * max_clicks is exact on one node: clicks_admit() reserves a click of a
+ * limited link under that link's shard lock, so the click that would pass the
+ * limit is refused whatever the concurrency.
+ */
+#ifndef SHORTD_CLICKS_H
+#define SHORTD_CLICKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "link.h"
+#include "store.h"
+
+#define CLICKS_REFERRER_MAX 95
+
+struct clicks;
+
+struct clicks_stats {
+	uint64_t flushed;    /* clicks written to the store */
+	uint64_t batches;    /* flush transactions */
+	uint64_t errors;     /* failed flushes (their clicks are kept) */
+	uint64_t flush_usec; /* total time spent writing */
+};
+
+/* Creates the counters and starts the flusher, writing every interval_ms.
+ * Returns 0, or -1 when the thread cannot start. */
+int clicks_start(struct store *store, int interval_ms, struct clicks **out);
+
+/* Stops the flusher after writing every pending click; accepts NULL.
+ * No redirect may be running. Returns 0, or -1 when the last write failed. */
+int clicks_stop(struct clicks *c);
+
+/*
+ * For a link with max_clicks: reserves one human click and returns true, or
+ * returns false when the link has run out. stored is the click count the
+ * link had in the store when it was read. Links without a limit always pass.
+ */
+bool clicks_admit(struct clicks *c, const struct link *l);
+
+/* Records one click of a link (called after clicks_admit said yes for a
+ * human click). referrer_host may be NULL. Never blocks for long: a full
+ * ring wakes the flusher and waits for room, it never drops a click. */
+void clicks_record(struct clicks *c, int64_t link_id, int64_t now, bool bot, const char *referrer_host);
+
+/* Clicks of a link recorded but not yet written, human and bot. Drains the
+ * rings first, so a click answered before the call is counted. */
+void clicks_pending(struct clicks *c, int64_t link_id, int64_t *human, int64_t *bot, int64_t *last_at);
+
+/* Writes everything pending now (used by tests and shutdown). */
+int clicks_flush(struct clicks *c);
+
+/* Runs fn under the lock that orders flushes, so a store read inside fn and
+ * clicks_pending() together count every click exactly once. */
+int clicks_locked(struct clicks *c, int (*fn)(void *ctx), void *ctx);
+
+void clicks_get_stats(struct clicks *c, struct clicks_stats *out);
+
+#endif

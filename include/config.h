@@ -1,0 +1,50 @@
+/*
+ * The daemon's one configuration: serve's flags and their environment
+ * variables, parsed and validated into struct config. Nothing else reads
+ * argv or the environment for these settings.
+ */
+#ifndef SHORTD_CONFIG_H
+#define SHORTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_HOST_MAX 255
+#define CONFIG_BASE_URL_MAX 1024
+
+struct config {
+	char listen_host[CONFIG_HOST_MAX + 1]; /* numeric IPv4 or IPv6 address */
+	unsigned listen_port;                  /* 0 picks a free port */
+	const char *db_path;                   /* borrowed from argv or environ */
+	char base_url[CONFIG_BASE_URL_MAX + 1]; /* without a trailing slash; "" = from listen */
+	int default_status;
+	unsigned threads;
+	const char *access_log; /* NULL: off; "-": stdout */
+	uint64_t max_body;      /* redirect request bodies drained up to this */
+	unsigned cache_max_age; /* seconds, for 301/308 */
+	unsigned flush_ms;      /* click flush interval */
+	unsigned max_connections;
+	unsigned max_connections_per_ip;
+	unsigned timeout; /* idle connection timeout, seconds */
+	const char *admin_token; /* SHORTD_ADMIN_TOKEN, borrowed; NULL when unset */
+};
+
+/* Fills c with the defaults of SPEC.md. */
+void config_defaults(struct config *c);
+
+/*
+ * Reads the environment (SHORTD_*) and then argv (flags win) into c. argv
+ * starts after the subcommand. Returns 0, or -1 with a one-line message
+ * naming the flag or variable in err.
+ */
+int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Parses "HOST:PORT" or "[V6]:PORT" into c's listen fields; 0 or -1. */
+int config_parse_listen(struct config *c, const char *value);
+
+/* Sets base_url from the listen address when none was given, once the real
+ * port is known. */
+void config_finish_base_url(struct config *c, unsigned bound_port);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * Creating and changing links with every rule applied: the one place the
+ * CLI and the API go through, so both accept and refuse exactly the same
+ * input with the same error codes. A refused request changes nothing.
+ */
+#ifndef SHORTD_LINKOPS_H
+#define SHORTD_LINKOPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "link.h"
+#include "store.h"
+
+/* What a caller asks for; expires_at and max_clicks use the "absent"
+ * values of link.h. status 0 means the daemon's default. */
+struct link_input {
+	const char *url;
+	const char *code; /* NULL or "": generate one */
+	int status;
+	int64_t expires_at;
+	int64_t max_clicks;
+	bool forward_query;
+};
+
+/* Why a request was refused: a machine-readable code (SPEC.md's error
+ * shape), the HTTP status the API answers with and a human message. */
+struct linkops_error {
+	const char *code;
+	int http_status;
+	char message[160];
+};
+
+/* Validates in and creates the link; *out is the stored link. base_url is
+ * this daemon's own, for the self-link rule. Returns 0, or -1 with err set
+ * (invalid_url, invalid_code, invalid_status, invalid_max_clicks,
+ * code_taken, storage_full, unavailable). */
+int linkops_create(struct store *s, const char *base_url, int default_status, int64_t now,
+		   const struct link_input *in, struct link *out, struct linkops_error *err);
+
+/* Validates the set fields of p (p->url as given; it is normalised into a
+ * copy) and applies them to the link with this code. Returns 0, or -1 with
+ * err set (the codes above and not_found). */
+int linkops_update(struct store *s, const char *base_url, const char *code, const struct link_patch *p,
+		   int64_t now, struct link *out, struct linkops_error *err);
+
+/* Fills err for a store status (not_found, code_taken, storage_full, ...). */
+void linkops_store_error(int store_status, struct linkops_error *err);
+
+#endif

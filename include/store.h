@@ -1,0 +1,152 @@
+/*
+ * The storage interface: links, tokens and click counts. store.c dispatches
+ * each call to a backend's operations (store_sqlite.c today); nothing above
+ * this header knows which database is behind it.
+ *
+ * Thread safety: every function may be called from any thread. Lookups on
+ * the redirect path (store_link_lookup) use a per-thread read connection and
+ * never wait for a writer; writes are serialised inside the backend.
+ * Strings and links are copied into caller-owned memory.
+ */
+#ifndef SHORTD_STORE_H
+#define SHORTD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link.h"
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOT_FOUND = -1,
+	STORE_CONFLICT = -2, /* a unique key (code, token name) is taken */
+	STORE_FULL = -3,     /* disk or database size limit reached */
+	STORE_READONLY = -4,
+	STORE_CORRUPT = -5,
+	STORE_TOO_NEW = -6, /* the database is from a newer shortd */
+	STORE_ERROR = -7,
+};
+
+#define STORE_TOKEN_NAME_MAX 64
+#define STORE_TOKEN_HASH_LEN 32
+
+enum store_role { STORE_ROLE_ADMIN = 0, STORE_ROLE_READ_ONLY = 1 };
+
+struct store_token {
+	char name[STORE_TOKEN_NAME_MAX + 1];
+	enum store_role role;
+	int64_t created_at;
+};
+
+/* Fields of a link to change; a flag says which are set. */
+enum link_patch_field {
+	PATCH_URL = 1 << 0,
+	PATCH_STATUS = 1 << 1,
+	PATCH_EXPIRES_AT = 1 << 2,
+	PATCH_MAX_CLICKS = 1 << 3,
+	PATCH_FORWARD_QUERY = 1 << 4,
+	PATCH_DISABLED = 1 << 5,
+};
+
+struct link_patch {
+	unsigned fields;
+	char url[LINK_URL_MAX + 1];
+	int status;
+	int64_t expires_at; /* LINK_NO_TIME clears it */
+	int64_t max_clicks; /* LINK_NO_LIMIT clears it */
+	bool forward_query;
+	bool disabled;
+};
+
+/* One link's clicks for one day, with the referring host ("" for none). */
+struct click_row {
+	int64_t link_id;
+	int64_t day; /* days since 1970-01-01, UTC */
+	int64_t last_at;
+	int64_t clicks;
+	int64_t bot_clicks;
+	const char *referrer; /* borrowed for the call; NULL or "" for none */
+};
+
+struct store_daily {
+	int64_t day;
+	int64_t clicks;
+	int64_t bot_clicks;
+};
+
+struct store_referrer {
+	char host[256];
+	int64_t clicks;
+};
+
+struct store;
+
+/* Fills buf with a fresh code of LINK_GEN_LEN characters; 0 or -1. */
+typedef int (*store_codegen_fn)(char *buf, size_t size, void *ctx);
+/* Called once per listed link; a non-zero return stops the listing. */
+typedef int (*store_link_fn)(const struct link *l, void *ctx);
+typedef int (*store_token_fn)(const struct store_token *t, void *ctx);
+
+/*
+ * Opens (creating if need be) the database at path and applies the embedded
+ * migrations in order. On failure returns an error, writes a one-line reason
+ * to err and sets *out to NULL: STORE_TOO_NEW for a database from a newer
+ * shortd, STORE_CORRUPT, STORE_READONLY, STORE_ERROR.
+ */
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+
+/* Closes every connection; accepts NULL. No call may be running. */
+void store_close(struct store *s);
+
+/* The schema version the database is at. */
+int store_schema_version(struct store *s);
+
+/* STORE_OK when the database answers a trivial read. */
+int store_ping(struct store *s);
+
+/* The redirect path's read: the link with this code into *out, or
+ * STORE_NOT_FOUND. Never blocks on a writer. */
+int store_link_lookup(struct store *s, const char *code, struct link *out);
+
+/* Creates l. With l->code empty a code is generated with gen (retried on a
+ * collision in the same transaction). On success fills l->id, l->code and
+ * the times; STORE_CONFLICT when a custom code is taken. */
+int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx);
+
+/* Applies p to the link with this code and writes the result to *out. */
+int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now,
+		      struct link *out);
+
+/* Deletes the link and its click history; STORE_NOT_FOUND when absent. */
+int store_link_delete(struct store *s, const char *code);
+
+/* Calls fn for up to limit links with id > after_id, by ascending id. */
+int store_link_list(struct store *s, int64_t after_id, int limit, store_link_fn fn, void *ctx);
+
+/* Adds a batch of click rows in one transaction: to the links' totals and
+ * last_click_at, to the daily table, and to the referrer table. Rows for
+ * links deleted since are dropped. */
+int store_clicks_write(struct store *s, const struct click_row *rows, size_t n);
+
+/* Daily counts of a link from day since (inclusive), ascending; up to max. */
+int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct store_daily *out,
+		     size_t max, size_t *n);
+
+/* Top referring hosts of a link since a day, most clicks first; up to max. */
+int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out,
+			 size_t max, size_t *n);
+
+/* Tokens, stored only as a SHA-256 hash. */
+int store_token_add(struct store *s, const char *name, const unsigned char hash[STORE_TOKEN_HASH_LEN],
+		    enum store_role role, int64_t now);
+int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN],
+		     struct store_token *out);
+int store_token_list(struct store *s, store_token_fn fn, void *ctx);
+int store_token_revoke(struct store *s, const char *name);
+int store_token_count(struct store *s, int64_t *count);
+
+/* A human name for a status, never NULL. */
+const char *store_status_message(int status);
+
+#endif

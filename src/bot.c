@@ -1,0 +1,48 @@
+/*
+ * Crawler and link-preview detection by User-Agent substring. The list is
+ * the agents that fetch links people paste into chats and social sites, and
+ * the big search crawlers; matching ignores case.
+ */
+#include "bot.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const bot_markers[] = {
+	"bot", /* Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot, Discordbot, ... */
+	"crawler",
+	"spider",
+	"facebookexternalhit",
+	"facebookcatalog",
+	"slack-imgproxy",
+	"whatsapp",
+	"skypeuripreview",
+	"embedly",
+	"quora link preview",
+	"pinterest",
+	"vkshare",
+	"preview",
+};
+
+static bool contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++) {
+		if (strncasecmp(hay, needle, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool bot_is_bot(const char *user_agent)
+{
+	if (user_agent == NULL || user_agent[0] == '\0')
+		return false;
+	for (size_t i = 0; i < sizeof(bot_markers) / sizeof(bot_markers[0]); i++) {
+		if (contains_nocase(user_agent, bot_markers[i]))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,517 @@
+/*
+ * Click counting off the redirect path.
+ *
+ * Producers are the server's worker threads: each owns one single-producer
+ * ring (found through a thread key, made on the thread's first click) and
+ * only ever writes its head. The one consumer is whoever holds c->lock: the
+ * flusher thread every DRAIN_MS, or an API read that wants exact numbers.
+ * It moves events from the rings into an aggregate keyed by (link, day,
+ * referrer) and, every interval, writes the aggregate to the store in one
+ * transaction. A failed write keeps the aggregate for the next try, so a
+ * click is lost only if the process dies before a write succeeds.
+ *
+ * Limited links (max_clicks) also keep an exact in-memory total per link in
+ * one of SHARDS hash tables, each with its own mutex: only redirects of
+ * limited links that hash to the same shard ever meet on a lock.
+ */
+#include "clicks.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RING_SIZE 8192 /* events per worker thread; a power of two */
+#define DRAIN_MS 10
+#define SHARDS 64
+#define WRITE_RETRIES 3
+
+struct event {
+	int64_t link_id;
+	int64_t at;
+	bool bot;
+	char ref[CLICKS_REFERRER_MAX + 1];
+};
+
+struct ring {
+	_Alignas(64) _Atomic uint64_t head; /* written by the producer */
+	_Alignas(64) _Atomic uint64_t tail; /* written by the consumer */
+	struct ring *next;
+	struct event ev[RING_SIZE];
+};
+
+struct agg_entry {
+	int64_t link_id; /* 0: empty slot */
+	int64_t day;
+	int64_t clicks;
+	int64_t bots;
+	int64_t last_at;
+	char ref[CLICKS_REFERRER_MAX + 1];
+};
+
+struct agg {
+	struct agg_entry *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+struct limit_entry {
+	int64_t link_id; /* 0: empty slot */
+	int64_t used;
+};
+
+struct shard {
+	pthread_mutex_t lock;
+	struct limit_entry *slot;
+	size_t cap;
+	size_t n;
+};
+
+struct clicks {
+	struct store *store;
+	int interval_ms;
+	pthread_mutex_t lock; /* recursive: the consumer side */
+	pthread_cond_t wake;
+	bool stopping;
+	pthread_t thread;
+	pthread_key_t ring_key;
+	pthread_mutex_t rings_lock;
+	struct ring *_Atomic rings;
+	struct agg agg;
+	struct shard shards[SHARDS];
+	_Atomic uint64_t flushed, batches, errors, flush_usec;
+};
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static uint64_t agg_hash(int64_t id, int64_t day, const char *ref)
+{
+	uint64_t h = mix((uint64_t)id * 31 + (uint64_t)day);
+	for (; *ref != '\0'; ref++)
+		h = (h ^ (unsigned char)*ref) * 0x100000001b3ULL;
+	return mix(h);
+}
+
+static int agg_grow(struct agg *a)
+{
+	size_t cap = a->cap ? a->cap * 2 : 256;
+	struct agg_entry *slot = calloc(cap, sizeof(*slot));
+
+	if (slot == NULL)
+		return -1;
+	for (size_t i = 0; i < a->cap; i++) {
+		struct agg_entry *e = &a->slot[i];
+		if (e->link_id == 0)
+			continue;
+		size_t j = agg_hash(e->link_id, e->day, e->ref) & (cap - 1);
+		while (slot[j].link_id != 0)
+			j = (j + 1) & (cap - 1);
+		slot[j] = *e;
+	}
+	free(a->slot);
+	a->slot = slot;
+	a->cap = cap;
+	return 0;
+}
+
+/* Adds one event; -1 only when memory runs out (the event stays in its ring). */
+static int agg_add(struct agg *a, const struct event *ev)
+{
+	int64_t day = ev->at >= 0 ? ev->at / 86400 : 0;
+	size_t j;
+
+	if ((a->n + 1) * 2 > a->cap && agg_grow(a) != 0)
+		return -1;
+	j = agg_hash(ev->link_id, day, ev->ref) & (a->cap - 1);
+	while (a->slot[j].link_id != 0 &&
+	       !(a->slot[j].link_id == ev->link_id && a->slot[j].day == day && strcmp(a->slot[j].ref, ev->ref) == 0))
+		j = (j + 1) & (a->cap - 1);
+	struct agg_entry *e = &a->slot[j];
+	if (e->link_id == 0) {
+		e->link_id = ev->link_id;
+		e->day = day;
+		memcpy(e->ref, ev->ref, sizeof(e->ref));
+		a->n++;
+	}
+	if (ev->bot)
+		e->bots++;
+	else
+		e->clicks++;
+	if (ev->at > e->last_at)
+		e->last_at = ev->at;
+	return 0;
+}
+
+static void agg_clear(struct agg *a)
+{
+	if (a->cap > 65536) { /* let a burst's memory go */
+		free(a->slot);
+		a->slot = NULL;
+		a->cap = 0;
+	} else if (a->cap > 0) {
+		memset(a->slot, 0, a->cap * sizeof(*a->slot));
+	}
+	a->n = 0;
+}
+
+/* Moves every ring's events into the aggregate. Caller holds c->lock. */
+static void drain(struct clicks *c)
+{
+	for (struct ring *r = atomic_load_explicit(&c->rings, memory_order_acquire); r != NULL; r = r->next) {
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+
+		for (; t != h; t++) {
+			if (agg_add(&c->agg, &r->ev[t & (RING_SIZE - 1)]) != 0)
+				break;
+		}
+		atomic_store_explicit(&r->tail, t, memory_order_release);
+	}
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Writes the aggregate in one transaction. Caller holds c->lock. */
+static int write_pending(struct clicks *c)
+{
+	struct click_row *rows;
+	size_t n = 0;
+	uint64_t start, total = 0;
+	int rc;
+
+	if (c->agg.n == 0)
+		return 0;
+	rows = malloc(c->agg.n * sizeof(*rows));
+	if (rows == NULL)
+		return -1;
+	for (size_t i = 0; i < c->agg.cap; i++) {
+		const struct agg_entry *e = &c->agg.slot[i];
+		if (e->link_id == 0)
+			continue;
+		rows[n] = (struct click_row){e->link_id, e->day, e->last_at, e->clicks, e->bots, e->ref};
+		total += (uint64_t)(e->clicks + e->bots);
+		n++;
+	}
+	start = now_usec();
+	rc = store_clicks_write(c->store, rows, n);
+	free(rows);
+	if (rc != STORE_OK) {
+		atomic_fetch_add(&c->errors, 1);
+		return -1;
+	}
+	atomic_fetch_add(&c->flush_usec, now_usec() - start);
+	atomic_fetch_add(&c->batches, 1);
+	atomic_fetch_add(&c->flushed, total);
+	agg_clear(&c->agg);
+	return 0;
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += (long)ms * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+static void *flusher(void *arg)
+{
+	struct clicks *c = arg;
+	uint64_t last_write = now_usec();
+	struct timespec ts;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		deadline_after(&ts, DRAIN_MS);
+		pthread_cond_timedwait(&c->wake, &c->lock, &ts);
+		drain(c);
+		if (now_usec() - last_write >= (uint64_t)c->interval_ms * 1000u) {
+			write_pending(c);
+			last_write = now_usec();
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int clicks_start(struct store *store, int interval_ms, struct clicks **out)
+{
+	struct clicks *c = calloc(1, sizeof(*c));
+	pthread_mutexattr_t ma;
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if (c == NULL)
+		return -1;
+	c->store = store;
+	c->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&c->rings_lock, NULL);
+	for (int i = 0; i < SHARDS; i++)
+		pthread_mutex_init(&c->shards[i].lock, NULL);
+	if (pthread_key_create(&c->ring_key, NULL) != 0)
+		goto fail;
+	if (pthread_create(&c->thread, NULL, flusher, c) != 0) {
+		pthread_key_delete(c->ring_key);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	for (int i = 0; i < SHARDS; i++)
+		pthread_mutex_destroy(&c->shards[i].lock);
+	pthread_mutex_destroy(&c->rings_lock);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return -1;
+}
+
+int clicks_stop(struct clicks *c)
+{
+	int rc = 0;
+
+	if (c == NULL)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+
+	pthread_mutex_lock(&c->lock);
+	drain(c);
+	for (int i = 0; i < WRITE_RETRIES && (rc = write_pending(c)) != 0; i++)
+		;
+	if (rc != 0)
+		fprintf(stderr, "shortd: clicks: %zu pending click rows could not be written\n", c->agg.n);
+	pthread_mutex_unlock(&c->lock);
+
+	for (struct ring *r = atomic_load(&c->rings), *next; r != NULL; r = next) {
+		next = r->next;
+		free(r);
+	}
+	free(c->agg.slot);
+	for (int i = 0; i < SHARDS; i++) {
+		free(c->shards[i].slot);
+		pthread_mutex_destroy(&c->shards[i].lock);
+	}
+	pthread_key_delete(c->ring_key);
+	pthread_mutex_destroy(&c->rings_lock);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return rc;
+}
+
+static struct ring *thread_ring(struct clicks *c)
+{
+	struct ring *r = pthread_getspecific(c->ring_key);
+
+	if (r != NULL)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	pthread_mutex_lock(&c->rings_lock);
+	r->next = atomic_load(&c->rings);
+	atomic_store_explicit(&c->rings, r, memory_order_release);
+	pthread_mutex_unlock(&c->rings_lock);
+	pthread_setspecific(c->ring_key, r);
+	return r;
+}
+
+void clicks_record(struct clicks *c, int64_t link_id, int64_t now, bool bot, const char *referrer_host)
+{
+	struct ring *r = thread_ring(c);
+	struct event *ev;
+	uint64_t h, t;
+
+	if (r == NULL) { /* no memory for a ring: count through the lock instead */
+		struct event one = {link_id, now, bot, ""};
+		if (referrer_host != NULL)
+			snprintf(one.ref, sizeof(one.ref), "%s", referrer_host);
+		pthread_mutex_lock(&c->lock);
+		agg_add(&c->agg, &one);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	while (h - t >= RING_SIZE) { /* full: let the flusher drain, never drop */
+		struct timespec pause = {0, 50000};
+		pthread_cond_signal(&c->wake);
+		nanosleep(&pause, NULL);
+		t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	}
+	ev = &r->ev[h & (RING_SIZE - 1)];
+	ev->link_id = link_id;
+	ev->at = now;
+	ev->bot = bot;
+	if (referrer_host != NULL) {
+		size_t n = strnlen(referrer_host, CLICKS_REFERRER_MAX);
+		memcpy(ev->ref, referrer_host, n);
+		ev->ref[n] = '\0';
+	} else {
+		ev->ref[0] = '\0';
+	}
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+}
+
+void clicks_pending(struct clicks *c, int64_t link_id, int64_t *human, int64_t *bot, int64_t *last_at)
+{
+	*human = 0;
+	*bot = 0;
+	*last_at = LINK_NO_TIME;
+	pthread_mutex_lock(&c->lock);
+	drain(c);
+	for (size_t i = 0; i < c->agg.cap; i++) {
+		const struct agg_entry *e = &c->agg.slot[i];
+		if (e->link_id != link_id)
+			continue;
+		*human += e->clicks;
+		*bot += e->bots;
+		if (*last_at == LINK_NO_TIME || e->last_at > *last_at)
+			*last_at = e->last_at;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int clicks_flush(struct clicks *c)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	drain(c);
+	rc = write_pending(c);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int clicks_locked(struct clicks *c, int (*fn)(void *ctx), void *ctx)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = fn(ctx);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* ---- exact limits ---- */
+
+static struct limit_entry *limit_find(struct shard *s, int64_t id)
+{
+	if (s->cap == 0)
+		return NULL;
+	for (size_t j = mix((uint64_t)id) & (s->cap - 1);; j = (j + 1) & (s->cap - 1)) {
+		if (s->slot[j].link_id == id)
+			return &s->slot[j];
+		if (s->slot[j].link_id == 0)
+			return NULL;
+	}
+}
+
+static struct limit_entry *limit_insert(struct shard *s, int64_t id, int64_t used)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct limit_entry *slot = calloc(cap, sizeof(*slot));
+		if (slot == NULL)
+			return NULL;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (s->slot[i].link_id == 0)
+				continue;
+			size_t j = mix((uint64_t)s->slot[i].link_id) & (cap - 1);
+			while (slot[j].link_id != 0)
+				j = (j + 1) & (cap - 1);
+			slot[j] = s->slot[i];
+		}
+		free(s->slot);
+		s->slot = slot;
+		s->cap = cap;
+	}
+	size_t j = mix((uint64_t)id) & (s->cap - 1);
+	while (s->slot[j].link_id != 0)
+		j = (j + 1) & (s->cap - 1);
+	s->slot[j].link_id = id;
+	s->slot[j].used = used;
+	s->n++;
+	return &s->slot[j];
+}
+
+/* The human clicks a limited link has had: the store's count read under the
+ * consumer lock (so no write can slip between) plus what is pending. */
+static int64_t clicks_so_far(struct clicks *c, const struct link *l)
+{
+	struct link *fresh = malloc(sizeof(*fresh));
+	int64_t human, bot, last, base = l->clicks;
+
+	pthread_mutex_lock(&c->lock);
+	if (fresh != NULL && store_link_lookup(c->store, l->code, fresh) == STORE_OK && fresh->id == l->id)
+		base = fresh->clicks;
+	clicks_pending(c, l->id, &human, &bot, &last);
+	pthread_mutex_unlock(&c->lock);
+	free(fresh);
+	return base + human;
+}
+
+bool clicks_admit(struct clicks *c, const struct link *l)
+{
+	struct shard *s;
+	struct limit_entry *e;
+	bool ok;
+
+	if (l->max_clicks == LINK_NO_LIMIT)
+		return true;
+	s = &c->shards[mix((uint64_t)l->id) % SHARDS];
+	pthread_mutex_lock(&s->lock);
+	e = limit_find(s, l->id);
+	if (e == NULL) {
+		pthread_mutex_unlock(&s->lock);
+		int64_t base = clicks_so_far(c, l);
+		pthread_mutex_lock(&s->lock);
+		e = limit_find(s, l->id);
+		if (e == NULL)
+			e = limit_insert(s, l->id, base);
+		if (e == NULL) { /* out of memory: refuse rather than overshoot */
+			pthread_mutex_unlock(&s->lock);
+			return false;
+		}
+	}
+	ok = e->used < l->max_clicks;
+	if (ok)
+		e->used++;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+void clicks_get_stats(struct clicks *c, struct clicks_stats *out)
+{
+	out->flushed = atomic_load(&c->flushed);
+	out->batches = atomic_load(&c->batches);
+	out->errors = atomic_load(&c->errors);
+	out->flush_usec = atomic_load(&c->flush_usec);
+}

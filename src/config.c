@@ -1,0 +1,300 @@
+/*
+ * serve's configuration: defaults, then SHORTD_* environment variables, then
+ * flags. Every value is checked here, so the rest of the daemon can trust
+ * struct config; an error names the flag or variable it came from.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "link.h"
+
+void config_defaults(struct config *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
+	c->listen_port = 8080;
+	c->db_path = "./shortd.db";
+	c->default_status = 302;
+	c->threads = cpus > 0 && cpus < 64 ? (unsigned)cpus : 2;
+	c->max_body = 1024 * 1024;
+	c->cache_max_age = 3600;
+	c->flush_ms = 1000;
+	c->max_connections = 1024;
+	c->max_connections_per_ip = 256;
+	c->timeout = 30;
+}
+
+static int parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int config_parse_listen(struct config *c, const char *value)
+{
+	const char *colon;
+	char host[CONFIG_HOST_MAX + 1];
+	unsigned long long port;
+	unsigned char addr[16];
+	size_t hlen;
+
+	if (value == NULL)
+		return -1;
+	if (value[0] == '[') {
+		const char *rb = strchr(value, ']');
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		hlen = (size_t)(rb - value - 1);
+		if (hlen == 0 || hlen > CONFIG_HOST_MAX)
+			return -1;
+		memcpy(host, value + 1, hlen);
+		host[hlen] = '\0';
+		colon = rb + 1;
+		if (inet_pton(AF_INET6, host, addr) != 1)
+			return -1;
+	} else {
+		colon = strrchr(value, ':');
+		if (colon == NULL)
+			return -1;
+		hlen = (size_t)(colon - value);
+		if (hlen == 0 || hlen > CONFIG_HOST_MAX)
+			return -1;
+		memcpy(host, value, hlen);
+		host[hlen] = '\0';
+		if (strcmp(host, "localhost") == 0)
+			snprintf(host, sizeof(host), "127.0.0.1");
+		if (inet_pton(AF_INET, host, addr) != 1)
+			return -1;
+	}
+	if (parse_uint(colon + 1, 0, 65535, &port) != 0)
+		return -1;
+	memcpy(c->listen_host, host, strlen(host) + 1);
+	c->listen_port = (unsigned)port;
+	return 0;
+}
+
+static int set_base_url(struct config *c, const char *v)
+{
+	size_t n = strlen(v);
+
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	if (n == 0 || n > CONFIG_BASE_URL_MAX || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
+			return -1;
+	}
+	memcpy(c->base_url, v, n);
+	c->base_url[n] = '\0';
+	return 0;
+}
+
+enum opt_id {
+	OPT_LISTEN = 'l',
+	OPT_DB = 'd',
+	OPT_BASE_URL = 'b',
+	OPT_DEFAULT_STATUS = 's',
+	OPT_THREADS = 't',
+	OPT_ACCESS_LOG = 'a',
+	OPT_MAX_BODY = 'm',
+	OPT_CACHE_MAX_AGE = 256,
+	OPT_FLUSH_INTERVAL,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_CONNECTIONS_PER_IP,
+	OPT_TIMEOUT,
+};
+
+/* Applies one setting; name is "--flag" or "VARIABLE" for the message. */
+static int apply(struct config *c, int id, const char *v, const char *name, char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	switch (id) {
+	case OPT_LISTEN:
+		if (config_parse_listen(c, v) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: expected HOST:PORT with a numeric IPv4 or [IPv6] address, got '%s'", name, v);
+		return -1;
+	case OPT_DB:
+		if (v[0] != '\0') {
+			c->db_path = v;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: must not be empty", name);
+		return -1;
+	case OPT_BASE_URL:
+		if (set_base_url(c, v) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: expected an http:// or https:// URL, got '%s'", name, v);
+		return -1;
+	case OPT_DEFAULT_STATUS:
+		if (parse_uint(v, 0, 999, &n) == 0 && link_status_is_valid((int)n)) {
+			c->default_status = (int)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected 301, 302, 303, 307 or 308, got '%s'", name, v);
+		return -1;
+	case OPT_THREADS:
+		if (parse_uint(v, 1, 256, &n) == 0) {
+			c->threads = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected a number from 1 to 256, got '%s'", name, v);
+		return -1;
+	case OPT_ACCESS_LOG:
+		if (v[0] != '\0') {
+			c->access_log = v;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected a file path or -", name);
+		return -1;
+	case OPT_MAX_BODY:
+		if (parse_uint(v, 0, 1ULL << 40, &n) == 0) {
+			c->max_body = n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected a number of bytes, got '%s'", name, v);
+		return -1;
+	case OPT_CACHE_MAX_AGE:
+		if (parse_uint(v, 0, 31536000, &n) == 0) {
+			c->cache_max_age = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected seconds from 0 to 31536000, got '%s'", name, v);
+		return -1;
+	case OPT_FLUSH_INTERVAL:
+		if (parse_uint(v, 10, 60000, &n) == 0) {
+			c->flush_ms = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected milliseconds from 10 to 60000, got '%s'", name, v);
+		return -1;
+	case OPT_MAX_CONNECTIONS:
+		if (parse_uint(v, 1, 1000000, &n) == 0) {
+			c->max_connections = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected a number from 1 to 1000000, got '%s'", name, v);
+		return -1;
+	case OPT_MAX_CONNECTIONS_PER_IP:
+		if (parse_uint(v, 0, 1000000, &n) == 0) {
+			c->max_connections_per_ip = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected a number (0 for no limit), got '%s'", name, v);
+		return -1;
+	case OPT_TIMEOUT:
+		if (parse_uint(v, 1, 86400, &n) == 0) {
+			c->timeout = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected seconds from 1 to 86400, got '%s'", name, v);
+		return -1;
+	}
+	snprintf(err, errlen, "%s: unknown setting", name);
+	return -1;
+}
+
+static const struct option serve_options[] = {
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"db", required_argument, NULL, OPT_DB},
+	{"base-url", required_argument, NULL, OPT_BASE_URL},
+	{"default-status", required_argument, NULL, OPT_DEFAULT_STATUS},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+	{"max-body", required_argument, NULL, OPT_MAX_BODY},
+	{"cache-max-age", required_argument, NULL, OPT_CACHE_MAX_AGE},
+	{"flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL},
+	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+	{"max-connections-per-ip", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_IP},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{NULL, 0, NULL, 0},
+};
+
+static const struct {
+	const char *var;
+	int id;
+} serve_env[] = {
+	{"SHORTD_LISTEN", OPT_LISTEN},
+	{"SHORTD_DB", OPT_DB},
+	{"SHORTD_BASE_URL", OPT_BASE_URL},
+	{"SHORTD_DEFAULT_STATUS", OPT_DEFAULT_STATUS},
+	{"SHORTD_THREADS", OPT_THREADS},
+	{"SHORTD_ACCESS_LOG", OPT_ACCESS_LOG},
+	{"SHORTD_MAX_BODY", OPT_MAX_BODY},
+	{"SHORTD_CACHE_MAX_AGE", OPT_CACHE_MAX_AGE},
+	{"SHORTD_FLUSH_INTERVAL", OPT_FLUSH_INTERVAL},
+	{"SHORTD_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS},
+	{"SHORTD_MAX_CONNECTIONS_PER_IP", OPT_MAX_CONNECTIONS_PER_IP},
+	{"SHORTD_TIMEOUT", OPT_TIMEOUT},
+};
+
+int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	int opt, idx;
+
+	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
+		const char *v = getenv(serve_env[i].var);
+		if (v != NULL && apply(c, serve_env[i].id, v, serve_env[i].var, err, errlen) != 0)
+			return -1;
+	}
+	c->admin_token = getenv("SHORTD_ADMIN_TOKEN");
+	if (c->admin_token != NULL && c->admin_token[0] == '\0')
+		c->admin_token = NULL;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
+		if (opt == '?' || opt == ':') {
+			const char *bad = argv[optind - 1];
+			if (opt == ':')
+				snprintf(err, errlen, "%s: missing value", bad);
+			else
+				snprintf(err, errlen, "%s: unknown flag for serve", bad);
+			return -1;
+		}
+		char name[64];
+		snprintf(name, sizeof(name), "--%s", serve_options[idx].name);
+		if (apply(c, opt, optarg, name, err, errlen) != 0)
+			return -1;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "%s: unexpected argument for serve", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+void config_finish_base_url(struct config *c, unsigned bound_port)
+{
+	const char *host = c->listen_host;
+
+	if (c->base_url[0] != '\0')
+		return;
+	if (strcmp(host, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	if (strchr(host, ':') != NULL)
+		snprintf(c->base_url, sizeof(c->base_url), "http://[%s]:%u", strcmp(host, "::") == 0 ? "::1" : host,
+			 bound_port);
+	else
+		snprintf(c->base_url, sizeof(c->base_url), "http://%s:%u", host, bound_port);
+}

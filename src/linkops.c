@@ -1,0 +1,116 @@
+/*
+ * Link creation and update with validation: URL (normalised), code, status,
+ * limits. Validation happens before the store is touched, so a refused
+ * request leaves the database as it was.
+ */
+#include "linkops.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "url.h"
+
+static int refuse(struct linkops_error *err, const char *code, int http_status, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	err->http_status = http_status;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void linkops_store_error(int store_status, struct linkops_error *err)
+{
+	switch (store_status) {
+	case STORE_NOT_FOUND:
+		refuse(err, "not_found", 404, "no link has this code");
+		break;
+	case STORE_CONFLICT:
+		refuse(err, "code_taken", 409, "this code is already taken");
+		break;
+	case STORE_FULL:
+		refuse(err, "storage_full", 503, "the database is full; try again when space is freed");
+		break;
+	default:
+		refuse(err, "unavailable", 503, "the database is unavailable: %s", store_status_message(store_status));
+		break;
+	}
+}
+
+static int check_url(const char *url, const char *base_url, char *out, size_t outsize, struct linkops_error *err)
+{
+	enum url_error e = url_normalize(url, base_url, out, outsize);
+
+	if (e != URL_OK)
+		return refuse(err, "invalid_url", 400, "%s", url_error_message(e));
+	return 0;
+}
+
+int linkops_create(struct store *s, const char *base_url, int default_status, int64_t now,
+		   const struct link_input *in, struct link *out, struct linkops_error *err)
+{
+	int rc;
+
+	link_init(out);
+	if (in->url == NULL)
+		return refuse(err, "invalid_url", 400, "url is required");
+	if (check_url(in->url, base_url, out->url, sizeof(out->url), err) != 0)
+		return -1;
+	if (in->code != NULL && in->code[0] != '\0') {
+		enum link_code_error ce = link_code_check(in->code);
+		if (ce != LINK_CODE_OK)
+			return refuse(err, "invalid_code", 400, "%s", link_code_error_message(ce));
+		memcpy(out->code, in->code, strlen(in->code) + 1);
+	}
+	out->status = in->status != 0 ? in->status : default_status;
+	if (!link_status_is_valid(out->status))
+		return refuse(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");
+	if (in->max_clicks != LINK_NO_LIMIT && in->max_clicks < 0)
+		return refuse(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
+	out->expires_at = in->expires_at;
+	out->max_clicks = in->max_clicks;
+	out->forward_query = in->forward_query;
+	out->created_at = now;
+	out->updated_at = now;
+	rc = store_link_create(s, out, codegen_code, NULL);
+	if (rc != STORE_OK) {
+		linkops_store_error(rc, err);
+		return -1;
+	}
+	return 0;
+}
+
+int linkops_update(struct store *s, const char *base_url, const char *code, const struct link_patch *p,
+		   int64_t now, struct link *out, struct linkops_error *err)
+{
+	struct link_patch *v = malloc(sizeof(*v));
+	int rc = -1;
+
+	if (v == NULL)
+		return refuse(err, "unavailable", 503, "out of memory");
+	*v = *p;
+	if ((p->fields & PATCH_URL) && check_url(p->url, base_url, v->url, sizeof(v->url), err) != 0)
+		goto out;
+	if ((p->fields & PATCH_STATUS) && !link_status_is_valid(p->status)) {
+		refuse(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");
+		goto out;
+	}
+	if ((p->fields & PATCH_MAX_CLICKS) && p->max_clicks != LINK_NO_LIMIT && p->max_clicks < 0) {
+		refuse(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
+		goto out;
+	}
+	rc = store_link_update(s, code, v, now, out);
+	if (rc != STORE_OK) {
+		linkops_store_error(rc, err);
+		rc = -1;
+	}
+out:
+	free(v);
+	return rc;
+}

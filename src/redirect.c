@@ -1,0 +1,134 @@
+/*
+ * The redirect path: /{code} -> lookup -> state -> click -> Location.
+ *
+ * Everything here works on the caller's stack and the response's buffers:
+ * no malloc, no lock but a limited link's shard, no disk write. 404 and 410
+ * are prebuilt responses chosen by the client's Accept header.
+ */
+#include "redirect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "accept.h"
+#include "bot.h"
+#include "html.h"
+#include "url.h"
+
+static const char page_head[] = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting</title>"
+				"</head><body><p>Redirecting to <a href=\"";
+static const char page_mid[] = "\">";
+static const char page_tail[] = "</a>.</p></body></html>\n";
+
+const char *redirect_cache_control(int status, char *buf, size_t size, unsigned max_age)
+{
+	if (status == 301 || status == 308) {
+		snprintf(buf, size, "public, max-age=%u", max_age);
+		return buf;
+	}
+	return "private, no-store";
+}
+
+static bool is_code_syntax(const char *code, size_t *len)
+{
+	size_t n = 0;
+
+	for (; code[n] != '\0'; n++) {
+		char c = code[n];
+		if (n >= LINK_CODE_MAX ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	*len = n;
+	return n > 0;
+}
+
+static void append(struct http_response *resp, size_t *len, const char *s, size_t n)
+{
+	memcpy(resp->body_buf + *len, s, n);
+	*len += n;
+	resp->body_buf[*len] = '\0';
+}
+
+/* The small HTML page a browser shows if it does not follow the redirect. */
+static void build_page(struct http_response *resp)
+{
+	size_t len = 0;
+
+	append(resp, &len, page_head, sizeof(page_head) - 1);
+	html_escape_append(resp->body_buf, sizeof(resp->body_buf), &len, resp->location);
+	append(resp, &len, page_mid, sizeof(page_mid) - 1);
+	html_escape_append(resp->body_buf, sizeof(resp->body_buf), &len, resp->location);
+	append(resp, &len, page_tail, sizeof(page_tail) - 1);
+	resp->body = resp->body_buf;
+	resp->body_len = len;
+	resp->content_type = "text/html; charset=utf-8";
+}
+
+void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
+		     struct http_response *resp)
+{
+	const char *code = req->path + 1;
+	bool json = accept_prefers_json(req->accept);
+	bool bot, counted;
+	enum link_state state;
+	struct link l;
+	size_t len;
+	int rc;
+
+	resp->fixed = json ? HTTP_FIXED_NOT_FOUND_JSON : HTTP_FIXED_NOT_FOUND_HTML;
+	resp->status = 404;
+	if (req->path[0] != '/' || !is_code_syntax(code, &len) || link_code_is_reserved(code, len))
+		return;
+	rc = store_link_lookup(ctx->store, code, &l);
+	if (rc == STORE_NOT_FOUND)
+		return;
+	if (rc != STORE_OK) {
+		resp->status = 503;
+		resp->fixed = json ? HTTP_FIXED_UNAVAILABLE_JSON : HTTP_FIXED_UNAVAILABLE_HTML;
+		return;
+	}
+
+	/* A HEAD is a look, not a click: it is answered but never counted. */
+	counted = req->method != HTTP_HEAD && ctx->clicks != NULL;
+	bot = bot_is_bot(req->user_agent);
+	resp->status = 410;
+	resp->fixed = json ? HTTP_FIXED_GONE_JSON : HTTP_FIXED_GONE_HTML;
+	state = link_state_at(&l, req->now, l.clicks);
+	if (state == LINK_DISABLED || state == LINK_EXPIRED)
+		return;
+	if (l.max_clicks != LINK_NO_LIMIT) {
+		/* A human click reserves its place exactly; a bot or a HEAD only looks. */
+		if (counted && !bot) {
+			if (!clicks_admit(ctx->clicks, &l))
+				return;
+		} else if (state == LINK_EXHAUSTED) {
+			return;
+		}
+	}
+
+	if (l.forward_query && req->query != NULL && req->query[0] != '\0') {
+		if (url_merge_query(l.url, req->query, resp->location_buf, sizeof(resp->location_buf)) != 0) {
+			resp->status = 414;
+			resp->fixed = HTTP_FIXED_NONE;
+			resp->content_type = "text/plain; charset=utf-8";
+			resp->body = "URI too long\n";
+			resp->body_len = strlen(resp->body);
+			resp->cache_control = "no-store";
+			return;
+		}
+	} else {
+		memcpy(resp->location_buf, l.url, strlen(l.url) + 1);
+	}
+	if (counted) {
+		char host[CLICKS_REFERRER_MAX + 1];
+		bool has_ref = url_host(req->referer, host, sizeof(host)) == 0;
+		clicks_record(ctx->clicks, l.id, req->now, bot, has_ref ? host : NULL);
+	}
+	resp->fixed = HTTP_FIXED_NONE;
+	resp->status = l.status;
+	resp->location = resp->location_buf;
+	resp->cache_control = redirect_cache_control(l.status, resp->cache_buf, sizeof(resp->cache_buf),
+						     ctx->cfg->cache_max_age);
+	build_page(resp);
+}

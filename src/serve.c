@@ -1,0 +1,79 @@
+/*
+ * `shortd serve`: the daemon's life. Parse the configuration, open the
+ * store, start the click flusher and the HTTP server, announce the address,
+ * then wait for a signal. SIGTERM and SIGINT stop it gracefully: stop
+ * accepting, finish requests in flight, write every pending click, close
+ * the store, exit 0.
+ *
+ * Signals are blocked in every thread and taken here with sigwait(), so no
+ * handler runs inside the server's threads.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clicks.h"
+#include "cli.h"
+#include "config.h"
+#include "server.h"
+#include "store.h"
+
+#define GRACE_MS 10000
+
+int serve_main(int argc, char **argv)
+{
+	struct config cfg;
+	struct store *store = NULL;
+	struct clicks *clicks = NULL;
+	struct server *srv = NULL;
+	sigset_t set;
+	char err[512];
+	int sig, status = 1;
+
+	config_defaults(&cfg);
+	if (config_parse_serve(&cfg, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shortd: %s\n", err);
+		return 2;
+	}
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (store_open(cfg.db_path, &store, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "shortd: %s\n", err);
+		return 1;
+	}
+	if (clicks_start(store, (int)cfg.flush_ms, &clicks) != 0) {
+		fprintf(stderr, "shortd: cannot start the click flusher\n");
+		goto out;
+	}
+	struct server_deps deps = {&cfg, store, clicks, NULL};
+	if (server_start(&deps, &srv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shortd: %s\n", err);
+		goto out;
+	}
+	if (strchr(cfg.listen_host, ':') != NULL)
+		fprintf(stderr, "listening on http://[%s]:%u\n", cfg.listen_host, server_port(srv));
+	else
+		fprintf(stderr, "listening on http://%s:%u\n", cfg.listen_host, server_port(srv));
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
+	status = 0;
+out:
+	server_stop(srv, GRACE_MS);
+	if (clicks_stop(clicks) != 0)
+		status = 1;
+	store_close(store);
+	return status;
+}

@@ -1,0 +1,562 @@
+/*
+ * The HTTP server: the one module that talks to libmicrohttpd.
+ *
+ * Per connection, a struct conn is made when the connection opens and freed
+ * when it closes; each request on it reuses the conn's struct req, so a
+ * keep-alive redirect allocates nothing here. The URI log callback keeps the
+ * raw query (libmicrohttpd decodes it in place afterwards) and hands the
+ * struct req back as the request's context.
+ *
+ * When to answer (libmicrohttpd closes the connection after a response
+ * queued at the first call, and cannot queue one while a body streams in):
+ * - no body: at the second call, keeping the connection alive;
+ * - "Expect: 100-continue": at the first call, without reading the body;
+ * - a body with a length over the limit: at the first call, then close;
+ * - any other body: drained (or, for the API, kept up to its limit) and
+ *   answered at the final call; a chunked body that passes the limit drops
+ *   the connection, since no response can be queued mid-body.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "redirect.h"
+
+#define QUERY_MAX 8192
+#define API_BODY_MAX (64 * 1024)
+#define CONNECTION_MEMORY (64 * 1024)
+
+enum route {
+	ROUTE_REDIRECT,
+	ROUTE_ROOT,
+	ROUTE_HEALTH,
+	ROUTE_ROBOTS,
+	ROUTE_FAVICON,
+	ROUTE_METRICS,
+	ROUTE_API,
+	ROUTE_ADMIN,
+};
+
+struct req {
+	bool started;      /* the access handler has seen this request */
+	bool query_too_long;
+	bool body_too_large;
+	bool has_query;
+	enum route route;
+	uint64_t drained;
+	char *body; /* API bodies only */
+	size_t body_len;
+	size_t body_cap;
+	char query[QUERY_MAX + 1];
+};
+
+struct conn {
+	struct req r;
+};
+
+struct server {
+	struct MHD_Daemon *d;
+	const struct config *cfg;
+	struct store *store;
+	struct clicks *clicks;
+	struct redirect_ctx redirect;
+	unsigned port;
+	_Atomic long inflight;
+	struct MHD_Response *fixed[HTTP_FIXED_COUNT];
+};
+
+/* ---- fixed responses ---- */
+
+static const struct {
+	enum http_fixed id;
+	const char *type;
+	const char *cache;
+	const char *body;
+} fixed_defs[] = {
+	{HTTP_FIXED_NOT_FOUND_HTML, "text/html; charset=utf-8", "no-store",
+	 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
+	 "<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n"},
+	{HTTP_FIXED_NOT_FOUND_JSON, "application/json", "no-store",
+	 "{\"error\":{\"code\":\"not_found\",\"message\":\"no link has this code\"}}\n"},
+	{HTTP_FIXED_GONE_HTML, "text/html; charset=utf-8", "no-store",
+	 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
+	 "<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n"},
+	{HTTP_FIXED_GONE_JSON, "application/json", "no-store",
+	 "{\"error\":{\"code\":\"gone\",\"message\":\"this link has expired, was disabled or has run out of "
+	 "clicks\"}}\n"},
+	{HTTP_FIXED_ROBOTS, "text/plain; charset=utf-8", "public, max-age=86400",
+	 "# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n"},
+	{HTTP_FIXED_HEALTH_OK, "text/plain; charset=utf-8", "no-store", "ok\n"},
+	{HTTP_FIXED_HEALTH_FAIL, "text/plain; charset=utf-8", "no-store", "store unavailable\n"},
+	{HTTP_FIXED_UNAVAILABLE_JSON, "application/json", "no-store",
+	 "{\"error\":{\"code\":\"unavailable\",\"message\":\"the store is unavailable; try again\"}}\n"},
+	{HTTP_FIXED_UNAVAILABLE_HTML, "text/html; charset=utf-8", "no-store",
+	 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Unavailable</title></head>"
+	 "<body><h1>Service unavailable</h1><p>Try again in a moment.</p></body></html>\n"},
+	{HTTP_FIXED_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "no-store", "method not allowed\n"},
+};
+
+static int build_fixed(struct server *srv)
+{
+	for (size_t i = 0; i < sizeof(fixed_defs) / sizeof(fixed_defs[0]); i++) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+			strlen(fixed_defs[i].body), (void *)fixed_defs[i].body, MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return -1;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, fixed_defs[i].type);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, fixed_defs[i].cache);
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+		if (fixed_defs[i].id == HTTP_FIXED_METHOD_NOT_ALLOWED)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		srv->fixed[fixed_defs[i].id] = r;
+	}
+	return 0;
+}
+
+static void free_fixed(struct server *srv)
+{
+	for (int i = 0; i < HTTP_FIXED_COUNT; i++) {
+		if (srv->fixed[i] != NULL)
+			MHD_destroy_response(srv->fixed[i]);
+		srv->fixed[i] = NULL;
+	}
+}
+
+/* ---- routing ---- */
+
+static enum route route_of(const char *path)
+{
+	if (strcmp(path, "/") == 0)
+		return ROUTE_ROOT;
+	if (strcmp(path, "/healthz") == 0)
+		return ROUTE_HEALTH;
+	if (strcmp(path, "/robots.txt") == 0)
+		return ROUTE_ROBOTS;
+	if (strcmp(path, "/favicon.ico") == 0)
+		return ROUTE_FAVICON;
+	if (strcmp(path, "/metrics") == 0)
+		return ROUTE_METRICS;
+	if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
+		return ROUTE_API;
+	if (strncasecmp(path, "/admin", 6) == 0)
+		return ROUTE_ADMIN;
+	return ROUTE_REDIRECT;
+}
+
+static void fixed(struct http_response *resp, int status, enum http_fixed which)
+{
+	resp->status = status;
+	resp->fixed = which;
+}
+
+/* Answers the routes the server keeps for itself. */
+static void handle_own(struct server *srv, enum route route, const struct http_request *req,
+		       struct http_response *resp)
+{
+	bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
+
+	switch (route) {
+	case ROUTE_HEALTH:
+		if (!read)
+			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
+		else if (store_ping(srv->store) == STORE_OK)
+			fixed(resp, 200, HTTP_FIXED_HEALTH_OK);
+		else
+			fixed(resp, 503, HTTP_FIXED_HEALTH_FAIL);
+		return;
+	case ROUTE_ROBOTS:
+		if (read)
+			fixed(resp, 200, HTTP_FIXED_ROBOTS);
+		else
+			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
+		return;
+	case ROUTE_API:
+	case ROUTE_METRICS:
+		fixed(resp, 404, HTTP_FIXED_NOT_FOUND_JSON);
+		return;
+	default:
+		fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
+		return;
+	}
+}
+
+/* ---- sending ---- */
+
+static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *con, struct http_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)
+		return MHD_queue_response(con, (unsigned)resp->status, srv->fixed[resp->fixed]);
+	if (resp->fixed != HTTP_FIXED_NONE) {
+		/* A prebuilt body, but this reply must close: copy its headers. */
+		for (size_t i = 0; i < sizeof(fixed_defs) / sizeof(fixed_defs[0]); i++) {
+			if (fixed_defs[i].id == resp->fixed) {
+				resp->body = fixed_defs[i].body;
+				resp->body_len = strlen(fixed_defs[i].body);
+				resp->content_type = fixed_defs[i].type;
+				resp->cache_control = fixed_defs[i].cache;
+			}
+		}
+		if (resp->fixed == HTTP_FIXED_METHOD_NOT_ALLOWED)
+			resp->allow = "GET, HEAD";
+	}
+	if (resp->body_heap != NULL) {
+		r = MHD_create_response_from_buffer(resp->body_len, resp->body_heap, MHD_RESPMEM_MUST_FREE);
+		if (r == NULL)
+			free(resp->body_heap);
+		resp->body_heap = NULL;
+	} else if (resp->body == resp->body_buf) {
+		r = MHD_create_response_from_buffer(resp->body_len, resp->body_buf, MHD_RESPMEM_MUST_COPY);
+	} else {
+		r = MHD_create_response_from_buffer(resp->body_len, (void *)(resp->body ? resp->body : ""),
+						    MHD_RESPMEM_PERSISTENT);
+	}
+	if (r == NULL)
+		return MHD_NO;
+	if (resp->location != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+	if (resp->cache_control != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache_control);
+	if (resp->content_type != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	if (resp->allow != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	if (resp->close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(con, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static const char *header(struct MHD_Connection *con, const char *name)
+{
+	return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
+}
+
+/* Builds the request, runs its handler and queues the reply. */
+static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, struct req *r, const char *url,
+			      const char *method, bool close)
+{
+	struct http_request req = {0};
+	struct http_response resp;
+
+	req.method_name = method;
+	req.method = http_method_parse(method);
+	req.path = url;
+	req.query = r->has_query ? r->query : NULL;
+	req.accept = header(con, MHD_HTTP_HEADER_ACCEPT);
+	req.user_agent = header(con, MHD_HTTP_HEADER_USER_AGENT);
+	req.referer = header(con, MHD_HTTP_HEADER_REFERER);
+	req.now = (int64_t)time(NULL);
+	http_response_init(&resp);
+
+	if (r->query_too_long) {
+		resp.status = 414;
+		resp.content_type = "text/plain; charset=utf-8";
+		resp.cache_control = "no-store";
+		resp.body = "URI too long\n";
+		resp.body_len = strlen(resp.body);
+	} else if (r->route == ROUTE_REDIRECT) {
+		redirect_handle(&srv->redirect, &req, &resp);
+	} else {
+		req.authorization = header(con, MHD_HTTP_HEADER_AUTHORIZATION);
+		req.content_type = header(con, MHD_HTTP_HEADER_CONTENT_TYPE);
+		req.body = r->body;
+		req.body_len = r->body_len;
+		req.body_too_large = r->body_too_large;
+		handle_own(srv, r->route, &req, &resp);
+	}
+	resp.close = resp.close || close;
+	return send_response(srv, con, &resp);
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)con;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct conn));
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *c = ci != NULL ? ci->socket_context : NULL;
+	const char *q;
+	struct req *r;
+
+	(void)cls;
+	if (c == NULL)
+		return NULL;
+	r = &c->r;
+	r->started = false;
+	r->query_too_long = false;
+	r->body_too_large = false;
+	r->drained = 0;
+	r->body_len = 0;
+	r->has_query = false;
+	q = strchr(uri, '?');
+	if (q != NULL) {
+		size_t n = strlen(q + 1);
+		r->has_query = true;
+		if (n > QUERY_MAX) {
+			r->query_too_long = true;
+			n = 0;
+		}
+		memcpy(r->query, q + 1, n);
+		r->query[n] = '\0';
+	}
+	return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct server *srv = cls;
+	struct req *r = *req_cls;
+
+	(void)con;
+	(void)toe;
+	if (r == NULL)
+		return;
+	if (r->started)
+		atomic_fetch_sub(&srv->inflight, 1);
+	r->started = false;
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+	r->body_cap = 0;
+	*req_cls = NULL;
+}
+
+static bool parse_length(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return false;
+	n = strtoull(v, &end, 10);
+	if (*end != '\0')
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool keep_body(struct req *r, const char *data, size_t size)
+{
+	if (r->body_len + size > API_BODY_MAX) {
+		r->body_too_large = true;
+		return true;
+	}
+	if (r->body_len + size > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 4096;
+		char *nb;
+		while (cap < r->body_len + size + 1)
+			cap *= 2;
+		nb = realloc(r->body, cap);
+		if (nb == NULL)
+			return false;
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, size);
+	r->body_len += size;
+	r->body[r->body_len] = '\0';
+	return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **req_cls)
+{
+	struct server *srv = cls;
+	struct req *r = *req_cls;
+
+	(void)version;
+	if (r == NULL)
+		return MHD_NO; /* no per-connection state: out of memory */
+	if (!r->started) {
+		const char *expect = header(con, MHD_HTTP_HEADER_EXPECT);
+		const char *te = header(con, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		uint64_t length = 0;
+		bool has_length = parse_length(header(con, MHD_HTTP_HEADER_CONTENT_LENGTH), &length);
+		bool has_body = (has_length && length > 0) || te != NULL;
+		uint64_t limit = srv->cfg->max_body;
+
+		r->started = true;
+		atomic_fetch_add(&srv->inflight, 1);
+		r->route = route_of(url);
+		if (r->route == ROUTE_API)
+			limit = API_BODY_MAX;
+		if (!has_body)
+			return MHD_YES;
+		if (expect != NULL && strcasecmp(expect, "100-continue") == 0 && r->route != ROUTE_API)
+			return answer(srv, con, r, url, method, true);
+		if (has_length && length > limit) {
+			r->body_too_large = true;
+			return answer(srv, con, r, url, method, true);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t size = *upload_data_size;
+		*upload_data_size = 0;
+		r->drained += size;
+		if (r->route == ROUTE_API) {
+			if (!keep_body(r, upload_data, size))
+				return MHD_NO;
+			return r->drained > srv->cfg->max_body + API_BODY_MAX ? MHD_NO : MHD_YES;
+		}
+		return r->drained > srv->cfg->max_body ? MHD_NO : MHD_YES;
+	}
+	return answer(srv, con, r, url, method, false);
+}
+
+/* ---- start and stop ---- */
+
+/* Opens the listening socket ourselves, so the bound port (for port 0) and
+ * the base URL are known before the first request can arrive. */
+static int listen_socket(const struct config *cfg, int *fd_out, unsigned *port, bool *v6, char *err,
+			 size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	*v6 = strchr(cfg->listen_host, ':') != NULL;
+	if (*v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)cfg->listen_port);
+		inet_pton(AF_INET6, cfg->listen_host, &a->sin6_addr);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)cfg->listen_port);
+		inet_pton(AF_INET, cfg->listen_host, &a->sin_addr);
+		len = sizeof(*a);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+		snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", *v6 ? "[" : "", cfg->listen_host, *v6 ? "]" : "",
+			 cfg->listen_port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*port = ntohs(*v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+	*fd_out = fd;
+	return 0;
+}
+
+static void quiet_logger(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	(void)fmt;
+	(void)ap;
+}
+
+int server_start(const struct server_deps *deps, struct server **out, char *err, size_t errlen)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	int fd = -1;
+	bool v6;
+
+	*out = NULL;
+	if (srv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	srv->cfg = deps->cfg;
+	srv->store = deps->store;
+	srv->clicks = deps->clicks;
+	srv->redirect = (struct redirect_ctx){deps->cfg, deps->store, deps->clicks};
+	if (build_fixed(srv) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (listen_socket(deps->cfg, &fd, &srv->port, &v6, err, errlen) != 0)
+		goto fail;
+	config_finish_base_url(deps->cfg, srv->port);
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	srv->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(deps->cfg->threads > 1 ? deps->cfg->threads : 0),
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)deps->cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)deps->cfg->max_connections_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)deps->cfg->timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+		MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (srv->d == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host, srv->port);
+		goto fail;
+	}
+	*out = srv;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free_fixed(srv);
+	free(srv);
+	return -1;
+}
+
+unsigned server_port(struct server *srv)
+{
+	return srv->port;
+}
+
+void server_stop(struct server *srv, int grace_ms)
+{
+	MHD_socket fd;
+
+	if (srv == NULL)
+		return;
+	fd = MHD_quiesce_daemon(srv->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	for (int waited = 0; atomic_load(&srv->inflight) > 0 && waited < grace_ms; waited += 5) {
+		struct timespec pause = {0, 5 * 1000000L};
+		nanosleep(&pause, NULL);
+	}
+	MHD_stop_daemon(srv->d);
+	free_fixed(srv);
+	free(srv);
+}

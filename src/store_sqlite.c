@@ -1,0 +1,811 @@
+/*
+ * The SQLite backend of the storage interface.
+ *
+ * One writer connection, guarded by a mutex, takes every write in an
+ * explicit transaction. Each thread that reads gets its own connection with
+ * its own prepared statements (created on its first read, closed at
+ * store close), so a redirect's lookup never waits for a batch of clicks
+ * being written: WAL lets readers and the writer run side by side.
+ *
+ * Invariant: a statement is reset before its connection's lock (or thread)
+ * lets go of it, so no statement holds a read transaction open between calls.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrations.h"
+#include "store_backend.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define GEN_ATTEMPTS 16
+
+#define LINK_COLUMNS                                                                         \
+	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, " \
+	"max_clicks, clicks, bot_clicks, last_click_at"
+
+enum reader_stmt {
+	R_LOOKUP,
+	R_LIST,
+	R_DAILY,
+	R_REFERRERS,
+	R_TOKEN_FIND,
+	R_TOKEN_LIST,
+	R_TOKEN_COUNT,
+	R_PING,
+	R_COUNT,
+};
+
+static const char *const reader_sql[R_COUNT] = {
+	[R_LOOKUP] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
+	[R_LIST] = "SELECT " LINK_COLUMNS " FROM links WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[R_DAILY] = "SELECT day, clicks, bot_clicks FROM clicks_daily WHERE link_id = ?1 AND day >= ?2 "
+		    "ORDER BY day LIMIT ?3",
+	[R_REFERRERS] = "SELECT host, SUM(clicks) AS n FROM referrers_daily WHERE link_id = ?1 AND "
+			"day >= ?2 GROUP BY host ORDER BY n DESC, host LIMIT ?3",
+	[R_TOKEN_FIND] = "SELECT name, role, created_at FROM tokens WHERE hash = ?1",
+	[R_TOKEN_LIST] = "SELECT name, role, created_at FROM tokens ORDER BY id",
+	[R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
+	[R_PING] = "SELECT 1",
+};
+
+enum writer_stmt {
+	W_INSERT_LINK,
+	W_GET_BY_CODE,
+	W_UPDATE_LINK,
+	W_DELETE_LINK,
+	W_CLICK_LINK,
+	W_CLICK_DAILY,
+	W_CLICK_REFERRER,
+	W_TOKEN_ADD,
+	W_TOKEN_REVOKE,
+	W_COUNT,
+};
+
+static const char *const writer_sql[W_COUNT] = {
+	[W_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, "
+			  "updated_at, expires_at, max_clicks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[W_GET_BY_CODE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
+	[W_UPDATE_LINK] = "UPDATE links SET url = ?2, status = ?3, forward_query = ?4, disabled = ?5, "
+			  "expires_at = ?6, max_clicks = ?7, updated_at = ?8 WHERE id = ?1",
+	[W_DELETE_LINK] = "DELETE FROM links WHERE code = ?1",
+	[W_CLICK_LINK] = "UPDATE links SET clicks = clicks + ?2, bot_clicks = bot_clicks + ?3, "
+			 "last_click_at = max(coalesce(last_click_at, ?4), ?4) WHERE id = ?1",
+	[W_CLICK_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4) "
+			  "ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks + excluded.clicks, "
+			  "bot_clicks = bot_clicks + excluded.bot_clicks",
+	[W_CLICK_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4) "
+			     "ON CONFLICT (link_id, day, host) DO UPDATE SET clicks = clicks + excluded.clicks",
+	[W_TOKEN_ADD] = "INSERT INTO tokens (name, hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+	[W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
+};
+
+struct reader {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[R_COUNT];
+	struct reader *next;
+};
+
+struct sq {
+	char *path;
+	pthread_mutex_t wlock;
+	sqlite3 *w;
+	sqlite3_stmt *wstmt[W_COUNT];
+	pthread_key_t reader_key;
+	pthread_mutex_t readers_lock;
+	struct reader *readers;
+	int version;
+};
+
+static int map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONFLICT;
+	case SQLITE_FULL:
+		return STORE_FULL;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return STORE_READONLY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return STORE_CORRUPT;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+/* Logs a failed call with SQLite's own words and maps its code. */
+static int sq_error(sqlite3 *db, const char *what, int rc)
+{
+	fprintf(stderr, "shortd: store: %s: %s\n", what, db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	return map_rc(rc);
+}
+
+static int open_conn(const char *path, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", NULL, NULL, NULL);
+	*out = db;
+	return rc;
+}
+
+static void link_from_row(sqlite3_stmt *st, struct link *l)
+{
+	const unsigned char *code = sqlite3_column_text(st, 1);
+	const unsigned char *url = sqlite3_column_text(st, 2);
+
+	l->id = sqlite3_column_int64(st, 0);
+	snprintf(l->code, sizeof(l->code), "%s", code != NULL ? (const char *)code : "");
+	snprintf(l->url, sizeof(l->url), "%s", url != NULL ? (const char *)url : "");
+	l->status = sqlite3_column_int(st, 3);
+	l->forward_query = sqlite3_column_int(st, 4) != 0;
+	l->disabled = sqlite3_column_int(st, 5) != 0;
+	l->created_at = sqlite3_column_int64(st, 6);
+	l->updated_at = sqlite3_column_int64(st, 7);
+	l->expires_at = sqlite3_column_type(st, 8) == SQLITE_NULL ? LINK_NO_TIME : sqlite3_column_int64(st, 8);
+	l->max_clicks = sqlite3_column_type(st, 9) == SQLITE_NULL ? LINK_NO_LIMIT : sqlite3_column_int64(st, 9);
+	l->clicks = sqlite3_column_int64(st, 10);
+	l->bot_clicks = sqlite3_column_int64(st, 11);
+	l->last_click_at = sqlite3_column_type(st, 12) == SQLITE_NULL ? LINK_NO_TIME : sqlite3_column_int64(st, 12);
+}
+
+/* ---- migrations ---- */
+
+static int read_user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*version = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int migrate(struct sq *q, char *err, size_t errlen)
+{
+	int latest = migrations_count > 0 ? migrations[migrations_count - 1].version : 0;
+	int rc = read_user_version(q->w, &q->version);
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot read database: %s", q->path, sqlite3_errmsg(q->w));
+		return map_rc(rc);
+	}
+	if (q->version > latest) {
+		snprintf(err, errlen, "%s: database schema version %d is newer than this shortd supports (%d); "
+			 "use a newer shortd", q->path, q->version, latest);
+		return STORE_TOO_NEW;
+	}
+	for (int i = 0; i < migrations_count; i++) {
+		char pragma[64];
+		if (migrations[i].version <= q->version)
+			continue;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d; COMMIT;", migrations[i].version);
+		rc = sqlite3_exec(q->w, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(q->w, migrations[i].sql, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(q->w, pragma, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "%s: migration %s failed: %s", q->path, migrations[i].name,
+				 sqlite3_errmsg(q->w));
+			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+			return map_rc(rc);
+		}
+		q->version = migrations[i].version;
+	}
+	return STORE_OK;
+}
+
+/* ---- readers ---- */
+
+static struct reader *reader_get(struct sq *q)
+{
+	struct reader *r = pthread_getspecific(q->reader_key);
+
+	if (r != NULL)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	if (open_conn(q->path, &r->db) != SQLITE_OK ||
+	    sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
+		sq_error(r->db, "open read connection", SQLITE_CANTOPEN);
+		sqlite3_close(r->db);
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_lock(&q->readers_lock);
+	r->next = q->readers;
+	q->readers = r;
+	pthread_mutex_unlock(&q->readers_lock);
+	pthread_setspecific(q->reader_key, r);
+	return r;
+}
+
+/* The calling thread's prepared statement, reset and ready to bind. */
+static sqlite3_stmt *reader_stmt(struct sq *q, enum reader_stmt which, struct reader **rout)
+{
+	struct reader *r = reader_get(q);
+
+	*rout = r;
+	if (r == NULL)
+		return NULL;
+	if (r->stmt[which] == NULL &&
+	    sqlite3_prepare_v3(r->db, reader_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &r->stmt[which], NULL) !=
+		    SQLITE_OK) {
+		sq_error(r->db, "prepare", SQLITE_ERROR);
+		return NULL;
+	}
+	return r->stmt[which];
+}
+
+/* ---- open and close ---- */
+
+static void sq_close(void *impl)
+{
+	struct sq *q = impl;
+
+	if (q == NULL)
+		return;
+	for (struct reader *r = q->readers, *next; r != NULL; r = next) {
+		next = r->next;
+		for (int i = 0; i < R_COUNT; i++)
+			sqlite3_finalize(r->stmt[i]);
+		sqlite3_close(r->db);
+		free(r);
+	}
+	for (int i = 0; i < W_COUNT; i++)
+		sqlite3_finalize(q->wstmt[i]);
+	if (q->w != NULL) {
+		sqlite3_exec(q->w, "PRAGMA optimize", NULL, NULL, NULL);
+		sqlite3_close(q->w);
+	}
+	pthread_key_delete(q->reader_key);
+	pthread_mutex_destroy(&q->readers_lock);
+	pthread_mutex_destroy(&q->wlock);
+	free(q->path);
+	free(q);
+}
+
+static int sq_open(const char *path, void **impl, char *err, size_t errlen)
+{
+	struct sq *q = calloc(1, sizeof(*q));
+	char mode[16] = "";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*impl = NULL;
+	if (q == NULL || (q->path = strdup(path)) == NULL) {
+		free(q);
+		snprintf(err, errlen, "out of memory");
+		return STORE_ERROR;
+	}
+	pthread_mutex_init(&q->wlock, NULL);
+	pthread_mutex_init(&q->readers_lock, NULL);
+	if (pthread_key_create(&q->reader_key, NULL) != 0) {
+		snprintf(err, errlen, "out of thread keys");
+		pthread_mutex_destroy(&q->readers_lock);
+		pthread_mutex_destroy(&q->wlock);
+		free(q->path);
+		free(q);
+		return STORE_ERROR;
+	}
+	rc = open_conn(path, &q->w);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open database: %s", path,
+			 q->w != NULL ? sqlite3_errmsg(q->w) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (sqlite3_db_readonly(q->w, "main") == 1) {
+		snprintf(err, errlen, "%s: database is read-only", path);
+		rc = SQLITE_READONLY;
+		goto fail;
+	}
+	/* journal_mode answers with the mode in force: check it took. */
+	rc = sqlite3_prepare_v2(q->w, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(mode, sizeof(mode), "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open database: %s", path, sqlite3_errmsg(q->w));
+		goto fail;
+	}
+	if (strcmp(mode, "wal") != 0) {
+		snprintf(err, errlen, "%s: cannot switch the database to WAL mode (got %s)", path, mode);
+		rc = SQLITE_CANTOPEN;
+		goto fail;
+	}
+	rc = migrate(q, err, errlen);
+	if (rc != STORE_OK) {
+		sq_close(q);
+		return rc;
+	}
+	for (int i = 0; i < W_COUNT; i++) {
+		rc = sqlite3_prepare_v3(q->w, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->wstmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "%s: cannot prepare statements: %s", path, sqlite3_errmsg(q->w));
+			goto fail;
+		}
+	}
+	*impl = q;
+	return STORE_OK;
+fail:
+	rc = map_rc(rc);
+	sq_close(q);
+	return rc == STORE_OK ? STORE_ERROR : rc;
+}
+
+static int sq_schema_version(void *impl)
+{
+	return ((struct sq *)impl)->version;
+}
+
+static int sq_ping(void *impl)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_PING, &r);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "ping", rc);
+}
+
+/* ---- links ---- */
+
+static int sq_link_lookup(void *impl, const char *code, struct link *out)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_LOOKUP, &r);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		link_from_row(st, out);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	return sq_error(r->db, "lookup", rc);
+}
+
+static void bind_opt_int64(sqlite3_stmt *st, int i, int64_t v, int64_t absent)
+{
+	if (v == absent)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+static int exec_w(struct sq *q, const char *sql)
+{
+	int rc = sqlite3_exec(q->w, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? STORE_OK : sq_error(q->w, sql, rc);
+}
+
+static int insert_link(struct sq *q, const struct link *l)
+{
+	sqlite3_stmt *st = q->wstmt[W_INSERT_LINK];
+	int rc;
+
+	sqlite3_bind_text(st, 1, l->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, l->url, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, l->status);
+	sqlite3_bind_int(st, 4, l->forward_query);
+	sqlite3_bind_int(st, 5, l->disabled);
+	sqlite3_bind_int64(st, 6, l->created_at);
+	sqlite3_bind_int64(st, 7, l->updated_at);
+	bind_opt_int64(st, 8, l->expires_at, LINK_NO_TIME);
+	bind_opt_int64(st, 9, l->max_clicks, LINK_NO_LIMIT);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void *gen_ctx)
+{
+	struct sq *q = impl;
+	bool generate = l->code[0] == '\0';
+	int rc, status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	for (int attempt = 0;; attempt++) {
+		if (generate && gen(l->code, sizeof(l->code), gen_ctx) != 0) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		rc = insert_link(q, l);
+		if (!generate || (rc & 0xff) != SQLITE_CONSTRAINT || attempt + 1 >= GEN_ATTEMPTS)
+			break;
+	}
+	if (rc != SQLITE_DONE) {
+		status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create link", rc);
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+		if (generate)
+			l->code[0] = '\0';
+		goto out;
+	}
+	l->id = sqlite3_last_insert_rowid(q->w);
+	status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+/* Reads a link on the writer connection (inside its transaction). */
+static int get_w(struct sq *q, const char *code, struct link *out)
+{
+	sqlite3_stmt *st = q->wstmt[W_GET_BY_CODE];
+	int rc;
+
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		link_from_row(st, out);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(q->w, "read link", rc);
+}
+
+static void apply_patch(struct link *l, const struct link_patch *p)
+{
+	if (p->fields & PATCH_URL)
+		snprintf(l->url, sizeof(l->url), "%s", p->url);
+	if (p->fields & PATCH_STATUS)
+		l->status = p->status;
+	if (p->fields & PATCH_EXPIRES_AT)
+		l->expires_at = p->expires_at;
+	if (p->fields & PATCH_MAX_CLICKS)
+		l->max_clicks = p->max_clicks;
+	if (p->fields & PATCH_FORWARD_QUERY)
+		l->forward_query = p->forward_query;
+	if (p->fields & PATCH_DISABLED)
+		l->disabled = p->disabled;
+}
+
+static int sq_link_update(void *impl, const char *code, const struct link_patch *p, int64_t now,
+			  struct link *out)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->wstmt[W_UPDATE_LINK];
+	int rc, status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	status = get_w(q, code, out);
+	if (status != STORE_OK)
+		goto rollback;
+	apply_patch(out, p);
+	out->updated_at = now;
+	sqlite3_bind_int64(st, 1, out->id);
+	sqlite3_bind_text(st, 2, out->url, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, out->status);
+	sqlite3_bind_int(st, 4, out->forward_query);
+	sqlite3_bind_int(st, 5, out->disabled);
+	bind_opt_int64(st, 6, out->expires_at, LINK_NO_TIME);
+	bind_opt_int64(st, 7, out->max_clicks, LINK_NO_LIMIT);
+	sqlite3_bind_int64(st, 8, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		status = sq_error(q->w, "update link", rc);
+		goto rollback;
+	}
+	status = exec_w(q, "COMMIT");
+	if (status == STORE_OK)
+		goto out;
+rollback:
+	sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+static int sq_link_delete(void *impl, const char *code)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->wstmt[W_DELETE_LINK];
+	int rc, status;
+
+	pthread_mutex_lock(&q->wlock);
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		status = sq_error(q->w, "delete link", rc);
+	else
+		status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+static int sq_link_list(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_LIST, &r);
+	struct link *l;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	l = malloc(sizeof(*l));
+	if (l == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		link_from_row(st, l);
+		if (fn(l, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	free(l);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(r->db, "list links", rc);
+}
+
+/* ---- clicks ---- */
+
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int sq_clicks_write(void *impl, const struct click_row *rows, size_t n)
+{
+	struct sq *q = impl;
+	int rc = SQLITE_DONE, status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		const struct click_row *c = &rows[i];
+		sqlite3_stmt *st = q->wstmt[W_CLICK_LINK];
+
+		sqlite3_bind_int64(st, 1, c->link_id);
+		sqlite3_bind_int64(st, 2, c->clicks);
+		sqlite3_bind_int64(st, 3, c->bot_clicks);
+		sqlite3_bind_int64(st, 4, c->last_at);
+		rc = step_reset(st);
+		if (rc != SQLITE_DONE || sqlite3_changes(q->w) == 0)
+			continue; /* the link is gone: its clicks go with it */
+		st = q->wstmt[W_CLICK_DAILY];
+		sqlite3_bind_int64(st, 1, c->link_id);
+		sqlite3_bind_int64(st, 2, c->day);
+		sqlite3_bind_int64(st, 3, c->clicks);
+		sqlite3_bind_int64(st, 4, c->bot_clicks);
+		rc = step_reset(st);
+		if (rc != SQLITE_DONE || c->referrer == NULL || c->referrer[0] == '\0' || c->clicks == 0)
+			continue;
+		st = q->wstmt[W_CLICK_REFERRER];
+		sqlite3_bind_int64(st, 1, c->link_id);
+		sqlite3_bind_int64(st, 2, c->day);
+		sqlite3_bind_text(st, 3, c->referrer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, c->clicks);
+		rc = step_reset(st);
+	}
+	if (rc != SQLITE_DONE) {
+		status = sq_error(q->w, "write clicks", rc);
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+static int sq_link_daily(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max,
+			 size_t *n)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_DAILY, &r);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, link_id);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		out[*n].day = sqlite3_column_int64(st, 0);
+		out[*n].clicks = sqlite3_column_int64(st, 1);
+		out[*n].bot_clicks = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "daily clicks", rc);
+}
+
+static int sq_link_referrers(void *impl, int64_t link_id, int64_t since, struct store_referrer *out,
+			     size_t max, size_t *n)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_REFERRERS, &r);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, link_id);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		const unsigned char *h = sqlite3_column_text(st, 0);
+		snprintf(out[*n].host, sizeof(out[*n].host), "%s", h != NULL ? (const char *)h : "");
+		out[*n].clicks = sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "referrers", rc);
+}
+
+/* ---- tokens ---- */
+
+static void token_from_row(sqlite3_stmt *st, struct store_token *t)
+{
+	const unsigned char *name = sqlite3_column_text(st, 0);
+
+	snprintf(t->name, sizeof(t->name), "%s", name != NULL ? (const char *)name : "");
+	t->role = sqlite3_column_int(st, 1) == 1 ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN;
+	t->created_at = sqlite3_column_int64(st, 2);
+}
+
+static int sq_token_add(void *impl, const char *name, const unsigned char *hash, enum store_role role,
+			int64_t now)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->wstmt[W_TOKEN_ADD];
+	int rc;
+
+	pthread_mutex_lock(&q->wlock);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, role == STORE_ROLE_READ_ONLY ? 1 : 0);
+	sqlite3_bind_int64(st, 4, now);
+	rc = step_reset(st);
+	pthread_mutex_unlock(&q->wlock);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	return (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "add token", rc);
+}
+
+static int sq_token_find(void *impl, const unsigned char *hash, struct store_token *out)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_TOKEN_FIND, &r);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_blob(st, 1, hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		token_from_row(st, out);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(r->db, "find token", rc);
+}
+
+static int sq_token_list(void *impl, store_token_fn fn, void *ctx)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_TOKEN_LIST, &r);
+	struct store_token t;
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		token_from_row(st, &t);
+		if (fn(&t, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(r->db, "list tokens", rc);
+}
+
+static int sq_token_revoke(void *impl, const char *name)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->wstmt[W_TOKEN_REVOKE];
+	int rc, status;
+
+	pthread_mutex_lock(&q->wlock);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = step_reset(st);
+	if (rc != SQLITE_DONE)
+		status = sq_error(q->w, "revoke token", rc);
+	else
+		status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+static int sq_token_count(void *impl, int64_t *count)
+{
+	struct reader *r;
+	sqlite3_stmt *st = reader_stmt(impl, R_TOKEN_COUNT, &r);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "count tokens", rc);
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.schema_version = sq_schema_version,
+	.ping = sq_ping,
+	.link_lookup = sq_link_lookup,
+	.link_create = sq_link_create,
+	.link_update = sq_link_update,
+	.link_delete = sq_link_delete,
+	.link_list = sq_link_list,
+	.clicks_write = sq_clicks_write,
+	.link_daily = sq_link_daily,
+	.link_referrers = sq_link_referrers,
+	.token_add = sq_token_add,
+	.token_find = sq_token_find,
+	.token_list = sq_token_list,
+	.token_revoke = sq_token_revoke,
+	.token_count = sq_token_count,
+};

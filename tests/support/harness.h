@@ -1,0 +1,83 @@
+/*
+ * Test support shared by the integration tests: the real daemon started on
+ * 127.0.0.1:0 with a fresh SQLite file, the CLI run as a process, an echo
+ * target that reports what it received, and HTTP clients (libcurl, the curl
+ * command, raw sockets for malformed requests).
+ */
+#ifndef SHORTD_TEST_HARNESS_H
+#define SHORTD_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct daemon {
+	pid_t pid;
+	unsigned port;
+	char base[64];     /* "http://127.0.0.1:PORT" */
+	char dir[256];     /* a fresh temporary directory, removed by daemon_cleanup */
+	char db[300];      /* dir + "/shortd.db" unless given */
+	char log[300];     /* the daemon's stderr, kept in dir */
+};
+
+/* Makes a fresh temporary directory and database path in d (no daemon yet). */
+void daemon_prepare(struct daemon *d);
+
+/* Starts $SHORTD_BIN serve --listen 127.0.0.1:0 --db d->db plus the NULL-
+ * terminated extra args, with the NULL-terminated "NAME=value" env added,
+ * and waits (up to 10 s) for its "listening on" line. 0 or -1. */
+int daemon_start(struct daemon *d, const char *const *args, const char *const *env);
+
+/* SIGTERM, then waits; returns the exit status (or -1 when it died by a
+ * signal or did not exit within 15 s, in which case it is killed). */
+int daemon_stop(struct daemon *d);
+
+/* SIGKILL and reap. */
+void daemon_kill(struct daemon *d);
+
+/* Removes d->dir and everything in it. */
+void daemon_cleanup(struct daemon *d);
+
+/* Runs $SHORTD_BIN with the NULL-terminated args (no --db added), with
+ * SHORTD_DB=db in the environment; captures stdout and stderr (NUL
+ * terminated, truncated to their sizes) and returns the exit status. */
+int shortd_run(const char *db, char *out, size_t outsize, char *err, size_t errsize, const char *const *args);
+
+/* An in-process HTTP server on 127.0.0.1:0 that answers every request with
+ * 200 and a body of: "METHOD PATH?QUERY\n" then the request body's bytes. */
+struct echo {
+	void *daemon;
+	unsigned port;
+	char url[64]; /* "http://127.0.0.1:PORT" */
+};
+int echo_start(struct echo *e);
+void echo_stop(struct echo *e);
+
+/* One request with libcurl. headers is NULL-terminated "Name: value" lines
+ * (may be NULL). follow: follow redirects as curl -L does. */
+struct http_result {
+	long status;
+	char *headers; /* the last response's header block */
+	char *body;    /* NUL terminated */
+	size_t body_len;
+	double uploaded; /* request body bytes sent, over all hops */
+	long connects;   /* new connections made */
+};
+int http_do(const char *method, const char *url, const void *body, size_t body_len, const char *const *headers,
+	    bool follow, struct http_result *out);
+void http_result_free(struct http_result *r);
+
+/* The value of a header (case-insensitive name) in r->headers copied into
+ * out; 0, or -1 when absent. */
+int http_header(const struct http_result *r, const char *name, char *out, size_t outsize);
+
+/* Sends raw bytes to 127.0.0.1:port, then reads until the peer closes, the
+ * timeout passes or resp is full; returns the bytes read (NUL terminated) or
+ * -1 when the connection failed. */
+long raw_request(unsigned port, const void *req, size_t len, char *resp, size_t respsize, int timeout_ms);
+
+/* Runs the curl command with the NULL-terminated args; captures stdout and
+ * returns the exit status. */
+int curl_run(char *out, size_t outsize, const char *const *args);
+
+#endif

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian packages shortd needs to build and test, when missing.
+# As root it runs apt-get; otherwise it prints the exact command to run.
+set -eu
+PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev \
+libsodium-dev check libcurl4-openssl-dev curl clang sqlite3"
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+else
+	echo "deps: missing Debian packages; run:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
