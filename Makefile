@@ -109,3 +109,6 @@ clean:
 	rm -rf build
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
+
+# Keep generated runners and migrations between builds.
+.SECONDARY:
