@@ -166,7 +166,7 @@ enum url_error url_normalize(const char *url, const char *base_url, char *out, s
 	}
 
 	/* scheme://host[:port] in lower case, then the rest with bytes encoded. */
-	if (p.scheme_len + 3 + p.host_len + 1 + p.port_len + 1 > outsize)
+	if (p.scheme_len + 3 + p.host_len + (p.port != NULL ? 1 + p.port_len : 0) + 1 > outsize)
 		return URL_TOO_LONG;
 	for (size_t i = 0; i < p.scheme_len; i++)
 		out[n++] = (char)tolower((unsigned char)p.scheme[i]);
@@ -181,9 +181,10 @@ enum url_error url_normalize(const char *url, const char *base_url, char *out, s
 	}
 	for (const char *s = p.rest; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (n + 4 > outsize || n > LINK_URL_MAX)
+		size_t need = is_uri_char(c) ? 1 : 3;
+		if (n + need > LINK_URL_MAX || n + need + 1 > outsize)
 			return URL_TOO_LONG;
-		if (is_uri_char(c)) {
+		if (need == 1) {
 			out[n++] = (char)c;
 		} else {
 			out[n++] = '%';
@@ -245,9 +246,10 @@ int url_merge_query(const char *target, const char *query, char *out, size_t out
 		}
 		for (const char *s = query; *s != '\0'; s++) {
 			unsigned char c = (unsigned char)*s;
-			if (n + 4 > outsize)
+			bool plain = is_uri_char(c) && c != '#';
+			if (n + (plain ? 1 : 3) + 1 > outsize)
 				return -1;
-			if (is_uri_char(c) && c != '#') {
+			if (plain) {
 				out[n++] = (char)c;
 			} else {
 				out[n++] = '%';
