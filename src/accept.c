@@ -99,5 +99,9 @@ bool accept_prefers_json(const char *accept)
 		}
 		s = *end == ',' ? end + 1 : end;
 	}
-	return json.specificity > 0 && json.q > 0 && json.q > (html.specificity > 0 ? html.q : 0);
+	/* Equal q: the range that names JSON beats a wildcard that only reaches
+	 * HTML (an API client's "application/json, text/plain" and any type). */
+	int html_q = html.specificity > 0 ? html.q : 0;
+	return json.specificity > 0 && json.q > 0 &&
+	       (json.q > html_q || (json.q == html_q && json.specificity > html.specificity));
 }

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 static const char *const bot_markers[] = {
-	"bot", /* Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot, Discordbot, ... */
+	"bot", /* matched by contains_bot(): Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot, Discordbot, ... */
 	"crawler",
 	"spider",
 	"facebookexternalhit",
@@ -36,11 +36,24 @@ static bool contains_nocase(const char *hay, const char *needle)
 	return false;
 }
 
+/* "bot" anywhere but in "CUBOT", a phone maker whose model names appear in
+ * real browsers' agents ("Android 10; CUBOT_X30"). */
+static bool contains_bot(const char *ua)
+{
+	for (const char *p = ua; *p != '\0'; p++) {
+		if (strncasecmp(p, "bot", 3) == 0 && !(p - ua >= 2 && strncasecmp(p - 2, "cu", 2) == 0))
+			return true;
+	}
+	return false;
+}
+
 bool bot_is_bot(const char *user_agent)
 {
 	if (user_agent == NULL || user_agent[0] == '\0')
 		return false;
-	for (size_t i = 0; i < sizeof(bot_markers) / sizeof(bot_markers[0]); i++) {
+	if (contains_bot(user_agent))
+		return true;
+	for (size_t i = 1; i < sizeof(bot_markers) / sizeof(bot_markers[0]); i++) {
 		if (contains_nocase(user_agent, bot_markers[i]))
 			return true;
 	}

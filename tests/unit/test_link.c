@@ -1,0 +1,221 @@
+/*
+ * Unit tests of link.c: the code rules (length, characters, reserved words
+ * regardless of case), the five statuses and a link's state at a time.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "link.h"
+
+START_TEST(test_code_one_and_64_chars_ok)
+{
+	char code[LINK_CODE_MAX + 2];
+
+	ck_assert_int_eq(link_code_check("a"), LINK_CODE_OK);
+	ck_assert_int_eq(link_code_check("Z"), LINK_CODE_OK);
+	ck_assert_int_eq(link_code_check("7"), LINK_CODE_OK);
+	ck_assert_int_eq(link_code_check("_"), LINK_CODE_OK);
+	ck_assert_int_eq(link_code_check("-"), LINK_CODE_OK);
+	ck_assert_int_eq(link_code_check("Ab_9-x"), LINK_CODE_OK);
+	memset(code, 'x', LINK_CODE_MAX);
+	code[LINK_CODE_MAX] = '\0';
+	ck_assert_int_eq(link_code_check(code), LINK_CODE_OK);
+}
+END_TEST
+
+START_TEST(test_code_65_chars_too_long)
+{
+	char code[1001];
+
+	memset(code, 'x', LINK_CODE_MAX + 1);
+	code[LINK_CODE_MAX + 1] = '\0';
+	ck_assert_int_eq(link_code_check(code), LINK_CODE_TOO_LONG);
+	memset(code, 'x', 1000);
+	code[1000] = '\0';
+	ck_assert_int_eq(link_code_check(code), LINK_CODE_TOO_LONG);
+}
+END_TEST
+
+START_TEST(test_code_empty)
+{
+	ck_assert_int_eq(link_code_check(""), LINK_CODE_EMPTY);
+	ck_assert_int_eq(link_code_check(NULL), LINK_CODE_EMPTY);
+}
+END_TEST
+
+/* Every byte 1..255 alone, and in the middle and at the end of a code. */
+START_TEST(test_code_every_byte)
+{
+	unsigned char c = (unsigned char)_i;
+	bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+	enum link_code_error want = ok ? LINK_CODE_OK : LINK_CODE_BAD_CHAR;
+	char one[2] = {(char)c, '\0'};
+	char mid[8] = {'a', 'b', (char)c, 'd', '\0'};
+	char end[8] = {'a', 'b', 'c', (char)c, '\0'};
+
+	ck_assert_msg(link_code_check(one) == want, "byte 0x%02x alone", c);
+	ck_assert_msg(link_code_check(mid) == want, "byte 0x%02x inside", c);
+	ck_assert_msg(link_code_check(end) == want, "byte 0x%02x at the end", c);
+}
+END_TEST
+
+static const char *const reserved_codes[] = {
+	"api", "API", "Api", "aPi", "healthz", "HEALTHZ", "HealthZ", "metrics", "METRICS", "Metrics",
+	"admin", "ADMIN", "Admin", "admin1", "admin_x", "admin-panel", "administrator", "AdminStuff",
+};
+
+START_TEST(test_code_reserved)
+{
+	const char *code = reserved_codes[_i];
+
+	ck_assert_msg(link_code_check(code) == LINK_CODE_RESERVED, "%s not reserved", code);
+	ck_assert(link_code_is_reserved(code, strlen(code)));
+}
+END_TEST
+
+static const char *const free_codes[] = {
+	"ap", "apis", "api-v2", "api_", "xapi", "healthz2", "health", "metric", "metricsx",
+	"adm", "admi", "xadmin", "my-admin", "robots", "favicon",
+};
+
+START_TEST(test_code_not_reserved)
+{
+	const char *code = free_codes[_i];
+
+	ck_assert_msg(link_code_check(code) == LINK_CODE_OK, "%s refused", code);
+	ck_assert(!link_code_is_reserved(code, strlen(code)));
+}
+END_TEST
+
+START_TEST(test_reserved_paths_and_prefix_lengths)
+{
+	ck_assert(link_code_is_reserved("robots.txt", 10));
+	ck_assert(link_code_is_reserved("ROBOTS.TXT", 10));
+	ck_assert(link_code_is_reserved("favicon.ico", 11));
+	ck_assert(link_code_is_reserved("apixyz", 3));
+	ck_assert(!link_code_is_reserved("apixyz", 4));
+	ck_assert(!link_code_is_reserved("admin", 4));
+	ck_assert(link_code_is_reserved("admin", 5));
+	ck_assert(!link_code_is_reserved("", 0));
+}
+END_TEST
+
+START_TEST(test_code_error_messages)
+{
+	static const enum link_code_error all[] = {LINK_CODE_OK, LINK_CODE_EMPTY, LINK_CODE_TOO_LONG,
+						   LINK_CODE_BAD_CHAR, LINK_CODE_RESERVED};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		ck_assert_ptr_nonnull(link_code_error_message(all[i]));
+		ck_assert_uint_gt(strlen(link_code_error_message(all[i])), 0);
+	}
+	ck_assert_str_eq(link_code_error_message(LINK_CODE_TOO_LONG), "code must be at most 64 characters");
+}
+END_TEST
+
+START_TEST(test_statuses)
+{
+	for (int s = -1; s < 1000; s++) {
+		bool want = s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+		ck_assert_msg(link_status_is_valid(s) == want, "status %d", s);
+	}
+}
+END_TEST
+
+START_TEST(test_init_is_absent)
+{
+	struct link l;
+
+	memset(&l, 0x5a, sizeof(l));
+	link_init(&l);
+	ck_assert_int_eq(l.id, 0);
+	ck_assert_str_eq(l.code, "");
+	ck_assert_str_eq(l.url, "");
+	ck_assert_int_eq(l.status, 0);
+	ck_assert(!l.forward_query);
+	ck_assert(!l.disabled);
+	ck_assert(l.expires_at == LINK_NO_TIME);
+	ck_assert(l.max_clicks == LINK_NO_LIMIT);
+	ck_assert(l.last_click_at == LINK_NO_TIME);
+	ck_assert_int_eq(l.clicks, 0);
+	ck_assert_int_eq(l.bot_clicks, 0);
+}
+END_TEST
+
+START_TEST(test_state_active_and_disabled)
+{
+	struct link l;
+
+	link_init(&l);
+	ck_assert_int_eq(link_state_at(&l, 1700000000, 0), LINK_ACTIVE);
+	ck_assert_int_eq(link_state_at(&l, 1700000000, INT64_MAX), LINK_ACTIVE);
+	l.disabled = true;
+	ck_assert_int_eq(link_state_at(&l, 1700000000, 0), LINK_DISABLED);
+	/* disabled is reported before expired and exhausted */
+	l.expires_at = 10;
+	l.max_clicks = 0;
+	ck_assert_int_eq(link_state_at(&l, 1700000000, 5), LINK_DISABLED);
+}
+END_TEST
+
+START_TEST(test_state_expiry_boundary)
+{
+	struct link l;
+
+	link_init(&l);
+	l.expires_at = 1700000000;
+	ck_assert_int_eq(link_state_at(&l, 1699999999, 0), LINK_ACTIVE);
+	ck_assert_int_eq(link_state_at(&l, 1700000000, 0), LINK_EXPIRED);
+	ck_assert_int_eq(link_state_at(&l, 1700000001, 0), LINK_EXPIRED);
+	l.expires_at = -86400; /* 1969-12-31 */
+	ck_assert_int_eq(link_state_at(&l, -86401, 0), LINK_ACTIVE);
+	ck_assert_int_eq(link_state_at(&l, 0, 0), LINK_EXPIRED);
+	l.max_clicks = 1;
+	ck_assert_int_eq(link_state_at(&l, 0, 1), LINK_EXPIRED);
+}
+END_TEST
+
+START_TEST(test_state_max_clicks)
+{
+	struct link l;
+
+	link_init(&l);
+	l.max_clicks = 3;
+	ck_assert_int_eq(link_state_at(&l, 0, 0), LINK_ACTIVE);
+	ck_assert_int_eq(link_state_at(&l, 0, 2), LINK_ACTIVE);
+	ck_assert_int_eq(link_state_at(&l, 0, 3), LINK_EXHAUSTED);
+	ck_assert_int_eq(link_state_at(&l, 0, 4), LINK_EXHAUSTED);
+	l.max_clicks = 0;
+	ck_assert_int_eq(link_state_at(&l, 0, 0), LINK_EXHAUSTED);
+}
+END_TEST
+
+Suite *link_suite(void)
+{
+	Suite *s = suite_create("link");
+	TCase *tc;
+
+	tc = tcase_create("codes");
+	tcase_add_test(tc, test_code_one_and_64_chars_ok);
+	tcase_add_test(tc, test_code_65_chars_too_long);
+	tcase_add_test(tc, test_code_empty);
+	tcase_add_loop_test(tc, test_code_every_byte, 1, 256);
+	tcase_add_loop_test(tc, test_code_reserved, 0, (int)(sizeof(reserved_codes) / sizeof(reserved_codes[0])));
+	tcase_add_loop_test(tc, test_code_not_reserved, 0, (int)(sizeof(free_codes) / sizeof(free_codes[0])));
+	tcase_add_test(tc, test_reserved_paths_and_prefix_lengths);
+	tcase_add_test(tc, test_code_error_messages);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("statuses");
+	tcase_add_test(tc, test_statuses);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("state");
+	tcase_add_test(tc, test_init_is_absent);
+	tcase_add_test(tc, test_state_active_and_disabled);
+	tcase_add_test(tc, test_state_expiry_boundary);
+	tcase_add_test(tc, test_state_max_clicks);
+	suite_add_tcase(s, tc);
+	return s;
+}
