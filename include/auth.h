@@ -5,6 +5,9 @@
 #ifndef SHORTD_AUTH_H
 #define SHORTD_AUTH_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "store.h"
 
 #define AUTH_TOKEN_BYTES 32
@@ -15,5 +18,29 @@ void auth_token_generate(char out[AUTH_TOKEN_LEN + 1], unsigned char hash[STORE_
 
 /* The SHA-256 of a token's text. */
 void auth_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH_LEN]);
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_MISSING = -1,     /* no Authorization header, or not a Bearer one */
+	AUTH_INVALID = -2,     /* a Bearer token no one holds (wrong or revoked) */
+	AUTH_UNAVAILABLE = -3, /* the store could not be asked */
+};
+
+/*
+ * Checks an Authorization header value ("Bearer TOKEN", the scheme in any
+ * case). fixed_hash, when not NULL, is the hash of SHORTD_ADMIN_TOKEN and is
+ * compared in constant time; otherwise the token's hash is looked up in the
+ * store (revoked tokens are gone from it). On AUTH_OK *role is set. The
+ * token is never copied or logged.
+ */
+enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
+			    enum store_role *role);
+
+/*
+ * For a database without any token: makes an admin token named "admin",
+ * writes its text to secret and sets *created. With tokens present nothing
+ * happens and *created is false. Returns a store status.
+ */
+int auth_bootstrap(struct store *s, int64_t now, char secret[AUTH_TOKEN_LEN + 1], bool *created);
 
 #endif

@@ -67,6 +67,8 @@ struct http_response {
 	const char *content_type;
 	const char *cache_control;
 	const char *allow;         /* for 405 */
+	const char *www_authenticate; /* for 401 */
+	bool nosniff;              /* send X-Content-Type-Options: nosniff */
 	const char *location;      /* points into location_buf */
 	const char *body;          /* static, or into body_buf */
 	size_t body_len;

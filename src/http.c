@@ -32,6 +32,8 @@ void http_response_init(struct http_response *r)
 	r->content_type = NULL;
 	r->cache_control = NULL;
 	r->allow = NULL;
+	r->www_authenticate = NULL;
+	r->nosniff = false;
 	r->location = NULL;
 	r->body = NULL;
 	r->body_len = 0;

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "api.h"
+#include "auth.h"
 #include "clicks.h"
 #include "cli.h"
 #include "config.h"
@@ -28,6 +31,7 @@ int serve_main(int argc, char **argv)
 	struct store *store = NULL;
 	struct clicks *clicks = NULL;
 	struct server *srv = NULL;
+	struct api *api = NULL;
 	sigset_t set;
 	char err[512];
 	int sig, status = 1;
@@ -53,7 +57,22 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: cannot start the click flusher\n");
 		goto out;
 	}
-	struct server_deps deps = {&cfg, store, clicks, NULL};
+	if (cfg.admin_token == NULL) {
+		char secret[AUTH_TOKEN_LEN + 1];
+		bool created;
+		int rc = auth_bootstrap(store, (int64_t)time(NULL), secret, &created);
+		if (rc != STORE_OK) {
+			fprintf(stderr, "shortd: cannot create the first admin token: %s\n", store_status_message(rc));
+			goto out;
+		}
+		if (created)
+			fprintf(stderr, "admin token (shown once): %s\n", secret);
+	}
+	if (api_create(&cfg, store, clicks, cfg.admin_token, &api) != 0) {
+		fprintf(stderr, "shortd: out of memory\n");
+		goto out;
+	}
+	struct server_deps deps = {&cfg, store, clicks, api};
 	if (server_start(&deps, &srv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shortd: %s\n", err);
 		goto out;
@@ -72,6 +91,7 @@ int serve_main(int argc, char **argv)
 	status = 0;
 out:
 	server_stop(srv, GRACE_MS);
+	api_free(api);
 	if (clicks_stop(clicks) != 0)
 		status = 1;
 	store_close(store);

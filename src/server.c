@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "http.h"
 #include "redirect.h"
 
@@ -71,6 +72,7 @@ struct server {
 	const struct config *cfg;
 	struct store *store;
 	struct clicks *clicks;
+	struct api *api;
 	struct redirect_ctx redirect;
 	unsigned port;
 	_Atomic long inflight;
@@ -183,6 +185,11 @@ static void handle_own(struct server *srv, enum route route, const struct http_r
 			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
 		return;
 	case ROUTE_API:
+		if (srv->api != NULL)
+			api_handle(srv->api, req, resp);
+		else
+			fixed(resp, 404, HTTP_FIXED_NOT_FOUND_JSON);
+		return;
 	case ROUTE_METRICS:
 		fixed(resp, 404, HTTP_FIXED_NOT_FOUND_JSON);
 		return;
@@ -235,6 +242,10 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
 	if (resp->allow != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	if (resp->www_authenticate != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, resp->www_authenticate);
+	if (resp->nosniff)
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (resp->close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, (unsigned)resp->status, r);
@@ -500,6 +511,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 	srv->cfg = deps->cfg;
 	srv->store = deps->store;
 	srv->clicks = deps->clicks;
+	srv->api = deps->api;
 	srv->redirect = (struct redirect_ctx){deps->cfg, deps->store, deps->clicks};
 	if (build_fixed(srv) != 0) {
 		snprintf(err, errlen, "out of memory");

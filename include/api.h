@@ -1,0 +1,43 @@
+/*
+ * The admin JSON API under /api/v1: links (create, read, list, update,
+ * delete) and their click stats, behind Bearer tokens. JSON in and out with
+ * Jansson; every rule on a link is linkops.c's, so the API and the CLI accept
+ * and refuse the same input. A refused request changes nothing.
+ */
+#ifndef SHORTD_API_H
+#define SHORTD_API_H
+
+#include "clicks.h"
+#include "config.h"
+#include "http.h"
+#include "store.h"
+
+#define API_LIST_DEFAULT 100
+#define API_LIST_MAX 1000
+#define API_STATS_DAYS_DEFAULT 30
+#define API_STATS_DAYS_MAX 366
+#define API_STATS_REFERRERS 10
+
+struct api;
+
+/*
+ * Makes the API over store and clicks (which may be NULL: no pending clicks).
+ * cfg is read at each request (its base_url is completed once the server has
+ * bound). admin_token, when not NULL, is a fixed admin token (only its hash
+ * is kept). Returns 0, or -1 when out of memory.
+ */
+int api_create(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
+	       struct api **out);
+
+/* Frees the API; accepts NULL. */
+void api_free(struct api *a);
+
+/*
+ * Answers one request for a path under /api. Fills resp: status, JSON body in
+ * resp->body_heap (malloc'd; the caller frees it, server.c through
+ * libmicrohttpd), Cache-Control: no-store, nosniff, Allow on 405 and
+ * WWW-Authenticate on 401. Never fails: errors are answered as JSON.
+ */
+void api_handle(struct api *a, const struct http_request *req, struct http_response *resp);
+
+#endif

@@ -1,0 +1,931 @@
+/*
+ * The admin JSON API: /api/v1/links and /api/v1/links/{code}[/stats].
+ *
+ * A request goes through the same gates in the same order: token (401),
+ * route (404), method (405), role (403), body size (413), media type (415),
+ * JSON shape (400), then linkops.c's rules (400/409) and the store (404/503).
+ * Every gate runs before the store is written, so a refused request changes
+ * nothing. JSON is decoded and encoded only with Jansson.
+ *
+ * Click counts in answers are exact: the store is read inside clicks_locked(),
+ * which keeps the flusher out, and the clicks still pending in memory are
+ * added to what the store says.
+ *
+ * Invariant: a token never reaches a response, a log or a copy; only its
+ * hash is compared.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "linkjson.h"
+#include "linkops.h"
+#include "rfc3339.h"
+#include "url.h"
+
+#define API_PREFIX "/api/v1/links"
+#define API_BODY_LIMIT (64 * 1024)
+#define CURSOR_MAX 64
+#define QUERY_VALUE_MAX 128
+
+struct api {
+	const struct config *cfg;
+	struct store *store;
+	struct clicks *clicks;
+	bool has_fixed;
+	unsigned char fixed_hash[STORE_TOKEN_HASH_LEN];
+};
+
+enum api_route {
+	ROUTE_NONE,
+	ROUTE_COLLECTION, /* /api/v1/links */
+	ROUTE_LINK,       /* /api/v1/links/{code} */
+	ROUTE_STATS,      /* /api/v1/links/{code}/stats */
+};
+
+int api_create(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
+	       struct api **out)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (a == NULL)
+		return -1;
+	a->cfg = cfg;
+	a->store = store;
+	a->clicks = clicks;
+	if (admin_token != NULL && admin_token[0] != '\0') {
+		auth_token_hash(admin_token, a->fixed_hash);
+		a->has_fixed = true;
+	}
+	*out = a;
+	return 0;
+}
+
+void api_free(struct api *a)
+{
+	if (a == NULL)
+		return;
+	sodium_memzero(a->fixed_hash, sizeof(a->fixed_hash));
+	free(a);
+}
+
+/* ---- responses ---- */
+
+static const char fallback_body[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
+
+static void reply_headers(struct http_response *resp, int status)
+{
+	resp->status = status;
+	resp->fixed = HTTP_FIXED_NONE;
+	resp->cache_control = "no-store";
+	resp->nosniff = true;
+}
+
+/* Sends j (consumed) as the body, compact, with a final newline. */
+static void reply_json(struct http_response *resp, int status, json_t *j)
+{
+	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	size_t n;
+	char *grown;
+
+	json_decref(j);
+	reply_headers(resp, status);
+	resp->content_type = "application/json";
+	if (text == NULL)
+		goto fail;
+	n = strlen(text);
+	grown = realloc(text, n + 2);
+	if (grown == NULL) {
+		free(text);
+		goto fail;
+	}
+	grown[n] = '\n';
+	grown[n + 1] = '\0';
+	resp->body_heap = grown;
+	resp->body_len = n + 1;
+	return;
+fail:
+	resp->status = 500;
+	resp->body = fallback_body;
+	resp->body_len = sizeof(fallback_body) - 1;
+}
+
+static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
+{
+	char message[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	reply_json(resp, status, json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
+}
+
+static void reply_linkops_error(struct http_response *resp, const struct linkops_error *err)
+{
+	reply_error(resp, err->http_status, err->code, "%s", err->message);
+}
+
+static void reply_no_content(struct http_response *resp)
+{
+	reply_headers(resp, 204);
+	resp->body = "";
+	resp->body_len = 0;
+}
+
+/* ---- requests: route, query, media type ---- */
+
+/* Splits path into a route and the code it names (borrowed from path). */
+static enum api_route route_of(const char *path, char *code, size_t codesize)
+{
+	const char *rest, *slash;
+	size_t n;
+
+	if (strncmp(path, API_PREFIX, sizeof(API_PREFIX) - 1) != 0)
+		return ROUTE_NONE;
+	rest = path + sizeof(API_PREFIX) - 1;
+	if (rest[0] == '\0')
+		return ROUTE_COLLECTION;
+	if (rest[0] != '/' || rest[1] == '\0')
+		return ROUTE_NONE;
+	rest++;
+	slash = strchr(rest, '/');
+	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	if (n == 0 || n >= codesize)
+		return ROUTE_NONE;
+	memcpy(code, rest, n);
+	code[n] = '\0';
+	if (slash == NULL)
+		return ROUTE_LINK;
+	return strcmp(slash, "/stats") == 0 ? ROUTE_STATS : ROUTE_NONE;
+}
+
+static const char *allowed_methods(enum api_route route)
+{
+	switch (route) {
+	case ROUTE_COLLECTION:
+		return "GET, HEAD, POST";
+	case ROUTE_LINK:
+		return "GET, HEAD, PATCH, DELETE";
+	default:
+		return "GET, HEAD";
+	}
+}
+
+static bool method_allowed(enum api_route route, enum http_method m)
+{
+	if (m == HTTP_GET || m == HTTP_HEAD)
+		return true;
+	if (route == ROUTE_COLLECTION)
+		return m == HTTP_POST;
+	if (route == ROUTE_LINK)
+		return m == HTTP_PATCH || m == HTTP_DELETE;
+	return false;
+}
+
+static int hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes [s, s + n) into out; -1 when malformed or too long. */
+static int query_decode(const char *s, size_t n, char *out, size_t outsize)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '+') {
+			ch = ' ';
+		} else if (ch == '%') {
+			int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
+				return -1;
+			ch = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (o + 1 >= outsize || ch == '\0')
+			return -1;
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/*
+ * Finds parameter name in the raw query. Returns 1 with its decoded value in
+ * out, 0 when absent, -1 when its value is malformed or too long. When a name
+ * is repeated the last one counts.
+ */
+static int query_param(const char *query, const char *name, char *out, size_t outsize)
+{
+	size_t name_len = strlen(name);
+	int found = 0;
+
+	for (const char *p = query; p != NULL && *p != '\0';) {
+		const char *end = strchr(p, '&');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t key_len = eq != NULL ? (size_t)(eq - p) : len;
+
+		if (key_len == name_len && memcmp(p, name, name_len) == 0) {
+			const char *v = eq != NULL ? eq + 1 : p + len;
+			found = query_decode(v, (size_t)(p + len - v), out, outsize) == 0 ? 1 : -1;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return found;
+}
+
+/* Parses a decimal whole number in [min, max]; 0 or -1. */
+static int parse_whole(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* True for "application/json" with no parameter but a UTF-8 charset. */
+static bool is_json_media_type(const char *ct)
+{
+	static const char type[] = "application/json";
+	const char *p;
+
+	if (ct == NULL || strncasecmp(ct, type, sizeof(type) - 1) != 0)
+		return false;
+	p = ct + sizeof(type) - 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return true;
+	if (*p != ';')
+		return false;
+	p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "charset=", 8) != 0)
+		return false;
+	p += 8;
+	if (strncasecmp(p, "utf-8", 5) == 0)
+		p += 5;
+	else if (strncasecmp(p, "\"utf-8\"", 7) == 0)
+		p += 7;
+	else
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '\0';
+}
+
+/* ---- cursors: base64url of "v1." and the last id seen ---- */
+
+static int cursor_encode(int64_t id, char *out, size_t outsize)
+{
+	char plain[32];
+	int n = snprintf(plain, sizeof(plain), "v1.%" PRId64, id);
+
+	if (n < 0 || sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > outsize)
+		return -1;
+	sodium_bin2base64(out, outsize, (const unsigned char *)plain, (size_t)n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return 0;
+}
+
+static int cursor_decode(const char *s, int64_t *id)
+{
+	unsigned char plain[CURSOR_MAX];
+	size_t n;
+	long long v;
+	char text[CURSOR_MAX + 1];
+
+	if (sodium_base642bin(plain, sizeof(plain) - 1, s, strlen(s), NULL, &n, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return -1;
+	memcpy(text, plain, n);
+	text[n] = '\0';
+	if (n < 4 || memcmp(text, "v1.", 3) != 0 || strlen(text) != n)
+		return -1;
+	if (parse_whole(text + 3, 1, INT64_MAX, &v) != 0)
+		return -1;
+	*id = v;
+	return 0;
+}
+
+/* ---- exact click counts ---- */
+
+static void pending_of(struct api *a, int64_t link_id, int64_t *human, int64_t *bot, int64_t *last)
+{
+	*human = 0;
+	*bot = 0;
+	*last = LINK_NO_TIME;
+	if (a->clicks != NULL)
+		clicks_pending(a->clicks, link_id, human, bot, last);
+}
+
+static int run_locked(struct api *a, int (*fn)(void *ctx), void *ctx)
+{
+	return a->clicks != NULL ? clicks_locked(a->clicks, fn, ctx) : fn(ctx);
+}
+
+/* Link JSON with the pending human clicks added. */
+static json_t *link_json(struct api *a, const struct link *l)
+{
+	int64_t human, bot, last;
+
+	pending_of(a, l->id, &human, &bot, &last);
+	return linkjson_encode(l, a->cfg->base_url, l->clicks + human);
+}
+
+/* ---- decoding bodies ---- */
+
+struct body_error {
+	int status;
+	const char *code;
+	char message[200];
+};
+
+static int body_refuse(struct body_error *e, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = 400;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Parses the body as one JSON object; the caller owns *out. */
+static int body_object(const struct http_request *req, json_t **out, struct body_error *e)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(req->body != NULL ? req->body : "", req->body != NULL ? req->body_len : 0,
+			       JSON_REJECT_DUPLICATES, &jerr);
+
+	if (j == NULL)
+		return body_refuse(e, "invalid_json", "the body is not valid JSON: %s at line %d, column %d",
+				   jerr.text, jerr.line, jerr.column);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return body_refuse(e, "invalid_json", "the body must be a JSON object");
+	}
+	*out = j;
+	return 0;
+}
+
+static int wrong_type(struct body_error *e, const char *key, const char *expected)
+{
+	return body_refuse(e, "invalid_type", "%s must be %s", key, expected);
+}
+
+/* A JSON integer into a link status; values no status can have become -1,
+ * which linkops refuses with its own invalid_status. */
+static int status_of(const json_t *v)
+{
+	json_int_t n = json_integer_value(v);
+	return n >= 1 && n <= 999 ? (int)n : -1;
+}
+
+/* A JSON integer or null into max_clicks. -1 is the store's "unlimited", so
+ * every negative number becomes INT64_MIN, which linkops refuses. */
+static int64_t max_clicks_of(const json_t *v)
+{
+	json_int_t n;
+
+	if (json_is_null(v))
+		return LINK_NO_LIMIT;
+	n = json_integer_value(v);
+	return n < 0 ? INT64_MIN : (int64_t)n;
+}
+
+static int expires_of(const char *key, const json_t *v, int64_t *out, struct body_error *e)
+{
+	if (json_is_null(v)) {
+		*out = LINK_NO_TIME;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return wrong_type(e, key, "an RFC 3339 time string or null");
+	if (rfc3339_parse(json_string_value(v), out) != 0)
+		return body_refuse(e, "invalid_expires_at",
+				   "expires_at must be an RFC 3339 time like 2030-01-31T12:00:00Z");
+	return 0;
+}
+
+static int decode_create(const json_t *obj, struct link_input *in, struct body_error *e)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "url") == 0) {
+			if (!json_is_string(v))
+				return wrong_type(e, key, "a string");
+			in->url = json_string_value(v);
+		} else if (strcmp(key, "code") == 0) {
+			if (json_is_null(v))
+				continue;
+			if (!json_is_string(v))
+				return wrong_type(e, key, "a string or null");
+			in->code = json_string_value(v);
+			if (in->code[0] == '\0')
+				return body_refuse(e, "invalid_code", "%s",
+						   link_code_error_message(link_code_check(in->code)));
+		} else if (strcmp(key, "status") == 0) {
+			if (json_is_null(v))
+				continue;
+			if (!json_is_integer(v))
+				return wrong_type(e, key, "an integer or null");
+			in->status = status_of(v);
+		} else if (strcmp(key, "expires_at") == 0) {
+			if (expires_of(key, v, &in->expires_at, e) != 0)
+				return -1;
+		} else if (strcmp(key, "max_clicks") == 0) {
+			if (!json_is_integer(v) && !json_is_null(v))
+				return wrong_type(e, key, "an integer or null");
+			in->max_clicks = max_clicks_of(v);
+		} else if (strcmp(key, "forward_query") == 0) {
+			if (!json_is_boolean(v))
+				return wrong_type(e, key, "true or false");
+			in->forward_query = json_is_true(v);
+		} else {
+			return body_refuse(e, "unknown_field", "unknown field '%.64s' (a link is created from url, "
+					   "code, status, expires_at, max_clicks and forward_query)", key);
+		}
+	}
+	if (in->url == NULL)
+		return body_refuse(e, "invalid_url", "url is required");
+	return 0;
+}
+
+static int decode_patch(const json_t *obj, struct link_patch *p, struct body_error *e)
+{
+	const char *key;
+	json_t *v;
+
+	p->fields = 0;
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "url") == 0) {
+			if (!json_is_string(v))
+				return wrong_type(e, key, "a string");
+			if (json_string_length(v) > LINK_URL_MAX)
+				return body_refuse(e, "invalid_url", "%s", url_error_message(URL_TOO_LONG));
+			memcpy(p->url, json_string_value(v), json_string_length(v) + 1);
+			p->fields |= PATCH_URL;
+		} else if (strcmp(key, "status") == 0) {
+			if (!json_is_integer(v))
+				return wrong_type(e, key, "an integer");
+			p->status = status_of(v);
+			p->fields |= PATCH_STATUS;
+		} else if (strcmp(key, "expires_at") == 0) {
+			if (expires_of(key, v, &p->expires_at, e) != 0)
+				return -1;
+			p->fields |= PATCH_EXPIRES_AT;
+		} else if (strcmp(key, "max_clicks") == 0) {
+			if (!json_is_integer(v) && !json_is_null(v))
+				return wrong_type(e, key, "an integer or null");
+			p->max_clicks = max_clicks_of(v);
+			p->fields |= PATCH_MAX_CLICKS;
+		} else if (strcmp(key, "forward_query") == 0 || strcmp(key, "disabled") == 0) {
+			if (!json_is_boolean(v))
+				return wrong_type(e, key, "true or false");
+			if (key[0] == 'f') {
+				p->forward_query = json_is_true(v);
+				p->fields |= PATCH_FORWARD_QUERY;
+			} else {
+				p->disabled = json_is_true(v);
+				p->fields |= PATCH_DISABLED;
+			}
+		} else {
+			return body_refuse(e, "unknown_field", "unknown field '%.64s' (an update may change url, "
+					   "status, expires_at, max_clicks, forward_query and disabled)", key);
+		}
+	}
+	return 0;
+}
+
+/* ---- handlers ---- */
+
+static void handle_create(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	struct link_input in = {NULL, NULL, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
+	struct linkops_error err;
+	struct body_error e;
+	struct link *l = NULL;
+	json_t *obj = NULL;
+
+	if (body_object(req, &obj, &e) != 0 || decode_create(obj, &in, &e) != 0) {
+		reply_error(resp, e.status, e.code, "%s", e.message);
+		goto out;
+	}
+	l = malloc(sizeof(*l));
+	if (l == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	if (linkops_create(a->store, a->cfg->base_url, a->cfg->default_status, req->now, &in, l, &err) != 0) {
+		reply_linkops_error(resp, &err);
+		goto out;
+	}
+	reply_json(resp, 201, linkjson_encode(l, a->cfg->base_url, 0));
+out:
+	free(l);
+	json_decref(obj);
+}
+
+struct read_call {
+	struct api *a;
+	const char *code;
+	struct link *l;
+	const struct link_patch *patch;
+	int64_t now;
+	struct linkops_error err;
+	json_t *result;
+	int rc;
+};
+
+static int read_locked(void *ctx)
+{
+	struct read_call *c = ctx;
+
+	c->rc = store_link_lookup(c->a->store, c->code, c->l);
+	if (c->rc == STORE_OK)
+		c->result = link_json(c->a, c->l);
+	return 0;
+}
+
+static int update_locked(void *ctx)
+{
+	struct read_call *c = ctx;
+
+	c->rc = linkops_update(c->a->store, c->a->cfg->base_url, c->code, c->patch, c->now, c->l, &c->err);
+	if (c->rc == 0)
+		c->result = link_json(c->a, c->l);
+	return 0;
+}
+
+static void handle_read(struct api *a, const char *code, struct http_response *resp)
+{
+	struct read_call c = {.a = a, .code = code};
+	struct linkops_error err;
+
+	c.l = malloc(sizeof(*c.l));
+	if (c.l == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		return;
+	}
+	run_locked(a, read_locked, &c);
+	if (c.rc == STORE_OK) {
+		reply_json(resp, 200, c.result);
+	} else {
+		linkops_store_error(c.rc, &err);
+		reply_linkops_error(resp, &err);
+	}
+	free(c.l);
+}
+
+static void handle_update(struct api *a, const struct http_request *req, const char *code,
+			  struct http_response *resp)
+{
+	struct read_call c = {.a = a, .code = code, .now = req->now};
+	struct link_patch *p = malloc(sizeof(*p));
+	struct body_error e;
+	json_t *obj = NULL;
+
+	c.l = malloc(sizeof(*c.l));
+	if (p == NULL || c.l == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	if (body_object(req, &obj, &e) != 0 || decode_patch(obj, p, &e) != 0) {
+		reply_error(resp, e.status, e.code, "%s", e.message);
+		goto out;
+	}
+	c.patch = p;
+	run_locked(a, update_locked, &c);
+	if (c.rc == 0)
+		reply_json(resp, 200, c.result);
+	else
+		reply_linkops_error(resp, &c.err);
+out:
+	json_decref(obj);
+	free(c.l);
+	free(p);
+}
+
+static void handle_delete(struct api *a, const char *code, struct http_response *resp)
+{
+	struct linkops_error err;
+	int rc = store_link_delete(a->store, code);
+
+	if (rc == STORE_OK) {
+		reply_no_content(resp);
+		return;
+	}
+	linkops_store_error(rc, &err);
+	reply_linkops_error(resp, &err);
+}
+
+struct list_call {
+	struct api *a;
+	int64_t after;
+	int limit;
+	int n;
+	int64_t last_id;
+	bool more;
+	bool oom;
+	json_t *items;
+	int rc;
+};
+
+static int list_item(const struct link *l, void *ctx)
+{
+	struct list_call *c = ctx;
+
+	if (c->n == c->limit) {
+		c->more = true;
+		return 1;
+	}
+	if (json_array_append_new(c->items, link_json(c->a, l)) != 0) {
+		c->oom = true;
+		return 1;
+	}
+	c->n++;
+	c->last_id = l->id;
+	return 0;
+}
+
+static int list_locked(void *ctx)
+{
+	struct list_call *c = ctx;
+
+	/* One row past the page says whether a next page exists. */
+	c->rc = store_link_list(c->a->store, c->after, c->limit + 1, list_item, c);
+	return 0;
+}
+
+static void handle_list(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	struct list_call c = {.a = a, .limit = API_LIST_DEFAULT};
+	char value[QUERY_VALUE_MAX], cursor[CURSOR_MAX];
+	struct linkops_error err;
+	long long limit;
+	json_t *next;
+	int found;
+
+	found = query_param(req->query, "limit", value, sizeof(value));
+	if (found != 0) {
+		if (found < 0 || parse_whole(value, 1, API_LIST_MAX, &limit) != 0) {
+			reply_error(resp, 400, "invalid_limit", "limit must be a whole number from 1 to %d",
+				    API_LIST_MAX);
+			return;
+		}
+		c.limit = (int)limit;
+	}
+	found = query_param(req->query, "cursor", value, sizeof(value));
+	if (found != 0 && (found < 0 || cursor_decode(value, &c.after) != 0)) {
+		reply_error(resp, 400, "invalid_cursor", "cursor is not one this server gave out");
+		return;
+	}
+	c.items = json_array();
+	if (c.items == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		return;
+	}
+	run_locked(a, list_locked, &c);
+	if (c.rc != STORE_OK || c.oom) {
+		json_decref(c.items);
+		linkops_store_error(c.oom ? STORE_ERROR : c.rc, &err);
+		reply_linkops_error(resp, &err);
+		return;
+	}
+	next = json_null();
+	if (c.more && cursor_encode(c.last_id, cursor, sizeof(cursor)) == 0)
+		next = json_string(cursor);
+	reply_json(resp, 200, json_pack("{s:o, s:o}", "items", c.items, "next_cursor", next));
+}
+
+struct stats_call {
+	struct api *a;
+	const char *code;
+	int64_t since; /* first day shown */
+	int days;
+	struct link *l;
+	struct store_daily daily[API_STATS_DAYS_MAX];
+	size_t n_daily;
+	struct store_referrer referrers[API_STATS_REFERRERS];
+	size_t n_referrers;
+	int64_t pending_human, pending_bot, pending_last;
+	int rc;
+};
+
+static int stats_locked(void *ctx)
+{
+	struct stats_call *c = ctx;
+
+	/* Write what is pending first, so the daily and referrer tables hold
+	 * every click so far; what arrives after is added from memory. */
+	if (c->a->clicks != NULL)
+		clicks_flush(c->a->clicks);
+	c->rc = store_link_lookup(c->a->store, c->code, c->l);
+	if (c->rc == STORE_OK)
+		c->rc = store_link_daily(c->a->store, c->l->id, c->since, c->daily, (size_t)c->days, &c->n_daily);
+	if (c->rc == STORE_OK)
+		c->rc = store_link_referrers(c->a->store, c->l->id, c->since, c->referrers, API_STATS_REFERRERS,
+					     &c->n_referrers);
+	if (c->rc == STORE_OK)
+		pending_of(c->a, c->l->id, &c->pending_human, &c->pending_bot, &c->pending_last);
+	return 0;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+	char buf[RFC3339_LEN + 1];
+
+	if (t == LINK_NO_TIME)
+		return json_null();
+	rfc3339_format(t, buf);
+	return json_string(buf);
+}
+
+static json_t *stats_json(const struct stats_call *c, int64_t today)
+{
+	json_t *daily = json_array(), *refs = json_array();
+	int64_t last = c->l->last_click_at;
+	size_t k = 0;
+
+	if (daily == NULL || refs == NULL)
+		goto fail;
+	for (int64_t day = c->since; day <= today; day++) {
+		char date[11];
+		int64_t human = 0, bot = 0;
+		while (k < c->n_daily && c->daily[k].day < day)
+			k++;
+		if (k < c->n_daily && c->daily[k].day == day) {
+			human = c->daily[k].clicks;
+			bot = c->daily[k].bot_clicks;
+		}
+		if (day == today) {
+			human += c->pending_human;
+			bot += c->pending_bot;
+		}
+		rfc3339_date(day * 86400, date);
+		if (json_array_append_new(daily, json_pack("{s:s, s:I, s:I}", "date", date, "clicks",
+							   (json_int_t)human, "bot_clicks", (json_int_t)bot)) != 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < c->n_referrers; i++) {
+		if (json_array_append_new(refs, json_pack("{s:s, s:I}", "host", c->referrers[i].host, "clicks",
+							  (json_int_t)c->referrers[i].clicks)) != 0)
+			goto fail;
+	}
+	if (c->pending_last != LINK_NO_TIME && (last == LINK_NO_TIME || c->pending_last > last))
+		last = c->pending_last;
+	return json_pack("{s:s, s:I, s:I, s:o, s:i, s:o, s:o}", "code", c->l->code, "clicks",
+			 (json_int_t)(c->l->clicks + c->pending_human), "bot_clicks",
+			 (json_int_t)(c->l->bot_clicks + c->pending_bot), "last_click_at", time_or_null(last), "days",
+			 c->days, "daily", daily, "referrers", refs);
+fail:
+	json_decref(daily);
+	json_decref(refs);
+	return NULL;
+}
+
+static void handle_stats(struct api *a, const struct http_request *req, const char *code,
+			 struct http_response *resp)
+{
+	struct stats_call *c = calloc(1, sizeof(*c));
+	struct linkops_error err;
+	char value[QUERY_VALUE_MAX];
+	int64_t today = req->now >= 0 ? req->now / 86400 : -((-req->now + 86399) / 86400);
+	long long days = API_STATS_DAYS_DEFAULT;
+	int found;
+
+	if (c == NULL || (c->l = malloc(sizeof(*c->l))) == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	found = query_param(req->query, "days", value, sizeof(value));
+	if (found != 0 && (found < 0 || parse_whole(value, 1, API_STATS_DAYS_MAX, &days) != 0)) {
+		reply_error(resp, 400, "invalid_days", "days must be a whole number from 1 to %d",
+			    API_STATS_DAYS_MAX);
+		goto out;
+	}
+	c->a = a;
+	c->code = code;
+	c->days = (int)days;
+	c->since = today - c->days + 1;
+	run_locked(a, stats_locked, c);
+	if (c->rc != STORE_OK) {
+		linkops_store_error(c->rc, &err);
+		reply_linkops_error(resp, &err);
+		goto out;
+	}
+	reply_json(resp, 200, stats_json(c, today));
+out:
+	if (c != NULL)
+		free(c->l);
+	free(c);
+}
+
+/* ---- the gates ---- */
+
+static bool authorised(struct api *a, const struct http_request *req, struct http_response *resp,
+		       enum store_role *role)
+{
+	switch (auth_check(a->store, a->has_fixed ? a->fixed_hash : NULL, req->authorization, role)) {
+	case AUTH_OK:
+		return true;
+	case AUTH_MISSING:
+		reply_error(resp, 401, "unauthorized", "send a token as 'Authorization: Bearer TOKEN'");
+		resp->www_authenticate = "Bearer realm=\"shortd\"";
+		return false;
+	case AUTH_INVALID:
+		reply_error(resp, 401, "unauthorized", "the token is not valid (wrong or revoked)");
+		resp->www_authenticate = "Bearer realm=\"shortd\", error=\"invalid_token\"";
+		return false;
+	default:
+		reply_error(resp, 503, "unavailable", "the token store is unavailable; try again");
+		return false;
+	}
+}
+
+void api_handle(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	char code[LINK_CODE_MAX + 1];
+	enum store_role role;
+	enum api_route route;
+	bool writes;
+
+	if (!authorised(a, req, resp, &role))
+		return;
+	route = route_of(req->path, code, sizeof(code));
+	if (route == ROUTE_NONE) {
+		reply_error(resp, 404, "not_found", "no such endpoint (see /api/v1/links)");
+		return;
+	}
+	if (!method_allowed(route, req->method)) {
+		reply_error(resp, 405, "method_not_allowed", "%s is not allowed here; use %s", req->method_name,
+			    allowed_methods(route));
+		resp->allow = allowed_methods(route);
+		return;
+	}
+	writes = req->method != HTTP_GET && req->method != HTTP_HEAD;
+	if (writes && role != STORE_ROLE_ADMIN) {
+		reply_error(resp, 403, "forbidden", "this token is read-only");
+		return;
+	}
+	if (req->body_too_large) {
+		reply_error(resp, 413, "payload_too_large", "the request body is over %d bytes", API_BODY_LIMIT);
+		return;
+	}
+	if ((req->method == HTTP_POST || req->method == HTTP_PATCH) && !is_json_media_type(req->content_type)) {
+		reply_error(resp, 415, "unsupported_media_type", "send the body as Content-Type: application/json");
+		return;
+	}
+	switch (route) {
+	case ROUTE_COLLECTION:
+		if (req->method == HTTP_POST)
+			handle_create(a, req, resp);
+		else
+			handle_list(a, req, resp);
+		return;
+	case ROUTE_LINK:
+		if (req->method == HTTP_PATCH)
+			handle_update(a, req, code, resp);
+		else if (req->method == HTTP_DELETE)
+			handle_delete(a, code, resp);
+		else
+			handle_read(a, code, resp);
+		return;
+	default:
+		handle_stats(a, req, code, resp);
+		return;
+	}
+}
