@@ -14,12 +14,14 @@
 
 struct server;
 struct api;
+struct accesslog;
 
 struct server_deps {
 	struct config *cfg; /* server_start completes cfg->base_url from the bound port */
 	struct store *store;
 	struct clicks *clicks;
 	struct api *api; /* NULL: /api answers 404 */
+	struct accesslog *access_log; /* NULL: no access log */
 };
 
 /* Binds cfg's address, completes cfg->base_url when it was not given, and

@@ -1,0 +1,378 @@
+/*
+ * The access log in the combined log format, buffered per thread.
+ *
+ * Each thread that logs owns a struct tbuf (found through a thread key,
+ * made on its first line): a buffer it appends to under the tbuf's own
+ * mutex, which only it and the writer ever take, and a spare the writer
+ * swaps in. The writer thread, every FLUSH_MS and at close, swaps each
+ * buffer out and write(2)s it whole, so lines never interleave mid-line.
+ *
+ * Lock order: flush_lock (the writer and reopen), then a tbuf's lock, then
+ * fd_lock. A worker takes only its tbuf lock, and fd_lock when its buffer
+ * is full.
+ */
+#include "accesslog.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF_SIZE (256 * 1024)
+#define FLUSH_MS 200
+/* Field caps in output bytes, so one line always fits in LINE_MAX. */
+#define CAP_METHOD 64
+#define CAP_TARGET 16384
+#define CAP_VERSION 32
+#define CAP_REFERER 4096
+#define CAP_AGENT 2048
+#define LINE_MAX_BYTES (CAP_METHOD + CAP_TARGET + CAP_VERSION + CAP_REFERER + CAP_AGENT + 256)
+
+struct tbuf {
+	pthread_mutex_t lock;
+	char *data;
+	size_t len;
+	char *spare; /* the writer's: touched only under flush_lock */
+	int64_t stamp_at; /* the second stamp was made for */
+	char stamp[40];
+	struct tbuf *next;
+};
+
+struct accesslog {
+	char *path; /* NULL: standard output */
+	int fd;
+	pthread_mutex_t fd_lock;
+	pthread_mutex_t flush_lock;
+	pthread_key_t key;
+	pthread_mutex_t bufs_lock;
+	struct tbuf *_Atomic bufs;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake;
+	bool stopping;
+	bool warned; /* a write error was reported once */
+	pthread_t writer;
+};
+
+static int open_path(const char *path, int *fd, char *err, size_t errlen)
+{
+	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (*fd >= 0)
+		return 0;
+	snprintf(err, errlen, "--access-log: cannot open %s: %s", path, strerror(errno));
+	return -1;
+}
+
+/* Writes all of buf to the log's file. Caller holds fd_lock. */
+static void write_all(struct accesslog *log, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(log->fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!log->warned)
+				fprintf(stderr, "shortd: access log: write failed: %s; lines are dropped\n",
+					strerror(errno));
+			log->warned = true;
+			return;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Writes out every thread's buffered lines. Caller holds flush_lock. */
+static void flush_all(struct accesslog *log)
+{
+	for (struct tbuf *b = atomic_load_explicit(&log->bufs, memory_order_acquire); b != NULL; b = b->next) {
+		char *full;
+		size_t n;
+
+		pthread_mutex_lock(&b->lock);
+		full = b->data;
+		n = b->len;
+		b->data = b->spare;
+		b->len = 0;
+		b->spare = full;
+		pthread_mutex_unlock(&b->lock);
+		if (n == 0)
+			continue;
+		pthread_mutex_lock(&log->fd_lock);
+		write_all(log, full, n);
+		pthread_mutex_unlock(&log->fd_lock);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct accesslog *log = arg;
+	struct timespec ts;
+	bool stop = false;
+
+	while (!stop) {
+		pthread_mutex_lock(&log->wake_lock);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += FLUSH_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		if (!log->stopping)
+			pthread_cond_timedwait(&log->wake, &log->wake_lock, &ts);
+		stop = log->stopping;
+		pthread_mutex_unlock(&log->wake_lock);
+		pthread_mutex_lock(&log->flush_lock);
+		flush_all(log);
+		pthread_mutex_unlock(&log->flush_lock);
+	}
+	return NULL;
+}
+
+int accesslog_open(const char *path, struct accesslog **out, char *err, size_t errlen)
+{
+	struct accesslog *log = calloc(1, sizeof(*log));
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if (log == NULL) {
+		snprintf(err, errlen, "--access-log: out of memory");
+		return -1;
+	}
+	log->fd = STDOUT_FILENO;
+	if (strcmp(path, "-") != 0) {
+		log->path = strdup(path);
+		if (log->path == NULL) {
+			snprintf(err, errlen, "--access-log: out of memory");
+			goto fail;
+		}
+		if (open_path(path, &log->fd, err, errlen) != 0)
+			goto fail;
+	}
+	if (pthread_key_create(&log->key, NULL) != 0) {
+		snprintf(err, errlen, "--access-log: out of thread keys");
+		goto fail_fd;
+	}
+	pthread_mutex_init(&log->fd_lock, NULL);
+	pthread_mutex_init(&log->flush_lock, NULL);
+	pthread_mutex_init(&log->bufs_lock, NULL);
+	pthread_mutex_init(&log->wake_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&log->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&log->writer, NULL, writer_main, log) != 0) {
+		snprintf(err, errlen, "--access-log: cannot start the log writer");
+		pthread_cond_destroy(&log->wake);
+		pthread_mutex_destroy(&log->wake_lock);
+		pthread_mutex_destroy(&log->bufs_lock);
+		pthread_mutex_destroy(&log->flush_lock);
+		pthread_mutex_destroy(&log->fd_lock);
+		pthread_key_delete(log->key);
+		goto fail_fd;
+	}
+	*out = log;
+	return 0;
+fail_fd:
+	if (log->path != NULL)
+		close(log->fd);
+fail:
+	free(log->path);
+	free(log);
+	return -1;
+}
+
+int accesslog_reopen(struct accesslog *log, char *err, size_t errlen)
+{
+	int fd, old;
+
+	if (log == NULL || log->path == NULL)
+		return 0;
+	pthread_mutex_lock(&log->flush_lock);
+	flush_all(log);
+	if (open_path(log->path, &fd, err, errlen) != 0) {
+		pthread_mutex_unlock(&log->flush_lock);
+		return -1;
+	}
+	pthread_mutex_lock(&log->fd_lock);
+	old = log->fd;
+	log->fd = fd;
+	log->warned = false;
+	pthread_mutex_unlock(&log->fd_lock);
+	pthread_mutex_unlock(&log->flush_lock);
+	close(old);
+	return 0;
+}
+
+void accesslog_close(struct accesslog *log)
+{
+	if (log == NULL)
+		return;
+	pthread_mutex_lock(&log->wake_lock);
+	log->stopping = true;
+	pthread_cond_signal(&log->wake);
+	pthread_mutex_unlock(&log->wake_lock);
+	pthread_join(log->writer, NULL); /* its last round wrote everything */
+	for (struct tbuf *b = atomic_load(&log->bufs), *next; b != NULL; b = next) {
+		next = b->next;
+		pthread_mutex_destroy(&b->lock);
+		free(b->data);
+		free(b->spare);
+		free(b);
+	}
+	if (log->path != NULL)
+		close(log->fd);
+	pthread_cond_destroy(&log->wake);
+	pthread_mutex_destroy(&log->wake_lock);
+	pthread_mutex_destroy(&log->bufs_lock);
+	pthread_mutex_destroy(&log->flush_lock);
+	pthread_mutex_destroy(&log->fd_lock);
+	pthread_key_delete(log->key);
+	free(log->path);
+	free(log);
+}
+
+/* ---- formatting ---- */
+
+static struct tbuf *thread_buf(struct accesslog *log)
+{
+	struct tbuf *b = pthread_getspecific(log->key);
+
+	if (b != NULL)
+		return b;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	b->data = malloc(BUF_SIZE);
+	b->spare = malloc(BUF_SIZE);
+	if (b->data == NULL || b->spare == NULL) {
+		free(b->data);
+		free(b->spare);
+		free(b);
+		return NULL;
+	}
+	b->stamp_at = -1;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_lock(&log->bufs_lock);
+	b->next = atomic_load_explicit(&log->bufs, memory_order_relaxed);
+	atomic_store_explicit(&log->bufs, b, memory_order_release);
+	pthread_mutex_unlock(&log->bufs_lock);
+	pthread_setspecific(log->key, b);
+	return b;
+}
+
+/*
+ * Appends s, escaped, using at most cap bytes: control bytes, bytes past
+ * ASCII, '"' and '\\' become \xHH (as nginx writes them), so a line can be
+ * split on its quotes and nothing in it can drive a terminal; so does a
+ * space when in_target (the request line is split on spaces). NULL is "-".
+ */
+static size_t put_escaped(char *dst, size_t cap, const char *s, bool in_target)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (s == NULL) {
+		dst[0] = '-';
+		return 1;
+	}
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= (in_target ? 0x21 : 0x20) && c < 0x7f && c != '"' && c != '\\') {
+			if (n + 1 > cap)
+				break;
+			dst[n++] = (char)c;
+		} else {
+			if (n + 4 > cap)
+				break;
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[c >> 4];
+			dst[n++] = hex[c & 15];
+		}
+	}
+	return n;
+}
+
+static size_t put(char *dst, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(dst, s, n);
+	return n;
+}
+
+static void stamp(struct tbuf *b, int64_t when)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (when == b->stamp_at)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(b->stamp, sizeof(b->stamp), "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
+	b->stamp_at = when;
+}
+
+static void peer_name(const struct sockaddr *sa, char *out, size_t size)
+{
+	if (sa != NULL && sa->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size) != NULL)
+		return;
+	if (sa != NULL && sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size) != NULL)
+		return;
+	snprintf(out, size, "-");
+}
+
+void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
+{
+	struct tbuf *b = thread_buf(log);
+	char peer[INET6_ADDRSTRLEN];
+	char *p;
+	size_t target;
+
+	if (b == NULL)
+		return;
+	peer_name(e->peer, peer, sizeof(peer));
+	pthread_mutex_lock(&b->lock);
+	if (BUF_SIZE - b->len < LINE_MAX_BYTES) {
+		pthread_mutex_lock(&log->fd_lock);
+		write_all(log, b->data, b->len);
+		pthread_mutex_unlock(&log->fd_lock);
+		b->len = 0;
+	}
+	stamp(b, e->when);
+	p = b->data + b->len;
+	p += put(p, peer);
+	p += put(p, " - - ");
+	p += put(p, b->stamp);
+	p += put(p, " \"");
+	p += put_escaped(p, CAP_METHOD, e->method, true);
+	*p++ = ' ';
+	target = put_escaped(p, CAP_TARGET, e->path, true);
+	if (e->query != NULL && target + 1 < CAP_TARGET) {
+		p[target++] = '?';
+		target += put_escaped(p + target, CAP_TARGET - target, e->query, true);
+	}
+	p += target;
+	*p++ = ' ';
+	p += put_escaped(p, CAP_VERSION, e->version, true);
+	p += sprintf(p, "\" %d ", e->status);
+	if (e->bytes > 0)
+		p += sprintf(p, "%llu", (unsigned long long)e->bytes);
+	else
+		*p++ = '-';
+	p += put(p, " \"");
+	p += put_escaped(p, CAP_REFERER, e->referer, false);
+	p += put(p, "\" \"");
+	p += put_escaped(p, CAP_AGENT, e->user_agent, false);
+	p += put(p, "\"\n");
+	b->len = (size_t)(p - b->data);
+	pthread_mutex_unlock(&b->lock);
+}
