@@ -3,7 +3,7 @@
  * store, start the click flusher and the HTTP server, announce the address,
  * then wait for a signal. SIGTERM and SIGINT stop it gracefully: stop
  * accepting, finish requests in flight, write every pending click, close
- * the store, exit 0.
+ * the store, exit 0. SIGHUP reopens the access log (for logrotate).
  *
  * Signals are blocked in every thread and taken here with sigwait(), so no
  * handler runs inside the server's threads.
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "api.h"
 #include "auth.h"
 #include "clicks.h"
@@ -32,6 +33,7 @@ int serve_main(int argc, char **argv)
 	struct clicks *clicks = NULL;
 	struct server *srv = NULL;
 	struct api *api = NULL;
+	struct accesslog *access_log = NULL;
 	sigset_t set;
 	char err[512];
 	int sig, status = 1;
@@ -72,7 +74,11 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: out of memory\n");
 		goto out;
 	}
-	struct server_deps deps = {&cfg, store, clicks, api};
+	if (cfg.access_log != NULL && accesslog_open(cfg.access_log, &access_log, err, sizeof(err)) != 0) {
+		fprintf(stderr, "shortd: %s\n", err);
+		goto out;
+	}
+	struct server_deps deps = {&cfg, store, clicks, api, access_log};
 	if (server_start(&deps, &srv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shortd: %s\n", err);
 		goto out;
@@ -87,10 +93,13 @@ int serve_main(int argc, char **argv)
 			continue;
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
+		if (sig == SIGHUP && accesslog_reopen(access_log, err, sizeof(err)) != 0)
+			fprintf(stderr, "shortd: %s\n", err);
 	}
 	status = 0;
 out:
 	server_stop(srv, GRACE_MS);
+	accesslog_close(access_log);
 	api_free(api);
 	if (clicks_stop(clicks) != 0)
 		status = 1;

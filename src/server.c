@@ -31,8 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "api.h"
 #include "http.h"
+#include "metrics.h"
 #include "redirect.h"
 
 #define QUERY_MAX 8192
@@ -56,6 +58,8 @@ struct req {
 	bool body_too_large;
 	bool has_query;
 	enum route route;
+	uint64_t start_ns; /* monotonic, at the request's first callback */
+	const char *version; /* libmicrohttpd's, valid for the request */
 	uint64_t drained;
 	char *body; /* API bodies only */
 	size_t body_len;
@@ -76,8 +80,26 @@ struct server {
 	struct redirect_ctx redirect;
 	unsigned port;
 	_Atomic long inflight;
+	struct metrics *metrics;
+	struct accesslog *access_log; /* NULL: no access log */
 	struct MHD_Response *fixed[HTTP_FIXED_COUNT];
 };
+
+/* Each route's label in the metrics. */
+static const enum metrics_route route_metric[] = {
+	[ROUTE_REDIRECT] = METRICS_ROUTE_REDIRECT, [ROUTE_ROOT] = METRICS_ROUTE_ROOT,
+	[ROUTE_HEALTH] = METRICS_ROUTE_HEALTH,     [ROUTE_ROBOTS] = METRICS_ROUTE_ROBOTS,
+	[ROUTE_FAVICON] = METRICS_ROUTE_FAVICON,   [ROUTE_METRICS] = METRICS_ROUTE_METRICS,
+	[ROUTE_API] = METRICS_ROUTE_API,           [ROUTE_ADMIN] = METRICS_ROUTE_ADMIN,
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- fixed responses ---- */
 
@@ -163,6 +185,28 @@ static void fixed(struct http_response *resp, int status, enum http_fixed which)
 	resp->fixed = which;
 }
 
+/* GET /metrics: the counters in the Prometheus text format. */
+static void answer_metrics(struct server *srv, struct http_response *resp)
+{
+	struct metrics_snapshot snap = {0};
+	char *text;
+	size_t len;
+
+	if (srv->clicks != NULL)
+		clicks_get_stats(srv->clicks, &snap.clicks);
+	snap.in_flight = atomic_load(&srv->inflight);
+	if (metrics_render(srv->metrics, &snap, &text, &len) != 0) {
+		fixed(resp, 503, HTTP_FIXED_UNAVAILABLE_HTML);
+		return;
+	}
+	resp->status = 200;
+	resp->body_heap = text;
+	resp->body = text;
+	resp->body_len = len;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	resp->cache_control = "no-store";
+}
+
 /* Answers the routes the server keeps for itself. */
 static void handle_own(struct server *srv, enum route route, const struct http_request *req,
 		       struct http_response *resp)
@@ -191,7 +235,10 @@ static void handle_own(struct server *srv, enum route route, const struct http_r
 			fixed(resp, 404, HTTP_FIXED_NOT_FOUND_JSON);
 		return;
 	case ROUTE_METRICS:
-		fixed(resp, 404, HTTP_FIXED_NOT_FOUND_JSON);
+		if (read)
+			answer_metrics(srv, resp);
+		else
+			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
 		return;
 	default:
 		fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
@@ -258,12 +305,53 @@ static const char *header(struct MHD_Connection *con, const char *name)
 	return MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
 }
 
-/* Builds the request, runs its handler and queues the reply. */
+/* The body bytes a reply carries, for the access log. */
+static uint64_t reply_bytes(const struct http_request *req, const struct http_response *resp)
+{
+	if (req->method == HTTP_HEAD)
+		return 0;
+	if (resp->fixed == HTTP_FIXED_NONE || resp->close)
+		return resp->body_len; /* send_response filled it for a closing fixed reply */
+	for (size_t i = 0; i < sizeof(fixed_defs) / sizeof(fixed_defs[0]); i++) {
+		if (fixed_defs[i].id == resp->fixed)
+			return strlen(fixed_defs[i].body);
+	}
+	return 0;
+}
+
+/* Counts a queued reply and logs it. Never logs the Authorization header. */
+static void account(struct server *srv, struct MHD_Connection *con, const struct req *r,
+		    const struct http_request *req, const struct http_response *resp)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct accesslog_entry e;
+
+	metrics_request(srv->metrics, route_metric[r->route], resp->status, now_ns() - r->start_ns);
+	if (srv->access_log == NULL)
+		return;
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	e = (struct accesslog_entry){
+		.peer = ci != NULL ? ci->client_addr : NULL,
+		.when = req->now,
+		.method = req->method_name,
+		.path = req->path,
+		.query = r->query_too_long ? NULL : req->query,
+		.version = r->version,
+		.status = resp->status,
+		.bytes = reply_bytes(req, resp),
+		.referer = req->referer,
+		.user_agent = req->user_agent,
+	};
+	accesslog_write(srv->access_log, &e);
+}
+
+/* Builds the request, runs its handler, queues the reply and accounts for it. */
 static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, struct req *r, const char *url,
 			      const char *method, bool close)
 {
 	struct http_request req = {0};
 	struct http_response resp;
+	enum MHD_Result ret;
 
 	req.method_name = method;
 	req.method = http_method_parse(method);
@@ -292,7 +380,10 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 		handle_own(srv, r->route, &req, &resp);
 	}
 	resp.close = resp.close || close;
-	return send_response(srv, con, &resp);
+	ret = send_response(srv, con, &resp);
+	if (ret == MHD_YES)
+		account(srv, con, r, &req, &resp);
+	return ret;
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -300,11 +391,14 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	(void)cls;
+	struct server *srv = cls;
+
 	(void)con;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		metrics_connection_opened(srv->metrics);
 		*socket_context = calloc(1, sizeof(struct conn));
 	} else {
+		metrics_connection_closed(srv->metrics);
 		free(*socket_context);
 		*socket_context = NULL;
 	}
@@ -404,7 +498,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	struct server *srv = cls;
 	struct req *r = *req_cls;
 
-	(void)version;
 	if (r == NULL)
 		return MHD_NO; /* no per-connection state: out of memory */
 	if (!r->started) {
@@ -416,6 +509,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		uint64_t limit = srv->cfg->max_body;
 
 		r->started = true;
+		r->start_ns = now_ns();
+		r->version = version;
 		atomic_fetch_add(&srv->inflight, 1);
 		r->route = route_of(url);
 		if (r->route == ROUTE_API)
@@ -512,8 +607,9 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 	srv->store = deps->store;
 	srv->clicks = deps->clicks;
 	srv->api = deps->api;
+	srv->access_log = deps->access_log;
 	srv->redirect = (struct redirect_ctx){deps->cfg, deps->store, deps->clicks};
-	if (build_fixed(srv) != 0) {
+	if (build_fixed(srv) != 0 || metrics_new(&srv->metrics) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -532,7 +628,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 		MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_END);
@@ -546,6 +642,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	free_fixed(srv);
+	metrics_free(srv->metrics);
 	free(srv);
 	return -1;
 }
@@ -570,5 +667,6 @@ void server_stop(struct server *srv, int grace_ms)
 	}
 	MHD_stop_daemon(srv->d);
 	free_fixed(srv);
+	metrics_free(srv->metrics);
 	free(srv);
 }
