@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "migrations.h"
 #include "store_backend.h"
 
 #define BUSY_TIMEOUT_MS 5000
+#define PING_TIMEOUT_MS 1000
 #define GEN_ATTEMPTS 16
 
 #define LINK_COLUMNS                                                                         \
@@ -34,7 +36,6 @@ enum reader_stmt {
 	R_TOKEN_FIND,
 	R_TOKEN_LIST,
 	R_TOKEN_COUNT,
-	R_PING,
 	R_COUNT,
 };
 
@@ -48,7 +49,6 @@ static const char *const reader_sql[R_COUNT] = {
 	[R_TOKEN_FIND] = "SELECT name, role, created_at FROM tokens WHERE hash = ?1",
 	[R_TOKEN_LIST] = "SELECT name, role, created_at FROM tokens ORDER BY id",
 	[R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
-	[R_PING] = "SELECT 1",
 };
 
 enum writer_stmt {
@@ -97,6 +97,8 @@ struct sq {
 	pthread_mutex_t readers_lock;
 	struct reader *readers;
 	int version;
+	dev_t dev; /* the database file's identity when opened, for ping */
+	ino_t ino;
 };
 
 static int map_rc(int rc)
@@ -290,6 +292,7 @@ static int sq_open(const char *path, void **impl, char *err, size_t errlen)
 	struct sq *q = calloc(1, sizeof(*q));
 	char mode[16] = "";
 	sqlite3_stmt *st = NULL;
+	struct stat sb;
 	int rc;
 
 	*impl = NULL;
@@ -347,6 +350,10 @@ static int sq_open(const char *path, void **impl, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (stat(path, &sb) == 0) {
+		q->dev = sb.st_dev;
+		q->ino = sb.st_ino;
+	}
 	*impl = q;
 	return STORE_OK;
 fail:
@@ -360,17 +367,31 @@ static int sq_schema_version(void *impl)
 	return ((struct sq *)impl)->version;
 }
 
+/*
+ * The store answers when the file at its path is still the one opened and a
+ * fresh connection can read its schema. The daemon's own connections would
+ * go on serving from a deleted, replaced or unreadable file (their pages are
+ * cached, their descriptors open), so they cannot tell; a new one can.
+ */
 static int sq_ping(void *impl)
 {
-	struct reader *r;
-	sqlite3_stmt *st = reader_stmt(impl, R_PING, &r);
+	struct sq *q = impl;
+	struct stat sb;
+	sqlite3 *db = NULL;
 	int rc;
 
-	if (st == NULL)
+	if (stat(q->path, &sb) != 0 || sb.st_dev != q->dev || sb.st_ino != q->ino) {
+		fprintf(stderr, "shortd: store: ping: %s was removed or replaced since it was opened\n", q->path);
 		return STORE_ERROR;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "ping", rc);
+	}
+	rc = sqlite3_open_v2(q->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(db, PING_TIMEOUT_MS);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	rc = rc == SQLITE_OK ? STORE_OK : sq_error(db, "ping", rc);
+	sqlite3_close(db);
+	return rc;
 }
 
 /* ---- links ---- */
