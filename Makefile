@@ -102,6 +102,12 @@ install: $(BUILD)/shortd
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/shortd $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
 
+# bench: the redirect benchmark against nginx and a bare libmicrohttpd 302
+# (bench/run.sh; knobs N, ROUNDS, DURATION, THREADS). By hand only, never
+# part of check: it needs 2 CPUs, nginx, h2load and wrk.
+bench:
+	BUILD=$(BUILD) bash bench/run.sh
+
 format:
 	clang-format -i src/*.c include/*.h tests/*/*.c
 

@@ -1,0 +1,352 @@
+#!/bin/bash
+# The redirect benchmark (issue 8), run by `make bench`; never part of `make check`.
+#
+# Builds shortd, fills a database with N links, and measures interleaved
+# rounds (A, B, C, A, B, C, ...) of:
+#   A  shortd serving the N codes in random order, clicks counted;
+#   B  nginx with a `map` of the same N codes and `return 302`;
+#   C  bench/mhd302.c: libmicrohttpd answering one prebuilt 302.
+# Servers run on CPU 0, the load generator on CPU 1. Keep-alive mode uses
+# h2load (64 connections); new-connection mode uses wrk with
+# `Connection: close`. Then: links at 10,000 vs 1,000,000, start-up and RSS
+# with 1,000,000 links, heap allocations per redirect (bench/malloc_count.c)
+# and link creation through the API. Prints one table; raw rows go to
+# bench/out/results.tsv.
+#
+# Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS=1
+# MODES="keepalive close" SERVERS="A B C" EXTRAS=1 (0 skips the extra runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-100000}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+BUILD=${BUILD:-build}
+THREADS=${THREADS:-1}
+MODES=${MODES:-keepalive close}
+SERVERS=${SERVERS:-A B C}
+EXTRAS=${EXTRAS:-1}
+BIG=${BIG:-1000000}
+SMALL=${SMALL:-10000}
+OUT=bench/out
+SCPU=0
+LCPU=1
+PORT=18480
+TOKEN=bench-admin-token-0123456789abcdef
+export SHORTD_ADMIN_TOKEN=$TOKEN
+
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+RESULTS=$OUT/results.tsv
+: >"$RESULTS"
+SERVER_PID=
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for tool in h2load wrk nginx sqlite3 taskset curl cc; do
+	command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk nginx-light sqlite3)"
+done
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 0, load generator on CPU 1)"
+
+stop_server() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=
+	fi
+}
+trap stop_server EXIT
+
+# ---- build ----
+make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
+SHORTD=$(pwd)/$BUILD/shortd
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
+	$(pkg-config --cflags --libs libmicrohttpd) -pthread
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/malloc_count.so" \
+	bench/malloc_count.c -ldl
+
+# ---- data: links-N.db, uris-N.txt (random order), map-N.conf (nginx) ----
+# Codes are 7 base62 digits of (i * 2654435761) mod 62^7: distinct (the
+# multiplier is prime to 62^7) and valid; the reserved admin* prefix is
+# skipped. Links are plain 302s to https://example.com/articles/i.
+fill() {
+	local n=$1 db=$OUT/links-$1.db
+	if [ -f "$db" ] && [ "$(sqlite3 "$db" 'SELECT count(*) FROM links')" = "$n" ] &&
+		[ -f "$OUT/uris-$n.txt" ] && [ -f "$OUT/map-$n.conf" ]; then
+		return
+	fi
+	rm -f "$db" "$db-wal" "$db-shm"
+	"$SHORTD" list --db "$db" >/dev/null # creates the schema
+	local digit='substr(a, x / %s %% 62 + 1, 1)' code=""
+	for p in 1 62 3844 238328 14776336 916132832 56800235584; do
+		code="$code${code:+ || }$(printf "$digit" $p)"
+	done
+	sqlite3 "$db" "
+		WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $n * 2),
+		k(i, x, a) AS (SELECT i, (i * 2654435761) % 3521614606208,
+			'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' FROM seq),
+		c(i, code) AS (SELECT i, $code FROM k)
+		INSERT INTO links (code, url, status, created_at, updated_at)
+		SELECT code, 'https://example.com/articles/' || i, 302, 1700000000, 1700000000
+		FROM c WHERE lower(substr(code, 1, 5)) <> 'admin' LIMIT $n;
+		PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+	sqlite3 "$db" "SELECT '/' || code FROM links ORDER BY random()" >"$OUT/uris-$n.txt"
+	sqlite3 "$db" "SELECT '    /' || code || ' ' || url || ';' FROM links" >"$OUT/map-$n.conf"
+}
+
+nginx_conf() {
+	local n=$1 port=$2 dir=$OUT/nginx
+	mkdir -p "$dir/tmp"
+	cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; use epoll; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    map_hash_max_size $((n * 2));
+    map_hash_bucket_size 128;
+    map \$uri \$target {
+        default "";
+        include $OUT/map-$n.conf;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            if (\$target = "") { return 404; }
+            return 302 \$target;
+        }
+    }
+}
+EOF
+}
+
+wait_port() {
+	for _ in $(seq 1 2000); do
+		if (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; then return 0; fi
+		sleep 0.005
+	done
+	die "nothing listens on port $1"
+}
+
+# start_server A|B|C N: starts the server pinned to CPU 0, sets SERVER_PID.
+start_server() {
+	local which=$1 n=$2
+	PORT=$((PORT + 1))
+	case $which in
+	A) taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
+		--threads "$THREADS" 2>>"$OUT/shortd.log" &
+	   ;;
+	B) nginx_conf "$n" $PORT
+	   taskset -c $SCPU nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
+	   ;;
+	C) taskset -c $SCPU "$OUT/mhd302" $PORT 2>/dev/null &
+	   ;;
+	esac
+	SERVER_PID=$!
+	wait_port $PORT
+}
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+clk_tck=$(getconf CLK_TCK)
+
+# percentile P of the third column (microseconds) of an h2load log
+pct() { sort -n -k3,3 "$1" | awk -v p="$2" '{v[NR] = $3} END {i = int(NR * p / 100); if (i < 1) i = 1; print v[i]}'; }
+
+# to_us "1.23ms" -> 1230
+to_us() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "ms") n *= 1000; else if (u == "s") n *= 1000000
+		printf "%d", n }'
+}
+
+# measure MODE LABEL N: one run against the running server; appends a row
+# "mode label n rps cpu_us p50_us p99_us hwm_kb requests" to results.tsv.
+measure() {
+	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 reqs rps p50 p99
+	if [ "$mode" = keepalive ]; then
+		taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
+		t0=$(ticks "$SERVER_PID")
+		taskset -c $LCPU h2load --h1 -c64 -D"$DURATION" -i "$OUT/uris-$n.txt" -B "$url" \
+			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
+		t1=$(ticks "$SERVER_PID")
+		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
+		reqs=$(awk '/^requests:/ {print $8}' "$OUT/h2load.out")
+		rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
+		p50=$(pct "$OUT/h2load.log" 50)
+		p99=$(pct "$OUT/h2load.log" 99)
+	else
+		taskset -c $LCPU wrk -t1 -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
+		t0=$(ticks "$SERVER_PID")
+		URIS=$OUT/uris-$n.txt taskset -c $LCPU wrk -t1 -c64 -d"${DURATION}s" --latency \
+			-H 'Connection: close' -s "$OUT/uris.lua" "$url" >"$OUT/wrk.out" 2>&1
+		t1=$(ticks "$SERVER_PID")
+		if grep -q 'Non-2xx' "$OUT/wrk.out"; then die "$label: errors: $(grep Non-2xx "$OUT/wrk.out")"; fi
+		reqs=$(awk '/requests in/ {print $1}' "$OUT/wrk.out")
+		rps=$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk.out")
+		p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$OUT/wrk.out")")
+		p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$OUT/wrk.out")")
+	fi
+	local cpu
+	cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
+	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" \
+		"$(hwm "$SERVER_PID")" "$reqs" >>"$RESULTS"
+	printf '  %-9s %-4s %8s links  %8.0f req/s  %6s us CPU/req  p50 %5s us  p99 %5s us\n' \
+		"$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" >&2
+}
+
+cat >"$OUT/uris.lua" <<'EOF'
+local paths = {}
+for line in io.lines(os.getenv("URIS") or "uris.txt") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+	i = i % #paths + 1
+	return wrk.format("GET", paths[i])
+end
+EOF
+
+# median of column COL over rows matching MODE LABEL N
+median() {
+	awk -F'\t' -v m="$1" -v l="$2" -v n="$3" -v c="$4" '$1 == m && $2 == l && $3 == n {print $c}' "$RESULTS" |
+		sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+			else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# ---- the interleaved comparison ----
+fill "$N"
+echo "bench: $N links, $ROUNDS rounds of ${DURATION}s, modes: $MODES" >&2
+for mode in $MODES; do
+	for round in $(seq 1 "$ROUNDS"); do
+		for s in $SERVERS; do
+			start_server "$s" "$N"
+			measure "$mode" "$s" "$N"
+			stop_server
+		done
+	done
+done
+
+# ---- extras ----
+if [ "$EXTRAS" = 1 ]; then
+	fill "$SMALL"
+	fill "$BIG"
+	for round in $(seq 1 "$ROUNDS"); do
+		for n in "$SMALL" "$BIG"; do
+			start_server A "$n"
+			measure keepalive A "$n"
+			stop_server
+		done
+	done
+
+	# start-up with BIG links: exec to the `listening on` line
+	: >"$OUT/startup.tsv"
+	for _ in 1 2 3 4 5; do
+		PORT=$((PORT + 1))
+		: >"$OUT/startup.log"
+		t0=$(date +%s%N)
+		taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$BIG.db" \
+			--threads "$THREADS" 2>"$OUT/startup.log" &
+		SERVER_PID=$!
+		until grep -q '^listening on' "$OUT/startup.log"; do sleep 0.001; done
+		t1=$(date +%s%N)
+		printf '%d\t%s\n' $(((t1 - t0) / 1000)) "$(rss "$SERVER_PID")" >>"$OUT/startup.tsv"
+		stop_server
+	done
+	startup_us=$(cut -f1 "$OUT/startup.tsv" | sort -n | sed -n 3p)
+	startup_rss=$(cut -f2 "$OUT/startup.tsv" | sort -n | sed -n 3p)
+
+	# heap allocations per redirect, by the code that asked for them
+	start_malloc_count() {
+		PORT=$((PORT + 1))
+		rm -f "$OUT/malloc.txt"
+		MALLOC_COUNT_OUT=$OUT/malloc.txt LD_PRELOAD=$OUT/malloc_count.so taskset -c $SCPU \
+			"$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$N.db" --threads "$THREADS" \
+			2>>"$OUT/shortd.log" &
+		SERVER_PID=$!
+		wait_port $PORT
+	}
+	start_malloc_count
+	taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
+	kill -USR1 "$SERVER_PID"; sleep 0.2
+	taskset -c $LCPU h2load --h1 -c64 -n 200000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
+	kill -USR1 "$SERVER_PID"; sleep 0.2
+	stop_server
+	malloc_per=$(awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); v[NR, kv[1]] = kv[2]; k[i] = kv[1]; nk = NF}}
+		END {for (i = 1; i <= nk; i++) printf "%s%s %.4f", (i > 1 ? ", " : ""), k[i], (v[2, k[i]] - v[1, k[i]]) / 200000}' \
+		"$OUT/malloc.txt")
+
+	# link creation through the API: 8 connections
+	api_rps="-"
+	cp "$OUT/links-$N.db" "$OUT/api.db"
+	rm -f "$OUT/api.db-wal" "$OUT/api.db-shm"
+	PORT=$((PORT + 1))
+	taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$THREADS" \
+		2>>"$OUT/shortd.log" &
+	SERVER_PID=$!
+	wait_port $PORT
+	printf '{"url":"https://example.com/created"}' >"$OUT/create.json"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/json' --data-binary @"$OUT/create.json" \
+		"http://127.0.0.1:$PORT/api/v1/links")
+	if [ "$code" = 201 ]; then
+		taskset -c $LCPU h2load --h1 -c8 -n 20000 -d "$OUT/create.json" \
+			-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+			"http://127.0.0.1:$PORT/api/v1/links" >"$OUT/api.out" 2>&1
+		grep -q '20000 2xx' "$OUT/api.out" || die "API: $(grep 'status codes' "$OUT/api.out")"
+		api_rps=$(awk '/^finished in/ {printf "%.0f", $4}' "$OUT/api.out")
+	else
+		echo "bench: POST /api/v1/links answered $code, not 201: link creation not measured" >&2
+	fi
+	stop_server
+fi
+
+# ---- the table ----
+{
+	echo
+	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r)"
+	echo "servers on CPU $SCPU, load generator on CPU $LCPU; $N links; medians of $ROUNDS rounds of ${DURATION}s"
+	echo "A shortd (--threads $THREADS, clicks counted)  B nginx $(nginx -v 2>&1 | sed 's/.*\///') map + return 302" \
+		"  C libmicrohttpd $(pkg-config --modversion libmicrohttpd) fixed 302"
+	echo
+	printf '%-10s %-24s %10s %10s %8s %8s %9s\n' mode server req/s "CPU us/req" "p50 us" "p99 us" "RSS MB"
+	for mode in $MODES; do
+		for s in $SERVERS; do
+			case $s in A) name="A shortd" ;; B) name="B nginx map" ;; C) name="C libmicrohttpd 302" ;; esac
+			printf '%-10s %-24s %10s %10s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
+				"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 6)" \
+				"$(median "$mode" "$s" "$N" 7)" \
+				"$(awk -v k="$(median "$mode" "$s" "$N" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
+		done
+		for peer in B C; do
+			case " $SERVERS " in *" A "*) ;; *) continue ;; esac
+			case " $SERVERS " in *" $peer "*) ;; *) continue ;; esac
+			printf '%-10s %-24s %10s %10s\n' "$mode" "ratio A/$peer" \
+				"$(awk -v a="$(median "$mode" A "$N" 4)" -v b="$(median "$mode" "$peer" "$N" 4)" 'BEGIN {printf "%.2f", a / b}')" \
+				"$(awk -v a="$(median "$mode" A "$N" 5)" -v b="$(median "$mode" "$peer" "$N" 5)" 'BEGIN {printf "%.2f", a / b}')"
+		done
+	done
+	if [ "$EXTRAS" = 1 ]; then
+		echo
+		for n in "$SMALL" "$BIG"; do
+			printf '%-10s %-24s %10s %10s %8s %8s %9s\n' keepalive "A shortd, $n links" \
+				"$(median keepalive A "$n" 4)" "$(median keepalive A "$n" 5)" "$(median keepalive A "$n" 6)" \
+				"$(median keepalive A "$n" 7)" \
+				"$(awk -v k="$(median keepalive A "$n" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
+		done
+		echo
+		echo "start-up with $BIG links: $(awk -v u="$startup_us" 'BEGIN {printf "%.1f", u / 1000}') ms" \
+			"(median of 5, exec to 'listening on'), RSS then $(awk -v k="$startup_rss" 'BEGIN {printf "%.1f", k / 1024}') MB"
+		echo "heap allocations per redirect: $malloc_per"
+		echo "link creation through the API (8 connections): $api_rps req/s"
+	fi
+} | tee "$OUT/table.txt"
