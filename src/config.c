@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "link.h"
+#include "url.h"
 
 void config_defaults(struct config *c)
 {
@@ -91,20 +92,22 @@ int config_parse_listen(struct config *c, const char *value)
 	return 0;
 }
 
+/* A base URL is a target URL by url.h's rules (host, port, no userinfo)
+ * with no query or fragment, since codes are appended to it. */
 static int set_base_url(struct config *c, const char *v)
 {
+	char url[CONFIG_BASE_URL_MAX + 1], norm[3 * CONFIG_BASE_URL_MAX + 1];
 	size_t n = strlen(v);
 
 	while (n > 0 && v[n - 1] == '/')
 		n--;
 	if (n == 0 || n > CONFIG_BASE_URL_MAX || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0))
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
-			return -1;
-	}
-	memcpy(c->base_url, v, n);
-	c->base_url[n] = '\0';
+	memcpy(url, v, n);
+	url[n] = '\0';
+	if (url_normalize(url, NULL, norm, sizeof(norm)) != URL_OK || strpbrk(url, "?#") != NULL)
+		return -1;
+	memcpy(c->base_url, url, n + 1);
 	return 0;
 }
 

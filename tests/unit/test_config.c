@@ -1,0 +1,479 @@
+/*
+ * Unit tests of config.c: the defaults, every serve flag and its SHORTD_*
+ * variable (flags win), every bad value refused with an error that names
+ * the flag or variable, the --listen forms and the base URL derived from
+ * the bound port. A checked fixture clears SHORTD_* so the caller's
+ * environment cannot leak in; each test runs in its own process.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static const char *const all_vars[] = {
+	"SHORTD_LISTEN", "SHORTD_DB", "SHORTD_BASE_URL", "SHORTD_DEFAULT_STATUS", "SHORTD_THREADS",
+	"SHORTD_ACCESS_LOG", "SHORTD_MAX_BODY", "SHORTD_CACHE_MAX_AGE", "SHORTD_FLUSH_INTERVAL",
+	"SHORTD_MAX_CONNECTIONS", "SHORTD_MAX_CONNECTIONS_PER_IP", "SHORTD_TIMEOUT", "SHORTD_ADMIN_TOKEN",
+};
+
+static struct config cfg;
+static char err[512];
+
+static void clear_env(void)
+{
+	for (size_t i = 0; i < sizeof(all_vars) / sizeof(all_vars[0]); i++)
+		unsetenv(all_vars[i]);
+	config_defaults(&cfg);
+	err[0] = '\0';
+}
+
+/* Parses "serve" followed by up to six arguments (NULL-terminated). */
+static int parse(const char *a0, const char *a1, const char *a2, const char *a3)
+{
+	char *argv[] = {"serve", (char *)a0, (char *)a1, (char *)a2, (char *)a3, NULL};
+	int argc = 1;
+
+	while (argc < 5 && argv[argc] != NULL)
+		argc++;
+	return config_parse_serve(&cfg, argc, argv, err, sizeof(err));
+}
+
+START_TEST(test_defaults)
+{
+	ck_assert_str_eq(cfg.listen_host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.listen_port, 8080);
+	ck_assert_str_eq(cfg.db_path, "./shortd.db");
+	ck_assert_str_eq(cfg.base_url, "");
+	ck_assert_int_eq(cfg.default_status, 302);
+	ck_assert_uint_ge(cfg.threads, 1);
+	ck_assert_uint_le(cfg.threads, 256);
+	ck_assert_ptr_null(cfg.access_log);
+	ck_assert_uint_eq(cfg.max_body, 1024 * 1024);
+	ck_assert_uint_eq(cfg.cache_max_age, 3600);
+	ck_assert_uint_eq(cfg.flush_ms, 1000);
+	ck_assert_uint_eq(cfg.max_connections, 1024);
+	ck_assert_uint_eq(cfg.max_connections_per_ip, 256);
+	ck_assert_uint_eq(cfg.timeout, 30);
+	ck_assert_ptr_null(cfg.admin_token);
+	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
+	ck_assert_str_eq(cfg.listen_host, "127.0.0.1");
+	ck_assert_uint_eq(cfg.listen_port, 8080);
+	ck_assert_ptr_null(cfg.admin_token);
+}
+END_TEST
+
+/* One setting: its flag, its variable, two good values and what each gives. */
+struct setting {
+	const char *flag;
+	const char *var;
+	const char *env_value;
+	const char *flag_value;
+	void (*check)(const char *value);
+};
+
+static void check_listen(const char *v)
+{
+	char want[CONFIG_HOST_MAX + 16];
+
+	snprintf(want, sizeof(want), "%s:%u", cfg.listen_host, cfg.listen_port);
+	ck_assert_str_eq(want, v);
+}
+
+static void check_db(const char *v)
+{
+	ck_assert_str_eq(cfg.db_path, v);
+}
+
+static void check_base_url(const char *v)
+{
+	ck_assert_str_eq(cfg.base_url, v);
+}
+
+static void check_status(const char *v)
+{
+	ck_assert_int_eq(cfg.default_status, atoi(v));
+}
+
+static void check_threads(const char *v)
+{
+	ck_assert_uint_eq(cfg.threads, strtoul(v, NULL, 10));
+}
+
+static void check_access_log(const char *v)
+{
+	ck_assert_str_eq(cfg.access_log, v);
+}
+
+static void check_max_body(const char *v)
+{
+	ck_assert_uint_eq(cfg.max_body, strtoull(v, NULL, 10));
+}
+
+static void check_cache(const char *v)
+{
+	ck_assert_uint_eq(cfg.cache_max_age, strtoul(v, NULL, 10));
+}
+
+static void check_flush(const char *v)
+{
+	ck_assert_uint_eq(cfg.flush_ms, strtoul(v, NULL, 10));
+}
+
+static void check_maxconn(const char *v)
+{
+	ck_assert_uint_eq(cfg.max_connections, strtoul(v, NULL, 10));
+}
+
+static void check_perip(const char *v)
+{
+	ck_assert_uint_eq(cfg.max_connections_per_ip, strtoul(v, NULL, 10));
+}
+
+static void check_timeout(const char *v)
+{
+	ck_assert_uint_eq(cfg.timeout, strtoul(v, NULL, 10));
+}
+
+static const struct setting settings[] = {
+	{"--listen", "SHORTD_LISTEN", "127.0.0.2:9000", "0.0.0.0:0", check_listen},
+	{"--db", "SHORTD_DB", "/tmp/env.db", "/tmp/flag.db", check_db},
+	{"--base-url", "SHORTD_BASE_URL", "https://env.example", "https://flag.example/s", check_base_url},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "308", "307", check_status},
+	{"--threads", "SHORTD_THREADS", "3", "256", check_threads},
+	{"--access-log", "SHORTD_ACCESS_LOG", "/tmp/access.log", "-", check_access_log},
+	{"--max-body", "SHORTD_MAX_BODY", "0", "5242880", check_max_body},
+	{"--cache-max-age", "SHORTD_CACHE_MAX_AGE", "0", "31536000", check_cache},
+	{"--flush-interval", "SHORTD_FLUSH_INTERVAL", "10", "60000", check_flush},
+	{"--max-connections", "SHORTD_MAX_CONNECTIONS", "1", "1000000", check_maxconn},
+	{"--max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", "0", "1000000", check_perip},
+	{"--timeout", "SHORTD_TIMEOUT", "1", "86400", check_timeout},
+};
+
+#define NSETTINGS ((int)(sizeof(settings) / sizeof(settings[0])))
+
+START_TEST(test_flag_separate_value)
+{
+	const struct setting *s = &settings[_i];
+
+	ck_assert_msg(parse(s->flag, s->flag_value, NULL, NULL) == 0, "%s", err);
+	s->check(s->flag_value);
+}
+END_TEST
+
+START_TEST(test_flag_equals_value)
+{
+	const struct setting *s = &settings[_i];
+	char arg[128];
+
+	snprintf(arg, sizeof(arg), "%s=%s", s->flag, s->flag_value);
+	ck_assert_msg(parse(arg, NULL, NULL, NULL) == 0, "%s", err);
+	s->check(s->flag_value);
+}
+END_TEST
+
+START_TEST(test_env_value)
+{
+	const struct setting *s = &settings[_i];
+
+	setenv(s->var, s->env_value, 1);
+	ck_assert_msg(parse(NULL, NULL, NULL, NULL) == 0, "%s", err);
+	s->check(s->env_value);
+}
+END_TEST
+
+START_TEST(test_flag_wins_over_env)
+{
+	const struct setting *s = &settings[_i];
+
+	setenv(s->var, s->env_value, 1);
+	ck_assert_msg(parse(s->flag, s->flag_value, NULL, NULL) == 0, "%s", err);
+	s->check(s->flag_value);
+}
+END_TEST
+
+/* A good flag does not excuse a bad variable: the environment is checked. */
+START_TEST(test_bad_env_refused_even_with_flag)
+{
+	setenv("SHORTD_THREADS", "zero", 1);
+	ck_assert_int_eq(parse("--threads", "4", NULL, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(err, "SHORTD_THREADS"));
+}
+END_TEST
+
+START_TEST(test_admin_token_env)
+{
+	setenv("SHORTD_ADMIN_TOKEN", "s3cret-token", 1);
+	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
+	ck_assert_str_eq(cfg.admin_token, "s3cret-token");
+	config_defaults(&cfg);
+	setenv("SHORTD_ADMIN_TOKEN", "", 1);
+	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
+	ck_assert_ptr_null(cfg.admin_token);
+}
+END_TEST
+
+START_TEST(test_base_url_trailing_slashes_dropped)
+{
+	ck_assert_int_eq(parse("--base-url", "https://s.example///", NULL, NULL), 0);
+	ck_assert_str_eq(cfg.base_url, "https://s.example");
+	ck_assert_int_eq(parse("--base-url", "http://127.0.0.1:8080/go/", NULL, NULL), 0);
+	ck_assert_str_eq(cfg.base_url, "http://127.0.0.1:8080/go");
+}
+END_TEST
+
+START_TEST(test_parse_twice_in_one_process)
+{
+	ck_assert_int_eq(parse("--threads", "4", "--timeout", "9"), 0);
+	ck_assert_uint_eq(cfg.threads, 4);
+	ck_assert_int_eq(parse("--threads=5", NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(cfg.threads, 5);
+	ck_assert_uint_eq(cfg.timeout, 9);
+}
+END_TEST
+
+struct bad {
+	const char *flag;
+	const char *var;
+	const char *value;
+};
+
+static const struct bad bads[] = {
+	{"--listen", "SHORTD_LISTEN", "127.0.0.1"},
+	{"--listen", "SHORTD_LISTEN", "127.0.0.1:"},
+	{"--listen", "SHORTD_LISTEN", "127.0.0.1:65536"},
+	{"--listen", "SHORTD_LISTEN", "127.0.0.1:-1"},
+	{"--listen", "SHORTD_LISTEN", "127.0.0.1:80x"},
+	{"--listen", "SHORTD_LISTEN", "127.0.0.1: 80"},
+	{"--listen", "SHORTD_LISTEN", "example.com:80"},
+	{"--listen", "SHORTD_LISTEN", ":8080"},
+	{"--listen", "SHORTD_LISTEN", "256.0.0.1:80"},
+	{"--listen", "SHORTD_LISTEN", "::1:8080"},
+	{"--listen", "SHORTD_LISTEN", "[::1]"},
+	{"--listen", "SHORTD_LISTEN", "[::1]8080"},
+	{"--listen", "SHORTD_LISTEN", "[::1]:"},
+	{"--listen", "SHORTD_LISTEN", "[]:80"},
+	{"--listen", "SHORTD_LISTEN", "[zz::1]:80"},
+	{"--listen", "SHORTD_LISTEN", "[127.0.0.1]:80"},
+	{"--listen", "SHORTD_LISTEN", ""},
+	{"--db", "SHORTD_DB", ""},
+	{"--base-url", "SHORTD_BASE_URL", ""},
+	{"--base-url", "SHORTD_BASE_URL", "/"},
+	{"--base-url", "SHORTD_BASE_URL", "example.com"},
+	{"--base-url", "SHORTD_BASE_URL", "ftp://example.com"},
+	{"--base-url", "SHORTD_BASE_URL", "http://"},
+	{"--base-url", "SHORTD_BASE_URL", "https:///"},
+	{"--base-url", "SHORTD_BASE_URL", "http://:8080"},
+	{"--base-url", "SHORTD_BASE_URL", "http://exa mple.com"},
+	{"--base-url", "SHORTD_BASE_URL", "http://example.com/\x01"},
+	{"--base-url", "SHORTD_BASE_URL", "http://example.com:0"},
+	{"--base-url", "SHORTD_BASE_URL", "http://example.com:99999"},
+	{"--base-url", "SHORTD_BASE_URL", "http://user:pw@example.com"},
+	{"--base-url", "SHORTD_BASE_URL", "http://example.com/?x=1"},
+	{"--base-url", "SHORTD_BASE_URL", "http://example.com/#top"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "200"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "300"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "304"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "306"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "-302"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "302x"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", " 302"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", "found"},
+	{"--default-status", "SHORTD_DEFAULT_STATUS", ""},
+	{"--threads", "SHORTD_THREADS", "0"},
+	{"--threads", "SHORTD_THREADS", "257"},
+	{"--threads", "SHORTD_THREADS", "-1"},
+	{"--threads", "SHORTD_THREADS", "1.5"},
+	{"--threads", "SHORTD_THREADS", "99999999999999999999999"},
+	{"--threads", "SHORTD_THREADS", ""},
+	{"--access-log", "SHORTD_ACCESS_LOG", ""},
+	{"--max-body", "SHORTD_MAX_BODY", "-1"},
+	{"--max-body", "SHORTD_MAX_BODY", "1e6"},
+	{"--max-body", "SHORTD_MAX_BODY", "1099511627777"},
+	{"--max-body", "SHORTD_MAX_BODY", "18446744073709551616"},
+	{"--max-body", "SHORTD_MAX_BODY", ""},
+	{"--cache-max-age", "SHORTD_CACHE_MAX_AGE", "-1"},
+	{"--cache-max-age", "SHORTD_CACHE_MAX_AGE", "31536001"},
+	{"--cache-max-age", "SHORTD_CACHE_MAX_AGE", "1h"},
+	{"--flush-interval", "SHORTD_FLUSH_INTERVAL", "9"},
+	{"--flush-interval", "SHORTD_FLUSH_INTERVAL", "60001"},
+	{"--flush-interval", "SHORTD_FLUSH_INTERVAL", "fast"},
+	{"--max-connections", "SHORTD_MAX_CONNECTIONS", "0"},
+	{"--max-connections", "SHORTD_MAX_CONNECTIONS", "1000001"},
+	{"--max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", "-1"},
+	{"--max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", "1000001"},
+	{"--timeout", "SHORTD_TIMEOUT", "0"},
+	{"--timeout", "SHORTD_TIMEOUT", "86401"},
+	{"--timeout", "SHORTD_TIMEOUT", "30s"},
+};
+
+#define NBADS ((int)(sizeof(bads) / sizeof(bads[0])))
+
+/* err starts with the flag's name followed by ':' */
+static void assert_names(const char *name, const char *value)
+{
+	size_t n = strlen(name);
+
+	ck_assert_msg(strncmp(err, name, n) == 0 && err[n] == ':', "%s '%s': error \"%s\" does not name it", name,
+		      value, err);
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+
+START_TEST(test_bad_flag_value)
+{
+	const struct bad *b = &bads[_i];
+
+	ck_assert_msg(parse(b->flag, b->value, NULL, NULL) == -1, "%s '%s' accepted", b->flag, b->value);
+	assert_names(b->flag, b->value);
+}
+END_TEST
+
+START_TEST(test_bad_flag_equals_value)
+{
+	const struct bad *b = &bads[_i];
+	char arg[128];
+
+	snprintf(arg, sizeof(arg), "%s=%s", b->flag, b->value);
+	ck_assert_msg(parse(arg, NULL, NULL, NULL) == -1, "%s accepted", arg);
+	assert_names(b->flag, b->value);
+}
+END_TEST
+
+START_TEST(test_bad_env_value)
+{
+	const struct bad *b = &bads[_i];
+
+	setenv(b->var, b->value, 1);
+	ck_assert_msg(parse(NULL, NULL, NULL, NULL) == -1, "%s='%s' accepted", b->var, b->value);
+	assert_names(b->var, b->value);
+}
+END_TEST
+
+START_TEST(test_unknown_flag)
+{
+	ck_assert_int_eq(parse("--bogus", "1", NULL, NULL), -1);
+	ck_assert_str_eq(err, "--bogus: unknown flag for serve");
+	ck_assert_int_eq(parse("--threads", "2", "--port=80", NULL), -1);
+	ck_assert_str_eq(err, "--port=80: unknown flag for serve");
+}
+END_TEST
+
+START_TEST(test_missing_value)
+{
+	ck_assert_int_eq(parse("--threads", NULL, NULL, NULL), -1);
+	ck_assert_str_eq(err, "--threads: missing value");
+	ck_assert_int_eq(parse("--db", "x.db", "--listen", NULL), -1);
+	ck_assert_str_eq(err, "--listen: missing value");
+}
+END_TEST
+
+START_TEST(test_unexpected_argument)
+{
+	ck_assert_int_eq(parse("extra", NULL, NULL, NULL), -1);
+	ck_assert_str_eq(err, "extra: unexpected argument for serve");
+}
+END_TEST
+
+struct listen_case {
+	const char *value;
+	const char *host;
+	unsigned port;
+};
+
+static const struct listen_case listens[] = {
+	{"127.0.0.1:0", "127.0.0.1", 0},
+	{"127.0.0.1:8080", "127.0.0.1", 8080},
+	{"0.0.0.0:65535", "0.0.0.0", 65535},
+	{"localhost:9000", "127.0.0.1", 9000},
+	{"[::1]:0", "::1", 0},
+	{"[::1]:8443", "::1", 8443},
+	{"[::]:80", "::", 80},
+	{"[fe80::1:2]:1", "fe80::1:2", 1},
+	{"10.1.2.3:00080", "10.1.2.3", 80},
+};
+
+START_TEST(test_listen_forms)
+{
+	const struct listen_case *l = &listens[_i];
+
+	ck_assert_int_eq(config_parse_listen(&cfg, l->value), 0);
+	ck_assert_str_eq(cfg.listen_host, l->host);
+	ck_assert_uint_eq(cfg.listen_port, l->port);
+}
+END_TEST
+
+START_TEST(test_listen_bad_keeps_config)
+{
+	ck_assert_int_eq(config_parse_listen(&cfg, "[::1]:0"), 0);
+	ck_assert_int_eq(config_parse_listen(&cfg, "127.0.0.1:99999"), -1);
+	ck_assert_int_eq(config_parse_listen(&cfg, NULL), -1);
+	ck_assert_str_eq(cfg.listen_host, "::1");
+	ck_assert_uint_eq(cfg.listen_port, 0);
+}
+END_TEST
+
+START_TEST(test_finish_base_url)
+{
+	config_parse_listen(&cfg, "127.0.0.1:0");
+	config_finish_base_url(&cfg, 43210);
+	ck_assert_str_eq(cfg.base_url, "http://127.0.0.1:43210");
+
+	config_defaults(&cfg);
+	config_parse_listen(&cfg, "[::1]:0");
+	config_finish_base_url(&cfg, 5000);
+	ck_assert_str_eq(cfg.base_url, "http://[::1]:5000");
+
+	config_defaults(&cfg);
+	config_parse_listen(&cfg, "0.0.0.0:8080");
+	config_finish_base_url(&cfg, 8080);
+	ck_assert_str_eq(cfg.base_url, "http://127.0.0.1:8080");
+
+	config_defaults(&cfg);
+	config_parse_listen(&cfg, "[::]:0");
+	config_finish_base_url(&cfg, 1234);
+	ck_assert_str_eq(cfg.base_url, "http://[::1]:1234");
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(parse("--base-url", "https://s.example/", "--listen", "127.0.0.1:0"), 0);
+	config_finish_base_url(&cfg, 40000);
+	ck_assert_str_eq(cfg.base_url, "https://s.example");
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("settings");
+	tcase_add_checked_fixture(tc, clear_env, NULL);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_loop_test(tc, test_flag_separate_value, 0, NSETTINGS);
+	tcase_add_loop_test(tc, test_flag_equals_value, 0, NSETTINGS);
+	tcase_add_loop_test(tc, test_env_value, 0, NSETTINGS);
+	tcase_add_loop_test(tc, test_flag_wins_over_env, 0, NSETTINGS);
+	tcase_add_test(tc, test_bad_env_refused_even_with_flag);
+	tcase_add_test(tc, test_admin_token_env);
+	tcase_add_test(tc, test_base_url_trailing_slashes_dropped);
+	tcase_add_test(tc, test_parse_twice_in_one_process);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_checked_fixture(tc, clear_env, NULL);
+	tcase_add_loop_test(tc, test_bad_flag_value, 0, NBADS);
+	tcase_add_loop_test(tc, test_bad_flag_equals_value, 0, NBADS);
+	tcase_add_loop_test(tc, test_bad_env_value, 0, NBADS);
+	tcase_add_test(tc, test_unknown_flag);
+	tcase_add_test(tc, test_missing_value);
+	tcase_add_test(tc, test_unexpected_argument);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listen");
+	tcase_add_checked_fixture(tc, clear_env, NULL);
+	tcase_add_loop_test(tc, test_listen_forms, 0, (int)(sizeof(listens) / sizeof(listens[0])));
+	tcase_add_test(tc, test_listen_bad_keeps_config);
+	tcase_add_test(tc, test_finish_base_url);
+	suite_add_tcase(s, tc);
+	return s;
+}
