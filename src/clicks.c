@@ -61,6 +61,7 @@ struct agg {
 struct limit_entry {
 	int64_t link_id; /* 0: empty slot */
 	int64_t used;
+	int64_t updated_at; /* the link's updated_at when used was last taken from the store */
 };
 
 struct shard {
@@ -489,17 +490,24 @@ bool clicks_admit(struct clicks *c, const struct link *l)
 	s = &c->shards[mix((uint64_t)l->id) % SHARDS];
 	pthread_mutex_lock(&s->lock);
 	e = limit_find(s, l->id);
-	if (e == NULL) {
-		pthread_mutex_unlock(&s->lock);
+	/*
+	 * A link seen for the first time, or changed since (its limit may have
+	 * been lifted for a while, and clicks then were not reserved here), takes
+	 * its count from the store and the pending clicks. The shard stays locked
+	 * meanwhile (shard before c->lock, never the reverse), and the count never
+	 * goes down, since reservations not yet recorded are only in e->used.
+	 */
+	if (e == NULL || e->updated_at != l->updated_at) {
 		int64_t base = clicks_so_far(c, l);
-		pthread_mutex_lock(&s->lock);
-		e = limit_find(s, l->id);
 		if (e == NULL)
 			e = limit_insert(s, l->id, base);
+		else if (base > e->used)
+			e->used = base;
 		if (e == NULL) { /* out of memory: refuse rather than overshoot */
 			pthread_mutex_unlock(&s->lock);
 			return false;
 		}
+		e->updated_at = l->updated_at;
 	}
 	ok = e->used < l->max_clicks;
 	if (ok)
