@@ -32,7 +32,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 INT_SRC  := $(wildcard tests/integration/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check test-run asan run install uninstall deps clean fuzz bench format
+.PHONY: all check test-run asan run install uninstall deps clean fuzz fuzz-build bench format
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB)
@@ -101,6 +101,23 @@ install: $(BUILD)/shortd
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/shortd $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
+
+# fuzz: the libFuzzer drivers tests/fuzz/fuzz_NAME.c, built with clang into
+# FUZZ_BUILD (the library again, instrumented) and each run for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz: deps
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	  SANFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
 # bench: the redirect benchmark against nginx and a bare libmicrohttpd 302
 # (bench/run.sh; knobs N, ROUNDS, DURATION, THREADS). By hand only, never

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#define RFC3339_MIN_TIME (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define RFC3339_MAX_TIME 253402300799LL   /* 9999-12-31T23:59:59Z */
+
 int64_t rfc3339_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
@@ -103,6 +106,9 @@ int rfc3339_parse(const char *s, int64_t *out)
 		se = 59;
 	int64_t t = rfc3339_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 	t -= sign * (int64_t)(oh * 3600 + om * 60);
+	/* An offset can carry a time out of 0001-9999, which rfc3339_format cannot write back. */
+	if (t < RFC3339_MIN_TIME || t > RFC3339_MAX_TIME)
+		return -1;
 	*out = t;
 	return 0;
 }
