@@ -313,7 +313,8 @@ static int sq_open(const char *path, void **impl, char *err, size_t errlen)
 	}
 	rc = open_conn(path, &q->w);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot open database: %s", path,
+		snprintf(err, errlen, "%s: %s: %s", path,
+			 (rc & 0xff) == SQLITE_READONLY ? "database is read-only" : "cannot open database",
 			 q->w != NULL ? sqlite3_errmsg(q->w) : sqlite3_errstr(rc));
 		goto fail;
 	}
@@ -330,7 +331,12 @@ static int sq_open(const char *path, void **impl, char *err, size_t errlen)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot open database: %s", path, sqlite3_errmsg(q->w));
+		/* SQLite opens a file it may not write read-only and says so only
+		 * at the first write, which is this one. */
+		if ((rc & 0xff) == SQLITE_READONLY)
+			snprintf(err, errlen, "%s: database is read-only (%s)", path, sqlite3_errmsg(q->w));
+		else
+			snprintf(err, errlen, "%s: cannot open database: %s", path, sqlite3_errmsg(q->w));
 		goto fail;
 	}
 	if (strcmp(mode, "wal") != 0) {
@@ -454,7 +460,7 @@ static int insert_link(struct sq *q, const struct link *l)
 static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void *gen_ctx)
 {
 	struct sq *q = impl;
-	bool generate = l->code[0] == '\0';
+	bool generate = l->code[0] == '\0', gen_failed = false;
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
@@ -463,6 +469,7 @@ static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void
 		goto out;
 	for (int attempt = 0;; attempt++) {
 		if (generate && gen(l->code, sizeof(l->code), gen_ctx) != 0) {
+			gen_failed = true;
 			rc = SQLITE_ERROR;
 			break;
 		}
@@ -471,7 +478,12 @@ static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void
 			break;
 	}
 	if (rc != SQLITE_DONE) {
-		status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create link", rc);
+		if (gen_failed) {
+			fprintf(stderr, "shortd: store: create link: the code generator failed\n");
+			status = STORE_ERROR;
+		} else {
+			status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create link", rc);
+		}
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		if (generate)
 			l->code[0] = '\0';
@@ -479,8 +491,12 @@ static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void
 	}
 	l->id = sqlite3_last_insert_rowid(q->w);
 	status = exec_w(q, "COMMIT");
-	if (status != STORE_OK)
+	if (status != STORE_OK) {
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+		l->id = 0;
+		if (generate)
+			l->code[0] = '\0';
+	}
 out:
 	pthread_mutex_unlock(&q->wlock);
 	return status;

@@ -1,0 +1,806 @@
+/*
+ * Unit tests of the store (store.c over store_sqlite.c), each on its own
+ * temporary database made by a checked fixture: schema and migrations,
+ * link create/lookup/update/delete/list, click batches, tokens, and the
+ * refusals (too new, not a database, read-only, full) that must leave the
+ * data as it was. Raw SQLite reads check what is really on disk.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codegen.h"
+#include "migrations.h"
+#include "store.h"
+
+static char dir[256];
+static char path[300];
+static struct store *st;
+static char err[512];
+
+static void fixture_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/shortd-store-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/test.db", dir);
+	st = NULL;
+	err[0] = '\0';
+}
+
+static void fixture_teardown(void)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char p[320];
+
+	store_close(st);
+	st = NULL;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static void open_store(void)
+{
+	ck_assert_msg(store_open(path, &st, err, sizeof(err)) == STORE_OK, "store_open: %s", err);
+	ck_assert_ptr_nonnull(st);
+}
+
+static int latest_version(void)
+{
+	return migrations[migrations_count - 1].version;
+}
+
+/* The first column of the first row of sql on its own connection. */
+static int64_t sql_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v = -999;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_exec(const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static void make_link(struct link *l, const char *code, const char *url)
+{
+	link_init(l);
+	snprintf(l->code, sizeof(l->code), "%s", code);
+	snprintf(l->url, sizeof(l->url), "%s", url);
+	l->status = 302;
+	l->created_at = 1700000000;
+	l->updated_at = 1700000000;
+}
+
+static int64_t create(const char *code, const char *url)
+{
+	struct link l;
+
+	make_link(&l, code, url);
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_gt(l.id, 0);
+	return l.id;
+}
+
+static int64_t link_count(void)
+{
+	return sql_int("SELECT count(*) FROM links");
+}
+
+/* ---- schema ---- */
+
+START_TEST(test_open_creates_schema_at_latest_version)
+{
+	open_store();
+	ck_assert_int_ge(migrations_count, 3);
+	ck_assert_int_eq(store_schema_version(st), latest_version());
+	ck_assert_int_eq(store_ping(st), STORE_OK);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+				 "('links', 'tokens', 'clicks_daily', 'referrers_daily')"),
+			 4);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM links"), 0);
+	store_close(st);
+	st = NULL;
+	/* WAL is a property of the file: it stays after close. */
+	{
+		sqlite3 *db;
+		sqlite3_stmt *s;
+		ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+		ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+	}
+	open_store();
+	ck_assert_int_eq(store_schema_version(st), latest_version());
+}
+END_TEST
+
+START_TEST(test_migrations_are_numbered_in_order)
+{
+	for (int i = 0; i < migrations_count; i++) {
+		ck_assert_int_eq(migrations[i].version, i + 1);
+		ck_assert_ptr_nonnull(migrations[i].sql);
+		ck_assert_ptr_nonnull(migrations[i].name);
+	}
+}
+END_TEST
+
+/* A database left at version 1 (links only) with a link in it: opening
+ * applies 2 and 3, keeps the link, and the new tables work. */
+START_TEST(test_migrations_from_version_1_keep_links)
+{
+	char sql[256];
+	struct link l;
+	unsigned char hash[STORE_TOKEN_HASH_LEN] = {1};
+	size_t n;
+	struct store_daily d[4];
+
+	sql_exec(migrations[0].sql);
+	sql_exec("PRAGMA user_version = 1");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "
+		 "max_clicks, clicks) VALUES ('old', 'https://old.example/x', 308, 1, 0, 1600000000, 1600000001, "
+		 "1900000000, 50, 7)");
+	sql_exec(sql);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'tokens'"), 0);
+
+	open_store();
+	ck_assert_int_eq(store_schema_version(st), latest_version());
+	ck_assert_int_eq(store_link_lookup(st, "old", &l), STORE_OK);
+	ck_assert_str_eq(l.url, "https://old.example/x");
+	ck_assert_int_eq(l.status, 308);
+	ck_assert(l.forward_query);
+	ck_assert(!l.disabled);
+	ck_assert_int_eq(l.created_at, 1600000000);
+	ck_assert_int_eq(l.updated_at, 1600000001);
+	ck_assert_int_eq(l.expires_at, 1900000000);
+	ck_assert_int_eq(l.max_clicks, 50);
+	ck_assert_int_eq(l.clicks, 7);
+	ck_assert(l.last_click_at == LINK_NO_TIME);
+	ck_assert_int_eq(store_token_add(st, "t", hash, STORE_ROLE_ADMIN, 1), STORE_OK);
+	struct click_row row = {l.id, 19000, 1641600000, 2, 0, "ref.example"};
+	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_OK);
+	ck_assert_int_eq(store_link_daily(st, l.id, 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].clicks, 2);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
+	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'old'"), 9);
+}
+END_TEST
+
+START_TEST(test_newer_database_refused)
+{
+	sql_exec("CREATE TABLE future (x INTEGER); PRAGMA user_version = 99;");
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_TOO_NEW);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "99") != NULL && strstr(err, "newer") != NULL && strstr(err, path) != NULL,
+		      "message: %s", err);
+	ck_assert_ptr_null(strchr(err, '\n'));
+	/* nothing was migrated into it */
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 99);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'links'"), 0);
+}
+END_TEST
+
+START_TEST(test_non_database_file_is_corrupt)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is a text file, not an SQLite database\n", f);
+	fclose(f);
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_CORRUPT);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, path) != NULL, "message: %s", err);
+	ck_assert_uint_gt(strlen(err), strlen(path) + 2);
+}
+END_TEST
+
+/* Root ignores file modes, so as root the open is tried as nobody. */
+START_TEST(test_read_only_file_refused)
+{
+	uid_t uid = geteuid();
+	int rc;
+
+	open_store();
+	create("keep", "https://keep.example/");
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(chmod(path, 0444), 0);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	if (uid == 0)
+		ck_assert_int_eq(seteuid(65534), 0);
+	rc = store_open(path, &st, err, sizeof(err));
+	if (uid == 0)
+		ck_assert_int_eq(seteuid(0), 0);
+	ck_assert_int_eq(rc, STORE_READONLY);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, path) != NULL && strstr(err, "read-only") != NULL, "message: %s", err);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(link_count(), 1);
+}
+END_TEST
+
+/* ---- links ---- */
+
+START_TEST(test_create_and_lookup_every_field)
+{
+	struct link l, got;
+
+	open_store();
+	make_link(&l, "Abc_1-z", "https://t.example/p?a=b");
+	l.status = 307;
+	l.forward_query = true;
+	l.expires_at = 1800000000;
+	l.max_clicks = 10;
+	l.created_at = 1700000001;
+	l.updated_at = 1700000002;
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_gt(l.id, 0);
+	ck_assert_str_eq(l.code, "Abc_1-z");
+	ck_assert_int_eq(store_link_lookup(st, "Abc_1-z", &got), STORE_OK);
+	ck_assert_int_eq(got.id, l.id);
+	ck_assert_str_eq(got.code, "Abc_1-z");
+	ck_assert_str_eq(got.url, "https://t.example/p?a=b");
+	ck_assert_int_eq(got.status, 307);
+	ck_assert(got.forward_query);
+	ck_assert(!got.disabled);
+	ck_assert_int_eq(got.created_at, 1700000001);
+	ck_assert_int_eq(got.updated_at, 1700000002);
+	ck_assert_int_eq(got.expires_at, 1800000000);
+	ck_assert_int_eq(got.max_clicks, 10);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(got.bot_clicks, 0);
+	ck_assert(got.last_click_at == LINK_NO_TIME);
+
+	make_link(&l, "plain", "http://p.example/");
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "plain", &got), STORE_OK);
+	ck_assert(got.expires_at == LINK_NO_TIME);
+	ck_assert(got.max_clicks == LINK_NO_LIMIT);
+	ck_assert(!got.forward_query);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM links WHERE code = 'plain' AND expires_at IS NULL AND "
+				 "max_clicks IS NULL"),
+			 1);
+}
+END_TEST
+
+START_TEST(test_lookup_is_exact_and_case_sensitive)
+{
+	struct link got;
+
+	open_store();
+	create("abc", "https://lower.example/");
+	ck_assert_int_eq(store_link_lookup(st, "ABC", &got), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_link_lookup(st, "ab", &got), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_link_lookup(st, "abcd", &got), STORE_NOT_FOUND);
+	create("ABC", "https://upper.example/");
+	ck_assert_int_eq(store_link_lookup(st, "ABC", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://upper.example/");
+	ck_assert_int_eq(store_link_lookup(st, "abc", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://lower.example/");
+}
+END_TEST
+
+START_TEST(test_long_url_round_trips)
+{
+	struct link l, got;
+
+	open_store();
+	make_link(&l, "long", "");
+	memcpy(l.url, "https://e.com/", 14);
+	memset(l.url + 14, 'x', LINK_URL_MAX - 14);
+	l.url[LINK_URL_MAX] = '\0';
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "long", &got), STORE_OK);
+	ck_assert_str_eq(got.url, l.url);
+}
+END_TEST
+
+START_TEST(test_custom_code_conflict)
+{
+	struct link l, got;
+
+	open_store();
+	create("taken", "https://first.example/");
+	make_link(&l, "taken", "https://second.example/");
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_CONFLICT);
+	ck_assert_int_eq(store_link_lookup(st, "taken", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://first.example/");
+	ck_assert_int_eq(link_count(), 1);
+}
+END_TEST
+
+START_TEST(test_generated_code)
+{
+	struct link l, got;
+
+	open_store();
+	make_link(&l, "", "https://gen.example/");
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_uint_eq(strlen(l.code), LINK_GEN_LEN);
+	ck_assert_int_eq(link_code_check(l.code), LINK_CODE_OK);
+	ck_assert_int_eq(store_link_lookup(st, l.code, &got), STORE_OK);
+	ck_assert_int_eq(got.id, l.id);
+	ck_assert_str_eq(got.url, "https://gen.example/");
+}
+END_TEST
+
+/* A generator that hands out a script of codes, counting its calls. */
+struct script {
+	const char *const *codes;
+	int calls;
+};
+
+static int scripted_gen(char *buf, size_t size, void *ctx)
+{
+	struct script *s = ctx;
+	const char *c = s->codes[s->calls++];
+
+	if (c == NULL)
+		return -1;
+	snprintf(buf, size, "%s", c);
+	return 0;
+}
+
+START_TEST(test_generated_code_retried_on_collision)
+{
+	static const char *const codes[] = {"taken01", "taken02", "fresh01", NULL};
+	struct script sc = {codes, 0};
+	struct link l;
+
+	open_store();
+	create("taken01", "https://a.example/");
+	create("taken02", "https://b.example/");
+	make_link(&l, "", "https://gen.example/");
+	ck_assert_int_eq(store_link_create(st, &l, scripted_gen, &sc), STORE_OK);
+	ck_assert_str_eq(l.code, "fresh01");
+	ck_assert_int_eq(sc.calls, 3);
+	ck_assert_int_eq(link_count(), 3);
+}
+END_TEST
+
+START_TEST(test_generated_code_gives_up)
+{
+	static const char *const always[] = {"taken01", "taken01", "taken01", "taken01", "taken01", "taken01",
+					     "taken01", "taken01", "taken01", "taken01", "taken01", "taken01",
+					     "taken01", "taken01", "taken01", "taken01", "taken01", "taken01", NULL};
+	static const char *const failing[] = {NULL};
+	struct script sc = {always, 0};
+	struct link l;
+
+	open_store();
+	create("taken01", "https://a.example/");
+	make_link(&l, "", "https://gen.example/");
+	ck_assert_int_eq(store_link_create(st, &l, scripted_gen, &sc), STORE_CONFLICT);
+	ck_assert_int_eq(sc.calls, 16);
+	ck_assert_str_eq(l.code, "");
+	sc = (struct script){failing, 0};
+	ck_assert_int_eq(store_link_create(st, &l, scripted_gen, &sc), STORE_ERROR);
+	ck_assert_str_eq(l.code, "");
+	ck_assert_int_eq(link_count(), 1);
+}
+END_TEST
+
+START_TEST(test_update_each_field)
+{
+	struct link_patch p;
+	struct link out, got;
+
+	open_store();
+	create("u", "https://before.example/");
+	memset(&p, 0, sizeof(p));
+	p.fields = PATCH_URL;
+	snprintf(p.url, sizeof(p.url), "https://after.example/");
+	ck_assert_int_eq(store_link_update(st, "u", &p, 1700000100, &out), STORE_OK);
+	ck_assert_str_eq(out.url, "https://after.example/");
+	ck_assert_int_eq(out.updated_at, 1700000100);
+	ck_assert_int_eq(out.created_at, 1700000000);
+	ck_assert_int_eq(out.status, 302);
+
+	p.fields = PATCH_STATUS | PATCH_EXPIRES_AT | PATCH_MAX_CLICKS | PATCH_FORWARD_QUERY | PATCH_DISABLED;
+	snprintf(p.url, sizeof(p.url), "https://ignored.example/");
+	p.status = 301;
+	p.expires_at = 1900000000;
+	p.max_clicks = 0;
+	p.forward_query = true;
+	p.disabled = true;
+	ck_assert_int_eq(store_link_update(st, "u", &p, 1700000200, &out), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "u", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://after.example/");
+	ck_assert_int_eq(got.status, 301);
+	ck_assert_int_eq(got.expires_at, 1900000000);
+	ck_assert_int_eq(got.max_clicks, 0);
+	ck_assert(got.forward_query);
+	ck_assert(got.disabled);
+	ck_assert_int_eq(got.updated_at, 1700000200);
+	ck_assert_int_eq(out.id, got.id);
+
+	p.fields = PATCH_EXPIRES_AT | PATCH_MAX_CLICKS | PATCH_DISABLED;
+	p.expires_at = LINK_NO_TIME;
+	p.max_clicks = LINK_NO_LIMIT;
+	p.disabled = false;
+	ck_assert_int_eq(store_link_update(st, "u", &p, 1700000300, &out), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "u", &got), STORE_OK);
+	ck_assert(got.expires_at == LINK_NO_TIME);
+	ck_assert(got.max_clicks == LINK_NO_LIMIT);
+	ck_assert(!got.disabled);
+	ck_assert(got.forward_query);
+	ck_assert_int_eq(got.status, 301);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM links WHERE expires_at IS NULL AND max_clicks IS NULL"), 1);
+}
+END_TEST
+
+START_TEST(test_update_missing_link)
+{
+	struct link_patch p = {.fields = PATCH_STATUS, .status = 301};
+	struct link out;
+
+	open_store();
+	ck_assert_int_eq(store_link_update(st, "nope", &p, 1, &out), STORE_NOT_FOUND);
+	ck_assert_int_eq(link_count(), 0);
+}
+END_TEST
+
+START_TEST(test_delete)
+{
+	struct link got;
+	size_t n;
+	struct store_daily d[2];
+	int64_t id;
+
+	open_store();
+	id = create("gone", "https://gone.example/");
+	create("stays", "https://stays.example/");
+	struct click_row row = {id, 19700, 1702080000, 4, 1, "r.example"};
+	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_OK);
+	ck_assert_int_eq(store_link_delete(st, "gone"), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "gone", &got), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_link_delete(st, "gone"), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_link_delete(st, "never"), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_link_lookup(st, "stays", &got), STORE_OK);
+	ck_assert_int_eq(store_link_daily(st, id, 0, d, 2, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM referrers_daily"), 0);
+	/* ids are never reused: a new link cannot inherit clicks in flight */
+	ck_assert_int_gt(create("gone", "https://again.example/"), id + 1);
+}
+END_TEST
+
+struct collect {
+	int n;
+	int stop_after;
+	int64_t ids[64];
+	char codes[64][LINK_CODE_MAX + 1];
+};
+
+static int collect_fn(const struct link *l, void *ctx)
+{
+	struct collect *c = ctx;
+
+	c->ids[c->n] = l->id;
+	snprintf(c->codes[c->n], sizeof(c->codes[0]), "%s", l->code);
+	c->n++;
+	return c->stop_after > 0 && c->n >= c->stop_after;
+}
+
+START_TEST(test_list_keyset_paging)
+{
+	struct collect c;
+	int64_t after = 0;
+	int seen = 0;
+	char code[16];
+	int64_t ids[25];
+
+	open_store();
+	for (int i = 0; i < 25; i++) {
+		snprintf(code, sizeof(code), "c%02d", i);
+		ids[i] = create(code, "https://list.example/");
+	}
+	ck_assert_int_eq(store_link_delete(st, "c12"), STORE_OK);
+	for (int page = 0; page < 4; page++) {
+		memset(&c, 0, sizeof(c));
+		ck_assert_int_eq(store_link_list(st, after, 10, collect_fn, &c), STORE_OK);
+		ck_assert_int_eq(c.n, page < 2 ? 10 : page == 2 ? 4 : 0);
+		for (int i = 0; i < c.n; i++) {
+			int want = seen + (seen >= 12 ? 1 : 0);
+			snprintf(code, sizeof(code), "c%02d", want);
+			ck_assert_str_eq(c.codes[i], code);
+			ck_assert_int_eq(c.ids[i], ids[want]);
+			ck_assert_int_gt(c.ids[i], after);
+			after = c.ids[i];
+			seen++;
+		}
+	}
+	ck_assert_int_eq(seen, 24);
+
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 3;
+	ck_assert_int_eq(store_link_list(st, 0, 100, collect_fn, &c), STORE_OK);
+	ck_assert_int_eq(c.n, 3);
+}
+END_TEST
+
+/* ---- clicks ---- */
+
+START_TEST(test_clicks_write_totals_daily_referrers)
+{
+	struct link got;
+	struct store_daily d[8];
+	struct store_referrer r[8];
+	size_t n;
+	int64_t a, b, gone;
+
+	open_store();
+	a = create("a", "https://a.example/");
+	b = create("b", "https://b.example/");
+	gone = create("gone", "https://gone.example/");
+	ck_assert_int_eq(store_link_delete(st, "gone"), STORE_OK);
+
+	struct click_row rows[] = {
+		{a, 19000, 1641600100, 3, 1, "news.example"},
+		{a, 19000, 1641600050, 2, 0, ""},
+		{a, 19000, 1641600000, 1, 0, NULL},
+		{a, 19001, 1641686500, 4, 2, "news.example"},
+		{a, 19001, 1641686400, 1, 0, "blog.example"},
+		{a, 19001, 1641686450, 0, 5, "bots.example"},
+		{gone, 19001, 1641686400, 9, 9, "gone.example"},
+		{b, 19001, 1641686401, 1, 0, "b.example"},
+		{999999, 19001, 1641686400, 7, 0, "ghost.example"},
+	};
+	ck_assert_int_eq(store_clicks_write(st, rows, sizeof(rows) / sizeof(rows[0])), STORE_OK);
+
+	ck_assert_int_eq(store_link_lookup(st, "a", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 11);
+	ck_assert_int_eq(got.bot_clicks, 8);
+	ck_assert_int_eq(got.last_click_at, 1641686500);
+	ck_assert_int_eq(store_link_lookup(st, "b", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 1);
+	ck_assert_int_eq(got.last_click_at, 1641686401);
+
+	ck_assert_int_eq(store_link_daily(st, a, 0, d, 8, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(d[0].day, 19000);
+	ck_assert_int_eq(d[0].clicks, 6);
+	ck_assert_int_eq(d[0].bot_clicks, 1);
+	ck_assert_int_eq(d[1].day, 19001);
+	ck_assert_int_eq(d[1].clicks, 5);
+	ck_assert_int_eq(d[1].bot_clicks, 7);
+	ck_assert_int_eq(store_link_daily(st, a, 19001, d, 8, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].day, 19001);
+	ck_assert_int_eq(store_link_daily(st, a, 0, d, 1, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].day, 19000);
+
+	/* human clicks only, most first, ties by host */
+	ck_assert_int_eq(store_link_referrers(st, a, 0, r, 8, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(r[0].host, "news.example");
+	ck_assert_int_eq(r[0].clicks, 7);
+	ck_assert_str_eq(r[1].host, "blog.example");
+	ck_assert_int_eq(r[1].clicks, 1);
+	ck_assert_int_eq(store_link_referrers(st, a, 19001, r, 8, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(r[0].clicks, 4);
+
+	/* the deleted link's and the unknown id's rows were dropped */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM referrers_daily WHERE host IN ('gone.example', "
+				 "'ghost.example', 'bots.example')"),
+			 0);
+	ck_assert_int_eq(link_count(), 2);
+
+	/* a second batch adds to the same rows */
+	struct click_row again = {a, 19000, 1641600000, 10, 0, "news.example"};
+	ck_assert_int_eq(store_clicks_write(st, &again, 1), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "a", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 21);
+	ck_assert_int_eq(got.last_click_at, 1641686500);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM clicks_daily WHERE day = 19000"), 16);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM referrers_daily WHERE day = 19000 AND host = 'news.example'"),
+			 13);
+	ck_assert_int_eq(store_clicks_write(st, NULL, 0), STORE_OK);
+}
+END_TEST
+
+/* ---- tokens ---- */
+
+struct token_list {
+	int n;
+	struct store_token t[8];
+};
+
+static int token_fn(const struct store_token *t, void *ctx)
+{
+	struct token_list *l = ctx;
+
+	l->t[l->n++] = *t;
+	return 0;
+}
+
+START_TEST(test_tokens)
+{
+	unsigned char h1[STORE_TOKEN_HASH_LEN], h2[STORE_TOKEN_HASH_LEN], h3[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+	struct token_list tl = {0};
+	int64_t count = -1;
+
+	memset(h1, 0x11, sizeof(h1));
+	memset(h2, 0x22, sizeof(h2));
+	memset(h3, 0x33, sizeof(h3));
+	open_store();
+	ck_assert_int_eq(store_token_count(st, &count), STORE_OK);
+	ck_assert_int_eq(count, 0);
+	ck_assert_int_eq(store_token_add(st, "admin", h1, STORE_ROLE_ADMIN, 1700000000), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "ci", h2, STORE_ROLE_READ_ONLY, 1700000001), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "admin", h3, STORE_ROLE_ADMIN, 1700000002), STORE_CONFLICT);
+	ck_assert_int_eq(store_token_add(st, "other", h1, STORE_ROLE_ADMIN, 1700000002), STORE_CONFLICT);
+	ck_assert_int_eq(store_token_count(st, &count), STORE_OK);
+	ck_assert_int_eq(count, 2);
+
+	ck_assert_int_eq(store_token_find(st, h1, &t), STORE_OK);
+	ck_assert_str_eq(t.name, "admin");
+	ck_assert_int_eq(t.role, STORE_ROLE_ADMIN);
+	ck_assert_int_eq(t.created_at, 1700000000);
+	ck_assert_int_eq(store_token_find(st, h2, &t), STORE_OK);
+	ck_assert_str_eq(t.name, "ci");
+	ck_assert_int_eq(t.role, STORE_ROLE_READ_ONLY);
+	ck_assert_int_eq(store_token_find(st, h3, &t), STORE_NOT_FOUND);
+
+	ck_assert_int_eq(store_token_list(st, token_fn, &tl), STORE_OK);
+	ck_assert_int_eq(tl.n, 2);
+	ck_assert_str_eq(tl.t[0].name, "admin");
+	ck_assert_str_eq(tl.t[1].name, "ci");
+
+	ck_assert_int_eq(store_token_revoke(st, "ci"), STORE_OK);
+	ck_assert_int_eq(store_token_revoke(st, "ci"), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_token_find(st, h2, &t), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_token_count(st, &count), STORE_OK);
+	ck_assert_int_eq(count, 1);
+	/* only the hash is stored */
+	ck_assert_int_eq(sql_int("SELECT length(hash) FROM tokens WHERE name = 'admin'"), STORE_TOKEN_HASH_LEN);
+}
+END_TEST
+
+/* ---- full ---- */
+
+static int page_limit_ext(sqlite3 *db, char **msg, const struct sqlite3_api_routines *api)
+{
+	(void)msg;
+	(void)api;
+	sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL);
+	return SQLITE_OK;
+}
+
+/* Every connection the store opens is limited to the file's current size
+ * (max_page_count cannot go below it), so creates soon fail: STORE_FULL,
+ * and the refused link leaves no trace while the others stay whole. */
+START_TEST(test_full_database)
+{
+	struct link l, got;
+	char code[16], url[3000];
+	int made = 0, rc = STORE_OK;
+
+	open_store();
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))page_limit_ext), SQLITE_OK);
+	open_store();
+	memset(url, 'u', sizeof(url) - 1);
+	memcpy(url, "https://full.example/", 21);
+	url[sizeof(url) - 1] = '\0';
+	for (int i = 0; i < 200; i++) {
+		make_link(&l, "", url);
+		snprintf(l.code, sizeof(l.code), "full%03d", i);
+		rc = store_link_create(st, &l, codegen_code, NULL);
+		if (rc != STORE_OK) {
+			ck_assert_int_eq(l.id, 0);
+			break;
+		}
+		made++;
+	}
+	ck_assert_int_eq(rc, STORE_FULL);
+	snprintf(code, sizeof(code), "full%03d", made);
+	ck_assert_int_eq(store_link_lookup(st, code, &got), STORE_NOT_FOUND);
+	for (int i = 0; i < made; i++) {
+		snprintf(code, sizeof(code), "full%03d", i);
+		ck_assert_int_eq(store_link_lookup(st, code, &got), STORE_OK);
+		ck_assert_str_eq(got.url, url);
+	}
+	store_close(st);
+	st = NULL;
+	sqlite3_reset_auto_extension();
+	ck_assert_int_eq(link_count(), made);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+	open_store();
+	make_link(&l, "after", url);
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+}
+END_TEST
+
+START_TEST(test_status_messages)
+{
+	for (int s = STORE_ERROR; s <= STORE_OK; s++)
+		ck_assert_ptr_nonnull(store_status_message(s));
+	ck_assert_str_eq(store_status_message(STORE_FULL), "database or disk is full");
+	store_close(NULL);
+}
+END_TEST
+
+Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc;
+
+	tc = tcase_create("schema");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_open_creates_schema_at_latest_version);
+	tcase_add_test(tc, test_migrations_are_numbered_in_order);
+	tcase_add_test(tc, test_migrations_from_version_1_keep_links);
+	tcase_add_test(tc, test_newer_database_refused);
+	tcase_add_test(tc, test_non_database_file_is_corrupt);
+	tcase_add_test(tc, test_read_only_file_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("links");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_create_and_lookup_every_field);
+	tcase_add_test(tc, test_lookup_is_exact_and_case_sensitive);
+	tcase_add_test(tc, test_long_url_round_trips);
+	tcase_add_test(tc, test_custom_code_conflict);
+	tcase_add_test(tc, test_generated_code);
+	tcase_add_test(tc, test_generated_code_retried_on_collision);
+	tcase_add_test(tc, test_generated_code_gives_up);
+	tcase_add_test(tc, test_update_each_field);
+	tcase_add_test(tc, test_update_missing_link);
+	tcase_add_test(tc, test_delete);
+	tcase_add_test(tc, test_list_keyset_paging);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("clicks");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_clicks_write_totals_daily_referrers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tokens");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_tokens);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_full_database);
+	tcase_add_test(tc, test_status_messages);
+	suite_add_tcase(s, tc);
+	return s;
+}
