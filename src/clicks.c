@@ -61,7 +61,7 @@ struct agg {
 struct limit_entry {
 	int64_t link_id; /* 0: empty slot */
 	int64_t used;
-	int64_t updated_at; /* the link's updated_at when used was last taken from the store */
+	int64_t synced_at; /* unix second when used was last taken from the store */
 };
 
 struct shard {
@@ -491,13 +491,15 @@ bool clicks_admit(struct clicks *c, const struct link *l)
 	pthread_mutex_lock(&s->lock);
 	e = limit_find(s, l->id);
 	/*
-	 * A link seen for the first time, or changed since (its limit may have
-	 * been lifted for a while, and clicks then were not reserved here), takes
-	 * its count from the store and the pending clicks. The shard stays locked
-	 * meanwhile (shard before c->lock, never the reverse), and the count never
-	 * goes down, since reservations not yet recorded are only in e->used.
+	 * A link seen for the first time, or changed in or after the second its
+	 * count was taken (its limit may have been lifted for a while, and clicks
+	 * then were not reserved here), or with more clicks stored than reserved,
+	 * takes its count again from the store and the pending clicks. The shard
+	 * stays locked meanwhile (shard before c->lock, never the reverse), and
+	 * the count never goes down: reservations not yet recorded are only in
+	 * e->used.
 	 */
-	if (e == NULL || e->updated_at != l->updated_at) {
+	if (e == NULL || l->updated_at >= e->synced_at || l->clicks > e->used) {
 		int64_t base = clicks_so_far(c, l);
 		if (e == NULL)
 			e = limit_insert(s, l->id, base);
@@ -507,7 +509,7 @@ bool clicks_admit(struct clicks *c, const struct link *l)
 			pthread_mutex_unlock(&s->lock);
 			return false;
 		}
-		e->updated_at = l->updated_at;
+		e->synced_at = (int64_t)time(NULL);
 	}
 	ok = e->used < l->max_clicks;
 	if (ok)
