@@ -1,0 +1,490 @@
+/*
+ * Unit tests of clicks.c on a temporary store per test: recorded clicks are
+ * pending exactly until a flush writes totals, daily rows and referrers
+ * (bots apart); clicks_stop writes everything; clicks_admit lets exactly
+ * max_clicks through under 8 threads, counting clicks recorded before the
+ * limit was set.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clicks.h"
+#include "codegen.h"
+#include "store.h"
+
+#define DAY0 1700006400 /* 2023-11-15T00:00:00Z, day 19676 */
+#define NEVER 600000    /* a flush interval no test waits for */
+
+static char dir[256];
+static char path[300];
+static struct store *st;
+static struct clicks *ck;
+
+static void fixture_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char err[256];
+
+	snprintf(dir, sizeof(dir), "%s/shortd-clicks-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/test.db", dir);
+	ck_assert_msg(store_open(path, &st, err, sizeof(err)) == STORE_OK, "%s", err);
+	ck = NULL;
+}
+
+static void fixture_teardown(void)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	char p[320];
+
+	clicks_stop(ck);
+	store_close(st);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static void start(int interval_ms)
+{
+	ck_assert_int_eq(clicks_start(st, interval_ms, &ck), 0);
+	ck_assert_ptr_nonnull(ck);
+}
+
+static struct link make(const char *code, int64_t max_clicks)
+{
+	struct link l;
+
+	link_init(&l);
+	snprintf(l.code, sizeof(l.code), "%s", code);
+	snprintf(l.url, sizeof(l.url), "https://t.example/%s", code);
+	l.status = 302;
+	l.max_clicks = max_clicks;
+	l.created_at = l.updated_at = DAY0;
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	return l;
+}
+
+static struct link lookup(const char *code)
+{
+	struct link l;
+
+	ck_assert_int_eq(store_link_lookup(st, code, &l), STORE_OK);
+	return l;
+}
+
+static void assert_pending(int64_t id, int64_t human, int64_t bot, int64_t last)
+{
+	int64_t h, b, at;
+
+	clicks_pending(ck, id, &h, &b, &at);
+	ck_assert_int_eq(h, human);
+	ck_assert_int_eq(b, bot);
+	ck_assert_int_eq(at, last);
+}
+
+START_TEST(test_record_then_pending_is_exact)
+{
+	struct link a, b;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	b = make("b", LINK_NO_LIMIT);
+	clicks_record(ck, a.id, DAY0 + 10, false, "news.example");
+	clicks_record(ck, a.id, DAY0 + 30, false, NULL);
+	clicks_record(ck, a.id, DAY0 + 20, false, "news.example");
+	clicks_record(ck, a.id, DAY0 + 40, true, "news.example");
+	clicks_record(ck, a.id, DAY0 + 86400 + 5, false, "blog.example");
+	clicks_record(ck, b.id, DAY0 + 1, true, NULL);
+	assert_pending(a.id, 4, 1, DAY0 + 86400 + 5);
+	assert_pending(b.id, 0, 1, DAY0 + 1);
+	assert_pending(9999, 0, 0, LINK_NO_TIME);
+	/* pending is a read: asking twice changes nothing, and nothing is written */
+	assert_pending(a.id, 4, 1, DAY0 + 86400 + 5);
+	ck_assert_int_eq(lookup("a").clicks, 0);
+}
+END_TEST
+
+START_TEST(test_flush_writes_totals_daily_referrers)
+{
+	struct link a, b, got;
+	struct store_daily d[4];
+	struct store_referrer r[4];
+	struct clicks_stats stats;
+	size_t n;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	b = make("b", LINK_NO_LIMIT);
+	clicks_record(ck, a.id, DAY0 + 10, false, "news.example");
+	clicks_record(ck, a.id, DAY0 + 20, false, "news.example");
+	clicks_record(ck, a.id, DAY0 + 30, false, NULL);
+	clicks_record(ck, a.id, DAY0 + 40, true, "news.example");
+	clicks_record(ck, a.id, DAY0 + 50, true, NULL);
+	clicks_record(ck, a.id, DAY0 + 86400 + 5, false, "blog.example");
+	clicks_record(ck, b.id, DAY0 + 7, true, NULL);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+
+	got = lookup("a");
+	ck_assert_int_eq(got.clicks, 4);
+	ck_assert_int_eq(got.bot_clicks, 2);
+	ck_assert_int_eq(got.last_click_at, DAY0 + 86400 + 5);
+	got = lookup("b");
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(got.bot_clicks, 1);
+	ck_assert_int_eq(got.last_click_at, DAY0 + 7);
+
+	ck_assert_int_eq(store_link_daily(st, a.id, 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(d[0].day, DAY0 / 86400);
+	ck_assert_int_eq(d[0].clicks, 3);
+	ck_assert_int_eq(d[0].bot_clicks, 2);
+	ck_assert_int_eq(d[1].day, DAY0 / 86400 + 1);
+	ck_assert_int_eq(d[1].clicks, 1);
+	ck_assert_int_eq(d[1].bot_clicks, 0);
+	ck_assert_int_eq(store_link_referrers(st, a.id, 0, r, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(r[0].host, "news.example");
+	ck_assert_int_eq(r[0].clicks, 2);
+	ck_assert_str_eq(r[1].host, "blog.example");
+	ck_assert_int_eq(r[1].clicks, 1);
+
+	assert_pending(a.id, 0, 0, LINK_NO_TIME);
+	clicks_get_stats(ck, &stats);
+	ck_assert_uint_eq(stats.flushed, 7);
+	ck_assert_uint_eq(stats.batches, 1);
+	ck_assert_uint_eq(stats.errors, 0);
+
+	/* nothing pending: a flush writes nothing and counts no batch */
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	clicks_get_stats(ck, &stats);
+	ck_assert_uint_eq(stats.batches, 1);
+	ck_assert_int_eq(lookup("a").clicks, 4);
+}
+END_TEST
+
+START_TEST(test_referrer_cut_to_max)
+{
+	struct link a;
+	struct store_referrer r[2];
+	char host[300];
+	size_t n;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	clicks_record(ck, a.id, DAY0, false, host);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(store_link_referrers(st, a.id, 0, r, 2, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(strlen(r[0].host), CLICKS_REFERRER_MAX);
+}
+END_TEST
+
+START_TEST(test_clicks_of_deleted_link_dropped)
+{
+	struct link a, b;
+	struct clicks_stats stats;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	b = make("b", LINK_NO_LIMIT);
+	clicks_record(ck, a.id, DAY0, false, "x.example");
+	clicks_record(ck, b.id, DAY0, false, NULL);
+	ck_assert_int_eq(store_link_delete(st, "a"), STORE_OK);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(lookup("b").clicks, 1);
+	clicks_get_stats(ck, &stats);
+	ck_assert_uint_eq(stats.errors, 0);
+	assert_pending(a.id, 0, 0, LINK_NO_TIME);
+}
+END_TEST
+
+/* More clicks than one ring holds, from one thread: none is dropped. */
+START_TEST(test_full_ring_never_drops)
+{
+	struct link a;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	for (int i = 0; i < 30000; i++)
+		clicks_record(ck, a.id, DAY0 + i % 1000, i % 3 == 0, NULL);
+	assert_pending(a.id, 20000, 10000, DAY0 + 999);
+	ck_assert_int_eq(clicks_stop(ck), 0);
+	ck = NULL;
+	ck_assert_int_eq(lookup("a").clicks, 20000);
+	ck_assert_int_eq(lookup("a").bot_clicks, 10000);
+}
+END_TEST
+
+struct recorder {
+	int64_t id;
+	int n;
+};
+
+static void *record_many(void *arg)
+{
+	struct recorder *r = arg;
+
+	for (int i = 0; i < r->n; i++)
+		clicks_record(ck, r->id, DAY0 + i, i % 5 == 0, i % 2 ? "r.example" : NULL);
+	return NULL;
+}
+
+START_TEST(test_stop_writes_everything)
+{
+	struct link a;
+	pthread_t t[4];
+	struct recorder rec = {0, 2500};
+	struct store_referrer r[2];
+	size_t n;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	rec.id = a.id;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, record_many, &rec), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(lookup("a").clicks, 0);
+	ck_assert_int_eq(clicks_stop(ck), 0);
+	ck = NULL;
+	ck_assert_int_eq(lookup("a").clicks, 4 * 2000);
+	ck_assert_int_eq(lookup("a").bot_clicks, 4 * 500);
+	ck_assert_int_eq(lookup("a").last_click_at, DAY0 + 2499);
+	ck_assert_int_eq(store_link_referrers(st, a.id, 0, r, 2, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(r[0].clicks, 4 * 1000); /* odd i: never a multiple of 5 and even */
+	ck_assert_int_eq(clicks_stop(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_flusher_writes_on_its_own)
+{
+	struct link a;
+	struct clicks_stats stats;
+
+	start(10);
+	a = make("a", LINK_NO_LIMIT);
+	clicks_record(ck, a.id, DAY0, false, NULL);
+	for (int i = 0; i < 5000 && lookup("a").clicks == 0; i++)
+		usleep(1000);
+	ck_assert_int_eq(lookup("a").clicks, 1);
+	clicks_get_stats(ck, &stats);
+	ck_assert_uint_eq(stats.flushed, 1);
+}
+END_TEST
+
+/* ---- max_clicks ---- */
+
+struct hammer {
+	const struct link *l;
+	int tries;
+	int admitted;
+};
+
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+
+	for (int i = 0; i < h->tries; i++) {
+		if (clicks_admit(ck, h->l)) {
+			h->admitted++;
+			clicks_record(ck, h->l->id, DAY0 + i, false, NULL);
+		}
+	}
+	return NULL;
+}
+
+static int run_hammer(const struct link *l, int threads, int tries)
+{
+	pthread_t t[8];
+	struct hammer h[8];
+	int total = 0;
+
+	for (int i = 0; i < threads; i++) {
+		h[i] = (struct hammer){l, tries, 0};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer_fn, &h[i]), 0);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		total += h[i].admitted;
+	}
+	return total;
+}
+
+/* 8 threads, 4,000 tries at a link of 1,000, a flush every 10 ms under way. */
+START_TEST(test_admit_exact_under_8_threads)
+{
+	struct link l;
+
+	start(10);
+	make("lim", 1000);
+	l = lookup("lim");
+	ck_assert_int_eq(run_hammer(&l, 8, 500), 1000);
+	ck_assert(!clicks_admit(ck, &l));
+	ck_assert_int_eq(clicks_stop(ck), 0);
+	ck = NULL;
+	ck_assert_int_eq(lookup("lim").clicks, 1000);
+}
+END_TEST
+
+/* Stored clicks count: a link at 30 of 100 admits 70 more. */
+START_TEST(test_admit_counts_stored_clicks)
+{
+	struct link l;
+	struct click_row row;
+
+	start(10);
+	l = make("lim", 100);
+	row = (struct click_row){l.id, DAY0 / 86400, DAY0, 30, 4, NULL};
+	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_OK);
+	l = lookup("lim");
+	ck_assert_int_eq(run_hammer(&l, 8, 50), 70);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(lookup("lim").clicks, 100);
+}
+END_TEST
+
+START_TEST(test_admit_unlimited_always)
+{
+	struct link l;
+
+	start(NEVER);
+	l = make("free", LINK_NO_LIMIT);
+	for (int i = 0; i < 1000; i++)
+		ck_assert(clicks_admit(ck, &l));
+	l = make("zero", 0);
+	ck_assert(!clicks_admit(ck, &l));
+}
+END_TEST
+
+/* Clicks made while the link had no limit, some written and some still
+ * pending, count once a limit is set. */
+START_TEST(test_clicks_before_limit_was_set)
+{
+	struct link l, out;
+	struct link_patch p = {.fields = PATCH_MAX_CLICKS};
+	int admitted = 0;
+
+	start(NEVER);
+	l = make("late", LINK_NO_LIMIT);
+	for (int i = 0; i < 3; i++) {
+		ck_assert(clicks_admit(ck, &l));
+		clicks_record(ck, l.id, DAY0 + i, false, NULL);
+	}
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert(clicks_admit(ck, &l));
+		clicks_record(ck, l.id, DAY0 + 10 + i, false, NULL);
+	}
+	p.max_clicks = 8;
+	ck_assert_int_eq(store_link_update(st, "late", &p, time(NULL), &out), STORE_OK);
+	l = lookup("late");
+	ck_assert_int_eq(l.clicks, 3);
+	for (int i = 0; i < 10; i++) {
+		if (clicks_admit(ck, &l)) {
+			admitted++;
+			clicks_record(ck, l.id, DAY0 + 200, false, NULL);
+		}
+	}
+	ck_assert_int_eq(admitted, 3);
+}
+END_TEST
+
+/* A limit lifted for a while and set again: the clicks in between count.
+ * Updates carry the wall clock, as the API's do. */
+START_TEST(test_limit_lifted_and_set_again)
+{
+	struct link l, out;
+	struct link_patch p = {.fields = PATCH_MAX_CLICKS};
+	int admitted = 0;
+
+	start(NEVER);
+	make("lim", 5);
+	l = lookup("lim");
+	for (int i = 0; i < 10; i++) {
+		if (clicks_admit(ck, &l)) {
+			admitted++;
+			clicks_record(ck, l.id, DAY0, false, NULL);
+		}
+	}
+	ck_assert_int_eq(admitted, 5);
+	p.max_clicks = LINK_NO_LIMIT;
+	ck_assert_int_eq(store_link_update(st, "lim", &p, time(NULL), &out), STORE_OK);
+	l = lookup("lim");
+	for (int i = 0; i < 3; i++) {
+		ck_assert(clicks_admit(ck, &l));
+		clicks_record(ck, l.id, DAY0 + 1, false, NULL);
+	}
+	p.max_clicks = 10;
+	ck_assert_int_eq(store_link_update(st, "lim", &p, time(NULL), &out), STORE_OK);
+	l = lookup("lim");
+	admitted = 0;
+	for (int i = 0; i < 10; i++) {
+		if (clicks_admit(ck, &l)) {
+			admitted++;
+			clicks_record(ck, l.id, DAY0 + 2, false, NULL);
+		}
+	}
+	ck_assert_int_eq(admitted, 2);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(lookup("lim").clicks, 10);
+}
+END_TEST
+
+static int locked_fn(void *ctx)
+{
+	int *n = ctx;
+
+	(*n)++;
+	return 42;
+}
+
+START_TEST(test_locked_runs_fn)
+{
+	int n = 0;
+
+	start(NEVER);
+	ck_assert_int_eq(clicks_locked(ck, locked_fn, &n), 42);
+	ck_assert_int_eq(n, 1);
+}
+END_TEST
+
+Suite *clicks_suite(void)
+{
+	Suite *s = suite_create("clicks");
+	TCase *tc;
+
+	tc = tcase_create("counting");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_record_then_pending_is_exact);
+	tcase_add_test(tc, test_flush_writes_totals_daily_referrers);
+	tcase_add_test(tc, test_referrer_cut_to_max);
+	tcase_add_test(tc, test_clicks_of_deleted_link_dropped);
+	tcase_add_test(tc, test_full_ring_never_drops);
+	tcase_add_test(tc, test_stop_writes_everything);
+	tcase_add_test(tc, test_flusher_writes_on_its_own);
+	tcase_add_test(tc, test_locked_runs_fn);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_admit_exact_under_8_threads);
+	tcase_add_test(tc, test_admit_counts_stored_clicks);
+	tcase_add_test(tc, test_admit_unlimited_always);
+	tcase_add_test(tc, test_clicks_before_limit_was_set);
+	tcase_add_test(tc, test_limit_lifted_and_set_again);
+	suite_add_tcase(s, tc);
+	return s;
+}
