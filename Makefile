@@ -116,7 +116,7 @@ fuzz: deps
 
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(LIB)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
 # bench: the redirect benchmark against nginx and a bare libmicrohttpd 302

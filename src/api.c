@@ -120,6 +120,38 @@ fail:
 	resp->body_len = sizeof(fallback_body) - 1;
 }
 
+/*
+ * Replaces with '?' each byte of s that does not belong to a valid UTF-8
+ * character (by Jansson's rules: no overlong forms, surrogates or values past
+ * U+10FFFF). A message that quotes client text cut at a byte limit (a field
+ * name, Jansson's own error text) can end mid-character, and Jansson refuses
+ * to pack such a string.
+ */
+static void utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p != '\0') {
+		unsigned c = *p, v, n;
+		unsigned i;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+		v = n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+		for (i = 1; i < n && (p[i] & 0xC0) == 0x80; i++)
+			v = (v << 6) | (p[i] & 0x3F);
+		if (n == 0 || i < n || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) ||
+		    (n == 4 && v < 0x10000)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
 {
 	char message[256];
@@ -128,6 +160,7 @@ static void reply_error(struct http_response *resp, int status, const char *code
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	utf8_repair(message);
 	reply_json(resp, status, json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
 }
 
