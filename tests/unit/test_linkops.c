@@ -1,0 +1,325 @@
+/*
+ * Unit tests of linkops.c on a temporary store per test: every refusal
+ * gives its error code and HTTP status and leaves the store exactly as it
+ * was; accepted input is normalised and stored.
+ */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linkops.h"
+
+#define NOW 1700000000
+#define BASE "http://127.0.0.1:8080"
+
+static char dir[256];
+static char path[300];
+static struct store *st;
+static struct linkops_error err;
+
+static void fixture_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char e[256];
+
+	snprintf(dir, sizeof(dir), "%s/shortd-linkops-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/test.db", dir);
+	ck_assert_msg(store_open(path, &st, e, sizeof(e)) == STORE_OK, "%s", e);
+	memset(&err, 0, sizeof(err));
+}
+
+static void fixture_teardown(void)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	char p[320];
+
+	store_close(st);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+/* Every row of links as one string, to compare before and after. */
+static void dump(char *out, size_t size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	size_t n = 0;
+
+	out[0] = '\0';
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT id, code, url, status, forward_query, disabled, created_at, "
+					    "updated_at, expires_at, max_clicks, clicks FROM links ORDER BY id",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		for (int i = 0; i < 11; i++) {
+			const unsigned char *t = sqlite3_column_text(s, i);
+			n += (size_t)snprintf(out + n, size - n, "%s|", t != NULL ? (const char *)t : "NULL");
+			ck_assert_uint_lt(n, size);
+		}
+		n += (size_t)snprintf(out + n, size - n, "\n");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static struct link_input input(const char *url, const char *code)
+{
+	struct link_input in = {url, code, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
+	return in;
+}
+
+START_TEST(test_create_normalises_and_stores)
+{
+	struct link_input in = input("HTTPS://T.Example/p?q=caf\xc3\xa9", "mine");
+	struct link out, got;
+
+	in.status = 307;
+	in.expires_at = NOW + 60;
+	in.max_clicks = 5;
+	in.forward_query = true;
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_str_eq(out.code, "mine");
+	ck_assert_str_eq(out.url, "https://t.example/p?q=caf%C3%A9");
+	ck_assert_int_gt(out.id, 0);
+	ck_assert_int_eq(store_link_lookup(st, "mine", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://t.example/p?q=caf%C3%A9");
+	ck_assert_int_eq(got.status, 307);
+	ck_assert_int_eq(got.expires_at, NOW + 60);
+	ck_assert_int_eq(got.max_clicks, 5);
+	ck_assert(got.forward_query);
+	ck_assert_int_eq(got.created_at, NOW);
+	ck_assert_int_eq(got.updated_at, NOW);
+}
+END_TEST
+
+START_TEST(test_create_default_status_and_generated_code)
+{
+	struct link_input in = input("https://t.example/", NULL);
+	struct link out, got;
+
+	ck_assert_int_eq(linkops_create(st, BASE, 308, NOW, &in, &out, &err), 0);
+	ck_assert_uint_eq(strlen(out.code), LINK_GEN_LEN);
+	ck_assert_int_eq(store_link_lookup(st, out.code, &got), STORE_OK);
+	ck_assert_int_eq(got.status, 308);
+	in.code = "";
+	ck_assert_int_eq(linkops_create(st, BASE, 301, NOW, &in, &out, &err), 0);
+	ck_assert_uint_eq(strlen(out.code), LINK_GEN_LEN);
+	ck_assert_int_eq(out.status, 301);
+}
+END_TEST
+
+START_TEST(test_create_8192_byte_url)
+{
+	char *url = malloc(LINK_URL_MAX + 1);
+	struct link_input in;
+	struct link out, got;
+
+	memcpy(url, "https://t.example/", 18);
+	memset(url + 18, 'a', LINK_URL_MAX - 18);
+	url[LINK_URL_MAX] = '\0';
+	in = input(url, "long");
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(store_link_lookup(st, "long", &got), STORE_OK);
+	ck_assert_str_eq(got.url, url);
+	url[17] = '"'; /* 8,194 bytes once encoded */
+	in.code = "long2";
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_url");
+	free(url);
+}
+END_TEST
+
+struct refusal {
+	const char *url;
+	const char *code;
+	int status;
+	int default_status;
+	int64_t max_clicks;
+	const char *err_code;
+	int http_status;
+};
+
+static const struct refusal refusals[] = {
+	{NULL, "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"javascript:alert(1)", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"ftp://t.example/", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"https://t.example/a b", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"https://t.example/\r\nX: y", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"https://u:p@t.example/", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"http://127.0.0.1:8080/taken", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"HTTP://127.0.0.1:8080", NULL, 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+	{"https://t.example/", "bad code", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+	{"https://t.example/", "a/b", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+	{"https://t.example/", "api", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+	{"https://t.example/", "Admin-page", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+	{"https://t.example/", "HEALTHZ", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+	{"https://t.example/", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, 302, LINK_NO_LIMIT,
+	 "invalid_code", 400},
+	{"https://t.example/", "c1", 200, 302, LINK_NO_LIMIT, "invalid_status", 400},
+	{"https://t.example/", "c1", 304, 302, LINK_NO_LIMIT, "invalid_status", 400},
+	{"https://t.example/", "c1", -302, 302, LINK_NO_LIMIT, "invalid_status", 400},
+	{"https://t.example/", "c1", 0, 200, LINK_NO_LIMIT, "invalid_status", 400},
+	{"https://t.example/", "c1", 0, 302, -2, "invalid_max_clicks", 400},
+	{"https://t.example/", "c1", 0, 302, INT64_MIN, "invalid_max_clicks", 400},
+	{"https://t.example/", "taken", 0, 302, LINK_NO_LIMIT, "code_taken", 409},
+};
+
+/* Each refusal: its code and status, a message, and no change at all. */
+START_TEST(test_create_refused_changes_nothing)
+{
+	const struct refusal *r = &refusals[_i];
+	struct link_input in = input("https://first.example/", "taken");
+	struct link out;
+	static char before[4096], after[4096];
+
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	dump(before, sizeof(before));
+	in = input(r->url, r->code);
+	in.status = r->status;
+	in.max_clicks = r->max_clicks;
+	ck_assert_int_eq(linkops_create(st, BASE, r->default_status, NOW + 5, &in, &out, &err), -1);
+	ck_assert_ptr_nonnull(err.code);
+	ck_assert_str_eq(err.code, r->err_code);
+	ck_assert_int_eq(err.http_status, r->http_status);
+	ck_assert_uint_gt(strlen(err.message), 0);
+	dump(after, sizeof(after));
+	ck_assert_str_eq(after, before);
+}
+END_TEST
+
+START_TEST(test_create_url_message_is_the_rule)
+{
+	struct link_input in = input("mailto:x@example.com", "c1");
+	struct link out;
+
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.message, "url must be an absolute http or https URL");
+	in = input("https://t.example/", "x.y");
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.message, "code may contain only A-Z, a-z, 0-9, '_' and '-'");
+}
+END_TEST
+
+START_TEST(test_update_applies_and_normalises)
+{
+	struct link_input in = input("https://first.example/", "u");
+	struct link_patch p;
+	struct link out, got;
+
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	memset(&p, 0, sizeof(p));
+	p.fields = PATCH_URL | PATCH_STATUS | PATCH_MAX_CLICKS;
+	snprintf(p.url, sizeof(p.url), "HTTPS://Second.Example/\xe2\x82\xac");
+	p.status = 303;
+	p.max_clicks = 0;
+	ck_assert_int_eq(linkops_update(st, BASE, "u", &p, NOW + 10, &out, &err), 0);
+	ck_assert_str_eq(out.url, "https://second.example/%E2%82%AC");
+	ck_assert_int_eq(store_link_lookup(st, "u", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://second.example/%E2%82%AC");
+	ck_assert_int_eq(got.status, 303);
+	ck_assert_int_eq(got.max_clicks, 0);
+	ck_assert_int_eq(got.updated_at, NOW + 10);
+	ck_assert_int_eq(got.created_at, NOW);
+}
+END_TEST
+
+struct patch_refusal {
+	unsigned fields;
+	const char *url;
+	int status;
+	int64_t max_clicks;
+	const char *code;
+	const char *err_code;
+	int http_status;
+};
+
+static const struct patch_refusal patch_refusals[] = {
+	{PATCH_URL, "data:text/html,hi", 0, 0, "u", "invalid_url", 400},
+	{PATCH_URL, "", 0, 0, "u", "invalid_url", 400},
+	{PATCH_URL, "http://127.0.0.1:8080/u", 0, 0, "u", "invalid_url", 400},
+	{PATCH_URL | PATCH_STATUS, "https://bad host/", 302, 0, "u", "invalid_url", 400},
+	{PATCH_STATUS, NULL, 300, 0, "u", "invalid_status", 400},
+	{PATCH_STATUS | PATCH_URL, "https://ok.example/", 0, 0, "u", "invalid_status", 400},
+	{PATCH_MAX_CLICKS, NULL, 0, -7, "u", "invalid_max_clicks", 400},
+	{PATCH_STATUS, NULL, 301, 0, "nope", "not_found", 404},
+};
+
+START_TEST(test_update_refused_changes_nothing)
+{
+	const struct patch_refusal *r = &patch_refusals[_i];
+	struct link_input in = input("https://first.example/", "u");
+	struct link_patch p;
+	struct link out;
+	static char before[4096], after[4096];
+
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	dump(before, sizeof(before));
+	memset(&p, 0, sizeof(p));
+	p.fields = r->fields;
+	snprintf(p.url, sizeof(p.url), "%s", r->url != NULL ? r->url : "");
+	p.status = r->status;
+	p.max_clicks = r->max_clicks;
+	ck_assert_int_eq(linkops_update(st, BASE, r->code, &p, NOW + 10, &out, &err), -1);
+	ck_assert_str_eq(err.code, r->err_code);
+	ck_assert_int_eq(err.http_status, r->http_status);
+	dump(after, sizeof(after));
+	ck_assert_str_eq(after, before);
+}
+END_TEST
+
+START_TEST(test_store_errors)
+{
+	static const struct {
+		int status;
+		const char *code;
+		int http;
+	} map[] = {
+		{STORE_NOT_FOUND, "not_found", 404},   {STORE_CONFLICT, "code_taken", 409},
+		{STORE_FULL, "storage_full", 503},     {STORE_READONLY, "unavailable", 503},
+		{STORE_CORRUPT, "unavailable", 503},   {STORE_TOO_NEW, "unavailable", 503},
+		{STORE_ERROR, "unavailable", 503},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		linkops_store_error(map[i].status, &err);
+		ck_assert_str_eq(err.code, map[i].code);
+		ck_assert_int_eq(err.http_status, map[i].http);
+		ck_assert_uint_gt(strlen(err.message), 0);
+	}
+}
+END_TEST
+
+Suite *linkops_suite(void)
+{
+	Suite *s = suite_create("linkops");
+	TCase *tc;
+
+	tc = tcase_create("create");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_create_normalises_and_stores);
+	tcase_add_test(tc, test_create_default_status_and_generated_code);
+	tcase_add_test(tc, test_create_8192_byte_url);
+	tcase_add_loop_test(tc, test_create_refused_changes_nothing, 0, (int)(sizeof(refusals) / sizeof(refusals[0])));
+	tcase_add_test(tc, test_create_url_message_is_the_rule);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("update");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_update_applies_and_normalises);
+	tcase_add_loop_test(tc, test_update_refused_changes_nothing, 0,
+			    (int)(sizeof(patch_refusals) / sizeof(patch_refusals[0])));
+	tcase_add_test(tc, test_store_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
