@@ -7,6 +7,11 @@
  *
  * Credentials are never logged: no Authorization header and no user name
  * (the %u field is always "-").
+ *
+ * Behind a reverse proxy on the same host, the remote address is the one
+ * the proxy appended last to X-Forwarded-For; the header is believed only
+ * when the connection comes from a loopback address, since anyone else could
+ * write it.
  */
 #ifndef SHORTD_ACCESSLOG_H
 #define SHORTD_ACCESSLOG_H
@@ -20,6 +25,7 @@ struct accesslog;
 /* One answered request. Strings may be NULL (logged as "-"). */
 struct accesslog_entry {
 	const struct sockaddr *peer; /* the client's address, or NULL */
+	const char *forwarded_for;   /* X-Forwarded-For as received, or NULL */
 	int64_t when;                /* unix seconds */
 	const char *method;
 	const char *path;  /* decoded path */

@@ -319,8 +319,38 @@ static void stamp(struct tbuf *b, int64_t when)
 	b->stamp_at = when;
 }
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t size)
+static bool is_loopback(const struct sockaddr *sa)
 {
+	if (sa != NULL && sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa != NULL && sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+/* The last address in an X-Forwarded-For list into out; -1 when it is not
+ * a numeric IPv4 or IPv6 address. */
+static int forwarded_name(const char *xff, char *out, size_t size)
+{
+	const char *start = strrchr(xff, ',');
+	unsigned char addr[16];
+	size_t n;
+
+	start = start != NULL ? start + 1 : xff;
+	while (*start == ' ' || *start == '\t')
+		start++;
+	n = strcspn(start, " \t");
+	if (n == 0 || n >= size || start[n + strspn(start + n, " \t")] != '\0')
+		return -1;
+	memcpy(out, start, n);
+	out[n] = '\0';
+	return inet_pton(AF_INET, out, addr) == 1 || inet_pton(AF_INET6, out, addr) == 1 ? 0 : -1;
+}
+
+static void peer_name(const struct sockaddr *sa, const char *xff, char *out, size_t size)
+{
+	if (xff != NULL && is_loopback(sa) && forwarded_name(xff, out, size) == 0)
+		return;
 	if (sa != NULL && sa->sa_family == AF_INET &&
 	    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size) != NULL)
 		return;
@@ -339,7 +369,7 @@ void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
 
 	if (b == NULL)
 		return;
-	peer_name(e->peer, peer, sizeof(peer));
+	peer_name(e->peer, e->forwarded_for, peer, sizeof(peer));
 	pthread_mutex_lock(&b->lock);
 	if (BUF_SIZE - b->len < LINE_MAX_BYTES) {
 		pthread_mutex_lock(&log->fd_lock);

@@ -332,6 +332,7 @@ static void account(struct server *srv, struct MHD_Connection *con, const struct
 	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	e = (struct accesslog_entry){
 		.peer = ci != NULL ? ci->client_addr : NULL,
+		.forwarded_for = header(con, "X-Forwarded-For"),
 		.when = req->now,
 		.method = req->method_name,
 		.path = req->path,
