@@ -2,7 +2,8 @@
  * The redirect path: /{code} -> lookup -> state -> click -> Location.
  *
  * Everything here works on the caller's stack and the response's buffers:
- * no malloc, no lock but a limited link's shard, no disk write. 404 and 410
+ * no malloc, no lock but a limited link's shard (and the click counter's
+ * for a HEAD or a bot looking at a limited link), no disk write. 404 and 410
  * are prebuilt responses chosen by the client's Accept header.
  */
 #include "redirect.h"
@@ -65,6 +66,36 @@ static void build_page(struct http_response *resp)
 	resp->content_type = "text/html; charset=utf-8";
 }
 
+struct known {
+	const struct redirect_ctx *ctx;
+	const struct link *l;
+	int64_t clicks;
+};
+
+static int count_known(void *arg)
+{
+	struct known *k = arg;
+	struct link fresh;
+	int64_t human, bot, last;
+
+	if (store_link_lookup(k->ctx->store, k->l->code, &fresh) == STORE_OK && fresh.id == k->l->id)
+		k->clicks = fresh.clicks;
+	clicks_pending(k->ctx->clicks, k->l->id, &human, &bot, &last);
+	k->clicks += human;
+	return 0;
+}
+
+/* A limited link's human clicks, written and pending, read under the lock
+ * that orders flushes so none is missed or counted twice. */
+static int64_t clicks_known(const struct redirect_ctx *ctx, const struct link *l)
+{
+	struct known k = {ctx, l, l->clicks};
+
+	if (ctx->clicks != NULL)
+		clicks_locked(ctx->clicks, count_known, &k);
+	return k.clicks;
+}
+
 void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
 		     struct http_response *resp)
 {
@@ -97,16 +128,9 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 	state = link_state_at(&l, req->now, l.clicks);
 	if (state == LINK_DISABLED || state == LINK_EXPIRED)
 		return;
-	if (l.max_clicks != LINK_NO_LIMIT) {
-		/* A human click reserves its place exactly; a bot or a HEAD only looks. */
-		if (counted && !bot) {
-			if (!clicks_admit(ctx->clicks, &l))
-				return;
-		} else if (state == LINK_EXHAUSTED) {
-			return;
-		}
-	}
 
+	/* The Location before the click: a request refused for its length
+	 * must not use up one of a limited link's clicks. */
 	if (l.forward_query && req->query != NULL && req->query[0] != '\0') {
 		if (url_merge_query(l.url, req->query, resp->location_buf, sizeof(resp->location_buf)) != 0) {
 			resp->status = 414;
@@ -119,6 +143,16 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 		}
 	} else {
 		memcpy(resp->location_buf, l.url, strlen(l.url) + 1);
+	}
+	if (l.max_clicks != LINK_NO_LIMIT) {
+		/* A human click reserves its place exactly; a bot or a HEAD only
+		 * looks, at the clicks written and those still pending. */
+		if (counted && !bot) {
+			if (!clicks_admit(ctx->clicks, &l))
+				return;
+		} else if (link_state_at(&l, req->now, clicks_known(ctx, &l)) == LINK_EXHAUSTED) {
+			return;
+		}
 	}
 	if (counted) {
 		char host[CLICKS_REFERRER_MAX + 1];
