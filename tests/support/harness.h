@@ -35,8 +35,11 @@ int daemon_stop(struct daemon *d);
 /* SIGKILL and reap. */
 void daemon_kill(struct daemon *d);
 
-/* Removes d->dir and everything in it. */
+/* Removes d->dir and everything in it (killing the daemon if it still runs). */
 void daemon_cleanup(struct daemon *d);
+
+/* The daemon process exists and has not exited. */
+bool daemon_is_running(const struct daemon *d);
 
 /* Runs $SHORTD_BIN with the NULL-terminated args (no --db added), with
  * SHORTD_DB=db in the environment; captures stdout and stderr (NUL
@@ -54,7 +57,9 @@ int echo_start(struct echo *e);
 void echo_stop(struct echo *e);
 
 /* One request with libcurl. headers is NULL-terminated "Name: value" lines
- * (may be NULL). follow: follow redirects as curl -L does. */
+ * (may be NULL). follow: follow redirects as curl -L does. 0, or -1 when the
+ * transfer failed: then out holds no buffers, only status, uploaded and
+ * connects as far as they got. */
 struct http_result {
 	long status;
 	char *headers; /* the last response's header block */
@@ -67,6 +72,16 @@ int http_do(const char *method, const char *url, const void *body, size_t body_l
 	    bool follow, struct http_result *out);
 void http_result_free(struct http_result *r);
 
+/* A libcurl handle kept across requests, so they can share one connection
+ * (keep-alive): http_client_do is http_do on c's handle. */
+struct http_client {
+	void *curl;
+};
+int http_client_init(struct http_client *c);
+int http_client_do(struct http_client *c, const char *method, const char *url, const void *body, size_t body_len,
+		   const char *const *headers, bool follow, struct http_result *out);
+void http_client_cleanup(struct http_client *c);
+
 /* The value of a header (case-insensitive name) in r->headers copied into
  * out; 0, or -1 when absent. */
 int http_header(const struct http_result *r, const char *name, char *out, size_t outsize);
@@ -76,8 +91,28 @@ int http_header(const struct http_result *r, const char *name, char *out, size_t
  * -1 when the connection failed. */
 long raw_request(unsigned port, const void *req, size_t len, char *resp, size_t respsize, int timeout_ms);
 
+/* raw_request that also tells whether the peer closed (or reset) the
+ * connection before the timeout. */
+long raw_request_ex(unsigned port, const void *req, size_t len, char *resp, size_t respsize, int timeout_ms,
+		    bool *peer_closed);
+
+/* A connected socket to 127.0.0.1:port, or -1; the caller closes it. */
+int raw_connect(unsigned port);
+
+/* Sends all of data; 0, or -1 when the peer refused it. */
+int raw_send(int fd, const void *data, size_t len);
+
+/* Reads one response to a request other than HEAD (headers, then
+ * Content-Length bytes of body) into resp, NUL terminated; returns the bytes
+ * read, fewer when the peer closed or the timeout passed first. */
+long raw_read_response(int fd, char *resp, size_t respsize, int timeout_ms);
+
 /* Runs the curl command with the NULL-terminated args; captures stdout and
  * returns the exit status. */
 int curl_run(char *out, size_t outsize, const char *const *args);
+
+/* curl_run that also returns how many bytes of stdout it kept, for binary
+ * output that may hold NUL bytes. */
+int curl_run_capture(char *out, size_t outsize, size_t *out_len, const char *const *args);
 
 #endif
