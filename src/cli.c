@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,13 +396,15 @@ int cli_token(int argc, char **argv)
 			return bad_option(opt, argv);
 	}
 	if (strcmp(sub, "create") == 0) {
-		char generated[32], secret[AUTH_TOKEN_LEN + 1];
+		char generated[48], secret[AUTH_TOKEN_LEN + 1];
 		unsigned char hash[STORE_TOKEN_HASH_LEN];
 
 		if (optind != argc)
 			return usage_error("%s: unexpected argument for token create", argv[optind]);
 		if (name == NULL) {
-			snprintf(generated, sizeof(generated), "token-%lld", (long long)time(NULL));
+			/* Time and a random suffix: two made in one second differ. */
+			snprintf(generated, sizeof(generated), "token-%lld-%04x", (long long)time(NULL),
+				 (unsigned)randombytes_uniform(0x10000));
 			name = generated;
 		}
 		if (!token_name_ok(name))
