@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -550,6 +551,45 @@ START_TEST(test_list_keyset_paging)
 }
 END_TEST
 
+struct creator {
+	int made;
+};
+
+static void *create_many(void *arg)
+{
+	struct creator *c = arg;
+	struct link l, got;
+
+	for (int i = 0; i < 50; i++) {
+		make_link(&l, "", "https://many.example/");
+		if (store_link_create(st, &l, codegen_code, NULL) == STORE_OK &&
+		    store_link_lookup(st, l.code, &got) == STORE_OK && got.id == l.id)
+			c->made++;
+	}
+	return NULL;
+}
+
+/* 8 threads create and read back 50 links each at once: writes are
+ * serialised, each thread's reads see its own writes. */
+START_TEST(test_concurrent_creates)
+{
+	pthread_t t[8];
+	struct creator c[8];
+
+	open_store();
+	for (int i = 0; i < 8; i++) {
+		c[i].made = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, create_many, &c[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(c[i].made, 50);
+	}
+	ck_assert_int_eq(link_count(), 400);
+	ck_assert_int_eq(sql_int("SELECT count(DISTINCT code) FROM links"), 400);
+}
+END_TEST
+
 /* ---- clicks ---- */
 
 START_TEST(test_clicks_write_totals_daily_referrers)
@@ -785,6 +825,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_update_missing_link);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_list_keyset_paging);
+	tcase_add_test(tc, test_concurrent_creates);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("clicks");
