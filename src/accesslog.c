@@ -366,6 +366,7 @@ void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
 	char peer[INET6_ADDRSTRLEN];
 	char *p;
 	size_t target;
+	bool wake;
 
 	if (b == NULL)
 		return;
@@ -403,6 +404,9 @@ void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
 	p += put(p, "\" \"");
 	p += put_escaped(p, CAP_AGENT, e->user_agent, false);
 	p += put(p, "\"\n");
+	wake = b->len < BUF_SIZE / 2 && (size_t)(p - b->data) >= BUF_SIZE / 2;
 	b->len = (size_t)(p - b->data);
 	pthread_mutex_unlock(&b->lock);
+	if (wake) /* half full: have the writer take it before this thread must */
+		pthread_cond_signal(&log->wake);
 }
