@@ -25,7 +25,7 @@ void config_defaults(struct config *c)
 	c->listen_port = 8080;
 	c->db_path = "./shortd.db";
 	c->default_status = 302;
-	c->threads = cpus > 0 && cpus < 64 ? (unsigned)cpus : 2;
+	c->threads = cpus < 1 ? 2 : cpus > 64 ? 64 : (unsigned)cpus; /* one per CPU, at most 64 */
 	c->max_body = 1024 * 1024;
 	c->cache_max_age = 3600;
 	c->flush_ms = 1000;

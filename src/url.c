@@ -7,6 +7,7 @@
  */
 #include "url.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
@@ -44,14 +45,13 @@ static enum url_error check_host(const char *h, size_t n)
 	if (n == 0)
 		return URL_NO_HOST;
 	if (h[0] == '[') {
-		if (n < 3 || h[n - 1] != ']')
+		char addr[INET6_ADDRSTRLEN];
+		unsigned char bin[16];
+		if (n < 4 || h[n - 1] != ']' || n - 2 >= sizeof(addr))
 			return URL_BAD_HOST;
-		for (size_t i = 1; i + 1 < n; i++) {
-			unsigned char c = (unsigned char)h[i];
-			if (!isxdigit(c) && c != ':' && c != '.')
-				return URL_BAD_HOST;
-		}
-		return URL_OK;
+		memcpy(addr, h + 1, n - 2);
+		addr[n - 2] = '\0';
+		return inet_pton(AF_INET6, addr, bin) == 1 ? URL_OK : URL_BAD_HOST;
 	}
 	if (h[0] == '.')
 		return URL_BAD_HOST;
@@ -133,11 +133,19 @@ static unsigned long effective_port(const struct url_parts *p)
 	return v;
 }
 
+/* A host's length without the one trailing dot a fully qualified name may
+ * carry ("s.example." is "s.example"). */
+static size_t host_len_undotted(const struct url_parts *p)
+{
+	return p->host_len > 1 && p->host[p->host_len - 1] == '.' ? p->host_len - 1 : p->host_len;
+}
+
 static bool same_origin(const struct url_parts *a, const struct url_parts *b)
 {
+	size_t alen = host_len_undotted(a), blen = host_len_undotted(b);
+
 	return a->scheme_len == b->scheme_len && strncasecmp(a->scheme, b->scheme, a->scheme_len) == 0 &&
-	       a->host_len == b->host_len && strncasecmp(a->host, b->host, a->host_len) == 0 &&
-	       effective_port(a) == effective_port(b);
+	       alen == blen && strncasecmp(a->host, b->host, alen) == 0 && effective_port(a) == effective_port(b);
 }
 
 enum url_error url_normalize(const char *url, const char *base_url, char *out, size_t outsize)

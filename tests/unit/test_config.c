@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -42,13 +43,14 @@ static int parse(const char *a0, const char *a1, const char *a2, const char *a3)
 
 START_TEST(test_defaults)
 {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
 	ck_assert_str_eq(cfg.listen_host, "127.0.0.1");
 	ck_assert_uint_eq(cfg.listen_port, 8080);
 	ck_assert_str_eq(cfg.db_path, "./shortd.db");
 	ck_assert_str_eq(cfg.base_url, "");
 	ck_assert_int_eq(cfg.default_status, 302);
-	ck_assert_uint_ge(cfg.threads, 1);
-	ck_assert_uint_le(cfg.threads, 256);
+	ck_assert_uint_eq(cfg.threads, cpus < 1 ? 2 : cpus > 64 ? 64 : (unsigned)cpus);
 	ck_assert_ptr_null(cfg.access_log);
 	ck_assert_uint_eq(cfg.max_body, 1024 * 1024);
 	ck_assert_uint_eq(cfg.cache_max_age, 3600);
