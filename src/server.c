@@ -475,7 +475,7 @@ static bool keep_body(struct req *r, const char *data, size_t size)
 		r->body_too_large = true;
 		return true;
 	}
-	if (r->body_len + size > r->body_cap) {
+	if (r->body_len + size + 1 > r->body_cap) { /* and room for the NUL */
 		size_t cap = r->body_cap ? r->body_cap : 4096;
 		char *nb;
 		while (cap < r->body_len + size + 1)
