@@ -23,6 +23,7 @@
 #define BUSY_TIMEOUT_MS 5000
 #define PING_TIMEOUT_MS 1000
 #define GEN_ATTEMPTS 16
+#define READER_CACHE_SIZE "-2000" /* KiB of page cache per read connection */
 
 #define LINK_COLUMNS                                                                         \
 	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, " \
@@ -82,9 +83,17 @@ static const char *const writer_sql[W_COUNT] = {
 	[W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 
+/* The first copy of the WAL-index header in the -shm file (SQLite's
+ * walformat.html): every commit, by any connection in any process, changes
+ * it (mxFrame, checksums, and the salts when the WAL restarts). */
+#define WAL_HDR_WORDS 12
+
 struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[R_COUNT];
+	sqlite3_stmt *begin, *commit;
+	const volatile uint32_t *wal_hdr; /* in shared memory; NULL: one transaction per read */
+	uint32_t seen[WAL_HDR_WORDS];     /* wal_hdr before the open snapshot was taken */
 	struct reader *next;
 };
 
@@ -143,14 +152,22 @@ static int open_conn(const char *path, sqlite3 **out)
 	return rc;
 }
 
+/* Copies a text column into dst[size], cut like snprintf would cut it. */
+static void column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	size_t n = s != NULL ? strnlen(s, size - 1) : 0;
+
+	if (n > 0)
+		memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
 static void link_from_row(sqlite3_stmt *st, struct link *l)
 {
-	const unsigned char *code = sqlite3_column_text(st, 1);
-	const unsigned char *url = sqlite3_column_text(st, 2);
-
 	l->id = sqlite3_column_int64(st, 0);
-	snprintf(l->code, sizeof(l->code), "%s", code != NULL ? (const char *)code : "");
-	snprintf(l->url, sizeof(l->url), "%s", url != NULL ? (const char *)url : "");
+	column_copy(st, 1, l->code, sizeof(l->code));
+	column_copy(st, 2, l->url, sizeof(l->url));
 	l->status = sqlite3_column_int(st, 3);
 	l->forward_query = sqlite3_column_int(st, 4) != 0;
 	l->disabled = sqlite3_column_int(st, 5) != 0;
@@ -201,6 +218,19 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 			continue;
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d; COMMIT;", migrations[i].version);
 		rc = sqlite3_exec(q->w, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		/* Another process opening the same file may have migrated it since
+		 * the version was read: read it again under the write lock. */
+		if (rc == SQLITE_OK)
+			rc = read_user_version(q->w, &q->version);
+		if (rc == SQLITE_OK && q->version >= migrations[i].version) {
+			sqlite3_exec(q->w, "COMMIT", NULL, NULL, NULL);
+			if (q->version > latest) {
+				snprintf(err, errlen, "%s: database schema version %d is newer than this shortd "
+					 "supports (%d); use a newer shortd", q->path, q->version, latest);
+				return STORE_TOO_NEW;
+			}
+			continue;
+		}
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(q->w, migrations[i].sql, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
@@ -218,6 +248,50 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 
 /* ---- readers ---- */
 
+/* The connection's mapping of the WAL-index header, through the VFS's own
+ * xShmMap (region 0 is mapped once the connection has read in WAL mode), or
+ * NULL when there is none. */
+static const volatile uint32_t *wal_header(sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+	void volatile *p = NULL;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+	    f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
+		return NULL;
+	if (f->pMethods->xShmMap(f, 0, 32768, 0, &p) != SQLITE_OK || p == NULL)
+		return NULL;
+	return p;
+}
+
+/*
+ * Reads share one read transaction (one snapshot) until a commit changes the
+ * WAL-index header, instead of taking and releasing the WAL's read lock (two
+ * fcntl calls) per statement. The header is copied before BEGIN, so the
+ * snapshot the next read takes is never older than the copy: any commit that
+ * finished before a call is seen by that call. A thread that goes quiet keeps
+ * its last snapshot until its next read, so checkpoints stop at it meanwhile.
+ */
+static void reader_snapshot(struct reader *r)
+{
+	bool same = !sqlite3_get_autocommit(r->db);
+
+	for (int i = 0; i < WAL_HDR_WORDS && same; i++)
+		same = r->wal_hdr[i] == r->seen[i];
+	if (same)
+		return;
+	if (!sqlite3_get_autocommit(r->db)) {
+		int rc = sqlite3_step(r->commit);
+		sqlite3_reset(r->commit);
+		if (rc != SQLITE_DONE)
+			return; /* a listing still runs on this snapshot: keep it */
+	}
+	for (int i = 0; i < WAL_HDR_WORDS; i++)
+		r->seen[i] = r->wal_hdr[i];
+	sqlite3_step(r->begin);
+	sqlite3_reset(r->begin);
+}
+
 static struct reader *reader_get(struct sq *q)
 {
 	struct reader *r = pthread_getspecific(q->reader_key);
@@ -228,12 +302,18 @@ static struct reader *reader_get(struct sq *q)
 	if (r == NULL)
 		return NULL;
 	if (open_conn(q->path, &r->db) != SQLITE_OK ||
-	    sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(r->db, "PRAGMA query_only = 1; PRAGMA cache_size = " READER_CACHE_SIZE ";"
+			 " SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(r->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &r->begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(r->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &r->commit, NULL) != SQLITE_OK) {
 		sq_error(r->db, "open read connection", SQLITE_CANTOPEN);
+		sqlite3_finalize(r->begin);
+		sqlite3_finalize(r->commit);
 		sqlite3_close(r->db);
 		free(r);
 		return NULL;
 	}
+	r->wal_hdr = wal_header(r->db);
 	pthread_mutex_lock(&q->readers_lock);
 	r->next = q->readers;
 	q->readers = r;
@@ -250,6 +330,8 @@ static sqlite3_stmt *reader_stmt(struct sq *q, enum reader_stmt which, struct re
 	*rout = r;
 	if (r == NULL)
 		return NULL;
+	if (r->wal_hdr != NULL)
+		reader_snapshot(r);
 	if (r->stmt[which] == NULL &&
 	    sqlite3_prepare_v3(r->db, reader_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &r->stmt[which], NULL) !=
 		    SQLITE_OK) {
@@ -271,6 +353,8 @@ static void sq_close(void *impl)
 		next = r->next;
 		for (int i = 0; i < R_COUNT; i++)
 			sqlite3_finalize(r->stmt[i]);
+		sqlite3_finalize(r->begin);
+		sqlite3_finalize(r->commit);
 		sqlite3_close(r->db);
 		free(r);
 	}
@@ -604,6 +688,8 @@ static int sq_link_list(void *impl, int64_t after_id, int limit, store_link_fn f
 
 	if (st == NULL)
 		return STORE_ERROR;
+	if (limit <= 0) /* SQLite reads a negative LIMIT as none at all */
+		return STORE_OK;
 	l = malloc(sizeof(*l));
 	if (l == NULL)
 		return STORE_ERROR;

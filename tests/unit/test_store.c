@@ -196,6 +196,54 @@ START_TEST(test_migrations_from_version_1_keep_links)
 }
 END_TEST
 
+/* Two processes opening one fresh database at once: the second to take the
+ * write lock must see the first's migrations, not apply them again. A trace
+ * hook on the store's own connection runs a whole other store_open just
+ * before its first BEGIN IMMEDIATE, after it has read user_version. */
+static int race_armed;
+
+static int race_trace(unsigned type, void *ctx, void *p, void *x)
+{
+	struct store *other = NULL;
+	struct link l;
+	char e[256];
+
+	(void)ctx;
+	(void)p;
+	if (type != SQLITE_TRACE_STMT || !race_armed || strncmp((const char *)x, "BEGIN IMMEDIATE", 15) != 0)
+		return 0;
+	race_armed = 0;
+	ck_assert_msg(store_open(path, &other, e, sizeof(e)) == STORE_OK, "other open: %s", e);
+	make_link(&l, "first", "https://first.example/");
+	ck_assert_int_eq(store_link_create(other, &l, codegen_code, NULL), STORE_OK);
+	store_close(other);
+	return 0;
+}
+
+static int race_ext(sqlite3 *db, char **msg, const struct sqlite3_api_routines *api)
+{
+	(void)msg;
+	(void)api;
+	if (race_armed)
+		sqlite3_trace_v2(db, SQLITE_TRACE_STMT, race_trace, NULL);
+	return SQLITE_OK;
+}
+
+START_TEST(test_concurrent_first_open)
+{
+	struct link got;
+
+	race_armed = 1;
+	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))race_ext), SQLITE_OK);
+	open_store();
+	sqlite3_reset_auto_extension();
+	ck_assert_int_eq(race_armed, 0);
+	ck_assert_int_eq(store_schema_version(st), latest_version());
+	ck_assert_int_eq(store_link_lookup(st, "first", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://first.example/");
+}
+END_TEST
+
 START_TEST(test_newer_database_refused)
 {
 	sql_exec("CREATE TABLE future (x INTEGER); PRAGMA user_version = 99;");
@@ -545,6 +593,14 @@ START_TEST(test_list_keyset_paging)
 	ck_assert_int_eq(seen, 24);
 
 	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_link_list(st, 0, 0, collect_fn, &c), STORE_OK);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_int_eq(store_link_list(st, 0, -1, collect_fn, &c), STORE_OK);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_int_eq(store_link_list(st, ids[24], 10, collect_fn, &c), STORE_OK);
+	ck_assert_int_eq(c.n, 0);
+
+	memset(&c, 0, sizeof(c));
 	c.stop_after = 3;
 	ck_assert_int_eq(store_link_list(st, 0, 100, collect_fn, &c), STORE_OK);
 	ck_assert_int_eq(c.n, 3);
@@ -807,6 +863,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_open_creates_schema_at_latest_version);
 	tcase_add_test(tc, test_migrations_are_numbered_in_order);
 	tcase_add_test(tc, test_migrations_from_version_1_keep_links);
+	tcase_add_test(tc, test_concurrent_first_open);
 	tcase_add_test(tc, test_newer_database_refused);
 	tcase_add_test(tc, test_non_database_file_is_corrupt);
 	tcase_add_test(tc, test_read_only_file_refused);
