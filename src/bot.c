@@ -29,8 +29,10 @@ static bool contains_nocase(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);
 
+	/* The markers are lower case: c | 0x20 lowers a letter, so only a
+	 * position whose first letter matches pays for strncasecmp. */
 	for (; *hay != '\0'; hay++) {
-		if (strncasecmp(hay, needle, n) == 0)
+		if ((*hay | 0x20) == needle[0] && strncasecmp(hay, needle, n) == 0)
 			return true;
 	}
 	return false;
@@ -41,7 +43,8 @@ static bool contains_nocase(const char *hay, const char *needle)
 static bool contains_bot(const char *ua)
 {
 	for (const char *p = ua; *p != '\0'; p++) {
-		if (strncasecmp(p, "bot", 3) == 0 && !(p - ua >= 2 && strncasecmp(p - 2, "cu", 2) == 0))
+		if ((*p | 0x20) == 'b' && strncasecmp(p, "bot", 3) == 0 &&
+		    !(p - ua >= 2 && strncasecmp(p - 2, "cu", 2) == 0))
 			return true;
 	}
 	return false;
