@@ -1,0 +1,197 @@
+/*
+ * The daemon's life with clients on it: SIGTERM in the middle of traffic
+ * exits 0, a request in flight when SIGTERM arrives is still answered, and
+ * issue 2's "done means": `shortd add` prints the short URL and
+ * `curl -L -d x=1` through that 307 link reaches the target as a POST.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "test_redirect_util.h"
+
+#define TARGET "https://t.example/p"
+#define CLIENTS 4
+#define WANTED 300
+
+static atomic_int redirects;     /* 307s with the right Location */
+static atomic_int wrong;         /* any other answer */
+static atomic_int early_failure; /* a transfer failed before SIGTERM */
+static atomic_bool sigterm_sent;
+
+/* One client: even ones keep one connection alive, odd ones POST a body on
+ * a new connection each time. Stops at the first failed transfer, which
+ * must come after SIGTERM. */
+static void *client(void *arg)
+{
+	long id = (long)arg;
+	struct http_client c;
+	struct http_result r;
+	char loc[256];
+	int rc;
+
+	if (http_client_init(&c) != 0) {
+		atomic_fetch_add(&early_failure, 1);
+		return NULL;
+	}
+	for (;;) {
+		if (id % 2 == 0)
+			rc = http_client_do(&c, "GET", rt_url("/c"), NULL, 0, NULL, false, &r);
+		else
+			rc = http_do("POST", rt_url("/c"), "x=1", 3, NULL, false, &r);
+		if (rc != 0) {
+			if (!atomic_load(&sigterm_sent))
+				atomic_fetch_add(&early_failure, 1);
+			break;
+		}
+		if (r.status == 307 && http_header(&r, "Location", loc, sizeof(loc)) == 0 && strcmp(loc, TARGET) == 0)
+			atomic_fetch_add(&redirects, 1);
+		else
+			atomic_fetch_add(&wrong, 1);
+		http_result_free(&r);
+	}
+	http_client_cleanup(&c);
+	return NULL;
+}
+
+START_TEST(test_sigterm_during_traffic_exits_0)
+{
+	pthread_t t[CLIENTS];
+	struct timespec pause = {0, 2 * 1000000L};
+
+	rt_start(NULL);
+	rt_add_link(TARGET, "c", 307, NULL);
+	for (long i = 0; i < CLIENTS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, client, (void *)i), 0);
+	for (int waited = 0; atomic_load(&redirects) < WANTED && waited < 20000; waited += 2)
+		nanosleep(&pause, NULL);
+	ck_assert_int_ge(atomic_load(&redirects), WANTED);
+	atomic_store(&sigterm_sent, true);
+	ck_assert_int_eq(daemon_stop(&rt_daemon), 0);
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(atomic_load(&wrong), 0);
+	ck_assert_int_eq(atomic_load(&early_failure), 0);
+	daemon_cleanup(&rt_daemon);
+	echo_stop(&rt_echo);
+}
+END_TEST
+
+/* The daemon's own count of requests in flight, from GET /metrics (which
+ * counts itself); -1 when it cannot be read. */
+static long in_flight(void)
+{
+	static const char name[] = "\nshortd_requests_in_flight ";
+	struct http_result r;
+	const char *p;
+	long n = -1;
+
+	if (http_do("GET", rt_url("/metrics"), NULL, 0, NULL, false, &r) != 0)
+		return -1;
+	p = strstr(r.body, name);
+	if (p != NULL)
+		n = strtol(p + strlen(name), NULL, 10);
+	http_result_free(&r);
+	return n;
+}
+
+/* A POST whose body is half sent when SIGTERM comes: the daemon stops
+ * accepting (a new connection is refused), still takes the rest of the
+ * body, answers the redirect, and then exits 0. */
+START_TEST(test_sigterm_lets_request_in_flight_finish)
+{
+	static const char get[] = "GET /c HTTP/1.1\r\nHost: t\r\n\r\n";
+	static const char post[] = "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n";
+	struct timespec pause = {0, 5 * 1000000L};
+	char half[1000], resp[4096];
+	int fd, probe = 0;
+
+	memset(half, 'h', sizeof(half));
+	rt_start(NULL);
+	rt_add_link(TARGET, "c", 307, NULL);
+	fd = raw_connect(rt_daemon.port);
+	ck_assert_int_ge(fd, 0);
+	/* A whole request first: the daemon has accepted this connection. */
+	ck_assert_int_eq(raw_send(fd, get, strlen(get)), 0);
+	ck_assert_int_gt(raw_read_response(fd, resp, sizeof(resp), 5000), 0);
+	rt_assert_status_line(resp, "HTTP/1.1 307 ");
+	ck_assert_int_eq(raw_send(fd, post, strlen(post)), 0);
+	ck_assert_int_eq(raw_send(fd, half, sizeof(half)), 0);
+	for (int waited = 0; in_flight() < 2 && waited < 10000; waited += 5)
+		nanosleep(&pause, NULL);
+	ck_assert_int_eq(in_flight(), 2);
+
+	ck_assert_int_eq(kill(rt_daemon.pid, SIGTERM), 0);
+	for (int waited = 0; waited < 10000; waited += 5) {
+		probe = raw_connect(rt_daemon.port);
+		if (probe < 0)
+			break;
+		close(probe);
+		nanosleep(&pause, NULL);
+	}
+	ck_assert_msg(probe < 0, "still accepting connections after SIGTERM");
+	ck_assert(daemon_is_running(&rt_daemon));
+
+	ck_assert_int_eq(raw_send(fd, half, sizeof(half)), 0);
+	ck_assert_int_gt(raw_read_response(fd, resp, sizeof(resp), 5000), 0);
+	rt_assert_status_line(resp, "HTTP/1.1 307 ");
+	ck_assert_ptr_nonnull(strstr(resp, "\r\nLocation: " TARGET "\r\n"));
+	close(fd);
+	ck_assert_int_eq(daemon_stop(&rt_daemon), 0);
+	daemon_cleanup(&rt_daemon);
+	echo_stop(&rt_echo);
+}
+END_TEST
+
+/* Issue 2's "done means", as a newcomer would do it: add a 307 link with
+ * the CLI (a generated code), then curl -L -d x=1 the printed URL. */
+START_TEST(test_cli_link_and_curl_L_d_reach_target_as_post)
+{
+	char target[128], out[512], err[512], body[4096], prefix[128];
+	const char *add[] = {"add", target, "--status", "307", "--base-url", rt_daemon.base, NULL};
+	const char *curl[] = {"-sS", "-L", "--max-time", "30", "-d", "x=1", out, NULL};
+	char *nl;
+	size_t plen;
+
+	rt_start(NULL);
+	snprintf(target, sizeof(target), "%s/hook?src=shortd", rt_echo.url);
+	ck_assert_int_eq(shortd_run(rt_daemon.db, out, sizeof(out), err, sizeof(err), add), 0);
+	snprintf(prefix, sizeof(prefix), "%s/", rt_daemon.base);
+	plen = strlen(prefix);
+	ck_assert_msg(strncmp(out, prefix, plen) == 0, "printed %s", out);
+	nl = strchr(out, '\n');
+	ck_assert_ptr_nonnull(nl);
+	ck_assert_str_eq(nl, "\n");
+	*nl = '\0';
+	ck_assert_uint_eq(strlen(out + plen), 7);
+	ck_assert_uint_eq(strspn(out + plen, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"), 7);
+
+	ck_assert_int_eq(curl_run(body, sizeof(body), curl), 0);
+	ck_assert_str_eq(body, "POST /hook?src=shortd\nx=1");
+	rt_stop();
+}
+END_TEST
+
+Suite *redirect_life_suite(void)
+{
+	Suite *s = suite_create("redirect_life");
+	TCase *stop = tcase_create("sigterm");
+	TCase *done = tcase_create("done_means");
+
+	tcase_set_timeout(stop, 60);
+	tcase_add_test(stop, test_sigterm_during_traffic_exits_0);
+	tcase_add_test(stop, test_sigterm_lets_request_in_flight_finish);
+	suite_add_tcase(s, stop);
+
+	tcase_set_timeout(done, 60);
+	tcase_add_test(done, test_cli_link_and_curl_L_d_reach_target_as_post);
+	suite_add_tcase(s, done);
+	return s;
+}
