@@ -57,6 +57,7 @@ struct req {
 	bool query_too_long;
 	bool body_too_large;
 	bool has_query;
+	int refused; /* 400 or 501: framing a proxy could read otherwise (smuggling) */
 	enum route route;
 	uint64_t start_ns; /* monotonic, at the request's first callback */
 	const char *version; /* libmicrohttpd's, valid for the request */
@@ -364,7 +365,13 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 	req.now = (int64_t)time(NULL);
 	http_response_init(&resp);
 
-	if (r->query_too_long) {
+	if (r->refused != 0) {
+		resp.status = r->refused;
+		resp.content_type = "text/plain; charset=utf-8";
+		resp.cache_control = "no-store";
+		resp.body = r->refused == 501 ? "transfer coding not implemented\n" : "ambiguous message framing\n";
+		resp.body_len = strlen(resp.body);
+	} else if (r->query_too_long) {
 		resp.status = 414;
 		resp.content_type = "text/plain; charset=utf-8";
 		resp.cache_control = "no-store";
@@ -419,6 +426,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	r->started = false;
 	r->query_too_long = false;
 	r->body_too_large = false;
+	r->refused = 0;
 	r->drained = 0;
 	r->body_len = 0;
 	r->has_query = false;
@@ -492,6 +500,86 @@ static bool keep_body(struct req *r, const char *data, size_t size)
 	return true;
 }
 
+struct framing {
+	unsigned content_length;
+	unsigned transfer_encoding;
+	bool chunked;
+	bool malformed;
+	const char *line_end; /* where the previous line's text ended */
+};
+
+#if MHD_VERSION < 0x00097700
+static bool is_ows(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (*p != ' ' && *p != '\t')
+			return false;
+	}
+	return true;
+}
+#endif
+
+static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				     const char *value, size_t value_size)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (key_size == 14 && strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) == 0) {
+		f->content_length++;
+	} else if (key_size == 17 && strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) == 0) {
+		f->transfer_encoding++;
+		f->chunked = value != NULL && strcasecmp(value, "chunked") == 0;
+	}
+	if (strcspn(key, " \t") != key_size)
+		f->malformed = true;
+#if MHD_VERSION < 0x00097700
+	/*
+	 * libmicrohttpd before 0.9.77 parses the header block in place, each
+	 * line "name\0OWS value\0\0" after a CRLF. It appends a folded line
+	 * (obs-fold) to a copy of the *name* and keeps the first line's value,
+	 * and a bare LF leaves one NUL where CRLF leaves two: both break that
+	 * layout, which is how they are found here.
+	 */
+	if (value == NULL || value < key + key_size + 1 || value > key + key_size + 1 + 1024 ||
+	    key[key_size] != '\0' || !is_ows(key + key_size + 1, value))
+		f->malformed = true;
+	else if (f->line_end != NULL && key != f->line_end + 2)
+		f->malformed = true;
+	f->line_end = value != NULL ? value + value_size : NULL;
+#else
+	(void)value_size;
+#endif
+	return MHD_YES;
+}
+
+/*
+ * Request smuggling: libmicrohttpd 0.9.75 reads a body framed by both
+ * Content-Length and Transfer-Encoding (it takes the chunks), by the first of
+ * two Content-Lengths, takes a bare LF as a line end, joins an obs-fold line
+ * to the header's name, and keeps a name with a space before its colon. A
+ * proxy in front may read the same bytes otherwise, so such requests are
+ * refused (RFC 9112 2.2, 5.1, 5.2, 6.1, 6.3) at the first call, which closes
+ * the connection: 400, or 501 for a transfer coding other than chunked.
+ */
+static int framing_refusal(struct MHD_Connection *con, const char *version)
+{
+	struct framing f = {0, 0, false, false, NULL};
+
+#if MHD_VERSION < 0x00097700
+	f.line_end = version != NULL ? version + strlen(version) : NULL;
+#else
+	(void)version;
+#endif
+	MHD_get_connection_values_n(con, MHD_HEADER_KIND, check_framing, &f);
+	if (f.malformed || f.content_length > 1 || f.transfer_encoding > 1 ||
+	    (f.content_length > 0 && f.transfer_encoding > 0))
+		return 400;
+	if (f.transfer_encoding == 1 && !f.chunked)
+		return 501;
+	return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **req_cls)
@@ -514,6 +602,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->version = version;
 		atomic_fetch_add(&srv->inflight, 1);
 		r->route = route_of(url);
+		r->refused = framing_refusal(con, version);
+		if (r->refused != 0)
+			return answer(srv, con, r, url, method, true);
 		if (r->route == ROUTE_API)
 			limit = API_BODY_MAX;
 		if (!has_body)

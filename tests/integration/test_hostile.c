@@ -1,0 +1,461 @@
+/*
+ * Hostile HTTP against the real daemon on loopback: idle half-open
+ * connections (slowloris), an oversized header block, request smuggling,
+ * a body that never ends, a client that never reads, and the connection
+ * limits and idle timeout. Each test checks that the daemon keeps serving
+ * redirects correctly during and after the attack.
+ *
+ * The smuggling rows are data: raw bytes, the status the first response must
+ * have, and whether the connection must close. A row's "smuggled" request is
+ * GET /smug, a link of its own: its Location must never appear.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TARGET "https://t.example/p"
+#define SMUG_TARGET "https://t.example/smuggled"
+#define SLOWLORIS_CONNECTIONS 1000
+
+/* ---- helpers ---- */
+
+static void pause_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&t, NULL);
+}
+
+/* Raises the open-file limit so 1,000 sockets fit here and in the daemon
+ * (which inherits it). */
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		rl.rlim_max = want;
+	rl.rlim_cur = want;
+	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "cannot raise RLIMIT_NOFILE to %lu: %s",
+		      (unsigned long)want, strerror(errno));
+}
+
+/* A fresh database with the links abc -> TARGET and smug -> SMUG_TARGET,
+ * then the daemon with the given extra flags. */
+static void start(struct daemon *d, const char *const *args)
+{
+	char out[512], err[512];
+
+	daemon_prepare(d);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
+				    (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
+			 0);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
+				    (const char *const[]){"add", SMUG_TARGET, "--code", "smug", NULL}),
+			 0);
+	ck_assert_int_eq(daemon_start(d, args, NULL), 0);
+}
+
+/* GET /abc answers 302 to TARGET. */
+static void assert_redirects(const struct daemon *d)
+{
+	char url[128], loc[256];
+	struct http_result r;
+
+	snprintf(url, sizeof(url), "%s/abc", d->base);
+	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
+	ck_assert_int_eq(r.status, 302);
+	ck_assert_int_eq(http_header(&r, "Location", loc, sizeof(loc)), 0);
+	ck_assert_str_eq(loc, TARGET);
+	http_result_free(&r);
+}
+
+static void stop(struct daemon *d)
+{
+	ck_assert(daemon_is_running(d));
+	ck_assert_int_eq(daemon_stop(d), 0);
+	daemon_cleanup(d);
+}
+
+/* A connection to 127.0.0.1:port from the given loopback source address. */
+static int connect_from(const char *source, unsigned port)
+{
+	struct sockaddr_in src, dst;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, source, &src.sin_addr), 1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons((uint16_t)port);
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	return fd;
+}
+
+/* True when the peer closes (or resets) fd within timeout_ms; data that
+ * arrives first is read and dropped. */
+static bool closed_by_peer(int fd, int timeout_ms)
+{
+	char buf[4096];
+
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 50) > 0) {
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+			if (n == 0 || (n < 0 && errno == ECONNRESET))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* One request on a fresh connection from source; the response's status, or
+ * 0 when the connection was closed without one. */
+static int status_from(const char *source, unsigned port)
+{
+	static const char req[] = "GET /abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char resp[2048];
+	int fd = connect_from(source, port), status = 0;
+	long n;
+
+	send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL);
+	n = raw_read_response(fd, resp, sizeof(resp), 5000);
+	if (n > 12 && strncmp(resp, "HTTP/1.1 ", 9) == 0)
+		status = atoi(resp + 9);
+	close(fd);
+	return status;
+}
+
+/* ---- slowloris ---- */
+
+START_TEST(test_slowloris_does_not_starve_redirects)
+{
+	static const char partial[] = "GET /abc HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+	struct daemon d;
+	int *fds = calloc(SLOWLORIS_CONNECTIONS, sizeof(int));
+
+	ck_assert_ptr_nonnull(fds);
+	raise_nofile(4096);
+	start(&d, (const char *const[]){"--max-connections", "1200", "--max-connections-per-ip", "1100",
+					"--timeout", "60", NULL});
+	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i++) {
+		fds[i] = raw_connect(d.port);
+		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
+		ck_assert_int_eq(raw_send(fds[i], partial, sizeof(partial) - 1), 0);
+	}
+	/* Another client gets every redirect while the 1,000 wait. */
+	for (int i = 0; i < 50; i++)
+		assert_redirects(&d);
+	/* The half-open connections are still held, not dropped to make room. */
+	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i += 97) {
+		struct pollfd p = {fds[i], POLLIN, 0};
+		ck_assert_msg(poll(&p, 1, 0) == 0, "half-open connection %d was answered or closed", i);
+	}
+	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i++)
+		close(fds[i]);
+	free(fds);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+/* ---- header block over the limit ---- */
+
+START_TEST(test_header_block_over_limit_is_refused)
+{
+	struct daemon d;
+	size_t cap = 200 * 1024, n = 0;
+	char *req = malloc(cap), resp[4096];
+	bool closed;
+
+	ck_assert_ptr_nonnull(req);
+	start(&d, NULL);
+	n += (size_t)snprintf(req + n, cap - n, "GET /abc HTTP/1.1\r\nHost: x\r\n");
+	for (int i = 0; i < 128; i++) {
+		n += (size_t)snprintf(req + n, cap - n, "X-Filler-%d: ", i);
+		memset(req + n, 'a', 1000);
+		n += 1000;
+		n += (size_t)snprintf(req + n, cap - n, "\r\n");
+	}
+	n += (size_t)snprintf(req + n, cap - n, "\r\n");
+	ck_assert_int_gt(raw_request_ex(d.port, req, n, resp, sizeof(resp), 5000, &closed), 0);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 431 ", 13) == 0 || strncmp(resp, "HTTP/1.1 400 ", 13) == 0,
+		      "got: %.60s", resp);
+	ck_assert(closed);
+	ck_assert_ptr_null(strstr(resp, "Location:"));
+	free(req);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+/* ---- request smuggling ---- */
+
+#define SMUG "GET /smug HTTP/1.1\r\nHost: x\r\n\r\n" /* 32 bytes */
+
+static const struct {
+	const char *name;
+	const char *raw;
+	const char *status_line; /* of the only response */
+} smuggling[] = {
+	{"Content-Length with Transfer-Encoding",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+	{"Transfer-Encoding with Content-Length",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+	{"two different Content-Lengths",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+	{"two equal Content-Lengths",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 32\r\nContent-Length: 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+	{"Content-Length list", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 32, 0\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+	{"Content-Length with a sign", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: +32\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+	{"space before the colon", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length : 32\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+	{"two Transfer-Encodings",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
+	 "0\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+	{"unknown transfer coding",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" SMUG, "HTTP/1.1 501 "},
+	{"obs-fold", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+	{"obs-fold with a tab", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n\tb\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+	{"obs-fold hides Transfer-Encoding",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+	/* libmicrohttpd 0.9.75 alone would take Content-Length: 0 and serve /smug. */
+	{"obs-fold hides a second Content-Length",
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length:\r\n 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+	{"bare LF line ends", "GET /abc HTTP/1.1\nHost: x\n\n" SMUG, "HTTP/1.1 400 "},
+	{"bare LF after a header", "GET /abc HTTP/1.1\r\nHost: x\nAccept: */*\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+	{"bare LF hides Transfer-Encoding",
+	 "POST /abc HTTP/1.1\r\nHost: x\nTransfer-Encoding: chunked\r\nContent-Length: 37\r\n\r\n0\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+	/* A proxy that splits lines only at CRLF sees no Content-Length here and
+	 * would pass GET /smug on as a request of its own. */
+	{"bare LF hides Content-Length", "POST /abc HTTP/1.1\r\nHost: x\nContent-Length: 32\r\n\r\n" SMUG,
+	 "HTTP/1.1 400 "},
+};
+
+START_TEST(test_smuggling_is_refused)
+{
+	const char *raw = smuggling[_i].raw, *line = smuggling[_i].status_line;
+	struct daemon d;
+	char resp[8192];
+	bool closed;
+	long n;
+
+	start(&d, NULL);
+	n = raw_request_ex(d.port, raw, strlen(raw), resp, sizeof(resp), 5000, &closed);
+	ck_assert_msg(n > 0, "%s: no response", smuggling[_i].name);
+	ck_assert_msg(strncmp(resp, line, strlen(line)) == 0, "%s: got %.40s", smuggling[_i].name, resp);
+	ck_assert_msg(strstr(resp, SMUG_TARGET) == NULL, "%s: the smuggled request was served", smuggling[_i].name);
+	ck_assert_msg(strstr(resp, "Location:") == NULL, "%s: a redirect was served", smuggling[_i].name);
+	/* One refusal, then the connection closes. (libmicrohttpd 0.9.75 sends
+	 * the header block of its own 400 for a bad Content-Length twice, so
+	 * every status line is checked rather than counted.) */
+	ck_assert_msg(closed, "%s: the connection stayed open", smuggling[_i].name);
+	for (const char *p = strstr(resp + 1, "HTTP/1.1 "); p != NULL; p = strstr(p + 1, "HTTP/1.1 "))
+		ck_assert_msg(strncmp(p, line, strlen(line)) == 0, "%s: a second response: %.40s", smuggling[_i].name, p);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+/* ---- bodies and readers ---- */
+
+START_TEST(test_endless_chunked_body_is_dropped)
+{
+	static const char head[] = "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+	char chunk[1024 + 16];
+	struct timeval tv = {5, 0};
+	struct daemon d;
+	bool dropped = false;
+	int fd, hl;
+
+	start(&d, (const char *const[]){"--max-body", "4096", NULL});
+	fd = raw_connect(d.port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	ck_assert_int_eq(raw_send(fd, head, sizeof(head) - 1), 0);
+	hl = snprintf(chunk, sizeof(chunk), "400\r\n");
+	memset(chunk + hl, 'b', 1024);
+	memcpy(chunk + hl + 1024, "\r\n", 2);
+	/* 64 MiB at most: far past --max-body and any socket buffer. */
+	for (int i = 0; i < 64 * 1024 && !dropped; i++) {
+		if (raw_send(fd, chunk, (size_t)hl + 1026) != 0)
+			dropped = errno == EPIPE || errno == ECONNRESET;
+	}
+	ck_assert_msg(dropped, "the endless body was not cut off (last error: %s)", strerror(errno));
+	close(fd);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_that_never_reads_does_not_block_others)
+{
+	static const char one[] = "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n";
+	char *many = malloc(20000 * (sizeof(one) - 1));
+	size_t len = 0, sent = 0;
+	int fd, small = 4096;
+	struct daemon d;
+
+	ck_assert_ptr_nonnull(many);
+	start(&d, (const char *const[]){"--threads", "2", NULL});
+	for (int i = 0; i < 20000; i++) {
+		memcpy(many + len, one, sizeof(one) - 1);
+		len += sizeof(one) - 1;
+	}
+	fd = raw_connect(d.port);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	/* Pipeline as much as the daemon takes; its answers pile up unread. */
+	for (int idle = 0; sent < len && idle < 20;) {
+		ssize_t n = send(fd, many + sent, len - sent, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			idle = 0;
+		} else {
+			ck_assert_msg(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK), "send: %s", strerror(errno));
+			idle++;
+			pause_ms(25);
+		}
+	}
+	ck_assert_uint_gt(sent, 0);
+	for (int i = 0; i < 20; i++)
+		assert_redirects(&d);
+	close(fd);
+	free(many);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+/* ---- limits ---- */
+
+START_TEST(test_max_connections_is_honoured)
+{
+	int idle[4];
+	struct daemon d;
+
+	/* One thread, so the limit is the daemon's total, not per worker. */
+	start(&d, (const char *const[]){"--threads", "1", "--max-connections", "4", "--max-connections-per-ip", "0",
+					NULL});
+	for (int i = 0; i < 4; i++) {
+		idle[i] = raw_connect(d.port);
+		ck_assert_int_ge(idle[i], 0);
+	}
+	/* The fifth is accepted by the kernel and closed by the daemon, unanswered. */
+	ck_assert_int_eq(status_from("127.0.0.1", d.port), 0);
+	ck_assert_int_eq(status_from("127.0.0.2", d.port), 0);
+	close(idle[0]);
+	int status = 0;
+	for (int tries = 0; tries < 100 && status == 0; tries++) {
+		status = status_from("127.0.0.1", d.port);
+		if (status == 0)
+			pause_ms(20);
+	}
+	ck_assert_int_eq(status, 302);
+	for (int i = 1; i < 4; i++)
+		close(idle[i]);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_max_connections_per_ip_is_honoured)
+{
+	int idle[3];
+	struct daemon d;
+
+	start(&d, (const char *const[]){"--max-connections-per-ip", "3", NULL});
+	for (int i = 0; i < 3; i++)
+		idle[i] = connect_from("127.0.0.1", d.port);
+	/* A fourth from 127.0.0.1 is closed unanswered; another address is served. */
+	ck_assert_int_eq(status_from("127.0.0.1", d.port), 0);
+	ck_assert_int_eq(status_from("127.0.0.2", d.port), 302);
+	close(idle[0]);
+	int status = 0;
+	for (int tries = 0; tries < 100 && status == 0; tries++) {
+		status = status_from("127.0.0.1", d.port);
+		if (status == 0)
+			pause_ms(20);
+	}
+	ck_assert_int_eq(status, 302);
+	for (int i = 1; i < 3; i++)
+		close(idle[i]);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_idle_timeout_closes_connections)
+{
+	static const char partial[] = "GET /abc HTTP/1.1\r\nHost: x\r\n";
+	static const char full[] = "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n";
+	char resp[2048];
+	struct daemon d;
+	int silent, slow, kept;
+
+	start(&d, (const char *const[]){"--timeout", "1", NULL});
+	silent = raw_connect(d.port);
+	slow = raw_connect(d.port);
+	kept = raw_connect(d.port);
+	ck_assert(silent >= 0 && slow >= 0 && kept >= 0);
+	ck_assert_int_eq(raw_send(slow, partial, sizeof(partial) - 1), 0);
+	/* A keep-alive connection is answered, then closed once idle. */
+	ck_assert_int_eq(raw_send(kept, full, sizeof(full) - 1), 0);
+	ck_assert_int_gt(raw_read_response(kept, resp, sizeof(resp), 5000), 0);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 302 ", 13) == 0, "got %.40s", resp);
+	ck_assert(closed_by_peer(silent, 10000));
+	ck_assert(closed_by_peer(slow, 10000));
+	ck_assert(closed_by_peer(kept, 10000));
+	close(silent);
+	close(slow);
+	close(kept);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+Suite *hostile_suite(void)
+{
+	Suite *s = suite_create("hostile");
+	TCase *tc;
+
+	tc = tcase_create("connections");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_slowloris_does_not_starve_redirects);
+	tcase_add_test(tc, test_client_that_never_reads_does_not_block_others);
+	tcase_add_test(tc, test_max_connections_is_honoured);
+	tcase_add_test(tc, test_max_connections_per_ip_is_honoured);
+	tcase_add_test(tc, test_idle_timeout_closes_connections);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("requests");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_header_block_over_limit_is_refused);
+	tcase_add_loop_test(tc, test_smuggling_is_refused, 0, (int)(sizeof(smuggling) / sizeof(smuggling[0])));
+	tcase_add_test(tc, test_endless_chunked_body_is_dropped);
+	suite_add_tcase(s, tc);
+	return s;
+}
