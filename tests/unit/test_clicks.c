@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,6 +284,61 @@ START_TEST(test_flusher_writes_on_its_own)
 }
 END_TEST
 
+/* The store's first connection is its writer: the hook keeps it so the test
+ * can lift the page limit it puts on every connection. */
+static sqlite3 *writer_db;
+
+static int limit_pages_ext(sqlite3 *db, char **msg, const struct sqlite3_api_routines *api)
+{
+	(void)msg;
+	(void)api;
+	if (writer_db == NULL)
+		writer_db = db;
+	sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL);
+	return SQLITE_OK;
+}
+
+/* A flush the store refuses (database full) keeps every click; the next
+ * flush after room is made writes them all, once. */
+START_TEST(test_failed_flush_keeps_clicks)
+{
+	struct link a;
+	struct clicks_stats stats;
+	struct store_referrer r[1];
+	char host[CLICKS_REFERRER_MAX + 1], err[256];
+	size_t n;
+
+	a = make("a", LINK_NO_LIMIT);
+	store_close(st);
+	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))limit_pages_ext), SQLITE_OK);
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	sqlite3_reset_auto_extension();
+	ck_assert_ptr_nonnull(writer_db);
+	start(NEVER);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(host, sizeof(host), "%04d-%0*d.example", i, CLICKS_REFERRER_MAX - 13, 0);
+		clicks_record(ck, a.id, DAY0, false, host);
+	}
+	ck_assert_int_eq(clicks_flush(ck), -1);
+	clicks_get_stats(ck, &stats);
+	ck_assert_uint_eq(stats.errors, 1);
+	ck_assert_uint_eq(stats.flushed, 0);
+	assert_pending(a.id, 3000, 0, DAY0);
+	ck_assert_int_eq(lookup("a").clicks, 0);
+
+	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	assert_pending(a.id, 0, 0, LINK_NO_TIME);
+	ck_assert_int_eq(lookup("a").clicks, 3000);
+	ck_assert_int_eq(store_link_referrers(st, a.id, 0, r, 1, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(r[0].clicks, 1);
+	clicks_get_stats(ck, &stats);
+	ck_assert_uint_eq(stats.flushed, 3000);
+	ck_assert_uint_eq(stats.batches, 1);
+}
+END_TEST
+
 /* ---- max_clicks ---- */
 
 struct hammer {
@@ -475,6 +531,7 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_stop_writes_everything);
 	tcase_add_test(tc, test_flusher_writes_on_its_own);
 	tcase_add_test(tc, test_locked_runs_fn);
+	tcase_add_test(tc, test_failed_flush_keeps_clicks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -261,6 +261,30 @@ START_TEST(test_reserved_code_in_store_not_served)
 }
 END_TEST
 
+/* A store that cannot answer (its files removed under it, so this
+ * thread's first read connection finds an empty database): 503, JSON or
+ * HTML by Accept, nothing counted. */
+START_TEST(test_store_failure_503)
+{
+	struct link l = add("s", "https://t.example/", 302);
+	char p[320];
+
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	ck_assert_int_eq(unlink(path), 0);
+	go(HTTP_GET, "/s", NULL, NULL);
+	ck_assert_int_eq(resp.status, 503);
+	ck_assert_int_eq(resp.fixed, HTTP_FIXED_UNAVAILABLE_HTML);
+	go(HTTP_GET, "/s", NULL, "application/json");
+	ck_assert_int_eq(resp.status, 503);
+	ck_assert_int_eq(resp.fixed, HTTP_FIXED_UNAVAILABLE_JSON);
+	ck_assert_ptr_null(resp.location);
+	ck_assert_int_eq(pending_human(l.id), 0);
+}
+END_TEST
+
 enum gone_kind { GONE_DISABLED, GONE_EXPIRED, GONE_EXPIRED_NOW, GONE_OUT_OF_CLICKS, GONE_COUNT };
 
 START_TEST(test_gone_by_accept)
@@ -477,6 +501,7 @@ Suite *redirect_suite(void)
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_loop_test(tc, test_not_found_by_accept, 0, (int)(sizeof(not_founds) / sizeof(not_founds[0])));
 	tcase_add_test(tc, test_reserved_code_in_store_not_served);
+	tcase_add_test(tc, test_store_failure_503);
 	tcase_add_loop_test(tc, test_gone_by_accept, 0, 2 * GONE_COUNT);
 	tcase_add_test(tc, test_expires_in_future_redirects);
 	tcase_add_test(tc, test_max_clicks);
