@@ -371,6 +371,37 @@ static void sq_close(void *impl)
 	free(q);
 }
 
+/*
+ * PRAGMA quick_check, so a damaged page is found when the database is opened
+ * (serve refuses to start) rather than by the request that first reads it.
+ * It reads the whole file once per process: O(database size).
+ */
+static int quick_check(struct sq *q, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(q->w, "PRAGMA quick_check(1)", -1, &st, NULL);
+	const char *verdict = NULL;
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		verdict = (const char *)sqlite3_column_text(st, 0);
+		rc = verdict != NULL && strcmp(verdict, "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
+	}
+	if (rc != SQLITE_OK) {
+		/* The verdict may span lines; the error is one line. */
+		snprintf(err, errlen, "%s: database is corrupt: %s", q->path,
+			 verdict != NULL ? verdict : sqlite3_errmsg(q->w));
+		for (char *c = err; *c != '\0'; c++) {
+			if (*c == '\n' || *c == '\r')
+				*c = ' ';
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK)
+		return STORE_OK;
+	rc = map_rc(rc);
+	return rc == STORE_OK || rc == STORE_ERROR ? STORE_CORRUPT : rc;
+}
+
 static int sq_open(const char *path, void **impl, char *err, size_t errlen)
 {
 	struct sq *q = calloc(1, sizeof(*q));
@@ -428,7 +459,9 @@ static int sq_open(const char *path, void **impl, char *err, size_t errlen)
 		rc = SQLITE_CANTOPEN;
 		goto fail;
 	}
-	rc = migrate(q, err, errlen);
+	rc = quick_check(q, err, errlen);
+	if (rc == STORE_OK)
+		rc = migrate(q, err, errlen);
 	if (rc != STORE_OK) {
 		sq_close(q);
 		return rc;
