@@ -39,7 +39,11 @@
 
 #define QUERY_MAX 8192
 #define API_BODY_MAX (64 * 1024)
-#define CONNECTION_MEMORY (64 * 1024)
+/* libmicrohttpd zeroes a connection's whole pool after every request, so its
+ * size is paid per redirect (64 KiB cost ~0.35 us more than 32 KiB, see
+ * bench/RESULTS.md). 32 KiB holds the longest request line (8 KiB query)
+ * with browser headers plus the longest Location (16 KiB). */
+#define CONNECTION_MEMORY (32 * 1024)
 
 enum route {
 	ROUTE_REDIRECT,
