@@ -373,7 +373,7 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 		resp.status = r->refused;
 		resp.content_type = "text/plain; charset=utf-8";
 		resp.cache_control = "no-store";
-		resp.body = r->refused == 501 ? "transfer coding not implemented\n" : "ambiguous message framing\n";
+		resp.body = r->refused == 501 ? "transfer coding not implemented\n" : "malformed or ambiguous request\n";
 		resp.body_len = strlen(resp.body);
 	} else if (r->query_too_long) {
 		resp.status = 414;
@@ -416,6 +416,15 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 	}
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -430,10 +439,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	r->started = false;
 	r->query_too_long = false;
 	r->body_too_large = false;
-	r->refused = 0;
 	r->drained = 0;
 	r->body_len = 0;
 	r->has_query = false;
+	/* A control character in the target (libmicrohttpd keeps a bare CR
+	 * there) makes the request invalid (RFC 9112 3.2, 2.2). */
+	r->refused = has_control(uri) ? 400 : 0;
 	q = strchr(uri, '?');
 	if (q != NULL) {
 		size_t n = strlen(q + 1);
@@ -606,7 +617,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->version = version;
 		atomic_fetch_add(&srv->inflight, 1);
 		r->route = route_of(url);
-		r->refused = framing_refusal(con, version);
+		if (r->refused == 0)
+			r->refused = framing_refusal(con, version);
 		if (r->refused != 0)
 			return answer(srv, con, r, url, method, true);
 		if (r->route == ROUTE_API)
