@@ -255,7 +255,16 @@ static const volatile uint32_t *wal_header(sqlite3 *db)
 {
 	sqlite3_file *f = NULL;
 	void volatile *p = NULL;
+	sqlite3_stmt *st = NULL;
+	bool wal = false;
 
+	/* Only a WAL connection has a -shm to map: on any other, xShmMap would
+	 * open a handle that sqlite3_close never releases. */
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		wal = sqlite3_column_text(st, 0) != NULL && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	if (!wal)
+		return NULL;
 	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
 	    f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
 		return NULL;
