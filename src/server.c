@@ -702,7 +702,11 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 int server_start(const struct server_deps *deps, struct server **out, char *err, size_t errlen)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	/* poll(2), not epoll: libmicrohttpd 0.9.75's MHD_quiesce_daemon races
+	 * epoll workers taking the listening socket out of their sets and
+	 * aborts the process ("Failed to remove listen FD from epoll set");
+	 * with poll it signals each worker through its ITC instead. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
 	int fd = -1;
 	bool v6;
 
