@@ -18,6 +18,9 @@
 #define FIVE_MB (5u * 1024 * 1024)
 #define TARGET "https://t.example/p"
 
+/* A limit above the 5 MB bodies, so only Expect explains an early answer. */
+static const char *const roomy[] = {"--max-body", "10485760", NULL};
+
 static char *filled(size_t n)
 {
 	char *b = malloc(n);
@@ -34,7 +37,7 @@ START_TEST(test_expect_100_continue_5mb_post_gets_307_with_under_1mb_uploaded)
 	char *body = filled(FIVE_MB);
 	struct http_result r;
 
-	rt_start(NULL);
+	rt_start(roomy);
 	rt_add_link(TARGET, "big", 307, NULL);
 	ck_assert_int_eq(http_do("POST", rt_url("/big"), body, FIVE_MB, headers, false, &r), 0);
 	ck_assert_int_eq(r.status, 307);
@@ -49,7 +52,8 @@ START_TEST(test_expect_100_continue_5mb_post_gets_307_with_under_1mb_uploaded)
 END_TEST
 
 /* The same on the wire: headers only, and the redirect comes back at once,
- * with no "100 Continue" before it and the connection closed after it. */
+ * with no "100 Continue" before it and the connection closed after it
+ * (the body, never read, would otherwise be taken as the next request). */
 START_TEST(test_expect_100_continue_headers_alone_get_the_redirect)
 {
 	static const char req[] = "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 5242880\r\n"
@@ -57,7 +61,7 @@ START_TEST(test_expect_100_continue_headers_alone_get_the_redirect)
 	char resp[4096];
 	bool closed;
 
-	rt_start(NULL);
+	rt_start(roomy);
 	rt_add_link(TARGET, "big", 307, NULL);
 	ck_assert_int_gt(raw_request_ex(rt_daemon.port, req, strlen(req), resp, sizeof(resp), 5000, &closed), 0);
 	rt_assert_status_line(resp, "HTTP/1.1 307 ");
