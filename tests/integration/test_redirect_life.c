@@ -1,6 +1,6 @@
 /*
- * The daemon's life with clients on it: SIGTERM in the middle of traffic
- * exits 0, a request in flight when SIGTERM arrives is still answered, and
+ * The daemon's life with clients on it: SIGTERM or SIGINT in the middle of
+ * traffic exits 0, a request in flight when SIGTERM arrives is still answered, and
  * issue 2's "done means": `shortd add` prints the short URL and
  * `curl -L -d x=1` through that 307 link reaches the target as a POST.
  */
@@ -24,7 +24,7 @@
 static atomic_int redirects;     /* 307s with the right Location */
 static atomic_int wrong;         /* any other answer */
 static atomic_int early_failure; /* a transfer failed before SIGTERM */
-static atomic_bool sigterm_sent;
+static atomic_bool sigterm_sent; /* or SIGINT */
 static char link_url[128]; /* written before the clients start */
 
 /* One client: even ones keep one connection alive, odd ones POST a body on
@@ -62,8 +62,10 @@ static void *client(void *arg)
 	return NULL;
 }
 
-START_TEST(test_sigterm_during_traffic_exits_0)
+/* Row 0: SIGTERM, row 1: SIGINT. */
+START_TEST(test_sigterm_or_sigint_during_traffic_exits_0)
 {
+	int sig = _i == 0 ? SIGTERM : SIGINT;
 	pthread_t t[CLIENTS];
 	struct timespec pause = {0, 2 * 1000000L};
 
@@ -76,7 +78,7 @@ START_TEST(test_sigterm_during_traffic_exits_0)
 		nanosleep(&pause, NULL);
 	ck_assert_int_ge(atomic_load(&redirects), WANTED);
 	atomic_store(&sigterm_sent, true);
-	ck_assert_int_eq(daemon_stop(&rt_daemon), 0);
+	ck_assert_int_eq(daemon_stop_with(&rt_daemon, sig), 0);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_join(t[i], NULL);
 	ck_assert_int_eq(atomic_load(&wrong), 0);
@@ -192,7 +194,7 @@ Suite *redirect_life_suite(void)
 	TCase *done = tcase_create("done_means");
 
 	tcase_set_timeout(stop, 60);
-	tcase_add_test(stop, test_sigterm_during_traffic_exits_0);
+	tcase_add_loop_test(stop, test_sigterm_or_sigint_during_traffic_exits_0, 0, 2);
 	tcase_add_test(stop, test_sigterm_lets_request_in_flight_finish);
 	suite_add_tcase(s, stop);
 

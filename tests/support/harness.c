@@ -253,11 +253,16 @@ out:
 
 int daemon_stop(struct daemon *d)
 {
+	return daemon_stop_with(d, SIGTERM);
+}
+
+int daemon_stop_with(struct daemon *d, int sig)
+{
 	int rc;
 
 	if (d->pid <= 0)
 		return -1;
-	kill(d->pid, SIGTERM);
+	kill(d->pid, sig);
 	rc = wait_exit(d->pid, STOP_WAIT_MS);
 	if (rc == -2) {
 		fprintf(stderr, "daemon_stop: pid %d did not exit within %d ms\n", (int)d->pid, STOP_WAIT_MS);

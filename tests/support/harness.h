@@ -32,6 +32,9 @@ int daemon_start(struct daemon *d, const char *const *args, const char *const *e
  * signal or did not exit within 15 s, in which case it is killed). */
 int daemon_stop(struct daemon *d);
 
+/* daemon_stop with another signal (SIGINT, say). */
+int daemon_stop_with(struct daemon *d, int sig);
+
 /* SIGKILL and reap. */
 void daemon_kill(struct daemon *d);
 
