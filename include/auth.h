@@ -38,8 +38,9 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 
 /*
  * For a database without any token: makes an admin token named "admin",
- * writes its text to secret and sets *created. With tokens present nothing
- * happens and *created is false. Returns a store status.
+ * writes its text to secret and sets *created. With tokens present (or one
+ * made by another process meanwhile) nothing happens and *created is false.
+ * Returns a store status.
  */
 int auth_bootstrap(struct store *s, int64_t now, char secret[AUTH_TOKEN_LEN + 1], bool *created);
 

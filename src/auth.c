@@ -74,5 +74,6 @@ int auth_bootstrap(struct store *s, int64_t now, char secret[AUTH_TOKEN_LEN + 1]
 	rc = store_token_add(s, "admin", hash, STORE_ROLE_ADMIN, now);
 	if (rc == STORE_OK)
 		*created = true;
-	return rc;
+	/* Another process made the first token in between: that one stands. */
+	return rc == STORE_CONFLICT ? STORE_OK : rc;
 }
