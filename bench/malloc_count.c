@@ -5,8 +5,12 @@
  * strdup() called by libmicrohttpd counts for libmicrohttpd and one called
  * by shortd counts for shortd. Counting only; the memory comes from glibc.
  *
+ * shortd's own allocations are split by thread: on libmicrohttpd's threads
+ * (named "MHD-...": the request path) or on shortd's background threads
+ * (the click flusher).
+ *
  * SIGUSR1 appends one line of totals to $MALLOC_COUNT_OUT (or stderr):
- *   shortd=N libmicrohttpd=N libsqlite3=N other=N
+ *   shortd=N shortd_background=N libmicrohttpd=N libsqlite3=N other=N
  * bench/run.sh takes one snapshot before and one after a fixed number of
  * requests and divides the difference by the requests.
  */
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t size);
@@ -26,9 +31,10 @@ extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t size);
 extern void *__libc_memalign(size_t align, size_t size);
 
-enum owner { OWNER_SHORTD, OWNER_MHD, OWNER_SQLITE, OWNER_OTHER, OWNER_COUNT };
+enum owner { OWNER_SHORTD, OWNER_SHORTD_BACKGROUND, OWNER_MHD, OWNER_SQLITE, OWNER_OTHER, OWNER_COUNT };
 
-static const char *const owner_name[OWNER_COUNT] = {"shortd", "libmicrohttpd", "libsqlite3", "other"};
+static const char *const owner_name[OWNER_COUNT] = {"shortd", "shortd_background", "libmicrohttpd", "libsqlite3",
+						    "other"};
 static _Atomic unsigned long counts[OWNER_COUNT];
 static _Thread_local int busy; /* inside our own bookkeeping: do not recurse */
 static int out_fd = 2;
@@ -50,6 +56,14 @@ static enum owner owner_of(const char *file)
 	return OWNER_SHORTD; /* the main executable: shortd links its own code statically */
 }
 
+static bool on_request_thread(void)
+{
+	char name[17] = "";
+
+	prctl(PR_GET_NAME, name, 0, 0, 0);
+	return strncmp(name, "MHD", 3) == 0;
+}
+
 static void count(void)
 {
 	void *frames[24];
@@ -67,6 +81,8 @@ static void count(void)
 		if (is_runtime(info.dli_fname))
 			continue;
 		who = owner_of(info.dli_fname);
+		if (who == OWNER_SHORTD && !on_request_thread())
+			who = OWNER_SHORTD_BACKGROUND;
 		break;
 	}
 	atomic_fetch_add_explicit(&counts[who], 1, memory_order_relaxed);

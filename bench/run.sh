@@ -14,7 +14,8 @@
 # bench/out/results.tsv.
 #
 # Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS=1
-# MODES="keepalive close" SERVERS="A B C" EXTRAS=1 (0 skips the extra runs).
+# MODES="keepalive close" SERVERS="A B C" EXTRAS=1 (0 skips the extra runs)
+# NICE="nice -n -10" (empty: run at normal priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,11 +33,13 @@ OUT=bench/out
 SCPU=0
 LCPU=1
 PORT=18480
+NICE=${NICE-nice -n -10} # other work on the machine disturbs less (needs root; else a warning)
 TOKEN=bench-admin-token-0123456789abcdef
 export SHORTD_ADMIN_TOKEN=$TOKEN
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 RESULTS=$OUT/results.tsv
 : >"$RESULTS"
 SERVER_PID=
@@ -142,13 +145,13 @@ start_server() {
 	local which=$1 n=$2
 	PORT=$((PORT + 1))
 	case $which in
-	A) taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
+	A) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
 		--threads "$THREADS" 2>>"$OUT/shortd.log" &
 	   ;;
 	B) nginx_conf "$n" $PORT
-	   taskset -c $SCPU nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
+	   $NICE taskset -c $SCPU nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
 	   ;;
-	C) taskset -c $SCPU "$OUT/mhd302" $PORT 2>/dev/null &
+	C) $NICE taskset -c $SCPU "$OUT/mhd302" $PORT 2>/dev/null &
 	   ;;
 	esac
 	SERVER_PID=$!
@@ -176,9 +179,9 @@ to_us() {
 measure() {
 	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 reqs rps p50 p99
 	if [ "$mode" = keepalive ]; then
-		taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
+		$NICE taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID")
-		taskset -c $LCPU h2load --h1 -c64 -D"$DURATION" -i "$OUT/uris-$n.txt" -B "$url" \
+		$NICE taskset -c $LCPU h2load --h1 -c64 -D"$DURATION" -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
 		t1=$(ticks "$SERVER_PID")
 		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
@@ -187,9 +190,9 @@ measure() {
 		p50=$(pct "$OUT/h2load.log" 50)
 		p99=$(pct "$OUT/h2load.log" 99)
 	else
-		taskset -c $LCPU wrk -t1 -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
+		$NICE taskset -c $LCPU wrk -t1 -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID")
-		URIS=$OUT/uris-$n.txt taskset -c $LCPU wrk -t1 -c64 -d"${DURATION}s" --latency \
+		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t1 -c64 -d"${DURATION}s" --latency \
 			-H 'Connection: close' -s "$OUT/uris.lua" "$url" >"$OUT/wrk.out" 2>&1
 		t1=$(ticks "$SERVER_PID")
 		if grep -q 'Non-2xx' "$OUT/wrk.out"; then die "$label: errors: $(grep Non-2xx "$OUT/wrk.out")"; fi
@@ -254,7 +257,7 @@ if [ "$EXTRAS" = 1 ]; then
 		PORT=$((PORT + 1))
 		: >"$OUT/startup.log"
 		t0=$(date +%s%N)
-		taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$BIG.db" \
+		$NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$BIG.db" \
 			--threads "$THREADS" 2>"$OUT/startup.log" &
 		SERVER_PID=$!
 		until grep -q '^listening on' "$OUT/startup.log"; do sleep 0.001; done
@@ -269,16 +272,16 @@ if [ "$EXTRAS" = 1 ]; then
 	start_malloc_count() {
 		PORT=$((PORT + 1))
 		rm -f "$OUT/malloc.txt"
-		MALLOC_COUNT_OUT=$OUT/malloc.txt LD_PRELOAD=$OUT/malloc_count.so taskset -c $SCPU \
+		MALLOC_COUNT_OUT=$OUT/malloc.txt LD_PRELOAD=$OUT/malloc_count.so $NICE taskset -c $SCPU \
 			"$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$N.db" --threads "$THREADS" \
 			2>>"$OUT/shortd.log" &
 		SERVER_PID=$!
 		wait_port $PORT
 	}
 	start_malloc_count
-	taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
+	$NICE taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
 	kill -USR1 "$SERVER_PID"; sleep 0.2
-	taskset -c $LCPU h2load --h1 -c64 -n 200000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
+	$NICE taskset -c $LCPU h2load --h1 -c64 -n 200000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
 	kill -USR1 "$SERVER_PID"; sleep 0.2
 	stop_server
 	malloc_per=$(awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); v[NR, kv[1]] = kv[2]; k[i] = kv[1]; nk = NF}}
@@ -290,7 +293,7 @@ if [ "$EXTRAS" = 1 ]; then
 	cp "$OUT/links-$N.db" "$OUT/api.db"
 	rm -f "$OUT/api.db-wal" "$OUT/api.db-shm"
 	PORT=$((PORT + 1))
-	taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$THREADS" \
+	$NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$THREADS" \
 		2>>"$OUT/shortd.log" &
 	SERVER_PID=$!
 	wait_port $PORT
@@ -299,7 +302,7 @@ if [ "$EXTRAS" = 1 ]; then
 		-H 'Content-Type: application/json' --data-binary @"$OUT/create.json" \
 		"http://127.0.0.1:$PORT/api/v1/links")
 	if [ "$code" = 201 ]; then
-		taskset -c $LCPU h2load --h1 -c8 -n 20000 -d "$OUT/create.json" \
+		$NICE taskset -c $LCPU h2load --h1 -c8 -n 20000 -d "$OUT/create.json" \
 			-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 			"http://127.0.0.1:$PORT/api/v1/links" >"$OUT/api.out" 2>&1
 		grep -q '20000 2xx' "$OUT/api.out" || die "API: $(grep 'status codes' "$OUT/api.out")"
@@ -314,7 +317,8 @@ fi
 {
 	echo
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r)"
-	echo "servers on CPU $SCPU, load generator on CPU $LCPU; $N links; medians of $ROUNDS rounds of ${DURATION}s"
+	echo "servers on CPU $SCPU, load generator on CPU $LCPU (${NICE:-no nice}); $N links; medians of $ROUNDS rounds of ${DURATION}s"
+	echo "load average before the run: $LOAD_BEFORE"
 	echo "A shortd (--threads $THREADS, clicks counted)  B nginx $(nginx -v 2>&1 | sed 's/.*\///') map + return 302" \
 		"  C libmicrohttpd $(pkg-config --modversion libmicrohttpd) fixed 302"
 	echo
