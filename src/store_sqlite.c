@@ -24,7 +24,6 @@
 #define PING_TIMEOUT_MS 1000
 #define GEN_ATTEMPTS 16
 #define QUICK_CHECK_MAX_PAGES 1024 /* a full check at open up to 4 MiB (4 KiB pages), ~30 ms */
-#define READER_CACHE_SIZE "-2000" /* KiB of page cache per read connection */
 
 #define LINK_COLUMNS                                                                         \
 	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, " \
@@ -84,17 +83,9 @@ static const char *const writer_sql[W_COUNT] = {
 	[W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 
-/* The first copy of the WAL-index header in the -shm file (SQLite's
- * walformat.html): every commit, by any connection in any process, changes
- * it (mxFrame, checksums, and the salts when the WAL restarts). */
-#define WAL_HDR_WORDS 12
-
 struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[R_COUNT];
-	sqlite3_stmt *begin, *commit;
-	const volatile uint32_t *wal_hdr; /* in shared memory; NULL: one transaction per read */
-	uint32_t seen[WAL_HDR_WORDS];     /* wal_hdr before the open snapshot was taken */
 	struct reader *next;
 };
 
@@ -249,59 +240,6 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 
 /* ---- readers ---- */
 
-/* The connection's mapping of the WAL-index header, through the VFS's own
- * xShmMap (region 0 is mapped once the connection has read in WAL mode), or
- * NULL when there is none. */
-static const volatile uint32_t *wal_header(sqlite3 *db)
-{
-	sqlite3_file *f = NULL;
-	void volatile *p = NULL;
-	sqlite3_stmt *st = NULL;
-	bool wal = false;
-
-	/* Only a WAL connection has a -shm to map: on any other, xShmMap would
-	 * open a handle that sqlite3_close never releases. */
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		wal = sqlite3_column_text(st, 0) != NULL && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-	sqlite3_finalize(st);
-	if (!wal)
-		return NULL;
-	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
-	    f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
-		return NULL;
-	if (f->pMethods->xShmMap(f, 0, 32768, 0, &p) != SQLITE_OK || p == NULL)
-		return NULL;
-	return p;
-}
-
-/*
- * Reads share one read transaction (one snapshot) until a commit changes the
- * WAL-index header, instead of taking and releasing the WAL's read lock (two
- * fcntl calls) per statement. The header is copied before BEGIN, so the
- * snapshot the next read takes is never older than the copy: any commit that
- * finished before a call is seen by that call. A thread that goes quiet keeps
- * its last snapshot until its next read, so checkpoints stop at it meanwhile.
- */
-static void reader_snapshot(struct reader *r)
-{
-	bool same = !sqlite3_get_autocommit(r->db);
-
-	for (int i = 0; i < WAL_HDR_WORDS && same; i++)
-		same = r->wal_hdr[i] == r->seen[i];
-	if (same)
-		return;
-	if (!sqlite3_get_autocommit(r->db)) {
-		int rc = sqlite3_step(r->commit);
-		sqlite3_reset(r->commit);
-		if (rc != SQLITE_DONE)
-			return; /* a listing still runs on this snapshot: keep it */
-	}
-	for (int i = 0; i < WAL_HDR_WORDS; i++)
-		r->seen[i] = r->wal_hdr[i];
-	sqlite3_step(r->begin);
-	sqlite3_reset(r->begin);
-}
-
 static struct reader *reader_get(struct sq *q)
 {
 	struct reader *r = pthread_getspecific(q->reader_key);
@@ -312,18 +250,12 @@ static struct reader *reader_get(struct sq *q)
 	if (r == NULL)
 		return NULL;
 	if (open_conn(q->path, &r->db) != SQLITE_OK ||
-	    sqlite3_exec(r->db, "PRAGMA query_only = 1; PRAGMA cache_size = " READER_CACHE_SIZE ";"
-			 " SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(r->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &r->begin, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(r->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &r->commit, NULL) != SQLITE_OK) {
+	    sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
 		sq_error(r->db, "open read connection", SQLITE_CANTOPEN);
-		sqlite3_finalize(r->begin);
-		sqlite3_finalize(r->commit);
 		sqlite3_close(r->db);
 		free(r);
 		return NULL;
 	}
-	r->wal_hdr = wal_header(r->db);
 	pthread_mutex_lock(&q->readers_lock);
 	r->next = q->readers;
 	q->readers = r;
@@ -340,8 +272,6 @@ static sqlite3_stmt *reader_stmt(struct sq *q, enum reader_stmt which, struct re
 	*rout = r;
 	if (r == NULL)
 		return NULL;
-	if (r->wal_hdr != NULL)
-		reader_snapshot(r);
 	if (r->stmt[which] == NULL &&
 	    sqlite3_prepare_v3(r->db, reader_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &r->stmt[which], NULL) !=
 		    SQLITE_OK) {
@@ -363,8 +293,6 @@ static void sq_close(void *impl)
 		next = r->next;
 		for (int i = 0; i < R_COUNT; i++)
 			sqlite3_finalize(r->stmt[i]);
-		sqlite3_finalize(r->begin);
-		sqlite3_finalize(r->commit);
 		sqlite3_close(r->db);
 		free(r);
 	}
