@@ -40,6 +40,11 @@ void config_defaults(struct config *c);
  */
 int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen);
 
+/* Sets c->base_url from v without its trailing slashes: an http(s) URL by
+ * url.h's rules (host, port, no userinfo) with no query or fragment, since
+ * codes are appended to it. Returns 0, or -1 leaving c unchanged. */
+int config_set_base_url(struct config *c, const char *v);
+
 /* Parses "HOST:PORT" or "[V6]:PORT" into c's listen fields; 0 or -1. */
 int config_parse_listen(struct config *c, const char *value);
 

@@ -42,6 +42,7 @@ enum {
 
 struct cli_common {
 	const char *db;
+	const char *base_from; /* "--base-url" or "SHORTD_BASE_URL" when given */
 	char base_url[CONFIG_BASE_URL_MAX + 1];
 };
 
@@ -60,8 +61,10 @@ static void common_init(struct cli_common *c)
 	const char *listen = getenv("SHORTD_LISTEN");
 
 	c->db = db != NULL && db[0] != '\0' ? db : "./shortd.db";
+	c->base_from = NULL;
 	if (base != NULL && base[0] != '\0') {
 		snprintf(c->base_url, sizeof(c->base_url), "%s", base);
+		c->base_from = "SHORTD_BASE_URL";
 	} else {
 		struct config cfg;
 		config_defaults(&cfg);
@@ -84,8 +87,26 @@ static int common_opt(struct cli_common *c, int opt, const char *arg)
 	}
 	if (opt == O_BASE_URL) {
 		snprintf(c->base_url, sizeof(c->base_url), "%s", arg);
+		c->base_from = "--base-url";
 		return 1;
 	}
+	return 0;
+}
+
+/* Checks a given base URL by serve's rules; 0, or EXIT_USAGE with a message. */
+static int check_base_url(struct cli_common *c)
+{
+	struct config cfg;
+
+	if (c->base_from == NULL)
+		return 0;
+	config_defaults(&cfg);
+	if (config_set_base_url(&cfg, c->base_url) != 0) {
+		fprintf(stderr, "shortd: %s: expected an http:// or https:// URL with a host and no query, got '%s'\n",
+			c->base_from, c->base_url);
+		return EXIT_USAGE;
+	}
+	memcpy(c->base_url, cfg.base_url, strlen(cfg.base_url) + 1);
 	return 0;
 }
 
@@ -177,6 +198,8 @@ int cli_add(int argc, char **argv)
 	if (optind + 1 != argc)
 		return usage_error("%s", "add: expected exactly one URL (shortd add URL [options])");
 	in.url = argv[optind];
+	if ((rc = check_base_url(&c)) != 0)
+		return rc;
 
 	const char *status_env = getenv("SHORTD_DEFAULT_STATUS");
 	int default_status = 302;
@@ -235,6 +258,8 @@ int cli_get(int argc, char **argv)
 	struct link *l;
 	int rc = code_command(argc, argv, &c, &code, "get");
 
+	if (rc == 0)
+		rc = check_base_url(&c);
 	if (rc != 0)
 		return rc;
 	if ((l = malloc(sizeof(*l))) == NULL)

@@ -92,9 +92,7 @@ int config_parse_listen(struct config *c, const char *value)
 	return 0;
 }
 
-/* A base URL is a target URL by url.h's rules (host, port, no userinfo)
- * with no query or fragment, since codes are appended to it. */
-static int set_base_url(struct config *c, const char *v)
+int config_set_base_url(struct config *c, const char *v)
 {
 	char url[CONFIG_BASE_URL_MAX + 1], norm[3 * CONFIG_BASE_URL_MAX + 1];
 	size_t n = strlen(v);
@@ -145,7 +143,7 @@ static int apply(struct config *c, int id, const char *v, const char *name, char
 		snprintf(err, errlen, "%s: must not be empty", name);
 		return -1;
 	case OPT_BASE_URL:
-		if (set_base_url(c, v) == 0)
+		if (config_set_base_url(c, v) == 0)
 			return 0;
 		snprintf(err, errlen, "%s: expected an http:// or https:// URL, got '%s'", name, v);
 		return -1;

@@ -115,6 +115,8 @@ static const struct bad_add bad_adds[] = {
 	{{"add", "https://t.example", "--colour", "red", NULL}, 2, "--colour"},
 	{{"add", "https://t.example", "--code", NULL}, 2, "--code"},
 	{{"add", "https://t.example", "--code", "taken", NULL}, 1, "code_taken"},
+	{{"add", "https://t.example", "--base-url", "ftp://s.example", NULL}, 2, "--base-url"},
+	{{"add", "https://t.example", "--base-url", "https://s.example/?q=1", NULL}, 2, "--base-url"},
 };
 
 START_TEST(test_add_refuses_bad_input)
