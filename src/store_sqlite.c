@@ -321,15 +321,17 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* Reads the schema and the first row of every table: each b-tree's root page
- * and its leftmost path, a constant cost whatever the size. */
+/* Reads the schema and the first row of every table: each table b-tree's
+ * root page and its leftmost path, a constant cost whatever the size. All
+ * columns are asked for, so the read cannot be answered from a smaller
+ * covering index instead of the table. */
 static int probe_tables(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table'", -1, &st, NULL);
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 1", (const char *)sqlite3_column_text(st, 0));
+		char *sql = sqlite3_mprintf("SELECT * FROM \"%w\" LIMIT 1", (const char *)sqlite3_column_text(st, 0));
 		rc = sql != NULL ? sqlite3_exec(db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 		sqlite3_free(sql);
 	}
