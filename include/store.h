@@ -37,6 +37,7 @@ struct store_token {
 	char name[STORE_TOKEN_NAME_MAX + 1];
 	enum store_role role;
 	int64_t created_at;
+	unsigned char hash[STORE_TOKEN_HASH_LEN]; /* the stored SHA-256, never the secret */
 };
 
 /* Fields of a link to change; a flag says which are set. */

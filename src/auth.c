@@ -48,10 +48,14 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 		*role = STORE_ROLE_ADMIN;
 		return AUTH_OK;
 	}
-	/* The store is searched by the SHA-256 alone: its timing can reveal
-	 * nothing about the secret that a preimage-resistant hash does not. */
+	/* The store's index finds the row by the SHA-256 (its timing reveals
+	 * nothing a preimage-resistant hash does not); the match itself is
+	 * decided by a constant-time comparison of the stored hash. */
 	rc = store_token_find(s, hash, &t);
+	if (rc == STORE_OK && sodium_memcmp(t.hash, hash, STORE_TOKEN_HASH_LEN) != 0)
+		rc = STORE_NOT_FOUND;
 	sodium_memzero(hash, sizeof(hash));
+	sodium_memzero(t.hash, sizeof(t.hash));
 	if (rc == STORE_NOT_FOUND)
 		return AUTH_INVALID;
 	if (rc != STORE_OK)

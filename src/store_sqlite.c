@@ -47,8 +47,8 @@ static const char *const reader_sql[R_COUNT] = {
 		    "ORDER BY day LIMIT ?3",
 	[R_REFERRERS] = "SELECT host, SUM(clicks) AS n FROM referrers_daily WHERE link_id = ?1 AND "
 			"day >= ?2 GROUP BY host ORDER BY n DESC, host LIMIT ?3",
-	[R_TOKEN_FIND] = "SELECT name, role, created_at FROM tokens WHERE hash = ?1",
-	[R_TOKEN_LIST] = "SELECT name, role, created_at FROM tokens ORDER BY id",
+	[R_TOKEN_FIND] = "SELECT name, role, created_at, hash FROM tokens WHERE hash = ?1",
+	[R_TOKEN_LIST] = "SELECT name, role, created_at, hash FROM tokens ORDER BY id",
 	[R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
 };
 
@@ -833,6 +833,9 @@ static void token_from_row(sqlite3_stmt *st, struct store_token *t)
 	snprintf(t->name, sizeof(t->name), "%s", name != NULL ? (const char *)name : "");
 	t->role = sqlite3_column_int(st, 1) == 1 ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN;
 	t->created_at = sqlite3_column_int64(st, 2);
+	memset(t->hash, 0, sizeof(t->hash));
+	if (sqlite3_column_bytes(st, 3) == STORE_TOKEN_HASH_LEN)
+		memcpy(t->hash, sqlite3_column_blob(st, 3), STORE_TOKEN_HASH_LEN);
 }
 
 static int sq_token_add(void *impl, const char *name, const unsigned char *hash, enum store_role role,

@@ -768,7 +768,9 @@ START_TEST(test_tokens)
 	ck_assert_str_eq(t.name, "admin");
 	ck_assert_int_eq(t.role, STORE_ROLE_ADMIN);
 	ck_assert_int_eq(t.created_at, 1700000000);
+	ck_assert_mem_eq(t.hash, h1, STORE_TOKEN_HASH_LEN);
 	ck_assert_int_eq(store_token_find(st, h2, &t), STORE_OK);
+	ck_assert_mem_eq(t.hash, h2, STORE_TOKEN_HASH_LEN);
 	ck_assert_str_eq(t.name, "ci");
 	ck_assert_int_eq(t.role, STORE_ROLE_READ_ONLY);
 	ck_assert_int_eq(store_token_find(st, h3, &t), STORE_NOT_FOUND);
