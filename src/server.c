@@ -373,7 +373,7 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 		resp.status = r->refused;
 		resp.content_type = "text/plain; charset=utf-8";
 		resp.cache_control = "no-store";
-		resp.body = r->refused == 501 ? "transfer coding not implemented\n" : "malformed or ambiguous request\n";
+		resp.body = r->refused == 501 ? "transfer coding not supported\n" : "malformed or ambiguous request\n";
 		resp.body_len = strlen(resp.body);
 	} else if (r->query_too_long) {
 		resp.status = 414;

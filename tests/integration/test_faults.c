@@ -149,30 +149,6 @@ static void make_database(struct daemon *d)
 	ck_assert_int_eq(daemon_stop(d), 0);
 }
 
-static void sql_exec(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
-	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
-}
-
-static int sql_int(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	int v;
-
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
-
 /* ---- full disk ---- */
 
 START_TEST(test_full_disk_refuses_creation_and_keeps_serving)
@@ -208,8 +184,8 @@ START_TEST(test_full_disk_refuses_creation_and_keeps_serving)
 	assert_serving(&d, "after");
 	ck_assert_int_eq(get_status(&d, "/full0", NULL, 0), 404);
 	ck_assert_int_eq(daemon_stop(&d), 0);
-	ck_assert_int_eq(sql_int(d.db, "SELECT count(*) FROM links"), 2);
-	ck_assert_int_eq(sql_int(d.db, "SELECT clicks FROM links WHERE code = 'before'"), 20);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links"), 2);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT clicks FROM links WHERE code = 'before'"), 20);
 	ck_assert_int_eq(umount2(d.dir, MNT_DETACH), 0);
 	daemon_cleanup(&d);
 }
@@ -290,8 +266,8 @@ START_TEST(test_damaged_page_is_refused_at_start)
 	int fd;
 
 	make_database(&d);
-	page_size = sql_int(d.db, "PRAGMA page_size");
-	root = sql_int(d.db, "SELECT rootpage FROM sqlite_schema WHERE name = 'links'");
+	page_size = sqlfile_int(d.db, "PRAGMA page_size");
+	root = sqlfile_int(d.db, "SELECT rootpage FROM sqlite_schema WHERE name = 'links'");
 	ck_assert_int_gt(root, 1);
 	/* Overwrite the head of the links table's root page (its b-tree header). */
 	memset(junk, 0xA5, sizeof(junk));
@@ -309,10 +285,10 @@ START_TEST(test_newer_schema_is_refused_at_start)
 	struct daemon d;
 
 	make_database(&d);
-	sql_exec(d.db, "PRAGMA user_version = 999");
+	sqlfile_exec(d.db, "PRAGMA user_version = 999");
 	assert_serve_refuses(d.db, "999");
 	/* Refused, not touched: the version is still the newer one. */
-	ck_assert_int_eq(sql_int(d.db, "PRAGMA user_version"), 999);
+	ck_assert_int_eq(sqlfile_int(d.db, "PRAGMA user_version"), 999);
 	daemon_cleanup(&d);
 }
 END_TEST
@@ -382,7 +358,7 @@ START_TEST(test_busy_database_never_reaches_a_client)
 	 * creation waited and went through. */
 	ck_assert_int_eq(created, 12);
 	ck_assert_int_eq(daemon_stop(&d), 0);
-	ck_assert_int_eq(sql_int(d.db, "SELECT count(*) FROM links WHERE code LIKE 'busy%'"), 12);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code LIKE 'busy%'"), 12);
 	daemon_cleanup(&d);
 }
 END_TEST

@@ -17,30 +17,6 @@
 
 #define LINKS 60000 /* about 5 MiB: past the 4 MiB full check */
 
-static void sl_exec(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
-	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
-}
-
-static int sl_int(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	int v;
-
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return v;
-}
-
 /* A database made by shortd (schema and migrations), then filled with LINKS
  * links "c1".."cN" to https://example.com/N, checkpointed into the file. */
 static void make_large_database(struct daemon *d)
@@ -57,8 +33,8 @@ static void make_large_database(struct daemon *d)
 		 "SELECT 'c' || i, 'https://example.com/' || i, 302, 1700000000, 1700000000 FROM n; "
 		 "PRAGMA wal_checkpoint(TRUNCATE);",
 		 LINKS);
-	sl_exec(d->db, sql);
-	ck_assert_int_gt(sl_int(d->db, "PRAGMA page_count") * sl_int(d->db, "PRAGMA page_size"), 4 * 1024 * 1024);
+	sqlfile_exec(d->db, sql);
+	ck_assert_int_gt(sqlfile_int(d->db, "PRAGMA page_count") * sqlfile_int(d->db, "PRAGMA page_size"), 4 * 1024 * 1024);
 }
 
 START_TEST(test_large_database_starts_and_redirects)
@@ -89,8 +65,8 @@ START_TEST(test_large_database_with_damaged_root_is_refused)
 	int page_size, root, fd, status;
 
 	make_large_database(&d);
-	page_size = sl_int(d.db, "PRAGMA page_size");
-	root = sl_int(d.db, "SELECT rootpage FROM sqlite_schema WHERE name = 'links'");
+	page_size = sqlfile_int(d.db, "PRAGMA page_size");
+	root = sqlfile_int(d.db, "SELECT rootpage FROM sqlite_schema WHERE name = 'links'");
 	ck_assert_int_gt(root, 1);
 	memset(junk, 0xA5, sizeof(junk));
 	fd = open(d.db, O_WRONLY | O_CLOEXEC);

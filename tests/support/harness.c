@@ -10,6 +10,9 @@
  * Proxy variables are dropped from every child's environment and libcurl is
  * told to use no proxy: all traffic stays on 127.0.0.1.
  */
+#include <check.h>
+#include <sqlite3.h>
+
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -927,4 +930,28 @@ long raw_read_response(int fd, char *resp, size_t respsize, int timeout_ms)
 		resp[0] = '\0';
 	read_until(fd, resp, respsize, &got, now_ms() + timeout_ms, response_complete);
 	return (long)got;
+}
+
+void sqlfile_exec(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
+}
+
+int sqlfile_int(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	int v;
+
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+	ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "%s: no row", sql);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
 }

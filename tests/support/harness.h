@@ -118,4 +118,12 @@ int curl_run(char *out, size_t outsize, const char *const *args);
  * output that may hold NUL bytes. */
 int curl_run_capture(char *out, size_t outsize, size_t *out_len, const char *const *args);
 
+/* Runs sql on the SQLite file db with a connection of its own, failing the
+ * test (with SQLite's message) when it does not succeed. */
+void sqlfile_exec(const char *db, const char *sql);
+
+/* The first column of the first row of sql on db, as an int; fails the test
+ * when there is no row. */
+int sqlfile_int(const char *db, const char *sql);
+
 #endif
