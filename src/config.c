@@ -255,7 +255,8 @@ int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_
 
 	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
 		const char *v = getenv(serve_env[i].var);
-		if (v != NULL && apply(c, serve_env[i].id, v, serve_env[i].var, err, errlen) != 0)
+		/* An empty variable counts as unset, as it does for the CLI. */
+		if (v != NULL && v[0] != '\0' && apply(c, serve_env[i].id, v, serve_env[i].var, err, errlen) != 0)
 			return -1;
 	}
 	c->admin_token = getenv("SHORTD_ADMIN_TOKEN");

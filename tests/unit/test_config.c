@@ -204,6 +204,16 @@ START_TEST(test_bad_env_refused_even_with_flag)
 }
 END_TEST
 
+/* An empty variable counts as unset, as the CLI treats SHORTD_DB. */
+START_TEST(test_empty_env_is_unset)
+{
+	setenv("SHORTD_DB", "", 1);
+	setenv("SHORTD_THREADS", "", 1);
+	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
+	ck_assert_str_eq(cfg.db_path, "./shortd.db");
+}
+END_TEST
+
 START_TEST(test_admin_token_env)
 {
 	setenv("SHORTD_ADMIN_TOKEN", "s3cret-token", 1);
@@ -347,6 +357,10 @@ START_TEST(test_bad_env_value)
 	const struct bad *b = &bads[_i];
 
 	setenv(b->var, b->value, 1);
+	if (b->value[0] == '\0') { /* an empty variable counts as unset */
+		ck_assert_msg(parse(NULL, NULL, NULL, NULL) == 0, "%s='' refused: %s", b->var, err);
+		return;
+	}
 	ck_assert_msg(parse(NULL, NULL, NULL, NULL) == -1, "%s='%s' accepted", b->var, b->value);
 	assert_names(b->var, b->value);
 }
@@ -457,6 +471,7 @@ Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_flag_wins_over_env, 0, NSETTINGS);
 	tcase_add_test(tc, test_bad_env_refused_even_with_flag);
 	tcase_add_test(tc, test_admin_token_env);
+	tcase_add_test(tc, test_empty_env_is_unset);
 	tcase_add_test(tc, test_base_url_trailing_slashes_dropped);
 	tcase_add_test(tc, test_parse_twice_in_one_process);
 	suite_add_tcase(s, tc);
