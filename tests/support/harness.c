@@ -955,3 +955,24 @@ int sqlfile_int(const char *db, const char *sql)
 	sqlite3_close(h);
 	return v;
 }
+
+void tempdb_make(const char *tag, char *dir, size_t dirsize, char *path, size_t pathsize)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, dirsize, "%s/shortd-%s-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", tag);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_lt(snprintf(path, pathsize, "%s/test.db", dir), (int)pathsize);
+}
+
+void tempdb_remove(const char *dir, const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char p[1100];
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}

@@ -118,6 +118,15 @@ int curl_run(char *out, size_t outsize, const char *const *args);
  * output that may hold NUL bytes. */
 int curl_run_capture(char *out, size_t outsize, size_t *out_len, const char *const *args);
 
+/* Makes a fresh directory $TMPDIR/shortd-TAG-XXXXXX (TMPDIR defaults to
+ * /tmp) into dir and the database path dir/test.db into path; fails the test
+ * when it cannot. */
+void tempdb_make(const char *tag, char *dir, size_t dirsize, char *path, size_t pathsize);
+
+/* Removes the database at path with its -wal, -shm and -journal files, then
+ * the directory dir. */
+void tempdb_remove(const char *dir, const char *path);
+
 /* Runs sql on the SQLite file db with a connection of its own, failing the
  * test (with SQLite's message) when it does not succeed. */
 void sqlfile_exec(const char *db, const char *sql);

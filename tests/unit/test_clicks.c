@@ -18,6 +18,7 @@
 #include "clicks.h"
 #include "codegen.h"
 #include "store.h"
+#include "harness.h"
 
 #define DAY0 1700006400 /* 2023-11-15T00:00:00Z, day 19676 */
 #define NEVER 600000    /* a flush interval no test waits for */
@@ -29,28 +30,18 @@ static struct clicks *ck;
 
 static void fixture_setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char err[256];
 
-	snprintf(dir, sizeof(dir), "%s/shortd-clicks-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/test.db", dir);
+	tempdb_make("clicks", dir, sizeof(dir), path, sizeof(path));
 	ck_assert_msg(store_open(path, &st, err, sizeof(err)) == STORE_OK, "%s", err);
 	ck = NULL;
 }
 
 static void fixture_teardown(void)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm"};
-	char p[320];
-
 	clicks_stop(ck);
 	store_close(st);
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	tempdb_remove(dir, path);
 }
 
 static void start(int interval_ms)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "linkops.h"
+#include "harness.h"
 
 #define NOW 1700000000
 #define BASE "http://127.0.0.1:8080"
@@ -22,27 +23,17 @@ static struct linkops_error err;
 
 static void fixture_setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char e[256];
 
-	snprintf(dir, sizeof(dir), "%s/shortd-linkops-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/test.db", dir);
+	tempdb_make("linkops", dir, sizeof(dir), path, sizeof(path));
 	ck_assert_msg(store_open(path, &st, e, sizeof(e)) == STORE_OK, "%s", e);
 	memset(&err, 0, sizeof(err));
 }
 
 static void fixture_teardown(void)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm"};
-	char p[320];
-
 	store_close(st);
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	tempdb_remove(dir, path);
 }
 
 /* Every row of links as one string, to compare before and after. */

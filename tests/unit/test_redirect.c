@@ -14,6 +14,7 @@
 #include "codegen.h"
 #include "html.h"
 #include "redirect.h"
+#include "harness.h"
 
 #define NOW 1700006400
 
@@ -27,12 +28,9 @@ static struct http_response resp;
 
 static void fixture_setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char e[256];
 
-	snprintf(dir, sizeof(dir), "%s/shortd-redirect-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/test.db", dir);
+	tempdb_make("redirect", dir, sizeof(dir), path, sizeof(path));
 	ck_assert_msg(store_open(path, &st, e, sizeof(e)) == STORE_OK, "%s", e);
 	ck_assert_int_eq(clicks_start(st, 600000, &ck), 0);
 	config_defaults(&cfg);
@@ -41,16 +39,9 @@ static void fixture_setup(void)
 
 static void fixture_teardown(void)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm"};
-	char p[320];
-
 	clicks_stop(ck);
 	store_close(st);
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	tempdb_remove(dir, path);
 }
 
 static struct link add(const char *code, const char *url, int status)

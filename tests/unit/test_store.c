@@ -18,6 +18,7 @@
 #include "codegen.h"
 #include "migrations.h"
 #include "store.h"
+#include "harness.h"
 
 static char dir[256];
 static char path[300];
@@ -26,27 +27,16 @@ static char err[512];
 
 static void fixture_setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof(dir), "%s/shortd-store-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/test.db", dir);
+	tempdb_make("store", dir, sizeof(dir), path, sizeof(path));
 	st = NULL;
 	err[0] = '\0';
 }
 
 static void fixture_teardown(void)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	char p[320];
-
 	store_close(st);
 	st = NULL;
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
+	tempdb_remove(dir, path);
 }
 
 static void open_store(void)
