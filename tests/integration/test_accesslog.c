@@ -90,11 +90,14 @@ static long request(const struct daemon *d, const char *method, const char *path
 	return status;
 }
 
+/* Starts a daemon prepared with daemon_prepare (the log may live in its
+ * directory, which daemon_cleanup removes) with the API test token. */
 static void start_logged(struct daemon *d, const char *log)
 {
+	static const char *const env[] = {"SHORTD_ADMIN_TOKEN=" API_TEST_TOKEN, NULL};
 	const char *args[] = {"--access-log", log, "--threads", "1", NULL};
 
-	api_daemon_start(d, args);
+	ck_assert_int_eq(daemon_start(d, args, env), 0);
 }
 
 START_TEST(test_one_combined_line_per_request_after_shutdown)
@@ -256,6 +259,7 @@ START_TEST(test_dash_logs_to_standard_output)
 	struct entry e;
 	int n, found = 0;
 
+	daemon_prepare(&d);
 	start_logged(&d, "-");
 	ck_assert_int_eq(request(&d, "GET", "/stdout-check", NULL, NULL), 404);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0); /* a no-op for stdout */
