@@ -27,6 +27,7 @@ struct config {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned timeout; /* idle connection timeout, seconds */
+	unsigned link_cache_mb; /* the redirect path's link cache, all threads together; 0: off */
 	const char *admin_token; /* SHORTD_ADMIN_TOKEN, borrowed; NULL when unset */
 };
 

@@ -106,9 +106,25 @@ int store_schema_version(struct store *s);
 /* STORE_OK when the database answers a trivial read. */
 int store_ping(struct store *s);
 
-/* The redirect path's read: the link with this code into *out, or
- * STORE_NOT_FOUND. Never blocks on a writer. */
+/* The link with this code into *out, as stored now, or STORE_NOT_FOUND.
+ * Never blocks on a writer. */
 int store_link_lookup(struct store *s, const char *code, struct link *out);
+
+/*
+ * The redirect path's read: as store_link_lookup(), but it may answer from
+ * the calling thread's link cache (see store_set_link_cache), which is
+ * exact for every field a redirect reads (url, status, forward_query,
+ * disabled, expires_at, max_clicks) whoever changed the link, and leaves the
+ * counts and times of a link without max_clicks as they were when cached
+ * (created_at, updated_at, bot_clicks and last_click_at absent). A link
+ * with max_clicks always comes from the store.
+ */
+int store_link_resolve(struct store *s, const char *code, struct link *out);
+
+/* Gives each thread that later calls store_link_resolve() a link cache of
+ * about bytes_per_thread (0: none, the default). Call before those threads
+ * start. */
+void store_set_link_cache(struct store *s, size_t bytes_per_thread);
 
 /* Creates l. With l->code empty a code is generated with gen (retried on a
  * collision in the same transaction). On success fills l->id, l->code and

@@ -15,6 +15,8 @@ struct store_ops {
 	int (*schema_version)(void *impl);
 	int (*ping)(void *impl);
 	int (*link_lookup)(void *impl, const char *code, struct link *out);
+	int (*link_resolve)(void *impl, const char *code, struct link *out);
+	void (*set_link_cache)(void *impl, size_t bytes_per_thread);
 	int (*link_create)(void *impl, struct link *l, store_codegen_fn gen, void *gen_ctx);
 	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now,
 			   struct link *out);

@@ -32,6 +32,7 @@ void config_defaults(struct config *c)
 	c->max_connections = 1024;
 	c->max_connections_per_ip = 256;
 	c->timeout = 30;
+	c->link_cache_mb = 12;
 }
 
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
@@ -122,6 +123,7 @@ enum opt_id {
 	OPT_MAX_CONNECTIONS,
 	OPT_MAX_CONNECTIONS_PER_IP,
 	OPT_TIMEOUT,
+	OPT_LINK_CACHE,
 };
 
 /* Applies one setting; name is "--flag" or "VARIABLE" for the message. */
@@ -210,6 +212,13 @@ static int apply(struct config *c, int id, const char *v, const char *name, char
 		}
 		snprintf(err, errlen, "%s: expected seconds from 1 to 86400, got '%s'", name, v);
 		return -1;
+	case OPT_LINK_CACHE:
+		if (parse_uint(v, 0, 4096, &n) == 0) {
+			c->link_cache_mb = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected megabytes from 0 (off) to 4096, got '%s'", name, v);
+		return -1;
 	}
 	snprintf(err, errlen, "%s: unknown setting", name);
 	return -1;
@@ -228,6 +237,7 @@ static const struct option serve_options[] = {
 	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
 	{"max-connections-per-ip", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_IP},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"link-cache", required_argument, NULL, OPT_LINK_CACHE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -247,6 +257,7 @@ static const struct {
 	{"SHORTD_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS},
 	{"SHORTD_MAX_CONNECTIONS_PER_IP", OPT_MAX_CONNECTIONS_PER_IP},
 	{"SHORTD_TIMEOUT", OPT_TIMEOUT},
+	{"SHORTD_LINK_CACHE", OPT_LINK_CACHE},
 };
 
 int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen)

@@ -19,7 +19,7 @@ static const char usage[] =
 	"         [--default-status 301|302|303|307|308] [--threads N]\n"
 	"         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"
 	"         [--flush-interval MS] [--max-connections N]\n"
-	"         [--max-connections-per-ip N] [--timeout SECONDS]\n"
+	"         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
 	"  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
 	"          [--max-clicks N] [--forward-query]      prints the short URL\n"
 	"  get CODE          prints the link as JSON\n"

@@ -111,7 +111,7 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 	resp->status = 404;
 	if (req->path[0] != '/' || !is_code_syntax(code, &len) || link_code_is_reserved(code, len))
 		return;
-	rc = store_link_lookup(ctx->store, code, &l);
+	rc = store_link_resolve(ctx->store, code, &l);
 	if (rc == STORE_NOT_FOUND)
 		return;
 	if (rc != STORE_OK) {

@@ -55,6 +55,7 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: %s\n", err);
 		return 1;
 	}
+	store_set_link_cache(store, (size_t)cfg.link_cache_mb * 1024 * 1024 / cfg.threads);
 	if (clicks_start(store, (int)cfg.flush_ms, &clicks) != 0) {
 		fprintf(stderr, "shortd: cannot start the click flusher\n");
 		goto out;

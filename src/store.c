@@ -59,6 +59,16 @@ int store_link_lookup(struct store *s, const char *code, struct link *out)
 	return s->ops->link_lookup(s->impl, code, out);
 }
 
+int store_link_resolve(struct store *s, const char *code, struct link *out)
+{
+	return s->ops->link_resolve(s->impl, code, out);
+}
+
+void store_set_link_cache(struct store *s, size_t bytes_per_thread)
+{
+	s->ops->set_link_cache(s->impl, bytes_per_thread);
+}
+
 int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx)
 {
 	return s->ops->link_create(s->impl, l, gen, gen_ctx);

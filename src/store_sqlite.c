@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "linkcache.h"
 #include "migrations.h"
 #include "store_backend.h"
 
@@ -37,6 +38,7 @@ enum reader_stmt {
 	R_TOKEN_FIND,
 	R_TOKEN_LIST,
 	R_TOKEN_COUNT,
+	R_EPOCH,
 	R_COUNT,
 };
 
@@ -50,6 +52,7 @@ static const char *const reader_sql[R_COUNT] = {
 	[R_TOKEN_FIND] = "SELECT name, role, created_at, hash FROM tokens WHERE hash = ?1",
 	[R_TOKEN_LIST] = "SELECT name, role, created_at, hash FROM tokens ORDER BY id",
 	[R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
+	[R_EPOCH] = "SELECT n FROM link_epoch WHERE id = 1",
 };
 
 enum writer_stmt {
@@ -83,9 +86,17 @@ static const char *const writer_sql[W_COUNT] = {
 	[W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 
+/* The WAL-index header: the first 48 bytes of the -shm file, as words. */
+#define WAL_HDR_WORDS 12
+
 struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[R_COUNT];
+	struct linkcache *cache; /* NULL: off, or not made yet */
+	volatile const uint32_t *wal_hdr; /* the mapped WAL-index, once known */
+	uint32_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
+	int64_t epoch;
+	bool no_cache; /* it could not be made or watched: read the store */
 	struct reader *next;
 };
 
@@ -97,6 +108,7 @@ struct sq {
 	pthread_key_t reader_key;
 	pthread_mutex_t readers_lock;
 	struct reader *readers;
+	size_t cache_bytes; /* per reading thread; 0: no link cache */
 	int version;
 	dev_t dev; /* the database file's identity when opened, for ping */
 	ino_t ino;
@@ -294,6 +306,7 @@ static void sq_close(void *impl)
 		for (int i = 0; i < R_COUNT; i++)
 			sqlite3_finalize(r->stmt[i]);
 		sqlite3_close(r->db);
+		linkcache_free(r->cache);
 		free(r);
 	}
 	for (int i = 0; i < W_COUNT; i++)
@@ -518,6 +531,119 @@ static int sq_link_lookup(void *impl, const char *code, struct link *out)
 	if (rc == SQLITE_DONE)
 		return STORE_NOT_FOUND;
 	return sq_error(r->db, "lookup", rc);
+}
+
+/*
+ * The redirect path's read, through the thread's link cache.
+ *
+ * A record may be used only while no link has changed since it was put.
+ * Every commit, by this process or another, rewrites the WAL-index header in
+ * the -shm file (its change counter and checksum; the layout is SQLite's
+ * documented WAL format), which every connection maps. So a lookup first
+ * compares that header with the one seen when the link epoch was last read:
+ * equal, and nothing was committed since, so the cache answers with no lock
+ * and no system call. Changed, and the epoch is read again in a read
+ * transaction; when a trigger moved it (sql/004), the cache is forgotten.
+ * The header is copied before that read, so a commit racing it changes the
+ * header again and is looked at next time. Click flushes commit too but do
+ * not move the epoch, so they cost one small read per flush per thread.
+ */
+static volatile const uint32_t *wal_index(sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+	volatile void *p = NULL;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+	    f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
+		return NULL;
+	/* bExtend 0: the region the connection already mapped, never a new one. */
+	if (f->pMethods->xShmMap(f, 0, 32 * 1024, 0, &p) != SQLITE_OK)
+		return NULL;
+	return p;
+}
+
+static int read_epoch(struct reader *r, int64_t *epoch)
+{
+	sqlite3_stmt *st = r->stmt[R_EPOCH];
+	int rc;
+
+	if (st == NULL && sqlite3_prepare_v3(r->db, reader_sql[R_EPOCH], -1, SQLITE_PREPARE_PERSISTENT,
+					     &r->stmt[R_EPOCH], NULL) != SQLITE_OK)
+		return sq_error(r->db, "prepare", SQLITE_ERROR);
+	st = r->stmt[R_EPOCH];
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*epoch = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "link epoch", rc);
+}
+
+/* True when r's cache may answer now, after forgetting it if links changed. */
+static bool cache_is_current(struct sq *q, struct reader *r)
+{
+	uint32_t now[WAL_HDR_WORDS], copy2[WAL_HDR_WORDS];
+	int64_t epoch;
+	int i;
+
+	if (r->no_cache)
+		return false;
+	if (r->cache == NULL) {
+		/* A first read maps the WAL-index; the header seen stays zero, so
+		 * the epoch is read again below with the header copied first. */
+		r->cache = linkcache_new(q->cache_bytes);
+		if (r->cache == NULL || read_epoch(r, &r->epoch) != STORE_OK ||
+		    (r->wal_hdr = wal_index(r->db)) == NULL) {
+			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
+				r->cache == NULL ? "out of memory" : "no WAL index to watch");
+			linkcache_free(r->cache);
+			r->cache = NULL;
+			r->no_cache = true;
+			return false;
+		}
+	}
+	for (i = 0; i < WAL_HDR_WORDS && r->wal_hdr[i] == r->seen[i]; i++)
+		;
+	if (i == WAL_HDR_WORDS)
+		return true;
+	/* SQLite writes the second copy, then the first: equal copies are a
+	 * whole header. Unequal, a commit is under way; ask the store. */
+	for (i = 0; i < WAL_HDR_WORDS; i++)
+		now[i] = r->wal_hdr[i];
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	for (i = 0; i < WAL_HDR_WORDS; i++)
+		copy2[i] = r->wal_hdr[WAL_HDR_WORDS + i];
+	if (memcmp(now, copy2, sizeof(now)) != 0 || read_epoch(r, &epoch) != STORE_OK)
+		return false;
+	if (epoch != r->epoch) {
+		linkcache_invalidate(r->cache);
+		r->epoch = epoch;
+	}
+	memcpy(r->seen, now, sizeof(now));
+	return true;
+}
+
+static int sq_link_resolve(void *impl, const char *code, struct link *out)
+{
+	struct sq *q = impl;
+	struct reader *r = reader_get(q);
+	bool cached;
+	int rc;
+
+	if (r == NULL)
+		return STORE_ERROR;
+	cached = q->cache_bytes > 0 && cache_is_current(q, r);
+	if (cached && linkcache_get(r->cache, code, out))
+		return STORE_OK;
+	rc = sq_link_lookup(impl, code, out);
+	/* A limited link's count moves with every click: never kept. */
+	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
+		linkcache_put(r->cache, out);
+	return rc;
+}
+
+static void sq_set_link_cache(void *impl, size_t bytes)
+{
+	((struct sq *)impl)->cache_bytes = bytes;
 }
 
 static void bind_opt_int64(sqlite3_stmt *st, int i, int64_t v, int64_t absent)
@@ -935,6 +1061,8 @@ const struct store_ops store_sqlite_ops = {
 	.schema_version = sq_schema_version,
 	.ping = sq_ping,
 	.link_lookup = sq_link_lookup,
+	.link_resolve = sq_link_resolve,
+	.set_link_cache = sq_set_link_cache,
 	.link_create = sq_link_create,
 	.link_update = sq_link_update,
 	.link_delete = sq_link_delete,

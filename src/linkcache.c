@@ -1,0 +1,293 @@
+/*
+ * The redirect path's link cache: a ring of records, oldest evicted first,
+ * and an index of 32-bit slots (a record's offset in the ring, in 8-byte
+ * units, plus one; 0 is empty) probed linearly from the code's hash.
+ *
+ * Invariants:
+ * - The live records lie in [tail, head) when !wrapped, or in [tail, end)
+ *   then [0, head) when wrapped; each begins with its size, so the ring can
+ *   be walked from tail.
+ * - Every live record with (flags & REC_INDEXED) has exactly one slot in the
+ *   index pointing at it; a record replaced by a newer one for the same code
+ *   loses its slot and the flag, and waits in the ring to be evicted.
+ * - c->current counts indexed records of the current generation, the ones
+ *   linkcache_get() can return.
+ * Nothing here allocates after linkcache_new().
+ */
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linkcache.h"
+
+#define REC_FORWARD_QUERY 0x1
+#define REC_DISABLED 0x2
+#define REC_INDEXED 0x4
+#define ALIGN 8
+#define LOAD_NUM 3 /* at most 3/4 of the slots hold a record */
+#define LOAD_DEN 4
+
+struct rec {
+	int64_t id;
+	int64_t expires_at;
+	int64_t max_clicks;
+	int64_t clicks;
+	uint32_t size; /* header and text, a multiple of ALIGN */
+	uint32_t hash;
+	uint32_t gen;
+	uint16_t url_len;
+	uint16_t status;
+	uint8_t code_len;
+	uint8_t flags;
+	char text[]; /* code then url, neither terminated */
+};
+
+struct linkcache {
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	uint32_t *slot;
+	size_t mask;      /* slots - 1 */
+	size_t max_count; /* indexed records allowed */
+	size_t count;     /* indexed records, any generation */
+	size_t current;   /* indexed records of generation gen */
+	uint32_t gen;
+	unsigned char *ring;
+	size_t cap, head, tail, end;
+	bool wrapped;
+};
+
+static struct rec *rec_at(const struct linkcache *c, size_t off)
+{
+	return (struct rec *)(void *)(c->ring + off);
+}
+
+static uint32_t code_hash(const struct linkcache *c, const char *code, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint32_t v;
+
+	crypto_shorthash(h, (const unsigned char *)code, len, c->key);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+struct linkcache *linkcache_new(size_t bytes)
+{
+	struct linkcache *c;
+	size_t slots = 1024;
+
+	if (bytes < LINKCACHE_MIN_BYTES)
+		bytes = LINKCACHE_MIN_BYTES;
+	if (sodium_init() < 0)
+		return NULL;
+	/* About a tenth for the index: a slot per 40 bytes of the whole, room
+	 * for records averaging 30 bytes at the load limit. */
+	while (slots * 2 <= bytes / 40 && slots * 2 <= (size_t)UINT32_MAX)
+		slots *= 2;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->cap = (bytes - slots * sizeof(*c->slot)) / ALIGN * ALIGN;
+	c->slot = calloc(slots, sizeof(*c->slot));
+	c->ring = malloc(c->cap);
+	if (c->slot == NULL || c->ring == NULL) {
+		linkcache_free(c);
+		return NULL;
+	}
+	c->mask = slots - 1;
+	c->max_count = slots / LOAD_DEN * LOAD_NUM;
+	crypto_shorthash_keygen(c->key);
+	return c;
+}
+
+void linkcache_free(struct linkcache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->slot);
+	free(c->ring);
+	sodium_memzero(c->key, sizeof(c->key));
+	free(c);
+}
+
+/* The slot holding the record for code, or the empty slot that ends its
+ * probe sequence. */
+static size_t find_slot(const struct linkcache *c, const char *code, size_t len, uint32_t hash)
+{
+	size_t i = hash & c->mask;
+
+	for (; c->slot[i] != 0; i = (i + 1) & c->mask) {
+		const struct rec *r = rec_at(c, (size_t)(c->slot[i] - 1) * ALIGN);
+		if (r->hash == hash && r->code_len == len && memcmp(r->text, code, len) == 0)
+			break;
+	}
+	return i;
+}
+
+/* Empties slot i and moves later records of its probe run back into the
+ * gap, so every record stays reachable from its home slot. */
+static void slot_remove(struct linkcache *c, size_t i)
+{
+	size_t j = i;
+
+	for (;;) {
+		j = (j + 1) & c->mask;
+		if (c->slot[j] == 0)
+			break;
+		size_t home = rec_at(c, (size_t)(c->slot[j] - 1) * ALIGN)->hash & c->mask;
+		/* The record at j may move to i only if its home is not in (i, j]. */
+		if (((j - home) & c->mask) >= ((j - i) & c->mask)) {
+			c->slot[i] = c->slot[j];
+			i = j;
+		}
+	}
+	c->slot[i] = 0;
+}
+
+/* Takes a record out of the index, if it is still there. */
+static void unindex(struct linkcache *c, struct rec *r, size_t off)
+{
+	uint32_t want = (uint32_t)(off / ALIGN + 1);
+	size_t i = r->hash & c->mask;
+
+	if (!(r->flags & REC_INDEXED))
+		return;
+	while (c->slot[i] != want)
+		i = (i + 1) & c->mask;
+	slot_remove(c, i);
+	r->flags &= (uint8_t)~REC_INDEXED;
+	c->count--;
+	if (r->gen == c->gen)
+		c->current--;
+}
+
+/* Evicts the oldest record; false when the ring is empty. */
+static bool evict_oldest(struct linkcache *c)
+{
+	struct rec *r;
+
+	if (c->wrapped && c->tail == c->end) {
+		c->tail = 0;
+		c->wrapped = false;
+	}
+	if (!c->wrapped && c->tail == c->head)
+		return false;
+	r = rec_at(c, c->tail);
+	unindex(c, r, c->tail);
+	c->tail += r->size;
+	if (c->wrapped && c->tail == c->end) {
+		c->tail = 0;
+		c->wrapped = false;
+	}
+	return true;
+}
+
+/* The offset of size free bytes at the head, evicting as needed. */
+static size_t ring_alloc(struct linkcache *c, size_t size)
+{
+	for (;;) {
+		if (!c->wrapped) {
+			if (c->cap - c->head >= size)
+				break;
+			if (c->tail == c->head) {
+				c->tail = c->head = 0;
+				continue;
+			}
+			c->end = c->head;
+			c->head = 0;
+			c->wrapped = true;
+		} else if (c->tail - c->head >= size) {
+			break;
+		} else {
+			evict_oldest(c);
+		}
+	}
+	c->head += size;
+	return c->head - size;
+}
+
+bool linkcache_get(struct linkcache *c, const char *code, struct link *out)
+{
+	size_t len = strnlen(code, LINK_CODE_MAX + 1);
+	const struct rec *r;
+	size_t i;
+
+	if (len == 0 || len > LINK_CODE_MAX)
+		return false;
+	i = find_slot(c, code, len, code_hash(c, code, len));
+	if (c->slot[i] == 0)
+		return false;
+	r = rec_at(c, (size_t)(c->slot[i] - 1) * ALIGN);
+	if (r->gen != c->gen)
+		return false;
+	link_init(out);
+	out->id = r->id;
+	memcpy(out->code, r->text, r->code_len);
+	out->code[r->code_len] = '\0';
+	memcpy(out->url, r->text + r->code_len, r->url_len);
+	out->url[r->url_len] = '\0';
+	out->status = r->status;
+	out->forward_query = (r->flags & REC_FORWARD_QUERY) != 0;
+	out->disabled = (r->flags & REC_DISABLED) != 0;
+	out->expires_at = r->expires_at;
+	out->max_clicks = r->max_clicks;
+	out->clicks = r->clicks;
+	return true;
+}
+
+void linkcache_put(struct linkcache *c, const struct link *l)
+{
+	size_t code_len = strnlen(l->code, sizeof(l->code));
+	size_t url_len = strnlen(l->url, sizeof(l->url));
+	size_t size = (sizeof(struct rec) + code_len + url_len + ALIGN - 1) / ALIGN * ALIGN;
+	uint32_t hash;
+	size_t off, i;
+	struct rec *r;
+
+	if (code_len == 0 || code_len > LINK_CODE_MAX || url_len > LINK_URL_MAX || size > c->cap / 8)
+		return;
+	hash = code_hash(c, l->code, code_len);
+	i = find_slot(c, l->code, code_len, hash);
+	if (c->slot[i] != 0)
+		unindex(c, rec_at(c, (size_t)(c->slot[i] - 1) * ALIGN), (size_t)(c->slot[i] - 1) * ALIGN);
+	while (c->count >= c->max_count)
+		evict_oldest(c);
+	off = ring_alloc(c, size);
+	r = rec_at(c, off);
+	r->id = l->id;
+	r->expires_at = l->expires_at;
+	r->max_clicks = l->max_clicks;
+	r->clicks = l->clicks;
+	r->size = (uint32_t)size;
+	r->hash = hash;
+	r->gen = c->gen;
+	r->url_len = (uint16_t)url_len;
+	r->status = (uint16_t)l->status;
+	r->code_len = (uint8_t)code_len;
+	r->flags = REC_INDEXED | (l->forward_query ? REC_FORWARD_QUERY : 0) | (l->disabled ? REC_DISABLED : 0);
+	memcpy(r->text, l->code, code_len);
+	memcpy(r->text + code_len, l->url, url_len);
+	/* The evictions above may have moved records within the index. */
+	i = find_slot(c, l->code, code_len, hash);
+	c->slot[i] = (uint32_t)(off / ALIGN + 1);
+	c->count++;
+	c->current++;
+}
+
+void linkcache_invalidate(struct linkcache *c)
+{
+	c->current = 0;
+	if (++c->gen != 0)
+		return;
+	/* After 2^32 generations an old record's could come round again: start
+	 * from an empty cache instead. */
+	memset(c->slot, 0, (c->mask + 1) * sizeof(*c->slot));
+	c->count = 0;
+	c->head = c->tail = c->end = 0;
+	c->wrapped = false;
+}
+
+size_t linkcache_count(const struct linkcache *c)
+{
+	return c->current;
+}
