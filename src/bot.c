@@ -6,11 +6,9 @@
 #include "bot.h"
 
 #include <stddef.h>
-#include <string.h>
-#include <strings.h>
 
 static const char *const bot_markers[] = {
-	"bot", /* matched by contains_bot(): Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot, Discordbot, ... */
+	"bot", /* matched by is_bot_at(): Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot, Discordbot, ... */
 	"crawler",
 	"spider",
 	"facebookexternalhit",
@@ -25,40 +23,46 @@ static const char *const bot_markers[] = {
 	"preview",
 };
 
-static bool contains_nocase(const char *hay, const char *needle)
+static char lower(char c)
 {
-	size_t n = strlen(needle);
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
 
-	/* The markers are lower case: c | 0x20 lowers a letter, so only a
-	 * position whose first letter matches pays for strncasecmp. */
-	for (; *hay != '\0'; hay++) {
-		if ((*hay | 0x20) == needle[0] && strncasecmp(hay, needle, n) == 0)
-			return true;
+/* True when the text at p starts with the lower-case marker m, letters in
+ * any case. A NUL never matches, so it stops at the text's end. */
+static bool starts_nocase(const char *p, const char *m)
+{
+	for (; *m != '\0'; p++, m++) {
+		if (lower(*p) != *m)
+			return false;
 	}
-	return false;
+	return true;
 }
 
 /* "bot" anywhere but in "CUBOT", a phone maker whose model names appear in
  * real browsers' agents ("Android 10; CUBOT_X30"). */
-static bool contains_bot(const char *ua)
+static bool is_bot_at(const char *ua, const char *p)
 {
-	for (const char *p = ua; *p != '\0'; p++) {
-		if ((*p | 0x20) == 'b' && strncasecmp(p, "bot", 3) == 0 &&
-		    !(p - ua >= 2 && strncasecmp(p - 2, "cu", 2) == 0))
-			return true;
-	}
-	return false;
+	return starts_nocase(p, "bot") && !(p - ua >= 2 && starts_nocase(p - 2, "cu"));
 }
 
+/* One pass over the agent: only a position whose letter begins a marker
+ * compares further. */
 bool bot_is_bot(const char *user_agent)
 {
-	if (user_agent == NULL || user_agent[0] == '\0')
+	if (user_agent == NULL)
 		return false;
-	if (contains_bot(user_agent))
-		return true;
-	for (size_t i = 1; i < sizeof(bot_markers) / sizeof(bot_markers[0]); i++) {
-		if (contains_nocase(user_agent, bot_markers[i]))
-			return true;
+	for (const char *p = user_agent; *p != '\0'; p++) {
+		char c = lower(*p);
+		if (c == 'b') {
+			if (is_bot_at(user_agent, p))
+				return true;
+			continue;
+		}
+		for (size_t i = 1; i < sizeof(bot_markers) / sizeof(bot_markers[0]); i++) {
+			if (bot_markers[i][0] == c && starts_nocase(p, bot_markers[i]))
+				return true;
+		}
 	}
 	return false;
 }

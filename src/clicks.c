@@ -187,7 +187,20 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Writes the aggregate in one transaction. Caller holds c->lock. */
+static int row_cmp(const void *a, const void *b)
+{
+	const struct click_row *x = a, *y = b;
+
+	if (x->link_id != y->link_id)
+		return x->link_id < y->link_id ? -1 : 1;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return strcmp(x->referrer != NULL ? x->referrer : "", y->referrer != NULL ? y->referrer : "");
+}
+
+/* Writes the aggregate in one transaction, in key order: the store then
+ * walks its b-trees from one end to the other instead of at random. Caller
+ * holds c->lock. */
 static int write_pending(struct clicks *c)
 {
 	struct click_row *rows;
@@ -209,6 +222,7 @@ static int write_pending(struct clicks *c)
 		n++;
 	}
 	start = now_usec();
+	qsort(rows, n, sizeof(*rows), row_cmp);
 	rc = store_clicks_write(c->store, rows, n);
 	free(rows);
 	if (rc != STORE_OK) {
