@@ -17,6 +17,7 @@ static const char *const all_vars[] = {
 	"SHORTD_LISTEN", "SHORTD_DB", "SHORTD_BASE_URL", "SHORTD_DEFAULT_STATUS", "SHORTD_THREADS",
 	"SHORTD_ACCESS_LOG", "SHORTD_MAX_BODY", "SHORTD_CACHE_MAX_AGE", "SHORTD_FLUSH_INTERVAL",
 	"SHORTD_MAX_CONNECTIONS", "SHORTD_MAX_CONNECTIONS_PER_IP", "SHORTD_TIMEOUT", "SHORTD_ADMIN_TOKEN",
+	"SHORTD_LINK_CACHE",
 };
 
 static struct config cfg;
@@ -138,6 +139,11 @@ static void check_timeout(const char *v)
 	ck_assert_uint_eq(cfg.timeout, strtoul(v, NULL, 10));
 }
 
+static void check_link_cache(const char *v)
+{
+	ck_assert_uint_eq(cfg.link_cache_mb, strtoul(v, NULL, 10));
+}
+
 static const struct setting settings[] = {
 	{"--listen", "SHORTD_LISTEN", "127.0.0.2:9000", "0.0.0.0:0", check_listen},
 	{"--db", "SHORTD_DB", "/tmp/env.db", "/tmp/flag.db", check_db},
@@ -151,6 +157,8 @@ static const struct setting settings[] = {
 	{"--max-connections", "SHORTD_MAX_CONNECTIONS", "1", "1000000", check_maxconn},
 	{"--max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", "0", "1000000", check_perip},
 	{"--timeout", "SHORTD_TIMEOUT", "1", "86400", check_timeout},
+	{"--link-cache", "SHORTD_LINK_CACHE", "0", "4096", check_link_cache},
+	{"--link-cache", "SHORTD_LINK_CACHE", "4096", "0", check_link_cache},
 };
 
 #define NSETTINGS ((int)(sizeof(settings) / sizeof(settings[0])))
@@ -211,6 +219,31 @@ START_TEST(test_empty_env_is_unset)
 	setenv("SHORTD_THREADS", "", 1);
 	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
 	ck_assert_str_eq(cfg.db_path, "./shortd.db");
+}
+END_TEST
+
+/* The link cache is 12 MB unless told otherwise; 12 given is 12. */
+START_TEST(test_link_cache_default)
+{
+	ck_assert_uint_eq(cfg.link_cache_mb, 12);
+	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(cfg.link_cache_mb, 12);
+	ck_assert_int_eq(parse("--link-cache", "0", NULL, NULL), 0);
+	ck_assert_uint_eq(cfg.link_cache_mb, 0);
+	ck_assert_int_eq(parse("--link-cache", "12", NULL, NULL), 0);
+	ck_assert_uint_eq(cfg.link_cache_mb, 12);
+}
+END_TEST
+
+/* An empty SHORTD_LINK_CACHE is unset: the default stays, a flag still
+ * applies. */
+START_TEST(test_empty_link_cache_env_is_unset)
+{
+	setenv("SHORTD_LINK_CACHE", "", 1);
+	ck_assert_msg(parse(NULL, NULL, NULL, NULL) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.link_cache_mb, 12);
+	ck_assert_msg(parse("--link-cache", "7", NULL, NULL) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.link_cache_mb, 7);
 }
 END_TEST
 
@@ -318,6 +351,10 @@ static const struct bad bads[] = {
 	{"--timeout", "SHORTD_TIMEOUT", "0"},
 	{"--timeout", "SHORTD_TIMEOUT", "86401"},
 	{"--timeout", "SHORTD_TIMEOUT", "30s"},
+	{"--link-cache", "SHORTD_LINK_CACHE", "-1"},
+	{"--link-cache", "SHORTD_LINK_CACHE", "4097"},
+	{"--link-cache", "SHORTD_LINK_CACHE", "abc"},
+	{"--link-cache", "SHORTD_LINK_CACHE", ""},
 };
 
 #define NBADS ((int)(sizeof(bads) / sizeof(bads[0])))
@@ -472,6 +509,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_bad_env_refused_even_with_flag);
 	tcase_add_test(tc, test_admin_token_env);
 	tcase_add_test(tc, test_empty_env_is_unset);
+	tcase_add_test(tc, test_link_cache_default);
+	tcase_add_test(tc, test_empty_link_cache_env_is_unset);
 	tcase_add_test(tc, test_base_url_trailing_slashes_dropped);
 	tcase_add_test(tc, test_parse_twice_in_one_process);
 	suite_add_tcase(s, tc);
