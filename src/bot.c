@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+/* Lower case; begins_marker() lists their first letters. */
 static const char *const bot_markers[] = {
 	"bot", /* matched by is_bot_at(): Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot, Discordbot, ... */
 	"crawler",
@@ -46,6 +47,17 @@ static bool is_bot_at(const char *ua, const char *p)
 	return starts_nocase(p, "bot") && !(p - ua >= 2 && starts_nocase(p - 2, "cu"));
 }
 
+/* True for the lower-case letters that begin a marker. */
+static bool begins_marker(char c)
+{
+	switch (c) {
+	case 'b': case 'c': case 'e': case 'f': case 'p': case 'q': case 's': case 'v': case 'w':
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* One pass over the agent: only a position whose letter begins a marker
  * compares further. */
 bool bot_is_bot(const char *user_agent)
@@ -54,6 +66,8 @@ bool bot_is_bot(const char *user_agent)
 		return false;
 	for (const char *p = user_agent; *p != '\0'; p++) {
 		char c = lower(*p);
+		if (!begins_marker(c))
+			continue;
 		if (c == 'b') {
 			if (is_bot_at(user_agent, p))
 				return true;

@@ -54,12 +54,18 @@ static void append(struct http_response *resp, size_t *len, const char *s, size_
 /* The small HTML page a browser shows if it does not follow the redirect. */
 static void build_page(struct http_response *resp)
 {
-	size_t len = 0;
+	size_t len = 0, at, n;
 
 	append(resp, &len, page_head, sizeof(page_head) - 1);
+	at = len;
 	html_escape_append(resp->body_buf, sizeof(resp->body_buf), &len, resp->location);
+	n = len - at;
 	append(resp, &len, page_mid, sizeof(page_mid) - 1);
-	html_escape_append(resp->body_buf, sizeof(resp->body_buf), &len, resp->location);
+	/* The link text is the same escaped URL: copied, not escaped again. */
+	if (len + n + sizeof(page_tail) <= sizeof(resp->body_buf)) {
+		memcpy(resp->body_buf + len, resp->body_buf + at, n);
+		len += n;
+	}
 	append(resp, &len, page_tail, sizeof(page_tail) - 1);
 	resp->body = resp->body_buf;
 	resp->body_len = len;
