@@ -19,3 +19,11 @@ CREATE TRIGGER links_deleted AFTER DELETE ON links
 BEGIN
 	UPDATE link_epoch SET n = n + 1 WHERE id = 1;
 END;
+
+-- An INSERT OR REPLACE deletes the row it replaces without firing
+-- links_deleted (unless recursive_triggers is on): move the epoch before it.
+CREATE TRIGGER links_replaced BEFORE INSERT ON links
+WHEN EXISTS (SELECT 1 FROM links WHERE code = NEW.code OR id = NEW.id)
+BEGIN
+	UPDATE link_epoch SET n = n + 1 WHERE id = 1;
+END;

@@ -242,6 +242,29 @@ START_TEST(test_change_seen_by_next_redirect)
 }
 END_TEST
 
+/* An operator's INSERT OR REPLACE deletes the old row and inserts a new one
+ * with the same code (or the same id): the next redirect follows the new
+ * row. */
+START_TEST(test_insert_or_replace_seen_by_next_redirect)
+{
+	const struct lc_config *cfg = &lc_configs[_i];
+
+	lc_start(cfg->args, cfg->env);
+	lc_create("lc", LC_OLD);
+	lc_warm("lc", 302, LC_OLD);
+	lc_sql("INSERT OR REPLACE INTO links (code, url, status, created_at, updated_at) "
+	       "VALUES ('lc', '" LC_NEW "', 307, 1, 1)");
+	lc_expect("lc", 307, LC_NEW);
+	lc_warm("lc", 307, LC_NEW);
+	/* A REPLACE that keeps the row's id but gives it another code. */
+	lc_sql("REPLACE INTO links (id, code, url, status, created_at, updated_at) "
+	       "SELECT id, 'lc3', url, status, 1, 1 FROM links WHERE code = 'lc'");
+	lc_expect("lc", 404, "");
+	lc_expect("lc3", 307, LC_NEW);
+	lc_stop();
+}
+END_TEST
+
 /* ---- max_clicks ---- */
 
 static void lc_max_clicks(long long n)
@@ -555,6 +578,7 @@ Suite *linkcache_it_suite(void)
 
 	tcase_set_timeout(changes, 60);
 	tcase_add_loop_test(changes, test_change_seen_by_next_redirect, 0, LC_NCHANGES * LC_NCONFIGS);
+	tcase_add_loop_test(changes, test_insert_or_replace_seen_by_next_redirect, 0, LC_NCONFIGS);
 	tcase_add_loop_test(changes, test_max_clicks_patched_on_cached_link, 0, LC_NCONFIGS);
 	suite_add_tcase(s, changes);
 
