@@ -65,6 +65,9 @@ struct req {
 	enum route route;
 	uint64_t start_ns; /* monotonic, at the request's first callback */
 	const char *version; /* libmicrohttpd's, valid for the request */
+	const char *accept;  /* header values, libmicrohttpd's, valid for the request */
+	const char *user_agent;
+	const char *referer;
 	uint64_t drained;
 	char *body; /* API bodies only */
 	size_t body_len;
@@ -363,9 +366,9 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 	req.method = http_method_parse(method);
 	req.path = url;
 	req.query = r->has_query ? r->query : NULL;
-	req.accept = header(con, MHD_HTTP_HEADER_ACCEPT);
-	req.user_agent = header(con, MHD_HTTP_HEADER_USER_AGENT);
-	req.referer = header(con, MHD_HTTP_HEADER_REFERER);
+	req.accept = r->accept;
+	req.user_agent = r->user_agent;
+	req.referer = r->referer;
 	req.now = (int64_t)time(NULL);
 	http_response_init(&resp);
 
@@ -442,6 +445,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	r->drained = 0;
 	r->body_len = 0;
 	r->has_query = false;
+	r->accept = r->user_agent = r->referer = NULL;
 	/* A control character in the target (libmicrohttpd keeps a bare CR
 	 * there) makes the request invalid (RFC 9112 3.2, 2.2). */
 	r->refused = has_control(uri) ? 400 : 0;
@@ -515,13 +519,28 @@ static bool keep_body(struct req *r, const char *data, size_t size)
 	return true;
 }
 
+/* What one pass over the request's headers finds: the framing to check,
+ * and the first value of each header a request needs later. */
 struct framing {
 	unsigned content_length;
 	unsigned transfer_encoding;
 	bool chunked;
 	bool malformed;
 	const char *line_end; /* where the previous line's text ended */
+	const char *length_value;
+	const char *te_value;
+	const char *expect;
+	const char *accept;
+	const char *user_agent;
+	const char *referer;
 };
+
+/* Keeps the first value of a header seen twice, as lookups by name do. */
+static void keep_first(const char **slot, const char *value)
+{
+	if (*slot == NULL)
+		*slot = value;
+}
 
 #if MHD_VERSION < 0x00097700
 static bool is_ows(const char *p, const char *end)
@@ -542,9 +561,19 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
 	(void)kind;
 	if (key_size == 14 && strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) == 0) {
 		f->content_length++;
+		keep_first(&f->length_value, value);
 	} else if (key_size == 17 && strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) == 0) {
 		f->transfer_encoding++;
 		f->chunked = value != NULL && strcasecmp(value, "chunked") == 0;
+		keep_first(&f->te_value, value);
+	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_EXPECT, 6) == 0) {
+		keep_first(&f->expect, value);
+	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_ACCEPT, 6) == 0) {
+		keep_first(&f->accept, value);
+	} else if (key_size == 10 && strncasecmp(key, MHD_HTTP_HEADER_USER_AGENT, 10) == 0) {
+		keep_first(&f->user_agent, value);
+	} else if (key_size == 7 && strncasecmp(key, MHD_HTTP_HEADER_REFERER, 7) == 0) {
+		keep_first(&f->referer, value);
 	}
 	if (strcspn(key, " \t") != key_size)
 		f->malformed = true;
@@ -577,20 +606,23 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
  * refused (RFC 9112 2.2, 5.1, 5.2, 6.1, 6.3) at the first call, which closes
  * the connection: 400, or 501 for a transfer coding other than chunked.
  */
-static int framing_refusal(struct MHD_Connection *con, const char *version)
+static void read_headers(struct MHD_Connection *con, const char *version, struct framing *f)
 {
-	struct framing f = {0, 0, false, false, NULL};
-
+	memset(f, 0, sizeof(*f));
 #if MHD_VERSION < 0x00097700
-	f.line_end = version != NULL ? version + strlen(version) : NULL;
+	f->line_end = version != NULL ? version + strlen(version) : NULL;
 #else
 	(void)version;
 #endif
-	MHD_get_connection_values_n(con, MHD_HEADER_KIND, check_framing, &f);
-	if (f.malformed || f.content_length > 1 || f.transfer_encoding > 1 ||
-	    (f.content_length > 0 && f.transfer_encoding > 0))
+	MHD_get_connection_values_n(con, MHD_HEADER_KIND, check_framing, f);
+}
+
+static int framing_refusal(const struct framing *f)
+{
+	if (f->malformed || f->content_length > 1 || f->transfer_encoding > 1 ||
+	    (f->content_length > 0 && f->transfer_encoding > 0))
 		return 400;
-	if (f.transfer_encoding == 1 && !f.chunked)
+	if (f->transfer_encoding == 1 && !f->chunked)
 		return 501;
 	return 0;
 }
@@ -605,27 +637,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	if (r == NULL)
 		return MHD_NO; /* no per-connection state: out of memory */
 	if (!r->started) {
-		const char *expect = header(con, MHD_HTTP_HEADER_EXPECT);
-		const char *te = header(con, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		uint64_t length = 0;
-		bool has_length = parse_length(header(con, MHD_HTTP_HEADER_CONTENT_LENGTH), &length);
-		bool has_body = (has_length && length > 0) || te != NULL;
-		uint64_t limit = srv->cfg->max_body;
+		struct framing f;
+		uint64_t length = 0, limit = srv->cfg->max_body;
+		bool has_length, has_body;
 
+		read_headers(con, version, &f);
+		has_length = parse_length(f.length_value, &length);
+		has_body = (has_length && length > 0) || f.te_value != NULL;
+		r->accept = f.accept;
+		r->user_agent = f.user_agent;
+		r->referer = f.referer;
 		r->started = true;
 		r->start_ns = now_ns();
 		r->version = version;
 		atomic_fetch_add(&srv->inflight, 1);
 		r->route = route_of(url);
 		if (r->refused == 0)
-			r->refused = framing_refusal(con, version);
+			r->refused = framing_refusal(&f);
 		if (r->refused != 0)
 			return answer(srv, con, r, url, method, true);
 		if (r->route == ROUTE_API)
 			limit = API_BODY_MAX;
 		if (!has_body)
 			return MHD_YES;
-		if (expect != NULL && strcasecmp(expect, "100-continue") == 0 && r->route != ROUTE_API)
+		if (f.expect != NULL && strcasecmp(f.expect, "100-continue") == 0 && r->route != ROUTE_API)
 			return answer(srv, con, r, url, method, true);
 		if (has_length && length > limit) {
 			r->body_too_large = true;
