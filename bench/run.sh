@@ -4,6 +4,7 @@
 # Builds shortd, fills a database with N links, and measures interleaved
 # rounds (A, B, C, A, B, C, ...) of:
 #   A  shortd serving the N codes in random order, clicks counted;
+#   A0 the same with --link-cache 0: every redirect reads SQLite;
 #   B  nginx with a `map` of the same N codes and `return 302`;
 #   C  bench/mhd302.c: libmicrohttpd answering one prebuilt 302.
 # Servers run on CPU 0, the load generator on CPU 1. Keep-alive mode uses
@@ -13,8 +14,13 @@
 # and link creation through the API. Prints one table; raw rows go to
 # bench/out/results.tsv.
 #
+# h2load -i hands every connection the same list in the same order: in 10 s
+# the 64 connections walk the first ~20,000 codes of the shuffled list, each
+# asked 64 times a few ms apart. That favours any cache, so A0 is measured
+# beside A; the link cache (12 MB) holds all 100,000 links in any order.
+#
 # Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS=1
-# MODES="keepalive close" SERVERS="A B C" EXTRAS=1 (0 skips the extra runs)
+# MODES="keepalive close" SERVERS="A A0 B C" EXTRAS=1 (0 skips the extra runs)
 # NICE="nice -n -10" (empty: run at normal priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +31,7 @@ DURATION=${DURATION:-10}
 BUILD=${BUILD:-build}
 THREADS=${THREADS:-1}
 MODES=${MODES:-keepalive close}
-SERVERS=${SERVERS:-A B C}
+SERVERS=${SERVERS:-A A0 B C}
 EXTRAS=${EXTRAS:-1}
 BIG=${BIG:-1000000}
 SMALL=${SMALL:-10000}
@@ -148,6 +154,9 @@ start_server() {
 	A) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
 		--threads "$THREADS" 2>>"$OUT/shortd.log" &
 	   ;;
+	A0) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
+		--threads "$THREADS" --link-cache 0 2>>"$OUT/shortd.log" &
+	   ;;
 	B) nginx_conf "$n" $PORT
 	   $NICE taskset -c $SCPU nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
 	   ;;
@@ -245,9 +254,11 @@ if [ "$EXTRAS" = 1 ]; then
 	fill "$BIG"
 	for round in $(seq 1 "$ROUNDS"); do
 		for n in "$SMALL" "$BIG"; do
-			start_server A "$n"
-			measure keepalive A "$n"
-			stop_server
+			for s in A A0; do
+				start_server $s "$n"
+				measure keepalive $s "$n"
+				stop_server
+			done
 		done
 	done
 
@@ -325,27 +336,35 @@ fi
 	printf '%-10s %-24s %10s %10s %8s %8s %9s\n' mode server req/s "CPU us/req" "p50 us" "p99 us" "RSS MB"
 	for mode in $MODES; do
 		for s in $SERVERS; do
-			case $s in A) name="A shortd" ;; B) name="B nginx map" ;; C) name="C libmicrohttpd 302" ;; esac
+			case $s in
+			A) name="A shortd" ;;
+			A0) name="A0 shortd, no cache" ;;
+			B) name="B nginx map" ;;
+			C) name="C libmicrohttpd 302" ;;
+			esac
 			printf '%-10s %-24s %10s %10s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
 				"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 6)" \
 				"$(median "$mode" "$s" "$N" 7)" \
 				"$(awk -v k="$(median "$mode" "$s" "$N" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
 		done
-		for peer in B C; do
-			case " $SERVERS " in *" A "*) ;; *) continue ;; esac
+		for pair in A/B A/C A0/C; do
+			a=${pair%/*} peer=${pair#*/}
+			case " $SERVERS " in *" $a "*) ;; *) continue ;; esac
 			case " $SERVERS " in *" $peer "*) ;; *) continue ;; esac
-			printf '%-10s %-24s %10s %10s\n' "$mode" "ratio A/$peer" \
-				"$(awk -v a="$(median "$mode" A "$N" 4)" -v b="$(median "$mode" "$peer" "$N" 4)" 'BEGIN {printf "%.2f", a / b}')" \
-				"$(awk -v a="$(median "$mode" A "$N" 5)" -v b="$(median "$mode" "$peer" "$N" 5)" 'BEGIN {printf "%.2f", a / b}')"
+			printf '%-10s %-24s %10s %10s\n' "$mode" "ratio $pair" \
+				"$(awk -v a="$(median "$mode" "$a" "$N" 4)" -v b="$(median "$mode" "$peer" "$N" 4)" 'BEGIN {printf "%.2f", a / b}')" \
+				"$(awk -v a="$(median "$mode" "$a" "$N" 5)" -v b="$(median "$mode" "$peer" "$N" 5)" 'BEGIN {printf "%.2f", a / b}')"
 		done
 	done
 	if [ "$EXTRAS" = 1 ]; then
 		echo
-		for n in "$SMALL" "$BIG"; do
-			printf '%-10s %-24s %10s %10s %8s %8s %9s\n' keepalive "A shortd, $n links" \
-				"$(median keepalive A "$n" 4)" "$(median keepalive A "$n" 5)" "$(median keepalive A "$n" 6)" \
-				"$(median keepalive A "$n" 7)" \
-				"$(awk -v k="$(median keepalive A "$n" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
+		for s in A A0; do
+			for n in "$SMALL" "$BIG"; do
+				printf '%-10s %-24s %10s %10s %8s %8s %9s\n' keepalive "$s shortd, $n links" \
+					"$(median keepalive $s "$n" 4)" "$(median keepalive $s "$n" 5)" \
+					"$(median keepalive $s "$n" 6)" "$(median keepalive $s "$n" 7)" \
+					"$(awk -v k="$(median keepalive $s "$n" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
+			done
 		done
 		echo
 		echo "start-up with $BIG links: $(awk -v u="$startup_us" 'BEGIN {printf "%.1f", u / 1000}') ms" \
