@@ -7,7 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const reserved_words[] = {"api", "healthz", "metrics", "robots.txt", "favicon.ico"};
+#define WORD(s) {s, sizeof(s) - 1}
+static const struct {
+	const char *word;
+	size_t len;
+} reserved_words[] = {WORD("api"), WORD("healthz"), WORD("metrics"), WORD("robots.txt"), WORD("favicon.ico")};
+#undef WORD
 
 void link_init(struct link *l)
 {
@@ -37,7 +42,7 @@ bool link_code_is_reserved(const char *code, size_t len)
 	if (len >= 5 && strncasecmp(code, "admin", 5) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(reserved_words) / sizeof(reserved_words[0]); i++) {
-		if (strlen(reserved_words[i]) == len && strncasecmp(code, reserved_words[i], len) == 0)
+		if (reserved_words[i].len == len && strncasecmp(code, reserved_words[i].word, len) == 0)
 			return true;
 	}
 	return false;
