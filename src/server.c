@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,10 @@
  * bench/RESULTS.md). 32 KiB holds the longest request line (8 KiB query)
  * with browser headers plus the longest Location (16 KiB). */
 #define CONNECTION_MEMORY (32 * 1024)
+/* Prepared redirect responses kept per worker thread, for links asked for
+ * again: direct-mapped by (status, Location); a longer Location is not kept. */
+#define RESP_SLOTS 256
+#define RESP_LOCATION_MAX 255
 
 enum route {
 	ROUTE_REDIRECT,
@@ -91,6 +96,11 @@ struct server {
 	struct metrics *metrics;
 	struct accesslog *access_log; /* NULL: no access log */
 	struct MHD_Response *fixed[HTTP_FIXED_COUNT];
+	bool resp_cache_on;
+	bool resp_key_made;
+	pthread_key_t resp_key; /* a worker's struct resp_cache */
+	pthread_mutex_t resp_lock; /* guards the list of caches */
+	struct resp_cache *resp_caches;
 };
 
 /* Each route's label in the metrics. */
@@ -256,10 +266,129 @@ static void handle_own(struct server *srv, enum route route, const struct http_r
 
 /* ---- sending ---- */
 
+/* ---- prepared redirect responses ----
+ *
+ * Building a redirect's response costs libmicrohttpd a dozen allocations
+ * (the response, its body, each header's entry, name and value). A link
+ * asked for again within a few requests, as a popular link is, reuses the
+ * one built last time: libmicrohttpd counts the references of a response
+ * and sends one object on any number of connections. Each worker thread
+ * keeps its own table, so no lock is taken; a slot holds one reference,
+ * dropped when the slot is reused or at stop.
+ *
+ * A redirect's response is a function of its status and Location: the page
+ * (redirect.c's build_page), the Cache-Control (by status) and the
+ * Content-Type follow from them. The key also compares those, so a response
+ * is reused only when every byte it would send is the same.
+ */
+struct resp_slot {
+	struct MHD_Response *r; /* NULL: empty */
+	int status;
+	const char *content_type; /* static strings, compared by address */
+	size_t body_len;
+	size_t location_len;
+	char cache_control[48];
+	char location[RESP_LOCATION_MAX + 1];
+};
+
+struct resp_cache {
+	struct resp_cache *next;
+	struct resp_slot slot[RESP_SLOTS];
+};
+
+static bool resp_is_cacheable(const struct http_response *resp, size_t location_len)
+{
+	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && location_len <= RESP_LOCATION_MAX &&
+	       !resp->close && resp->body == resp->body_buf && resp->body_heap == NULL && resp->allow == NULL &&
+	       resp->www_authenticate == NULL && !resp->nosniff && resp->cache_control != NULL &&
+	       strlen(resp->cache_control) < sizeof(((struct resp_slot *)NULL)->cache_control);
+}
+
+/* The calling worker's table, made on its first use; NULL when off or out
+ * of memory (the response is then built every time). */
+static struct resp_cache *resp_cache_get(struct server *srv)
+{
+	struct resp_cache *c;
+
+	if (!srv->resp_cache_on)
+		return NULL;
+	c = pthread_getspecific(srv->resp_key);
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || pthread_setspecific(srv->resp_key, c) != 0) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_lock(&srv->resp_lock);
+	c->next = srv->resp_caches;
+	srv->resp_caches = c;
+	pthread_mutex_unlock(&srv->resp_lock);
+	return c;
+}
+
+static struct resp_slot *resp_slot_for(struct resp_cache *c, int status, const char *location, size_t len)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)status;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)location[i]) * 16777619u;
+	return &c->slot[h % RESP_SLOTS];
+}
+
+static bool resp_slot_matches(const struct resp_slot *s, const struct http_response *resp, size_t len)
+{
+	return s->r != NULL && s->status == resp->status && s->location_len == len &&
+	       s->body_len == resp->body_len && s->content_type == resp->content_type &&
+	       memcmp(s->location, resp->location, len) == 0 && strcmp(s->cache_control, resp->cache_control) == 0;
+}
+
+/* Keeps r in slot s (the slot's reference is the caller's own). */
+static void resp_slot_fill(struct resp_slot *s, struct MHD_Response *r, const struct http_response *resp,
+			   size_t len)
+{
+	if (s->r != NULL)
+		MHD_destroy_response(s->r);
+	s->r = r;
+	s->status = resp->status;
+	s->content_type = resp->content_type;
+	s->body_len = resp->body_len;
+	s->location_len = len;
+	memcpy(s->location, resp->location, len);
+	s->location[len] = '\0';
+	snprintf(s->cache_control, sizeof(s->cache_control), "%s", resp->cache_control);
+}
+
+/* Drops every table's references; no worker may run any more. */
+static void resp_caches_free(struct server *srv)
+{
+	for (struct resp_cache *c = srv->resp_caches, *next; c != NULL; c = next) {
+		next = c->next;
+		for (size_t i = 0; i < RESP_SLOTS; i++)
+			MHD_destroy_response(c->slot[i].r);
+		free(c);
+	}
+	srv->resp_caches = NULL;
+	if (srv->resp_key_made) {
+		pthread_key_delete(srv->resp_key);
+		pthread_mutex_destroy(&srv->resp_lock);
+		srv->resp_key_made = false;
+	}
+}
+
 static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *con, struct http_response *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	struct resp_slot *slot = NULL;
+	size_t location_len = resp->location != NULL ? strlen(resp->location) : 0;
+	struct resp_cache *cache = resp_is_cacheable(resp, location_len) ? resp_cache_get(srv) : NULL;
+
+	if (cache != NULL) {
+		slot = resp_slot_for(cache, resp->status, resp->location, location_len);
+		if (resp_slot_matches(slot, resp, location_len))
+			return MHD_queue_response(con, (unsigned)resp->status, slot->r);
+	}
 
 	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)
 		return MHD_queue_response(con, (unsigned)resp->status, srv->fixed[resp->fixed]);
@@ -304,7 +433,10 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 	if (resp->close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, (unsigned)resp->status, r);
-	MHD_destroy_response(r);
+	if (slot != NULL)
+		resp_slot_fill(slot, r, resp, location_len);
+	else
+		MHD_destroy_response(r);
 	return ret;
 }
 
@@ -760,6 +892,12 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* --link-cache 0 turns every cache of the redirect path off. */
+	if (deps->cfg->link_cache_mb > 0 && pthread_key_create(&srv->resp_key, NULL) == 0) {
+		pthread_mutex_init(&srv->resp_lock, NULL);
+		srv->resp_key_made = true;
+		srv->resp_cache_on = true;
+	}
 	if (listen_socket(deps->cfg, &fd, &srv->port, &v6, err, errlen) != 0)
 		goto fail;
 	config_finish_base_url(deps->cfg, srv->port);
@@ -789,6 +927,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	free_fixed(srv);
+	resp_caches_free(srv);
 	metrics_free(srv->metrics);
 	free(srv);
 	return -1;
@@ -814,6 +953,7 @@ void server_stop(struct server *srv, int grace_ms)
 	}
 	MHD_stop_daemon(srv->d);
 	free_fixed(srv);
+	resp_caches_free(srv);
 	metrics_free(srv->metrics);
 	free(srv);
 }
