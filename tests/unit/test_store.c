@@ -845,6 +845,332 @@ START_TEST(test_status_messages)
 }
 END_TEST
 
+/* ---- the redirect path's read (store_link_resolve) and its link cache ---- */
+
+/* Checks that a resolved link answers a redirect as the stored one does. */
+static void assert_same_for_redirect(const struct link *a, const struct link *b)
+{
+	ck_assert_int_eq(a->id, b->id);
+	ck_assert_str_eq(a->code, b->code);
+	ck_assert_str_eq(a->url, b->url);
+	ck_assert_int_eq(a->status, b->status);
+	ck_assert_int_eq(a->forward_query, b->forward_query);
+	ck_assert_int_eq(a->disabled, b->disabled);
+	ck_assert_int_eq(a->expires_at, b->expires_at);
+	ck_assert_int_eq(a->max_clicks, b->max_clicks);
+}
+
+/* Opens the store with a 1 MB link cache and creates the link "c", then
+ * resolves it and proves the next resolve comes from the cache: clicks set
+ * to 99 on another connection (not a watched column) are not seen by
+ * resolve, while lookup sees them. */
+static void open_with_cached_link(struct link *got)
+{
+	struct link l;
+
+	open_store();
+	store_set_link_cache(st, 1 << 20);
+	make_link(&l, "c", "https://cached.example/a?b=c");
+	l.status = 307;
+	l.expires_at = 1900000000;
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_resolve(st, "c", got), STORE_OK);
+	ck_assert_int_eq(got->clicks, 0);
+	sql_exec("UPDATE links SET clicks = 99 WHERE code = 'c'");
+	ck_assert_int_eq(store_link_resolve(st, "c", got), STORE_OK);
+	ck_assert_int_eq(got->clicks, 0);
+	ck_assert_str_eq(got->url, "https://cached.example/a?b=c");
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_OK);
+	ck_assert_int_eq(l.clicks, 99);
+}
+
+START_TEST(test_resolve_equals_lookup)
+{
+	struct link l, got, want;
+	int i;
+
+	open_store();
+	store_set_link_cache(st, 1 << 20);
+	make_link(&l, "Abc_1-z", "https://t.example/p?a=b");
+	l.status = 308;
+	l.forward_query = true;
+	l.disabled = true;
+	l.expires_at = 1800000000;
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	create("plain", "http://p.example/");
+	ck_assert_int_eq(store_link_lookup(st, "Abc_1-z", &want), STORE_OK);
+	/* The first resolve reads the store, the next ones the cache. */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_link_resolve(st, "Abc_1-z", &got), STORE_OK);
+		assert_same_for_redirect(&got, &want);
+		ck_assert_int_eq(got.clicks, 0);
+		ck_assert_int_eq(store_link_resolve(st, "plain", &got), STORE_OK);
+		ck_assert_str_eq(got.url, "http://p.example/");
+		ck_assert_int_eq(got.status, 302);
+		ck_assert(got.expires_at == LINK_NO_TIME && got.max_clicks == LINK_NO_LIMIT);
+		ck_assert(!got.forward_query && !got.disabled);
+	}
+	/* Exact and case-sensitive, as lookup. */
+	ck_assert_int_eq(store_link_resolve(st, "abc_1-z", &got), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_link_resolve(st, "Abc_1-", &got), STORE_NOT_FOUND);
+	/* A miss is not remembered: the link made after it, by the store or
+	 * by another connection, is found at once. */
+	ck_assert_int_eq(store_link_resolve(st, "missing", &got), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_link_resolve(st, "missing", &got), STORE_NOT_FOUND);
+	create("missing", "https://now.example/");
+	ck_assert_int_eq(store_link_resolve(st, "missing", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://now.example/");
+	ck_assert_int_eq(store_link_resolve(st, "raw", &got), STORE_NOT_FOUND);
+	sql_exec("INSERT INTO links (code, url, status, created_at, updated_at) "
+		 "VALUES ('raw', 'https://raw.example/', 301, 1, 1)");
+	ck_assert_int_eq(store_link_resolve(st, "raw", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://raw.example/");
+	ck_assert_int_eq(got.status, 301);
+}
+END_TEST
+
+START_TEST(test_resolve_answers_from_cache)
+{
+	struct link got, l;
+	int64_t epoch;
+
+	open_store();
+	epoch = sql_int("SELECT n FROM link_epoch WHERE id = 1");
+	store_close(st);
+	st = NULL;
+	open_with_cached_link(&got);
+	/* Clicks are not watched: the epoch did not move. */
+	ck_assert_int_eq(sql_int("SELECT n FROM link_epoch WHERE id = 1"), epoch);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_OK);
+	ck_assert_int_eq(l.clicks, 99);
+	assert_same_for_redirect(&got, &l);
+}
+END_TEST
+
+/* A change to one watched column by another connection, and what the very
+ * next resolve of "c" must answer. */
+static const struct {
+	const char *sql;
+	int rc;
+	const char *url;
+	int status;
+	bool forward_query;
+	bool disabled;
+	int64_t expires_at;
+	int64_t max_clicks;
+} external_changes[] = {
+	{"UPDATE links SET url = 'https://changed.example/' WHERE code = 'c'", STORE_OK,
+	 "https://changed.example/", 307, false, false, 1900000000, LINK_NO_LIMIT},
+	{"UPDATE links SET status = 301 WHERE code = 'c'", STORE_OK, NULL, 301, false, false, 1900000000,
+	 LINK_NO_LIMIT},
+	{"UPDATE links SET forward_query = 1 WHERE code = 'c'", STORE_OK, NULL, 307, true, false, 1900000000,
+	 LINK_NO_LIMIT},
+	{"UPDATE links SET disabled = 1 WHERE code = 'c'", STORE_OK, NULL, 307, false, true, 1900000000,
+	 LINK_NO_LIMIT},
+	{"UPDATE links SET expires_at = 1700000500 WHERE code = 'c'", STORE_OK, NULL, 307, false, false,
+	 1700000500, LINK_NO_LIMIT},
+	{"UPDATE links SET expires_at = NULL WHERE code = 'c'", STORE_OK, NULL, 307, false, false, LINK_NO_TIME,
+	 LINK_NO_LIMIT},
+	{"UPDATE links SET max_clicks = 100 WHERE code = 'c'", STORE_OK, NULL, 307, false, false, 1900000000,
+	 100},
+	{"UPDATE links SET code = 'renamed' WHERE code = 'c'", STORE_NOT_FOUND, NULL, 0, false, false, 0, 0},
+	{"DELETE FROM links WHERE code = 'c'", STORE_NOT_FOUND, NULL, 0, false, false, 0, 0},
+};
+
+START_TEST(test_resolve_sees_external_change)
+{
+	struct link got, l;
+
+	open_with_cached_link(&got);
+	sql_exec(external_changes[_i].sql);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), external_changes[_i].rc);
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), external_changes[_i].rc);
+	if (external_changes[_i].rc != STORE_OK) {
+		ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_NOT_FOUND);
+		if (strstr(external_changes[_i].sql, "renamed") != NULL) {
+			ck_assert_int_eq(store_link_resolve(st, "renamed", &got), STORE_OK);
+			ck_assert_str_eq(got.url, "https://cached.example/a?b=c");
+			ck_assert_int_eq(got.clicks, 99);
+		}
+		return;
+	}
+	assert_same_for_redirect(&got, &l);
+	ck_assert_str_eq(got.url, external_changes[_i].url != NULL ? external_changes[_i].url
+								   : "https://cached.example/a?b=c");
+	ck_assert_int_eq(got.status, external_changes[_i].status);
+	ck_assert_int_eq(got.forward_query, external_changes[_i].forward_query);
+	ck_assert_int_eq(got.disabled, external_changes[_i].disabled);
+	ck_assert_int_eq(got.expires_at, external_changes[_i].expires_at);
+	ck_assert_int_eq(got.max_clicks, external_changes[_i].max_clicks);
+	/* The store was read again: the clicks written before are there. */
+	ck_assert_int_eq(got.clicks, 99);
+	/* And the answer stays right from the cache afterwards. */
+	ck_assert_int_eq(store_link_resolve(st, "c", &l), STORE_OK);
+	assert_same_for_redirect(&l, &got);
+}
+END_TEST
+
+/* A link replaced whole by another connection: a new row under the same
+ * code (REPLACE deletes the old one) or an upsert that updates it. */
+static const char *const external_replaces[] = {
+	"INSERT OR REPLACE INTO links (code, url, status, created_at, updated_at) "
+	"VALUES ('c', 'https://replaced.example/', 302, 1, 1)",
+	"REPLACE INTO links (code, url, status, created_at, updated_at) "
+	"VALUES ('c', 'https://replaced.example/', 302, 1, 1)",
+	"INSERT INTO links (code, url, status, created_at, updated_at) "
+	"VALUES ('c', 'https://replaced.example/', 302, 1, 1) "
+	"ON CONFLICT (code) DO UPDATE SET url = excluded.url, status = excluded.status",
+};
+
+START_TEST(test_resolve_sees_external_replace)
+{
+	struct link got, l;
+
+	open_with_cached_link(&got);
+	sql_exec(external_replaces[_i]);
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_OK);
+	ck_assert_str_eq(l.url, "https://replaced.example/");
+	ck_assert_int_eq(l.status, 302);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	assert_same_for_redirect(&got, &l);
+	ck_assert_int_eq(got.clicks, l.clicks);
+}
+END_TEST
+
+START_TEST(test_resolve_sees_api_update_and_delete)
+{
+	struct link_patch p;
+	struct link got, out;
+
+	open_with_cached_link(&got);
+	memset(&p, 0, sizeof(p));
+	p.fields = PATCH_URL | PATCH_DISABLED;
+	snprintf(p.url, sizeof(p.url), "https://patched.example/");
+	p.disabled = true;
+	ck_assert_int_eq(store_link_update(st, "c", &p, 1700000100, &out), STORE_OK);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://patched.example/");
+	ck_assert(got.disabled);
+	ck_assert_int_eq(got.status, 307);
+	ck_assert_int_eq(got.clicks, 99);
+	/* Cached again, then a status-only patch. */
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	p.fields = PATCH_STATUS;
+	p.status = 303;
+	ck_assert_int_eq(store_link_update(st, "c", &p, 1700000200, &out), STORE_OK);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(got.status, 303);
+	ck_assert_str_eq(got.url, "https://patched.example/");
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(store_link_delete(st, "c"), STORE_OK);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_NOT_FOUND);
+	/* A new link under the same code is a new id, never the old record. */
+	create("c", "https://reborn.example/");
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://reborn.example/");
+	ck_assert_int_gt(got.id, out.id);
+}
+END_TEST
+
+START_TEST(test_resolve_never_caches_max_clicks)
+{
+	struct link l, got;
+	int i;
+
+	open_store();
+	store_set_link_cache(st, 1 << 20);
+	make_link(&l, "lim", "https://limited.example/");
+	l.max_clicks = 10;
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	for (i = 1; i <= 3; i++) {
+		char sql[128];
+		ck_assert_int_eq(store_link_resolve(st, "lim", &got), STORE_OK);
+		ck_assert_int_eq(got.max_clicks, 10);
+		snprintf(sql, sizeof(sql), "UPDATE links SET clicks = %d WHERE code = 'lim'", i);
+		sql_exec(sql);
+		ck_assert_int_eq(store_link_resolve(st, "lim", &got), STORE_OK);
+		ck_assert_int_eq(got.clicks, i);
+	}
+	/* Nor through the click flusher's own write. */
+	struct click_row row = {l.id, 19700, 1702080000, 4, 0, NULL};
+	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_OK);
+	ck_assert_int_eq(store_link_resolve(st, "lim", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 7);
+}
+END_TEST
+
+START_TEST(test_resolve_without_cache_reads_store)
+{
+	struct link got, l;
+
+	open_store();
+	store_set_link_cache(st, 0);
+	create("c", "https://nocache.example/");
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	sql_exec("UPDATE links SET clicks = 99 WHERE code = 'c'");
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_OK);
+	ck_assert_int_eq(got.clicks, 99);
+	ck_assert_int_eq(l.clicks, 99);
+	assert_same_for_redirect(&got, &l);
+	/* All the stored fields, as lookup: nothing is left absent. */
+	ck_assert_int_eq(got.created_at, l.created_at);
+	ck_assert_int_eq(got.updated_at, l.updated_at);
+	ck_assert_int_eq(store_link_resolve(st, "nope", &got), STORE_NOT_FOUND);
+}
+END_TEST
+
+/* What moves link_epoch.n: every watched column and a delete, by one each;
+ * not the columns the click flusher writes, nor an insert. */
+START_TEST(test_link_epoch_triggers)
+{
+	static const struct {
+		const char *sql;
+		int moves;
+	} rows[] = {
+		{"UPDATE links SET clicks = clicks + 1 WHERE code = 'e'", 0},
+		{"UPDATE links SET bot_clicks = 5 WHERE code = 'e'", 0},
+		{"UPDATE links SET last_click_at = 1700000009 WHERE code = 'e'", 0},
+		{"UPDATE links SET clicks = 3, bot_clicks = 4, last_click_at = 5 WHERE code = 'e'", 0},
+		{"INSERT INTO links (code, url, status, created_at, updated_at) VALUES ('f', 'https://f/', 302, 1, 1)", 0},
+		{"UPDATE links SET url = 'https://u.example/' WHERE code = 'e'", 1},
+		{"UPDATE links SET status = 301 WHERE code = 'e'", 1},
+		{"UPDATE links SET forward_query = 1 WHERE code = 'e'", 1},
+		{"UPDATE links SET disabled = 1 WHERE code = 'e'", 1},
+		{"UPDATE links SET expires_at = 5 WHERE code = 'e'", 1},
+		{"UPDATE links SET max_clicks = 5 WHERE code = 'e'", 1},
+		{"UPDATE links SET code = 'e2' WHERE code = 'e'", 1},
+		{"DELETE FROM links WHERE code = 'e2'", 1},
+		{"DELETE FROM links WHERE code = 'absent'", 0},
+	};
+	int64_t n, id;
+	size_t i;
+
+	open_store();
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'link_epoch'"),
+			 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_epoch"), 1);
+	ck_assert_int_eq(sql_int("SELECT n FROM link_epoch WHERE id = 1"), 0);
+	id = create("e", "https://e.example/");
+	ck_assert_int_eq(sql_int("SELECT n FROM link_epoch WHERE id = 1"), 0);
+	/* The click flusher's own write. */
+	struct click_row row = {id, 19700, 1702080000, 4, 2, "r.example"};
+	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'e'"), 4);
+	ck_assert_int_eq(sql_int("SELECT n FROM link_epoch WHERE id = 1"), 0);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		n = sql_int("SELECT n FROM link_epoch WHERE id = 1");
+		sql_exec(rows[i].sql);
+		ck_assert_msg(sql_int("SELECT n FROM link_epoch WHERE id = 1") == n + rows[i].moves, "%s",
+			      rows[i].sql);
+	}
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_epoch"), 1);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -885,6 +1211,20 @@ Suite *store_suite(void)
 	tc = tcase_create("tokens");
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_tokens);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resolve");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_resolve_equals_lookup);
+	tcase_add_test(tc, test_resolve_answers_from_cache);
+	tcase_add_loop_test(tc, test_resolve_sees_external_change, 0,
+			    (int)(sizeof(external_changes) / sizeof(external_changes[0])));
+	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
+			    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
+	tcase_add_test(tc, test_resolve_sees_api_update_and_delete);
+	tcase_add_test(tc, test_resolve_never_caches_max_clicks);
+	tcase_add_test(tc, test_resolve_without_cache_reads_store);
+	tcase_add_test(tc, test_link_epoch_triggers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
