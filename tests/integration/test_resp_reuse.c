@@ -157,7 +157,6 @@ static void rsp_take(const char *raw, size_t n, bool head, struct rsp_msg *m)
 	body_len = head ? 0 : strtoul(cl + 18, NULL, 10);
 	ck_assert_msg(n == head_len + body_len, "%zu bytes for a header block of %zu and a body of %zu: '%s'", n,
 		      head_len, body_len, raw);
-	m->len = 0;
 	memcpy(m->text, raw, (size_t)(date - raw));
 	m->len = (size_t)(date - raw);
 	memcpy(m->text + m->len, date_end, n - (size_t)(date_end - raw));
@@ -290,7 +289,7 @@ static void rsp_assert_same(const struct rsp_msg *a, const struct rsp_msg *b)
 		      a->text, b->text);
 }
 
-/* Asserts b is a's header block without a's body (a HEAD after a GET). */
+/* Asserts head, a HEAD's answer, is get's header block without its body. */
 static void rsp_assert_same_head(const struct rsp_msg *get, const struct rsp_msg *head)
 {
 	ck_assert_msg(head->len == get->head_len && memcmp(get->text, head->text, get->head_len) == 0,
