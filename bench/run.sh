@@ -20,7 +20,8 @@
 # beside A; the link cache (12 MB) holds all 100,000 links in any order.
 #
 # Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS=1
-# MODES="keepalive close" SERVERS="A A0 B C" EXTRAS=1 (0 skips the extra runs)
+# MODES="keepalive close paced" RATE=64000 (paced: h2load --rps, 64 connections
+# sharing RATE requests/s) SERVERS="A A0 B C" EXTRAS=1 (0 skips the extra runs)
 # NICE="nice -n -10" (empty: run at normal priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,8 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 BUILD=${BUILD:-build}
 THREADS=${THREADS:-1}
-MODES=${MODES:-keepalive close}
+MODES=${MODES:-keepalive close paced}
+RATE=${RATE:-64000}
 SERVERS=${SERVERS:-A A0 B C}
 EXTRAS=${EXTRAS:-1}
 BIG=${BIG:-1000000}
@@ -187,10 +189,14 @@ to_us() {
 # "mode label n rps cpu_us p50_us p99_us hwm_kb requests" to results.tsv.
 measure() {
 	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 reqs rps p50 p99
-	if [ "$mode" = keepalive ]; then
+	if [ "$mode" = keepalive ] || [ "$mode" = paced ]; then
+		local pace=
+		# paced: 64 connections at RATE/64 requests/s each, well under every
+		# server's ceiling, for the latency of a loaded but not saturated server
+		[ "$mode" = paced ] && pace=--rps=$((RATE / 64))
 		$NICE taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID")
-		$NICE taskset -c $LCPU h2load --h1 -c64 -D"$DURATION" -i "$OUT/uris-$n.txt" -B "$url" \
+		$NICE taskset -c $LCPU h2load --h1 -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
 		t1=$(ticks "$SERVER_PID")
 		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
