@@ -10,8 +10,8 @@
  * before then stops being returned, at no cost beyond a counter.
  *
  * A record keeps what a redirect reads of a link: id, code, url, status,
- * forward_query, disabled, expires_at and max_clicks. The counts and times
- * (clicks, created_at, ...) come back as they were when the record was put.
+ * forward_query, disabled, expires_at, max_clicks, and clicks as it was when
+ * the record was put. The other fields come back as link_init() sets them.
  */
 #ifndef SHORTD_LINKCACHE_H
 #define SHORTD_LINKCACHE_H
@@ -38,8 +38,9 @@ void linkcache_free(struct linkcache *c);
 bool linkcache_get(struct linkcache *c, const char *code, struct link *out);
 
 /* Stores l under l->code, replacing any record for that code and evicting
- * the oldest records to make room. A link too large for the cache (its url
- * longer than an eighth of the ring) is not stored. */
+ * the oldest records to make room. A link too large for the cache (its
+ * record, about 56 bytes plus code and url, over an eighth of the ring) is
+ * not stored, and the older record for its code is forgotten. */
 void linkcache_put(struct linkcache *c, const struct link *l);
 
 /* Forgets every record put so far. */

@@ -244,12 +244,15 @@ void linkcache_put(struct linkcache *c, const struct link *l)
 	size_t off, i;
 	struct rec *r;
 
-	if (code_len == 0 || code_len > LINK_CODE_MAX || url_len > LINK_URL_MAX || size > c->cap / 8)
+	if (code_len == 0 || code_len > LINK_CODE_MAX)
 		return;
 	hash = code_hash(c, l->code, code_len);
 	i = find_slot(c, l->code, code_len, hash);
+	/* The older record goes even when this one is too large to keep. */
 	if (c->slot[i] != 0)
 		unindex(c, rec_at(c, (size_t)(c->slot[i] - 1) * ALIGN), (size_t)(c->slot[i] - 1) * ALIGN);
+	if (url_len > LINK_URL_MAX || size > c->cap / 8)
+		return;
 	while (c->count >= c->max_count)
 		evict_oldest(c);
 	off = ring_alloc(c, size);

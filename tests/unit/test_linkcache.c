@@ -399,6 +399,25 @@ START_TEST(test_replace)
 }
 END_TEST
 
+/* A put too large to keep still replaces: the older record for its code is
+ * not returned any more. */
+START_TEST(test_too_large_put_hides_the_older_record)
+{
+	struct linkcache *c = linkcache_new(LINKCACHE_MIN_BYTES);
+
+	ck_assert_ptr_nonnull(c);
+	rec_make(la, 7, 1, 20);
+	linkcache_put(c, la);
+	ck_assert(linkcache_get(c, la->code, lb));
+	ck_assert_uint_eq(linkcache_count(c), 1);
+	rec_make(la, 7, 2, LINK_URL_MAX);
+	linkcache_put(c, la);
+	ck_assert(!linkcache_get(c, la->code, lb));
+	ck_assert_uint_eq(linkcache_count(c), 0);
+	linkcache_free(c);
+}
+END_TEST
+
 START_TEST(test_invalidate)
 {
 	struct linkcache *c = linkcache_new(1 << 20);
@@ -566,6 +585,7 @@ Suite *linkcache_suite(void)
 	tcase_add_test(tc, test_get_on_empty);
 	tcase_add_test(tc, test_put_get_every_field);
 	tcase_add_test(tc, test_longest_code_and_url);
+	tcase_add_test(tc, test_too_large_put_hides_the_older_record);
 	tcase_add_test(tc, test_url_longer_than_an_eighth_is_not_stored);
 	tcase_add_test(tc, test_replace);
 	tcase_add_test(tc, test_invalidate);
