@@ -174,8 +174,13 @@ hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 clk_tck=$(getconf CLK_TCK)
 
-# percentile P of the third column (microseconds) of an h2load log
-pct() { sort -n -k3,3 "$1" | awk -v p="$2" '{v[NR] = $3} END {i = int(NR * p / 100); if (i < 1) i = 1; print v[i]}'; }
+# "p50 p99" of the third column (request time in microseconds) of an h2load
+# log, by counting: one pass, no sort of a million lines
+pcts() {
+	awk '{n[$3]++; t++; if ($3 > max) max = $3}
+		END {want = int(t * 0.5); if (want < 1) want = 1; w99 = int(t * 0.99); if (w99 < 1) w99 = 1
+			for (v = 0; v <= max; v++) {c += n[v]; if (!a && c >= want) a = v + 0.0001; if (c >= w99) {printf "%d %d\n", a, v; exit}}}' "$1"
+}
 
 # to_us "1.23ms" -> 1230
 to_us() {
@@ -196,14 +201,14 @@ measure() {
 		[ "$mode" = paced ] && pace=--rps=$((RATE / 64))
 		$NICE taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID")
+		rm -f "$OUT/h2load.log" # h2load appends to its log
 		$NICE taskset -c $LCPU h2load --h1 -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
 		t1=$(ticks "$SERVER_PID")
 		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
 		reqs=$(awk '/^requests:/ {print $8}' "$OUT/h2load.out")
 		rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
-		p50=$(pct "$OUT/h2load.log" 50)
-		p99=$(pct "$OUT/h2load.log" 99)
+		read -r p50 p99 < <(pcts "$OUT/h2load.log")
 	else
 		$NICE taskset -c $LCPU wrk -t1 -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID")
