@@ -17,7 +17,7 @@
 # h2load -i hands every connection the same list in the same order: in 10 s
 # the 64 connections walk the first ~20,000 codes of the shuffled list, each
 # asked 64 times a few ms apart. That favours any cache, so A0 is measured
-# beside A; the link cache (12 MB) holds all 100,000 links in any order.
+# beside A: shortd with its caches off, every redirect read from SQLite.
 #
 # Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS=1
 # MODES="keepalive close paced" RATE=64000 (paced: h2load --rps, 64 connections

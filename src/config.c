@@ -32,7 +32,7 @@ void config_defaults(struct config *c)
 	c->max_connections = 1024;
 	c->max_connections_per_ip = 256;
 	c->timeout = 30;
-	c->link_cache_mb = 12;
+	c->link_cache_mb = 8;
 }
 
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)

@@ -275,6 +275,32 @@ START_TEST(test_flusher_writes_on_its_own)
 }
 END_TEST
 
+/* A burst of distinct rows (here 13,000 days of one link) is written once
+ * the aggregate holds 12,000 of them, long before the interval, so its
+ * memory stays bounded; every click is still written once. */
+START_TEST(test_burst_written_before_interval)
+{
+	struct link a;
+	struct clicks_stats stats;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	for (int i = 0; i < 13000; i++)
+		clicks_record(ck, a.id, DAY0 + (int64_t)i * 86400, false, NULL);
+	clicks_get_stats(ck, &stats);
+	for (int i = 0; i < 5000 && stats.batches == 0; i++) {
+		usleep(1000);
+		clicks_get_stats(ck, &stats);
+	}
+	ck_assert_uint_eq(stats.batches, 1);
+	ck_assert_uint_eq(stats.flushed, 12000);
+	ck_assert_int_eq(lookup("a").clicks, 12000);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(lookup("a").clicks, 13000);
+	ck_assert_int_eq(sqlfile_int(path, "SELECT count(*) FROM clicks_daily"), 13000);
+}
+END_TEST
+
 /* The store's first connection is its writer: the hook keeps it so the test
  * can lift the page limit it puts on every connection. */
 static sqlite3 *writer_db;
@@ -521,6 +547,7 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_full_ring_never_drops);
 	tcase_add_test(tc, test_stop_writes_everything);
 	tcase_add_test(tc, test_flusher_writes_on_its_own);
+	tcase_add_test(tc, test_burst_written_before_interval);
 	tcase_add_test(tc, test_locked_runs_fn);
 	tcase_add_test(tc, test_failed_flush_keeps_clicks);
 	suite_add_tcase(s, tc);

@@ -222,12 +222,12 @@ START_TEST(test_empty_env_is_unset)
 }
 END_TEST
 
-/* The link cache is 12 MB unless told otherwise; 12 given is 12. */
+/* The link cache is 8 MB unless told otherwise; 12 given is 12. */
 START_TEST(test_link_cache_default)
 {
-	ck_assert_uint_eq(cfg.link_cache_mb, 12);
+	ck_assert_uint_eq(cfg.link_cache_mb, 8);
 	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
-	ck_assert_uint_eq(cfg.link_cache_mb, 12);
+	ck_assert_uint_eq(cfg.link_cache_mb, 8);
 	ck_assert_int_eq(parse("--link-cache", "0", NULL, NULL), 0);
 	ck_assert_uint_eq(cfg.link_cache_mb, 0);
 	ck_assert_int_eq(parse("--link-cache", "12", NULL, NULL), 0);
@@ -241,7 +241,7 @@ START_TEST(test_empty_link_cache_env_is_unset)
 {
 	setenv("SHORTD_LINK_CACHE", "", 1);
 	ck_assert_msg(parse(NULL, NULL, NULL, NULL) == 0, "%s", err);
-	ck_assert_uint_eq(cfg.link_cache_mb, 12);
+	ck_assert_uint_eq(cfg.link_cache_mb, 8);
 	ck_assert_msg(parse("--link-cache", "7", NULL, NULL) == 0, "%s", err);
 	ck_assert_uint_eq(cfg.link_cache_mb, 7);
 }
