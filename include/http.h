@@ -74,6 +74,8 @@ struct http_response {
 	size_t body_len;
 	char *body_heap;           /* malloc'd body that server.c frees (API) */
 	bool close;                /* close the connection after the reply */
+	bool page_pending;         /* the body is a redirect's page for location, built by
+				    * redirect_page() only if the response is built */
 	char cache_buf[48];
 	char location_buf[HTTP_LOCATION_MAX];
 	char body_buf[HTTP_BODY_MAX];

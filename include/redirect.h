@@ -22,6 +22,11 @@ struct redirect_ctx {
 void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
 		     struct http_response *resp);
 
+/* Builds the page of a redirect answered by redirect_handle() into the
+ * response's body (content type, length); nothing when none is pending.
+ * Separate so that a reused response skips it. */
+void redirect_page(struct http_response *resp);
+
 /* Cache-Control for a redirect status: public with max-age for 301 and 308,
  * "private, no-store" for 302, 303 and 307. */
 const char *redirect_cache_control(int status, char *buf, size_t size, unsigned max_age);

@@ -7,22 +7,32 @@
 
 #include <stddef.h>
 
-/* Lower case; begins_marker() lists their first letters. */
-static const char *const bot_markers[] = {
-	"bot", /* matched by is_bot_at(): Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot, Discordbot, ... */
-	"crawler",
-	"spider",
-	"facebookexternalhit",
-	"facebookcatalog",
-	"slack-imgproxy",
-	"whatsapp",
-	"skypeuripreview",
-	"embedly",
-	"quora link preview",
-	"pinterest",
-	"vkshare",
-	"preview",
-};
+/* Lower case, by first letter: markers_at() picks the ones a letter can
+ * begin. "bot" is matched by is_bot_at(): Googlebot, bingbot, Slackbot,
+ * Twitterbot, LinkedInBot, Discordbot, ... */
+static const char *const markers_c[] = {"crawler", NULL};
+static const char *const markers_e[] = {"embedly", NULL};
+static const char *const markers_f[] = {"facebookexternalhit", "facebookcatalog", NULL};
+static const char *const markers_p[] = {"pinterest", "preview", NULL};
+static const char *const markers_q[] = {"quora link preview", NULL};
+static const char *const markers_s[] = {"spider", "slack-imgproxy", "skypeuripreview", NULL};
+static const char *const markers_v[] = {"vkshare", NULL};
+static const char *const markers_w[] = {"whatsapp", NULL};
+
+static const char *const *markers_at(char c)
+{
+	switch (c) {
+	case 'c': return markers_c;
+	case 'e': return markers_e;
+	case 'f': return markers_f;
+	case 'p': return markers_p;
+	case 'q': return markers_q;
+	case 's': return markers_s;
+	case 'v': return markers_v;
+	case 'w': return markers_w;
+	default: return NULL;
+	}
+}
 
 static char lower(char c)
 {
@@ -47,34 +57,23 @@ static bool is_bot_at(const char *ua, const char *p)
 	return starts_nocase(p, "bot") && !(p - ua >= 2 && starts_nocase(p - 2, "cu"));
 }
 
-/* True for the lower-case letters that begin a marker. */
-static bool begins_marker(char c)
-{
-	switch (c) {
-	case 'b': case 'c': case 'e': case 'f': case 'p': case 'q': case 's': case 'v': case 'w':
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* One pass over the agent: only a position whose letter begins a marker
- * compares further. */
+ * compares further, and only with the markers that letter begins. */
 bool bot_is_bot(const char *user_agent)
 {
 	if (user_agent == NULL)
 		return false;
 	for (const char *p = user_agent; *p != '\0'; p++) {
 		char c = lower(*p);
-		if (!begins_marker(c))
-			continue;
+		const char *const *m;
+
 		if (c == 'b') {
 			if (is_bot_at(user_agent, p))
 				return true;
 			continue;
 		}
-		for (size_t i = 1; i < sizeof(bot_markers) / sizeof(bot_markers[0]); i++) {
-			if (bot_markers[i][0] == c && starts_nocase(p, bot_markers[i]))
+		for (m = markers_at(c); m != NULL && *m != NULL; m++) {
+			if (starts_nocase(p, *m))
 				return true;
 		}
 	}

@@ -39,6 +39,7 @@ void http_response_init(struct http_response *r)
 	r->body_len = 0;
 	r->body_heap = NULL;
 	r->close = false;
+	r->page_pending = false;
 	r->location_buf[0] = '\0';
 	r->body_buf[0] = '\0';
 	r->cache_buf[0] = '\0';

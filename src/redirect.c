@@ -69,7 +69,14 @@ static void build_page(struct http_response *resp)
 	append(resp, &len, page_tail, sizeof(page_tail) - 1);
 	resp->body = resp->body_buf;
 	resp->body_len = len;
-	resp->content_type = "text/html; charset=utf-8";
+}
+
+void redirect_page(struct http_response *resp)
+{
+	if (!resp->page_pending)
+		return;
+	build_page(resp);
+	resp->page_pending = false;
 }
 
 struct known {
@@ -102,18 +109,18 @@ static int64_t clicks_known(const struct redirect_ctx *ctx, const struct link *l
 	return k.clicks;
 }
 
-void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
-		     struct http_response *resp)
+/* The answer with its 404, 410 and 503 pages in HTML; redirect_handle()
+ * swaps them for JSON when the client asks, so a redirect never reads Accept. */
+static void answer(const struct redirect_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	const char *code = req->path + 1;
-	bool json = accept_prefers_json(req->accept);
 	bool bot, counted;
 	enum link_state state;
 	struct link l;
 	size_t len;
 	int rc;
 
-	resp->fixed = json ? HTTP_FIXED_NOT_FOUND_JSON : HTTP_FIXED_NOT_FOUND_HTML;
+	resp->fixed = HTTP_FIXED_NOT_FOUND_HTML;
 	resp->status = 404;
 	if (req->path[0] != '/' || !is_code_syntax(code, &len) || link_code_is_reserved(code, len))
 		return;
@@ -122,7 +129,7 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 		return;
 	if (rc != STORE_OK) {
 		resp->status = 503;
-		resp->fixed = json ? HTTP_FIXED_UNAVAILABLE_JSON : HTTP_FIXED_UNAVAILABLE_HTML;
+		resp->fixed = HTTP_FIXED_UNAVAILABLE_HTML;
 		return;
 	}
 
@@ -130,7 +137,7 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 	counted = req->method != HTTP_HEAD && ctx->clicks != NULL;
 	bot = bot_is_bot(req->user_agent);
 	resp->status = 410;
-	resp->fixed = json ? HTTP_FIXED_GONE_JSON : HTTP_FIXED_GONE_HTML;
+	resp->fixed = HTTP_FIXED_GONE_HTML;
 	state = link_state_at(&l, req->now, l.clicks);
 	if (state == LINK_DISABLED || state == LINK_EXPIRED)
 		return;
@@ -170,5 +177,20 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 	resp->location = resp->location_buf;
 	resp->cache_control = redirect_cache_control(l.status, resp->cache_buf, sizeof(resp->cache_buf),
 						     ctx->cfg->cache_max_age);
-	build_page(resp);
+	resp->content_type = "text/html; charset=utf-8";
+	resp->page_pending = true;
+}
+
+void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
+		     struct http_response *resp)
+{
+	answer(ctx, req, resp);
+	if (resp->fixed == HTTP_FIXED_NONE || !accept_prefers_json(req->accept))
+		return;
+	switch (resp->fixed) {
+	case HTTP_FIXED_NOT_FOUND_HTML: resp->fixed = HTTP_FIXED_NOT_FOUND_JSON; break;
+	case HTTP_FIXED_GONE_HTML: resp->fixed = HTTP_FIXED_GONE_JSON; break;
+	case HTTP_FIXED_UNAVAILABLE_HTML: resp->fixed = HTTP_FIXED_UNAVAILABLE_JSON; break;
+	default: break;
+	}
 }

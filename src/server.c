@@ -277,9 +277,10 @@ static void handle_own(struct server *srv, enum route route, const struct http_r
  * dropped when the slot is reused or at stop.
  *
  * A redirect's response is a function of its status and Location: the page
- * (redirect.c's build_page), the Cache-Control (by status) and the
- * Content-Type follow from them. The key also compares those, so a response
- * is reused only when every byte it would send is the same.
+ * (redirect_page(), built only when the response is), the Cache-Control (by
+ * status) and the Content-Type follow from them. The key also compares the
+ * last two, so a response is reused only when every byte it would send is
+ * the same.
  */
 struct resp_slot {
 	struct MHD_Response *r; /* NULL: empty */
@@ -299,7 +300,7 @@ struct resp_cache {
 static bool resp_is_cacheable(const struct http_response *resp, size_t location_len)
 {
 	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && location_len <= RESP_LOCATION_MAX &&
-	       !resp->close && resp->body == resp->body_buf && resp->body_heap == NULL && resp->allow == NULL &&
+	       !resp->close && resp->page_pending && resp->body_heap == NULL && resp->allow == NULL &&
 	       resp->www_authenticate == NULL && !resp->nosniff && resp->cache_control != NULL &&
 	       strlen(resp->cache_control) < sizeof(((struct resp_slot *)NULL)->cache_control);
 }
@@ -339,7 +340,7 @@ static struct resp_slot *resp_slot_for(struct resp_cache *c, int status, const c
 static bool resp_slot_matches(const struct resp_slot *s, const struct http_response *resp, size_t len)
 {
 	return s->r != NULL && s->status == resp->status && s->location_len == len &&
-	       s->body_len == resp->body_len && s->content_type == resp->content_type &&
+	       s->content_type == resp->content_type &&
 	       memcmp(s->location, resp->location, len) == 0 && strcmp(s->cache_control, resp->cache_control) == 0;
 }
 
@@ -386,9 +387,12 @@ static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *
 
 	if (cache != NULL) {
 		slot = resp_slot_for(cache, resp->status, resp->location, location_len);
-		if (resp_slot_matches(slot, resp, location_len))
+		if (resp_slot_matches(slot, resp, location_len)) {
+			resp->body_len = slot->body_len; /* for the access log */
 			return MHD_queue_response(con, (unsigned)resp->status, slot->r);
+		}
 	}
+	redirect_page(resp);
 
 	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)
 		return MHD_queue_response(con, (unsigned)resp->status, srv->fixed[resp->fixed]);

@@ -90,6 +90,7 @@ static void handle(const struct http_request *r)
 {
 	http_response_init(&resp);
 	redirect_handle(&ctx, r, &resp);
+	redirect_page(&resp);
 }
 
 static void go(enum http_method m, const char *path_, const char *query, const char *accept)
