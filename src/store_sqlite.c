@@ -276,14 +276,9 @@ static struct reader *reader_get(struct sq *q)
 	return r;
 }
 
-/* The calling thread's prepared statement, reset and ready to bind. */
-static sqlite3_stmt *reader_stmt(struct sq *q, enum reader_stmt which, struct reader **rout)
+/* r's prepared statement, prepared on first use, reset and ready to bind. */
+static sqlite3_stmt *reader_prepared(struct reader *r, enum reader_stmt which)
 {
-	struct reader *r = reader_get(q);
-
-	*rout = r;
-	if (r == NULL)
-		return NULL;
 	if (r->stmt[which] == NULL &&
 	    sqlite3_prepare_v3(r->db, reader_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &r->stmt[which], NULL) !=
 		    SQLITE_OK) {
@@ -291,6 +286,15 @@ static sqlite3_stmt *reader_stmt(struct sq *q, enum reader_stmt which, struct re
 		return NULL;
 	}
 	return r->stmt[which];
+}
+
+/* The calling thread's prepared statement, reset and ready to bind. */
+static sqlite3_stmt *reader_stmt(struct sq *q, enum reader_stmt which, struct reader **rout)
+{
+	struct reader *r = reader_get(q);
+
+	*rout = r;
+	return r != NULL ? reader_prepared(r, which) : NULL;
 }
 
 /* ---- open and close ---- */
@@ -512,10 +516,9 @@ static int sq_ping(void *impl)
 
 /* ---- links ---- */
 
-static int sq_link_lookup(void *impl, const char *code, struct link *out)
+static int lookup_in(struct reader *r, const char *code, struct link *out)
 {
-	struct reader *r;
-	sqlite3_stmt *st = reader_stmt(impl, R_LOOKUP, &r);
+	sqlite3_stmt *st = reader_prepared(r, R_LOOKUP);
 	int rc;
 
 	if (st == NULL)
@@ -531,6 +534,13 @@ static int sq_link_lookup(void *impl, const char *code, struct link *out)
 	if (rc == SQLITE_DONE)
 		return STORE_NOT_FOUND;
 	return sq_error(r->db, "lookup", rc);
+}
+
+static int sq_link_lookup(void *impl, const char *code, struct link *out)
+{
+	struct reader *r = reader_get(impl);
+
+	return r != NULL ? lookup_in(r, code, out) : STORE_ERROR;
 }
 
 /*
@@ -552,25 +562,32 @@ static volatile const uint32_t *wal_index(sqlite3 *db)
 {
 	sqlite3_file *f = NULL;
 	volatile void *p = NULL;
+	sqlite3_stmt *st = NULL;
+	bool wal = false;
 
+	/* Only a WAL connection has a -shm to map: on any other, xShmMap would
+	 * open a handle that sqlite3_close never releases. */
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		wal = sqlite3_column_text(st, 0) != NULL && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	if (!wal)
+		return NULL;
 	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
 	    f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
 		return NULL;
 	/* bExtend 0: the region the connection already mapped, never a new one. */
-	if (f->pMethods->xShmMap(f, 0, 32 * 1024, 0, &p) != SQLITE_OK)
+	if (f->pMethods->xShmMap(f, 0, 32 * 1024, 0, &p) != SQLITE_OK || p == NULL)
 		return NULL;
 	return p;
 }
 
 static int read_epoch(struct reader *r, int64_t *epoch)
 {
-	sqlite3_stmt *st = r->stmt[R_EPOCH];
+	sqlite3_stmt *st = reader_prepared(r, R_EPOCH);
 	int rc;
 
-	if (st == NULL && sqlite3_prepare_v3(r->db, reader_sql[R_EPOCH], -1, SQLITE_PREPARE_PERSISTENT,
-					     &r->stmt[R_EPOCH], NULL) != SQLITE_OK)
-		return sq_error(r->db, "prepare", SQLITE_ERROR);
-	st = r->stmt[R_EPOCH];
+	if (st == NULL)
+		return STORE_ERROR;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*epoch = sqlite3_column_int64(st, 0);
@@ -634,7 +651,7 @@ static int sq_link_resolve(void *impl, const char *code, struct link *out)
 	cached = q->cache_bytes > 0 && cache_is_current(q, r);
 	if (cached && linkcache_get(r->cache, code, out))
 		return STORE_OK;
-	rc = sq_link_lookup(impl, code, out);
+	rc = lookup_in(r, code, out);
 	/* A limited link's count moves with every click: never kept. */
 	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
 		linkcache_put(r->cache, out);
