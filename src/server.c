@@ -96,8 +96,7 @@ struct server {
 	struct metrics *metrics;
 	struct accesslog *access_log; /* NULL: no access log */
 	struct MHD_Response *fixed[HTTP_FIXED_COUNT];
-	bool resp_cache_on;
-	bool resp_key_made;
+	bool resp_cache_on; /* resp_key and resp_lock exist */
 	pthread_key_t resp_key; /* a worker's struct resp_cache */
 	pthread_mutex_t resp_lock; /* guards the list of caches */
 	struct resp_cache *resp_caches;
@@ -370,10 +369,10 @@ static void resp_caches_free(struct server *srv)
 		free(c);
 	}
 	srv->resp_caches = NULL;
-	if (srv->resp_key_made) {
+	if (srv->resp_cache_on) {
 		pthread_key_delete(srv->resp_key);
 		pthread_mutex_destroy(&srv->resp_lock);
-		srv->resp_key_made = false;
+		srv->resp_cache_on = false;
 	}
 }
 
@@ -899,7 +898,6 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 	/* --link-cache 0 turns every cache of the redirect path off. */
 	if (deps->cfg->link_cache_mb > 0 && pthread_key_create(&srv->resp_key, NULL) == 0) {
 		pthread_mutex_init(&srv->resp_lock, NULL);
-		srv->resp_key_made = true;
 		srv->resp_cache_on = true;
 	}
 	if (listen_socket(deps->cfg, &fd, &srv->port, &v6, err, errlen) != 0)
