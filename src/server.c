@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "accesslog.h"
 #include "api.h"
 #include "http.h"
@@ -86,6 +87,8 @@ struct conn {
 
 struct server {
 	struct MHD_Daemon *d;
+	struct acceptor *acceptor; /* owns the listening socket */
+	_Atomic unsigned conns; /* handed to libmicrohttpd and not yet closed */
 	const struct config *cfg;
 	struct store *store;
 	struct clicks *clicks;
@@ -548,6 +551,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		metrics_connection_opened(srv->metrics);
 		*socket_context = calloc(1, sizeof(struct conn));
 	} else {
+		atomic_fetch_sub(&srv->conns, 1);
 		metrics_connection_closed(srv->metrics);
 		free(*socket_context);
 		*socket_context = NULL;
@@ -821,16 +825,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 
 /* Opens the listening socket ourselves, so the bound port (for port 0) and
  * the base URL are known before the first request can arrive. */
-static int listen_socket(const struct config *cfg, int *fd_out, unsigned *port, bool *v6, char *err,
-			 size_t errlen)
+static int listen_socket(const struct config *cfg, int *fd_out, unsigned *port, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1;
+	bool v6;
 
 	memset(&ss, 0, sizeof(ss));
-	*v6 = strchr(cfg->listen_host, ':') != NULL;
-	if (*v6) {
+	v6 = strchr(cfg->listen_host, ':') != NULL;
+	if (v6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)cfg->listen_port);
@@ -850,14 +854,14 @@ static int listen_socket(const struct config *cfg, int *fd_out, unsigned *port, 
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
-		snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", *v6 ? "[" : "", cfg->listen_host, *v6 ? "]" : "",
+		snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
 			 cfg->listen_port, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
-	*port = ntohs(*v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+	*port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
 	*fd_out = fd;
 	return 0;
 }
@@ -869,16 +873,39 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 	(void)ap;
 }
 
+/* The acceptor's callback. --max-connections is counted here, not by
+ * libmicrohttpd: in 0.9.75 a connection handed over with
+ * MHD_add_connection that a worker then finds over the library's limit
+ * leaves a mutex locked and hangs that worker. So the library's limit is set
+ * out of reach and a connection over ours is closed unanswered, as the
+ * library would. It still applies --max-connections-per-ip, and closes the
+ * connection itself when it refuses it. A connection the library took but
+ * then could not set up (no memory for its pool) is never reported closed
+ * and stays counted: a slot lost only when memory runs out. */
+static void hand_over(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct server *srv = arg;
+
+	/* Only this thread adds, so the count cannot pass the limit. */
+	if (atomic_load(&srv->conns) >= srv->cfg->max_connections) {
+		close(fd);
+		return;
+	}
+	atomic_fetch_add(&srv->conns, 1);
+	if (MHD_add_connection(srv->d, fd, addr, addrlen) != MHD_YES)
+		atomic_fetch_sub(&srv->conns, 1);
+}
+
 int server_start(const struct server_deps *deps, struct server **out, char *err, size_t errlen)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
-	/* poll(2), not epoll: libmicrohttpd 0.9.75's MHD_quiesce_daemon races
-	 * epoll workers taking the listening socket out of their sets and
-	 * aborts the process ("Failed to remove listen FD from epoll set");
-	 * with poll it signals each worker through its ITC instead. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
+	/* epoll, with the listening socket ours (src/acceptor.c): stopping
+	 * then never calls MHD_quiesce_daemon, which in libmicrohttpd 0.9.75
+	 * races epoll workers over the listening socket and aborts the
+	 * process. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+	unsigned threads = deps->cfg->threads > 1 ? deps->cfg->threads : 1;
 	int fd = -1;
-	bool v6;
 
 	*out = NULL;
 	if (srv == NULL) {
@@ -900,16 +927,15 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		pthread_mutex_init(&srv->resp_lock, NULL);
 		srv->resp_cache_on = true;
 	}
-	if (listen_socket(deps->cfg, &fd, &srv->port, &v6, err, errlen) != 0)
+	if (listen_socket(deps->cfg, &fd, &srv->port, err, errlen) != 0)
 		goto fail;
 	config_finish_base_url(deps->cfg, srv->port);
-	if (v6)
-		flags |= MHD_USE_IPv6;
 	srv->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(deps->cfg->threads > 1 ? deps->cfg->threads : 0),
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)deps->cfg->max_connections,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
+		/* Each worker gets 1/threads of this: with all of ours on one
+		 * worker, that worker is still under it. */
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(deps->cfg->max_connections * threads + 1),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)deps->cfg->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)deps->cfg->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
@@ -921,6 +947,12 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		MHD_OPTION_END);
 	if (srv->d == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host, srv->port);
+		goto fail;
+	}
+	if (acceptor_start(fd, hand_over, srv, &srv->acceptor) != 0) {
+		snprintf(err, errlen, "cannot start accepting on %s:%u: %s", deps->cfg->listen_host, srv->port,
+			 strerror(errno));
+		MHD_stop_daemon(srv->d);
 		goto fail;
 	}
 	*out = srv;
@@ -942,13 +974,10 @@ unsigned server_port(struct server *srv)
 
 void server_stop(struct server *srv, int grace_ms)
 {
-	MHD_socket fd;
-
 	if (srv == NULL)
 		return;
-	fd = MHD_quiesce_daemon(srv->d);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* Closes the listening socket: from here a new client is refused. */
+	acceptor_stop(srv->acceptor);
 	for (int waited = 0; atomic_load(&srv->inflight) > 0 && waited < grace_ms; waited += 5) {
 		struct timespec pause = {0, 5 * 1000000L};
 		nanosleep(&pause, NULL);

@@ -353,14 +353,30 @@ END_TEST
 
 /* ---- limits ---- */
 
+/* status_from(), tried again for up to 2 s while the connection is closed
+ * unanswered: a slot is free only once the daemon has seen a close, which
+ * can come after the client's next connect. */
+static int status_once_free(const char *source, unsigned port)
+{
+	int status = 0;
+
+	for (int tries = 0; tries < 100 && status == 0; tries++) {
+		status = status_from(source, port);
+		if (status == 0)
+			pause_ms(20);
+	}
+	return status;
+}
+
+/* Row 0: one thread, row 1: four. The limit is the daemon's total either
+ * way, not one per worker thread. */
 START_TEST(test_max_connections_is_honoured)
 {
 	int idle[4];
 	struct daemon d;
 
-	/* One thread, so the limit is the daemon's total, not per worker. */
-	start(&d, (const char *const[]){"--threads", "1", "--max-connections", "4", "--max-connections-per-ip", "0",
-					NULL});
+	start(&d, (const char *const[]){"--threads", _i == 0 ? "1" : "4", "--max-connections", "4",
+					"--max-connections-per-ip", "0", NULL});
 	for (int i = 0; i < 4; i++) {
 		idle[i] = raw_connect(d.port);
 		ck_assert_int_ge(idle[i], 0);
@@ -369,16 +385,10 @@ START_TEST(test_max_connections_is_honoured)
 	ck_assert_int_eq(status_from("127.0.0.1", d.port), 0);
 	ck_assert_int_eq(status_from("127.0.0.2", d.port), 0);
 	close(idle[0]);
-	int status = 0;
-	for (int tries = 0; tries < 100 && status == 0; tries++) {
-		status = status_from("127.0.0.1", d.port);
-		if (status == 0)
-			pause_ms(20);
-	}
-	ck_assert_int_eq(status, 302);
+	ck_assert_int_eq(status_once_free("127.0.0.1", d.port), 302);
 	for (int i = 1; i < 4; i++)
 		close(idle[i]);
-	assert_redirects(&d);
+	ck_assert_int_eq(status_once_free("127.0.0.1", d.port), 302);
 	stop(&d);
 }
 END_TEST
@@ -395,13 +405,7 @@ START_TEST(test_max_connections_per_ip_is_honoured)
 	ck_assert_int_eq(status_from("127.0.0.1", d.port), 0);
 	ck_assert_int_eq(status_from("127.0.0.2", d.port), 302);
 	close(idle[0]);
-	int status = 0;
-	for (int tries = 0; tries < 100 && status == 0; tries++) {
-		status = status_from("127.0.0.1", d.port);
-		if (status == 0)
-			pause_ms(20);
-	}
-	ck_assert_int_eq(status, 302);
+	ck_assert_int_eq(status_once_free("127.0.0.1", d.port), 302);
 	for (int i = 1; i < 3; i++)
 		close(idle[i]);
 	stop(&d);
@@ -446,7 +450,7 @@ Suite *hostile_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_slowloris_does_not_starve_redirects);
 	tcase_add_test(tc, test_client_that_never_reads_does_not_block_others);
-	tcase_add_test(tc, test_max_connections_is_honoured);
+	tcase_add_loop_test(tc, test_max_connections_is_honoured, 0, 2);
 	tcase_add_test(tc, test_max_connections_per_ip_is_honoured);
 	tcase_add_test(tc, test_idle_timeout_closes_connections);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,38 @@
+/*
+ * The accept loop: one thread takes connections from a listening socket and
+ * hands each to a callback (in the server, libmicrohttpd's
+ * MHD_add_connection). The server, not the library, owns accepting, so it
+ * can stop accepting at any moment without touching the library's worker
+ * threads: libmicrohttpd 0.9.75's MHD_quiesce_daemon races its epoll
+ * workers and can abort the process.
+ *
+ * When accept() runs out of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM) the loop pauses ACCEPTOR_PAUSE_MS and tries again, leaving the
+ * waiting connections in the kernel's backlog rather than spinning.
+ */
+#ifndef SHORTD_ACCEPTOR_H
+#define SHORTD_ACCEPTOR_H
+
+#include <sys/socket.h>
+
+#define ACCEPTOR_PAUSE_MS 100
+
+struct acceptor;
+
+/* Called on the acceptor's thread with each new connection, non-blocking and
+ * close-on-exec; the callback owns fd from then on. */
+typedef void (*acceptor_fn)(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/* Starts accepting on listen_fd, a listening socket in non-blocking mode.
+ * On success the acceptor owns listen_fd and *out is set; on failure (-1,
+ * errno set) the caller still owns it. The thread inherits the caller's
+ * signal mask. */
+int acceptor_start(int listen_fd, acceptor_fn fn, void *arg, struct acceptor **out);
+
+/* Stops accepting and closes the listening socket: once this returns, a
+ * client that connects is refused by the kernel, and fn is not called
+ * again. Connections already handed over are the callback's. Frees a;
+ * accepts NULL. */
+void acceptor_stop(struct acceptor *a);
+
+#endif

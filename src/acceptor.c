@@ -1,0 +1,143 @@
+/*
+ * The accept loop. Its thread waits in poll(2) on the listening socket and
+ * an eventfd that acceptor_stop() writes, takes every connection waiting
+ * (accept4 until EAGAIN) and hands each to the callback.
+ */
+#include "acceptor.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct acceptor {
+	int listen_fd;
+	int stop_fd; /* eventfd: readable once acceptor_stop() is called */
+	acceptor_fn fn;
+	void *arg;
+	pthread_t thread;
+};
+
+/* Waits up to ms for a stop; true if one came. */
+static bool stop_within(const struct acceptor *a, int ms)
+{
+	struct pollfd p = {a->stop_fd, POLLIN, 0};
+
+	return poll(&p, 1, ms) > 0;
+}
+
+/* Errors after which the next accept() may well succeed: the client gave up,
+ * a signal, or (Linux) a network error pending on the new socket, which
+ * accept(2) asks to be treated like EAGAIN. */
+static bool transient(int err)
+{
+	switch (err) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPERM:
+	case EPROTO:
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+#ifdef ENONET
+	case ENONET:
+#endif
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Takes every connection waiting. Returns false when accepting must pause
+ * (out of descriptors or memory, or an error that retrying at once would
+ * only repeat). */
+static bool drain(struct acceptor *a)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(a->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			a->fn(a->arg, fd, (struct sockaddr *)&ss, len);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return true;
+		if (!transient(errno))
+			return false;
+	}
+}
+
+static void *accept_loop(void *arg)
+{
+	struct acceptor *a = arg;
+
+	for (;;) {
+		struct pollfd p[2] = {{a->listen_fd, POLLIN, 0}, {a->stop_fd, POLLIN, 0}};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (stop_within(a, ACCEPTOR_PAUSE_MS))
+				return NULL;
+			continue;
+		}
+		if (p[1].revents != 0)
+			return NULL;
+		if (p[0].revents != 0 && !drain(a) && stop_within(a, ACCEPTOR_PAUSE_MS))
+			return NULL;
+	}
+}
+
+int acceptor_start(int listen_fd, acceptor_fn fn, void *arg, struct acceptor **out)
+{
+	struct acceptor *a = calloc(1, sizeof(*a));
+	int err;
+
+	*out = NULL;
+	if (a == NULL)
+		return -1;
+	a->listen_fd = listen_fd;
+	a->fn = fn;
+	a->arg = arg;
+	a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->stop_fd < 0) {
+		err = errno;
+		free(a);
+		errno = err;
+		return -1;
+	}
+	err = pthread_create(&a->thread, NULL, accept_loop, a);
+	if (err != 0) {
+		close(a->stop_fd);
+		free(a);
+		errno = err;
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+void acceptor_stop(struct acceptor *a)
+{
+	uint64_t one = 1;
+
+	if (a == NULL)
+		return;
+	/* An eventfd write of 1 fails only on counter overflow, which one
+	 * write cannot cause. */
+	while (write(a->stop_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+	pthread_join(a->thread, NULL);
+	close(a->listen_fd);
+	close(a->stop_fd);
+	free(a);
+}
