@@ -28,10 +28,6 @@
 #define DRAIN_MS 10
 #define SHARDS 64
 #define WRITE_RETRIES 3
-/* A burst of distinct links is written once the aggregate holds this many
- * rows instead of at the interval: its table then stays at 32,768 slots
- * (4.5 MB) whatever the traffic. */
-#define AGG_WRITE_AT 12000
 
 struct event {
 	int64_t link_id;
@@ -271,7 +267,7 @@ static void *flusher(void *arg)
 	while (!c->stopping) {
 		deadline_after(&ts, DRAIN_MS);
 		pthread_cond_timedwait(&c->wake, &c->lock, &ts);
-		while (drain_upto(c, AGG_WRITE_AT)) {
+		while (drain_upto(c, CLICKS_BATCH_ROWS)) {
 			if (write_pending(c) != 0) {
 				drain(c); /* the store fails: keep every click, let it grow */
 				break;

@@ -275,9 +275,10 @@ START_TEST(test_flusher_writes_on_its_own)
 }
 END_TEST
 
-/* A burst of distinct rows (here 13,000 days of one link) is written once
- * the aggregate holds 12,000 of them, long before the interval, so its
- * memory stays bounded; every click is still written once. */
+/* A burst of distinct rows (here CLICKS_BATCH_ROWS + 1,000 days of one
+ * link) is written once the aggregate holds CLICKS_BATCH_ROWS of them, long
+ * before the interval, so its memory stays bounded; every click is still
+ * written once. */
 START_TEST(test_burst_written_before_interval)
 {
 	struct link a;
@@ -285,7 +286,7 @@ START_TEST(test_burst_written_before_interval)
 
 	start(NEVER);
 	a = make("a", LINK_NO_LIMIT);
-	for (int i = 0; i < 13000; i++)
+	for (int i = 0; i < CLICKS_BATCH_ROWS + 1000; i++)
 		clicks_record(ck, a.id, DAY0 + (int64_t)i * 86400, false, NULL);
 	clicks_get_stats(ck, &stats);
 	for (int i = 0; i < 5000 && stats.batches == 0; i++) {
@@ -293,11 +294,11 @@ START_TEST(test_burst_written_before_interval)
 		clicks_get_stats(ck, &stats);
 	}
 	ck_assert_uint_eq(stats.batches, 1);
-	ck_assert_uint_eq(stats.flushed, 12000);
-	ck_assert_int_eq(lookup("a").clicks, 12000);
+	ck_assert_uint_eq(stats.flushed, CLICKS_BATCH_ROWS);
+	ck_assert_int_eq(lookup("a").clicks, CLICKS_BATCH_ROWS);
 	ck_assert_int_eq(clicks_flush(ck), 0);
-	ck_assert_int_eq(lookup("a").clicks, 13000);
-	ck_assert_int_eq(sqlfile_int(path, "SELECT count(*) FROM clicks_daily"), 13000);
+	ck_assert_int_eq(lookup("a").clicks, CLICKS_BATCH_ROWS + 1000);
+	ck_assert_int_eq(sqlfile_int(path, "SELECT count(*) FROM clicks_daily"), CLICKS_BATCH_ROWS + 1000);
 }
 END_TEST
 
