@@ -305,6 +305,22 @@ static sqlite3_stmt *reader_stmt(struct sq *q, enum reader_stmt which, struct re
 	return r != NULL ? reader_prepared(r, which) : NULL;
 }
 
+/* The one integer that statement which answers with; what names it in an
+ * error. */
+static int reader_int(struct reader *r, enum reader_stmt which, const char *what, int64_t *out)
+{
+	sqlite3_stmt *st = reader_prepared(r, which);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, what, rc);
+}
+
 /* ---- open and close ---- */
 
 static void sq_close(void *impl)
@@ -591,16 +607,7 @@ static volatile const uint32_t *wal_index(sqlite3 *db)
 
 static int read_epoch(struct reader *r, int64_t *epoch)
 {
-	sqlite3_stmt *st = reader_prepared(r, R_EPOCH);
-	int rc;
-
-	if (st == NULL)
-		return STORE_ERROR;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*epoch = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "link epoch", rc);
+	return reader_int(r, R_EPOCH, "link epoch", epoch);
 }
 
 /* True when r's cache may answer now, after forgetting it if links changed. */
@@ -1066,17 +1073,9 @@ static int sq_token_revoke(void *impl, const char *name)
 
 static int sq_token_count(void *impl, int64_t *count)
 {
-	struct reader *r;
-	sqlite3_stmt *st = reader_stmt(impl, R_TOKEN_COUNT, &r);
-	int rc;
+	struct reader *r = reader_get(impl);
 
-	if (st == NULL)
-		return STORE_ERROR;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*count = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "count tokens", rc);
+	return r != NULL ? reader_int(r, R_TOKEN_COUNT, "count tokens", count) : STORE_ERROR;
 }
 
 const struct store_ops store_sqlite_ops = {
