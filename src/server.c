@@ -896,6 +896,15 @@ static void hand_over(void *arg, int fd, const struct sockaddr *addr, socklen_t 
 		atomic_fetch_sub(&srv->conns, 1);
 }
 
+/* Frees what server_start made besides the daemon and the acceptor. */
+static void server_free(struct server *srv)
+{
+	free_fixed(srv);
+	resp_caches_free(srv);
+	metrics_free(srv->metrics);
+	free(srv);
+}
+
 int server_start(const struct server_deps *deps, struct server **out, char *err, size_t errlen)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
@@ -960,10 +969,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 fail:
 	if (fd >= 0)
 		close(fd);
-	free_fixed(srv);
-	resp_caches_free(srv);
-	metrics_free(srv->metrics);
-	free(srv);
+	server_free(srv);
 	return -1;
 }
 
@@ -983,8 +989,5 @@ void server_stop(struct server *srv, int grace_ms)
 		nanosleep(&pause, NULL);
 	}
 	MHD_stop_daemon(srv->d);
-	free_fixed(srv);
-	resp_caches_free(srv);
-	metrics_free(srv->metrics);
-	free(srv);
+	server_free(srv);
 }
