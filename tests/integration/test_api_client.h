@@ -127,6 +127,18 @@ static inline json_t *api_create(const struct daemon *d, const char *json)
 	return j;
 }
 
+/* PATCHes the link code with json and the admin token; asserts 200. */
+static inline void api_patch(const struct daemon *d, const char *code, const char *json)
+{
+	char path[128];
+	struct http_result r;
+
+	snprintf(path, sizeof(path), "/api/v1/links/%s", code);
+	ck_assert_msg(api_call(d, API_TEST_TOKEN, "PATCH", path, json, &r) == 200, "PATCH %s %s: %ld %s", code,
+		      json, r.status, r.body);
+	http_result_free(&r);
+}
+
 /* One member of a JSON object as a string ("" when absent or not a string). */
 static inline const char *api_str(const json_t *j, const char *key)
 {

@@ -101,17 +101,6 @@ static void lc_create(const char *code, const char *url)
 	json_decref(api_create(&lc_d, body));
 }
 
-static void lc_patch(const char *code, const char *json)
-{
-	char path[128];
-	struct http_result r;
-
-	snprintf(path, sizeof(path), "/api/v1/links/%s", code);
-	ck_assert_msg(api_call(&lc_d, API_TEST_TOKEN, "PATCH", path, json, &r) == 200, "PATCH %s %s: %ld %s", code,
-		      json, r.status, r.body);
-	http_result_free(&r);
-}
-
 static void lc_delete(const char *code)
 {
 	char path[128];
@@ -193,7 +182,7 @@ static void lc_apply(const struct lc_change *c)
 
 	switch (c->kind) {
 	case LC_PATCH:
-		lc_patch("lc", c->text);
+		api_patch(&lc_d, "lc", c->text);
 		break;
 	case LC_SQL:
 		lc_sql(c->text);
@@ -234,7 +223,7 @@ START_TEST(test_change_seen_by_next_redirect)
 	else
 		lc_expect("other", 302, "https://t.example/other");
 	if (c->undo != NULL) {
-		lc_patch("lc", c->undo);
+		api_patch(&lc_d, "lc", c->undo);
 		lc_expect(c->path, 302, LC_OLD);
 		lc_warm(c->path, 302, LC_OLD);
 	}
@@ -272,7 +261,7 @@ static void lc_max_clicks(long long n)
 	char body[64];
 
 	snprintf(body, sizeof(body), "{\"max_clicks\":%lld}", n);
-	lc_patch("mc", body);
+	api_patch(&lc_d, "mc", body);
 }
 
 /* Clicks are counted by this test: every 302 is one human click. */
@@ -294,7 +283,7 @@ START_TEST(test_max_clicks_patched_on_cached_link)
 	lc_expect("mc", 410, "");
 
 	/* The limit lifted: cached again. */
-	lc_patch("mc", "{\"max_clicks\":null}");
+	api_patch(&lc_d, "mc", "{\"max_clicks\":null}");
 	lc_warm("mc", 302, LC_OLD);
 	clicks += LC_WARM;
 
@@ -417,7 +406,7 @@ START_TEST(test_patches_seen_by_every_thread)
 	for (int n = 1; n <= HOT_PATCHES && !atomic_load(&h.failed); n++) {
 		atomic_store(&h.issued, n);
 		snprintf(body, sizeof(body), "{\"url\":\"" HOT_PREFIX "%d\"}", n);
-		lc_patch("hot", body);
+		api_patch(&lc_d, "hot", body);
 		atomic_store(&h.published, n);
 		/* Fresh connections, served by whichever thread accepts them. */
 		snprintf(url, sizeof(url), HOT_PREFIX "%d", n);
@@ -563,7 +552,7 @@ START_TEST(test_empty_env_serves)
 	lc_start(NULL, "SHORTD_LINK_CACHE=");
 	lc_create("lc", LC_OLD);
 	lc_warm("lc", 302, LC_OLD);
-	lc_patch("lc", "{\"url\":\"" LC_NEW "\"}");
+	api_patch(&lc_d, "lc", "{\"url\":\"" LC_NEW "\"}");
 	lc_expect("lc", 302, LC_NEW);
 	lc_stop();
 }

@@ -77,17 +77,6 @@ static void rsp_create(const char *json)
 	json_decref(api_create(&rsp_d, json));
 }
 
-static void rsp_patch(const char *code, const char *json)
-{
-	char path[128];
-	struct http_result r;
-
-	snprintf(path, sizeof(path), "/api/v1/links/%s", code);
-	ck_assert_msg(api_call(&rsp_d, API_TEST_TOKEN, "PATCH", path, json, &r) == 200, "PATCH %s %s: %ld %s", code,
-		      json, r.status, r.body);
-	http_result_free(&r);
-}
-
 static int rsp_connect(void)
 {
 	int fd = raw_connect(rsp_d.port);
@@ -404,7 +393,7 @@ START_TEST(test_status_change_seen_at_next_request)
 	for (int k = 0; k < 3; k++)
 		rsp_expect(fd, "st", 302, url, &m);
 	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
-		rsp_patch("st", steps[s].patch);
+		api_patch(&rsp_d, "st", steps[s].patch);
 		/* The very next request, on the connection kept from before. */
 		for (int k = 0; k < 3; k++)
 			rsp_expect(fd, "st", steps[s].status, url, &m);
@@ -431,7 +420,7 @@ START_TEST(test_two_links_same_target_then_one_patched)
 		rsp_expect(fd, "ta", 302, u, &m);
 		rsp_expect(fd, "tb", 302, u, &m);
 	}
-	rsp_patch("tb", "{\"url\":\"https://t.example/shared/2\"}");
+	api_patch(&rsp_d, "tb", "{\"url\":\"https://t.example/shared/2\"}");
 	for (int k = 0; k < 3; k++) {
 		rsp_expect(fd, "ta", 302, u, &m);
 		rsp_expect(fd, "tb", 302, u2, &m);
@@ -439,10 +428,10 @@ START_TEST(test_two_links_same_target_then_one_patched)
 		rsp_expect(-1, "ta", 302, u, &m);
 	}
 	/* Back to the same target, then ta alone to another status. */
-	rsp_patch("tb", "{\"url\":\"https://t.example/shared\"}");
+	api_patch(&rsp_d, "tb", "{\"url\":\"https://t.example/shared\"}");
 	rsp_expect(fd, "tb", 302, u, &m);
 	rsp_expect(fd, "ta", 302, u, &m);
-	rsp_patch("ta", "{\"status\":301}");
+	api_patch(&rsp_d, "ta", "{\"status\":301}");
 	for (int k = 0; k < 3; k++) {
 		rsp_expect(fd, "ta", 301, u, &m);
 		rsp_expect(fd, "tb", 302, u, &m);
@@ -611,7 +600,7 @@ START_TEST(test_posts_between_cached_gets)
 
 	/* An Expect as a link's first request: its closing answer is never
 	 * the one the GETs after it get, nor do they close. */
-	rsp_patch("p7", "{\"url\":\"https://t.example/post/2\"}");
+	api_patch(&rsp_d, "p7", "{\"url\":\"https://t.example/post/2\"}");
 	fd2 = rsp_connect();
 	rsp_exchange(fd2, expect, false, &m);
 	rsp_assert_redirect(&m, 307, "https://t.example/post/2", false, true);
