@@ -1,6 +1,7 @@
 # shortd — a URL-shortener HTTP daemon.
 #   make          build build/shortd
 #   make check    install missing Debian packages, build, run every test
+#   make check-load  the long load cases (tests/load), run by .ci/run
 #   make asan     the same tests built with AddressSanitizer and UBSan
 #   make run      install, build, serve on 127.0.0.1:8080 with ./shortd.db
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -30,9 +31,10 @@ MIGRATIONS := $(sort $(wildcard sql/*.sql))
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
 INT_SRC  := $(wildcard tests/integration/*.c)
+LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check test-run asan run install uninstall deps clean fuzz fuzz-build bench format
+.PHONY: all check check-load load-run test-run asan run install uninstall deps clean fuzz fuzz-build bench format
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB)
@@ -53,15 +55,16 @@ $(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
 
 $(BUILD)/obj/test_%.o: tests/%.c | $(BUILD)/obj
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Itests/support -Itests/integration $(ALL_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 UNIT_OBJ := $(UNIT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
 INT_OBJ  := $(INT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
+LOAD_OBJ := $(LOAD_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
 SUP_OBJ  := $(SUP_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
 
 # Each tests/<kind>/test_NAME.c exports Suite *NAME_suite(void); the runner
 # that adds them all is generated, so adding a test file needs no other edit.
-$(BUILD)/%_main.c: tools/gen_runner.sh $(wildcard tests/unit/test_*.c tests/integration/test_*.c) | $(BUILD)/obj
+$(BUILD)/%_main.c: tools/gen_runner.sh $(wildcard tests/unit/test_*.c tests/integration/test_*.c tests/load/test_*.c) | $(BUILD)/obj
 	sh tools/gen_runner.sh $* $(sort $(wildcard tests/$*/test_*.c)) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/%_main.o: $(BUILD)/%_main.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
@@ -71,8 +74,11 @@ $(BUILD)/unit_tests: $(BUILD)/obj/unit_main.o $(UNIT_OBJ) $(SUP_OBJ) $(LIB)
 $(BUILD)/integration_tests: $(BUILD)/obj/integration_main.o $(INT_OBJ) $(SUP_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm
 
+$(BUILD)/load_tests: $(BUILD)/obj/load_main.o $(LOAD_OBJ) $(SUP_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm
+
 $(BUILD)/obj:
-	@mkdir -p $@ $@/unit $@/integration $@/support
+	@mkdir -p $@ $@/unit $@/integration $@/load $@/support
 
 # check: set-up first (a separate make, so pkg-config runs after deps).
 check: deps
@@ -81,6 +87,14 @@ check: deps
 test-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	$(BUILD)/unit_tests
 	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests
+
+# check-load: the cases that hold thousands of connections or run for
+# minutes; kept out of check so that it stays quick for a developer.
+check-load: deps
+	$(MAKE) --no-print-directory load-run
+
+load-run: $(BUILD)/shortd $(BUILD)/load_tests
+	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
 
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
