@@ -12,6 +12,7 @@
 
 #define CONFIG_HOST_MAX 255
 #define CONFIG_BASE_URL_MAX 1024
+#define CONFIG_ADMIN_TOKEN_MIN 32 /* a fixed admin token's least length */
 
 struct config {
 	char listen_host[CONFIG_HOST_MAX + 1]; /* numeric IPv4 or IPv6 address */
@@ -35,9 +36,11 @@ struct config {
 void config_defaults(struct config *c);
 
 /*
- * Reads the environment (SHORTD_*) and then argv (flags win) into c. argv
- * starts after the subcommand. Returns 0, or -1 with a one-line message
- * naming the flag or variable in err.
+ * Reads argv and then the environment (SHORTD_*) into c: flags win, and a
+ * variable whose flag was given is not read at all. argv starts after the
+ * subcommand. SHORTD_ADMIN_TOKEN, when set, must have at least
+ * CONFIG_ADMIN_TOKEN_MIN characters. Returns 0, or -1 with a one-line
+ * message naming the flag or variable in err.
  */
 int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen);
 
