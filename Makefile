@@ -3,11 +3,19 @@
 #   make check    install missing Debian packages, build, run every test
 #   make check-load  the long load cases (tests/load), run by .ci/run
 #   make asan     the same tests built with AddressSanitizer and UBSan
-#   make run      install, build, serve on 127.0.0.1:8080 with ./shortd.db
-#   make install  PREFIX=/usr/local DESTDIR=
+#   make run      install, build, serve on $SHORTD_LISTEN (default
+#                 127.0.0.1:8080) with $SHORTD_DB (default ./shortd.db)
+#   make install  PREFIX=/usr/local DESTDIR= (binary, man page, systemd unit,
+#                 logrotate file); make uninstall removes exactly those
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+# systemd's unit directory for this prefix (/usr/local/lib/systemd/system for
+# /usr/local, /usr/lib/systemd/system for /usr), from systemd.pc when there.
+UNITDIR ?= $(or $(shell pkg-config --define-variable=rootprefix=$(PREFIX) --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system)
 BUILD   ?= build
 CC      ?= cc
 
@@ -101,20 +109,27 @@ asan: deps
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  test-run
 
+# run: serve's own defaults, so SHORTD_LISTEN, SHORTD_DB and the other
+# SHORTD_* variables apply (127.0.0.1:8080 and ./shortd.db without them).
 run: deps
 	$(MAKE) --no-print-directory all
-	$(BUILD)/shortd serve --listen 127.0.0.1:8080 --db ./shortd.db
+	$(BUILD)/shortd serve
 
 deps:
 	@sh tools/deps.sh
 
 install: $(BUILD)/shortd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BUILD)/shortd $(DESTDIR)$(PREFIX)/bin/shortd
-	install -m 0644 doc/shortd.1 $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	install -m 0755 $(BUILD)/shortd $(DESTDIR)$(BINDIR)/shortd
+	install -m 0644 doc/shortd.1 $(DESTDIR)$(MANDIR)/man1/shortd.1
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/shortd.service.in > $(DESTDIR)$(UNITDIR)/shortd.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/shortd.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/shortd.service.tmp $(DESTDIR)$(UNITDIR)/shortd.service
+	install -m 0644 contrib/shortd.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/shortd
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/shortd $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
+	rm -f $(DESTDIR)$(BINDIR)/shortd $(DESTDIR)$(MANDIR)/man1/shortd.1 \
+	  $(DESTDIR)$(UNITDIR)/shortd.service $(DESTDIR)$(SYSCONFDIR)/logrotate.d/shortd
 
 # fuzz: the libFuzzer drivers tests/fuzz/fuzz_NAME.c, built with clang into
 # FUZZ_BUILD (the library again, instrumented) and each run for FUZZ_SECONDS.
