@@ -42,7 +42,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-load load-run test-run asan run install uninstall deps clean fuzz fuzz-build bench format
+.PHONY: all check check-load load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB)
@@ -90,7 +90,14 @@ $(BUILD)/obj:
 
 # check: set-up first (a separate make, so pkg-config runs after deps).
 check: deps
-	$(MAKE) --no-print-directory test-run
+	$(MAKE) --no-print-directory test-run docs-run
+
+# docs-run: the README's marked examples, run in order against a fresh daemon
+# and compared with what the README shows; make install/uninstall, the
+# installed unit (systemd-analyze verify), make run and the man page.
+docs-run: $(BUILD)/shortd
+	python3 tests/readme/run.py README.md $(BUILD)/shortd
+	sh tests/packaging/install.sh
 
 test-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	$(BUILD)/unit_tests

@@ -7,7 +7,8 @@
 #  - the unit installed under a real prefix passes `systemd-analyze verify`
 #    (which checks that ExecStart and ExecReload exist and that
 #    `man shortd` finds the page) and the logrotate file parses;
-#  - `make run` listens where SHORTD_LISTEN says.
+#  - `make run` listens where SHORTD_LISTEN says;
+#  - the man page's SYNOPSIS names every flag `shortd --help` shows.
 # Usage: tests/packaging/install.sh (from the repository root, after make).
 set -eu
 fail() {
@@ -78,3 +79,11 @@ esac
 wait "$runpid" 2>/dev/null || true
 runpid=""
 echo "packaging: make run honours SHORTD_LISTEN and SHORTD_DB: ok"
+
+# 4. The man page's SYNOPSIS names every flag of the usage.
+synopsis=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' doc/shortd.1)
+for flag in $(build/shortd --help | grep -o -e '--[a-z][a-z-]*' | sort -u); do
+	troff=$(printf '%s' "$flag" | sed 's/-/\\-/g')
+	printf '%s' "$synopsis" | grep -qF -e "$troff" || fail "doc/shortd.1's SYNOPSIS lacks $flag"
+done
+echo "packaging: the man page's SYNOPSIS names every flag of shortd --help: ok"
