@@ -44,6 +44,12 @@ void config_defaults(struct config *c);
  */
 int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen);
 
+/* Applies the environment variable var (one of serve's SHORTD_* settings)
+ * to c by the rules of its flag, when it is set and not empty; the CLI reads
+ * the variables it needs through this. Returns 0 (also when unset), or -1
+ * with a one-line message naming the variable in err. */
+int config_read_variable(struct config *c, const char *var, char *err, size_t errlen);
+
 /* Sets c->base_url from v without its trailing slashes: an http(s) URL by
  * url.h's rules (host, port, no userinfo) with no query or fragment, since
  * codes are appended to it. Returns 0, or -1 leaving c unchanged. */

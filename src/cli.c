@@ -54,15 +54,6 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* A variable's value, or NULL when it is unset or empty (empty counts as
- * unset, as it does for serve). */
-static const char *env_value(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 static void common_init(struct cli_common *c)
 {
 	c->db = NULL;
@@ -84,39 +75,50 @@ static int common_opt(struct cli_common *c, int opt, const char *arg)
 	return 0;
 }
 
+/* Reads one SHORTD_* variable into cfg by serve's rules; 0, or EXIT_USAGE
+ * with serve's one-line message naming it. */
+static int read_variable(struct config *cfg, const char *var)
+{
+	char err[512];
+
+	if (config_read_variable(cfg, var, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "shortd: %s\n", err);
+	return EXIT_USAGE;
+}
+
 /*
  * Settles the database path and the base URL once the flags are parsed.
  * Flags win and a variable that a flag replaces is not read. The base URL
  * comes from --base-url, else $SHORTD_BASE_URL, else http:// and
- * $SHORTD_LISTEN, else http://127.0.0.1:8080; a given value is checked by
- * serve's rules whether or not this command prints short URLs. Returns 0,
- * or EXIT_USAGE with a one-line message naming the flag or variable.
+ * $SHORTD_LISTEN, else http://127.0.0.1:8080; a given --base-url is checked
+ * by serve's rules whether or not this command prints short URLs. Returns
+ * 0, or EXIT_USAGE with a one-line message naming the flag or variable.
  */
 static int common_finish(struct cli_common *c, bool needs_base)
 {
-	const char *base = c->base_arg, *from = "--base-url", *listen;
 	struct config cfg;
+	int rc;
 
-	if (c->db == NULL)
-		c->db = env_value("SHORTD_DB") != NULL ? env_value("SHORTD_DB") : "./shortd.db";
-	else if (c->db[0] == '\0')
+	if (c->db == NULL) {
+		const char *db = getenv("SHORTD_DB");
+		c->db = db != NULL && db[0] != '\0' ? db : "./shortd.db";
+	} else if (c->db[0] == '\0') {
 		return usage_error("%s: must not be empty", "--db");
-	if (base == NULL && !needs_base)
+	}
+	if (c->base_arg == NULL && !needs_base)
 		return 0;
 	config_defaults(&cfg);
-	if (base == NULL && (base = env_value("SHORTD_BASE_URL")) != NULL)
-		from = "SHORTD_BASE_URL";
-	if (base != NULL) {
-		if (config_set_base_url(&cfg, base) != 0) {
-			fprintf(stderr,
-				"shortd: %s: expected an http:// or https:// URL with a host and no query, got '%s'\n",
-				from, base);
-			return EXIT_USAGE;
-		}
-	} else if ((listen = env_value("SHORTD_LISTEN")) != NULL && config_parse_listen(&cfg, listen) != 0) {
-		return usage_error("SHORTD_LISTEN: expected HOST:PORT with a numeric IPv4 or [IPv6] address, got '%s'",
-				   listen);
+	if (c->base_arg != NULL) {
+		if (config_set_base_url(&cfg, c->base_arg) != 0)
+			return usage_error("--base-url: expected an http:// or https:// URL with a host and no query, "
+					   "got '%s'",
+					   c->base_arg);
+	} else if ((rc = read_variable(&cfg, "SHORTD_BASE_URL")) != 0) {
+		return rc;
 	}
+	if (cfg.base_url[0] == '\0' && (rc = read_variable(&cfg, "SHORTD_LISTEN")) != 0)
+		return rc;
 	config_finish_base_url(&cfg, cfg.listen_port);
 	memcpy(c->base_url, cfg.base_url, strlen(cfg.base_url) + 1);
 	return 0;
@@ -214,14 +216,10 @@ int cli_add(int argc, char **argv)
 		return rc;
 	/* The daemon's --default-status lives in its own process; the CLI's
 	 * default is $SHORTD_DEFAULT_STATUS, else 302 (README: Admin CLI). */
-	int default_status = 302;
-	const char *status_env = in.status == 0 ? env_value("SHORTD_DEFAULT_STATUS") : NULL;
-	if (status_env != NULL) {
-		if (parse_count(status_env, 0, 999, &n) != 0 || !link_status_is_valid((int)n))
-			return usage_error("SHORTD_DEFAULT_STATUS: expected 301, 302, 303, 307 or 308, got '%s'",
-					   status_env);
-		default_status = (int)n;
-	}
+	struct config cfg;
+	config_defaults(&cfg);
+	if (in.status == 0 && (rc = read_variable(&cfg, "SHORTD_DEFAULT_STATUS")) != 0)
+		return rc;
 
 	l = malloc(sizeof(*l));
 	if (l == NULL)
@@ -230,7 +228,7 @@ int cli_add(int argc, char **argv)
 		free(l);
 		return EXIT_FAIL;
 	}
-	rc = linkops_create(s, c.base_url, default_status, (int64_t)time(NULL), &in, l, &err);
+	rc = linkops_create(s, c.base_url, cfg.default_status, (int64_t)time(NULL), &in, l, &err);
 	if (rc == 0) {
 		printf("%s/%s\n", c.base_url, l->code);
 	} else {

@@ -260,6 +260,21 @@ static const struct {
 	{"SHORTD_LINK_CACHE", OPT_LINK_CACHE},
 };
 
+int config_read_variable(struct config *c, const char *var, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
+		if (strcmp(serve_env[i].var, var) == 0) {
+			const char *v = getenv(var);
+			/* An empty variable counts as unset, for serve and the CLI. */
+			if (v == NULL || v[0] == '\0')
+				return 0;
+			return apply(c, serve_env[i].id, v, var, err, errlen);
+		}
+	}
+	snprintf(err, errlen, "%s: not a shortd setting", var);
+	return -1;
+}
+
 /* The index in serve_options of the flag with this id, or -1. */
 static int option_index(int id)
 {
@@ -299,12 +314,8 @@ int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
-		const char *v = getenv(serve_env[i].var);
 		int flag = option_index(serve_env[i].id);
-		if (flag >= 0 && given[flag])
-			continue;
-		/* An empty variable counts as unset, as it does for the CLI. */
-		if (v != NULL && v[0] != '\0' && apply(c, serve_env[i].id, v, serve_env[i].var, err, errlen) != 0)
+		if ((flag < 0 || !given[flag]) && config_read_variable(c, serve_env[i].var, err, errlen) != 0)
 			return -1;
 	}
 	c->admin_token = getenv("SHORTD_ADMIN_TOKEN");
