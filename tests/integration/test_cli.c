@@ -20,8 +20,15 @@
 static struct daemon d;
 static char out[65536], err[4096];
 
+/* Variables some tests set for the CLI; cleared so that none leaks into
+ * another test when Check runs them in one process (CK_FORK=no). */
+static const char *const cli_vars[] = {"SHORTD_DEFAULT_STATUS", "SHORTD_LISTEN", "SHORTD_BASE_URL",
+				       "SHORTD_ADMIN_TOKEN"};
+
 static void setup(void)
 {
+	for (size_t i = 0; i < sizeof(cli_vars) / sizeof(cli_vars[0]); i++)
+		unsetenv(cli_vars[i]);
 	api_daemon_start(&d, NULL);
 }
 
