@@ -96,6 +96,7 @@ check: deps
 # and compared with what the README shows; make install/uninstall, the
 # installed unit (systemd-analyze verify), make run and the man page.
 docs-run: $(BUILD)/shortd
+	python3 tests/readme/run.py --self-test
 	python3 tests/readme/run.py README.md $(BUILD)/shortd
 	sh tests/packaging/install.sh
 

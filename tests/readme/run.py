@@ -20,6 +20,8 @@ commands have it replaced, so `export TOKEN=...` and `shortd get CODE` use
 the real values.
 
 Usage: run.py README.md path/to/shortd
+       run.py --self-test   (checks that the comparison lets through only
+                             what it should; make docs-run runs it first)
 """
 import os
 import re
@@ -232,7 +234,44 @@ class Runner:
             raise Failure("shortd serve exited %d on SIGTERM" % rc)
 
 
+def self_test():
+    """The comparison's own cases: what may differ, and what may not."""
+    r = Runner.__new__(Runner)
+    r.bound, r.addr = {}, None
+    cases = [
+        # (README line, printed line, matches)
+        ("exit 1", "exit 2", False),
+        ("https://example.com/launch", "https://example.com/lunch", False),
+        ("https://example.com/launch", "https://exemple.com/launch", False),
+        ('"created_at":"2026-11-25T20:36:56Z"', '"created_at":"2031-01-02T03:04:05Z"', True),
+        ("Date: Wed, 25 Nov 2026 21:38:09 GMT", "Date: Sat, 28 Nov 2026 06:00:00 GMT", True),
+        ('"status":301', '"status":302', False),
+        ("Content-Length: 190", "Content-Length: 191", False),
+        ("http://127.0.0.1:8080/dwBkuMU", "http://127.0.0.1:8080/q9Zx0Ab", True),
+        # bound above: the same README code must print the same value again
+        ("dwBkuMU\t302", "q9Zx0Ab\t302", True),
+        ("dwBkuMU\t302", "Zz9Zz9Z\t302", False),
+        ("FcUijYJJIg6UreB_ZCY9rbrbgzUBrVlgOGtd3X1nv0A", "a" * 43, True),
+        ("FcUijYJJIg6UreB_ZCY9rbrbgzUBrVlgOGtd3X1nv0A", "a" * 42, False),
+        ("one token x", "one token y", False),
+    ]
+    for readme, printed, want in cases:
+        try:
+            r.compare(0, "self-test", [readme], [printed])
+            got = True
+        except Failure:
+            got = False
+        if got != want:
+            print("readme: self-test FAIL: %r vs %r %s" % (readme, printed, "refused" if want else "accepted"),
+                  file=sys.stderr)
+            return 1
+    print("readme: self-test: %d comparison cases ok" % len(cases))
+    return 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     if len(sys.argv) != 3:
         print("usage: run.py README.md path/to/shortd", file=sys.stderr)
         return 2
