@@ -3,11 +3,19 @@
 #   make check    install missing Debian packages, build, run every test
 #   make check-load  the long load cases (tests/load), run by .ci/run
 #   make asan     the same tests built with AddressSanitizer and UBSan
-#   make run      install, build, serve on 127.0.0.1:8080 with ./shortd.db
-#   make install  PREFIX=/usr/local DESTDIR=
+#   make run      install, build, serve on $SHORTD_LISTEN (default
+#                 127.0.0.1:8080) with $SHORTD_DB (default ./shortd.db)
+#   make install  PREFIX=/usr/local DESTDIR= (binary, man page, systemd unit,
+#                 logrotate file); make uninstall removes exactly those
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+# systemd's unit directory for this prefix (/usr/local/lib/systemd/system for
+# /usr/local, /usr/lib/systemd/system for /usr), from systemd.pc when there.
+UNITDIR ?= $(or $(shell pkg-config --define-variable=rootprefix=$(PREFIX) --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system)
 BUILD   ?= build
 CC      ?= cc
 
@@ -44,7 +52,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-load load-run test-run asan run install uninstall deps clean fuzz fuzz-build bench format
+.PHONY: all check check-load load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB)
@@ -96,7 +104,15 @@ $(BUILD)/obj:
 
 # check: set-up first (a separate make, so pkg-config runs after deps).
 check: deps
-	$(MAKE) --no-print-directory test-run
+	$(MAKE) --no-print-directory test-run docs-run
+
+# docs-run: the README's marked examples, run in order against a fresh daemon
+# and compared with what the README shows; make install/uninstall, the
+# installed unit (systemd-analyze verify), make run and the man page.
+docs-run: $(BUILD)/shortd
+	python3 tests/readme/run.py --self-test
+	python3 tests/readme/run.py README.md $(BUILD)/shortd
+	sh tests/packaging/install.sh
 
 test-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	$(BUILD)/unit_tests
@@ -115,20 +131,27 @@ asan: deps
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  test-run
 
+# run: serve's own defaults, so SHORTD_LISTEN, SHORTD_DB and the other
+# SHORTD_* variables apply (127.0.0.1:8080 and ./shortd.db without them).
 run: deps
 	$(MAKE) --no-print-directory all
-	$(BUILD)/shortd serve --listen 127.0.0.1:8080 --db ./shortd.db
+	$(BUILD)/shortd serve
 
 deps:
 	@sh tools/deps.sh
 
 install: $(BUILD)/shortd
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BUILD)/shortd $(DESTDIR)$(PREFIX)/bin/shortd
-	install -m 0644 doc/shortd.1 $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	install -m 0755 $(BUILD)/shortd $(DESTDIR)$(BINDIR)/shortd
+	install -m 0644 doc/shortd.1 $(DESTDIR)$(MANDIR)/man1/shortd.1
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/shortd.service.in > $(DESTDIR)$(UNITDIR)/shortd.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/shortd.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/shortd.service.tmp $(DESTDIR)$(UNITDIR)/shortd.service
+	install -m 0644 contrib/shortd.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/shortd
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/shortd $(DESTDIR)$(PREFIX)/share/man/man1/shortd.1
+	rm -f $(DESTDIR)$(BINDIR)/shortd $(DESTDIR)$(MANDIR)/man1/shortd.1 \
+	  $(DESTDIR)$(UNITDIR)/shortd.service $(DESTDIR)$(SYSCONFDIR)/logrotate.d/shortd
 
 # fuzz: the libFuzzer drivers tests/fuzz/fuzz_NAME.c, built with clang into
 # FUZZ_BUILD (the library again, instrumented) and each run for FUZZ_SECONDS.

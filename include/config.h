@@ -12,6 +12,7 @@
 
 #define CONFIG_HOST_MAX 255
 #define CONFIG_BASE_URL_MAX 1024
+#define CONFIG_ADMIN_TOKEN_MIN 32 /* a fixed admin token's least length */
 
 struct config {
 	char listen_host[CONFIG_HOST_MAX + 1]; /* numeric IPv4 or IPv6 address */
@@ -35,11 +36,19 @@ struct config {
 void config_defaults(struct config *c);
 
 /*
- * Reads the environment (SHORTD_*) and then argv (flags win) into c. argv
- * starts after the subcommand. Returns 0, or -1 with a one-line message
- * naming the flag or variable in err.
+ * Reads argv and then the environment (SHORTD_*) into c: flags win, and a
+ * variable whose flag was given is not read at all. argv starts after the
+ * subcommand. SHORTD_ADMIN_TOKEN, when set, must have at least
+ * CONFIG_ADMIN_TOKEN_MIN characters. Returns 0, or -1 with a one-line
+ * message naming the flag or variable in err.
  */
 int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Applies the environment variable var (one of serve's SHORTD_* settings)
+ * to c by the rules of its flag, when it is set and not empty; the CLI reads
+ * the variables it needs through this. Returns 0 (also when unset), or -1
+ * with a one-line message naming the variable in err. */
+int config_read_variable(struct config *c, const char *var, char *err, size_t errlen);
 
 /* Sets c->base_url from v without its trailing slashes: an http(s) URL by
  * url.h's rules (host, port, no userinfo) with no query or fragment, since

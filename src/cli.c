@@ -41,8 +41,8 @@ enum {
 };
 
 struct cli_common {
-	const char *db;
-	const char *base_from; /* "--base-url" or "SHORTD_BASE_URL" when given */
+	const char *db;       /* --db, then $SHORTD_DB, then ./shortd.db */
+	const char *base_arg; /* --base-url as given, or NULL */
 	char base_url[CONFIG_BASE_URL_MAX + 1];
 };
 
@@ -56,26 +56,9 @@ static int usage_error(const char *fmt, const char *arg)
 
 static void common_init(struct cli_common *c)
 {
-	const char *db = getenv("SHORTD_DB");
-	const char *base = getenv("SHORTD_BASE_URL");
-	const char *listen = getenv("SHORTD_LISTEN");
-
-	c->db = db != NULL && db[0] != '\0' ? db : "./shortd.db";
-	c->base_from = NULL;
-	if (base != NULL && base[0] != '\0') {
-		snprintf(c->base_url, sizeof(c->base_url), "%s", base);
-		c->base_from = "SHORTD_BASE_URL";
-	} else {
-		struct config cfg;
-		config_defaults(&cfg);
-		if (listen == NULL || config_parse_listen(&cfg, listen) != 0)
-			config_parse_listen(&cfg, "127.0.0.1:8080");
-		config_finish_base_url(&cfg, cfg.listen_port);
-		snprintf(c->base_url, sizeof(c->base_url), "%s", cfg.base_url);
-	}
-	size_t n = strlen(c->base_url);
-	while (n > 0 && c->base_url[n - 1] == '/')
-		c->base_url[--n] = '\0';
+	c->db = NULL;
+	c->base_arg = NULL;
+	c->base_url[0] = '\0';
 }
 
 /* Handles the options every subcommand takes; 1 when opt was one of them. */
@@ -86,26 +69,57 @@ static int common_opt(struct cli_common *c, int opt, const char *arg)
 		return 1;
 	}
 	if (opt == O_BASE_URL) {
-		snprintf(c->base_url, sizeof(c->base_url), "%s", arg);
-		c->base_from = "--base-url";
+		c->base_arg = arg;
 		return 1;
 	}
 	return 0;
 }
 
-/* Checks a given base URL by serve's rules; 0, or EXIT_USAGE with a message. */
-static int check_base_url(struct cli_common *c)
+/* Reads one SHORTD_* variable into cfg by serve's rules; 0, or EXIT_USAGE
+ * with serve's one-line message naming it. */
+static int read_variable(struct config *cfg, const char *var)
+{
+	char err[512];
+
+	if (config_read_variable(cfg, var, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "shortd: %s\n", err);
+	return EXIT_USAGE;
+}
+
+/*
+ * Settles the database path and the base URL once the flags are parsed.
+ * Flags win and a variable that a flag replaces is not read. The base URL
+ * comes from --base-url, else $SHORTD_BASE_URL, else http:// and
+ * $SHORTD_LISTEN, else http://127.0.0.1:8080; a given --base-url is checked
+ * by serve's rules whether or not this command prints short URLs. Returns
+ * 0, or EXIT_USAGE with a one-line message naming the flag or variable.
+ */
+static int common_finish(struct cli_common *c, bool needs_base)
 {
 	struct config cfg;
+	int rc;
 
-	if (c->base_from == NULL)
+	if (c->db == NULL) {
+		const char *db = getenv("SHORTD_DB");
+		c->db = db != NULL && db[0] != '\0' ? db : "./shortd.db";
+	} else if (c->db[0] == '\0') {
+		return usage_error("%s: must not be empty", "--db");
+	}
+	if (c->base_arg == NULL && !needs_base)
 		return 0;
 	config_defaults(&cfg);
-	if (config_set_base_url(&cfg, c->base_url) != 0) {
-		fprintf(stderr, "shortd: %s: expected an http:// or https:// URL with a host and no query, got '%s'\n",
-			c->base_from, c->base_url);
-		return EXIT_USAGE;
+	if (c->base_arg != NULL) {
+		if (config_set_base_url(&cfg, c->base_arg) != 0)
+			return usage_error("--base-url: expected an http:// or https:// URL with a host and no query, "
+					   "got '%s'",
+					   c->base_arg);
+	} else if ((rc = read_variable(&cfg, "SHORTD_BASE_URL")) != 0) {
+		return rc;
 	}
+	if (cfg.base_url[0] == '\0' && (rc = read_variable(&cfg, "SHORTD_LISTEN")) != 0)
+		return rc;
+	config_finish_base_url(&cfg, cfg.listen_port);
 	memcpy(c->base_url, cfg.base_url, strlen(cfg.base_url) + 1);
 	return 0;
 }
@@ -198,13 +212,14 @@ int cli_add(int argc, char **argv)
 	if (optind + 1 != argc)
 		return usage_error("%s", "add: expected exactly one URL (shortd add URL [options])");
 	in.url = argv[optind];
-	if ((rc = check_base_url(&c)) != 0)
+	if ((rc = common_finish(&c, true)) != 0)
 		return rc;
-
-	const char *status_env = getenv("SHORTD_DEFAULT_STATUS");
-	int default_status = 302;
-	if (status_env != NULL && parse_count(status_env, 0, 999, &n) == 0 && link_status_is_valid((int)n))
-		default_status = (int)n;
+	/* The daemon's --default-status lives in its own process; the CLI's
+	 * default is $SHORTD_DEFAULT_STATUS, else 302 (README: Admin CLI). */
+	struct config cfg;
+	config_defaults(&cfg);
+	if (in.status == 0 && (rc = read_variable(&cfg, "SHORTD_DEFAULT_STATUS")) != 0)
+		return rc;
 
 	l = malloc(sizeof(*l));
 	if (l == NULL)
@@ -213,7 +228,7 @@ int cli_add(int argc, char **argv)
 		free(l);
 		return EXIT_FAIL;
 	}
-	rc = linkops_create(s, c.base_url, default_status, (int64_t)time(NULL), &in, l, &err);
+	rc = linkops_create(s, c.base_url, cfg.default_status, (int64_t)time(NULL), &in, l, &err);
 	if (rc == 0) {
 		printf("%s/%s\n", c.base_url, l->code);
 	} else {
@@ -225,8 +240,10 @@ int cli_add(int argc, char **argv)
 	return rc;
 }
 
-/* Parses [--db] [--base-url] and exactly one CODE. */
-static int code_command(int argc, char **argv, struct cli_common *c, const char **code, const char *cmd)
+/* Parses [--db] [--base-url] and exactly one CODE; needs_base: the command
+ * prints short URLs. */
+static int code_command(int argc, char **argv, struct cli_common *c, const char **code, const char *cmd,
+			bool needs_base)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, O_DB},
@@ -247,7 +264,7 @@ static int code_command(int argc, char **argv, struct cli_common *c, const char 
 	*code = argv[optind];
 	if (link_code_check(*code) != LINK_CODE_OK)
 		return usage_error("invalid code '%s'", *code);
-	return 0;
+	return common_finish(c, needs_base);
 }
 
 int cli_get(int argc, char **argv)
@@ -256,10 +273,8 @@ int cli_get(int argc, char **argv)
 	const char *code;
 	struct store *s;
 	struct link *l;
-	int rc = code_command(argc, argv, &c, &code, "get");
+	int rc = code_command(argc, argv, &c, &code, "get", true);
 
-	if (rc == 0)
-		rc = check_base_url(&c);
 	if (rc != 0)
 		return rc;
 	if ((l = malloc(sizeof(*l))) == NULL)
@@ -322,6 +337,8 @@ int cli_list(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("%s: unexpected argument for list", argv[optind]);
+	if ((rc = common_finish(&c, false)) != 0)
+		return rc;
 	if (open_store(&c, &s) != 0)
 		return EXIT_FAIL;
 	/* Pages of 1000 by id, so a long list never holds one read open. */
@@ -348,7 +365,7 @@ int cli_rm(int argc, char **argv)
 	struct cli_common c;
 	const char *code;
 	struct store *s;
-	int rc = code_command(argc, argv, &c, &code, "rm");
+	int rc = code_command(argc, argv, &c, &code, "rm", false);
 
 	if (rc != 0)
 		return rc;
@@ -391,6 +408,7 @@ int cli_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, O_DB},
+		{"base-url", required_argument, NULL, O_BASE_URL},
 		{"name", required_argument, NULL, O_NAME},
 		{"read-only", no_argument, NULL, O_READ_ONLY},
 		{NULL, 0, NULL, 0},
@@ -420,6 +438,8 @@ int cli_token(int argc, char **argv)
 		else
 			return bad_option(opt, argv);
 	}
+	if ((rc = common_finish(&c, false)) != 0)
+		return rc;
 	if (strcmp(sub, "create") == 0) {
 		char generated[48], secret[AUTH_TOKEN_LEN + 1];
 		unsigned char hash[STORE_TOKEN_HASH_LEN];
@@ -439,7 +459,9 @@ int cli_token(int argc, char **argv)
 		auth_token_generate(secret, hash);
 		rc = store_token_add(s, name, hash, read_only ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN, (int64_t)time(NULL));
 		if (rc == STORE_OK) {
+			/* The token first, then the note: stdout may be a pipe. */
 			printf("%s\n", secret);
+			fflush(stdout);
 			fprintf(stderr, "shortd: token '%s' (%s) created; it is shown only this once\n", name,
 				read_only ? "read-only" : "admin");
 		} else {

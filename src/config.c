@@ -260,20 +260,38 @@ static const struct {
 	{"SHORTD_LINK_CACHE", OPT_LINK_CACHE},
 };
 
+int config_read_variable(struct config *c, const char *var, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
+		if (strcmp(serve_env[i].var, var) == 0) {
+			const char *v = getenv(var);
+			/* An empty variable counts as unset, for serve and the CLI. */
+			if (v == NULL || v[0] == '\0')
+				return 0;
+			return apply(c, serve_env[i].id, v, var, err, errlen);
+		}
+	}
+	snprintf(err, errlen, "%s: not a shortd setting", var);
+	return -1;
+}
+
+/* The index in serve_options of the flag with this id, or -1. */
+static int option_index(int id)
+{
+	for (int i = 0; serve_options[i].name != NULL; i++) {
+		if (serve_options[i].val == id)
+			return i;
+	}
+	return -1;
+}
+
 int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
+	bool given[sizeof(serve_options) / sizeof(serve_options[0])] = {false};
 	int opt, idx;
 
-	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
-		const char *v = getenv(serve_env[i].var);
-		/* An empty variable counts as unset, as it does for the CLI. */
-		if (v != NULL && v[0] != '\0' && apply(c, serve_env[i].id, v, serve_env[i].var, err, errlen) != 0)
-			return -1;
-	}
-	c->admin_token = getenv("SHORTD_ADMIN_TOKEN");
-	if (c->admin_token != NULL && c->admin_token[0] == '\0')
-		c->admin_token = NULL;
-
+	/* Flags first: a variable that a flag replaces is never read, so a bad
+	 * one in the environment cannot stop a command line that overrides it. */
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
@@ -289,9 +307,25 @@ int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_
 		snprintf(name, sizeof(name), "--%s", serve_options[idx].name);
 		if (apply(c, opt, optarg, name, err, errlen) != 0)
 			return -1;
+		given[idx] = true;
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "%s: unexpected argument for serve", argv[optind]);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
+		int flag = option_index(serve_env[i].id);
+		if ((flag < 0 || !given[flag]) && config_read_variable(c, serve_env[i].var, err, errlen) != 0)
+			return -1;
+	}
+	c->admin_token = getenv("SHORTD_ADMIN_TOKEN");
+	if (c->admin_token != NULL && c->admin_token[0] == '\0')
+		c->admin_token = NULL;
+	if (c->admin_token != NULL && strlen(c->admin_token) < CONFIG_ADMIN_TOKEN_MIN) {
+		snprintf(err, errlen,
+			 "SHORTD_ADMIN_TOKEN: expected at least %d characters (as long as the tokens shortd makes), "
+			 "got %zu; a short token can be guessed",
+			 CONFIG_ADMIN_TOKEN_MIN, strlen(c->admin_token));
 		return -1;
 	}
 	return 0;

@@ -73,6 +73,9 @@ int linkops_create(struct store *s, const char *base_url, int default_status, in
 		return refuse(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");
 	if (in->max_clicks != LINK_NO_LIMIT && in->max_clicks < 0)
 		return refuse(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
+	/* A link dead at birth is a mistake; ending a link now is an update. */
+	if (in->expires_at != LINK_NO_TIME && in->expires_at <= now)
+		return refuse(err, "invalid_expires_at", 400, "expires_at must be in the future");
 	out->expires_at = in->expires_at;
 	out->max_clicks = in->max_clicks;
 	out->forward_query = in->forward_query;

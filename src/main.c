@@ -1,8 +1,10 @@
 /*
- * shortd's entry point: picks the subcommand and hands over argv. Nothing
- * else happens here.
+ * shortd's entry point: picks the subcommand and hands over argv, or prints
+ * the usage of all commands (`shortd --help`) or of one (`shortd COMMAND
+ * --help`). Nothing else happens here.
  */
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,54 +14,79 @@
 #define SHORTD_VERSION "0.1.0"
 #endif
 
-static const char usage[] =
-	"usage: shortd <command> [options]\n"
-	"\n"
-	"  serve  [--listen HOST:PORT] [--db PATH] [--base-url URL]\n"
-	"         [--default-status 301|302|303|307|308] [--threads N]\n"
-	"         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"
-	"         [--flush-interval MS] [--max-connections N]\n"
-	"         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
-	"  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
-	"          [--max-clicks N] [--forward-query]      prints the short URL\n"
-	"  get CODE          prints the link as JSON\n"
-	"  list [--limit N]  one link a line: code, status, clicks, url\n"
-	"  rm CODE\n"
-	"  token create [--name NAME] [--read-only]       prints a new token once\n"
-	"  token list | token revoke NAME\n"
-	"  --help | --version\n"
-	"\n"
-	"Every command takes --db PATH (default ./shortd.db, or $SHORTD_DB).\n";
+static const struct {
+	const char *name;
+	int (*run)(int, char **);
+	const char *usage; /* the lines `shortd --help` shows for it */
+} commands[] = {
+	{"serve", serve_main,
+	 "  serve  [--listen HOST:PORT] [--db PATH] [--base-url URL]\n"
+	 "         [--default-status 301|302|303|307|308] [--threads N]\n"
+	 "         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"
+	 "         [--flush-interval MS] [--max-connections N]\n"
+	 "         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"},
+	{"add", cli_add,
+	 "  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
+	 "          [--max-clicks N] [--forward-query]      prints the short URL\n"},
+	{"get", cli_get, "  get CODE          prints the link as JSON\n"},
+	{"list", cli_list, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
+	{"rm", cli_rm, "  rm CODE\n"},
+	{"token", cli_token,
+	 "  token create [--name NAME] [--read-only]       prints a new token once\n"
+	 "  token list | token revoke NAME\n"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char usage_tail[] = "\nEvery command takes --db PATH (default ./shortd.db, or $SHORTD_DB)\n"
+				 "and --base-url URL; COMMAND --help shows one command.\n";
+
+static void print_usage(FILE *f, size_t only)
+{
+	fputs("usage: shortd <command> [options]\n\n", f);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (only == NCOMMANDS || only == i)
+			fputs(commands[i].usage, f);
+	}
+	if (only == NCOMMANDS)
+		fputs("  --help | --version\n", f);
+	fputs(usage_tail, f);
+}
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*run)(int, char **);
-	} commands[] = {
-		{"serve", serve_main}, {"add", cli_add}, {"get", cli_get},
-		{"list", cli_list},    {"rm", cli_rm},   {"token", cli_token},
-	};
-
 	if (argc < 2) {
-		fputs(usage, stderr);
+		print_usage(stderr, NCOMMANDS);
 		return 2;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		fputs(usage, stdout);
+	if (is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+		print_usage(stdout, NCOMMANDS);
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("shortd %s\n", SHORTD_VERSION);
 		return 0;
 	}
-	if (sodium_init() < 0) {
-		fprintf(stderr, "shortd: cannot initialise libsodium\n");
-		return 1;
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		/* --help anywhere before "--" asks for this command's usage. */
+		for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++) {
+			if (is_help(argv[a])) {
+				print_usage(stdout, i);
+				return 0;
+			}
+		}
+		if (sodium_init() < 0) {
+			fprintf(stderr, "shortd: cannot initialise libsodium\n");
+			return 1;
+		}
+		return commands[i].run(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "shortd: unknown command '%s' (try shortd --help)\n", argv[1]);
 	return 2;

@@ -1,7 +1,8 @@
 /*
  * `shortd serve`: the daemon's life. Parse the configuration, open the
- * store, start the click flusher and the HTTP server, announce the address,
- * then wait for a signal. SIGTERM and SIGINT stop it gracefully: stop
+ * store, start the click flusher and the HTTP server, make the first admin
+ * token on a database without one, announce the address, then wait for a
+ * signal. SIGTERM and SIGINT stop it gracefully: stop
  * accepting, finish requests in flight, write every pending click, close
  * the store, exit 0. SIGHUP reopens the access log (for logrotate).
  *
@@ -9,6 +10,7 @@
  * handler runs inside the server's threads.
  */
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -60,17 +62,6 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: cannot start the click flusher\n");
 		goto out;
 	}
-	if (cfg.admin_token == NULL) {
-		char secret[AUTH_TOKEN_LEN + 1];
-		bool created;
-		int rc = auth_bootstrap(store, (int64_t)time(NULL), secret, &created);
-		if (rc != STORE_OK) {
-			fprintf(stderr, "shortd: cannot create the first admin token: %s\n", store_status_message(rc));
-			goto out;
-		}
-		if (created)
-			fprintf(stderr, "admin token (shown once): %s\n", secret);
-	}
 	if (api_create(&cfg, store, clicks, cfg.admin_token, &api) != 0) {
 		fprintf(stderr, "shortd: out of memory\n");
 		goto out;
@@ -83,6 +74,21 @@ int serve_main(int argc, char **argv)
 	if (server_start(&deps, &srv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shortd: %s\n", err);
 		goto out;
+	}
+	/* The first admin token is made only once the daemon listens: a start
+	 * that fails (port taken, log unwritable) must not spend the one time
+	 * it is shown. */
+	if (cfg.admin_token == NULL) {
+		char secret[AUTH_TOKEN_LEN + 1];
+		bool created;
+		int rc = auth_bootstrap(store, (int64_t)time(NULL), secret, &created);
+		if (rc != STORE_OK) {
+			fprintf(stderr, "shortd: cannot create the first admin token: %s\n", store_status_message(rc));
+			goto out;
+		}
+		if (created)
+			fprintf(stderr, "admin token (shown once): %s\n", secret);
+		sodium_memzero(secret, sizeof(secret));
 	}
 	if (strchr(cfg.listen_host, ':') != NULL)
 		fprintf(stderr, "listening on http://[%s]:%u\n", cfg.listen_host, server_port(srv));

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs each libFuzzer driver BUILD/fuzz_NAME for SECONDS on a working copy of
 # its committed seed corpus (tests/fuzz/corpus/NAME), with its dictionary
-# (tests/fuzz/dict/NAME.dict). New inputs go to BUILD/corpus/NAME, crashes to
-# BUILD/crash-NAME-*; the committed corpus is only read. Every target runs
+# (tests/fuzz/dict/NAME.dict; a target without one fails). New inputs go to
+# BUILD/corpus/NAME, crashes to BUILD/crash-NAME-*; the committed corpus is
+# only read. Every target runs
 # even when one fails; the exit status is 1 when any failed.
 # Usage: run.sh BUILD SECONDS NAME...
 set -u
@@ -20,8 +21,13 @@ for name in "$@"; do
 	case $name in
 	url_normalize | url_merge_query) maxlen=20000 ;;
 	esac
-	dict=""
-	[ -f "$here/dict/$name.dict" ] && dict="-dict=$here/dict/$name.dict"
+	if [ ! -f "$here/dict/$name.dict" ]; then
+		echo "fuzz: $name has no dictionary ($here/dict/$name.dict)" >&2
+		failed="$failed $name"
+		nfail=$((nfail + 1))
+		continue
+	fi
+	dict="-dict=$here/dict/$name.dict"
 	echo "fuzz: $name for ${secs}s"
 	if ! "$build/fuzz_$name" -max_total_time="$secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$build/crash-$name-" $dict "$work" "$here/corpus/$name" \

@@ -3,13 +3,16 @@
  * the daemon is serving at the same time: each subcommand's output and exit
  * status (0; 1 when not found, taken or failed; 2 on bad input with a
  * one-line error), and that the daemon sees what the CLI did and the other
- * way round.
+ * way round; every COMMAND --help; which variables each command reads
+ * (flags win, a bad value exits 2); and when serve makes its first admin
+ * token.
  */
 #include <check.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "test_api_client.h"
@@ -17,8 +20,15 @@
 static struct daemon d;
 static char out[65536], err[4096];
 
+/* Variables some tests set for the CLI; cleared so that none leaks into
+ * another test when Check runs them in one process (CK_FORK=no). */
+static const char *const cli_vars[] = {"SHORTD_DEFAULT_STATUS", "SHORTD_LISTEN", "SHORTD_BASE_URL",
+				       "SHORTD_ADMIN_TOKEN"};
+
 static void setup(void)
 {
+	for (size_t i = 0; i < sizeof(cli_vars) / sizeof(cli_vars[0]); i++)
+		unsetenv(cli_vars[i]);
 	api_daemon_start(&d, NULL);
 }
 
@@ -297,6 +307,217 @@ START_TEST(test_api_links_show_in_cli)
 }
 END_TEST
 
+/* Every command's --help (or -h, anywhere before "--") prints that
+ * command's usage on stdout and exits 0, as shortd --help does. */
+static const struct {
+	const char *args[4];
+	const char *needle;
+} helps[] = {
+	{{"serve", "--help", NULL}, "serve  [--listen HOST:PORT]"},
+	{{"serve", "--listen", "127.0.0.1:0", "-h"}, "[--link-cache MB]"},
+	{{"add", "--help", NULL}, "add URL [--code CODE]"},
+	{{"add", "https://t.example/", "-h", NULL}, "add URL [--code CODE]"},
+	{{"get", "--help", NULL}, "get CODE"},
+	{{"list", "--help", NULL}, "list [--limit N]"},
+	{{"rm", "--help", NULL}, "rm CODE"},
+	{{"token", "--help", NULL}, "token create [--name NAME]"},
+	{{"token", "create", "--help", NULL}, "token create [--name NAME]"},
+	{{"token", "revoke", "-h", NULL}, "token list | token revoke NAME"},
+};
+
+START_TEST(test_command_help_prints_its_usage)
+{
+	const char *args[5] = {NULL};
+
+	memcpy(args, helps[_i].args, sizeof(helps[_i].args));
+	ck_assert_int_eq(run(args), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_msg(strncmp(out, "usage:", 6) == 0, "stdout: %s", out);
+	ck_assert_msg(strstr(out, helps[_i].needle) != NULL, "'%s' not in: %s", helps[_i].needle, out);
+	/* One command's usage, not the whole list. */
+	if (strcmp(helps[_i].args[0], "token") != 0)
+		ck_assert_ptr_null(strstr(out, "token create"));
+}
+END_TEST
+
+/* shortd add uses $SHORTD_DEFAULT_STATUS when --status is not given (a bad
+ * one exits 2 and creates nothing), and does not read it when it is. */
+START_TEST(test_add_default_status_comes_from_the_environment)
+{
+	static const char *const plain[] = {"add", "https://t.example/d", "--code", "envstatus", NULL};
+	static const char *const flagged[] = {"add", "https://t.example/d", "--code", "flagged", "--status", "301", NULL};
+	static const char *const get[] = {"get", "envstatus", NULL};
+	char *before, *after;
+
+	setenv("SHORTD_DEFAULT_STATUS", "999", 1);
+	before = api_list_text(&d);
+	assert_failed(run(plain), 2, "SHORTD_DEFAULT_STATUS");
+	after = api_list_text(&d);
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	ck_assert_int_eq(run(flagged), 0);
+	ck_assert_int_eq(api_status("GET", "/api/v1/links/flagged"), 200);
+
+	setenv("SHORTD_DEFAULT_STATUS", "307", 1);
+	ck_assert_int_eq(run(plain), 0);
+	ck_assert_int_eq(run(get), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"status\": 307"));
+}
+END_TEST
+
+/* A bad $SHORTD_LISTEN is an error where the CLI uses it (the short URL of
+ * add and get) and is not read when --base-url or $SHORTD_BASE_URL is set. */
+START_TEST(test_bad_listen_env_is_refused_where_used)
+{
+	static const char *const plain[] = {"add", "https://t.example/l", "--code", "listen1", NULL};
+	const char *with_base[] = {"add", "https://t.example/l", "--code", "listen2", "--base-url", d.base, NULL};
+	static const char *const list[] = {"list", NULL};
+	char expected[128];
+
+	setenv("SHORTD_LISTEN", "nowhere", 1);
+	assert_failed(run(plain), 2, "SHORTD_LISTEN");
+	ck_assert_int_eq(api_status("GET", "/api/v1/links/listen1"), 404);
+	ck_assert_int_eq(run(with_base), 0);
+	snprintf(expected, sizeof(expected), "%s/listen2\n", d.base);
+	ck_assert_str_eq(out, expected);
+	ck_assert_int_eq(run(list), 0);
+
+	setenv("SHORTD_LISTEN", "127.0.0.1:9", 1);
+	ck_assert_int_eq(run(plain), 0);
+	ck_assert_str_eq(out, "http://127.0.0.1:9/listen1\n");
+	setenv("SHORTD_BASE_URL", "https://sho.rt", 1);
+	setenv("SHORTD_LISTEN", "nowhere", 1);
+	static const char *const get[] = {"get", "listen1", NULL};
+	ck_assert_int_eq(run(get), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"short_url\": \"https://sho.rt/listen1\""));
+}
+END_TEST
+
+/* The token commands take --base-url like every command (checked, unused). */
+START_TEST(test_token_commands_take_base_url)
+{
+	const char *create[] = {"token", "create", "--name", "b", "--base-url", d.base, NULL};
+	const char *list[] = {"token", "list", "--base-url", d.base, NULL};
+	const char *revoke[] = {"token", "revoke", "b", "--base-url", d.base, NULL};
+	static const char *const bad[] = {"token", "list", "--base-url", "ftp://x", NULL};
+
+	ck_assert_int_eq(run(create), 0);
+	ck_assert_int_eq(run(list), 0);
+	ck_assert(strncmp(out, "b\tadmin\t", 8) == 0);
+	ck_assert_int_eq(run(revoke), 0);
+	assert_failed(run(bad), 2, "--base-url");
+}
+END_TEST
+
+/* With stdout and stderr on one pipe, the token comes before the note. */
+START_TEST(test_token_create_prints_the_token_first_into_a_pipe)
+{
+	char cmd[1024], line1[256] = "", line2[256] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' token create --name piped 2>&1 | cat", d.db,
+		 getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd");
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(line1, sizeof(line1), p));
+	ck_assert_ptr_nonnull(fgets(line2, sizeof(line2), p));
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_msg(strlen(line1) == 44 && strncmp(line1, "shortd:", 7) != 0, "first line: %s", line1);
+	ck_assert_msg(strncmp(line2, "shortd: token 'piped' (admin) created", 37) == 0, "second line: %s", line2);
+}
+END_TEST
+
+/* An expiry in the past is refused on create (CLI and API alike, and the
+ * link is not made); an update may set one, which ends the link. */
+START_TEST(test_past_expiry_is_refused_on_create_not_on_update)
+{
+	static const char *const past[] = {"add", "https://t.example/p", "--code", "late", "--expires",
+					  "2020-01-01T00:00:00Z", NULL};
+	struct http_result r;
+	char url[128];
+
+	assert_failed(run(past), 2, "invalid_expires_at");
+	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
+				  "{\"url\":\"https://t.example/p\",\"code\":\"late\",\"expires_at\":\"2020-01-01T00:00:00Z\"}",
+				  &r),
+			 400);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"invalid_expires_at\""));
+	http_result_free(&r);
+	ck_assert_int_eq(api_status("GET", "/api/v1/links/late"), 404);
+
+	json_decref(api_create(&d, "{\"url\":\"https://t.example/p\",\"code\":\"late\"}"));
+	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/late",
+				  "{\"expires_at\":\"2020-01-01T00:00:00Z\"}", &r),
+			 200);
+	http_result_free(&r);
+	snprintf(url, sizeof(url), "%s/late", d.base);
+	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
+	ck_assert_int_eq(r.status, 410);
+	http_result_free(&r);
+}
+END_TEST
+
+static int run_in(const char *db, const char *const *args)
+{
+	return shortd_run(db, out, sizeof(out), err, sizeof(err), args);
+}
+
+/* A start that fails after the database opened (port taken, access log
+ * unwritable) creates no admin token and prints none; the first start
+ * that listens does. */
+START_TEST(test_admin_token_is_made_only_by_a_start_that_listens)
+{
+	struct daemon fresh;
+	char taken[64], log[400], text[8192];
+	const char *busy[] = {"serve", "--listen", taken, NULL};
+	const char *nolog[] = {"serve", "--listen", "127.0.0.1:0", "--access-log", log, NULL};
+	FILE *f;
+	size_t n;
+
+	unsetenv("SHORTD_ADMIN_TOKEN");
+	daemon_prepare(&fresh);
+	snprintf(taken, sizeof(taken), "127.0.0.1:%u", d.port);
+	snprintf(log, sizeof(log), "%s/no/such/dir/access.log", fresh.dir);
+	ck_assert_int_eq(run_in(fresh.db, busy), 1);
+	ck_assert_ptr_null(strstr(err, "admin token"));
+	ck_assert_int_eq(run_in(fresh.db, nolog), 1);
+	ck_assert_ptr_null(strstr(err, "admin token"));
+	ck_assert_int_eq(sqlfile_int(fresh.db, "SELECT count(*) FROM tokens"), 0);
+
+	ck_assert_int_eq(daemon_start(&fresh, NULL, NULL), 0);
+	f = fopen(fresh.log, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	ck_assert_msg(strncmp(text, "admin token (shown once): ", 26) == 0 && strstr(text, "\nlistening on ") != NULL,
+		      "serve printed: %s", text);
+	ck_assert_int_eq(sqlfile_int(fresh.db, "SELECT count(*) FROM tokens"), 1);
+	ck_assert_int_eq(daemon_stop(&fresh), 0);
+	daemon_cleanup(&fresh);
+}
+END_TEST
+
+/* serve: a variable that a flag replaces is not read; a fixed admin token
+ * shorter than 32 characters is refused with exit 2. */
+START_TEST(test_serve_flag_replaces_a_bad_variable)
+{
+	struct daemon other;
+	static const char *const threads[] = {"--threads", "2", NULL};
+	static const char *const bad_env[] = {"SHORTD_THREADS=0", NULL};
+	static const char *const serve[] = {"serve", "--listen", "127.0.0.1:0", NULL};
+
+	daemon_prepare(&other);
+	ck_assert_int_eq(daemon_start(&other, threads, bad_env), 0);
+	ck_assert_int_eq(daemon_stop(&other), 0);
+	daemon_cleanup(&other);
+
+	setenv("SHORTD_ADMIN_TOKEN", "x", 1);
+	assert_failed(run_in(d.db, serve), 2, "SHORTD_ADMIN_TOKEN: expected at least 32 characters");
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -315,6 +536,14 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_token_create_without_a_name_makes_distinct_names);
 	tcase_add_test(tc, test_token_refuses_bad_input);
 	tcase_add_test(tc, test_api_links_show_in_cli);
+	tcase_add_loop_test(tc, test_command_help_prints_its_usage, 0, (int)(sizeof(helps) / sizeof(helps[0])));
+	tcase_add_test(tc, test_add_default_status_comes_from_the_environment);
+	tcase_add_test(tc, test_bad_listen_env_is_refused_where_used);
+	tcase_add_test(tc, test_token_commands_take_base_url);
+	tcase_add_test(tc, test_token_create_prints_the_token_first_into_a_pipe);
+	tcase_add_test(tc, test_past_expiry_is_refused_on_create_not_on_update);
+	tcase_add_test(tc, test_admin_token_is_made_only_by_a_start_that_listens);
+	tcase_add_test(tc, test_serve_flag_replaces_a_bad_variable);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,7 +42,7 @@ START_TEST(test_large_database_starts_and_redirects)
 	struct daemon d;
 	struct http_result r;
 	char url[128], loc[128];
-	static const char *const env[] = {"SHORTD_ADMIN_TOKEN=startup-large-token-0123456789", NULL};
+	static const char *const env[] = {"SHORTD_ADMIN_TOKEN=startup-large-token-0123456789abcdef", NULL};
 
 	make_large_database(&d);
 	ck_assert_int_eq(daemon_start(&d, NULL, env), 0);

@@ -203,12 +203,17 @@ START_TEST(test_flag_wins_over_env)
 }
 END_TEST
 
-/* A good flag does not excuse a bad variable: the environment is checked. */
-START_TEST(test_bad_env_refused_even_with_flag)
+/* Flags win, so a variable that a flag replaces is not read: a bad one
+ * does not stop serve. Another bad variable still does. */
+START_TEST(test_env_replaced_by_a_flag_is_not_read)
 {
-	setenv("SHORTD_THREADS", "zero", 1);
-	ck_assert_int_eq(parse("--threads", "4", NULL, NULL), -1);
-	ck_assert_ptr_nonnull(strstr(err, "SHORTD_THREADS"));
+	setenv("SHORTD_THREADS", "0", 1);
+	setenv("SHORTD_LISTEN", "nowhere", 1);
+	ck_assert_msg(parse("--threads", "2", "--listen", "127.0.0.1:9") == 0, "%s", err);
+	ck_assert_uint_eq(cfg.threads, 2);
+	ck_assert_uint_eq(cfg.listen_port, 9);
+	ck_assert_int_eq(parse("--threads", "2", NULL, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(err, "SHORTD_LISTEN"));
 }
 END_TEST
 
@@ -249,13 +254,29 @@ END_TEST
 
 START_TEST(test_admin_token_env)
 {
-	setenv("SHORTD_ADMIN_TOKEN", "s3cret-token", 1);
+	setenv("SHORTD_ADMIN_TOKEN", "s3cret-token-0123456789abcdefghij", 1);
 	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
-	ck_assert_str_eq(cfg.admin_token, "s3cret-token");
+	ck_assert_str_eq(cfg.admin_token, "s3cret-token-0123456789abcdefghij");
 	config_defaults(&cfg);
 	setenv("SHORTD_ADMIN_TOKEN", "", 1);
 	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
 	ck_assert_ptr_null(cfg.admin_token);
+}
+END_TEST
+
+/* A fixed admin token shorter than the ones shortd makes (32 characters)
+ * is refused, naming the variable and never echoing the value. */
+START_TEST(test_short_admin_token_refused)
+{
+	setenv("SHORTD_ADMIN_TOKEN", "x", 1);
+	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(err, "SHORTD_ADMIN_TOKEN"));
+	ck_assert_ptr_nonnull(strstr(err, "at least 32"));
+	setenv("SHORTD_ADMIN_TOKEN", "0123456789abcdef0123456789abcde", 1);
+	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), -1);
+	ck_assert_ptr_null(strstr(err, "0123456789abcdef"));
+	setenv("SHORTD_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef", 1);
+	ck_assert_msg(parse(NULL, NULL, NULL, NULL) == 0, "%s", err);
 }
 END_TEST
 
@@ -506,7 +527,8 @@ Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_flag_equals_value, 0, NSETTINGS);
 	tcase_add_loop_test(tc, test_env_value, 0, NSETTINGS);
 	tcase_add_loop_test(tc, test_flag_wins_over_env, 0, NSETTINGS);
-	tcase_add_test(tc, test_bad_env_refused_even_with_flag);
+	tcase_add_test(tc, test_env_replaced_by_a_flag_is_not_read);
+	tcase_add_test(tc, test_short_admin_token_refused);
 	tcase_add_test(tc, test_admin_token_env);
 	tcase_add_test(tc, test_empty_env_is_unset);
 	tcase_add_test(tc, test_link_cache_default);

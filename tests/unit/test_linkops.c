@@ -224,6 +224,34 @@ START_TEST(test_update_applies_and_normalises)
 }
 END_TEST
 
+/* A link that would be expired at birth is refused; an update may end a
+ * link by setting a past time. */
+START_TEST(test_create_refuses_an_expiry_not_in_the_future)
+{
+	struct link_input in = input("https://t.example/", "late");
+	struct link_patch p;
+	struct link out, got;
+
+	in.expires_at = NOW - 1;
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_expires_at");
+	ck_assert_int_eq(err.http_status, 400);
+	in.expires_at = NOW;
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_expires_at");
+	ck_assert_int_eq(store_link_lookup(st, "late", &got), STORE_NOT_FOUND);
+
+	in.expires_at = NOW + 1;
+	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	memset(&p, 0, sizeof(p));
+	p.fields = PATCH_EXPIRES_AT;
+	p.expires_at = NOW - 3600;
+	ck_assert_int_eq(linkops_update(st, BASE, "late", &p, NOW, &out, &err), 0);
+	ck_assert_int_eq(store_link_lookup(st, "late", &got), STORE_OK);
+	ck_assert_int_eq(got.expires_at, NOW - 3600);
+}
+END_TEST
+
 struct patch_refusal {
 	unsigned fields;
 	const char *url;
@@ -303,6 +331,7 @@ Suite *linkops_suite(void)
 	tcase_add_test(tc, test_create_8192_byte_url);
 	tcase_add_loop_test(tc, test_create_refused_changes_nothing, 0, (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(tc, test_create_url_message_is_the_rule);
+	tcase_add_test(tc, test_create_refuses_an_expiry_not_in_the_future);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("update");
