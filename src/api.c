@@ -618,7 +618,6 @@ static int read_locked(void *ctx)
 static int update_locked(void *ctx)
 {
 	struct read_call *c = ctx;
-
 	struct url_self self;
 
 	config_url_self(c->a->cfg, &self);
