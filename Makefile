@@ -2,6 +2,7 @@
 #   make          build build/shortd
 #   make check    install missing Debian packages, build, run every test
 #   make check-load  the long load cases (tests/load), run by .ci/run
+#   make check-mhd1  make check's tests against libmicrohttpd 1.0 (Debian 13's)
 #   make asan     the same tests built with AddressSanitizer and UBSan
 #   make run      install, build, serve on $SHORTD_LISTEN (default
 #                 127.0.0.1:8080) with $SHORTD_DB (default ./shortd.db)
@@ -52,7 +53,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-load load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format
+.PHONY: all check check-load check-mhd1 mhd1 load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB)
@@ -125,6 +126,23 @@ check-load: deps
 
 load-run: $(BUILD)/shortd $(BUILD)/load_tests
 	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
+
+# check-mhd1: the same tests, with shortd and the tests built against
+# libmicrohttpd 1.0 from Debian 13's source package (tools/mhd_build.sh),
+# kept in MHD1_PREFIX: a second run builds nothing there again.
+MHD1_SUITE   := trixie
+MHD1_VERSION := 1.0.1-4
+MHD1_PREFIX  := $(CURDIR)/build/mhd-1.0.1
+MHD1_STAMP   := $(MHD1_PREFIX)/debian-version
+
+mhd1: $(MHD1_STAMP)
+$(MHD1_STAMP): tools/mhd_build.sh
+	sh tools/mhd_build.sh $(MHD1_SUITE) $(MHD1_VERSION) $(MHD1_PREFIX)
+
+check-mhd1: deps
+	$(MAKE) --no-print-directory mhd1
+	PKG_CONFIG_PATH=$(MHD1_PREFIX)/lib/pkgconfig $(MAKE) --no-print-directory BUILD=build/mhd1 \
+	  LDFLAGS="-Wl,-rpath,$(MHD1_PREFIX)/lib" test-run
 
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build/asan CC=clang HARDEN_CFLAGS= HARDEN_LDFLAGS= \

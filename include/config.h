@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "url.h"
+
 #define CONFIG_HOST_MAX 255
 #define CONFIG_BASE_URL_MAX 1024
 #define CONFIG_ADMIN_TOKEN_MIN 32 /* a fixed admin token's least length */
@@ -58,8 +60,21 @@ int config_set_base_url(struct config *c, const char *v);
 /* Parses "HOST:PORT" or "[V6]:PORT" into c's listen fields; 0 or -1. */
 int config_parse_listen(struct config *c, const char *value);
 
-/* Sets base_url from the listen address when none was given, once the real
- * port is known. */
+/* Records the real port in listen_port once it is known (listen_port 0
+ * picks one), and sets base_url from the listen address when none was
+ * given. */
 void config_finish_base_url(struct config *c, unsigned bound_port);
+
+/* This daemon's own origins for the self-link rule (url.h): c's base URL
+ * and listen address, borrowed from c. */
+void config_url_self(const struct config *c, struct url_self *out);
+
+/*
+ * The daemon that a CLI command stands in for, which it cannot ask: serve's
+ * defaults, its listen address from SHORTD_LISTEN (the default when unset or
+ * invalid) and base_url as the command resolved it (--base-url,
+ * SHORTD_BASE_URL, or from that listen address).
+ */
+void config_cli_daemon(struct config *c, const char *base_url);
 
 #endif

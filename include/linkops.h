@@ -11,6 +11,7 @@
 
 #include "link.h"
 #include "store.h"
+#include "url.h"
 
 /* What a caller asks for; expires_at and max_clicks use the "absent"
  * values of link.h. status 0 means the daemon's default. */
@@ -31,19 +32,19 @@ struct linkops_error {
 	char message[160];
 };
 
-/* Validates in and creates the link; *out is the stored link. base_url is
- * this daemon's own, for the self-link rule; an expires_at not after now is
- * refused. Returns 0, or -1 with err set (invalid_url, invalid_code,
- * invalid_status, invalid_expires_at, invalid_max_clicks, code_taken,
- * storage_full, unavailable). */
-int linkops_create(struct store *s, const char *base_url, int default_status, int64_t now,
+/* Validates in and creates the link; *out is the stored link. self is this
+ * daemon's own origins, for the self-link rule (url.h; NULL: none); an
+ * expires_at not after now is refused. Returns 0, or -1 with err set
+ * (invalid_url, invalid_code, invalid_status, invalid_expires_at,
+ * invalid_max_clicks, code_taken, storage_full, unavailable). */
+int linkops_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
 		   const struct link_input *in, struct link *out, struct linkops_error *err);
 
 /* Validates the set fields of p (p->url as given; it is normalised into a
  * copy) and applies them to the link with this code. expires_at may be in
  * the past: that ends the link now. Returns 0, or -1 with
  * err set (the codes above and not_found). */
-int linkops_update(struct store *s, const char *base_url, const char *code, const struct link_patch *p,
+int linkops_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
 		   int64_t now, struct link *out, struct linkops_error *err);
 
 /* Fills err for a store status (not_found, code_taken, storage_full, ...). */

@@ -22,13 +22,27 @@ enum url_error {
 };
 
 /*
+ * This daemon's own origins, for refusing a link to itself (a redirect
+ * loop): its base URL, and http:// on the address it listens on. Either may
+ * be absent (NULL, "" or port 0). The strings are borrowed.
+ */
+struct url_self {
+	const char *base_url;
+	const char *listen_host; /* numeric IPv4 or IPv6, as config.h's listen_host */
+	unsigned listen_port;
+};
+
+/*
  * Validates url and writes its normal form to out (outsize >= strlen(url)*3+1
  * is always enough): scheme and host in lower case, bytes outside ASCII
- * percent-encoded. base_url, when not NULL, is this daemon's own base URL; a
- * target with the same scheme, host and port is refused (a redirect loop).
- * The normal form is at most LINK_URL_MAX bytes or URL_TOO_LONG.
+ * percent-encoded. A target with the scheme, port and host of one of self's
+ * origins is URL_SELF (self may be NULL). Hosts compare as what they name:
+ * names without case or a trailing dot; IPv4 in any numeric spelling a
+ * client accepts (127.1, 2130706433, 0x7f.1, ::ffff:127.0.0.1); and
+ * localhost, *.localhost, 127.0.0.0/8, 0.0.0.0, ::1 and :: as one host, this
+ * machine. The normal form is at most LINK_URL_MAX bytes or URL_TOO_LONG.
  */
-enum url_error url_normalize(const char *url, const char *base_url, char *out, size_t outsize);
+enum url_error url_normalize(const char *url, const struct url_self *self, char *out, size_t outsize);
 
 /* A human sentence for the error, never NULL. */
 const char *url_error_message(enum url_error e);

@@ -569,6 +569,7 @@ static void handle_create(struct api *a, const struct http_request *req, struct 
 {
 	struct link_input in = {NULL, NULL, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
 	struct linkops_error err;
+	struct url_self self;
 	struct body_error e;
 	struct link *l = NULL;
 	json_t *obj = NULL;
@@ -582,7 +583,8 @@ static void handle_create(struct api *a, const struct http_request *req, struct 
 		reply_error(resp, 503, "unavailable", "out of memory");
 		goto out;
 	}
-	if (linkops_create(a->store, a->cfg->base_url, a->cfg->default_status, req->now, &in, l, &err) != 0) {
+	config_url_self(a->cfg, &self);
+	if (linkops_create(a->store, &self, a->cfg->default_status, req->now, &in, l, &err) != 0) {
 		reply_linkops_error(resp, &err);
 		goto out;
 	}
@@ -616,8 +618,10 @@ static int read_locked(void *ctx)
 static int update_locked(void *ctx)
 {
 	struct read_call *c = ctx;
+	struct url_self self;
 
-	c->rc = linkops_update(c->a->store, c->a->cfg->base_url, c->code, c->patch, c->now, c->l, &c->err);
+	config_url_self(c->a->cfg, &self);
+	c->rc = linkops_update(c->a->store, &self, c->code, c->patch, c->now, c->l, &c->err);
 	if (c->rc == 0)
 		c->result = link_json(c->a, c->l);
 	return 0;

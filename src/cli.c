@@ -228,7 +228,11 @@ int cli_add(int argc, char **argv)
 		free(l);
 		return EXIT_FAIL;
 	}
-	rc = linkops_create(s, c.base_url, cfg.default_status, (int64_t)time(NULL), &in, l, &err);
+	struct config daemon;
+	struct url_self self;
+	config_cli_daemon(&daemon, c.base_url);
+	config_url_self(&daemon, &self);
+	rc = linkops_create(s, &self, cfg.default_status, (int64_t)time(NULL), &in, l, &err);
 	if (rc == 0) {
 		printf("%s/%s\n", c.base_url, l->code);
 	} else {

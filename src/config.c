@@ -335,6 +335,7 @@ void config_finish_base_url(struct config *c, unsigned bound_port)
 {
 	const char *host = c->listen_host;
 
+	c->listen_port = bound_port;
 	if (c->base_url[0] != '\0')
 		return;
 	if (strcmp(host, "0.0.0.0") == 0)
@@ -344,4 +345,21 @@ void config_finish_base_url(struct config *c, unsigned bound_port)
 			 bound_port);
 	else
 		snprintf(c->base_url, sizeof(c->base_url), "http://%s:%u", host, bound_port);
+}
+
+void config_url_self(const struct config *c, struct url_self *out)
+{
+	out->base_url = c->base_url;
+	out->listen_host = c->listen_host;
+	out->listen_port = c->listen_port;
+}
+
+void config_cli_daemon(struct config *c, const char *base_url)
+{
+	const char *listen = getenv("SHORTD_LISTEN");
+
+	config_defaults(c);
+	if (listen == NULL || config_parse_listen(c, listen) != 0)
+		config_parse_listen(c, "127.0.0.1:8080");
+	snprintf(c->base_url, sizeof(c->base_url), "%s", base_url);
 }

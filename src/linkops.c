@@ -43,16 +43,17 @@ void linkops_store_error(int store_status, struct linkops_error *err)
 	}
 }
 
-static int check_url(const char *url, const char *base_url, char *out, size_t outsize, struct linkops_error *err)
+static int check_url(const char *url, const struct url_self *self, char *out, size_t outsize,
+		     struct linkops_error *err)
 {
-	enum url_error e = url_normalize(url, base_url, out, outsize);
+	enum url_error e = url_normalize(url, self, out, outsize);
 
 	if (e != URL_OK)
 		return refuse(err, "invalid_url", 400, "%s", url_error_message(e));
 	return 0;
 }
 
-int linkops_create(struct store *s, const char *base_url, int default_status, int64_t now,
+int linkops_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
 		   const struct link_input *in, struct link *out, struct linkops_error *err)
 {
 	int rc;
@@ -60,7 +61,7 @@ int linkops_create(struct store *s, const char *base_url, int default_status, in
 	link_init(out);
 	if (in->url == NULL)
 		return refuse(err, "invalid_url", 400, "url is required");
-	if (check_url(in->url, base_url, out->url, sizeof(out->url), err) != 0)
+	if (check_url(in->url, self, out->url, sizeof(out->url), err) != 0)
 		return -1;
 	if (in->code != NULL && in->code[0] != '\0') {
 		enum link_code_error ce = link_code_check(in->code);
@@ -89,7 +90,7 @@ int linkops_create(struct store *s, const char *base_url, int default_status, in
 	return 0;
 }
 
-int linkops_update(struct store *s, const char *base_url, const char *code, const struct link_patch *p,
+int linkops_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
 		   int64_t now, struct link *out, struct linkops_error *err)
 {
 	struct link_patch *v = malloc(sizeof(*v));
@@ -98,7 +99,7 @@ int linkops_update(struct store *s, const char *base_url, const char *code, cons
 	if (v == NULL)
 		return refuse(err, "unavailable", 503, "out of memory");
 	*v = *p;
-	if ((p->fields & PATCH_URL) && check_url(p->url, base_url, v->url, sizeof(v->url), err) != 0)
+	if ((p->fields & PATCH_URL) && check_url(p->url, self, v->url, sizeof(v->url), err) != 0)
 		goto out;
 	if ((p->fields & PATCH_STATUS) && !link_status_is_valid(p->status)) {
 		refuse(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");

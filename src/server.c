@@ -674,6 +674,19 @@ struct framing {
 	const char *referer;
 };
 
+/*
+ * libmicrohttpd releases before 1.0 (0.9.75 in Debian 12, 0.9.76, 0.9.77 in
+ * Ubuntu 24.04) parse the header block in place with a lenient parser:
+ * they take a bare LF as a line end, and 0.9.75 and 0.9.76 append an
+ * obs-fold line to a copy of the header's *name* (0.9.77 replaces the fold
+ * with spaces in the value, as RFC 9112 5.2 allows). From 1.0 (the parser
+ * rewritten on the development line after 0.9.77, MHD_VERSION 0x00097701)
+ * MHD_OPTION_CLIENT_DISCIPLINE_LVL 1 refuses both with its own 400 before
+ * shortd sees the request; before it, check_framing finds them by the
+ * buffer's layout.
+ */
+#define SHORTD_MHD_HEADERS_IN_PLACE (MHD_VERSION < 0x00097701)
+
 /* Keeps the first value of a header seen twice, as lookups by name do. */
 static void keep_first(const char **slot, const char *value)
 {
@@ -681,7 +694,7 @@ static void keep_first(const char **slot, const char *value)
 		*slot = value;
 }
 
-#if MHD_VERSION < 0x00097700
+#if SHORTD_MHD_HEADERS_IN_PLACE
 static bool is_ows(const char *p, const char *end)
 {
 	for (; p < end; p++) {
@@ -716,13 +729,12 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
 	}
 	if (strcspn(key, " \t") != key_size)
 		f->malformed = true;
-#if MHD_VERSION < 0x00097700
+#if SHORTD_MHD_HEADERS_IN_PLACE
 	/*
-	 * libmicrohttpd before 0.9.77 parses the header block in place, each
-	 * line "name\0OWS value\0\0" after a CRLF. It appends a folded line
-	 * (obs-fold) to a copy of the *name* and keeps the first line's value,
-	 * and a bare LF leaves one NUL where CRLF leaves two: both break that
-	 * layout, which is how they are found here.
+	 * SHORTD_MHD_HEADERS_IN_PLACE: each line is "name\0OWS value\0\0"
+	 * after a CRLF. A folded line appended to a copy of the name (0.9.75,
+	 * 0.9.76) and a bare LF, which leaves one NUL where CRLF leaves two,
+	 * both break that layout, which is how they are found here.
 	 */
 	if (value == NULL || value < key + key_size + 1 || value > key + key_size + 1 + 1024 ||
 	    key[key_size] != '\0' || !is_ows(key + key_size + 1, value))
@@ -737,10 +749,11 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /*
- * Request smuggling: libmicrohttpd 0.9.75 reads a body framed by both
- * Content-Length and Transfer-Encoding (it takes the chunks), by the first of
- * two Content-Lengths, takes a bare LF as a line end, joins an obs-fold line
- * to the header's name, and keeps a name with a space before its colon. A
+ * Request smuggling: libmicrohttpd reads a body framed by the first of two
+ * Content-Lengths; before 1.0 it also reads one framed by both
+ * Content-Length and Transfer-Encoding (it takes the chunks), takes a bare
+ * LF as a line end, joins an obs-fold line to the header's name and keeps a
+ * name with a space before its colon (1.0 refuses those itself). A
  * proxy in front may read the same bytes otherwise, so such requests are
  * refused (RFC 9112 2.2, 5.1, 5.2, 6.1, 6.3) at the first call, which closes
  * the connection: 400, or 501 for a transfer coding other than chunked.
@@ -748,7 +761,7 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
 static void read_headers(struct MHD_Connection *con, const char *version, struct framing *f)
 {
 	memset(f, 0, sizeof(*f));
-#if MHD_VERSION < 0x00097700
+#if SHORTD_MHD_HEADERS_IN_PLACE
 	f->line_end = version != NULL ? version + strlen(version) : NULL;
 #else
 	(void)version;
@@ -948,7 +961,14 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)deps->cfg->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)deps->cfg->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+#if SHORTD_MHD_HEADERS_IN_PLACE
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+#else
+		/* Strict within what RFC 9110/9112 allow a server: no bare LF,
+		 * obs-fold, space in or before a header's name, or
+		 * Content-Length with Transfer-Encoding. */
+		MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
+#endif
 		MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,

@@ -2,7 +2,8 @@
  * Target URL rules (SPEC.md "URL rules") and query merging. A valid target
  * is an absolute http or https URL with a host, at most LINK_URL_MAX bytes,
  * with no whitespace or control character, that does not point back at this
- * daemon. Normalising lower-cases scheme and host and percent-encodes bytes a
+ * daemon: hosts are compared as the address they name (host_identify), so
+ * "localhost", "127.1" and "[::1]" are one host. Normalising lower-cases scheme and host and percent-encodes bytes a
  * URI may not carry, so what is stored can go into a Location header as is.
  */
 #include "url.h"
@@ -10,6 +11,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,6 +27,9 @@ struct url_parts {
 	size_t port_len;
 	const char *rest; /* path, query and fragment */
 };
+
+/* "http://[" + a listen address (config.h's CONFIG_HOST_MAX) + "]:65535" */
+#define LISTEN_ORIGIN_MAX 300
 
 static const char hex[] = "0123456789ABCDEF";
 
@@ -133,22 +139,180 @@ static unsigned long effective_port(const struct url_parts *p)
 	return v;
 }
 
-/* A host's length without the one trailing dot a fully qualified name may
- * carry ("s.example." is "s.example"). */
-static size_t host_len_undotted(const struct url_parts *p)
+/* What a host names, so that two spellings of one address compare equal. */
+struct host_id {
+	enum { HOST_NAME, HOST_THIS_MACHINE, HOST_V4, HOST_V6 } kind;
+	uint32_t v4;
+	unsigned char v6[16];
+	const char *name; /* HOST_NAME: compared without case */
+	size_t name_len;
+};
+
+/*
+ * One label of a numeric IPv4 host as browsers and curl read it (WHATWG
+ * URL's "IPv4 number"): 0x... hexadecimal, 0... octal, else decimal. Returns
+ * false when the label is not a number; values past 2^32 are kept as 2^32.
+ */
+static bool ipv4_number(const char *s, size_t n, uint64_t *out)
 {
-	return p->host_len > 1 && p->host[p->host_len - 1] == '.' ? p->host_len - 1 : p->host_len;
+	unsigned base = 10;
+	uint64_t v = 0;
+
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		n -= 2;
+	} else if (n >= 2 && s[0] == '0') {
+		base = 8;
+		s++;
+		n--;
+	} else if (n == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned d;
+		if (isdigit((unsigned char)s[i]))
+			d = (unsigned)(s[i] - '0');
+		else if (base == 16 && isxdigit((unsigned char)s[i]))
+			d = (unsigned)(tolower((unsigned char)s[i]) - 'a' + 10);
+		else
+			return false;
+		if (d >= base)
+			return false;
+		v = v * base + d;
+		if (v > UINT32_MAX)
+			v = (uint64_t)UINT32_MAX + 1;
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * A host of one to four numeric labels is an IPv4 address, as a client
+ * resolves it: "127.1", "2130706433" and "0x7f.1" are all 127.0.0.1 (the
+ * last label fills the bytes the others leave). False for anything else.
+ */
+static bool parse_ipv4(const char *h, size_t n, uint32_t *out)
+{
+	uint64_t part[4];
+	size_t count = 0, start = 0;
+	uint64_t v;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && h[i] != '.')
+			continue;
+		if (count == 4 || !ipv4_number(h + start, i - start, &part[count]))
+			return false;
+		count++;
+		start = i + 1;
+	}
+	for (size_t i = 0; i + 1 < count; i++) {
+		if (part[i] > 255)
+			return false;
+	}
+	if (part[count - 1] >= (uint64_t)1 << (8 * (5 - count)))
+		return false;
+	v = part[count - 1];
+	for (size_t i = 0; i + 1 < count; i++)
+		v |= part[i] << (8 * (3 - i));
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* 127.0.0.0/8, and 0.0.0.0, which a connect() on Linux takes as this host. */
+static bool ipv4_is_this_machine(uint32_t a)
+{
+	return (a >> 24) == 127 || a == 0;
+}
+
+/* Classifies a host as url_parts holds it (an IPv6 address in brackets). */
+static void host_identify(const char *h, size_t n, struct host_id *id)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char any[16], loopback[16] = {[15] = 1};
+
+	if (n > 1 && h[n - 1] == '.')
+		n--; /* "s.example." is "s.example" */
+	memset(id, 0, sizeof(*id));
+	id->kind = HOST_NAME;
+	id->name = h;
+	id->name_len = n;
+	if (n > 2 && h[0] == '[') {
+		char addr[INET6_ADDRSTRLEN];
+		if (n - 2 >= sizeof(addr))
+			return;
+		memcpy(addr, h + 1, n - 2);
+		addr[n - 2] = '\0';
+		if (inet_pton(AF_INET6, addr, id->v6) != 1)
+			return;
+		id->kind = HOST_V6;
+		if (memcmp(id->v6, mapped, sizeof(mapped)) == 0) {
+			id->kind = HOST_V4;
+			id->v4 = (uint32_t)id->v6[12] << 24 | (uint32_t)id->v6[13] << 16 | (uint32_t)id->v6[14] << 8 |
+				 id->v6[15];
+		}
+	} else if (parse_ipv4(h, n, &id->v4)) {
+		id->kind = HOST_V4;
+	} else if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+		   (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0)) {
+		id->kind = HOST_THIS_MACHINE; /* RFC 6761 6.3 */
+	}
+	if ((id->kind == HOST_V4 && ipv4_is_this_machine(id->v4)) ||
+	    (id->kind == HOST_V6 && (memcmp(id->v6, loopback, 16) == 0 || memcmp(id->v6, any, 16) == 0)))
+		id->kind = HOST_THIS_MACHINE;
+}
+
+static bool same_host(const struct host_id *a, const struct host_id *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case HOST_NAME:
+		return a->name_len == b->name_len && strncasecmp(a->name, b->name, a->name_len) == 0;
+	case HOST_V4:
+		return a->v4 == b->v4;
+	case HOST_V6:
+		return memcmp(a->v6, b->v6, 16) == 0;
+	case HOST_THIS_MACHINE:
+		return true;
+	}
+	return false;
 }
 
 static bool same_origin(const struct url_parts *a, const struct url_parts *b)
 {
-	size_t alen = host_len_undotted(a), blen = host_len_undotted(b);
+	struct host_id ha, hb;
 
-	return a->scheme_len == b->scheme_len && strncasecmp(a->scheme, b->scheme, a->scheme_len) == 0 &&
-	       alen == blen && strncasecmp(a->host, b->host, alen) == 0 && effective_port(a) == effective_port(b);
+	if (a->scheme_len != b->scheme_len || strncasecmp(a->scheme, b->scheme, a->scheme_len) != 0 ||
+	    effective_port(a) != effective_port(b))
+		return false;
+	host_identify(a->host, a->host_len, &ha);
+	host_identify(b->host, b->host_len, &hb);
+	return same_host(&ha, &hb);
 }
 
-enum url_error url_normalize(const char *url, const char *base_url, char *out, size_t outsize)
+/* True when u is one of this daemon's own origins (see url.h). */
+static bool is_self(const struct url_parts *u, const struct url_self *self)
+{
+	struct url_parts b;
+
+	if (self == NULL)
+		return false;
+	if (self->base_url != NULL && self->base_url[0] != '\0' && split(self->base_url, &b) == URL_OK &&
+	    same_origin(u, &b))
+		return true;
+	if (self->listen_host != NULL && self->listen_host[0] != '\0' && self->listen_port != 0) {
+		char origin[LISTEN_ORIGIN_MAX];
+		bool v6 = strchr(self->listen_host, ':') != NULL;
+		int len = snprintf(origin, sizeof(origin), "http://%s%s%s:%u", v6 ? "[" : "", self->listen_host,
+				   v6 ? "]" : "", self->listen_port);
+		if (len > 0 && (size_t)len < sizeof(origin) && split(origin, &b) == URL_OK && same_origin(u, &b))
+			return true;
+	}
+	return false;
+}
+
+enum url_error url_normalize(const char *url, const struct url_self *self, char *out, size_t outsize)
 {
 	struct url_parts p;
 	size_t len, n = 0;
@@ -167,11 +331,8 @@ enum url_error url_normalize(const char *url, const char *base_url, char *out, s
 	e = split(url, &p);
 	if (e != URL_OK)
 		return e;
-	if (base_url != NULL && base_url[0] != '\0') {
-		struct url_parts b;
-		if (split(base_url, &b) == URL_OK && same_origin(&p, &b))
-			return URL_SELF;
-	}
+	if (is_self(&p, self))
+		return URL_SELF;
 
 	/* scheme://host[:port] in lower case, then the rest with bytes encoded. */
 	if (p.scheme_len + 3 + p.host_len + (p.port != NULL ? 1 + p.port_len : 0) + 1 > outsize)

@@ -315,6 +315,41 @@ START_TEST(test_list_default_page_is_100)
 }
 END_TEST
 
+/* With a base URL of its own, the daemon still refuses links to the address
+ * it listens on (127.0.0.1 and its real port, from --listen 127.0.0.1:0), in
+ * any spelling, and to its base URL. */
+START_TEST(test_create_refuses_the_listen_address_besides_the_base_url)
+{
+	static const char *const args[] = {"--base-url", "https://s.example", NULL};
+	static const char *const self[] = {"http://localhost:%u/x", "http://127.1:%u/x", "http://[::1]:%u/x",
+					   "http://0x7f000001:%u/x"};
+	char body[160];
+	struct http_result r;
+	json_t *l;
+
+	api_daemon_stop(&d);
+	api_daemon_start(&d, args);
+	for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
+		char url[64];
+		snprintf(url, sizeof(url), self[i], d.port);
+		snprintf(body, sizeof(body), "{\"url\":\"%s\"}", url);
+		ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r), 400);
+		api_assert_error(&r, 400, "invalid_url");
+		ck_assert_msg(strstr(r.body, "must not point at this shortener") != NULL, "%s: %s", url, r.body);
+		http_result_free(&r);
+	}
+	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "{\"url\":\"https://S.example./x\"}", &r),
+			 400);
+	api_assert_error(&r, 400, "invalid_url");
+	http_result_free(&r);
+	snprintf(body, sizeof(body), "{\"url\":\"http://localhost:%u/x\",\"code\":\"nearby\"}",
+		 d.port == 65535 ? 1 : d.port + 1);
+	l = api_create(&d, body);
+	ck_assert_str_eq(api_str(l, "short_url"), "https://s.example/nearby");
+	json_decref(l);
+}
+END_TEST
+
 /* ---- clicks and stats ---- */
 
 START_TEST(test_link_clicks_include_unflushed_clicks)
@@ -693,6 +728,7 @@ Suite *api_suite(void)
 	tcase_add_test(links, test_delete_answers_204_and_the_link_is_gone);
 	tcase_add_test(links, test_list_pages_end_with_a_null_cursor);
 	tcase_add_test(links, test_list_default_page_is_100);
+	tcase_add_test(links, test_create_refuses_the_listen_address_besides_the_base_url);
 	suite_add_tcase(s, links);
 
 	tcase_add_checked_fixture(clicks, setup, teardown);

@@ -21,7 +21,7 @@ struct error_case {
 	const char *method;
 	const char *path;
 	const char *content_type; /* NULL: application/json when there is a body */
-	const char *body;         /* "%BASE%" becomes the daemon's base URL; NULL: none */
+	const char *body;         /* "%BASE%" becomes the daemon's base URL, "%PORT%" its port; NULL: none */
 	long status;
 	const char *code;
 	const char *allow; /* expected Allow on 405 */
@@ -70,6 +70,16 @@ static const struct error_case cases[] = {
 	{"url with a control byte", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/\\u0001\"}", 400,
 	 "invalid_url", NULL},
 	{"url to this daemon", ADMIN, "POST", C, NULL, "{\"url\":\"%BASE%/other\"}", 400, "invalid_url", NULL},
+	{"url to this daemon as localhost", ADMIN, "POST", C, NULL, "{\"url\":\"http://LOCALHOST.:%PORT%/x\"}", 400,
+	 "invalid_url", NULL},
+	{"url to this daemon as 127.1", ADMIN, "POST", C, NULL, "{\"url\":\"http://127.1:%PORT%/x\"}", 400,
+	 "invalid_url", NULL},
+	{"url to this daemon as 2130706433", ADMIN, "POST", C, NULL, "{\"url\":\"http://2130706433:%PORT%/x\"}", 400,
+	 "invalid_url", NULL},
+	{"url to this daemon as [::1]", ADMIN, "POST", C, NULL, "{\"url\":\"http://[::1]:%PORT%/x\"}", 400,
+	 "invalid_url", NULL},
+	{"patch url to this daemon as localhost", ADMIN, "PATCH", C "/taken", NULL,
+	 "{\"url\":\"http://localhost:%PORT%/x\"}", 400, "invalid_url", NULL},
 	{"url too long", ADMIN, "POST", C, NULL, "LONGURL", 400, "invalid_url", NULL},
 	/* code rules */
 	{"code empty", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"\"}", 400, "invalid_code", NULL},
@@ -219,11 +229,15 @@ static char *case_body(const struct error_case *c)
 		return b;
 	}
 	const char *at = strstr(c->body, "%BASE%");
-	if (at == NULL)
+	const char *port_at = strstr(c->body, "%PORT%");
+	if (at == NULL && port_at == NULL)
 		return strdup(c->body);
 	b = malloc(strlen(c->body) + strlen(d.base) + 1);
 	ck_assert_ptr_nonnull(b);
-	sprintf(b, "%.*s%s%s", (int)(at - c->body), c->body, d.base, at + 6);
+	if (at != NULL)
+		sprintf(b, "%.*s%s%s", (int)(at - c->body), c->body, d.base, at + 6);
+	else
+		sprintf(b, "%.*s%u%s", (int)(port_at - c->body), c->body, d.port, port_at + 6);
 	return b;
 }
 

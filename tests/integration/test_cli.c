@@ -127,6 +127,12 @@ static const struct bad_add bad_adds[] = {
 	{{"add", "https://t.example", "--code", "taken", NULL}, 1, "code_taken"},
 	{{"add", "https://t.example", "--base-url", "ftp://s.example", NULL}, 2, "--base-url"},
 	{{"add", "https://t.example", "--base-url", "https://s.example/?q=1", NULL}, 2, "--base-url"},
+	/* links to the daemon: serve's default listen address, the base URL */
+	{{"add", "http://localhost:8080/x", NULL}, 2, "must not point at this shortener"},
+	{{"add", "http://127.1:8080/x", "--base-url", "https://s.example", NULL}, 2, "must not point at this shortener"},
+	{{"add", "https://S.EXAMPLE./x", "--base-url", "https://s.example", NULL}, 2, "must not point at this shortener"},
+	{{"add", "http://[::1]:9000/x", "--base-url", "http://localhost:9000", NULL}, 2,
+	 "must not point at this shortener"},
 };
 
 START_TEST(test_add_refuses_bad_input)
@@ -134,6 +140,8 @@ START_TEST(test_add_refuses_bad_input)
 	const struct bad_add *c = &bad_adds[_i];
 	char *before, *after;
 
+	unsetenv("SHORTD_LISTEN"); /* the rows assume serve's defaults */
+	unsetenv("SHORTD_BASE_URL");
 	json_decref(api_create(&d, "{\"url\":\"https://t.example/kept\",\"code\":\"taken\"}"));
 	before = api_list_text(&d);
 	assert_failed(run(c->args), c->status, c->needle);
@@ -141,6 +149,28 @@ START_TEST(test_add_refuses_bad_input)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
+}
+END_TEST
+
+/* The CLI cannot ask the daemon its address: it takes SHORTD_LISTEN, as
+ * serve would, and refuses a link to any spelling of it. */
+START_TEST(test_add_refuses_the_daemons_listen_address)
+{
+	char listen[64], self[96], other[96];
+	const char *refused[] = {"add", self, "--base-url", "https://s.example", NULL};
+	const char *accepted[] = {"add", other, "--base-url", "https://s.example", "--code", "nearby", NULL};
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", d.port);
+	ck_assert_int_eq(setenv("SHORTD_LISTEN", listen, 1), 0);
+	unsetenv("SHORTD_BASE_URL");
+	snprintf(self, sizeof(self), "http://LocalHost.:%u/x", d.port);
+	assert_failed(run(refused), 2, "must not point at this shortener");
+	snprintf(self, sizeof(self), "http://0x7f.1:%u/x", d.port);
+	assert_failed(run(refused), 2, "must not point at this shortener");
+	ck_assert_int_eq(api_status("GET", "/api/v1/links?limit=1000"), 200);
+	snprintf(other, sizeof(other), "http://localhost:%u/x", d.port == 65535 ? 1 : d.port + 1);
+	ck_assert_int_eq(run(accepted), 0);
+	ck_assert_str_eq(out, "https://s.example/nearby\n");
 }
 END_TEST
 
@@ -528,6 +558,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_add_prints_the_short_url);
 	tcase_add_test(tc, test_add_generates_a_code);
 	tcase_add_loop_test(tc, test_add_refuses_bad_input, 0, (int)(sizeof(bad_adds) / sizeof(bad_adds[0])));
+	tcase_add_test(tc, test_add_refuses_the_daemons_listen_address);
 	tcase_add_test(tc, test_get_prints_the_link_json);
 	tcase_add_test(tc, test_get_missing_is_1_and_bad_code_is_2);
 	tcase_add_test(tc, test_list_prints_one_line_per_link);

@@ -234,10 +234,14 @@ static const struct {
 	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
 	 "0\r\n\r\n" SMUG,
 	 "HTTP/1.1 400 "},
+	/* RFC 9112 6.1's 501 is shortd's; libmicrohttpd 1.0 answers 400 first. */
 	{"unknown transfer coding",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" SMUG, "HTTP/1.1 501 "},
+	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" SMUG,
+	 HARNESS_MHD_REFUSES_ITSELF ? "HTTP/1.1 400 " : "HTTP/1.1 501 "},
+#if MHD_VERSION != 0x00097700 /* see test_obs_fold_is_joined_by_0_9_77 */
 	{"obs-fold", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n" SMUG, "HTTP/1.1 400 "},
 	{"obs-fold with a tab", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n\tb\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+#endif
 	{"obs-fold hides Transfer-Encoding",
 	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" SMUG,
 	 "HTTP/1.1 400 "},
@@ -279,6 +283,32 @@ START_TEST(test_smuggling_is_refused)
 	stop(&d);
 }
 END_TEST
+
+#if MHD_VERSION == 0x00097700
+/* libmicrohttpd 0.9.77 (Ubuntu 24.04) replaces an obs-fold with spaces in the
+ * field's value, as RFC 9112 5.2 allows, so there a folded header frames
+ * nothing differently: the request is answered, the connection kept, and the
+ * next request on it is a request of its own. */
+START_TEST(test_obs_fold_is_joined_by_0_9_77)
+{
+	static const char raw[] = "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n" SMUG;
+	struct daemon d;
+	char resp[8192];
+	const char *second;
+	bool closed;
+
+	start(&d, NULL);
+	ck_assert_int_gt(raw_request_ex(d.port, raw, strlen(raw), resp, sizeof(resp), 1000, &closed), 0);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 302 ", 13) == 0, "got %.40s", resp);
+	ck_assert_ptr_nonnull(strstr(resp, "Location: " TARGET "\r\n"));
+	second = strstr(resp + 1, "HTTP/1.1 ");
+	ck_assert_msg(second != NULL && strncmp(second, "HTTP/1.1 302 ", 13) == 0, "no answer to /smug: %s", resp);
+	ck_assert_ptr_nonnull(strstr(second, "Location: " SMUG_TARGET "\r\n"));
+	ck_assert(!closed);
+	stop(&d);
+}
+END_TEST
+#endif
 
 /* ---- bodies and readers ---- */
 
@@ -459,6 +489,9 @@ Suite *hostile_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_header_block_over_limit_is_refused);
 	tcase_add_loop_test(tc, test_smuggling_is_refused, 0, (int)(sizeof(smuggling) / sizeof(smuggling[0])));
+#if MHD_VERSION == 0x00097700
+	tcase_add_test(tc, test_obs_fold_is_joined_by_0_9_77);
+#endif
 	tcase_add_test(tc, test_endless_chunked_body_is_dropped);
 	suite_add_tcase(s, tc);
 	return s;

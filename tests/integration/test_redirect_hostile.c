@@ -70,7 +70,10 @@ struct hostile_case {
 static const struct hostile_case hostile_cases[] = {
 	{"garbage request line", "GARBAGE\r\n\r\n", NULL, ""},
 	{"method alone", "GET\r\n\r\n", NULL, ""},
-	{"binary request line", "\x01\x02\x03\xff hello\r\n\r\n", NULL, "HTTP/1.1 400 "},
+	/* libmicrohttpd 1.0 answers a broken request line with 400 only when
+	 * its method is a known one, and closes otherwise. */
+	{"binary request line", "\x01\x02\x03\xff hello\r\n\r\n", NULL,
+	 HARNESS_MHD_REFUSES_ITSELF ? "" : "HTTP/1.1 400 "},
 	{"empty lines only", "\r\n\r\n\r\n", NULL, ""},
 	{"unknown HTTP version", "GET /c HTTP/9.9\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 505 "},
 	{"HTTP/1.1 without Host", "GET /c HTTP/1.1\r\n\r\n", NULL, "HTTP/1.1 400 "},
@@ -81,8 +84,11 @@ static const struct hostile_case hostile_cases[] = {
 	 "HTTP/1.1 400 "},
 	{"Content-Length past 2^64", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
 	 NULL, "HTTP/1.1 413 "},
+	/* Before 1.0 libmicrohttpd takes 2^64-1 as a length (its "unknown
+	 * size"), so the link's 307 answers without reading the body; 1.0
+	 * refuses it as too large itself. */
 	{"Content-Length 2^64-1", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 18446744073709551615\r\n\r\n", NULL,
-	 "HTTP/1.1 307 "},
+	 HARNESS_MHD_REFUSES_ITSELF ? "HTTP/1.1 413 " : "HTTP/1.1 307 "},
 	{"bad chunk size", "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
 	 NULL, "HTTP/1.1 400 "},
 	{"chunked body over --max-body", NULL, chunk_over_limit, ""},

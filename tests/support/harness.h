@@ -7,9 +7,15 @@
 #ifndef SHORTD_TEST_HARNESS_H
 #define SHORTD_TEST_HARNESS_H
 
+#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* The libmicrohttpd that the daemon under test is built with refuses some
+ * malformed requests itself, with its own status, before shortd sees them
+ * (1.0 and later; see SHORTD_MHD_HEADERS_IN_PLACE in src/server.c). */
+#define HARNESS_MHD_REFUSES_ITSELF (MHD_VERSION >= 0x00097701)
 
 struct daemon {
 	pid_t pid;

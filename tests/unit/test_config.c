@@ -515,6 +515,21 @@ START_TEST(test_finish_base_url)
 }
 END_TEST
 
+/* The self-link rule needs the port really bound, also when a base URL was
+ * given (listen port 0 picks one). */
+START_TEST(test_url_self_has_the_bound_port)
+{
+	struct url_self self;
+
+	ck_assert_int_eq(parse("--base-url", "https://s.example", "--listen", "127.0.0.1:0"), 0);
+	config_finish_base_url(&cfg, 40000);
+	config_url_self(&cfg, &self);
+	ck_assert_str_eq(self.base_url, "https://s.example");
+	ck_assert_str_eq(self.listen_host, "127.0.0.1");
+	ck_assert_uint_eq(self.listen_port, 40000);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -552,6 +567,7 @@ Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_listen_forms, 0, (int)(sizeof(listens) / sizeof(listens[0])));
 	tcase_add_test(tc, test_listen_bad_keeps_config);
 	tcase_add_test(tc, test_finish_base_url);
+	tcase_add_test(tc, test_url_self_has_the_bound_port);
 	suite_add_tcase(s, tc);
 	return s;
 }

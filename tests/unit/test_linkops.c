@@ -14,7 +14,8 @@
 #include "harness.h"
 
 #define NOW 1700000000
-#define BASE "http://127.0.0.1:8080"
+static const struct url_self own = {"http://127.0.0.1:8080", NULL, 0};
+#define BASE (&own)
 
 static char dir[256];
 static char path[300];

@@ -1,6 +1,7 @@
 /*
  * Unit tests of url.c: every form url_normalize refuses and why, the normal
- * form it writes, the daemon's own base URL, query merging for
+ * form it writes, the daemon's own base URL and address in every spelling,
+ * query merging for
  * forward_query and the referrer host. Tables of inputs run through one
  * driver each, so a bug found becomes one more row.
  */
@@ -238,9 +239,101 @@ static const struct self_case selves[] = {
 START_TEST(test_own_base_url)
 {
 	const struct self_case *c = &selves[_i];
-	enum url_error e = url_normalize(c->url, c->base, out, sizeof(out));
+	struct url_self self = {c->base, NULL, 0};
+	enum url_error e = url_normalize(c->url, &self, out, sizeof(out));
 
 	ck_assert_msg(e == c->want, "base %s url %s: got %d want %d", c->base, c->url, e, c->want);
+}
+END_TEST
+
+/* Every spelling of this daemon's own address (base URL and listen address):
+ * url_normalize compares hosts as the address they name. */
+struct spelling_case {
+	const char *base;
+	const char *listen_host;
+	unsigned listen_port;
+	const char *url;
+	enum url_error want;
+};
+
+#define LO "http://127.0.0.1:8080"
+
+static const struct spelling_case spellings[] = {
+	/* loopback names and numbers for a base URL on 127.0.0.1 */
+	{LO, NULL, 0, "http://localhost:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://LOCALHOST:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://localhost.:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://LocalHost.:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://app.localhost:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://127.0.0.1.:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://127.1:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://127.0.1:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://2130706433:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://0x7f.1:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://0X7F.0.0.1:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://0x7f000001:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://0177.0.0.1:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://017700000001:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://127.0.0.2:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://127.255.255.254:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://0.0.0.0:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://0:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://[::1]:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://[0:0:0:0:0:0:0:1]:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://[::]:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://[::ffff:127.0.0.1]:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://[::FFFF:7f00:1]:8080/x", URL_SELF},
+	{LO, NULL, 0, "http://127.0.0.1:08080/x", URL_SELF},
+	{LO, NULL, 0, "HTTP://LOCALHOST:8080", URL_SELF},
+	{"http://localhost:8080", NULL, 0, "http://127.0.0.1:8080/x", URL_SELF},
+	{"http://[::1]:8080", NULL, 0, "http://127.1:8080/x", URL_SELF},
+	/* near misses: another host, port or scheme */
+	{LO, NULL, 0, "http://127.0.0.1.example.com:8080/x", URL_OK},
+	{LO, NULL, 0, "http://localhost.example.com:8080/x", URL_OK},
+	{LO, NULL, 0, "http://localhostx:8080/x", URL_OK},
+	{LO, NULL, 0, "http://mylocalhost:8080/x", URL_OK},
+	{LO, NULL, 0, "http://localhost:8081/x", URL_OK},
+	{LO, NULL, 0, "http://127.1:8081/x", URL_OK},
+	{LO, NULL, 0, "http://[::1]:8081/x", URL_OK},
+	{LO, NULL, 0, "http://localhost/x", URL_OK},
+	{LO, NULL, 0, "https://localhost:8080/x", URL_OK},
+	{LO, NULL, 0, "http://128.0.0.1:8080/x", URL_OK},
+	{LO, NULL, 0, "http://126.255.255.255:8080/x", URL_OK},
+	{LO, NULL, 0, "http://0.0.0.1:8080/x", URL_OK},
+	{LO, NULL, 0, "http://10.0.0.1:8080/x", URL_OK},
+	{LO, NULL, 0, "http://2130706431:8080/x", URL_OK}, /* 126.255.255.255 */
+	{LO, NULL, 0, "http://[::2]:8080/x", URL_OK},
+	{LO, NULL, 0, "http://[::ffff:128.0.0.1]:8080/x", URL_OK},
+	{LO, NULL, 0, "http://0x80.1:8080/x", URL_OK},
+	{LO, NULL, 0, "http://1.2.3.4.5:8080/x", URL_OK},
+	/* the listen address besides a base URL of its own */
+	{"https://s.example", "127.0.0.1", 8080, "http://localhost:8080/x", URL_SELF},
+	{"https://s.example", "127.0.0.1", 8080, "http://127.1:8080/x", URL_SELF},
+	{"https://s.example", "127.0.0.1", 8080, "https://S.Example./x", URL_SELF},
+	{"https://s.example", "127.0.0.1", 8080, "https://localhost:8080/x", URL_OK},
+	{"https://s.example", "127.0.0.1", 8080, "http://localhost:9090/x", URL_OK},
+	{"https://s.example", "127.0.0.1", 8080, "http://s.example/x", URL_OK},
+	{NULL, "0.0.0.0", 8080, "http://localhost:8080/x", URL_SELF},
+	{NULL, "0.0.0.0", 8080, "http://[::1]:8080/x", URL_SELF},
+	{NULL, "::", 8080, "http://127.0.0.1:8080/x", URL_SELF},
+	{NULL, "::1", 8080, "http://localhost.:8080/x", URL_SELF},
+	{NULL, "192.0.2.10", 8080, "http://192.0.2.10:8080/x", URL_SELF},
+	{NULL, "192.0.2.10", 8080, "http://3221225994:8080/x", URL_SELF},
+	{NULL, "192.0.2.10", 8080, "http://192.0.2.10:8081/x", URL_OK},
+	{NULL, "192.0.2.10", 8080, "http://localhost:8080/x", URL_OK},
+	{NULL, "2001:db8::5", 8080, "http://[2001:DB8:0::5]:8080/x", URL_SELF},
+	{NULL, "2001:db8::5", 8080, "http://[2001:db8::6]:8080/x", URL_OK},
+	{NULL, "127.0.0.1", 0, "http://localhost:8080/x", URL_OK},
+};
+
+START_TEST(test_own_address_in_any_spelling)
+{
+	const struct spelling_case *c = &spellings[_i];
+	struct url_self self = {c->base, c->listen_host, c->listen_port};
+	enum url_error e = url_normalize(c->url, &self, out, sizeof(out));
+
+	ck_assert_msg(e == c->want, "base %s listen %s:%u url %s: got %d want %d", c->base ? c->base : "-",
+		      c->listen_host ? c->listen_host : "-", c->listen_port, c->url, e, c->want);
 }
 END_TEST
 
@@ -454,6 +547,7 @@ Suite *url_suite(void)
 
 	tc = tcase_create("self");
 	tcase_add_loop_test(tc, test_own_base_url, 0, (int)(sizeof(selves) / sizeof(selves[0])));
+	tcase_add_loop_test(tc, test_own_address_in_any_spelling, 0, (int)(sizeof(spellings) / sizeof(spellings[0])));
 	tcase_add_test(tc, test_null_base_url_allows_anything);
 	suite_add_tcase(s, tc);
 
