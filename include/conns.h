@@ -29,6 +29,8 @@
 
 #include "config.h"
 
+#define CONNS_LINGER_MS 5000
+
 /* What a connection waits for. */
 enum conns_phase {
 	CONNS_HEADERS = 0, /* a request's line and headers: --header-timeout */
@@ -84,9 +86,21 @@ void conns_open(struct conns *t, struct conns_slot *s, int fd, const struct sock
  * before its socket is closed. */
 void conns_close(struct conns *t, struct conns_slot *s);
 
+/*
+ * Lingering close, for a connection answered before its request body was
+ * read: takes a duplicate of fd (the worker then closes its own), so that
+ * the socket stays open and what the peer still sends is read and dropped,
+ * for CONNS_LINGER_MS at most or until the peer closes. Closing a socket
+ * with unread data would send a reset, and a proxy that is still sending
+ * the body would answer its client 502 instead of the redirect. At most
+ * --max-connections sockets linger; past that fd just closes.
+ */
+void conns_linger(struct conns *t, int fd);
+
 /* Closes what is overdue: headers past --header-timeout, bodies behind
- * --body-min-rate, idle connections past --timeout. Returns whether any
- * connection is admitted (the acceptor need not sweep otherwise). */
+ * --body-min-rate, idle connections past --timeout; drains and closes the
+ * lingering sockets. Returns whether any connection is admitted or
+ * lingering (the acceptor need not sweep otherwise). */
 bool conns_sweep(struct conns *t);
 
 /* Connections admitted and not yet closed. */

@@ -11,16 +11,25 @@
  */
 #include "conns.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* An address table entry; count 0 marks it empty. */
 struct addr_count {
 	unsigned char key[16];
 	uint32_t count;
+};
+
+/* A lingering socket (conns_linger). */
+struct lingering_sock {
+	int fd;
+	uint64_t until_ms;
 };
 
 struct conns {
@@ -31,6 +40,8 @@ struct conns {
 	unsigned doomed;
 	struct addr_count *addrs; /* open addressing, linear probing; NULL: no per-address limit */
 	size_t addr_mask;
+	struct lingering_sock *lingering; /* max_connections of them */
+	unsigned nlingering;
 };
 
 static uint64_t now_ms(void)
@@ -135,6 +146,12 @@ int conns_new(const struct config *cfg, struct conns **out)
 		}
 		t->addr_mask = cap - 1;
 	}
+	t->lingering = calloc(cfg->max_connections, sizeof(*t->lingering));
+	if (t->lingering == NULL) {
+		free(t->addrs);
+		free(t);
+		return -1;
+	}
 	pthread_mutex_init(&t->lock, NULL);
 	*out = t;
 	return 0;
@@ -145,6 +162,9 @@ void conns_free(struct conns *t)
 	if (t == NULL)
 		return;
 	pthread_mutex_destroy(&t->lock);
+	for (unsigned i = 0; i < t->nlingering; i++)
+		close(t->lingering[i].fd);
+	free(t->lingering);
 	free(t->addrs);
 	free(t);
 }
@@ -288,6 +308,32 @@ static bool is_overdue(const struct conns *t, const struct conns_slot *s, enum c
 	return false;
 }
 
+void conns_linger(struct conns *t, int fd)
+{
+	int copy;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->nlingering < t->cfg->max_connections && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+		t->lingering[t->nlingering++] = (struct lingering_sock){copy, now_ms() + CONNS_LINGER_MS};
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Reads and drops what l's peer sent, a bounded amount per sweep; true
+ * when l is done (the peer closed, or its time is up). */
+static bool linger_drain(struct lingering_sock *l, uint64_t now)
+{
+	char buf[16384];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return true;
+		if (n < 0)
+			break;
+	}
+	return now >= l->until_ms;
+}
+
 bool conns_sweep(struct conns *t)
 {
 	uint64_t now = now_ms();
@@ -298,7 +344,15 @@ bool conns_sweep(struct conns *t)
 		if (!s->doomed && is_overdue(t, s, observe(s, now), now))
 			doom(t, s);
 	}
-	any = t->admitted > 0;
+	for (unsigned i = 0; i < t->nlingering;) {
+		if (linger_drain(&t->lingering[i], now)) {
+			close(t->lingering[i].fd);
+			t->lingering[i] = t->lingering[--t->nlingering];
+		} else {
+			i++;
+		}
+	}
+	any = t->admitted > 0 || t->nlingering > 0;
 	pthread_mutex_unlock(&t->lock);
 	return any;
 }

@@ -86,6 +86,7 @@ struct req {
 struct conn {
 	struct req r;
 	struct conns_slot slot;
+	bool linger; /* answered before its body: drain what follows the close */
 };
 
 struct server {
@@ -573,6 +574,8 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		c = *socket_context;
+		if (c != NULL && c->linger)
+			conns_linger(srv->conns, c->slot.fd);
 		if (c != NULL)
 			conns_close(srv->conns, &c->slot);
 		else
@@ -826,6 +829,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->route = route_of(url);
 		if (r->refused == 0)
 			r->refused = framing_refusal(&f);
+		/* An answer before the body closes the connection: whatever
+		 * the client (or a proxy) still sends is drained after the
+		 * close, so that it can read the answer instead of a reset. */
+		((struct conn *)r)->linger = has_body;
 		if (r->refused != 0)
 			return answer(srv, con, r, url, method, true);
 		if (r->route == ROUTE_API)

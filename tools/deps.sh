@@ -3,7 +3,8 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev \
-libsodium-dev check libcurl4-openssl-dev curl clang libclang-rt-14-dev sqlite3"
+libsodium-dev check libcurl4-openssl-dev curl clang libclang-rt-14-dev sqlite3 \
+nginx-light caddy openssl"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
