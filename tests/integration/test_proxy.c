@@ -507,6 +507,26 @@ START_TEST(test_slow_clients_behind_nginx_do_not_lock_out_others)
 }
 END_TEST
 
+/* The configurations tested here are the ones README.md shows. */
+START_TEST(test_readme_shows_the_tested_configurations)
+{
+	static const char *const files[][2] = {{"contrib/nginx.conf", "```nginx\n"}, {"contrib/Caddyfile", "```\n"}};
+	char *readme = read_file("README.md");
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *conf = read_file(files[i][0]);
+		size_t n = strlen(files[i][1]) + strlen(conf) + 4;
+		char *block = malloc(n);
+		ck_assert_ptr_nonnull(block);
+		snprintf(block, n, "%s%s```", files[i][1], conf);
+		ck_assert_msg(strstr(readme, block) != NULL, "README.md does not show %s as it is", files[i][0]);
+		free(block);
+		free(conf);
+	}
+	free(readme);
+}
+END_TEST
+
 Suite *proxy_suite(void)
 {
 	Suite *s = suite_create("proxy");
@@ -515,6 +535,10 @@ Suite *proxy_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_post_through_307_passes_the_proxy, 0, 2);
 	tcase_add_test(tc, test_slow_clients_behind_nginx_do_not_lock_out_others);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("docs");
+	tcase_add_test(tc, test_readme_shows_the_tested_configurations);
 	suite_add_tcase(s, tc);
 	return s;
 }
