@@ -7,7 +7,9 @@
  * and not yet closed (registered or still on its way to a worker); doomed
  * counts the registered ones already shut down, so admitted - doomed is
  * what holds a slot; the address table holds, per address, the admitted
- * connections that count against --max-connections-per-ip.
+ * connections that count against --max-connections-per-ip. The lingering
+ * sockets have a lock of their own (linger_lock), so that draining them
+ * never holds up a worker opening or closing a connection.
  */
 #include "conns.h"
 
@@ -40,6 +42,7 @@ struct conns {
 	unsigned doomed;
 	struct addr_count *addrs; /* open addressing, linear probing; NULL: no per-address limit */
 	size_t addr_mask;
+	pthread_mutex_t linger_lock;      /* guards lingering, apart from lock: draining takes a while */
 	struct lingering_sock *lingering; /* max_connections of them */
 	unsigned nlingering;
 };
@@ -153,6 +156,7 @@ int conns_new(const struct config *cfg, struct conns **out)
 		return -1;
 	}
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->linger_lock, NULL);
 	*out = t;
 	return 0;
 }
@@ -162,6 +166,7 @@ void conns_free(struct conns *t)
 	if (t == NULL)
 		return;
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->linger_lock);
 	for (unsigned i = 0; i < t->nlingering; i++)
 		close(t->lingering[i].fd);
 	free(t->lingering);
@@ -312,10 +317,10 @@ void conns_linger(struct conns *t, int fd)
 {
 	int copy;
 
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->linger_lock);
 	if (t->nlingering < t->cfg->max_connections && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
 		t->lingering[t->nlingering++] = (struct lingering_sock){copy, now_ms() + CONNS_LINGER_MS};
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->linger_lock);
 }
 
 /* Reads and drops what l's peer sent, a bounded amount per sweep; true
@@ -324,7 +329,7 @@ static bool linger_drain(struct lingering_sock *l, uint64_t now)
 {
 	char buf[16384];
 
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 4; i++) {
 		ssize_t n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			return true;
@@ -344,6 +349,10 @@ bool conns_sweep(struct conns *t)
 		if (!s->doomed && is_overdue(t, s, observe(s, now), now))
 			doom(t, s);
 	}
+	any = t->admitted > 0;
+	pthread_mutex_unlock(&t->lock);
+
+	pthread_mutex_lock(&t->linger_lock);
 	for (unsigned i = 0; i < t->nlingering;) {
 		if (linger_drain(&t->lingering[i], now)) {
 			close(t->lingering[i].fd);
@@ -352,8 +361,8 @@ bool conns_sweep(struct conns *t)
 			i++;
 		}
 	}
-	any = t->admitted > 0 || t->nlingering > 0;
-	pthread_mutex_unlock(&t->lock);
+	any = any || t->nlingering > 0;
+	pthread_mutex_unlock(&t->linger_lock);
 	return any;
 }
 

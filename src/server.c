@@ -845,6 +845,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			r->body_too_large = true;
 			return answer(srv, con, r, url, method, true);
 		}
+		((struct conn *)r)->linger = false; /* the body will be read */
 		conns_phase(slot, CONNS_BODY);
 		return MHD_YES;
 	}
