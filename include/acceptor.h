@@ -6,6 +6,9 @@
  * threads: libmicrohttpd 0.9.75's MHD_quiesce_daemon races its epoll
  * workers and can abort the process.
  *
+ * Between connections the same thread runs a timer (the server's sweep of
+ * overdue connections), so that work never lands on a worker's request path.
+ *
  * When accept() runs out of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
  * ENOMEM) the loop pauses ACCEPTOR_PAUSE_MS and tries again, leaving the
  * waiting connections in the kernel's backlog rather than spinning.
@@ -13,9 +16,11 @@
 #ifndef SHORTD_ACCEPTOR_H
 #define SHORTD_ACCEPTOR_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #define ACCEPTOR_PAUSE_MS 100
+#define ACCEPTOR_TICK_MS 250
 
 struct acceptor;
 
@@ -23,11 +28,17 @@ struct acceptor;
  * close-on-exec; the callback owns fd from then on. */
 typedef void (*acceptor_fn)(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen);
 
-/* Starts accepting on listen_fd, a listening socket in non-blocking mode.
+/* Called on the acceptor's thread every ACCEPTOR_TICK_MS (a little later
+ * under a flood of connections) while it returns true; once it returns
+ * false, not again until the next connection has been handed over. */
+typedef bool (*acceptor_tick_fn)(void *arg);
+
+/* Starts accepting on listen_fd, a listening socket in non-blocking mode;
+ * tick may be NULL.
  * On success the acceptor owns listen_fd and *out is set; on failure (-1,
  * errno set) the caller still owns it. The thread inherits the caller's
  * signal mask. */
-int acceptor_start(int listen_fd, acceptor_fn fn, void *arg, struct acceptor **out);
+int acceptor_start(int listen_fd, acceptor_fn fn, acceptor_tick_fn tick, void *arg, struct acceptor **out);
 
 /* Stops accepting and closes the listening socket: once this returns, a
  * client that connects is refused by the kernel, and fn is not called

@@ -15,6 +15,14 @@
 #define CONFIG_HOST_MAX 255
 #define CONFIG_BASE_URL_MAX 1024
 #define CONFIG_ADMIN_TOKEN_MIN 32 /* a fixed admin token's least length */
+#define CONFIG_TRUSTED_MAX 16
+
+/* An address range: IPv4 is kept mapped into IPv6 (::ffff:a.b.c.d), with
+ * bits counted so (96 + the IPv4 prefix length). */
+struct config_cidr {
+	unsigned char addr[16]; /* bits past the prefix are zero */
+	unsigned bits;          /* 0..128 */
+};
 
 struct config {
 	char listen_host[CONFIG_HOST_MAX + 1]; /* numeric IPv4 or IPv6 address */
@@ -30,6 +38,10 @@ struct config {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned timeout; /* idle connection timeout, seconds */
+	unsigned header_timeout; /* a request's line and headers, in all, seconds */
+	unsigned body_min_rate;  /* bytes/s a body must average after header_timeout; 0: none */
+	struct config_cidr trusted_proxy[CONFIG_TRUSTED_MAX]; /* exempt from the per-address limit */
+	unsigned trusted_proxies;
 	unsigned link_cache_mb; /* the redirect path's link cache, all threads together; 0: off */
 	const char *admin_token; /* SHORTD_ADMIN_TOKEN, borrowed; NULL when unset */
 };
@@ -59,6 +71,14 @@ int config_set_base_url(struct config *c, const char *v);
 
 /* Parses "HOST:PORT" or "[V6]:PORT" into c's listen fields; 0 or -1. */
 int config_parse_listen(struct config *c, const char *value);
+
+/* Parses one "ADDRESS[/BITS]" (numeric IPv4 or IPv6; no BITS: the one
+ * address) into out. The address may have bits past the prefix set; they
+ * are cleared. 0, or -1 leaving out unchanged. */
+int config_parse_cidr(const char *value, struct config_cidr *out);
+
+/* Whether the 16-byte address (IPv4 mapped into IPv6) is in range c. */
+bool config_cidr_contains(const struct config_cidr *c, const unsigned char addr[16]);
 
 /* Records the real port in listen_port once it is known (listen_port 0
  * picks one), and sets base_url from the listen address when none was

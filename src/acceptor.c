@@ -1,7 +1,8 @@
 /*
  * The accept loop. Its thread waits in poll(2) on the listening socket and
  * an eventfd that acceptor_stop() writes, takes every connection waiting
- * (accept4 until EAGAIN) and hands each to the callback.
+ * (accept4 until EAGAIN) and hands each to the callback. While the tick
+ * callback asks for it, poll's timeout also runs the tick on time.
  */
 #include "acceptor.h"
 
@@ -12,15 +13,44 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 struct acceptor {
 	int listen_fd;
 	int stop_fd; /* eventfd: readable once acceptor_stop() is called */
 	acceptor_fn fn;
+	acceptor_tick_fn tick; /* NULL: none */
+	bool ticking;          /* tick asked to run again */
+	uint64_t next_tick_ms; /* monotonic */
 	void *arg;
 	pthread_t thread;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Runs the tick when it is due; returns poll's timeout until the next. */
+static int run_tick(struct acceptor *a)
+{
+	uint64_t now;
+
+	if (!a->ticking)
+		return -1;
+	now = now_ms();
+	if (now >= a->next_tick_ms) {
+		a->ticking = a->tick(a->arg);
+		a->next_tick_ms = now + ACCEPTOR_TICK_MS;
+		if (!a->ticking)
+			return -1;
+	}
+	return (int)(a->next_tick_ms - now);
+}
 
 /* Waits up to ms for a stop; true if one came. */
 static bool stop_within(const struct acceptor *a, int ms)
@@ -67,6 +97,10 @@ static bool drain(struct acceptor *a)
 
 		if (fd >= 0) {
 			a->fn(a->arg, fd, (struct sockaddr *)&ss, len);
+			if (a->tick != NULL && !a->ticking) {
+				a->ticking = true;
+				a->next_tick_ms = now_ms() + ACCEPTOR_TICK_MS;
+			}
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -82,8 +116,9 @@ static void *accept_loop(void *arg)
 
 	for (;;) {
 		struct pollfd p[2] = {{a->listen_fd, POLLIN, 0}, {a->stop_fd, POLLIN, 0}};
+		int timeout = run_tick(a);
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 2, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			if (stop_within(a, ACCEPTOR_PAUSE_MS))
@@ -97,7 +132,7 @@ static void *accept_loop(void *arg)
 	}
 }
 
-int acceptor_start(int listen_fd, acceptor_fn fn, void *arg, struct acceptor **out)
+int acceptor_start(int listen_fd, acceptor_fn fn, acceptor_tick_fn tick, void *arg, struct acceptor **out)
 {
 	struct acceptor *a = calloc(1, sizeof(*a));
 	int err;
@@ -107,6 +142,7 @@ int acceptor_start(int listen_fd, acceptor_fn fn, void *arg, struct acceptor **o
 		return -1;
 	a->listen_fd = listen_fd;
 	a->fn = fn;
+	a->tick = tick;
 	a->arg = arg;
 	a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (a->stop_fd < 0) {

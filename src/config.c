@@ -32,6 +32,8 @@ void config_defaults(struct config *c)
 	c->max_connections = 1024;
 	c->max_connections_per_ip = 256;
 	c->timeout = 30;
+	c->header_timeout = 20;
+	c->body_min_rate = 1024;
 	c->link_cache_mb = 8;
 }
 
@@ -110,6 +112,74 @@ int config_set_base_url(struct config *c, const char *v)
 	return 0;
 }
 
+int config_parse_cidr(const char *value, struct config_cidr *out)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(value, '/');
+	size_t hlen = slash != NULL ? (size_t)(slash - value) : strlen(value);
+	unsigned long long bits;
+	struct config_cidr c;
+	unsigned max;
+
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -1;
+	memcpy(host, value, hlen);
+	host[hlen] = '\0';
+	memset(&c, 0, sizeof(c));
+	if (inet_pton(AF_INET, host, c.addr + 12) == 1) {
+		c.addr[10] = c.addr[11] = 0xff;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c.addr) == 1) {
+		max = 128;
+	} else {
+		return -1;
+	}
+	bits = max;
+	if (slash != NULL && parse_uint(slash + 1, 0, max, &bits) != 0)
+		return -1;
+	c.bits = (unsigned)bits + 128 - max;
+	for (unsigned i = c.bits; i < 128; i++)
+		c.addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+	*out = c;
+	return 0;
+}
+
+bool config_cidr_contains(const struct config_cidr *c, const unsigned char addr[16])
+{
+	unsigned whole = c->bits / 8, rest = c->bits % 8;
+
+	if (memcmp(c->addr, addr, whole) != 0)
+		return false;
+	return rest == 0 || ((c->addr[whole] ^ addr[whole]) & (0xffu << (8 - rest))) == 0;
+}
+
+/* Adds each of value's comma-separated ranges to the trusted proxies. */
+static int add_trusted(struct config *c, const char *value)
+{
+	struct config_cidr list[CONFIG_TRUSTED_MAX];
+	unsigned n = c->trusted_proxies;
+	const char *p = value;
+
+	memcpy(list, c->trusted_proxy, sizeof(list));
+	for (;;) {
+		char one[INET6_ADDRSTRLEN + 8];
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof(one) || n == CONFIG_TRUSTED_MAX)
+			return -1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (config_parse_cidr(one, &list[n]) != 0)
+			return -1;
+		n++;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	memcpy(c->trusted_proxy, list, sizeof(list));
+	c->trusted_proxies = n;
+	return 0;
+}
+
 enum opt_id {
 	OPT_LISTEN = 'l',
 	OPT_DB = 'd',
@@ -124,6 +194,9 @@ enum opt_id {
 	OPT_MAX_CONNECTIONS_PER_IP,
 	OPT_TIMEOUT,
 	OPT_LINK_CACHE,
+	OPT_HEADER_TIMEOUT,
+	OPT_BODY_MIN_RATE,
+	OPT_TRUSTED_PROXY,
 };
 
 /* Applies one setting; name is "--flag" or "VARIABLE" for the message. */
@@ -212,6 +285,26 @@ static int apply(struct config *c, int id, const char *v, const char *name, char
 		}
 		snprintf(err, errlen, "%s: expected seconds from 1 to 86400, got '%s'", name, v);
 		return -1;
+	case OPT_HEADER_TIMEOUT:
+		if (parse_uint(v, 1, 3600, &n) == 0) {
+			c->header_timeout = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected seconds from 1 to 3600, got '%s'", name, v);
+		return -1;
+	case OPT_BODY_MIN_RATE:
+		if (parse_uint(v, 0, 1000000000, &n) == 0) {
+			c->body_min_rate = (unsigned)n;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: expected bytes per second (0 for no minimum), got '%s'", name, v);
+		return -1;
+	case OPT_TRUSTED_PROXY:
+		if (add_trusted(c, v) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: expected up to %d numeric ADDRESS[/BITS] ranges separated by commas, got '%s'",
+			 name, CONFIG_TRUSTED_MAX, v);
+		return -1;
 	case OPT_LINK_CACHE:
 		if (parse_uint(v, 0, 4096, &n) == 0) {
 			c->link_cache_mb = (unsigned)n;
@@ -238,6 +331,9 @@ static const struct option serve_options[] = {
 	{"max-connections-per-ip", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_IP},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"link-cache", required_argument, NULL, OPT_LINK_CACHE},
+	{"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+	{"body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE},
+	{"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
 	{NULL, 0, NULL, 0},
 };
 
@@ -258,6 +354,9 @@ static const struct {
 	{"SHORTD_MAX_CONNECTIONS_PER_IP", OPT_MAX_CONNECTIONS_PER_IP},
 	{"SHORTD_TIMEOUT", OPT_TIMEOUT},
 	{"SHORTD_LINK_CACHE", OPT_LINK_CACHE},
+	{"SHORTD_HEADER_TIMEOUT", OPT_HEADER_TIMEOUT},
+	{"SHORTD_BODY_MIN_RATE", OPT_BODY_MIN_RATE},
+	{"SHORTD_TRUSTED_PROXY", OPT_TRUSTED_PROXY},
 };
 
 int config_read_variable(struct config *c, const char *var, char *err, size_t errlen)
@@ -289,6 +388,7 @@ int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_
 {
 	bool given[sizeof(serve_options) / sizeof(serve_options[0])] = {false};
 	int opt, idx;
+	bool trusted_by_flag = false;
 
 	/* Flags first: a variable that a flag replaces is never read, so a bad
 	 * one in the environment cannot stop a command line that overrides it. */
@@ -305,6 +405,12 @@ int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_
 		}
 		char name[64];
 		snprintf(name, sizeof(name), "--%s", serve_options[idx].name);
+		/* --trusted-proxy adds up over its flags, and replaces the
+		 * variable's list rather than adding to it. */
+		if (opt == OPT_TRUSTED_PROXY && !trusted_by_flag) {
+			c->trusted_proxies = 0;
+			trusted_by_flag = true;
+		}
 		if (apply(c, opt, optarg, name, err, errlen) != 0)
 			return -1;
 		given[idx] = true;

@@ -35,6 +35,7 @@
 #include "acceptor.h"
 #include "accesslog.h"
 #include "api.h"
+#include "conns.h"
 #include "http.h"
 #include "metrics.h"
 #include "redirect.h"
@@ -81,14 +82,17 @@ struct req {
 	char query[QUERY_MAX + 1];
 };
 
+/* r comes first: a request's context (struct req *) is also its conn. */
 struct conn {
 	struct req r;
+	struct conns_slot slot;
+	bool linger; /* answered before its body: drain what follows the close */
 };
 
 struct server {
 	struct MHD_Daemon *d;
 	struct acceptor *acceptor; /* owns the listening socket */
-	_Atomic unsigned conns; /* handed to libmicrohttpd and not yet closed */
+	struct conns *conns; /* admission, deadlines, eviction */
 	const struct config *cfg;
 	struct store *store;
 	struct clicks *clicks;
@@ -541,19 +545,43 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 
 /* ---- libmicrohttpd callbacks ---- */
 
+/* The length of a client address libmicrohttpd hands back (it keeps the
+ * length to itself). */
+static socklen_t addr_len(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct server *srv = cls;
+	struct conn *c;
 
-	(void)con;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
 		metrics_connection_opened(srv->metrics);
-		*socket_context = calloc(1, sizeof(struct conn));
+		c = calloc(1, sizeof(*c));
+		*socket_context = c;
+		/* Without its state the connection is refused at its first
+		 * request (on_request), and counted until it closes. */
+		if (c != NULL)
+			conns_open(srv->conns, &c->slot, fd->connect_fd, addr->client_addr,
+				   addr_len(addr->client_addr));
 	} else {
-		atomic_fetch_sub(&srv->conns, 1);
+		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		c = *socket_context;
+		if (c != NULL && c->linger)
+			conns_linger(srv->conns, c->slot.fd);
+		if (c != NULL)
+			conns_close(srv->conns, &c->slot);
+		else
+			conns_cancel(srv->conns, addr->client_addr, addr_len(addr->client_addr));
 		metrics_connection_closed(srv->metrics);
-		free(*socket_context);
+		free(c);
 		*socket_context = NULL;
 	}
 }
@@ -578,6 +606,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	if (c == NULL)
 		return NULL;
 	r = &c->r;
+	/* A kept-alive connection's next request: its headers are due. On a
+	 * new connection they have been due since it opened. */
+	if (conns_phase_of(&c->slot) == CONNS_IDLE)
+		conns_phase(&c->slot, CONNS_HEADERS);
 	r->started = false;
 	r->query_too_long = false;
 	r->body_too_large = false;
@@ -613,6 +645,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, 
 		return;
 	if (r->started)
 		atomic_fetch_sub(&srv->inflight, 1);
+	conns_phase(&((struct conn *)r)->slot, CONNS_IDLE);
 	r->started = false;
 	free(r->body);
 	r->body = NULL;
@@ -785,14 +818,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 {
 	struct server *srv = cls;
 	struct req *r = *req_cls;
+	struct conns_slot *slot;
 
 	if (r == NULL)
 		return MHD_NO; /* no per-connection state: out of memory */
+	slot = &((struct conn *)r)->slot;
 	if (!r->started) {
 		struct framing f;
 		uint64_t length = 0, limit = srv->cfg->max_body;
 		bool has_length, has_body;
 
+		conns_phase(slot, CONNS_BUSY);
 		read_headers(con, version, &f);
 		has_length = parse_length(f.length_value, &length);
 		has_body = (has_length && length > 0) || f.te_value != NULL;
@@ -806,6 +842,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->route = route_of(url);
 		if (r->refused == 0)
 			r->refused = framing_refusal(&f);
+		/* An answer before the body closes the connection: whatever
+		 * the client (or a proxy) still sends is drained after the
+		 * close, so that it can read the answer instead of a reset. */
+		((struct conn *)r)->linger = has_body;
 		if (r->refused != 0)
 			return answer(srv, con, r, url, method, true);
 		if (r->route == ROUTE_API)
@@ -818,12 +858,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			r->body_too_large = true;
 			return answer(srv, con, r, url, method, true);
 		}
+		((struct conn *)r)->linger = false; /* the body will be read */
+		conns_phase(slot, CONNS_BODY);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		size_t size = *upload_data_size;
 		*upload_data_size = 0;
 		r->drained += size;
+		conns_body_bytes(slot, r->drained);
 		if (r->route == ROUTE_API) {
 			if (!keep_body(r, upload_data, size))
 				return MHD_NO;
@@ -831,6 +874,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		}
 		return r->drained > srv->cfg->max_body ? MHD_NO : MHD_YES;
 	}
+	if (conns_phase_of(slot) == CONNS_BODY)
+		conns_phase(slot, CONNS_BUSY);
 	return answer(srv, con, r, url, method, false);
 }
 
@@ -886,27 +931,32 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 	(void)ap;
 }
 
-/* The acceptor's callback. --max-connections is counted here, not by
- * libmicrohttpd: in 0.9.75 a connection handed over with
- * MHD_add_connection that a worker then finds over the library's limit
- * leaves a mutex locked and hangs that worker. So the library's limit is set
- * out of reach and a connection over ours is closed unanswered, as the
- * library would. It still applies --max-connections-per-ip, and closes the
- * connection itself when it refuses it. A connection the library took but
- * then could not set up (no memory for its pool) is never reported closed
- * and stays counted: a slot lost only when memory runs out. */
+/* The acceptor's callback. Admission is decided here (src/conns.c), not by
+ * libmicrohttpd: in 0.9.75 a connection handed over with MHD_add_connection
+ * that a worker then finds over the library's limit leaves a mutex locked
+ * and hangs that worker, and its per-address limit cannot exempt a trusted
+ * proxy. So the library's limits are set out of reach and a connection
+ * refused here is closed unanswered, as the library would. A connection the
+ * library took but then could not set up (no memory for its pool) is never
+ * reported closed and stays counted: a slot lost only when memory runs out. */
 static void hand_over(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct server *srv = arg;
 
-	/* Only this thread adds, so the count cannot pass the limit. */
-	if (atomic_load(&srv->conns) >= srv->cfg->max_connections) {
+	if (!conns_admit(srv->conns, addr, addrlen)) {
 		close(fd);
 		return;
 	}
-	atomic_fetch_add(&srv->conns, 1);
 	if (MHD_add_connection(srv->d, fd, addr, addrlen) != MHD_YES)
-		atomic_fetch_sub(&srv->conns, 1);
+		conns_cancel(srv->conns, addr, addrlen);
+}
+
+/* The acceptor's timer: closes overdue connections off the workers' path. */
+static bool sweep(void *arg)
+{
+	struct server *srv = arg;
+
+	return conns_sweep(srv->conns);
 }
 
 /* Frees what server_start made besides the daemon and the acceptor. */
@@ -915,6 +965,7 @@ static void server_free(struct server *srv)
 	free_fixed(srv);
 	resp_caches_free(srv);
 	metrics_free(srv->metrics);
+	conns_free(srv->conns);
 	free(srv);
 }
 
@@ -940,7 +991,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 	srv->api = deps->api;
 	srv->access_log = deps->access_log;
 	srv->redirect = (struct redirect_ctx){deps->cfg, deps->store, deps->clicks};
-	if (build_fixed(srv) != 0 || metrics_new(&srv->metrics) != 0) {
+	if (build_fixed(srv) != 0 || metrics_new(&srv->metrics) != 0 || conns_new(deps->cfg, &srv->conns) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -955,10 +1006,12 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 	srv->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
-		/* Each worker gets 1/threads of this: with all of ours on one
-		 * worker, that worker is still under it. */
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(deps->cfg->max_connections * threads + 1),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)deps->cfg->max_connections_per_ip,
+		/* Each worker gets 1/threads of this: with all of ours (twice
+		 * --max-connections at most, counting those shut down to make
+		 * room and not yet closed) on one worker, it is still under it.
+		 * The per-address limit is src/conns.c's. */
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * deps->cfg->max_connections * threads + 1),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)deps->cfg->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 #if SHORTD_MHD_HEADERS_IN_PLACE
@@ -978,7 +1031,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host, srv->port);
 		goto fail;
 	}
-	if (acceptor_start(fd, hand_over, srv, &srv->acceptor) != 0) {
+	if (acceptor_start(fd, hand_over, sweep, srv, &srv->acceptor) != 0) {
 		snprintf(err, errlen, "cannot start accepting on %s:%u: %s", deps->cfg->listen_host, srv->port,
 			 strerror(errno));
 		MHD_stop_daemon(srv->d);

@@ -6,7 +6,8 @@
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev \
 libsodium-dev check libcurl4-openssl-dev curl clang libclang-rt-14-dev sqlite3 \
-python3 systemd procps logrotate man-db dpkg-dev debian-archive-keyring"
+python3 systemd procps logrotate man-db dpkg-dev debian-archive-keyring \
+nginx-light caddy openssl"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then

@@ -37,6 +37,14 @@ static void pause_ms(long ms)
 	nanosleep(&t, NULL);
 }
 
+static int64_t now_ms_test(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Raises the open-file limit so 1,000 sockets fit here and in the daemon
  * (which inherits it). */
 static void raise_nofile(rlim_t want)
@@ -154,7 +162,7 @@ START_TEST(test_slowloris_does_not_starve_redirects)
 	ck_assert_ptr_nonnull(fds);
 	raise_nofile(4096);
 	start(&d, (const char *const[]){"--max-connections", "1200", "--max-connections-per-ip", "1100",
-					"--timeout", "60", NULL});
+					"--timeout", "60", "--header-timeout", "60", NULL});
 	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i++) {
 		fds[i] = raw_connect(d.port);
 		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
@@ -171,6 +179,117 @@ START_TEST(test_slowloris_does_not_starve_redirects)
 	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i++)
 		close(fds[i]);
 	free(fds);
+	assert_redirects(&d);
+	stop(&d);
+}
+END_TEST
+
+/* ---- slow clients: deadlines ----
+ *
+ * Each row is a client that sends its request in parts, a pause before
+ * each, on a daemon with --header-timeout 1 and --body-min-rate 100 (and
+ * --timeout 30, so the idle timeout never decides). A trickler must be
+ * closed unanswered within [1 s, 4 s]; a client whose request completes in
+ * time must get every answer, whatever its parts' pace.
+ */
+
+#define TRICKLE_PARTS 40
+#define B10 "bbbbbbbbbb"
+#define B100 B10 B10 B10 B10 B10 B10 B10 B10 B10 B10
+
+static const struct {
+	const char *name;
+	const char *head; /* sent at once */
+	const char *part; /* then sent parts times, pause_ms before each */
+	int parts;
+	int pause_ms;
+	const char *tail; /* then sent at once; may be NULL */
+	int answers;      /* 302s it must get */
+	bool closes;      /* then closed unanswered, 1 to 4 s after it started */
+} trickle[] = {
+	{"headers, a byte at a time", "GET /abc HTTP/1.1\r\nHost: x\r\n", "X", TRICKLE_PARTS, 150, NULL, 0, true},
+	{"a header line at a time", "GET /abc HTTP/1.1\r\n", "X-Slow: 1\r\n", TRICKLE_PARTS, 150, NULL, 0, true},
+	{"the request line, a byte at a time", "G", "E", TRICKLE_PARTS, 150, NULL, 0, true},
+	{"a body at 10 bytes/s", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", "b", TRICKLE_PARTS,
+	 100, NULL, 0, true},
+	{"the next request on a kept-alive connection",
+	 "GET /abc HTTP/1.1\r\nHost: x\r\n\r\nGET /abc HTTP/1.1\r\nHost: x\r\n", "X", TRICKLE_PARTS, 150, NULL, 1, true},
+	{"headers in three parts within the deadline", "GET /abc HTTP/1.1\r\n", "Host: x\r\n", 1, 300, "\r\n", 1,
+	 false},
+	{"a body over 3 s at 1,000 bytes/s", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n", B100, 30,
+	 100, NULL, 1, false},
+	{"kept alive and idle past the header deadline", "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n",
+	 "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n", 2, 1500, NULL, 3, false},
+};
+
+/* Reads what the connection has received so far, without waiting, onto
+ * acc; true when the peer closed (or reset) it. */
+static bool drain_answers(int fd, char *acc, size_t accsize, size_t *acclen)
+{
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t n;
+		if (poll(&p, 1, 0) <= 0)
+			return false;
+		n = recv(fd, acc + *acclen, accsize - 1 - *acclen, 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return true;
+		if (n < 0)
+			return false;
+		*acclen += (size_t)n;
+		acc[*acclen] = '\0';
+	}
+}
+
+static int count_302(const char *acc)
+{
+	int n = 0;
+
+	for (const char *p = strstr(acc, "HTTP/1.1 302 "); p != NULL; p = strstr(p + 1, "HTTP/1.1 302 "))
+		n++;
+	return n;
+}
+
+START_TEST(test_slow_client_meets_its_deadline)
+{
+	static char acc[65536];
+	struct daemon d;
+	size_t acclen = 0;
+	int64_t t0, elapsed;
+	bool closed = false;
+	int fd;
+
+	start(&d, (const char *const[]){"--header-timeout", "1", "--body-min-rate", "100", "--timeout", "30", NULL});
+	acc[0] = '\0';
+	fd = raw_connect(d.port);
+	ck_assert_int_ge(fd, 0);
+	t0 = now_ms_test();
+	ck_assert_int_eq(raw_send(fd, trickle[_i].head, strlen(trickle[_i].head)), 0);
+	for (int k = 0; k < trickle[_i].parts && !closed; k++) {
+		pause_ms(trickle[_i].pause_ms);
+		closed = drain_answers(fd, acc, sizeof(acc), &acclen) ||
+			 raw_send(fd, trickle[_i].part, strlen(trickle[_i].part)) != 0;
+	}
+	if (!closed && trickle[_i].tail != NULL)
+		closed = raw_send(fd, trickle[_i].tail, strlen(trickle[_i].tail)) != 0;
+	for (int waited = 0; !closed && count_302(acc) < trickle[_i].answers && waited < 5000; waited += 50) {
+		pause_ms(50);
+		closed = drain_answers(fd, acc, sizeof(acc), &acclen);
+	}
+	ck_assert_msg(count_302(acc) == trickle[_i].answers, "%s: %d answers of %d, %s", trickle[_i].name,
+		      count_302(acc), trickle[_i].answers, closed ? "closed" : "open");
+	if (trickle[_i].closes) {
+		closed = closed || closed_by_peer(fd, 4000);
+		elapsed = now_ms_test() - t0;
+		ck_assert_msg(closed, "%s: still open after %lld ms", trickle[_i].name, (long long)elapsed);
+		ck_assert_msg(elapsed >= 900 && elapsed <= 4000, "%s: closed after %lld ms", trickle[_i].name,
+			      (long long)elapsed);
+		drain_answers(fd, acc, sizeof(acc), &acclen);
+		ck_assert_msg(count_302(acc) == trickle[_i].answers, "%s: answered past its deadline", trickle[_i].name);
+	} else {
+		ck_assert_msg(!closed && !closed_by_peer(fd, 200), "%s: closed after its answers", trickle[_i].name);
+	}
+	close(fd);
 	assert_redirects(&d);
 	stop(&d);
 }
@@ -398,6 +517,17 @@ static int status_once_free(const char *source, unsigned port)
 	return status;
 }
 
+/* A connection from source sending a request body, which no new
+ * connection may push out (the body's deadline is far away). */
+static int connect_busy_from(const char *source, unsigned port)
+{
+	static const char head[] = "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nb";
+	int fd = connect_from(source, port);
+
+	ck_assert_int_eq(raw_send(fd, head, sizeof(head) - 1), 0);
+	return fd;
+}
+
 /* Row 0: one thread, row 1: four. The limit is the daemon's total either
  * way, not one per worker thread. */
 START_TEST(test_max_connections_is_honoured)
@@ -407,10 +537,9 @@ START_TEST(test_max_connections_is_honoured)
 
 	start(&d, (const char *const[]){"--threads", _i == 0 ? "1" : "4", "--max-connections", "4",
 					"--max-connections-per-ip", "0", NULL});
-	for (int i = 0; i < 4; i++) {
-		idle[i] = raw_connect(d.port);
-		ck_assert_int_ge(idle[i], 0);
-	}
+	for (int i = 0; i < 4; i++)
+		idle[i] = connect_busy_from("127.0.0.1", d.port);
+	pause_ms(300); /* until the daemon has seen every body start */
 	/* The fifth is accepted by the kernel and closed by the daemon, unanswered. */
 	ck_assert_int_eq(status_from("127.0.0.1", d.port), 0);
 	ck_assert_int_eq(status_from("127.0.0.2", d.port), 0);
@@ -419,6 +548,63 @@ START_TEST(test_max_connections_is_honoured)
 	for (int i = 1; i < 4; i++)
 		close(idle[i]);
 	ck_assert_int_eq(status_once_free("127.0.0.1", d.port), 302);
+	stop(&d);
+}
+END_TEST
+
+/* Every slot taken by connections that wait for their headers: each new
+ * connection pushes out the one that has waited longest, and is served. */
+START_TEST(test_full_daemon_pushes_out_the_oldest_waiting)
+{
+	static const char partial[] = "GET /abc HTTP/1.1\r\nHost: x\r\n";
+	int waiting[4];
+	struct daemon d;
+
+	start(&d, (const char *const[]){"--max-connections", "4", "--max-connections-per-ip", "0", NULL});
+	for (int i = 0; i < 4; i++) {
+		waiting[i] = raw_connect(d.port);
+		ck_assert_int_ge(waiting[i], 0);
+		ck_assert_int_eq(raw_send(waiting[i], partial, sizeof(partial) - 1), 0);
+		pause_ms(300);
+	}
+	ck_assert_int_eq(status_from("127.0.0.2", d.port), 302);
+	ck_assert(closed_by_peer(waiting[0], 2000));
+	/* It comes back, newest now; the next new client pushes out the
+	 * next oldest. */
+	close(waiting[0]);
+	waiting[0] = raw_connect(d.port);
+	ck_assert_int_ge(waiting[0], 0);
+	ck_assert_int_eq(raw_send(waiting[0], partial, sizeof(partial) - 1), 0);
+	pause_ms(300);
+	ck_assert_int_eq(status_from("127.0.0.3", d.port), 302);
+	ck_assert(closed_by_peer(waiting[1], 2000));
+	for (int i = 2; i < 4; i++)
+		ck_assert_msg(!closed_by_peer(waiting[i], 200), "connection %d was pushed out before older ones", i);
+	ck_assert_msg(!closed_by_peer(waiting[0], 200), "the newest waiting connection was pushed out");
+	for (int i = 0; i < 4; i++)
+		close(waiting[i]);
+	stop(&d);
+}
+END_TEST
+
+/* --trusted-proxy: its connections do not count against its address's
+ * limit; other addresses keep theirs. */
+START_TEST(test_trusted_proxy_is_exempt_from_the_per_ip_limit)
+{
+	int proxy[6], other[2];
+	struct daemon d;
+
+	start(&d, (const char *const[]){"--max-connections-per-ip", "2", "--trusted-proxy", "127.0.0.4/31", NULL});
+	for (int i = 0; i < 6; i++)
+		proxy[i] = connect_busy_from("127.0.0.5", d.port);
+	ck_assert_int_eq(status_from("127.0.0.5", d.port), 302);
+	for (int i = 0; i < 2; i++)
+		other[i] = connect_busy_from("127.0.0.6", d.port);
+	ck_assert_int_eq(status_from("127.0.0.6", d.port), 0);
+	for (int i = 0; i < 6; i++)
+		close(proxy[i]);
+	for (int i = 0; i < 2; i++)
+		close(other[i]);
 	stop(&d);
 }
 END_TEST
@@ -482,7 +668,14 @@ Suite *hostile_suite(void)
 	tcase_add_test(tc, test_client_that_never_reads_does_not_block_others);
 	tcase_add_loop_test(tc, test_max_connections_is_honoured, 0, 2);
 	tcase_add_test(tc, test_max_connections_per_ip_is_honoured);
+	tcase_add_test(tc, test_full_daemon_pushes_out_the_oldest_waiting);
+	tcase_add_test(tc, test_trusted_proxy_is_exempt_from_the_per_ip_limit);
 	tcase_add_test(tc, test_idle_timeout_closes_connections);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deadlines");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_slow_client_meets_its_deadline, 0, (int)(sizeof(trickle) / sizeof(trickle[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("requests");

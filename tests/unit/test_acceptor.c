@@ -158,7 +158,7 @@ START_TEST(test_every_connection_is_handed_over_once)
 	int lfd = listen_loopback(&port);
 
 	seen_init(&s, false);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, &s, &a), 0);
+	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
 	ck_assert_ptr_nonnull(a);
 	for (int i = 0; i < 200; i++) {
 		int fd = client(port);
@@ -183,7 +183,7 @@ START_TEST(test_a_burst_is_taken_whole)
 	int lfd = listen_loopback(&port), fds[BURST];
 
 	seen_init(&s, false);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, &s, &a), 0);
+	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
 	for (int i = 0; i < BURST; i++) {
 		fds[i] = client(port);
 		ck_assert_int_ge(fds[i], 0);
@@ -205,7 +205,7 @@ START_TEST(test_stopped_port_refuses_connections)
 	int lfd = listen_loopback(&port), fd;
 
 	seen_init(&s, false);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, &s, &a), 0);
+	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
 	fd = client(port);
 	ck_assert(answered(fd));
 	close(fd);
@@ -235,7 +235,7 @@ START_TEST(test_start_stop_cycles_leak_nothing)
 		unsigned port;
 		int lfd = listen_loopback(&port), fd = -1;
 
-		ck_assert_int_eq(acceptor_start(lfd, on_conn, &s, &a), 0);
+		ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
 		if (i % 2 == 1)
 			fd = client(port);
 		acceptor_stop(a);
@@ -283,7 +283,7 @@ START_TEST(test_out_of_descriptors_pauses_then_recovers)
 	for (int i = 0; i < room; i++)
 		close(spare[i]);
 	ck_assert_int_ge(room, 2);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, &s, &a), 0);
+	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
 	ck_assert(wait_count(&s, room - 1));
 
 	/* Clients still wait and accept() fails: a spinning loop would
@@ -323,7 +323,7 @@ START_TEST(test_failed_start_leaves_the_socket_to_the_caller)
 	low = saved;
 	low.rlim_cur = (rlim_t)top;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-	rc = acceptor_start(lfd, on_conn, &s, &a);
+	rc = acceptor_start(lfd, on_conn, NULL, &s, &a);
 	err = errno;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
 	ck_assert_int_eq(rc, -1);

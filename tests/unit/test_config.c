@@ -5,6 +5,7 @@
  * the bound port. A checked fixture clears SHORTD_* so the caller's
  * environment cannot leak in; each test runs in its own process.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ static const char *const all_vars[] = {
 	"SHORTD_LISTEN", "SHORTD_DB", "SHORTD_BASE_URL", "SHORTD_DEFAULT_STATUS", "SHORTD_THREADS",
 	"SHORTD_ACCESS_LOG", "SHORTD_MAX_BODY", "SHORTD_CACHE_MAX_AGE", "SHORTD_FLUSH_INTERVAL",
 	"SHORTD_MAX_CONNECTIONS", "SHORTD_MAX_CONNECTIONS_PER_IP", "SHORTD_TIMEOUT", "SHORTD_ADMIN_TOKEN",
-	"SHORTD_LINK_CACHE",
+	"SHORTD_LINK_CACHE", "SHORTD_HEADER_TIMEOUT", "SHORTD_BODY_MIN_RATE", "SHORTD_TRUSTED_PROXY",
 };
 
 static struct config cfg;
@@ -59,6 +60,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg.max_connections, 1024);
 	ck_assert_uint_eq(cfg.max_connections_per_ip, 256);
 	ck_assert_uint_eq(cfg.timeout, 30);
+	ck_assert_uint_eq(cfg.header_timeout, 20);
+	ck_assert_uint_eq(cfg.body_min_rate, 1024);
+	ck_assert_uint_eq(cfg.trusted_proxies, 0);
 	ck_assert_ptr_null(cfg.admin_token);
 	ck_assert_int_eq(parse(NULL, NULL, NULL, NULL), 0);
 	ck_assert_str_eq(cfg.listen_host, "127.0.0.1");
@@ -144,6 +148,33 @@ static void check_link_cache(const char *v)
 	ck_assert_uint_eq(cfg.link_cache_mb, strtoul(v, NULL, 10));
 }
 
+static void check_header_timeout(const char *v)
+{
+	ck_assert_uint_eq(cfg.header_timeout, strtoul(v, NULL, 10));
+}
+
+static void check_body_min_rate(const char *v)
+{
+	ck_assert_uint_eq(cfg.body_min_rate, strtoul(v, NULL, 10));
+}
+
+/* The value's ranges, each written back as ADDRESS/BITS. */
+static void check_trusted(const char *v)
+{
+	char want[256], got[256] = "";
+	size_t n = 0;
+
+	snprintf(want, sizeof(want), "%s", v);
+	for (unsigned i = 0; i < cfg.trusted_proxies; i++) {
+		const struct config_cidr *c = &cfg.trusted_proxy[i];
+		bool v4 = c->bits >= 96 && memcmp(c->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
+		char a[64];
+		inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? c->addr + 12 : c->addr, a, sizeof(a));
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s/%u", i > 0 ? "," : "", a, v4 ? c->bits - 96 : c->bits);
+	}
+	ck_assert_str_eq(got, want);
+}
+
 static const struct setting settings[] = {
 	{"--listen", "SHORTD_LISTEN", "127.0.0.2:9000", "0.0.0.0:0", check_listen},
 	{"--db", "SHORTD_DB", "/tmp/env.db", "/tmp/flag.db", check_db},
@@ -159,6 +190,10 @@ static const struct setting settings[] = {
 	{"--timeout", "SHORTD_TIMEOUT", "1", "86400", check_timeout},
 	{"--link-cache", "SHORTD_LINK_CACHE", "0", "4096", check_link_cache},
 	{"--link-cache", "SHORTD_LINK_CACHE", "4096", "0", check_link_cache},
+	{"--header-timeout", "SHORTD_HEADER_TIMEOUT", "1", "3600", check_header_timeout},
+	{"--body-min-rate", "SHORTD_BODY_MIN_RATE", "0", "1000000000", check_body_min_rate},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "10.0.0.0/8,192.168.1.7/32", "2001:db8::/32", check_trusted},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "::/0", "127.0.0.1/32", check_trusted},
 };
 
 #define NSETTINGS ((int)(sizeof(settings) / sizeof(settings[0])))
@@ -376,6 +411,27 @@ static const struct bad bads[] = {
 	{"--link-cache", "SHORTD_LINK_CACHE", "4097"},
 	{"--link-cache", "SHORTD_LINK_CACHE", "abc"},
 	{"--link-cache", "SHORTD_LINK_CACHE", ""},
+	{"--header-timeout", "SHORTD_HEADER_TIMEOUT", "0"},
+	{"--header-timeout", "SHORTD_HEADER_TIMEOUT", "3601"},
+	{"--header-timeout", "SHORTD_HEADER_TIMEOUT", "10s"},
+	{"--header-timeout", "SHORTD_HEADER_TIMEOUT", ""},
+	{"--body-min-rate", "SHORTD_BODY_MIN_RATE", "-1"},
+	{"--body-min-rate", "SHORTD_BODY_MIN_RATE", "1000000001"},
+	{"--body-min-rate", "SHORTD_BODY_MIN_RATE", "1k"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", ""},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "localhost"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "10.0.0.0/33"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "::1/129"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "10.0.0.0/"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "10.0.0.0/-8"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "/8"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "10.0.0.1,"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", ",10.0.0.1"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "10.0.0.1 10.0.0.2"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY", "[::1]"},
+	{"--trusted-proxy", "SHORTD_TRUSTED_PROXY",
+	 "1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6,1.0.0.7,1.0.0.8,1.0.0.9,1.0.0.10,1.0.0.11,1.0.0.12,"
+	 "1.0.0.13,1.0.0.14,1.0.0.15,1.0.0.16,1.0.0.17"},
 };
 
 #define NBADS ((int)(sizeof(bads) / sizeof(bads[0])))
@@ -487,6 +543,32 @@ START_TEST(test_listen_bad_keeps_config)
 }
 END_TEST
 
+/* Repeated flags add up; a bare address is one address; bits past the
+ * prefix are dropped; an address is in a range by its prefix only. */
+START_TEST(test_trusted_proxy_ranges)
+{
+	static const unsigned char v4_in[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3};
+	static const unsigned char v4_out[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 11, 1, 2, 3};
+	static const unsigned char v6_in[16] = {0x20, 0x01, 0x0d, 0xb8, 0xff};
+	static const unsigned char v6_out[16] = {0x20, 0x01, 0x0d, 0xb9};
+	static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7};
+	static const unsigned char next[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 8};
+
+	setenv("SHORTD_TRUSTED_PROXY", "172.16.0.0/12", 1);
+	ck_assert_msg(parse("--trusted-proxy", "10.9.9.9/8", "--trusted-proxy", "2001:db8::1/32,192.0.2.7") == 0, "%s",
+		      err);
+	ck_assert_uint_eq(cfg.trusted_proxies, 3);
+	ck_assert(config_cidr_contains(&cfg.trusted_proxy[0], v4_in));
+	ck_assert(!config_cidr_contains(&cfg.trusted_proxy[0], v4_out));
+	ck_assert(config_cidr_contains(&cfg.trusted_proxy[1], v6_in));
+	ck_assert(!config_cidr_contains(&cfg.trusted_proxy[1], v6_out));
+	ck_assert(!config_cidr_contains(&cfg.trusted_proxy[1], v4_in));
+	ck_assert(config_cidr_contains(&cfg.trusted_proxy[2], one));
+	ck_assert(!config_cidr_contains(&cfg.trusted_proxy[2], next));
+	ck_assert_uint_eq(cfg.trusted_proxy[0].addr[13], 0);
+}
+END_TEST
+
 START_TEST(test_finish_base_url)
 {
 	config_parse_listen(&cfg, "127.0.0.1:0");
@@ -550,6 +632,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_empty_link_cache_env_is_unset);
 	tcase_add_test(tc, test_base_url_trailing_slashes_dropped);
 	tcase_add_test(tc, test_parse_twice_in_one_process);
+	tcase_add_test(tc, test_trusted_proxy_ranges);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -1,0 +1,377 @@
+/*
+ * The connection table: admission (--max-connections, per-address limits,
+ * trusted proxies), deadlines (--header-timeout, --body-min-rate, --timeout)
+ * and eviction. See include/conns.h for who calls what on which thread.
+ *
+ * Invariants, all under t->lock: admitted counts every connection admitted
+ * and not yet closed (registered or still on its way to a worker); doomed
+ * counts the registered ones already shut down, so admitted - doomed is
+ * what holds a slot; the address table holds, per address, the admitted
+ * connections that count against --max-connections-per-ip. The lingering
+ * sockets have a lock of their own (linger_lock), so that draining them
+ * never holds up a worker opening or closing a connection.
+ */
+#include "conns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* An address table entry; count 0 marks it empty. */
+struct addr_count {
+	unsigned char key[16];
+	uint32_t count;
+};
+
+/* A lingering socket (conns_linger). */
+struct lingering_sock {
+	int fd;
+	uint64_t until_ms;
+};
+
+struct conns {
+	const struct config *cfg;
+	pthread_mutex_t lock;
+	struct conns_slot *head; /* registered connections */
+	unsigned admitted;
+	unsigned doomed;
+	struct addr_count *addrs; /* open addressing, linear probing; NULL: no per-address limit */
+	size_t addr_mask;
+	pthread_mutex_t linger_lock;      /* guards lingering, apart from lock: draining takes a while */
+	struct lingering_sock *lingering; /* max_connections of them */
+	unsigned nlingering;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* addr as 16 bytes, IPv4 mapped into IPv6; false for other families. */
+static bool addr_key(const struct sockaddr *addr, socklen_t len, unsigned char key[16])
+{
+	if (addr != NULL && addr->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		memset(key, 0, 10);
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+		return true;
+	}
+	if (addr != NULL && addr->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		memcpy(key, &((const struct sockaddr_in6 *)addr)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+static bool is_trusted(const struct config *cfg, const unsigned char key[16])
+{
+	for (unsigned i = 0; i < cfg->trusted_proxies; i++) {
+		if (config_cidr_contains(&cfg->trusted_proxy[i], key))
+			return true;
+	}
+	return false;
+}
+
+/* Whether a connection from key counts against the per-address limit. */
+static bool counts_per_addr(const struct conns *t, const unsigned char key[16])
+{
+	return t->addrs != NULL && !is_trusted(t->cfg, key);
+}
+
+static size_t addr_hash(const struct conns *t, const unsigned char key[16])
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h & t->addr_mask;
+}
+
+/* key's entry, or the empty one where it would go. */
+static struct addr_count *addr_find(struct conns *t, const unsigned char key[16])
+{
+	size_t i = addr_hash(t, key);
+
+	while (t->addrs[i].count != 0 && memcmp(t->addrs[i].key, key, 16) != 0)
+		i = (i + 1) & t->addr_mask;
+	return &t->addrs[i];
+}
+
+/* One connection fewer from key; an entry that reaches 0 is removed by
+ * moving back the entries of its probe run (no tombstones). */
+static void addr_release(struct conns *t, const unsigned char key[16])
+{
+	struct addr_count *e = addr_find(t, key);
+	size_t hole, i;
+
+	if (e->count == 0 || --e->count > 0)
+		return;
+	hole = (size_t)(e - t->addrs);
+	for (i = (hole + 1) & t->addr_mask; t->addrs[i].count != 0; i = (i + 1) & t->addr_mask) {
+		size_t home = addr_hash(t, t->addrs[i].key);
+		/* The entry at i may fill the hole unless its home lies
+		 * cyclically in (hole, i]. */
+		bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+		if (!stays) {
+			t->addrs[hole] = t->addrs[i];
+			t->addrs[i].count = 0;
+			hole = i;
+		}
+	}
+}
+
+int conns_new(const struct config *cfg, struct conns **out)
+{
+	struct conns *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (t == NULL)
+		return -1;
+	t->cfg = cfg;
+	if (cfg->max_connections_per_ip > 0) {
+		/* Addresses with a connection: at most every slot and every
+		 * doomed connection, 2 * max; the table stays under half full. */
+		size_t cap = 16;
+		while (cap < 4 * (size_t)cfg->max_connections)
+			cap *= 2;
+		t->addrs = calloc(cap, sizeof(*t->addrs));
+		if (t->addrs == NULL) {
+			free(t);
+			return -1;
+		}
+		t->addr_mask = cap - 1;
+	}
+	t->lingering = calloc(cfg->max_connections, sizeof(*t->lingering));
+	if (t->lingering == NULL) {
+		free(t->addrs);
+		free(t);
+		return -1;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->linger_lock, NULL);
+	*out = t;
+	return 0;
+}
+
+void conns_free(struct conns *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->linger_lock);
+	for (unsigned i = 0; i < t->nlingering; i++)
+		close(t->lingering[i].fd);
+	free(t->lingering);
+	free(t->addrs);
+	free(t);
+}
+
+static void doom(struct conns *t, struct conns_slot *s)
+{
+	shutdown(s->fd, SHUT_RDWR);
+	s->doomed = true;
+	t->doomed++;
+}
+
+/* Brings s's view of its state up to date; returns the phase. */
+static enum conns_phase observe(struct conns_slot *s, uint64_t now)
+{
+	uint32_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
+
+	if (st != s->seen) {
+		s->seen = st;
+		s->since_ms = now;
+	}
+	return (enum conns_phase)(st & 3u);
+}
+
+/* Shuts down the connection waiting longest for headers or idle between
+ * requests; false when there is none. */
+static bool evict_one(struct conns *t)
+{
+	struct conns_slot *victim = NULL;
+	uint64_t now = now_ms();
+
+	for (struct conns_slot *s = t->head; s != NULL; s = s->next) {
+		enum conns_phase p;
+		if (s->doomed)
+			continue;
+		p = observe(s, now);
+		if ((p == CONNS_HEADERS || p == CONNS_IDLE) && (victim == NULL || s->since_ms < victim->since_ms))
+			victim = s;
+	}
+	if (victim == NULL)
+		return false;
+	doom(t, victim);
+	return true;
+}
+
+bool conns_admit(struct conns *t, const struct sockaddr *addr, socklen_t len)
+{
+	const struct config *cfg = t->cfg;
+	unsigned char key[16];
+	struct addr_count *e = NULL;
+	bool ok = false;
+
+	pthread_mutex_lock(&t->lock);
+	if (addr_key(addr, len, key) && counts_per_addr(t, key)) {
+		e = addr_find(t, key);
+		if (e->count >= cfg->max_connections_per_ip)
+			goto out;
+	}
+	/* Doomed connections are let go over the limit (they close as soon
+	 * as their worker sees it), but never more than max of them. */
+	if (t->admitted - t->doomed >= cfg->max_connections && (t->doomed >= cfg->max_connections || !evict_one(t)))
+		goto out;
+	t->admitted++;
+	if (e != NULL) {
+		if (e->count == 0)
+			memcpy(e->key, key, 16);
+		e->count++;
+	}
+	ok = true;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+void conns_cancel(struct conns *t, const struct sockaddr *addr, socklen_t len)
+{
+	unsigned char key[16];
+
+	pthread_mutex_lock(&t->lock);
+	t->admitted--;
+	if (addr_key(addr, len, key) && counts_per_addr(t, key))
+		addr_release(t, key);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void conns_open(struct conns *t, struct conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	s->fd = fd;
+	s->counted = addr_key(addr, len, s->key) && counts_per_addr(t, s->key);
+	s->doomed = false;
+	s->seq = 0;
+	atomic_store_explicit(&s->state, (uint32_t)CONNS_HEADERS, memory_order_relaxed);
+	atomic_store_explicit(&s->body_bytes, 0, memory_order_relaxed);
+	s->seen = (uint32_t)CONNS_HEADERS;
+	s->since_ms = now_ms();
+	pthread_mutex_lock(&t->lock);
+	s->prev = NULL;
+	s->next = t->head;
+	if (t->head != NULL)
+		t->head->prev = s;
+	t->head = s;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void conns_close(struct conns *t, struct conns_slot *s)
+{
+	pthread_mutex_lock(&t->lock);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		t->head = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	if (s->doomed)
+		t->doomed--;
+	if (s->counted)
+		addr_release(t, s->key);
+	t->admitted--;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Whether the connection in phase p since since_ms is past its deadline. */
+static bool is_overdue(const struct conns *t, const struct conns_slot *s, enum conns_phase p, uint64_t now)
+{
+	const struct config *cfg = t->cfg;
+	uint64_t waited = now - s->since_ms, allowed;
+
+	switch (p) {
+	case CONNS_HEADERS:
+		return waited >= (uint64_t)cfg->header_timeout * 1000u;
+	case CONNS_BODY:
+		if (cfg->body_min_rate == 0)
+			return false;
+		allowed = (uint64_t)cfg->header_timeout * 1000u +
+		          atomic_load_explicit(&s->body_bytes, memory_order_relaxed) * 1000u / cfg->body_min_rate;
+		return waited >= allowed;
+	case CONNS_IDLE:
+		return waited >= (uint64_t)cfg->timeout * 1000u;
+	case CONNS_BUSY:
+		return false;
+	}
+	return false;
+}
+
+void conns_linger(struct conns *t, int fd)
+{
+	int copy;
+
+	pthread_mutex_lock(&t->linger_lock);
+	if (t->nlingering < t->cfg->max_connections && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+		t->lingering[t->nlingering++] = (struct lingering_sock){copy, now_ms() + CONNS_LINGER_MS};
+	pthread_mutex_unlock(&t->linger_lock);
+}
+
+/* Reads and drops what l's peer sent, a bounded amount per sweep; true
+ * when l is done (the peer closed, or its time is up). */
+static bool linger_drain(struct lingering_sock *l, uint64_t now)
+{
+	char buf[16384];
+
+	for (int i = 0; i < 4; i++) {
+		ssize_t n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return true;
+		if (n < 0)
+			break;
+	}
+	return now >= l->until_ms;
+}
+
+bool conns_sweep(struct conns *t)
+{
+	uint64_t now = now_ms();
+	bool any;
+
+	pthread_mutex_lock(&t->lock);
+	for (struct conns_slot *s = t->head; s != NULL; s = s->next) {
+		if (!s->doomed && is_overdue(t, s, observe(s, now), now))
+			doom(t, s);
+	}
+	any = t->admitted > 0;
+	pthread_mutex_unlock(&t->lock);
+
+	pthread_mutex_lock(&t->linger_lock);
+	for (unsigned i = 0; i < t->nlingering;) {
+		if (linger_drain(&t->lingering[i], now)) {
+			close(t->lingering[i].fd);
+			t->lingering[i] = t->lingering[--t->nlingering];
+		} else {
+			i++;
+		}
+	}
+	any = any || t->nlingering > 0;
+	pthread_mutex_unlock(&t->linger_lock);
+	return any;
+}
+
+unsigned conns_count(struct conns *t)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->admitted;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
