@@ -8,10 +8,10 @@
  * Credentials are never logged: no Authorization header and no user name
  * (the %u field is always "-").
  *
- * Behind a reverse proxy on the same host, the remote address is the one
- * the proxy appended last to X-Forwarded-For; the header is believed only
- * when the connection comes from a loopback address, since anyone else could
- * write it.
+ * Behind a reverse proxy, the remote address is the one the proxy appended
+ * last to X-Forwarded-For; the header is believed only when the connection
+ * comes from a loopback address or a --trusted-proxy range, since anyone
+ * else could write it.
  */
 #ifndef SHORTD_ACCESSLOG_H
 #define SHORTD_ACCESSLOG_H
@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "config.h"
 
 struct accesslog;
 
@@ -38,9 +40,11 @@ struct accesslog_entry {
 };
 
 /* Opens path for appending (created 0640 when absent), or standard output
- * for "-", and starts the writer. Returns 0, or -1 with a one-line reason
+ * for "-", and starts the writer. cfg (NULL: none) gives the trusted
+ * proxies and must outlive the log. Returns 0, or -1 with a one-line reason
  * naming the path in err. */
-int accesslog_open(const char *path, struct accesslog **out, char *err, size_t errlen);
+int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err,
+		   size_t errlen);
 
 /* Appends e's line to the calling thread's buffer. Never blocks on the
  * file except when that buffer is full, which writes it out at once. */

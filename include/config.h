@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "url.h"
 
@@ -79,6 +80,13 @@ int config_parse_cidr(const char *value, struct config_cidr *out);
 
 /* Whether the 16-byte address (IPv4 mapped into IPv6) is in range c. */
 bool config_cidr_contains(const struct config_cidr *c, const unsigned char addr[16]);
+
+/* addr as 16 bytes, IPv4 mapped into IPv6; false for other families or a
+ * len too short for addr's family. */
+bool config_addr_key(const struct sockaddr *addr, socklen_t len, unsigned char key[16]);
+
+/* Whether the 16-byte address is in one of c's --trusted-proxy ranges. */
+bool config_is_trusted_proxy(const struct config *c, const unsigned char key[16]);
 
 /* Records the real port in listen_port once it is known (listen_port 0
  * picks one), and sets base_url from the listen address when none was

@@ -47,6 +47,7 @@ struct tbuf {
 };
 
 struct accesslog {
+	const struct config *cfg; /* its --trusted-proxy ranges; NULL: none */
 	char *path; /* NULL: standard output */
 	int fd;
 	pthread_mutex_t fd_lock;
@@ -134,7 +135,8 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int accesslog_open(const char *path, struct accesslog **out, char *err, size_t errlen)
+int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err,
+		   size_t errlen)
 {
 	struct accesslog *log = calloc(1, sizeof(*log));
 	pthread_condattr_t ca;
@@ -144,6 +146,7 @@ int accesslog_open(const char *path, struct accesslog **out, char *err, size_t e
 		snprintf(err, errlen, "--access-log: out of memory");
 		return -1;
 	}
+	log->cfg = cfg;
 	log->fd = STDOUT_FILENO;
 	if (strcmp(path, "-") != 0) {
 		log->path = strdup(path);
@@ -319,12 +322,20 @@ static void stamp(struct tbuf *b, int64_t when)
 	b->stamp_at = when;
 }
 
-static bool is_loopback(const struct sockaddr *sa)
+/* Whether a proxy at sa may say whom it forwards for: a loopback address or
+ * one of the --trusted-proxy ranges. */
+static bool is_proxy(const struct accesslog *log, const struct sockaddr *sa)
 {
+	unsigned char key[16];
+
 	if (sa != NULL && sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127 ||
+		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in), key) &&
+			config_is_trusted_proxy(log->cfg, key));
 	if (sa != NULL && sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr) ||
+		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in6), key) &&
+			config_is_trusted_proxy(log->cfg, key));
 	return false;
 }
 
@@ -347,9 +358,10 @@ static int forwarded_name(const char *xff, char *out, size_t size)
 	return inet_pton(AF_INET, out, addr) == 1 || inet_pton(AF_INET6, out, addr) == 1 ? 0 : -1;
 }
 
-static void peer_name(const struct sockaddr *sa, const char *xff, char *out, size_t size)
+static void peer_name(const struct accesslog *log, const struct sockaddr *sa, const char *xff, char *out,
+		      size_t size)
 {
-	if (xff != NULL && is_loopback(sa) && forwarded_name(xff, out, size) == 0)
+	if (xff != NULL && is_proxy(log, sa) && forwarded_name(xff, out, size) == 0)
 		return;
 	if (sa != NULL && sa->sa_family == AF_INET &&
 	    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size) != NULL)
@@ -370,7 +382,7 @@ void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
 
 	if (b == NULL)
 		return;
-	peer_name(e->peer, e->forwarded_for, peer, sizeof(peer));
+	peer_name(log, e->peer, e->forwarded_for, peer, sizeof(peer));
 	pthread_mutex_lock(&b->lock);
 	if (BUF_SIZE - b->len < LINE_MAX_BYTES) {
 		pthread_mutex_lock(&log->fd_lock);

@@ -153,6 +153,30 @@ bool config_cidr_contains(const struct config_cidr *c, const unsigned char addr[
 	return rest == 0 || ((c->addr[whole] ^ addr[whole]) & (0xffu << (8 - rest))) == 0;
 }
 
+bool config_addr_key(const struct sockaddr *addr, socklen_t len, unsigned char key[16])
+{
+	if (addr != NULL && addr->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		memset(key, 0, 10);
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+		return true;
+	}
+	if (addr != NULL && addr->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		memcpy(key, &((const struct sockaddr_in6 *)addr)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+bool config_is_trusted_proxy(const struct config *c, const unsigned char key[16])
+{
+	for (unsigned i = 0; i < c->trusted_proxies; i++) {
+		if (config_cidr_contains(&c->trusted_proxy[i], key))
+			return true;
+	}
+	return false;
+}
+
 /* Adds each of value's comma-separated ranges to the trusted proxies. */
 static int add_trusted(struct config *c, const char *value)
 {

@@ -55,35 +55,10 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* addr as 16 bytes, IPv4 mapped into IPv6; false for other families. */
-static bool addr_key(const struct sockaddr *addr, socklen_t len, unsigned char key[16])
-{
-	if (addr != NULL && addr->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-		memset(key, 0, 10);
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &((const struct sockaddr_in *)addr)->sin_addr, 4);
-		return true;
-	}
-	if (addr != NULL && addr->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		memcpy(key, &((const struct sockaddr_in6 *)addr)->sin6_addr, 16);
-		return true;
-	}
-	return false;
-}
-
-static bool is_trusted(const struct config *cfg, const unsigned char key[16])
-{
-	for (unsigned i = 0; i < cfg->trusted_proxies; i++) {
-		if (config_cidr_contains(&cfg->trusted_proxy[i], key))
-			return true;
-	}
-	return false;
-}
-
 /* Whether a connection from key counts against the per-address limit. */
 static bool counts_per_addr(const struct conns *t, const unsigned char key[16])
 {
-	return t->addrs != NULL && !is_trusted(t->cfg, key);
+	return t->addrs != NULL && !config_is_trusted_proxy(t->cfg, key);
 }
 
 static size_t addr_hash(const struct conns *t, const unsigned char key[16])
@@ -222,7 +197,7 @@ bool conns_admit(struct conns *t, const struct sockaddr *addr, socklen_t len)
 	bool ok = false;
 
 	pthread_mutex_lock(&t->lock);
-	if (addr_key(addr, len, key) && counts_per_addr(t, key)) {
+	if (config_addr_key(addr, len, key) && counts_per_addr(t, key)) {
 		e = addr_find(t, key);
 		if (e->count >= cfg->max_connections_per_ip)
 			goto out;
@@ -249,7 +224,7 @@ void conns_cancel(struct conns *t, const struct sockaddr *addr, socklen_t len)
 
 	pthread_mutex_lock(&t->lock);
 	t->admitted--;
-	if (addr_key(addr, len, key) && counts_per_addr(t, key))
+	if (config_addr_key(addr, len, key) && counts_per_addr(t, key))
 		addr_release(t, key);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -257,7 +232,7 @@ void conns_cancel(struct conns *t, const struct sockaddr *addr, socklen_t len)
 void conns_open(struct conns *t, struct conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len)
 {
 	s->fd = fd;
-	s->counted = addr_key(addr, len, s->key) && counts_per_addr(t, s->key);
+	s->counted = config_addr_key(addr, len, s->key) && counts_per_addr(t, s->key);
 	s->doomed = false;
 	s->seq = 0;
 	atomic_store_explicit(&s->state, (uint32_t)CONNS_HEADERS, memory_order_relaxed);
