@@ -20,6 +20,7 @@ static const char usage[] =
 	"         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"
 	"         [--flush-interval MS] [--max-connections N]\n"
 	"         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
+	"  init              creates (or migrates) the database; serve does too\n"
 	"  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
 	"          [--max-clicks N] [--forward-query]      prints the short URL\n"
 	"  get CODE          prints the link as JSON\n"
@@ -29,7 +30,8 @@ static const char usage[] =
 	"  token list | token revoke NAME\n"
 	"  --help | --version\n"
 	"\n"
-	"Every command takes --db PATH (default ./shortd.db, or $SHORTD_DB).\n";
+	"Every command takes --db PATH (default ./shortd.db, or $SHORTD_DB). Only serve\n"
+	"and init create a database; the others exit 1 when there is none at PATH.\n";
 
 int main(int argc, char **argv)
 {
@@ -37,8 +39,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int, char **);
 	} commands[] = {
-		{"serve", serve_main}, {"add", cli_add}, {"get", cli_get},
-		{"list", cli_list},    {"rm", cli_rm},   {"token", cli_token},
+		{"serve", serve_main}, {"init", cli_init}, {"add", cli_add},     {"get", cli_get},
+		{"list", cli_list},    {"rm", cli_rm},     {"token", cli_token},
 	};
 
 	if (argc < 2) {

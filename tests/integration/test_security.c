@@ -343,6 +343,7 @@ START_TEST(test_admin_responses_are_not_stored_or_sniffed)
 
 	ck_assert_ptr_nonnull(big);
 	daemon_prepare(&d);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
 				    (const char *const[]){"token", "create", "--name", "ro", "--read-only", NULL}),
 			 0);
