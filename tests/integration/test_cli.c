@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "migrations.h"
 #include "test_api_client.h"
 
 static struct daemon d;
@@ -406,6 +407,28 @@ START_TEST(test_init_creates_then_finds_a_current_database)
 }
 END_TEST
 
+START_TEST(test_init_migrates_an_older_database)
+{
+	static const char *const init[] = {"init", NULL};
+	static const char *const get[] = {"get", "old", NULL};
+	char dir[256], path[300], want[400];
+	int latest = migrations[migrations_count - 1].version;
+
+	tempdb_make("initold", dir, sizeof(dir), path, sizeof(path));
+	sqlfile_exec(path, migrations[0].sql);
+	sqlfile_exec(path, "PRAGMA user_version = 1; INSERT INTO links (code, url, status, forward_query, disabled, "
+			   "created_at, updated_at) VALUES ('old', 'https://old.example/', 302, 0, 0, 1600000000, "
+			   "1600000000)");
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 0);
+	snprintf(want, sizeof(want), "shortd: %s migrated from schema version 1 to %d\n", path, latest);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(sqlfile_int(path, "PRAGMA user_version"), latest);
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), get), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"url\": \"https://old.example/\""));
+	tempdb_remove(dir, path);
+}
+END_TEST
+
 START_TEST(test_init_takes_db_and_refuses_what_serve_refuses)
 {
 	char dir[256], path[300], wal[320], other[320], names[256];
@@ -486,6 +509,7 @@ Suite *cli_suite(void)
 	tcase_add_loop_test(tc, test_command_on_an_empty_file_exits_1_and_leaves_it, 0,
 			    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
 	tcase_add_test(tc, test_init_creates_then_finds_a_current_database);
+	tcase_add_test(tc, test_init_migrates_an_older_database);
 	tcase_add_test(tc, test_init_takes_db_and_refuses_what_serve_refuses);
 	tcase_add_test(tc, test_serve_still_creates_the_database);
 	suite_add_tcase(s, tc);
