@@ -381,6 +381,34 @@ START_TEST(test_command_on_an_empty_file_exits_1_and_leaves_it)
 }
 END_TEST
 
+START_TEST(test_command_on_a_bad_file_keeps_its_error)
+{
+	static const char *const list[] = {"list", NULL};
+	char dir[256], path[300], names[256];
+	FILE *f;
+
+	tempdb_make("baddb", dir, sizeof(dir), path, sizeof(path));
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), list), 1, "cannot open database");
+	ck_assert_int_eq(rmdir(path), 0);
+
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is a text file, not an SQLite database\n", f);
+	fclose(f);
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), list), 1, "not a database");
+	dir_entries(dir, names, sizeof(names));
+	ck_assert_str_eq(names, "test.db ");
+	ck_assert_int_eq(unlink(path), 0);
+
+	sqlfile_exec(path, "CREATE TABLE future (x INTEGER); PRAGMA user_version = 999;");
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), list), 1, "newer");
+	ck_assert_int_eq(sqlfile_int(path, "PRAGMA user_version"), 999);
+	tempdb_remove(dir, path);
+}
+END_TEST
+
 START_TEST(test_init_creates_then_finds_a_current_database)
 {
 	static const char *const init[] = {"init", NULL};
@@ -508,6 +536,7 @@ Suite *cli_suite(void)
 			    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
 	tcase_add_loop_test(tc, test_command_on_an_empty_file_exits_1_and_leaves_it, 0,
 			    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
+	tcase_add_test(tc, test_command_on_a_bad_file_keeps_its_error);
 	tcase_add_test(tc, test_init_creates_then_finds_a_current_database);
 	tcase_add_test(tc, test_init_migrates_an_older_database);
 	tcase_add_test(tc, test_init_takes_db_and_refuses_what_serve_refuses);
