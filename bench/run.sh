@@ -87,7 +87,7 @@ fill() {
 		return
 	fi
 	rm -f "$db" "$db-wal" "$db-shm"
-	"$SHORTD" list --db "$db" >/dev/null # creates the schema
+	"$SHORTD" init --db "$db" 2>/dev/null # creates the schema
 	local digit='substr(a, x / %s %% 62 + 1, 1)' code=""
 	for p in 1 62 3844 238328 14776336 916132832 56800235584; do
 		code="$code${code:+ || }$(printf "$digit" $p)"

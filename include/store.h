@@ -26,6 +26,7 @@ enum store_status {
 	STORE_CORRUPT = -5,
 	STORE_TOO_NEW = -6, /* the database is from a newer shortd */
 	STORE_ERROR = -7,
+	STORE_GONE = -8, /* the path no longer names the file opened (moved, deleted, replaced) */
 };
 
 #define STORE_TOKEN_NAME_MAX 64
@@ -90,12 +91,33 @@ typedef int (*store_link_fn)(const struct link *l, void *ctx);
 typedef int (*store_token_fn)(const struct store_token *t, void *ctx);
 
 /*
- * Opens (creating if need be) the database at path and applies the embedded
- * migrations in order. On failure returns an error, writes a one-line reason
- * to err and sets *out to NULL: STORE_TOO_NEW for a database from a newer
- * shortd, STORE_CORRUPT, STORE_READONLY, STORE_ERROR.
+ * Opens the database at path, creating it when there is none (only serve and
+ * `shortd init` do), and applies the embedded migrations in order. On
+ * failure returns an error, writes a one-line reason that names the file to
+ * err and sets *out to NULL: STORE_TOO_NEW for a database from a newer
+ * shortd, STORE_CORRUPT, STORE_READONLY, STORE_ERROR (also when path is
+ * missing or empty but a non-empty PATH-wal lies beside it: that WAL may
+ * hold the committed data of a database moved or deleted while in use, and
+ * SQLite would delete it).
+ *
+ * The database file and its -wal are held open until store_close, and no
+ * connection opened later may create a file: store_check() compares them
+ * with what their paths name.
  */
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
+
+/* store_open() for a database that must exist: a missing path (or an empty
+ * file) is STORE_NOT_FOUND with "no database at PATH" in err, and nothing
+ * is created, not even a -wal or -shm. Every command but serve and init. */
+int store_open_existing(const char *path, struct store **out, char *err, size_t errlen);
+
+/*
+ * Opens n read connections now, one for each thread that will read (a
+ * thread's first read takes one), so that none is opened by name while the
+ * daemon serves: a file moved meanwhile keeps being read where it went.
+ * Call before those threads start. STORE_OK, or an error with err.
+ */
+int store_open_readers(struct store *s, int n, char *err, size_t errlen);
 
 /* Closes every connection; accepts NULL. No call may be running. */
 void store_close(struct store *s);
@@ -103,7 +125,23 @@ void store_close(struct store *s);
 /* The schema version the database is at. */
 int store_schema_version(struct store *s);
 
-/* STORE_OK when the database answers a trivial read. */
+/* The schema version it had when opened, before migrations: 0 for a
+ * database store_open() created. */
+int store_schema_version_found(struct store *s);
+
+/*
+ * STORE_OK while the database's path and PATH-wal still name the files the
+ * store opened; STORE_GONE once either was moved, deleted or replaced (or
+ * STORE_OK again once they are back). Each change is logged once; on the
+ * change to gone the WAL is first copied into the file held (a checkpoint),
+ * so that file holds every committed write by itself wherever it went.
+ * While gone, every write answers STORE_GONE and writes nothing; reads go on
+ * from the file held. Two stat(2) calls: never on the redirect path.
+ */
+int store_check(struct store *s);
+
+/* STORE_OK when store_check() passes and a fresh connection can read the
+ * database at its path; STORE_GONE, or another error, when not. */
 int store_ping(struct store *s);
 
 /* The link with this code into *out, as stored now, or STORE_NOT_FOUND.

@@ -10,9 +10,12 @@
 
 struct store_ops {
 	const char *name;
-	int (*open)(const char *path, void **impl, char *err, size_t errlen);
+	int (*open)(const char *path, bool create, void **impl, char *err, size_t errlen);
+	int (*open_readers)(void *impl, int n, char *err, size_t errlen);
 	void (*close)(void *impl);
 	int (*schema_version)(void *impl);
+	int (*schema_version_found)(void *impl);
+	int (*check)(void *impl);
 	int (*ping)(void *impl);
 	int (*link_lookup)(void *impl, const char *code, struct link *out);
 	int (*link_resolve)(void *impl, const char *code, struct link *out);

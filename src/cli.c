@@ -4,6 +4,10 @@
  * linkops functions as the API, and maps outcomes to exit statuses:
  * 0 success, 1 not found / taken / store failure, 2 bad usage or value.
  * Errors are one line on stderr starting with "shortd: ".
+ *
+ * Only init creates a database: every other command on a path with no
+ * database says so and exits 1, leaving no file behind, so that a mistyped
+ * --db is not a new empty database the daemon knows nothing of.
  */
 #include "cli.h"
 
@@ -131,11 +135,12 @@ static int bad_option(int opt, char **argv)
 	return usage_error("%s: unknown option", argv[optind - 1]);
 }
 
+/* Opens the database of a command; only init creates one (and serve). */
 static int open_store(const struct cli_common *c, struct store **s)
 {
 	char err[512];
 
-	if (store_open(c->db, s, err, sizeof(err)) != STORE_OK) {
+	if (store_open_existing(c->db, s, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);
 		return -1;
 	}
@@ -504,4 +509,42 @@ int cli_token(int argc, char **argv)
 		return rc;
 	}
 	return usage_error("token %s: expected create, list or revoke", sub);
+}
+
+int cli_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, O_DB},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_common c;
+	struct store *s;
+	char err[512];
+	int opt, found, now;
+
+	common_init(&c);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (opt != O_DB)
+			return bad_option(opt, argv);
+		c.db = optarg;
+	}
+	if (optind != argc)
+		return usage_error("%s: unexpected argument for init", argv[optind]);
+	if (store_open(c.db, &s, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "shortd: %s\n", err);
+		return EXIT_FAIL;
+	}
+	found = store_schema_version_found(s);
+	now = store_schema_version(s);
+	if (found == 0)
+		fprintf(stderr, "shortd: created %s (schema version %d)\n", c.db, now);
+	else if (found < now)
+		fprintf(stderr, "shortd: %s migrated from schema version %d to %d\n", c.db, found, now);
+	else
+		fprintf(stderr, "shortd: %s is already a shortd database (schema version %d); nothing to do\n", c.db,
+			now);
+	store_close(s);
+	return 0;
 }

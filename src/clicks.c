@@ -275,7 +275,11 @@ static void *flusher(void *arg)
 			last_write = now_usec();
 		}
 		if (now_usec() - last_write >= (uint64_t)c->interval_ms * 1000u) {
-			write_pending(c);
+			/* Looks at the database's path even with nothing to write,
+			 * so a moved or deleted file is found (and logged) at once;
+			 * while it is gone the clicks stay here. */
+			if (store_check(c->store) == STORE_OK)
+				write_pending(c);
 			last_write = now_usec();
 		}
 	}

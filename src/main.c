@@ -24,7 +24,10 @@ static const struct {
 	 "         [--default-status 301|302|303|307|308] [--threads N]\n"
 	 "         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"
 	 "         [--flush-interval MS] [--max-connections N]\n"
-	 "         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"},
+	 "         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
+	 "         [--header-timeout SECONDS] [--body-min-rate BYTES]\n"
+	 "         [--trusted-proxy ADDRESS[/BITS]]\n"},
+	{"init", cli_init, "  init              creates (or migrates) the database; serve does too\n"},
 	{"add", cli_add,
 	 "  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
 	 "          [--max-clicks N] [--forward-query]      prints the short URL\n"},
@@ -39,7 +42,8 @@ static const struct {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char usage_tail[] = "\nEvery command takes --db PATH (default ./shortd.db, or $SHORTD_DB)\n"
-				 "and --base-url URL; COMMAND --help shows one command.\n";
+				 "and --base-url URL; COMMAND --help shows one command. Only serve\n"
+				 "and init create a database; the others exit 1 when there is none.\n";
 
 static void print_usage(FILE *f, size_t only)
 {

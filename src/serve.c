@@ -58,6 +58,11 @@ int serve_main(int argc, char **argv)
 		return 1;
 	}
 	store_set_link_cache(store, (size_t)cfg.link_cache_mb * 1024 * 1024 / cfg.threads);
+	/* One read connection per worker thread and one for this thread. */
+	if (store_open_readers(store, (int)cfg.threads + 1, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "shortd: %s\n", err);
+		goto out;
+	}
 	if (clicks_start(store, (int)cfg.flush_ms, &clicks) != 0) {
 		fprintf(stderr, "shortd: cannot start the click flusher\n");
 		goto out;

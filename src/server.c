@@ -236,15 +236,25 @@ static void handle_own(struct server *srv, enum route route, const struct http_r
 		       struct http_response *resp)
 {
 	bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
+	int rc;
 
 	switch (route) {
 	case ROUTE_HEALTH:
-		if (!read)
+		if (!read) {
 			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
-		else if (store_ping(srv->store) == STORE_OK)
+		} else if ((rc = store_ping(srv->store)) == STORE_OK) {
 			fixed(resp, 200, HTTP_FIXED_HEALTH_OK);
-		else
+		} else if (rc == STORE_GONE) {
+			/* Says what is wrong but not where: the paths are in the log. */
+			resp->status = 503;
+			resp->content_type = "text/plain; charset=utf-8";
+			resp->cache_control = "no-store";
+			resp->nosniff = true;
+			resp->body = "store unavailable: the database file was moved, deleted or replaced\n";
+			resp->body_len = strlen(resp->body);
+		} else {
 			fixed(resp, 503, HTTP_FIXED_HEALTH_FAIL);
+		}
 		return;
 	case ROUTE_ROBOTS:
 		if (read)

@@ -15,7 +15,7 @@ struct store {
 	void *impl;
 };
 
-int store_open(const char *path, struct store **out, char *err, size_t errlen)
+static int open_store(const char *path, bool create, struct store **out, char *err, size_t errlen)
 {
 	struct store *s;
 	int rc;
@@ -27,13 +27,28 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 		return STORE_ERROR;
 	}
 	s->ops = &store_sqlite_ops;
-	rc = s->ops->open(path, &s->impl, err, errlen);
+	rc = s->ops->open(path, create, &s->impl, err, errlen);
 	if (rc != STORE_OK) {
 		free(s);
 		return rc;
 	}
 	*out = s;
 	return STORE_OK;
+}
+
+int store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	return open_store(path, true, out, err, errlen);
+}
+
+int store_open_existing(const char *path, struct store **out, char *err, size_t errlen)
+{
+	return open_store(path, false, out, err, errlen);
+}
+
+int store_open_readers(struct store *s, int n, char *err, size_t errlen)
+{
+	return s->ops->open_readers(s->impl, n, err, errlen);
 }
 
 void store_close(struct store *s)
@@ -47,6 +62,16 @@ void store_close(struct store *s)
 int store_schema_version(struct store *s)
 {
 	return s->ops->schema_version(s->impl);
+}
+
+int store_schema_version_found(struct store *s)
+{
+	return s->ops->schema_version_found(s->impl);
+}
+
+int store_check(struct store *s)
+{
+	return s->ops->check(s->impl);
 }
 
 int store_ping(struct store *s)
@@ -151,6 +176,8 @@ const char *store_status_message(int status)
 		return "database is corrupt";
 	case STORE_TOO_NEW:
 		return "database is from a newer shortd";
+	case STORE_GONE:
+		return "the database file was moved, deleted or replaced while shortd ran";
 	default:
 		return "database error";
 	}

@@ -9,13 +9,29 @@
  *
  * Invariant: a statement is reset before its connection's lock (or thread)
  * lets go of it, so no statement holds a read transaction open between calls.
+ *
+ * The files: SQLite opens the database, its -wal and its -shm by name, each
+ * connection anew, and a new connection on a zero-length file at the path
+ * deletes the -wal beside it. So only the first connection may create the
+ * database; the store holds the database file and the -wal open itself, and
+ * every later connection is opened only while their paths still name those
+ * two files (path_check). serve opens all its read connections at start
+ * (store_open_readers), so none is opened by name while it serves. Once a
+ * path names something else (the file was moved, deleted or replaced), the
+ * store is "gone": it copies the WAL into the file it holds, refuses every
+ * write, and at close tells SQLite to delete nothing by name
+ * (SQLITE_FCNTL_PERSIST_WAL), since what the names point to now is not its own.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "linkcache.h"
 #include "migrations.h"
@@ -97,7 +113,16 @@ struct reader {
 	uint32_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
 	int64_t epoch;
 	bool no_cache; /* it could not be made or watched: read the store */
-	struct reader *next;
+	struct reader *next;       /* every reader, for close */
+	struct reader *next_spare; /* opened at start, not yet taken by a thread */
+};
+
+/* A file the store holds open, and the path that should name it. */
+struct held {
+	char *path;
+	int fd; /* -1: not held (yet) */
+	dev_t dev;
+	ino_t ino;
 };
 
 struct sq {
@@ -108,11 +133,16 @@ struct sq {
 	pthread_key_t reader_key;
 	pthread_mutex_t readers_lock;
 	struct reader *readers;
+	struct reader *spare;
 	size_t cache_bytes; /* per reading thread; 0: no link cache */
 	int version;
-	dev_t dev; /* the database file's identity when opened, for ping */
-	ino_t ino;
+	int version_found;     /* before migrations */
+	struct held file[2];   /* HELD_DB, HELD_WAL */
+	bool gone;             /* under wlock: the last verdict of path_check */
+	bool gone_checkpointed; /* under wlock: the WAL was copied into the file since */
 };
+
+enum { HELD_DB, HELD_WAL };
 
 static int map_rc(int rc)
 {
@@ -143,10 +173,13 @@ static int sq_error(sqlite3 *db, const char *what, int rc)
 	return map_rc(rc);
 }
 
-static int open_conn(const char *path, sqlite3 **out)
+/* Only the store's first connection, and only for serve and init, may
+ * create the file. */
+static int open_conn(const char *path, bool create, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &db,
+				 SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
@@ -211,6 +244,7 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot read database: %s", q->path, sqlite3_errmsg(q->w));
 		return map_rc(rc);
 	}
+	q->version_found = q->version;
 	if (q->version > latest) {
 		snprintf(err, errlen, "%s: database schema version %d is newer than this shortd supports (%d); "
 			 "use a newer shortd", q->path, q->version, latest);
@@ -250,6 +284,105 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+
+/* ---- the files held ---- */
+
+/* Opens the file at h->path read-only and keeps it, to know it by its inode
+ * for as long as the store is open. Closed only after every connection is:
+ * closing any descriptor of a file drops all of the process's POSIX locks on
+ * it, SQLite's included. */
+static int held_open(struct held *h)
+{
+	struct stat sb;
+
+	h->fd = open(h->path, O_RDONLY | O_CLOEXEC);
+	if (h->fd < 0 || fstat(h->fd, &sb) != 0)
+		return -1;
+	h->dev = sb.st_dev;
+	h->ino = sb.st_ino;
+	return 0;
+}
+
+/* True while h->path names the file held, or none is held. */
+static bool held_is_at_path(const struct held *h)
+{
+	struct stat sb;
+
+	return h->fd < 0 || (stat(h->path, &sb) == 0 && sb.st_dev == h->dev && sb.st_ino == h->ino);
+}
+
+/* What became of a held file that its path no longer names, in words. The
+ * kernel knows a file's name through /proc/self/fd unless the name it was
+ * opened by was removed ("... (deleted)"), as a rename over it does. */
+static void held_describe(const struct held *h, char *out, size_t size)
+{
+	static const char deleted[] = " (deleted)";
+	char proc[64], where[PATH_MAX];
+	struct stat sb;
+	bool other = stat(h->path, &sb) == 0;
+	size_t dl = sizeof(deleted) - 1;
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", h->fd);
+	n = readlink(proc, where, sizeof(where) - 1);
+	where[n > 0 ? n : 0] = '\0';
+	if (fstat(h->fd, &sb) == 0 && sb.st_nlink == 0)
+		snprintf(out, size, "%s was deleted%s", h->path, other ? " and another file put at its path" : "");
+	else if (n > 0 && ((size_t)n < dl || strcmp(where + n - dl, deleted) != 0))
+		snprintf(out, size, "%s was moved to %s%s", h->path, where, other ? " and another file put at its path" : "");
+	else
+		snprintf(out, size, "%s was %s", h->path, other ? "replaced by another file" : "moved");
+}
+
+/* HELD_DB or HELD_WAL: the first held file that its path no longer names;
+ * -1 when both are where they were. */
+static int path_check(const struct sq *q)
+{
+	for (int i = HELD_DB; i <= HELD_WAL; i++) {
+		if (!held_is_at_path(&q->file[i]))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The writer's view of the paths, under wlock: STORE_OK, or STORE_GONE with
+ * the change logged once. Gone, the WAL is copied into the database file the
+ * store holds (and emptied), so that file has every committed write by
+ * itself wherever it went, and the -wal left at the path holds nothing that
+ * another database there could take for its own.
+ */
+static int watch(struct sq *q)
+{
+	char what[2 * PATH_MAX];
+	int lost = path_check(q);
+
+	if (lost < 0) {
+		if (q->gone)
+			fprintf(stderr, "shortd: store: %s is back where it was opened; writes resume\n", q->path);
+		q->gone = false;
+		return STORE_OK;
+	}
+	if (!q->gone) {
+		held_describe(&q->file[lost], what, sizeof(what));
+		fprintf(stderr, "shortd: store: %s while shortd ran; writes are refused until it is back "
+			"(or shortd restarts)\n", what);
+		q->gone = true;
+		q->gone_checkpointed = false;
+	}
+	if (!q->gone_checkpointed) {
+		int rc = sqlite3_wal_checkpoint_v2(q->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		q->gone_checkpointed = rc == SQLITE_OK;
+		if (rc == SQLITE_OK)
+			fprintf(stderr, "shortd: store: every committed write is in the database file shortd "
+				"opened (its WAL is copied into it)\n");
+		else
+			fprintf(stderr, "shortd: store: copying the WAL into the database file failed, tried "
+				"again at the next check: %s\n", sqlite3_errmsg(q->w));
+	}
+	return STORE_GONE;
+}
+
 /* ---- readers ---- */
 
 /* A reader's page cache, in KiB (negative cache_size), instead of SQLite's
@@ -259,19 +392,35 @@ static int migrate(struct sq *q, char *err, size_t errlen)
  * leaves. */
 #define READER_CACHE_SIZE "-1024"
 
-static struct reader *reader_get(struct sq *q)
+/*
+ * A new read connection, opened by name only while the paths name the files
+ * held. Its first read, made here, opens the -wal by name as well, so the
+ * paths are looked at again after it.
+ */
+static struct reader *reader_open(struct sq *q)
 {
-	struct reader *r = pthread_getspecific(q->reader_key);
+	struct reader *r;
+	int lost = path_check(q);
 
-	if (r != NULL)
-		return r;
+	if (lost >= 0) {
+		fprintf(stderr, "shortd: store: no new read connection: %s is not the file opened\n",
+			q->file[lost].path);
+		return NULL;
+	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	if (open_conn(q->path, &r->db) != SQLITE_OK ||
-	    sqlite3_exec(r->db, "PRAGMA query_only = 1; PRAGMA cache_size = " READER_CACHE_SIZE, NULL, NULL, NULL) !=
-		    SQLITE_OK) {
-		sq_error(r->db, "open read connection", SQLITE_CANTOPEN);
+	if (open_conn(q->path, false, &r->db) != SQLITE_OK ||
+	    sqlite3_exec(r->db,
+			 "PRAGMA query_only = 1; PRAGMA cache_size = " READER_CACHE_SIZE
+			 "; SELECT count(*) FROM sqlite_schema",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    (lost = path_check(q)) >= 0) {
+		if (lost >= 0)
+			fprintf(stderr, "shortd: store: no new read connection: %s is not the file opened\n",
+				q->file[lost].path);
+		else
+			sq_error(r->db, "open read connection", SQLITE_CANTOPEN);
 		sqlite3_close(r->db);
 		free(r);
 		return NULL;
@@ -280,8 +429,45 @@ static struct reader *reader_get(struct sq *q)
 	r->next = q->readers;
 	q->readers = r;
 	pthread_mutex_unlock(&q->readers_lock);
-	pthread_setspecific(q->reader_key, r);
 	return r;
+}
+
+/* The calling thread's reader: its own, else one opened at start, else a
+ * new one. */
+static struct reader *reader_get(struct sq *q)
+{
+	struct reader *r = pthread_getspecific(q->reader_key);
+
+	if (r != NULL)
+		return r;
+	pthread_mutex_lock(&q->readers_lock);
+	r = q->spare;
+	if (r != NULL)
+		q->spare = r->next_spare;
+	pthread_mutex_unlock(&q->readers_lock);
+	if (r == NULL)
+		r = reader_open(q);
+	if (r != NULL)
+		pthread_setspecific(q->reader_key, r);
+	return r;
+}
+
+static int sq_open_readers(void *impl, int n, char *err, size_t errlen)
+{
+	struct sq *q = impl;
+
+	for (int i = 0; i < n; i++) {
+		struct reader *r = reader_open(q);
+		if (r == NULL) {
+			snprintf(err, errlen, "%s: cannot open a read connection", q->path);
+			return STORE_ERROR;
+		}
+		pthread_mutex_lock(&q->readers_lock);
+		r->next_spare = q->spare;
+		q->spare = r;
+		pthread_mutex_unlock(&q->readers_lock);
+	}
+	return STORE_OK;
 }
 
 /* r's prepared statement, prepared on first use, reset and ready to bind. */
@@ -323,29 +509,53 @@ static int reader_int(struct reader *r, enum reader_stmt which, const char *what
 
 /* ---- open and close ---- */
 
+/* Closes db; when the paths name other files now, it is first told to
+ * delete nothing by name (by default the last connection deletes PATH-wal
+ * and PATH-shm). */
+static void close_conn(sqlite3 *db, bool gone)
+{
+	int persist = 1;
+
+	if (db != NULL && gone)
+		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	sqlite3_close(db);
+}
+
 static void sq_close(void *impl)
 {
 	struct sq *q = impl;
+	bool gone;
 
 	if (q == NULL)
 		return;
+	gone = path_check(q) >= 0;
 	for (struct reader *r = q->readers, *next; r != NULL; r = next) {
 		next = r->next;
 		for (int i = 0; i < R_COUNT; i++)
 			sqlite3_finalize(r->stmt[i]);
-		sqlite3_close(r->db);
+		close_conn(r->db, gone);
 		linkcache_free(r->cache);
 		free(r);
 	}
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
-	if (q->w != NULL) {
+	if (q->w != NULL && gone) {
+		/* SQLite skips its checkpoint at close when the file has moved. */
+		pthread_mutex_lock(&q->wlock);
+		watch(q);
+		pthread_mutex_unlock(&q->wlock);
+	} else if (q->w != NULL) {
 		sqlite3_exec(q->w, "PRAGMA optimize", NULL, NULL, NULL);
-		sqlite3_close(q->w);
+	}
+	close_conn(q->w, gone);
+	for (int i = HELD_DB; i <= HELD_WAL; i++) {
+		if (q->file[i].fd >= 0)
+			close(q->file[i].fd);
 	}
 	pthread_key_delete(q->reader_key);
 	pthread_mutex_destroy(&q->readers_lock);
 	pthread_mutex_destroy(&q->wlock);
+	free(q->file[HELD_WAL].path);
 	free(q->path);
 	free(q);
 }
@@ -423,35 +633,92 @@ static int quick_check(struct sq *q, char *err, size_t errlen)
 	return rc == STORE_OK || rc == STORE_ERROR ? STORE_CORRUPT : rc;
 }
 
-static int sq_open(const char *path, void **impl, char *err, size_t errlen)
+/* Opens and holds the database file of a command that needs one: a missing
+ * or empty file is no database, and is left as it is. */
+static int hold_existing(struct sq *q, char *err, size_t errlen)
+{
+	struct held *h = &q->file[HELD_DB];
+	struct stat sb;
+
+	if (held_open(h) != 0) {
+		int e = errno;
+		if (e == ENOENT) {
+			snprintf(err, errlen, "no database at %s (shortd init --db %s creates one)", q->path, q->path);
+			return STORE_NOT_FOUND;
+		}
+		snprintf(err, errlen, "%s: cannot open database: %s", q->path, strerror(e));
+		return e == EACCES ? STORE_READONLY : STORE_ERROR;
+	}
+	if (fstat(h->fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+		snprintf(err, errlen, "no database at %s: the file is empty (shortd init --db %s makes it one)", q->path,
+			 q->path);
+		return STORE_NOT_FOUND;
+	}
+	return STORE_OK;
+}
+
+/* Before a database is created at the path: a -wal with data beside a
+ * missing or empty file may be all that is left of the committed writes of
+ * a database moved or deleted while in use, and SQLite would delete it. */
+static int refuse_orphan_wal(struct sq *q, char *err, size_t errlen)
+{
+	struct stat db, wal;
+
+	if ((stat(q->path, &db) != 0 || (S_ISREG(db.st_mode) && db.st_size == 0)) &&
+	    stat(q->file[HELD_WAL].path, &wal) == 0 && wal.st_size > 0) {
+		snprintf(err, errlen, "%s: there is no database, but %s holds data (of a database moved or deleted "
+			 "while in use?); put the database back, or move %s away", q->path, q->file[HELD_WAL].path,
+			 q->file[HELD_WAL].path);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static int sq_open(const char *path, bool create, void **impl, char *err, size_t errlen)
 {
 	struct sq *q = calloc(1, sizeof(*q));
 	char mode[16] = "";
 	sqlite3_stmt *st = NULL;
-	struct stat sb;
+	size_t n = strlen(path);
 	int rc;
 
 	*impl = NULL;
-	if (q == NULL || (q->path = strdup(path)) == NULL) {
+	if (q == NULL || (q->path = strdup(path)) == NULL || (q->file[HELD_WAL].path = malloc(n + 5)) == NULL) {
+		if (q != NULL)
+			free(q->path);
 		free(q);
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
+	snprintf(q->file[HELD_WAL].path, n + 5, "%s-wal", path);
+	q->file[HELD_DB].path = q->path;
+	q->file[HELD_DB].fd = q->file[HELD_WAL].fd = -1;
 	pthread_mutex_init(&q->wlock, NULL);
 	pthread_mutex_init(&q->readers_lock, NULL);
 	if (pthread_key_create(&q->reader_key, NULL) != 0) {
 		snprintf(err, errlen, "out of thread keys");
 		pthread_mutex_destroy(&q->readers_lock);
 		pthread_mutex_destroy(&q->wlock);
+		free(q->file[HELD_WAL].path);
 		free(q->path);
 		free(q);
 		return STORE_ERROR;
 	}
-	rc = open_conn(path, &q->w);
+	rc = create ? refuse_orphan_wal(q, err, errlen) : hold_existing(q, err, errlen);
+	if (rc != STORE_OK) {
+		sq_close(q);
+		return rc;
+	}
+	rc = open_conn(path, create, &q->w);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s: %s", path,
 			 (rc & 0xff) == SQLITE_READONLY ? "database is read-only" : "cannot open database",
 			 q->w != NULL ? sqlite3_errmsg(q->w) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (create && held_open(&q->file[HELD_DB]) != 0) {
+		snprintf(err, errlen, "%s: cannot open database: %s", path, strerror(errno));
+		rc = SQLITE_CANTOPEN;
 		goto fail;
 	}
 	if (sqlite3_db_readonly(q->w, "main") == 1) {
@@ -494,9 +761,16 @@ static int sq_open(const char *path, void **impl, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (stat(path, &sb) == 0) {
-		q->dev = sb.st_dev;
-		q->ino = sb.st_ino;
+	/* The -wal exists now: the first read in WAL mode opened it. */
+	if (held_open(&q->file[HELD_WAL]) != 0) {
+		snprintf(err, errlen, "%s: cannot open %s: %s", path, q->file[HELD_WAL].path, strerror(errno));
+		rc = SQLITE_CANTOPEN;
+		goto fail;
+	}
+	if (path_check(q) >= 0) {
+		snprintf(err, errlen, "%s: the file was moved or replaced while it was being opened", path);
+		rc = SQLITE_CANTOPEN;
+		goto fail;
 	}
 	*impl = q;
 	return STORE_OK;
@@ -511,23 +785,38 @@ static int sq_schema_version(void *impl)
 	return ((struct sq *)impl)->version;
 }
 
+static int sq_schema_version_found(void *impl)
+{
+	return ((struct sq *)impl)->version_found;
+}
+
+static int sq_check(void *impl)
+{
+	struct sq *q = impl;
+	int rc;
+
+	pthread_mutex_lock(&q->wlock);
+	rc = watch(q);
+	pthread_mutex_unlock(&q->wlock);
+	return rc;
+}
+
 /*
- * The store answers when the file at its path is still the one opened and a
- * fresh connection can read its schema. The daemon's own connections would
- * go on serving from a deleted, replaced or unreadable file (their pages are
- * cached, their descriptors open), so they cannot tell; a new one can.
+ * The store answers when its files are still at their paths and a fresh
+ * connection can read the schema. The daemon's own connections would go on
+ * serving from a moved, deleted or unreadable file (their pages are cached,
+ * their descriptors open), so they cannot tell; the paths and a new
+ * connection can. It is opened read-only, without SQLITE_OPEN_CREATE, and
+ * only once the paths were found to name the files held.
  */
 static int sq_ping(void *impl)
 {
 	struct sq *q = impl;
-	struct stat sb;
 	sqlite3 *db = NULL;
-	int rc;
+	int rc = sq_check(q);
 
-	if (stat(q->path, &sb) != 0 || sb.st_dev != q->dev || sb.st_ino != q->ino) {
-		fprintf(stderr, "shortd: store: ping: %s was removed or replaced since it was opened\n", q->path);
-		return STORE_ERROR;
-	}
+	if (rc != STORE_OK)
+		return rc;
 	rc = sqlite3_open_v2(q->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(db, PING_TIMEOUT_MS);
@@ -719,7 +1008,9 @@ static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
-	status = exec_w(q, "BEGIN IMMEDIATE");
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
 	if (status != STORE_OK)
 		goto out;
 	for (int attempt = 0;; attempt++) {
@@ -798,7 +1089,9 @@ static int sq_link_update(void *impl, const char *code, const struct link_patch 
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
-	status = exec_w(q, "BEGIN IMMEDIATE");
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
 	if (status != STORE_OK)
 		goto out;
 	status = get_w(q, code, out);
@@ -838,14 +1131,17 @@ static int sq_link_delete(void *impl, const char *code)
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		status = sq_error(q->w, "delete link", rc);
-	else
-		status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	status = watch(q);
+	if (status == STORE_OK) {
+		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			status = sq_error(q->w, "delete link", rc);
+		else
+			status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	}
 	pthread_mutex_unlock(&q->wlock);
 	return status;
 }
@@ -894,7 +1190,9 @@ static int sq_clicks_write(void *impl, const struct click_row *rows, size_t n)
 	int rc = SQLITE_DONE, status;
 
 	pthread_mutex_lock(&q->wlock);
-	status = exec_w(q, "BEGIN IMMEDIATE");
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
 	if (status != STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
@@ -1004,6 +1302,10 @@ static int sq_token_add(void *impl, const char *name, const unsigned char *hash,
 	int rc;
 
 	pthread_mutex_lock(&q->wlock);
+	if (watch(q) != STORE_OK) {
+		pthread_mutex_unlock(&q->wlock);
+		return STORE_GONE;
+	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, role == STORE_ROLE_READ_ONLY ? 1 : 0);
@@ -1061,12 +1363,15 @@ static int sq_token_revoke(void *impl, const char *name)
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = step_reset(st);
-	if (rc != SQLITE_DONE)
-		status = sq_error(q->w, "revoke token", rc);
-	else
-		status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	status = watch(q);
+	if (status == STORE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = step_reset(st);
+		if (rc != SQLITE_DONE)
+			status = sq_error(q->w, "revoke token", rc);
+		else
+			status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	}
 	pthread_mutex_unlock(&q->wlock);
 	return status;
 }
@@ -1081,8 +1386,11 @@ static int sq_token_count(void *impl, int64_t *count)
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
+	.open_readers = sq_open_readers,
 	.close = sq_close,
 	.schema_version = sq_schema_version,
+	.schema_version_found = sq_schema_version_found,
+	.check = sq_check,
 	.ping = sq_ping,
 	.link_lookup = sq_link_lookup,
 	.link_resolve = sq_link_resolve,

@@ -6,15 +6,22 @@
  * way round; every COMMAND --help; which variables each command reads
  * (flags win, a bad value exits 2); and when serve makes its first admin
  * token.
+ * Only serve and init create a database: every other command on
+ * a path with none exits 1 naming it and leaves no file behind.
  */
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "migrations.h"
 #include "test_api_client.h"
 
 static struct daemon d;
@@ -545,6 +552,211 @@ START_TEST(test_serve_flag_replaces_a_bad_variable)
 
 	setenv("SHORTD_ADMIN_TOKEN", "x", 1);
 	assert_failed(run_in(d.db, serve), 2, "SHORTD_ADMIN_TOKEN: expected at least 32 characters");
+
+/* ---- the database must exist ---- */
+
+/* Every command but serve and init, with --db given as a mistyped flag. */
+static const char *const db_commands[][6] = {
+	{"add", "https://t.example/x", "--db", NULL},
+	{"add", "https://t.example/x", "--code", "x", "--db", NULL},
+	{"get", "x", "--db", NULL},
+	{"list", "--db", NULL},
+	{"rm", "x", "--db", NULL},
+	{"token", "create", "--name", "n", "--db", NULL},
+	{"token", "list", "--db", NULL},
+	{"token", "revoke", "n", "--db", NULL},
+};
+
+/* Runs db_commands[i] on path (as --db and as SHORTD_DB). */
+static int run_on(int i, const char *path)
+{
+	const char *args[8];
+	int n = 0;
+
+	while (db_commands[i][n] != NULL) {
+		args[n] = db_commands[i][n];
+		n++;
+	}
+	args[n++] = path;
+	args[n] = NULL;
+	return shortd_run(path, out, sizeof(out), err, sizeof(err), args);
+}
+
+/* The names in dir other than . and .., joined with spaces. */
+static void dir_entries(const char *dir, char *names, size_t size)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	names[0] = '\0';
+	while ((e = readdir(dp)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n += (size_t)snprintf(names + n, n < size ? size - n : 0, "%s ", e->d_name);
+	}
+	closedir(dp);
+}
+
+START_TEST(test_command_on_a_missing_database_exits_1_and_creates_nothing)
+{
+	char dir[256], path[300], needle[400], names[256];
+
+	tempdb_make("nodb", dir, sizeof(dir), path, sizeof(path));
+	snprintf(needle, sizeof(needle), "no database at %s", path);
+	assert_failed(run_on(_i, path), 1, needle);
+	dir_entries(dir, names, sizeof(names));
+	ck_assert_msg(names[0] == '\0', "left behind: %s", names);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(test_command_on_an_empty_file_exits_1_and_leaves_it)
+{
+	char dir[256], path[300], needle[400], names[256];
+	struct stat sb;
+	FILE *f;
+
+	tempdb_make("emptydb", dir, sizeof(dir), path, sizeof(path));
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	snprintf(needle, sizeof(needle), "no database at %s: the file is empty", path);
+	assert_failed(run_on(_i, path), 1, needle);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);
+	dir_entries(dir, names, sizeof(names));
+	ck_assert_str_eq(names, "test.db ");
+	tempdb_remove(dir, path);
+}
+END_TEST
+
+START_TEST(test_command_on_a_bad_file_keeps_its_error)
+{
+	static const char *const list[] = {"list", NULL};
+	char dir[256], path[300], names[256];
+	FILE *f;
+
+	tempdb_make("baddb", dir, sizeof(dir), path, sizeof(path));
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), list), 1, "cannot open database");
+	ck_assert_int_eq(rmdir(path), 0);
+
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is a text file, not an SQLite database\n", f);
+	fclose(f);
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), list), 1, "not a database");
+	dir_entries(dir, names, sizeof(names));
+	ck_assert_str_eq(names, "test.db ");
+	ck_assert_int_eq(unlink(path), 0);
+
+	sqlfile_exec(path, "CREATE TABLE future (x INTEGER); PRAGMA user_version = 999;");
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), list), 1, "newer");
+	ck_assert_int_eq(sqlfile_int(path, "PRAGMA user_version"), 999);
+	tempdb_remove(dir, path);
+}
+END_TEST
+
+START_TEST(test_init_creates_then_finds_a_current_database)
+{
+	static const char *const init[] = {"init", NULL};
+	static const char *const list[] = {"list", NULL};
+	char dir[256], path[300], want[400];
+	int version;
+
+	tempdb_make("init", dir, sizeof(dir), path, sizeof(path));
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 0);
+	ck_assert_str_eq(out, "");
+	version = sqlfile_int(path, "PRAGMA user_version");
+	ck_assert_int_gt(version, 0);
+	snprintf(want, sizeof(want), "shortd: created %s (schema version %d)\n", path, version);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(sqlfile_int(path, "SELECT count(*) FROM links"), 0);
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), list), 0);
+
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 0);
+	snprintf(want, sizeof(want), "shortd: %s is already a shortd database (schema version %d); nothing to do\n",
+		 path, version);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(sqlfile_int(path, "PRAGMA user_version"), version);
+	tempdb_remove(dir, path);
+}
+END_TEST
+
+START_TEST(test_init_migrates_an_older_database)
+{
+	static const char *const init[] = {"init", NULL};
+	static const char *const get[] = {"get", "old", NULL};
+	char dir[256], path[300], want[400];
+	int latest = migrations[migrations_count - 1].version;
+
+	tempdb_make("initold", dir, sizeof(dir), path, sizeof(path));
+	sqlfile_exec(path, migrations[0].sql);
+	sqlfile_exec(path, "PRAGMA user_version = 1; INSERT INTO links (code, url, status, forward_query, disabled, "
+			   "created_at, updated_at) VALUES ('old', 'https://old.example/', 302, 0, 0, 1600000000, "
+			   "1600000000)");
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 0);
+	snprintf(want, sizeof(want), "shortd: %s migrated from schema version 1 to %d\n", path, latest);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(sqlfile_int(path, "PRAGMA user_version"), latest);
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), get), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"url\": \"https://old.example/\""));
+	tempdb_remove(dir, path);
+}
+END_TEST
+
+START_TEST(test_init_takes_db_and_refuses_what_serve_refuses)
+{
+	char dir[256], path[300], wal[320], other[320], names[256];
+	const char *init_db[] = {"init", "--db", other, NULL};
+	static const char *const init[] = {"init", NULL};
+	static const char *const extra[] = {"init", "x", NULL};
+	FILE *f;
+
+	tempdb_make("initbad", dir, sizeof(dir), path, sizeof(path));
+	/* --db wins over SHORTD_DB. */
+	snprintf(other, sizeof(other), "%s/other.db", dir);
+	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), init_db), 0);
+	ck_assert_int_gt(sqlfile_int(other, "PRAGMA user_version"), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(unlink(other), 0);
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), extra), 2, "unexpected argument");
+
+	/* A newer database: refused as serve refuses it, untouched. */
+	sqlfile_exec(path, "CREATE TABLE future (x INTEGER); PRAGMA user_version = 999;");
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 1, "999");
+	ck_assert_int_eq(sqlfile_int(path, "PRAGMA user_version"), 999);
+	ck_assert_int_eq(unlink(path), 0);
+
+	/* A -wal with data and no database beside it may be all that is left of
+	 * one: init (like serve) leaves it alone instead of starting afresh. */
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	f = fopen(wal, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("committed frames", f);
+	fclose(f);
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 1, "holds data");
+	dir_entries(dir, names, sizeof(names));
+	ck_assert_str_eq(names, "test.db-wal ");
+	ck_assert_int_eq(unlink(wal), 0);
+
+	/* A directory at the path keeps its clear error. */
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	assert_failed(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 1, "cannot open database");
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(test_serve_still_creates_the_database)
+{
+	struct daemon fresh;
+
+	api_daemon_start(&fresh, NULL);
+	ck_assert_int_gt(sqlfile_int(fresh.db, "PRAGMA user_version"), 0);
+	api_daemon_stop(&fresh);
 }
 END_TEST
 
@@ -575,6 +787,19 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_past_expiry_is_refused_on_create_not_on_update);
 	tcase_add_test(tc, test_admin_token_is_made_only_by_a_start_that_listens);
 	tcase_add_test(tc, test_serve_flag_replaces_a_bad_variable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("database");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_command_on_a_missing_database_exits_1_and_creates_nothing, 0,
+			    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
+	tcase_add_loop_test(tc, test_command_on_an_empty_file_exits_1_and_leaves_it, 0,
+			    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
+	tcase_add_test(tc, test_command_on_a_bad_file_keeps_its_error);
+	tcase_add_test(tc, test_init_creates_then_finds_a_current_database);
+	tcase_add_test(tc, test_init_migrates_an_older_database);
+	tcase_add_test(tc, test_init_takes_db_and_refuses_what_serve_refuses);
+	tcase_add_test(tc, test_serve_still_creates_the_database);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -68,6 +68,7 @@ static void start(struct daemon *d, const char *const *args)
 	char out[512], err[512];
 
 	daemon_prepare(d);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
 	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
 				    (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
 			 0);

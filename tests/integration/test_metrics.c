@@ -383,7 +383,7 @@ START_TEST(test_healthz_answers_503_while_the_database_is_gone)
 	ck_assert_int_eq(rename(d.db, moved), 0);
 	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
 	ck_assert_int_eq(r.status, 503);
-	ck_assert_str_eq(r.body, "store unavailable\n");
+	ck_assert_str_eq(r.body, "store unavailable: the database file was moved, deleted or replaced\n");
 	http_result_free(&r);
 	ck_assert_int_eq(get(&d, "HEAD", "/healthz", NULL), 503);
 	scrape(&d, &sc);

@@ -130,6 +130,7 @@ START_TEST(test_location_never_carries_cr_or_lf_through_the_cli)
 	char out[512], err[512];
 
 	daemon_prepare(&d);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
 					    (const char *const[]){"add", bad[i], "--code", "cli", NULL}),
@@ -275,6 +276,8 @@ START_TEST(test_tokens_never_reach_logs_or_responses)
 
 	daemon_prepare(&d);
 	snprintf(logpath, sizeof(logpath), "%s/access.log", d.dir);
+	ck_assert_int_eq(shortd_run(d.db, created, sizeof(created), err, sizeof(err), (const char *const[]){"init", NULL}),
+			 0);
 	ck_assert_int_eq(shortd_run(d.db, created, sizeof(created), err, sizeof(err),
 				    (const char *const[]){"token", "create", "--name", "ro", "--read-only", NULL}),
 			 0);
@@ -343,6 +346,7 @@ START_TEST(test_admin_responses_are_not_stored_or_sniffed)
 
 	ck_assert_ptr_nonnull(big);
 	daemon_prepare(&d);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
 				    (const char *const[]){"token", "create", "--name", "ro", "--read-only", NULL}),
 			 0);

@@ -25,7 +25,7 @@ static void make_large_database(struct daemon *d)
 
 	daemon_prepare(d);
 	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"list", "--db", d->db, NULL}),
+				    (const char *const[]){"init", "--db", d->db, NULL}),
 			 0);
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "

@@ -1171,6 +1171,113 @@ START_TEST(test_link_epoch_triggers)
 }
 END_TEST
 
+/* ---- the files ---- */
+
+START_TEST(test_open_existing_refuses_a_missing_or_empty_file_and_creates_nothing)
+{
+	char wal[320], want[400];
+	int fd;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(want, sizeof(want), "no database at %s", path);
+	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_NOT_FOUND);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, want) != NULL, "message: %s", err);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(access(wal, F_OK), -1);
+
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_NOT_FOUND);
+	ck_assert_msg(strstr(err, "the file is empty") != NULL, "message: %s", err);
+	ck_assert_int_eq(access(wal, F_OK), -1);
+
+	/* store_open makes it a database; then it opens as one. */
+	open_store();
+	ck_assert_int_eq(store_schema_version_found(st), 0);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_schema_version_found(st), latest_version());
+}
+END_TEST
+
+START_TEST(test_open_refuses_to_create_beside_a_wal_with_data)
+{
+	char wal[320];
+	struct stat sb;
+	FILE *f;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	f = fopen(wal, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("frames", f);
+	fclose(f);
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_ERROR);
+	ck_assert_msg(strstr(err, wal) != NULL, "message: %s", err);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 6);
+	ck_assert_int_eq(unlink(wal), 0);
+}
+END_TEST
+
+static void *lookup_on_a_new_thread(void *arg)
+{
+	struct link l;
+
+	*(int *)arg = store_link_lookup(st, "kept", &l);
+	return NULL;
+}
+
+START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
+{
+	unsigned char hash[STORE_TOKEN_HASH_LEN] = {1};
+	struct click_row row = {0, 20000, 1700000000, 1, 0, NULL};
+	char moved[320];
+	struct link l;
+	pthread_t t;
+	int rc;
+
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	open_store();
+	row.link_id = create("kept", "https://kept.example/");
+	ck_assert_int_eq(store_link_lookup(st, "kept", &l), STORE_OK);
+	ck_assert_int_eq(store_check(st), STORE_OK);
+
+	ck_assert_int_eq(rename(path, moved), 0);
+	ck_assert_int_eq(store_check(st), STORE_GONE);
+	ck_assert_int_eq(store_ping(st), STORE_GONE);
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_GONE);
+	ck_assert_int_eq(store_link_delete(st, "kept"), STORE_GONE);
+	ck_assert_int_eq(store_token_add(st, "t", hash, STORE_ROLE_ADMIN, 1), STORE_GONE);
+	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_GONE);
+	/* This thread's connection reads on; a new one is not opened by name. */
+	ck_assert_int_eq(store_link_lookup(st, "kept", &l), STORE_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, lookup_on_a_new_thread, &rc), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(rc, STORE_ERROR);
+	ck_assert_int_eq(access(path, F_OK), -1);
+
+	/* Back at its path: writes resume. */
+	ck_assert_int_eq(rename(moved, path), 0);
+	ck_assert_int_eq(store_check(st), STORE_OK);
+	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_OK);
+	create("after", "https://after.example/");
+
+	/* Moved again and closed: everything is in the moved file. */
+	ck_assert_int_eq(rename(path, moved), 0);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(rename(moved, path), 0);
+	ck_assert_int_eq(link_count(), 2);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'kept'"), 1);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1185,6 +1292,13 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_newer_database_refused);
 	tcase_add_test(tc, test_non_database_file_is_corrupt);
 	tcase_add_test(tc, test_read_only_file_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_test(tc, test_open_existing_refuses_a_missing_or_empty_file_and_creates_nothing);
+	tcase_add_test(tc, test_open_refuses_to_create_beside_a_wal_with_data);
+	tcase_add_test(tc, test_moved_file_refuses_writes_and_is_read_where_it_went);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("links");
