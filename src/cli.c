@@ -515,23 +515,25 @@ int cli_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, O_DB},
+		{"base-url", required_argument, NULL, O_BASE_URL},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_common c;
 	struct store *s;
 	char err[512];
-	int opt, found, now;
+	int opt, found, now, rc;
 
 	common_init(&c);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		if (opt != O_DB)
+		if (!common_opt(&c, opt, optarg))
 			return bad_option(opt, argv);
-		c.db = optarg;
 	}
 	if (optind != argc)
 		return usage_error("%s: unexpected argument for init", argv[optind]);
+	if ((rc = common_finish(&c, false)) != 0)
+		return rc;
 	if (store_open(c.db, &s, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);
 		return EXIT_FAIL;

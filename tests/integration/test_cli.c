@@ -552,6 +552,8 @@ START_TEST(test_serve_flag_replaces_a_bad_variable)
 
 	setenv("SHORTD_ADMIN_TOKEN", "x", 1);
 	assert_failed(run_in(d.db, serve), 2, "SHORTD_ADMIN_TOKEN: expected at least 32 characters");
+}
+END_TEST
 
 /* ---- the database must exist ---- */
 
