@@ -7,6 +7,39 @@
 #include <string.h>
 #include <strings.h>
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The end of an absolute-form target's scheme and authority
+ * ("http://host:8080"), or NULL when raw does not start with one: the scheme
+ * must be http or https and the host present, without userinfo. */
+static const char *after_authority(const char *raw, const char *end)
+{
+	const char *p = raw, *host;
+
+	if ((size_t)(end - p) >= 7 && strncasecmp(p, "http://", 7) == 0)
+		p += 7;
+	else if ((size_t)(end - p) >= 8 && strncasecmp(p, "https://", 8) == 0)
+		p += 8;
+	else
+		return NULL;
+	host = p;
+	while (p < end && *p != '/' && *p != '?') {
+		if (*p == '@')
+			return NULL;
+		p++;
+	}
+	return p > host ? p : NULL;
+}
+
 enum http_method http_method_parse(const char *name)
 {
 	static const struct {
@@ -43,4 +76,45 @@ void http_response_init(struct http_response *r)
 	r->location_buf[0] = '\0';
 	r->body_buf[0] = '\0';
 	r->cache_buf[0] = '\0';
+}
+
+enum http_target_result http_target_parse(const char *raw, size_t len, char *path_buf, size_t path_size,
+					  struct http_target *out)
+{
+	const char *end = raw + len, *p = raw, *q;
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)raw[i];
+		if (c <= 0x20 || c == 0x7f)
+			return HTTP_TARGET_INVALID;
+	}
+	if (len == 0 || path_size < 2)
+		return HTTP_TARGET_INVALID;
+	if (raw[0] != '/') {
+		p = after_authority(raw, end);
+		if (p == NULL)
+			return HTTP_TARGET_INVALID;
+	}
+	q = memchr(p, '?', (size_t)(end - p));
+	if (p == end || p == q) /* "http://host" or "http://host?x" names "/" */
+		path_buf[n++] = '/';
+	for (const char *s = p, *path_end = q != NULL ? q : end; s < path_end; s++) {
+		char c = *s;
+		if (c == '%' && path_end - s >= 3 && hex_value(s[1]) >= 0 && hex_value(s[2]) >= 0) {
+			c = (char)(hex_value(s[1]) * 16 + hex_value(s[2]));
+			s += 2;
+			if (c == '\0')
+				return HTTP_TARGET_INVALID;
+		}
+		if (n + 1 >= path_size)
+			return HTTP_TARGET_TOO_LONG;
+		path_buf[n++] = c;
+	}
+	path_buf[n] = '\0';
+	out->path = path_buf;
+	out->path_len = n;
+	out->query = q != NULL ? q + 1 : NULL;
+	out->query_len = q != NULL ? (size_t)(end - q - 1) : 0;
+	return HTTP_TARGET_OK;
 }
