@@ -105,8 +105,9 @@ enum http_target_result {
  * asterisk-form ("*", for OPTIONS), authority-form ("host:443", for
  * CONNECT), a target with a control character, a space, DEL or a NUL, and a
  * path whose %XX decoding holds a NUL, so no path is ever acted on in part.
- * A '%' not followed by two hex digits stays as it is. On failure out and
- * path_buf are unspecified.
+ * A '%' not followed by two hex digits stays as it is. A target that is
+ * invalid is HTTP_TARGET_INVALID even when its path is also too long. On
+ * failure out and path_buf are unspecified.
  */
 enum http_target_result http_target_parse(const char *raw, size_t len, char *path_buf, size_t path_size,
 					  struct http_target *out);

@@ -80,43 +80,57 @@ void http_response_init(struct http_response *r)
 	r->cache_buf[0] = '\0';
 }
 
+static bool is_target_byte(char c)
+{
+	return (unsigned char)c > 0x20 && c != 0x7f;
+}
+
 enum http_target_result http_target_parse(const char *raw, size_t len, char *path_buf, size_t path_size,
 					  struct http_target *out)
 {
-	const char *end = raw + len, *p = raw, *q;
+	const char *end = raw + len, *p = raw, *s;
 	size_t n = 0;
+	bool fits = true;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)raw[i];
-		if (c <= 0x20 || c == 0x7f)
-			return HTTP_TARGET_INVALID;
-	}
 	if (len == 0 || path_size < 2)
 		return HTTP_TARGET_INVALID;
 	if (raw[0] != '/') {
 		p = after_authority(raw, end);
 		if (p == NULL)
 			return HTTP_TARGET_INVALID;
+		for (s = raw; s < p; s++) {
+			if (!is_target_byte(*s))
+				return HTTP_TARGET_INVALID;
+		}
+		if (p == end || *p == '?') /* "http://host" names "/" */
+			path_buf[n++] = '/';
 	}
-	q = memchr(p, '?', (size_t)(end - p));
-	if (p == end || p == q) /* "http://host" or "http://host?x" names "/" */
-		path_buf[n++] = '/';
-	for (const char *s = p, *path_end = q != NULL ? q : end; s < path_end; s++) {
+	/* One pass: the path decoded, each byte checked, to the query; a path
+	 * that does not fit is still checked to its end, so a NUL past the
+	 * buffer refuses it too. */
+	for (s = p; s < end && *s != '?'; s++) {
 		char c = *s;
-		if (c == '%' && path_end - s >= 3 && hex_value(s[1]) >= 0 && hex_value(s[2]) >= 0) {
+		if (!is_target_byte(c))
+			return HTTP_TARGET_INVALID;
+		if (c == '%' && end - s >= 3 && hex_value(s[1]) >= 0 && hex_value(s[2]) >= 0) {
 			c = (char)(hex_value(s[1]) * 16 + hex_value(s[2]));
 			s += 2;
 			if (c == '\0')
 				return HTTP_TARGET_INVALID;
 		}
 		if (n + 1 >= path_size)
-			return HTTP_TARGET_TOO_LONG;
-		path_buf[n++] = c;
+			fits = false;
+		else
+			path_buf[n++] = c;
 	}
 	path_buf[n] = '\0';
 	out->path = path_buf;
 	out->path_len = n;
-	out->query = q != NULL ? q + 1 : NULL;
-	out->query_len = q != NULL ? (size_t)(end - q - 1) : 0;
-	return HTTP_TARGET_OK;
+	out->query = s < end ? s + 1 : NULL;
+	out->query_len = s < end ? (size_t)(end - s - 1) : 0;
+	for (s = out->query; s != NULL && s < end; s++) {
+		if (!is_target_byte(*s))
+			return HTTP_TARGET_INVALID;
+	}
+	return fits ? HTTP_TARGET_OK : HTTP_TARGET_TOO_LONG;
 }

@@ -633,9 +633,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 		break;
 	case HTTP_TARGET_TOO_LONG:
 		r->path_too_long = true;
+		snprintf(r->path, sizeof(r->path), "%s", uri); /* for the access log only */
 		return r;
 	default:
 		refuse(r, 400, REFUSED_MALFORMED);
+		snprintf(r->path, sizeof(r->path), "%s", uri);
 		return r;
 	}
 	if (t.query != NULL) {

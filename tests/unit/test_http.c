@@ -79,6 +79,9 @@ START_TEST(test_path_that_does_not_fit_is_too_long)
 	/* Decoding shortens: nine raw bytes, a seven-byte path. */
 	ck_assert_int_eq(http_target_parse(T("/abcd%65f"), path, sizeof(path), &t), HTTP_TARGET_OK);
 	ck_assert_str_eq(t.path, "/abcdef");
+	/* Invalid wins over too long, wherever the fault is. */
+	ck_assert_int_eq(http_target_parse(T("/abcdefgh%00"), path, sizeof(path), &t), HTTP_TARGET_INVALID);
+	ck_assert_int_eq(http_target_parse(T("/abcdefgh?a b"), path, sizeof(path), &t), HTTP_TARGET_INVALID);
 }
 END_TEST
 
