@@ -3,9 +3,10 @@
  *
  * Per connection, a struct conn is made when the connection opens and freed
  * when it closes; each request on it reuses the conn's struct req, so a
- * keep-alive redirect allocates nothing here. The URI log callback keeps the
- * raw query (libmicrohttpd decodes it in place afterwards) and hands the
- * struct req back as the request's context.
+ * keep-alive redirect allocates nothing here. The URI log callback sees the
+ * raw target (libmicrohttpd decodes it in place afterwards): it keeps
+ * shortd's own decoding of the path, which every route acts on, and the raw
+ * query, and hands the struct req back as the request's context.
  *
  * When to answer (libmicrohttpd closes the connection after a response
  * queued at the first call, and cannot queue one while a body streams in):
@@ -878,7 +879,8 @@ static void refuse_request(struct req *r, const struct framing *f, const char *m
 		refuse(r, 501, "method not implemented\n");
 	/* A short link answers any method but TRACE (it would echo the
 	 * request, cookies included) and CONNECT (a tunnel, not a resource). */
-	if (r->refused == 0 && r->route == ROUTE_REDIRECT && (strcmp(method, "TRACE") == 0 || strcmp(method, "CONNECT") == 0))
+	if (r->refused == 0 && r->route == ROUTE_REDIRECT &&
+	    (strcmp(method, "TRACE") == 0 || strcmp(method, "CONNECT") == 0))
 		refuse(r, 405, "method not allowed\n");
 }
 

@@ -316,7 +316,8 @@ struct raw_row {
 };
 
 static const struct raw_row refused[] = {
-	ROW("%00 in a DELETE's path", "DELETE /api/v1/links/victim%00/stats HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 400 "),
+	ROW("%00 in a DELETE's path", "DELETE /api/v1/links/victim%00/stats HTTP/1.1\r\n" API_AUTH "\r\n",
+	    "HTTP/1.1 400 "),
 	ROW("%00 in a PATCH's path",
 	    "PATCH /api/v1/links/v2%00zzz HTTP/1.1\r\n" API_AUTH "Content-Type: application/json\r\n"
 	    "Content-Length: 34\r\n\r\n" PATCH_BODY,
@@ -334,7 +335,8 @@ static const struct raw_row refused[] = {
 	ROW("NUL in a header value", "GET /abc HTTP/1.1\r\nX-A: a\0b\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
 	ROW("NUL in the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", "HTTP/1.1 400 "),
 	ROW("NUL ending the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("NUL in Host", "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\nHost: x\0y\r\n\r\n",
+	ROW("NUL in Host",
+	    "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\nHost: x\0y\r\n\r\n",
 	    "HTTP/1.1 400 "),
 	ROW("HTTP/1.1 without Host", "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
 	    "HTTP/1.1 400 "),
@@ -344,7 +346,8 @@ static const struct raw_row refused[] = {
 	ROW("space before Host's colon", "GET /abc HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 "),
 	ROW("space in the target", "GET /abc x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
 	ROW("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("CONNECT to an authority", "CONNECT t.example:443 HTTP/1.1\r\nHost: t.example:443\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("CONNECT to an authority", "CONNECT t.example:443 HTTP/1.1\r\nHost: t.example:443\r\n\r\n",
+	    "HTTP/1.1 400 "),
 	ROW("CONNECT to a short link", "CONNECT /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
 	ROW("TRACE to a short link", "TRACE /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
 	ROW("lower-case method", "get /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 501 "),
@@ -374,8 +377,8 @@ static void start_with_api(struct daemon *d)
 				    (const char *const[]){"add", "https://t.example/v2", "--code", "v2", NULL}),
 			 0);
 	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", "https://t.example/fq", "--code", "fq", "--forward-query",
-							  NULL}),
+				    (const char *const[]){"add", "https://t.example/fq", "--code", "fq",
+							  "--forward-query", NULL}),
 			 0);
 	ck_assert_int_eq(daemon_start(d, NULL, env), 0);
 }
@@ -406,8 +409,8 @@ START_TEST(test_refused_request_changes_nothing)
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'victim' "
 					   "AND url = 'https://t.example/victim' AND disabled = 0"),
 			 1);
-	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'v2' "
-					   "AND url = 'https://t.example/v2' AND disabled = 0 AND updated_at = created_at"),
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'v2' AND "
+					   "url = 'https://t.example/v2' AND disabled = 0 AND updated_at = created_at"),
 			 1);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT sum(clicks + bot_clicks) FROM links WHERE code <> 'abc'"), 0);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT clicks + bot_clicks FROM links WHERE code = 'abc'"), 1);
@@ -425,11 +428,13 @@ struct served_row {
 static const struct served_row served[] = {
 	{"absolute-form", "GET http://h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
 	 "\r\nLocation: " TARGET "\r\n"},
-	{"absolute-form, https, upper case, a port and a query", "GET HTTPS://H.EXAMPLE:8443/fq?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-	 "HTTP/1.1 302 ", "\r\nLocation: https://t.example/fq?x=1\r\n"},
+	{"absolute-form, https, upper case, a port and a query",
+	 "GET HTTPS://H.EXAMPLE:8443/fq?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
+	 "\r\nLocation: https://t.example/fq?x=1\r\n"},
 	{"absolute-form of the API", "GET http://h.example/api/v1/links/abc HTTP/1.1\r\n" API_AUTH "\r\n",
 	 "HTTP/1.1 200 ", NULL},
-	{"absolute-form without a path is /", "GET http://h.example HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 ", NULL},
+	{"absolute-form without a path is /", "GET http://h.example HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 ",
+	 NULL},
 	{"HTTP/1.0 without Host", "GET /abc HTTP/1.0\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
 	{"%-encoded code", "GET /%61b%63 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
 	{"an unknown upper-case method", "PROPFIND /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",

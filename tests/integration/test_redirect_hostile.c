@@ -87,8 +87,10 @@ static const struct hostile_case hostile_cases[] = {
 	{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
 	{"CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
 	{"TRACE", "TRACE /c HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 405 ", false},
-	{"lower-case method", "post /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc", NULL, "HTTP/1.1 501 ", false},
-	{"header line without colon", "GET /c HTTP/1.1\r\nHost: t\r\nNoColonHere\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+	{"lower-case method", "post /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc", NULL, "HTTP/1.1 501 ",
+	 false},
+	{"header line without colon", "GET /c HTTP/1.1\r\nHost: t\r\nNoColonHere\r\n\r\n", NULL, "HTTP/1.1 400 ",
+	 false},
 	{"Content-Length not a number", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n", NULL,
 	 "HTTP/1.1 400 ", true},
 	{"Content-Length negative", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: -5\r\n\r\n", NULL,
@@ -142,8 +144,8 @@ START_TEST(test_malformed_request_neither_crashes_nor_stops_the_daemon)
 		int lines = 0;
 		for (const char *p = strstr(resp, "HTTP/1."); p != NULL; p = strstr(p + 1, "HTTP/1."))
 			lines++;
-		ck_assert_msg(lines == (c->mhd_twice && MHD_VERSION < 0x01000000 ? 2 : 1), "%s: %d status lines: %.400s",
-			      c->name, lines, resp);
+		ck_assert_msg(lines == (c->mhd_twice && MHD_VERSION < 0x01000000 ? 2 : 1),
+			      "%s: %d status lines: %.400s", c->name, lines, resp);
 	}
 	rt_assert_still_serving("/c", TARGET);
 	free(req);
