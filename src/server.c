@@ -720,6 +720,7 @@ struct framing {
 	const char *line_end; /* where the previous line's text ended */
 	const char *length_value;
 	const char *te_value;
+	const char *host_value;
 	const char *expect;
 	const char *accept;
 	const char *user_agent;
@@ -759,6 +760,7 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
 		keep_first(&f->te_value, value);
 	} else if (key_size == 4 && strncasecmp(key, MHD_HTTP_HEADER_HOST, 4) == 0) {
 		f->host++;
+		keep_first(&f->host_value, value);
 	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_EXPECT, 6) == 0) {
 		keep_first(&f->expect, value);
 	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_ACCEPT, 6) == 0) {
@@ -820,13 +822,23 @@ static void read_headers(struct MHD_Connection *con, const char *method, const c
 #endif
 }
 
+/* A Host value is a uri-host and an optional port (RFC 9112 3.2, RFC 3986
+ * 3.2.2), maybe empty; trailing whitespace is not part of it. */
+static bool is_host_value(const char *v)
+{
+	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:[]%");
+
+	return v[n + strspn(v + n, " \t")] == '\0';
+}
+
 static void refuse_framing(struct req *r, const struct framing *f, const char *version)
 {
 	if (f->malformed || f->content_length > 1 || f->transfer_encoding > 1 ||
 	    (f->content_length > 0 && f->transfer_encoding > 0))
 		refuse(r, 400, REFUSED_MALFORMED);
-	/* RFC 9112 3.2: exactly one Host, which HTTP/1.0 may leave out. */
-	else if (f->host > 1 || (f->host == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0))
+	/* RFC 9112 3.2: exactly one valid Host, which HTTP/1.0 may leave out. */
+	else if (f->host > 1 || (f->host == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0) ||
+		 (f->host_value != NULL && !is_host_value(f->host_value)))
 		refuse(r, 400, REFUSED_MALFORMED);
 	else if (f->transfer_encoding == 1 && !f->chunked)
 		refuse(r, 501, "transfer coding not supported\n");
