@@ -84,6 +84,34 @@ struct http_response {
 /* Classifies a method name; unknown names are HTTP_OTHER. */
 enum http_method http_method_parse(const char *name);
 
+/* A request-target split and decoded by http_target_parse(). */
+struct http_target {
+	const char *path;  /* decoded, in the caller's buffer, NUL-terminated */
+	size_t path_len;   /* strlen(path): a path never holds a NUL */
+	const char *query; /* raw bytes after '?' in the target, or NULL */
+	size_t query_len;  /* not NUL-terminated: the target goes on */
+};
+
+enum http_target_result {
+	HTTP_TARGET_OK = 0,
+	HTTP_TARGET_INVALID = -1,  /* 400 */
+	HTTP_TARGET_TOO_LONG = -2, /* 414: the decoded path does not fit */
+};
+
+/*
+ * Splits the request-target raw[0..len) (RFC 9112 3.2) into its path, decoded
+ * into path_buf (path_size bytes), and its raw query. Takes origin-form
+ * ("/p?q") and absolute-form ("http://host/p?q", served as "/p?q"); refuses
+ * asterisk-form ("*", for OPTIONS), authority-form ("host:443", for
+ * CONNECT), a target with a control character, a space, DEL or a NUL, and a
+ * path whose %XX decoding holds a NUL, so no path is ever acted on in part.
+ * A '%' not followed by two hex digits stays as it is. A target that is
+ * invalid is HTTP_TARGET_INVALID even when its path is also too long. On
+ * failure out and path_buf are unspecified.
+ */
+enum http_target_result http_target_parse(const char *raw, size_t len, char *path_buf, size_t path_size,
+					  struct http_target *out);
+
 /* Resets r to an empty 500 response. */
 void http_response_init(struct http_response *r);
 

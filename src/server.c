@@ -3,9 +3,10 @@
  *
  * Per connection, a struct conn is made when the connection opens and freed
  * when it closes; each request on it reuses the conn's struct req, so a
- * keep-alive redirect allocates nothing here. The URI log callback keeps the
- * raw query (libmicrohttpd decodes it in place afterwards) and hands the
- * struct req back as the request's context.
+ * keep-alive redirect allocates nothing here. The URI log callback sees the
+ * raw target (libmicrohttpd decodes it in place afterwards): it keeps
+ * shortd's own decoding of the path, which every route acts on, and the raw
+ * query, and hands the struct req back as the request's context.
  *
  * When to answer (libmicrohttpd closes the connection after a response
  * queued at the first call, and cannot queue one while a body streams in):
@@ -41,6 +42,9 @@
 #include "redirect.h"
 
 #define QUERY_MAX 8192
+/* The longest decoded path kept; a longer one is answered 414. The longest
+ * path shortd serves is /api/v1/links/{64-byte code}/stats. */
+#define PATH_MAX_LEN 1024
 #define API_BODY_MAX (64 * 1024)
 /* libmicrohttpd zeroes a connection's whole pool after every request, so its
  * size is paid per redirect (64 KiB cost ~0.35 us more than 32 KiB, see
@@ -51,6 +55,36 @@
  * again: direct-mapped by (status, Location); a longer Location is not kept. */
 #define RESP_SLOTS 256
 #define RESP_LOCATION_MAX 255
+/*
+ * libmicrohttpd releases before 1.0 (0.9.75 in Debian 12, 0.9.76, 0.9.77 in
+ * Ubuntu 24.04) parse the header block in place with a lenient parser:
+ * they take a bare LF as a line end, and 0.9.75 and 0.9.76 append an
+ * obs-fold line to a copy of the header's *name* (0.9.77 replaces the fold
+ * with spaces in the value, as RFC 9112 5.2 allows). From 1.0 (the parser
+ * rewritten on the development line after 0.9.77, MHD_VERSION 0x00097701)
+ * MHD_OPTION_CLIENT_DISCIPLINE_LVL 1 refuses both with its own 400 before
+ * shortd sees the request; before it, check_framing finds them by the
+ * buffer's layout.
+ */
+#define SHORTD_MHD_HEADERS_IN_PLACE (MHD_VERSION < 0x00097701)
+
+/*
+ * MHD_OPTION_STRICT_FOR_CLIENT. In libmicrohttpd before 1.0.0 (0.9.75 to
+ * 0.9.77), an error it finds once the header block is in
+ * (parse_connection_headers(): no Host under strictness 1, a Content-Length
+ * that is not a number) queues its own response and moves the connection to
+ * sending its headers; MHD_connection_handle_idle() then overwrites that
+ * state with HEADERS_PROCESSED, and the request runs on to START_REPLY,
+ * which appends the header block again: the client reads two (fixed in
+ * 1.0.0, commit f1bfbe71). So there (SHORTD_MHD_HEADERS_IN_PLACE)
+ * strictness is 0 and shortd refuses a request without Host, or with two,
+ * itself (refuse_framing()), in one
+ * response of its own; a space in the target, which strictness 1 refuses by
+ * closing the connection, is refused by http_target_parse(). A
+ * Content-Length that is not a number is still found by libmicrohttpd
+ * before shortd sees the request: that 400 stays libmicrohttpd's, twice.
+ */
+#define CLIENT_STRICTNESS 0
 
 enum route {
 	ROUTE_REDIRECT,
@@ -66,20 +100,24 @@ enum route {
 struct req {
 	bool started;      /* the access handler has seen this request */
 	bool query_too_long;
+	bool path_too_long;
 	bool body_too_large;
 	bool has_query;
-	int refused; /* 400 or 501: framing a proxy could read otherwise (smuggling) */
+	int refused; /* 400, 405, 501: a request refused before its route sees it */
+	const char *refused_why; /* the refusal's one-line text */
 	enum route route;
 	uint64_t start_ns; /* monotonic, at the request's first callback */
 	const char *version; /* libmicrohttpd's, valid for the request */
 	const char *accept;  /* header values, libmicrohttpd's, valid for the request */
 	const char *user_agent;
 	const char *referer;
+	size_t target_len; /* of the raw target libmicrohttpd showed on_uri() */
 	uint64_t drained;
 	char *body; /* API bodies only */
 	size_t body_len;
 	size_t body_cap;
 	char query[QUERY_MAX + 1];
+	char path[PATH_MAX_LEN + 1]; /* decoded, without the query */
 };
 
 /* r comes first: a request's context (struct req *) is also its conn. */
@@ -88,6 +126,16 @@ struct conn {
 	struct conns_slot slot;
 	bool linger; /* answered before its body: drain what follows the close */
 };
+
+#define REFUSED_MALFORMED "malformed or ambiguous request\n"
+/* What a short link answers; the Allow of its 405. */
+#define LINK_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+static void refuse(struct req *r, int status, const char *why)
+{
+	r->refused = status;
+	r->refused_why = why;
+}
 
 struct server {
 	struct MHD_Daemon *d;
@@ -507,8 +555,8 @@ static void account(struct server *srv, struct MHD_Connection *con, const struct
 }
 
 /* Builds the request, runs its handler, queues the reply and accounts for it. */
-static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, struct req *r, const char *url,
-			      const char *method, bool close)
+static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, struct req *r, const char *method,
+			      bool close)
 {
 	struct http_request req = {0};
 	struct http_response resp;
@@ -516,7 +564,7 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 
 	req.method_name = method;
 	req.method = http_method_parse(method);
-	req.path = url;
+	req.path = r->path;
 	req.query = r->has_query ? r->query : NULL;
 	req.accept = r->accept;
 	req.user_agent = r->user_agent;
@@ -528,9 +576,11 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 		resp.status = r->refused;
 		resp.content_type = "text/plain; charset=utf-8";
 		resp.cache_control = "no-store";
-		resp.body = r->refused == 501 ? "transfer coding not supported\n" : "malformed or ambiguous request\n";
+		resp.body = r->refused_why;
 		resp.body_len = strlen(resp.body);
-	} else if (r->query_too_long) {
+		if (r->refused == 405)
+			resp.allow = LINK_METHODS;
+	} else if (r->query_too_long || r->path_too_long) {
 		resp.status = 414;
 		resp.content_type = "text/plain; charset=utf-8";
 		resp.cache_control = "no-store";
@@ -546,7 +596,9 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 		req.body_too_large = r->body_too_large;
 		handle_own(srv, r->route, &req, &resp);
 	}
-	resp.close = resp.close || close;
+	/* A body over its limit is answered 413 and the connection closed,
+	 * however it was framed. */
+	resp.close = resp.close || close || r->body_too_large;
 	ret = send_response(srv, con, &resp);
 	if (ret == MHD_YES)
 		account(srv, con, r, &req, &resp);
@@ -596,20 +648,11 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 	}
 }
 
-static bool has_control(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	}
-	return false;
-}
-
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn *c = ci != NULL ? ci->socket_context : NULL;
-	const char *q;
+	struct http_target t;
 	struct req *r;
 
 	(void)cls;
@@ -622,24 +665,42 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 		conns_phase(&c->slot, CONNS_HEADERS);
 	r->started = false;
 	r->query_too_long = false;
+	r->path_too_long = false;
 	r->body_too_large = false;
 	r->drained = 0;
 	r->body_len = 0;
 	r->has_query = false;
 	r->accept = r->user_agent = r->referer = NULL;
-	/* A control character in the target (libmicrohttpd keeps a bare CR
-	 * there) makes the request invalid (RFC 9112 3.2, 2.2). */
-	r->refused = has_control(uri) ? 400 : 0;
-	q = strchr(uri, '?');
-	if (q != NULL) {
-		size_t n = strlen(q + 1);
+	r->refused = 0;
+	r->refused_why = NULL;
+	r->path[0] = '\0';
+	r->query[0] = '\0';
+	/* The raw target, before libmicrohttpd decodes it in place: the route
+	 * acts on shortd's own decoding of it, which refuses what would cut the
+	 * path short (a %00) and takes the absolute-form (RFC 9112 3.2). A
+	 * control character (libmicrohttpd keeps a bare CR there) or a space
+	 * makes the request invalid. */
+	r->target_len = strlen(uri);
+	switch (http_target_parse(uri, r->target_len, r->path, sizeof(r->path), &t)) {
+	case HTTP_TARGET_OK:
+		break;
+	case HTTP_TARGET_TOO_LONG:
+		r->path_too_long = true;
+		snprintf(r->path, sizeof(r->path), "%s", uri); /* for the access log only */
+		return r;
+	default:
+		refuse(r, 400, REFUSED_MALFORMED);
+		snprintf(r->path, sizeof(r->path), "%s", uri);
+		return r;
+	}
+	if (t.query != NULL) {
 		r->has_query = true;
-		if (n > QUERY_MAX) {
+		if (t.query_len > QUERY_MAX) {
 			r->query_too_long = true;
-			n = 0;
+			return r;
 		}
-		memcpy(r->query, q + 1, n);
-		r->query[n] = '\0';
+		memcpy(r->query, t.query, t.query_len);
+		r->query[t.query_len] = '\0';
 	}
 	return r;
 }
@@ -706,29 +767,19 @@ static bool keep_body(struct req *r, const char *data, size_t size)
 struct framing {
 	unsigned content_length;
 	unsigned transfer_encoding;
+	unsigned host;
 	bool chunked;
 	bool malformed;
 	const char *line_end; /* where the previous line's text ended */
 	const char *length_value;
 	const char *te_value;
+	const char *host_value;
 	const char *expect;
 	const char *accept;
 	const char *user_agent;
 	const char *referer;
 };
 
-/*
- * libmicrohttpd releases before 1.0 (0.9.75 in Debian 12, 0.9.76, 0.9.77 in
- * Ubuntu 24.04) parse the header block in place with a lenient parser:
- * they take a bare LF as a line end, and 0.9.75 and 0.9.76 append an
- * obs-fold line to a copy of the header's *name* (0.9.77 replaces the fold
- * with spaces in the value, as RFC 9112 5.2 allows). From 1.0 (the parser
- * rewritten on the development line after 0.9.77, MHD_VERSION 0x00097701)
- * MHD_OPTION_CLIENT_DISCIPLINE_LVL 1 refuses both with its own 400 before
- * shortd sees the request; before it, check_framing finds them by the
- * buffer's layout.
- */
-#define SHORTD_MHD_HEADERS_IN_PLACE (MHD_VERSION < 0x00097701)
 
 /* Keeps the first value of a header seen twice, as lookups by name do. */
 static void keep_first(const char **slot, const char *value)
@@ -761,6 +812,9 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
 		f->transfer_encoding++;
 		f->chunked = value != NULL && strcasecmp(value, "chunked") == 0;
 		keep_first(&f->te_value, value);
+	} else if (key_size == 4 && strncasecmp(key, MHD_HTTP_HEADER_HOST, 4) == 0) {
+		f->host++;
+		keep_first(&f->host_value, value);
 	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_EXPECT, 6) == 0) {
 		keep_first(&f->expect, value);
 	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_ACCEPT, 6) == 0) {
@@ -801,25 +855,99 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
  * refused (RFC 9112 2.2, 5.1, 5.2, 6.1, 6.3) at the first call, which closes
  * the connection: 400, or 501 for a transfer coding other than chunked.
  */
-static void read_headers(struct MHD_Connection *con, const char *version, struct framing *f)
+static void read_headers(struct MHD_Connection *con, const char *method, const char *version, struct framing *f)
 {
-	memset(f, 0, sizeof(*f));
 #if SHORTD_MHD_HEADERS_IN_PLACE
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+
+	memset(f, 0, sizeof(*f));
 	f->line_end = version != NULL ? version + strlen(version) : NULL;
-#else
-	(void)version;
-#endif
 	MHD_get_connection_values_n(con, MHD_HEADER_KIND, check_framing, f);
+	/* The last line's text ends 4 bytes (its CRLF and the empty line's)
+	 * before the header block does; a NUL in the last header's value (a
+	 * C string ends there) or a bare LF at the end shows here. */
+	if (ci == NULL || f->line_end == NULL || f->line_end + 4 != method + ci->header_size)
+		f->malformed = true;
+#else
+	(void)method;
+	(void)version;
+	memset(f, 0, sizeof(*f));
+	MHD_get_connection_values_n(con, MHD_HEADER_KIND, check_framing, f);
+#endif
 }
 
-static int framing_refusal(const struct framing *f)
+/* A Host value is a uri-host and an optional port (RFC 9112 3.2, RFC 3986
+ * 3.2.2), maybe empty; trailing whitespace is not part of it. */
+static bool is_host_value(const char *v)
+{
+	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:[]%");
+
+	return v[n + strspn(v + n, " \t")] == '\0';
+}
+
+static void refuse_framing(struct req *r, const struct framing *f, const char *version)
 {
 	if (f->malformed || f->content_length > 1 || f->transfer_encoding > 1 ||
 	    (f->content_length > 0 && f->transfer_encoding > 0))
-		return 400;
-	if (f->transfer_encoding == 1 && !f->chunked)
-		return 501;
-	return 0;
+		refuse(r, 400, REFUSED_MALFORMED);
+	/* RFC 9112 3.2: exactly one valid Host, which HTTP/1.0 may leave out. */
+	else if (f->host > 1 || (f->host == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0) ||
+		 (f->host_value != NULL && !is_host_value(f->host_value)))
+		refuse(r, 400, REFUSED_MALFORMED);
+	else if (f->transfer_encoding == 1 && !f->chunked)
+		refuse(r, 501, "transfer coding not supported\n");
+}
+
+#if SHORTD_MHD_HEADERS_IN_PLACE
+/*
+ * A NUL in the request line. libmicrohttpd before 1.0.0 keeps the line in
+ * its read buffer as "METHOD\0 *SP target\0version" (the first space and the
+ * one before the version turned into NULs) and hands out C strings into it,
+ * so a NUL the client sent ends the method or the target early: "GE\0T /abc"
+ * reads as method "GE", "/abc?x\0y" as target "/abc?x". The layout shows
+ * it. (1.0.0 refuses a NUL in the request line itself.)
+ */
+static bool request_line_has_nul(const char *method, const char *url, const char *version, size_t target_len)
+{
+	const char *p = method + strlen(method) + 1;
+
+	while (p < url && *p == ' ')
+		p++;
+	return p != url || url + target_len + 1 != version;
+}
+#endif
+
+/* Methods are case-sensitive (RFC 9110 9.1) and every registered one is
+ * spelled in upper case: a name with another byte is no method shortd
+ * implements. */
+static bool is_method_name(const char *m)
+{
+	for (; *m != '\0'; m++) {
+		if (!((*m >= 'A' && *m <= 'Z') || *m == '-' || *m == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Refuses, at the first call, what no route may see. */
+static void refuse_request(struct req *r, const struct framing *f, const char *method, const char *url,
+			   const char *version)
+{
+#if SHORTD_MHD_HEADERS_IN_PLACE
+	if (r->refused == 0 && request_line_has_nul(method, url, version, r->target_len))
+		refuse(r, 400, REFUSED_MALFORMED);
+#else
+	(void)url;
+#endif
+	if (r->refused == 0)
+		refuse_framing(r, f, version);
+	if (r->refused == 0 && !is_method_name(method))
+		refuse(r, 501, "method not implemented\n");
+	/* A short link answers any method but TRACE (it would echo the
+	 * request, cookies included) and CONNECT (a tunnel, not a resource). */
+	if (r->refused == 0 && r->route == ROUTE_REDIRECT &&
+	    (strcmp(method, "TRACE") == 0 || strcmp(method, "CONNECT") == 0))
+		refuse(r, 405, "method not allowed\n");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
@@ -839,7 +967,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		bool has_length, has_body;
 
 		conns_phase(slot, CONNS_BUSY);
-		read_headers(con, version, &f);
+		read_headers(con, method, version, &f);
 		has_length = parse_length(f.length_value, &length);
 		has_body = (has_length && length > 0) || f.te_value != NULL;
 		r->accept = f.accept;
@@ -849,24 +977,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->start_ns = now_ns();
 		r->version = version;
 		atomic_fetch_add(&srv->inflight, 1);
-		r->route = route_of(url);
-		if (r->refused == 0)
-			r->refused = framing_refusal(&f);
+		r->route = route_of(r->path);
+		refuse_request(r, &f, method, url, version);
 		/* An answer before the body closes the connection: whatever
 		 * the client (or a proxy) still sends is drained after the
 		 * close, so that it can read the answer instead of a reset. */
 		((struct conn *)r)->linger = has_body;
 		if (r->refused != 0)
-			return answer(srv, con, r, url, method, true);
+			return answer(srv, con, r, method, true);
 		if (r->route == ROUTE_API)
 			limit = API_BODY_MAX;
 		if (!has_body)
 			return MHD_YES;
 		if (f.expect != NULL && strcasecmp(f.expect, "100-continue") == 0 && r->route != ROUTE_API)
-			return answer(srv, con, r, url, method, true);
+			return answer(srv, con, r, method, true);
 		if (has_length && length > limit) {
 			r->body_too_large = true;
-			return answer(srv, con, r, url, method, true);
+			return answer(srv, con, r, method, true);
 		}
 		((struct conn *)r)->linger = false; /* the body will be read */
 		conns_phase(slot, CONNS_BODY);
@@ -886,7 +1013,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	}
 	if (conns_phase_of(slot) == CONNS_BODY)
 		conns_phase(slot, CONNS_BUSY);
-	return answer(srv, con, r, url, method, false);
+	return answer(srv, con, r, method, false);
 }
 
 /* ---- start and stop ---- */
@@ -1025,7 +1152,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)deps->cfg->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 #if SHORTD_MHD_HEADERS_IN_PLACE
-		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+		MHD_OPTION_STRICT_FOR_CLIENT, (int)CLIENT_STRICTNESS,
 #else
 		/* Strict within what RFC 9110/9112 allow a server: no bare LF,
 		 * obs-fold, space in or before a header's name, or

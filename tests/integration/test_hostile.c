@@ -8,6 +8,12 @@
  * The smuggling rows are data: raw bytes, the status the first response must
  * have, and whether the connection must close. A row's "smuggled" request is
  * GET /smug, a link of its own: its Location must never appear.
+ *
+ * So are the requests refused before any route acts on them (a NUL that
+ * would cut the path, a missing or second Host, targets and methods no link
+ * answers) and the odd ones served (absolute-form, HTTP/1.0): each gets
+ * exactly one well-formed response, and a refused one leaves every link and
+ * every click count as it was.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -26,6 +32,7 @@
 #include "harness.h"
 
 #define TARGET "https://t.example/p"
+#define TOKEN "hostile-admin-token-0123456789abcdef"
 #define SMUG_TARGET "https://t.example/smuggled"
 #define SLOWLORIS_CONNECTIONS 1000
 
@@ -430,6 +437,224 @@ START_TEST(test_obs_fold_is_joined_by_0_9_77)
 END_TEST
 #endif
 
+/* ---- requests refused before any route, and requests served ---- */
+
+/* Checks that resp[0..n) is one response, whole: a status line starting
+ * with line, headers, and exactly Content-Length bytes of body after them. */
+static void assert_one_response(const char *name, const char *resp, long n, const char *line)
+{
+	const char *end = strstr(resp, "\r\n\r\n"), *cl;
+
+	ck_assert_msg(n > 0, "%s: no response", name);
+	ck_assert_msg(strncmp(resp, line, strlen(line)) == 0, "%s: got %.60s", name, resp);
+	ck_assert_msg(end != NULL, "%s: no end of the header block: %.200s", name, resp);
+	cl = strcasestr(resp, "\r\nContent-Length: ");
+	ck_assert_msg(cl != NULL && cl < end, "%s: no Content-Length: %.200s", name, resp);
+	ck_assert_msg((size_t)n == (size_t)(end + 4 - resp) + strtoul(cl + 18, NULL, 10),
+		      "%s: %ld bytes are not one response: %.400s", name, n, resp);
+}
+
+#define ROW(name, raw, status_line) {name, raw, sizeof(raw) - 1, status_line}
+#define API_AUTH "Host: x\r\nAuthorization: Bearer " TOKEN "\r\n"
+#define PATCH_BODY "{\"url\":\"https://changed.example/\"}"
+
+struct raw_row {
+	const char *name;
+	const char *raw; /* may hold NULs */
+	size_t len;
+	const char *status_line; /* of the only response */
+};
+
+static const struct raw_row refused[] = {
+	ROW("%00 in a DELETE's path", "DELETE /api/v1/links/victim%00/stats HTTP/1.1\r\n" API_AUTH "\r\n",
+	    "HTTP/1.1 400 "),
+	ROW("%00 in a PATCH's path",
+	    "PATCH /api/v1/links/v2%00zzz HTTP/1.1\r\n" API_AUTH "Content-Type: application/json\r\n"
+	    "Content-Length: 34\r\n\r\n" PATCH_BODY,
+	    "HTTP/1.1 400 "),
+	ROW("%00 in a short link's path", "GET /abc%00zzz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("%00 ending a short link's path", "GET /abc%00 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("%00 in an absolute-form path", "GET http://h.example/abc%00zzz HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "HTTP/1.1 400 "),
+	ROW("NUL in a short link's path", "GET /abc\0zzz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("NUL in a DELETE's path", "DELETE /api/v1/links/victim\0/stats HTTP/1.1\r\n" API_AUTH "\r\n",
+	    "HTTP/1.1 400 "),
+	ROW("NUL in a forwarded query", "GET /fq?x=1\0y HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("NUL in the method", "GE\0T /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("NUL ending the method", "DELETE\0 /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 400 "),
+	ROW("NUL in a header value", "GET /abc HTTP/1.1\r\nX-A: a\0b\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("NUL in the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("NUL ending the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("NUL in Host",
+	    "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\nHost: x\0y\r\n\r\n",
+	    "HTTP/1.1 400 "),
+	ROW("HTTP/1.1 without Host", "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
+	    "HTTP/1.1 400 "),
+	ROW("two Host headers", "GET /abc HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("two Host headers, API", "DELETE /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "Host: y\r\n\r\n",
+	    "HTTP/1.1 400 "),
+	ROW("space before Host's colon", "GET /abc HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("a space inside Host", "GET /abc HTTP/1.1\r\nHost: x y\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("a path in Host", "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN
+	    "\r\nHost: x/api\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("space in the target", "GET /abc x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("CONNECT to an authority", "CONNECT t.example:443 HTTP/1.1\r\nHost: t.example:443\r\n\r\n",
+	    "HTTP/1.1 400 "),
+	ROW("CONNECT to a short link", "CONNECT /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
+	ROW("TRACE to a short link", "TRACE /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
+	ROW("lower-case method", "get /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 501 "),
+	ROW("lower-case DELETE", "delete /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 501 "),
+	ROW("absolute-form with userinfo", "GET http://u@h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+	ROW("absolute-form of another scheme", "GET ftp://h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+};
+
+/* The links of start(), plus victim, v2 and fq (forward_query), and an admin
+ * token; then the daemon. */
+static void start_with_api(struct daemon *d)
+{
+	static const char *const env[] = {"SHORTD_ADMIN_TOKEN=" TOKEN, NULL};
+	char out[512], err[512];
+
+	daemon_prepare(d);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
+				    (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
+			 0);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
+				    (const char *const[]){"add", SMUG_TARGET, "--code", "smug", NULL}),
+			 0);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
+				    (const char *const[]){"add", "https://t.example/victim", "--code", "victim", NULL}),
+			 0);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
+				    (const char *const[]){"add", "https://t.example/v2", "--code", "v2", NULL}),
+			 0);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
+				    (const char *const[]){"add", "https://t.example/fq", "--code", "fq",
+							  "--forward-query", NULL}),
+			 0);
+	ck_assert_int_eq(daemon_start(d, NULL, env), 0);
+}
+
+START_TEST(test_refused_request_changes_nothing)
+{
+	const struct raw_row *row = &refused[_i];
+	struct daemon d;
+	char resp[8192];
+	bool closed;
+	long n;
+
+	start_with_api(&d);
+	n = raw_request_ex(d.port, row->raw, row->len, resp, sizeof(resp), 5000, &closed);
+	assert_one_response(row->name, resp, n, row->status_line);
+	ck_assert_msg(closed, "%s: the connection stayed open", row->name);
+	ck_assert_msg(strstr(resp, "Location:") == NULL, "%s: a redirect was served", row->name);
+	/* The body is shortd's own line, never the library's page. */
+	ck_assert_msg(strstr(resp, "<html>") == NULL, "%s: %.400s", row->name, resp);
+	if (strncmp(row->status_line, "HTTP/1.1 405 ", 13) == 0)
+		ck_assert_msg(strstr(resp, "\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n") != NULL,
+			      "%s: %.400s", row->name, resp);
+	assert_redirects(&d);
+	/* Stopping writes every pending click: none may have been counted but
+	 * the one assert_redirects() made. */
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links"), 5);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'victim' "
+					   "AND url = 'https://t.example/victim' AND disabled = 0"),
+			 1);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'v2' AND "
+					   "url = 'https://t.example/v2' AND disabled = 0 AND updated_at = created_at"),
+			 1);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT sum(clicks + bot_clicks) FROM links WHERE code <> 'abc'"), 0);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT clicks + bot_clicks FROM links WHERE code = 'abc'"), 1);
+	daemon_cleanup(&d);
+}
+END_TEST
+
+struct served_row {
+	const char *name;
+	const char *raw;
+	const char *status_line;
+	const char *location; /* NULL: none */
+};
+
+static const struct served_row served[] = {
+	{"absolute-form", "GET http://h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
+	 "\r\nLocation: " TARGET "\r\n"},
+	{"absolute-form, https, upper case, a port and a query",
+	 "GET HTTPS://H.EXAMPLE:8443/fq?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
+	 "\r\nLocation: https://t.example/fq?x=1\r\n"},
+	{"absolute-form of the API", "GET http://h.example/api/v1/links/abc HTTP/1.1\r\n" API_AUTH "\r\n",
+	 "HTTP/1.1 200 ", NULL},
+	{"absolute-form without a path is /", "GET http://h.example HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 ",
+	 NULL},
+	{"HTTP/1.0 without Host", "GET /abc HTTP/1.0\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+	{"Host with a port, an IPv6 literal and trailing space",
+	 "GET /abc HTTP/1.1\r\nHost: [::1]:8080 \t\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+	{"empty Host", "GET /abc HTTP/1.1\r\nHost:\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+	{"%-encoded code", "GET /%61b%63 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+	{"an unknown upper-case method", "PROPFIND /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
+	 "\r\nLocation: " TARGET "\r\n"},
+};
+
+START_TEST(test_odd_but_valid_request_is_served)
+{
+	const struct served_row *row = &served[_i];
+	struct daemon d;
+	char resp[8192], req[512];
+	int fd;
+	long n;
+
+	start_with_api(&d);
+	/* Closes after the answer, so "once" means nothing more arrived. */
+	snprintf(req, sizeof(req), "%s", row->raw);
+	fd = raw_connect(d.port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(raw_send(fd, req, strlen(req)), 0);
+	n = raw_read_response(fd, resp, sizeof(resp), 5000);
+	assert_one_response(row->name, resp, n, row->status_line);
+	if (row->location != NULL)
+		ck_assert_msg(strstr(resp, row->location) != NULL, "%s: %.400s", row->name, resp);
+	else
+		ck_assert_msg(strstr(resp, "\r\nLocation:") == NULL, "%s: %.400s", row->name, resp);
+	ck_assert_msg(!closed_by_peer(fd, 300) || strstr(row->raw, "HTTP/1.0") != NULL,
+		      "%s: the connection was closed", row->name);
+	close(fd);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_chunked_api_body_over_limit_is_413_and_closes)
+{
+	static const char head[] = "POST /api/v1/links HTTP/1.1\r\n" API_AUTH "Content-Type: application/json\r\n"
+				   "Transfer-Encoding: chunked\r\n\r\n";
+	size_t cap = 100 * 1024, n = 0, url_len = 70 * 1024;
+	char *req = malloc(cap), resp[4096];
+	struct daemon d;
+	bool closed;
+	long got;
+
+	ck_assert_ptr_nonnull(req);
+	start_with_api(&d);
+	memcpy(req, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	n += (size_t)snprintf(req + n, cap - n, "%zx\r\n{\"url\":\"https://t.example/", url_len + 28);
+	memset(req + n, 'a', url_len);
+	n += url_len;
+	n += (size_t)snprintf(req + n, cap - n, "\"}\r\n0\r\n\r\n");
+	got = raw_request_ex(d.port, req, n, resp, sizeof(resp), 5000, &closed);
+	assert_one_response("chunked 70 KiB", resp, got, "HTTP/1.1 413 ");
+	ck_assert_msg(strstr(resp, "\"payload_too_large\"") != NULL, "%.400s", resp);
+	ck_assert_msg(strstr(resp, "\r\nConnection: close\r\n") != NULL, "%.400s", resp);
+	ck_assert(closed);
+	free(req);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links"), 5);
+	daemon_cleanup(&d);
+}
+END_TEST
+
 /* ---- bodies and readers ---- */
 
 START_TEST(test_endless_chunked_body_is_dropped)
@@ -687,6 +912,9 @@ Suite *hostile_suite(void)
 	tcase_add_test(tc, test_obs_fold_is_joined_by_0_9_77);
 #endif
 	tcase_add_test(tc, test_endless_chunked_body_is_dropped);
+	tcase_add_loop_test(tc, test_refused_request_changes_nothing, 0, (int)(sizeof(refused) / sizeof(refused[0])));
+	tcase_add_loop_test(tc, test_odd_but_valid_request_is_served, 0, (int)(sizeof(served) / sizeof(served[0])));
+	tcase_add_test(tc, test_chunked_api_body_over_limit_is_413_and_closes);
 	suite_add_tcase(s, tc);
 	return s;
 }
