@@ -352,6 +352,7 @@ static void start_shortd(struct daemon *d)
 	char out[512], err[512];
 
 	daemon_prepare(d);
+	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
 	ck_assert_int_eq(
 	    shortd_run(d->db, out, sizeof(out), err, sizeof(err),
 	               (const char *const[]){"add", HOOK_TARGET, "--code", "hook", "--status", "307", NULL}),

@@ -178,6 +178,7 @@ START_TEST(test_trickling_connections_do_not_lock_out_a_client)
 
 	raise_nofile(8192);
 	daemon_prepare(&d);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
 	                            (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
 	                 0);
