@@ -1,7 +1,7 @@
 /*
  * The admin JSON API under /api/v1: links (create, read, list, update,
  * delete) and their click stats, behind Bearer tokens. JSON in and out with
- * Jansson; every rule on a link is linkops.c's, so the API and the CLI accept
+ * Jansson; every rule on a link is link_admin.c's, so the API and the CLI accept
  * and refuse the same input. A refused request changes nothing.
  */
 #ifndef SHORTD_API_H
@@ -34,7 +34,7 @@ void api_free(struct api *a);
 
 /*
  * Answers one request for a path under /api. Fills resp: status, JSON body in
- * resp->body_heap (malloc'd; the caller frees it, server.c through
+ * resp->body_heap (malloc'd; the caller frees it, http_server.c through
  * libmicrohttpd), Cache-Control: no-store, nosniff, Allow on 405 and
  * WWW-Authenticate on 401. Never fails: errors are answered as JSON.
  */

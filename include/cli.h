@@ -18,7 +18,4 @@ int cli_token(int argc, char **argv);
  * serve that creates a database. */
 int cli_init(int argc, char **argv);
 
-/* `shortd serve`: runs the daemon until SIGTERM or SIGINT. */
-int serve_main(int argc, char **argv);
-
 #endif

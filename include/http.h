@@ -1,7 +1,7 @@
 /*
- * The daemon's view of one HTTP exchange, free of libmicrohttpd: server.c
+ * The daemon's view of one HTTP exchange, free of libmicrohttpd: http_server.c
  * fills a struct http_request and hands it to a handler (redirect.c,
- * api.c), which fills a struct http_response that server.c then sends.
+ * api.c), which fills a struct http_response that http_server.c then sends.
  * Handlers can therefore be unit-tested without a socket.
  */
 #ifndef SHORTD_HTTP_H
@@ -72,7 +72,7 @@ struct http_response {
 	const char *location;      /* points into location_buf */
 	const char *body;          /* static, or into body_buf */
 	size_t body_len;
-	char *body_heap;           /* malloc'd body that server.c frees (API) */
+	char *body_heap;           /* malloc'd body that http_server.c frees (API) */
 	bool close;                /* close the connection after the reply */
 	bool page_pending;         /* the body is a redirect's page for location, built by
 				    * redirect_page() only if the response is built */

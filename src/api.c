@@ -3,7 +3,7 @@
  *
  * A request goes through the same gates in the same order: token (401),
  * route (404), method (405), role (403), body size (413), media type (415),
- * JSON shape (400), then linkops.c's rules (400/409) and the store (404/503).
+ * JSON shape (400), then link_admin.c's rules (400/409) and the store (404/503).
  * Every gate runs before the store is written, so a refused request changes
  * nothing. JSON is decoded and encoded only with Jansson.
  *
@@ -27,8 +27,8 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "linkjson.h"
-#include "linkops.h"
+#include "link_json.h"
+#include "link_admin.h"
 #include "rfc3339.h"
 #include "url.h"
 
@@ -164,7 +164,7 @@ static void reply_error(struct http_response *resp, int status, const char *code
 	reply_json(resp, status, json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
 }
 
-static void reply_linkops_error(struct http_response *resp, const struct linkops_error *err)
+static void reply_linkops_error(struct http_response *resp, const struct link_admin_error *err)
 {
 	reply_error(resp, err->http_status, err->code, "%s", err->message);
 }
@@ -391,7 +391,7 @@ static json_t *link_json(struct api *a, const struct link *l)
 	int64_t human, bot, last;
 
 	pending_of(a, l->id, &human, &bot, &last);
-	return linkjson_encode(l, a->cfg->base_url, l->clicks + human);
+	return link_json_encode(l, a->cfg->base_url, l->clicks + human);
 }
 
 /* ---- decoding bodies ---- */
@@ -568,7 +568,7 @@ static int decode_patch(const json_t *obj, struct link_patch *p, struct body_err
 static void handle_create(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct link_input in = {NULL, NULL, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
-	struct linkops_error err;
+	struct link_admin_error err;
 	struct url_self self;
 	struct body_error e;
 	struct link *l = NULL;
@@ -584,11 +584,11 @@ static void handle_create(struct api *a, const struct http_request *req, struct 
 		goto out;
 	}
 	config_url_self(a->cfg, &self);
-	if (linkops_create(a->store, &self, a->cfg->default_status, req->now, &in, l, &err) != 0) {
+	if (link_admin_create(a->store, &self, a->cfg->default_status, req->now, &in, l, &err) != 0) {
 		reply_linkops_error(resp, &err);
 		goto out;
 	}
-	reply_json(resp, 201, linkjson_encode(l, a->cfg->base_url, 0));
+	reply_json(resp, 201, link_json_encode(l, a->cfg->base_url, 0));
 out:
 	free(l);
 	json_decref(obj);
@@ -600,7 +600,7 @@ struct read_call {
 	struct link *l;
 	const struct link_patch *patch;
 	int64_t now;
-	struct linkops_error err;
+	struct link_admin_error err;
 	json_t *result;
 	int rc;
 };
@@ -621,7 +621,7 @@ static int update_locked(void *ctx)
 	struct url_self self;
 
 	config_url_self(c->a->cfg, &self);
-	c->rc = linkops_update(c->a->store, &self, c->code, c->patch, c->now, c->l, &c->err);
+	c->rc = link_admin_update(c->a->store, &self, c->code, c->patch, c->now, c->l, &c->err);
 	if (c->rc == 0)
 		c->result = link_json(c->a, c->l);
 	return 0;
@@ -630,7 +630,7 @@ static int update_locked(void *ctx)
 static void handle_read(struct api *a, const char *code, struct http_response *resp)
 {
 	struct read_call c = {.a = a, .code = code};
-	struct linkops_error err;
+	struct link_admin_error err;
 
 	c.l = malloc(sizeof(*c.l));
 	if (c.l == NULL) {
@@ -641,7 +641,7 @@ static void handle_read(struct api *a, const char *code, struct http_response *r
 	if (c.rc == STORE_OK) {
 		reply_json(resp, 200, c.result);
 	} else {
-		linkops_store_error(c.rc, &err);
+		link_admin_store_error(c.rc, &err);
 		reply_linkops_error(resp, &err);
 	}
 	free(c.l);
@@ -678,14 +678,14 @@ out:
 
 static void handle_delete(struct api *a, const char *code, struct http_response *resp)
 {
-	struct linkops_error err;
+	struct link_admin_error err;
 	int rc = store_link_delete(a->store, code);
 
 	if (rc == STORE_OK) {
 		reply_no_content(resp);
 		return;
 	}
-	linkops_store_error(rc, &err);
+	link_admin_store_error(rc, &err);
 	reply_linkops_error(resp, &err);
 }
 
@@ -731,7 +731,7 @@ static void handle_list(struct api *a, const struct http_request *req, struct ht
 {
 	struct list_call c = {.a = a, .limit = API_LIST_DEFAULT};
 	char value[QUERY_VALUE_MAX], cursor[CURSOR_MAX];
-	struct linkops_error err;
+	struct link_admin_error err;
 	long long limit;
 	json_t *next;
 	int found;
@@ -758,7 +758,7 @@ static void handle_list(struct api *a, const struct http_request *req, struct ht
 	run_locked(a, list_locked, &c);
 	if (c.rc != STORE_OK || c.oom) {
 		json_decref(c.items);
-		linkops_store_error(c.oom ? STORE_ERROR : c.rc, &err);
+		link_admin_store_error(c.oom ? STORE_ERROR : c.rc, &err);
 		reply_linkops_error(resp, &err);
 		return;
 	}
@@ -858,7 +858,7 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 			 struct http_response *resp)
 {
 	struct stats_call *c = calloc(1, sizeof(*c));
-	struct linkops_error err;
+	struct link_admin_error err;
 	char value[QUERY_VALUE_MAX];
 	int64_t today = req->now >= 0 ? req->now / 86400 : -((-req->now + 86399) / 86400);
 	long long days = API_STATS_DAYS_DEFAULT;
@@ -880,7 +880,7 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 	c->since = today - c->days + 1;
 	run_locked(a, stats_locked, c);
 	if (c->rc != STORE_OK) {
-		linkops_store_error(c->rc, &err);
+		link_admin_store_error(c->rc, &err);
 		reply_linkops_error(resp, &err);
 		goto out;
 	}

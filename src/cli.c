@@ -23,8 +23,8 @@
 
 #include "auth.h"
 #include "config.h"
-#include "linkjson.h"
-#include "linkops.h"
+#include "link_json.h"
+#include "link_admin.h"
 #include "rfc3339.h"
 #include "store.h"
 
@@ -176,7 +176,7 @@ int cli_add(int argc, char **argv)
 	};
 	struct link_input in = {NULL, NULL, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
 	struct cli_common c;
-	struct linkops_error err;
+	struct link_admin_error err;
 	struct store *s;
 	struct link *l;
 	long long n;
@@ -237,7 +237,7 @@ int cli_add(int argc, char **argv)
 	struct url_self self;
 	config_cli_daemon(&daemon, c.base_url);
 	config_url_self(&daemon, &self);
-	rc = linkops_create(s, &self, cfg.default_status, (int64_t)time(NULL), &in, l, &err);
+	rc = link_admin_create(s, &self, cfg.default_status, (int64_t)time(NULL), &in, l, &err);
 	if (rc == 0) {
 		printf("%s/%s\n", c.base_url, l->code);
 	} else {
@@ -294,7 +294,7 @@ int cli_get(int argc, char **argv)
 	}
 	rc = store_link_lookup(s, code, l);
 	if (rc == STORE_OK) {
-		json_t *j = linkjson_encode(l, c.base_url, l->clicks);
+		json_t *j = link_json_encode(l, c.base_url, l->clicks);
 		char *text = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 		if (text != NULL)
 			printf("%s\n", text);

@@ -1,6 +1,6 @@
 /*
  * Small helpers shared by the handlers for struct http_request and
- * struct http_response, and the request-target parser server.c routes on.
+ * struct http_response, and the request-target parser http_server.c routes on.
  * The invariant: the path a handler acts on is the whole decoded path of the
  * target, never a C string cut short by a NUL.
  */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_serve.h"
 
 #ifndef SHORTD_VERSION
 #define SHORTD_VERSION "0.1.0"
@@ -19,7 +20,7 @@ static const struct {
 	int (*run)(int, char **);
 	const char *usage; /* the lines `shortd --help` shows for it */
 } commands[] = {
-	{"serve", serve_main,
+	{"serve", cmd_serve_main,
 	 "  serve  [--listen HOST:PORT] [--db PATH] [--base-url URL]\n"
 	 "         [--default-status 301|302|303|307|308] [--threads N]\n"
 	 "         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "accept.h"
-#include "bot.h"
+#include "http_accept.h"
+#include "http_useragent.h"
 #include "html.h"
 #include "url.h"
 
@@ -135,7 +135,7 @@ static void answer(const struct redirect_ctx *ctx, const struct http_request *re
 
 	/* A HEAD is a look, not a click: it is answered but never counted. */
 	counted = req->method != HTTP_HEAD && ctx->clicks != NULL;
-	bot = bot_is_bot(req->user_agent);
+	bot = http_useragent_is_bot(req->user_agent);
 	resp->status = 410;
 	resp->fixed = HTTP_FIXED_GONE_HTML;
 	state = link_state_at(&l, req->now, l.clicks);
@@ -185,7 +185,7 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 		     struct http_response *resp)
 {
 	answer(ctx, req, resp);
-	if (resp->fixed == HTTP_FIXED_NONE || !accept_prefers_json(req->accept))
+	if (resp->fixed == HTTP_FIXED_NONE || !http_accept_prefers_json(req->accept))
 		return;
 	switch (resp->fixed) {
 	case HTTP_FIXED_NOT_FOUND_HTML: resp->fixed = HTTP_FIXED_NOT_FOUND_JSON; break;

@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "linkcache.h"
+#include "link_cache.h"
 #include "migrations.h"
 #include "store_backend.h"
 
@@ -108,7 +108,7 @@ static const char *const writer_sql[W_COUNT] = {
 struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[R_COUNT];
-	struct linkcache *cache; /* NULL: off, or not made yet */
+	struct link_cache *cache; /* NULL: off, or not made yet */
 	volatile const uint32_t *wal_hdr; /* the mapped WAL-index, once known */
 	uint32_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
 	int64_t epoch;
@@ -534,7 +534,7 @@ static void sq_close(void *impl)
 		for (int i = 0; i < R_COUNT; i++)
 			sqlite3_finalize(r->stmt[i]);
 		close_conn(r->db, gone);
-		linkcache_free(r->cache);
+		link_cache_free(r->cache);
 		free(r);
 	}
 	for (int i = 0; i < W_COUNT; i++)
@@ -911,12 +911,12 @@ static bool cache_is_current(struct sq *q, struct reader *r)
 	if (r->cache == NULL) {
 		/* A first read maps the WAL-index; the header seen stays zero, so
 		 * the epoch is read again below with the header copied first. */
-		r->cache = linkcache_new(q->cache_bytes);
+		r->cache = link_cache_new(q->cache_bytes);
 		if (r->cache == NULL || read_epoch(r, &r->epoch) != STORE_OK ||
 		    (r->wal_hdr = wal_index(r->db)) == NULL) {
 			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
 				r->cache == NULL ? "out of memory" : "no WAL index to watch");
-			linkcache_free(r->cache);
+			link_cache_free(r->cache);
 			r->cache = NULL;
 			r->no_cache = true;
 			return false;
@@ -936,7 +936,7 @@ static bool cache_is_current(struct sq *q, struct reader *r)
 	if (memcmp(now, copy2, sizeof(now)) != 0 || read_epoch(r, &epoch) != STORE_OK)
 		return false;
 	if (epoch != r->epoch) {
-		linkcache_invalidate(r->cache);
+		link_cache_invalidate(r->cache);
 		r->epoch = epoch;
 	}
 	memcpy(r->seen, now, sizeof(now));
@@ -953,12 +953,12 @@ static int sq_link_resolve(void *impl, const char *code, struct link *out)
 	if (r == NULL)
 		return STORE_ERROR;
 	cached = q->cache_bytes > 0 && cache_is_current(q, r);
-	if (cached && linkcache_get(r->cache, code, out))
+	if (cached && link_cache_get(r->cache, code, out))
 		return STORE_OK;
 	rc = lookup_in(r, code, out);
 	/* A limited link's count moves with every click: never kept. */
 	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
-		linkcache_put(r->cache, out);
+		link_cache_put(r->cache, out);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /*
- * Fuzzes accept_prefers_json(), which reads the client's Accept header to
+ * Fuzzes http_accept_prefers_json(), which reads the client's Accept header to
  * choose a JSON or an HTML error page. Invariants: it never reads past the
  * header, the answer does not change between calls, and a header that does
  * not mention json (in any case) or names no media range never prefers JSON.
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <strings.h>
 
-#include "accept.h"
+#include "http_accept.h"
 #include "fuzz.h"
 
 static int mentions_json(const char *s)
@@ -22,9 +22,9 @@ static int mentions_json(const char *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *accept = fuzz_cstr(data, size);
-	bool json = accept_prefers_json(accept);
+	bool json = http_accept_prefers_json(accept);
 
-	FUZZ_CHECK(json == accept_prefers_json(accept));
+	FUZZ_CHECK(json == http_accept_prefers_json(accept));
 	if (!mentions_json(accept))
 		FUZZ_CHECK(!json);
 	if (strchr(accept, '/') == NULL)

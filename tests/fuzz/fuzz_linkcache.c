@@ -1,7 +1,7 @@
 /*
- * Fuzzes linkcache.c against a reference model: for each code, the newest
+ * Fuzzes link_cache.c against a reference model: for each code, the newest
  * record put since the last invalidation. The input is a sequence of
- * operations on a cache of LINKCACHE_MIN_BYTES, each led by a byte b:
+ * operations on a cache of LINK_CACHE_MIN_BYTES, each led by a byte b:
  *   b % 8 < 4   put: a code byte, then two bytes of url length (1..4096)
  *   b % 8 < 7   get: a code byte
  *   b % 8 == 7  invalidate
@@ -11,7 +11,7 @@
  * Invariants: get returns nothing or exactly the newest record put for the
  * code since the last invalidation; a record just put is found (urls stay
  * under an eighth of the ring); and, checked every 16 operations and at the
- * end, linkcache_count() equals the codes found, the found records are the
+ * end, link_cache_count() equals the codes found, the found records are the
  * newest ones (oldest evicted first), and the last puts that fill at most
  * half the cache are all found.
  */
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "fuzz.h"
-#include "linkcache.h"
+#include "link_cache.h"
 
 #define CODES 256
 #define URL_MAX 4096
@@ -72,12 +72,12 @@ static void rec_make(struct link *l, uint8_t c, uint32_t ver, size_t url_len)
 }
 
 /* Gets code c and checks it against the model; returns whether found. */
-static bool model_get(struct linkcache *lc, const struct model *m, uint8_t c)
+static bool model_get(struct link_cache *lc, const struct model *m, uint8_t c)
 {
 	char code[LINK_CODE_MAX + 1];
 
 	code_text(c, code);
-	if (!linkcache_get(lc, code, &got))
+	if (!link_cache_get(lc, code, &got))
 		return false;
 	FUZZ_CHECK(m->ver[c] != 0);
 	rec_make(&want, c, m->ver[c], m->url_len[c]);
@@ -95,7 +95,7 @@ static bool model_get(struct linkcache *lc, const struct model *m, uint8_t c)
 	return true;
 }
 
-static void model_scan(struct linkcache *lc, const struct model *m)
+static void model_scan(struct link_cache *lc, const struct model *m)
 {
 	uint64_t min_found = UINT64_MAX, max_missing = 0, found = 0, sum = 0, k;
 
@@ -111,14 +111,14 @@ static void model_scan(struct linkcache *lc, const struct model *m)
 			max_missing = m->seq[c];
 		}
 	}
-	FUZZ_CHECK(linkcache_count(lc) == found);
+	FUZZ_CHECK(link_cache_count(lc) == found);
 	FUZZ_CHECK(max_missing < min_found);
 	for (k = 0; k < RECENT && k < m->nput; k++) {
 		uint64_t s = m->nput - k;
 		uint8_t c = m->recent[(s - 1) % RECENT];
 		/* Replaced records fill the ring too: count every put's own size. */
 		sum += 128 + LINK_CODE_MAX + m->recent_len[(s - 1) % RECENT];
-		if (sum > LINKCACHE_MIN_BYTES / 2)
+		if (sum > LINK_CACHE_MIN_BYTES / 2)
 			break;
 		if (m->seq[c] == s)
 			FUZZ_CHECK(model_get(lc, m, c));
@@ -128,7 +128,7 @@ static void model_scan(struct linkcache *lc, const struct model *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct model m;
-	struct linkcache *lc = linkcache_new(LINKCACHE_MIN_BYTES);
+	struct link_cache *lc = link_cache_new(LINK_CACHE_MIN_BYTES);
 	size_t i = 0, ops = 0;
 
 	FUZZ_CHECK(lc != NULL);
@@ -145,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = 1 + (((size_t)data[i + 1] << 8 | data[i + 2]) % URL_MAX);
 			i += 3;
 			rec_make(&want, c, m.next_ver, len);
-			linkcache_put(lc, &want);
+			link_cache_put(lc, &want);
 			m.ver[c] = m.next_ver++;
 			m.url_len[c] = (uint32_t)len;
 			m.seq[c] = ++m.nput;
@@ -157,15 +157,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			model_get(lc, &m, data[i++]);
 		} else {
-			linkcache_invalidate(lc);
+			link_cache_invalidate(lc);
 			memset(m.ver, 0, sizeof(m.ver));
 			memset(m.seq, 0, sizeof(m.seq));
-			FUZZ_CHECK(linkcache_count(lc) == 0);
+			FUZZ_CHECK(link_cache_count(lc) == 0);
 		}
 		if (++ops % 16 == 0)
 			model_scan(lc, &m);
 	}
 	model_scan(lc, &m);
-	linkcache_free(lc);
+	link_cache_free(lc);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * Fuzzes the request router from the raw request-target on:
- * http_target_parse(), which server.c runs on the target libmicrohttpd shows
+ * http_target_parse(), which http_server.c runs on the target libmicrohttpd shows
  * it, then the two handlers that act on a code, redirect_handle() for
  * /{code} and api_handle() for /api/v1/links/{code}, against a real store
  * holding the links "abc" and "abc-1". Input: the raw target, any bytes.

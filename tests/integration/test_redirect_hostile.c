@@ -9,7 +9,7 @@
  *
  * An answer is one response: one status line. libmicrohttpd before 1.0.0
  * sends the header block of its own answer to a Content-Length that is not
- * a number twice (see CLIENT_STRICTNESS in src/server.c); those rows say so,
+ * a number twice (see CLIENT_STRICTNESS in src/http_server.c); those rows say so,
  * and expect exactly that there, so that the day it changes is seen.
  */
 #include <check.h>

@@ -1,6 +1,6 @@
 /*
  * Integration tests of the prepared redirect responses each worker thread
- * keeps (server.c): a redirect asked for again is answered with the
+ * keeps (http_server.c): a redirect asked for again is answered with the
  * libmicrohttpd response built the first time. Every case runs on one
  * worker thread (so every request meets the same table), with the table on
  * and with --link-cache 0 (off); both must send the same bytes. Responses

@@ -14,7 +14,7 @@
 
 /* The libmicrohttpd that the daemon under test is built with refuses some
  * malformed requests itself, with its own status, before shortd sees them
- * (1.0 and later; see SHORTD_MHD_HEADERS_IN_PLACE in src/server.c). */
+ * (1.0 and later; see SHORTD_MHD_HEADERS_IN_PLACE in src/http_server.c). */
 #define HARNESS_MHD_REFUSES_ITSELF (MHD_VERSION >= 0x00097701)
 
 struct daemon {

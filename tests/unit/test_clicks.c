@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "clicks.h"
-#include "codegen.h"
+#include "link_code.h"
 #include "store.h"
 #include "harness.h"
 
@@ -60,7 +60,7 @@ static struct link make(const char *code, int64_t max_clicks)
 	l.status = 302;
 	l.max_clicks = max_clicks;
 	l.created_at = l.updated_at = DAY0;
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	return l;
 }
 

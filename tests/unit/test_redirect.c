@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codegen.h"
+#include "link_code.h"
 #include "html.h"
 #include "redirect.h"
 #include "harness.h"
@@ -53,7 +53,7 @@ static struct link add(const char *code, const char *url, int status)
 	snprintf(l.url, sizeof(l.url), "%s", url);
 	l.status = status;
 	l.created_at = l.updated_at = NOW - 100;
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	return l;
 }
 

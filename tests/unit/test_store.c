@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codegen.h"
+#include "link_code.h"
 #include "migrations.h"
 #include "store.h"
 #include "harness.h"
@@ -90,7 +90,7 @@ static int64_t create(const char *code, const char *url)
 	struct link l;
 
 	make_link(&l, code, url);
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	ck_assert_int_gt(l.id, 0);
 	return l.id;
 }
@@ -205,7 +205,7 @@ static int race_trace(unsigned type, void *ctx, void *p, void *x)
 	race_armed = 0;
 	ck_assert_msg(store_open(path, &other, e, sizeof(e)) == STORE_OK, "other open: %s", e);
 	make_link(&l, "first", "https://first.example/");
-	ck_assert_int_eq(store_link_create(other, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(other, &l, link_code_generate, NULL), STORE_OK);
 	store_close(other);
 	return 0;
 }
@@ -302,7 +302,7 @@ START_TEST(test_create_and_lookup_every_field)
 	l.max_clicks = 10;
 	l.created_at = 1700000001;
 	l.updated_at = 1700000002;
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	ck_assert_int_gt(l.id, 0);
 	ck_assert_str_eq(l.code, "Abc_1-z");
 	ck_assert_int_eq(store_link_lookup(st, "Abc_1-z", &got), STORE_OK);
@@ -321,7 +321,7 @@ START_TEST(test_create_and_lookup_every_field)
 	ck_assert(got.last_click_at == LINK_NO_TIME);
 
 	make_link(&l, "plain", "http://p.example/");
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	ck_assert_int_eq(store_link_lookup(st, "plain", &got), STORE_OK);
 	ck_assert(got.expires_at == LINK_NO_TIME);
 	ck_assert(got.max_clicks == LINK_NO_LIMIT);
@@ -358,7 +358,7 @@ START_TEST(test_long_url_round_trips)
 	memcpy(l.url, "https://e.com/", 14);
 	memset(l.url + 14, 'x', LINK_URL_MAX - 14);
 	l.url[LINK_URL_MAX] = '\0';
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	ck_assert_int_eq(store_link_lookup(st, "long", &got), STORE_OK);
 	ck_assert_str_eq(got.url, l.url);
 }
@@ -371,7 +371,7 @@ START_TEST(test_custom_code_conflict)
 	open_store();
 	create("taken", "https://first.example/");
 	make_link(&l, "taken", "https://second.example/");
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_CONFLICT);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_CONFLICT);
 	ck_assert_int_eq(store_link_lookup(st, "taken", &got), STORE_OK);
 	ck_assert_str_eq(got.url, "https://first.example/");
 	ck_assert_int_eq(link_count(), 1);
@@ -384,7 +384,7 @@ START_TEST(test_generated_code)
 
 	open_store();
 	make_link(&l, "", "https://gen.example/");
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	ck_assert_uint_eq(strlen(l.code), LINK_GEN_LEN);
 	ck_assert_int_eq(link_code_check(l.code), LINK_CODE_OK);
 	ck_assert_int_eq(store_link_lookup(st, l.code, &got), STORE_OK);
@@ -608,7 +608,7 @@ static void *create_many(void *arg)
 
 	for (int i = 0; i < 50; i++) {
 		make_link(&l, "", "https://many.example/");
-		if (store_link_create(st, &l, codegen_code, NULL) == STORE_OK &&
+		if (store_link_create(st, &l, link_code_generate, NULL) == STORE_OK &&
 		    store_link_lookup(st, l.code, &got) == STORE_OK && got.id == l.id)
 			c->made++;
 	}
@@ -810,7 +810,7 @@ START_TEST(test_full_database)
 	for (int i = 0; i < 200; i++) {
 		make_link(&l, "", url);
 		snprintf(l.code, sizeof(l.code), "full%03d", i);
-		rc = store_link_create(st, &l, codegen_code, NULL);
+		rc = store_link_create(st, &l, link_code_generate, NULL);
 		if (rc != STORE_OK) {
 			ck_assert_int_eq(l.id, 0);
 			break;
@@ -832,7 +832,7 @@ START_TEST(test_full_database)
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
 	open_store();
 	make_link(&l, "after", url);
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 }
 END_TEST
 
@@ -873,7 +873,7 @@ static void open_with_cached_link(struct link *got)
 	make_link(&l, "c", "https://cached.example/a?b=c");
 	l.status = 307;
 	l.expires_at = 1900000000;
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	ck_assert_int_eq(store_link_resolve(st, "c", got), STORE_OK);
 	ck_assert_int_eq(got->clicks, 0);
 	sql_exec("UPDATE links SET clicks = 99 WHERE code = 'c'");
@@ -896,7 +896,7 @@ START_TEST(test_resolve_equals_lookup)
 	l.forward_query = true;
 	l.disabled = true;
 	l.expires_at = 1800000000;
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	create("plain", "http://p.example/");
 	ck_assert_int_eq(store_link_lookup(st, "Abc_1-z", &want), STORE_OK);
 	/* The first resolve reads the store, the next ones the cache. */
@@ -1083,7 +1083,7 @@ START_TEST(test_resolve_never_caches_max_clicks)
 	store_set_link_cache(st, 1 << 20);
 	make_link(&l, "lim", "https://limited.example/");
 	l.max_clicks = 10;
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	for (i = 1; i <= 3; i++) {
 		char sql[128];
 		ck_assert_int_eq(store_link_resolve(st, "lim", &got), STORE_OK);
@@ -1250,7 +1250,7 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 	ck_assert_int_eq(store_check(st), STORE_GONE);
 	ck_assert_int_eq(store_ping(st), STORE_GONE);
 	make_link(&l, "new", "https://new.example/");
-	ck_assert_int_eq(store_link_create(st, &l, codegen_code, NULL), STORE_GONE);
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_GONE);
 	ck_assert_int_eq(store_link_delete(st, "kept"), STORE_GONE);
 	ck_assert_int_eq(store_token_add(st, "t", hash, STORE_ROLE_ADMIN, 1), STORE_GONE);
 	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_GONE);

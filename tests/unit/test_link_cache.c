@@ -1,8 +1,8 @@
 /*
- * Unit tests of linkcache.c against a reference model: for each code, the
+ * Unit tests of link_cache.c against a reference model: for each code, the
  * newest record put since the last invalidation. Whatever the eviction,
- * linkcache_get() returns either nothing or exactly that record (never an
- * older one, another code's, or a torn mix of two), linkcache_count()
+ * link_cache_get() returns either nothing or exactly that record (never an
+ * older one, another code's, or a torn mix of two), link_cache_count()
  * equals the number of codes get() finds, the records found are the newest
  * ones (the oldest go first), and a record put recently enough is always
  * found. Every record is made from (code number, version), so a mix-up
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linkcache.h"
+#include "link_cache.h"
 
 static const int statuses[] = {301, 302, 303, 307, 308};
 
@@ -120,8 +120,8 @@ static void links_teardown(void)
 #define RECENT 100 /* puts remembered for the "recent ones are found" check */
 
 struct model {
-	struct linkcache *c;
-	size_t bytes;    /* asked of linkcache_new */
+	struct link_cache *c;
+	size_t bytes;    /* asked of link_cache_new */
 	unsigned ncodes; /* code numbers 0..ncodes-1 */
 	uint32_t *ver;   /* newest version put since invalidation; 0: none */
 	uint32_t *url_len;
@@ -134,9 +134,9 @@ struct model {
 
 static void model_init(struct model *m, size_t bytes, unsigned ncodes)
 {
-	m->c = linkcache_new(bytes);
+	m->c = link_cache_new(bytes);
 	ck_assert_ptr_nonnull(m->c);
-	m->bytes = bytes < LINKCACHE_MIN_BYTES ? LINKCACHE_MIN_BYTES : bytes;
+	m->bytes = bytes < LINK_CACHE_MIN_BYTES ? LINK_CACHE_MIN_BYTES : bytes;
 	m->ncodes = ncodes;
 	m->ver = calloc(ncodes, sizeof(*m->ver));
 	m->url_len = calloc(ncodes, sizeof(*m->url_len));
@@ -148,7 +148,7 @@ static void model_init(struct model *m, size_t bytes, unsigned ncodes)
 
 static void model_free(struct model *m)
 {
-	linkcache_free(m->c);
+	link_cache_free(m->c);
 	free(m->ver);
 	free(m->url_len);
 	free(m->seq);
@@ -159,7 +159,7 @@ static void model_put(struct model *m, unsigned n, size_t url_len)
 	uint32_t ver = m->next_ver++;
 
 	rec_make(la, n, ver, url_len);
-	linkcache_put(m->c, la);
+	link_cache_put(m->c, la);
 	m->ver[n] = ver;
 	m->url_len[n] = (uint32_t)url_len;
 	m->seq[n] = ++m->nput;
@@ -175,7 +175,7 @@ static bool model_get(struct model *m, unsigned n)
 
 	code_text(n, code);
 	memset(lb, 0x5a, offsetof(struct link, url) + 16);
-	found = linkcache_get(m->c, code, lb);
+	found = link_cache_get(m->c, code, lb);
 	if (!found)
 		return false;
 	REQUIRE(m->ver[n] != 0, "code %s found, none put since invalidation", code);
@@ -186,7 +186,7 @@ static bool model_get(struct model *m, unsigned n)
 
 static void model_invalidate(struct model *m)
 {
-	linkcache_invalidate(m->c);
+	link_cache_invalidate(m->c);
 	memset(m->ver, 0, m->ncodes * sizeof(*m->ver));
 	memset(m->seq, 0, m->ncodes * sizeof(*m->seq));
 }
@@ -216,7 +216,7 @@ static void model_scan(struct model *m)
 			max_missing = m->seq[n];
 		}
 	}
-	REQUIRE(linkcache_count(m->c) == found, "count %zu, %llu found", linkcache_count(m->c),
+	REQUIRE(link_cache_count(m->c) == found, "count %zu, %llu found", link_cache_count(m->c),
 		(unsigned long long)found);
 	REQUIRE(found <= current, "more found than put");
 	REQUIRE(max_missing < min_found, "put %llu missing, older put %llu found",
@@ -238,38 +238,38 @@ static void model_scan(struct model *m)
 
 START_TEST(test_get_on_empty)
 {
-	struct linkcache *c = linkcache_new(LINKCACHE_MIN_BYTES);
+	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
 	char long_code[LINK_CODE_MAX + 2];
 
 	ck_assert_ptr_nonnull(c);
-	ck_assert(!linkcache_get(c, "a", la));
-	ck_assert(!linkcache_get(c, "", la));
+	ck_assert(!link_cache_get(c, "a", la));
+	ck_assert(!link_cache_get(c, "", la));
 	memset(long_code, 'x', sizeof(long_code) - 1);
 	long_code[sizeof(long_code) - 1] = '\0';
-	ck_assert(!linkcache_get(c, long_code, la));
-	ck_assert_uint_eq(linkcache_count(c), 0);
-	linkcache_invalidate(c);
-	ck_assert(!linkcache_get(c, "a", la));
-	ck_assert_uint_eq(linkcache_count(c), 0);
-	linkcache_free(c);
+	ck_assert(!link_cache_get(c, long_code, la));
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	link_cache_invalidate(c);
+	ck_assert(!link_cache_get(c, "a", la));
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	link_cache_free(c);
 }
 END_TEST
 
 START_TEST(test_put_get_every_field)
 {
-	struct linkcache *c = linkcache_new(1 << 20);
+	struct link_cache *c = link_cache_new(1 << 20);
 	uint32_t ver;
 
 	ck_assert_ptr_nonnull(c);
 	/* Every combination of flags, absent and present expiry and limit. */
 	for (ver = 1; ver <= 12; ver++) {
 		rec_make(la, ver, ver, 40 + ver);
-		linkcache_put(c, la);
+		link_cache_put(c, la);
 		memset(lb, 0x5a, sizeof(*lb));
-		ck_assert(linkcache_get(c, la->code, lb));
+		ck_assert(link_cache_get(c, la->code, lb));
 		assert_cached(lb, la);
 	}
-	ck_assert_uint_eq(linkcache_count(c), 12);
+	ck_assert_uint_eq(link_cache_count(c), 12);
 	/* Explicit values, not derived: a 307 with everything set. */
 	link_init(la);
 	la->id = INT64_MAX;
@@ -283,100 +283,100 @@ START_TEST(test_put_get_every_field)
 	la->clicks = INT64_MAX;
 	la->created_at = 5;
 	la->bot_clicks = 6;
-	linkcache_put(c, la);
+	link_cache_put(c, la);
 	memset(lb, 0x5a, sizeof(*lb));
-	ck_assert(linkcache_get(c, "Abc_1-z", lb));
+	ck_assert(link_cache_get(c, "Abc_1-z", lb));
 	assert_cached(lb, la);
 	/* Codes are exact and case-sensitive. */
-	ck_assert(!linkcache_get(c, "abc_1-z", lb));
-	ck_assert(!linkcache_get(c, "Abc_1-", lb));
-	ck_assert(!linkcache_get(c, "Abc_1-zz", lb));
-	ck_assert_uint_eq(linkcache_count(c), 13);
-	linkcache_free(c);
+	ck_assert(!link_cache_get(c, "abc_1-z", lb));
+	ck_assert(!link_cache_get(c, "Abc_1-", lb));
+	ck_assert(!link_cache_get(c, "Abc_1-zz", lb));
+	ck_assert_uint_eq(link_cache_count(c), 13);
+	link_cache_free(c);
 }
 END_TEST
 
 START_TEST(test_longest_code_and_url)
 {
-	struct linkcache *c = linkcache_new(1 << 20);
+	struct link_cache *c = link_cache_new(1 << 20);
 	size_t len;
 
 	ck_assert_ptr_nonnull(c);
 	rec_make(la, 7, 9, LINK_URL_MAX);
 	memset(la->code, 'Q', LINK_CODE_MAX);
 	la->code[LINK_CODE_MAX] = '\0';
-	linkcache_put(c, la);
-	ck_assert(linkcache_get(c, la->code, lb));
+	link_cache_put(c, la);
+	ck_assert(link_cache_get(c, la->code, lb));
 	assert_cached(lb, la);
 	ck_assert_uint_eq(strlen(lb->code), LINK_CODE_MAX);
 	ck_assert_uint_eq(strlen(lb->url), LINK_URL_MAX);
 	/* Every url length up to the longest is kept by a 1 MB cache. */
 	for (len = 1; len <= LINK_URL_MAX; len += 97) {
 		rec_make(la, (unsigned)len, 1, len);
-		linkcache_put(c, la);
-		ck_assert(linkcache_get(c, la->code, lb));
+		link_cache_put(c, la);
+		ck_assert(link_cache_get(c, la->code, lb));
 		assert_cached(lb, la);
 	}
-	linkcache_free(c);
+	link_cache_free(c);
 }
 END_TEST
 
 /*
  * In the smallest cache a url longer than an eighth of its ring is not
- * stored. The ring is most of LINKCACHE_MIN_BYTES (the index takes about a
+ * stored. The ring is most of LINK_CACHE_MIN_BYTES (the index takes about a
  * tenth), so the longest url stored lies between 7,000 bytes and an eighth
- * of LINKCACHE_MIN_BYTES; every shorter url is stored and no longer one.
+ * of LINK_CACHE_MIN_BYTES; every shorter url is stored and no longer one.
  */
 START_TEST(test_url_longer_than_an_eighth_is_not_stored)
 {
-	struct linkcache *c = linkcache_new(LINKCACHE_MIN_BYTES);
+	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
 	size_t len, longest = 0;
 	bool stored;
 
 	ck_assert_ptr_nonnull(c);
 	rec_make(la, 1, 1, LINK_URL_MAX);
-	linkcache_put(c, la);
-	ck_assert(!linkcache_get(c, la->code, lb));
-	ck_assert_uint_eq(linkcache_count(c), 0);
-	rec_make(la, 1, 1, LINKCACHE_MIN_BYTES / 8);
-	linkcache_put(c, la);
-	ck_assert(!linkcache_get(c, la->code, lb));
-	ck_assert_uint_eq(linkcache_count(c), 0);
-	for (len = 6000; len <= LINKCACHE_MIN_BYTES / 8; len++) {
+	link_cache_put(c, la);
+	ck_assert(!link_cache_get(c, la->code, lb));
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	rec_make(la, 1, 1, LINK_CACHE_MIN_BYTES / 8);
+	link_cache_put(c, la);
+	ck_assert(!link_cache_get(c, la->code, lb));
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	for (len = 6000; len <= LINK_CACHE_MIN_BYTES / 8; len++) {
 		/* Always code number 1, so the record size moves with len only. */
 		rec_make(la, 1, (uint32_t)len, len);
-		linkcache_put(c, la);
-		stored = linkcache_get(c, la->code, lb);
+		link_cache_put(c, la);
+		stored = link_cache_get(c, la->code, lb);
 		if (stored) {
 			assert_cached(lb, la);
 			ck_assert_msg(longest == len - 1 || len == 6000, "url of %zu stored, of %zu not", len,
 				      longest + 1);
 			longest = len;
 		}
-		ck_assert_uint_eq(linkcache_count(c), stored);
-		linkcache_invalidate(c);
+		ck_assert_uint_eq(link_cache_count(c), stored);
+		link_cache_invalidate(c);
 	}
 	ck_assert_uint_ge(longest, 7000);
-	ck_assert_uint_lt(longest, LINKCACHE_MIN_BYTES / 8);
+	ck_assert_uint_lt(longest, LINK_CACHE_MIN_BYTES / 8);
 	/* Both sides once more, in a fresh cache. */
-	linkcache_free(c);
-	c = linkcache_new(LINKCACHE_MIN_BYTES);
+	link_cache_free(c);
+	c = link_cache_new(LINK_CACHE_MIN_BYTES);
 	ck_assert_ptr_nonnull(c);
 	rec_make(la, 1, 3, longest + 1);
-	linkcache_put(c, la);
-	ck_assert(!linkcache_get(c, la->code, lb));
+	link_cache_put(c, la);
+	ck_assert(!link_cache_get(c, la->code, lb));
 	rec_make(la, 1, 4, longest);
-	linkcache_put(c, la);
-	ck_assert(linkcache_get(c, la->code, lb));
+	link_cache_put(c, la);
+	ck_assert(link_cache_get(c, la->code, lb));
 	assert_cached(lb, la);
-	ck_assert_uint_eq(linkcache_count(c), 1);
-	linkcache_free(c);
+	ck_assert_uint_eq(link_cache_count(c), 1);
+	link_cache_free(c);
 }
 END_TEST
 
 START_TEST(test_replace)
 {
-	struct linkcache *c = linkcache_new(LINKCACHE_MIN_BYTES);
+	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
 	uint32_t ver;
 
 	ck_assert_ptr_nonnull(c);
@@ -384,18 +384,18 @@ START_TEST(test_replace)
 	 * in the ring behind the newest. */
 	for (ver = 1; ver <= 40; ver++) {
 		rec_make(la, 5, ver, ver % 2 ? 3 : 3000);
-		linkcache_put(c, la);
-		ck_assert(linkcache_get(c, la->code, lb));
+		link_cache_put(c, la);
+		ck_assert(link_cache_get(c, la->code, lb));
 		assert_cached(lb, la);
-		ck_assert_uint_eq(linkcache_count(c), 1);
+		ck_assert_uint_eq(link_cache_count(c), 1);
 	}
 	rec_make(la, 6, 1, 10);
-	linkcache_put(c, la);
-	ck_assert_uint_eq(linkcache_count(c), 2);
+	link_cache_put(c, la);
+	ck_assert_uint_eq(link_cache_count(c), 2);
 	rec_make(la, 5, 40, 3000);
-	ck_assert(linkcache_get(c, la->code, lb));
+	ck_assert(link_cache_get(c, la->code, lb));
 	assert_cached(lb, la);
-	linkcache_free(c);
+	link_cache_free(c);
 }
 END_TEST
 
@@ -403,81 +403,81 @@ END_TEST
  * not returned any more. */
 START_TEST(test_too_large_put_hides_the_older_record)
 {
-	struct linkcache *c = linkcache_new(LINKCACHE_MIN_BYTES);
+	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
 
 	ck_assert_ptr_nonnull(c);
 	rec_make(la, 7, 1, 20);
-	linkcache_put(c, la);
-	ck_assert(linkcache_get(c, la->code, lb));
-	ck_assert_uint_eq(linkcache_count(c), 1);
+	link_cache_put(c, la);
+	ck_assert(link_cache_get(c, la->code, lb));
+	ck_assert_uint_eq(link_cache_count(c), 1);
 	rec_make(la, 7, 2, LINK_URL_MAX);
-	linkcache_put(c, la);
-	ck_assert(!linkcache_get(c, la->code, lb));
-	ck_assert_uint_eq(linkcache_count(c), 0);
-	linkcache_free(c);
+	link_cache_put(c, la);
+	ck_assert(!link_cache_get(c, la->code, lb));
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	link_cache_free(c);
 }
 END_TEST
 
 START_TEST(test_invalidate)
 {
-	struct linkcache *c = linkcache_new(1 << 20);
+	struct link_cache *c = link_cache_new(1 << 20);
 	unsigned n;
 
 	ck_assert_ptr_nonnull(c);
 	for (n = 0; n < 10; n++) {
 		rec_make(la, n, 1, 50);
-		linkcache_put(c, la);
+		link_cache_put(c, la);
 	}
-	ck_assert_uint_eq(linkcache_count(c), 10);
-	linkcache_invalidate(c);
-	ck_assert_uint_eq(linkcache_count(c), 0);
+	ck_assert_uint_eq(link_cache_count(c), 10);
+	link_cache_invalidate(c);
+	ck_assert_uint_eq(link_cache_count(c), 0);
 	for (n = 0; n < 10; n++) {
 		rec_make(la, n, 1, 50);
-		ck_assert(!linkcache_get(c, la->code, lb));
+		ck_assert(!link_cache_get(c, la->code, lb));
 	}
 	/* A new code after, and one of the old codes again with a new record. */
 	rec_make(la, 100, 2, 60);
-	linkcache_put(c, la);
-	ck_assert(linkcache_get(c, la->code, lb));
+	link_cache_put(c, la);
+	ck_assert(link_cache_get(c, la->code, lb));
 	assert_cached(lb, la);
 	rec_make(la, 3, 2, 70);
-	linkcache_put(c, la);
-	ck_assert(linkcache_get(c, la->code, lb));
+	link_cache_put(c, la);
+	ck_assert(link_cache_get(c, la->code, lb));
 	assert_cached(lb, la);
-	ck_assert_uint_eq(linkcache_count(c), 2);
+	ck_assert_uint_eq(link_cache_count(c), 2);
 	for (n = 0; n < 10; n++) {
 		code_text(n, la->code);
-		ck_assert(linkcache_get(c, la->code, lb) == (n == 3));
+		ck_assert(link_cache_get(c, la->code, lb) == (n == 3));
 	}
 	/* Twice in a row, then the same old code again. */
-	linkcache_invalidate(c);
-	linkcache_invalidate(c);
-	ck_assert_uint_eq(linkcache_count(c), 0);
-	ck_assert(!linkcache_get(c, la->code, lb));
+	link_cache_invalidate(c);
+	link_cache_invalidate(c);
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	ck_assert(!link_cache_get(c, la->code, lb));
 	rec_make(la, 3, 3, 80);
-	linkcache_put(c, la);
-	ck_assert(linkcache_get(c, la->code, lb));
+	link_cache_put(c, la);
+	ck_assert(link_cache_get(c, la->code, lb));
 	assert_cached(lb, la);
-	ck_assert_uint_eq(linkcache_count(c), 1);
-	linkcache_free(c);
+	ck_assert_uint_eq(link_cache_count(c), 1);
+	link_cache_free(c);
 }
 END_TEST
 
 START_TEST(test_new_zero_and_free_null)
 {
-	struct linkcache *c = linkcache_new(0);
+	struct link_cache *c = link_cache_new(0);
 	unsigned n;
 
 	ck_assert_ptr_nonnull(c);
 	for (n = 0; n < 200; n++) {
 		rec_make(la, n, 1, 100);
-		linkcache_put(c, la);
-		ck_assert(linkcache_get(c, la->code, lb));
+		link_cache_put(c, la);
+		ck_assert(link_cache_get(c, la->code, lb));
 		assert_cached(lb, la);
 	}
-	ck_assert_uint_eq(linkcache_count(c), 200);
-	linkcache_free(c);
-	linkcache_free(NULL);
+	ck_assert_uint_eq(link_cache_count(c), 200);
+	link_cache_free(c);
+	link_cache_free(NULL);
 }
 END_TEST
 
@@ -507,7 +507,7 @@ START_TEST(test_eviction_in_order)
 
 	rng_state = 0x9e3779b97f4a7c15ULL;
 	for (pass = 0; pass < 2; pass++) {
-		model_init(&m, LINKCACHE_MIN_BYTES, 20000);
+		model_init(&m, LINK_CACHE_MIN_BYTES, 20000);
 		for (n = 0; n < m.ncodes; n++) {
 			model_put(&m, n, pass == 0 ? 1 + rng() % 200 : 1);
 			REQUIRE(model_get(&m, n), "code %u missing after its put", n);
@@ -523,7 +523,7 @@ START_TEST(test_eviction_in_order)
 		/* The cache did evict, and kept more than the last 100. */
 		ck_assert_uint_lt(found, m.ncodes / 10);
 		ck_assert_uint_gt(found, 100);
-		ck_assert_uint_eq(linkcache_count(m.c), found);
+		ck_assert_uint_eq(link_cache_count(m.c), found);
 		model_free(&m);
 	}
 }
@@ -535,7 +535,7 @@ END_TEST
  * codes never put or impossible, and a rare invalidation. Each get and each
  * put is checked at once, and everything every 2,000 operations.
  */
-static const size_t random_sizes[] = {LINKCACHE_MIN_BYTES, 256 * 1024, 4 * 1024 * 1024};
+static const size_t random_sizes[] = {LINK_CACHE_MIN_BYTES, 256 * 1024, 4 * 1024 * 1024};
 
 START_TEST(test_randomized)
 {
@@ -557,15 +557,15 @@ START_TEST(test_randomized)
 		} else if (r < 999) {
 			/* A code never put, the empty code, one too long. */
 			code_text(m.ncodes + n, code);
-			REQUIRE(!linkcache_get(m.c, code, lb), "op %u: %s found, never put", op, code);
-			REQUIRE(!linkcache_get(m.c, "", lb), "op %u: the empty code found", op);
+			REQUIRE(!link_cache_get(m.c, code, lb), "op %u: %s found, never put", op, code);
+			REQUIRE(!link_cache_get(m.c, "", lb), "op %u: the empty code found", op);
 			memset(code, 'y', LINK_CODE_MAX + 1);
 			code[LINK_CODE_MAX + 1] = '\0';
-			REQUIRE(!linkcache_get(m.c, code, lb), "op %u: a code of 65 found", op);
+			REQUIRE(!link_cache_get(m.c, code, lb), "op %u: a code of 65 found", op);
 		} else {
 			model_invalidate(&m);
-			REQUIRE(linkcache_count(m.c) == 0, "op %u: count %zu after invalidate", op,
-				linkcache_count(m.c));
+			REQUIRE(link_cache_count(m.c) == 0, "op %u: count %zu after invalidate", op,
+				link_cache_count(m.c));
 		}
 		if (op % 2000 == 1999)
 			model_scan(&m);
@@ -575,9 +575,9 @@ START_TEST(test_randomized)
 }
 END_TEST
 
-Suite *linkcache_suite(void)
+Suite *link_cache_suite(void)
 {
-	Suite *s = suite_create("linkcache");
+	Suite *s = suite_create("link_cache");
 	TCase *tc;
 
 	tc = tcase_create("basics");

@@ -3,7 +3,7 @@
  * the agents that fetch links people paste into chats and social sites, and
  * the big search crawlers; matching ignores case.
  */
-#include "bot.h"
+#include "http_useragent.h"
 
 #include <stddef.h>
 
@@ -59,7 +59,7 @@ static bool is_bot_at(const char *ua, const char *p)
 
 /* One pass over the agent: only a position whose letter begins a marker
  * compares further, and only with the markers that letter begins. */
-bool bot_is_bot(const char *user_agent)
+bool http_useragent_is_bot(const char *user_agent)
 {
 	if (user_agent == NULL)
 		return false;

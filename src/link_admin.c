@@ -3,17 +3,17 @@
  * limits. Validation happens before the store is touched, so a refused
  * request leaves the database as it was.
  */
-#include "linkops.h"
+#include "link_admin.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "link_code.h"
 #include "url.h"
 
-static int refuse(struct linkops_error *err, const char *code, int http_status, const char *fmt, ...)
+static int refuse(struct link_admin_error *err, const char *code, int http_status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -25,7 +25,7 @@ static int refuse(struct linkops_error *err, const char *code, int http_status, 
 	return -1;
 }
 
-void linkops_store_error(int store_status, struct linkops_error *err)
+void link_admin_store_error(int store_status, struct link_admin_error *err)
 {
 	switch (store_status) {
 	case STORE_NOT_FOUND:
@@ -44,7 +44,7 @@ void linkops_store_error(int store_status, struct linkops_error *err)
 }
 
 static int check_url(const char *url, const struct url_self *self, char *out, size_t outsize,
-		     struct linkops_error *err)
+		     struct link_admin_error *err)
 {
 	enum url_error e = url_normalize(url, self, out, outsize);
 
@@ -53,8 +53,8 @@ static int check_url(const char *url, const struct url_self *self, char *out, si
 	return 0;
 }
 
-int linkops_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
-		   const struct link_input *in, struct link *out, struct linkops_error *err)
+int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
+		   const struct link_input *in, struct link *out, struct link_admin_error *err)
 {
 	int rc;
 
@@ -82,16 +82,16 @@ int linkops_create(struct store *s, const struct url_self *self, int default_sta
 	out->forward_query = in->forward_query;
 	out->created_at = now;
 	out->updated_at = now;
-	rc = store_link_create(s, out, codegen_code, NULL);
+	rc = store_link_create(s, out, link_code_generate, NULL);
 	if (rc != STORE_OK) {
-		linkops_store_error(rc, err);
+		link_admin_store_error(rc, err);
 		return -1;
 	}
 	return 0;
 }
 
-int linkops_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
-		   int64_t now, struct link *out, struct linkops_error *err)
+int link_admin_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
+		   int64_t now, struct link *out, struct link_admin_error *err)
 {
 	struct link_patch *v = malloc(sizeof(*v));
 	int rc = -1;
@@ -111,7 +111,7 @@ int linkops_update(struct store *s, const struct url_self *self, const char *cod
 	}
 	rc = store_link_update(s, code, v, now, out);
 	if (rc != STORE_OK) {
-		linkops_store_error(rc, err);
+		link_admin_store_error(rc, err);
 		rc = -1;
 	}
 out:

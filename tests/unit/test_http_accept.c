@@ -1,5 +1,5 @@
 /*
- * Unit tests of accept.c: whether an Accept header prefers JSON to HTML,
+ * Unit tests of http_accept.c: whether an Accept header prefers JSON to HTML,
  * with q-values, wildcards, parameters and malformed ranges (skipped, not
  * fatal). One table, one driver.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accept.h"
+#include "http_accept.h"
 
 struct accept_case {
 	const char *accept;
@@ -80,14 +80,14 @@ START_TEST(test_prefers_json)
 {
 	const struct accept_case *c = &cases[_i];
 
-	ck_assert_msg(accept_prefers_json(c->accept) == c->json, "Accept: %s: want %s", c->accept,
+	ck_assert_msg(http_accept_prefers_json(c->accept) == c->json, "Accept: %s: want %s", c->accept,
 		      c->json ? "JSON" : "HTML");
 }
 END_TEST
 
 START_TEST(test_null_is_html)
 {
-	ck_assert(!accept_prefers_json(NULL));
+	ck_assert(!http_accept_prefers_json(NULL));
 }
 END_TEST
 
@@ -103,15 +103,15 @@ START_TEST(test_every_prefix_stays_in_bounds)
 		ck_assert_ptr_nonnull(p);
 		memcpy(p, full, k);
 		p[k] = '\0';
-		(void)accept_prefers_json(p);
+		(void)http_accept_prefers_json(p);
 		free(p);
 	}
 }
 END_TEST
 
-Suite *accept_suite(void)
+Suite *http_accept_suite(void)
 {
-	Suite *s = suite_create("accept");
+	Suite *s = suite_create("http_accept");
 	TCase *tc = tcase_create("negotiation");
 
 	tcase_add_loop_test(tc, test_prefers_json, 0, (int)(sizeof(cases) / sizeof(cases[0])));

@@ -1,7 +1,7 @@
 /*
  * The connection table: admission (--max-connections, per-address limits,
  * trusted proxies), deadlines (--header-timeout, --body-min-rate, --timeout)
- * and eviction. See include/conns.h for who calls what on which thread.
+ * and eviction. See include/http_conns.h for who calls what on which thread.
  *
  * Invariants, all under t->lock: admitted counts every connection admitted
  * and not yet closed (registered or still on its way to a worker); doomed
@@ -11,7 +11,7 @@
  * sockets have a lock of their own (linger_lock), so that draining them
  * never holds up a worker opening or closing a connection.
  */
-#include "conns.h"
+#include "http_conns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,16 +28,16 @@ struct addr_count {
 	uint32_t count;
 };
 
-/* A lingering socket (conns_linger). */
+/* A lingering socket (http_conns_linger). */
 struct lingering_sock {
 	int fd;
 	uint64_t until_ms;
 };
 
-struct conns {
+struct http_conns {
 	const struct config *cfg;
 	pthread_mutex_t lock;
-	struct conns_slot *head; /* registered connections */
+	struct http_conns_slot *head; /* registered connections */
 	unsigned admitted;
 	unsigned doomed;
 	struct addr_count *addrs; /* open addressing, linear probing; NULL: no per-address limit */
@@ -56,12 +56,12 @@ static uint64_t now_ms(void)
 }
 
 /* Whether a connection from key counts against the per-address limit. */
-static bool counts_per_addr(const struct conns *t, const unsigned char key[16])
+static bool counts_per_addr(const struct http_conns *t, const unsigned char key[16])
 {
 	return t->addrs != NULL && !config_is_trusted_proxy(t->cfg, key);
 }
 
-static size_t addr_hash(const struct conns *t, const unsigned char key[16])
+static size_t addr_hash(const struct http_conns *t, const unsigned char key[16])
 {
 	uint32_t h = 2166136261u;
 
@@ -71,7 +71,7 @@ static size_t addr_hash(const struct conns *t, const unsigned char key[16])
 }
 
 /* key's entry, or the empty one where it would go. */
-static struct addr_count *addr_find(struct conns *t, const unsigned char key[16])
+static struct addr_count *addr_find(struct http_conns *t, const unsigned char key[16])
 {
 	size_t i = addr_hash(t, key);
 
@@ -82,7 +82,7 @@ static struct addr_count *addr_find(struct conns *t, const unsigned char key[16]
 
 /* One connection fewer from key; an entry that reaches 0 is removed by
  * moving back the entries of its probe run (no tombstones). */
-static void addr_release(struct conns *t, const unsigned char key[16])
+static void addr_release(struct http_conns *t, const unsigned char key[16])
 {
 	struct addr_count *e = addr_find(t, key);
 	size_t hole, i;
@@ -103,9 +103,9 @@ static void addr_release(struct conns *t, const unsigned char key[16])
 	}
 }
 
-int conns_new(const struct config *cfg, struct conns **out)
+int http_conns_new(const struct config *cfg, struct http_conns **out)
 {
-	struct conns *t = calloc(1, sizeof(*t));
+	struct http_conns *t = calloc(1, sizeof(*t));
 
 	*out = NULL;
 	if (t == NULL)
@@ -136,7 +136,7 @@ int conns_new(const struct config *cfg, struct conns **out)
 	return 0;
 }
 
-void conns_free(struct conns *t)
+void http_conns_free(struct http_conns *t)
 {
 	if (t == NULL)
 		return;
@@ -149,7 +149,7 @@ void conns_free(struct conns *t)
 	free(t);
 }
 
-static void doom(struct conns *t, struct conns_slot *s)
+static void doom(struct http_conns *t, struct http_conns_slot *s)
 {
 	shutdown(s->fd, SHUT_RDWR);
 	s->doomed = true;
@@ -157,7 +157,7 @@ static void doom(struct conns *t, struct conns_slot *s)
 }
 
 /* Brings s's view of its state up to date; returns the phase. */
-static enum conns_phase observe(struct conns_slot *s, uint64_t now)
+static enum http_conns_phase observe(struct http_conns_slot *s, uint64_t now)
 {
 	uint32_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
 
@@ -165,22 +165,22 @@ static enum conns_phase observe(struct conns_slot *s, uint64_t now)
 		s->seen = st;
 		s->since_ms = now;
 	}
-	return (enum conns_phase)(st & 3u);
+	return (enum http_conns_phase)(st & 3u);
 }
 
 /* Shuts down the connection waiting longest for headers or idle between
  * requests; false when there is none. */
-static bool evict_one(struct conns *t)
+static bool evict_one(struct http_conns *t)
 {
-	struct conns_slot *victim = NULL;
+	struct http_conns_slot *victim = NULL;
 	uint64_t now = now_ms();
 
-	for (struct conns_slot *s = t->head; s != NULL; s = s->next) {
-		enum conns_phase p;
+	for (struct http_conns_slot *s = t->head; s != NULL; s = s->next) {
+		enum http_conns_phase p;
 		if (s->doomed)
 			continue;
 		p = observe(s, now);
-		if ((p == CONNS_HEADERS || p == CONNS_IDLE) && (victim == NULL || s->since_ms < victim->since_ms))
+		if ((p == HTTP_CONNS_HEADERS || p == HTTP_CONNS_IDLE) && (victim == NULL || s->since_ms < victim->since_ms))
 			victim = s;
 	}
 	if (victim == NULL)
@@ -189,7 +189,7 @@ static bool evict_one(struct conns *t)
 	return true;
 }
 
-bool conns_admit(struct conns *t, const struct sockaddr *addr, socklen_t len)
+bool http_conns_admit(struct http_conns *t, const struct sockaddr *addr, socklen_t len)
 {
 	const struct config *cfg = t->cfg;
 	unsigned char key[16];
@@ -218,7 +218,7 @@ out:
 	return ok;
 }
 
-void conns_cancel(struct conns *t, const struct sockaddr *addr, socklen_t len)
+void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, socklen_t len)
 {
 	unsigned char key[16];
 
@@ -229,15 +229,15 @@ void conns_cancel(struct conns *t, const struct sockaddr *addr, socklen_t len)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void conns_open(struct conns *t, struct conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len)
+void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len)
 {
 	s->fd = fd;
 	s->counted = config_addr_key(addr, len, s->key) && counts_per_addr(t, s->key);
 	s->doomed = false;
 	s->seq = 0;
-	atomic_store_explicit(&s->state, (uint32_t)CONNS_HEADERS, memory_order_relaxed);
+	atomic_store_explicit(&s->state, (uint32_t)HTTP_CONNS_HEADERS, memory_order_relaxed);
 	atomic_store_explicit(&s->body_bytes, 0, memory_order_relaxed);
-	s->seen = (uint32_t)CONNS_HEADERS;
+	s->seen = (uint32_t)HTTP_CONNS_HEADERS;
 	s->since_ms = now_ms();
 	pthread_mutex_lock(&t->lock);
 	s->prev = NULL;
@@ -248,7 +248,7 @@ void conns_open(struct conns *t, struct conns_slot *s, int fd, const struct sock
 	pthread_mutex_unlock(&t->lock);
 }
 
-void conns_close(struct conns *t, struct conns_slot *s)
+void http_conns_close(struct http_conns *t, struct http_conns_slot *s)
 {
 	pthread_mutex_lock(&t->lock);
 	if (s->prev != NULL)
@@ -266,35 +266,35 @@ void conns_close(struct conns *t, struct conns_slot *s)
 }
 
 /* Whether the connection in phase p since since_ms is past its deadline. */
-static bool is_overdue(const struct conns *t, const struct conns_slot *s, enum conns_phase p, uint64_t now)
+static bool is_overdue(const struct http_conns *t, const struct http_conns_slot *s, enum http_conns_phase p, uint64_t now)
 {
 	const struct config *cfg = t->cfg;
 	uint64_t waited = now - s->since_ms, allowed;
 
 	switch (p) {
-	case CONNS_HEADERS:
+	case HTTP_CONNS_HEADERS:
 		return waited >= (uint64_t)cfg->header_timeout * 1000u;
-	case CONNS_BODY:
+	case HTTP_CONNS_BODY:
 		if (cfg->body_min_rate == 0)
 			return false;
 		allowed = (uint64_t)cfg->header_timeout * 1000u +
 		          atomic_load_explicit(&s->body_bytes, memory_order_relaxed) * 1000u / cfg->body_min_rate;
 		return waited >= allowed;
-	case CONNS_IDLE:
+	case HTTP_CONNS_IDLE:
 		return waited >= (uint64_t)cfg->timeout * 1000u;
-	case CONNS_BUSY:
+	case HTTP_CONNS_BUSY:
 		return false;
 	}
 	return false;
 }
 
-void conns_linger(struct conns *t, int fd)
+void http_conns_linger(struct http_conns *t, int fd)
 {
 	int copy;
 
 	pthread_mutex_lock(&t->linger_lock);
 	if (t->nlingering < t->cfg->max_connections && (copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
-		t->lingering[t->nlingering++] = (struct lingering_sock){copy, now_ms() + CONNS_LINGER_MS};
+		t->lingering[t->nlingering++] = (struct lingering_sock){copy, now_ms() + HTTP_CONNS_LINGER_MS};
 	pthread_mutex_unlock(&t->linger_lock);
 }
 
@@ -314,13 +314,13 @@ static bool linger_drain(struct lingering_sock *l, uint64_t now)
 	return now >= l->until_ms;
 }
 
-bool conns_sweep(struct conns *t)
+bool http_conns_sweep(struct http_conns *t)
 {
 	uint64_t now = now_ms();
 	bool any;
 
 	pthread_mutex_lock(&t->lock);
-	for (struct conns_slot *s = t->head; s != NULL; s = s->next) {
+	for (struct http_conns_slot *s = t->head; s != NULL; s = s->next) {
 		if (!s->doomed && is_overdue(t, s, observe(s, now), now))
 			doom(t, s);
 	}
@@ -341,7 +341,7 @@ bool conns_sweep(struct conns *t)
 	return any;
 }
 
-unsigned conns_count(struct conns *t)
+unsigned http_conns_count(struct http_conns *t)
 {
 	unsigned n;
 

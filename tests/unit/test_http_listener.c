@@ -1,7 +1,7 @@
 /*
- * Unit tests of acceptor.c on real loopback sockets: every connection is
+ * Unit tests of http_listener.c on real loopback sockets: every connection is
  * handed over once, non-blocking and close-on-exec, with the peer's
- * address; after acceptor_stop() the port refuses connections; out of
+ * address; after http_listener_stop() the port refuses connections; out of
  * descriptors, the loop pauses instead of spinning and takes the waiting
  * connections once descriptors are free again; a failed start leaves the
  * socket with the caller.
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acceptor.h"
+#include "http_listener.h"
 
 #define HELD_MAX 64
 
@@ -153,12 +153,12 @@ static double cpu_seconds(void)
 START_TEST(test_every_connection_is_handed_over_once)
 {
 	struct seen s;
-	struct acceptor *a;
+	struct http_listener *a;
 	unsigned port;
 	int lfd = listen_loopback(&port);
 
 	seen_init(&s, false);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
+	ck_assert_int_eq(http_listener_start(lfd, on_conn, NULL, &s, &a), 0);
 	ck_assert_ptr_nonnull(a);
 	for (int i = 0; i < 200; i++) {
 		int fd = client(port);
@@ -169,7 +169,7 @@ START_TEST(test_every_connection_is_handed_over_once)
 	ck_assert_int_eq(seen_count(&s), 200);
 	ck_assert_int_eq(s.bad_flags, 0);
 	ck_assert_int_eq(s.bad_address, 0);
-	acceptor_stop(a);
+	http_listener_stop(a);
 }
 END_TEST
 
@@ -178,12 +178,12 @@ START_TEST(test_a_burst_is_taken_whole)
 {
 	enum { BURST = 48 };
 	struct seen s;
-	struct acceptor *a;
+	struct http_listener *a;
 	unsigned port;
 	int lfd = listen_loopback(&port), fds[BURST];
 
 	seen_init(&s, false);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
+	ck_assert_int_eq(http_listener_start(lfd, on_conn, NULL, &s, &a), 0);
 	for (int i = 0; i < BURST; i++) {
 		fds[i] = client(port);
 		ck_assert_int_ge(fds[i], 0);
@@ -193,23 +193,23 @@ START_TEST(test_a_burst_is_taken_whole)
 		close(fds[i]);
 	}
 	ck_assert_int_eq(seen_count(&s), BURST);
-	acceptor_stop(a);
+	http_listener_stop(a);
 }
 END_TEST
 
 START_TEST(test_stopped_port_refuses_connections)
 {
 	struct seen s;
-	struct acceptor *a;
+	struct http_listener *a;
 	unsigned port;
 	int lfd = listen_loopback(&port), fd;
 
 	seen_init(&s, false);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
+	ck_assert_int_eq(http_listener_start(lfd, on_conn, NULL, &s, &a), 0);
 	fd = client(port);
 	ck_assert(answered(fd));
 	close(fd);
-	acceptor_stop(a);
+	http_listener_stop(a);
 	/* The listening socket is closed: the kernel refuses, nobody is called. */
 	fd = client(port);
 	ck_assert_int_eq(fd, -1);
@@ -231,18 +231,18 @@ START_TEST(test_start_stop_cycles_leak_nothing)
 	close(before);
 	seen_init(&s, false);
 	for (int i = 0; i < 100; i++) {
-		struct acceptor *a;
+		struct http_listener *a;
 		unsigned port;
 		int lfd = listen_loopback(&port), fd = -1;
 
-		ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
+		ck_assert_int_eq(http_listener_start(lfd, on_conn, NULL, &s, &a), 0);
 		if (i % 2 == 1)
 			fd = client(port);
-		acceptor_stop(a);
+		http_listener_stop(a);
 		if (fd >= 0)
 			close(fd);
 	}
-	acceptor_stop(NULL);
+	http_listener_stop(NULL);
 	after = dup(0);
 	ck_assert_int_eq(after, before);
 	close(after);
@@ -258,7 +258,7 @@ START_TEST(test_out_of_descriptors_pauses_then_recovers)
 {
 	enum { CLIENTS = 6 };
 	struct seen s;
-	struct acceptor *a;
+	struct http_listener *a;
 	struct rlimit saved, low;
 	unsigned port;
 	int lfd = listen_loopback(&port), fds[CLIENTS], spare[3], top, room = 0;
@@ -283,7 +283,7 @@ START_TEST(test_out_of_descriptors_pauses_then_recovers)
 	for (int i = 0; i < room; i++)
 		close(spare[i]);
 	ck_assert_int_ge(room, 2);
-	ck_assert_int_eq(acceptor_start(lfd, on_conn, NULL, &s, &a), 0);
+	ck_assert_int_eq(http_listener_start(lfd, on_conn, NULL, &s, &a), 0);
 	ck_assert(wait_count(&s, room - 1));
 
 	/* Clients still wait and accept() fails: a spinning loop would
@@ -297,7 +297,7 @@ START_TEST(test_out_of_descriptors_pauses_then_recovers)
 
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
 	ck_assert(wait_count(&s, CLIENTS));
-	acceptor_stop(a);
+	http_listener_stop(a);
 	for (int i = 0; i < s.nheld; i++)
 		close(s.held[i]);
 	for (int i = 0; i < CLIENTS; i++)
@@ -310,7 +310,7 @@ END_TEST
 START_TEST(test_failed_start_leaves_the_socket_to_the_caller)
 {
 	struct seen s;
-	struct acceptor *a = (struct acceptor *)&s;
+	struct http_listener *a = (struct http_listener *)&s;
 	struct rlimit saved, low;
 	unsigned port;
 	int lfd = listen_loopback(&port), top, rc, err;
@@ -323,7 +323,7 @@ START_TEST(test_failed_start_leaves_the_socket_to_the_caller)
 	low = saved;
 	low.rlim_cur = (rlim_t)top;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-	rc = acceptor_start(lfd, on_conn, NULL, &s, &a);
+	rc = http_listener_start(lfd, on_conn, NULL, &s, &a);
 	err = errno;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
 	ck_assert_int_eq(rc, -1);
@@ -334,9 +334,9 @@ START_TEST(test_failed_start_leaves_the_socket_to_the_caller)
 }
 END_TEST
 
-Suite *acceptor_suite(void)
+Suite *http_listener_suite(void)
 {
-	Suite *s = suite_create("acceptor");
+	Suite *s = suite_create("http_listener");
 	TCase *tc = tcase_create("loopback");
 
 	tcase_set_timeout(tc, 30);

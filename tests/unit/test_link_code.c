@@ -1,5 +1,5 @@
 /*
- * Unit tests of codegen.c: 7 characters of base62, every character of the
+ * Unit tests of link_code.c: 7 characters of base62, every character of the
  * alphabet in use, distinct over many draws, and a draw that spells a
  * reserved word is thrown away (proven with a scripted random source
  * installed through libsodium's randombytes_set_implementation; each Check
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "link_code.h"
 #include "link.h"
 
 #define DRAWS 20000
@@ -23,7 +23,7 @@ START_TEST(test_seven_base62_chars)
 
 	for (int i = 0; i < 1000; i++) {
 		memset(buf, 'Z', sizeof(buf));
-		ck_assert_int_eq(codegen_code(buf, sizeof(buf), NULL), 0);
+		ck_assert_int_eq(link_code_generate(buf, sizeof(buf), NULL), 0);
 		ck_assert_uint_eq(strlen(buf), LINK_GEN_LEN);
 		ck_assert_uint_eq(strspn(buf, alphabet), LINK_GEN_LEN);
 		ck_assert_int_eq(link_code_check(buf), LINK_CODE_OK);
@@ -35,8 +35,8 @@ START_TEST(test_small_buffer_refused)
 {
 	char buf[LINK_GEN_LEN + 1] = "unused";
 
-	ck_assert_int_eq(codegen_code(buf, LINK_GEN_LEN, NULL), -1);
-	ck_assert_int_eq(codegen_code(buf, 0, NULL), -1);
+	ck_assert_int_eq(link_code_generate(buf, LINK_GEN_LEN, NULL), -1);
+	ck_assert_int_eq(link_code_generate(buf, 0, NULL), -1);
 	ck_assert_str_eq(buf, "unused");
 }
 END_TEST
@@ -55,7 +55,7 @@ START_TEST(test_distinct_and_uniform_alphabet)
 
 	ck_assert_ptr_nonnull(codes);
 	for (int i = 0; i < DRAWS; i++) {
-		ck_assert_int_eq(codegen_code(codes[i], sizeof(codes[i]), NULL), 0);
+		ck_assert_int_eq(link_code_generate(codes[i], sizeof(codes[i]), NULL), 0);
 		for (int k = 0; k < LINK_GEN_LEN; k++)
 			seen[(unsigned char)codes[i][k]]++;
 	}
@@ -113,15 +113,15 @@ START_TEST(test_reserved_draws_are_redrawn)
 	script = "admin00" "ADMIN99" "AdMiNzz" "abc1234" "unused0";
 	script_pos = 0;
 	ck_assert_int_eq(randombytes_set_implementation(&scripted), 0);
-	ck_assert_int_eq(codegen_code(buf, sizeof(buf), NULL), 0);
+	ck_assert_int_eq(link_code_generate(buf, sizeof(buf), NULL), 0);
 	ck_assert_str_eq(buf, "abc1234");
 	ck_assert_uint_eq(script_pos, 4 * LINK_GEN_LEN);
 }
 END_TEST
 
-Suite *codegen_suite(void)
+Suite *link_code_suite(void)
 {
-	Suite *s = suite_create("codegen");
+	Suite *s = suite_create("link_code");
 	TCase *tc = tcase_create("codes");
 
 	tcase_add_test(tc, test_seven_base62_chars);

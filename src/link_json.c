@@ -1,7 +1,7 @@
 /*
  * Link -> JSON. Times are RFC 3339 UTC; absent options are null.
  */
-#include "linkjson.h"
+#include "link_json.h"
 
 #include <stdio.h>
 
@@ -17,17 +17,17 @@ static json_t *time_or_null(int64_t t)
 	return json_string(buf);
 }
 
-int linkjson_short_url(const char *base_url, const char *code, char *out, size_t outsize)
+int link_json_short_url(const char *base_url, const char *code, char *out, size_t outsize)
 {
 	int n = snprintf(out, outsize, "%s/%s", base_url, code);
 	return n < 0 || (size_t)n >= outsize ? -1 : 0;
 }
 
-json_t *linkjson_encode(const struct link *l, const char *base_url, int64_t clicks)
+json_t *link_json_encode(const struct link *l, const char *base_url, int64_t clicks)
 {
 	char short_url[1200];
 
-	if (linkjson_short_url(base_url, l->code, short_url, sizeof(short_url)) != 0)
+	if (link_json_short_url(base_url, l->code, short_url, sizeof(short_url)) != 0)
 		short_url[0] = '\0';
 	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:I, s:b}",
 			 "code", l->code,

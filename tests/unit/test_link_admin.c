@@ -1,5 +1,5 @@
 /*
- * Unit tests of linkops.c on a temporary store per test: every refusal
+ * Unit tests of link_admin.c on a temporary store per test: every refusal
  * gives its error code and HTTP status and leaves the store exactly as it
  * was; accepted input is normalised and stored.
  */
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "linkops.h"
+#include "link_admin.h"
 #include "harness.h"
 
 #define NOW 1700000000
@@ -20,7 +20,7 @@ static const struct url_self own = {"http://127.0.0.1:8080", NULL, 0};
 static char dir[256];
 static char path[300];
 static struct store *st;
-static struct linkops_error err;
+static struct link_admin_error err;
 
 static void fixture_setup(void)
 {
@@ -78,7 +78,7 @@ START_TEST(test_create_normalises_and_stores)
 	in.expires_at = NOW + 60;
 	in.max_clicks = 5;
 	in.forward_query = true;
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
 	ck_assert_str_eq(out.code, "mine");
 	ck_assert_str_eq(out.url, "https://t.example/p?q=caf%C3%A9");
 	ck_assert_int_gt(out.id, 0);
@@ -98,12 +98,12 @@ START_TEST(test_create_default_status_and_generated_code)
 	struct link_input in = input("https://t.example/", NULL);
 	struct link out, got;
 
-	ck_assert_int_eq(linkops_create(st, BASE, 308, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 308, NOW, &in, &out, &err), 0);
 	ck_assert_uint_eq(strlen(out.code), LINK_GEN_LEN);
 	ck_assert_int_eq(store_link_lookup(st, out.code, &got), STORE_OK);
 	ck_assert_int_eq(got.status, 308);
 	in.code = "";
-	ck_assert_int_eq(linkops_create(st, BASE, 301, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 301, NOW, &in, &out, &err), 0);
 	ck_assert_uint_eq(strlen(out.code), LINK_GEN_LEN);
 	ck_assert_int_eq(out.status, 301);
 }
@@ -119,12 +119,12 @@ START_TEST(test_create_8192_byte_url)
 	memset(url + 18, 'a', LINK_URL_MAX - 18);
 	url[LINK_URL_MAX] = '\0';
 	in = input(url, "long");
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
 	ck_assert_int_eq(store_link_lookup(st, "long", &got), STORE_OK);
 	ck_assert_str_eq(got.url, url);
 	url[17] = '"'; /* 8,194 bytes once encoded */
 	in.code = "long2";
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
 	ck_assert_str_eq(err.code, "invalid_url");
 	free(url);
 }
@@ -174,12 +174,12 @@ START_TEST(test_create_refused_changes_nothing)
 	struct link out;
 	static char before[4096], after[4096];
 
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
 	dump(before, sizeof(before));
 	in = input(r->url, r->code);
 	in.status = r->status;
 	in.max_clicks = r->max_clicks;
-	ck_assert_int_eq(linkops_create(st, BASE, r->default_status, NOW + 5, &in, &out, &err), -1);
+	ck_assert_int_eq(link_admin_create(st, BASE, r->default_status, NOW + 5, &in, &out, &err), -1);
 	ck_assert_ptr_nonnull(err.code);
 	ck_assert_str_eq(err.code, r->err_code);
 	ck_assert_int_eq(err.http_status, r->http_status);
@@ -194,10 +194,10 @@ START_TEST(test_create_url_message_is_the_rule)
 	struct link_input in = input("mailto:x@example.com", "c1");
 	struct link out;
 
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
 	ck_assert_str_eq(err.message, "url must be an absolute http or https URL");
 	in = input("https://t.example/", "x.y");
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
 	ck_assert_str_eq(err.message, "code may contain only A-Z, a-z, 0-9, '_' and '-'");
 }
 END_TEST
@@ -208,13 +208,13 @@ START_TEST(test_update_applies_and_normalises)
 	struct link_patch p;
 	struct link out, got;
 
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
 	memset(&p, 0, sizeof(p));
 	p.fields = PATCH_URL | PATCH_STATUS | PATCH_MAX_CLICKS;
 	snprintf(p.url, sizeof(p.url), "HTTPS://Second.Example/\xe2\x82\xac");
 	p.status = 303;
 	p.max_clicks = 0;
-	ck_assert_int_eq(linkops_update(st, BASE, "u", &p, NOW + 10, &out, &err), 0);
+	ck_assert_int_eq(link_admin_update(st, BASE, "u", &p, NOW + 10, &out, &err), 0);
 	ck_assert_str_eq(out.url, "https://second.example/%E2%82%AC");
 	ck_assert_int_eq(store_link_lookup(st, "u", &got), STORE_OK);
 	ck_assert_str_eq(got.url, "https://second.example/%E2%82%AC");
@@ -234,20 +234,20 @@ START_TEST(test_create_refuses_an_expiry_not_in_the_future)
 	struct link out, got;
 
 	in.expires_at = NOW - 1;
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
 	ck_assert_str_eq(err.code, "invalid_expires_at");
 	ck_assert_int_eq(err.http_status, 400);
 	in.expires_at = NOW;
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
 	ck_assert_str_eq(err.code, "invalid_expires_at");
 	ck_assert_int_eq(store_link_lookup(st, "late", &got), STORE_NOT_FOUND);
 
 	in.expires_at = NOW + 1;
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
 	memset(&p, 0, sizeof(p));
 	p.fields = PATCH_EXPIRES_AT;
 	p.expires_at = NOW - 3600;
-	ck_assert_int_eq(linkops_update(st, BASE, "late", &p, NOW, &out, &err), 0);
+	ck_assert_int_eq(link_admin_update(st, BASE, "late", &p, NOW, &out, &err), 0);
 	ck_assert_int_eq(store_link_lookup(st, "late", &got), STORE_OK);
 	ck_assert_int_eq(got.expires_at, NOW - 3600);
 }
@@ -282,14 +282,14 @@ START_TEST(test_update_refused_changes_nothing)
 	struct link out;
 	static char before[4096], after[4096];
 
-	ck_assert_int_eq(linkops_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
 	dump(before, sizeof(before));
 	memset(&p, 0, sizeof(p));
 	p.fields = r->fields;
 	snprintf(p.url, sizeof(p.url), "%s", r->url != NULL ? r->url : "");
 	p.status = r->status;
 	p.max_clicks = r->max_clicks;
-	ck_assert_int_eq(linkops_update(st, BASE, r->code, &p, NOW + 10, &out, &err), -1);
+	ck_assert_int_eq(link_admin_update(st, BASE, r->code, &p, NOW + 10, &out, &err), -1);
 	ck_assert_str_eq(err.code, r->err_code);
 	ck_assert_int_eq(err.http_status, r->http_status);
 	dump(after, sizeof(after));
@@ -312,7 +312,7 @@ START_TEST(test_store_errors)
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		memset(&err, 0, sizeof(err));
-		linkops_store_error(map[i].status, &err);
+		link_admin_store_error(map[i].status, &err);
 		ck_assert_str_eq(err.code, map[i].code);
 		ck_assert_int_eq(err.http_status, map[i].http);
 		ck_assert_uint_gt(strlen(err.message), 0);
@@ -320,9 +320,9 @@ START_TEST(test_store_errors)
 }
 END_TEST
 
-Suite *linkops_suite(void)
+Suite *link_admin_suite(void)
 {
-	Suite *s = suite_create("linkops");
+	Suite *s = suite_create("link_admin");
 	TCase *tc;
 
 	tc = tcase_create("create");

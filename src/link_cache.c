@@ -11,15 +11,15 @@
  *   index pointing at it; a record replaced by a newer one for the same code
  *   loses its slot and the flag, and waits in the ring to be evicted.
  * - c->current counts indexed records of the current generation, the ones
- *   linkcache_get() can return.
- * Nothing here allocates after linkcache_new().
+ *   link_cache_get() can return.
+ * Nothing here allocates after link_cache_new().
  */
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "linkcache.h"
+#include "link_cache.h"
 
 #define REC_FORWARD_QUERY 0x1
 #define REC_DISABLED 0x2
@@ -43,7 +43,7 @@ struct rec {
 	char text[]; /* code then url, neither terminated */
 };
 
-struct linkcache {
+struct link_cache {
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	uint32_t *slot;
 	size_t mask;      /* slots - 1 */
@@ -56,12 +56,12 @@ struct linkcache {
 	bool wrapped;
 };
 
-static struct rec *rec_at(const struct linkcache *c, size_t off)
+static struct rec *rec_at(const struct link_cache *c, size_t off)
 {
 	return (struct rec *)(void *)(c->ring + off);
 }
 
-static uint32_t code_hash(const struct linkcache *c, const char *code, size_t len)
+static uint32_t code_hash(const struct link_cache *c, const char *code, size_t len)
 {
 	unsigned char h[crypto_shorthash_BYTES];
 	uint32_t v;
@@ -71,13 +71,13 @@ static uint32_t code_hash(const struct linkcache *c, const char *code, size_t le
 	return v;
 }
 
-struct linkcache *linkcache_new(size_t bytes)
+struct link_cache *link_cache_new(size_t bytes)
 {
-	struct linkcache *c;
+	struct link_cache *c;
 	size_t slots = 1024;
 
-	if (bytes < LINKCACHE_MIN_BYTES)
-		bytes = LINKCACHE_MIN_BYTES;
+	if (bytes < LINK_CACHE_MIN_BYTES)
+		bytes = LINK_CACHE_MIN_BYTES;
 	if (sodium_init() < 0)
 		return NULL;
 	/* About a tenth for the index: a slot per 40 bytes of the whole, room
@@ -91,7 +91,7 @@ struct linkcache *linkcache_new(size_t bytes)
 	c->slot = calloc(slots, sizeof(*c->slot));
 	c->ring = malloc(c->cap);
 	if (c->slot == NULL || c->ring == NULL) {
-		linkcache_free(c);
+		link_cache_free(c);
 		return NULL;
 	}
 	c->mask = slots - 1;
@@ -100,7 +100,7 @@ struct linkcache *linkcache_new(size_t bytes)
 	return c;
 }
 
-void linkcache_free(struct linkcache *c)
+void link_cache_free(struct link_cache *c)
 {
 	if (c == NULL)
 		return;
@@ -112,7 +112,7 @@ void linkcache_free(struct linkcache *c)
 
 /* The slot holding the record for code, or the empty slot that ends its
  * probe sequence. */
-static size_t find_slot(const struct linkcache *c, const char *code, size_t len, uint32_t hash)
+static size_t find_slot(const struct link_cache *c, const char *code, size_t len, uint32_t hash)
 {
 	size_t i = hash & c->mask;
 
@@ -126,7 +126,7 @@ static size_t find_slot(const struct linkcache *c, const char *code, size_t len,
 
 /* Empties slot i and moves later records of its probe run back into the
  * gap, so every record stays reachable from its home slot. */
-static void slot_remove(struct linkcache *c, size_t i)
+static void slot_remove(struct link_cache *c, size_t i)
 {
 	size_t j = i;
 
@@ -145,7 +145,7 @@ static void slot_remove(struct linkcache *c, size_t i)
 }
 
 /* Takes a record out of the index, if it is still there. */
-static void unindex(struct linkcache *c, struct rec *r, size_t off)
+static void unindex(struct link_cache *c, struct rec *r, size_t off)
 {
 	uint32_t want = (uint32_t)(off / ALIGN + 1);
 	size_t i = r->hash & c->mask;
@@ -162,7 +162,7 @@ static void unindex(struct linkcache *c, struct rec *r, size_t off)
 }
 
 /* Evicts the oldest record; false when the ring is empty. */
-static bool evict_oldest(struct linkcache *c)
+static bool evict_oldest(struct link_cache *c)
 {
 	struct rec *r;
 
@@ -183,7 +183,7 @@ static bool evict_oldest(struct linkcache *c)
 }
 
 /* The offset of size free bytes at the head, evicting as needed. */
-static size_t ring_alloc(struct linkcache *c, size_t size)
+static size_t ring_alloc(struct link_cache *c, size_t size)
 {
 	for (;;) {
 		if (!c->wrapped) {
@@ -206,7 +206,7 @@ static size_t ring_alloc(struct linkcache *c, size_t size)
 	return c->head - size;
 }
 
-bool linkcache_get(struct linkcache *c, const char *code, struct link *out)
+bool link_cache_get(struct link_cache *c, const char *code, struct link *out)
 {
 	size_t len = strnlen(code, LINK_CODE_MAX + 1);
 	const struct rec *r;
@@ -235,7 +235,7 @@ bool linkcache_get(struct linkcache *c, const char *code, struct link *out)
 	return true;
 }
 
-void linkcache_put(struct linkcache *c, const struct link *l)
+void link_cache_put(struct link_cache *c, const struct link *l)
 {
 	size_t code_len = strnlen(l->code, sizeof(l->code));
 	size_t url_len = strnlen(l->url, sizeof(l->url));
@@ -277,7 +277,7 @@ void linkcache_put(struct linkcache *c, const struct link *l)
 	c->current++;
 }
 
-void linkcache_invalidate(struct linkcache *c)
+void link_cache_invalidate(struct link_cache *c)
 {
 	c->current = 0;
 	if (++c->gen != 0)
@@ -290,7 +290,7 @@ void linkcache_invalidate(struct linkcache *c)
 	c->wrapped = false;
 }
 
-size_t linkcache_count(const struct linkcache *c)
+size_t link_cache_count(const struct link_cache *c)
 {
 	return c->current;
 }

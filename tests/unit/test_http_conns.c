@@ -1,5 +1,5 @@
 /*
- * Unit tests of conns.c without a daemon: admission against
+ * Unit tests of http_conns.c without a daemon: admission against
  * --max-connections and --max-connections-per-ip (trusted proxies exempt),
  * the address table under churn, which connection is pushed out when all
  * slots are taken, and the sweep's deadlines. A connection's socket is one
@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "conns.h"
+#include "http_conns.h"
 
 static struct config cfg;
 
 struct fake {
-	struct conns_slot slot;
+	struct http_conns_slot slot;
 	int fd[2]; /* fd[0]: the daemon's end, fd[1]: the client's */
 	struct sockaddr_in addr;
 };
@@ -42,26 +42,26 @@ static struct sockaddr_in v4(const char *a)
 	return s;
 }
 
-static bool admit(struct conns *t, const char *a)
+static bool admit(struct http_conns *t, const char *a)
 {
 	struct sockaddr_in s = v4(a);
 
-	return conns_admit(t, (struct sockaddr *)&s, sizeof(s));
+	return http_conns_admit(t, (struct sockaddr *)&s, sizeof(s));
 }
 
 /* Admits and registers a connection from a. */
-static void open_fake(struct conns *t, struct fake *f, const char *a)
+static void open_fake(struct http_conns *t, struct fake *f, const char *a)
 {
 	memset(f, 0, sizeof(*f));
 	f->addr = v4(a);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, f->fd), 0);
-	ck_assert(conns_admit(t, (struct sockaddr *)&f->addr, sizeof(f->addr)));
-	conns_open(t, &f->slot, f->fd[0], (struct sockaddr *)&f->addr, sizeof(f->addr));
+	ck_assert(http_conns_admit(t, (struct sockaddr *)&f->addr, sizeof(f->addr)));
+	http_conns_open(t, &f->slot, f->fd[0], (struct sockaddr *)&f->addr, sizeof(f->addr));
 }
 
-static void close_fake(struct conns *t, struct fake *f)
+static void close_fake(struct http_conns *t, struct fake *f)
 {
-	conns_close(t, &f->slot);
+	http_conns_close(t, &f->slot);
 	close(f->fd[0]);
 	close(f->fd[1]);
 }
@@ -83,43 +83,43 @@ static void pause_ms(long ms)
 
 START_TEST(test_per_address_limit_and_total)
 {
-	struct conns *t;
+	struct http_conns *t;
 	struct sockaddr_in a = v4("192.0.2.1");
 
-	ck_assert_int_eq(conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
 	ck_assert(admit(t, "192.0.2.1"));
 	ck_assert(admit(t, "192.0.2.1"));
 	ck_assert(!admit(t, "192.0.2.1"));
 	ck_assert(admit(t, "192.0.2.2"));
 	ck_assert(admit(t, "192.0.2.3"));
-	ck_assert_uint_eq(conns_count(t), 4);
+	ck_assert_uint_eq(http_conns_count(t), 4);
 	/* Full, and nothing registered to push out. */
 	ck_assert(!admit(t, "192.0.2.4"));
-	conns_cancel(t, (struct sockaddr *)&a, sizeof(a));
+	http_conns_cancel(t, (struct sockaddr *)&a, sizeof(a));
 	ck_assert(admit(t, "192.0.2.1"));
-	ck_assert_uint_eq(conns_count(t), 4);
-	conns_free(t);
+	ck_assert_uint_eq(http_conns_count(t), 4);
+	http_conns_free(t);
 }
 END_TEST
 
 START_TEST(test_trusted_proxy_has_no_per_address_limit)
 {
-	struct conns *t;
+	struct http_conns *t;
 
 	ck_assert_int_eq(config_parse_cidr("192.0.2.0/30", &cfg.trusted_proxy[0]), 0);
 	cfg.trusted_proxies = 1;
-	ck_assert_int_eq(conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
 	for (int i = 0; i < 4; i++)
 		ck_assert(admit(t, "192.0.2.3"));
-	ck_assert_uint_eq(conns_count(t), 4);
-	conns_free(t);
+	ck_assert_uint_eq(http_conns_count(t), 4);
+	http_conns_free(t);
 
 	cfg.max_connections = 10;
-	ck_assert_int_eq(conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
 	ck_assert(admit(t, "192.0.2.4"));
 	ck_assert(admit(t, "192.0.2.4"));
 	ck_assert(!admit(t, "192.0.2.4"));
-	conns_free(t);
+	http_conns_free(t);
 }
 END_TEST
 
@@ -130,11 +130,11 @@ START_TEST(test_address_table_under_churn)
 {
 	enum { N = 3000 };
 	static char names[N][20];
-	struct conns *t;
+	struct http_conns *t;
 
 	cfg.max_connections = N;
 	cfg.max_connections_per_ip = 1;
-	ck_assert_int_eq(conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
 	for (int i = 0; i < N; i++) {
 		uint32_t a = (uint32_t)i * 2654435761u; /* spread over the address space */
 		snprintf(names[i], sizeof(names[i]), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
@@ -143,36 +143,36 @@ START_TEST(test_address_table_under_churn)
 	for (int round = 0; round < 3; round++) {
 		for (int i = round; i < N; i += 3) {
 			struct sockaddr_in s = v4(names[i]);
-			conns_cancel(t, (struct sockaddr *)&s, sizeof(s));
+			http_conns_cancel(t, (struct sockaddr *)&s, sizeof(s));
 		}
 		for (int i = 0; i < N; i++)
 			ck_assert_msg(admit(t, names[i]) == (i % 3 <= round), "round %d, %s", round, names[i]);
 		for (int i = 0; i < N; i++) {
 			if (i % 3 <= round) {
 				struct sockaddr_in s = v4(names[i]);
-				conns_cancel(t, (struct sockaddr *)&s, sizeof(s));
+				http_conns_cancel(t, (struct sockaddr *)&s, sizeof(s));
 			}
 		}
 	}
-	ck_assert_uint_eq(conns_count(t), 0);
-	conns_free(t);
+	ck_assert_uint_eq(http_conns_count(t), 0);
+	http_conns_free(t);
 }
 END_TEST
 
 START_TEST(test_full_table_pushes_out_the_oldest_waiting)
 {
 	struct fake f[4];
-	struct conns *t;
+	struct http_conns *t;
 
 	cfg.max_connections_per_ip = 0;
-	ck_assert_int_eq(conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
 	for (int i = 0; i < 4; i++) {
 		open_fake(t, &f[i], "192.0.2.1");
 		pause_ms(5);
 	}
-	conns_phase(&f[0].slot, CONNS_BODY); /* never pushed out */
-	conns_phase(&f[1].slot, CONNS_BUSY); /* nor this one */
-	conns_sweep(t);                      /* notes the changes */
+	http_conns_phase(&f[0].slot, HTTP_CONNS_BODY); /* never pushed out */
+	http_conns_phase(&f[1].slot, HTTP_CONNS_BUSY); /* nor this one */
+	http_conns_sweep(t);                      /* notes the changes */
 	ck_assert(admit(t, "192.0.2.9"));
 	ck_assert(was_shut(&f[2]));
 	ck_assert(!was_shut(&f[3]) && !was_shut(&f[0]) && !was_shut(&f[1]));
@@ -184,45 +184,45 @@ START_TEST(test_full_table_pushes_out_the_oldest_waiting)
 	ck_assert(!was_shut(&f[0]) && !was_shut(&f[1]));
 	for (int i = 0; i < 4; i++)
 		close_fake(t, &f[i]);
-	ck_assert_uint_eq(conns_count(t), 2);
-	conns_free(t);
+	ck_assert_uint_eq(http_conns_count(t), 2);
+	http_conns_free(t);
 }
 END_TEST
 
 START_TEST(test_sweep_closes_what_is_overdue)
 {
 	struct fake headers, body, fast_body, busy, idle;
-	struct conns *t;
+	struct http_conns *t;
 
 	cfg.header_timeout = 1;
 	cfg.body_min_rate = 1000;
 	cfg.timeout = 2;
 	cfg.max_connections = 10;
 	cfg.max_connections_per_ip = 0;
-	ck_assert_int_eq(conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
 	open_fake(t, &headers, "192.0.2.1");
 	open_fake(t, &body, "192.0.2.1");
 	open_fake(t, &fast_body, "192.0.2.1");
 	open_fake(t, &busy, "192.0.2.1");
 	open_fake(t, &idle, "192.0.2.1");
-	conns_phase(&body.slot, CONNS_BODY);
-	conns_phase(&fast_body.slot, CONNS_BODY);
-	conns_phase(&busy.slot, CONNS_BUSY);
-	conns_phase(&idle.slot, CONNS_IDLE);
-	ck_assert(conns_sweep(t));
+	http_conns_phase(&body.slot, HTTP_CONNS_BODY);
+	http_conns_phase(&fast_body.slot, HTTP_CONNS_BODY);
+	http_conns_phase(&busy.slot, HTTP_CONNS_BUSY);
+	http_conns_phase(&idle.slot, HTTP_CONNS_IDLE);
+	ck_assert(http_conns_sweep(t));
 	pause_ms(600);
-	ck_assert(conns_sweep(t));
+	ck_assert(http_conns_sweep(t));
 	ck_assert(!was_shut(&headers) && !was_shut(&body));
 	pause_ms(600);
 	/* 1.2 s: headers overdue; the body has 1 s plus 1 s per 1000 bytes. */
-	conns_body_bytes(&body.slot, 300);
-	conns_body_bytes(&fast_body.slot, 5000);
-	conns_sweep(t);
+	http_conns_body_bytes(&body.slot, 300);
+	http_conns_body_bytes(&fast_body.slot, 5000);
+	http_conns_sweep(t);
 	ck_assert(was_shut(&headers));
 	ck_assert(!was_shut(&body) && !was_shut(&fast_body) && !was_shut(&idle) && !was_shut(&busy));
 	pause_ms(1000);
 	/* 2.2 s: the slow body (1.3 s allowed) and the idle connection. */
-	conns_sweep(t);
+	http_conns_sweep(t);
 	ck_assert(was_shut(&body) && was_shut(&idle));
 	ck_assert(!was_shut(&fast_body) && !was_shut(&busy));
 	close_fake(t, &headers);
@@ -230,36 +230,36 @@ START_TEST(test_sweep_closes_what_is_overdue)
 	close_fake(t, &fast_body);
 	close_fake(t, &busy);
 	close_fake(t, &idle);
-	ck_assert(!conns_sweep(t));
-	conns_free(t);
+	ck_assert(!http_conns_sweep(t));
+	http_conns_free(t);
 }
 END_TEST
 
 /* A lingering socket is read until its peer closes; a reset never comes. */
 START_TEST(test_lingering_socket_is_drained_then_closed)
 {
-	struct conns *t;
+	struct http_conns *t;
 	char junk[1000] = {0};
 	int sv[2];
 
-	ck_assert_int_eq(conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	conns_linger(t, sv[0]);
+	http_conns_linger(t, sv[0]);
 	close(sv[0]); /* the worker's close */
-	ck_assert(conns_sweep(t));
+	ck_assert(http_conns_sweep(t));
 	ck_assert_int_eq(send(sv[1], junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t)sizeof(junk));
-	ck_assert(conns_sweep(t));
+	ck_assert(http_conns_sweep(t));
 	shutdown(sv[1], SHUT_WR);
-	ck_assert(!conns_sweep(t)); /* read to the end, closed, nothing left */
+	ck_assert(!http_conns_sweep(t)); /* read to the end, closed, nothing left */
 	ck_assert_int_eq(send(sv[1], junk, 1, MSG_NOSIGNAL), -1);
 	close(sv[1]);
-	conns_free(t);
+	http_conns_free(t);
 }
 END_TEST
 
-Suite *conns_suite(void)
+Suite *http_conns_suite(void)
 {
-	Suite *s = suite_create("conns");
+	Suite *s = suite_create("http_conns");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, NULL);

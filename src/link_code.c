@@ -3,7 +3,7 @@
  * libsodium's CSPRNG (getrandom(2) on Linux), so every character is equally
  * likely. A code that spells a reserved word is drawn again.
  */
-#include "codegen.h"
+#include "link_code.h"
 
 #include <sodium.h>
 
@@ -11,7 +11,7 @@
 
 static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-int codegen_code(char *buf, size_t size, void *ctx)
+int link_code_generate(char *buf, size_t size, void *ctx)
 {
 	(void)ctx;
 	if (size <= LINK_GEN_LEN)

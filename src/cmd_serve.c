@@ -21,19 +21,19 @@
 #include "api.h"
 #include "auth.h"
 #include "clicks.h"
-#include "cli.h"
+#include "cmd_serve.h"
 #include "config.h"
-#include "server.h"
+#include "http_server.h"
 #include "store.h"
 
 #define GRACE_MS 10000
 
-int serve_main(int argc, char **argv)
+int cmd_serve_main(int argc, char **argv)
 {
 	struct config cfg;
 	struct store *store = NULL;
 	struct clicks *clicks = NULL;
-	struct server *srv = NULL;
+	struct http_server *srv = NULL;
 	struct api *api = NULL;
 	struct accesslog *access_log = NULL;
 	sigset_t set;
@@ -75,8 +75,8 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: %s\n", err);
 		goto out;
 	}
-	struct server_deps deps = {&cfg, store, clicks, api, access_log};
-	if (server_start(&deps, &srv, err, sizeof(err)) != 0) {
+	struct http_server_deps deps = {&cfg, store, clicks, api, access_log};
+	if (http_server_start(&deps, &srv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shortd: %s\n", err);
 		goto out;
 	}
@@ -96,9 +96,9 @@ int serve_main(int argc, char **argv)
 		sodium_memzero(secret, sizeof(secret));
 	}
 	if (strchr(cfg.listen_host, ':') != NULL)
-		fprintf(stderr, "listening on http://[%s]:%u\n", cfg.listen_host, server_port(srv));
+		fprintf(stderr, "listening on http://[%s]:%u\n", cfg.listen_host, http_server_port(srv));
 	else
-		fprintf(stderr, "listening on http://%s:%u\n", cfg.listen_host, server_port(srv));
+		fprintf(stderr, "listening on http://%s:%u\n", cfg.listen_host, http_server_port(srv));
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -110,7 +110,7 @@ int serve_main(int argc, char **argv)
 	}
 	status = 0;
 out:
-	server_stop(srv, GRACE_MS);
+	http_server_stop(srv, GRACE_MS);
 	accesslog_close(access_log);
 	api_free(api);
 	if (clicks_stop(clicks) != 0)

@@ -13,8 +13,8 @@
  * ENOMEM) the loop pauses ACCEPTOR_PAUSE_MS and tries again, leaving the
  * waiting connections in the kernel's backlog rather than spinning.
  */
-#ifndef SHORTD_ACCEPTOR_H
-#define SHORTD_ACCEPTOR_H
+#ifndef SHORTD_HTTP_LISTENER_H
+#define SHORTD_HTTP_LISTENER_H
 
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -22,28 +22,28 @@
 #define ACCEPTOR_PAUSE_MS 100
 #define ACCEPTOR_TICK_MS 250
 
-struct acceptor;
+struct http_listener;
 
 /* Called on the acceptor's thread with each new connection, non-blocking and
  * close-on-exec; the callback owns fd from then on. */
-typedef void (*acceptor_fn)(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen);
+typedef void (*http_listener_fn)(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /* Called on the acceptor's thread every ACCEPTOR_TICK_MS (a little later
  * under a flood of connections) while it returns true; once it returns
  * false, not again until the next connection has been handed over. */
-typedef bool (*acceptor_tick_fn)(void *arg);
+typedef bool (*http_listener_tick_fn)(void *arg);
 
 /* Starts accepting on listen_fd, a listening socket in non-blocking mode;
  * tick may be NULL.
  * On success the acceptor owns listen_fd and *out is set; on failure (-1,
  * errno set) the caller still owns it. The thread inherits the caller's
  * signal mask. */
-int acceptor_start(int listen_fd, acceptor_fn fn, acceptor_tick_fn tick, void *arg, struct acceptor **out);
+int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg, struct http_listener **out);
 
 /* Stops accepting and closes the listening socket: once this returns, a
  * client that connects is refused by the kernel, and fn is not called
  * again. Connections already handed over are the callback's. Frees a;
  * accepts NULL. */
-void acceptor_stop(struct acceptor *a);
+void http_listener_stop(struct http_listener *a);
 
 #endif

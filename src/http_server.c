@@ -17,7 +17,7 @@
  *   answered at the final call; a chunked body that passes the limit drops
  *   the connection, since no response can be queued mid-body.
  */
-#include "server.h"
+#include "http_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,10 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acceptor.h"
+#include "http_listener.h"
 #include "accesslog.h"
 #include "api.h"
-#include "conns.h"
+#include "http_conns.h"
 #include "http.h"
 #include "metrics.h"
 #include "redirect.h"
@@ -123,7 +123,7 @@ struct req {
 /* r comes first: a request's context (struct req *) is also its conn. */
 struct conn {
 	struct req r;
-	struct conns_slot slot;
+	struct http_conns_slot slot;
 	bool linger; /* answered before its body: drain what follows the close */
 };
 
@@ -137,10 +137,10 @@ static void refuse(struct req *r, int status, const char *why)
 	r->refused_why = why;
 }
 
-struct server {
+struct http_server {
 	struct MHD_Daemon *d;
-	struct acceptor *acceptor; /* owns the listening socket */
-	struct conns *conns; /* admission, deadlines, eviction */
+	struct http_listener *acceptor; /* owns the listening socket */
+	struct http_conns *conns; /* admission, deadlines, eviction */
 	const struct config *cfg;
 	struct store *store;
 	struct clicks *clicks;
@@ -204,7 +204,7 @@ static const struct {
 	{HTTP_FIXED_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "no-store", "method not allowed\n"},
 };
 
-static int build_fixed(struct server *srv)
+static int build_fixed(struct http_server *srv)
 {
 	for (size_t i = 0; i < sizeof(fixed_defs) / sizeof(fixed_defs[0]); i++) {
 		struct MHD_Response *r = MHD_create_response_from_buffer(
@@ -221,7 +221,7 @@ static int build_fixed(struct server *srv)
 	return 0;
 }
 
-static void free_fixed(struct server *srv)
+static void free_fixed(struct http_server *srv)
 {
 	for (int i = 0; i < HTTP_FIXED_COUNT; i++) {
 		if (srv->fixed[i] != NULL)
@@ -258,7 +258,7 @@ static void fixed(struct http_response *resp, int status, enum http_fixed which)
 }
 
 /* GET /metrics: the counters in the Prometheus text format. */
-static void answer_metrics(struct server *srv, struct http_response *resp)
+static void answer_metrics(struct http_server *srv, struct http_response *resp)
 {
 	struct metrics_snapshot snap = {0};
 	char *text;
@@ -280,7 +280,7 @@ static void answer_metrics(struct server *srv, struct http_response *resp)
 }
 
 /* Answers the routes the server keeps for itself. */
-static void handle_own(struct server *srv, enum route route, const struct http_request *req,
+static void handle_own(struct http_server *srv, enum route route, const struct http_request *req,
 		       struct http_response *resp)
 {
 	bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
@@ -371,7 +371,7 @@ static bool resp_is_cacheable(const struct http_response *resp, size_t location_
 
 /* The calling worker's table, made on its first use; NULL when off or out
  * of memory (the response is then built every time). */
-static struct resp_cache *resp_cache_get(struct server *srv)
+static struct resp_cache *resp_cache_get(struct http_server *srv)
 {
 	struct resp_cache *c;
 
@@ -425,7 +425,7 @@ static void resp_slot_fill(struct resp_slot *s, struct MHD_Response *r, const st
 }
 
 /* Drops every table's references; no worker may run any more. */
-static void resp_caches_free(struct server *srv)
+static void resp_caches_free(struct http_server *srv)
 {
 	for (struct resp_cache *c = srv->resp_caches, *next; c != NULL; c = next) {
 		next = c->next;
@@ -441,7 +441,7 @@ static void resp_caches_free(struct server *srv)
 	}
 }
 
-static enum MHD_Result send_response(struct server *srv, struct MHD_Connection *con, struct http_response *resp)
+static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *con, struct http_response *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -528,7 +528,7 @@ static uint64_t reply_bytes(const struct http_request *req, const struct http_re
 }
 
 /* Counts a queued reply and logs it. Never logs the Authorization header. */
-static void account(struct server *srv, struct MHD_Connection *con, const struct req *r,
+static void account(struct http_server *srv, struct MHD_Connection *con, const struct req *r,
 		    const struct http_request *req, const struct http_response *resp)
 {
 	const union MHD_ConnectionInfo *ci;
@@ -555,7 +555,7 @@ static void account(struct server *srv, struct MHD_Connection *con, const struct
 }
 
 /* Builds the request, runs its handler, queues the reply and accounts for it. */
-static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, struct req *r, const char *method,
+static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *con, struct req *r, const char *method,
 			      bool close)
 {
 	struct http_request req = {0};
@@ -617,7 +617,7 @@ static socklen_t addr_len(const struct sockaddr *sa)
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	struct server *srv = cls;
+	struct http_server *srv = cls;
 	struct conn *c;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -630,18 +630,18 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		/* Without its state the connection is refused at its first
 		 * request (on_request), and counted until it closes. */
 		if (c != NULL)
-			conns_open(srv->conns, &c->slot, fd->connect_fd, addr->client_addr,
+			http_conns_open(srv->conns, &c->slot, fd->connect_fd, addr->client_addr,
 				   addr_len(addr->client_addr));
 	} else {
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		c = *socket_context;
 		if (c != NULL && c->linger)
-			conns_linger(srv->conns, c->slot.fd);
+			http_conns_linger(srv->conns, c->slot.fd);
 		if (c != NULL)
-			conns_close(srv->conns, &c->slot);
+			http_conns_close(srv->conns, &c->slot);
 		else
-			conns_cancel(srv->conns, addr->client_addr, addr_len(addr->client_addr));
+			http_conns_cancel(srv->conns, addr->client_addr, addr_len(addr->client_addr));
 		metrics_connection_closed(srv->metrics);
 		free(c);
 		*socket_context = NULL;
@@ -661,8 +661,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	r = &c->r;
 	/* A kept-alive connection's next request: its headers are due. On a
 	 * new connection they have been due since it opened. */
-	if (conns_phase_of(&c->slot) == CONNS_IDLE)
-		conns_phase(&c->slot, CONNS_HEADERS);
+	if (http_conns_phase_of(&c->slot) == HTTP_CONNS_IDLE)
+		http_conns_phase(&c->slot, HTTP_CONNS_HEADERS);
 	r->started = false;
 	r->query_too_long = false;
 	r->path_too_long = false;
@@ -707,7 +707,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-	struct server *srv = cls;
+	struct http_server *srv = cls;
 	struct req *r = *req_cls;
 
 	(void)con;
@@ -716,7 +716,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, 
 		return;
 	if (r->started)
 		atomic_fetch_sub(&srv->inflight, 1);
-	conns_phase(&((struct conn *)r)->slot, CONNS_IDLE);
+	http_conns_phase(&((struct conn *)r)->slot, HTTP_CONNS_IDLE);
 	r->started = false;
 	free(r->body);
 	r->body = NULL;
@@ -954,9 +954,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **req_cls)
 {
-	struct server *srv = cls;
+	struct http_server *srv = cls;
 	struct req *r = *req_cls;
-	struct conns_slot *slot;
+	struct http_conns_slot *slot;
 
 	if (r == NULL)
 		return MHD_NO; /* no per-connection state: out of memory */
@@ -966,7 +966,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		uint64_t length = 0, limit = srv->cfg->max_body;
 		bool has_length, has_body;
 
-		conns_phase(slot, CONNS_BUSY);
+		http_conns_phase(slot, HTTP_CONNS_BUSY);
 		read_headers(con, method, version, &f);
 		has_length = parse_length(f.length_value, &length);
 		has_body = (has_length && length > 0) || f.te_value != NULL;
@@ -996,14 +996,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			return answer(srv, con, r, method, true);
 		}
 		((struct conn *)r)->linger = false; /* the body will be read */
-		conns_phase(slot, CONNS_BODY);
+		http_conns_phase(slot, HTTP_CONNS_BODY);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		size_t size = *upload_data_size;
 		*upload_data_size = 0;
 		r->drained += size;
-		conns_body_bytes(slot, r->drained);
+		http_conns_body_bytes(slot, r->drained);
 		if (r->route == ROUTE_API) {
 			if (!keep_body(r, upload_data, size))
 				return MHD_NO;
@@ -1011,8 +1011,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		}
 		return r->drained > srv->cfg->max_body ? MHD_NO : MHD_YES;
 	}
-	if (conns_phase_of(slot) == CONNS_BODY)
-		conns_phase(slot, CONNS_BUSY);
+	if (http_conns_phase_of(slot) == HTTP_CONNS_BODY)
+		http_conns_phase(slot, HTTP_CONNS_BUSY);
 	return answer(srv, con, r, method, false);
 }
 
@@ -1068,7 +1068,7 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 	(void)ap;
 }
 
-/* The acceptor's callback. Admission is decided here (src/conns.c), not by
+/* The acceptor's callback. Admission is decided here (src/http_conns.c), not by
  * libmicrohttpd: in 0.9.75 a connection handed over with MHD_add_connection
  * that a worker then finds over the library's limit leaves a mutex locked
  * and hangs that worker, and its per-address limit cannot exempt a trusted
@@ -1078,38 +1078,38 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
  * reported closed and stays counted: a slot lost only when memory runs out. */
 static void hand_over(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
-	struct server *srv = arg;
+	struct http_server *srv = arg;
 
-	if (!conns_admit(srv->conns, addr, addrlen)) {
+	if (!http_conns_admit(srv->conns, addr, addrlen)) {
 		close(fd);
 		return;
 	}
 	if (MHD_add_connection(srv->d, fd, addr, addrlen) != MHD_YES)
-		conns_cancel(srv->conns, addr, addrlen);
+		http_conns_cancel(srv->conns, addr, addrlen);
 }
 
 /* The acceptor's timer: closes overdue connections off the workers' path. */
 static bool sweep(void *arg)
 {
-	struct server *srv = arg;
+	struct http_server *srv = arg;
 
-	return conns_sweep(srv->conns);
+	return http_conns_sweep(srv->conns);
 }
 
-/* Frees what server_start made besides the daemon and the acceptor. */
-static void server_free(struct server *srv)
+/* Frees what http_server_start made besides the daemon and the acceptor. */
+static void http_server_free(struct http_server *srv)
 {
 	free_fixed(srv);
 	resp_caches_free(srv);
 	metrics_free(srv->metrics);
-	conns_free(srv->conns);
+	http_conns_free(srv->conns);
 	free(srv);
 }
 
-int server_start(const struct server_deps *deps, struct server **out, char *err, size_t errlen)
+int http_server_start(const struct http_server_deps *deps, struct http_server **out, char *err, size_t errlen)
 {
-	struct server *srv = calloc(1, sizeof(*srv));
-	/* epoll, with the listening socket ours (src/acceptor.c): stopping
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	/* epoll, with the listening socket ours (src/http_listener.c): stopping
 	 * then never calls MHD_quiesce_daemon, which in libmicrohttpd 0.9.75
 	 * races epoll workers over the listening socket and aborts the
 	 * process. */
@@ -1128,7 +1128,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 	srv->api = deps->api;
 	srv->access_log = deps->access_log;
 	srv->redirect = (struct redirect_ctx){deps->cfg, deps->store, deps->clicks};
-	if (build_fixed(srv) != 0 || metrics_new(&srv->metrics) != 0 || conns_new(deps->cfg, &srv->conns) != 0) {
+	if (build_fixed(srv) != 0 || metrics_new(&srv->metrics) != 0 || http_conns_new(deps->cfg, &srv->conns) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1146,7 +1146,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		/* Each worker gets 1/threads of this: with all of ours (twice
 		 * --max-connections at most, counting those shut down to make
 		 * room and not yet closed) on one worker, it is still under it.
-		 * The per-address limit is src/conns.c's. */
+		 * The per-address limit is src/http_conns.c's. */
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * deps->cfg->max_connections * threads + 1),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)deps->cfg->timeout,
@@ -1168,7 +1168,7 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host, srv->port);
 		goto fail;
 	}
-	if (acceptor_start(fd, hand_over, sweep, srv, &srv->acceptor) != 0) {
+	if (http_listener_start(fd, hand_over, sweep, srv, &srv->acceptor) != 0) {
 		snprintf(err, errlen, "cannot start accepting on %s:%u: %s", deps->cfg->listen_host, srv->port,
 			 strerror(errno));
 		MHD_stop_daemon(srv->d);
@@ -1179,25 +1179,25 @@ int server_start(const struct server_deps *deps, struct server **out, char *err,
 fail:
 	if (fd >= 0)
 		close(fd);
-	server_free(srv);
+	http_server_free(srv);
 	return -1;
 }
 
-unsigned server_port(struct server *srv)
+unsigned http_server_port(struct http_server *srv)
 {
 	return srv->port;
 }
 
-void server_stop(struct server *srv, int grace_ms)
+void http_server_stop(struct http_server *srv, int grace_ms)
 {
 	if (srv == NULL)
 		return;
 	/* Closes the listening socket: from here a new client is refused. */
-	acceptor_stop(srv->acceptor);
+	http_listener_stop(srv->acceptor);
 	for (int waited = 0; atomic_load(&srv->inflight) > 0 && waited < grace_ms; waited += 5) {
 		struct timespec pause = {0, 5 * 1000000L};
 		nanosleep(&pause, NULL);
 	}
 	MHD_stop_daemon(srv->d);
-	server_free(srv);
+	http_server_free(srv);
 }

@@ -1,10 +1,10 @@
 /*
  * The accept loop. Its thread waits in poll(2) on the listening socket and
- * an eventfd that acceptor_stop() writes, takes every connection waiting
+ * an eventfd that http_listener_stop() writes, takes every connection waiting
  * (accept4 until EAGAIN) and hands each to the callback. While the tick
  * callback asks for it, poll's timeout also runs the tick on time.
  */
-#include "acceptor.h"
+#include "http_listener.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-struct acceptor {
+struct http_listener {
 	int listen_fd;
-	int stop_fd; /* eventfd: readable once acceptor_stop() is called */
-	acceptor_fn fn;
-	acceptor_tick_fn tick; /* NULL: none */
+	int stop_fd; /* eventfd: readable once http_listener_stop() is called */
+	http_listener_fn fn;
+	http_listener_tick_fn tick; /* NULL: none */
 	bool ticking;          /* tick asked to run again */
 	uint64_t next_tick_ms; /* monotonic */
 	void *arg;
@@ -36,7 +36,7 @@ static uint64_t now_ms(void)
 }
 
 /* Runs the tick when it is due; returns poll's timeout until the next. */
-static int run_tick(struct acceptor *a)
+static int run_tick(struct http_listener *a)
 {
 	uint64_t now;
 
@@ -53,7 +53,7 @@ static int run_tick(struct acceptor *a)
 }
 
 /* Waits up to ms for a stop; true if one came. */
-static bool stop_within(const struct acceptor *a, int ms)
+static bool stop_within(const struct http_listener *a, int ms)
 {
 	struct pollfd p = {a->stop_fd, POLLIN, 0};
 
@@ -88,7 +88,7 @@ static bool transient(int err)
 /* Takes every connection waiting. Returns false when accepting must pause
  * (out of descriptors or memory, or an error that retrying at once would
  * only repeat). */
-static bool drain(struct acceptor *a)
+static bool drain(struct http_listener *a)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -112,7 +112,7 @@ static bool drain(struct acceptor *a)
 
 static void *accept_loop(void *arg)
 {
-	struct acceptor *a = arg;
+	struct http_listener *a = arg;
 
 	for (;;) {
 		struct pollfd p[2] = {{a->listen_fd, POLLIN, 0}, {a->stop_fd, POLLIN, 0}};
@@ -132,9 +132,9 @@ static void *accept_loop(void *arg)
 	}
 }
 
-int acceptor_start(int listen_fd, acceptor_fn fn, acceptor_tick_fn tick, void *arg, struct acceptor **out)
+int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg, struct http_listener **out)
 {
-	struct acceptor *a = calloc(1, sizeof(*a));
+	struct http_listener *a = calloc(1, sizeof(*a));
 	int err;
 
 	*out = NULL;
@@ -162,7 +162,7 @@ int acceptor_start(int listen_fd, acceptor_fn fn, acceptor_tick_fn tick, void *a
 	return 0;
 }
 
-void acceptor_stop(struct acceptor *a)
+void http_listener_stop(struct http_listener *a)
 {
 	uint64_t one = 1;
 

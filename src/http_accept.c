@@ -4,7 +4,7 @@
  * matches; the most specific range wins for each type (RFC 9110 12.5.1).
  * Malformed ranges are skipped rather than failing the request.
  */
-#include "accept.h"
+#include "http_accept.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -66,7 +66,7 @@ static int range_specificity(const char *type, size_t tlen, const char *want, si
 	return 0;
 }
 
-bool accept_prefers_json(const char *accept)
+bool http_accept_prefers_json(const char *accept)
 {
 	struct match json = {0, 0}, html = {0, 0};
 	const char *s = accept;

@@ -10,6 +10,6 @@
 /* True when application/json gets a strictly higher q than text/html, or
  * the same q from a more specific range (JSON named, HTML only through a
  * wildcard). NULL or empty means HTML. Never reads past the terminating NUL. */
-bool accept_prefers_json(const char *accept);
+bool http_accept_prefers_json(const char *accept);
 
 #endif

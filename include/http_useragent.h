@@ -2,12 +2,12 @@
  * Well-known crawlers and link-preview bots, by User-Agent. Their clicks
  * are counted apart and never count toward max_clicks.
  */
-#ifndef SHORTD_BOT_H
-#define SHORTD_BOT_H
+#ifndef SHORTD_HTTP_USERAGENT_H
+#define SHORTD_HTTP_USERAGENT_H
 
 #include <stdbool.h>
 
 /* True when user_agent names a crawler or preview bot; NULL is not a bot. */
-bool bot_is_bot(const char *user_agent);
+bool http_useragent_is_bot(const char *user_agent);
 
 #endif

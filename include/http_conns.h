@@ -6,21 +6,21 @@
  * taken.
  *
  * Three kinds of caller, on three kinds of thread:
- * - the acceptor asks conns_admit() for each new connection and runs
- *   conns_sweep() on a timer: both take the table's lock;
- * - a worker registers each connection it opens and closes (conns_open,
- *   conns_close: the lock, once per connection);
- * - a worker marks each phase of each request with conns_phase(), which is
+ * - the acceptor asks http_conns_admit() for each new connection and runs
+ *   http_conns_sweep() on a timer: both take the table's lock;
+ * - a worker registers each connection it opens and closes (http_conns_open,
+ *   http_conns_close: the lock, once per connection);
+ * - a worker marks each phase of each request with http_conns_phase(), which is
  *   one relaxed atomic store into the connection's own slot: no lock, no
  *   system call, so a kept-alive redirect pays nothing for the policy.
  *
  * A connection is closed by shutdown(2) of its socket, from the sweeping or
  * admitting thread; the worker then sees end of file and closes it as it
  * would any other. The socket stays valid meanwhile because the worker
- * calls conns_close(), which takes the lock, before it closes the socket.
+ * calls http_conns_close(), which takes the lock, before it closes the socket.
  */
-#ifndef SHORTD_CONNS_H
-#define SHORTD_CONNS_H
+#ifndef SHORTD_HTTP_CONNS_H
+#define SHORTD_HTTP_CONNS_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -29,21 +29,21 @@
 
 #include "config.h"
 
-#define CONNS_LINGER_MS 5000
+#define HTTP_CONNS_LINGER_MS 5000
 
 /* What a connection waits for. */
-enum conns_phase {
-	CONNS_HEADERS = 0, /* a request's line and headers: --header-timeout */
-	CONNS_BODY = 1,    /* a request body: --body-min-rate */
-	CONNS_BUSY = 2,    /* the server answers: no deadline */
-	CONNS_IDLE = 3,    /* kept alive between requests: --timeout */
+enum http_conns_phase {
+	HTTP_CONNS_HEADERS = 0, /* a request's line and headers: --header-timeout */
+	HTTP_CONNS_BODY = 1,    /* a request body: --body-min-rate */
+	HTTP_CONNS_BUSY = 2,    /* the server answers: no deadline */
+	HTTP_CONNS_IDLE = 3,    /* kept alive between requests: --timeout */
 };
 
 /* One connection's entry, kept in the worker's per-connection state. The
  * worker owns seq and writes state and body_bytes; the rest is the table's,
  * under its lock. */
-struct conns_slot {
-	struct conns_slot *prev, *next;
+struct http_conns_slot {
+	struct http_conns_slot *prev, *next;
 	int fd;
 	bool counted;                /* counted against its address's limit */
 	bool doomed;                 /* shut down, waiting for its worker to close it */
@@ -52,75 +52,75 @@ struct conns_slot {
 	uint64_t since_ms;           /* when state last changed, as far as the table knows */
 	uint32_t seq;                /* the worker's count of phase changes */
 	_Atomic uint32_t state;      /* seq << 2 | phase */
-	_Atomic uint64_t body_bytes; /* of the current request, in CONNS_BODY */
+	_Atomic uint64_t body_bytes; /* of the current request, in HTTP_CONNS_BODY */
 };
 
-struct conns;
+struct http_conns;
 
 /* Makes the table for cfg's limits (cfg must outlive it). 0, or -1 when out
  * of memory. */
-int conns_new(const struct config *cfg, struct conns **out);
+int http_conns_new(const struct config *cfg, struct http_conns **out);
 
 /* Frees the table; every connection must be closed. Accepts NULL. */
-void conns_free(struct conns *t);
+void http_conns_free(struct http_conns *t);
 
 /*
  * The acceptor's decision on a new connection from addr (len bytes): true
  * when it may be handed to a worker, which then counts against the limits
- * until conns_close() (or conns_cancel()). When every slot is taken, the
+ * until http_conns_close() (or http_conns_cancel()). When every slot is taken, the
  * connection that has waited longest for its headers, or been idle longest
  * between requests, is shut down to make room; when none is waiting so
  * (all are sending bodies or being answered), false. False also when addr's
  * --max-connections-per-ip is reached, unless addr is a trusted proxy.
  */
-bool conns_admit(struct conns *t, const struct sockaddr *addr, socklen_t len);
+bool http_conns_admit(struct http_conns *t, const struct sockaddr *addr, socklen_t len);
 
 /* Gives back an admission whose connection never reached a worker. */
-void conns_cancel(struct conns *t, const struct sockaddr *addr, socklen_t len);
+void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, socklen_t len);
 
 /* A worker's new connection on socket fd from addr: registers s, waiting
- * for its first request's headers (CONNS_HEADERS) from now. */
-void conns_open(struct conns *t, struct conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len);
+ * for its first request's headers (HTTP_CONNS_HEADERS) from now. */
+void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len);
 
 /* The connection is closing: unregisters s and frees its slot. Must come
  * before its socket is closed. */
-void conns_close(struct conns *t, struct conns_slot *s);
+void http_conns_close(struct http_conns *t, struct http_conns_slot *s);
 
 /*
  * Lingering close, for a connection answered before its request body was
  * read: takes a duplicate of fd (the worker then closes its own), so that
  * the socket stays open and what the peer still sends is read and dropped,
- * for CONNS_LINGER_MS at most or until the peer closes. Closing a socket
+ * for HTTP_CONNS_LINGER_MS at most or until the peer closes. Closing a socket
  * with unread data would send a reset, and a proxy that is still sending
  * the body would answer its client 502 instead of the redirect. At most
  * --max-connections sockets linger; past that fd just closes.
  */
-void conns_linger(struct conns *t, int fd);
+void http_conns_linger(struct http_conns *t, int fd);
 
 /* Closes what is overdue: headers past --header-timeout, bodies behind
  * --body-min-rate, idle connections past --timeout; drains and closes the
  * lingering sockets. Returns whether any connection is admitted or
  * lingering (the acceptor need not sweep otherwise). */
-bool conns_sweep(struct conns *t);
+bool http_conns_sweep(struct http_conns *t);
 
 /* Connections admitted and not yet closed. */
-unsigned conns_count(struct conns *t);
+unsigned http_conns_count(struct http_conns *t);
 
 /* Marks the connection's phase; the worker's hot path. */
-static inline void conns_phase(struct conns_slot *s, enum conns_phase p)
+static inline void http_conns_phase(struct http_conns_slot *s, enum http_conns_phase p)
 {
 	s->seq++;
 	atomic_store_explicit(&s->state, s->seq << 2 | (uint32_t)p, memory_order_relaxed);
 }
 
 /* The phase last marked; for the worker that marks it. */
-static inline enum conns_phase conns_phase_of(const struct conns_slot *s)
+static inline enum http_conns_phase http_conns_phase_of(const struct http_conns_slot *s)
 {
-	return (enum conns_phase)(atomic_load_explicit(&s->state, memory_order_relaxed) & 3u);
+	return (enum http_conns_phase)(atomic_load_explicit(&s->state, memory_order_relaxed) & 3u);
 }
 
-/* Body bytes received so far by the request in CONNS_BODY. */
-static inline void conns_body_bytes(struct conns_slot *s, uint64_t n)
+/* Body bytes received so far by the request in HTTP_CONNS_BODY. */
+static inline void http_conns_body_bytes(struct http_conns_slot *s, uint64_t n)
 {
 	atomic_store_explicit(&s->body_bytes, n, memory_order_relaxed);
 }

@@ -3,8 +3,8 @@
  * CLI and the API go through, so both accept and refuse exactly the same
  * input with the same error codes. A refused request changes nothing.
  */
-#ifndef SHORTD_LINKOPS_H
-#define SHORTD_LINKOPS_H
+#ifndef SHORTD_LINK_ADMIN_H
+#define SHORTD_LINK_ADMIN_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,7 +26,7 @@ struct link_input {
 
 /* Why a request was refused: a machine-readable code (SPEC.md's error
  * shape), the HTTP status the API answers with and a human message. */
-struct linkops_error {
+struct link_admin_error {
 	const char *code;
 	int http_status;
 	char message[160];
@@ -37,17 +37,17 @@ struct linkops_error {
  * expires_at not after now is refused. Returns 0, or -1 with err set
  * (invalid_url, invalid_code, invalid_status, invalid_expires_at,
  * invalid_max_clicks, code_taken, storage_full, unavailable). */
-int linkops_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
-		   const struct link_input *in, struct link *out, struct linkops_error *err);
+int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
+		   const struct link_input *in, struct link *out, struct link_admin_error *err);
 
 /* Validates the set fields of p (p->url as given; it is normalised into a
  * copy) and applies them to the link with this code. expires_at may be in
  * the past: that ends the link now. Returns 0, or -1 with
  * err set (the codes above and not_found). */
-int linkops_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
-		   int64_t now, struct link *out, struct linkops_error *err);
+int link_admin_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
+		   int64_t now, struct link *out, struct link_admin_error *err);
 
 /* Fills err for a store status (not_found, code_taken, storage_full, ...). */
-void linkops_store_error(int store_status, struct linkops_error *err);
+void link_admin_store_error(int store_status, struct link_admin_error *err);
 
 #endif

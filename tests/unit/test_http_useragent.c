@@ -1,11 +1,11 @@
 /*
- * Unit tests of bot.c: the User-Agents of well-known crawlers and link
+ * Unit tests of http_useragent.c: the User-Agents of well-known crawlers and link
  * preview bots are bots; those of real browsers and plain HTTP clients are
  * not (their clicks count toward max_clicks).
  */
 #include <check.h>
 
-#include "bot.h"
+#include "http_useragent.h"
 
 static const char *const bots[] = {
 	"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -71,26 +71,26 @@ static const char *const browsers[] = {
 
 START_TEST(test_bot_agents)
 {
-	ck_assert_msg(bot_is_bot(bots[_i]), "not a bot: %s", bots[_i]);
+	ck_assert_msg(http_useragent_is_bot(bots[_i]), "not a bot: %s", bots[_i]);
 }
 END_TEST
 
 START_TEST(test_browser_agents)
 {
-	ck_assert_msg(!bot_is_bot(browsers[_i]), "a bot: %s", browsers[_i]);
+	ck_assert_msg(!http_useragent_is_bot(browsers[_i]), "a bot: %s", browsers[_i]);
 }
 END_TEST
 
 START_TEST(test_missing_agent_is_not_a_bot)
 {
-	ck_assert(!bot_is_bot(NULL));
-	ck_assert(!bot_is_bot(""));
+	ck_assert(!http_useragent_is_bot(NULL));
+	ck_assert(!http_useragent_is_bot(""));
 }
 END_TEST
 
-Suite *bot_suite(void)
+Suite *http_useragent_suite(void)
 {
-	Suite *s = suite_create("bot");
+	Suite *s = suite_create("http_useragent");
 	TCase *tc = tcase_create("agents");
 
 	tcase_add_loop_test(tc, test_bot_agents, 0, (int)(sizeof(bots) / sizeof(bots[0])));
