@@ -11,7 +11,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -25,6 +24,7 @@
 #include "config.h"
 #include "link_json.h"
 #include "link_admin.h"
+#include "num.h"
 #include "rfc3339.h"
 #include "store.h"
 
@@ -147,21 +147,6 @@ static int open_store(const struct cli_common *c, struct store **s)
 	return 0;
 }
 
-static int parse_count(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || s[0] == '\0')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int cli_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -179,7 +164,7 @@ int cli_add(int argc, char **argv)
 	struct link_admin_error err;
 	struct store *s;
 	struct link *l;
-	long long n;
+	uint64_t n;
 	int opt, rc;
 
 	common_init(&c);
@@ -193,7 +178,7 @@ int cli_add(int argc, char **argv)
 			in.code = optarg;
 			break;
 		case O_STATUS:
-			if (parse_count(optarg, 0, 999, &n) != 0 || !link_status_is_valid((int)n))
+			if (num_parse(optarg, 0, 999, &n) != 0 || !link_status_is_valid((int)n))
 				return usage_error("--status: expected 301, 302, 303, 307 or 308, got '%s'", optarg);
 			in.status = (int)n;
 			break;
@@ -203,9 +188,9 @@ int cli_add(int argc, char **argv)
 						   optarg);
 			break;
 		case O_MAX_CLICKS:
-			if (parse_count(optarg, 0, INT64_MAX, &n) != 0)
+			if (num_parse(optarg, 0, INT64_MAX, &n) != 0)
 				return usage_error("--max-clicks: expected a whole number >= 0, got '%s'", optarg);
-			in.max_clicks = n;
+			in.max_clicks = (int64_t)n;
 			break;
 		case O_FORWARD_QUERY:
 			in.forward_query = true;
@@ -328,7 +313,7 @@ int cli_list(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_common c;
-	long long limit = 0, n;
+	uint64_t limit = 0, n;
 	int64_t after = 0, last;
 	struct store *s;
 	int opt, rc = 0;
@@ -341,7 +326,7 @@ int cli_list(int argc, char **argv)
 			continue;
 		if (opt != O_LIMIT)
 			return bad_option(opt, argv);
-		if (parse_count(optarg, 1, INT32_MAX, &limit) != 0)
+		if (num_parse(optarg, 1, INT32_MAX, &limit) != 0)
 			return usage_error("--limit: expected a whole number >= 1, got '%s'", optarg);
 	}
 	if (optind != argc)
