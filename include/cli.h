@@ -1,5 +1,5 @@
 /*
- * The admin subcommands: add, get, list, rm and token. They open the store
+ * The admin subcommands: add, get, list, rm, qr and token. They open the store
  * directly (safe while serve runs on the same file) and validate with the
  * same functions as the API. Each returns the process exit status: 0, 1 for
  * a runtime failure, 2 for bad input with a one-line error on stderr.
@@ -12,6 +12,10 @@ int cli_get(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_rm(int argc, char **argv);
 int cli_token(int argc, char **argv);
+
+/* `shortd qr CODE [--format svg|png] [--size N] [--margin M]`: the link's
+ * short URL as a QR code on stdout (qr.c draws it). */
+int cli_qr(int argc, char **argv);
 
 /* `shortd serve`: runs the daemon until SIGTERM or SIGINT. */
 int serve_main(int argc, char **argv);
