@@ -135,11 +135,20 @@
 
   const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
+  /* An RFC 3339 time as a Date, or null: Date() alone reads almost anything. */
+  function parseTime(iso) {
+    if (typeof iso !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(iso))
+      return null;
+    const d = new Date(iso);
+    return isNaN(d) ? null : d;
+  }
+
+  /* A time for people, in their zone; what is not a time is shown as it came. */
   function showTime(iso) {
     if (!iso)
       return '';
-    const d = new Date(iso);
-    return isNaN(d) ? iso : dateTime.format(d);
+    const d = parseTime(iso);
+    return d ? dateTime.format(d) : String(iso);
   }
 
   /* datetime-local value (local time) -> RFC 3339 UTC, whole seconds. */
@@ -151,9 +160,9 @@
   }
 
   function toLocalInput(iso) {
-    if (!iso)
+    const d = parseTime(iso);
+    if (!d)
       return '';
-    const d = new Date(iso);
     const pad = (n) => String(n).padStart(2, '0');
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) +
       ':' + pad(d.getMinutes());
@@ -162,7 +171,7 @@
   function linkState(l) {
     if (l.disabled)
       return 'disabled';
-    if (l.expires_at && new Date(l.expires_at) <= new Date())
+    if (l.expires_at && parseTime(l.expires_at) && parseTime(l.expires_at) <= new Date())
       return 'expired';
     if (l.max_clicks !== null && l.max_clicks !== undefined && l.clicks >= l.max_clicks)
       return 'used up';

@@ -397,6 +397,7 @@ async function main() {
   await evil.waitFor();
   assert.equal(await evil.locator('.row-title').textContent(), hostileTitle);
   assert.equal(await evil.locator('.url').textContent(), hostileUrl);
+  assert.equal(await evil.locator('.c-expires').textContent(), '"><img src=x onerror="window.__pwned=4">');
   if (titled.status === 201)
     assert.equal(await (await rowOf(page, 'titled')).locator('.row-title').textContent(), hostileTitle);
   await form.locator('[name="url"]').fill(targetBase + '/x');
