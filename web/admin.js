@@ -275,6 +275,8 @@
       if (l.title)
         target.append(el('span', { class: 'row-title' }, l.title));
       target.append(el('span', { class: 'break url', title: l.url }, l.url));
+      if (Array.isArray(l.tags) && l.tags.length > 0)
+        target.append(el('span', { class: 'tags' }, ...l.tags.map((t) => el('span', { class: 'tag' }, String(t)))));
       return el('tr', { 'data-code': l.code },
         el('th', { scope: 'row', class: 'c-code' }, el('code', {}, l.code)),
         target,

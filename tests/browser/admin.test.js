@@ -164,7 +164,7 @@ async function main() {
     executablePath: CHROMIUM,
     headless: true,
     /* CI runs as root, where chromium's sandbox cannot start. */
-    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
+    args: ['--disable-dev-shm-usage'].concat(process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []),
   });
 
   step = 'the page and its headers';
@@ -387,6 +387,7 @@ async function main() {
       code: 'evil', short_url: base + '/evil', url: hostileUrl, title: hostileTitle, status: 302,
       forward_query: false, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
       expires_at: '"><img src=x onerror="window.__pwned=4">', max_clicks: null, clicks: 0, disabled: false,
+      tags: ['<b onmouseover=window.__pwned=6>x</b>'],
     });
     await route.fulfill({ response: r, json: body });
   });
@@ -398,6 +399,7 @@ async function main() {
   assert.equal(await evil.locator('.row-title').textContent(), hostileTitle);
   assert.equal(await evil.locator('.url').textContent(), hostileUrl);
   assert.equal(await evil.locator('.c-expires').textContent(), '"><img src=x onerror="window.__pwned=4">');
+  assert.equal(await evil.locator('.tag').textContent(), '<b onmouseover=window.__pwned=6>x</b>');
   if (titled.status === 201)
     assert.equal(await (await rowOf(page, 'titled')).locator('.row-title').textContent(), hostileTitle);
   await form.locator('[name="url"]').fill(targetBase + '/x');
