@@ -4,8 +4,10 @@
  * 127.0.0.1:0 with a fresh database. Nothing here downloads a browser.
  *
  * Each step asserts what the page shows and what the store holds, and saves
- * a screenshot under build/browser/ (desktop 1280 px and phone 360 px); the
- * desktop view of a link is copied to doc/admin-page.png for the README.
+ * a screenshot under build/browser/ (desktop 1280 px and phone 360 px).
+ * Last, doc/admin-page.png (the README's) is taken of the page showing fixed
+ * data (answers from the API with fixed times, sho.rt for a base URL, in
+ * UTC), so it changes only when the page's look does.
  * QR codes (the API's PNG and SVG, the CLI's PNG and SVG) are decoded with
  * zbarimg back to the exact short URL; an SVG is rasterised by chromium
  * first. Exits non-zero on the first failure.
@@ -333,7 +335,6 @@ async function main() {
   assert.equal(zbar(path.join(SHOTS, 'qr-download.png')), base + '/docs', 'the QR downloaded (PNG)');
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, '07-link');
-  await page.screenshot({ path: DOC_SHOT });
   await page.setViewportSize(PHONE);
   await fitsWidth(page, PHONE.width);
   await shot(page, '08-link-phone');
@@ -444,7 +445,60 @@ async function main() {
   assert.equal(await gone.evaluate(() => sessionStorage.getItem('shortd.token')), null);
   await shot(gone, '14-revoked-phone');
   noProblems(gone);
+  step = 'the README\'s screenshot';
+  await docScreenshot(base);
   log('all steps passed; screenshots in ' + path.relative(ROOT, SHOTS) + ', ' + path.relative(ROOT, DOC_SHOT));
+}
+
+/* Fixed data for doc/admin-page.png: the links list, one link, its stats
+ * and QR code (drawn by `shortd qr` for https://sho.rt/launch). */
+function demoLink(code, url, extra) {
+  return Object.assign({
+    code, short_url: 'https://sho.rt/' + code, url, status: 302, forward_query: false,
+    created_at: '2026-10-01T09:00:00Z', updated_at: '2026-10-01T09:00:00Z', expires_at: null, max_clicks: null,
+    clicks: 0, disabled: false,
+  }, extra);
+}
+
+async function docScreenshot(base) {
+  const links = [
+    demoLink('launch', 'https://example.com/blog/2026/launch-announcement', { clicks: 1342, status: 301 }),
+    demoLink('docs', 'https://docs.example.com/getting-started', { clicks: 877 }),
+    demoLink('webinar', 'https://events.example.com/webinar/q4', { clicks: 96, expires_at: '2030-12-15T17:00:00Z' }),
+    demoLink('api-v2', 'https://api.example.com/v2/', { clicks: 12, status: 308, forward_query: true }),
+    demoLink('beta', 'https://example.com/beta-signup', { clicks: 250, max_clicks: 250 }),
+    demoLink('old-pricing', 'https://example.com/pricing-2025', { clicks: 41, disabled: true }),
+  ];
+  const launch = links[0];
+  const daily = [];
+  for (let i = 0; i < 30; i++) {
+    const date = new Date(Date.UTC(2026, 9, 30 + i)).toISOString().slice(0, 10);
+    const clicks = Math.round(22 + 18 * Math.sin(i / 3.2) + (i % 7 === 5 ? 25 : 0) + i * 0.9);
+    daily.push({ date, clicks, bot_clicks: 3 + (i * 7) % 5 });
+  }
+  const stats = {
+    code: 'launch', clicks: 1342, bot_clicks: 153, last_click_at: '2026-11-28T09:41:00Z', days: 30, daily,
+    referrers: [
+      { host: 'news.ycombinator.com', clicks: 512 }, { host: 'www.linkedin.com', clicks: 233 },
+      { host: 'mail.example.com', clicks: 97 }, { host: 'www.reddit.com', clicks: 64 },
+    ],
+  };
+  assert.equal((await apiCall(base, adminToken, 'POST', '/api/v1/links', { url: launch.url, code: 'launch' })).status, 201);
+  const svg = cli('qr', 'launch', '--base-url', 'https://sho.rt');
+  const context = await browser.newContext({ viewport: DESKTOP, timezoneId: 'UTC', locale: 'en-US', userAgent: HUMAN_UA });
+  const page = await context.newPage();
+  await page.route(base + '/api/v1/links?*', (r) => r.fulfill({ json: { items: links, next_cursor: null } }));
+  await page.route(base + '/api/v1/links/launch', (r) => r.fulfill({ json: launch }));
+  await page.route(base + '/api/v1/links/launch/stats?*', (r) => r.fulfill({ json: stats }));
+  await page.route(base + '/api/v1/links/launch/qr?*', (r) => r.fulfill({ contentType: 'image/svg+xml', body: svg }));
+  await signIn(page, base, adminToken);
+  await page.locator('#rows tr[data-code="launch"] [data-open]').click();
+  await page.locator('#d-refs li').first().waitFor();
+  await page.waitForFunction(() => document.getElementById('d-qr').complete &&
+    document.getElementById('d-qr').src.startsWith('data:'));
+  await page.evaluate(() => document.activeElement.blur());
+  await page.screenshot({ path: DOC_SHOT, fullPage: true });
+  await context.close();
 }
 
 async function stop() {
