@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cmd_init.h"
+#include "cmd_link.h"
 #include "cmd_serve.h"
+#include "cmd_token.h"
 
 #ifndef SHORTD_VERSION
 #define SHORTD_VERSION "0.1.0"
@@ -28,14 +30,14 @@ static const struct {
 	 "         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
 	 "         [--header-timeout SECONDS] [--body-min-rate BYTES]\n"
 	 "         [--trusted-proxy ADDRESS[/BITS]]\n"},
-	{"init", cli_init, "  init              creates (or migrates) the database; serve does too\n"},
-	{"add", cli_add,
+	{"init", cmd_init_main, "  init              creates (or migrates) the database; serve does too\n"},
+	{"add", cmd_add_main,
 	 "  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
 	 "          [--max-clicks N] [--forward-query]      prints the short URL\n"},
-	{"get", cli_get, "  get CODE          prints the link as JSON\n"},
-	{"list", cli_list, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
-	{"rm", cli_rm, "  rm CODE\n"},
-	{"token", cli_token,
+	{"get", cmd_get_main, "  get CODE          prints the link as JSON\n"},
+	{"list", cmd_list_main, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
+	{"rm", cmd_rm_main, "  rm CODE\n"},
+	{"token", cmd_token_main,
 	 "  token create [--name NAME] [--read-only]       prints a new token once\n"
 	 "  token list | token revoke NAME\n"},
 };
