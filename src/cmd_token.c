@@ -100,10 +100,14 @@ int cmd_token_main(int argc, char **argv)
 		auth_token_generate(secret, hash);
 		rc = store_token_add(s, name, hash, read_only ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN,
 		                     (int64_t)time(NULL));
-		if (rc == STORE_OK) {
+		if (rc == STORE_OK && (printf("%s\n", secret) < 0 || fflush(stdout) != 0)) {
+			/* Nobody saw the secret: a token no one holds is revoked. */
+			int revoked = store_token_revoke(s, name);
+			fprintf(stderr, "shortd: token '%s': cannot write it to standard output; %s\n", name,
+			        revoked == STORE_OK ? "it was not kept" : "revoke it, it cannot be shown again");
+			rc = CMD_EXIT_FAIL;
+		} else if (rc == STORE_OK) {
 			/* The token first, then the note: stdout may be a pipe. */
-			printf("%s\n", secret);
-			fflush(stdout);
 			fprintf(stderr, "shortd: token '%s' (%s) created; it is shown only this once\n", name,
 			        read_only ? "read-only" : "admin");
 		} else {
@@ -111,6 +115,7 @@ int cmd_token_main(int argc, char **argv)
 			        rc == STORE_CONFLICT ? "a token with this name exists" : store_status_message(rc));
 			rc = CMD_EXIT_FAIL;
 		}
+		sodium_memzero(secret, sizeof(secret));
 		store_close(s);
 		return rc;
 	}
