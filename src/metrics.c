@@ -1,11 +1,11 @@
 /*
  * Prometheus metrics without a shared lock on the request path.
  *
- * Each thread that counts gets its own block (found through a thread key,
- * made on its first call and linked into a list that only grows). Only that
+ * Each thread that counts gets its own block (from a thread_registry: made
+ * on its first call, kept until metrics_free()). Only that
  * thread writes the block, with relaxed atomic loads and stores, so a count
  * is a plain add on a cache line no other thread writes. A scrape walks the
- * list and sums the blocks; numbers read mid-update are at most one request
+ * registry and sums the blocks; numbers read mid-update are at most one request
  * behind, and every counter only grows.
  *
  * Derived series cost nothing on the hot path: redirects by status are the
@@ -14,12 +14,13 @@
  */
 #include "metrics.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "thread_registry.h"
 
 #define STATUS_MIN 100
 #define STATUS_SPAN 500 /* statuses 100..599 */
@@ -49,15 +50,29 @@ struct block {
 	_Atomic uint64_t latency_sum_ns;
 	_Atomic uint64_t conn_opened;
 	_Atomic uint64_t conn_closed;
-	struct block *next;
 };
 
 struct metrics {
-	pthread_key_t key;
-	pthread_mutex_t blocks_lock; /* taken once per thread, to link its block */
-	struct block *_Atomic blocks;
+	struct thread_registry *blocks; /* every thread's struct block */
 	int64_t started; /* unix seconds */
 };
+
+static void *block_new(void *arg)
+{
+	size_t size = (sizeof(struct block) + 63) / 64 * 64;
+	struct block *b = aligned_alloc(64, size);
+
+	(void)arg;
+	if (b != NULL)
+		memset(b, 0, size);
+	return b;
+}
+
+static void block_free(void *obj, void *arg)
+{
+	(void)arg;
+	free(obj);
+}
 
 int metrics_new(struct metrics **out)
 {
@@ -66,11 +81,10 @@ int metrics_new(struct metrics **out)
 	*out = NULL;
 	if (m == NULL)
 		return -1;
-	if (pthread_key_create(&m->key, NULL) != 0) {
+	if (thread_registry_new(block_new, block_free, NULL, &m->blocks) != 0) {
 		free(m);
 		return -1;
 	}
-	pthread_mutex_init(&m->blocks_lock, NULL);
 	m->started = (int64_t)time(NULL);
 	*out = m;
 	return 0;
@@ -80,12 +94,7 @@ void metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	for (struct block *b = atomic_load(&m->blocks), *next; b != NULL; b = next) {
-		next = b->next;
-		free(b);
-	}
-	pthread_key_delete(m->key);
-	pthread_mutex_destroy(&m->blocks_lock);
+	thread_registry_free(m->blocks);
 	free(m);
 }
 
@@ -97,21 +106,7 @@ const char *metrics_route_name(enum metrics_route route)
 /* The calling thread's block, made on its first call; NULL when out of memory. */
 static struct block *thread_block(struct metrics *m)
 {
-	struct block *b = pthread_getspecific(m->key);
-	size_t size = (sizeof(*b) + 63) / 64 * 64;
-
-	if (b != NULL)
-		return b;
-	b = aligned_alloc(64, size);
-	if (b == NULL)
-		return NULL;
-	memset(b, 0, size);
-	pthread_mutex_lock(&m->blocks_lock);
-	b->next = atomic_load_explicit(&m->blocks, memory_order_relaxed);
-	atomic_store_explicit(&m->blocks, b, memory_order_release);
-	pthread_mutex_unlock(&m->blocks_lock);
-	pthread_setspecific(m->key, b);
-	return b;
+	return thread_registry_get(m->blocks);
 }
 
 /* Adds to a counter only this thread writes: no read-modify-write needed. */
@@ -172,22 +167,28 @@ struct totals {
 	uint64_t conn_closed;
 };
 
+static void add_block(void *obj, void *arg)
+{
+	struct block *b = obj;
+	struct totals *t = arg;
+
+	for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
+		for (int s = 0; s < STATUS_SPAN; s++)
+			t->requests[r][s] += load(&b->requests[r][s]);
+	}
+	for (size_t i = 0; i <= BUCKETS; i++)
+		t->latency[i] += load(&b->latency[i]);
+	t->latency_sum_ns += load(&b->latency_sum_ns);
+	/* Closed before opened, so a connection closing mid-scrape never
+	 * makes the gauge negative. */
+	t->conn_closed += load(&b->conn_closed);
+	t->conn_opened += load(&b->conn_opened);
+}
+
 static void sum_blocks(struct metrics *m, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
-	for (struct block *b = atomic_load_explicit(&m->blocks, memory_order_acquire); b != NULL; b = b->next) {
-		for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
-			for (int s = 0; s < STATUS_SPAN; s++)
-				t->requests[r][s] += load(&b->requests[r][s]);
-		}
-		for (size_t i = 0; i <= BUCKETS; i++)
-			t->latency[i] += load(&b->latency[i]);
-		t->latency_sum_ns += load(&b->latency_sum_ns);
-		/* Closed before opened, so a connection closing mid-scrape never
-		 * makes the gauge negative. */
-		t->conn_closed += load(&b->conn_closed);
-		t->conn_opened += load(&b->conn_opened);
-	}
+	thread_registry_foreach(m->blocks, add_block, t);
 }
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
