@@ -105,6 +105,6 @@ void config_url_self(const struct config *c, struct url_self *out);
  * invalid) and base_url as the command resolved it (--base-url,
  * SHORTD_BASE_URL, or from that listen address).
  */
-void config_cli_daemon(struct config *c, const char *base_url);
+void config_command_daemon(struct config *c, const char *base_url);
 
 #endif

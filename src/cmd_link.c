@@ -105,7 +105,7 @@ int cmd_add_main(int argc, char **argv)
 	}
 	struct config daemon;
 	struct url_self self;
-	config_cli_daemon(&daemon, c.base_url);
+	config_command_daemon(&daemon, c.base_url);
 	config_url_self(&daemon, &self);
 	rc = link_admin_create(s, &self, cfg.default_status, (int64_t)time(NULL), &in, l, &err);
 	if (rc == 0) {

@@ -401,7 +401,7 @@ void config_url_self(const struct config *c, struct url_self *out)
 	out->listen_port = c->listen_port;
 }
 
-void config_cli_daemon(struct config *c, const char *base_url)
+void config_command_daemon(struct config *c, const char *base_url)
 {
 	const char *listen = getenv("SHORTD_LISTEN");
 
