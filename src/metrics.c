@@ -191,7 +191,7 @@ static void sum_blocks(struct metrics *m, struct totals *t)
 	thread_registry_foreach(m->blocks, add_block, t);
 }
 
-static void header(FILE *f, const char *name, const char *type, const char *help)
+static void series_header(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -201,7 +201,7 @@ static void render_requests(FILE *f, const struct totals *t, const struct metric
 	static const int redirect_codes[] = {301, 302, 303, 307, 308};
 	uint64_t errors[METRICS_ROUTE_COUNT];
 
-	header(f, "shortd_http_requests_total", "counter",
+	series_header(f, "shortd_http_requests_total", "counter",
 	       "HTTP requests answered by shortd, by route and status code.");
 	for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
 		for (int s = 0; s < STATUS_SPAN; s++) {
@@ -210,13 +210,13 @@ static void render_requests(FILE *f, const struct totals *t, const struct metric
 					s + STATUS_MIN, (unsigned long long)t->requests[r][s]);
 		}
 	}
-	header(f, "shortd_redirects_total", "counter", "Redirects answered, by status code.");
+	series_header(f, "shortd_redirects_total", "counter", "Redirects answered, by status code.");
 	for (size_t i = 0; i < sizeof(redirect_codes) / sizeof(redirect_codes[0]); i++)
 		fprintf(f, "shortd_redirects_total{code=\"%d\"} %llu\n", redirect_codes[i],
 			(unsigned long long)t->requests[METRICS_ROUTE_REDIRECT][redirect_codes[i] - STATUS_MIN]);
 	for (int r = 0; r < METRICS_ROUTE_COUNT; r++)
 		errors[r] = t->requests[r][503 - STATUS_MIN];
-	header(f, "shortd_store_errors_total", "counter",
+	series_header(f, "shortd_store_errors_total", "counter",
 	       "Store failures: requests answered 503 because the store failed, by route, and failed click "
 	       "flushes.");
 	fprintf(f, "shortd_store_errors_total{source=\"redirect\"} %llu\n",
@@ -232,7 +232,7 @@ static void render_latency(FILE *f, const struct totals *t)
 {
 	uint64_t cumulative = 0;
 
-	header(f, "shortd_redirect_duration_seconds", "histogram",
+	series_header(f, "shortd_redirect_duration_seconds", "histogram",
 	       "Time from a redirect request's headers to its queued reply (every outcome of the redirect route).");
 	for (size_t i = 0; i < BUCKETS; i++) {
 		cumulative += t->latency[i];
@@ -247,13 +247,13 @@ static void render_latency(FILE *f, const struct totals *t)
 
 static void render_clicks(FILE *f, const struct clicks_stats *c)
 {
-	header(f, "shortd_clicks_flushed_total", "counter", "Clicks (human and bot) written to the store.");
+	series_header(f, "shortd_clicks_flushed_total", "counter", "Clicks (human and bot) written to the store.");
 	fprintf(f, "shortd_clicks_flushed_total %llu\n", (unsigned long long)c->flushed);
-	header(f, "shortd_click_flush_batches_total", "counter", "Click batches written, one transaction each.");
+	series_header(f, "shortd_click_flush_batches_total", "counter", "Click batches written, one transaction each.");
 	fprintf(f, "shortd_click_flush_batches_total %llu\n", (unsigned long long)c->batches);
-	header(f, "shortd_click_flush_seconds_total", "counter", "Time spent writing click batches.");
+	series_header(f, "shortd_click_flush_seconds_total", "counter", "Time spent writing click batches.");
 	fprintf(f, "shortd_click_flush_seconds_total %.6f\n", (double)c->flush_usec / 1e6);
-	header(f, "shortd_click_flush_errors_total", "counter",
+	series_header(f, "shortd_click_flush_errors_total", "counter",
 	       "Click batches that failed to write (their clicks are kept and retried).");
 	fprintf(f, "shortd_click_flush_errors_total %llu\n", (unsigned long long)c->errors);
 }
@@ -274,14 +274,14 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *snap, char 
 	render_requests(f, t, snap);
 	render_latency(f, t);
 	render_clicks(f, &snap->clicks);
-	header(f, "shortd_open_connections", "gauge", "HTTP connections open now.");
+	series_header(f, "shortd_open_connections", "gauge", "HTTP connections open now.");
 	fprintf(f, "shortd_open_connections %llu\n",
 		(unsigned long long)(t->conn_opened >= t->conn_closed ? t->conn_opened - t->conn_closed : 0));
-	header(f, "shortd_connections_total", "counter", "HTTP connections accepted.");
+	series_header(f, "shortd_connections_total", "counter", "HTTP connections accepted.");
 	fprintf(f, "shortd_connections_total %llu\n", (unsigned long long)t->conn_opened);
-	header(f, "shortd_requests_in_flight", "gauge", "Requests being answered now.");
+	series_header(f, "shortd_requests_in_flight", "gauge", "Requests being answered now.");
 	fprintf(f, "shortd_requests_in_flight %ld\n", snap->in_flight);
-	header(f, "shortd_start_time_seconds", "gauge", "When the daemon started, in unix seconds.");
+	series_header(f, "shortd_start_time_seconds", "gauge", "When the daemon started, in unix seconds.");
 	fprintf(f, "shortd_start_time_seconds %lld\n", (long long)m->started);
 	if (ferror(f) || fclose(f) != 0) {
 		f = NULL;
