@@ -221,28 +221,33 @@ struct setting {
 	const char *expect;
 };
 
-#define FIELD(f) offsetof(struct config, f)
+/* The offset of field f, which must have the kind's type (checked when
+ * compiled: _Generic has no other branch). */
+#define FIELD_OF(f, type) (offsetof(struct config, f) + 0 * sizeof(_Generic(((struct config *)0)->f, type: 1)))
+#define FIELD_UINT(f) FIELD_OF(f, unsigned)
+#define FIELD_U64(f) FIELD_OF(f, uint64_t)
+#define FIELD_TEXT(f) FIELD_OF(f, const char *)
 #define RANGE "from %" PRIu64 " to %" PRIu64
 
 static const struct setting settings[] = {
 	{"listen", "SHORTD_LISTEN", SET_LISTEN, 0, 0, 0, "HOST:PORT with a numeric IPv4 or [IPv6] address"},
-	{"db", "SHORTD_DB", SET_TEXT, 0, 0, FIELD(db_path), "must not be empty"},
+	{"db", "SHORTD_DB", SET_TEXT, 0, 0, FIELD_TEXT(db_path), "must not be empty"},
 	{"base-url", "SHORTD_BASE_URL", SET_BASE_URL, 0, 0, 0, "an http:// or https:// URL"},
 	{"default-status", "SHORTD_DEFAULT_STATUS", SET_STATUS, 0, 999, 0, "301, 302, 303, 307 or 308"},
-	{"threads", "SHORTD_THREADS", SET_UINT, 1, 256, FIELD(threads), "a number " RANGE},
-	{"access-log", "SHORTD_ACCESS_LOG", SET_TEXT, 0, 0, FIELD(access_log), "expected a file path or -"},
-	{"max-body", "SHORTD_MAX_BODY", SET_U64, 0, 1ULL << 40, FIELD(max_body), "a number of bytes"},
-	{"cache-max-age", "SHORTD_CACHE_MAX_AGE", SET_UINT, 0, 31536000, FIELD(cache_max_age), "seconds " RANGE},
-	{"flush-interval", "SHORTD_FLUSH_INTERVAL", SET_UINT, 10, 60000, FIELD(flush_ms), "milliseconds " RANGE},
-	{"max-connections", "SHORTD_MAX_CONNECTIONS", SET_UINT, 1, 1000000, FIELD(max_connections),
+	{"threads", "SHORTD_THREADS", SET_UINT, 1, 256, FIELD_UINT(threads), "a number " RANGE},
+	{"access-log", "SHORTD_ACCESS_LOG", SET_TEXT, 0, 0, FIELD_TEXT(access_log), "expected a file path or -"},
+	{"max-body", "SHORTD_MAX_BODY", SET_U64, 0, 1ULL << 40, FIELD_U64(max_body), "a number of bytes"},
+	{"cache-max-age", "SHORTD_CACHE_MAX_AGE", SET_UINT, 0, 31536000, FIELD_UINT(cache_max_age), "seconds " RANGE},
+	{"flush-interval", "SHORTD_FLUSH_INTERVAL", SET_UINT, 10, 60000, FIELD_UINT(flush_ms), "milliseconds " RANGE},
+	{"max-connections", "SHORTD_MAX_CONNECTIONS", SET_UINT, 1, 1000000, FIELD_UINT(max_connections),
 	 "a number " RANGE},
 	{"max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", SET_UINT, 0, 1000000,
-	 FIELD(max_connections_per_ip), "a number (0 for no limit)"},
-	{"timeout", "SHORTD_TIMEOUT", SET_UINT, 1, 86400, FIELD(timeout), "seconds " RANGE},
-	{"link-cache", "SHORTD_LINK_CACHE", SET_UINT, 0, 4096, FIELD(link_cache_mb),
+	 FIELD_UINT(max_connections_per_ip), "a number (0 for no limit)"},
+	{"timeout", "SHORTD_TIMEOUT", SET_UINT, 1, 86400, FIELD_UINT(timeout), "seconds " RANGE},
+	{"link-cache", "SHORTD_LINK_CACHE", SET_UINT, 0, 4096, FIELD_UINT(link_cache_mb),
 	 "megabytes from %" PRIu64 " (off) to %" PRIu64},
-	{"header-timeout", "SHORTD_HEADER_TIMEOUT", SET_UINT, 1, 3600, FIELD(header_timeout), "seconds " RANGE},
-	{"body-min-rate", "SHORTD_BODY_MIN_RATE", SET_UINT, 0, 1000000000, FIELD(body_min_rate),
+	{"header-timeout", "SHORTD_HEADER_TIMEOUT", SET_UINT, 1, 3600, FIELD_UINT(header_timeout), "seconds " RANGE},
+	{"body-min-rate", "SHORTD_BODY_MIN_RATE", SET_UINT, 0, 1000000000, FIELD_UINT(body_min_rate),
 	 "bytes per second (0 for no minimum)"},
 	{"trusted-proxy", "SHORTD_TRUSTED_PROXY", SET_TRUSTED, 0, 0, 0,
 	 "up to " XSTR(CONFIG_TRUSTED_MAX) " numeric ADDRESS[/BITS] ranges separated by commas"},
