@@ -1,7 +1,8 @@
 /*
  * shortd's entry point: picks the subcommand and hands over argv, or prints
  * the usage of all commands (`shortd --help`) or of one (`shortd COMMAND
- * --help`). Nothing else happens here.
+ * --help`). Besides that it only initialises libsodium (tokens and
+ * generated codes come from its random bytes) before any command runs.
  */
 #include <sodium.h>
 #include <stdbool.h>
