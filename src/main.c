@@ -4,6 +4,7 @@
  * --help`). Besides that it only initialises libsodium (tokens and
  * generated codes come from its random bytes) before any command runs.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -66,6 +67,20 @@ static bool is_help(const char *arg)
 	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
+/* A command's exit status, or 1 when it succeeded but what it printed could
+ * not all be written (a full disk, a closed pipe): output that was lost is
+ * a failure. A command that failed has said why already. */
+static int finish_output(int status)
+{
+	int e = fflush(stdout) != 0 ? errno : 0;
+
+	if (status != 0 || (e == 0 && !ferror(stdout)))
+		return status;
+	fprintf(stderr, "shortd: cannot write to standard output%s%s\n", e != 0 ? ": " : "",
+		e != 0 ? strerror(e) : "");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -94,7 +109,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "shortd: cannot initialise libsodium\n");
 			return 1;
 		}
-		return commands[i].run(argc - 1, argv + 1);
+		return finish_output(commands[i].run(argc - 1, argv + 1));
 	}
 	fprintf(stderr, "shortd: unknown command '%s' (try shortd --help)\n", argv[1]);
 	return 2;
