@@ -2,7 +2,7 @@
  * The access log: one line per answered request in the combined log format
  * (remote address, time, request line, status, bytes, Referer, User-Agent),
  * to a file or standard output. Lines are appended to the calling thread's
- * buffer; a writer thread writes the buffers out at least every second and
+ * buffer; a writer thread writes the buffers out every 200 ms and
  * at accesslog_close(), so a request costs no write(2).
  *
  * Credentials are never logged: no Authorization header and no user name

@@ -1,7 +1,9 @@
 /*
  * The daemon's one configuration: serve's flags and their environment
- * variables, parsed and validated into struct config. Nothing else reads
- * argv or the environment for these settings.
+ * variables, parsed and validated into struct config by one table in
+ * config.c (flag, variable, rule and message per setting). Only config.c
+ * reads the SHORTD_* variables; the CLI commands read the ones they share
+ * with serve through config_read_variable(), and parse their own flags.
  */
 #ifndef SHORTD_CONFIG_H
 #define SHORTD_CONFIG_H
@@ -103,6 +105,6 @@ void config_url_self(const struct config *c, struct url_self *out);
  * invalid) and base_url as the command resolved it (--base-url,
  * SHORTD_BASE_URL, or from that listen address).
  */
-void config_cli_daemon(struct config *c, const char *base_url);
+void config_command_daemon(struct config *c, const char *base_url);
 
 #endif

@@ -61,8 +61,9 @@ enum link_code_error link_code_syntax(const char *code, size_t *len);
 /* A human sentence for a code error, never NULL. */
 const char *link_code_error_message(enum link_code_error e);
 
-/* True for paths the daemon keeps for itself: api, healthz, metrics, anything
- * that starts with "admin"; compared without regard to case. */
+/* True for paths the daemon keeps for itself: api, healthz, metrics,
+ * robots.txt, favicon.ico and anything that starts with "admin"; compared
+ * without regard to case. */
 bool link_code_is_reserved(const char *code, size_t len);
 
 /* True for 301, 302, 303, 307 and 308. */

@@ -7,6 +7,7 @@
 #ifndef SHORTD_NUM_H
 #define SHORTD_NUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum num_error {
@@ -19,6 +20,10 @@ enum num_error {
 /* Parses s (NUL-terminated) into *out. Returns NUM_OK, or an error leaving
  * *out unchanged. A NULL s is NUM_INVALID. */
 enum num_error num_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* The same for the len bytes at s, which need no NUL (a port inside a URL);
+ * len 0 is NUM_INVALID. */
+enum num_error num_parse_span(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
 
 /* A short phrase for e ("not a whole number", "too small", "too large"),
  * never NULL. */

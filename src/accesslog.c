@@ -169,11 +169,22 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+static int monotonic_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(cond, &ca) == 0 ? 0 : -1;
+	pthread_condattr_destroy(&ca);
+	return rc;
+}
+
 int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err,
 		   size_t errlen)
 {
 	struct accesslog *log = calloc(1, sizeof(*log));
-	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (log == NULL) {
@@ -195,13 +206,16 @@ int accesslog_open(const char *path, const struct config *cfg, struct accesslog 
 		snprintf(err, errlen, "--access-log: out of memory or thread keys");
 		goto fail_fd;
 	}
+	/* The writer's timed wait counts on CLOCK_MONOTONIC, as writer_main
+	 * computes its deadline. */
+	if (monotonic_cond_init(&log->wake) != 0) {
+		snprintf(err, errlen, "--access-log: cannot set up the log writer's clock");
+		thread_registry_free(log->bufs);
+		goto fail_fd;
+	}
 	pthread_mutex_init(&log->fd_lock, NULL);
 	pthread_mutex_init(&log->flush_lock, NULL);
 	pthread_mutex_init(&log->wake_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&log->wake, &ca);
-	pthread_condattr_destroy(&ca);
 	if (pthread_create(&log->writer, NULL, writer_main, log) != 0) {
 		snprintf(err, errlen, "--access-log: cannot start the log writer");
 		pthread_cond_destroy(&log->wake);
@@ -222,6 +236,14 @@ fail:
 	return -1;
 }
 
+/* Closes a log file that was written to: on a network file system close(2)
+ * is where a failed write may first be told. */
+static void close_reporting(int fd)
+{
+	if (close(fd) != 0)
+		fprintf(stderr, "shortd: access log: close failed: %s; the last lines may be lost\n", strerror(errno));
+}
+
 int accesslog_reopen(struct accesslog *log, char *err, size_t errlen)
 {
 	int fd, old;
@@ -240,7 +262,7 @@ int accesslog_reopen(struct accesslog *log, char *err, size_t errlen)
 	log->warned = false;
 	pthread_mutex_unlock(&log->fd_lock);
 	pthread_mutex_unlock(&log->flush_lock);
-	close(old);
+	close_reporting(old);
 	return 0;
 }
 
@@ -255,7 +277,7 @@ void accesslog_close(struct accesslog *log)
 	pthread_join(log->writer, NULL); /* its last round wrote everything */
 	thread_registry_free(log->bufs);
 	if (log->path != NULL)
-		close(log->fd);
+		close_reporting(log->fd);
 	pthread_cond_destroy(&log->wake);
 	pthread_mutex_destroy(&log->wake_lock);
 	pthread_mutex_destroy(&log->flush_lock);

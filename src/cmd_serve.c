@@ -50,8 +50,10 @@ int cmd_serve_main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "shortd: cannot set up signal handling\n");
+		return 1;
+	}
 
 	if (store_open(cfg.db_path, &store, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);

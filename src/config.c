@@ -1,12 +1,16 @@
 /*
- * serve's configuration: defaults, then SHORTD_* environment variables, then
- * flags. Every value is checked here, so the rest of the daemon can trust
- * struct config; an error names the flag or variable it came from.
+ * serve's configuration: defaults, overridden by SHORTD_* environment
+ * variables, overridden by flags (a variable whose flag was given is not
+ * read). One table, settings[], gives each setting's flag, variable, rule,
+ * range and message. Every value is checked here, so the rest of the daemon
+ * can trust struct config; an error names the flag or variable it came from.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,221 +193,154 @@ static int add_trusted(struct config *c, const char *value)
 	return 0;
 }
 
-enum opt_id {
-	OPT_LISTEN = 'l',
-	OPT_DB = 'd',
-	OPT_BASE_URL = 'b',
-	OPT_DEFAULT_STATUS = 's',
-	OPT_THREADS = 't',
-	OPT_ACCESS_LOG = 'a',
-	OPT_MAX_BODY = 'm',
-	OPT_CACHE_MAX_AGE = 256,
-	OPT_FLUSH_INTERVAL,
-	OPT_MAX_CONNECTIONS,
-	OPT_MAX_CONNECTIONS_PER_IP,
-	OPT_TIMEOUT,
-	OPT_LINK_CACHE,
-	OPT_HEADER_TIMEOUT,
-	OPT_BODY_MIN_RATE,
-	OPT_TRUSTED_PROXY,
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+enum setting_kind {
+	SET_UINT,     /* an unsigned field, by num_parse within [min, max] */
+	SET_U64,      /* a uint64_t field, the same way */
+	SET_STATUS,   /* default_status: one of link.h's five statuses */
+	SET_TEXT,     /* a borrowed const char * that must not be empty */
+	SET_LISTEN,   /* listen_host and listen_port */
+	SET_BASE_URL, /* base_url */
+	SET_TRUSTED,  /* trusted_proxy and trusted_proxies */
 };
 
-/* Applies one setting; name is "--flag" or "VARIABLE" for the message. */
-static int apply(struct config *c, int id, const char *v, const char *name, char *err, size_t errlen)
+/*
+ * serve's settings: each one's flag, variable, rule and message in one row.
+ * expect is what the message says was expected; for SET_UINT and SET_U64 it
+ * is a format given min and max (a row that does not show them uses neither).
+ * For SET_TEXT it is the whole message after the name.
+ */
+struct setting {
+	const char *flag; /* without the leading "--" */
+	const char *var;
+	enum setting_kind kind;
+	uint64_t min, max;
+	size_t offset; /* of the field in struct config, for SET_UINT, SET_U64 and SET_TEXT */
+	const char *expect;
+};
+
+/* The offset of field f, which must have the kind's type (checked when
+ * compiled: _Generic has no other branch). */
+#define FIELD_OF(f, type) (offsetof(struct config, f) + 0 * sizeof(_Generic(((struct config *)0)->f, type: 1)))
+#define FIELD_UINT(f) FIELD_OF(f, unsigned)
+#define FIELD_U64(f) FIELD_OF(f, uint64_t)
+#define FIELD_TEXT(f) FIELD_OF(f, const char *)
+#define RANGE "from %" PRIu64 " to %" PRIu64
+
+static const struct setting settings[] = {
+	{"listen", "SHORTD_LISTEN", SET_LISTEN, 0, 0, 0, "HOST:PORT with a numeric IPv4 or [IPv6] address"},
+	{"db", "SHORTD_DB", SET_TEXT, 0, 0, FIELD_TEXT(db_path), "must not be empty"},
+	{"base-url", "SHORTD_BASE_URL", SET_BASE_URL, 0, 0, 0, "an http:// or https:// URL"},
+	{"default-status", "SHORTD_DEFAULT_STATUS", SET_STATUS, 0, 999, 0, "301, 302, 303, 307 or 308"},
+	{"threads", "SHORTD_THREADS", SET_UINT, 1, 256, FIELD_UINT(threads), "a number " RANGE},
+	{"access-log", "SHORTD_ACCESS_LOG", SET_TEXT, 0, 0, FIELD_TEXT(access_log), "expected a file path or -"},
+	{"max-body", "SHORTD_MAX_BODY", SET_U64, 0, 1ULL << 40, FIELD_U64(max_body), "a number of bytes"},
+	{"cache-max-age", "SHORTD_CACHE_MAX_AGE", SET_UINT, 0, 31536000, FIELD_UINT(cache_max_age), "seconds " RANGE},
+	{"flush-interval", "SHORTD_FLUSH_INTERVAL", SET_UINT, 10, 60000, FIELD_UINT(flush_ms), "milliseconds " RANGE},
+	{"max-connections", "SHORTD_MAX_CONNECTIONS", SET_UINT, 1, 1000000, FIELD_UINT(max_connections),
+	 "a number " RANGE},
+	{"max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", SET_UINT, 0, 1000000,
+	 FIELD_UINT(max_connections_per_ip), "a number (0 for no limit)"},
+	{"timeout", "SHORTD_TIMEOUT", SET_UINT, 1, 86400, FIELD_UINT(timeout), "seconds " RANGE},
+	{"link-cache", "SHORTD_LINK_CACHE", SET_UINT, 0, 4096, FIELD_UINT(link_cache_mb),
+	 "megabytes from %" PRIu64 " (off) to %" PRIu64},
+	{"header-timeout", "SHORTD_HEADER_TIMEOUT", SET_UINT, 1, 3600, FIELD_UINT(header_timeout), "seconds " RANGE},
+	{"body-min-rate", "SHORTD_BODY_MIN_RATE", SET_UINT, 0, 1000000000, FIELD_UINT(body_min_rate),
+	 "bytes per second (0 for no minimum)"},
+	{"trusted-proxy", "SHORTD_TRUSTED_PROXY", SET_TRUSTED, 0, 0, 0,
+	 "up to " XSTR(CONFIG_TRUSTED_MAX) " numeric ADDRESS[/BITS] ranges separated by commas"},
+};
+
+#define SETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define OPT_BASE 256 /* getopt_long's value for settings[i] is OPT_BASE + i */
+
+/* Applies one setting's value v to c; 0, or -1 leaving c unchanged. */
+static int apply_value(struct config *c, const struct setting *s, const char *v)
 {
+	char *field = (char *)c + s->offset;
 	uint64_t n;
 
-	switch (id) {
-	case OPT_LISTEN:
-		if (config_parse_listen(c, v) == 0)
-			return 0;
-		snprintf(err, errlen, "%s: expected HOST:PORT with a numeric IPv4 or [IPv6] address, got '%s'", name, v);
-		return -1;
-	case OPT_DB:
-		if (v[0] != '\0') {
-			c->db_path = v;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: must not be empty", name);
-		return -1;
-	case OPT_BASE_URL:
-		if (config_set_base_url(c, v) == 0)
-			return 0;
-		snprintf(err, errlen, "%s: expected an http:// or https:// URL, got '%s'", name, v);
-		return -1;
-	case OPT_DEFAULT_STATUS:
-		if (num_parse(v, 0, 999, &n) == 0 && link_status_is_valid((int)n)) {
-			c->default_status = (int)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected 301, 302, 303, 307 or 308, got '%s'", name, v);
-		return -1;
-	case OPT_THREADS:
-		if (num_parse(v, 1, 256, &n) == 0) {
-			c->threads = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected a number from 1 to 256, got '%s'", name, v);
-		return -1;
-	case OPT_ACCESS_LOG:
-		if (v[0] != '\0') {
-			c->access_log = v;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected a file path or -", name);
-		return -1;
-	case OPT_MAX_BODY:
-		if (num_parse(v, 0, 1ULL << 40, &n) == 0) {
-			c->max_body = n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected a number of bytes, got '%s'", name, v);
-		return -1;
-	case OPT_CACHE_MAX_AGE:
-		if (num_parse(v, 0, 31536000, &n) == 0) {
-			c->cache_max_age = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected seconds from 0 to 31536000, got '%s'", name, v);
-		return -1;
-	case OPT_FLUSH_INTERVAL:
-		if (num_parse(v, 10, 60000, &n) == 0) {
-			c->flush_ms = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected milliseconds from 10 to 60000, got '%s'", name, v);
-		return -1;
-	case OPT_MAX_CONNECTIONS:
-		if (num_parse(v, 1, 1000000, &n) == 0) {
-			c->max_connections = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected a number from 1 to 1000000, got '%s'", name, v);
-		return -1;
-	case OPT_MAX_CONNECTIONS_PER_IP:
-		if (num_parse(v, 0, 1000000, &n) == 0) {
-			c->max_connections_per_ip = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected a number (0 for no limit), got '%s'", name, v);
-		return -1;
-	case OPT_TIMEOUT:
-		if (num_parse(v, 1, 86400, &n) == 0) {
-			c->timeout = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected seconds from 1 to 86400, got '%s'", name, v);
-		return -1;
-	case OPT_HEADER_TIMEOUT:
-		if (num_parse(v, 1, 3600, &n) == 0) {
-			c->header_timeout = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected seconds from 1 to 3600, got '%s'", name, v);
-		return -1;
-	case OPT_BODY_MIN_RATE:
-		if (num_parse(v, 0, 1000000000, &n) == 0) {
-			c->body_min_rate = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected bytes per second (0 for no minimum), got '%s'", name, v);
-		return -1;
-	case OPT_TRUSTED_PROXY:
-		if (add_trusted(c, v) == 0)
-			return 0;
-		snprintf(err, errlen, "%s: expected up to %d numeric ADDRESS[/BITS] ranges separated by commas, got '%s'",
-			 name, CONFIG_TRUSTED_MAX, v);
-		return -1;
-	case OPT_LINK_CACHE:
-		if (num_parse(v, 0, 4096, &n) == 0) {
-			c->link_cache_mb = (unsigned)n;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: expected megabytes from 0 (off) to 4096, got '%s'", name, v);
-		return -1;
+	switch (s->kind) {
+	case SET_UINT:
+		if (num_parse(v, s->min, s->max, &n) != NUM_OK)
+			return -1;
+		*(unsigned *)(void *)field = (unsigned)n;
+		return 0;
+	case SET_U64:
+		if (num_parse(v, s->min, s->max, &n) != NUM_OK)
+			return -1;
+		*(uint64_t *)(void *)field = n;
+		return 0;
+	case SET_STATUS:
+		if (num_parse(v, s->min, s->max, &n) != NUM_OK || !link_status_is_valid((int)n))
+			return -1;
+		c->default_status = (int)n;
+		return 0;
+	case SET_TEXT:
+		if (v[0] == '\0')
+			return -1;
+		*(const char **)(void *)field = v;
+		return 0;
+	case SET_LISTEN:
+		return config_parse_listen(c, v);
+	case SET_BASE_URL:
+		return config_set_base_url(c, v);
+	case SET_TRUSTED:
+		return add_trusted(c, v);
 	}
-	snprintf(err, errlen, "%s: unknown setting", name);
 	return -1;
 }
 
-static const struct option serve_options[] = {
-	{"listen", required_argument, NULL, OPT_LISTEN},
-	{"db", required_argument, NULL, OPT_DB},
-	{"base-url", required_argument, NULL, OPT_BASE_URL},
-	{"default-status", required_argument, NULL, OPT_DEFAULT_STATUS},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
-	{"max-body", required_argument, NULL, OPT_MAX_BODY},
-	{"cache-max-age", required_argument, NULL, OPT_CACHE_MAX_AGE},
-	{"flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL},
-	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
-	{"max-connections-per-ip", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_IP},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"link-cache", required_argument, NULL, OPT_LINK_CACHE},
-	{"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
-	{"body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE},
-	{"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
-	{NULL, 0, NULL, 0},
-};
+/* Applies one setting; name is "--flag" or "VARIABLE" for the message. */
+static int apply(struct config *c, const struct setting *s, const char *v, const char *name, char *err,
+		 size_t errlen)
+{
+	char expect[160];
 
-static const struct {
-	const char *var;
-	int id;
-} serve_env[] = {
-	{"SHORTD_LISTEN", OPT_LISTEN},
-	{"SHORTD_DB", OPT_DB},
-	{"SHORTD_BASE_URL", OPT_BASE_URL},
-	{"SHORTD_DEFAULT_STATUS", OPT_DEFAULT_STATUS},
-	{"SHORTD_THREADS", OPT_THREADS},
-	{"SHORTD_ACCESS_LOG", OPT_ACCESS_LOG},
-	{"SHORTD_MAX_BODY", OPT_MAX_BODY},
-	{"SHORTD_CACHE_MAX_AGE", OPT_CACHE_MAX_AGE},
-	{"SHORTD_FLUSH_INTERVAL", OPT_FLUSH_INTERVAL},
-	{"SHORTD_MAX_CONNECTIONS", OPT_MAX_CONNECTIONS},
-	{"SHORTD_MAX_CONNECTIONS_PER_IP", OPT_MAX_CONNECTIONS_PER_IP},
-	{"SHORTD_TIMEOUT", OPT_TIMEOUT},
-	{"SHORTD_LINK_CACHE", OPT_LINK_CACHE},
-	{"SHORTD_HEADER_TIMEOUT", OPT_HEADER_TIMEOUT},
-	{"SHORTD_BODY_MIN_RATE", OPT_BODY_MIN_RATE},
-	{"SHORTD_TRUSTED_PROXY", OPT_TRUSTED_PROXY},
-};
+	if (apply_value(c, s, v) == 0)
+		return 0;
+	if (s->kind == SET_TEXT) {
+		snprintf(err, errlen, "%s: %s", name, s->expect);
+		return -1;
+	}
+	snprintf(expect, sizeof(expect), s->expect, s->min, s->max);
+	snprintf(err, errlen, "%s: expected %s, got '%s'", name, expect, v);
+	return -1;
+}
 
 int config_read_variable(struct config *c, const char *var, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
-		if (strcmp(serve_env[i].var, var) == 0) {
+	for (size_t i = 0; i < SETTINGS; i++) {
+		if (strcmp(settings[i].var, var) == 0) {
 			const char *v = getenv(var);
 			/* An empty variable counts as unset, for serve and the CLI. */
 			if (v == NULL || v[0] == '\0')
 				return 0;
-			return apply(c, serve_env[i].id, v, var, err, errlen);
+			return apply(c, &settings[i], v, var, err, errlen);
 		}
 	}
 	snprintf(err, errlen, "%s: not a shortd setting", var);
 	return -1;
 }
 
-/* The index in serve_options of the flag with this id, or -1. */
-static int option_index(int id)
-{
-	for (int i = 0; serve_options[i].name != NULL; i++) {
-		if (serve_options[i].val == id)
-			return i;
-	}
-	return -1;
-}
-
 int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
-	bool given[sizeof(serve_options) / sizeof(serve_options[0])] = {false};
-	int opt, idx;
+	struct option opts[SETTINGS + 1];
+	bool given[SETTINGS] = {false};
 	bool trusted_by_flag = false;
+	int opt;
+
+	for (size_t i = 0; i < SETTINGS; i++)
+		opts[i] = (struct option){settings[i].flag, required_argument, NULL, OPT_BASE + (int)i};
+	opts[SETTINGS] = (struct option){NULL, 0, NULL, 0};
 
 	/* Flags first: a variable that a flag replaces is never read, so a bad
 	 * one in the environment cannot stop a command line that overrides it. */
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
 			if (opt == ':')
@@ -412,25 +349,25 @@ int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_
 				snprintf(err, errlen, "%s: unknown flag for serve", bad);
 			return -1;
 		}
+		const struct setting *st = &settings[opt - OPT_BASE];
 		char name[64];
-		snprintf(name, sizeof(name), "--%s", serve_options[idx].name);
+		snprintf(name, sizeof(name), "--%s", st->flag);
 		/* --trusted-proxy adds up over its flags, and replaces the
 		 * variable's list rather than adding to it. */
-		if (opt == OPT_TRUSTED_PROXY && !trusted_by_flag) {
+		if (st->kind == SET_TRUSTED && !trusted_by_flag) {
 			c->trusted_proxies = 0;
 			trusted_by_flag = true;
 		}
-		if (apply(c, opt, optarg, name, err, errlen) != 0)
+		if (apply(c, st, optarg, name, err, errlen) != 0)
 			return -1;
-		given[idx] = true;
+		given[opt - OPT_BASE] = true;
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "%s: unexpected argument for serve", argv[optind]);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(serve_env) / sizeof(serve_env[0]); i++) {
-		int flag = option_index(serve_env[i].id);
-		if ((flag < 0 || !given[flag]) && config_read_variable(c, serve_env[i].var, err, errlen) != 0)
+	for (size_t i = 0; i < SETTINGS; i++) {
+		if (!given[i] && config_read_variable(c, settings[i].var, err, errlen) != 0)
 			return -1;
 	}
 	c->admin_token = getenv("SHORTD_ADMIN_TOKEN");
@@ -469,7 +406,7 @@ void config_url_self(const struct config *c, struct url_self *out)
 	out->listen_port = c->listen_port;
 }
 
-void config_cli_daemon(struct config *c, const char *base_url)
+void config_command_daemon(struct config *c, const char *base_url)
 {
 	const char *listen = getenv("SHORTD_LISTEN");
 

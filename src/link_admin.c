@@ -13,7 +13,10 @@
 #include "link_code.h"
 #include "url.h"
 
-static int refuse(struct link_admin_error *err, const char *code, int http_status, const char *fmt, ...)
+static int set_error(struct link_admin_error *err, const char *code, int http_status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int set_error(struct link_admin_error *err, const char *code, int http_status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -29,16 +32,16 @@ void link_admin_store_error(int store_status, struct link_admin_error *err)
 {
 	switch (store_status) {
 	case STORE_NOT_FOUND:
-		refuse(err, "not_found", 404, "no link has this code");
+		set_error(err, "not_found", 404, "no link has this code");
 		break;
 	case STORE_CONFLICT:
-		refuse(err, "code_taken", 409, "this code is already taken");
+		set_error(err, "code_taken", 409, "this code is already taken");
 		break;
 	case STORE_FULL:
-		refuse(err, "storage_full", 503, "the database is full; try again when space is freed");
+		set_error(err, "storage_full", 503, "the database is full; try again when space is freed");
 		break;
 	default:
-		refuse(err, "unavailable", 503, "the database is unavailable: %s", store_status_message(store_status));
+		set_error(err, "unavailable", 503, "the database is unavailable: %s", store_status_message(store_status));
 		break;
 	}
 }
@@ -49,7 +52,7 @@ static int check_url(const char *url, const struct url_self *self, char *out, si
 	enum url_error e = url_normalize(url, self, out, outsize);
 
 	if (e != URL_OK)
-		return refuse(err, "invalid_url", 400, "%s", url_error_message(e));
+		return set_error(err, "invalid_url", 400, "%s", url_error_message(e));
 	return 0;
 }
 
@@ -60,23 +63,23 @@ int link_admin_create(struct store *s, const struct url_self *self, int default_
 
 	link_init(out);
 	if (in->url == NULL)
-		return refuse(err, "invalid_url", 400, "url is required");
+		return set_error(err, "invalid_url", 400, "url is required");
 	if (check_url(in->url, self, out->url, sizeof(out->url), err) != 0)
 		return -1;
 	if (in->code != NULL && in->code[0] != '\0') {
 		enum link_code_error ce = link_code_check(in->code);
 		if (ce != LINK_CODE_OK)
-			return refuse(err, "invalid_code", 400, "%s", link_code_error_message(ce));
+			return set_error(err, "invalid_code", 400, "%s", link_code_error_message(ce));
 		memcpy(out->code, in->code, strlen(in->code) + 1);
 	}
 	out->status = in->status != 0 ? in->status : default_status;
 	if (!link_status_is_valid(out->status))
-		return refuse(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");
+		return set_error(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");
 	if (in->max_clicks != LINK_NO_LIMIT && in->max_clicks < 0)
-		return refuse(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
+		return set_error(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
 	/* A link dead at birth is a mistake; ending a link now is an update. */
 	if (in->expires_at != LINK_NO_TIME && in->expires_at <= now)
-		return refuse(err, "invalid_expires_at", 400, "expires_at must be in the future");
+		return set_error(err, "invalid_expires_at", 400, "expires_at must be in the future");
 	out->expires_at = in->expires_at;
 	out->max_clicks = in->max_clicks;
 	out->forward_query = in->forward_query;
@@ -97,16 +100,16 @@ int link_admin_update(struct store *s, const struct url_self *self, const char *
 	int rc = -1;
 
 	if (v == NULL)
-		return refuse(err, "unavailable", 503, "out of memory");
+		return set_error(err, "unavailable", 503, "out of memory");
 	*v = *p;
 	if ((p->fields & PATCH_URL) && check_url(p->url, self, v->url, sizeof(v->url), err) != 0)
 		goto out;
 	if ((p->fields & PATCH_STATUS) && !link_status_is_valid(p->status)) {
-		refuse(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");
+		set_error(err, "invalid_status", 400, "status must be 301, 302, 303, 307 or 308");
 		goto out;
 	}
 	if ((p->fields & PATCH_MAX_CLICKS) && p->max_clicks != LINK_NO_LIMIT && p->max_clicks < 0) {
-		refuse(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
+		set_error(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
 		goto out;
 	}
 	rc = store_link_update(s, code, v, now, out);

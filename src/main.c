@@ -1,15 +1,20 @@
 /*
  * shortd's entry point: picks the subcommand and hands over argv, or prints
  * the usage of all commands (`shortd --help`) or of one (`shortd COMMAND
- * --help`). Nothing else happens here.
+ * --help`). Besides that it only initialises libsodium (tokens and
+ * generated codes come from its random bytes) before any command runs.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cmd_init.h"
+#include "cmd_link.h"
+#include "cmd_qr.h"
 #include "cmd_serve.h"
+#include "cmd_token.h"
 
 #ifndef SHORTD_VERSION
 #define SHORTD_VERSION "0.1.0"
@@ -28,17 +33,17 @@ static const struct {
 	 "         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
 	 "         [--header-timeout SECONDS] [--body-min-rate BYTES]\n"
 	 "         [--trusted-proxy ADDRESS[/BITS]]\n"},
-	{"init", cli_init, "  init              creates (or migrates) the database; serve does too\n"},
-	{"add", cli_add,
+	{"init", cmd_init_main, "  init              creates (or migrates) the database; serve does too\n"},
+	{"add", cmd_add_main,
 	 "  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
 	 "          [--max-clicks N] [--forward-query]      prints the short URL\n"},
-	{"get", cli_get, "  get CODE          prints the link as JSON\n"},
-	{"list", cli_list, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
-	{"rm", cli_rm, "  rm CODE\n"},
-	{"qr", cli_qr,
+	{"get", cmd_get_main, "  get CODE          prints the link as JSON\n"},
+	{"list", cmd_list_main, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
+	{"rm", cmd_rm_main, "  rm CODE\n"},
+	{"qr", cmd_qr_main,
 	 "  qr CODE [--format svg|png] [--size N] [--margin M]\n"
 	 "                    writes the short URL as a QR code to stdout\n"},
-	{"token", cli_token,
+	{"token", cmd_token_main,
 	 "  token create [--name NAME] [--read-only]       prints a new token once\n"
 	 "  token list | token revoke NAME\n"},
 };
@@ -64,6 +69,20 @@ static void print_usage(FILE *f, size_t only)
 static bool is_help(const char *arg)
 {
 	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* A command's exit status, or 1 when it succeeded but what it printed could
+ * not all be written (a full disk, a closed pipe): output that was lost is
+ * a failure. A command that failed has said why already. */
+static int finish_output(int status)
+{
+	int e = fflush(stdout) != 0 ? errno : 0;
+
+	if (status != 0 || (e == 0 && !ferror(stdout)))
+		return status;
+	fprintf(stderr, "shortd: cannot write to standard output%s%s\n", e != 0 ? ": " : "",
+		e != 0 ? strerror(e) : "");
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -94,7 +113,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "shortd: cannot initialise libsodium\n");
 			return 1;
 		}
-		return commands[i].run(argc - 1, argv + 1);
+		return finish_output(commands[i].run(argc - 1, argv + 1));
 	}
 	fprintf(stderr, "shortd: unknown command '%s' (try shortd --help)\n", argv[1]);
 	return 2;

@@ -1,11 +1,11 @@
 /*
  * Prometheus metrics without a shared lock on the request path.
  *
- * Each thread that counts gets its own block (found through a thread key,
- * made on its first call and linked into a list that only grows). Only that
+ * Each thread that counts gets its own block (from a thread_registry: made
+ * on its first call, kept until metrics_free()). Only that
  * thread writes the block, with relaxed atomic loads and stores, so a count
  * is a plain add on a cache line no other thread writes. A scrape walks the
- * list and sums the blocks; numbers read mid-update are at most one request
+ * registry and sums the blocks; numbers read mid-update are at most one request
  * behind, and every counter only grows.
  *
  * Derived series cost nothing on the hot path: redirects by status are the
@@ -14,12 +14,13 @@
  */
 #include "metrics.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "thread_registry.h"
 
 #define STATUS_MIN 100
 #define STATUS_SPAN 500 /* statuses 100..599 */
@@ -49,15 +50,29 @@ struct block {
 	_Atomic uint64_t latency_sum_ns;
 	_Atomic uint64_t conn_opened;
 	_Atomic uint64_t conn_closed;
-	struct block *next;
 };
 
 struct metrics {
-	pthread_key_t key;
-	pthread_mutex_t blocks_lock; /* taken once per thread, to link its block */
-	struct block *_Atomic blocks;
+	struct thread_registry *blocks; /* every thread's struct block */
 	int64_t started; /* unix seconds */
 };
+
+static void *block_new(void *arg)
+{
+	size_t size = (sizeof(struct block) + 63) / 64 * 64;
+	struct block *b = aligned_alloc(64, size);
+
+	(void)arg;
+	if (b != NULL)
+		memset(b, 0, size);
+	return b;
+}
+
+static void block_free(void *obj, void *arg)
+{
+	(void)arg;
+	free(obj);
+}
 
 int metrics_new(struct metrics **out)
 {
@@ -66,11 +81,10 @@ int metrics_new(struct metrics **out)
 	*out = NULL;
 	if (m == NULL)
 		return -1;
-	if (pthread_key_create(&m->key, NULL) != 0) {
+	if (thread_registry_new(block_new, block_free, NULL, &m->blocks) != 0) {
 		free(m);
 		return -1;
 	}
-	pthread_mutex_init(&m->blocks_lock, NULL);
 	m->started = (int64_t)time(NULL);
 	*out = m;
 	return 0;
@@ -80,12 +94,7 @@ void metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	for (struct block *b = atomic_load(&m->blocks), *next; b != NULL; b = next) {
-		next = b->next;
-		free(b);
-	}
-	pthread_key_delete(m->key);
-	pthread_mutex_destroy(&m->blocks_lock);
+	thread_registry_free(m->blocks);
 	free(m);
 }
 
@@ -97,21 +106,7 @@ const char *metrics_route_name(enum metrics_route route)
 /* The calling thread's block, made on its first call; NULL when out of memory. */
 static struct block *thread_block(struct metrics *m)
 {
-	struct block *b = pthread_getspecific(m->key);
-	size_t size = (sizeof(*b) + 63) / 64 * 64;
-
-	if (b != NULL)
-		return b;
-	b = aligned_alloc(64, size);
-	if (b == NULL)
-		return NULL;
-	memset(b, 0, size);
-	pthread_mutex_lock(&m->blocks_lock);
-	b->next = atomic_load_explicit(&m->blocks, memory_order_relaxed);
-	atomic_store_explicit(&m->blocks, b, memory_order_release);
-	pthread_mutex_unlock(&m->blocks_lock);
-	pthread_setspecific(m->key, b);
-	return b;
+	return thread_registry_get(m->blocks);
 }
 
 /* Adds to a counter only this thread writes: no read-modify-write needed. */
@@ -172,25 +167,31 @@ struct totals {
 	uint64_t conn_closed;
 };
 
+static void add_block(void *obj, void *arg)
+{
+	struct block *b = obj;
+	struct totals *t = arg;
+
+	for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
+		for (int s = 0; s < STATUS_SPAN; s++)
+			t->requests[r][s] += load(&b->requests[r][s]);
+	}
+	for (size_t i = 0; i <= BUCKETS; i++)
+		t->latency[i] += load(&b->latency[i]);
+	t->latency_sum_ns += load(&b->latency_sum_ns);
+	/* Closed before opened, so a connection closing mid-scrape never
+	 * makes the gauge negative. */
+	t->conn_closed += load(&b->conn_closed);
+	t->conn_opened += load(&b->conn_opened);
+}
+
 static void sum_blocks(struct metrics *m, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
-	for (struct block *b = atomic_load_explicit(&m->blocks, memory_order_acquire); b != NULL; b = b->next) {
-		for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
-			for (int s = 0; s < STATUS_SPAN; s++)
-				t->requests[r][s] += load(&b->requests[r][s]);
-		}
-		for (size_t i = 0; i <= BUCKETS; i++)
-			t->latency[i] += load(&b->latency[i]);
-		t->latency_sum_ns += load(&b->latency_sum_ns);
-		/* Closed before opened, so a connection closing mid-scrape never
-		 * makes the gauge negative. */
-		t->conn_closed += load(&b->conn_closed);
-		t->conn_opened += load(&b->conn_opened);
-	}
+	thread_registry_foreach(m->blocks, add_block, t);
 }
 
-static void header(FILE *f, const char *name, const char *type, const char *help)
+static void series_header(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -200,7 +201,7 @@ static void render_requests(FILE *f, const struct totals *t, const struct metric
 	static const int redirect_codes[] = {301, 302, 303, 307, 308};
 	uint64_t errors[METRICS_ROUTE_COUNT];
 
-	header(f, "shortd_http_requests_total", "counter",
+	series_header(f, "shortd_http_requests_total", "counter",
 	       "HTTP requests answered by shortd, by route and status code.");
 	for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
 		for (int s = 0; s < STATUS_SPAN; s++) {
@@ -209,13 +210,13 @@ static void render_requests(FILE *f, const struct totals *t, const struct metric
 					s + STATUS_MIN, (unsigned long long)t->requests[r][s]);
 		}
 	}
-	header(f, "shortd_redirects_total", "counter", "Redirects answered, by status code.");
+	series_header(f, "shortd_redirects_total", "counter", "Redirects answered, by status code.");
 	for (size_t i = 0; i < sizeof(redirect_codes) / sizeof(redirect_codes[0]); i++)
 		fprintf(f, "shortd_redirects_total{code=\"%d\"} %llu\n", redirect_codes[i],
 			(unsigned long long)t->requests[METRICS_ROUTE_REDIRECT][redirect_codes[i] - STATUS_MIN]);
 	for (int r = 0; r < METRICS_ROUTE_COUNT; r++)
 		errors[r] = t->requests[r][503 - STATUS_MIN];
-	header(f, "shortd_store_errors_total", "counter",
+	series_header(f, "shortd_store_errors_total", "counter",
 	       "Store failures: requests answered 503 because the store failed, by route, and failed click "
 	       "flushes.");
 	fprintf(f, "shortd_store_errors_total{source=\"redirect\"} %llu\n",
@@ -231,7 +232,7 @@ static void render_latency(FILE *f, const struct totals *t)
 {
 	uint64_t cumulative = 0;
 
-	header(f, "shortd_redirect_duration_seconds", "histogram",
+	series_header(f, "shortd_redirect_duration_seconds", "histogram",
 	       "Time from a redirect request's headers to its queued reply (every outcome of the redirect route).");
 	for (size_t i = 0; i < BUCKETS; i++) {
 		cumulative += t->latency[i];
@@ -246,13 +247,13 @@ static void render_latency(FILE *f, const struct totals *t)
 
 static void render_clicks(FILE *f, const struct clicks_stats *c)
 {
-	header(f, "shortd_clicks_flushed_total", "counter", "Clicks (human and bot) written to the store.");
+	series_header(f, "shortd_clicks_flushed_total", "counter", "Clicks (human and bot) written to the store.");
 	fprintf(f, "shortd_clicks_flushed_total %llu\n", (unsigned long long)c->flushed);
-	header(f, "shortd_click_flush_batches_total", "counter", "Click batches written, one transaction each.");
+	series_header(f, "shortd_click_flush_batches_total", "counter", "Click batches written, one transaction each.");
 	fprintf(f, "shortd_click_flush_batches_total %llu\n", (unsigned long long)c->batches);
-	header(f, "shortd_click_flush_seconds_total", "counter", "Time spent writing click batches.");
+	series_header(f, "shortd_click_flush_seconds_total", "counter", "Time spent writing click batches.");
 	fprintf(f, "shortd_click_flush_seconds_total %.6f\n", (double)c->flush_usec / 1e6);
-	header(f, "shortd_click_flush_errors_total", "counter",
+	series_header(f, "shortd_click_flush_errors_total", "counter",
 	       "Click batches that failed to write (their clicks are kept and retried).");
 	fprintf(f, "shortd_click_flush_errors_total %llu\n", (unsigned long long)c->errors);
 }
@@ -273,14 +274,14 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *snap, char 
 	render_requests(f, t, snap);
 	render_latency(f, t);
 	render_clicks(f, &snap->clicks);
-	header(f, "shortd_open_connections", "gauge", "HTTP connections open now.");
+	series_header(f, "shortd_open_connections", "gauge", "HTTP connections open now.");
 	fprintf(f, "shortd_open_connections %llu\n",
 		(unsigned long long)(t->conn_opened >= t->conn_closed ? t->conn_opened - t->conn_closed : 0));
-	header(f, "shortd_connections_total", "counter", "HTTP connections accepted.");
+	series_header(f, "shortd_connections_total", "counter", "HTTP connections accepted.");
 	fprintf(f, "shortd_connections_total %llu\n", (unsigned long long)t->conn_opened);
-	header(f, "shortd_requests_in_flight", "gauge", "Requests being answered now.");
+	series_header(f, "shortd_requests_in_flight", "gauge", "Requests being answered now.");
 	fprintf(f, "shortd_requests_in_flight %ld\n", snap->in_flight);
-	header(f, "shortd_start_time_seconds", "gauge", "When the daemon started, in unix seconds.");
+	series_header(f, "shortd_start_time_seconds", "gauge", "When the daemon started, in unix seconds.");
 	fprintf(f, "shortd_start_time_seconds %lld\n", (long long)m->started);
 	if (ferror(f) || fclose(f) != 0) {
 		f = NULL;

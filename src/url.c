@@ -3,8 +3,9 @@
  * is an absolute http or https URL with a host, at most LINK_URL_MAX bytes,
  * with no whitespace or control character, that does not point back at this
  * daemon: hosts are compared as the address they name (host_identify), so
- * "localhost", "127.1" and "[::1]" are one host. Normalising lower-cases scheme and host and percent-encodes bytes a
- * URI may not carry, so what is stored can go into a Location header as is.
+ * "localhost", "127.1" and "[::1]" are one host. Normalising lower-cases
+ * scheme and host and percent-encodes bytes a URI may not carry, so what is
+ * stored can go into a Location header as is.
  */
 #include "url.h"
 
@@ -17,6 +18,7 @@
 #include <strings.h>
 
 #include "link.h"
+#include "num.h"
 
 struct url_parts {
 	const char *scheme;
@@ -114,29 +116,22 @@ static enum url_error split(const char *url, struct url_parts *p)
 	if (e != URL_OK)
 		return e;
 	if (port != NULL) {
-		unsigned long v = 0;
-		if (p->port_len == 0 || p->port_len > 5)
-			return URL_BAD_PORT;
-		for (size_t i = 0; i < p->port_len; i++) {
-			if (!isdigit((unsigned char)port[i]))
-				return URL_BAD_PORT;
-			v = v * 10 + (unsigned long)(port[i] - '0');
-		}
-		if (v == 0 || v > 65535)
+		uint64_t v;
+		if (p->port_len > 5 || num_parse_span(port, p->port_len, 1, 65535, &v) != NUM_OK)
 			return URL_BAD_PORT;
 	}
 	return URL_OK;
 }
 
+/* The port of a URL that split() accepted. */
 static unsigned long effective_port(const struct url_parts *p)
 {
-	unsigned long v = 0;
+	uint64_t v = 0;
 
 	if (p->port == NULL)
 		return p->scheme_len == 5 ? 443 : 80;
-	for (size_t i = 0; i < p->port_len; i++)
-		v = v * 10 + (unsigned long)(p->port[i] - '0');
-	return v;
+	(void)num_parse_span(p->port, p->port_len, 1, 65535, &v); /* checked when split */
+	return (unsigned long)v;
 }
 
 /* What a host names, so that two spellings of one address compare equal. */

@@ -472,6 +472,49 @@ START_TEST(test_token_create_prints_the_token_first_into_a_pipe)
 }
 END_TEST
 
+/* A token that cannot be written out is not kept: no one could use it, and
+ * it would stay an admin credential in the database. */
+START_TEST(test_token_create_into_a_full_stdout_keeps_no_token)
+{
+	static const char *const list[] = {"token", "list", NULL};
+	char cmd[1024], line[512] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' token create --name lost 2>&1 >/dev/full", d.db,
+		 getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd");
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_int_eq(WEXITSTATUS(pclose(p)), 1);
+	ck_assert_str_eq(line, "shortd: token 'lost': cannot write it to standard output; it was not kept\n");
+	ck_assert_int_eq(run(list), 0);
+	ck_assert_msg(strstr(out, "lost\t") == NULL, "token list: %s", out);
+}
+END_TEST
+
+/* Output that cannot be written is a failure: list and get into a full
+ * disk exit 1 with one line on stderr, not 0 with nothing shown. */
+START_TEST(test_output_into_a_full_stdout_fails)
+{
+	static const char *const cmds[] = {"list", "get one", "add https://t.example/f --code f"};
+	const char *bin = getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd";
+
+	json_decref(api_create(&d, "{\"url\":\"https://t.example/1\",\"code\":\"one\"}"));
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char cmd[1024], line[512] = "";
+		FILE *p;
+
+		snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' %s 2>&1 >/dev/full", d.db, bin, cmds[i]);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+		ck_assert_msg(fgetc(p) == EOF, "%s: more than one line", cmds[i]);
+		ck_assert_msg(WEXITSTATUS(pclose(p)) == 1, "%s: exit status", cmds[i]);
+		ck_assert_str_eq(line, "shortd: cannot write to standard output: No space left on device\n");
+	}
+}
+END_TEST
+
 /* An expiry in the past is refused on create (CLI and API alike, and the
  * link is not made); an update may set one, which ends the link. */
 START_TEST(test_past_expiry_is_refused_on_create_not_on_update)
@@ -793,6 +836,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_bad_listen_env_is_refused_where_used);
 	tcase_add_test(tc, test_token_commands_take_base_url);
 	tcase_add_test(tc, test_token_create_prints_the_token_first_into_a_pipe);
+	tcase_add_test(tc, test_token_create_into_a_full_stdout_keeps_no_token);
+	tcase_add_test(tc, test_output_into_a_full_stdout_fails);
 	tcase_add_test(tc, test_past_expiry_is_refused_on_create_not_on_update);
 	tcase_add_test(tc, test_admin_token_is_made_only_by_a_start_that_listens);
 	tcase_add_test(tc, test_serve_flag_replaces_a_bad_variable);

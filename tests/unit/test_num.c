@@ -66,6 +66,21 @@ START_TEST(test_null_is_invalid)
 }
 END_TEST
 
+START_TEST(test_span_reads_only_len_bytes)
+{
+	uint64_t v = 1;
+
+	ck_assert_int_eq(num_parse_span("8080/x", 4, 1, 65535, &v), NUM_OK);
+	ck_assert_uint_eq(v, 8080);
+	ck_assert_int_eq(num_parse_span("80x", 3, 1, 65535, &v), NUM_INVALID);
+	ck_assert_int_eq(num_parse_span("0", 1, 1, 65535, &v), NUM_TOO_SMALL);
+	ck_assert_int_eq(num_parse_span("65536", 5, 1, 65535, &v), NUM_TOO_LARGE);
+	ck_assert_int_eq(num_parse_span("123", 0, 0, 65535, &v), NUM_INVALID);
+	ck_assert_int_eq(num_parse_span("+1", 2, 0, 65535, &v), NUM_INVALID);
+	ck_assert_uint_eq(v, 8080);
+}
+END_TEST
+
 START_TEST(test_error_messages)
 {
 	ck_assert_str_eq(num_error_message(NUM_INVALID), "not a whole number");
@@ -82,6 +97,7 @@ Suite *num_suite(void)
 
 	tcase_add_loop_test(tc, test_parse_rows, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_null_is_invalid);
+	tcase_add_test(tc, test_span_reads_only_len_bytes);
 	tcase_add_test(tc, test_error_messages);
 	suite_add_tcase(s, tc);
 	return s;
