@@ -220,6 +220,31 @@ static void nginx_start(struct proxy *p, const struct daemon *d)
 	wait_listening(p->port, "nginx", p->log);
 }
 
+static CURL *client_new(const struct proxy *p, const char *path, struct curl_slist **hosts, const char *source);
+
+/* Caddy listens before its own CA has issued the site's certificate (it
+ * does so in the background, slowly on a busy machine): wait until a TLS
+ * handshake and a request through it succeed, 30 s at most. */
+static void wait_tls_ready(const struct proxy *p)
+{
+	CURLcode rc = CURLE_COULDNT_CONNECT;
+
+	for (int i = 0; i < 300 && rc != CURLE_OK; i++) {
+		struct curl_slist *hosts;
+		CURL *c = client_new(p, "/healthz", &hosts, NULL);
+
+		rc = curl_easy_perform(c);
+		curl_easy_cleanup(c);
+		curl_slist_free_all(hosts);
+		if (rc != CURLE_OK)
+			pause_ms(100);
+	}
+	if (rc != CURLE_OK) {
+		char *text = read_file(p->log);
+		ck_abort_msg("caddy never served TLS on %u: %s", p->port, text);
+	}
+}
+
 static void caddy_start(struct proxy *p, const struct daemon *d)
 {
 	char path[400], to[600], *conf, env_home[340], env_data[340], env_config[340];
@@ -254,6 +279,7 @@ static void caddy_start(struct proxy *p, const struct daemon *d)
 	setenv("XDG_CONFIG_HOME", env_config, 1);
 	p->pid = spawn(argv, p->log);
 	wait_listening(p->port, "caddy", p->log);
+	wait_tls_ready(p);
 }
 
 static void proxy_stop(struct proxy *p)
