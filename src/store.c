@@ -1,34 +1,89 @@
 /*
- * The storage interface's dispatch: a struct store is a backend's operations
- * and its private state. Only the SQLite backend exists today; a future one
- * (PostgreSQL, say) is chosen here by the form of the path.
+ * The storage interface above its backends. A struct store is a backend's
+ * operations (store_backend.h), its private state, and what every backend
+ * shares: the choice of backend by the form of the database's name, each
+ * thread's link cache with the rule that keeps it exact, and the retries of
+ * generated codes. A backend holds only what is particular to its engine.
+ *
+ * Invariant: a thread's link cache answers only while the backend says no
+ * link changed since the epoch the cache was last checked against; it is
+ * used by its own thread only, so the redirect path takes no lock here.
  */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
+#include "link_cache.h"
 #include "store_backend.h"
+
+/* Codes drawn for one link before giving up: with 62^7 codes, 16 taken in a
+ * row means the generator is broken, not unlucky. */
+#define GEN_ATTEMPTS 16
+
+/* A thread's link cache and the epoch its records belong to. */
+struct store_thread {
+	struct link_cache *cache; /* NULL: not made yet */
+	int64_t epoch;
+	bool off; /* it could not be made or watched: read the store */
+	struct store_thread *next;
+};
 
 struct store {
 	const struct store_ops *ops;
 	void *impl;
+	size_t cache_bytes; /* per thread; 0: no link cache */
+	pthread_key_t thread_key;
+	pthread_mutex_t threads_lock;
+	struct store_thread *threads; /* every thread's, for close */
 };
 
-static int open_store(const char *path, bool create, struct store **out, char *err, size_t errlen)
+/*
+ * The backend that serves target: a PostgreSQL URI (libpq's two schemes) or
+ * else the path of a SQLite database. The URI is not repeated in err: it
+ * may carry a password.
+ */
+static int backend_for(const char *target, const struct store_ops **ops, char *err, size_t errlen)
 {
+	if (strncasecmp(target, "postgres://", strlen("postgres://")) == 0 ||
+	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0) {
+		snprintf(err, errlen, "the database is a PostgreSQL URL, and PostgreSQL is not built in yet; "
+			 "give the path of a SQLite database");
+		return STORE_UNSUPPORTED;
+	}
+	*ops = &store_sqlite_ops;
+	return STORE_OK;
+}
+
+static int open_store(const char *target, bool create, struct store **out, char *err, size_t errlen)
+{
+	const struct store_ops *ops = NULL;
 	struct store *s;
 	int rc;
 
 	*out = NULL;
+	rc = backend_for(target, &ops, err, errlen);
+	if (rc != STORE_OK)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
-	s->ops = &store_sqlite_ops;
-	rc = s->ops->open(path, create, &s->impl, err, errlen);
+	if (pthread_key_create(&s->thread_key, NULL) != 0) {
+		snprintf(err, errlen, "out of thread keys");
+		free(s);
+		return STORE_ERROR;
+	}
+	pthread_mutex_init(&s->threads_lock, NULL);
+	s->ops = ops;
+	rc = ops->open(target, create, &s->impl, err, errlen);
 	if (rc != STORE_OK) {
+		pthread_mutex_destroy(&s->threads_lock);
+		pthread_key_delete(s->thread_key);
 		free(s);
 		return rc;
 	}
@@ -56,6 +111,13 @@ void store_close(struct store *s)
 	if (s == NULL)
 		return;
 	s->ops->close(s->impl);
+	for (struct store_thread *t = s->threads, *next; t != NULL; t = next) {
+		next = t->next;
+		link_cache_free(t->cache);
+		free(t);
+	}
+	pthread_mutex_destroy(&s->threads_lock);
+	pthread_key_delete(s->thread_key);
 	free(s);
 }
 
@@ -84,19 +146,98 @@ int store_link_lookup(struct store *s, const char *code, struct link *out)
 	return s->ops->link_lookup(s->impl, code, out);
 }
 
+/* The calling thread's cache state, made on its first redirect; NULL when
+ * there is no memory for it. */
+static struct store_thread *thread_state(struct store *s)
+{
+	struct store_thread *t = pthread_getspecific(s->thread_key);
+
+	if (t != NULL)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL || pthread_setspecific(s->thread_key, t) != 0) {
+		free(t);
+		return NULL;
+	}
+	pthread_mutex_lock(&s->threads_lock);
+	t->next = s->threads;
+	s->threads = t;
+	pthread_mutex_unlock(&s->threads_lock);
+	return t;
+}
+
+/* True when t's cache may answer now, after forgetting it if links changed. */
+static bool cache_is_current(struct store *s, struct store_thread *t)
+{
+	int64_t now;
+
+	if (t->off)
+		return false;
+	if (t->cache == NULL) {
+		t->cache = link_cache_new(s->cache_bytes);
+		if (t->cache == NULL ||
+		    s->ops->links_changed_since(s->impl, STORE_EPOCH_UNKNOWN, &t->epoch) != STORE_OK) {
+			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
+				t->cache == NULL ? "out of memory" : "the store cannot tell when links change");
+			link_cache_free(t->cache);
+			t->cache = NULL;
+			t->off = true;
+			return false;
+		}
+		return true;
+	}
+	if (s->ops->links_changed_since(s->impl, t->epoch, &now) != STORE_OK)
+		return false;
+	if (now != t->epoch) {
+		link_cache_invalidate(t->cache);
+		t->epoch = now;
+	}
+	return true;
+}
+
 int store_link_resolve(struct store *s, const char *code, struct link *out)
 {
-	return s->ops->link_resolve(s->impl, code, out);
+	struct store_thread *t;
+	bool cached;
+	int rc;
+
+	if (s->cache_bytes == 0)
+		return s->ops->link_lookup(s->impl, code, out);
+	t = thread_state(s);
+	cached = t != NULL && cache_is_current(s, t);
+	if (cached && link_cache_get(t->cache, code, out))
+		return STORE_OK;
+	rc = s->ops->link_lookup(s->impl, code, out);
+	/* A limited link's count moves with every click: never kept. */
+	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
+		link_cache_put(t->cache, out);
+	return rc;
 }
 
 void store_set_link_cache(struct store *s, size_t bytes_per_thread)
 {
-	s->ops->set_link_cache(s->impl, bytes_per_thread);
+	s->cache_bytes = bytes_per_thread;
 }
 
 int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx)
 {
-	return s->ops->link_create(s->impl, l, gen, gen_ctx);
+	int rc = STORE_ERROR;
+
+	if (l->code[0] != '\0')
+		return s->ops->link_create(s->impl, l);
+	for (int attempt = 0; attempt < GEN_ATTEMPTS; attempt++) {
+		if (gen(l->code, sizeof(l->code), gen_ctx) != 0) {
+			fprintf(stderr, "shortd: store: create link: the code generator failed\n");
+			rc = STORE_ERROR;
+			break;
+		}
+		rc = s->ops->link_create(s->impl, l);
+		if (rc != STORE_CONFLICT)
+			break;
+	}
+	if (rc != STORE_OK)
+		l->code[0] = '\0';
+	return rc;
 }
 
 int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now,
@@ -178,6 +319,8 @@ const char *store_status_message(int status)
 		return "database is from a newer shortd";
 	case STORE_GONE:
 		return "the database file was moved, deleted or replaced while shortd ran";
+	case STORE_UNSUPPORTED:
+		return "this shortd is built without that kind of database";
 	default:
 		return "database error";
 	}

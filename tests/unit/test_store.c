@@ -47,7 +47,7 @@ static void open_store(void)
 
 static int latest_version(void)
 {
-	return migrations[migrations_count - 1].version;
+	return sqlite_migrations[sqlite_migrations_count - 1].version;
 }
 
 /* The first column of the first row of sql on its own connection. */
@@ -105,7 +105,7 @@ static int64_t link_count(void)
 START_TEST(test_open_creates_schema_at_latest_version)
 {
 	open_store();
-	ck_assert_int_ge(migrations_count, 3);
+	ck_assert_int_ge(sqlite_migrations_count, 3);
 	ck_assert_int_eq(store_schema_version(st), latest_version());
 	ck_assert_int_eq(store_ping(st), STORE_OK);
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
@@ -133,10 +133,10 @@ END_TEST
 
 START_TEST(test_migrations_are_numbered_in_order)
 {
-	for (int i = 0; i < migrations_count; i++) {
-		ck_assert_int_eq(migrations[i].version, i + 1);
-		ck_assert_ptr_nonnull(migrations[i].sql);
-		ck_assert_ptr_nonnull(migrations[i].name);
+	for (int i = 0; i < sqlite_migrations_count; i++) {
+		ck_assert_int_eq(sqlite_migrations[i].version, i + 1);
+		ck_assert_ptr_nonnull(sqlite_migrations[i].sql);
+		ck_assert_ptr_nonnull(sqlite_migrations[i].name);
 	}
 }
 END_TEST
@@ -151,7 +151,7 @@ START_TEST(test_migrations_from_version_1_keep_links)
 	size_t n;
 	struct store_daily d[4];
 
-	sql_exec(migrations[0].sql);
+	sql_exec(sqlite_migrations[0].sql);
 	sql_exec("PRAGMA user_version = 1");
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "
