@@ -135,14 +135,23 @@ static int bad_option(int opt, char **argv)
 	return usage_error("%s: unknown option", argv[optind - 1]);
 }
 
-/* Opens the database of a command; only init creates one (and serve). */
+/* The exit status for a store that failed to open: a --db value this
+ * shortd cannot use is a bad value. */
+static int open_failed(int status)
+{
+	return status == STORE_UNSUPPORTED ? EXIT_USAGE : EXIT_FAIL;
+}
+
+/* Opens the database of a command; only init creates one (and serve).
+ * 0, or the exit status with the reason printed. */
 static int open_store(const struct cli_common *c, struct store **s)
 {
 	char err[512];
+	int rc = store_open_existing(c->db, s, err, sizeof(err));
 
-	if (store_open_existing(c->db, s, err, sizeof(err)) != STORE_OK) {
+	if (rc != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);
-		return -1;
+		return open_failed(rc);
 	}
 	return 0;
 }
@@ -229,9 +238,9 @@ int cli_add(int argc, char **argv)
 	l = malloc(sizeof(*l));
 	if (l == NULL)
 		return EXIT_FAIL;
-	if (open_store(&c, &s) != 0) {
+	if ((rc = open_store(&c, &s)) != 0) {
 		free(l);
-		return EXIT_FAIL;
+		return rc;
 	}
 	struct config daemon;
 	struct url_self self;
@@ -288,9 +297,9 @@ int cli_get(int argc, char **argv)
 		return rc;
 	if ((l = malloc(sizeof(*l))) == NULL)
 		return EXIT_FAIL;
-	if (open_store(&c, &s) != 0) {
+	if ((rc = open_store(&c, &s)) != 0) {
 		free(l);
-		return EXIT_FAIL;
+		return rc;
 	}
 	rc = store_link_lookup(s, code, l);
 	if (rc == STORE_OK) {
@@ -348,8 +357,8 @@ int cli_list(int argc, char **argv)
 		return usage_error("%s: unexpected argument for list", argv[optind]);
 	if ((rc = common_finish(&c, false)) != 0)
 		return rc;
-	if (open_store(&c, &s) != 0)
-		return EXIT_FAIL;
+	if ((rc = open_store(&c, &s)) != 0)
+		return rc;
 	/* Pages of 1000 by id, so a long list never holds one read open. */
 	for (n = 0; limit == 0 || n < limit;) {
 		int page = limit == 0 || limit - n > 1000 ? 1000 : (int)(limit - n);
@@ -378,8 +387,8 @@ int cli_rm(int argc, char **argv)
 
 	if (rc != 0)
 		return rc;
-	if (open_store(&c, &s) != 0)
-		return EXIT_FAIL;
+	if ((rc = open_store(&c, &s)) != 0)
+		return rc;
 	rc = store_link_delete(s, code);
 	if (rc != STORE_OK) {
 		fprintf(stderr, "shortd: %s: %s\n", code, rc == STORE_NOT_FOUND ? "no such link" : store_status_message(rc));
@@ -463,8 +472,8 @@ int cli_token(int argc, char **argv)
 		}
 		if (!token_name_ok(name))
 			return usage_error("--name: expected 1 to 64 printable characters without spaces, got '%s'", name);
-		if (open_store(&c, &s) != 0)
-			return EXIT_FAIL;
+		if ((rc = open_store(&c, &s)) != 0)
+			return rc;
 		auth_token_generate(secret, hash);
 		rc = store_token_add(s, name, hash, read_only ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN, (int64_t)time(NULL));
 		if (rc == STORE_OK) {
@@ -484,8 +493,8 @@ int cli_token(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		if (optind != argc)
 			return usage_error("%s: unexpected argument for token list", argv[optind]);
-		if (open_store(&c, &s) != 0)
-			return EXIT_FAIL;
+		if ((rc = open_store(&c, &s)) != 0)
+			return rc;
 		rc = store_token_list(s, print_token, NULL);
 		if (rc != STORE_OK) {
 			fprintf(stderr, "shortd: token list: %s\n", store_status_message(rc));
@@ -497,8 +506,8 @@ int cli_token(int argc, char **argv)
 	if (strcmp(sub, "revoke") == 0) {
 		if (optind + 1 != argc)
 			return usage_error("%s", "token revoke: expected exactly one NAME");
-		if (open_store(&c, &s) != 0)
-			return EXIT_FAIL;
+		if ((rc = open_store(&c, &s)) != 0)
+			return rc;
 		rc = store_token_revoke(s, argv[optind]);
 		if (rc != STORE_OK) {
 			fprintf(stderr, "shortd: token '%s': %s\n", argv[optind],
@@ -534,9 +543,9 @@ int cli_init(int argc, char **argv)
 		return usage_error("%s: unexpected argument for init", argv[optind]);
 	if ((rc = common_finish(&c, false)) != 0)
 		return rc;
-	if (store_open(c.db, &s, err, sizeof(err)) != STORE_OK) {
+	if ((rc = store_open(c.db, &s, err, sizeof(err))) != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);
-		return EXIT_FAIL;
+		return open_failed(rc);
 	}
 	found = store_schema_version_found(s);
 	now = store_schema_version(s);

@@ -50,8 +50,8 @@ static int backend_for(const char *target, const struct store_ops **ops, char *e
 {
 	if (strncasecmp(target, "postgres://", strlen("postgres://")) == 0 ||
 	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0) {
-		snprintf(err, errlen, "the database is a PostgreSQL URL, and PostgreSQL is not built in yet; "
-			 "give the path of a SQLite database");
+		snprintf(err, errlen, "--db: PostgreSQL is not built in yet (the database named is a PostgreSQL "
+			 "URL); give the path of a SQLite database");
 		return STORE_UNSUPPORTED;
 	}
 	*ops = &store_sqlite_ops;
