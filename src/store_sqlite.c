@@ -1,5 +1,8 @@
 /*
- * The SQLite backend of the storage interface.
+ * The SQLite backend of the storage interface: connections, statements,
+ * the schema (sql/sqlite, embedded), the files held, and how link changes
+ * are seen (links_changed_since). The link cache and the retries of
+ * generated codes are store.c's, above it.
  *
  * One writer connection, guarded by a mutex, takes every write in an
  * explicit transaction. Each thread that reads gets its own connection with
@@ -589,7 +592,7 @@ static int probe_tables(sqlite3 *db)
  * start) rather than left to the request that first reads it. Up to
  * QUICK_CHECK_MAX_PAGES, PRAGMA quick_check reads the whole file. A larger
  * database gets probe_tables() only: a full check is O(size), 0.7 s for a
- * million links, and start-up must stay under 100 ms (issue 8). Damage the
+ * million links, and start-up must stay under 100 ms. Damage the
  * probe misses surfaces as a 503 on the reads that meet it.
  */
 static int quick_check(struct sq *q, char *err, size_t errlen)
