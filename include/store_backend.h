@@ -45,17 +45,14 @@ struct store_ops {
 	/* Inserts l with its code, which is set; STORE_CONFLICT when the code is
 	 * taken, and then nothing is written. Fills l->id. */
 	int (*link_create)(void *impl, struct link *l);
-	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now,
-			   struct link *out);
+	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out);
 	int (*link_delete)(void *impl, const char *code);
 	int (*link_list)(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx);
 	int (*clicks_write)(void *impl, const struct click_row *rows, size_t n);
-	int (*link_daily)(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max,
-			  size_t *n);
-	int (*link_referrers)(void *impl, int64_t link_id, int64_t since, struct store_referrer *out,
-			      size_t max, size_t *n);
-	int (*token_add)(void *impl, const char *name, const unsigned char *hash, enum store_role role,
-			 int64_t now);
+	int (*link_daily)(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n);
+	int (*link_referrers)(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
+	                      size_t *n);
+	int (*token_add)(void *impl, const char *name, const unsigned char *hash, enum store_role role, int64_t now);
 	int (*token_find)(void *impl, const unsigned char *hash, struct store_token *out);
 	int (*token_list)(void *impl, store_token_fn fn, void *ctx);
 	int (*token_revoke)(void *impl, const char *name);

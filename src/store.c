@@ -50,8 +50,9 @@ static int backend_for(const char *target, const struct store_ops **ops, char *e
 {
 	if (strncasecmp(target, "postgres://", strlen("postgres://")) == 0 ||
 	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0) {
-		snprintf(err, errlen, "--db: PostgreSQL is not built in yet (the database named is a PostgreSQL "
-			 "URL); give the path of a SQLite database");
+		snprintf(err, errlen,
+		         "--db: PostgreSQL is not built in yet (the database named is a PostgreSQL "
+		         "URL); give the path of a SQLite database");
 		return STORE_UNSUPPORTED;
 	}
 	*ops = &store_sqlite_ops;
@@ -178,7 +179,7 @@ static bool cache_is_current(struct store *s, struct store_thread *t)
 		if (t->cache == NULL ||
 		    s->ops->links_changed_since(s->impl, STORE_EPOCH_UNKNOWN, &t->epoch) != STORE_OK) {
 			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
-				t->cache == NULL ? "out of memory" : "the store cannot tell when links change");
+			        t->cache == NULL ? "out of memory" : "the store cannot tell when links change");
 			link_cache_free(t->cache);
 			t->cache = NULL;
 			t->off = true;
@@ -240,8 +241,7 @@ int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, voi
 	return rc;
 }
 
-int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now,
-		      struct link *out)
+int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now, struct link *out)
 {
 	return s->ops->link_update(s->impl, code, p, now, out);
 }
@@ -261,26 +261,24 @@ int store_clicks_write(struct store *s, const struct click_row *rows, size_t n)
 	return s->ops->clicks_write(s->impl, rows, n);
 }
 
-int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct store_daily *out,
-		     size_t max, size_t *n)
+int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n)
 {
 	return s->ops->link_daily(s->impl, link_id, since, out, max, n);
 }
 
-int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out,
-			 size_t max, size_t *n)
+int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
+                         size_t *n)
 {
 	return s->ops->link_referrers(s->impl, link_id, since, out, max, n);
 }
 
 int store_token_add(struct store *s, const char *name, const unsigned char hash[STORE_TOKEN_HASH_LEN],
-		    enum store_role role, int64_t now)
+                    enum store_role role, int64_t now)
 {
 	return s->ops->token_add(s->impl, name, hash, role, now);
 }
 
-int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN],
-		     struct store_token *out)
+int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN], struct store_token *out)
 {
 	return s->ops->token_find(s->impl, hash, out);
 }

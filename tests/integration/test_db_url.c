@@ -15,23 +15,23 @@
 #define URL "postgres://shortd:s3cret-pw@db.example/shortd"
 
 static const char *const urls[] = {
-	URL,
-	"postgresql://shortd:s3cret-pw@db.example:5432/shortd?sslmode=require",
-	"POSTGRESQL://shortd:s3cret-pw@db.example/shortd",
+    URL,
+    "postgresql://shortd:s3cret-pw@db.example:5432/shortd?sslmode=require",
+    "POSTGRESQL://shortd:s3cret-pw@db.example/shortd",
 };
 
 /* Each command that opens a database, with its arguments; --db is added
  * after them, or SHORTD_DB carries the URL. */
 static const char *const *const commands[] = {
-	(const char *const[]){"serve", "--listen", "127.0.0.1:0", NULL},
-	(const char *const[]){"init", NULL},
-	(const char *const[]){"add", "https://example.com/", "--base-url", "http://s.example", NULL},
-	(const char *const[]){"get", "abc", "--base-url", "http://s.example", NULL},
-	(const char *const[]){"list", NULL},
-	(const char *const[]){"rm", "abc", NULL},
-	(const char *const[]){"token", "create", "--name", "ci", NULL},
-	(const char *const[]){"token", "list", NULL},
-	(const char *const[]){"token", "revoke", "ci", NULL},
+    (const char *const[]){"serve", "--listen", "127.0.0.1:0", NULL},
+    (const char *const[]){"init", NULL},
+    (const char *const[]){"add", "https://example.com/", "--base-url", "http://s.example", NULL},
+    (const char *const[]){"get", "abc", "--base-url", "http://s.example", NULL},
+    (const char *const[]){"list", NULL},
+    (const char *const[]){"rm", "abc", NULL},
+    (const char *const[]){"token", "create", "--name", "ci", NULL},
+    (const char *const[]){"token", "list", NULL},
+    (const char *const[]){"token", "revoke", "ci", NULL},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -58,7 +58,7 @@ START_TEST(test_postgres_url_in_the_variable_exits_2)
 	const char *url = urls[(size_t)_i / N_COMMANDS];
 
 	assert_refused(shortd_run(url, out, sizeof(out), err, sizeof(err), commands[(size_t)_i % N_COMMANDS]), out,
-		       err);
+	               err);
 }
 END_TEST
 

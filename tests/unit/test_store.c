@@ -1393,14 +1393,23 @@ START_TEST(test_postgres_url_is_not_built_in)
 }
 END_TEST
 
+/* A test case of s with a fresh store for each test. */
+static TCase *test_case(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc;
 
 	/* The conformance suite: every test once per backend. */
-	tc = tcase_create("links");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "links");
 	tcase_add_loop_test(tc, test_create_and_lookup_every_field, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_lookup_is_exact_and_case_sensitive, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_long_url_round_trips, 0, N_BACKENDS);
@@ -1413,36 +1422,26 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_delete, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_list_keyset_paging, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_concurrent_creates, 0, N_BACKENDS);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("clicks");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "clicks");
 	tcase_add_loop_test(tc, test_clicks_write_totals_daily_referrers, 0, N_BACKENDS);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("tokens");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "tokens");
 	tcase_add_loop_test(tc, test_tokens, 0, N_BACKENDS);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("resolve");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "resolve");
 	tcase_add_loop_test(tc, test_resolve_equals_lookup, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_sees_external_change, 0,
 			    (int)(sizeof(external_changes) / sizeof(external_changes[0])) * N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_sees_api_update_and_delete, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_never_caches_max_clicks, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_without_cache_reads_store, 0, N_BACKENDS);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("errors");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "errors");
 	tcase_add_test(tc, test_status_messages);
-	suite_add_tcase(s, tc);
 
 	/* What is particular to SQLite. */
-	tc = tcase_create("sqlite_schema");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "sqlite_schema");
 	tcase_add_test(tc, test_open_creates_schema_at_latest_version);
 	tcase_add_test(tc, test_migrations_are_numbered_in_order);
 	tcase_add_test(tc, test_migrations_from_version_1_keep_links);
@@ -1450,31 +1449,22 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_newer_database_refused);
 	tcase_add_test(tc, test_non_database_file_is_corrupt);
 	tcase_add_test(tc, test_read_only_file_refused);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("sqlite_files");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "sqlite_files");
 	tcase_add_test(tc, test_open_existing_refuses_a_missing_or_empty_file_and_creates_nothing);
 	tcase_add_test(tc, test_open_refuses_to_create_beside_a_wal_with_data);
 	tcase_add_test(tc, test_moved_file_refuses_writes_and_is_read_where_it_went);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("sqlite_resolve");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "sqlite_resolve");
 	tcase_add_test(tc, test_resolve_answers_from_cache);
 	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
 			    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
 	tcase_add_test(tc, test_link_epoch_triggers);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("sqlite_errors");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("select");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "select");
 	tcase_add_test(tc, test_postgres_url_is_not_built_in);
-	suite_add_tcase(s, tc);
 	return s;
 }
