@@ -40,8 +40,11 @@ struct store_ops {
 	 * answered from a cache, so when nothing changed it must cost no lock,
 	 * allocation or system call. epoch is STORE_EPOCH_UNKNOWN on a thread's
 	 * first call; a failure then means it can never tell on this thread.
+	 * *thread is the calling thread's own slot, NULL at its first call and
+	 * kept by the caller, where the backend may keep what it needs to
+	 * answer that thread quickly (SQLite: its read connection).
 	 */
-	int (*links_changed_since)(void *impl, int64_t epoch, int64_t *now);
+	int (*links_changed_since)(void *impl, void **thread, int64_t epoch, int64_t *now);
 	/* Inserts l with its code, which is set; STORE_CONFLICT when the code is
 	 * taken, and then nothing is written. Fills l->id. */
 	int (*link_create)(void *impl, struct link *l);

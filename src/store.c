@@ -27,6 +27,7 @@
 /* A thread's link cache and the epoch its records belong to. */
 struct store_thread {
 	struct link_cache *cache; /* NULL: not made yet */
+	void *backend;            /* the backend's slot for this thread */
 	int64_t epoch;
 	bool off; /* it could not be made or watched: read the store */
 	struct store_thread *next;
@@ -177,7 +178,7 @@ static bool cache_is_current(struct store *s, struct store_thread *t)
 	if (t->cache == NULL) {
 		t->cache = link_cache_new(s->cache_bytes);
 		if (t->cache == NULL ||
-		    s->ops->links_changed_since(s->impl, STORE_EPOCH_UNKNOWN, &t->epoch) != STORE_OK) {
+		    s->ops->links_changed_since(s->impl, &t->backend, STORE_EPOCH_UNKNOWN, &t->epoch) != STORE_OK) {
 			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
 			        t->cache == NULL ? "out of memory" : "the store cannot tell when links change");
 			link_cache_free(t->cache);
@@ -187,7 +188,7 @@ static bool cache_is_current(struct store *s, struct store_thread *t)
 		}
 		return true;
 	}
-	if (s->ops->links_changed_since(s->impl, t->epoch, &now) != STORE_OK)
+	if (s->ops->links_changed_since(s->impl, &t->backend, t->epoch, &now) != STORE_OK)
 		return false;
 	if (now != t->epoch) {
 		link_cache_invalidate(t->cache);

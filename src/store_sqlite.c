@@ -103,14 +103,15 @@ static const char *const writer_sql[W_COUNT] = {
 	[W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 
-/* The WAL-index header: the first 48 bytes of the -shm file, as words. */
-#define WAL_HDR_WORDS 12
+/* The WAL-index header: the first 48 bytes of the -shm file, then its
+ * second copy; read as 64-bit words (the mapping is page-aligned). */
+#define WAL_HDR_WORDS 6
 
 struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[R_COUNT];
-	volatile const uint32_t *wal_hdr; /* the mapped WAL-index, once known */
-	uint32_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
+	volatile const uint64_t *wal_hdr; /* the mapped WAL-index, once known */
+	uint64_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
 	int64_t epoch;                    /* the link epoch last read */
 	struct reader *next;       /* every reader, for close */
 	struct reader *next_spare; /* opened at start, not yet taken by a thread */
@@ -870,7 +871,7 @@ static int sq_link_lookup(void *impl, const char *code, struct link *out)
  * commit too but do not move the epoch, so they cost one small read per
  * flush per thread.
  */
-static volatile const uint32_t *wal_index(sqlite3 *db)
+static volatile const uint64_t *wal_index(sqlite3 *db)
 {
 	sqlite3_file *f = NULL;
 	volatile void *p = NULL;
@@ -898,15 +899,20 @@ static int read_epoch(struct reader *r, int64_t *epoch)
 	return reader_int(r, R_EPOCH, "link epoch", epoch);
 }
 
-/* The links' epoch as the calling thread's read connection sees it. */
-static int sq_links_changed_since(void *impl, int64_t epoch, int64_t *now)
+/* sq_links_changed_since() when the header moved, or on a thread's first
+ * call: reads the epoch, and maps the WAL-index first if need be. */
+static int read_links_epoch(struct sq *q, void **thread, int64_t *now)
 {
-	struct reader *r = reader_get(impl);
-	uint32_t hdr[WAL_HDR_WORDS], copy2[WAL_HDR_WORDS];
+	struct reader *r = *thread;
+	uint64_t hdr[WAL_HDR_WORDS], copy2[WAL_HDR_WORDS];
 	int i;
 
-	if (r == NULL)
-		return STORE_ERROR;
+	if (r == NULL) {
+		r = reader_get(q);
+		if (r == NULL)
+			return STORE_ERROR;
+		*thread = r;
+	}
 	if (r->wal_hdr == NULL) {
 		/* A first read maps the WAL-index. The header seen stays zero, so
 		 * the next call reads the epoch again with the header copied first. */
@@ -920,12 +926,6 @@ static int sq_links_changed_since(void *impl, int64_t epoch, int64_t *now)
 		*now = r->epoch;
 		return STORE_OK;
 	}
-	for (i = 0; i < WAL_HDR_WORDS && r->wal_hdr[i] == r->seen[i]; i++)
-		;
-	if (i == WAL_HDR_WORDS && epoch == r->epoch) {
-		*now = epoch;
-		return STORE_OK;
-	}
 	/* SQLite writes the second copy, then the first: equal copies are a
 	 * whole header. Unequal, a commit is under way: cannot tell now. */
 	for (i = 0; i < WAL_HDR_WORDS; i++)
@@ -937,6 +937,24 @@ static int sq_links_changed_since(void *impl, int64_t epoch, int64_t *now)
 		return STORE_ERROR;
 	memcpy(r->seen, hdr, sizeof(hdr));
 	*now = r->epoch;
+	return STORE_OK;
+}
+
+/* The links' epoch as the calling thread's read connection sees it; that
+ * connection is kept in *thread. The redirect path: while the header is
+ * the one seen, a compare of 48 bytes, nothing more. */
+static int sq_links_changed_since(void *impl, void **thread, int64_t epoch, int64_t *now)
+{
+	const struct reader *r = *thread;
+	int i;
+
+	if (r == NULL || r->wal_hdr == NULL || epoch != r->epoch)
+		return read_links_epoch(impl, thread, now);
+	for (i = 0; i < WAL_HDR_WORDS && r->wal_hdr[i] == r->seen[i]; i++)
+		;
+	if (i < WAL_HDR_WORDS)
+		return read_links_epoch(impl, thread, now);
+	*now = epoch;
 	return STORE_OK;
 }
 
