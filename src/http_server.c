@@ -35,6 +35,7 @@
 
 #include "http_listener.h"
 #include "accesslog.h"
+#include "admin_page.h"
 #include "api.h"
 #include "http_conns.h"
 #include "http.h"
@@ -322,6 +323,10 @@ static void handle_own(struct http_server *srv, enum route route, const struct h
 		else
 			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
 		return;
+	case ROUTE_ADMIN:
+		if (!admin_page_handle(req, resp))
+			fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
+		return;
 	default:
 		fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
 		return;
@@ -365,7 +370,8 @@ static bool resp_is_cacheable(const struct http_response *resp, size_t location_
 {
 	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && location_len <= RESP_LOCATION_MAX &&
 	       !resp->close && resp->page_pending && resp->body_heap == NULL && resp->allow == NULL &&
-	       resp->www_authenticate == NULL && !resp->nosniff && resp->cache_control != NULL &&
+	       resp->www_authenticate == NULL && !resp->nosniff && resp->headers == NULL &&
+	       resp->cache_control != NULL &&
 	       strlen(resp->cache_control) < sizeof(((struct resp_slot *)NULL)->cache_control);
 }
 
@@ -498,6 +504,8 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, resp->www_authenticate);
 	if (resp->nosniff)
 		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	for (const char *const *h = resp->headers; h != NULL && h[0] != NULL; h += 2)
+		MHD_add_response_header(r, h[0], h[1]);
 	if (resp->close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, (unsigned)resp->status, r);

@@ -32,6 +32,7 @@ static const char *const *const commands[] = {
     (const char *const[]){"token", "create", "--name", "ci", NULL},
     (const char *const[]){"token", "list", NULL},
     (const char *const[]){"token", "revoke", "ci", NULL},
+    (const char *const[]){"qr", "abc", "--base-url", "http://s.example", NULL},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
