@@ -11,7 +11,6 @@
  */
 #include "store.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "link_cache.h"
 #include "store_backend.h"
+#include "thread_registry.h"
 
 /* Codes drawn for one link before giving up: with 62^7 codes, 16 taken in a
  * row means the generator is broken, not unlucky. */
@@ -30,17 +30,29 @@ struct store_thread {
 	void *backend;            /* the backend's slot for this thread */
 	int64_t epoch;
 	bool off; /* it could not be made or watched: read the store */
-	struct store_thread *next;
 };
 
 struct store {
 	const struct store_ops *ops;
 	void *impl;
-	size_t cache_bytes; /* per thread; 0: no link cache */
-	pthread_key_t thread_key;
-	pthread_mutex_t threads_lock;
-	struct store_thread *threads; /* every thread's, for close */
+	size_t cache_bytes;              /* per thread; 0: no link cache */
+	struct thread_registry *threads; /* each redirecting thread's cache */
 };
+
+static void *thread_new(void *arg)
+{
+	(void)arg;
+	return calloc(1, sizeof(struct store_thread));
+}
+
+static void thread_free(void *obj, void *arg)
+{
+	struct store_thread *t = obj;
+
+	(void)arg;
+	link_cache_free(t->cache);
+	free(t);
+}
 
 /*
  * The backend that serves target: a PostgreSQL URI (libpq's two schemes) or
@@ -75,17 +87,15 @@ static int open_store(const char *target, bool create, struct store **out, char 
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
-	if (pthread_key_create(&s->thread_key, NULL) != 0) {
-		snprintf(err, errlen, "out of thread keys");
+	if (thread_registry_new(thread_new, thread_free, NULL, &s->threads) != 0) {
+		snprintf(err, errlen, "out of memory or thread keys");
 		free(s);
 		return STORE_ERROR;
 	}
-	pthread_mutex_init(&s->threads_lock, NULL);
 	s->ops = ops;
 	rc = ops->open(target, create, &s->impl, err, errlen);
 	if (rc != STORE_OK) {
-		pthread_mutex_destroy(&s->threads_lock);
-		pthread_key_delete(s->thread_key);
+		thread_registry_free(s->threads);
 		free(s);
 		return rc;
 	}
@@ -113,13 +123,7 @@ void store_close(struct store *s)
 	if (s == NULL)
 		return;
 	s->ops->close(s->impl);
-	for (struct store_thread *t = s->threads, *next; t != NULL; t = next) {
-		next = t->next;
-		link_cache_free(t->cache);
-		free(t);
-	}
-	pthread_mutex_destroy(&s->threads_lock);
-	pthread_key_delete(s->thread_key);
+	thread_registry_free(s->threads);
 	free(s);
 }
 
@@ -146,26 +150,6 @@ int store_ping(struct store *s)
 int store_link_lookup(struct store *s, const char *code, struct link *out)
 {
 	return s->ops->link_lookup(s->impl, code, out);
-}
-
-/* The calling thread's cache state, made on its first redirect; NULL when
- * there is no memory for it. */
-static struct store_thread *thread_state(struct store *s)
-{
-	struct store_thread *t = pthread_getspecific(s->thread_key);
-
-	if (t != NULL)
-		return t;
-	t = calloc(1, sizeof(*t));
-	if (t == NULL || pthread_setspecific(s->thread_key, t) != 0) {
-		free(t);
-		return NULL;
-	}
-	pthread_mutex_lock(&s->threads_lock);
-	t->next = s->threads;
-	s->threads = t;
-	pthread_mutex_unlock(&s->threads_lock);
-	return t;
 }
 
 /* True when t's cache may answer now, after forgetting it if links changed. */
@@ -205,7 +189,7 @@ int store_link_resolve(struct store *s, const char *code, struct link *out)
 
 	if (s->cache_bytes == 0)
 		return s->ops->link_lookup(s->impl, code, out);
-	t = thread_state(s);
+	t = thread_registry_get(s->threads);
 	cached = t != NULL && cache_is_current(s, t);
 	if (cached && link_cache_get(t->cache, code, out))
 		return STORE_OK;

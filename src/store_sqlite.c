@@ -38,6 +38,7 @@
 
 #include "migrations.h"
 #include "store_backend.h"
+#include "thread_registry.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define PING_TIMEOUT_MS 1000
@@ -113,7 +114,6 @@ struct reader {
 	volatile const uint64_t *wal_hdr; /* the mapped WAL-index, once known */
 	uint64_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
 	int64_t epoch;                    /* the link epoch last read */
-	struct reader *next;       /* every reader, for close */
 	struct reader *next_spare; /* opened at start, not yet taken by a thread */
 };
 
@@ -130,10 +130,10 @@ struct sq {
 	pthread_mutex_t wlock;
 	sqlite3 *w;
 	sqlite3_stmt *wstmt[W_COUNT];
-	pthread_key_t reader_key;
-	pthread_mutex_t readers_lock;
-	struct reader *readers;
-	struct reader *spare;
+	struct thread_registry *readers; /* each reading thread's own */
+	pthread_mutex_t spare_lock;
+	struct reader *spare;            /* opened at start, not yet taken */
+	bool closing_gone;               /* at close: the paths name other files */
 	int version;
 	int version_found;     /* before migrations */
 	struct held file[2];   /* HELD_DB, HELD_WAL */
@@ -382,6 +382,18 @@ static int watch(struct sq *q)
 	return STORE_GONE;
 }
 
+/* Closes db; when the paths name other files now, it is first told to
+ * delete nothing by name (by default the last connection deletes PATH-wal
+ * and PATH-shm). */
+static void close_conn(sqlite3 *db, bool gone)
+{
+	int persist = 1;
+
+	if (db != NULL && gone)
+		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	sqlite3_close(db);
+}
+
 /* ---- readers ---- */
 
 /* A reader's page cache, in KiB (negative cache_size), instead of SQLite's
@@ -424,31 +436,41 @@ static struct reader *reader_open(struct sq *q)
 		free(r);
 		return NULL;
 	}
-	pthread_mutex_lock(&q->readers_lock);
-	r->next = q->readers;
-	q->readers = r;
-	pthread_mutex_unlock(&q->readers_lock);
 	return r;
 }
 
-/* The calling thread's reader: its own, else one opened at start, else a
- * new one. */
-static struct reader *reader_get(struct sq *q)
+/* Closes r; gone: the paths name other files now (see close_conn). */
+static void reader_close(struct reader *r, bool gone)
 {
-	struct reader *r = pthread_getspecific(q->reader_key);
+	for (int i = 0; i < R_COUNT; i++)
+		sqlite3_finalize(r->stmt[i]);
+	close_conn(r->db, gone);
+	free(r);
+}
 
-	if (r != NULL)
-		return r;
-	pthread_mutex_lock(&q->readers_lock);
+/* A thread's first read takes a reader opened at start, else opens one. */
+static void *reader_for_thread(void *arg)
+{
+	struct sq *q = arg;
+	struct reader *r;
+
+	pthread_mutex_lock(&q->spare_lock);
 	r = q->spare;
 	if (r != NULL)
 		q->spare = r->next_spare;
-	pthread_mutex_unlock(&q->readers_lock);
-	if (r == NULL)
-		r = reader_open(q);
-	if (r != NULL)
-		pthread_setspecific(q->reader_key, r);
-	return r;
+	pthread_mutex_unlock(&q->spare_lock);
+	return r != NULL ? r : reader_open(q);
+}
+
+static void reader_free(void *obj, void *arg)
+{
+	reader_close(obj, ((struct sq *)arg)->closing_gone);
+}
+
+/* The calling thread's reader; NULL when none can be opened. */
+static struct reader *reader_get(struct sq *q)
+{
+	return thread_registry_get(q->readers);
 }
 
 static int sq_open_readers(void *impl, int n, char *err, size_t errlen)
@@ -461,10 +483,10 @@ static int sq_open_readers(void *impl, int n, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: cannot open a read connection", q->path);
 			return STORE_ERROR;
 		}
-		pthread_mutex_lock(&q->readers_lock);
+		pthread_mutex_lock(&q->spare_lock);
 		r->next_spare = q->spare;
 		q->spare = r;
-		pthread_mutex_unlock(&q->readers_lock);
+		pthread_mutex_unlock(&q->spare_lock);
 	}
 	return STORE_OK;
 }
@@ -508,18 +530,6 @@ static int reader_int(struct reader *r, enum reader_stmt which, const char *what
 
 /* ---- open and close ---- */
 
-/* Closes db; when the paths name other files now, it is first told to
- * delete nothing by name (by default the last connection deletes PATH-wal
- * and PATH-shm). */
-static void close_conn(sqlite3 *db, bool gone)
-{
-	int persist = 1;
-
-	if (db != NULL && gone)
-		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	sqlite3_close(db);
-}
-
 static void sq_close(void *impl)
 {
 	struct sq *q = impl;
@@ -528,12 +538,11 @@ static void sq_close(void *impl)
 	if (q == NULL)
 		return;
 	gone = path_check(q) >= 0;
-	for (struct reader *r = q->readers, *next; r != NULL; r = next) {
-		next = r->next;
-		for (int i = 0; i < R_COUNT; i++)
-			sqlite3_finalize(r->stmt[i]);
-		close_conn(r->db, gone);
-		free(r);
+	q->closing_gone = gone;
+	thread_registry_free(q->readers);
+	for (struct reader *r = q->spare, *next; r != NULL; r = next) {
+		next = r->next_spare;
+		reader_close(r, gone);
 	}
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
@@ -550,8 +559,7 @@ static void sq_close(void *impl)
 		if (q->file[i].fd >= 0)
 			close(q->file[i].fd);
 	}
-	pthread_key_delete(q->reader_key);
-	pthread_mutex_destroy(&q->readers_lock);
+	pthread_mutex_destroy(&q->spare_lock);
 	pthread_mutex_destroy(&q->wlock);
 	free(q->file[HELD_WAL].path);
 	free(q->path);
@@ -692,10 +700,10 @@ static int sq_open(const char *path, bool create, void **impl, char *err, size_t
 	q->file[HELD_DB].path = q->path;
 	q->file[HELD_DB].fd = q->file[HELD_WAL].fd = -1;
 	pthread_mutex_init(&q->wlock, NULL);
-	pthread_mutex_init(&q->readers_lock, NULL);
-	if (pthread_key_create(&q->reader_key, NULL) != 0) {
-		snprintf(err, errlen, "out of thread keys");
-		pthread_mutex_destroy(&q->readers_lock);
+	pthread_mutex_init(&q->spare_lock, NULL);
+	if (thread_registry_new(reader_for_thread, reader_free, q, &q->readers) != 0) {
+		snprintf(err, errlen, "out of memory or thread keys");
+		pthread_mutex_destroy(&q->spare_lock);
 		pthread_mutex_destroy(&q->wlock);
 		free(q->file[HELD_WAL].path);
 		free(q->path);
