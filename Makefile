@@ -47,7 +47,7 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/admin_assets.o
 LIB     := $(BUILD)/libshortd.a
-MIGRATIONS := $(sort $(wildcard sql/*.sql))
+SQLITE_MIGRATIONS := $(sort $(wildcard sql/sqlite/*.sql))
 WEB_FILES  := web/admin.html web/admin.css web/admin.js
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -68,9 +68,10 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-# Migrations are embedded in the binary: sql/NNN_name.sql -> a C array.
-$(BUILD)/migrations_data.c: $(MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
-	sh tools/embed_sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+# Migrations are embedded in the binary, one table per SQL dialect:
+# sql/sqlite/NNN_name.sql -> sqlite_migrations[].
+$(BUILD)/migrations_data.c: $(SQLITE_MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
+	sh tools/embed_sql.sh sqlite $(SQLITE_MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -42,8 +42,10 @@ int clicks_stop(struct clicks *c);
 
 /*
  * For a link with max_clicks: reserves one human click and returns true, or
- * returns false when the link has run out. stored is the click count the
- * link had in the store when it was read. Links without a limit always pass.
+ * returns false when the link has run out. l is the link as the store
+ * answered it: a link seen for the first time, changed since, or with more
+ * clicks stored (l->clicks) than reserved here, takes its count again from
+ * the store and the clicks pending. Links without a limit always pass.
  */
 bool clicks_admit(struct clicks *c, const struct link *l);
 

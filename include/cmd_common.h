@@ -60,7 +60,8 @@ int cmd_read_variable(struct config *cfg, const char *var);
 int cmd_common_finish(struct cmd_common *c, bool needs_base);
 
 /* Opens the command's existing database: only init (and serve) create one.
- * 0, or -1 with the store's message on stderr. */
+ * 0, or the exit status with the store's message on stderr: CMD_EXIT_USAGE
+ * for a --db this shortd cannot use (a PostgreSQL URL), else CMD_EXIT_FAIL. */
 int cmd_open_store(const struct cmd_common *c, struct store **s);
 
 /* Parses [--db] [--base-url] and exactly one valid CODE for the command cmd

@@ -1,6 +1,6 @@
 /*
- * The schema migrations of sql/NNN_name.sql, embedded at build time by
- * tools/embed_sql.sh in version order.
+ * The schema migrations, one table per SQL dialect: sql/DIALECT/NNN_name.sql
+ * embedded at build time by tools/embed_sql.sh in version order.
  */
 #ifndef SHORTD_MIGRATIONS_H
 #define SHORTD_MIGRATIONS_H
@@ -11,7 +11,8 @@ struct migration {
 	const char *sql;
 };
 
-extern const struct migration migrations[];
-extern const int migrations_count;
+/* sql/sqlite: the SQLite backend's schema, tracked with PRAGMA user_version. */
+extern const struct migration sqlite_migrations[];
+extern const int sqlite_migrations_count;
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * The storage interface: links, tokens and click counts. store.c dispatches
- * each call to a backend's operations (store_sqlite.c today); nothing above
- * this header knows which database is behind it.
+ * The storage interface: links, tokens and click counts. store.c chooses a
+ * backend by the form of the database's name and dispatches each call to
+ * it (store_sqlite.c today); nothing above this header knows which database
+ * is behind it, and nothing here promises more than any backend can keep.
  *
- * Thread safety: every function may be called from any thread. Lookups on
- * the redirect path (store_link_lookup) use a per-thread read connection and
- * never wait for a writer; writes are serialised inside the backend.
+ * Thread safety: every function may be called from any thread. Reads never
+ * wait for a write to finish; writes are serialised inside the backend.
  * Strings and links are copied into caller-owned memory.
  */
 #ifndef SHORTD_STORE_H
@@ -27,6 +27,7 @@ enum store_status {
 	STORE_TOO_NEW = -6, /* the database is from a newer shortd */
 	STORE_ERROR = -7,
 	STORE_GONE = -8, /* the path no longer names the file opened (moved, deleted, replaced) */
+	STORE_UNSUPPORTED = -9, /* the database is of a kind this shortd is built without */
 };
 
 #define STORE_TOKEN_NAME_MAX 64
@@ -91,31 +92,34 @@ typedef int (*store_link_fn)(const struct link *l, void *ctx);
 typedef int (*store_token_fn)(const struct store_token *t, void *ctx);
 
 /*
- * Opens the database at path, creating it when there is none (only serve and
- * `shortd init` do), and applies the embedded migrations in order. On
- * failure returns an error, writes a one-line reason that names the file to
- * err and sets *out to NULL: STORE_TOO_NEW for a database from a newer
- * shortd, STORE_CORRUPT, STORE_READONLY, STORE_ERROR (also when path is
- * missing or empty but a non-empty PATH-wal lies beside it: that WAL may
- * hold the committed data of a database moved or deleted while in use, and
- * SQLite would delete it).
+ * Opens the database that path names, creating it when there is none (only
+ * serve and `shortd init` do), and brings its schema up to date. path is the
+ * value of --db: a postgres:// or postgresql:// URL is STORE_UNSUPPORTED
+ * (PostgreSQL is not built in yet), anything else the path of a SQLite
+ * database. On failure returns an error, writes a one-line reason that
+ * names the database to err and sets *out to NULL: STORE_TOO_NEW for a
+ * database from a newer shortd, STORE_CORRUPT, STORE_READONLY, STORE_ERROR.
  *
- * The database file and its -wal are held open until store_close, and no
- * connection opened later may create a file: store_check() compares them
- * with what their paths name.
+ * SQLite: the database file and its -wal are held open until store_close,
+ * and no connection opened later may create a file (store_check). A missing
+ * or empty file with a non-empty PATH-wal beside it is STORE_ERROR: that
+ * WAL may hold the committed data of a database moved or deleted while in
+ * use, and SQLite would delete it.
  */
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
 
-/* store_open() for a database that must exist: a missing path (or an empty
- * file) is STORE_NOT_FOUND with "no database at PATH" in err, and nothing
- * is created, not even a -wal or -shm. Every command but serve and init. */
+/* store_open() for a database that must exist: a missing one (for SQLite
+ * also an empty file) is STORE_NOT_FOUND with "no database at PATH" in
+ * err, and nothing is created (not even a -wal or -shm). Every command but
+ * serve and init. */
 int store_open_existing(const char *path, struct store **out, char *err, size_t errlen);
 
 /*
- * Opens n read connections now, one for each thread that will read (a
- * thread's first read takes one), so that none is opened by name while the
- * daemon serves: a file moved meanwhile keeps being read where it went.
- * Call before those threads start. STORE_OK, or an error with err.
+ * Readies the store for n threads that will read, so that a thread's first
+ * read finds its connection open: SQLite opens each thread's connection
+ * now, so that none is opened by name while the daemon serves and a file
+ * moved meanwhile keeps being read where it went. Call before those threads
+ * start. STORE_OK, or an error with err.
  */
 int store_open_readers(struct store *s, int n, char *err, size_t errlen);
 
@@ -130,22 +134,25 @@ int store_schema_version(struct store *s);
 int store_schema_version_found(struct store *s);
 
 /*
- * STORE_OK while the database's path and PATH-wal still name the files the
- * store opened; STORE_GONE once either was moved, deleted or replaced (or
- * STORE_OK again once they are back). Each change is logged once; on the
- * change to gone the WAL is first copied into the file held (a checkpoint),
- * so that file holds every committed write by itself wherever it went.
- * While gone, every write answers STORE_GONE and writes nothing; reads go on
- * from the file held. Two stat(2) calls: never on the redirect path.
+ * STORE_OK while the database is the one the store opened; STORE_GONE once
+ * it is not (or STORE_OK again once it is back). While gone, every write
+ * answers STORE_GONE and writes nothing; reads go on from the database
+ * opened. Each change is logged once. May make system calls: never on the
+ * redirect path.
+ *
+ * SQLite: gone is the path or PATH-wal naming another file than the one
+ * held (moved, deleted or replaced); on the change to gone the WAL is first
+ * copied into the file held (a checkpoint), so that file holds every
+ * committed write by itself wherever it went.
  */
 int store_check(struct store *s);
 
 /* STORE_OK when store_check() passes and a fresh connection can read the
- * database at its path; STORE_GONE, or another error, when not. */
+ * database; STORE_GONE, or another error, when not. */
 int store_ping(struct store *s);
 
 /* The link with this code into *out, as stored now, or STORE_NOT_FOUND.
- * Never blocks on a writer. */
+ * Never waits for a writer. */
 int store_link_lookup(struct store *s, const char *code, struct link *out);
 
 /*
@@ -155,7 +162,8 @@ int store_link_lookup(struct store *s, const char *code, struct link *out);
  * disabled, expires_at, max_clicks) whoever changed the link, and leaves the
  * counts and times of a link without max_clicks as they were when cached
  * (created_at, updated_at, bot_clicks and last_click_at absent). A link
- * with max_clicks always comes from the store.
+ * with max_clicks always comes from the store. Answered from the cache, it
+ * takes no lock, allocates nothing and makes no system call.
  */
 int store_link_resolve(struct store *s, const char *code, struct link *out);
 
@@ -164,9 +172,11 @@ int store_link_resolve(struct store *s, const char *code, struct link *out);
  * start. */
 void store_set_link_cache(struct store *s, size_t bytes_per_thread);
 
-/* Creates l. With l->code empty a code is generated with gen (retried on a
- * collision in the same transaction). On success fills l->id, l->code and
- * the times; STORE_CONFLICT when a custom code is taken. */
+/* Creates l with its times as given. With l->code empty a code is drawn
+ * with gen, and drawn again while the one drawn is taken (up to 16 times,
+ * then STORE_CONFLICT); a failing gen is STORE_ERROR. On success fills
+ * l->id and l->code; on failure nothing is written and a drawn code is
+ * cleared. STORE_CONFLICT when a custom code is taken. */
 int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx);
 
 /* Applies p to the link with this code and writes the result to *out. */

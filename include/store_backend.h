@@ -1,16 +1,27 @@
 /*
- * What a storage backend implements. store.c holds a pointer to one of these
- * tables and dispatches every store_* call through it; a backend never sees
- * HTTP and the HTTP code never sees a backend.
+ * What a storage backend implements: only what is particular to its engine
+ * (connections, statements, dialect, how it learns that links changed).
+ * store.c holds a pointer to one of these tables, chosen by the form of
+ * --db, and keeps above it what every backend shares: the per-thread link
+ * cache and its staleness rule, and the retries of generated codes. A
+ * backend never sees HTTP and the HTTP code never sees a backend.
+ *
+ * Every operation may be called from any thread, as store.h says of the
+ * store_* call it serves, and returns a STORE_* status.
  */
 #ifndef SHORTD_STORE_BACKEND_H
 #define SHORTD_STORE_BACKEND_H
 
 #include "store.h"
 
+/* An epoch no backend answers: "never asked". */
+#define STORE_EPOCH_UNKNOWN INT64_MIN
+
 struct store_ops {
 	const char *name;
-	int (*open)(const char *path, bool create, void **impl, char *err, size_t errlen);
+	/* create: the database may be made when there is none (serve, init);
+	 * without it a missing database is STORE_NOT_FOUND. */
+	int (*open)(const char *target, bool create, void **impl, char *err, size_t errlen);
 	int (*open_readers)(void *impl, int n, char *err, size_t errlen);
 	void (*close)(void *impl);
 	int (*schema_version)(void *impl);
@@ -18,20 +29,33 @@ struct store_ops {
 	int (*check)(void *impl);
 	int (*ping)(void *impl);
 	int (*link_lookup)(void *impl, const char *code, struct link *out);
-	int (*link_resolve)(void *impl, const char *code, struct link *out);
-	void (*set_link_cache)(void *impl, size_t bytes_per_thread);
-	int (*link_create)(void *impl, struct link *l, store_codegen_fn gen, void *gen_ctx);
-	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now,
-			   struct link *out);
+	/*
+	 * The links' epoch: a number that moves whenever any field a redirect
+	 * reads (code, url, status, forward_query, disabled, expires_at,
+	 * max_clicks) of any link changes or a link goes, whoever changed it.
+	 * Given the epoch this thread was last told, STORE_OK with *now the
+	 * epoch as it is now (equal: nothing changed since). Any other status
+	 * means it cannot tell at this moment and says nothing of the links:
+	 * the caller reads the store this time. Called for every redirect
+	 * answered from a cache, so when nothing changed it must cost no lock,
+	 * allocation or system call. epoch is STORE_EPOCH_UNKNOWN on a thread's
+	 * first call; a failure then means it can never tell on this thread.
+	 * *thread is the calling thread's own slot, NULL at its first call and
+	 * kept by the caller, where the backend may keep what it needs to
+	 * answer that thread quickly (SQLite: its read connection).
+	 */
+	int (*links_changed_since)(void *impl, void **thread, int64_t epoch, int64_t *now);
+	/* Inserts l with its code, which is set; STORE_CONFLICT when the code is
+	 * taken, and then nothing is written. Fills l->id. */
+	int (*link_create)(void *impl, struct link *l);
+	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out);
 	int (*link_delete)(void *impl, const char *code);
 	int (*link_list)(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx);
 	int (*clicks_write)(void *impl, const struct click_row *rows, size_t n);
-	int (*link_daily)(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max,
-			  size_t *n);
-	int (*link_referrers)(void *impl, int64_t link_id, int64_t since, struct store_referrer *out,
-			      size_t max, size_t *n);
-	int (*token_add)(void *impl, const char *name, const unsigned char *hash, enum store_role role,
-			 int64_t now);
+	int (*link_daily)(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n);
+	int (*link_referrers)(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
+	                      size_t *n);
+	int (*token_add)(void *impl, const char *name, const unsigned char *hash, enum store_role role, int64_t now);
 	int (*token_find)(void *impl, const unsigned char *hash, struct store_token *out);
 	int (*token_list)(void *impl, store_token_fn fn, void *ctx);
 	int (*token_revoke)(void *impl, const char *name);

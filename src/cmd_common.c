@@ -94,10 +94,12 @@ int cmd_common_finish(struct cmd_common *c, bool needs_base)
 int cmd_open_store(const struct cmd_common *c, struct store **s)
 {
 	char err[512];
+	int rc = store_open_existing(c->db, s, err, sizeof(err));
 
-	if (store_open_existing(c->db, s, err, sizeof(err)) != STORE_OK) {
+	if (rc != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);
-		return -1;
+		/* A --db this shortd cannot use is a bad value. */
+		return rc == STORE_UNSUPPORTED ? CMD_EXIT_USAGE : CMD_EXIT_FAIL;
 	}
 	return 0;
 }

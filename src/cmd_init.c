@@ -32,9 +32,9 @@ int cmd_init_main(int argc, char **argv)
 		return cmd_usage_error("%s: unexpected argument for init", argv[optind]);
 	if ((rc = cmd_common_finish(&c, false)) != 0)
 		return rc;
-	if (store_open(c.db, &s, err, sizeof(err)) != STORE_OK) {
+	if ((rc = store_open(c.db, &s, err, sizeof(err))) != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);
-		return CMD_EXIT_FAIL;
+		return rc == STORE_UNSUPPORTED ? CMD_EXIT_USAGE : CMD_EXIT_FAIL;
 	}
 	found = store_schema_version_found(s);
 	now = store_schema_version(s);

@@ -99,9 +99,9 @@ int cmd_add_main(int argc, char **argv)
 	l = malloc(sizeof(*l));
 	if (l == NULL)
 		return CMD_EXIT_FAIL;
-	if (cmd_open_store(&c, &s) != 0) {
+	if ((rc = cmd_open_store(&c, &s)) != 0) {
 		free(l);
-		return CMD_EXIT_FAIL;
+		return rc;
 	}
 	struct config daemon;
 	struct url_self self;
@@ -131,9 +131,9 @@ int cmd_get_main(int argc, char **argv)
 		return rc;
 	if ((l = malloc(sizeof(*l))) == NULL)
 		return CMD_EXIT_FAIL;
-	if (cmd_open_store(&c, &s) != 0) {
+	if ((rc = cmd_open_store(&c, &s)) != 0) {
 		free(l);
-		return CMD_EXIT_FAIL;
+		return rc;
 	}
 	rc = store_link_lookup(s, code, l);
 	if (rc == STORE_OK) {
@@ -192,8 +192,8 @@ int cmd_list_main(int argc, char **argv)
 		return cmd_usage_error("%s: unexpected argument for list", argv[optind]);
 	if ((rc = cmd_common_finish(&c, false)) != 0)
 		return rc;
-	if (cmd_open_store(&c, &s) != 0)
-		return CMD_EXIT_FAIL;
+	if ((rc = cmd_open_store(&c, &s)) != 0)
+		return rc;
 	/* Pages of 1000 by id, so a long list never holds one read open. */
 	for (n = 0; limit == 0 || n < limit;) {
 		int page = limit == 0 || limit - n > 1000 ? 1000 : (int)(limit - n);
@@ -222,8 +222,8 @@ int cmd_rm_main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc;
-	if (cmd_open_store(&c, &s) != 0)
-		return CMD_EXIT_FAIL;
+	if ((rc = cmd_open_store(&c, &s)) != 0)
+		return rc;
 	rc = store_link_delete(s, code);
 	if (rc != STORE_OK) {
 		fprintf(stderr, "shortd: %s: %s\n", code,

@@ -68,9 +68,9 @@ int cmd_qr_main(int argc, char **argv)
 		return cmd_usage_error("%s", "qr: a PNG is binary; send it to a file (shortd qr CODE --format png >FILE)");
 	if ((l = malloc(sizeof(*l))) == NULL)
 		return CMD_EXIT_FAIL;
-	if (cmd_open_store(&c, &s) != 0) {
+	if ((rc = cmd_open_store(&c, &s)) != 0) {
 		free(l);
-		return CMD_EXIT_FAIL;
+		return rc;
 	}
 	rc = store_link_lookup(s, code, l);
 	store_close(s);

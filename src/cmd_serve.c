@@ -38,7 +38,7 @@ int cmd_serve_main(int argc, char **argv)
 	struct accesslog *access_log = NULL;
 	sigset_t set;
 	char err[512];
-	int sig, status = 1;
+	int sig, rc, status = 1;
 
 	config_defaults(&cfg);
 	if (config_parse_serve(&cfg, argc, argv, err, sizeof(err)) != 0) {
@@ -55,9 +55,10 @@ int cmd_serve_main(int argc, char **argv)
 		return 1;
 	}
 
-	if (store_open(cfg.db_path, &store, err, sizeof(err)) != STORE_OK) {
+	rc = store_open(cfg.db_path, &store, err, sizeof(err));
+	if (rc != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);
-		return 1;
+		return rc == STORE_UNSUPPORTED ? 2 : 1; /* a --db value this shortd cannot use is a bad value */
 	}
 	store_set_link_cache(store, (size_t)cfg.link_cache_mb * 1024 * 1024 / cfg.threads);
 	/* One read connection per worker thread and one for this thread. */
@@ -88,7 +89,7 @@ int cmd_serve_main(int argc, char **argv)
 	if (cfg.admin_token == NULL) {
 		char secret[AUTH_TOKEN_LEN + 1];
 		bool created;
-		int rc = auth_bootstrap(store, (int64_t)time(NULL), secret, &created);
+		rc = auth_bootstrap(store, (int64_t)time(NULL), secret, &created);
 		if (rc != STORE_OK) {
 			fprintf(stderr, "shortd: cannot create the first admin token: %s\n", store_status_message(rc));
 			goto out;

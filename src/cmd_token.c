@@ -95,8 +95,8 @@ int cmd_token_main(int argc, char **argv)
 		if (!token_name_ok(name))
 			return cmd_usage_error("--name: expected 1 to 64 printable characters without spaces, got '%s'",
 			                       name);
-		if (cmd_open_store(&c, &s) != 0)
-			return CMD_EXIT_FAIL;
+		if ((rc = cmd_open_store(&c, &s)) != 0)
+			return rc;
 		auth_token_generate(secret, hash);
 		rc = store_token_add(s, name, hash, read_only ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN,
 		                     (int64_t)time(NULL));
@@ -122,8 +122,8 @@ int cmd_token_main(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		if (optind != argc)
 			return cmd_usage_error("%s: unexpected argument for token list", argv[optind]);
-		if (cmd_open_store(&c, &s) != 0)
-			return CMD_EXIT_FAIL;
+		if ((rc = cmd_open_store(&c, &s)) != 0)
+			return rc;
 		rc = store_token_list(s, print_token, NULL);
 		if (rc != STORE_OK) {
 			fprintf(stderr, "shortd: token list: %s\n", store_status_message(rc));
@@ -135,8 +135,8 @@ int cmd_token_main(int argc, char **argv)
 	if (strcmp(sub, "revoke") == 0) {
 		if (optind + 1 != argc)
 			return cmd_usage_error("token revoke: expected exactly one NAME");
-		if (cmd_open_store(&c, &s) != 0)
-			return CMD_EXIT_FAIL;
+		if ((rc = cmd_open_store(&c, &s)) != 0)
+			return rc;
 		rc = store_token_revoke(s, argv[optind]);
 		if (rc != STORE_OK) {
 			fprintf(stderr, "shortd: token '%s': %s\n", argv[optind],

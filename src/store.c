@@ -1,34 +1,101 @@
 /*
- * The storage interface's dispatch: a struct store is a backend's operations
- * and its private state. Only the SQLite backend exists today; a future one
- * (PostgreSQL, say) is chosen here by the form of the path.
+ * The storage interface above its backends. A struct store is a backend's
+ * operations (store_backend.h), its private state, and what every backend
+ * shares: the choice of backend by the form of the database's name, each
+ * thread's link cache with the rule that keeps it exact, and the retries of
+ * generated codes. A backend holds only what is particular to its engine.
+ *
+ * Invariant: a thread's link cache answers only while the backend says no
+ * link changed since the epoch the cache was last checked against; it is
+ * used by its own thread only, so the redirect path takes no lock here.
  */
 #include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
+#include "link_cache.h"
 #include "store_backend.h"
+#include "thread_registry.h"
+
+/* Codes drawn for one link before giving up: with 62^7 codes, 16 taken in a
+ * row means the generator is broken, not unlucky. */
+#define GEN_ATTEMPTS 16
+
+/* A thread's link cache and the epoch its records belong to. */
+struct store_thread {
+	struct link_cache *cache; /* NULL: not made yet */
+	void *backend;            /* the backend's slot for this thread */
+	int64_t epoch;
+	bool off; /* it could not be made or watched: read the store */
+};
 
 struct store {
 	const struct store_ops *ops;
 	void *impl;
+	size_t cache_bytes;              /* per thread; 0: no link cache */
+	struct thread_registry *threads; /* each redirecting thread's cache */
 };
 
-static int open_store(const char *path, bool create, struct store **out, char *err, size_t errlen)
+static void *thread_new(void *arg)
 {
+	(void)arg;
+	return calloc(1, sizeof(struct store_thread));
+}
+
+static void thread_free(void *obj, void *arg)
+{
+	struct store_thread *t = obj;
+
+	(void)arg;
+	link_cache_free(t->cache);
+	free(t);
+}
+
+/*
+ * The backend that serves target: a PostgreSQL URI (libpq's two schemes) or
+ * else the path of a SQLite database. The URI is not repeated in err: it
+ * may carry a password.
+ */
+static int backend_for(const char *target, const struct store_ops **ops, char *err, size_t errlen)
+{
+	if (strncasecmp(target, "postgres://", strlen("postgres://")) == 0 ||
+	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0) {
+		snprintf(err, errlen,
+		         "--db: PostgreSQL is not built in yet (the database named is a PostgreSQL "
+		         "URL); give the path of a SQLite database");
+		return STORE_UNSUPPORTED;
+	}
+	*ops = &store_sqlite_ops;
+	return STORE_OK;
+}
+
+static int open_store(const char *target, bool create, struct store **out, char *err, size_t errlen)
+{
+	const struct store_ops *ops = NULL;
 	struct store *s;
 	int rc;
 
 	*out = NULL;
+	rc = backend_for(target, &ops, err, errlen);
+	if (rc != STORE_OK)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
-	s->ops = &store_sqlite_ops;
-	rc = s->ops->open(path, create, &s->impl, err, errlen);
+	if (thread_registry_new(thread_new, thread_free, NULL, &s->threads) != 0) {
+		snprintf(err, errlen, "out of memory or thread keys");
+		free(s);
+		return STORE_ERROR;
+	}
+	s->ops = ops;
+	rc = ops->open(target, create, &s->impl, err, errlen);
 	if (rc != STORE_OK) {
+		thread_registry_free(s->threads);
 		free(s);
 		return rc;
 	}
@@ -56,6 +123,7 @@ void store_close(struct store *s)
 	if (s == NULL)
 		return;
 	s->ops->close(s->impl);
+	thread_registry_free(s->threads);
 	free(s);
 }
 
@@ -84,23 +152,81 @@ int store_link_lookup(struct store *s, const char *code, struct link *out)
 	return s->ops->link_lookup(s->impl, code, out);
 }
 
+/* True when t's cache may answer now, after forgetting it if links changed. */
+static bool cache_is_current(struct store *s, struct store_thread *t)
+{
+	int64_t now;
+
+	if (t->off)
+		return false;
+	if (t->cache == NULL) {
+		t->cache = link_cache_new(s->cache_bytes);
+		if (t->cache == NULL ||
+		    s->ops->links_changed_since(s->impl, &t->backend, STORE_EPOCH_UNKNOWN, &t->epoch) != STORE_OK) {
+			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
+			        t->cache == NULL ? "out of memory" : "the store cannot tell when links change");
+			link_cache_free(t->cache);
+			t->cache = NULL;
+			t->off = true;
+			return false;
+		}
+		return true;
+	}
+	if (s->ops->links_changed_since(s->impl, &t->backend, t->epoch, &now) != STORE_OK)
+		return false;
+	if (now != t->epoch) {
+		link_cache_invalidate(t->cache);
+		t->epoch = now;
+	}
+	return true;
+}
+
 int store_link_resolve(struct store *s, const char *code, struct link *out)
 {
-	return s->ops->link_resolve(s->impl, code, out);
+	struct store_thread *t;
+	bool cached;
+	int rc;
+
+	if (s->cache_bytes == 0)
+		return s->ops->link_lookup(s->impl, code, out);
+	t = thread_registry_get(s->threads);
+	cached = t != NULL && cache_is_current(s, t);
+	if (cached && link_cache_get(t->cache, code, out))
+		return STORE_OK;
+	rc = s->ops->link_lookup(s->impl, code, out);
+	/* A limited link's count moves with every click: never kept. */
+	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
+		link_cache_put(t->cache, out);
+	return rc;
 }
 
 void store_set_link_cache(struct store *s, size_t bytes_per_thread)
 {
-	s->ops->set_link_cache(s->impl, bytes_per_thread);
+	s->cache_bytes = bytes_per_thread;
 }
 
 int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx)
 {
-	return s->ops->link_create(s->impl, l, gen, gen_ctx);
+	int rc = STORE_ERROR;
+
+	if (l->code[0] != '\0')
+		return s->ops->link_create(s->impl, l);
+	for (int attempt = 0; attempt < GEN_ATTEMPTS; attempt++) {
+		if (gen(l->code, sizeof(l->code), gen_ctx) != 0) {
+			fprintf(stderr, "shortd: store: create link: the code generator failed\n");
+			rc = STORE_ERROR;
+			break;
+		}
+		rc = s->ops->link_create(s->impl, l);
+		if (rc != STORE_CONFLICT)
+			break;
+	}
+	if (rc != STORE_OK)
+		l->code[0] = '\0';
+	return rc;
 }
 
-int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now,
-		      struct link *out)
+int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now, struct link *out)
 {
 	return s->ops->link_update(s->impl, code, p, now, out);
 }
@@ -120,26 +246,24 @@ int store_clicks_write(struct store *s, const struct click_row *rows, size_t n)
 	return s->ops->clicks_write(s->impl, rows, n);
 }
 
-int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct store_daily *out,
-		     size_t max, size_t *n)
+int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n)
 {
 	return s->ops->link_daily(s->impl, link_id, since, out, max, n);
 }
 
-int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out,
-			 size_t max, size_t *n)
+int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
+                         size_t *n)
 {
 	return s->ops->link_referrers(s->impl, link_id, since, out, max, n);
 }
 
 int store_token_add(struct store *s, const char *name, const unsigned char hash[STORE_TOKEN_HASH_LEN],
-		    enum store_role role, int64_t now)
+                    enum store_role role, int64_t now)
 {
 	return s->ops->token_add(s->impl, name, hash, role, now);
 }
 
-int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN],
-		     struct store_token *out)
+int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN], struct store_token *out)
 {
 	return s->ops->token_find(s->impl, hash, out);
 }
@@ -178,6 +302,8 @@ const char *store_status_message(int status)
 		return "database is from a newer shortd";
 	case STORE_GONE:
 		return "the database file was moved, deleted or replaced while shortd ran";
+	case STORE_UNSUPPORTED:
+		return "this shortd is built without that kind of database";
 	default:
 		return "database error";
 	}

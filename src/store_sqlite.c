@@ -1,5 +1,8 @@
 /*
- * The SQLite backend of the storage interface.
+ * The SQLite backend of the storage interface: connections, statements,
+ * the schema (sql/sqlite, embedded), the files held, and how link changes
+ * are seen (links_changed_since). The link cache and the retries of
+ * generated codes are store.c's, above it.
  *
  * One writer connection, guarded by a mutex, takes every write in an
  * explicit transaction. Each thread that reads gets its own connection with
@@ -33,13 +36,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "link_cache.h"
 #include "migrations.h"
 #include "store_backend.h"
+#include "thread_registry.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define PING_TIMEOUT_MS 1000
-#define GEN_ATTEMPTS 16
 #define QUICK_CHECK_MAX_PAGES 1024 /* a full check at open up to 4 MiB (4 KiB pages), ~30 ms */
 
 #define LINK_COLUMNS                                                                         \
@@ -102,18 +104,16 @@ static const char *const writer_sql[W_COUNT] = {
 	[W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 
-/* The WAL-index header: the first 48 bytes of the -shm file, as words. */
-#define WAL_HDR_WORDS 12
+/* The WAL-index header: the first 48 bytes of the -shm file, then its
+ * second copy; read as 64-bit words (the mapping is page-aligned). */
+#define WAL_HDR_WORDS 6
 
 struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[R_COUNT];
-	struct link_cache *cache; /* NULL: off, or not made yet */
-	volatile const uint32_t *wal_hdr; /* the mapped WAL-index, once known */
-	uint32_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
-	int64_t epoch;
-	bool no_cache; /* it could not be made or watched: read the store */
-	struct reader *next;       /* every reader, for close */
+	volatile const uint64_t *wal_hdr; /* the mapped WAL-index, once known */
+	uint64_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
+	int64_t epoch;                    /* the link epoch last read */
 	struct reader *next_spare; /* opened at start, not yet taken by a thread */
 };
 
@@ -130,11 +130,10 @@ struct sq {
 	pthread_mutex_t wlock;
 	sqlite3 *w;
 	sqlite3_stmt *wstmt[W_COUNT];
-	pthread_key_t reader_key;
-	pthread_mutex_t readers_lock;
-	struct reader *readers;
-	struct reader *spare;
-	size_t cache_bytes; /* per reading thread; 0: no link cache */
+	struct thread_registry *readers; /* each reading thread's own */
+	pthread_mutex_t spare_lock;
+	struct reader *spare;            /* opened at start, not yet taken */
+	bool closing_gone;               /* at close: the paths name other files */
 	int version;
 	int version_found;     /* before migrations */
 	struct held file[2];   /* HELD_DB, HELD_WAL */
@@ -237,7 +236,7 @@ static int read_user_version(sqlite3 *db, int *version)
 
 static int migrate(struct sq *q, char *err, size_t errlen)
 {
-	int latest = migrations_count > 0 ? migrations[migrations_count - 1].version : 0;
+	int latest = sqlite_migrations_count > 0 ? sqlite_migrations[sqlite_migrations_count - 1].version : 0;
 	int rc = read_user_version(q->w, &q->version);
 
 	if (rc != SQLITE_OK) {
@@ -250,17 +249,17 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 			 "use a newer shortd", q->path, q->version, latest);
 		return STORE_TOO_NEW;
 	}
-	for (int i = 0; i < migrations_count; i++) {
+	for (int i = 0; i < sqlite_migrations_count; i++) {
 		char pragma[64];
-		if (migrations[i].version <= q->version)
+		if (sqlite_migrations[i].version <= q->version)
 			continue;
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d; COMMIT;", migrations[i].version);
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d; COMMIT;", sqlite_migrations[i].version);
 		rc = sqlite3_exec(q->w, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		/* Another process opening the same file may have migrated it since
 		 * the version was read: read it again under the write lock. */
 		if (rc == SQLITE_OK)
 			rc = read_user_version(q->w, &q->version);
-		if (rc == SQLITE_OK && q->version >= migrations[i].version) {
+		if (rc == SQLITE_OK && q->version >= sqlite_migrations[i].version) {
 			sqlite3_exec(q->w, "COMMIT", NULL, NULL, NULL);
 			if (q->version > latest) {
 				snprintf(err, errlen, "%s: database schema version %d is newer than this shortd "
@@ -270,16 +269,16 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 			continue;
 		}
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(q->w, migrations[i].sql, NULL, NULL, NULL);
+			rc = sqlite3_exec(q->w, sqlite_migrations[i].sql, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(q->w, pragma, NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
-			snprintf(err, errlen, "%s: migration %s failed: %s", q->path, migrations[i].name,
+			snprintf(err, errlen, "%s: migration %s failed: %s", q->path, sqlite_migrations[i].name,
 				 sqlite3_errmsg(q->w));
 			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 			return map_rc(rc);
 		}
-		q->version = migrations[i].version;
+		q->version = sqlite_migrations[i].version;
 	}
 	return STORE_OK;
 }
@@ -383,6 +382,18 @@ static int watch(struct sq *q)
 	return STORE_GONE;
 }
 
+/* Closes db; when the paths name other files now, it is first told to
+ * delete nothing by name (by default the last connection deletes PATH-wal
+ * and PATH-shm). */
+static void close_conn(sqlite3 *db, bool gone)
+{
+	int persist = 1;
+
+	if (db != NULL && gone)
+		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	sqlite3_close(db);
+}
+
 /* ---- readers ---- */
 
 /* A reader's page cache, in KiB (negative cache_size), instead of SQLite's
@@ -425,31 +436,41 @@ static struct reader *reader_open(struct sq *q)
 		free(r);
 		return NULL;
 	}
-	pthread_mutex_lock(&q->readers_lock);
-	r->next = q->readers;
-	q->readers = r;
-	pthread_mutex_unlock(&q->readers_lock);
 	return r;
 }
 
-/* The calling thread's reader: its own, else one opened at start, else a
- * new one. */
-static struct reader *reader_get(struct sq *q)
+/* Closes r; gone: the paths name other files now (see close_conn). */
+static void reader_close(struct reader *r, bool gone)
 {
-	struct reader *r = pthread_getspecific(q->reader_key);
+	for (int i = 0; i < R_COUNT; i++)
+		sqlite3_finalize(r->stmt[i]);
+	close_conn(r->db, gone);
+	free(r);
+}
 
-	if (r != NULL)
-		return r;
-	pthread_mutex_lock(&q->readers_lock);
+/* A thread's first read takes a reader opened at start, else opens one. */
+static void *reader_for_thread(void *arg)
+{
+	struct sq *q = arg;
+	struct reader *r;
+
+	pthread_mutex_lock(&q->spare_lock);
 	r = q->spare;
 	if (r != NULL)
 		q->spare = r->next_spare;
-	pthread_mutex_unlock(&q->readers_lock);
-	if (r == NULL)
-		r = reader_open(q);
-	if (r != NULL)
-		pthread_setspecific(q->reader_key, r);
-	return r;
+	pthread_mutex_unlock(&q->spare_lock);
+	return r != NULL ? r : reader_open(q);
+}
+
+static void reader_free(void *obj, void *arg)
+{
+	reader_close(obj, ((struct sq *)arg)->closing_gone);
+}
+
+/* The calling thread's reader; NULL when none can be opened. */
+static struct reader *reader_get(struct sq *q)
+{
+	return thread_registry_get(q->readers);
 }
 
 static int sq_open_readers(void *impl, int n, char *err, size_t errlen)
@@ -462,10 +483,10 @@ static int sq_open_readers(void *impl, int n, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: cannot open a read connection", q->path);
 			return STORE_ERROR;
 		}
-		pthread_mutex_lock(&q->readers_lock);
+		pthread_mutex_lock(&q->spare_lock);
 		r->next_spare = q->spare;
 		q->spare = r;
-		pthread_mutex_unlock(&q->readers_lock);
+		pthread_mutex_unlock(&q->spare_lock);
 	}
 	return STORE_OK;
 }
@@ -509,18 +530,6 @@ static int reader_int(struct reader *r, enum reader_stmt which, const char *what
 
 /* ---- open and close ---- */
 
-/* Closes db; when the paths name other files now, it is first told to
- * delete nothing by name (by default the last connection deletes PATH-wal
- * and PATH-shm). */
-static void close_conn(sqlite3 *db, bool gone)
-{
-	int persist = 1;
-
-	if (db != NULL && gone)
-		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	sqlite3_close(db);
-}
-
 static void sq_close(void *impl)
 {
 	struct sq *q = impl;
@@ -529,13 +538,11 @@ static void sq_close(void *impl)
 	if (q == NULL)
 		return;
 	gone = path_check(q) >= 0;
-	for (struct reader *r = q->readers, *next; r != NULL; r = next) {
-		next = r->next;
-		for (int i = 0; i < R_COUNT; i++)
-			sqlite3_finalize(r->stmt[i]);
-		close_conn(r->db, gone);
-		link_cache_free(r->cache);
-		free(r);
+	q->closing_gone = gone;
+	thread_registry_free(q->readers);
+	for (struct reader *r = q->spare, *next; r != NULL; r = next) {
+		next = r->next_spare;
+		reader_close(r, gone);
 	}
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
@@ -552,8 +559,7 @@ static void sq_close(void *impl)
 		if (q->file[i].fd >= 0)
 			close(q->file[i].fd);
 	}
-	pthread_key_delete(q->reader_key);
-	pthread_mutex_destroy(&q->readers_lock);
+	pthread_mutex_destroy(&q->spare_lock);
 	pthread_mutex_destroy(&q->wlock);
 	free(q->file[HELD_WAL].path);
 	free(q->path);
@@ -595,7 +601,7 @@ static int probe_tables(sqlite3 *db)
  * start) rather than left to the request that first reads it. Up to
  * QUICK_CHECK_MAX_PAGES, PRAGMA quick_check reads the whole file. A larger
  * database gets probe_tables() only: a full check is O(size), 0.7 s for a
- * million links, and start-up must stay under 100 ms (issue 8). Damage the
+ * million links, and start-up must stay under 100 ms. Damage the
  * probe misses surfaces as a 503 on the reads that meet it.
  */
 static int quick_check(struct sq *q, char *err, size_t errlen)
@@ -694,10 +700,10 @@ static int sq_open(const char *path, bool create, void **impl, char *err, size_t
 	q->file[HELD_DB].path = q->path;
 	q->file[HELD_DB].fd = q->file[HELD_WAL].fd = -1;
 	pthread_mutex_init(&q->wlock, NULL);
-	pthread_mutex_init(&q->readers_lock, NULL);
-	if (pthread_key_create(&q->reader_key, NULL) != 0) {
-		snprintf(err, errlen, "out of thread keys");
-		pthread_mutex_destroy(&q->readers_lock);
+	pthread_mutex_init(&q->spare_lock, NULL);
+	if (thread_registry_new(reader_for_thread, reader_free, q, &q->readers) != 0) {
+		snprintf(err, errlen, "out of memory or thread keys");
+		pthread_mutex_destroy(&q->spare_lock);
 		pthread_mutex_destroy(&q->wlock);
 		free(q->file[HELD_WAL].path);
 		free(q->path);
@@ -857,21 +863,23 @@ static int sq_link_lookup(void *impl, const char *code, struct link *out)
 }
 
 /*
- * The redirect path's read, through the thread's link cache.
+ * How this backend tells store.c's link caches that links changed.
  *
- * A record may be used only while no link has changed since it was put.
- * Every commit, by this process or another, rewrites the WAL-index header in
- * the -shm file (its change counter and checksum; the layout is SQLite's
- * documented WAL format), which every connection maps. So a lookup first
- * compares that header with the one seen when the link epoch was last read:
- * equal, and nothing was committed since, so the cache answers with no lock
- * and no system call. Changed, and the epoch is read again in a read
- * transaction; when a trigger moved it (sql/004), the cache is forgotten.
- * The header is copied before that read, so a commit racing it changes the
- * header again and is looked at next time. Click flushes commit too but do
- * not move the epoch, so they cost one small read per flush per thread.
+ * The epoch is the link_epoch row, moved by triggers in the transaction of
+ * every change a redirect could see (sql/sqlite/004), whichever process
+ * makes it. Reading it takes a read transaction, too dear for every
+ * redirect; but every commit, by this process or another, rewrites the
+ * WAL-index header in the -shm file (its change counter and checksum; the
+ * layout is SQLite's documented WAL format), which every connection maps.
+ * So each thread's read connection compares that header with the one seen
+ * when it last read the epoch: equal, and nothing was committed since, so
+ * the epoch stands with no lock and no system call. Changed, and the epoch
+ * is read again. The header is copied before that read, so a commit racing
+ * it changes the header again and is looked at next time. Click flushes
+ * commit too but do not move the epoch, so they cost one small read per
+ * flush per thread.
  */
-static volatile const uint32_t *wal_index(sqlite3 *db)
+static volatile const uint64_t *wal_index(sqlite3 *db)
 {
 	sqlite3_file *f = NULL;
 	volatile void *p = NULL;
@@ -899,72 +907,63 @@ static int read_epoch(struct reader *r, int64_t *epoch)
 	return reader_int(r, R_EPOCH, "link epoch", epoch);
 }
 
-/* True when r's cache may answer now, after forgetting it if links changed. */
-static bool cache_is_current(struct sq *q, struct reader *r)
+/* sq_links_changed_since() when the header moved, or on a thread's first
+ * call: reads the epoch, and maps the WAL-index first if need be. */
+static int read_links_epoch(struct sq *q, void **thread, int64_t *now)
 {
-	uint32_t now[WAL_HDR_WORDS], copy2[WAL_HDR_WORDS];
-	int64_t epoch;
+	struct reader *r = *thread;
+	uint64_t hdr[WAL_HDR_WORDS], copy2[WAL_HDR_WORDS];
 	int i;
 
-	if (r->no_cache)
-		return false;
-	if (r->cache == NULL) {
-		/* A first read maps the WAL-index; the header seen stays zero, so
-		 * the epoch is read again below with the header copied first. */
-		r->cache = link_cache_new(q->cache_bytes);
-		if (r->cache == NULL || read_epoch(r, &r->epoch) != STORE_OK ||
-		    (r->wal_hdr = wal_index(r->db)) == NULL) {
-			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
-				r->cache == NULL ? "out of memory" : "no WAL index to watch");
-			link_cache_free(r->cache);
-			r->cache = NULL;
-			r->no_cache = true;
-			return false;
-		}
+	if (r == NULL) {
+		r = reader_get(q);
+		if (r == NULL)
+			return STORE_ERROR;
+		*thread = r;
 	}
-	for (i = 0; i < WAL_HDR_WORDS && r->wal_hdr[i] == r->seen[i]; i++)
-		;
-	if (i == WAL_HDR_WORDS)
-		return true;
+	if (r->wal_hdr == NULL) {
+		/* A first read maps the WAL-index. The header seen stays zero, so
+		 * the next call reads the epoch again with the header copied first. */
+		if (read_epoch(r, &r->epoch) != STORE_OK)
+			return STORE_ERROR;
+		r->wal_hdr = wal_index(r->db);
+		if (r->wal_hdr == NULL) {
+			fprintf(stderr, "shortd: store: no WAL index to watch for link changes\n");
+			return STORE_ERROR;
+		}
+		*now = r->epoch;
+		return STORE_OK;
+	}
 	/* SQLite writes the second copy, then the first: equal copies are a
-	 * whole header. Unequal, a commit is under way; ask the store. */
+	 * whole header. Unequal, a commit is under way: cannot tell now. */
 	for (i = 0; i < WAL_HDR_WORDS; i++)
-		now[i] = r->wal_hdr[i];
+		hdr[i] = r->wal_hdr[i];
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	for (i = 0; i < WAL_HDR_WORDS; i++)
 		copy2[i] = r->wal_hdr[WAL_HDR_WORDS + i];
-	if (memcmp(now, copy2, sizeof(now)) != 0 || read_epoch(r, &epoch) != STORE_OK)
-		return false;
-	if (epoch != r->epoch) {
-		link_cache_invalidate(r->cache);
-		r->epoch = epoch;
-	}
-	memcpy(r->seen, now, sizeof(now));
-	return true;
-}
-
-static int sq_link_resolve(void *impl, const char *code, struct link *out)
-{
-	struct sq *q = impl;
-	struct reader *r = reader_get(q);
-	bool cached;
-	int rc;
-
-	if (r == NULL)
+	if (memcmp(hdr, copy2, sizeof(hdr)) != 0 || read_epoch(r, &r->epoch) != STORE_OK)
 		return STORE_ERROR;
-	cached = q->cache_bytes > 0 && cache_is_current(q, r);
-	if (cached && link_cache_get(r->cache, code, out))
-		return STORE_OK;
-	rc = lookup_in(r, code, out);
-	/* A limited link's count moves with every click: never kept. */
-	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
-		link_cache_put(r->cache, out);
-	return rc;
+	memcpy(r->seen, hdr, sizeof(hdr));
+	*now = r->epoch;
+	return STORE_OK;
 }
 
-static void sq_set_link_cache(void *impl, size_t bytes)
+/* The links' epoch as the calling thread's read connection sees it; that
+ * connection is kept in *thread. The redirect path: while the header is
+ * the one seen, a compare of 48 bytes, nothing more. */
+static int sq_links_changed_since(void *impl, void **thread, int64_t epoch, int64_t *now)
 {
-	((struct sq *)impl)->cache_bytes = bytes;
+	const struct reader *r = *thread;
+	int i;
+
+	if (r == NULL || r->wal_hdr == NULL || epoch != r->epoch)
+		return read_links_epoch(impl, thread, now);
+	for (i = 0; i < WAL_HDR_WORDS && r->wal_hdr[i] == r->seen[i]; i++)
+		;
+	if (i < WAL_HDR_WORDS)
+		return read_links_epoch(impl, thread, now);
+	*now = epoch;
+	return STORE_OK;
 }
 
 static void bind_opt_int64(sqlite3_stmt *st, int i, int64_t v, int64_t absent)
@@ -1001,10 +1000,9 @@ static int insert_link(struct sq *q, const struct link *l)
 	return rc;
 }
 
-static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void *gen_ctx)
+static int sq_link_create(void *impl, struct link *l)
 {
 	struct sq *q = impl;
-	bool generate = l->code[0] == '\0', gen_failed = false;
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
@@ -1013,26 +1011,10 @@ static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void
 		status = exec_w(q, "BEGIN IMMEDIATE");
 	if (status != STORE_OK)
 		goto out;
-	for (int attempt = 0;; attempt++) {
-		if (generate && gen(l->code, sizeof(l->code), gen_ctx) != 0) {
-			gen_failed = true;
-			rc = SQLITE_ERROR;
-			break;
-		}
-		rc = insert_link(q, l);
-		if (!generate || (rc & 0xff) != SQLITE_CONSTRAINT || attempt + 1 >= GEN_ATTEMPTS)
-			break;
-	}
+	rc = insert_link(q, l);
 	if (rc != SQLITE_DONE) {
-		if (gen_failed) {
-			fprintf(stderr, "shortd: store: create link: the code generator failed\n");
-			status = STORE_ERROR;
-		} else {
-			status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create link", rc);
-		}
+		status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create link", rc);
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
-		if (generate)
-			l->code[0] = '\0';
 		goto out;
 	}
 	l->id = sqlite3_last_insert_rowid(q->w);
@@ -1040,8 +1022,6 @@ static int sq_link_create(void *impl, struct link *l, store_codegen_fn gen, void
 	if (status != STORE_OK) {
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		l->id = 0;
-		if (generate)
-			l->code[0] = '\0';
 	}
 out:
 	pthread_mutex_unlock(&q->wlock);
@@ -1393,8 +1373,7 @@ const struct store_ops store_sqlite_ops = {
 	.check = sq_check,
 	.ping = sq_ping,
 	.link_lookup = sq_link_lookup,
-	.link_resolve = sq_link_resolve,
-	.set_link_cache = sq_set_link_cache,
+	.links_changed_since = sq_links_changed_since,
 	.link_create = sq_link_create,
 	.link_update = sq_link_update,
 	.link_delete = sq_link_delete,

@@ -742,10 +742,10 @@ START_TEST(test_init_migrates_an_older_database)
 	static const char *const init[] = {"init", NULL};
 	static const char *const get[] = {"get", "old", NULL};
 	char dir[256], path[300], want[400];
-	int latest = migrations[migrations_count - 1].version;
+	int latest = sqlite_migrations[sqlite_migrations_count - 1].version;
 
 	tempdb_make("initold", dir, sizeof(dir), path, sizeof(path));
-	sqlfile_exec(path, migrations[0].sql);
+	sqlfile_exec(path, sqlite_migrations[0].sql);
 	sqlfile_exec(path, "PRAGMA user_version = 1; INSERT INTO links (code, url, status, forward_query, disabled, "
 			   "created_at, updated_at) VALUES ('old', 'https://old.example/', 302, 0, 0, 1600000000, "
 			   "1600000000)");

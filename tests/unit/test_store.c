@@ -1,9 +1,13 @@
 /*
- * Unit tests of the store (store.c over store_sqlite.c), each on its own
- * temporary database made by a checked fixture: schema and migrations,
- * link create/lookup/update/delete/list, click batches, tokens, and the
- * refusals (too new, not a database, read-only, full) that must leave the
- * data as it was. Raw SQLite reads check what is really on disk.
+ * Unit tests of the store: first a conformance suite that every backend
+ * runs unchanged, through store.h only (links, clicks, tokens, the redirect
+ * path's cached read), one loop over the table of backends below; then what
+ * is particular to SQLite (schema and migrations, the files held, the link
+ * epoch, the refusals too new, not a database, read-only, full), in the
+ * test cases named sqlite_*; then the choice of backend by the form of the
+ * name. Each test has its own fresh database. Raw reads in the dialect's
+ * plain SQL (a backend's sql_int and sql_exec, on their own connection)
+ * check what is really stored.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -20,6 +24,56 @@
 #include "store.h"
 #include "harness.h"
 
+/* A backend under test: how to make and remove a fresh database for it,
+ * and to read and write it behind the store's back in plain SQL that every
+ * dialect speaks (SELECT count(*), UPDATE links SET ...). */
+struct backend {
+	const char *name;
+	/* Fills dir (scratch space, or "") and path (what store_open takes). */
+	void (*make)(char *dir, size_t dirsize, char *path, size_t pathsize);
+	void (*remove)(const char *dir, const char *path);
+	int64_t (*sql_int)(const char *path, const char *sql); /* first column of the first row */
+	void (*sql_exec)(const char *path, const char *sql);
+};
+
+static void sqlite_make(char *d, size_t dsize, char *p, size_t psize)
+{
+	tempdb_make("store", d, dsize, p, psize);
+}
+
+static int64_t sqlite_sql_int(const char *p, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v = -999;
+
+	ck_assert_int_eq(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sqlite_sql_exec(const char *p, const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* Every backend built in; a conformance test runs once for each. */
+static const struct backend backends[] = {
+	{"sqlite", sqlite_make, tempdb_remove, sqlite_sql_int, sqlite_sql_exec},
+};
+
+#define N_BACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
+#define SQLITE 0 /* the index of SQLite's row, for the sqlite_* cases */
+
+static const struct backend *be; /* the backend of the running test */
 static char dir[256];
 static char path[300];
 static struct store *st;
@@ -27,7 +81,7 @@ static char err[512];
 
 static void fixture_setup(void)
 {
-	tempdb_make("store", dir, sizeof(dir), path, sizeof(path));
+	be = NULL;
 	st = NULL;
 	err[0] = '\0';
 }
@@ -36,7 +90,16 @@ static void fixture_teardown(void)
 {
 	store_close(st);
 	st = NULL;
-	tempdb_remove(dir, path);
+	if (be != NULL)
+		be->remove(dir, path);
+	be = NULL;
+}
+
+/* The first line of every test: a fresh database of backend i. */
+static void use_backend(int i)
+{
+	be = &backends[i];
+	be->make(dir, sizeof(dir), path, sizeof(path));
 }
 
 static void open_store(void)
@@ -47,32 +110,18 @@ static void open_store(void)
 
 static int latest_version(void)
 {
-	return migrations[migrations_count - 1].version;
+	return sqlite_migrations[sqlite_migrations_count - 1].version;
 }
 
 /* The first column of the first row of sql on its own connection. */
 static int64_t sql_int(const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v = -999;
-
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return be->sql_int(path, sql);
 }
 
 static void sql_exec(const char *sql)
 {
-	sqlite3 *db;
-
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
+	be->sql_exec(path, sql);
 }
 
 static void make_link(struct link *l, const char *code, const char *url)
@@ -104,8 +153,9 @@ static int64_t link_count(void)
 
 START_TEST(test_open_creates_schema_at_latest_version)
 {
+	use_backend(SQLITE);
 	open_store();
-	ck_assert_int_ge(migrations_count, 3);
+	ck_assert_int_ge(sqlite_migrations_count, 3);
 	ck_assert_int_eq(store_schema_version(st), latest_version());
 	ck_assert_int_eq(store_ping(st), STORE_OK);
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
@@ -133,10 +183,11 @@ END_TEST
 
 START_TEST(test_migrations_are_numbered_in_order)
 {
-	for (int i = 0; i < migrations_count; i++) {
-		ck_assert_int_eq(migrations[i].version, i + 1);
-		ck_assert_ptr_nonnull(migrations[i].sql);
-		ck_assert_ptr_nonnull(migrations[i].name);
+	use_backend(SQLITE);
+	for (int i = 0; i < sqlite_migrations_count; i++) {
+		ck_assert_int_eq(sqlite_migrations[i].version, i + 1);
+		ck_assert_ptr_nonnull(sqlite_migrations[i].sql);
+		ck_assert_ptr_nonnull(sqlite_migrations[i].name);
 	}
 }
 END_TEST
@@ -151,7 +202,8 @@ START_TEST(test_migrations_from_version_1_keep_links)
 	size_t n;
 	struct store_daily d[4];
 
-	sql_exec(migrations[0].sql);
+	use_backend(SQLITE);
+	sql_exec(sqlite_migrations[0].sql);
 	sql_exec("PRAGMA user_version = 1");
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "
@@ -223,6 +275,7 @@ START_TEST(test_concurrent_first_open)
 {
 	struct link got;
 
+	use_backend(SQLITE);
 	race_armed = 1;
 	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))race_ext), SQLITE_OK);
 	open_store();
@@ -236,6 +289,7 @@ END_TEST
 
 START_TEST(test_newer_database_refused)
 {
+	use_backend(SQLITE);
 	sql_exec("CREATE TABLE future (x INTEGER); PRAGMA user_version = 99;");
 	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_TOO_NEW);
 	ck_assert_ptr_null(st);
@@ -250,8 +304,10 @@ END_TEST
 
 START_TEST(test_non_database_file_is_corrupt)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f;
 
+	use_backend(SQLITE);
+	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	for (int i = 0; i < 200; i++)
 		fputs("this is a text file, not an SQLite database\n", f);
@@ -269,6 +325,7 @@ START_TEST(test_read_only_file_refused)
 	uid_t uid = geteuid();
 	int rc;
 
+	use_backend(SQLITE);
 	open_store();
 	create("keep", "https://keep.example/");
 	store_close(st);
@@ -294,6 +351,7 @@ START_TEST(test_create_and_lookup_every_field)
 {
 	struct link l, got;
 
+	use_backend(_i);
 	open_store();
 	make_link(&l, "Abc_1-z", "https://t.example/p?a=b");
 	l.status = 307;
@@ -336,6 +394,7 @@ START_TEST(test_lookup_is_exact_and_case_sensitive)
 {
 	struct link got;
 
+	use_backend(_i);
 	open_store();
 	create("abc", "https://lower.example/");
 	ck_assert_int_eq(store_link_lookup(st, "ABC", &got), STORE_NOT_FOUND);
@@ -353,6 +412,7 @@ START_TEST(test_long_url_round_trips)
 {
 	struct link l, got;
 
+	use_backend(_i);
 	open_store();
 	make_link(&l, "long", "");
 	memcpy(l.url, "https://e.com/", 14);
@@ -368,6 +428,7 @@ START_TEST(test_custom_code_conflict)
 {
 	struct link l, got;
 
+	use_backend(_i);
 	open_store();
 	create("taken", "https://first.example/");
 	make_link(&l, "taken", "https://second.example/");
@@ -382,6 +443,7 @@ START_TEST(test_generated_code)
 {
 	struct link l, got;
 
+	use_backend(_i);
 	open_store();
 	make_link(&l, "", "https://gen.example/");
 	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
@@ -416,6 +478,7 @@ START_TEST(test_generated_code_retried_on_collision)
 	struct script sc = {codes, 0};
 	struct link l;
 
+	use_backend(_i);
 	open_store();
 	create("taken01", "https://a.example/");
 	create("taken02", "https://b.example/");
@@ -436,6 +499,7 @@ START_TEST(test_generated_code_gives_up)
 	struct script sc = {always, 0};
 	struct link l;
 
+	use_backend(_i);
 	open_store();
 	create("taken01", "https://a.example/");
 	make_link(&l, "", "https://gen.example/");
@@ -454,6 +518,7 @@ START_TEST(test_update_each_field)
 	struct link_patch p;
 	struct link out, got;
 
+	use_backend(_i);
 	open_store();
 	create("u", "https://before.example/");
 	memset(&p, 0, sizeof(p));
@@ -503,6 +568,7 @@ START_TEST(test_update_missing_link)
 	struct link_patch p = {.fields = PATCH_STATUS, .status = 301};
 	struct link out;
 
+	use_backend(_i);
 	open_store();
 	ck_assert_int_eq(store_link_update(st, "nope", &p, 1, &out), STORE_NOT_FOUND);
 	ck_assert_int_eq(link_count(), 0);
@@ -516,6 +582,7 @@ START_TEST(test_delete)
 	struct store_daily d[2];
 	int64_t id;
 
+	use_backend(_i);
 	open_store();
 	id = create("gone", "https://gone.example/");
 	create("stays", "https://stays.example/");
@@ -560,6 +627,7 @@ START_TEST(test_list_keyset_paging)
 	char code[16];
 	int64_t ids[25];
 
+	use_backend(_i);
 	open_store();
 	for (int i = 0; i < 25; i++) {
 		snprintf(code, sizeof(code), "c%02d", i);
@@ -622,6 +690,7 @@ START_TEST(test_concurrent_creates)
 	pthread_t t[8];
 	struct creator c[8];
 
+	use_backend(_i);
 	open_store();
 	for (int i = 0; i < 8; i++) {
 		c[i].made = 0;
@@ -646,6 +715,7 @@ START_TEST(test_clicks_write_totals_daily_referrers)
 	size_t n;
 	int64_t a, b, gone;
 
+	use_backend(_i);
 	open_store();
 	a = create("a", "https://a.example/");
 	b = create("b", "https://b.example/");
@@ -741,6 +811,7 @@ START_TEST(test_tokens)
 	struct token_list tl = {0};
 	int64_t count = -1;
 
+	use_backend(_i);
 	memset(h1, 0x11, sizeof(h1));
 	memset(h2, 0x22, sizeof(h2));
 	memset(h3, 0x33, sizeof(h3));
@@ -799,6 +870,7 @@ START_TEST(test_full_database)
 	char code[16], url[3000];
 	int made = 0, rc = STORE_OK;
 
+	use_backend(SQLITE);
 	open_store();
 	store_close(st);
 	st = NULL;
@@ -889,6 +961,7 @@ START_TEST(test_resolve_equals_lookup)
 	struct link l, got, want;
 	int i;
 
+	use_backend(_i);
 	open_store();
 	store_set_link_cache(st, 1 << 20);
 	make_link(&l, "Abc_1-z", "https://t.example/p?a=b");
@@ -934,6 +1007,7 @@ START_TEST(test_resolve_answers_from_cache)
 	struct link got, l;
 	int64_t epoch;
 
+	use_backend(SQLITE);
 	open_store();
 	epoch = sql_int("SELECT n FROM link_epoch WHERE id = 1");
 	store_close(st);
@@ -951,7 +1025,7 @@ END_TEST
 
 /* A change to one watched column by another connection, and what the very
  * next resolve of "c" must answer. */
-static const struct {
+static const struct external_change {
 	const char *sql;
 	int rc;
 	const char *url;
@@ -981,15 +1055,17 @@ static const struct {
 
 START_TEST(test_resolve_sees_external_change)
 {
+	const struct external_change *ch = &external_changes[_i / N_BACKENDS];
 	struct link got, l;
 
+	use_backend(_i % N_BACKENDS);
 	open_with_cached_link(&got);
-	sql_exec(external_changes[_i].sql);
-	ck_assert_int_eq(store_link_resolve(st, "c", &got), external_changes[_i].rc);
-	ck_assert_int_eq(store_link_lookup(st, "c", &l), external_changes[_i].rc);
-	if (external_changes[_i].rc != STORE_OK) {
+	sql_exec(ch->sql);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), ch->rc);
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), ch->rc);
+	if (ch->rc != STORE_OK) {
 		ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_NOT_FOUND);
-		if (strstr(external_changes[_i].sql, "renamed") != NULL) {
+		if (strstr(ch->sql, "renamed") != NULL) {
 			ck_assert_int_eq(store_link_resolve(st, "renamed", &got), STORE_OK);
 			ck_assert_str_eq(got.url, "https://cached.example/a?b=c");
 			ck_assert_int_eq(got.clicks, 99);
@@ -997,13 +1073,13 @@ START_TEST(test_resolve_sees_external_change)
 		return;
 	}
 	assert_same_for_redirect(&got, &l);
-	ck_assert_str_eq(got.url, external_changes[_i].url != NULL ? external_changes[_i].url
+	ck_assert_str_eq(got.url, ch->url != NULL ? ch->url
 								   : "https://cached.example/a?b=c");
-	ck_assert_int_eq(got.status, external_changes[_i].status);
-	ck_assert_int_eq(got.forward_query, external_changes[_i].forward_query);
-	ck_assert_int_eq(got.disabled, external_changes[_i].disabled);
-	ck_assert_int_eq(got.expires_at, external_changes[_i].expires_at);
-	ck_assert_int_eq(got.max_clicks, external_changes[_i].max_clicks);
+	ck_assert_int_eq(got.status, ch->status);
+	ck_assert_int_eq(got.forward_query, ch->forward_query);
+	ck_assert_int_eq(got.disabled, ch->disabled);
+	ck_assert_int_eq(got.expires_at, ch->expires_at);
+	ck_assert_int_eq(got.max_clicks, ch->max_clicks);
 	/* The store was read again: the clicks written before are there. */
 	ck_assert_int_eq(got.clicks, 99);
 	/* And the answer stays right from the cache afterwards. */
@@ -1028,6 +1104,7 @@ START_TEST(test_resolve_sees_external_replace)
 {
 	struct link got, l;
 
+	use_backend(SQLITE);
 	open_with_cached_link(&got);
 	sql_exec(external_replaces[_i]);
 	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_OK);
@@ -1044,6 +1121,7 @@ START_TEST(test_resolve_sees_api_update_and_delete)
 	struct link_patch p;
 	struct link got, out;
 
+	use_backend(_i);
 	open_with_cached_link(&got);
 	memset(&p, 0, sizeof(p));
 	p.fields = PATCH_URL | PATCH_DISABLED;
@@ -1079,6 +1157,7 @@ START_TEST(test_resolve_never_caches_max_clicks)
 	struct link l, got;
 	int i;
 
+	use_backend(_i);
 	open_store();
 	store_set_link_cache(st, 1 << 20);
 	make_link(&l, "lim", "https://limited.example/");
@@ -1105,6 +1184,7 @@ START_TEST(test_resolve_without_cache_reads_store)
 {
 	struct link got, l;
 
+	use_backend(_i);
 	open_store();
 	store_set_link_cache(st, 0);
 	create("c", "https://nocache.example/");
@@ -1127,6 +1207,7 @@ END_TEST
  * not the columns the click flusher writes, nor an insert. */
 START_TEST(test_link_epoch_triggers)
 {
+	use_backend(SQLITE);
 	static const struct {
 		const char *sql;
 		int moves;
@@ -1178,6 +1259,7 @@ START_TEST(test_open_existing_refuses_a_missing_or_empty_file_and_creates_nothin
 	char wal[320], want[400];
 	int fd;
 
+	use_backend(SQLITE);
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	snprintf(want, sizeof(want), "no database at %s", path);
 	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_NOT_FOUND);
@@ -1209,6 +1291,7 @@ START_TEST(test_open_refuses_to_create_beside_a_wal_with_data)
 	struct stat sb;
 	FILE *f;
 
+	use_backend(SQLITE);
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	f = fopen(wal, "w");
 	ck_assert_ptr_nonnull(f);
@@ -1240,6 +1323,7 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 	pthread_t t;
 	int rc;
 
+	use_backend(SQLITE);
 	snprintf(moved, sizeof(moved), "%s.moved", path);
 	open_store();
 	row.link_id = create("kept", "https://kept.example/");
@@ -1278,13 +1362,86 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 }
 END_TEST
 
+/* ---- the choice of backend ---- */
+
+/* A PostgreSQL URL, in either of libpq's schemes, is refused before any
+ * backend runs: nothing is opened or created, and the URL (which may carry
+ * a password) is not repeated. */
+START_TEST(test_postgres_url_is_not_built_in)
+{
+	static const char *const urls[] = {
+		"postgres://u:pw-secret@db.example/shortd",
+		"postgresql://u:pw-secret@db.example:5432/shortd?sslmode=require",
+		"PostgreSQL://db.example/shortd",
+	};
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		st = (struct store *)&st;
+		err[0] = '\0';
+		ck_assert_int_eq(store_open(urls[i], &st, err, sizeof(err)), STORE_UNSUPPORTED);
+		ck_assert_ptr_null(st);
+		ck_assert_msg(strstr(err, "PostgreSQL is not built in yet") != NULL, "%s", err);
+		ck_assert_msg(strstr(err, "pw-secret") == NULL, "%s", err);
+		st = (struct store *)&st;
+		ck_assert_int_eq(store_open_existing(urls[i], &st, err, sizeof(err)), STORE_UNSUPPORTED);
+		ck_assert_ptr_null(st);
+	}
+	ck_assert_int_eq(access("postgres:", F_OK), -1);
+	ck_assert_int_eq(access("postgresql:", F_OK), -1);
+	ck_assert_int_eq(access("PostgreSQL:", F_OK), -1);
+	ck_assert_str_eq(store_status_message(STORE_UNSUPPORTED), "this shortd is built without that kind of database");
+}
+END_TEST
+
+/* A test case of s with a fresh store for each test. */
+static TCase *test_case(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc;
 
-	tc = tcase_create("schema");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	/* The conformance suite: every test once per backend. */
+	tc = test_case(s, "links");
+	tcase_add_loop_test(tc, test_create_and_lookup_every_field, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_lookup_is_exact_and_case_sensitive, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_long_url_round_trips, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_custom_code_conflict, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_generated_code, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_generated_code_retried_on_collision, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_generated_code_gives_up, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_update_each_field, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_update_missing_link, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_delete, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_list_keyset_paging, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_concurrent_creates, 0, N_BACKENDS);
+
+	tc = test_case(s, "clicks");
+	tcase_add_loop_test(tc, test_clicks_write_totals_daily_referrers, 0, N_BACKENDS);
+
+	tc = test_case(s, "tokens");
+	tcase_add_loop_test(tc, test_tokens, 0, N_BACKENDS);
+
+	tc = test_case(s, "resolve");
+	tcase_add_loop_test(tc, test_resolve_equals_lookup, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_resolve_sees_external_change, 0,
+			    (int)(sizeof(external_changes) / sizeof(external_changes[0])) * N_BACKENDS);
+	tcase_add_loop_test(tc, test_resolve_sees_api_update_and_delete, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_resolve_never_caches_max_clicks, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_resolve_without_cache_reads_store, 0, N_BACKENDS);
+
+	tc = test_case(s, "errors");
+	tcase_add_test(tc, test_status_messages);
+
+	/* What is particular to SQLite. */
+	tc = test_case(s, "sqlite_schema");
 	tcase_add_test(tc, test_open_creates_schema_at_latest_version);
 	tcase_add_test(tc, test_migrations_are_numbered_in_order);
 	tcase_add_test(tc, test_migrations_from_version_1_keep_links);
@@ -1292,59 +1449,22 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_newer_database_refused);
 	tcase_add_test(tc, test_non_database_file_is_corrupt);
 	tcase_add_test(tc, test_read_only_file_refused);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("files");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "sqlite_files");
 	tcase_add_test(tc, test_open_existing_refuses_a_missing_or_empty_file_and_creates_nothing);
 	tcase_add_test(tc, test_open_refuses_to_create_beside_a_wal_with_data);
 	tcase_add_test(tc, test_moved_file_refuses_writes_and_is_read_where_it_went);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("links");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
-	tcase_add_test(tc, test_create_and_lookup_every_field);
-	tcase_add_test(tc, test_lookup_is_exact_and_case_sensitive);
-	tcase_add_test(tc, test_long_url_round_trips);
-	tcase_add_test(tc, test_custom_code_conflict);
-	tcase_add_test(tc, test_generated_code);
-	tcase_add_test(tc, test_generated_code_retried_on_collision);
-	tcase_add_test(tc, test_generated_code_gives_up);
-	tcase_add_test(tc, test_update_each_field);
-	tcase_add_test(tc, test_update_missing_link);
-	tcase_add_test(tc, test_delete);
-	tcase_add_test(tc, test_list_keyset_paging);
-	tcase_add_test(tc, test_concurrent_creates);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("clicks");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
-	tcase_add_test(tc, test_clicks_write_totals_daily_referrers);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("tokens");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
-	tcase_add_test(tc, test_tokens);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("resolve");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
-	tcase_add_test(tc, test_resolve_equals_lookup);
+	tc = test_case(s, "sqlite_resolve");
 	tcase_add_test(tc, test_resolve_answers_from_cache);
-	tcase_add_loop_test(tc, test_resolve_sees_external_change, 0,
-			    (int)(sizeof(external_changes) / sizeof(external_changes[0])));
 	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
 			    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
-	tcase_add_test(tc, test_resolve_sees_api_update_and_delete);
-	tcase_add_test(tc, test_resolve_never_caches_max_clicks);
-	tcase_add_test(tc, test_resolve_without_cache_reads_store);
 	tcase_add_test(tc, test_link_epoch_triggers);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("errors");
-	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
-	tcase_add_test(tc, test_status_messages);
-	suite_add_tcase(s, tc);
+
+	tc = test_case(s, "select");
+	tcase_add_test(tc, test_postgres_url_is_not_built_in);
 	return s;
 }
