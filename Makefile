@@ -78,7 +78,7 @@ TEST_WARN := -Wno-missing-prototypes
 
 $(BUILD)/obj/test_%.o: tests/%.c | $(BUILD)/obj
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/support -Itests/integration $(ALL_CFLAGS) $(TEST_WARN) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(TEST_WARN) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 UNIT_OBJ := $(UNIT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
 INT_OBJ  := $(INT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 #define LINES_MAX 64
 
@@ -124,7 +124,7 @@ START_TEST(test_one_combined_line_per_request_after_shutdown)
 		ck_assert_int_eq(daemon_start(&d, args, env), 0);
 	}
 	snprintf(body, sizeof(body), "{\"url\":\"https://target.example/p\",\"code\":\"lg\"}");
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r), 201);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r), 201);
 	http_result_free(&r);
 	ck_assert_int_eq(request(&d, "GET", "/lg?utm=a%20b", browser, &redirect_len), 302);
 	ck_assert_int_eq(request(&d, "HEAD", "/lg", NULL, NULL), 302);
@@ -207,7 +207,7 @@ START_TEST(test_lines_are_written_while_the_daemon_runs)
 	ck_assert_int_eq(wait_lines(log, lines, 1), 1);
 	parse_combined(lines[0], &e);
 	ck_assert_str_eq(e.request, "GET /robots.txt HTTP/1.1");
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 

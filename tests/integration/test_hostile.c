@@ -38,51 +38,18 @@
 
 /* ---- helpers ---- */
 
-static void pause_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
-
-static int64_t now_ms_test(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Raises the open-file limit so 1,000 sockets fit here and in the daemon
- * (which inherits it). */
-static void raise_nofile(rlim_t want)
-{
-	struct rlimit rl;
-
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	if (rl.rlim_cur >= want)
-		return;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
-		rl.rlim_max = want;
-	rl.rlim_cur = want;
-	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "cannot raise RLIMIT_NOFILE to %lu: %s",
-		      (unsigned long)want, strerror(errno));
-}
+/* The links of start(). */
+static const struct fixture_link links[] = {
+    {TARGET, "abc", 0, NULL},
+    {SMUG_TARGET, "smug", 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
 
 /* A fresh database with the links abc -> TARGET and smug -> SMUG_TARGET,
  * then the daemon with the given extra flags. */
 static void start(struct daemon *d, const char *const *args)
 {
-	char out[512], err[512];
-
-	daemon_prepare(d);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", SMUG_TARGET, "--code", "smug", NULL}),
-			 0);
-	ck_assert_int_eq(daemon_start(d, args, NULL), 0);
+	fixture_start(d, links, args, NULL);
 }
 
 /* GET /abc answers 302 to TARGET. */
@@ -271,7 +238,7 @@ START_TEST(test_slow_client_meets_its_deadline)
 	acc[0] = '\0';
 	fd = raw_connect(d.port);
 	ck_assert_int_ge(fd, 0);
-	t0 = now_ms_test();
+	t0 = now_ms();
 	ck_assert_int_eq(raw_send(fd, trickle[_i].head, strlen(trickle[_i].head)), 0);
 	for (int k = 0; k < trickle[_i].parts && !closed; k++) {
 		pause_ms(trickle[_i].pause_ms);
@@ -288,7 +255,7 @@ START_TEST(test_slow_client_meets_its_deadline)
 		      count_302(acc), trickle[_i].answers, closed ? "closed" : "open");
 	if (trickle[_i].closes) {
 		closed = closed || closed_by_peer(fd, 4000);
-		elapsed = now_ms_test() - t0;
+		elapsed = now_ms() - t0;
 		ck_assert_msg(closed, "%s: still open after %lld ms", trickle[_i].name, (long long)elapsed);
 		ck_assert_msg(elapsed >= 900 && elapsed <= 4000, "%s: closed after %lld ms", trickle[_i].name,
 			      (long long)elapsed);
@@ -514,27 +481,17 @@ static const struct raw_row refused[] = {
 static void start_with_api(struct daemon *d)
 {
 	static const char *const env[] = {"SHORTD_ADMIN_TOKEN=" TOKEN, NULL};
-	char out[512], err[512];
+	static const char *const forward_query[] = {"--forward-query", NULL};
+	static const struct fixture_link api_links[] = {
+	    {TARGET, "abc", 0, NULL},
+	    {SMUG_TARGET, "smug", 0, NULL},
+	    {"https://t.example/victim", "victim", 0, NULL},
+	    {"https://t.example/v2", "v2", 0, NULL},
+	    {"https://t.example/fq", "fq", 0, forward_query},
+	    {NULL, NULL, 0, NULL},
+	};
 
-	daemon_prepare(d);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", SMUG_TARGET, "--code", "smug", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", "https://t.example/victim", "--code", "victim", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", "https://t.example/v2", "--code", "v2", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", "https://t.example/fq", "--code", "fq",
-							  "--forward-query", NULL}),
-			 0);
-	ck_assert_int_eq(daemon_start(d, NULL, env), 0);
+	fixture_start(d, api_links, NULL, env);
 }
 
 START_TEST(test_refused_request_changes_nothing)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "test_redirect_util.h"
+#include "redirect_fixture.h"
 
 #define TARGET "https://t.example/p"
 #define CLIENTS 4
@@ -77,7 +77,7 @@ START_TEST(test_sigterm_or_sigint_during_traffic_exits_0)
 	atomic_store(&early_failure, 0);
 	atomic_store(&sigterm_sent, false);
 	rt_start(NULL);
-	rt_add_link(TARGET, "c", 307, NULL);
+	create_link(&rt_daemon, TARGET, "c", 307, NULL);
 	snprintf(link_url, sizeof(link_url), "%s/c", rt_daemon.base);
 	for (long i = 0; i < CLIENTS; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, client, (void *)i), 0);
@@ -128,7 +128,7 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 
 	memset(half, 'h', sizeof(half));
 	rt_start(NULL);
-	rt_add_link(TARGET, "c", 307, NULL);
+	create_link(&rt_daemon, TARGET, "c", 307, NULL);
 	fd = raw_connect(rt_daemon.port);
 	ck_assert_int_ge(fd, 0);
 	/* A whole request first: the daemon has accepted this connection. */
