@@ -185,8 +185,12 @@ fuzz: deps
 
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(LIB)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(TEST_WARN) -fsanitize=fuzzer $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+# The drivers may use the parts of tests/support that need neither Check nor
+# libcurl (FUZZ_SUP_SRC).
+FUZZ_SUP_SRC := tests/support/linkcache_model.c
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SUP_SRC) $(wildcard tests/fuzz/*.h tests/support/*.h) $(LIB)
+	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(TEST_WARN) -fsanitize=fuzzer $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FUZZ_SUP_SRC) $(LIB) $(PKG_LIBS) -lm
 
 # bench: the redirect benchmark against nginx and a bare libmicrohttpd 302
 # (bench/run.sh; knobs N, ROUNDS, DURATION, THREADS). By hand only, never
