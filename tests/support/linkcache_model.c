@@ -36,8 +36,7 @@ void lcm_code(unsigned n, char code[LINK_CODE_MAX + 1])
 		len = nd;
 	for (i = 0; i < nd; i++)
 		code[i] = digits[nd - 1 - i];
-	for (; i < len; i++)
-		code[i] = '_';
+	memset(code + nd, '_', len - nd);
 	code[len] = '\0';
 }
 
