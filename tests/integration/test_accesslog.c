@@ -90,7 +90,7 @@ static long request(const struct daemon *d, const char *method, const char *path
 	return status;
 }
 
-/* Starts a daemon prepared with daemon_prepare (the log may live in its
+/* Starts a daemon prepared with fixture_make_db (the log may live in its
  * directory, which daemon_cleanup removes) with the API test token. */
 static void start_logged(struct daemon *d, const char *log)
 {
@@ -116,7 +116,7 @@ START_TEST(test_one_combined_line_per_request_after_shutdown)
 	size_t redirect_len;
 	struct http_result r;
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(log, sizeof(log), "%s/access.log", d.dir);
 	{
 		static const char *const env[] = {"SHORTD_ADMIN_TOKEN=" API_TEST_TOKEN, NULL};
@@ -199,7 +199,7 @@ START_TEST(test_lines_are_written_while_the_daemon_runs)
 	struct entry e;
 	char log[400];
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(log, sizeof(log), "%s/access.log", d.dir);
 	start_logged(&d, log);
 	ck_assert_int_eq(request(&d, "GET", "/robots.txt", NULL, NULL), 200);
@@ -219,7 +219,7 @@ START_TEST(test_sighup_reopens_the_log_after_a_rename)
 	char log[400], rotated[420];
 	struct stat sb;
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(log, sizeof(log), "%s/access.log", d.dir);
 	snprintf(rotated, sizeof(rotated), "%s.1", log);
 	start_logged(&d, log);
@@ -259,7 +259,7 @@ START_TEST(test_dash_logs_to_standard_output)
 	struct entry e;
 	int n, found = 0;
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	start_logged(&d, "-");
 	ck_assert_int_eq(request(&d, "GET", "/stdout-check", NULL, NULL), 404);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0); /* a no-op for stdout */

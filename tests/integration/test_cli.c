@@ -545,10 +545,8 @@ START_TEST(test_serve_flag_replaces_a_bad_variable)
 	static const char *const bad_env[] = {"SHORTD_THREADS=0", NULL};
 	static const char *const serve[] = {"serve", "--listen", "127.0.0.1:0", NULL};
 
-	daemon_prepare(&other);
-	ck_assert_int_eq(daemon_start(&other, threads, bad_env), 0);
-	ck_assert_int_eq(daemon_stop(&other), 0);
-	daemon_cleanup(&other);
+	fixture_start(&other, NULL, threads, bad_env);
+	fixture_stop(&other);
 
 	setenv("SHORTD_ADMIN_TOKEN", "x", 1);
 	assert_failed(run_in(d.db, serve), 2, "SHORTD_ADMIN_TOKEN: expected at least 32 characters");

@@ -129,8 +129,7 @@ START_TEST(test_sigkill_under_load_loses_no_acknowledged_link)
 
 	ck_assert_ptr_nonnull(acked.codes);
 	srand(20);
-	daemon_prepare(&d);
-	ck_assert_int_eq(daemon_start(&d, (const char *const[]){"--flush-interval", "20", NULL}, token_env), 0);
+	fixture_start(&d, NULL, (const char *const[]){"--flush-interval", "20", NULL}, token_env);
 	create_seed(&d);
 	for (int round = 0; round < ROUNDS; round++) {
 		struct loader loaders[THREADS];

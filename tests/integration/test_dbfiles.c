@@ -159,8 +159,7 @@ START_TEST(test_moved_database_keeps_serving_and_creates_no_file)
 	struct http_client c;
 	char moved[400], wal[400], err[512], url[512];
 
-	daemon_prepare(&d);
-	ck_assert_int_eq(daemon_start(&d, fast_flush, token_env), 0);
+	fixture_start(&d, NULL, fast_flush, token_env);
 	for (int i = 0; i < 10; i++) {
 		snprintf(codes[i], CODE_LEN, "cli%d", i);
 		snprintf(url, sizeof(url), TARGET "/%s", codes[i]);
@@ -206,8 +205,7 @@ START_TEST(test_file_put_back_resumes_writes)
 	struct http_client c;
 	char moved[400], body[256];
 
-	daemon_prepare(&d);
-	ck_assert_int_eq(daemon_start(&d, fast_flush, token_env), 0);
+	fixture_start(&d, NULL, fast_flush, token_env);
 	ck_assert_int_eq(http_client_init(&c), 0);
 	ck_assert_int_eq(create_on(&c, &d, "before"), 201);
 	snprintf(moved, sizeof(moved), "%s.moved", d.db);
@@ -298,7 +296,7 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 	long refused = 0;
 
 	ck_assert_ptr_nonnull(acked.codes);
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(held, sizeof(held), "%s/held.db", d.dir);
 	snprintf(other, sizeof(other), "%s/other.db", d.dir);
 	snprintf(wal, sizeof(wal), "%s-wal", d.db);

@@ -545,8 +545,7 @@ START_TEST(test_reserved_code_cannot_be_created)
 	static const char *const list_args[] = {"list", NULL};
 	struct daemon d;
 
-	daemon_prepare(&d);
-	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
+	fixture_make_db(&d, NULL);
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		const char *args[] = {"add", "https://t.example/r", "--code", codes[i], NULL};
 		ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), args), 2);
