@@ -186,8 +186,7 @@ static int wait_lines(const char *path, char lines[][2048], int want)
 		n = read_lines(path, lines, LINES_MAX);
 		if (n >= want)
 			break;
-		struct timespec pause = {0, 20 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(20);
 	}
 	return n;
 }
@@ -228,8 +227,7 @@ START_TEST(test_sighup_reopens_the_log_after_a_rename)
 	ck_assert_int_eq(rename(log, rotated), 0);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 	for (int waited = 0; stat(log, &sb) != 0 && waited < 10000; waited += 10) {
-		struct timespec pause = {0, 10 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(10);
 	}
 	ck_assert_int_eq(stat(log, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0640);

@@ -205,8 +205,7 @@ START_TEST(test_flusher_writes_clicks_within_its_interval)
 		json_decref(j);
 		if (n == 10)
 			break;
-		struct timespec pause = {0, 50 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(50);
 	}
 	ck_assert_int_eq(n, 10);
 	snprintf(sql, sizeof(sql), "SELECT clicks FROM clicks_daily WHERE day = %lld", today());
@@ -420,8 +419,7 @@ START_TEST(test_sigkill_mid_burst_loses_at_most_the_last_interval)
 	}
 	/* Kill once the flusher has written part of the burst. */
 	for (int waited = 0; stored < 200 && waited < 20000; waited += 20) {
-		struct timespec pause = {0, 20 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(20);
 		stored = db_int(d.db, "SELECT clicks FROM links WHERE code = 'crash'");
 	}
 	ck_assert_int_ge(stored, 200);

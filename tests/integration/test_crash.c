@@ -134,7 +134,6 @@ START_TEST(test_sigkill_under_load_loses_no_acknowledged_link)
 	for (int round = 0; round < ROUNDS; round++) {
 		struct loader loaders[THREADS];
 		pthread_t threads[THREADS];
-		struct timespec wait = {0, (100 + rand() % 250) * 1000000L};
 		char url[128], loc[256];
 		struct http_result r;
 
@@ -142,7 +141,7 @@ START_TEST(test_sigkill_under_load_loses_no_acknowledged_link)
 			loaders[i] = (struct loader){&d, &acked, round, i, 0, 0};
 			ck_assert_int_eq(pthread_create(&threads[i], NULL, loader_run, &loaders[i]), 0);
 		}
-		nanosleep(&wait, NULL);
+		pause_ms(100 + rand() % 250);
 		daemon_kill(&d);
 		for (int i = 0; i < THREADS; i++) {
 			ck_assert_int_eq(pthread_join(threads[i], NULL), 0);

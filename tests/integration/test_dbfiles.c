@@ -289,7 +289,6 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 	struct loader loaders[LOADERS];
 	pthread_t threads[LOADERS];
 	atomic_bool op_done = false, stop = false;
-	struct timespec settle = {0, 200 * 1000000L};
 	struct daemon d;
 	struct http_client c;
 	char held[400], other[400], wal[400], err[512];
@@ -321,9 +320,9 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 		if (atomic_load(&loaders[i].created) > 0)
 			i++;
 		else
-			nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+			pause_ms(10);
 	}
-	nanosleep(&settle, NULL);
+	pause_ms(200);
 	switch (_i) {
 	case OP_MOVE:
 		ck_assert_int_eq(rename(d.db, held), 0);
@@ -338,7 +337,7 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 		break;
 	}
 	atomic_store(&op_done, true);
-	nanosleep(&settle, NULL);
+	pause_ms(200);
 	atomic_store(&stop, true);
 	for (int i = 0; i < LOADERS; i++) {
 		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);

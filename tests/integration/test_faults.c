@@ -333,7 +333,6 @@ START_TEST(test_busy_database_never_reaches_a_client)
 	struct daemon d;
 	struct busy_client clients[4];
 	pthread_t threads[4];
-	struct timespec hold = {2, 0};
 	sqlite3 *h = NULL;
 	int created = 0;
 
@@ -345,7 +344,7 @@ START_TEST(test_busy_database_never_reaches_a_client)
 		clients[i] = (struct busy_client){&d, i, 0, 0, 0};
 		ck_assert_int_eq(pthread_create(&threads[i], NULL, busy_client_run, &clients[i]), 0);
 	}
-	nanosleep(&hold, NULL);
+	pause_ms(2000);
 	ck_assert_int_eq(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
 	for (int i = 0; i < 4; i++) {

@@ -393,7 +393,6 @@ START_TEST(test_patches_seen_by_every_thread)
 	struct hot_client clients[HOT_CLIENTS];
 	pthread_t tid[HOT_CLIENTS];
 	char body[128], url[128];
-	const struct timespec pause = {0, 1000000};
 
 	lc_start(args, NULL);
 	lc_create("hot", HOT_PREFIX "0");
@@ -405,7 +404,7 @@ START_TEST(test_patches_seen_by_every_thread)
 		ck_assert_int_eq(pthread_create(&tid[i], NULL, hot_run, &clients[i]), 0);
 	}
 	while (atomic_load(&h.ready) < HOT_CLIENTS && !atomic_load(&h.failed))
-		nanosleep(&pause, NULL);
+		pause_ms(1);
 	for (int n = 1; n <= HOT_PATCHES && !atomic_load(&h.failed); n++) {
 		atomic_store(&h.issued, n);
 		snprintf(body, sizeof(body), "{\"url\":\"" HOT_PREFIX "%d\"}", n);

@@ -335,8 +335,7 @@ START_TEST(test_metrics_counters_move_with_traffic)
 		scrape(&d, &after);
 		if (value(&after, "shortd_clicks_flushed_total") - value(&before, "shortd_clicks_flushed_total") >= 6)
 			break;
-		struct timespec pause = {0, 50 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(50);
 	}
 #define DELTA(key) (value(&after, key) - value(&before, key))
 	ck_assert(DELTA("shortd_http_requests_total{route=\"redirect\",code=\"302\"}") == 5);
