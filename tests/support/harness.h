@@ -61,9 +61,10 @@ struct fixture_link {
 	const char *const *extra; /* more "shortd add" flags, NULL-terminated, or NULL */
 };
 
-/* daemon_prepare, then the database made with shortd init and the links (an
- * array ended by a NULL url, or NULL) added with create_link; no daemon yet.
- * Fails the test at the first step that fails. */
+/* daemon_prepare, then the database made with shortd init (a copy of the one
+ * it made for this binary, kept beside it as fixture-init.db) and the links
+ * (an array ended by a NULL url, or NULL) added with create_link; no daemon
+ * yet. Fails the test at the first step that fails. */
 void fixture_make_db(struct daemon *d, const struct fixture_link *links);
 
 /* fixture_make_db, then the daemon started with the NULL-terminated serve
