@@ -87,7 +87,7 @@ TEST_WARN := -Wno-missing-prototypes
 
 $(BUILD)/obj/test_%.o: tests/%.c | $(BUILD)/obj
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/support -Itests/integration $(ALL_CFLAGS) $(TEST_WARN) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(TEST_WARN) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 UNIT_OBJ := $(UNIT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
 INT_OBJ  := $(INT_SRC:tests/%.c=$(BUILD)/obj/test_%.o)
@@ -211,8 +211,18 @@ fuzz: deps
 
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz_%)
 
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(LIB)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(TEST_WARN) -fsanitize=fuzzer $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+# The drivers may link the parts of tests/support that need neither Check
+# nor libcurl (a reference model, say), built without libFuzzer's coverage,
+# which belongs to the code under test.
+FUZZ_SUP_SRC := tests/support/linkcache_model.c
+FUZZ_SUP_OBJ := $(FUZZ_SUP_SRC:tests/support/%.c=$(BUILD)/obj/fuzz_support/%.o)
+
+$(BUILD)/obj/fuzz_support/%.o: tests/support/%.c | $(BUILD)/obj
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -fsanitize=fuzzer-no-link,$(ALL_CFLAGS)) $(TEST_WARN) -c -o $@ $<
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SUP_OBJ) $(wildcard tests/fuzz/*.h) $(FUZZ_SUP_SRC:.c=.h) $(LIB)
+	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(TEST_WARN) -fsanitize=fuzzer $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FUZZ_SUP_OBJ) $(LIB) $(PKG_LIBS) -lm
 
 # bench: the redirect benchmark against nginx and a bare libmicrohttpd 302
 # (bench/run.sh; knobs N, ROUNDS, DURATION, THREADS). By hand only, never

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 #define LINES_MAX 64
 
@@ -90,7 +90,7 @@ static long request(const struct daemon *d, const char *method, const char *path
 	return status;
 }
 
-/* Starts a daemon prepared with daemon_prepare (the log may live in its
+/* Starts a daemon prepared with fixture_make_db (the log may live in its
  * directory, which daemon_cleanup removes) with the API test token. */
 static void start_logged(struct daemon *d, const char *log)
 {
@@ -116,7 +116,7 @@ START_TEST(test_one_combined_line_per_request_after_shutdown)
 	size_t redirect_len;
 	struct http_result r;
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(log, sizeof(log), "%s/access.log", d.dir);
 	{
 		static const char *const env[] = {"SHORTD_ADMIN_TOKEN=" API_TEST_TOKEN, NULL};
@@ -124,7 +124,7 @@ START_TEST(test_one_combined_line_per_request_after_shutdown)
 		ck_assert_int_eq(daemon_start(&d, args, env), 0);
 	}
 	snprintf(body, sizeof(body), "{\"url\":\"https://target.example/p\",\"code\":\"lg\"}");
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r), 201);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r), 201);
 	http_result_free(&r);
 	ck_assert_int_eq(request(&d, "GET", "/lg?utm=a%20b", browser, &redirect_len), 302);
 	ck_assert_int_eq(request(&d, "HEAD", "/lg", NULL, NULL), 302);
@@ -186,8 +186,7 @@ static int wait_lines(const char *path, char lines[][2048], int want)
 		n = read_lines(path, lines, LINES_MAX);
 		if (n >= want)
 			break;
-		struct timespec pause = {0, 20 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(20);
 	}
 	return n;
 }
@@ -199,7 +198,7 @@ START_TEST(test_lines_are_written_while_the_daemon_runs)
 	struct entry e;
 	char log[400];
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(log, sizeof(log), "%s/access.log", d.dir);
 	start_logged(&d, log);
 	ck_assert_int_eq(request(&d, "GET", "/robots.txt", NULL, NULL), 200);
@@ -207,7 +206,7 @@ START_TEST(test_lines_are_written_while_the_daemon_runs)
 	ck_assert_int_eq(wait_lines(log, lines, 1), 1);
 	parse_combined(lines[0], &e);
 	ck_assert_str_eq(e.request, "GET /robots.txt HTTP/1.1");
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 
@@ -219,7 +218,7 @@ START_TEST(test_sighup_reopens_the_log_after_a_rename)
 	char log[400], rotated[420];
 	struct stat sb;
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(log, sizeof(log), "%s/access.log", d.dir);
 	snprintf(rotated, sizeof(rotated), "%s.1", log);
 	start_logged(&d, log);
@@ -228,8 +227,7 @@ START_TEST(test_sighup_reopens_the_log_after_a_rename)
 	ck_assert_int_eq(rename(log, rotated), 0);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 	for (int waited = 0; stat(log, &sb) != 0 && waited < 10000; waited += 10) {
-		struct timespec pause = {0, 10 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(10);
 	}
 	ck_assert_int_eq(stat(log, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0640);
@@ -259,7 +257,7 @@ START_TEST(test_dash_logs_to_standard_output)
 	struct entry e;
 	int n, found = 0;
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	start_logged(&d, "-");
 	ck_assert_int_eq(request(&d, "GET", "/stdout-check", NULL, NULL), 404);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0); /* a no-op for stdout */

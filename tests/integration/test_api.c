@@ -14,18 +14,18 @@
 #include <time.h>
 
 #include "harness.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 static struct daemon d;
 
 static void setup(void)
 {
-	api_daemon_start(&d, NULL);
+	client_daemon_start(&d, NULL);
 }
 
 static void teardown(void)
 {
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 
 static bool is_rfc3339_utc(const char *s)
@@ -55,11 +55,11 @@ static json_t *get_json(const char *path)
 	struct http_result r;
 	json_t *j;
 
-	ck_assert_msg(api_call(&d, API_TEST_TOKEN, "GET", path, NULL, &r) == 200, "%s: %ld %s", path, r.status,
+	ck_assert_msg(client_call(&d, API_TEST_TOKEN, "GET", path, NULL, &r) == 200, "%s: %ld %s", path, r.status,
 		      r.body);
-	ck_assert_str_eq(api_header(&r, "Content-Type"), "application/json");
-	api_assert_admin_headers(&r);
-	j = api_body(&r);
+	ck_assert_str_eq(client_header(&r, "Content-Type"), "application/json");
+	client_assert_admin_headers(&r);
+	j = client_json(&r);
 	http_result_free(&r);
 	return j;
 }
@@ -97,27 +97,27 @@ START_TEST(test_create_returns_every_field)
 	char short_url[128], location[256];
 	json_t *l;
 
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
 				  "{\"url\":\"https://t.example/p?a=b\",\"code\":\"Full_1\",\"status\":307,"
 				  "\"expires_at\":\"2030-01-31T13:00:00+01:00\",\"max_clicks\":50,\"forward_query\":true}",
 				  &r),
 			 201);
-	ck_assert_str_eq(api_header(&r, "Content-Type"), "application/json");
-	api_assert_admin_headers(&r);
-	l = api_body(&r);
+	ck_assert_str_eq(client_header(&r, "Content-Type"), "application/json");
+	client_assert_admin_headers(&r);
+	l = client_json(&r);
 	http_result_free(&r);
 	snprintf(short_url, sizeof(short_url), "%s/Full_1", d.base);
 	ck_assert_uint_eq(json_object_size(l), 11);
-	ck_assert_str_eq(api_str(l, "code"), "Full_1");
-	ck_assert_str_eq(api_str(l, "short_url"), short_url);
-	ck_assert_str_eq(api_str(l, "url"), "https://t.example/p?a=b");
-	ck_assert_int_eq(api_int(l, "status"), 307);
+	ck_assert_str_eq(client_str(l, "code"), "Full_1");
+	ck_assert_str_eq(client_str(l, "short_url"), short_url);
+	ck_assert_str_eq(client_str(l, "url"), "https://t.example/p?a=b");
+	ck_assert_int_eq(client_int(l, "status"), 307);
 	ck_assert(json_is_true(json_object_get(l, "forward_query")));
-	ck_assert(is_rfc3339_utc(api_str(l, "created_at")));
-	ck_assert_str_eq(api_str(l, "updated_at"), api_str(l, "created_at"));
-	ck_assert_str_eq(api_str(l, "expires_at"), "2030-01-31T12:00:00Z");
-	ck_assert_int_eq(api_int(l, "max_clicks"), 50);
-	ck_assert_int_eq(api_int(l, "clicks"), 0);
+	ck_assert(is_rfc3339_utc(client_str(l, "created_at")));
+	ck_assert_str_eq(client_str(l, "updated_at"), client_str(l, "created_at"));
+	ck_assert_str_eq(client_str(l, "expires_at"), "2030-01-31T12:00:00Z");
+	ck_assert_int_eq(client_int(l, "max_clicks"), 50);
+	ck_assert_int_eq(client_int(l, "clicks"), 0);
 	ck_assert(json_is_false(json_object_get(l, "disabled")));
 	json_decref(l);
 
@@ -133,18 +133,18 @@ END_TEST
 
 START_TEST(test_create_generates_a_code)
 {
-	json_t *l = api_create(&d, "{\"url\":\"https://t.example/g\"}");
+	json_t *l = client_create_link(&d, "{\"url\":\"https://t.example/g\"}");
 	char short_url[128];
 
-	ck_assert_msg(is_base62(api_str(l, "code"), 7), "code %s", api_str(l, "code"));
-	snprintf(short_url, sizeof(short_url), "%s/%s", d.base, api_str(l, "code"));
-	ck_assert_str_eq(api_str(l, "short_url"), short_url);
-	ck_assert_int_eq(api_int(l, "status"), 302);
+	ck_assert_msg(is_base62(client_str(l, "code"), 7), "code %s", client_str(l, "code"));
+	snprintf(short_url, sizeof(short_url), "%s/%s", d.base, client_str(l, "code"));
+	ck_assert_str_eq(client_str(l, "short_url"), short_url);
+	ck_assert_int_eq(client_int(l, "status"), 302);
 	ck_assert(json_is_false(json_object_get(l, "forward_query")));
 	ck_assert(json_is_null(json_object_get(l, "expires_at")));
 	ck_assert(json_is_null(json_object_get(l, "max_clicks")));
 	ck_assert(json_is_false(json_object_get(l, "disabled")));
-	ck_assert_int_eq(api_int(l, "clicks"), 0);
+	ck_assert_int_eq(client_int(l, "clicks"), 0);
 	json_decref(l);
 }
 END_TEST
@@ -154,17 +154,17 @@ START_TEST(test_create_accepts_utf8_charset_and_nulls)
 	struct http_result r;
 	json_t *l;
 
-	ck_assert_int_eq(api_call_raw(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "application/json; charset=UTF-8",
+	ck_assert_int_eq(client_call_raw(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "application/json; charset=UTF-8",
 				      "{\"url\":\"https://t.example/c\",\"code\":null,\"status\":null,"
 				      "\"expires_at\":null,\"max_clicks\":null}",
 				      strlen("{\"url\":\"https://t.example/c\",\"code\":null,\"status\":null,"
 					     "\"expires_at\":null,\"max_clicks\":null}"),
 				      &r),
 			 201);
-	l = api_body(&r);
+	l = client_json(&r);
 	http_result_free(&r);
-	ck_assert(is_base62(api_str(l, "code"), 7));
-	ck_assert_int_eq(api_int(l, "status"), 302);
+	ck_assert(is_base62(client_str(l, "code"), 7));
+	ck_assert_int_eq(client_int(l, "status"), 302);
 	ck_assert(json_is_null(json_object_get(l, "expires_at")));
 	ck_assert(json_is_null(json_object_get(l, "max_clicks")));
 	json_decref(l);
@@ -173,7 +173,7 @@ END_TEST
 
 START_TEST(test_read_returns_the_created_link)
 {
-	json_t *created = api_create(&d, "{\"url\":\"https://t.example/r\",\"code\":\"readme\",\"max_clicks\":0}");
+	json_t *created = client_create_link(&d, "{\"url\":\"https://t.example/r\",\"code\":\"readme\",\"max_clicks\":0}");
 	json_t *read = get_json("/api/v1/links/readme");
 	struct http_result r;
 
@@ -181,14 +181,14 @@ START_TEST(test_read_returns_the_created_link)
 	json_decref(created);
 	json_decref(read);
 
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "HEAD", "/api/v1/links/readme", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "HEAD", "/api/v1/links/readme", NULL, &r), 200);
 	ck_assert_uint_eq(r.body_len, 0);
-	api_assert_admin_headers(&r);
+	client_assert_admin_headers(&r);
 	http_result_free(&r);
 
 	/* Codes are case-sensitive. */
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/README", NULL, &r), 404);
-	api_assert_error(&r, 404, "not_found");
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/README", NULL, &r), 404);
+	client_assert_error(&r, 404, "not_found");
 	http_result_free(&r);
 }
 END_TEST
@@ -198,24 +198,24 @@ START_TEST(test_update_changes_each_field)
 	struct http_result r;
 	json_t *l;
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/old\",\"code\":\"upd\"}"));
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/upd",
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/old\",\"code\":\"upd\"}"));
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/upd",
 				  "{\"url\":\"https://U.example/new\",\"status\":301,\"expires_at\":"
 				  "\"2031-06-01T00:00:00Z\",\"max_clicks\":3,\"forward_query\":true,\"disabled\":true}",
 				  &r),
 			 200);
-	api_assert_admin_headers(&r);
-	l = api_body(&r);
+	client_assert_admin_headers(&r);
+	l = client_json(&r);
 	http_result_free(&r);
-	ck_assert_str_eq(api_str(l, "code"), "upd");
-	ck_assert_str_eq(api_str(l, "url"), "https://u.example/new");
-	ck_assert_int_eq(api_int(l, "status"), 301);
-	ck_assert_str_eq(api_str(l, "expires_at"), "2031-06-01T00:00:00Z");
-	ck_assert_int_eq(api_int(l, "max_clicks"), 3);
+	ck_assert_str_eq(client_str(l, "code"), "upd");
+	ck_assert_str_eq(client_str(l, "url"), "https://u.example/new");
+	ck_assert_int_eq(client_int(l, "status"), 301);
+	ck_assert_str_eq(client_str(l, "expires_at"), "2031-06-01T00:00:00Z");
+	ck_assert_int_eq(client_int(l, "max_clicks"), 3);
 	ck_assert(json_is_true(json_object_get(l, "forward_query")));
 	ck_assert(json_is_true(json_object_get(l, "disabled")));
-	ck_assert(is_rfc3339_utc(api_str(l, "updated_at")));
-	ck_assert(strcmp(api_str(l, "updated_at"), api_str(l, "created_at")) >= 0);
+	ck_assert(is_rfc3339_utc(client_str(l, "updated_at")));
+	ck_assert(strcmp(client_str(l, "updated_at"), client_str(l, "created_at")) >= 0);
 	json_decref(l);
 	l = get_json("/api/v1/links/upd");
 	ck_assert(json_is_true(json_object_get(l, "disabled")));
@@ -223,16 +223,16 @@ START_TEST(test_update_changes_each_field)
 	ck_assert_int_eq(click("upd", NULL, NULL), 410);
 
 	/* null clears the options; the rest stays. */
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/upd",
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/upd",
 				  "{\"expires_at\":null,\"max_clicks\":null,\"disabled\":false}", &r),
 			 200);
-	l = api_body(&r);
+	l = client_json(&r);
 	http_result_free(&r);
 	ck_assert(json_is_null(json_object_get(l, "expires_at")));
 	ck_assert(json_is_null(json_object_get(l, "max_clicks")));
 	ck_assert(json_is_false(json_object_get(l, "disabled")));
-	ck_assert_int_eq(api_int(l, "status"), 301);
-	ck_assert_str_eq(api_str(l, "url"), "https://u.example/new");
+	ck_assert_int_eq(client_int(l, "status"), 301);
+	ck_assert_str_eq(client_str(l, "url"), "https://u.example/new");
 	json_decref(l);
 	ck_assert_int_eq(click("upd", NULL, NULL), 301);
 }
@@ -242,20 +242,20 @@ START_TEST(test_delete_answers_204_and_the_link_is_gone)
 {
 	struct http_result r;
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/del\",\"code\":\"gone\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/del\",\"code\":\"gone\"}"));
 	ck_assert_int_eq(click("gone", NULL, NULL), 302);
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "DELETE", "/api/v1/links/gone", NULL, &r), 204);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "DELETE", "/api/v1/links/gone", NULL, &r), 204);
 	ck_assert_uint_eq(r.body_len, 0);
-	api_assert_admin_headers(&r);
+	client_assert_admin_headers(&r);
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/gone", NULL, &r), 404);
-	api_assert_error(&r, 404, "not_found");
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/gone", NULL, &r), 404);
+	client_assert_error(&r, 404, "not_found");
 	http_result_free(&r);
 	ck_assert_int_eq(click("gone", NULL, NULL), 404);
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "DELETE", "/api/v1/links/gone", NULL, &r), 404);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "DELETE", "/api/v1/links/gone", NULL, &r), 404);
 	http_result_free(&r);
 	/* The code is free again. */
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/again\",\"code\":\"gone\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/again\",\"code\":\"gone\"}"));
 }
 END_TEST
 
@@ -268,7 +268,7 @@ START_TEST(test_list_pages_end_with_a_null_cursor)
 
 	for (int k = 0; k < 4; k++) {
 		snprintf(body, sizeof(body), "{\"url\":\"https://t.example/%d\",\"code\":\"l%d\"}", k, k);
-		json_decref(api_create(&d, body));
+		json_decref(client_create_link(&d, body));
 	}
 	page = get_json("/api/v1/links");
 	ck_assert_uint_eq(json_object_size(page), 2);
@@ -277,18 +277,18 @@ START_TEST(test_list_pages_end_with_a_null_cursor)
 	json_decref(page);
 
 	/* A last page that is exactly full still says there is no next one. */
-	all = api_list_all(&d, 2, &pages);
+	all = client_list_all(&d, 2, &pages);
 	ck_assert_int_eq(pages, 2);
 	ck_assert_uint_eq(json_array_size(all), 4);
 	json_array_foreach(all, i, item)
 	{
 		snprintf(body, sizeof(body), "l%zu", i);
-		ck_assert_str_eq(api_str(item, "code"), body);
+		ck_assert_str_eq(client_str(item, "code"), body);
 		ck_assert_uint_eq(json_object_size(item), 11);
 	}
 	json_decref(all);
 
-	all = api_list_all(&d, 3, &pages);
+	all = client_list_all(&d, 3, &pages);
 	ck_assert_int_eq(pages, 2);
 	ck_assert_uint_eq(json_array_size(all), 4);
 	json_decref(all);
@@ -301,7 +301,7 @@ START_TEST(test_list_default_page_is_100)
 	char path[256];
 
 	for (int k = 0; k < 150; k++)
-		json_decref(api_create(&d, "{\"url\":\"https://t.example/many\"}"));
+		json_decref(client_create_link(&d, "{\"url\":\"https://t.example/many\"}"));
 	page = get_json("/api/v1/links");
 	ck_assert_uint_eq(json_array_size(json_object_get(page, "items")), 100);
 	next = json_object_get(page, "next_cursor");
@@ -327,25 +327,25 @@ START_TEST(test_create_refuses_the_listen_address_besides_the_base_url)
 	struct http_result r;
 	json_t *l;
 
-	api_daemon_stop(&d);
-	api_daemon_start(&d, args);
+	fixture_stop(&d);
+	client_daemon_start(&d, args);
 	for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
 		char url[64];
 		snprintf(url, sizeof(url), self[i], d.port);
 		snprintf(body, sizeof(body), "{\"url\":\"%s\"}", url);
-		ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r), 400);
-		api_assert_error(&r, 400, "invalid_url");
+		ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r), 400);
+		client_assert_error(&r, 400, "invalid_url");
 		ck_assert_msg(strstr(r.body, "must not point at this shortener") != NULL, "%s: %s", url, r.body);
 		http_result_free(&r);
 	}
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "{\"url\":\"https://S.example./x\"}", &r),
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "{\"url\":\"https://S.example./x\"}", &r),
 			 400);
-	api_assert_error(&r, 400, "invalid_url");
+	client_assert_error(&r, 400, "invalid_url");
 	http_result_free(&r);
 	snprintf(body, sizeof(body), "{\"url\":\"http://localhost:%u/x\",\"code\":\"nearby\"}",
 		 d.port == 65535 ? 1 : d.port + 1);
-	l = api_create(&d, body);
-	ck_assert_str_eq(api_str(l, "short_url"), "https://s.example/nearby");
+	l = client_create_link(&d, body);
+	ck_assert_str_eq(client_str(l, "short_url"), "https://s.example/nearby");
 	json_decref(l);
 }
 END_TEST
@@ -357,16 +357,16 @@ START_TEST(test_link_clicks_include_unflushed_clicks)
 	static const char *const args[] = {"--flush-interval", "60000", NULL};
 	json_t *l, *page;
 
-	api_daemon_stop(&d);
-	api_daemon_start(&d, args);
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/n\",\"code\":\"counted\"}"));
+	fixture_stop(&d);
+	client_daemon_start(&d, args);
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/n\",\"code\":\"counted\"}"));
 	for (int k = 0; k < 5; k++)
 		ck_assert_int_eq(click("counted", NULL, NULL), 302);
 	l = get_json("/api/v1/links/counted");
-	ck_assert_int_eq(api_int(l, "clicks"), 5);
+	ck_assert_int_eq(client_int(l, "clicks"), 5);
 	json_decref(l);
 	page = get_json("/api/v1/links");
-	ck_assert_int_eq(api_int(json_array_get(json_object_get(page, "items"), 0), "clicks"), 5);
+	ck_assert_int_eq(client_int(json_array_get(json_object_get(page, "items"), 0), "clicks"), 5);
 	json_decref(page);
 }
 END_TEST
@@ -386,7 +386,7 @@ START_TEST(test_stats_after_clicks)
 	char date[11];
 	size_t i;
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/s\",\"code\":\"st\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/s\",\"code\":\"st\"}"));
 	for (int k = 0; k < 6; k++)
 		ck_assert_int_eq(click("st", "https://News.example.org/story?id=1", NULL), 302);
 	for (int k = 0; k < 4; k++)
@@ -395,41 +395,41 @@ START_TEST(test_stats_after_clicks)
 		ck_assert_int_eq(click("st", NULL, "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"), 302);
 
 	s = get_json("/api/v1/links/st/stats");
-	ck_assert_str_eq(api_str(s, "code"), "st");
-	ck_assert_int_eq(api_int(s, "clicks"), 10);
-	ck_assert_int_eq(api_int(s, "bot_clicks"), 2);
-	ck_assert(is_rfc3339_utc(api_str(s, "last_click_at")));
-	ck_assert_int_eq(api_int(s, "days"), 30);
+	ck_assert_str_eq(client_str(s, "code"), "st");
+	ck_assert_int_eq(client_int(s, "clicks"), 10);
+	ck_assert_int_eq(client_int(s, "bot_clicks"), 2);
+	ck_assert(is_rfc3339_utc(client_str(s, "last_click_at")));
+	ck_assert_int_eq(client_int(s, "days"), 30);
 	daily = json_object_get(s, "daily");
 	ck_assert_uint_eq(json_array_size(daily), 30);
 	json_array_foreach(daily, i, day)
 	{
 		today_plus((int)i - 29, date);
-		ck_assert_str_eq(api_str(day, "date"), date);
-		ck_assert_int_eq(api_int(day, "clicks"), i == 29 ? 10 : 0);
-		ck_assert_int_eq(api_int(day, "bot_clicks"), i == 29 ? 2 : 0);
+		ck_assert_str_eq(client_str(day, "date"), date);
+		ck_assert_int_eq(client_int(day, "clicks"), i == 29 ? 10 : 0);
+		ck_assert_int_eq(client_int(day, "bot_clicks"), i == 29 ? 2 : 0);
 	}
 	today_plus(0, date);
-	ck_assert(strncmp(api_str(s, "last_click_at"), date, 10) == 0);
+	ck_assert(strncmp(client_str(s, "last_click_at"), date, 10) == 0);
 	refs = json_object_get(s, "referrers");
 	ck_assert_uint_eq(json_array_size(refs), 2);
-	ck_assert_str_eq(api_str(json_array_get(refs, 0), "host"), "news.example.org");
-	ck_assert_int_eq(api_int(json_array_get(refs, 0), "clicks"), 6);
-	ck_assert_str_eq(api_str(json_array_get(refs, 1), "host"), "blog.example.net");
-	ck_assert_int_eq(api_int(json_array_get(refs, 1), "clicks"), 4);
+	ck_assert_str_eq(client_str(json_array_get(refs, 0), "host"), "news.example.org");
+	ck_assert_int_eq(client_int(json_array_get(refs, 0), "clicks"), 6);
+	ck_assert_str_eq(client_str(json_array_get(refs, 1), "host"), "blog.example.net");
+	ck_assert_int_eq(client_int(json_array_get(refs, 1), "clicks"), 4);
 	json_decref(s);
 
 	/* The link itself shows the same human count. */
 	s = get_json("/api/v1/links/st");
-	ck_assert_int_eq(api_int(s, "clicks"), 10);
+	ck_assert_int_eq(client_int(s, "clicks"), 10);
 	json_decref(s);
 
 	s = get_json("/api/v1/links/st/stats?days=7");
 	daily = json_object_get(s, "daily");
 	ck_assert_uint_eq(json_array_size(daily), 7);
 	today_plus(-6, date);
-	ck_assert_str_eq(api_str(json_array_get(daily, 0), "date"), date);
-	ck_assert_int_eq(api_int(json_array_get(daily, 6), "clicks"), 10);
+	ck_assert_str_eq(client_str(json_array_get(daily, 0), "date"), date);
+	ck_assert_int_eq(client_int(json_array_get(daily, 6), "clicks"), 10);
 	json_decref(s);
 }
 END_TEST
@@ -438,14 +438,14 @@ START_TEST(test_stats_of_an_unclicked_link)
 {
 	json_t *s, *daily;
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/q\",\"code\":\"quiet\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/q\",\"code\":\"quiet\"}"));
 	s = get_json("/api/v1/links/quiet/stats?days=1");
-	ck_assert_int_eq(api_int(s, "clicks"), 0);
-	ck_assert_int_eq(api_int(s, "bot_clicks"), 0);
+	ck_assert_int_eq(client_int(s, "clicks"), 0);
+	ck_assert_int_eq(client_int(s, "bot_clicks"), 0);
 	ck_assert(json_is_null(json_object_get(s, "last_click_at")));
 	daily = json_object_get(s, "daily");
 	ck_assert_uint_eq(json_array_size(daily), 1);
-	ck_assert_int_eq(api_int(json_array_get(daily, 0), "clicks"), 0);
+	ck_assert_int_eq(client_int(json_array_get(daily, 0), "clicks"), 0);
 	ck_assert_uint_eq(json_array_size(json_object_get(s, "referrers")), 0);
 	json_decref(s);
 }
@@ -457,11 +457,11 @@ START_TEST(test_no_token_is_401_with_a_challenge)
 {
 	struct http_result r;
 
-	ck_assert_int_eq(api_call(&d, NULL, "GET", "/api/v1/links", NULL, &r), 401);
-	api_assert_error(&r, 401, "unauthorized");
-	ck_assert_str_eq(api_header(&r, "WWW-Authenticate"), "Bearer realm=\"shortd\"");
+	ck_assert_int_eq(client_call(&d, NULL, "GET", "/api/v1/links", NULL, &r), 401);
+	client_assert_error(&r, 401, "unauthorized");
+	ck_assert_str_eq(client_header(&r, "WWW-Authenticate"), "Bearer realm=\"shortd\"");
 	http_result_free(&r);
-	ck_assert_int_eq(api_call_raw(&d, NULL, "GET", "/api/v1/links", NULL, NULL, 0, &r), 401);
+	ck_assert_int_eq(client_call_raw(&d, NULL, "GET", "/api/v1/links", NULL, NULL, 0, &r), 401);
 	http_result_free(&r);
 }
 END_TEST
@@ -472,9 +472,9 @@ START_TEST(test_wrong_token_is_401)
 	const char *headers[] = {"Authorization: Basic dXNlcjpwYXNz", NULL};
 	char url[128];
 
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN "x", "GET", "/api/v1/links", NULL, &r), 401);
-	api_assert_error(&r, 401, "unauthorized");
-	ck_assert_str_eq(api_header(&r, "WWW-Authenticate"), "Bearer realm=\"shortd\", error=\"invalid_token\"");
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN "x", "GET", "/api/v1/links", NULL, &r), 401);
+	client_assert_error(&r, 401, "unauthorized");
+	ck_assert_str_eq(client_header(&r, "WWW-Authenticate"), "Bearer realm=\"shortd\", error=\"invalid_token\"");
 	http_result_free(&r);
 	/* Another scheme is no token at all. */
 	snprintf(url, sizeof(url), "%s/api/v1/links", d.base);
@@ -507,20 +507,20 @@ START_TEST(test_revoked_token_is_401)
 	struct http_result r;
 
 	token_create("ci", false, token);
-	ck_assert_int_eq(api_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/ci\"}", &r),
+	ck_assert_int_eq(client_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/ci\"}", &r),
 			 201);
 	http_result_free(&r);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), revoke), 0);
-	ck_assert_int_eq(api_call(&d, token, "GET", "/api/v1/links", NULL, &r), 401);
-	api_assert_error(&r, 401, "unauthorized");
+	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links", NULL, &r), 401);
+	client_assert_error(&r, 401, "unauthorized");
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/ci2\"}", &r),
+	ck_assert_int_eq(client_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/ci2\"}", &r),
 			 401);
 	http_result_free(&r);
 	/* Only the link made before the revocation exists. */
 	json_t *page = get_json("/api/v1/links");
 	ck_assert_uint_eq(json_array_size(json_object_get(page, "items")), 1);
-	ck_assert_str_eq(api_str(json_array_get(json_object_get(page, "items"), 0), "url"), "https://t.example/ci");
+	ck_assert_str_eq(client_str(json_array_get(json_object_get(page, "items"), 0), "url"), "https://t.example/ci");
 	json_decref(page);
 }
 END_TEST
@@ -531,22 +531,22 @@ START_TEST(test_read_only_token_reads_but_cannot_write)
 	struct http_result r;
 	json_t *before, *after;
 
-	before = api_create(&d, "{\"url\":\"https://t.example/ro\",\"code\":\"ro\"}");
+	before = client_create_link(&d, "{\"url\":\"https://t.example/ro\",\"code\":\"ro\"}");
 	token_create("viewer", true, token);
-	ck_assert_int_eq(api_call(&d, token, "GET", "/api/v1/links", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links", NULL, &r), 200);
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, token, "GET", "/api/v1/links/ro", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links/ro", NULL, &r), 200);
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, token, "GET", "/api/v1/links/ro/stats", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links/ro/stats", NULL, &r), 200);
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/no\"}", &r), 403);
-	api_assert_error(&r, 403, "forbidden");
+	ck_assert_int_eq(client_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/no\"}", &r), 403);
+	client_assert_error(&r, 403, "forbidden");
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, token, "PATCH", "/api/v1/links/ro", "{\"disabled\":true}", &r), 403);
-	api_assert_error(&r, 403, "forbidden");
+	ck_assert_int_eq(client_call(&d, token, "PATCH", "/api/v1/links/ro", "{\"disabled\":true}", &r), 403);
+	client_assert_error(&r, 403, "forbidden");
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, token, "DELETE", "/api/v1/links/ro", NULL, &r), 403);
-	api_assert_error(&r, 403, "forbidden");
+	ck_assert_int_eq(client_call(&d, token, "DELETE", "/api/v1/links/ro", NULL, &r), 403);
+	client_assert_error(&r, 403, "forbidden");
 	http_result_free(&r);
 	after = get_json("/api/v1/links/ro");
 	ck_assert(json_equal(before, after));
@@ -576,7 +576,7 @@ START_TEST(test_first_start_prints_an_admin_token_once)
 	struct http_result r;
 	size_t first;
 
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 	unsetenv("SHORTD_ADMIN_TOKEN");
 	daemon_prepare(&d);
 	ck_assert_int_eq(daemon_start(&d, NULL, NULL), 0);
@@ -589,7 +589,7 @@ START_TEST(test_first_start_prints_an_admin_token_once)
 	memcpy(token, at, 43);
 	token[43] = '\0';
 	ck_assert_ptr_null(strstr(at, prefix));
-	ck_assert_int_eq(api_call(&d, token, "GET", "/api/v1/links", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links", NULL, &r), 200);
 	http_result_free(&r);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), list), 0);
 	ck_assert(strncmp(out, "admin\tadmin\t", 12) == 0);
@@ -602,11 +602,11 @@ START_TEST(test_first_start_prints_an_admin_token_once)
 	/* The log may be appended to or started afresh: look past the first run. */
 	at = strncmp(log, first_log, first) == 0 ? log + first : log;
 	ck_assert_ptr_null(strstr(at, "admin token"));
-	ck_assert_int_eq(api_call(&d, token, "GET", "/api/v1/links", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links", NULL, &r), 200);
 	http_result_free(&r);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 	/* teardown stops d again: give it a daemon to stop. */
-	api_daemon_start(&d, NULL);
+	client_daemon_start(&d, NULL);
 }
 END_TEST
 
@@ -641,7 +641,7 @@ static void *add_links(void *arg)
 	for (int k = 0; !atomic_load(&a->stop); k++) {
 		struct http_result r;
 		snprintf(body, sizeof(body), "{\"url\":\"https://t.example/new/%d\",\"code\":\"new-%d\"}", k, k);
-		if (api_call(a->d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r) == 201)
+		if (client_call(a->d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r) == 201)
 			atomic_fetch_add(&a->added, 1);
 		else
 			atomic_fetch_add(&a->failed, 1);
@@ -664,7 +664,7 @@ START_TEST(test_walk_sees_each_link_once_while_links_are_added)
 	for (int k = 0; k < WALK_LINKS; k++) {
 		char body[128];
 		snprintf(body, sizeof(body), "{\"url\":\"https://t.example/p/%d\",\"code\":\"p-%04d\"}", k, k);
-		json_decref(api_create(&d, body));
+		json_decref(client_create_link(&d, body));
 	}
 
 	atomic_init(&adder.stop, false);
@@ -673,7 +673,7 @@ START_TEST(test_walk_sees_each_link_once_while_links_are_added)
 	ck_assert_int_eq(pthread_create(&adder_thread, NULL, add_links, &adder), 0);
 	while (atomic_load(&adder.added) == 0 && atomic_load(&adder.failed) == 0)
 		sched_yield();
-	all = api_list_all(&d, 100, &pages);
+	all = client_list_all(&d, 100, &pages);
 	atomic_store(&adder.stop, true);
 	pthread_join(adder_thread, NULL);
 	ck_assert_int_eq(atomic_load(&adder.failed), 0);
@@ -681,7 +681,7 @@ START_TEST(test_walk_sees_each_link_once_while_links_are_added)
 
 	json_array_foreach(all, i, item)
 	{
-		const char *code = api_str(item, "code");
+		const char *code = client_str(item, "code");
 		int k;
 		if (sscanf(code, "p-%d", &k) == 1) {
 			ck_assert_int_lt(k, WALK_LINKS);
@@ -704,7 +704,7 @@ START_TEST(test_walk_sees_each_link_once_while_links_are_added)
 	json_decref(all);
 
 	/* Once the adding stops, a walk sees every link. */
-	all = api_list_all(&d, 100, &pages);
+	all = client_list_all(&d, 100, &pages);
 	ck_assert_uint_eq(json_array_size(all), (size_t)(WALK_LINKS + atomic_load(&adder.added)));
 	json_decref(all);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 enum who { ADMIN, NOBODY, WRONG, READ_ONLY };
 
@@ -180,18 +180,18 @@ static void setup(void)
 	char out[256], err[256];
 	json_t *l;
 
-	api_daemon_start(&d, NULL);
+	client_daemon_start(&d, NULL);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), args), 0);
 	ck_assert_uint_eq(strlen(out), 44);
 	memcpy(read_only_token, out, 43);
 	read_only_token[43] = '\0';
-	l = api_create(&d, "{\"url\":\"https://t.example/kept\",\"code\":\"taken\"}");
+	l = client_create_link(&d, "{\"url\":\"https://t.example/kept\",\"code\":\"taken\"}");
 	json_decref(l);
 }
 
 static void teardown(void)
 {
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 
 /* The row's body with its placeholders filled in; the caller frees it. */
@@ -250,27 +250,27 @@ START_TEST(test_refused_request_changes_nothing)
 						  : NULL;
 	const char *ctype = c->content_type;
 	char *body = case_body(c);
-	char *before = api_list_text(&d), *after;
+	char *before = client_list_text(&d), *after;
 	struct http_result r;
 
 	if (ctype == NULL && body != NULL)
 		ctype = "application/json";
 	else if (ctype != NULL && ctype[0] == '\0')
 		ctype = NULL;
-	api_call_raw(&d, token, c->method, c->path, ctype, body, body != NULL ? strlen(body) : 0, &r);
+	client_call_raw(&d, token, c->method, c->path, ctype, body, body != NULL ? strlen(body) : 0, &r);
 	ck_assert_msg(r.status == c->status, "%s: status %ld, expected %ld: %s", c->name, r.status, c->status,
 		      r.body);
-	api_assert_error(&r, c->status, c->code);
+	client_assert_error(&r, c->status, c->code);
 	if (c->allow != NULL)
-		ck_assert_str_eq(api_header(&r, "Allow"), c->allow);
+		ck_assert_str_eq(client_header(&r, "Allow"), c->allow);
 	if (c->status == 401)
-		ck_assert_msg(strncmp(api_header(&r, "WWW-Authenticate"), "Bearer", 6) == 0, "%s: no challenge",
+		ck_assert_msg(strncmp(client_header(&r, "WWW-Authenticate"), "Bearer", 6) == 0, "%s: no challenge",
 			      c->name);
 	if (token != NULL)
 		ck_assert_msg(strstr(r.body, token) == NULL, "%s: the token is echoed", c->name);
 	http_result_free(&r);
 
-	after = api_list_text(&d);
+	after = client_list_text(&d);
 	ck_assert_msg(strcmp(before, after) == 0, "%s changed the store:\n%s\n%s", c->name, before, after);
 	free(before);
 	free(after);
@@ -298,10 +298,10 @@ START_TEST(test_body_of_exactly_64_kib_is_accepted)
 	char *body = padded_body(64 * 1024, "edge");
 	struct http_result r;
 
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", C, body, &r), 201);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", C, body, &r), 201);
 	http_result_free(&r);
 	free(body);
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "GET", C "/edge", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", C "/edge", NULL, &r), 200);
 	http_result_free(&r);
 }
 END_TEST
@@ -311,15 +311,15 @@ START_TEST(test_chunked_body_over_64_kib_is_413)
 	static const char *const headers[] = {"Authorization: Bearer " API_TEST_TOKEN, API_JSON,
 					      "Transfer-Encoding: chunked", NULL};
 	char *body = padded_body(64 * 1024 + 100, "chunky");
-	char *before = api_list_text(&d), *after;
+	char *before = client_list_text(&d), *after;
 	struct http_result r;
 	char url[128];
 
 	snprintf(url, sizeof(url), "%s" C, d.base);
 	ck_assert_int_eq(http_do("POST", url, body, strlen(body), headers, false, &r), 0);
-	api_assert_error(&r, 413, "payload_too_large");
+	client_assert_error(&r, 413, "payload_too_large");
 	http_result_free(&r);
-	after = api_list_text(&d);
+	after = client_list_text(&d);
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
@@ -335,9 +335,9 @@ START_TEST(test_tokens_never_logged)
 	FILE *f;
 	size_t n;
 
-	api_call(&d, "wrong-secret-value-xyz", "GET", C, NULL, &r);
+	client_call(&d, "wrong-secret-value-xyz", "GET", C, NULL, &r);
 	http_result_free(&r);
-	api_call(&d, API_TEST_TOKEN, "GET", C, NULL, &r);
+	client_call(&d, API_TEST_TOKEN, "GET", C, NULL, &r);
 	http_result_free(&r);
 	f = fopen(d.log, "r");
 	ck_assert_ptr_nonnull(f);

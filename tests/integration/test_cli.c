@@ -22,7 +22,7 @@
 
 #include "harness.h"
 #include "migrations.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 static struct daemon d;
 static char out[65536], err[4096];
@@ -36,12 +36,12 @@ static void setup(void)
 {
 	for (size_t i = 0; i < sizeof(cli_vars) / sizeof(cli_vars[0]); i++)
 		unsetenv(cli_vars[i]);
-	api_daemon_start(&d, NULL);
+	client_daemon_start(&d, NULL);
 }
 
 static void teardown(void)
 {
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 
 /* Runs shortd with args against the daemon's database. */
@@ -64,7 +64,7 @@ static void assert_failed(int status, int expected, const char *needle)
 static long api_status(const char *method, const char *path)
 {
 	struct http_result r;
-	long status = api_call(&d, API_TEST_TOKEN, method, path, NULL, &r);
+	long status = client_call(&d, API_TEST_TOKEN, method, path, NULL, &r);
 
 	http_result_free(&r);
 	return status;
@@ -83,13 +83,13 @@ START_TEST(test_add_prints_the_short_url)
 	snprintf(expected, sizeof(expected), "%s/fromcli\n", d.base);
 	ck_assert_str_eq(out, expected);
 	/* The daemon serves the link at once, with every option. */
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/fromcli", NULL, &r), 200);
-	l = api_body(&r);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/fromcli", NULL, &r), 200);
+	l = client_json(&r);
 	http_result_free(&r);
-	ck_assert_str_eq(api_str(l, "url"), "https://t.example/cli");
-	ck_assert_int_eq(api_int(l, "status"), 308);
-	ck_assert_str_eq(api_str(l, "expires_at"), "2030-01-31T12:00:00Z");
-	ck_assert_int_eq(api_int(l, "max_clicks"), 9);
+	ck_assert_str_eq(client_str(l, "url"), "https://t.example/cli");
+	ck_assert_int_eq(client_int(l, "status"), 308);
+	ck_assert_str_eq(client_str(l, "expires_at"), "2030-01-31T12:00:00Z");
+	ck_assert_int_eq(client_int(l, "max_clicks"), 9);
 	ck_assert(json_is_true(json_object_get(l, "forward_query")));
 	json_decref(l);
 	snprintf(expected, sizeof(expected), "%s/fromcli", d.base);
@@ -154,10 +154,10 @@ START_TEST(test_add_refuses_bad_input)
 
 	unsetenv("SHORTD_LISTEN"); /* the rows assume serve's defaults */
 	unsetenv("SHORTD_BASE_URL");
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/kept\",\"code\":\"taken\"}"));
-	before = api_list_text(&d);
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/kept\",\"code\":\"taken\"}"));
+	before = client_list_text(&d);
 	assert_failed(run(c->args), c->status, c->needle);
-	after = api_list_text(&d);
+	after = client_list_text(&d);
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
@@ -192,15 +192,15 @@ START_TEST(test_get_prints_the_link_json)
 	json_error_t jerr;
 	json_t *l;
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/get\",\"code\":\"shown\",\"max_clicks\":4}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/get\",\"code\":\"shown\",\"max_clicks\":4}"));
 	ck_assert_int_eq(run(args), 0);
 	ck_assert_str_eq(err, "");
 	l = json_loads(out, 0, &jerr);
 	ck_assert_msg(l != NULL, "not JSON: %s", out);
 	ck_assert_uint_eq(json_object_size(l), 11);
-	ck_assert_str_eq(api_str(l, "code"), "shown");
-	ck_assert_str_eq(api_str(l, "url"), "https://t.example/get");
-	ck_assert_int_eq(api_int(l, "max_clicks"), 4);
+	ck_assert_str_eq(client_str(l, "code"), "shown");
+	ck_assert_str_eq(client_str(l, "url"), "https://t.example/get");
+	ck_assert_int_eq(client_int(l, "max_clicks"), 4);
 	ck_assert(json_is_null(json_object_get(l, "expires_at")));
 	json_decref(l);
 }
@@ -228,8 +228,8 @@ START_TEST(test_list_prints_one_line_per_link)
 
 	ck_assert_int_eq(run(all), 0);
 	ck_assert_str_eq(out, "");
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/1\",\"code\":\"one\",\"status\":301}"));
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/2\",\"code\":\"two\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/1\",\"code\":\"one\",\"status\":301}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/2\",\"code\":\"two\"}"));
 	ck_assert_int_eq(run(all), 0);
 	ck_assert_str_eq(out, "one\t301\t0\thttps://t.example/1\ntwo\t302\t0\thttps://t.example/2\n");
 	ck_assert_int_eq(run(one), 0);
@@ -244,7 +244,7 @@ START_TEST(test_rm_deletes_and_missing_is_1)
 {
 	static const char *const rm[] = {"rm", "bye", NULL};
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/rm\",\"code\":\"bye\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/rm\",\"code\":\"bye\"}"));
 	ck_assert_int_eq(run(rm), 0);
 	ck_assert_str_eq(out, "");
 	ck_assert_str_eq(err, "");
@@ -275,11 +275,11 @@ START_TEST(test_token_create_list_revoke)
 	ck_assert_str_ne(admin, viewer);
 
 	/* The running daemon accepts both at once, each with its role. */
-	ck_assert_int_eq(api_call(&d, admin, "POST", "/api/v1/links", "{\"url\":\"https://t.example/t\"}", &r), 201);
+	ck_assert_int_eq(client_call(&d, admin, "POST", "/api/v1/links", "{\"url\":\"https://t.example/t\"}", &r), 201);
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, viewer, "GET", "/api/v1/links", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, viewer, "GET", "/api/v1/links", NULL, &r), 200);
 	http_result_free(&r);
-	ck_assert_int_eq(api_call(&d, viewer, "DELETE", "/api/v1/links/x", NULL, &r), 403);
+	ck_assert_int_eq(client_call(&d, viewer, "DELETE", "/api/v1/links/x", NULL, &r), 403);
 	http_result_free(&r);
 
 	ck_assert_int_eq(run(list), 0);
@@ -291,7 +291,7 @@ START_TEST(test_token_create_list_revoke)
 	ck_assert_uint_eq(strlen(out), 34 + 38);
 
 	ck_assert_int_eq(run(revoke), 0);
-	ck_assert_int_eq(api_call(&d, admin, "GET", "/api/v1/links", NULL, &r), 401);
+	ck_assert_int_eq(client_call(&d, admin, "GET", "/api/v1/links", NULL, &r), 401);
 	http_result_free(&r);
 	ck_assert_int_eq(run(list), 0);
 	ck_assert(strncmp(out, "viewer\tread-only\t", 17) == 0);
@@ -343,7 +343,7 @@ START_TEST(test_api_links_show_in_cli)
 	static const char *const list[] = {"list", NULL};
 	static const char *const get[] = {"get", "viaapi", NULL};
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/api\",\"code\":\"viaapi\",\"status\":303}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/api\",\"code\":\"viaapi\",\"status\":303}"));
 	ck_assert_int_eq(run(list), 0);
 	ck_assert_str_eq(out, "viaapi\t303\t0\thttps://t.example/api\n");
 	ck_assert_int_eq(run(get), 0);
@@ -394,9 +394,9 @@ START_TEST(test_add_default_status_comes_from_the_environment)
 	char *before, *after;
 
 	setenv("SHORTD_DEFAULT_STATUS", "999", 1);
-	before = api_list_text(&d);
+	before = client_list_text(&d);
 	assert_failed(run(plain), 2, "SHORTD_DEFAULT_STATUS");
-	after = api_list_text(&d);
+	after = client_list_text(&d);
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
@@ -499,7 +499,7 @@ START_TEST(test_output_into_a_full_stdout_fails)
 	static const char *const cmds[] = {"list", "get one", "add https://t.example/f --code f"};
 	const char *bin = getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd";
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/1\",\"code\":\"one\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/1\",\"code\":\"one\"}"));
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		char cmd[1024], line[512] = "";
 		FILE *p;
@@ -525,7 +525,7 @@ START_TEST(test_past_expiry_is_refused_on_create_not_on_update)
 	char url[128];
 
 	assert_failed(run(past), 2, "invalid_expires_at");
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
 				  "{\"url\":\"https://t.example/p\",\"code\":\"late\",\"expires_at\":\"2020-01-01T00:00:00Z\"}",
 				  &r),
 			 400);
@@ -533,8 +533,8 @@ START_TEST(test_past_expiry_is_refused_on_create_not_on_update)
 	http_result_free(&r);
 	ck_assert_int_eq(api_status("GET", "/api/v1/links/late"), 404);
 
-	json_decref(api_create(&d, "{\"url\":\"https://t.example/p\",\"code\":\"late\"}"));
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/late",
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/p\",\"code\":\"late\"}"));
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/late",
 				  "{\"expires_at\":\"2020-01-01T00:00:00Z\"}", &r),
 			 200);
 	http_result_free(&r);
@@ -595,10 +595,8 @@ START_TEST(test_serve_flag_replaces_a_bad_variable)
 	static const char *const bad_env[] = {"SHORTD_THREADS=0", NULL};
 	static const char *const serve[] = {"serve", "--listen", "127.0.0.1:0", NULL};
 
-	daemon_prepare(&other);
-	ck_assert_int_eq(daemon_start(&other, threads, bad_env), 0);
-	ck_assert_int_eq(daemon_stop(&other), 0);
-	daemon_cleanup(&other);
+	fixture_start(&other, NULL, threads, bad_env);
+	fixture_stop(&other);
 
 	setenv("SHORTD_ADMIN_TOKEN", "x", 1);
 	assert_failed(run_in(d.db, serve), 2, "SHORTD_ADMIN_TOKEN: expected at least 32 characters");
@@ -806,9 +804,9 @@ START_TEST(test_serve_still_creates_the_database)
 {
 	struct daemon fresh;
 
-	api_daemon_start(&fresh, NULL);
+	client_daemon_start(&fresh, NULL);
 	ck_assert_int_gt(sqlfile_int(fresh.db, "PRAGMA user_version"), 0);
-	api_daemon_stop(&fresh);
+	fixture_stop(&fresh);
 }
 END_TEST
 

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "harness.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 #define CLIENTS 8
 
@@ -52,14 +52,14 @@ static void today_date(char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static void create_link(const struct daemon *d, const char *code, const char *extra)
+static void create_target_link(const struct daemon *d, const char *code, const char *extra)
 {
 	char body[512];
 	json_t *j;
 
 	snprintf(body, sizeof(body), "{\"url\":\"https://target.example/%s\",\"code\":\"%s\"%s}", code, code, extra);
-	j = api_create(d, body);
-	ck_assert_str_eq(api_str(j, "code"), code);
+	j = client_create_link(d, body);
+	ck_assert_str_eq(client_str(j, "code"), code);
 	json_decref(j);
 }
 
@@ -90,9 +90,9 @@ static json_t *stats(const struct daemon *d, const char *code)
 	json_t *j;
 
 	snprintf(path, sizeof(path), "/api/v1/links/%s/stats", code);
-	ck_assert_msg(api_call(d, API_TEST_TOKEN, "GET", path, NULL, &r) == 200, "%s: %ld %s", path, r.status,
+	ck_assert_msg(client_call(d, API_TEST_TOKEN, "GET", path, NULL, &r) == 200, "%s: %ld %s", path, r.status,
 		      r.body);
-	j = api_body(&r);
+	j = client_json(&r);
 	http_result_free(&r);
 	return j;
 }
@@ -107,7 +107,7 @@ static json_t *stats_today(json_t *s)
 	ck_assert_uint_ge(json_array_size(daily), 1);
 	today_date(date);
 	json_t *last = json_array_get(daily, json_array_size(daily) - 1);
-	ck_assert_str_eq(api_str(last, "date"), date);
+	ck_assert_str_eq(client_str(last, "date"), date);
 	return last;
 }
 
@@ -132,8 +132,8 @@ START_TEST(test_ten_clicks_show_at_once_with_day_and_referrer)
 	json_t *s, *day, *refs, *link;
 	struct http_result r;
 
-	api_daemon_start(&d, args);
-	create_link(&d, "ten", "");
+	client_daemon_start(&d, args);
+	create_target_link(&d, "ten", "");
 	for (int i = 0; i < 10; i++)
 		ck_assert_int_eq(click(&d, "ten", human_headers), 302);
 	for (size_t i = 0; i < sizeof(bot_agents) / sizeof(bot_agents[0]); i++) {
@@ -143,21 +143,21 @@ START_TEST(test_ten_clicks_show_at_once_with_day_and_referrer)
 
 	/* The flush interval is a minute: these numbers come from memory. */
 	s = stats(&d, "ten");
-	ck_assert_int_eq(api_int(s, "clicks"), 10);
-	ck_assert_int_eq(api_int(s, "bot_clicks"), 4);
+	ck_assert_int_eq(client_int(s, "clicks"), 10);
+	ck_assert_int_eq(client_int(s, "bot_clicks"), 4);
 	ck_assert(json_is_string(json_object_get(s, "last_click_at")));
 	day = stats_today(s);
-	ck_assert_int_eq(api_int(day, "clicks"), 10);
-	ck_assert_int_eq(api_int(day, "bot_clicks"), 4);
+	ck_assert_int_eq(client_int(day, "clicks"), 10);
+	ck_assert_int_eq(client_int(day, "bot_clicks"), 4);
 	refs = json_object_get(s, "referrers");
 	ck_assert_uint_eq(json_array_size(refs), 1); /* bot referrers are not counted */
-	ck_assert_str_eq(api_str(json_array_get(refs, 0), "host"), "news.example.com");
-	ck_assert_int_eq(api_int(json_array_get(refs, 0), "clicks"), 10);
+	ck_assert_str_eq(client_str(json_array_get(refs, 0), "host"), "news.example.com");
+	ck_assert_int_eq(client_int(json_array_get(refs, 0), "clicks"), 10);
 	json_decref(s);
 
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/ten", NULL, &r), 200);
-	link = api_body(&r);
-	ck_assert_int_eq(api_int(link, "clicks"), 10);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/ten", NULL, &r), 200);
+	link = client_json(&r);
+	ck_assert_int_eq(client_int(link, "clicks"), 10);
 	json_decref(link);
 	http_result_free(&r);
 
@@ -176,7 +176,7 @@ START_TEST(test_ten_clicks_show_at_once_with_day_and_referrer)
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), get), 0);
 	json_t *j = json_loads(out, 0, NULL);
 	ck_assert_msg(j != NULL, "shortd get: %s", out);
-	ck_assert_int_eq(api_int(j, "clicks"), 10);
+	ck_assert_int_eq(client_int(j, "clicks"), 10);
 	json_decref(j);
 	daemon_cleanup(&d);
 }
@@ -189,8 +189,8 @@ START_TEST(test_flusher_writes_clicks_within_its_interval)
 	char sql[256], out[4096], err[1024];
 	long long n = -1;
 
-	api_daemon_start(&d, args);
-	create_link(&d, "flush", "");
+	client_daemon_start(&d, args);
+	create_target_link(&d, "flush", "");
 	for (int i = 0; i < 10; i++)
 		ck_assert_int_eq(click(&d, "flush", human_headers), 302);
 	/* No stats call (it would write pending clicks itself): only the
@@ -201,12 +201,11 @@ START_TEST(test_flusher_writes_clicks_within_its_interval)
 		ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), get), 0);
 		j = json_loads(out, 0, NULL);
 		ck_assert_msg(j != NULL, "shortd get: %s", out);
-		n = api_int(j, "clicks");
+		n = client_int(j, "clicks");
 		json_decref(j);
 		if (n == 10)
 			break;
-		struct timespec pause = {0, 50 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(50);
 	}
 	ck_assert_int_eq(n, 10);
 	snprintf(sql, sizeof(sql), "SELECT clicks FROM clicks_daily WHERE day = %lld", today());
@@ -214,7 +213,7 @@ START_TEST(test_flusher_writes_clicks_within_its_interval)
 	snprintf(sql, sizeof(sql), "SELECT clicks FROM referrers_daily WHERE host = 'news.example.com' AND day = %lld",
 		 today());
 	ck_assert_int_eq(db_int(d.db, sql), 10);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 
@@ -223,8 +222,8 @@ START_TEST(test_bot_clicks_do_not_use_up_max_clicks)
 	struct daemon d;
 	json_t *s;
 
-	api_daemon_start(&d, NULL);
-	create_link(&d, "botcap", ",\"max_clicks\":2");
+	client_daemon_start(&d, NULL);
+	create_target_link(&d, "botcap", ",\"max_clicks\":2");
 	for (size_t i = 0; i < sizeof(bot_agents) / sizeof(bot_agents[0]); i++) {
 		const char *h[] = {bot_agents[i], NULL};
 		ck_assert_int_eq(click(&d, "botcap", h), 302);
@@ -233,10 +232,10 @@ START_TEST(test_bot_clicks_do_not_use_up_max_clicks)
 	ck_assert_int_eq(click(&d, "botcap", human_headers), 302);
 	ck_assert_int_eq(click(&d, "botcap", human_headers), 410);
 	s = stats(&d, "botcap");
-	ck_assert_int_eq(api_int(s, "clicks"), 2);
-	ck_assert_int_eq(api_int(s, "bot_clicks"), 4);
+	ck_assert_int_eq(client_int(s, "clicks"), 2);
+	ck_assert_int_eq(client_int(s, "bot_clicks"), 4);
 	json_decref(s);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 
@@ -297,8 +296,8 @@ START_TEST(test_thousand_clicks_then_sigterm_are_all_written)
 	struct burst b;
 	json_t *s;
 
-	api_daemon_start(&d, args);
-	create_link(&d, "k", "");
+	client_daemon_start(&d, args);
+	create_target_link(&d, "k", "");
 	b = (struct burst){&d, "k", 1000 / CLIENTS, &redirects, &gone, &other};
 	run_burst(&b);
 	ck_assert_int_eq(atomic_load(&redirects), 1000);
@@ -308,10 +307,10 @@ START_TEST(test_thousand_clicks_then_sigterm_are_all_written)
 	ck_assert_int_eq(db_int(d.db, "SELECT clicks FROM links WHERE code = 'k'"), 1000);
 	ck_assert_int_eq(daemon_start(&d, args, env), 0);
 	s = stats(&d, "k");
-	ck_assert_int_eq(api_int(s, "clicks"), 1000);
-	ck_assert_int_eq(api_int(stats_today(s), "clicks"), 1000);
+	ck_assert_int_eq(client_int(s, "clicks"), 1000);
+	ck_assert_int_eq(client_int(stats_today(s), "clicks"), 1000);
 	json_decref(s);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 
@@ -323,15 +322,15 @@ START_TEST(test_max_clicks_exact_under_concurrent_clients)
 	struct burst b;
 	json_t *s;
 
-	api_daemon_start(&d, args);
-	create_link(&d, "fifty", ",\"max_clicks\":50");
+	client_daemon_start(&d, args);
+	create_target_link(&d, "fifty", ",\"max_clicks\":50");
 	b = (struct burst){&d, "fifty", 200 / CLIENTS, &redirects, &gone, &other};
 	run_burst(&b);
 	ck_assert_int_eq(atomic_load(&redirects), 50);
 	ck_assert_int_eq(atomic_load(&gone), 150);
 	ck_assert_int_eq(atomic_load(&other), 0);
 	s = stats(&d, "fifty");
-	ck_assert_int_eq(api_int(s, "clicks"), 50);
+	ck_assert_int_eq(client_int(s, "clicks"), 50);
 	json_decref(s);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	ck_assert_int_eq(db_int(d.db, "SELECT clicks FROM links WHERE code = 'fifty'"), 50);
@@ -344,22 +343,22 @@ START_TEST(test_max_clicks_set_again_after_lifting_counts_clicks_between)
 	struct daemon d;
 	struct http_result r;
 
-	api_daemon_start(&d, NULL);
-	create_link(&d, "relim", ",\"max_clicks\":3");
+	client_daemon_start(&d, NULL);
+	create_target_link(&d, "relim", ",\"max_clicks\":3");
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 410);
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/relim", "{\"max_clicks\":null}", &r),
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/relim", "{\"max_clicks\":null}", &r),
 			 200);
 	http_result_free(&r);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	/* 5 clicks so far: a limit of 6 leaves exactly one. */
-	ck_assert_int_eq(api_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/relim", "{\"max_clicks\":6}", &r), 200);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/relim", "{\"max_clicks\":6}", &r), 200);
 	http_result_free(&r);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 410);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 
@@ -410,8 +409,8 @@ START_TEST(test_sigkill_mid_burst_loses_at_most_the_last_interval)
 	uint64_t killed_at;
 	struct http_result r;
 
-	api_daemon_start(&d, args);
-	create_link(&d, "crash", "");
+	client_daemon_start(&d, args);
+	create_target_link(&d, "crash", "");
 	b = (struct burst){&d, "crash", 0, &redirects, &gone, &other};
 	for (int i = 0; i < CLIENTS; i++) {
 		st[i] = (struct stamped){&b, calloc(STAMPS, sizeof(uint64_t)), 0};
@@ -420,8 +419,7 @@ START_TEST(test_sigkill_mid_burst_loses_at_most_the_last_interval)
 	}
 	/* Kill once the flusher has written part of the burst. */
 	for (int waited = 0; stored < 200 && waited < 20000; waited += 20) {
-		struct timespec pause = {0, 20 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(20);
 		stored = db_int(d.db, "SELECT clicks FROM links WHERE code = 'crash'");
 	}
 	ck_assert_int_ge(stored, 200);
@@ -432,10 +430,10 @@ START_TEST(test_sigkill_mid_burst_loses_at_most_the_last_interval)
 	ck_assert_int_eq(atomic_load(&other), 0);
 
 	ck_assert_int_eq(daemon_start(&d, args, env), 0);
-	ck_assert_int_eq(api_call(&d, NULL, "GET", "/healthz", NULL, &r), 200);
+	ck_assert_int_eq(client_call(&d, NULL, "GET", "/healthz", NULL, &r), 200);
 	http_result_free(&r);
 	json_t *s = stats(&d, "crash");
-	stored = api_int(s, "clicks");
+	stored = client_int(s, "clicks");
 	json_decref(s);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 

@@ -159,8 +159,7 @@ START_TEST(test_moved_database_keeps_serving_and_creates_no_file)
 	struct http_client c;
 	char moved[400], wal[400], err[512], url[512];
 
-	daemon_prepare(&d);
-	ck_assert_int_eq(daemon_start(&d, fast_flush, token_env), 0);
+	fixture_start(&d, NULL, fast_flush, token_env);
 	for (int i = 0; i < 10; i++) {
 		snprintf(codes[i], CODE_LEN, "cli%d", i);
 		snprintf(url, sizeof(url), TARGET "/%s", codes[i]);
@@ -206,8 +205,7 @@ START_TEST(test_file_put_back_resumes_writes)
 	struct http_client c;
 	char moved[400], body[256];
 
-	daemon_prepare(&d);
-	ck_assert_int_eq(daemon_start(&d, fast_flush, token_env), 0);
+	fixture_start(&d, NULL, fast_flush, token_env);
 	ck_assert_int_eq(http_client_init(&c), 0);
 	ck_assert_int_eq(create_on(&c, &d, "before"), 201);
 	snprintf(moved, sizeof(moved), "%s.moved", d.db);
@@ -291,14 +289,13 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 	struct loader loaders[LOADERS];
 	pthread_t threads[LOADERS];
 	atomic_bool op_done = false, stop = false;
-	struct timespec settle = {0, 200 * 1000000L};
 	struct daemon d;
 	struct http_client c;
 	char held[400], other[400], wal[400], err[512];
 	long refused = 0;
 
 	ck_assert_ptr_nonnull(acked.codes);
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(held, sizeof(held), "%s/held.db", d.dir);
 	snprintf(other, sizeof(other), "%s/other.db", d.dir);
 	snprintf(wal, sizeof(wal), "%s-wal", d.db);
@@ -323,9 +320,9 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 		if (atomic_load(&loaders[i].created) > 0)
 			i++;
 		else
-			nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+			pause_ms(10);
 	}
-	nanosleep(&settle, NULL);
+	pause_ms(200);
 	switch (_i) {
 	case OP_MOVE:
 		ck_assert_int_eq(rename(d.db, held), 0);
@@ -340,7 +337,7 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 		break;
 	}
 	atomic_store(&op_done, true);
-	nanosleep(&settle, NULL);
+	pause_ms(200);
 	atomic_store(&stop, true);
 	for (int i = 0; i < LOADERS; i++) {
 		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);

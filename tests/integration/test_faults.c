@@ -45,7 +45,7 @@ static void private_mounts(void)
 
 /* POST /api/v1/links {"url": TARGET, "code": code}; the status, with the
  * error code (or "") copied into err_code. */
-static long create_link(const struct daemon *d, const char *code, char *err_code, size_t err_size)
+static long post_link(const struct daemon *d, const char *code, char *err_code, size_t err_size)
 {
 	static const char *const headers[] = {"Authorization: Bearer " TOKEN, "Content-Type: application/json",
 					      NULL};
@@ -145,7 +145,7 @@ static void make_database(struct daemon *d)
 	daemon_prepare(d);
 	ck_assert_int_eq(daemon_start(d, NULL, token_env), 0);
 	for (; code[0] <= 'c'; code[0]++)
-		ck_assert_int_eq(create_link(d, code, ec, sizeof(ec)), 201);
+		ck_assert_int_eq(post_link(d, code, ec, sizeof(ec)), 201);
 	ck_assert_int_eq(daemon_stop(d), 0);
 }
 
@@ -160,14 +160,14 @@ START_TEST(test_full_disk_refuses_creation_and_keeps_serving)
 	daemon_prepare(&d);
 	ck_assert_int_eq(mount("tmpfs", d.dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=2m,mode=0700"), 0);
 	ck_assert_int_eq(daemon_start(&d, (const char *const[]){"--flush-interval", "50", NULL}, token_env), 0);
-	ck_assert_int_eq(create_link(&d, "before", ec, sizeof(ec)), 201);
+	ck_assert_int_eq(post_link(&d, "before", ec, sizeof(ec)), 201);
 
 	snprintf(filler, sizeof(filler), "%s/filler", d.dir);
 	fill_disk(filler);
 	for (int i = 0; i < 3; i++) {
 		char code[16];
 		snprintf(code, sizeof(code), "full%d", i);
-		ck_assert_int_eq(create_link(&d, code, ec, sizeof(ec)), 503);
+		ck_assert_int_eq(post_link(&d, code, ec, sizeof(ec)), 503);
 		ck_assert_str_eq(ec, "storage_full");
 	}
 	/* The CLI says so too, with exit status 1. */
@@ -180,7 +180,7 @@ START_TEST(test_full_disk_refuses_creation_and_keeps_serving)
 		assert_serving(&d, "before");
 
 	ck_assert_int_eq(unlink(filler), 0);
-	ck_assert_int_eq(create_link(&d, "after", ec, sizeof(ec)), 201);
+	ck_assert_int_eq(post_link(&d, "after", ec, sizeof(ec)), 201);
 	assert_serving(&d, "after");
 	ck_assert_int_eq(get_status(&d, "/full0", NULL, 0), 404);
 	ck_assert_int_eq(daemon_stop(&d), 0);
@@ -311,7 +311,7 @@ static void *busy_client_run(void *arg)
 	for (int i = 0; i < 3; i++) {
 		long status;
 		snprintf(code, sizeof(code), "busy%d_%d", c->id, i);
-		status = create_link(c->d, code, ec, sizeof(ec));
+		status = post_link(c->d, code, ec, sizeof(ec));
 		ck_assert_msg(status == 201 || (status == 503 && strcmp(ec, "unavailable") == 0),
 			      "create under a lock: %ld %s", status, ec);
 		if (status == 201)
@@ -333,7 +333,6 @@ START_TEST(test_busy_database_never_reaches_a_client)
 	struct daemon d;
 	struct busy_client clients[4];
 	pthread_t threads[4];
-	struct timespec hold = {2, 0};
 	sqlite3 *h = NULL;
 	int created = 0;
 
@@ -345,7 +344,7 @@ START_TEST(test_busy_database_never_reaches_a_client)
 		clients[i] = (struct busy_client){&d, i, 0, 0, 0};
 		ck_assert_int_eq(pthread_create(&threads[i], NULL, busy_client_run, &clients[i]), 0);
 	}
-	nanosleep(&hold, NULL);
+	pause_ms(2000);
 	ck_assert_int_eq(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
 	for (int i = 0; i < 4; i++) {

@@ -1,8 +1,8 @@
 /*
- * Hostile HTTP against the real daemon on loopback: idle half-open
- * connections (slowloris), an oversized header block, request smuggling,
- * a body that never ends, a client that never reads, and the connection
- * limits and idle timeout. Each test checks that the daemon keeps serving
+ * Hostile HTTP against the real daemon on loopback: slow clients and their
+ * deadlines, an oversized header block, request smuggling, a body that never
+ * ends, a client that never reads, and the connection limits and idle
+ * timeout (slowloris at scale is in tests/load). Each test checks that the daemon keeps serving
  * redirects correctly during and after the attack.
  *
  * The smuggling rows are data: raw bytes, the status the first response must
@@ -34,55 +34,21 @@
 #define TARGET "https://t.example/p"
 #define TOKEN "hostile-admin-token-0123456789abcdef"
 #define SMUG_TARGET "https://t.example/smuggled"
-#define SLOWLORIS_CONNECTIONS 1000
 
 /* ---- helpers ---- */
 
-static void pause_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
-
-static int64_t now_ms_test(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Raises the open-file limit so 1,000 sockets fit here and in the daemon
- * (which inherits it). */
-static void raise_nofile(rlim_t want)
-{
-	struct rlimit rl;
-
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	if (rl.rlim_cur >= want)
-		return;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
-		rl.rlim_max = want;
-	rl.rlim_cur = want;
-	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "cannot raise RLIMIT_NOFILE to %lu: %s",
-		      (unsigned long)want, strerror(errno));
-}
+/* The links of start(). */
+static const struct fixture_link links[] = {
+    {TARGET, "abc", 0, NULL},
+    {SMUG_TARGET, "smug", 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
 
 /* A fresh database with the links abc -> TARGET and smug -> SMUG_TARGET,
  * then the daemon with the given extra flags. */
 static void start(struct daemon *d, const char *const *args)
 {
-	char out[512], err[512];
-
-	daemon_prepare(d);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", SMUG_TARGET, "--code", "smug", NULL}),
-			 0);
-	ck_assert_int_eq(daemon_start(d, args, NULL), 0);
+	fixture_start(d, links, args, NULL);
 }
 
 /* GET /abc answers 302 to TARGET. */
@@ -158,39 +124,6 @@ static int status_from(const char *source, unsigned port)
 	close(fd);
 	return status;
 }
-
-/* ---- slowloris ---- */
-
-START_TEST(test_slowloris_does_not_starve_redirects)
-{
-	static const char partial[] = "GET /abc HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
-	struct daemon d;
-	int *fds = calloc(SLOWLORIS_CONNECTIONS, sizeof(int));
-
-	ck_assert_ptr_nonnull(fds);
-	raise_nofile(4096);
-	start(&d, (const char *const[]){"--max-connections", "1200", "--max-connections-per-ip", "1100",
-					"--timeout", "60", "--header-timeout", "60", NULL});
-	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i++) {
-		fds[i] = raw_connect(d.port);
-		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
-		ck_assert_int_eq(raw_send(fds[i], partial, sizeof(partial) - 1), 0);
-	}
-	/* Another client gets every redirect while the 1,000 wait. */
-	for (int i = 0; i < 50; i++)
-		assert_redirects(&d);
-	/* The half-open connections are still held, not dropped to make room. */
-	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i += 97) {
-		struct pollfd p = {fds[i], POLLIN, 0};
-		ck_assert_msg(poll(&p, 1, 0) == 0, "half-open connection %d was answered or closed", i);
-	}
-	for (int i = 0; i < SLOWLORIS_CONNECTIONS; i++)
-		close(fds[i]);
-	free(fds);
-	assert_redirects(&d);
-	stop(&d);
-}
-END_TEST
 
 /* ---- slow clients: deadlines ----
  *
@@ -271,7 +204,7 @@ START_TEST(test_slow_client_meets_its_deadline)
 	acc[0] = '\0';
 	fd = raw_connect(d.port);
 	ck_assert_int_ge(fd, 0);
-	t0 = now_ms_test();
+	t0 = now_ms();
 	ck_assert_int_eq(raw_send(fd, trickle[_i].head, strlen(trickle[_i].head)), 0);
 	for (int k = 0; k < trickle[_i].parts && !closed; k++) {
 		pause_ms(trickle[_i].pause_ms);
@@ -288,7 +221,7 @@ START_TEST(test_slow_client_meets_its_deadline)
 		      count_302(acc), trickle[_i].answers, closed ? "closed" : "open");
 	if (trickle[_i].closes) {
 		closed = closed || closed_by_peer(fd, 4000);
-		elapsed = now_ms_test() - t0;
+		elapsed = now_ms() - t0;
 		ck_assert_msg(closed, "%s: still open after %lld ms", trickle[_i].name, (long long)elapsed);
 		ck_assert_msg(elapsed >= 900 && elapsed <= 4000, "%s: closed after %lld ms", trickle[_i].name,
 			      (long long)elapsed);
@@ -514,27 +447,17 @@ static const struct raw_row refused[] = {
 static void start_with_api(struct daemon *d)
 {
 	static const char *const env[] = {"SHORTD_ADMIN_TOKEN=" TOKEN, NULL};
-	char out[512], err[512];
+	static const char *const forward_query[] = {"--forward-query", NULL};
+	static const struct fixture_link api_links[] = {
+	    {TARGET, "abc", 0, NULL},
+	    {SMUG_TARGET, "smug", 0, NULL},
+	    {"https://t.example/victim", "victim", 0, NULL},
+	    {"https://t.example/v2", "v2", 0, NULL},
+	    {"https://t.example/fq", "fq", 0, forward_query},
+	    {NULL, NULL, 0, NULL},
+	};
 
-	daemon_prepare(d);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", SMUG_TARGET, "--code", "smug", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", "https://t.example/victim", "--code", "victim", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", "https://t.example/v2", "--code", "v2", NULL}),
-			 0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", "https://t.example/fq", "--code", "fq",
-							  "--forward-query", NULL}),
-			 0);
-	ck_assert_int_eq(daemon_start(d, NULL, env), 0);
+	fixture_start(d, api_links, NULL, env);
 }
 
 START_TEST(test_refused_request_changes_nothing)
@@ -890,7 +813,6 @@ Suite *hostile_suite(void)
 
 	tc = tcase_create("connections");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_slowloris_does_not_starve_redirects);
 	tcase_add_test(tc, test_client_that_never_reads_does_not_block_others);
 	tcase_add_loop_test(tc, test_max_connections_is_honoured, 0, 2);
 	tcase_add_test(tc, test_max_connections_per_ip_is_honoured);

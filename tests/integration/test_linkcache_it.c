@@ -11,15 +11,20 @@
  * --link-cache 0 (flag or SHORTD_LINK_CACHE) answers the same, and a bad
  * value stops serve with exit status 2 and a one-line error naming it.
  */
+#include <check.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "link.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 #define LC_WARM 8 /* redirects before a change, each on a new connection */
 #define LC_OLD "https://t.example/old"
@@ -49,15 +54,13 @@ static void lc_start(const char *const *args, const char *env_extra)
 {
 	const char *env[] = {"SHORTD_ADMIN_TOKEN=" API_TEST_TOKEN, env_extra, NULL};
 
-	daemon_prepare(&lc_d);
-	ck_assert_int_eq(daemon_start(&lc_d, args, env), 0);
+	fixture_start(&lc_d, NULL, args, env);
 }
 
 static void lc_stop(void)
 {
 	ck_assert_msg(daemon_is_running(&lc_d), "the daemon died");
-	ck_assert_int_eq(daemon_stop(&lc_d), 0);
-	daemon_cleanup(&lc_d);
+	fixture_stop(&lc_d);
 }
 
 /* GET /path on a new connection; the status, and Location into loc ("" when
@@ -98,7 +101,7 @@ static void lc_create(const char *code, const char *url)
 	char body[512];
 
 	snprintf(body, sizeof(body), "{\"url\":\"%s\",\"code\":\"%s\"}", url, code);
-	json_decref(api_create(&lc_d, body));
+	json_decref(client_create_link(&lc_d, body));
 }
 
 static void lc_delete(const char *code)
@@ -107,7 +110,7 @@ static void lc_delete(const char *code)
 	struct http_result r;
 
 	snprintf(path, sizeof(path), "/api/v1/links/%s", code);
-	ck_assert_msg(api_call(&lc_d, API_TEST_TOKEN, "DELETE", path, NULL, &r) == 204, "DELETE %s: %ld %s", code,
+	ck_assert_msg(client_call(&lc_d, API_TEST_TOKEN, "DELETE", path, NULL, &r) == 204, "DELETE %s: %ld %s", code,
 		      r.status, r.body);
 	http_result_free(&r);
 }
@@ -182,7 +185,7 @@ static void lc_apply(const struct lc_change *c)
 
 	switch (c->kind) {
 	case LC_PATCH:
-		api_patch(&lc_d, "lc", c->text);
+		client_patch_link(&lc_d, "lc", c->text);
 		break;
 	case LC_SQL:
 		lc_sql(c->text);
@@ -223,7 +226,7 @@ START_TEST(test_change_seen_by_next_redirect)
 	else
 		lc_expect("other", 302, "https://t.example/other");
 	if (c->undo != NULL) {
-		api_patch(&lc_d, "lc", c->undo);
+		client_patch_link(&lc_d, "lc", c->undo);
 		lc_expect(c->path, 302, LC_OLD);
 		lc_warm(c->path, 302, LC_OLD);
 	}
@@ -261,7 +264,7 @@ static void lc_max_clicks(long long n)
 	char body[64];
 
 	snprintf(body, sizeof(body), "{\"max_clicks\":%lld}", n);
-	api_patch(&lc_d, "mc", body);
+	client_patch_link(&lc_d, "mc", body);
 }
 
 /* Clicks are counted by this test: every 302 is one human click. */
@@ -283,7 +286,7 @@ START_TEST(test_max_clicks_patched_on_cached_link)
 	lc_expect("mc", 410, "");
 
 	/* The limit lifted: cached again. */
-	api_patch(&lc_d, "mc", "{\"max_clicks\":null}");
+	client_patch_link(&lc_d, "mc", "{\"max_clicks\":null}");
 	lc_warm("mc", 302, LC_OLD);
 	clicks += LC_WARM;
 
@@ -390,7 +393,6 @@ START_TEST(test_patches_seen_by_every_thread)
 	struct hot_client clients[HOT_CLIENTS];
 	pthread_t tid[HOT_CLIENTS];
 	char body[128], url[128];
-	const struct timespec pause = {0, 1000000};
 
 	lc_start(args, NULL);
 	lc_create("hot", HOT_PREFIX "0");
@@ -402,11 +404,11 @@ START_TEST(test_patches_seen_by_every_thread)
 		ck_assert_int_eq(pthread_create(&tid[i], NULL, hot_run, &clients[i]), 0);
 	}
 	while (atomic_load(&h.ready) < HOT_CLIENTS && !atomic_load(&h.failed))
-		nanosleep(&pause, NULL);
+		pause_ms(1);
 	for (int n = 1; n <= HOT_PATCHES && !atomic_load(&h.failed); n++) {
 		atomic_store(&h.issued, n);
 		snprintf(body, sizeof(body), "{\"url\":\"" HOT_PREFIX "%d\"}", n);
-		api_patch(&lc_d, "hot", body);
+		client_patch_link(&lc_d, "hot", body);
 		atomic_store(&h.published, n);
 		/* Fresh connections, served by whichever thread accepts them. */
 		snprintf(url, sizeof(url), HOT_PREFIX "%d", n);
@@ -552,7 +554,7 @@ START_TEST(test_empty_env_serves)
 	lc_start(NULL, "SHORTD_LINK_CACHE=");
 	lc_create("lc", LC_OLD);
 	lc_warm("lc", 302, LC_OLD);
-	api_patch(&lc_d, "lc", "{\"url\":\"" LC_NEW "\"}");
+	client_patch_link(&lc_d, "lc", "{\"url\":\"" LC_NEW "\"}");
 	lc_expect("lc", 302, LC_NEW);
 	lc_stop();
 }

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "harness.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 #define SERIES_MAX 512
 #define FAMILIES_MAX 64
@@ -278,8 +278,8 @@ START_TEST(test_metrics_page_parses_as_prometheus_text)
 	double prev = -1;
 	char key[128];
 
-	api_daemon_start(&d, NULL);
-	json_decref(api_create(&d, "{\"url\":\"https://target.example/\",\"code\":\"m\"}"));
+	client_daemon_start(&d, NULL);
+	json_decref(client_create_link(&d, "{\"url\":\"https://target.example/\",\"code\":\"m\"}"));
 	ck_assert_int_eq(get(&d, "GET", "/m", NULL), 302);
 	scrape(&d, &sc);
 	ck_assert_str_eq(type_of(&sc, "shortd_http_requests_total"), "counter");
@@ -308,7 +308,7 @@ START_TEST(test_metrics_page_parses_as_prometheus_text)
 	ck_assert(value(&sc, "shortd_redirect_duration_seconds_count") == 1);
 	ck_assert(value(&sc, "shortd_redirect_duration_seconds_sum") > 0);
 	ck_assert_int_eq(get(&d, "POST", "/metrics", NULL), 405);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 
@@ -318,10 +318,10 @@ START_TEST(test_metrics_counters_move_with_traffic)
 	static struct scrape before, after;
 	struct daemon d;
 
-	api_daemon_start(&d, args);
-	json_decref(api_create(&d, "{\"url\":\"https://target.example/\",\"code\":\"go\"}"));
-	json_decref(api_create(&d, "{\"url\":\"https://target.example/\",\"code\":\"p\",\"status\":308}"));
-	json_decref(api_create(&d, "{\"url\":\"https://target.example/\",\"code\":\"none\",\"max_clicks\":0}"));
+	client_daemon_start(&d, args);
+	json_decref(client_create_link(&d, "{\"url\":\"https://target.example/\",\"code\":\"go\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://target.example/\",\"code\":\"p\",\"status\":308}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://target.example/\",\"code\":\"none\",\"max_clicks\":0}"));
 	scrape(&d, &before);
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(get(&d, "GET", "/go", NULL), 302);
@@ -335,8 +335,7 @@ START_TEST(test_metrics_counters_move_with_traffic)
 		scrape(&d, &after);
 		if (value(&after, "shortd_clicks_flushed_total") - value(&before, "shortd_clicks_flushed_total") >= 6)
 			break;
-		struct timespec pause = {0, 50 * 1000000L};
-		nanosleep(&pause, NULL);
+		pause_ms(50);
 	}
 #define DELTA(key) (value(&after, key) - value(&before, key))
 	ck_assert(DELTA("shortd_http_requests_total{route=\"redirect\",code=\"302\"}") == 5);
@@ -359,7 +358,7 @@ START_TEST(test_metrics_counters_move_with_traffic)
 	ck_assert(value(&after, "shortd_click_flush_errors_total") == 0);
 	ck_assert(value(&after, "shortd_store_errors_total{source=\"redirect\"}") == 0);
 #undef DELTA
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 
@@ -370,7 +369,7 @@ START_TEST(test_healthz_answers_503_while_the_database_is_gone)
 	struct http_result r;
 	char moved[400], url[128];
 
-	api_daemon_start(&d, NULL);
+	client_daemon_start(&d, NULL);
 	snprintf(url, sizeof(url), "%s/healthz", d.base);
 	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
 	ck_assert_int_eq(r.status, 200);
@@ -392,7 +391,7 @@ START_TEST(test_healthz_answers_503_while_the_database_is_gone)
 
 	ck_assert_int_eq(rename(moved, d.db), 0);
 	ck_assert_int_eq(get(&d, "GET", "/healthz", NULL), 200);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 

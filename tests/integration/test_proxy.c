@@ -40,25 +40,6 @@ extern char **environ;
 #define SLOW_CLIENTS 300
 #define SLOW_ADDRESSES 6 /* 50 each, under limit_conn's 64 */
 
-static void pause_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
-
-static void raise_nofile(rlim_t want)
-{
-	struct rlimit rl;
-
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	if (rl.rlim_cur >= want)
-		return;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
-		rl.rlim_max = want;
-	rl.rlim_cur = want;
-	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "cannot raise RLIMIT_NOFILE: %s", strerror(errno));
-}
-
 /* A port free on 127.0.0.1 now (the proxy binds it a moment later). */
 static unsigned free_port(void)
 {
@@ -375,18 +356,13 @@ static long metric(const struct daemon *d, const char *name)
 
 static void start_shortd(struct daemon *d)
 {
-	char out[512], err[512];
+	static const struct fixture_link links[] = {
+	    {HOOK_TARGET, "hook", 307, NULL},
+	    {"https://t.example/p", "abc", 0, NULL},
+	    {NULL, NULL, 0, NULL},
+	};
 
-	daemon_prepare(d);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
-	ck_assert_int_eq(
-	    shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-	               (const char *const[]){"add", HOOK_TARGET, "--code", "hook", "--status", "307", NULL}),
-	    0);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-	                            (const char *const[]){"add", "https://t.example/p", "--code", "abc", NULL}),
-	                 0);
-	ck_assert_int_eq(daemon_start(d, (const char *const[]){"--trusted-proxy", "127.0.0.1", NULL}, NULL), 0);
+	fixture_start(d, links, (const char *const[]){"--trusted-proxy", "127.0.0.1", NULL}, NULL);
 }
 
 static void stop_shortd(struct daemon *d)

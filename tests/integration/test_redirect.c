@@ -15,9 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
-#include "test_redirect_util.h"
+#include "redirect_fixture.h"
 
 static const int statuses[] = {301, 302, 303, 307, 308};
 
@@ -66,7 +67,7 @@ static void add_echo_link(int status)
 	char target[128];
 
 	snprintf(target, sizeof(target), "%s/p", rt_echo.url);
-	rt_add_link(target, "c", status, NULL);
+	create_link(&rt_daemon, target, "c", status, NULL);
 }
 
 /* ---- 307 and 308 keep the method and the bytes (libcurl) ---- */
@@ -224,7 +225,7 @@ START_TEST(test_cache_max_age_flag_sets_max_age_of_301_and_308_only)
 	for (int i = 0; i < 5; i++) {
 		snprintf(code, sizeof(code), "s%d", statuses[i]);
 		snprintf(target, sizeof(target), "https://t.example/%d", statuses[i]);
-		rt_add_link(target, code, statuses[i], NULL);
+		create_link(&rt_daemon, target, code, statuses[i], NULL);
 	}
 	for (int i = 0; i < 5; i++) {
 		char path[16];
@@ -288,7 +289,7 @@ START_TEST(test_get_page_escapes_the_link)
 	char page[512];
 
 	rt_start(NULL);
-	rt_add_link(target, "esc", 307, NULL);
+	create_link(&rt_daemon, target, "esc", 307, NULL);
 	ck_assert_int_eq(http_do("GET", rt_url("/esc"), NULL, 0, NULL, false, &r), 0);
 	ck_assert_int_eq(r.status, 307);
 	rt_assert_header(&r, "Location", location);
@@ -305,7 +306,7 @@ START_TEST(test_any_method_gets_the_redirect)
 	struct http_result r;
 
 	rt_start(NULL);
-	rt_add_link("https://t.example/any", "any", 308, NULL);
+	create_link(&rt_daemon, "https://t.example/any", "any", 308, NULL);
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		ck_assert_int_eq(http_do(methods[i], rt_url("/any"), NULL, 0, NULL, false, &r), 0);
 		ck_assert_msg(r.status == 308, "%s: %ld", methods[i], r.status);
@@ -355,7 +356,7 @@ START_TEST(test_unknown_code_is_404_html_or_json_by_accept)
 
 	snprintf(accept, sizeof(accept), "Accept: %s", c->accept != NULL ? c->accept : "");
 	rt_start(NULL);
-	rt_add_link("https://t.example/known", "known", 307, NULL);
+	create_link(&rt_daemon, "https://t.example/known", "known", 307, NULL);
 	ck_assert_int_eq(http_do("GET", rt_url("/unknown"), NULL, 0, c->accept != NULL ? headers : NULL, false, &r),
 			 0);
 	assert_fixed(&r, 404, c->json, not_found_html, not_found_json);
@@ -386,11 +387,11 @@ START_TEST(test_expired_out_of_clicks_disabled_link_is_410)
 	rt_launch(NULL);
 	if (kind == GONE_EXPIRED) {
 		/* A past expiry is refused at creation: end the link by hand. */
-		rt_add_link("https://t.example/gone", "gone", 307, expiring);
+		create_link(&rt_daemon, "https://t.example/gone", "gone", 307, expiring);
 		sqlfile_exec(rt_daemon.db, "UPDATE links SET expires_at = 1577836800 WHERE code = 'gone'");
 	}
 	else if (kind == GONE_NO_CLICKS)
-		rt_add_link("https://t.example/gone", "gone", 307, no_clicks);
+		create_link(&rt_daemon, "https://t.example/gone", "gone", 307, no_clicks);
 	ck_assert_int_eq(http_do("GET", rt_url("/gone"), NULL, 0, json ? headers : NULL, false, &r), 0);
 	assert_fixed(&r, 410, json, gone_html, gone_json);
 	http_result_free(&r);
@@ -407,7 +408,7 @@ START_TEST(test_link_with_max_clicks_1_redirects_once_then_410)
 	struct http_result r;
 
 	rt_start(NULL);
-	rt_add_link("https://t.example/once", "once", 307, one);
+	create_link(&rt_daemon, "https://t.example/once", "once", 307, one);
 	ck_assert_int_eq(http_do("GET", rt_url("/once"), NULL, 0, NULL, false, &r), 0);
 	ck_assert_int_eq(r.status, 307);
 	rt_assert_header(&r, "Location", "https://t.example/once");
@@ -448,7 +449,7 @@ START_TEST(test_forward_query_merges_request_query_into_target)
 	char path[256];
 
 	rt_start(NULL);
-	rt_add_link(c->target, "fq", 302, c->forward ? fq : NULL);
+	create_link(&rt_daemon, c->target, "fq", 302, c->forward ? fq : NULL);
 	snprintf(path, sizeof(path), "/fq%s%s", c->query != NULL ? "?" : "", c->query != NULL ? c->query : "");
 	ck_assert_int_eq(http_do("GET", rt_url(path), NULL, 0, NULL, false, &r), 0);
 	ck_assert_int_eq(r.status, 302);
@@ -466,7 +467,7 @@ START_TEST(test_forward_query_reaches_the_target_with_post_body)
 
 	rt_start(NULL);
 	snprintf(target, sizeof(target), "%s/p?a=b", rt_echo.url);
-	rt_add_link(target, "fq", 307, fq);
+	create_link(&rt_daemon, target, "fq", 307, fq);
 	ck_assert_int_eq(http_do("POST", rt_url("/fq?x=1&y=%2F"), "k=v", 3, NULL, true, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	assert_echo(r.body, r.body_len, "POST", "/p?a=b&x=1&y=%2F", "k=v", 3);
@@ -544,8 +545,7 @@ START_TEST(test_reserved_code_cannot_be_created)
 	static const char *const list_args[] = {"list", NULL};
 	struct daemon d;
 
-	daemon_prepare(&d);
-	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
+	fixture_make_db(&d, NULL);
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		const char *args[] = {"add", "https://t.example/r", "--code", codes[i], NULL};
 		ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), args), 2);

@@ -10,10 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-#include "test_redirect_util.h"
+#include "redirect_fixture.h"
 
 #define FIVE_MB (5u * 1024 * 1024)
 #define TARGET "https://t.example/p"
@@ -38,7 +39,7 @@ START_TEST(test_expect_100_continue_5mb_post_gets_307_with_under_1mb_uploaded)
 	struct http_result r;
 
 	rt_start(roomy);
-	rt_add_link(TARGET, "big", 307, NULL);
+	create_link(&rt_daemon, TARGET, "big", 307, NULL);
 	ck_assert_int_eq(http_do("POST", rt_url("/big"), body, FIVE_MB, headers, false, &r), 0);
 	ck_assert_int_eq(r.status, 307);
 	rt_assert_header(&r, "Location", TARGET);
@@ -62,7 +63,7 @@ START_TEST(test_expect_100_continue_headers_alone_get_the_redirect)
 	bool closed;
 
 	rt_start(roomy);
-	rt_add_link(TARGET, "big", 307, NULL);
+	create_link(&rt_daemon, TARGET, "big", 307, NULL);
 	ck_assert_int_gt(raw_request_ex(rt_daemon.port, req, strlen(req), resp, sizeof(resp), 5000, &closed), 0);
 	rt_assert_status_line(resp, "HTTP/1.1 307 ");
 	ck_assert_ptr_null(strstr(resp, "100 Continue"));
@@ -85,7 +86,7 @@ START_TEST(test_5mb_post_with_expect_reaches_target_intact_through_307)
 
 	rt_start(NULL);
 	snprintf(target, sizeof(target), "%s/upload", rt_echo.url);
-	rt_add_link(target, "big", 307, NULL);
+	create_link(&rt_daemon, target, "big", 307, NULL);
 	ck_assert_int_eq(http_do("POST", rt_url("/big"), body, FIVE_MB, headers, true, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_uint_eq(r.body_len, strlen("POST /upload\n") + FIVE_MB);
@@ -109,7 +110,7 @@ START_TEST(test_body_under_max_body_is_drained_and_connection_reused)
 	struct http_result r;
 
 	rt_start(args);
-	rt_add_link(TARGET, "d", 307, NULL);
+	create_link(&rt_daemon, TARGET, "d", 307, NULL);
 	ck_assert_int_eq(http_client_init(&c), 0);
 	ck_assert_int_eq(http_client_do(&c, "POST", rt_url("/d"), body, n, no_expect, false, &r), 0);
 	ck_assert_int_eq(r.status, 307);
@@ -143,7 +144,7 @@ START_TEST(test_drained_body_leaves_raw_connection_ready_for_next_request)
 	int fd;
 
 	rt_start(NULL);
-	rt_add_link(TARGET, "d", 307, NULL);
+	create_link(&rt_daemon, TARGET, "d", 307, NULL);
 	fd = raw_connect(rt_daemon.port);
 	ck_assert_int_ge(fd, 0);
 	snprintf(head, sizeof(head), "POST /d HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n");
@@ -175,7 +176,7 @@ START_TEST(test_body_over_max_body_gets_answer_or_close_and_daemon_serves)
 	int rc;
 
 	rt_start(args);
-	rt_add_link(TARGET, "d", 307, NULL);
+	create_link(&rt_daemon, TARGET, "d", 307, NULL);
 	rc = http_do("POST", rt_url("/d"), body, n, no_expect, false, &r);
 	if (rc == 0) {
 		ck_assert_int_eq(r.status, 307);
@@ -201,7 +202,7 @@ START_TEST(test_length_over_max_body_is_answered_and_closed)
 	bool closed;
 
 	rt_start(args);
-	rt_add_link(TARGET, "d", 307, NULL);
+	create_link(&rt_daemon, TARGET, "d", 307, NULL);
 	ck_assert_int_gt(raw_request_ex(rt_daemon.port, req, strlen(req), resp, sizeof(resp), 5000, &closed), 0);
 	rt_assert_status_line(resp, "HTTP/1.1 307 ");
 	ck_assert_ptr_nonnull(strstr(resp, "\r\nConnection: close\r\n"));
@@ -227,7 +228,7 @@ START_TEST(test_chunked_body_over_max_body_drops_connection)
 	memcpy(req + n, "\r\n0\r\n\r\n", 7);
 	n += 7;
 	rt_start(args);
-	rt_add_link(TARGET, "d", 307, NULL);
+	create_link(&rt_daemon, TARGET, "d", 307, NULL);
 	got = raw_request_ex(rt_daemon.port, req, n, resp, sizeof(resp), 5000, &closed);
 	ck_assert_int_eq(got, 0);
 	ck_assert(closed);
@@ -244,7 +245,7 @@ START_TEST(test_two_redirects_share_one_connection)
 	struct http_result r;
 
 	rt_start(NULL);
-	rt_add_link(TARGET, "k", 302, NULL);
+	create_link(&rt_daemon, TARGET, "k", 302, NULL);
 	ck_assert_int_eq(http_client_init(&c), 0);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(http_client_do(&c, "GET", rt_url("/k"), NULL, 0, NULL, false, &r), 0);
@@ -266,7 +267,7 @@ START_TEST(test_two_raw_requests_on_one_socket_both_answered)
 	int fd;
 
 	rt_start(NULL);
-	rt_add_link(TARGET, "k", 302, NULL);
+	create_link(&rt_daemon, TARGET, "k", 302, NULL);
 	fd = raw_connect(rt_daemon.port);
 	ck_assert_int_ge(fd, 0);
 	for (int i = 0; i < 2; i++) {

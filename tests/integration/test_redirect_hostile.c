@@ -17,9 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
-#include "test_redirect_util.h"
+#include "redirect_fixture.h"
 
 #define TARGET "https://t.example/p"
 #define BIG (128 * 1024)
@@ -136,7 +137,7 @@ START_TEST(test_malformed_request_neither_crashes_nor_stops_the_daemon)
 		memcpy(req, c->raw, len);
 	}
 	rt_start(args);
-	rt_add_link(TARGET, "c", 307, NULL);
+	create_link(&rt_daemon, TARGET, "c", 307, NULL);
 	/* --timeout 1: a stalled client is closed well within 10 s. */
 	got = raw_request_ex(rt_daemon.port, req, len, resp, sizeof(resp), 10000, &closed);
 	ck_assert_msg(got >= 0, "%s: cannot connect", c->name);

@@ -5,9 +5,7 @@
  * `curl -L -d x=1` through that 307 link reaches the target as a POST.
  */
 #include <check.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,83 +13,19 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "test_redirect_util.h"
+#include "redirect_fixture.h"
+#include "stop_race.h"
 
 #define TARGET "https://t.example/p"
-#define CLIENTS 4
-#define WANTED 300
-#define STOP_ROWS 16
+/* Rounds of the stop race here: one SIGTERM, one SIGINT (the load suite
+ * runs hundreds). */
+#define STOP_ROWS 2
 
-static atomic_int redirects;     /* 307s with the right Location */
-static atomic_int wrong;         /* any other answer */
-static atomic_int early_failure; /* a transfer failed before SIGTERM */
-static atomic_bool sigterm_sent; /* or SIGINT */
-static char link_url[128]; /* written before the clients start */
-
-/* One client: even ones keep one connection alive, odd ones POST a body on
- * a new connection each time. Stops at the first failed transfer, which
- * must come after SIGTERM. */
-static void *client(void *arg)
-{
-	long id = (long)arg;
-	struct http_client c;
-	struct http_result r;
-	char loc[256];
-	int rc;
-
-	if (http_client_init(&c) != 0) {
-		atomic_fetch_add(&early_failure, 1);
-		return NULL;
-	}
-	for (;;) {
-		if (id % 2 == 0)
-			rc = http_client_do(&c, "GET", link_url, NULL, 0, NULL, false, &r);
-		else
-			rc = http_do("POST", link_url, "x=1", 3, NULL, false, &r);
-		if (rc != 0) {
-			if (!atomic_load(&sigterm_sent))
-				atomic_fetch_add(&early_failure, 1);
-			break;
-		}
-		if (r.status == 307 && http_header(&r, "Location", loc, sizeof(loc)) == 0 && strcmp(loc, TARGET) == 0)
-			atomic_fetch_add(&redirects, 1);
-		else
-			atomic_fetch_add(&wrong, 1);
-		http_result_free(&r);
-	}
-	http_client_cleanup(&c);
-	return NULL;
-}
-
-/* Even rows SIGTERM, odd rows SIGINT. Stopping once raced libmicrohttpd's
- * workers and aborted about one stop in 200 (MHD_quiesce_daemon with epoll),
- * so it runs STOP_ROWS times. */
+/* Even rows SIGTERM, odd rows SIGINT, each stopping a daemon in the middle
+ * of traffic (stop_race.h). */
 START_TEST(test_sigterm_or_sigint_during_traffic_exits_0)
 {
-	int sig = _i % 2 == 0 ? SIGTERM : SIGINT;
-	pthread_t t[CLIENTS];
-	struct timespec pause = {0, 2 * 1000000L};
-
-	atomic_store(&redirects, 0);
-	atomic_store(&wrong, 0);
-	atomic_store(&early_failure, 0);
-	atomic_store(&sigterm_sent, false);
-	rt_start(NULL);
-	rt_add_link(TARGET, "c", 307, NULL);
-	snprintf(link_url, sizeof(link_url), "%s/c", rt_daemon.base);
-	for (long i = 0; i < CLIENTS; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, client, (void *)i), 0);
-	for (int waited = 0; atomic_load(&redirects) < WANTED && waited < 20000; waited += 2)
-		nanosleep(&pause, NULL);
-	ck_assert_int_ge(atomic_load(&redirects), WANTED);
-	atomic_store(&sigterm_sent, true);
-	ck_assert_int_eq(daemon_stop_with(&rt_daemon, sig), 0);
-	for (int i = 0; i < CLIENTS; i++)
-		pthread_join(t[i], NULL);
-	ck_assert_int_eq(atomic_load(&wrong), 0);
-	ck_assert_int_eq(atomic_load(&early_failure), 0);
-	daemon_cleanup(&rt_daemon);
-	echo_stop(&rt_echo);
+	stop_race_round(_i % 2 == 0 ? SIGTERM : SIGINT);
 }
 END_TEST
 
@@ -121,14 +55,13 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 {
 	static const char get[] = "GET /c HTTP/1.1\r\nHost: t\r\n\r\n";
 	static const char post[] = "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n";
-	struct timespec pause = {0, 5 * 1000000L};
 	char half[1000], resp[4096];
 	struct http_client metrics;
 	int fd, probe = 0;
 
 	memset(half, 'h', sizeof(half));
 	rt_start(NULL);
-	rt_add_link(TARGET, "c", 307, NULL);
+	create_link(&rt_daemon, TARGET, "c", 307, NULL);
 	fd = raw_connect(rt_daemon.port);
 	ck_assert_int_ge(fd, 0);
 	/* A whole request first: the daemon has accepted this connection. */
@@ -139,7 +72,7 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 	ck_assert_int_eq(raw_send(fd, half, sizeof(half)), 0);
 	ck_assert_int_eq(http_client_init(&metrics), 0);
 	for (int waited = 0; in_flight(&metrics) < 2 && waited < 10000; waited += 5)
-		nanosleep(&pause, NULL);
+		pause_ms(5);
 	ck_assert_int_eq(in_flight(&metrics), 2);
 	http_client_cleanup(&metrics);
 
@@ -149,7 +82,7 @@ START_TEST(test_sigterm_lets_request_in_flight_finish)
 		if (probe < 0)
 			break;
 		close(probe);
-		nanosleep(&pause, NULL);
+		pause_ms(5);
 	}
 	ck_assert_msg(probe < 0, "still accepting connections after SIGTERM");
 	ck_assert(daemon_is_running(&rt_daemon));

@@ -12,14 +12,19 @@
  * between GETs. The daemon then stops with exit status 0, which under ASan
  * also means nothing leaked.
  */
+#include <check.h>
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "test_api_client.h"
+#include "api_client.h"
 
 #define RSP_BUF 16384
 #define RSP_TIMEOUT_MS 5000
@@ -52,7 +57,7 @@ struct rsp_msg {
 
 static void rsp_start(int config)
 {
-	api_daemon_start(&rsp_d, rsp_configs[config]);
+	client_daemon_start(&rsp_d, rsp_configs[config]);
 }
 
 /* Stops the daemon; exit status 0, or the failure shows its stderr. */
@@ -74,7 +79,7 @@ static void rsp_stop(void)
 
 static void rsp_create(const char *json)
 {
-	json_decref(api_create(&rsp_d, json));
+	json_decref(client_create_link(&rsp_d, json));
 }
 
 static int rsp_connect(void)
@@ -393,7 +398,7 @@ START_TEST(test_status_change_seen_at_next_request)
 	for (int k = 0; k < 3; k++)
 		rsp_expect(fd, "st", 302, url, &m);
 	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
-		api_patch(&rsp_d, "st", steps[s].patch);
+		client_patch_link(&rsp_d, "st", steps[s].patch);
 		/* The very next request, on the connection kept from before. */
 		for (int k = 0; k < 3; k++)
 			rsp_expect(fd, "st", steps[s].status, url, &m);
@@ -420,7 +425,7 @@ START_TEST(test_two_links_same_target_then_one_patched)
 		rsp_expect(fd, "ta", 302, u, &m);
 		rsp_expect(fd, "tb", 302, u, &m);
 	}
-	api_patch(&rsp_d, "tb", "{\"url\":\"https://t.example/shared/2\"}");
+	client_patch_link(&rsp_d, "tb", "{\"url\":\"https://t.example/shared/2\"}");
 	for (int k = 0; k < 3; k++) {
 		rsp_expect(fd, "ta", 302, u, &m);
 		rsp_expect(fd, "tb", 302, u2, &m);
@@ -428,10 +433,10 @@ START_TEST(test_two_links_same_target_then_one_patched)
 		rsp_expect(-1, "ta", 302, u, &m);
 	}
 	/* Back to the same target, then ta alone to another status. */
-	api_patch(&rsp_d, "tb", "{\"url\":\"https://t.example/shared\"}");
+	client_patch_link(&rsp_d, "tb", "{\"url\":\"https://t.example/shared\"}");
 	rsp_expect(fd, "tb", 302, u, &m);
 	rsp_expect(fd, "ta", 302, u, &m);
-	api_patch(&rsp_d, "ta", "{\"status\":301}");
+	client_patch_link(&rsp_d, "ta", "{\"status\":301}");
 	for (int k = 0; k < 3; k++) {
 		rsp_expect(fd, "ta", 301, u, &m);
 		rsp_expect(fd, "tb", 302, u, &m);
@@ -600,7 +605,7 @@ START_TEST(test_posts_between_cached_gets)
 
 	/* An Expect as a link's first request: its closing answer is never
 	 * the one the GETs after it get, nor do they close. */
-	api_patch(&rsp_d, "p7", "{\"url\":\"https://t.example/post/2\"}");
+	client_patch_link(&rsp_d, "p7", "{\"url\":\"https://t.example/post/2\"}");
 	fd2 = rsp_connect();
 	rsp_exchange(fd2, expect, false, &m);
 	rsp_assert_redirect(&m, 307, "https://t.example/post/2", false, true);

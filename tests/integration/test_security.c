@@ -55,14 +55,12 @@ static void location_of(const struct http_result *r, char *loc, size_t size)
 
 static void start(struct daemon *d, const char *const *args)
 {
-	daemon_prepare(d);
-	ck_assert_int_eq(daemon_start(d, args, token_env), 0);
+	fixture_start(d, NULL, args, token_env);
 }
 
 static void stop(struct daemon *d)
 {
-	ck_assert_int_eq(daemon_stop(d), 0);
-	daemon_cleanup(d);
+	fixture_stop(d);
 }
 
 /* ---- Location never carries CR or LF ---- */
@@ -129,8 +127,7 @@ START_TEST(test_location_never_carries_cr_or_lf_through_the_cli)
 	struct daemon d;
 	char out[512], err[512];
 
-	daemon_prepare(&d);
-	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
+	fixture_make_db(&d, NULL);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
 					    (const char *const[]){"add", bad[i], "--code", "cli", NULL}),
@@ -274,10 +271,8 @@ START_TEST(test_tokens_never_reach_logs_or_responses)
 	const char *secrets[] = {TOKEN, ro_token, revoked_token, "WRONG-secret-token-value-12345", NULL};
 	const char *args[] = {"--access-log", logpath, NULL};
 
-	daemon_prepare(&d);
+	fixture_make_db(&d, NULL);
 	snprintf(logpath, sizeof(logpath), "%s/access.log", d.dir);
-	ck_assert_int_eq(shortd_run(d.db, created, sizeof(created), err, sizeof(err), (const char *const[]){"init", NULL}),
-			 0);
 	ck_assert_int_eq(shortd_run(d.db, created, sizeof(created), err, sizeof(err),
 				    (const char *const[]){"token", "create", "--name", "ro", "--read-only", NULL}),
 			 0);
@@ -345,8 +340,7 @@ START_TEST(test_admin_responses_are_not_stored_or_sniffed)
 	char *big = malloc(70 * 1024 + 64);
 
 	ck_assert_ptr_nonnull(big);
-	daemon_prepare(&d);
-	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
+	fixture_make_db(&d, NULL);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
 				    (const char *const[]){"token", "create", "--name", "ro", "--read-only", NULL}),
 			 0);

@@ -21,12 +21,9 @@
  * links "c1".."cN" to https://example.com/N, checkpointed into the file. */
 static void make_large_database(struct daemon *d)
 {
-	char out[256], err[512], sql[512];
+	char sql[512];
 
-	daemon_prepare(d);
-	ck_assert_int_eq(shortd_run(d->db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"init", "--db", d->db, NULL}),
-			 0);
+	fixture_make_db(d, NULL);
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
 		 "INSERT INTO links (code, url, status, created_at, updated_at) "

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "test_api_client.h"
+#include "api_client.h"
 
 #define LOAD_THREADS 8
 #define LOAD_PER_THREAD 1000
@@ -39,7 +39,7 @@ static void *create_links(void *arg)
 		json_t *l;
 
 		snprintf(body, sizeof(body), "{\"url\":\"https://load.example/%d/%d\"}", c->id, k);
-		if (api_call(c->d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r) != 201 ||
+		if (client_call(c->d, API_TEST_TOKEN, "POST", "/api/v1/links", body, &r) != 201 ||
 		    (l = json_loadb(r.body, r.body_len, 0, &err)) == NULL) {
 			c->failed++;
 			c->last_bad_status = r.status;
@@ -47,7 +47,7 @@ static void *create_links(void *arg)
 			http_result_free(&r);
 			continue;
 		}
-		snprintf(c->codes[k], sizeof(c->codes[k]), "%s", api_str(l, "code"));
+		snprintf(c->codes[k], sizeof(c->codes[k]), "%s", client_str(l, "code"));
 		json_decref(l);
 		http_result_free(&r);
 	}
@@ -69,7 +69,7 @@ START_TEST(test_8_threads_create_8000_distinct_links)
 	int pages;
 	size_t i;
 
-	api_daemon_start(&d, NULL);
+	client_daemon_start(&d, NULL);
 	for (int t = 0; t < LOAD_THREADS; t++) {
 		creators[t].d = &d;
 		creators[t].id = t;
@@ -89,20 +89,20 @@ START_TEST(test_8_threads_create_8000_distinct_links)
 			ck_assert_msg(strcmp(all_codes[k - 1], all_codes[k]) != 0, "code %s twice", all_codes[k]);
 	}
 
-	all = api_list_all(&d, 1000, &pages);
+	all = client_list_all(&d, 1000, &pages);
 	ck_assert_int_eq(pages, LOAD_TOTAL / 1000);
 	ck_assert_uint_eq(json_array_size(all), LOAD_TOTAL);
 	json_array_foreach(all, i, item)
 	{
 		int t, k;
-		ck_assert_int_eq(sscanf(api_str(item, "url"), "https://load.example/%d/%d", &t, &k), 2);
-		ck_assert_str_eq(api_str(item, "code"), creators[t].codes[k]);
-		snprintf(listed[i], sizeof(listed[i]), "%s", api_str(item, "code"));
+		ck_assert_int_eq(sscanf(client_str(item, "url"), "https://load.example/%d/%d", &t, &k), 2);
+		ck_assert_str_eq(client_str(item, "code"), creators[t].codes[k]);
+		snprintf(listed[i], sizeof(listed[i]), "%s", client_str(item, "code"));
 	}
 	json_decref(all);
 	qsort(listed, LOAD_TOTAL, sizeof(listed[0]), compare_codes);
 	ck_assert(memcmp(listed, all_codes, sizeof(listed)) == 0);
-	api_daemon_stop(&d);
+	fixture_stop(&d);
 }
 END_TEST
 

@@ -34,34 +34,6 @@
 #define CLIENT_REQUESTS 50
 #define CLIENT_PAUSE_MS 500
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
-
-static void raise_nofile(rlim_t want)
-{
-	struct rlimit rl;
-
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	if (rl.rlim_cur >= want)
-		return;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
-		rl.rlim_max = want;
-	rl.rlim_cur = want;
-	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "cannot raise RLIMIT_NOFILE to %lu: %s", (unsigned long)want,
-	              strerror(errno));
-}
-
 /* A connection to 127.0.0.1:port from source, or -1. */
 static int connect_from(const char *source, unsigned port)
 {
@@ -170,19 +142,13 @@ static int client_request(unsigned port, int64_t *took_ms)
 START_TEST(test_trickling_connections_do_not_lock_out_a_client)
 {
 	static struct attack a;
-	char out[512], err[512];
 	struct daemon d;
 	pthread_t attacker;
 	int held = 0, served = 0;
 	int64_t worst = 0;
 
 	raise_nofile(8192);
-	daemon_prepare(&d);
-	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}), 0);
-	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
-	                            (const char *const[]){"add", TARGET, "--code", "abc", NULL}),
-	                 0);
-	ck_assert_int_eq(daemon_start(&d, NULL, NULL), 0);
+	fixture_start(&d, (const struct fixture_link[]){{TARGET, "abc", 0, NULL}, {NULL, NULL, 0, NULL}}, NULL, NULL);
 	a.port = d.port;
 	atomic_store(&a.stop, false);
 	for (int i = 0; i < ATTACKERS; i++)

@@ -30,7 +30,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +43,7 @@ extern char **environ;
 #define STOP_WAIT_MS 15000
 #define ECHO_BODY_MAX (64u * 1024 * 1024)
 
-static int64_t now_ms(void)
+int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -49,7 +51,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void pause_ms(long ms)
+void pause_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
@@ -975,4 +977,137 @@ void tempdb_remove(const char *dir, const char *path)
 		unlink(p);
 	}
 	rmdir(dir);
+}
+
+void raise_nofile(unsigned long want)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		rl.rlim_max = want;
+	rl.rlim_cur = want;
+	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "cannot raise RLIMIT_NOFILE to %lu: %s", want,
+		      strerror(errno));
+}
+
+/* ---- the daemon-plus-links fixture ---- */
+
+void create_link(const struct daemon *d, const char *url, const char *code, int status, const char *const *extra)
+{
+	const char *args[32];
+	char st[16], out[1024], err[1024], want[512];
+	int n = 0, rc;
+
+	args[n++] = "add";
+	args[n++] = url;
+	args[n++] = "--code";
+	args[n++] = code;
+	if (d->base[0] != '\0') {
+		args[n++] = "--base-url";
+		args[n++] = d->base;
+	}
+	if (status != 0) {
+		snprintf(st, sizeof(st), "%d", status);
+		args[n++] = "--status";
+		args[n++] = st;
+	}
+	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
+		ck_assert_int_lt(n, 31);
+		args[n++] = extra[i];
+	}
+	args[n] = NULL;
+	rc = shortd_run(d->db, out, sizeof(out), err, sizeof(err), args);
+	ck_assert_msg(rc == 0, "shortd add %s --code %s: exit %d: %s", url, code, rc, err);
+	if (d->base[0] != '\0') {
+		snprintf(want, sizeof(want), "%s/%s\n", d->base, code);
+		ck_assert_str_eq(out, want);
+	}
+}
+
+/* Copies the file from to to (made with mode); 0 or -1. */
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (out < 0)
+		goto done;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n)
+			goto done;
+	}
+	rc = n == 0 ? 0 : -1;
+done:
+	if (out >= 0 && close(out) != 0)
+		rc = -1;
+	close(in);
+	if (rc != 0)
+		unlink(to);
+	return rc;
+}
+
+/*
+ * Makes db as shortd init does, from a copy of the database that shortd init
+ * made for this binary (fixture-init.db beside it, made again when the
+ * binary is newer): init's writes and fsyncs cost more than a copy, once
+ * per test. init writes nothing that differs between two databases. 0, or -1
+ * when there is no such copy (the caller runs init itself).
+ */
+static int init_from_template(const char *db)
+{
+	char tpl[512], tmp[540], out[512], err[1024];
+	const char *bin = shortd_bin(), *slash = strrchr(bin, '/');
+	struct stat sb, st;
+
+	if (stat(bin, &sb) != 0)
+		return -1;
+	if (slash != NULL)
+		snprintf(tpl, sizeof(tpl), "%.*s/fixture-init.db", (int)(slash - bin), bin);
+	else
+		snprintf(tpl, sizeof(tpl), "fixture-init.db");
+	if (stat(tpl, &st) != 0 || st.st_mtim.tv_sec < sb.st_mtim.tv_sec ||
+	    (st.st_mtim.tv_sec == sb.st_mtim.tv_sec && st.st_mtim.tv_nsec <= sb.st_mtim.tv_nsec)) {
+		snprintf(tmp, sizeof(tmp), "%s.%d", tpl, (int)getpid());
+		unlink(tmp);
+		if (shortd_run(tmp, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL}) != 0 ||
+		    rename(tmp, tpl) != 0 || stat(tpl, &st) != 0) {
+			unlink(tmp);
+			return -1;
+		}
+	}
+	return copy_file(tpl, db, st.st_mode & 0777);
+}
+
+void fixture_make_db(struct daemon *d, const struct fixture_link *links)
+{
+	char out[512], err[1024];
+	int rc;
+
+	daemon_prepare(d);
+	if (init_from_template(d->db) != 0) {
+		rc = shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL});
+		ck_assert_msg(rc == 0, "shortd init: exit %d: %s", rc, err);
+	}
+	for (size_t i = 0; links != NULL && links[i].url != NULL; i++)
+		create_link(d, links[i].url, links[i].code, links[i].status, links[i].extra);
+}
+
+void fixture_start(struct daemon *d, const struct fixture_link *links, const char *const *args,
+		   const char *const *env)
+{
+	fixture_make_db(d, links);
+	ck_assert_int_eq(daemon_start(d, args, env), 0);
+}
+
+void fixture_stop(struct daemon *d)
+{
+	ck_assert_int_eq(daemon_stop(d), 0);
+	daemon_cleanup(d);
 }

@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The libmicrohttpd that the daemon under test is built with refuses some
@@ -49,6 +50,48 @@ void daemon_cleanup(struct daemon *d);
 
 /* The daemon process exists and has not exited. */
 bool daemon_is_running(const struct daemon *d);
+
+/* ---- the daemon-plus-links fixture that most suites use ---- */
+
+/* A link that fixture_make_db adds with create_link. */
+struct fixture_link {
+	const char *url; /* NULL ends an array of them */
+	const char *code;
+	int status;		  /* 0: the default */
+	const char *const *extra; /* more "shortd add" flags, NULL-terminated, or NULL */
+};
+
+/* daemon_prepare, then the database made with shortd init (a copy of the one
+ * it made for this binary, kept beside it as fixture-init.db) and the links
+ * (an array ended by a NULL url, or NULL) added with create_link; no daemon
+ * yet. Fails the test at the first step that fails. */
+void fixture_make_db(struct daemon *d, const struct fixture_link *links);
+
+/* fixture_make_db, then the daemon started with the NULL-terminated serve
+ * args and "NAME=value" env (either may be NULL); fails the test when it
+ * does not start. */
+void fixture_start(struct daemon *d, const struct fixture_link *links, const char *const *args,
+		   const char *const *env);
+
+/* Stops the daemon with SIGTERM, asserts that it exited 0 and removes its
+ * files. */
+void fixture_stop(struct daemon *d);
+
+/* shortd add url --code code (--status status unless 0) plus the NULL-
+ * terminated extra flags on d's database; once the daemon listens, with
+ * --base-url d->base, asserting that it printed d->base/code. Fails the test
+ * when shortd add fails. */
+void create_link(const struct daemon *d, const char *url, const char *code, int status, const char *const *extra);
+
+/* Sleeps ms milliseconds (resuming after a signal). */
+void pause_ms(long ms);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t now_ms(void);
+
+/* Raises this process's open-file limit (which a daemon started after
+ * inherits) to at least want; fails the test when it cannot. */
+void raise_nofile(unsigned long want);
 
 /* Runs $SHORTD_BIN with the NULL-terminated args (no --db added), with
  * SHORTD_DB=db in the environment; captures stdout and stderr (NUL
