@@ -621,7 +621,10 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 	struct conn *c;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+		/* Each answer is read before the next call: from 1.0,
+		 * libmicrohttpd answers every query in one per-connection
+		 * union, which the next query overwrites. */
+		int fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		metrics_connection_opened(srv->metrics);
@@ -630,7 +633,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		/* Without its state the connection is refused at its first
 		 * request (on_request), and counted until it closes. */
 		if (c != NULL)
-			http_conns_open(srv->conns, &c->slot, fd->connect_fd, addr->client_addr,
+			http_conns_open(srv->conns, &c->slot, fd, addr->client_addr,
 				   addr_len(addr->client_addr));
 	} else {
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
