@@ -1,6 +1,7 @@
 # shortd — a URL-shortener HTTP daemon.
 #   make          build build/shortd
 #   make check    install missing Debian packages, build, run every test
+#                 (the admin page's in chromium too: make check-browser)
 #   make check-load  the long load cases (tests/load), run by .ci/run
 #   make check-mhd1  make check's tests against libmicrohttpd 1.0 (Debian 13's)
 #   make asan     the same tests built with AddressSanitizer and UBSan
@@ -20,7 +21,7 @@ UNITDIR ?= $(or $(shell pkg-config --define-variable=rootprefix=$(PREFIX) --vari
 BUILD   ?= build
 CC      ?= cc
 
-PKGS      := libmicrohttpd sqlite3 jansson libsodium
+PKGS      := libmicrohttpd sqlite3 jansson libsodium libqrencode libpng
 TEST_PKGS := check libcurl
 
 CFLAGS  ?= -O2 -g
@@ -44,16 +45,17 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 
 # Every module but main.c goes into a static library that the tests link too.
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/admin_assets.o
 LIB     := $(BUILD)/libshortd.a
 MIGRATIONS := $(sort $(wildcard sql/*.sql))
+WEB_FILES  := web/admin.html web/admin.css web/admin.js
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
 INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-load check-mhd1 mhd1 load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format
+.PHONY: all check check-browser browser-run check-load check-mhd1 mhd1 load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB)
@@ -70,6 +72,12 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 $(BUILD)/migrations_data.c: $(MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
 	sh tools/embed_sql.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The admin page (web/) is embedded the same way, as admin_page.h's table.
+$(BUILD)/admin_assets.c: $(WEB_FILES) tools/embed_web.sh | $(BUILD)/obj
+	sh tools/embed_web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/admin_assets.o: $(BUILD)/admin_assets.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # A test file's NAME_suite() is declared only in the generated runner, and a
@@ -105,7 +113,24 @@ $(BUILD)/obj:
 
 # check: set-up first (a separate make, so pkg-config runs after deps).
 check: deps
-	$(MAKE) --no-print-directory test-run docs-run
+	$(MAKE) --no-print-directory test-run docs-run browser-run
+
+# check-browser: the admin page driven in Debian's chromium by playwright-core,
+# installed by npm ci from tests/browser/package-lock.json (no browser is
+# downloaded); screenshots go to build/browser/ and doc/admin-page.png.
+BROWSER_DIR := tests/browser
+BROWSER_MODULES := $(BROWSER_DIR)/node_modules/.package-lock.json
+
+check-browser: deps
+	$(MAKE) --no-print-directory browser-run
+
+$(BROWSER_MODULES): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 \
+	  npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+browser-run: $(BUILD)/shortd $(BROWSER_MODULES)
+	node $(BROWSER_DIR)/admin.test.js $(BUILD)/shortd
 
 # docs-run: the README's marked examples, run in order against a fresh daemon
 # and compared with what the README shows; make install/uninstall, the

@@ -1,5 +1,5 @@
 /*
- * The admin subcommands: init, add, get, list, rm and token. They open the store
+ * The admin subcommands: init, add, get, list, rm, qr and token. They open the store
  * directly (safe while serve runs on the same file) and validate with the
  * same functions as the API. Each returns the process exit status: 0, 1 for
  * a runtime failure, 2 for bad input with a one-line error on stderr.
@@ -17,5 +17,9 @@ int cli_token(int argc, char **argv);
  * an older one; a current one is left as it is). The only command besides
  * serve that creates a database. */
 int cli_init(int argc, char **argv);
+
+/* `shortd qr CODE [--format svg|png] [--size N] [--margin M]`: the link's
+ * short URL as a QR code on stdout (qr.c draws it). */
+int cli_qr(int argc, char **argv);
 
 #endif

@@ -69,6 +69,7 @@ struct http_response {
 	const char *allow;         /* for 405 */
 	const char *www_authenticate; /* for 401 */
 	bool nosniff;              /* send X-Content-Type-Options: nosniff */
+	const char *const *headers; /* more headers: static name, value pairs ending in NULL */
 	const char *location;      /* points into location_buf */
 	const char *body;          /* static, or into body_buf */
 	size_t body_len;

@@ -1,6 +1,7 @@
 /*
  * Routing, and the routes the server keeps for itself: /healthz, /metrics,
- * /robots.txt, /favicon.ico (404) and, when the API is off, /api (404). Free
+ * /robots.txt, /admin (admin_page.c), /favicon.ico (404) and, when the API
+ * is off, /api (404). Free
  * of libmicrohttpd: a handler like redirect.c and api.c.
  */
 #ifndef SHORTD_HTTP_BUILTIN_H

@@ -54,6 +54,10 @@ void link_init(struct link *l);
 /* Checks a custom code: 1..64 of [A-Za-z0-9_-], not a reserved word. */
 enum link_code_error link_code_check(const char *code);
 
+/* The syntax half of link_code_check(), without the reserved words: 1..64
+ * of [A-Za-z0-9_-]. On LINK_CODE_OK, *len is code's length. */
+enum link_code_error link_code_syntax(const char *code, size_t *len);
+
 /* A human sentence for a code error, never NULL. */
 const char *link_code_error_message(enum link_code_error e);
 

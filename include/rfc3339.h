@@ -19,6 +19,10 @@ void rfc3339_format(int64_t t, char out[RFC3339_LEN + 1]);
 /* Writes the UTC date of t as "YYYY-MM-DD" into out (at least 11 bytes). */
 void rfc3339_date(int64_t t, char out[11]);
 
+/* The day of unix time t, in days since 1970-01-01, rounded down (so the
+ * second before the epoch is day -1). */
+int64_t rfc3339_day_of(int64_t t);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t rfc3339_days_from_civil(int64_t y, unsigned m, unsigned d);
 

@@ -1,8 +1,8 @@
 /*
  * The access log in the combined log format, buffered per thread.
  *
- * Each thread that logs owns a struct tbuf (found through a thread key,
- * made on its first line): a buffer it appends to under the tbuf's own
+ * Each thread that logs owns a struct tbuf (from a thread_registry, made
+ * on its first line): a buffer it appends to under the tbuf's own
  * mutex, which only it and the writer ever take, and a spare the writer
  * swaps in. The writer thread, every FLUSH_MS and at close, swaps each
  * buffer out and write(2)s it whole, so lines never interleave mid-line.
@@ -18,13 +18,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "thread_registry.h"
 
 #define BUF_SIZE (256 * 1024)
 #define FLUSH_MS 200
@@ -43,7 +44,6 @@ struct tbuf {
 	char *spare; /* the writer's: touched only under flush_lock */
 	int64_t stamp_at; /* the second stamp was made for */
 	char stamp[40];
-	struct tbuf *next;
 };
 
 struct accesslog {
@@ -52,9 +52,7 @@ struct accesslog {
 	int fd;
 	pthread_mutex_t fd_lock;
 	pthread_mutex_t flush_lock;
-	pthread_key_t key;
-	pthread_mutex_t bufs_lock;
-	struct tbuf *_Atomic bufs;
+	struct thread_registry *bufs; /* every thread's struct tbuf */
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake;
 	bool stopping;
@@ -90,26 +88,62 @@ static void write_all(struct accesslog *log, const char *buf, size_t n)
 	}
 }
 
+static void *tbuf_new(void *arg)
+{
+	struct tbuf *b = calloc(1, sizeof(*b));
+
+	(void)arg;
+	if (b == NULL)
+		return NULL;
+	b->data = malloc(BUF_SIZE);
+	b->spare = malloc(BUF_SIZE);
+	if (b->data == NULL || b->spare == NULL || pthread_mutex_init(&b->lock, NULL) != 0) {
+		free(b->data);
+		free(b->spare);
+		free(b);
+		return NULL;
+	}
+	b->stamp_at = -1;
+	return b;
+}
+
+static void tbuf_free(void *obj, void *arg)
+{
+	struct tbuf *b = obj;
+
+	(void)arg;
+	pthread_mutex_destroy(&b->lock);
+	free(b->data);
+	free(b->spare);
+	free(b);
+}
+
+/* Writes out one thread's buffered lines. Caller holds flush_lock. */
+static void flush_one(void *obj, void *arg)
+{
+	struct tbuf *b = obj;
+	struct accesslog *log = arg;
+	char *full;
+	size_t n;
+
+	pthread_mutex_lock(&b->lock);
+	full = b->data;
+	n = b->len;
+	b->data = b->spare;
+	b->len = 0;
+	b->spare = full;
+	pthread_mutex_unlock(&b->lock);
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&log->fd_lock);
+	write_all(log, full, n);
+	pthread_mutex_unlock(&log->fd_lock);
+}
+
 /* Writes out every thread's buffered lines. Caller holds flush_lock. */
 static void flush_all(struct accesslog *log)
 {
-	for (struct tbuf *b = atomic_load_explicit(&log->bufs, memory_order_acquire); b != NULL; b = b->next) {
-		char *full;
-		size_t n;
-
-		pthread_mutex_lock(&b->lock);
-		full = b->data;
-		n = b->len;
-		b->data = b->spare;
-		b->len = 0;
-		b->spare = full;
-		pthread_mutex_unlock(&b->lock);
-		if (n == 0)
-			continue;
-		pthread_mutex_lock(&log->fd_lock);
-		write_all(log, full, n);
-		pthread_mutex_unlock(&log->fd_lock);
-	}
+	thread_registry_foreach(log->bufs, flush_one, log);
 }
 
 static void *writer_main(void *arg)
@@ -157,13 +191,12 @@ int accesslog_open(const char *path, const struct config *cfg, struct accesslog 
 		if (open_path(path, &log->fd, err, errlen) != 0)
 			goto fail;
 	}
-	if (pthread_key_create(&log->key, NULL) != 0) {
-		snprintf(err, errlen, "--access-log: out of thread keys");
+	if (thread_registry_new(tbuf_new, tbuf_free, NULL, &log->bufs) != 0) {
+		snprintf(err, errlen, "--access-log: out of memory or thread keys");
 		goto fail_fd;
 	}
 	pthread_mutex_init(&log->fd_lock, NULL);
 	pthread_mutex_init(&log->flush_lock, NULL);
-	pthread_mutex_init(&log->bufs_lock, NULL);
 	pthread_mutex_init(&log->wake_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -173,10 +206,9 @@ int accesslog_open(const char *path, const struct config *cfg, struct accesslog 
 		snprintf(err, errlen, "--access-log: cannot start the log writer");
 		pthread_cond_destroy(&log->wake);
 		pthread_mutex_destroy(&log->wake_lock);
-		pthread_mutex_destroy(&log->bufs_lock);
 		pthread_mutex_destroy(&log->flush_lock);
 		pthread_mutex_destroy(&log->fd_lock);
-		pthread_key_delete(log->key);
+		thread_registry_free(log->bufs);
 		goto fail_fd;
 	}
 	*out = log;
@@ -221,53 +253,18 @@ void accesslog_close(struct accesslog *log)
 	pthread_cond_signal(&log->wake);
 	pthread_mutex_unlock(&log->wake_lock);
 	pthread_join(log->writer, NULL); /* its last round wrote everything */
-	for (struct tbuf *b = atomic_load(&log->bufs), *next; b != NULL; b = next) {
-		next = b->next;
-		pthread_mutex_destroy(&b->lock);
-		free(b->data);
-		free(b->spare);
-		free(b);
-	}
+	thread_registry_free(log->bufs);
 	if (log->path != NULL)
 		close(log->fd);
 	pthread_cond_destroy(&log->wake);
 	pthread_mutex_destroy(&log->wake_lock);
-	pthread_mutex_destroy(&log->bufs_lock);
 	pthread_mutex_destroy(&log->flush_lock);
 	pthread_mutex_destroy(&log->fd_lock);
-	pthread_key_delete(log->key);
 	free(log->path);
 	free(log);
 }
 
 /* ---- formatting ---- */
-
-static struct tbuf *thread_buf(struct accesslog *log)
-{
-	struct tbuf *b = pthread_getspecific(log->key);
-
-	if (b != NULL)
-		return b;
-	b = calloc(1, sizeof(*b));
-	if (b == NULL)
-		return NULL;
-	b->data = malloc(BUF_SIZE);
-	b->spare = malloc(BUF_SIZE);
-	if (b->data == NULL || b->spare == NULL) {
-		free(b->data);
-		free(b->spare);
-		free(b);
-		return NULL;
-	}
-	b->stamp_at = -1;
-	pthread_mutex_init(&b->lock, NULL);
-	pthread_mutex_lock(&log->bufs_lock);
-	b->next = atomic_load_explicit(&log->bufs, memory_order_relaxed);
-	atomic_store_explicit(&log->bufs, b, memory_order_release);
-	pthread_mutex_unlock(&log->bufs_lock);
-	pthread_setspecific(log->key, b);
-	return b;
-}
 
 /*
  * Appends s, escaped, using at most cap bytes: control bytes, bytes past
@@ -374,7 +371,7 @@ static void peer_name(const struct accesslog *log, const struct sockaddr *sa, co
 
 void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
 {
-	struct tbuf *b = thread_buf(log);
+	struct tbuf *b = thread_registry_get(log->bufs);
 	char peer[INET6_ADDRSTRLEN];
 	char *p;
 	size_t target;

@@ -1,5 +1,5 @@
 /*
- * The admin JSON API: /api/v1/links and /api/v1/links/{code}[/stats].
+ * The admin JSON API: /api/v1/links and /api/v1/links/{code}[/stats|/qr].
  *
  * A request goes through the same gates in the same order: token (401),
  * route (404), method (405), role (403), body size (413), media type (415),
@@ -29,6 +29,7 @@
 #include "auth.h"
 #include "link_json.h"
 #include "link_admin.h"
+#include "qr.h"
 #include "rfc3339.h"
 #include "url.h"
 
@@ -49,6 +50,7 @@ enum api_route {
 	ROUTE_COLLECTION, /* /api/v1/links */
 	ROUTE_LINK,       /* /api/v1/links/{code} */
 	ROUTE_STATS,      /* /api/v1/links/{code}/stats */
+	ROUTE_QR,         /* /api/v1/links/{code}/qr */
 };
 
 int api_create(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
@@ -199,6 +201,8 @@ static enum api_route route_of(const char *path, char *code, size_t codesize)
 	code[n] = '\0';
 	if (slash == NULL)
 		return ROUTE_LINK;
+	if (strcmp(slash, "/qr") == 0)
+		return ROUTE_QR;
 	return strcmp(slash, "/stats") == 0 ? ROUTE_STATS : ROUTE_NONE;
 }
 
@@ -437,7 +441,7 @@ static int wrong_type(struct body_error *e, const char *key, const char *expecte
 }
 
 /* A JSON integer into a link status; values no status can have become -1,
- * which linkops refuses with its own invalid_status. */
+ * which link_admin refuses with its own invalid_status. */
 static int status_of(const json_t *v)
 {
 	json_int_t n = json_integer_value(v);
@@ -445,7 +449,7 @@ static int status_of(const json_t *v)
 }
 
 /* A JSON integer or null into max_clicks. -1 is the store's "unlimited", so
- * every negative number becomes INT64_MIN, which linkops refuses. */
+ * every negative number becomes INT64_MIN, which link_admin refuses. */
 static int64_t max_clicks_of(const json_t *v)
 {
 	json_int_t n;
@@ -890,6 +894,68 @@ out:
 	free(c);
 }
 
+/* Reads a whole-number query parameter in [min, max] into *out (left as it
+ * is when absent); false when present and malformed or out of bounds. */
+static bool query_whole(const char *query, const char *name, long long min, long long max, long long *out)
+{
+	char value[QUERY_VALUE_MAX];
+	int found = query_param(query, name, value, sizeof(value));
+
+	return found == 0 || (found > 0 && parse_whole(value, min, max, out) == 0);
+}
+
+/* GET /api/v1/links/{code}/qr?format=svg|png&size=N&margin=M: the short
+ * URL as a QR code, drawn by qr.c. */
+static void handle_qr(struct api *a, const struct http_request *req, const char *code,
+		      struct http_response *resp)
+{
+	char value[QUERY_VALUE_MAX], short_url[1200];
+	long long size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
+	enum qr_format format = QR_SVG;
+	struct link_admin_error err;
+	struct link *l;
+	char *image;
+	size_t len;
+	int rc, found;
+
+	found = query_param(req->query, "format", value, sizeof(value));
+	if (found != 0 && (found < 0 || qr_format_parse(value, &format) != 0)) {
+		reply_error(resp, 400, "invalid_format", "format must be svg or png");
+		return;
+	}
+	if (!query_whole(req->query, "size", QR_SIZE_MIN, QR_SIZE_MAX, &size)) {
+		reply_error(resp, 400, "invalid_size", "size must be a whole number of pixels per module from %d to %d",
+			    QR_SIZE_MIN, QR_SIZE_MAX);
+		return;
+	}
+	if (!query_whole(req->query, "margin", 0, QR_MARGIN_MAX, &margin)) {
+		reply_error(resp, 400, "invalid_margin", "margin must be a whole number of modules from 0 to %d",
+			    QR_MARGIN_MAX);
+		return;
+	}
+	if ((l = malloc(sizeof(*l))) == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		return;
+	}
+	rc = store_link_lookup(a->store, code, l);
+	if (rc == STORE_OK && link_json_short_url(a->cfg->base_url, l->code, short_url, sizeof(short_url)) != 0)
+		rc = STORE_ERROR;
+	free(l);
+	if (rc != STORE_OK) {
+		link_admin_store_error(rc, &err);
+		reply_linkops_error(resp, &err);
+		return;
+	}
+	if (qr_render(short_url, format, (int)size, (int)margin, &image, &len) != 0) {
+		reply_error(resp, 500, "internal", "the short URL could not be drawn as a QR code");
+		return;
+	}
+	reply_headers(resp, 200);
+	resp->content_type = qr_content_type(format);
+	resp->body_heap = image;
+	resp->body_len = len;
+}
+
 /* ---- the gates ---- */
 
 static bool authorised(struct api *a, const struct http_request *req, struct http_response *resp,
@@ -959,6 +1025,9 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 			handle_delete(a, code, resp);
 		else
 			handle_read(a, code, resp);
+		return;
+	case ROUTE_QR:
+		handle_qr(a, req, code, resp);
 		return;
 	default:
 		handle_stats(a, req, code, resp);

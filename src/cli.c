@@ -1,7 +1,7 @@
 /*
  * The admin subcommands. Each opens the store itself (safe beside a running
  * serve: SQLite in WAL mode with a busy timeout), validates through the same
- * linkops functions as the API, and maps outcomes to exit statuses:
+ * link_admin functions as the API, and maps outcomes to exit statuses:
  * 0 success, 1 not found / taken / store failure, 2 bad usage or value.
  * Errors are one line on stderr starting with "shortd: ".
  *
@@ -20,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "config.h"
 #include "link_json.h"
 #include "link_admin.h"
+#include "num.h"
+#include "qr.h"
 #include "rfc3339.h"
 #include "store.h"
 
@@ -42,6 +45,9 @@ enum {
 	O_LIMIT,
 	O_NAME,
 	O_READ_ONLY,
+	O_FORMAT,
+	O_SIZE,
+	O_MARGIN,
 };
 
 struct cli_common {
@@ -147,21 +153,6 @@ static int open_store(const struct cli_common *c, struct store **s)
 	return 0;
 }
 
-static int parse_count(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || s[0] == '\0')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int cli_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -179,7 +170,7 @@ int cli_add(int argc, char **argv)
 	struct link_admin_error err;
 	struct store *s;
 	struct link *l;
-	long long n;
+	uint64_t n;
 	int opt, rc;
 
 	common_init(&c);
@@ -193,7 +184,7 @@ int cli_add(int argc, char **argv)
 			in.code = optarg;
 			break;
 		case O_STATUS:
-			if (parse_count(optarg, 0, 999, &n) != 0 || !link_status_is_valid((int)n))
+			if (num_parse(optarg, 0, 999, &n) != 0 || !link_status_is_valid((int)n))
 				return usage_error("--status: expected 301, 302, 303, 307 or 308, got '%s'", optarg);
 			in.status = (int)n;
 			break;
@@ -203,9 +194,9 @@ int cli_add(int argc, char **argv)
 						   optarg);
 			break;
 		case O_MAX_CLICKS:
-			if (parse_count(optarg, 0, INT64_MAX, &n) != 0)
+			if (num_parse(optarg, 0, INT64_MAX, &n) != 0)
 				return usage_error("--max-clicks: expected a whole number >= 0, got '%s'", optarg);
-			in.max_clicks = n;
+			in.max_clicks = (int64_t)n;
 			break;
 		case O_FORWARD_QUERY:
 			in.forward_query = true;
@@ -328,7 +319,7 @@ int cli_list(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_common c;
-	long long limit = 0, n;
+	uint64_t limit = 0, n;
 	int64_t after = 0, last;
 	struct store *s;
 	int opt, rc = 0;
@@ -341,7 +332,7 @@ int cli_list(int argc, char **argv)
 			continue;
 		if (opt != O_LIMIT)
 			return bad_option(opt, argv);
-		if (parse_count(optarg, 1, INT32_MAX, &limit) != 0)
+		if (num_parse(optarg, 1, INT32_MAX, &limit) != 0)
 			return usage_error("--limit: expected a whole number >= 1, got '%s'", optarg);
 	}
 	if (optind != argc)
@@ -386,6 +377,76 @@ int cli_rm(int argc, char **argv)
 		rc = EXIT_FAIL;
 	}
 	store_close(s);
+	return rc;
+}
+
+int cli_qr(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, O_DB},
+		{"base-url", required_argument, NULL, O_BASE_URL},
+		{"format", required_argument, NULL, O_FORMAT},
+		{"size", required_argument, NULL, O_SIZE},
+		{"margin", required_argument, NULL, O_MARGIN},
+		{NULL, 0, NULL, 0},
+	};
+	uint64_t size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
+	enum qr_format format = QR_SVG;
+	char short_url[1200];
+	struct cli_common c;
+	const char *code;
+	struct store *s;
+	struct link *l;
+	char *image = NULL;
+	size_t len;
+	int opt, rc;
+
+	common_init(&c);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (common_opt(&c, opt, optarg))
+			continue;
+		if (opt == O_FORMAT && qr_format_parse(optarg, &format) != 0)
+			return usage_error("--format: expected svg or png, got '%s'", optarg);
+		else if (opt == O_SIZE && num_parse(optarg, QR_SIZE_MIN, QR_SIZE_MAX, &size) != 0)
+			return usage_error("--size: expected pixels per module from 1 to 32, got '%s'", optarg);
+		else if (opt == O_MARGIN && num_parse(optarg, 0, QR_MARGIN_MAX, &margin) != 0)
+			return usage_error("--margin: expected modules of quiet zone from 0 to 16, got '%s'", optarg);
+		else if (opt != O_FORMAT && opt != O_SIZE && opt != O_MARGIN)
+			return bad_option(opt, argv);
+	}
+	if (optind + 1 != argc)
+		return usage_error("%s", "qr: expected exactly one CODE (shortd qr CODE [--format svg|png] >FILE)");
+	code = argv[optind];
+	if (link_code_check(code) != LINK_CODE_OK)
+		return usage_error("invalid code '%s'", code);
+	if ((rc = common_finish(&c, true)) != 0)
+		return rc;
+	if (format == QR_PNG && isatty(STDOUT_FILENO))
+		return usage_error("%s", "qr: a PNG is binary; send it to a file (shortd qr CODE --format png >FILE)");
+	if ((l = malloc(sizeof(*l))) == NULL)
+		return EXIT_FAIL;
+	if (open_store(&c, &s) != 0) {
+		free(l);
+		return EXIT_FAIL;
+	}
+	rc = store_link_lookup(s, code, l);
+	store_close(s);
+	free(l);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "shortd: %s: %s\n", code, rc == STORE_NOT_FOUND ? "no such link" : store_status_message(rc));
+		return EXIT_FAIL;
+	}
+	if (link_json_short_url(c.base_url, code, short_url, sizeof(short_url)) != 0 ||
+	    qr_render(short_url, format, (int)size, (int)margin, &image, &len) != 0) {
+		fprintf(stderr, "shortd: %s: the short URL could not be drawn as a QR code\n", code);
+		return EXIT_FAIL;
+	}
+	rc = fwrite(image, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : EXIT_FAIL;
+	if (rc != 0)
+		fprintf(stderr, "shortd: qr: cannot write the image: %s\n", strerror(errno));
+	free(image);
 	return rc;
 }
 

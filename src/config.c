@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "link.h"
+#include "num.h"
 #include "url.h"
 
 void config_defaults(struct config *c)
@@ -37,26 +37,11 @@ void config_defaults(struct config *c)
 	c->link_cache_mb = 8;
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int config_parse_listen(struct config *c, const char *value)
 {
 	const char *colon;
 	char host[CONFIG_HOST_MAX + 1];
-	unsigned long long port;
+	uint64_t port;
 	unsigned char addr[16];
 	size_t hlen;
 
@@ -88,7 +73,7 @@ int config_parse_listen(struct config *c, const char *value)
 		if (inet_pton(AF_INET, host, addr) != 1)
 			return -1;
 	}
-	if (parse_uint(colon + 1, 0, 65535, &port) != 0)
+	if (num_parse(colon + 1, 0, 65535, &port) != 0)
 		return -1;
 	memcpy(c->listen_host, host, strlen(host) + 1);
 	c->listen_port = (unsigned)port;
@@ -117,7 +102,7 @@ int config_parse_cidr(const char *value, struct config_cidr *out)
 	char host[INET6_ADDRSTRLEN];
 	const char *slash = strchr(value, '/');
 	size_t hlen = slash != NULL ? (size_t)(slash - value) : strlen(value);
-	unsigned long long bits;
+	uint64_t bits;
 	struct config_cidr c;
 	unsigned max;
 
@@ -135,7 +120,7 @@ int config_parse_cidr(const char *value, struct config_cidr *out)
 		return -1;
 	}
 	bits = max;
-	if (slash != NULL && parse_uint(slash + 1, 0, max, &bits) != 0)
+	if (slash != NULL && num_parse(slash + 1, 0, max, &bits) != 0)
 		return -1;
 	c.bits = (unsigned)bits + 128 - max;
 	for (unsigned i = c.bits; i < 128; i++)
@@ -226,7 +211,7 @@ enum opt_id {
 /* Applies one setting; name is "--flag" or "VARIABLE" for the message. */
 static int apply(struct config *c, int id, const char *v, const char *name, char *err, size_t errlen)
 {
-	unsigned long long n;
+	uint64_t n;
 
 	switch (id) {
 	case OPT_LISTEN:
@@ -247,14 +232,14 @@ static int apply(struct config *c, int id, const char *v, const char *name, char
 		snprintf(err, errlen, "%s: expected an http:// or https:// URL, got '%s'", name, v);
 		return -1;
 	case OPT_DEFAULT_STATUS:
-		if (parse_uint(v, 0, 999, &n) == 0 && link_status_is_valid((int)n)) {
+		if (num_parse(v, 0, 999, &n) == 0 && link_status_is_valid((int)n)) {
 			c->default_status = (int)n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected 301, 302, 303, 307 or 308, got '%s'", name, v);
 		return -1;
 	case OPT_THREADS:
-		if (parse_uint(v, 1, 256, &n) == 0) {
+		if (num_parse(v, 1, 256, &n) == 0) {
 			c->threads = (unsigned)n;
 			return 0;
 		}
@@ -268,56 +253,56 @@ static int apply(struct config *c, int id, const char *v, const char *name, char
 		snprintf(err, errlen, "%s: expected a file path or -", name);
 		return -1;
 	case OPT_MAX_BODY:
-		if (parse_uint(v, 0, 1ULL << 40, &n) == 0) {
+		if (num_parse(v, 0, 1ULL << 40, &n) == 0) {
 			c->max_body = n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected a number of bytes, got '%s'", name, v);
 		return -1;
 	case OPT_CACHE_MAX_AGE:
-		if (parse_uint(v, 0, 31536000, &n) == 0) {
+		if (num_parse(v, 0, 31536000, &n) == 0) {
 			c->cache_max_age = (unsigned)n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected seconds from 0 to 31536000, got '%s'", name, v);
 		return -1;
 	case OPT_FLUSH_INTERVAL:
-		if (parse_uint(v, 10, 60000, &n) == 0) {
+		if (num_parse(v, 10, 60000, &n) == 0) {
 			c->flush_ms = (unsigned)n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected milliseconds from 10 to 60000, got '%s'", name, v);
 		return -1;
 	case OPT_MAX_CONNECTIONS:
-		if (parse_uint(v, 1, 1000000, &n) == 0) {
+		if (num_parse(v, 1, 1000000, &n) == 0) {
 			c->max_connections = (unsigned)n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected a number from 1 to 1000000, got '%s'", name, v);
 		return -1;
 	case OPT_MAX_CONNECTIONS_PER_IP:
-		if (parse_uint(v, 0, 1000000, &n) == 0) {
+		if (num_parse(v, 0, 1000000, &n) == 0) {
 			c->max_connections_per_ip = (unsigned)n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected a number (0 for no limit), got '%s'", name, v);
 		return -1;
 	case OPT_TIMEOUT:
-		if (parse_uint(v, 1, 86400, &n) == 0) {
+		if (num_parse(v, 1, 86400, &n) == 0) {
 			c->timeout = (unsigned)n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected seconds from 1 to 86400, got '%s'", name, v);
 		return -1;
 	case OPT_HEADER_TIMEOUT:
-		if (parse_uint(v, 1, 3600, &n) == 0) {
+		if (num_parse(v, 1, 3600, &n) == 0) {
 			c->header_timeout = (unsigned)n;
 			return 0;
 		}
 		snprintf(err, errlen, "%s: expected seconds from 1 to 3600, got '%s'", name, v);
 		return -1;
 	case OPT_BODY_MIN_RATE:
-		if (parse_uint(v, 0, 1000000000, &n) == 0) {
+		if (num_parse(v, 0, 1000000000, &n) == 0) {
 			c->body_min_rate = (unsigned)n;
 			return 0;
 		}
@@ -330,7 +315,7 @@ static int apply(struct config *c, int id, const char *v, const char *name, char
 			 name, CONFIG_TRUSTED_MAX, v);
 		return -1;
 	case OPT_LINK_CACHE:
-		if (parse_uint(v, 0, 4096, &n) == 0) {
+		if (num_parse(v, 0, 4096, &n) == 0) {
 			c->link_cache_mb = (unsigned)n;
 			return 0;
 		}

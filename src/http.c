@@ -69,6 +69,7 @@ void http_response_init(struct http_response *r)
 	r->allow = NULL;
 	r->www_authenticate = NULL;
 	r->nosniff = false;
+	r->headers = NULL;
 	r->location = NULL;
 	r->body = NULL;
 	r->body_len = 0;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin_page.h"
+
 enum http_route http_route_of(const char *path)
 {
 	if (strcmp(path, "/") == 0)
@@ -104,6 +106,10 @@ void http_builtin_handle(const struct http_builtin *b, enum http_route route, co
 			answer_metrics(b, resp);
 		else
 			http_response_fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
+		return;
+	case HTTP_ROUTE_ADMIN:
+		if (!admin_page_handle(req, resp))
+			http_response_fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
 		return;
 	default:
 		http_response_fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);

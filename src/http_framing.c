@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "num.h"
+
 void http_framing_init(struct http_framing *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -56,19 +58,18 @@ void http_framing_field(struct http_framing *f, const char *name, size_t name_le
 
 bool http_framing_length(const struct http_framing *f, uint64_t *out)
 {
-	const char *v = f->length_value;
-	uint64_t n = 0;
+	uint64_t n;
 
-	if (v == NULL || *v == '\0')
+	switch (num_parse(f->length_value, 0, UINT64_MAX, &n)) {
+	case NUM_OK:
+		*out = n;
+		return true;
+	case NUM_TOO_LARGE: /* past 2^64-1: over any limit */
+		*out = UINT64_MAX;
+		return true;
+	default:
 		return false;
-	for (; *v != '\0'; v++) {
-		if (*v < '0' || *v > '9')
-			return false;
-		/* Past 2^64-1 the length stays there: over any limit. */
-		n = n > (UINT64_MAX - (uint64_t)(*v - '0')) / 10 ? UINT64_MAX : n * 10 + (uint64_t)(*v - '0');
 	}
-	*out = n;
-	return true;
 }
 
 /* A Host value is a uri-host and an optional port (RFC 9112 3.2, RFC 3986

@@ -17,11 +17,12 @@
  */
 #include "http_respcache.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "thread_registry.h"
 
 /* Prepared redirect responses kept per worker thread, for links asked for
  * again: direct-mapped by (status, Location); a longer Location is not kept. */
@@ -72,17 +73,29 @@ struct http_respcache_slot {
 
 /* One worker's table. */
 struct table {
-	struct table *next;
 	struct http_respcache_slot slot[RESP_SLOTS];
 };
 
 struct http_respcache {
 	struct MHD_Response *fixed[HTTP_FIXED_COUNT];
-	bool redirects_on;    /* key and lock exist */
-	pthread_key_t key;    /* a worker's struct table */
-	pthread_mutex_t lock; /* guards the list of tables */
-	struct table *tables;
+	struct thread_registry *tables; /* each worker's struct table; NULL: off */
 };
+
+static void *table_new(void *arg)
+{
+	(void)arg;
+	return calloc(1, sizeof(struct table));
+}
+
+static void table_free(void *obj, void *arg)
+{
+	struct table *t = obj;
+
+	(void)arg;
+	for (size_t i = 0; i < RESP_SLOTS; i++)
+		MHD_destroy_response(t->slot[i].r);
+	free(t);
+}
 
 int http_respcache_new(bool redirects, struct http_respcache **out)
 {
@@ -105,11 +118,9 @@ int http_respcache_new(bool redirects, struct http_respcache **out)
 			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, FIXED_ALLOW);
 		c->fixed[fixed_defs[i].id] = r;
 	}
-	/* Without a key the tables stay off: every response is then built. */
-	if (redirects && pthread_key_create(&c->key, NULL) == 0) {
-		pthread_mutex_init(&c->lock, NULL);
-		c->redirects_on = true;
-	}
+	/* Without a registry the tables stay off: every response is then built. */
+	if (redirects && thread_registry_new(table_new, table_free, NULL, &c->tables) != 0)
+		c->tables = NULL;
 	*out = c;
 	return 0;
 }
@@ -122,16 +133,7 @@ void http_respcache_free(struct http_respcache *c)
 		if (c->fixed[i] != NULL)
 			MHD_destroy_response(c->fixed[i]);
 	}
-	for (struct table *t = c->tables, *next; t != NULL; t = next) {
-		next = t->next;
-		for (size_t i = 0; i < RESP_SLOTS; i++)
-			MHD_destroy_response(t->slot[i].r);
-		free(t);
-	}
-	if (c->redirects_on) {
-		pthread_key_delete(c->key);
-		pthread_mutex_destroy(&c->lock);
-	}
+	thread_registry_free(c->tables);
 	free(c);
 }
 
@@ -167,31 +169,9 @@ static bool is_cacheable(const struct http_response *resp, size_t location_len)
 {
 	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && location_len <= RESP_LOCATION_MAX &&
 	       !resp->close && resp->page_pending && resp->body_heap == NULL && resp->allow == NULL &&
-	       resp->www_authenticate == NULL && !resp->nosniff && resp->cache_control != NULL &&
+	       resp->www_authenticate == NULL && !resp->nosniff && resp->headers == NULL &&
+	       resp->cache_control != NULL &&
 	       strlen(resp->cache_control) < sizeof(((struct http_respcache_slot *)NULL)->cache_control);
-}
-
-/* The calling worker's table, made on its first use; NULL when off or out
- * of memory. */
-static struct table *table_get(struct http_respcache *c)
-{
-	struct table *t;
-
-	if (!c->redirects_on)
-		return NULL;
-	t = pthread_getspecific(c->key);
-	if (t != NULL)
-		return t;
-	t = calloc(1, sizeof(*t));
-	if (t == NULL || pthread_setspecific(c->key, t) != 0) {
-		free(t);
-		return NULL;
-	}
-	pthread_mutex_lock(&c->lock);
-	t->next = c->tables;
-	c->tables = t;
-	pthread_mutex_unlock(&c->lock);
-	return t;
 }
 
 struct http_respcache_slot *http_respcache_slot(struct http_respcache *c, const struct http_response *resp,
@@ -200,7 +180,7 @@ struct http_respcache_slot *http_respcache_slot(struct http_respcache *c, const 
 	struct table *t;
 	uint32_t h;
 
-	if (!is_cacheable(resp, location_len) || (t = table_get(c)) == NULL)
+	if (!is_cacheable(resp, location_len) || c->tables == NULL || (t = thread_registry_get(c->tables)) == NULL)
 		return NULL;
 	h = 2166136261u ^ (uint32_t)resp->status;
 	for (size_t i = 0; i < location_len; i++)

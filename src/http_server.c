@@ -219,6 +219,8 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, resp->www_authenticate);
 	if (resp->nosniff)
 		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	for (const char *const *h = resp->headers; h != NULL && h[0] != NULL; h += 2)
+		MHD_add_response_header(r, h[0], h[1]);
 	if (resp->close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, (unsigned)resp->status, r);

@@ -48,18 +48,29 @@ bool link_code_is_reserved(const char *code, size_t len)
 	return false;
 }
 
-enum link_code_error link_code_check(const char *code)
+enum link_code_error link_code_syntax(const char *code, size_t *len)
 {
-	size_t len = 0;
+	size_t n = 0;
 
 	if (code == NULL || code[0] == '\0')
 		return LINK_CODE_EMPTY;
-	for (; code[len] != '\0'; len++) {
-		if (len >= LINK_CODE_MAX)
+	for (; code[n] != '\0'; n++) {
+		if (n >= LINK_CODE_MAX)
 			return LINK_CODE_TOO_LONG;
-		if (!is_code_char((unsigned char)code[len]))
+		if (!is_code_char((unsigned char)code[n]))
 			return LINK_CODE_BAD_CHAR;
 	}
+	*len = n;
+	return LINK_CODE_OK;
+}
+
+enum link_code_error link_code_check(const char *code)
+{
+	size_t len;
+	enum link_code_error e = link_code_syntax(code, &len);
+
+	if (e != LINK_CODE_OK)
+		return e;
 	if (link_code_is_reserved(code, len))
 		return LINK_CODE_RESERVED;
 	return LINK_CODE_OK;

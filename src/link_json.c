@@ -7,7 +7,7 @@
 
 #include "rfc3339.h"
 
-static json_t *time_or_null(int64_t t)
+json_t *link_json_time_or_null(int64_t t)
 {
 	char buf[RFC3339_LEN + 1];
 
@@ -35,9 +35,9 @@ json_t *link_json_encode(const struct link *l, const char *base_url, int64_t cli
 			 "url", l->url,
 			 "status", l->status,
 			 "forward_query", l->forward_query,
-			 "created_at", time_or_null(l->created_at),
-			 "updated_at", time_or_null(l->updated_at),
-			 "expires_at", time_or_null(l->expires_at),
+			 "created_at", link_json_time_or_null(l->created_at),
+			 "updated_at", link_json_time_or_null(l->updated_at),
+			 "expires_at", link_json_time_or_null(l->expires_at),
 			 "max_clicks", l->max_clicks == LINK_NO_LIMIT ? json_null() : json_integer(l->max_clicks),
 			 "clicks", (json_int_t)clicks,
 			 "disabled", l->disabled);

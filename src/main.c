@@ -35,6 +35,9 @@ static const struct {
 	{"get", cli_get, "  get CODE          prints the link as JSON\n"},
 	{"list", cli_list, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
 	{"rm", cli_rm, "  rm CODE\n"},
+	{"qr", cli_qr,
+	 "  qr CODE [--format svg|png] [--size N] [--margin M]\n"
+	 "                    writes the short URL as a QR code to stdout\n"},
 	{"token", cli_token,
 	 "  token create [--name NAME] [--read-only]       prints a new token once\n"
 	 "  token list | token revoke NAME\n"},

@@ -119,9 +119,14 @@ static unsigned clamp_year(int64_t y)
 	return y < 0 ? 0 : y > 9999 ? 9999 : (unsigned)y;
 }
 
+int64_t rfc3339_day_of(int64_t t)
+{
+	return t / 86400 - (t % 86400 < 0); /* C division rounds toward zero */
+}
+
 void rfc3339_format(int64_t t, char out[RFC3339_LEN + 1])
 {
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	int64_t days = rfc3339_day_of(t);
 	int64_t secs = t - days * 86400;
 	int64_t y;
 	unsigned m, d;
@@ -137,7 +142,7 @@ void rfc3339_format(int64_t t, char out[RFC3339_LEN + 1])
 
 void rfc3339_date(int64_t t, char out[11])
 {
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	int64_t days = rfc3339_day_of(t);
 	int64_t y;
 	unsigned m, d;
 

@@ -129,6 +129,11 @@ static const struct bad_add bad_adds[] = {
 	{{"add", "https://t.example", "--status", "200", NULL}, 2, "--status"},
 	{{"add", "https://t.example", "--expires", "tomorrow", NULL}, 2, "--expires"},
 	{{"add", "https://t.example", "--max-clicks", "-1", NULL}, 2, "--max-clicks"},
+	/* the one integer rule of num.h: digits only, no sign, no spaces */
+	{{"add", "https://t.example", "--max-clicks", "+5", NULL}, 2, "--max-clicks"},
+	{{"add", "https://t.example", "--max-clicks", " 5", NULL}, 2, "--max-clicks"},
+	{{"add", "https://t.example", "--max-clicks", "-0", NULL}, 2, "--max-clicks"},
+	{{"add", "https://t.example", "--status", "+302", NULL}, 2, "--status"},
 	{{"add", "https://t.example", "--colour", "red", NULL}, 2, "--colour"},
 	{{"add", "https://t.example", "--code", NULL}, 2, "--code"},
 	{{"add", "https://t.example", "--code", "taken", NULL}, 1, "code_taken"},
@@ -218,6 +223,7 @@ START_TEST(test_list_prints_one_line_per_link)
 	static const char *const all[] = {"list", NULL};
 	static const char *const one[] = {"list", "--limit", "1", NULL};
 	static const char *const zero[] = {"list", "--limit", "0", NULL};
+	static const char *const plus[] = {"list", "--limit", "+1", NULL};
 	static const char *const extra[] = {"list", "x", NULL};
 
 	ck_assert_int_eq(run(all), 0);
@@ -229,6 +235,7 @@ START_TEST(test_list_prints_one_line_per_link)
 	ck_assert_int_eq(run(one), 0);
 	ck_assert_str_eq(out, "one\t301\t0\thttps://t.example/1\n");
 	assert_failed(run(zero), 2, "--limit");
+	assert_failed(run(plus), 2, "--limit");
 	assert_failed(run(extra), 2, "unexpected argument");
 }
 END_TEST

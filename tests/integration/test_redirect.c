@@ -508,7 +508,7 @@ START_TEST(test_reserved_paths_never_redirect)
 		long status;
 	} paths[] = {
 		{"/api", 401},        {"/api/", 401},      {"/api/v1/links", 401}, {"/api/x", 401},
-		{"/admin", 404},      {"/admin2", 404},    {"/Admin", 404},        {"/admin/links", 404},
+		{"/admin", 200},      {"/admin2", 404},    {"/Admin", 404},        {"/admin/links", 404},
 		{"/healthz", 200},    {"/metrics", 200},   {"/robots.txt", 200},   {"/favicon.ico", 404},
 	};
 	struct http_result r;

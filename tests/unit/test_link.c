@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "link.h"
+#include "link_json.h"
 
 START_TEST(test_code_one_and_64_chars_ok)
 {
@@ -191,6 +192,43 @@ START_TEST(test_state_max_clicks)
 }
 END_TEST
 
+START_TEST(test_code_syntax_ignores_reserved_words)
+{
+	char code[LINK_CODE_MAX + 2];
+	size_t len = 99;
+
+	ck_assert_int_eq(link_code_syntax("api", &len), LINK_CODE_OK);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(link_code_check("api"), LINK_CODE_RESERVED);
+	ck_assert_int_eq(link_code_syntax("Ab_9-x", &len), LINK_CODE_OK);
+	ck_assert_uint_eq(len, 6);
+	len = 99;
+	ck_assert_int_eq(link_code_syntax("", &len), LINK_CODE_EMPTY);
+	ck_assert_int_eq(link_code_syntax(NULL, &len), LINK_CODE_EMPTY);
+	ck_assert_int_eq(link_code_syntax("a.b", &len), LINK_CODE_BAD_CHAR);
+	memset(code, 'x', LINK_CODE_MAX + 1);
+	code[LINK_CODE_MAX + 1] = '\0';
+	ck_assert_int_eq(link_code_syntax(code, &len), LINK_CODE_TOO_LONG);
+	ck_assert_uint_eq(len, 99); /* untouched on an error */
+	code[LINK_CODE_MAX] = '\0';
+	ck_assert_int_eq(link_code_syntax(code, &len), LINK_CODE_OK);
+	ck_assert_uint_eq(len, LINK_CODE_MAX);
+}
+END_TEST
+
+START_TEST(test_time_or_null)
+{
+	json_t *t = link_json_time_or_null(1704067200);
+	json_t *n = link_json_time_or_null(LINK_NO_TIME);
+
+	ck_assert(json_is_string(t));
+	ck_assert_str_eq(json_string_value(t), "2024-01-01T00:00:00Z");
+	ck_assert(json_is_null(n));
+	json_decref(t);
+	json_decref(n);
+}
+END_TEST
+
 Suite *link_suite(void)
 {
 	Suite *s = suite_create("link");
@@ -205,6 +243,8 @@ Suite *link_suite(void)
 	tcase_add_loop_test(tc, test_code_not_reserved, 0, (int)(sizeof(free_codes) / sizeof(free_codes[0])));
 	tcase_add_test(tc, test_reserved_paths_and_prefix_lengths);
 	tcase_add_test(tc, test_code_error_messages);
+	tcase_add_test(tc, test_code_syntax_ignores_reserved_words);
+	tcase_add_test(tc, test_time_or_null);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("statuses");

@@ -181,6 +181,20 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+START_TEST(test_day_of_rounds_down)
+{
+	ck_assert_int_eq(rfc3339_day_of(0), 0);
+	ck_assert_int_eq(rfc3339_day_of(86399), 0);
+	ck_assert_int_eq(rfc3339_day_of(86400), 1);
+	ck_assert_int_eq(rfc3339_day_of(-1), -1);
+	ck_assert_int_eq(rfc3339_day_of(-86400), -1);
+	ck_assert_int_eq(rfc3339_day_of(-86401), -2);
+	ck_assert_int_eq(rfc3339_day_of(1704067200), rfc3339_days_from_civil(2024, 1, 1));
+	ck_assert_int_eq(rfc3339_day_of(INT64_MIN), INT64_MIN / 86400 - 1);
+	ck_assert_int_eq(rfc3339_day_of(INT64_MAX), INT64_MAX / 86400);
+}
+END_TEST
+
 Suite *rfc3339_suite(void)
 {
 	Suite *s = suite_create("rfc3339");
@@ -196,6 +210,7 @@ Suite *rfc3339_suite(void)
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_date);
 	tcase_add_test(tc, test_days_from_civil);
+	tcase_add_test(tc, test_day_of_rounds_down);
 	tcase_add_test(tc, test_round_trip);
 	suite_add_tcase(s, tc);
 	return s;

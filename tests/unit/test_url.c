@@ -162,7 +162,7 @@ START_TEST(test_exactly_8192_bytes_accepted)
 END_TEST
 
 /* struct link's url buffer is LINK_URL_MAX + 1: every URL the rule allows must
- * fit there, as linkops writes it straight into the link. */
+ * fit there, as link_admin writes it straight into the link. */
 START_TEST(test_exactly_8192_bytes_fit_link_url_buffer)
 {
 	char *u = url_of_length(LINK_URL_MAX);

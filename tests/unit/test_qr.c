@@ -1,0 +1,135 @@
+/*
+ * Unit tests of qr.c: formats by name, the bounds on size and margin, the
+ * image's dimensions ((modules + 2 margin) * size pixels, for PNG read from
+ * its IHDR chunk), and text too long for any QR code refused with nothing
+ * left allocated. Decoding the images back is the integration suite's job
+ * (tests/integration/test_qr.c, with zbarimg).
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qr.h"
+
+#define URL "https://sho.rt/abc1234"
+
+START_TEST(test_format_names)
+{
+	enum qr_format f = QR_PNG;
+
+	ck_assert_int_eq(qr_format_parse("svg", &f), 0);
+	ck_assert_int_eq(f, QR_SVG);
+	ck_assert_int_eq(qr_format_parse("png", &f), 0);
+	ck_assert_int_eq(f, QR_PNG);
+	ck_assert_int_eq(qr_format_parse("PNG", &f), -1);
+	ck_assert_int_eq(qr_format_parse("", &f), -1);
+	ck_assert_int_eq(qr_format_parse("svgz", &f), -1);
+	ck_assert_str_eq(qr_content_type(QR_SVG), "image/svg+xml");
+	ck_assert_str_eq(qr_content_type(QR_PNG), "image/png");
+}
+END_TEST
+
+static const struct {
+	int size, margin;
+} out_of_bounds[] = {
+	{0, 4}, {-1, 4}, {QR_SIZE_MAX + 1, 4}, {8, -1}, {8, QR_MARGIN_MAX + 1},
+};
+
+START_TEST(test_bounds_refused)
+{
+	char *out = (char *)1;
+	size_t len = 1;
+
+	for (int f = QR_SVG; f <= QR_PNG; f++) {
+		ck_assert_int_eq(qr_render(URL, (enum qr_format)f, out_of_bounds[_i].size, out_of_bounds[_i].margin, &out,
+					   &len),
+				 -1);
+		ck_assert_ptr_null(out);
+		ck_assert_uint_eq(len, 0);
+	}
+}
+END_TEST
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int svg_width(const char *svg)
+{
+	int w = -1;
+
+	ck_assert_int_eq(sscanf(strstr(svg, " width=\""), " width=\"%d\"", &w), 1);
+	return w;
+}
+
+START_TEST(test_dimensions_follow_size_and_margin)
+{
+	char *img;
+	size_t len;
+	int modules;
+
+	/* size 1, margin 0: the SVG is as wide as the code has modules. */
+	ck_assert_int_eq(qr_render(URL, QR_SVG, 1, 0, &img, &len), 0);
+	ck_assert_uint_eq(strlen(img), len);
+	modules = svg_width(img);
+	free(img);
+	ck_assert_int_ge(modules, 21);
+	ck_assert_int_eq((modules - 21) % 4, 0);
+
+	ck_assert_int_eq(qr_render(URL, QR_SVG, 5, 3, &img, &len), 0);
+	ck_assert_int_eq(svg_width(img), (modules + 6) * 5);
+	ck_assert_ptr_nonnull(strstr(img, "viewBox=\"0 0 "));
+	free(img);
+
+	for (int size = QR_SIZE_MIN; size <= QR_SIZE_MAX; size += 31) {
+		for (int margin = 0; margin <= QR_MARGIN_MAX; margin += 4) {
+			uint32_t side = (uint32_t)((modules + 2 * margin) * size);
+			ck_assert_int_eq(qr_render(URL, QR_PNG, size, margin, &img, &len), 0);
+			ck_assert_uint_gt(len, 33);
+			ck_assert_int_eq(memcmp(img, "\x89PNG\r\n\x1a\n", 8), 0);
+			ck_assert_int_eq(memcmp(img + 12, "IHDR", 4), 0);
+			ck_assert_uint_eq(be32((unsigned char *)img + 16), side);
+			ck_assert_uint_eq(be32((unsigned char *)img + 20), side);
+			ck_assert_int_eq(img[24], 1); /* bit depth */
+			ck_assert_int_eq(img[25], 0); /* greyscale */
+			ck_assert_int_eq(memcmp(img + len - 8, "IEND", 4), 0);
+			free(img);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_too_long_for_a_qr_code)
+{
+	size_t n = 8000;
+	char *text = malloc(n + 1);
+	char *out = (char *)1;
+	size_t len = 1;
+
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'a', n);
+	text[n] = '\0';
+	ck_assert_int_eq(qr_render(text, QR_PNG, 1, 0, &out, &len), -1);
+	ck_assert_ptr_null(out);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(qr_render(text, QR_SVG, 1, 0, &out, &len), -1);
+	ck_assert_ptr_null(out);
+	free(text);
+}
+END_TEST
+
+Suite *qr_suite(void)
+{
+	Suite *s = suite_create("qr");
+	TCase *tc = tcase_create("render");
+
+	tcase_add_test(tc, test_format_names);
+	tcase_add_loop_test(tc, test_bounds_refused, 0, sizeof(out_of_bounds) / sizeof(out_of_bounds[0]));
+	tcase_add_test(tc, test_dimensions_follow_size_and_margin);
+	tcase_add_test(tc, test_too_long_for_a_qr_code);
+	suite_add_tcase(s, tc);
+	return s;
+}
