@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 /* What one pass over a request's header fields finds: the framing to check,
- * and the first value of each field a request needs later (pointers to the
- * values handed in, which must outlive the struct). */
+ * and the first value given for each field a request needs later (a field
+ * without a value is passed over; pointers to the values handed in, which
+ * must outlive the struct). */
 struct http_framing {
 	unsigned content_length; /* fields seen, of each name */
 	unsigned transfer_encoding;

@@ -12,7 +12,7 @@
  * Invariants: the status is the model's (400, 501, 405 or 0) and a text
  * comes with every refusal and only then; the Content-Length read is the
  * model's (digits only, saturating at 2^64-1); the Expect, Accept,
- * User-Agent and Referer kept are the first of their name.
+ * User-Agent and Referer kept are the first value given under their name.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -41,6 +41,8 @@ static bool same_name(const struct field *f, const char *want)
 	return true;
 }
 
+/* The first value of the fields named want (a field without one is passed
+ * over), and in *count how many fields have that name. */
 static const char *first_value(const struct field *fs, size_t n, const char *want, unsigned *count)
 {
 	const char *v = NULL;
@@ -48,7 +50,7 @@ static const char *first_value(const struct field *fs, size_t n, const char *wan
 	*count = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (same_name(&fs[i], want)) {
-			if (*count == 0)
+			if (v == NULL)
 				v = fs[i].value;
 			(*count)++;
 		}
