@@ -12,6 +12,9 @@
 #include "http.h"
 #include "store.h"
 
+/* The largest request body the API reads; the server keeps a body up to
+ * this size for an API route and answers 413 past it (through the API). */
+#define API_BODY_MAX (64 * 1024)
 #define API_LIST_DEFAULT 100
 #define API_LIST_MAX 1000
 #define API_STATS_DAYS_DEFAULT 30

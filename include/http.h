@@ -116,4 +116,21 @@ enum http_target_result http_target_parse(const char *raw, size_t len, char *pat
 /* Resets r to an empty 500 response. */
 void http_response_init(struct http_response *r);
 
+/*
+ * The error answers shortd builds itself go through these two: a prebuilt
+ * page (404, 410, 503 for a short link or the server's own routes; the 405
+ * of a read-only route) or a one-line text/plain answer (400, 405 and 501
+ * refusals, 414, 503). The API's JSON errors (413 among them) are built by
+ * api.c's reply_error(); 431, for a header block over the connection's
+ * memory, is libmicrohttpd's own.
+ */
+void http_response_fixed(struct http_response *r, int status, enum http_fixed which);
+
+/* A text/plain, no-store answer of status whose body is text, a static
+ * string. */
+void http_response_error(struct http_response *r, int status, const char *text);
+
+/* 414: a target, or a Location made from it, too long to serve. */
+void http_response_uri_too_long(struct http_response *r);
+
 #endif

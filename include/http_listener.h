@@ -17,6 +17,7 @@
 #define SHORTD_HTTP_LISTENER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 #define ACCEPTOR_PAUSE_MS 100
@@ -32,6 +33,13 @@ typedef void (*http_listener_fn)(void *arg, int fd, const struct sockaddr *addr,
  * under a flood of connections) while it returns true; once it returns
  * false, not again until the next connection has been handed over. */
 typedef bool (*http_listener_tick_fn)(void *arg);
+
+/* Opens a listening socket on host (a numeric IPv4 or IPv6 address) and
+ * port (0 picks a free one), non-blocking and close-on-exec: 0 with the
+ * socket in *fd_out and the port bound in *port_out, or -1 with a one-line
+ * reason in err. Bound here, not by the HTTP library, so that the port and
+ * the base URL are known before the first request can arrive. */
+int http_listener_bind(const char *host, unsigned port, int *fd_out, unsigned *port_out, char *err, size_t errlen);
 
 /* Starts accepting on listen_fd, a listening socket in non-blocking mode;
  * tick may be NULL.

@@ -1,7 +1,8 @@
 /*
- * The HTTP server: the only module that talks to libmicrohttpd. It sets the
+ * The HTTP server: the module that drives libmicrohttpd. It sets the
  * connection policy (limits, timeouts, threads), routes each request to its
- * handler and turns the handler's struct http_response into a reply.
+ * handler (http_builtin.c, redirect.c, api.c) and turns the handler's
+ * struct http_response into a reply.
  */
 #ifndef SHORTD_HTTP_SERVER_H
 #define SHORTD_HTTP_SERVER_H

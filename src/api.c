@@ -34,7 +34,6 @@
 #include "url.h"
 
 #define API_PREFIX "/api/v1/links"
-#define API_BODY_LIMIT (64 * 1024)
 #define CURSOR_MAX 64
 #define QUERY_VALUE_MAX 128
 
@@ -1005,7 +1004,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 		return;
 	}
 	if (req->body_too_large) {
-		reply_error(resp, 413, "payload_too_large", "the request body is over %d bytes", API_BODY_LIMIT);
+		reply_error(resp, 413, "payload_too_large", "the request body is over %d bytes", API_BODY_MAX);
 		return;
 	}
 	if ((req->method == HTTP_POST || req->method == HTTP_PATCH) && !is_json_media_type(req->content_type)) {

@@ -135,3 +135,24 @@ enum http_target_result http_target_parse(const char *raw, size_t len, char *pat
 	}
 	return fits ? HTTP_TARGET_OK : HTTP_TARGET_TOO_LONG;
 }
+
+void http_response_fixed(struct http_response *r, int status, enum http_fixed which)
+{
+	r->status = status;
+	r->fixed = which;
+}
+
+void http_response_error(struct http_response *r, int status, const char *text)
+{
+	r->status = status;
+	r->fixed = HTTP_FIXED_NONE;
+	r->content_type = "text/plain; charset=utf-8";
+	r->cache_control = "no-store";
+	r->body = text;
+	r->body_len = strlen(text);
+}
+
+void http_response_uri_too_long(struct http_response *r)
+{
+	http_response_error(r, 414, "URI too long\n");
+}

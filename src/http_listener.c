@@ -6,12 +6,16 @@
  */
 #include "http_listener.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +134,51 @@ static void *accept_loop(void *arg)
 		if (p[0].revents != 0 && !drain(a) && stop_within(a, ACCEPTOR_PAUSE_MS))
 			return NULL;
 	}
+}
+
+int http_listener_bind(const char *host, unsigned port, int *fd_out, unsigned *port_out, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+	bool v6 = strchr(host, ':') != NULL;
+	const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+
+	memset(&ss, 0, sizeof(ss));
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, host, &a->sin6_addr);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, host, &a->sin_addr);
+		len = sizeof(*a);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+		snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", lb, host, rb, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+		snprintf(err, errlen, "cannot read the port bound on %s%s%s:%u: %s", lb, host, rb, port,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*port_out = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+	*fd_out = fd;
+	return 0;
 }
 
 int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg, struct http_listener **out)

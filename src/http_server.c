@@ -1,12 +1,18 @@
 /*
- * The HTTP server: the one module that talks to libmicrohttpd.
+ * The HTTP server: the libmicrohttpd callbacks and sending. The one module
+ * that drives libmicrohttpd (with http_respcache.c, which holds its prepared
+ * responses); what it decides with is libmicrohttpd-free: the framing and
+ * refusal table (http_framing.c), the routes (http_builtin.c, redirect.c,
+ * api.c), the connection table (http_conns.c) and the listening socket
+ * (http_listener.c).
  *
  * Per connection, a struct conn is made when the connection opens and freed
- * when it closes; each request on it reuses the conn's struct req, so a
- * keep-alive redirect allocates nothing here. The URI log callback sees the
- * raw target (libmicrohttpd decodes it in place afterwards): it keeps
- * shortd's own decoding of the path, which every route acts on, and the raw
- * query, and hands the struct req back as the request's context.
+ * when it closes; each request on it reuses the conn's struct req, emptied
+ * by req_reset(), so a keep-alive redirect allocates nothing here. The URI
+ * log callback sees the raw target (libmicrohttpd decodes it in place
+ * afterwards): it keeps shortd's own decoding of the path, which every route
+ * acts on, and the raw query, and hands the struct req back as the request's
+ * context.
  *
  * When to answer (libmicrohttpd closes the connection after a response
  * queued at the first call, and cannot queue one while a body streams in):
@@ -19,11 +25,9 @@
  */
 #include "http_server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,12 +37,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http_listener.h"
 #include "accesslog.h"
-#include "admin_page.h"
 #include "api.h"
-#include "http_conns.h"
 #include "http.h"
+#include "http_builtin.h"
+#include "http_conns.h"
+#include "http_framing.h"
+#include "http_listener.h"
+#include "http_respcache.h"
 #include "metrics.h"
 #include "redirect.h"
 
@@ -46,16 +52,11 @@
 /* The longest decoded path kept; a longer one is answered 414. The longest
  * path shortd serves is /api/v1/links/{64-byte code}/stats. */
 #define PATH_MAX_LEN 1024
-#define API_BODY_MAX (64 * 1024)
 /* libmicrohttpd zeroes a connection's whole pool after every request, so its
  * size is paid per redirect (64 KiB cost ~0.35 us more than 32 KiB, see
  * bench/RESULTS.md). 32 KiB holds the longest request line (8 KiB query)
  * with browser headers plus the longest Location (16 KiB). */
 #define CONNECTION_MEMORY (32 * 1024)
-/* Prepared redirect responses kept per worker thread, for links asked for
- * again: direct-mapped by (status, Location); a longer Location is not kept. */
-#define RESP_SLOTS 256
-#define RESP_LOCATION_MAX 255
 /*
  * libmicrohttpd releases before 1.0 (0.9.75 in Debian 12, 0.9.76, 0.9.77 in
  * Ubuntu 24.04) parse the header block in place with a lenient parser:
@@ -64,8 +65,8 @@
  * with spaces in the value, as RFC 9112 5.2 allows). From 1.0 (the parser
  * rewritten on the development line after 0.9.77, MHD_VERSION 0x00097701)
  * MHD_OPTION_CLIENT_DISCIPLINE_LVL 1 refuses both with its own 400 before
- * shortd sees the request; before it, check_framing finds them by the
- * buffer's layout.
+ * shortd sees the request; before it, on_header() and read_headers() find
+ * them by the buffer's layout.
  */
 #define SHORTD_MHD_HEADERS_IN_PLACE (MHD_VERSION < 0x00097701)
 
@@ -79,24 +80,13 @@
  * which appends the header block again: the client reads two (fixed in
  * 1.0.0, commit f1bfbe71). So there (SHORTD_MHD_HEADERS_IN_PLACE)
  * strictness is 0 and shortd refuses a request without Host, or with two,
- * itself (refuse_framing()), in one
+ * itself (http_framing_refusal()), in one
  * response of its own; a space in the target, which strictness 1 refuses by
  * closing the connection, is refused by http_target_parse(). A
  * Content-Length that is not a number is still found by libmicrohttpd
  * before shortd sees the request: that 400 stays libmicrohttpd's, twice.
  */
 #define CLIENT_STRICTNESS 0
-
-enum route {
-	ROUTE_REDIRECT,
-	ROUTE_ROOT,
-	ROUTE_HEALTH,
-	ROUTE_ROBOTS,
-	ROUTE_FAVICON,
-	ROUTE_METRICS,
-	ROUTE_API,
-	ROUTE_ADMIN,
-};
 
 struct req {
 	bool started;      /* the access handler has seen this request */
@@ -106,7 +96,7 @@ struct req {
 	bool has_query;
 	int refused; /* 400, 405, 501: a request refused before its route sees it */
 	const char *refused_why; /* the refusal's one-line text */
-	enum route route;
+	enum http_route route;
 	uint64_t start_ns; /* monotonic, at the request's first callback */
 	const char *version; /* libmicrohttpd's, valid for the request */
 	const char *accept;  /* header values, libmicrohttpd's, valid for the request */
@@ -128,9 +118,31 @@ struct conn {
 	bool linger; /* answered before its body: drain what follows the close */
 };
 
-#define REFUSED_MALFORMED "malformed or ambiguous request\n"
 /* What a short link answers; the Allow of its 405. */
 #define LINK_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+/* The one place a request's state is emptied: when its target arrives and
+ * when it completes. The body a request kept is freed. */
+static void req_reset(struct req *r)
+{
+	if (r->body != NULL) {
+		free(r->body);
+		r->body = NULL;
+	}
+	r->body_len = 0;
+	r->body_cap = 0;
+	r->started = false;
+	r->query_too_long = false;
+	r->path_too_long = false;
+	r->body_too_large = false;
+	r->has_query = false;
+	r->refused = 0;
+	r->refused_why = NULL;
+	r->accept = r->user_agent = r->referer = NULL;
+	r->drained = 0;
+	r->path[0] = '\0';
+	r->query[0] = '\0';
+}
 
 static void refuse(struct req *r, int status, const char *why)
 {
@@ -145,25 +157,13 @@ struct http_server {
 	const struct config *cfg;
 	struct store *store;
 	struct clicks *clicks;
-	struct api *api;
+	struct http_builtin builtin; /* the server's own routes */
 	struct redirect_ctx redirect;
 	unsigned port;
 	_Atomic long inflight;
 	struct metrics *metrics;
 	struct accesslog *access_log; /* NULL: no access log */
-	struct MHD_Response *fixed[HTTP_FIXED_COUNT];
-	bool resp_cache_on; /* resp_key and resp_lock exist */
-	pthread_key_t resp_key; /* a worker's struct resp_cache */
-	pthread_mutex_t resp_lock; /* guards the list of caches */
-	struct resp_cache *resp_caches;
-};
-
-/* Each route's label in the metrics. */
-static const enum metrics_route route_metric[] = {
-	[ROUTE_REDIRECT] = METRICS_ROUTE_REDIRECT, [ROUTE_ROOT] = METRICS_ROUTE_ROOT,
-	[ROUTE_HEALTH] = METRICS_ROUTE_HEALTH,     [ROUTE_ROBOTS] = METRICS_ROUTE_ROBOTS,
-	[ROUTE_FAVICON] = METRICS_ROUTE_FAVICON,   [ROUTE_METRICS] = METRICS_ROUTE_METRICS,
-	[ROUTE_API] = METRICS_ROUTE_API,           [ROUTE_ADMIN] = METRICS_ROUTE_ADMIN,
+	struct http_respcache *responses; /* the fixed ones, and each worker's redirects */
 };
 
 static uint64_t now_ns(void)
@@ -174,311 +174,26 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- fixed responses ---- */
-
-static const struct {
-	enum http_fixed id;
-	const char *type;
-	const char *cache;
-	const char *body;
-} fixed_defs[] = {
-	{HTTP_FIXED_NOT_FOUND_HTML, "text/html; charset=utf-8", "no-store",
-	 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
-	 "<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n"},
-	{HTTP_FIXED_NOT_FOUND_JSON, "application/json", "no-store",
-	 "{\"error\":{\"code\":\"not_found\",\"message\":\"no link has this code\"}}\n"},
-	{HTTP_FIXED_GONE_HTML, "text/html; charset=utf-8", "no-store",
-	 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
-	 "<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n"},
-	{HTTP_FIXED_GONE_JSON, "application/json", "no-store",
-	 "{\"error\":{\"code\":\"gone\",\"message\":\"this link has expired, was disabled or has run out of "
-	 "clicks\"}}\n"},
-	{HTTP_FIXED_ROBOTS, "text/plain; charset=utf-8", "public, max-age=86400",
-	 "# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n"},
-	{HTTP_FIXED_HEALTH_OK, "text/plain; charset=utf-8", "no-store", "ok\n"},
-	{HTTP_FIXED_HEALTH_FAIL, "text/plain; charset=utf-8", "no-store", "store unavailable\n"},
-	{HTTP_FIXED_UNAVAILABLE_JSON, "application/json", "no-store",
-	 "{\"error\":{\"code\":\"unavailable\",\"message\":\"the store is unavailable; try again\"}}\n"},
-	{HTTP_FIXED_UNAVAILABLE_HTML, "text/html; charset=utf-8", "no-store",
-	 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Unavailable</title></head>"
-	 "<body><h1>Service unavailable</h1><p>Try again in a moment.</p></body></html>\n"},
-	{HTTP_FIXED_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "no-store", "method not allowed\n"},
-};
-
-static int build_fixed(struct http_server *srv)
-{
-	for (size_t i = 0; i < sizeof(fixed_defs) / sizeof(fixed_defs[0]); i++) {
-		struct MHD_Response *r = MHD_create_response_from_buffer(
-			strlen(fixed_defs[i].body), (void *)fixed_defs[i].body, MHD_RESPMEM_PERSISTENT);
-		if (r == NULL)
-			return -1;
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, fixed_defs[i].type);
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, fixed_defs[i].cache);
-		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-		if (fixed_defs[i].id == HTTP_FIXED_METHOD_NOT_ALLOWED)
-			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-		srv->fixed[fixed_defs[i].id] = r;
-	}
-	return 0;
-}
-
-static void free_fixed(struct http_server *srv)
-{
-	for (int i = 0; i < HTTP_FIXED_COUNT; i++) {
-		if (srv->fixed[i] != NULL)
-			MHD_destroy_response(srv->fixed[i]);
-		srv->fixed[i] = NULL;
-	}
-}
-
-/* ---- routing ---- */
-
-static enum route route_of(const char *path)
-{
-	if (strcmp(path, "/") == 0)
-		return ROUTE_ROOT;
-	if (strcmp(path, "/healthz") == 0)
-		return ROUTE_HEALTH;
-	if (strcmp(path, "/robots.txt") == 0)
-		return ROUTE_ROBOTS;
-	if (strcmp(path, "/favicon.ico") == 0)
-		return ROUTE_FAVICON;
-	if (strcmp(path, "/metrics") == 0)
-		return ROUTE_METRICS;
-	if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
-		return ROUTE_API;
-	if (strncasecmp(path, "/admin", 6) == 0)
-		return ROUTE_ADMIN;
-	return ROUTE_REDIRECT;
-}
-
-static void fixed(struct http_response *resp, int status, enum http_fixed which)
-{
-	resp->status = status;
-	resp->fixed = which;
-}
-
-/* GET /metrics: the counters in the Prometheus text format. */
-static void answer_metrics(struct http_server *srv, struct http_response *resp)
-{
-	struct metrics_snapshot snap = {0};
-	char *text;
-	size_t len;
-
-	if (srv->clicks != NULL)
-		clicks_get_stats(srv->clicks, &snap.clicks);
-	snap.in_flight = atomic_load(&srv->inflight);
-	if (metrics_render(srv->metrics, &snap, &text, &len) != 0) {
-		fixed(resp, 503, HTTP_FIXED_UNAVAILABLE_HTML);
-		return;
-	}
-	resp->status = 200;
-	resp->body_heap = text;
-	resp->body = text;
-	resp->body_len = len;
-	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	resp->cache_control = "no-store";
-}
-
-/* Answers the routes the server keeps for itself. */
-static void handle_own(struct http_server *srv, enum route route, const struct http_request *req,
-		       struct http_response *resp)
-{
-	bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
-	int rc;
-
-	switch (route) {
-	case ROUTE_HEALTH:
-		if (!read) {
-			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
-		} else if ((rc = store_ping(srv->store)) == STORE_OK) {
-			fixed(resp, 200, HTTP_FIXED_HEALTH_OK);
-		} else if (rc == STORE_GONE) {
-			/* Says what is wrong but not where: the paths are in the log. */
-			resp->status = 503;
-			resp->content_type = "text/plain; charset=utf-8";
-			resp->cache_control = "no-store";
-			resp->nosniff = true;
-			resp->body = "store unavailable: the database file was moved, deleted or replaced\n";
-			resp->body_len = strlen(resp->body);
-		} else {
-			fixed(resp, 503, HTTP_FIXED_HEALTH_FAIL);
-		}
-		return;
-	case ROUTE_ROBOTS:
-		if (read)
-			fixed(resp, 200, HTTP_FIXED_ROBOTS);
-		else
-			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
-		return;
-	case ROUTE_API:
-		if (srv->api != NULL)
-			api_handle(srv->api, req, resp);
-		else
-			fixed(resp, 404, HTTP_FIXED_NOT_FOUND_JSON);
-		return;
-	case ROUTE_METRICS:
-		if (read)
-			answer_metrics(srv, resp);
-		else
-			fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
-		return;
-	case ROUTE_ADMIN:
-		if (!admin_page_handle(req, resp))
-			fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
-		return;
-	default:
-		fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
-		return;
-	}
-}
-
 /* ---- sending ---- */
 
-/* ---- prepared redirect responses ----
- *
- * Building a redirect's response costs libmicrohttpd a dozen allocations
- * (the response, its body, each header's entry, name and value). A link
- * asked for again within a few requests, as a popular link is, reuses the
- * one built last time: libmicrohttpd counts the references of a response
- * and sends one object on any number of connections. Each worker thread
- * keeps its own table, so no lock is taken; a slot holds one reference,
- * dropped when the slot is reused or at stop.
- *
- * A redirect's response is a function of its status and Location: the page
- * (redirect_page(), built only when the response is), the Cache-Control (by
- * status) and the Content-Type follow from them. The key also compares the
- * last two, so a response is reused only when every byte it would send is
- * the same.
- */
-struct resp_slot {
-	struct MHD_Response *r; /* NULL: empty */
-	int status;
-	const char *content_type; /* static strings, compared by address */
-	size_t body_len;
-	size_t location_len;
-	char cache_control[48];
-	char location[RESP_LOCATION_MAX + 1];
-};
-
-struct resp_cache {
-	struct resp_cache *next;
-	struct resp_slot slot[RESP_SLOTS];
-};
-
-static bool resp_is_cacheable(const struct http_response *resp, size_t location_len)
-{
-	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && location_len <= RESP_LOCATION_MAX &&
-	       !resp->close && resp->page_pending && resp->body_heap == NULL && resp->allow == NULL &&
-	       resp->www_authenticate == NULL && !resp->nosniff && resp->headers == NULL &&
-	       resp->cache_control != NULL &&
-	       strlen(resp->cache_control) < sizeof(((struct resp_slot *)NULL)->cache_control);
-}
-
-/* The calling worker's table, made on its first use; NULL when off or out
- * of memory (the response is then built every time). */
-static struct resp_cache *resp_cache_get(struct http_server *srv)
-{
-	struct resp_cache *c;
-
-	if (!srv->resp_cache_on)
-		return NULL;
-	c = pthread_getspecific(srv->resp_key);
-	if (c != NULL)
-		return c;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || pthread_setspecific(srv->resp_key, c) != 0) {
-		free(c);
-		return NULL;
-	}
-	pthread_mutex_lock(&srv->resp_lock);
-	c->next = srv->resp_caches;
-	srv->resp_caches = c;
-	pthread_mutex_unlock(&srv->resp_lock);
-	return c;
-}
-
-static struct resp_slot *resp_slot_for(struct resp_cache *c, int status, const char *location, size_t len)
-{
-	uint32_t h = 2166136261u ^ (uint32_t)status;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)location[i]) * 16777619u;
-	return &c->slot[h % RESP_SLOTS];
-}
-
-static bool resp_slot_matches(const struct resp_slot *s, const struct http_response *resp, size_t len)
-{
-	return s->r != NULL && s->status == resp->status && s->location_len == len &&
-	       s->content_type == resp->content_type &&
-	       memcmp(s->location, resp->location, len) == 0 && strcmp(s->cache_control, resp->cache_control) == 0;
-}
-
-/* Keeps r in slot s (the slot's reference is the caller's own). */
-static void resp_slot_fill(struct resp_slot *s, struct MHD_Response *r, const struct http_response *resp,
-			   size_t len)
-{
-	if (s->r != NULL)
-		MHD_destroy_response(s->r);
-	s->r = r;
-	s->status = resp->status;
-	s->content_type = resp->content_type;
-	s->body_len = resp->body_len;
-	s->location_len = len;
-	memcpy(s->location, resp->location, len);
-	s->location[len] = '\0';
-	snprintf(s->cache_control, sizeof(s->cache_control), "%s", resp->cache_control);
-}
-
-/* Drops every table's references; no worker may run any more. */
-static void resp_caches_free(struct http_server *srv)
-{
-	for (struct resp_cache *c = srv->resp_caches, *next; c != NULL; c = next) {
-		next = c->next;
-		for (size_t i = 0; i < RESP_SLOTS; i++)
-			MHD_destroy_response(c->slot[i].r);
-		free(c);
-	}
-	srv->resp_caches = NULL;
-	if (srv->resp_cache_on) {
-		pthread_key_delete(srv->resp_key);
-		pthread_mutex_destroy(&srv->resp_lock);
-		srv->resp_cache_on = false;
-	}
-}
-
+/* Queues resp on con: a prepared response when there is one, else one built
+ * here (and kept, when it is a redirect that may be asked for again). */
 static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *con, struct http_response *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
-	struct resp_slot *slot = NULL;
 	size_t location_len = resp->location != NULL ? strlen(resp->location) : 0;
-	struct resp_cache *cache = resp_is_cacheable(resp, location_len) ? resp_cache_get(srv) : NULL;
+	struct http_respcache_slot *slot = http_respcache_slot(srv->responses, resp, location_len);
 
-	if (cache != NULL) {
-		slot = resp_slot_for(cache, resp->status, resp->location, location_len);
-		if (resp_slot_matches(slot, resp, location_len)) {
-			resp->body_len = slot->body_len; /* for the access log */
-			return MHD_queue_response(con, (unsigned)resp->status, slot->r);
-		}
-	}
+	if (slot != NULL && (r = http_respcache_hit(slot, resp, location_len)) != NULL)
+		return MHD_queue_response(con, (unsigned)resp->status, r);
 	redirect_page(resp);
 
 	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)
-		return MHD_queue_response(con, (unsigned)resp->status, srv->fixed[resp->fixed]);
-	if (resp->fixed != HTTP_FIXED_NONE) {
-		/* A prebuilt body, but this reply must close: copy its headers. */
-		for (size_t i = 0; i < sizeof(fixed_defs) / sizeof(fixed_defs[0]); i++) {
-			if (fixed_defs[i].id == resp->fixed) {
-				resp->body = fixed_defs[i].body;
-				resp->body_len = strlen(fixed_defs[i].body);
-				resp->content_type = fixed_defs[i].type;
-				resp->cache_control = fixed_defs[i].cache;
-			}
-		}
-		if (resp->fixed == HTTP_FIXED_METHOD_NOT_ALLOWED)
-			resp->allow = "GET, HEAD";
-	}
+		return MHD_queue_response(con, (unsigned)resp->status, http_respcache_fixed(srv->responses, resp->fixed));
+	/* A prebuilt body, but this reply must close: it gets its own headers. */
+	if (resp->fixed != HTTP_FIXED_NONE)
+		http_respcache_spell_out(resp);
 	if (resp->body_heap != NULL) {
 		r = MHD_create_response_from_buffer(resp->body_len, resp->body_heap, MHD_RESPMEM_MUST_FREE);
 		if (r == NULL)
@@ -510,7 +225,7 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(con, (unsigned)resp->status, r);
 	if (slot != NULL)
-		resp_slot_fill(slot, r, resp, location_len);
+		http_respcache_keep(slot, r, resp, location_len);
 	else
 		MHD_destroy_response(r);
 	return ret;
@@ -528,11 +243,7 @@ static uint64_t reply_bytes(const struct http_request *req, const struct http_re
 		return 0;
 	if (resp->fixed == HTTP_FIXED_NONE || resp->close)
 		return resp->body_len; /* send_response filled it for a closing fixed reply */
-	for (size_t i = 0; i < sizeof(fixed_defs) / sizeof(fixed_defs[0]); i++) {
-		if (fixed_defs[i].id == resp->fixed)
-			return strlen(fixed_defs[i].body);
-	}
-	return 0;
+	return http_respcache_fixed_len(resp->fixed);
 }
 
 /* Counts a queued reply and logs it. Never logs the Authorization header. */
@@ -542,7 +253,7 @@ static void account(struct http_server *srv, struct MHD_Connection *con, const s
 	const union MHD_ConnectionInfo *ci;
 	struct accesslog_entry e;
 
-	metrics_request(srv->metrics, route_metric[r->route], resp->status, now_ns() - r->start_ns);
+	metrics_request(srv->metrics, http_route_metric(r->route), resp->status, now_ns() - r->start_ns);
 	if (srv->access_log == NULL)
 		return;
 	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -563,7 +274,7 @@ static void account(struct http_server *srv, struct MHD_Connection *con, const s
 }
 
 /* Builds the request, runs its handler, queues the reply and accounts for it. */
-static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *con, struct req *r, const char *method,
+static enum MHD_Result respond(struct http_server *srv, struct MHD_Connection *con, struct req *r, const char *method,
 			      bool close)
 {
 	struct http_request req = {0};
@@ -581,20 +292,12 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
 	http_response_init(&resp);
 
 	if (r->refused != 0) {
-		resp.status = r->refused;
-		resp.content_type = "text/plain; charset=utf-8";
-		resp.cache_control = "no-store";
-		resp.body = r->refused_why;
-		resp.body_len = strlen(resp.body);
+		http_response_error(&resp, r->refused, r->refused_why);
 		if (r->refused == 405)
 			resp.allow = LINK_METHODS;
 	} else if (r->query_too_long || r->path_too_long) {
-		resp.status = 414;
-		resp.content_type = "text/plain; charset=utf-8";
-		resp.cache_control = "no-store";
-		resp.body = "URI too long\n";
-		resp.body_len = strlen(resp.body);
-	} else if (r->route == ROUTE_REDIRECT) {
+		http_response_uri_too_long(&resp);
+	} else if (r->route == HTTP_ROUTE_REDIRECT) {
 		redirect_handle(&srv->redirect, &req, &resp);
 	} else {
 		req.authorization = header(con, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -602,7 +305,7 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
 		req.body = r->body;
 		req.body_len = r->body_len;
 		req.body_too_large = r->body_too_large;
-		handle_own(srv, r->route, &req, &resp);
+		http_builtin_handle(&srv->builtin, r->route, &req, &resp);
 	}
 	/* A body over its limit is answered 413 and the connection closed,
 	 * however it was framed. */
@@ -629,7 +332,10 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 	struct conn *c;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+		/* Each answer is read before the next call: from 1.0,
+		 * libmicrohttpd answers every query in one per-connection
+		 * union, which the next query overwrites. */
+		int fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		metrics_connection_opened(srv->metrics);
@@ -638,7 +344,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		/* Without its state the connection is refused at its first
 		 * request (on_request), and counted until it closes. */
 		if (c != NULL)
-			http_conns_open(srv->conns, &c->slot, fd->connect_fd, addr->client_addr,
+			http_conns_open(srv->conns, &c->slot, fd, addr->client_addr,
 				   addr_len(addr->client_addr));
 	} else {
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -671,18 +377,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	 * new connection they have been due since it opened. */
 	if (http_conns_phase_of(&c->slot) == HTTP_CONNS_IDLE)
 		http_conns_phase(&c->slot, HTTP_CONNS_HEADERS);
-	r->started = false;
-	r->query_too_long = false;
-	r->path_too_long = false;
-	r->body_too_large = false;
-	r->drained = 0;
-	r->body_len = 0;
-	r->has_query = false;
-	r->accept = r->user_agent = r->referer = NULL;
-	r->refused = 0;
-	r->refused_why = NULL;
-	r->path[0] = '\0';
-	r->query[0] = '\0';
+	req_reset(r);
 	/* The raw target, before libmicrohttpd decodes it in place: the route
 	 * acts on shortd's own decoding of it, which refuses what would cut the
 	 * path short (a %00) and takes the absolute-form (RFC 9112 3.2). A
@@ -697,7 +392,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 		snprintf(r->path, sizeof(r->path), "%s", uri); /* for the access log only */
 		return r;
 	default:
-		refuse(r, 400, REFUSED_MALFORMED);
+		refuse(r, 400, HTTP_FRAMING_MALFORMED);
 		snprintf(r->path, sizeof(r->path), "%s", uri);
 		return r;
 	}
@@ -725,26 +420,8 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, 
 	if (r->started)
 		atomic_fetch_sub(&srv->inflight, 1);
 	http_conns_phase(&((struct conn *)r)->slot, HTTP_CONNS_IDLE);
-	r->started = false;
-	free(r->body);
-	r->body = NULL;
-	r->body_len = 0;
-	r->body_cap = 0;
+	req_reset(r);
 	*req_cls = NULL;
-}
-
-static bool parse_length(const char *v, uint64_t *out)
-{
-	char *end;
-	unsigned long long n;
-
-	if (v == NULL || *v < '0' || *v > '9')
-		return false;
-	n = strtoull(v, &end, 10);
-	if (*end != '\0')
-		return false;
-	*out = n;
-	return true;
 }
 
 static bool keep_body(struct req *r, const char *data, size_t size)
@@ -770,31 +447,14 @@ static bool keep_body(struct req *r, const char *data, size_t size)
 	return true;
 }
 
-/* What one pass over the request's headers finds: the framing to check,
- * and the first value of each header a request needs later. */
-struct framing {
-	unsigned content_length;
-	unsigned transfer_encoding;
-	unsigned host;
-	bool chunked;
-	bool malformed;
-	const char *line_end; /* where the previous line's text ended */
-	const char *length_value;
-	const char *te_value;
-	const char *host_value;
-	const char *expect;
-	const char *accept;
-	const char *user_agent;
-	const char *referer;
+/* One pass over a request's header fields: the framing module's findings,
+ * and (SHORTD_MHD_HEADERS_IN_PLACE) where the previous line's text ended. */
+struct header_pass {
+	struct http_framing f;
+#if SHORTD_MHD_HEADERS_IN_PLACE
+	const char *line_end;
+#endif
 };
-
-
-/* Keeps the first value of a header seen twice, as lookups by name do. */
-static void keep_first(const char **slot, const char *value)
-{
-	if (*slot == NULL)
-		*slot = value;
-}
 
 #if SHORTD_MHD_HEADERS_IN_PLACE
 static bool is_ows(const char *p, const char *end)
@@ -807,33 +467,13 @@ static bool is_ows(const char *p, const char *end)
 }
 #endif
 
-static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-				     const char *value, size_t value_size)
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				 const char *value, size_t value_size)
 {
-	struct framing *f = cls;
+	struct header_pass *h = cls;
 
 	(void)kind;
-	if (key_size == 14 && strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) == 0) {
-		f->content_length++;
-		keep_first(&f->length_value, value);
-	} else if (key_size == 17 && strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) == 0) {
-		f->transfer_encoding++;
-		f->chunked = value != NULL && strcasecmp(value, "chunked") == 0;
-		keep_first(&f->te_value, value);
-	} else if (key_size == 4 && strncasecmp(key, MHD_HTTP_HEADER_HOST, 4) == 0) {
-		f->host++;
-		keep_first(&f->host_value, value);
-	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_EXPECT, 6) == 0) {
-		keep_first(&f->expect, value);
-	} else if (key_size == 6 && strncasecmp(key, MHD_HTTP_HEADER_ACCEPT, 6) == 0) {
-		keep_first(&f->accept, value);
-	} else if (key_size == 10 && strncasecmp(key, MHD_HTTP_HEADER_USER_AGENT, 10) == 0) {
-		keep_first(&f->user_agent, value);
-	} else if (key_size == 7 && strncasecmp(key, MHD_HTTP_HEADER_REFERER, 7) == 0) {
-		keep_first(&f->referer, value);
-	}
-	if (strcspn(key, " \t") != key_size)
-		f->malformed = true;
+	http_framing_field(&h->f, key, key_size, value);
 #if SHORTD_MHD_HEADERS_IN_PLACE
 	/*
 	 * SHORTD_MHD_HEADERS_IN_PLACE: each line is "name\0OWS value\0\0"
@@ -843,67 +483,38 @@ static enum MHD_Result check_framing(void *cls, enum MHD_ValueKind kind, const c
 	 */
 	if (value == NULL || value < key + key_size + 1 || value > key + key_size + 1 + 1024 ||
 	    key[key_size] != '\0' || !is_ows(key + key_size + 1, value))
-		f->malformed = true;
-	else if (f->line_end != NULL && key != f->line_end + 2)
-		f->malformed = true;
-	f->line_end = value != NULL ? value + value_size : NULL;
+		h->f.malformed = true;
+	else if (h->line_end != NULL && key != h->line_end + 2)
+		h->f.malformed = true;
+	h->line_end = value != NULL ? value + value_size : NULL;
 #else
 	(void)value_size;
 #endif
 	return MHD_YES;
 }
 
-/*
- * Request smuggling: libmicrohttpd reads a body framed by the first of two
- * Content-Lengths; before 1.0 it also reads one framed by both
- * Content-Length and Transfer-Encoding (it takes the chunks), takes a bare
- * LF as a line end, joins an obs-fold line to the header's name and keeps a
- * name with a space before its colon (1.0 refuses those itself). A
- * proxy in front may read the same bytes otherwise, so such requests are
- * refused (RFC 9112 2.2, 5.1, 5.2, 6.1, 6.3) at the first call, which closes
- * the connection: 400, or 501 for a transfer coding other than chunked.
- */
-static void read_headers(struct MHD_Connection *con, const char *method, const char *version, struct framing *f)
+/* Reads the request's header fields into f (src/http_framing.c). */
+static void read_headers(struct MHD_Connection *con, const char *method, const char *version, struct http_framing *f)
 {
+	struct header_pass h;
 #if SHORTD_MHD_HEADERS_IN_PLACE
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 
-	memset(f, 0, sizeof(*f));
-	f->line_end = version != NULL ? version + strlen(version) : NULL;
-	MHD_get_connection_values_n(con, MHD_HEADER_KIND, check_framing, f);
+	http_framing_init(&h.f);
+	h.line_end = version != NULL ? version + strlen(version) : NULL;
+	MHD_get_connection_values_n(con, MHD_HEADER_KIND, on_header, &h);
 	/* The last line's text ends 4 bytes (its CRLF and the empty line's)
 	 * before the header block does; a NUL in the last header's value (a
 	 * C string ends there) or a bare LF at the end shows here. */
-	if (ci == NULL || f->line_end == NULL || f->line_end + 4 != method + ci->header_size)
-		f->malformed = true;
+	if (ci == NULL || h.line_end == NULL || h.line_end + 4 != method + ci->header_size)
+		h.f.malformed = true;
 #else
 	(void)method;
 	(void)version;
-	memset(f, 0, sizeof(*f));
-	MHD_get_connection_values_n(con, MHD_HEADER_KIND, check_framing, f);
+	http_framing_init(&h.f);
+	MHD_get_connection_values_n(con, MHD_HEADER_KIND, on_header, &h);
 #endif
-}
-
-/* A Host value is a uri-host and an optional port (RFC 9112 3.2, RFC 3986
- * 3.2.2), maybe empty; trailing whitespace is not part of it. */
-static bool is_host_value(const char *v)
-{
-	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:[]%");
-
-	return v[n + strspn(v + n, " \t")] == '\0';
-}
-
-static void refuse_framing(struct req *r, const struct framing *f, const char *version)
-{
-	if (f->malformed || f->content_length > 1 || f->transfer_encoding > 1 ||
-	    (f->content_length > 0 && f->transfer_encoding > 0))
-		refuse(r, 400, REFUSED_MALFORMED);
-	/* RFC 9112 3.2: exactly one valid Host, which HTTP/1.0 may leave out. */
-	else if (f->host > 1 || (f->host == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0) ||
-		 (f->host_value != NULL && !is_host_value(f->host_value)))
-		refuse(r, 400, REFUSED_MALFORMED);
-	else if (f->transfer_encoding == 1 && !f->chunked)
-		refuse(r, 501, "transfer coding not supported\n");
+	*f = h.f;
 }
 
 #if SHORTD_MHD_HEADERS_IN_PLACE
@@ -913,7 +524,7 @@ static void refuse_framing(struct req *r, const struct framing *f, const char *v
  * one before the version turned into NULs) and hands out C strings into it,
  * so a NUL the client sent ends the method or the target early: "GE\0T /abc"
  * reads as method "GE", "/abc?x\0y" as target "/abc?x". The layout shows
- * it. (1.0.0 refuses a NUL in the request line itself.)
+ * it. (1.0.0 closes a connection with a NUL in the request line itself.)
  */
 static bool request_line_has_nul(const char *method, const char *url, const char *version, size_t target_len)
 {
@@ -925,37 +536,27 @@ static bool request_line_has_nul(const char *method, const char *url, const char
 }
 #endif
 
-/* Methods are case-sensitive (RFC 9110 9.1) and every registered one is
- * spelled in upper case: a name with another byte is no method shortd
- * implements. */
-static bool is_method_name(const char *m)
-{
-	for (; *m != '\0'; m++) {
-		if (!((*m >= 'A' && *m <= 'Z') || *m == '-' || *m == '_'))
-			return false;
-	}
-	return true;
-}
-
-/* Refuses, at the first call, what no route may see. */
-static void refuse_request(struct req *r, const struct framing *f, const char *method, const char *url,
+/* Refuses, at the first call, what no route may see: the framing and
+ * refusal table of src/http_framing.c, and before 1.0 a NUL in the request
+ * line. Such a request is answered at once, which closes the connection. */
+static void refuse_request(struct req *r, const struct http_framing *f, const char *method, const char *url,
 			   const char *version)
 {
+	const char *why;
+	int status;
+
 #if SHORTD_MHD_HEADERS_IN_PLACE
 	if (r->refused == 0 && request_line_has_nul(method, url, version, r->target_len))
-		refuse(r, 400, REFUSED_MALFORMED);
+		refuse(r, 400, HTTP_FRAMING_MALFORMED);
 #else
 	(void)url;
 #endif
-	if (r->refused == 0)
-		refuse_framing(r, f, version);
-	if (r->refused == 0 && !is_method_name(method))
-		refuse(r, 501, "method not implemented\n");
-	/* A short link answers any method but TRACE (it would echo the
-	 * request, cookies included) and CONNECT (a tunnel, not a resource). */
-	if (r->refused == 0 && r->route == ROUTE_REDIRECT &&
-	    (strcmp(method, "TRACE") == 0 || strcmp(method, "CONNECT") == 0))
-		refuse(r, 405, "method not allowed\n");
+	if (r->refused != 0)
+		return;
+	status = http_framing_refusal(f, strcmp(version, MHD_HTTP_VERSION_1_0) == 0, method,
+				      r->route == HTTP_ROUTE_REDIRECT, &why);
+	if (status != 0)
+		refuse(r, status, why);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
@@ -970,13 +571,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		return MHD_NO; /* no per-connection state: out of memory */
 	slot = &((struct conn *)r)->slot;
 	if (!r->started) {
-		struct framing f;
+		struct http_framing f;
 		uint64_t length = 0, limit = srv->cfg->max_body;
 		bool has_length, has_body;
 
 		http_conns_phase(slot, HTTP_CONNS_BUSY);
 		read_headers(con, method, version, &f);
-		has_length = parse_length(f.length_value, &length);
+		has_length = http_framing_length(&f, &length);
 		has_body = (has_length && length > 0) || f.te_value != NULL;
 		r->accept = f.accept;
 		r->user_agent = f.user_agent;
@@ -985,23 +586,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->start_ns = now_ns();
 		r->version = version;
 		atomic_fetch_add(&srv->inflight, 1);
-		r->route = route_of(r->path);
+		r->route = http_route_of(r->path);
 		refuse_request(r, &f, method, url, version);
 		/* An answer before the body closes the connection: whatever
 		 * the client (or a proxy) still sends is drained after the
 		 * close, so that it can read the answer instead of a reset. */
 		((struct conn *)r)->linger = has_body;
 		if (r->refused != 0)
-			return answer(srv, con, r, method, true);
-		if (r->route == ROUTE_API)
+			return respond(srv, con, r, method, true);
+		if (r->route == HTTP_ROUTE_API)
 			limit = API_BODY_MAX;
 		if (!has_body)
 			return MHD_YES;
-		if (f.expect != NULL && strcasecmp(f.expect, "100-continue") == 0 && r->route != ROUTE_API)
-			return answer(srv, con, r, method, true);
+		if (f.expect != NULL && strcasecmp(f.expect, "100-continue") == 0 && r->route != HTTP_ROUTE_API)
+			return respond(srv, con, r, method, true);
 		if (has_length && length > limit) {
 			r->body_too_large = true;
-			return answer(srv, con, r, method, true);
+			return respond(srv, con, r, method, true);
 		}
 		((struct conn *)r)->linger = false; /* the body will be read */
 		http_conns_phase(slot, HTTP_CONNS_BODY);
@@ -1012,7 +613,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		*upload_data_size = 0;
 		r->drained += size;
 		http_conns_body_bytes(slot, r->drained);
-		if (r->route == ROUTE_API) {
+		if (r->route == HTTP_ROUTE_API) {
 			if (!keep_body(r, upload_data, size))
 				return MHD_NO;
 			return r->drained > srv->cfg->max_body + API_BODY_MAX ? MHD_NO : MHD_YES;
@@ -1021,53 +622,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	}
 	if (http_conns_phase_of(slot) == HTTP_CONNS_BODY)
 		http_conns_phase(slot, HTTP_CONNS_BUSY);
-	return answer(srv, con, r, method, false);
+	return respond(srv, con, r, method, false);
 }
 
 /* ---- start and stop ---- */
-
-/* Opens the listening socket ourselves, so the bound port (for port 0) and
- * the base URL are known before the first request can arrive. */
-static int listen_socket(const struct config *cfg, int *fd_out, unsigned *port, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-	bool v6;
-
-	memset(&ss, 0, sizeof(ss));
-	v6 = strchr(cfg->listen_host, ':') != NULL;
-	if (v6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)cfg->listen_port);
-		inet_pton(AF_INET6, cfg->listen_host, &a->sin6_addr);
-		len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)cfg->listen_port);
-		inet_pton(AF_INET, cfg->listen_host, &a->sin_addr);
-		len = sizeof(*a);
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
-		snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
-			 cfg->listen_port, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	len = sizeof(ss);
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	*port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
-	*fd_out = fd;
-	return 0;
-}
 
 static void quiet_logger(void *cls, const char *fmt, va_list ap)
 {
@@ -1107,8 +665,7 @@ static bool sweep(void *arg)
 /* Frees what http_server_start made besides the daemon and the acceptor. */
 static void http_server_free(struct http_server *srv)
 {
-	free_fixed(srv);
-	resp_caches_free(srv);
+	http_respcache_free(srv->responses);
 	metrics_free(srv->metrics);
 	http_conns_free(srv->conns);
 	free(srv);
@@ -1133,19 +690,16 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	srv->cfg = deps->cfg;
 	srv->store = deps->store;
 	srv->clicks = deps->clicks;
-	srv->api = deps->api;
 	srv->access_log = deps->access_log;
 	srv->redirect = (struct redirect_ctx){deps->cfg, deps->store, deps->clicks};
-	if (build_fixed(srv) != 0 || metrics_new(&srv->metrics) != 0 || http_conns_new(deps->cfg, &srv->conns) != 0) {
+	/* --link-cache 0 turns every cache of the redirect path off. */
+	if (http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 ||
+	    metrics_new(&srv->metrics) != 0 || http_conns_new(deps->cfg, &srv->conns) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	/* --link-cache 0 turns every cache of the redirect path off. */
-	if (deps->cfg->link_cache_mb > 0 && pthread_key_create(&srv->resp_key, NULL) == 0) {
-		pthread_mutex_init(&srv->resp_lock, NULL);
-		srv->resp_cache_on = true;
-	}
-	if (listen_socket(deps->cfg, &fd, &srv->port, err, errlen) != 0)
+	srv->builtin = (struct http_builtin){deps->store, deps->clicks, deps->api, srv->metrics, &srv->inflight};
+	if (http_listener_bind(deps->cfg->listen_host, deps->cfg->listen_port, &fd, &srv->port, err, errlen) != 0)
 		goto fail;
 	config_finish_base_url(deps->cfg, srv->port);
 	srv->d = MHD_start_daemon(

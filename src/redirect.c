@@ -111,7 +111,7 @@ static int64_t clicks_known(const struct redirect_ctx *ctx, const struct link *l
 
 /* The answer with its 404, 410 and 503 pages in HTML; redirect_handle()
  * swaps them for JSON when the client asks, so a redirect never reads Accept. */
-static void answer(const struct redirect_ctx *ctx, const struct http_request *req, struct http_response *resp)
+static void resolve(const struct redirect_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	const char *code = req->path + 1;
 	bool bot, counted;
@@ -120,24 +120,21 @@ static void answer(const struct redirect_ctx *ctx, const struct http_request *re
 	size_t len;
 	int rc;
 
-	resp->fixed = HTTP_FIXED_NOT_FOUND_HTML;
-	resp->status = 404;
+	http_response_fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
 	if (req->path[0] != '/' || !is_code_syntax(code, &len) || link_code_is_reserved(code, len))
 		return;
 	rc = store_link_resolve(ctx->store, code, &l);
 	if (rc == STORE_NOT_FOUND)
 		return;
 	if (rc != STORE_OK) {
-		resp->status = 503;
-		resp->fixed = HTTP_FIXED_UNAVAILABLE_HTML;
+		http_response_fixed(resp, 503, HTTP_FIXED_UNAVAILABLE_HTML);
 		return;
 	}
 
 	/* A HEAD is a look, not a click: it is answered but never counted. */
 	counted = req->method != HTTP_HEAD && ctx->clicks != NULL;
 	bot = http_useragent_is_bot(req->user_agent);
-	resp->status = 410;
-	resp->fixed = HTTP_FIXED_GONE_HTML;
+	http_response_fixed(resp, 410, HTTP_FIXED_GONE_HTML);
 	state = link_state_at(&l, req->now, l.clicks);
 	if (state == LINK_DISABLED || state == LINK_EXPIRED)
 		return;
@@ -146,12 +143,7 @@ static void answer(const struct redirect_ctx *ctx, const struct http_request *re
 	 * must not use up one of a limited link's clicks. */
 	if (l.forward_query && req->query != NULL && req->query[0] != '\0') {
 		if (url_merge_query(l.url, req->query, resp->location_buf, sizeof(resp->location_buf)) != 0) {
-			resp->status = 414;
-			resp->fixed = HTTP_FIXED_NONE;
-			resp->content_type = "text/plain; charset=utf-8";
-			resp->body = "URI too long\n";
-			resp->body_len = strlen(resp->body);
-			resp->cache_control = "no-store";
+			http_response_uri_too_long(resp);
 			return;
 		}
 	} else {
@@ -184,7 +176,7 @@ static void answer(const struct redirect_ctx *ctx, const struct http_request *re
 void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
 		     struct http_response *resp)
 {
-	answer(ctx, req, resp);
+	resolve(ctx, req, resp);
 	if (resp->fixed == HTTP_FIXED_NONE || !http_accept_prefers_json(req->accept))
 		return;
 	switch (resp->fixed) {

@@ -1,0 +1,118 @@
+/*
+ * Routing and the server's own routes (include/http_builtin.h).
+ */
+#include "http_builtin.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "admin_page.h"
+
+enum http_route http_route_of(const char *path)
+{
+	if (strcmp(path, "/") == 0)
+		return HTTP_ROUTE_ROOT;
+	if (strcmp(path, "/healthz") == 0)
+		return HTTP_ROUTE_HEALTH;
+	if (strcmp(path, "/robots.txt") == 0)
+		return HTTP_ROUTE_ROBOTS;
+	if (strcmp(path, "/favicon.ico") == 0)
+		return HTTP_ROUTE_FAVICON;
+	if (strcmp(path, "/metrics") == 0)
+		return HTTP_ROUTE_METRICS;
+	if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
+		return HTTP_ROUTE_API;
+	if (strncasecmp(path, "/admin", 6) == 0)
+		return HTTP_ROUTE_ADMIN;
+	return HTTP_ROUTE_REDIRECT;
+}
+
+enum metrics_route http_route_metric(enum http_route route)
+{
+	static const enum metrics_route metric[] = {
+	    [HTTP_ROUTE_REDIRECT] = METRICS_ROUTE_REDIRECT, [HTTP_ROUTE_ROOT] = METRICS_ROUTE_ROOT,
+	    [HTTP_ROUTE_HEALTH] = METRICS_ROUTE_HEALTH,     [HTTP_ROUTE_ROBOTS] = METRICS_ROUTE_ROBOTS,
+	    [HTTP_ROUTE_FAVICON] = METRICS_ROUTE_FAVICON,   [HTTP_ROUTE_METRICS] = METRICS_ROUTE_METRICS,
+	    [HTTP_ROUTE_API] = METRICS_ROUTE_API,           [HTTP_ROUTE_ADMIN] = METRICS_ROUTE_ADMIN,
+	};
+
+	return metric[route];
+}
+
+/* GET /metrics: the counters in the Prometheus text format. */
+static void answer_metrics(const struct http_builtin *b, struct http_response *resp)
+{
+	struct metrics_snapshot snap = {0};
+	char *text;
+	size_t len;
+
+	if (b->clicks != NULL)
+		clicks_get_stats(b->clicks, &snap.clicks);
+	snap.in_flight = atomic_load(b->inflight);
+	if (metrics_render(b->metrics, &snap, &text, &len) != 0) {
+		http_response_fixed(resp, 503, HTTP_FIXED_UNAVAILABLE_HTML);
+		return;
+	}
+	resp->status = 200;
+	resp->body_heap = text;
+	resp->body = text;
+	resp->body_len = len;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	resp->cache_control = "no-store";
+}
+
+/* GET /healthz: whether the store answers. */
+static void answer_health(const struct http_builtin *b, struct http_response *resp)
+{
+	int rc = store_ping(b->store);
+
+	if (rc == STORE_OK) {
+		http_response_fixed(resp, 200, HTTP_FIXED_HEALTH_OK);
+	} else if (rc == STORE_GONE) {
+		/* Says what is wrong but not where: the paths are in the log. */
+		http_response_error(resp, 503, "store unavailable: the database file was moved, deleted or replaced\n");
+		resp->nosniff = true;
+	} else {
+		http_response_fixed(resp, 503, HTTP_FIXED_HEALTH_FAIL);
+	}
+}
+
+void http_builtin_handle(const struct http_builtin *b, enum http_route route, const struct http_request *req,
+                         struct http_response *resp)
+{
+	bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
+
+	switch (route) {
+	case HTTP_ROUTE_HEALTH:
+		if (read)
+			answer_health(b, resp);
+		else
+			http_response_fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
+		return;
+	case HTTP_ROUTE_ROBOTS:
+		if (read)
+			http_response_fixed(resp, 200, HTTP_FIXED_ROBOTS);
+		else
+			http_response_fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
+		return;
+	case HTTP_ROUTE_API:
+		if (b->api != NULL)
+			api_handle(b->api, req, resp);
+		else
+			http_response_fixed(resp, 404, HTTP_FIXED_NOT_FOUND_JSON);
+		return;
+	case HTTP_ROUTE_METRICS:
+		if (read)
+			answer_metrics(b, resp);
+		else
+			http_response_fixed(resp, 405, HTTP_FIXED_METHOD_NOT_ALLOWED);
+		return;
+	case HTTP_ROUTE_ADMIN:
+		if (!admin_page_handle(req, resp))
+			http_response_fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
+		return;
+	default:
+		http_response_fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
+		return;
+	}
+}

@@ -1,0 +1,142 @@
+/*
+ * Unit tests of http_framing.c: the refusal table on header fields alone,
+ * each row a request's method, version, route and fields; and the
+ * Content-Length reader.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "http_framing.h"
+
+#define FIELDS_MAX 4
+
+struct framing_row {
+	const char *name;
+	const char *method;
+	bool http_1_0;
+	bool link_route;
+	const char *fields[FIELDS_MAX][2]; /* name, value; a NULL name ends them */
+	int status;
+};
+
+static const struct framing_row rows[] = {
+    {"a plain GET", "GET", false, true, {{"Host", "x"}, {"Accept", "*/*"}}, 0},
+    {"HTTP/1.0 without Host", "GET", true, true, {{NULL, NULL}}, 0},
+    {"HTTP/1.1 without Host", "GET", false, true, {{"Accept", "*/*"}}, 400},
+    {"two Hosts", "GET", false, true, {{"Host", "x"}, {"host", "y"}}, 400},
+    {"a path in Host", "GET", false, false, {{"Host", "x/api"}}, 400},
+    {"a space inside Host", "GET", false, true, {{"Host", "x y"}}, 400},
+    {"Host with a port and trailing space", "GET", false, true, {{"Host", "[::1]:8080 \t"}}, 0},
+    {"empty Host", "GET", false, true, {{"Host", ""}}, 0},
+    {"two Content-Lengths",
+     "POST",
+     false,
+     true,
+     {{"Host", "x"}, {"Content-Length", "3"}, {"content-length", "3"}},
+     400},
+    {"Content-Length with Transfer-Encoding",
+     "POST",
+     false,
+     true,
+     {{"Host", "x"}, {"Content-Length", "3"}, {"Transfer-Encoding", "chunked"}},
+     400},
+    {"two Transfer-Encodings",
+     "POST",
+     false,
+     true,
+     {{"Host", "x"}, {"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}},
+     400},
+    {"chunked", "POST", false, true, {{"Host", "x"}, {"Transfer-Encoding", "Chunked"}}, 0},
+    {"gzip, chunked", "POST", false, true, {{"Host", "x"}, {"Transfer-Encoding", "gzip, chunked"}}, 501},
+    {"a space in a name", "GET", false, true, {{"Host", "x"}, {"X A", "1"}}, 400},
+    {"a tab ending a name", "GET", false, true, {{"Host\t", "x"}}, 400},
+    {"lower-case method", "get", false, true, {{"Host", "x"}}, 501},
+    {"TRACE to a short link", "TRACE", false, true, {{"Host", "x"}}, 405},
+    {"CONNECT to a short link", "CONNECT", false, true, {{"Host", "x"}}, 405},
+    {"TRACE to the API", "TRACE", false, false, {{"Host", "x"}}, 0},
+    {"framing before the method", "get", false, true, {{"Host", "x"}, {"Host", "y"}}, 400},
+};
+
+START_TEST(test_refusal_table)
+{
+	const struct framing_row *row = &rows[_i];
+	struct http_framing f;
+	const char *why;
+	int status;
+
+	http_framing_init(&f);
+	for (int k = 0; k < FIELDS_MAX && row->fields[k][0] != NULL; k++)
+		http_framing_field(&f, row->fields[k][0], strlen(row->fields[k][0]), row->fields[k][1]);
+	status = http_framing_refusal(&f, row->http_1_0, row->method, row->link_route, &why);
+	ck_assert_msg(status == row->status, "%s: %d, not %d", row->name, status, row->status);
+	ck_assert_msg((status == 0) == (why == NULL), "%s: text %s", row->name, why != NULL ? why : "(none)");
+}
+END_TEST
+
+START_TEST(test_first_values_are_kept)
+{
+	struct http_framing f;
+
+	http_framing_init(&f);
+	http_framing_field(&f, "accept", 6, "text/html");
+	http_framing_field(&f, "Accept", 6, "application/json");
+	http_framing_field(&f, "User-Agent", 10, "ua");
+	http_framing_field(&f, "REFERER", 7, "https://r.example/");
+	http_framing_field(&f, "Expect", 6, "100-continue");
+	ck_assert_str_eq(f.accept, "text/html");
+	ck_assert_str_eq(f.user_agent, "ua");
+	ck_assert_str_eq(f.referer, "https://r.example/");
+	ck_assert_str_eq(f.expect, "100-continue");
+}
+END_TEST
+
+static const struct {
+	const char *value; /* NULL: no Content-Length */
+	bool ok;
+	uint64_t length;
+} lengths[] = {
+    {NULL, false, 0},
+    {"", false, 0},
+    {"0", true, 0},
+    {"100", true, 100},
+    {"007", true, 7},
+    {"+5", false, 0},
+    {"-5", false, 0},
+    {" 5", false, 0},
+    {"5 ", false, 0},
+    {"abc", false, 0},
+    {"18446744073709551615", true, UINT64_MAX},
+    {"18446744073709551616", true, UINT64_MAX},
+    {"99999999999999999999999", true, UINT64_MAX},
+};
+
+START_TEST(test_content_length)
+{
+	struct http_framing f;
+	uint64_t n = 12345;
+	bool ok;
+
+	http_framing_init(&f);
+	if (lengths[_i].value != NULL)
+		http_framing_field(&f, "Content-Length", 14, lengths[_i].value);
+	ok = http_framing_length(&f, &n);
+	ck_assert_msg(ok == lengths[_i].ok, "%s", lengths[_i].value ? lengths[_i].value : "(none)");
+	if (ok)
+		ck_assert_msg(n == lengths[_i].length, "%s: %llu", lengths[_i].value, (unsigned long long)n);
+	else
+		ck_assert_msg(n == 12345, "%s: written though refused",
+		              lengths[_i].value ? lengths[_i].value : "(none)");
+}
+END_TEST
+
+Suite *http_framing_suite(void)
+{
+	Suite *s = suite_create("http_framing");
+	TCase *tc = tcase_create("framing");
+
+	tcase_add_loop_test(tc, test_refusal_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
+	tcase_add_test(tc, test_first_values_are_kept);
+	tcase_add_loop_test(tc, test_content_length, 0, (int)(sizeof(lengths) / sizeof(lengths[0])));
+	suite_add_tcase(s, tc);
+	return s;
+}
