@@ -65,6 +65,7 @@ $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB) $(EXTRA_OBJ)
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+	$(if $(LIB_SYMS),objcopy $(LIB_SYMS) $@)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
@@ -182,16 +183,17 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # failed, then its 1st, 2nd, ... storage call (read, write, sync, lock) of
 # SQLite, and the daemon scenarios of tests/torture/run.py (start, create,
 # redirect, stats, SIGTERM) the same way; built with ASan and UBSan and
-# tests/torture/torture.c linked in (-Wl,--wrap for shortd's own objects,
+# tests/torture/torture.c linked in (objcopy renames shortd's own calls,
 # Jansson's and SQLite's hooks for theirs). A crash, a sanitizer report, a
 # hang, an answer other than the documented ones or an acknowledged link or
 # click missing afterwards fails it. TORTURE_MAX bounds N for each test
 # (0: until no test reaches N); torture-ci is the bounded run of .ci/run.
+# Only shortd's own calls are failed: objcopy renames them in libshortd.a.
 TORTURE_BUILD := build/torture
 TORTURE_MAX   ?= 0
-TORTURE_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=aligned_alloc
+TORTURE_SYMS  := $(foreach f,malloc calloc realloc strdup aligned_alloc,--redefine-sym $(f)=torture_$(f))
 TORTURE_MAKE  := $(MAKE) --no-print-directory BUILD=$(TORTURE_BUILD) CC=clang HARDEN_CFLAGS= HARDEN_LDFLAGS= \
-	  CFLAGS="-O1 -g" LDFLAGS="$(TORTURE_WRAP)" EXTRA_OBJ=$(TORTURE_BUILD)/obj/test_torture/torture.o \
+	  CFLAGS="-O1 -g" LIB_SYMS="$(TORTURE_SYMS)" EXTRA_OBJ=$(TORTURE_BUILD)/obj/test_torture/torture.o \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 torture: deps
