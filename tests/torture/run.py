@@ -89,9 +89,9 @@ def run_unit(binary, kind, n, suites, tmp):
     return defects, reached, lines
 
 
-def unit_phase(build, kind, maximum, suites, tmp):
+def unit_phase(build, kind, maximum, suites, tmp, first=1):
     binary = os.path.abspath(os.path.join(build, "unit_tests"))
-    defects, runs, n = [], 0, 0
+    defects, runs, n = [], 0, first - 1
     while maximum == 0 or n < maximum:
         n += 1
         d, reached, _ = run_unit(binary, kind, n, suites, tmp)
@@ -103,8 +103,8 @@ def unit_phase(build, kind, maximum, suites, tmp):
             break
         if n % 10 == 0:
             print("torture: unit-%s N=%d" % (kind, n), flush=True)
-    print("torture: unit-%s: %d runs (N = 1..%d)%s, %d defects" %
-          (kind, runs, n, "" if n < maximum or maximum == 0 else ", stopped at --max", len(defects)), flush=True)
+    print("torture: unit-%s: %d runs (N = %d..%d)%s, %d defects" %
+          (kind, runs, first, n, "" if n < maximum or maximum == 0 else ", stopped at --max", len(defects)), flush=True)
     return defects, n
 
 
@@ -283,11 +283,29 @@ def daemon_run(binary, kind, n, tmp):
     return problems, injected
 
 
-def daemon_phase(build, kind, maximum, tmp):
+def startup_count(binary, kind, tmp):
+    """How many calls of KIND a daemon makes to start and stop with no
+    request: N up to there fails start-up, N past it a request."""
+    work = tempfile.mkdtemp(dir=tmp)
+    logpath = os.path.join(work, "torture.log")
+    d = Daemon(binary, os.path.join(work, "t.db"), {"SHORTD_TORTURE_LOG": logpath})
+    d.wait_listening()
+    d.stop()
+    lines = log_lines(logpath)
+    return (lines[-1][0] if kind == "alloc" else lines[-1][1]) if lines else 0
+
+
+def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1):
     binary = os.path.abspath(os.path.join(build, "shortd"))
-    defects, n = [], 0
+    defects, n, runs = [], first - 1, 0
+    # With a stride, start-up is sampled (every stride-th N) up to a margin
+    # before the first request; each N from there on is run.
+    sampled_below = startup_count(binary, kind, tmp) - 100 if startup_stride > 1 else 0
     while maximum == 0 or n < maximum:
         n += 1
+        if n < sampled_below and n % startup_stride != 0:
+            continue
+        runs += 1
         problems, injected = daemon_run(binary, kind, n, tmp)
         if problems:
             msg = "daemon-%s N=%d:\n%s" % (kind, n, "\n".join(problems))
@@ -297,8 +315,8 @@ def daemon_phase(build, kind, maximum, tmp):
             break
         if n % 25 == 0:
             print("torture: daemon-%s N=%d" % (kind, n), flush=True)
-    print("torture: daemon-%s: %d runs (N = 1..%d)%s, %d defects" %
-          (kind, n, n, "" if n < maximum or maximum == 0 else ", stopped at --max", len(defects)), flush=True)
+    print("torture: daemon-%s: %d runs (N = %d..%d%s)%s, %d defects" %
+          (kind, runs, first, n, ", every %dth below %d" % (startup_stride, sampled_below) if sampled_below > 0 else "", "" if n < maximum or maximum == 0 else ", stopped at --max", len(defects)), flush=True)
     return defects, n
 
 
@@ -307,6 +325,9 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--max", type=int, default=0, help="largest N for the unit tests (0: no bound)")
     ap.add_argument("--daemon-max", type=int, default=0, help="largest N for the daemon (0: no bound)")
+    ap.add_argument("--startup-stride", type=int, default=1,
+                    help="run only every Nth of the daemon's start-up calls (each request's are all run)")
+    ap.add_argument("--first", type=int, default=1, help="the first N (to rerun one failure)")
     ap.add_argument("--phases", default="unit-alloc,unit-io,daemon-alloc,daemon-io")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="shortd-torture.")
@@ -314,11 +335,12 @@ def main():
     start = time.monotonic()
     for phase in args.phases.split(","):
         if phase == "unit-alloc":
-            defects += unit_phase(args.build, "alloc", args.max, None, tmp)[0]
+            defects += unit_phase(args.build, "alloc", args.max, None, tmp, args.first)[0]
         elif phase == "unit-io":
-            defects += unit_phase(args.build, "io", args.max, ["store", "clicks", "linkops"], tmp)[0]
+            defects += unit_phase(args.build, "io", args.max, ["store", "clicks", "linkops"], tmp, args.first)[0]
         elif phase in ("daemon-alloc", "daemon-io"):
-            defects += daemon_phase(args.build, phase.split("-")[1], args.daemon_max, tmp)[0]
+            defects += daemon_phase(args.build, phase.split("-")[1], args.daemon_max, tmp, args.first,
+                                    args.startup_stride)[0]
         else:
             sys.exit("torture: unknown phase " + phase)
     subprocess.run(["rm", "-rf", tmp])

@@ -21,7 +21,8 @@
  * SHORTD_TORTURE_LOG=PATH each process appends one line at exit:
  * "alloc A io I injected 0|1", the calls it counted and whether it failed
  * one, and one more when it fails one (without the C library allocating);
- * make torture learns from it how far N has to go.
+ * make torture learns from it how far N has to go. SHORTD_TORTURE_TRACE=1
+ * prints the stack of the call that fails (ASan builds).
  */
 #include <fcntl.h>
 #include <stddef.h>
@@ -45,6 +46,7 @@ struct torture {
 	unsigned long allocs;	/* allocations counted */
 	unsigned long ios;	/* storage calls counted */
 	int injected;		/* a failure was injected */
+	int trace;		/* print the stack of the failed call */
 	const char *log;
 	sqlite3_mem_methods sqlite_mem;
 	sqlite3_vfs *base_vfs;
@@ -58,6 +60,10 @@ static struct torture t;
 
 static void write_log(void);
 
+/* ASan's, when the build has it: SHORTD_TORTURE_TRACE=1 shows where the
+ * failed call was made. */
+void __sanitizer_print_stack_trace(void) __attribute__((weak));
+
 static int fail_now(unsigned long *counter, unsigned long at)
 {
 	unsigned long n = __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
@@ -67,6 +73,10 @@ static int fail_now(unsigned long *counter, unsigned long at)
 	__atomic_store_n(&t.injected, 1, __ATOMIC_RELAXED);
 	/* Now, too: a test that fails an assertion over it ends in _exit. */
 	write_log();
+	if (t.trace && __sanitizer_print_stack_trace != NULL) {
+		fprintf(stderr, "torture: this call fails:\n");
+		__sanitizer_print_stack_trace();
+	}
 	return 1;
 }
 
@@ -421,6 +431,7 @@ __attribute__((constructor)) static void torture_init(void)
 	t.alloc_at = env_count("SHORTD_TORTURE_ALLOC");
 	t.io_at = env_count("SHORTD_TORTURE_IO");
 	t.log = getenv("SHORTD_TORTURE_LOG");
+	t.trace = getenv("SHORTD_TORTURE_TRACE") != NULL;
 	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &t.sqlite_mem) == SQLITE_OK) {
 		mine = t.sqlite_mem;
 		mine.xMalloc = sqlite_malloc;
