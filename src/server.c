@@ -565,8 +565,8 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		metrics_connection_opened(srv->metrics);
 		c = calloc(1, sizeof(*c));
 		*socket_context = c;
-		/* Without its state the connection is refused at its first
-		 * request (on_request), and counted until it closes. */
+		/* Without its state the connection gets 503 at its first
+		 * request (on_request) and closes, counted until it does. */
 		if (c != NULL)
 			conns_open(srv->conns, &c->slot, fd->connect_fd, addr->client_addr,
 				   addr_len(addr->client_addr));
@@ -820,8 +820,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	struct req *r = *req_cls;
 	struct conns_slot *slot;
 
-	if (r == NULL)
-		return MHD_NO; /* no per-connection state: out of memory */
+	if (r == NULL) {
+		/* No per-connection state (out of memory): 503, and close. */
+		struct http_response resp;
+
+		http_response_init(&resp);
+		resp.status = 503;
+		resp.fixed = HTTP_FIXED_UNAVAILABLE_JSON;
+		resp.close = true;
+		return send_response(srv, con, &resp);
+	}
 	slot = &((struct conn *)r)->slot;
 	if (!r->started) {
 		struct framing f;
