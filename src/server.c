@@ -67,6 +67,7 @@ struct req {
 	bool started;      /* the access handler has seen this request */
 	bool query_too_long;
 	bool body_too_large;
+	bool body_lost; /* no memory to keep the API body: 503 */
 	bool has_query;
 	int refused; /* 400 or 501: framing a proxy could read otherwise (smuggling) */
 	enum route route;
@@ -526,6 +527,9 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *con, st
 		resp.cache_control = "no-store";
 		resp.body = "URI too long\n";
 		resp.body_len = strlen(resp.body);
+	} else if (r->body_lost) {
+		resp.status = 503;
+		resp.fixed = HTTP_FIXED_UNAVAILABLE_JSON;
 	} else if (r->route == ROUTE_REDIRECT) {
 		redirect_handle(&srv->redirect, &req, &resp);
 	} else {
@@ -613,6 +617,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	r->started = false;
 	r->query_too_long = false;
 	r->body_too_large = false;
+	r->body_lost = false;
 	r->drained = 0;
 	r->body_len = 0;
 	r->has_query = false;
@@ -876,8 +881,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->drained += size;
 		conns_body_bytes(slot, r->drained);
 		if (r->route == ROUTE_API) {
-			if (!keep_body(r, upload_data, size))
-				return MHD_NO;
+			if (!r->body_lost && !keep_body(r, upload_data, size))
+				r->body_lost = true; /* read the rest, answer 503 */
 			return r->drained > srv->cfg->max_body + API_BODY_MAX ? MHD_NO : MHD_YES;
 		}
 		return r->drained > srv->cfg->max_body ? MHD_NO : MHD_YES;
