@@ -13,6 +13,13 @@
  * The caller owns the result (json_decref); NULL when out of memory. */
 json_t *linkjson_encode(const struct link *l, const char *base_url, int64_t clicks);
 
+/* json_dumps(j, flags), or NULL when out of memory, whichever part of the
+ * document it ran out in. (Jansson 2.14's json_dumps does not check the
+ * writing of an object's keys: a key it had no memory for is left out of
+ * the text, which is then no longer JSON, and it answers with that.) The
+ * caller frees the result. */
+char *linkjson_dumps(const json_t *j, size_t flags);
+
 /* Writes base_url + "/" + code into out; returns 0 or -1 when too small. */
 int linkjson_short_url(const char *base_url, const char *code, char *out, size_t outsize);
 

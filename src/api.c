@@ -94,7 +94,7 @@ static void reply_headers(struct http_response *resp, int status)
 /* Sends j (consumed) as the body, compact, with a final newline. */
 static void reply_json(struct http_response *resp, int status, json_t *j)
 {
-	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *text = j != NULL ? linkjson_dumps(j, JSON_COMPACT) : NULL;
 	size_t n;
 	char *grown;
 

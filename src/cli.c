@@ -290,7 +290,7 @@ int cli_get(int argc, char **argv)
 	rc = store_link_lookup(s, code, l);
 	if (rc == STORE_OK) {
 		json_t *j = linkjson_encode(l, c.base_url, l->clicks);
-		char *text = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		char *text = j != NULL ? linkjson_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 		if (text != NULL)
 			printf("%s\n", text);
 		free(text);
