@@ -213,7 +213,11 @@ def scenario(d):
     for code in acked["links"]:
         st, body, _ = http("GET", d.base + "/api/v1/links/%s/stats" % code)
         if st == 200:
-            clicks = json.loads(body).get("clicks")
+            try:
+                clicks = json.loads(body).get("clicks")
+            except ValueError:
+                problems.append("stats %s: 200 with a body that is not JSON: %r" % (code, body[:2000]))
+                continue
             if not isinstance(clicks, int) or clicks > acked["clicks"].get(code, 0):
                 problems.append("stats %s: %r" % (code, body[:200]))
         elif st not in (500, 503) or not error_shape(st, body):
