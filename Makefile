@@ -98,10 +98,10 @@ $(BUILD)/obj/%_main.o: $(BUILD)/%_main.c
 
 $(BUILD)/unit_tests: $(BUILD)/obj/unit_main.o $(UNIT_OBJ) $(SUP_OBJ) $(LIB) $(EXTRA_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm
-$(BUILD)/integration_tests: $(BUILD)/obj/integration_main.o $(INT_OBJ) $(SUP_OBJ) $(LIB)
+$(BUILD)/integration_tests: $(BUILD)/obj/integration_main.o $(INT_OBJ) $(SUP_OBJ) $(LIB) $(EXTRA_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm
 
-$(BUILD)/load_tests: $(BUILD)/obj/load_main.o $(LOAD_OBJ) $(SUP_OBJ) $(LIB)
+$(BUILD)/load_tests: $(BUILD)/obj/load_main.o $(LOAD_OBJ) $(SUP_OBJ) $(LIB) $(EXTRA_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lm
 
 $(BUILD)/obj:
@@ -154,8 +154,12 @@ asan: deps
 	  test-run
 
 # coverage: the tests of make check (and the README's examples) built with
-# --coverage into build/cov, then gcovr's line and branch summary per file
-# and an HTML report in build/coverage/html. The daemons that the tests start
+# --coverage into build/cov, and part of make torture: the daemon scenarios
+# with every allocation and storage call of each request failed in turn
+# (every 10th of start-up's), the store's tests with each of their first 10
+# storage calls failed (tests/torture/torture.c is linked in, and does
+# nothing unless asked); then gcovr's line and branch summary per file and an HTML report
+# in build/coverage/html. The daemons that the tests start
 # may run as nobody (test_faults.c) and in a private mount namespace: every
 # process writes its .gcda under COV_DATA (GCOV_PREFIX), where each file is
 # made beforehand, empty and writable by all, and they are copied back to
@@ -169,13 +173,17 @@ GCOVR_FLAGS := --root . --filter 'src/' --exclude-unreachable-branches --exclude
 
 coverage: deps
 	$(MAKE) --no-print-directory BUILD=$(COV_BUILD) CFLAGS="-O0 -g --coverage" LDFLAGS=--coverage \
-	  HARDEN_CFLAGS= HARDEN_LDFLAGS= coverage-run
+	  HARDEN_CFLAGS= HARDEN_LDFLAGS= LIB_SYMS="$(TORTURE_SYMS)" EXTRA_OBJ=$(COV_BUILD)/obj/test_torture/torture.o \
+	  coverage-run
 
 coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	sh tools/coverage.sh prepare $(BUILD) $(COV_DATA)
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 $(MAKE) --no-print-directory BUILD=$(BUILD) test-run; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/readme/run.py README.md $(BUILD)/shortd; \
+	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
+	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/torture/run.py --build $(BUILD) \
+	  --phases unit-io,daemon-alloc,daemon-io --max 10 --startup-stride 10; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	sh tools/coverage.sh report $(BUILD) $(COV_LINE_FLOOR) $(COV_BRANCH_FLOOR) $(GCOVR_FLAGS)
 
@@ -189,9 +197,10 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # answer other than the documented ones, or an acknowledged link or click
 # missing afterwards fails it. TORTURE_MAX bounds N for each unit test (a
 # test makes up to some 670,000 allocations; 0: no bound); the daemon's N
-# always goes to the end. torture-ci is .ci/run's bounded subset: N up to 3
-# for the unit tests, every 10th of the daemon's start-up allocations and
-# each one of its requests.
+# always goes to the end. torture-ci is .ci/run's bounded subset, some
+# 10 minutes: N up to 2 for the unit tests, every 20th of the daemon's
+# start-up allocations and every 3rd of its requests' (make coverage runs
+# each of these, without the sanitizers), each of its storage calls.
 TORTURE_BUILD := build/torture
 TORTURE_MAX   ?= 100
 TORTURE_SYMS  := $(foreach f,malloc calloc realloc strdup aligned_alloc,--redefine-sym $(f)=torture_$(f))
@@ -205,7 +214,7 @@ torture: deps
 
 torture-ci: deps
 	$(TORTURE_MAKE) $(TORTURE_BUILD)/shortd $(TORTURE_BUILD)/unit_tests
-	python3 tests/torture/run.py --build $(TORTURE_BUILD) --max 3 --startup-stride 10
+	python3 tests/torture/run.py --build $(TORTURE_BUILD) --max 2 --startup-stride 20 --stride 3
 
 # run: serve's own defaults, so SHORTD_LISTEN, SHORTD_DB and the other
 # SHORTD_* variables apply (127.0.0.1:8080 and ./shortd.db without them).

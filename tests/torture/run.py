@@ -17,11 +17,18 @@ read, write, sync, truncate or lock of SQLite's files. Three phases:
   daemon      shortd serve started with its Nth allocation failed, then
               Nth storage call, N = 1, 2, ...: it exits 1 with a message at
               start, or it goes through the scenario (create a link, follow
-              it, read its stats, SIGTERM) answering each step as documented
+              it, read its stats, list the links, read /metrics and
+              /healthz, SIGTERM) answering each step as documented
               or with 500/503, and exits 0 on SIGTERM with no sanitizer
               report. Then the database must pass PRAGMA integrity_check and
               hold every link acknowledged with 201 and every click a
               redirect was given for.
+
+--startup-stride S runs only every Sth N of the daemon's start-up (up to
+100 calls before its first request), --stride S every Sth after it: the
+bounded runs of .ci/run and make coverage. --first N starts at N (with
+--max N or --daemon-max N: that one run; SHORTD_TORTURE_TRACE=1 shows where
+the failed call was made).
 
 Exit status 1 when any run is a defect; each is printed with its output.
 """
@@ -222,6 +229,20 @@ def scenario(d):
                 problems.append("stats %s: %r" % (code, body[:200]))
         elif st not in (500, 503) or not error_shape(st, body):
             problems.append("stats %s: %d %r" % (code, st, body[:200]))
+    st, body, _ = http("GET", d.base + "/api/v1/links?limit=10")
+    if st == 200:
+        try:
+            listed = {item["code"] for item in json.loads(body)["items"]}
+        except (ValueError, KeyError, TypeError):
+            problems.append("list: 200 with %r" % body[:2000])
+            listed = set(acked["links"])
+        if not set(acked["links"]) <= listed:
+            problems.append("list: %r lacks an acknowledged link" % body[:2000])
+    elif st not in (500, 503) or not error_shape(st, body):
+        problems.append("list: %d %r" % (st, body[:200]))
+    st, body, _ = http("GET", d.base + "/metrics")
+    if (st == 200 and b"shortd_start_time_seconds" not in body) or st not in (200, 500, 503):
+        problems.append("metrics: %d %r" % (st, body[:200]))
     st, body, _ = http("GET", d.base + "/healthz")
     if st not in (200, 500, 503):
         problems.append("healthz: %d" % st)
@@ -299,7 +320,7 @@ def startup_count(binary, kind, tmp):
     return (lines[-1][0] if kind == "alloc" else lines[-1][1]) if lines else 0
 
 
-def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1):
+def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1, stride=1):
     binary = os.path.abspath(os.path.join(build, "shortd"))
     defects, n, runs = [], first - 1, 0
     # With a stride, start-up is sampled (every stride-th N) up to a margin
@@ -307,7 +328,7 @@ def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1):
     sampled_below = startup_count(binary, kind, tmp) - 100 if startup_stride > 1 else 0
     while maximum == 0 or n < maximum:
         n += 1
-        if n < sampled_below and n % startup_stride != 0:
+        if n % (startup_stride if n < sampled_below else stride) != 0:
             continue
         runs += 1
         problems, injected = daemon_run(binary, kind, n, tmp)
@@ -319,8 +340,14 @@ def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1):
             break
         if n % 25 == 0:
             print("torture: daemon-%s N=%d" % (kind, n), flush=True)
+    sampling = ""
+    if sampled_below > 0:
+        sampling += ", every %dth below %d" % (startup_stride, sampled_below)
+    if stride > 1:
+        sampling += ", every %dth past start-up" % stride
     print("torture: daemon-%s: %d runs (N = %d..%d%s)%s, %d defects" %
-          (kind, runs, first, n, ", every %dth below %d" % (startup_stride, sampled_below) if sampled_below > 0 else "", "" if n < maximum or maximum == 0 else ", stopped at --max", len(defects)), flush=True)
+          (kind, runs, first, n, sampling, "" if n < maximum or maximum == 0 else ", stopped at --max",
+           len(defects)), flush=True)
     return defects, n
 
 
@@ -331,6 +358,8 @@ def main():
     ap.add_argument("--daemon-max", type=int, default=0, help="largest N for the daemon (0: no bound)")
     ap.add_argument("--startup-stride", type=int, default=1,
                     help="run only every Nth of the daemon's start-up calls (each request's are all run)")
+    ap.add_argument("--stride", type=int, default=1,
+                    help="run only every Nth of the daemon's calls past start-up")
     ap.add_argument("--first", type=int, default=1, help="the first N (to rerun one failure)")
     ap.add_argument("--phases", default="unit-alloc,unit-io,daemon-alloc,daemon-io")
     args = ap.parse_args()
@@ -344,7 +373,7 @@ def main():
             defects += unit_phase(args.build, "io", args.max, ["store", "clicks", "linkops"], tmp, args.first)[0]
         elif phase in ("daemon-alloc", "daemon-io"):
             defects += daemon_phase(args.build, phase.split("-")[1], args.daemon_max, tmp, args.first,
-                                    args.startup_stride)[0]
+                                    args.startup_stride, args.stride)[0]
         else:
             sys.exit("torture: unknown phase " + phase)
     subprocess.run(["rm", "-rf", tmp])
