@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages shortd needs to build and test, when missing
 # (python3 runs the README's examples; systemd, procps, logrotate and man-db
-# check the installed unit and logrotate file).
+# check the installed unit and logrotate file; gcovr reports make coverage).
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev \
 libsodium-dev check libcurl4-openssl-dev curl clang libclang-rt-14-dev sqlite3 \
 python3 systemd procps logrotate man-db dpkg-dev debian-archive-keyring \
-nginx-light caddy openssl"
+nginx-light caddy openssl gcovr"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
