@@ -155,8 +155,8 @@ asan: deps
 
 # coverage: the tests of make check (and the README's examples) built with
 # --coverage into build/cov, and part of make torture: the daemon scenarios
-# with every allocation and storage call of each request failed in turn
-# (every 10th of start-up's), the store's tests with each of their first 10
+# with every other allocation of its requests failed in turn (every 10th of
+# start-up's) and each of its storage calls, the store's tests with each of their first 10
 # storage calls failed (tests/torture/torture.c is linked in, and does
 # nothing unless asked); then gcovr's line and branch summary per file and an HTML report
 # in build/coverage/html. The daemons that the tests start
@@ -167,8 +167,8 @@ asan: deps
 # COV_LINE_FLOOR or COV_BRANCH_FLOOR percent: the floors only ever rise.
 COV_BUILD        := build/cov
 COV_DATA         ?= /tmp/shortd-coverage$(CURDIR)
-COV_LINE_FLOOR   ?= 90
-COV_BRANCH_FLOOR ?= 79
+COV_LINE_FLOOR   ?= 93
+COV_BRANCH_FLOOR ?= 84
 GCOVR_FLAGS := --root . --filter 'src/' --exclude-unreachable-branches --exclude-throw-branches
 
 coverage: deps
@@ -183,7 +183,7 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/readme/run.py README.md $(BUILD)/shortd; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/torture/run.py --build $(BUILD) \
-	  --phases unit-io,daemon-alloc,daemon-io --max 10 --startup-stride 10; \
+	  --phases unit-io,daemon-alloc,daemon-io --max 10 --startup-stride 10 --stride 2; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	sh tools/coverage.sh report $(BUILD) $(COV_LINE_FLOOR) $(COV_BRANCH_FLOOR) $(GCOVR_FLAGS)
 
@@ -199,8 +199,8 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # test makes up to some 670,000 allocations; 0: no bound); the daemon's N
 # always goes to the end. torture-ci is .ci/run's bounded subset, some
 # 10 minutes: N up to 2 for the unit tests, every 20th of the daemon's
-# start-up allocations and every 3rd of its requests' (make coverage runs
-# each of these, without the sanitizers), each of its storage calls.
+# start-up allocations and every 4th of its requests', each of its storage
+# calls.
 TORTURE_BUILD := build/torture
 TORTURE_MAX   ?= 100
 TORTURE_SYMS  := $(foreach f,malloc calloc realloc strdup aligned_alloc,--redefine-sym $(f)=torture_$(f))
@@ -214,7 +214,7 @@ torture: deps
 
 torture-ci: deps
 	$(TORTURE_MAKE) $(TORTURE_BUILD)/shortd $(TORTURE_BUILD)/unit_tests
-	python3 tests/torture/run.py --build $(TORTURE_BUILD) --max 2 --startup-stride 20 --stride 3
+	python3 tests/torture/run.py --build $(TORTURE_BUILD) --max 2 --startup-stride 20 --stride 4
 
 # run: serve's own defaults, so SHORTD_LISTEN, SHORTD_DB and the other
 # SHORTD_* variables apply (127.0.0.1:8080 and ./shortd.db without them).
