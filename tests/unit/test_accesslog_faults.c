@@ -279,10 +279,10 @@ START_TEST(test_fields_and_escapes)
 }
 END_TEST
 
-Suite *accesslog_suite(void)
+Suite *accesslog_faults_suite(void)
 {
-	Suite *s = suite_create("accesslog");
-	TCase *tc = tcase_create("accesslog");
+	Suite *s = suite_create("accesslog_faults");
+	TCase *tc = tcase_create("faults");
 
 	tcase_add_test(tc, test_open_refuses_a_path_it_cannot_create);
 	tcase_add_test(tc, test_full_disk_is_reported_once_and_lines_are_dropped);
