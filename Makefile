@@ -156,15 +156,16 @@ asan: deps
 # coverage: the tests of make check (and the README's examples) built with
 # --coverage into build/cov, and part of make torture: the daemon scenarios
 # with every other allocation of its requests failed in turn (every 10th of
-# start-up's) and each of its storage calls, the store's tests with each of their first 10
-# storage calls failed (tests/torture/torture.c is linked in, and does
-# nothing unless asked); then gcovr's line and branch summary per file and an HTML report
-# in build/coverage/html. The daemons that the tests start
-# may run as nobody (test_faults.c) and in a private mount namespace: every
-# process writes its .gcda under COV_DATA (GCOV_PREFIX), where each file is
-# made beforehand, empty and writable by all, and they are copied back to
-# the objects afterwards. Fails when src/ as a whole falls under
-# COV_LINE_FLOOR or COV_BRANCH_FLOOR percent: the floors only ever rise.
+# start-up's) and each of its storage calls, and the store's tests with each
+# of their first 10 storage calls failed (tests/torture/torture.c is linked
+# in, and does nothing unless asked); then gcovr's line and branch summary
+# per file and an HTML report in build/coverage/html. The daemons that the
+# tests start may run as nobody (test_faults.c) and in a private mount
+# namespace: every process writes its .gcda under COV_DATA (GCOV_PREFIX),
+# where each file is made beforehand, empty and writable by all, and they
+# are copied back to the objects afterwards. Fails when src/ as a whole
+# falls under COV_LINE_FLOOR or COV_BRANCH_FLOOR percent (measured: 93.49
+# and 84.95): the floors only ever rise, to 95 and 85 and beyond.
 COV_BUILD        := build/cov
 COV_DATA         ?= /tmp/shortd-coverage$(CURDIR)
 COV_LINE_FLOOR   ?= 93
@@ -190,7 +191,7 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # torture: every unit test run again with its 1st, 2nd, ... allocation
 # failed, then its 1st, 2nd, ... storage call (read, write, sync, lock) of
 # SQLite, and the daemon scenarios of tests/torture/run.py (start, create,
-# redirect, stats, SIGTERM) the same way; built with ASan and UBSan and
+# redirect, stats, list, /metrics, SIGTERM) the same way; built with ASan and UBSan and
 # tests/torture/torture.c linked in (objcopy renames shortd's own calls in
 # libshortd.a, so the tests' and Check's are never failed; Jansson's and
 # SQLite's hooks bring theirs). A crash, a sanitizer report, a hang, an
