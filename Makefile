@@ -198,8 +198,8 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # answer other than the documented ones, or an acknowledged link or click
 # missing afterwards fails it. TORTURE_MAX bounds N for each unit test (a
 # test makes up to some 670,000 allocations; 0: no bound); the daemon's N
-# always goes to the end. torture-ci is .ci/run's bounded subset, some
-# 10 minutes: N up to 2 for the unit tests, every 20th of the daemon's
+# always goes to the end. torture-ci is .ci/run's bounded subset (under 4
+# minutes once built, on a shared 2-core machine): N up to 2 for the unit tests, every 20th of the daemon's
 # start-up allocations and every 4th of its requests', each of its storage
 # calls.
 TORTURE_BUILD := build/torture
