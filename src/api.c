@@ -95,7 +95,7 @@ static void reply_headers(struct http_response *resp, int status)
 /* Sends j (consumed) as the body, compact, with a final newline. */
 static void reply_json(struct http_response *resp, int status, json_t *j)
 {
-	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *text = j != NULL ? link_json_dumps(j, JSON_COMPACT) : NULL;
 	size_t n;
 	char *grown;
 
@@ -420,10 +420,21 @@ static int body_refuse(struct body_error *e, const char *code, const char *fmt, 
 /* Parses the body as one JSON object; the caller owns *out. */
 static int body_object(const struct http_request *req, json_t **out, struct body_error *e)
 {
+	const char *body = req->body != NULL ? req->body : "";
+	size_t len = req->body != NULL ? req->body_len : 0;
 	json_error_t jerr;
-	json_t *j = json_loadb(req->body != NULL ? req->body : "", req->body != NULL ? req->body_len : 0,
-			       JSON_REJECT_DUPLICATES, &jerr);
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 
+	if (j == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.line == -1 ||
+			  (j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) != NULL)) {
+		/* Jansson ran out of memory: it says so, or sets no error, or
+		 * calls it a syntax error that parsing again does not find. */
+		json_decref(j);
+		e->status = 503;
+		e->code = "unavailable";
+		snprintf(e->message, sizeof(e->message), "out of memory");
+		return -1;
+	}
 	if (j == NULL)
 		return body_refuse(e, "invalid_json", "the body is not valid JSON: %s at line %d, column %d",
 				   jerr.text, jerr.line, jerr.column);

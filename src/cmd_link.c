@@ -138,7 +138,7 @@ int cmd_get_main(int argc, char **argv)
 	rc = store_link_lookup(s, code, l);
 	if (rc == STORE_OK) {
 		json_t *j = link_json_encode(l, c.base_url, l->clicks);
-		char *text = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		char *text = j != NULL ? link_json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 		if (text != NULL)
 			printf("%s\n", text);
 		free(text);

@@ -93,6 +93,7 @@ struct req {
 	bool query_too_long;
 	bool path_too_long;
 	bool body_too_large;
+	bool body_lost; /* no memory to keep the API body: 503 */
 	bool has_query;
 	int refused; /* 400, 405, 501: a request refused before its route sees it */
 	const char *refused_why; /* the refusal's one-line text */
@@ -135,6 +136,7 @@ static void req_reset(struct req *r)
 	r->query_too_long = false;
 	r->path_too_long = false;
 	r->body_too_large = false;
+	r->body_lost = false;
 	r->has_query = false;
 	r->refused = 0;
 	r->refused_why = NULL;
@@ -297,6 +299,8 @@ static enum MHD_Result respond(struct http_server *srv, struct MHD_Connection *c
 			resp.allow = LINK_METHODS;
 	} else if (r->query_too_long || r->path_too_long) {
 		http_response_uri_too_long(&resp);
+	} else if (r->body_lost) {
+		http_response_fixed(&resp, 503, HTTP_FIXED_UNAVAILABLE_JSON);
 	} else if (r->route == HTTP_ROUTE_REDIRECT) {
 		redirect_handle(&srv->redirect, &req, &resp);
 	} else {
@@ -341,8 +345,8 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		metrics_connection_opened(srv->metrics);
 		c = calloc(1, sizeof(*c));
 		*socket_context = c;
-		/* Without its state the connection is refused at its first
-		 * request (on_request), and counted until it closes. */
+		/* Without its state the connection gets 503 at its first
+		 * request (on_request) and closes, counted until it does. */
 		if (c != NULL)
 			http_conns_open(srv->conns, &c->slot, fd, addr->client_addr,
 				   addr_len(addr->client_addr));
@@ -567,8 +571,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	struct req *r = *req_cls;
 	struct http_conns_slot *slot;
 
-	if (r == NULL)
-		return MHD_NO; /* no per-connection state: out of memory */
+	if (r == NULL) {
+		/* No per-connection state (out of memory): 503, and close. */
+		struct http_response resp;
+
+		http_response_init(&resp);
+		http_response_fixed(&resp, 503, HTTP_FIXED_UNAVAILABLE_JSON);
+		resp.close = true;
+		return send_response(srv, con, &resp);
+	}
 	slot = &((struct conn *)r)->slot;
 	if (!r->started) {
 		struct http_framing f;
@@ -614,8 +625,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->drained += size;
 		http_conns_body_bytes(slot, r->drained);
 		if (r->route == HTTP_ROUTE_API) {
-			if (!keep_body(r, upload_data, size))
-				return MHD_NO;
+			if (!r->body_lost && !keep_body(r, upload_data, size))
+				r->body_lost = true; /* read the rest, answer 503 */
 			return r->drained > srv->cfg->max_body + API_BODY_MAX ? MHD_NO : MHD_YES;
 		}
 		return r->drained > srv->cfg->max_body ? MHD_NO : MHD_YES;

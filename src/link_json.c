@@ -3,7 +3,10 @@
  */
 #include "link_json.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "rfc3339.h"
 
@@ -15,6 +18,48 @@ json_t *link_json_time_or_null(int64_t t)
 		return json_null();
 	rfc3339_format(t, buf);
 	return json_string(buf);
+}
+
+struct dump_buf {
+	char *data;
+	size_t len, cap;
+	bool failed; /* once set, every later piece fails too */
+};
+
+static int dump_append(const char *piece, size_t size, void *ctx)
+{
+	struct dump_buf *d = ctx;
+
+	if (d->failed)
+		return -1;
+	if (size >= d->cap - d->len) { /* and room for the NUL */
+		size_t cap = d->cap != 0 ? d->cap : 256;
+		char *grown;
+		while (size >= cap - d->len)
+			cap *= 2;
+		grown = realloc(d->data, cap);
+		if (grown == NULL) {
+			d->failed = true;
+			return -1;
+		}
+		d->data = grown;
+		d->cap = cap;
+	}
+	memcpy(d->data + d->len, piece, size);
+	d->len += size;
+	d->data[d->len] = '\0';
+	return 0;
+}
+
+char *link_json_dumps(const json_t *j, size_t flags)
+{
+	struct dump_buf d = {NULL, 0, 0, false};
+
+	if (json_dump_callback(j, dump_append, &d, flags) != 0 || d.failed || d.data == NULL) {
+		free(d.data);
+		return NULL;
+	}
+	return d.data;
 }
 
 int link_json_short_url(const char *base_url, const char *code, char *out, size_t outsize)
