@@ -16,7 +16,6 @@
  */
 #include "api.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -29,6 +28,7 @@
 #include "auth.h"
 #include "link_json.h"
 #include "link_admin.h"
+#include "num.h"
 #include "qr.h"
 #include "rfc3339.h"
 #include "url.h"
@@ -290,22 +290,6 @@ static int query_param(const char *query, const char *name, char *out, size_t ou
 	return found;
 }
 
-/* Parses a decimal whole number in [min, max]; 0 or -1. */
-static int parse_whole(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* True for "application/json" with no parameter but a UTF-8 charset. */
 static bool is_json_media_type(const char *ct)
 {
@@ -356,7 +340,7 @@ static int cursor_decode(const char *s, int64_t *id)
 {
 	unsigned char plain[CURSOR_MAX];
 	size_t n;
-	long long v;
+	uint64_t v;
 	char text[CURSOR_MAX + 1];
 
 	if (sodium_base642bin(plain, sizeof(plain) - 1, s, strlen(s), NULL, &n, NULL,
@@ -366,9 +350,9 @@ static int cursor_decode(const char *s, int64_t *id)
 	text[n] = '\0';
 	if (n < 4 || memcmp(text, "v1.", 3) != 0 || strlen(text) != n)
 		return -1;
-	if (parse_whole(text + 3, 1, INT64_MAX, &v) != 0)
+	if (num_parse(text + 3, 1, INT64_MAX, &v) != NUM_OK)
 		return -1;
-	*id = v;
+	*id = (int64_t)v;
 	return 0;
 }
 
@@ -735,13 +719,13 @@ static void handle_list(struct api *a, const struct http_request *req, struct ht
 	struct list_call c = {.a = a, .limit = API_LIST_DEFAULT};
 	char value[QUERY_VALUE_MAX], cursor[CURSOR_MAX];
 	struct link_admin_error err;
-	long long limit;
+	uint64_t limit;
 	json_t *next;
 	int found;
 
 	found = query_param(req->query, "limit", value, sizeof(value));
 	if (found != 0) {
-		if (found < 0 || parse_whole(value, 1, API_LIST_MAX, &limit) != 0) {
+		if (found < 0 || num_parse(value, 1, API_LIST_MAX, &limit) != NUM_OK) {
 			reply_error(resp, 400, "invalid_limit", "limit must be a whole number from 1 to %d",
 				    API_LIST_MAX);
 			return;
@@ -864,7 +848,7 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 	struct link_admin_error err;
 	char value[QUERY_VALUE_MAX];
 	int64_t today = req->now >= 0 ? req->now / 86400 : -((-req->now + 86399) / 86400);
-	long long days = API_STATS_DAYS_DEFAULT;
+	uint64_t days = API_STATS_DAYS_DEFAULT;
 	int found;
 
 	if (c == NULL || (c->l = malloc(sizeof(*c->l))) == NULL) {
@@ -872,7 +856,7 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 		goto out;
 	}
 	found = query_param(req->query, "days", value, sizeof(value));
-	if (found != 0 && (found < 0 || parse_whole(value, 1, API_STATS_DAYS_MAX, &days) != 0)) {
+	if (found != 0 && (found < 0 || num_parse(value, 1, API_STATS_DAYS_MAX, &days) != NUM_OK)) {
 		reply_error(resp, 400, "invalid_days", "days must be a whole number from 1 to %d",
 			    API_STATS_DAYS_MAX);
 		goto out;
@@ -896,12 +880,12 @@ out:
 
 /* Reads a whole-number query parameter in [min, max] into *out (left as it
  * is when absent); false when present and malformed or out of bounds. */
-static bool query_whole(const char *query, const char *name, long long min, long long max, long long *out)
+static bool query_whole(const char *query, const char *name, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char value[QUERY_VALUE_MAX];
 	int found = query_param(query, name, value, sizeof(value));
 
-	return found == 0 || (found > 0 && parse_whole(value, min, max, out) == 0);
+	return found == 0 || (found > 0 && num_parse(value, min, max, out) == NUM_OK);
 }
 
 /* GET /api/v1/links/{code}/qr?format=svg|png&size=N&margin=M: the short
@@ -910,7 +894,7 @@ static void handle_qr(struct api *a, const struct http_request *req, const char 
 		      struct http_response *resp)
 {
 	char value[QUERY_VALUE_MAX], short_url[1200];
-	long long size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
+	uint64_t size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
 	enum qr_format format = QR_SVG;
 	struct link_admin_error err;
 	struct link *l;
