@@ -788,16 +788,6 @@ static int stats_locked(void *ctx)
 	return 0;
 }
 
-static json_t *time_or_null(int64_t t)
-{
-	char buf[RFC3339_LEN + 1];
-
-	if (t == LINK_NO_TIME)
-		return json_null();
-	rfc3339_format(t, buf);
-	return json_string(buf);
-}
-
 static json_t *stats_json(const struct stats_call *c, int64_t today)
 {
 	json_t *daily = json_array(), *refs = json_array();
@@ -833,7 +823,7 @@ static json_t *stats_json(const struct stats_call *c, int64_t today)
 		last = c->pending_last;
 	return json_pack("{s:s, s:I, s:I, s:o, s:i, s:o, s:o}", "code", c->l->code, "clicks",
 			 (json_int_t)(c->l->clicks + c->pending_human), "bot_clicks",
-			 (json_int_t)(c->l->bot_clicks + c->pending_bot), "last_click_at", time_or_null(last), "days",
+			 (json_int_t)(c->l->bot_clicks + c->pending_bot), "last_click_at", link_json_time_or_null(last), "days",
 			 c->days, "daily", daily, "referrers", refs);
 fail:
 	json_decref(daily);
