@@ -837,7 +837,7 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 	struct stats_call *c = calloc(1, sizeof(*c));
 	struct link_admin_error err;
 	char value[QUERY_VALUE_MAX];
-	int64_t today = req->now >= 0 ? req->now / 86400 : -((-req->now + 86399) / 86400);
+	int64_t today = rfc3339_day_of(req->now);
 	uint64_t days = API_STATS_DAYS_DEFAULT;
 	int found;
 
