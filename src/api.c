@@ -229,17 +229,6 @@ static bool method_allowed(enum api_route route, enum http_method m)
 	return false;
 }
 
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes [s, s + n) into out; -1 when malformed or too long. */
 static int query_decode(const char *s, size_t n, char *out, size_t outsize)
 {
@@ -250,8 +239,8 @@ static int query_decode(const char *s, size_t n, char *out, size_t outsize)
 		if (ch == '+') {
 			ch = ' ';
 		} else if (ch == '%') {
-			int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+			int hi = i + 2 < n ? http_hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < n ? http_hex_value(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0)
 				return -1;
 			ch = (char)(hi * 16 + lo);
