@@ -154,6 +154,9 @@ static void utf8_repair(char *s)
 }
 
 static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
 {
 	char message[256];
 	va_list ap;
@@ -377,6 +380,9 @@ struct body_error {
 	const char *code;
 	char message[200];
 };
+
+static int body_refuse(struct body_error *e, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int body_refuse(struct body_error *e, const char *code, const char *fmt, ...)
 {
