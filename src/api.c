@@ -53,8 +53,8 @@ enum api_route {
 	ROUTE_QR,         /* /api/v1/links/{code}/qr */
 };
 
-int api_create(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
-	       struct api **out)
+int api_new(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
+	    struct api **out)
 {
 	struct api *a = calloc(1, sizeof(*a));
 

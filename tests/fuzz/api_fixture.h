@@ -63,7 +63,7 @@ static void fixture_init(void)
 		fprintf(stderr, "fuzz: %s\n", err);
 		abort();
 	}
-	if (api_create(&fx.cfg, fx.store, NULL, FIXTURE_TOKEN, &fx.api) != 0)
+	if (api_new(&fx.cfg, fx.store, NULL, FIXTURE_TOKEN, &fx.api) != 0)
 		abort();
 	fx.resp = malloc(sizeof(*fx.resp));
 	if (fx.resp == NULL)
