@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rfc3339.h"
 #include "thread_registry.h"
 
 #define RING_SIZE 8192 /* events per worker thread; a power of two */
@@ -127,7 +128,7 @@ static int agg_grow(struct agg *a)
 /* Adds one event; -1 only when memory runs out (the event stays in its ring). */
 static int agg_add(struct agg *a, const struct event *ev)
 {
-	int64_t day = ev->at >= 0 ? ev->at / 86400 : 0;
+	int64_t day = ev->at >= 0 ? rfc3339_day_of(ev->at) : 0; /* a clock before 1970: day 0 */
 	size_t j;
 
 	if ((a->n + 1) * 2 > a->cap && agg_grow(a) != 0)
