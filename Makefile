@@ -289,8 +289,18 @@ $(BUILD)/obj/fuzz_support/%.o: tests/support/%.c | $(BUILD)/obj
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(filter-out -fsanitize=fuzzer-no-link,$(ALL_CFLAGS)) $(TEST_WARN) -c -o $@ $<
 
+# The API drivers' fixture (a store and an API made once per process).
+FUZZ_API_FIXTURE := $(BUILD)/obj/fuzz_support/api_fixture.o
+FUZZ_API_DRIVERS := api_cursor api_link_body request_target
+
+$(FUZZ_API_FIXTURE): tests/fuzz/api_fixture.c tests/fuzz/api_fixture.h tests/fuzz/fuzz.h | $(BUILD)/obj
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -fsanitize=fuzzer-no-link,$(ALL_CFLAGS)) $(PKG_CFLAGS) -c -o $@ $<
+
+$(FUZZ_API_DRIVERS:%=$(BUILD)/fuzz_%): $(FUZZ_API_FIXTURE)
+
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SUP_OBJ) $(wildcard tests/fuzz/*.h) $(FUZZ_SUP_SRC:.c=.h) $(LIB)
-	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(TEST_WARN) -fsanitize=fuzzer $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FUZZ_SUP_OBJ) $(LIB) $(PKG_LIBS) -lm
+	$(CC) $(CPPFLAGS) -Itests/support $(ALL_CFLAGS) $(TEST_WARN) -fsanitize=fuzzer $(PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(filter %.o,$^) $(LIB) $(PKG_LIBS) -lm
 
 # bench: the redirect benchmark against nginx and a bare libmicrohttpd 302
 # (bench/run.sh; knobs N, ROUNDS, DURATION, THREADS). By hand only, never

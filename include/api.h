@@ -29,8 +29,8 @@ struct api;
  * bound). admin_token, when not NULL, is a fixed admin token (only its hash
  * is kept). Returns 0, or -1 when out of memory.
  */
-int api_create(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
-	       struct api **out);
+int api_new(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
+	    struct api **out);
 
 /* Frees the API; accepts NULL. */
 void api_free(struct api *a);

@@ -85,6 +85,9 @@ struct http_response {
 /* Classifies a method name; unknown names are HTTP_OTHER. */
 enum http_method http_method_parse(const char *name);
 
+/* The value of one hex digit ([0-9A-Fa-f]) for %XX decoding, or -1. */
+int http_hex_value(char c);
+
 /* A request-target split and decoded by http_target_parse(). */
 struct http_target {
 	const char *path;  /* decoded, in the caller's buffer, NUL-terminated */

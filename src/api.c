@@ -16,7 +16,6 @@
  */
 #include "api.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -29,6 +28,7 @@
 #include "auth.h"
 #include "link_json.h"
 #include "link_admin.h"
+#include "num.h"
 #include "qr.h"
 #include "rfc3339.h"
 #include "url.h"
@@ -53,8 +53,8 @@ enum api_route {
 	ROUTE_QR,         /* /api/v1/links/{code}/qr */
 };
 
-int api_create(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
-	       struct api **out)
+int api_new(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
+	    struct api **out)
 {
 	struct api *a = calloc(1, sizeof(*a));
 
@@ -154,6 +154,9 @@ static void utf8_repair(char *s)
 }
 
 static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
 {
 	char message[256];
 	va_list ap;
@@ -229,17 +232,6 @@ static bool method_allowed(enum api_route route, enum http_method m)
 	return false;
 }
 
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes [s, s + n) into out; -1 when malformed or too long. */
 static int query_decode(const char *s, size_t n, char *out, size_t outsize)
 {
@@ -250,8 +242,8 @@ static int query_decode(const char *s, size_t n, char *out, size_t outsize)
 		if (ch == '+') {
 			ch = ' ';
 		} else if (ch == '%') {
-			int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+			int hi = i + 2 < n ? http_hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < n ? http_hex_value(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0)
 				return -1;
 			ch = (char)(hi * 16 + lo);
@@ -288,22 +280,6 @@ static int query_param(const char *query, const char *name, char *out, size_t ou
 		p = end != NULL ? end + 1 : NULL;
 	}
 	return found;
-}
-
-/* Parses a decimal whole number in [min, max]; 0 or -1. */
-static int parse_whole(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /* True for "application/json" with no parameter but a UTF-8 charset. */
@@ -356,7 +332,7 @@ static int cursor_decode(const char *s, int64_t *id)
 {
 	unsigned char plain[CURSOR_MAX];
 	size_t n;
-	long long v;
+	uint64_t v;
 	char text[CURSOR_MAX + 1];
 
 	if (sodium_base642bin(plain, sizeof(plain) - 1, s, strlen(s), NULL, &n, NULL,
@@ -366,9 +342,9 @@ static int cursor_decode(const char *s, int64_t *id)
 	text[n] = '\0';
 	if (n < 4 || memcmp(text, "v1.", 3) != 0 || strlen(text) != n)
 		return -1;
-	if (parse_whole(text + 3, 1, INT64_MAX, &v) != 0)
+	if (num_parse(text + 3, 1, INT64_MAX, &v) != NUM_OK)
 		return -1;
-	*id = v;
+	*id = (int64_t)v;
 	return 0;
 }
 
@@ -404,6 +380,9 @@ struct body_error {
 	const char *code;
 	char message[200];
 };
+
+static int body_refuse(struct body_error *e, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int body_refuse(struct body_error *e, const char *code, const char *fmt, ...)
 {
@@ -746,13 +725,13 @@ static void handle_list(struct api *a, const struct http_request *req, struct ht
 	struct list_call c = {.a = a, .limit = API_LIST_DEFAULT};
 	char value[QUERY_VALUE_MAX], cursor[CURSOR_MAX];
 	struct link_admin_error err;
-	long long limit;
+	uint64_t limit;
 	json_t *next;
 	int found;
 
 	found = query_param(req->query, "limit", value, sizeof(value));
 	if (found != 0) {
-		if (found < 0 || parse_whole(value, 1, API_LIST_MAX, &limit) != 0) {
+		if (found < 0 || num_parse(value, 1, API_LIST_MAX, &limit) != NUM_OK) {
 			reply_error(resp, 400, "invalid_limit", "limit must be a whole number from 1 to %d",
 				    API_LIST_MAX);
 			return;
@@ -815,16 +794,6 @@ static int stats_locked(void *ctx)
 	return 0;
 }
 
-static json_t *time_or_null(int64_t t)
-{
-	char buf[RFC3339_LEN + 1];
-
-	if (t == LINK_NO_TIME)
-		return json_null();
-	rfc3339_format(t, buf);
-	return json_string(buf);
-}
-
 static json_t *stats_json(const struct stats_call *c, int64_t today)
 {
 	json_t *daily = json_array(), *refs = json_array();
@@ -860,7 +829,7 @@ static json_t *stats_json(const struct stats_call *c, int64_t today)
 		last = c->pending_last;
 	return json_pack("{s:s, s:I, s:I, s:o, s:i, s:o, s:o}", "code", c->l->code, "clicks",
 			 (json_int_t)(c->l->clicks + c->pending_human), "bot_clicks",
-			 (json_int_t)(c->l->bot_clicks + c->pending_bot), "last_click_at", time_or_null(last), "days",
+			 (json_int_t)(c->l->bot_clicks + c->pending_bot), "last_click_at", link_json_time_or_null(last), "days",
 			 c->days, "daily", daily, "referrers", refs);
 fail:
 	json_decref(daily);
@@ -874,8 +843,8 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 	struct stats_call *c = calloc(1, sizeof(*c));
 	struct link_admin_error err;
 	char value[QUERY_VALUE_MAX];
-	int64_t today = req->now >= 0 ? req->now / 86400 : -((-req->now + 86399) / 86400);
-	long long days = API_STATS_DAYS_DEFAULT;
+	int64_t today = rfc3339_day_of(req->now);
+	uint64_t days = API_STATS_DAYS_DEFAULT;
 	int found;
 
 	if (c == NULL || (c->l = malloc(sizeof(*c->l))) == NULL) {
@@ -883,7 +852,7 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 		goto out;
 	}
 	found = query_param(req->query, "days", value, sizeof(value));
-	if (found != 0 && (found < 0 || parse_whole(value, 1, API_STATS_DAYS_MAX, &days) != 0)) {
+	if (found != 0 && (found < 0 || num_parse(value, 1, API_STATS_DAYS_MAX, &days) != NUM_OK)) {
 		reply_error(resp, 400, "invalid_days", "days must be a whole number from 1 to %d",
 			    API_STATS_DAYS_MAX);
 		goto out;
@@ -907,12 +876,12 @@ out:
 
 /* Reads a whole-number query parameter in [min, max] into *out (left as it
  * is when absent); false when present and malformed or out of bounds. */
-static bool query_whole(const char *query, const char *name, long long min, long long max, long long *out)
+static bool query_whole(const char *query, const char *name, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char value[QUERY_VALUE_MAX];
 	int found = query_param(query, name, value, sizeof(value));
 
-	return found == 0 || (found > 0 && parse_whole(value, min, max, out) == 0);
+	return found == 0 || (found > 0 && num_parse(value, min, max, out) == NUM_OK);
 }
 
 /* GET /api/v1/links/{code}/qr?format=svg|png&size=N&margin=M: the short
@@ -921,7 +890,7 @@ static void handle_qr(struct api *a, const struct http_request *req, const char 
 		      struct http_response *resp)
 {
 	char value[QUERY_VALUE_MAX], short_url[1200];
-	long long size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
+	uint64_t size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
 	enum qr_format format = QR_SVG;
 	struct link_admin_error err;
 	struct link *l;

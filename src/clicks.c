@@ -2,8 +2,8 @@
  * Click counting off the redirect path.
  *
  * Producers are the server's worker threads: each owns one single-producer
- * ring (found through a thread key, made on the thread's first click) and
- * only ever writes its head. The one consumer is whoever holds c->lock: the
+ * ring (from a thread_registry: made on the thread's first click, found
+ * through a thread key after that) and only ever writes its head. The one consumer is whoever holds c->lock: the
  * flusher thread every DRAIN_MS, or an API read that wants exact numbers.
  * It moves events from the rings into an aggregate keyed by (link, day,
  * referrer) and, every interval, writes the aggregate to the store in one
@@ -24,6 +24,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "rfc3339.h"
+#include "thread_registry.h"
+
 #define RING_SIZE 8192 /* events per worker thread; a power of two */
 #define DRAIN_MS 10
 #define SHARDS 64
@@ -39,7 +42,6 @@ struct event {
 struct ring {
 	_Alignas(64) _Atomic uint64_t head; /* written by the producer */
 	_Alignas(64) _Atomic uint64_t tail; /* written by the consumer */
-	struct ring *next;
 	struct event ev[RING_SIZE];
 };
 
@@ -78,9 +80,7 @@ struct clicks {
 	pthread_cond_t wake;
 	bool stopping;
 	pthread_t thread;
-	pthread_key_t ring_key;
-	pthread_mutex_t rings_lock;
-	struct ring *_Atomic rings;
+	struct thread_registry *rings; /* one struct ring per producer thread */
 	struct agg agg;
 	struct shard shards[SHARDS];
 	_Atomic uint64_t flushed, batches, errors, flush_usec;
@@ -128,7 +128,7 @@ static int agg_grow(struct agg *a)
 /* Adds one event; -1 only when memory runs out (the event stays in its ring). */
 static int agg_add(struct agg *a, const struct event *ev)
 {
-	int64_t day = ev->at >= 0 ? ev->at / 86400 : 0;
+	int64_t day = ev->at >= 0 ? rfc3339_day_of(ev->at) : 0; /* a clock before 1970: day 0 */
 	size_t j;
 
 	if ((a->n + 1) * 2 > a->cap && agg_grow(a) != 0)
@@ -165,26 +165,40 @@ static void agg_clear(struct agg *a)
 	a->n = 0;
 }
 
+struct drain_walk {
+	struct clicks *c;
+	size_t max;
+	bool full;
+};
+
+/* Moves one ring's events into the aggregate until it holds w->max rows;
+ * once it is full, the rings after it wait for the next drain. */
+static void drain_ring(void *obj, void *arg)
+{
+	struct ring *r = obj;
+	struct drain_walk *w = arg;
+	uint64_t t, h;
+
+	if (w->full)
+		return;
+	t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	h = atomic_load_explicit(&r->head, memory_order_acquire);
+	for (; t != h && !w->full; t++) {
+		if (agg_add(&w->c->agg, &r->ev[t & (RING_SIZE - 1)]) != 0)
+			break;
+		w->full = w->c->agg.n >= w->max;
+	}
+	atomic_store_explicit(&r->tail, t, memory_order_release);
+}
+
 /* Moves the rings' events into the aggregate until it holds max rows; true
  * when it stopped there with events left. Caller holds c->lock. */
 static bool drain_upto(struct clicks *c, size_t max)
 {
-	bool full = false;
+	struct drain_walk w = {c, max, false};
 
-	for (struct ring *r = atomic_load_explicit(&c->rings, memory_order_acquire); r != NULL; r = r->next) {
-		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-
-		for (; t != h && !full; t++) {
-			if (agg_add(&c->agg, &r->ev[t & (RING_SIZE - 1)]) != 0)
-				break;
-			full = c->agg.n >= max;
-		}
-		atomic_store_explicit(&r->tail, t, memory_order_release);
-		if (full)
-			return true;
-	}
-	return false;
+	thread_registry_foreach(c->rings, drain_ring, &w);
+	return w.full;
 }
 
 /* Moves every ring's events into the aggregate. Caller holds c->lock. */
@@ -287,6 +301,18 @@ static void *flusher(void *arg)
 	return NULL;
 }
 
+static void *ring_new(void *arg)
+{
+	(void)arg;
+	return calloc(1, sizeof(struct ring));
+}
+
+static void ring_free(void *obj, void *arg)
+{
+	(void)arg;
+	free(obj);
+}
+
 int clicks_start(struct store *store, int interval_ms, struct clicks **out)
 {
 	struct clicks *c = calloc(1, sizeof(*c));
@@ -306,13 +332,12 @@ int clicks_start(struct store *store, int interval_ms, struct clicks **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&c->rings_lock, NULL);
 	for (int i = 0; i < SHARDS; i++)
 		pthread_mutex_init(&c->shards[i].lock, NULL);
-	if (pthread_key_create(&c->ring_key, NULL) != 0)
+	if (thread_registry_new(ring_new, ring_free, NULL, &c->rings) != 0)
 		goto fail;
 	if (pthread_create(&c->thread, NULL, flusher, c) != 0) {
-		pthread_key_delete(c->ring_key);
+		thread_registry_free(c->rings);
 		goto fail;
 	}
 	*out = c;
@@ -320,7 +345,6 @@ int clicks_start(struct store *store, int interval_ms, struct clicks **out)
 fail:
 	for (int i = 0; i < SHARDS; i++)
 		pthread_mutex_destroy(&c->shards[i].lock);
-	pthread_mutex_destroy(&c->rings_lock);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -347,43 +371,21 @@ int clicks_stop(struct clicks *c)
 		fprintf(stderr, "shortd: clicks: %zu pending click rows could not be written\n", c->agg.n);
 	pthread_mutex_unlock(&c->lock);
 
-	for (struct ring *r = atomic_load(&c->rings), *next; r != NULL; r = next) {
-		next = r->next;
-		free(r);
-	}
+	thread_registry_free(c->rings);
 	free(c->agg.slot);
 	for (int i = 0; i < SHARDS; i++) {
 		free(c->shards[i].slot);
 		pthread_mutex_destroy(&c->shards[i].lock);
 	}
-	pthread_key_delete(c->ring_key);
-	pthread_mutex_destroy(&c->rings_lock);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return rc;
 }
 
-static struct ring *thread_ring(struct clicks *c)
-{
-	struct ring *r = pthread_getspecific(c->ring_key);
-
-	if (r != NULL)
-		return r;
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return NULL;
-	pthread_mutex_lock(&c->rings_lock);
-	r->next = atomic_load(&c->rings);
-	atomic_store_explicit(&c->rings, r, memory_order_release);
-	pthread_mutex_unlock(&c->rings_lock);
-	pthread_setspecific(c->ring_key, r);
-	return r;
-}
-
 void clicks_record(struct clicks *c, int64_t link_id, int64_t now, bool bot, const char *referrer_host)
 {
-	struct ring *r = thread_ring(c);
+	struct ring *r = thread_registry_get(c->rings);
 	struct event *ev;
 	uint64_t h, t;
 

@@ -70,7 +70,7 @@ int cmd_serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: cannot start the click flusher\n");
 		goto out;
 	}
-	if (api_create(&cfg, store, clicks, cfg.admin_token, &api) != 0) {
+	if (api_new(&cfg, store, clicks, cfg.admin_token, &api) != 0) {
 		fprintf(stderr, "shortd: out of memory\n");
 		goto out;
 	}

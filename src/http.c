@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int hex_value(char c)
+int http_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -113,8 +113,8 @@ enum http_target_result http_target_parse(const char *raw, size_t len, char *pat
 		char c = *s;
 		if (!is_target_byte(c))
 			return HTTP_TARGET_INVALID;
-		if (c == '%' && end - s >= 3 && hex_value(s[1]) >= 0 && hex_value(s[2]) >= 0) {
-			c = (char)(hex_value(s[1]) * 16 + hex_value(s[2]));
+		if (c == '%' && end - s >= 3 && http_hex_value(s[1]) >= 0 && http_hex_value(s[2]) >= 0) {
+			c = (char)(http_hex_value(s[1]) * 16 + http_hex_value(s[2]));
 			s += 2;
 			if (c == '\0')
 				return HTTP_TARGET_INVALID;

@@ -30,20 +30,6 @@ const char *redirect_cache_control(int status, char *buf, size_t size, unsigned 
 	return "private, no-store";
 }
 
-static bool is_code_syntax(const char *code, size_t *len)
-{
-	size_t n = 0;
-
-	for (; code[n] != '\0'; n++) {
-		char c = code[n];
-		if (n >= LINK_CODE_MAX ||
-		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-	}
-	*len = n;
-	return n > 0;
-}
-
 static void append(struct http_response *resp, size_t *len, const char *s, size_t n)
 {
 	memcpy(resp->body_buf + *len, s, n);
@@ -121,7 +107,7 @@ static void resolve(const struct redirect_ctx *ctx, const struct http_request *r
 	int rc;
 
 	http_response_fixed(resp, 404, HTTP_FIXED_NOT_FOUND_HTML);
-	if (req->path[0] != '/' || !is_code_syntax(code, &len) || link_code_is_reserved(code, len))
+	if (req->path[0] != '/' || link_code_syntax(code, &len) != LINK_CODE_OK || link_code_is_reserved(code, len))
 		return;
 	rc = store_link_resolve(ctx->store, code, &l);
 	if (rc == STORE_NOT_FOUND)

@@ -8,8 +8,12 @@
  * status. A created link is deleted again so the store stays small.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "api_fixture.h"
+#include "fuzz.h"
 #include "link.h"
 #include "url.h"
 

@@ -16,9 +16,13 @@
  */
 #include <microhttpd.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "api_fixture.h"
+#include "fuzz.h"
 #include "redirect.h"
 
 #define PATH_SIZE 256

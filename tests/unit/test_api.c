@@ -43,7 +43,7 @@ static void fixture_setup(void)
 	ck_assert_int_eq(config_set_base_url(&cfg, BASE_URL), 0);
 	auth_token_hash(READER_TOKEN, hash);
 	ck_assert_int_eq(store_token_add(st, "reader", hash, STORE_ROLE_READ_ONLY, NOW), STORE_OK);
-	ck_assert_int_eq(api_create(&cfg, st, ck, ADMIN_TOKEN, &api), 0);
+	ck_assert_int_eq(api_new(&cfg, st, ck, ADMIN_TOKEN, &api), 0);
 	http_response_init(&resp);
 	answer = NULL;
 }

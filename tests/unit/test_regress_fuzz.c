@@ -88,7 +88,7 @@ START_TEST(test_api_error_quoting_cut_utf8_stays_400)
 	config_defaults(&cfg);
 	snprintf(cfg.base_url, sizeof(cfg.base_url), "http://127.0.0.1:8080");
 	ck_assert_int_eq(store_open(db, &store, err, sizeof(err)), STORE_OK);
-	ck_assert_int_eq(api_create(&cfg, store, NULL, "regress-token", &api), 0);
+	ck_assert_int_eq(api_new(&cfg, store, NULL, "regress-token", &api), 0);
 	req.authorization = "Bearer regress-token";
 	req.content_type = "application/json";
 	req.now = 1764000000;
