@@ -190,12 +190,13 @@ asan: deps
 # namespace: every process writes its .gcda under COV_DATA (GCOV_PREFIX),
 # where each file is made beforehand, empty and writable by all, and they
 # are copied back to the objects afterwards. Fails when src/ as a whole
-# falls under COV_LINE_FLOOR or COV_BRANCH_FLOOR percent (measured: 93.49
-# and 84.95): the floors only ever rise, to 95 and 85 and beyond.
+# falls under COV_LINE_FLOOR or COV_BRANCH_FLOOR percent (measured on the
+# reorganised tree: 93.32 and 85.39): the floors only ever rise, to 95 and
+# 85 and beyond.
 COV_BUILD        := build/cov
 COV_DATA         ?= /tmp/shortd-coverage$(CURDIR)
 COV_LINE_FLOOR   ?= 93
-COV_BRANCH_FLOOR ?= 84
+COV_BRANCH_FLOOR ?= 85
 GCOVR_FLAGS := --root . --filter 'src/' --exclude-unreachable-branches --exclude-throw-branches
 
 coverage: deps

@@ -1,6 +1,6 @@
 /*
  * Fuzzes link_cache.c against the reference model of
- * tests/support/linkcache_model.h, which its unit test uses too. The input
+ * tests/support/link_cache_model.h, which its unit test uses too. The input
  * is a sequence of operations on a cache of LINK_CACHE_MIN_BYTES, each led
  * by a byte b:
  *   b % 8 < 4   put: a code byte, then two bytes of url length (1..4096)
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "fuzz.h"
-#include "linkcache_model.h"
+#include "link_cache_model.h"
 
 #define CODES 256
 #define URL_MAX 4096

@@ -1,6 +1,6 @@
 /*
  * Unit tests of link_cache.c: single behaviours, then runs against the
- * reference model of tests/support/linkcache_model.h (for each code, the
+ * reference model of tests/support/link_cache_model.h (for each code, the
  * newest record put since the last invalidation; whatever the eviction,
  * link_cache_get() returns either nothing or exactly that record,
  * link_cache_count() equals the number of codes get() finds, the records
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "link_cache.h"
-#include "linkcache_model.h"
+#include "link_cache_model.h"
 
 /* Fails the test when cond is false. Unlike ck_assert it records nothing
  * when cond holds, which matters in loops of millions of checks. */

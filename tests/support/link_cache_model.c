@@ -1,12 +1,12 @@
 /*
- * The link cache's reference model of linkcache_model.h.
+ * The link cache's reference model of link_cache_model.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "linkcache_model.h"
+#include "link_cache_model.h"
 
 static const int statuses[] = {301, 302, 303, 307, 308};
 
