@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "link.h"
-
 enum http_method {
 	HTTP_GET,
 	HTTP_HEAD,
@@ -56,11 +54,12 @@ enum http_fixed {
 	HTTP_FIXED_COUNT,
 };
 
-/* Large enough for a Location of LINK_URL_MAX plus a merged query of the same
- * size, and for the HTML page that escapes it. */
-#define HTTP_LOCATION_MAX (2 * LINK_URL_MAX + 2)
-#define HTTP_BODY_MAX (6 * HTTP_LOCATION_MAX + 256)
-
+/*
+ * A handler's answer. The sender sends the fixed response when one is set;
+ * otherwise the status, the headers named here and the body. The strings are
+ * static or the handler's own, valid until the handler's next call on the same
+ * thread; the sender copies what it keeps.
+ */
 struct http_response {
 	int status;
 	enum http_fixed fixed; /* when set, send that response and ignore the rest */
@@ -70,16 +69,19 @@ struct http_response {
 	const char *www_authenticate; /* for 401 */
 	bool nosniff;              /* send X-Content-Type-Options: nosniff */
 	const char *const *headers; /* more headers: static name, value pairs ending in NULL */
-	const char *location;      /* points into location_buf */
-	const char *body;          /* static, or into body_buf */
+	const char *location;
+	const char *body;          /* static unless body_copy or body_heap says otherwise */
 	size_t body_len;
-	char *body_heap;           /* malloc'd body that http_server.c frees (API) */
+	bool body_copy;            /* body lives only until the handler's next call: copy it */
+	char *body_heap;           /* malloc'd body that the sender frees (API) */
+	/* A body made only when the reply is built: a sender that reuses a
+	 * prepared reply for the same status, Location, Content-Type and
+	 * Cache-Control skips it, so the body must follow from those alone (a
+	 * redirect's page). make_body(resp, make_body_arg) sets body, body_len
+	 * and body_copy. */
+	void (*make_body)(struct http_response *resp, void *arg);
+	void *make_body_arg;
 	bool close;                /* close the connection after the reply */
-	bool page_pending;         /* the body is a redirect's page for location, built by
-				    * redirect_page() only if the response is built */
-	char cache_buf[48];
-	char location_buf[HTTP_LOCATION_MAX];
-	char body_buf[HTTP_BODY_MAX];
 };
 
 /* Classifies a method name; unknown names are HTTP_OTHER. */

@@ -11,21 +11,33 @@
 #include "http.h"
 #include "store.h"
 
-struct redirect_ctx {
-	const struct config *cfg;
-	struct store *store;
-	struct clicks *clicks;
-};
+/* Large enough for a Location of LINK_URL_MAX plus a merged query of the same
+ * size, and for the HTML page that escapes it. */
+#define REDIRECT_LOCATION_MAX (2 * LINK_URL_MAX + 2)
+#define REDIRECT_PAGE_MAX (6 * REDIRECT_LOCATION_MAX + 256)
 
-/* Answers req for path "/{code}": the link's redirect, 404, 410, or 503 when
- * the store fails. Fills resp; never fails. */
+struct redirect_ctx;
+
+/* Makes the redirect handler over cfg, store and clicks (borrowed for its
+ * life; clicks may be NULL: nothing is counted). 0, or -1 when out of memory
+ * or out of thread keys. */
+int redirect_ctx_new(const struct config *cfg, struct store *store, struct clicks *clicks,
+		     struct redirect_ctx **out);
+
+/* Frees ctx; no thread may call redirect_handle() on it any more. Accepts
+ * NULL. */
+void redirect_ctx_free(struct redirect_ctx *ctx);
+
+/*
+ * Answers req for path "/{code}": the link's redirect, 404, 410, or 503 when
+ * the store fails (or the calling thread's answer cannot be made). Fills
+ * resp; never fails. A redirect's Location, Cache-Control and page live in
+ * the calling thread's answer, valid until its next call; the page is made
+ * by resp->make_body, only when the reply is built, so a sender that reuses
+ * a prepared reply (the same status and Location) never builds it.
+ */
 void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
 		     struct http_response *resp);
-
-/* Builds the page of a redirect answered by redirect_handle() into the
- * response's body (content type, length); nothing when none is pending.
- * Separate so that a reused response skips it. */
-void redirect_page(struct http_response *resp);
 
 /* Cache-Control for a redirect status: public with max-age for 301 and 308,
  * "private, no-store" for 302, 303 and 307. */

@@ -73,12 +73,11 @@ void http_response_init(struct http_response *r)
 	r->location = NULL;
 	r->body = NULL;
 	r->body_len = 0;
+	r->body_copy = false;
 	r->body_heap = NULL;
+	r->make_body = NULL;
+	r->make_body_arg = NULL;
 	r->close = false;
-	r->page_pending = false;
-	r->location_buf[0] = '\0';
-	r->body_buf[0] = '\0';
-	r->cache_buf[0] = '\0';
 }
 
 static bool is_target_byte(char c)

@@ -9,11 +9,11 @@
  * keeps its own table, so no lock is taken; a slot holds one reference,
  * dropped when the slot is reused or at free.
  *
- * A redirect's response is a function of its status and Location: the page
- * (redirect_page(), built only when the response is), the Cache-Control (by
- * status) and the Content-Type follow from them. The key also compares the
- * last two, so a response is reused only when every byte it would send is
- * the same.
+ * A redirect's response is a function of its status and Location: its body
+ * (made by the handler's make_body, called only when the response is built),
+ * the Cache-Control (by status) and the Content-Type follow from them. The
+ * key also compares the last two, so a response is reused only when every
+ * byte it would send is the same.
  */
 #include "http_respcache.h"
 
@@ -168,7 +168,7 @@ size_t http_respcache_fixed_len(enum http_fixed which)
 static bool is_cacheable(const struct http_response *resp, size_t location_len)
 {
 	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && location_len <= RESP_LOCATION_MAX &&
-	       !resp->close && resp->page_pending && resp->body_heap == NULL && resp->allow == NULL &&
+	       !resp->close && resp->make_body != NULL && resp->body_heap == NULL && resp->allow == NULL &&
 	       resp->www_authenticate == NULL && !resp->nosniff && resp->headers == NULL &&
 	       resp->cache_control != NULL &&
 	       strlen(resp->cache_control) < sizeof(((struct http_respcache_slot *)NULL)->cache_control);

@@ -160,7 +160,7 @@ struct http_server {
 	struct store *store;
 	struct clicks *clicks;
 	struct http_builtin builtin; /* the server's own routes */
-	struct redirect_ctx redirect;
+	struct redirect_ctx *redirect;
 	unsigned port;
 	_Atomic long inflight;
 	struct metrics *metrics;
@@ -189,7 +189,8 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 
 	if (slot != NULL && (r = http_respcache_hit(slot, resp, location_len)) != NULL)
 		return MHD_queue_response(con, (unsigned)resp->status, r);
-	redirect_page(resp);
+	if (resp->make_body != NULL)
+		resp->make_body(resp, resp->make_body_arg);
 
 	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)
 		return MHD_queue_response(con, (unsigned)resp->status, http_respcache_fixed(srv->responses, resp->fixed));
@@ -201,8 +202,8 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		if (r == NULL)
 			free(resp->body_heap);
 		resp->body_heap = NULL;
-	} else if (resp->body == resp->body_buf) {
-		r = MHD_create_response_from_buffer(resp->body_len, resp->body_buf, MHD_RESPMEM_MUST_COPY);
+	} else if (resp->body_copy) {
+		r = MHD_create_response_from_buffer(resp->body_len, (void *)resp->body, MHD_RESPMEM_MUST_COPY);
 	} else {
 		r = MHD_create_response_from_buffer(resp->body_len, (void *)(resp->body ? resp->body : ""),
 						    MHD_RESPMEM_PERSISTENT);
@@ -302,7 +303,7 @@ static enum MHD_Result respond(struct http_server *srv, struct MHD_Connection *c
 	} else if (r->body_lost) {
 		http_response_fixed(&resp, 503, HTTP_FIXED_UNAVAILABLE_JSON);
 	} else if (r->route == HTTP_ROUTE_REDIRECT) {
-		redirect_handle(&srv->redirect, &req, &resp);
+		redirect_handle(srv->redirect, &req, &resp);
 	} else {
 		req.authorization = header(con, MHD_HTTP_HEADER_AUTHORIZATION);
 		req.content_type = header(con, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -677,6 +678,7 @@ static bool sweep(void *arg)
 static void http_server_free(struct http_server *srv)
 {
 	http_respcache_free(srv->responses);
+	redirect_ctx_free(srv->redirect);
 	metrics_free(srv->metrics);
 	http_conns_free(srv->conns);
 	free(srv);
@@ -702,9 +704,9 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	srv->store = deps->store;
 	srv->clicks = deps->clicks;
 	srv->access_log = deps->access_log;
-	srv->redirect = (struct redirect_ctx){deps->cfg, deps->store, deps->clicks};
 	/* --link-cache 0 turns every cache of the redirect path off. */
-	if (http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 ||
+	if (redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
+	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 ||
 	    metrics_new(&srv->metrics) != 0 || http_conns_new(deps->cfg, &srv->conns) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

@@ -1,7 +1,8 @@
 /*
  * The redirect path: /{code} -> lookup -> state -> click -> Location.
  *
- * Everything here works on the caller's stack and the response's buffers:
+ * Everything here works on the caller's stack and the calling thread's
+ * answer (made on its first redirect, then found with one thread-key read):
  * no malloc, no lock but a limited link's shard (and the click counter's
  * for a HEAD or a bot looking at a limited link), no disk write. 404 and 410
  * are prebuilt responses chosen by the client's Accept header.
@@ -9,12 +10,65 @@
 #include "redirect.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http_accept.h"
 #include "http_useragent.h"
 #include "html.h"
+#include "thread_registry.h"
 #include "url.h"
+
+/* One worker thread's redirect: what the response it fills points into. */
+struct redirect_answer {
+	char cache_control[48];
+	char location[REDIRECT_LOCATION_MAX];
+	char page[REDIRECT_PAGE_MAX];
+};
+
+struct redirect_ctx {
+	const struct config *cfg;
+	struct store *store;
+	struct clicks *clicks;
+	struct thread_registry *answers; /* each worker's struct redirect_answer */
+};
+
+static void *answer_new(void *arg)
+{
+	(void)arg;
+	return malloc(sizeof(struct redirect_answer));
+}
+
+static void answer_free(void *obj, void *arg)
+{
+	(void)arg;
+	free(obj);
+}
+
+int redirect_ctx_new(const struct config *cfg, struct store *store, struct clicks *clicks,
+		     struct redirect_ctx **out)
+{
+	struct redirect_ctx *ctx = malloc(sizeof(*ctx));
+
+	*out = NULL;
+	if (ctx == NULL)
+		return -1;
+	*ctx = (struct redirect_ctx){cfg, store, clicks, NULL};
+	if (thread_registry_new(answer_new, answer_free, NULL, &ctx->answers) != 0) {
+		free(ctx);
+		return -1;
+	}
+	*out = ctx;
+	return 0;
+}
+
+void redirect_ctx_free(struct redirect_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	thread_registry_free(ctx->answers);
+	free(ctx);
+}
 
 static const char page_head[] = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting</title>"
 				"</head><body><p>Redirecting to <a href=\"";
@@ -30,39 +84,34 @@ const char *redirect_cache_control(int status, char *buf, size_t size, unsigned 
 	return "private, no-store";
 }
 
-static void append(struct http_response *resp, size_t *len, const char *s, size_t n)
+static void append(struct redirect_answer *a, size_t *len, const char *s, size_t n)
 {
-	memcpy(resp->body_buf + *len, s, n);
+	memcpy(a->page + *len, s, n);
 	*len += n;
-	resp->body_buf[*len] = '\0';
+	a->page[*len] = '\0';
 }
 
-/* The small HTML page a browser shows if it does not follow the redirect. */
-static void build_page(struct http_response *resp)
+/* The small HTML page a browser shows if it does not follow the redirect:
+ * resp's make_body, over the answer that holds its Location. */
+static void make_page(struct http_response *resp, void *arg)
 {
+	struct redirect_answer *a = arg;
 	size_t len = 0, at, n;
 
-	append(resp, &len, page_head, sizeof(page_head) - 1);
+	append(a, &len, page_head, sizeof(page_head) - 1);
 	at = len;
-	html_escape_append(resp->body_buf, sizeof(resp->body_buf), &len, resp->location);
+	html_escape_append(a->page, sizeof(a->page), &len, a->location);
 	n = len - at;
-	append(resp, &len, page_mid, sizeof(page_mid) - 1);
+	append(a, &len, page_mid, sizeof(page_mid) - 1);
 	/* The link text is the same escaped URL: copied, not escaped again. */
-	if (len + n + sizeof(page_tail) <= sizeof(resp->body_buf)) {
-		memcpy(resp->body_buf + len, resp->body_buf + at, n);
+	if (len + n + sizeof(page_tail) <= sizeof(a->page)) {
+		memcpy(a->page + len, a->page + at, n);
 		len += n;
 	}
-	append(resp, &len, page_tail, sizeof(page_tail) - 1);
-	resp->body = resp->body_buf;
+	append(a, &len, page_tail, sizeof(page_tail) - 1);
+	resp->body = a->page;
 	resp->body_len = len;
-}
-
-void redirect_page(struct http_response *resp)
-{
-	if (!resp->page_pending)
-		return;
-	build_page(resp);
-	resp->page_pending = false;
+	resp->body_copy = true;
 }
 
 struct known {
@@ -100,6 +149,7 @@ static int64_t clicks_known(const struct redirect_ctx *ctx, const struct link *l
 static void resolve(const struct redirect_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	const char *code = req->path + 1;
+	struct redirect_answer *a;
 	bool bot, counted;
 	enum link_state state;
 	struct link l;
@@ -125,15 +175,20 @@ static void resolve(const struct redirect_ctx *ctx, const struct http_request *r
 	if (state == LINK_DISABLED || state == LINK_EXPIRED)
 		return;
 
+	a = thread_registry_get(ctx->answers);
+	if (a == NULL) {
+		http_response_fixed(resp, 503, HTTP_FIXED_UNAVAILABLE_HTML);
+		return;
+	}
 	/* The Location before the click: a request refused for its length
 	 * must not use up one of a limited link's clicks. */
 	if (l.forward_query && req->query != NULL && req->query[0] != '\0') {
-		if (url_merge_query(l.url, req->query, resp->location_buf, sizeof(resp->location_buf)) != 0) {
+		if (url_merge_query(l.url, req->query, a->location, sizeof(a->location)) != 0) {
 			http_response_uri_too_long(resp);
 			return;
 		}
 	} else {
-		memcpy(resp->location_buf, l.url, strlen(l.url) + 1);
+		memcpy(a->location, l.url, strlen(l.url) + 1);
 	}
 	if (l.max_clicks != LINK_NO_LIMIT) {
 		/* A human click reserves its place exactly; a bot or a HEAD only
@@ -152,15 +207,15 @@ static void resolve(const struct redirect_ctx *ctx, const struct http_request *r
 	}
 	resp->fixed = HTTP_FIXED_NONE;
 	resp->status = l.status;
-	resp->location = resp->location_buf;
-	resp->cache_control = redirect_cache_control(l.status, resp->cache_buf, sizeof(resp->cache_buf),
+	resp->location = a->location;
+	resp->cache_control = redirect_cache_control(l.status, a->cache_control, sizeof(a->cache_control),
 						     ctx->cfg->cache_max_age);
 	resp->content_type = "text/html; charset=utf-8";
-	resp->page_pending = true;
+	resp->make_body = make_page;
+	resp->make_body_arg = a;
 }
 
-void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
-		     struct http_response *resp)
+void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
 	resolve(ctx, req, resp);
 	if (resp->fixed == HTTP_FIXED_NONE || !http_accept_prefers_json(req->accept))

@@ -27,6 +27,8 @@
 
 #define PATH_SIZE 256
 
+static struct redirect_ctx *redirect;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -36,6 +38,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fixture_init();
+	if (redirect_ctx_new(&fx.cfg, fx.store, NULL, &redirect) != 0)
+		abort();
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		char body[96];
 		int status, n = snprintf(body, sizeof(body), "{\"url\":\"https://fuzz.example/%zu\",\"code\":\"%s\"}",
@@ -74,7 +78,6 @@ static const uint8_t *absolute_path_start(const uint8_t *d, size_t n)
 
 static void check_redirect(const struct http_target *t)
 {
-	struct redirect_ctx ctx = {&fx.cfg, fx.store, NULL};
 	struct http_request req = {0};
 	struct http_response *resp = fx.resp;
 
@@ -83,7 +86,7 @@ static void check_redirect(const struct http_target *t)
 	req.path = t->path;
 	req.now = 1764000000;
 	http_response_init(resp);
-	redirect_handle(&ctx, &req, resp);
+	redirect_handle(redirect, &req, resp);
 	if (resp->status >= 300 && resp->status < 400)
 		FUZZ_CHECK(t->path[0] == '/' && is_stored(t->path + 1, t->path_len - 1));
 }

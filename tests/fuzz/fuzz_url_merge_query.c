@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "fuzz.h"
-#include "http.h"
+#include "redirect.h"
 #include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,12 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_split(data, size, &raw, &query);
 	tsize = strlen(raw) * 3 + 1;
 	target = malloc(tsize);
-	out = malloc(HTTP_LOCATION_MAX);
+	out = malloc(REDIRECT_LOCATION_MAX);
 	if (target == NULL || out == NULL)
 		abort();
 	if (url_normalize(raw, NULL, target, tsize) != URL_OK)
 		goto done;
-	if (url_merge_query(target, query, out, HTTP_LOCATION_MAX) != 0)
+	if (url_merge_query(target, query, out, REDIRECT_LOCATION_MAX) != 0)
 		goto done;
 	n = strlen(out);
 	FUZZ_CHECK(!fuzz_has_unsafe_byte(out));

@@ -6,6 +6,7 @@
  * requests count as clicks.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static char path[300];
 static struct store *st;
 static struct clicks *ck;
 static struct config cfg;
-static struct redirect_ctx ctx;
+static struct redirect_ctx *ctx;
 static struct http_response resp;
 
 static void fixture_setup(void)
@@ -34,11 +35,12 @@ static void fixture_setup(void)
 	ck_assert_msg(store_open(path, &st, e, sizeof(e)) == STORE_OK, "%s", e);
 	ck_assert_int_eq(clicks_start(st, 600000, &ck), 0);
 	config_defaults(&cfg);
-	ctx = (struct redirect_ctx){&cfg, st, ck};
+	ck_assert_int_eq(redirect_ctx_new(&cfg, st, ck, &ctx), 0);
 }
 
 static void fixture_teardown(void)
 {
+	redirect_ctx_free(ctx);
 	clicks_stop(ck);
 	store_close(st);
 	tempdb_remove(dir, path);
@@ -89,8 +91,9 @@ static struct http_request request(enum http_method m, const char *path_, const 
 static void handle(const struct http_request *r)
 {
 	http_response_init(&resp);
-	redirect_handle(&ctx, r, &resp);
-	redirect_page(&resp);
+	redirect_handle(ctx, r, &resp);
+	if (resp.make_body != NULL)
+		resp.make_body(&resp, resp.make_body_arg);
 }
 
 static void go(enum http_method m, const char *path_, const char *query, const char *accept)
@@ -152,6 +155,54 @@ START_TEST(test_each_status)
 	ck_assert(memcmp(resp.body, page, resp.body_len) == 0);
 	ck_assert(!resp.close);
 	ck_assert_int_eq(pending_human(l.id), 1);
+}
+END_TEST
+
+/* The page is made only when the sender asks for it, from the thread's
+ * answer; a redirect answered on another thread leaves this one's alone. */
+struct other_thread {
+	struct http_request req;
+	struct http_response resp;
+	char page[1024];
+};
+
+static void *answer_elsewhere(void *arg)
+{
+	struct other_thread *o = arg;
+
+	http_response_init(&o->resp);
+	redirect_handle(ctx, &o->req, &o->resp);
+	o->resp.make_body(&o->resp, o->resp.make_body_arg);
+	snprintf(o->page, sizeof(o->page), "%.*s", (int)o->resp.body_len, o->resp.body);
+	return NULL;
+}
+
+START_TEST(test_page_made_on_demand_per_thread)
+{
+	struct http_request r = request(HTTP_GET, "/mine", NULL);
+	struct other_thread o = {.req = request(HTTP_GET, "/theirs", NULL)};
+	char page[1024];
+	pthread_t t;
+
+	add("mine", "https://t.example/mine", 302);
+	add("theirs", "https://t.example/theirs", 302);
+	http_response_init(&resp);
+	redirect_handle(ctx, &r, &resp);
+	ck_assert_int_eq(resp.status, 302);
+	ck_assert_ptr_null(resp.body);
+	ck_assert_uint_eq(resp.body_len, 0);
+	ck_assert_ptr_nonnull(resp.make_body);
+	ck_assert_int_eq(pthread_create(&t, NULL, answer_elsewhere, &o), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	expected_page(page, sizeof(page), "https://t.example/theirs");
+	ck_assert_str_eq(o.page, page);
+	ck_assert_str_eq(o.resp.location, "https://t.example/theirs");
+	ck_assert_str_eq(resp.location, "https://t.example/mine");
+	resp.make_body(&resp, resp.make_body_arg);
+	ck_assert(resp.body_copy);
+	expected_page(page, sizeof(page), "https://t.example/mine");
+	ck_assert_uint_eq(resp.body_len, strlen(page));
+	ck_assert(memcmp(resp.body, page, resp.body_len) == 0);
 }
 END_TEST
 
@@ -455,7 +506,7 @@ END_TEST
 START_TEST(test_longest_location_fits)
 {
 	char *target = malloc(LINK_URL_MAX + 1);
-	size_t qlen = HTTP_LOCATION_MAX - 1 - LINK_URL_MAX - 1;
+	size_t qlen = REDIRECT_LOCATION_MAX - 1 - LINK_URL_MAX - 1;
 	char *query = malloc(qlen + 1);
 
 	memcpy(target, "https://t.example/", 18);
@@ -467,7 +518,7 @@ START_TEST(test_longest_location_fits)
 	patch("max", PATCH_FORWARD_QUERY, 0, 0, false, true);
 	go(HTTP_GET, "/max", query, NULL);
 	ck_assert_int_eq(resp.status, 302);
-	ck_assert_uint_eq(strlen(resp.location), HTTP_LOCATION_MAX - 1);
+	ck_assert_uint_eq(strlen(resp.location), REDIRECT_LOCATION_MAX - 1);
 	ck_assert_uint_eq(resp.body_len, strlen(resp.body));
 	ck_assert_ptr_nonnull(strstr(resp.body, "</a>.</p></body></html>\n"));
 	free(target);
@@ -484,6 +535,7 @@ Suite *redirect_suite(void)
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_loop_test(tc, test_each_status, 0, (int)(sizeof(statuses) / sizeof(statuses[0])));
 	tcase_add_test(tc, test_cache_max_age_configurable);
+	tcase_add_test(tc, test_page_made_on_demand_per_thread);
 	tcase_add_loop_test(tc, test_any_method, HTTP_GET, HTTP_OTHER + 1);
 	tcase_add_test(tc, test_head_not_counted);
 	tcase_add_test(tc, test_referrer_host_recorded);
