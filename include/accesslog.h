@@ -43,8 +43,7 @@ struct accesslog_entry {
  * for "-", and starts the writer. cfg (NULL: none) gives the trusted
  * proxies and must outlive the log. Returns 0, or -1 with a one-line reason
  * naming the path in err. */
-int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err,
-		   size_t errlen);
+int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err, size_t errlen);
 
 /* Appends e's line to the calling thread's buffer. Never blocks on the
  * file except when that buffer is full, which writes it out at once. */

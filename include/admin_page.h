@@ -26,7 +26,7 @@ extern const struct admin_asset admin_assets[];
 extern const size_t admin_assets_count;
 
 /* The Content-Security-Policy every answer of the page carries. */
-#define ADMIN_PAGE_CSP \
+#define ADMIN_PAGE_CSP                                                                                                 \
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 
 /*

@@ -30,7 +30,7 @@ struct api;
  * is kept). Returns 0, or -1 when out of memory.
  */
 int api_new(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
-	    struct api **out);
+            struct api **out);
 
 /* Frees the API; accepts NULL. */
 void api_free(struct api *a);

@@ -34,7 +34,7 @@ enum auth_result {
  * token is never copied or logged.
  */
 enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
-			    enum store_role *role);
+                            enum store_role *role);
 
 /*
  * For a database without any token: makes an admin token named "admin",

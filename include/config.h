@@ -28,9 +28,9 @@ struct config_cidr {
 };
 
 struct config {
-	char listen_host[CONFIG_HOST_MAX + 1]; /* numeric IPv4 or IPv6 address */
-	unsigned listen_port;                  /* 0 picks a free port */
-	const char *db_path;                   /* borrowed from argv or environ */
+	char listen_host[CONFIG_HOST_MAX + 1];  /* numeric IPv4 or IPv6 address */
+	unsigned listen_port;                   /* 0 picks a free port */
+	const char *db_path;                    /* borrowed from argv or environ */
 	char base_url[CONFIG_BASE_URL_MAX + 1]; /* without a trailing slash; "" = from listen */
 	int default_status;
 	unsigned threads;
@@ -40,12 +40,12 @@ struct config {
 	unsigned flush_ms;      /* click flush interval */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
-	unsigned timeout; /* idle connection timeout, seconds */
+	unsigned timeout;        /* idle connection timeout, seconds */
 	unsigned header_timeout; /* a request's line and headers, in all, seconds */
 	unsigned body_min_rate;  /* bytes/s a body must average after header_timeout; 0: none */
 	struct config_cidr trusted_proxy[CONFIG_TRUSTED_MAX]; /* exempt from the per-address limit */
 	unsigned trusted_proxies;
-	unsigned link_cache_mb; /* the redirect path's link cache, all threads together; 0: off */
+	unsigned link_cache_mb;  /* the redirect path's link cache, all threads together; 0: off */
 	const char *admin_token; /* SHORTD_ADMIN_TOKEN, borrowed; NULL when unset */
 };
 

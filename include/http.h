@@ -35,7 +35,7 @@ struct http_request {
 	const char *body; /* the whole body for API requests; NULL on redirects */
 	size_t body_len;
 	bool body_too_large; /* the body passed the route's limit and was dropped */
-	int64_t now; /* unix seconds */
+	int64_t now;         /* unix seconds */
 };
 
 /* Responses built once at start and shared by every request. */
@@ -65,15 +65,15 @@ struct http_response {
 	enum http_fixed fixed; /* when set, send that response and ignore the rest */
 	const char *content_type;
 	const char *cache_control;
-	const char *allow;         /* for 405 */
+	const char *allow;            /* for 405 */
 	const char *www_authenticate; /* for 401 */
-	bool nosniff;              /* send X-Content-Type-Options: nosniff */
-	const char *const *headers; /* more headers: static name, value pairs ending in NULL */
+	bool nosniff;                 /* send X-Content-Type-Options: nosniff */
+	const char *const *headers;   /* more headers: static name, value pairs ending in NULL */
 	const char *location;
-	const char *body;          /* static unless body_copy or body_heap says otherwise */
+	const char *body; /* static unless body_copy or body_heap says otherwise */
 	size_t body_len;
-	bool body_copy;            /* body lives only until the handler's next call: copy it */
-	char *body_heap;           /* malloc'd body that the sender frees (API) */
+	bool body_copy;  /* body lives only until the handler's next call: copy it */
+	char *body_heap; /* malloc'd body that the sender frees (API) */
 	/* A body made only when the reply is built: a sender that reuses a
 	 * prepared reply for the same status, Location, Content-Type and
 	 * Cache-Control skips it, so the body must follow from those alone (a
@@ -81,7 +81,7 @@ struct http_response {
 	 * and body_copy. */
 	void (*make_body)(struct http_response *resp, void *arg);
 	void *make_body_arg;
-	bool close;                /* close the connection after the reply */
+	bool close; /* close the connection after the reply */
 };
 
 /* Classifies a method name; unknown names are HTTP_OTHER. */
@@ -116,7 +116,7 @@ enum http_target_result {
  * failure out and path_buf are unspecified.
  */
 enum http_target_result http_target_parse(const char *raw, size_t len, char *path_buf, size_t path_size,
-					  struct http_target *out);
+                                          struct http_target *out);
 
 /* Resets r to an empty 500 response. */
 void http_response_init(struct http_response *r);

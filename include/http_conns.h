@@ -80,7 +80,8 @@ void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, sockle
 
 /* A worker's new connection on socket fd from addr: registers s, waiting
  * for its first request's headers (HTTP_CONNS_HEADERS) from now. */
-void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len);
+void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr,
+                     socklen_t len);
 
 /* The connection is closing: unregisters s and frees its slot. Must come
  * before its socket is closed. */

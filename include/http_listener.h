@@ -46,7 +46,8 @@ int http_listener_bind(const char *host, unsigned port, int *fd_out, unsigned *p
  * On success the acceptor owns listen_fd and *out is set; on failure (-1,
  * errno set) the caller still owns it. The thread inherits the caller's
  * signal mask. */
-int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg, struct http_listener **out);
+int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg,
+                        struct http_listener **out);
 
 /* Stops accepting and closes the listening socket: once this returns, a
  * client that connects is refused by the kernel, and fn is not called

@@ -21,7 +21,7 @@ struct http_server_deps {
 	struct config *cfg; /* http_server_start completes cfg->base_url from the bound port */
 	struct store *store;
 	struct clicks *clicks;
-	struct api *api; /* NULL: /api answers 404 */
+	struct api *api;              /* NULL: /api answers 404 */
 	struct accesslog *access_log; /* NULL: no access log */
 };
 

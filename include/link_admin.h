@@ -38,14 +38,14 @@ struct link_admin_error {
  * (invalid_url, invalid_code, invalid_status, invalid_expires_at,
  * invalid_max_clicks, code_taken, storage_full, unavailable). */
 int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
-		   const struct link_input *in, struct link *out, struct link_admin_error *err);
+                      const struct link_input *in, struct link *out, struct link_admin_error *err);
 
 /* Validates the set fields of p (p->url as given; it is normalised into a
  * copy) and applies them to the link with this code. expires_at may be in
  * the past: that ends the link now. Returns 0, or -1 with
  * err set (the codes above and not_found). */
 int link_admin_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
-		   int64_t now, struct link *out, struct link_admin_error *err);
+                      int64_t now, struct link *out, struct link_admin_error *err);
 
 /* Fills err for a store status (not_found, code_taken, storage_full, ...). */
 void link_admin_store_error(int store_status, struct link_admin_error *err);

@@ -21,8 +21,7 @@ struct redirect_ctx;
 /* Makes the redirect handler over cfg, store and clicks (borrowed for its
  * life; clicks may be NULL: nothing is counted). 0, or -1 when out of memory
  * or out of thread keys. */
-int redirect_ctx_new(const struct config *cfg, struct store *store, struct clicks *clicks,
-		     struct redirect_ctx **out);
+int redirect_ctx_new(const struct config *cfg, struct store *store, struct clicks *clicks, struct redirect_ctx **out);
 
 /* Frees ctx; no thread may call redirect_handle() on it any more. Accepts
  * NULL. */
@@ -36,8 +35,7 @@ void redirect_ctx_free(struct redirect_ctx *ctx);
  * by resp->make_body, only when the reply is built, so a sender that reuses
  * a prepared reply (the same status and Location) never builds it.
  */
-void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req,
-		     struct http_response *resp);
+void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *req, struct http_response *resp);
 
 /* Cache-Control for a redirect status: public with max-age for 301 and 308,
  * "private, no-store" for 302, 303 and 307. */

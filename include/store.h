@@ -26,7 +26,7 @@ enum store_status {
 	STORE_CORRUPT = -5,
 	STORE_TOO_NEW = -6, /* the database is from a newer shortd */
 	STORE_ERROR = -7,
-	STORE_GONE = -8, /* the path no longer names the file opened (moved, deleted, replaced) */
+	STORE_GONE = -8,        /* the path no longer names the file opened (moved, deleted, replaced) */
 	STORE_UNSUPPORTED = -9, /* the database is of a kind this shortd is built without */
 };
 
@@ -180,8 +180,7 @@ void store_set_link_cache(struct store *s, size_t bytes_per_thread);
 int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx);
 
 /* Applies p to the link with this code and writes the result to *out. */
-int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now,
-		      struct link *out);
+int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now, struct link *out);
 
 /* Deletes the link and its click history; STORE_NOT_FOUND when absent. */
 int store_link_delete(struct store *s, const char *code);
@@ -195,18 +194,16 @@ int store_link_list(struct store *s, int64_t after_id, int limit, store_link_fn 
 int store_clicks_write(struct store *s, const struct click_row *rows, size_t n);
 
 /* Daily counts of a link from day since (inclusive), ascending; up to max. */
-int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct store_daily *out,
-		     size_t max, size_t *n);
+int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n);
 
 /* Top referring hosts of a link since a day, most clicks first; up to max. */
-int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out,
-			 size_t max, size_t *n);
+int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
+                         size_t *n);
 
 /* Tokens, stored only as a SHA-256 hash. */
 int store_token_add(struct store *s, const char *name, const unsigned char hash[STORE_TOKEN_HASH_LEN],
-		    enum store_role role, int64_t now);
-int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN],
-		     struct store_token *out);
+                    enum store_role role, int64_t now);
+int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN], struct store_token *out);
 int store_token_list(struct store *s, store_token_fn fn, void *ctx);
 int store_token_revoke(struct store *s, const char *name);
 int store_token_count(struct store *s, int64_t *count);

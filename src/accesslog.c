@@ -41,14 +41,14 @@ struct tbuf {
 	pthread_mutex_t lock;
 	char *data;
 	size_t len;
-	char *spare; /* the writer's: touched only under flush_lock */
+	char *spare;      /* the writer's: touched only under flush_lock */
 	int64_t stamp_at; /* the second stamp was made for */
 	char stamp[40];
 };
 
 struct accesslog {
 	const struct config *cfg; /* its --trusted-proxy ranges; NULL: none */
-	char *path; /* NULL: standard output */
+	char *path;               /* NULL: standard output */
 	int fd;
 	pthread_mutex_t fd_lock;
 	pthread_mutex_t flush_lock;
@@ -79,7 +79,7 @@ static void write_all(struct accesslog *log, const char *buf, size_t n)
 		if (w <= 0) {
 			if (!log->warned)
 				fprintf(stderr, "shortd: access log: write failed: %s; lines are dropped\n",
-					strerror(errno));
+				        strerror(errno));
 			log->warned = true;
 			return;
 		}
@@ -181,8 +181,7 @@ static int monotonic_cond_init(pthread_cond_t *cond)
 	return rc;
 }
 
-int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err,
-		   size_t errlen)
+int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err, size_t errlen)
 {
 	struct accesslog *log = calloc(1, sizeof(*log));
 
@@ -350,11 +349,11 @@ static bool is_proxy(const struct accesslog *log, const struct sockaddr *sa)
 	if (sa != NULL && sa->sa_family == AF_INET)
 		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127 ||
 		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in), key) &&
-			config_is_trusted_proxy(log->cfg, key));
+		        config_is_trusted_proxy(log->cfg, key));
 	if (sa != NULL && sa->sa_family == AF_INET6)
 		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr) ||
 		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in6), key) &&
-			config_is_trusted_proxy(log->cfg, key));
+		        config_is_trusted_proxy(log->cfg, key));
 	return false;
 }
 
@@ -377,8 +376,7 @@ static int forwarded_name(const char *xff, char *out, size_t size)
 	return inet_pton(AF_INET, out, addr) == 1 || inet_pton(AF_INET6, out, addr) == 1 ? 0 : -1;
 }
 
-static void peer_name(const struct accesslog *log, const struct sockaddr *sa, const char *xff, char *out,
-		      size_t size)
+static void peer_name(const struct accesslog *log, const struct sockaddr *sa, const char *xff, char *out, size_t size)
 {
 	if (xff != NULL && is_proxy(log, sa) && forwarded_name(xff, out, size) == 0)
 		return;

@@ -10,10 +10,7 @@
 #include <string.h>
 
 static const char *const security_headers[] = {
-	"Content-Security-Policy", ADMIN_PAGE_CSP,
-	"X-Frame-Options", "DENY",
-	"Referrer-Policy", "no-referrer",
-	NULL,
+    "Content-Security-Policy", ADMIN_PAGE_CSP, "X-Frame-Options", "DENY", "Referrer-Policy", "no-referrer", NULL,
 };
 
 static const struct admin_asset *asset_of(const char *path)

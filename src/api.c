@@ -26,8 +26,8 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "link_json.h"
 #include "link_admin.h"
+#include "link_json.h"
 #include "num.h"
 #include "qr.h"
 #include "rfc3339.h"
@@ -54,7 +54,7 @@ enum api_route {
 };
 
 int api_new(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
-	    struct api **out)
+            struct api **out)
 {
 	struct api *a = calloc(1, sizeof(*a));
 
@@ -154,7 +154,7 @@ static void utf8_repair(char *s)
 }
 
 static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void reply_error(struct http_response *resp, int status, const char *code, const char *fmt, ...)
 {
@@ -324,7 +324,7 @@ static int cursor_encode(int64_t id, char *out, size_t outsize)
 	if (n < 0 || sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > outsize)
 		return -1;
 	sodium_bin2base64(out, outsize, (const unsigned char *)plain, (size_t)n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return 0;
 }
 
@@ -336,7 +336,7 @@ static int cursor_decode(const char *s, int64_t *id)
 	char text[CURSOR_MAX + 1];
 
 	if (sodium_base642bin(plain, sizeof(plain) - 1, s, strlen(s), NULL, &n, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -1;
 	memcpy(text, plain, n);
 	text[n] = '\0';
@@ -382,7 +382,7 @@ struct body_error {
 };
 
 static int body_refuse(struct body_error *e, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int body_refuse(struct body_error *e, const char *code, const char *fmt, ...)
 {
@@ -405,7 +405,7 @@ static int body_object(const struct http_request *req, json_t **out, struct body
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (j == NULL && (json_error_code(&jerr) == json_error_out_of_memory || jerr.line == -1 ||
-			  (j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) != NULL)) {
+	                  (j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) != NULL)) {
 		/* Jansson ran out of memory: it says so, or sets no error, or
 		 * calls it a syntax error that parsing again does not find. */
 		json_decref(j);
@@ -415,8 +415,8 @@ static int body_object(const struct http_request *req, json_t **out, struct body
 		return -1;
 	}
 	if (j == NULL)
-		return body_refuse(e, "invalid_json", "the body is not valid JSON: %s at line %d, column %d",
-				   jerr.text, jerr.line, jerr.column);
+		return body_refuse(e, "invalid_json", "the body is not valid JSON: %s at line %d, column %d", jerr.text,
+		                   jerr.line, jerr.column);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return body_refuse(e, "invalid_json", "the body must be a JSON object");
@@ -460,7 +460,7 @@ static int expires_of(const char *key, const json_t *v, int64_t *out, struct bod
 		return wrong_type(e, key, "an RFC 3339 time string or null");
 	if (rfc3339_parse(json_string_value(v), out) != 0)
 		return body_refuse(e, "invalid_expires_at",
-				   "expires_at must be an RFC 3339 time like 2030-01-31T12:00:00Z");
+		                   "expires_at must be an RFC 3339 time like 2030-01-31T12:00:00Z");
 	return 0;
 }
 
@@ -469,7 +469,8 @@ static int decode_create(const json_t *obj, struct link_input *in, struct body_e
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		if (strcmp(key, "url") == 0) {
 			if (!json_is_string(v))
 				return wrong_type(e, key, "a string");
@@ -482,7 +483,7 @@ static int decode_create(const json_t *obj, struct link_input *in, struct body_e
 			in->code = json_string_value(v);
 			if (in->code[0] == '\0')
 				return body_refuse(e, "invalid_code", "%s",
-						   link_code_error_message(link_code_check(in->code)));
+				                   link_code_error_message(link_code_check(in->code)));
 		} else if (strcmp(key, "status") == 0) {
 			if (json_is_null(v))
 				continue;
@@ -501,8 +502,10 @@ static int decode_create(const json_t *obj, struct link_input *in, struct body_e
 				return wrong_type(e, key, "true or false");
 			in->forward_query = json_is_true(v);
 		} else {
-			return body_refuse(e, "unknown_field", "unknown field '%.64s' (a link is created from url, "
-					   "code, status, expires_at, max_clicks and forward_query)", key);
+			return body_refuse(e, "unknown_field",
+			                   "unknown field '%.64s' (a link is created from url, "
+			                   "code, status, expires_at, max_clicks and forward_query)",
+			                   key);
 		}
 	}
 	if (in->url == NULL)
@@ -516,7 +519,8 @@ static int decode_patch(const json_t *obj, struct link_patch *p, struct body_err
 	json_t *v;
 
 	p->fields = 0;
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		if (strcmp(key, "url") == 0) {
 			if (!json_is_string(v))
 				return wrong_type(e, key, "a string");
@@ -549,8 +553,10 @@ static int decode_patch(const json_t *obj, struct link_patch *p, struct body_err
 				p->fields |= PATCH_DISABLED;
 			}
 		} else {
-			return body_refuse(e, "unknown_field", "unknown field '%.64s' (an update may change url, "
-					   "status, expires_at, max_clicks, forward_query and disabled)", key);
+			return body_refuse(e, "unknown_field",
+			                   "unknown field '%.64s' (an update may change url, "
+			                   "status, expires_at, max_clicks, forward_query and disabled)",
+			                   key);
 		}
 	}
 	return 0;
@@ -640,8 +646,7 @@ static void handle_read(struct api *a, const char *code, struct http_response *r
 	free(c.l);
 }
 
-static void handle_update(struct api *a, const struct http_request *req, const char *code,
-			  struct http_response *resp)
+static void handle_update(struct api *a, const struct http_request *req, const char *code, struct http_response *resp)
 {
 	struct read_call c = {.a = a, .code = code, .now = req->now};
 	struct link_patch *p = malloc(sizeof(*p));
@@ -733,7 +738,7 @@ static void handle_list(struct api *a, const struct http_request *req, struct ht
 	if (found != 0) {
 		if (found < 0 || num_parse(value, 1, API_LIST_MAX, &limit) != NUM_OK) {
 			reply_error(resp, 400, "invalid_limit", "limit must be a whole number from 1 to %d",
-				    API_LIST_MAX);
+			            API_LIST_MAX);
 			return;
 		}
 		c.limit = (int)limit;
@@ -788,7 +793,7 @@ static int stats_locked(void *ctx)
 		c->rc = store_link_daily(c->a->store, c->l->id, c->since, c->daily, (size_t)c->days, &c->n_daily);
 	if (c->rc == STORE_OK)
 		c->rc = store_link_referrers(c->a->store, c->l->id, c->since, c->referrers, API_STATS_REFERRERS,
-					     &c->n_referrers);
+		                             &c->n_referrers);
 	if (c->rc == STORE_OK)
 		pending_of(c->a, c->l->id, &c->pending_human, &c->pending_bot, &c->pending_last);
 	return 0;
@@ -816,29 +821,28 @@ static json_t *stats_json(const struct stats_call *c, int64_t today)
 			bot += c->pending_bot;
 		}
 		rfc3339_date(day * 86400, date);
-		if (json_array_append_new(daily, json_pack("{s:s, s:I, s:I}", "date", date, "clicks",
-							   (json_int_t)human, "bot_clicks", (json_int_t)bot)) != 0)
+		if (json_array_append_new(daily, json_pack("{s:s, s:I, s:I}", "date", date, "clicks", (json_int_t)human,
+		                                           "bot_clicks", (json_int_t)bot)) != 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < c->n_referrers; i++) {
 		if (json_array_append_new(refs, json_pack("{s:s, s:I}", "host", c->referrers[i].host, "clicks",
-							  (json_int_t)c->referrers[i].clicks)) != 0)
+		                                          (json_int_t)c->referrers[i].clicks)) != 0)
 			goto fail;
 	}
 	if (c->pending_last != LINK_NO_TIME && (last == LINK_NO_TIME || c->pending_last > last))
 		last = c->pending_last;
 	return json_pack("{s:s, s:I, s:I, s:o, s:i, s:o, s:o}", "code", c->l->code, "clicks",
-			 (json_int_t)(c->l->clicks + c->pending_human), "bot_clicks",
-			 (json_int_t)(c->l->bot_clicks + c->pending_bot), "last_click_at", link_json_time_or_null(last), "days",
-			 c->days, "daily", daily, "referrers", refs);
+	                 (json_int_t)(c->l->clicks + c->pending_human), "bot_clicks",
+	                 (json_int_t)(c->l->bot_clicks + c->pending_bot), "last_click_at", link_json_time_or_null(last),
+	                 "days", c->days, "daily", daily, "referrers", refs);
 fail:
 	json_decref(daily);
 	json_decref(refs);
 	return NULL;
 }
 
-static void handle_stats(struct api *a, const struct http_request *req, const char *code,
-			 struct http_response *resp)
+static void handle_stats(struct api *a, const struct http_request *req, const char *code, struct http_response *resp)
 {
 	struct stats_call *c = calloc(1, sizeof(*c));
 	struct link_admin_error err;
@@ -853,8 +857,7 @@ static void handle_stats(struct api *a, const struct http_request *req, const ch
 	}
 	found = query_param(req->query, "days", value, sizeof(value));
 	if (found != 0 && (found < 0 || num_parse(value, 1, API_STATS_DAYS_MAX, &days) != NUM_OK)) {
-		reply_error(resp, 400, "invalid_days", "days must be a whole number from 1 to %d",
-			    API_STATS_DAYS_MAX);
+		reply_error(resp, 400, "invalid_days", "days must be a whole number from 1 to %d", API_STATS_DAYS_MAX);
 		goto out;
 	}
 	c->a = a;
@@ -886,8 +889,7 @@ static bool query_whole(const char *query, const char *name, uint64_t min, uint6
 
 /* GET /api/v1/links/{code}/qr?format=svg|png&size=N&margin=M: the short
  * URL as a QR code, drawn by qr.c. */
-static void handle_qr(struct api *a, const struct http_request *req, const char *code,
-		      struct http_response *resp)
+static void handle_qr(struct api *a, const struct http_request *req, const char *code, struct http_response *resp)
 {
 	char value[QUERY_VALUE_MAX], short_url[1200];
 	uint64_t size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
@@ -905,12 +907,12 @@ static void handle_qr(struct api *a, const struct http_request *req, const char 
 	}
 	if (!query_whole(req->query, "size", QR_SIZE_MIN, QR_SIZE_MAX, &size)) {
 		reply_error(resp, 400, "invalid_size", "size must be a whole number of pixels per module from %d to %d",
-			    QR_SIZE_MIN, QR_SIZE_MAX);
+		            QR_SIZE_MIN, QR_SIZE_MAX);
 		return;
 	}
 	if (!query_whole(req->query, "margin", 0, QR_MARGIN_MAX, &margin)) {
 		reply_error(resp, 400, "invalid_margin", "margin must be a whole number of modules from 0 to %d",
-			    QR_MARGIN_MAX);
+		            QR_MARGIN_MAX);
 		return;
 	}
 	if ((l = malloc(sizeof(*l))) == NULL) {
@@ -938,8 +940,7 @@ static void handle_qr(struct api *a, const struct http_request *req, const char 
 
 /* ---- the gates ---- */
 
-static bool authorised(struct api *a, const struct http_request *req, struct http_response *resp,
-		       enum store_role *role)
+static bool authorised(struct api *a, const struct http_request *req, struct http_response *resp, enum store_role *role)
 {
 	switch (auth_check(a->store, a->has_fixed ? a->fixed_hash : NULL, req->authorization, role)) {
 	case AUTH_OK:
@@ -974,7 +975,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 	}
 	if (!method_allowed(route, req->method)) {
 		reply_error(resp, 405, "method_not_allowed", "%s is not allowed here; use %s", req->method_name,
-			    allowed_methods(route));
+		            allowed_methods(route));
 		resp->allow = allowed_methods(route);
 		return;
 	}

@@ -25,7 +25,7 @@ void auth_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH_LEN]
 }
 
 enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
-			    enum store_role *role)
+                            enum store_role *role)
 {
 	unsigned char hash[STORE_TOKEN_HASH_LEN];
 	struct store_token t;

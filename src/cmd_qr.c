@@ -24,12 +24,9 @@ enum { O_FORMAT = CMD_OPT_OWN, O_SIZE, O_MARGIN };
 int cmd_qr_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, CMD_OPT_DB},
-		{"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
-		{"format", required_argument, NULL, O_FORMAT},
-		{"size", required_argument, NULL, O_SIZE},
-		{"margin", required_argument, NULL, O_MARGIN},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, CMD_OPT_DB},   {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    {"format", required_argument, NULL, O_FORMAT}, {"size", required_argument, NULL, O_SIZE},
+	    {"margin", required_argument, NULL, O_MARGIN}, {NULL, 0, NULL, 0},
 	};
 	uint64_t size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
 	enum qr_format format = QR_SVG;
@@ -53,7 +50,8 @@ int cmd_qr_main(int argc, char **argv)
 		else if (opt == O_SIZE && num_parse(optarg, QR_SIZE_MIN, QR_SIZE_MAX, &size) != 0)
 			return cmd_usage_error("--size: expected pixels per module from 1 to 32, got '%s'", optarg);
 		else if (opt == O_MARGIN && num_parse(optarg, 0, QR_MARGIN_MAX, &margin) != 0)
-			return cmd_usage_error("--margin: expected modules of quiet zone from 0 to 16, got '%s'", optarg);
+			return cmd_usage_error("--margin: expected modules of quiet zone from 0 to 16, got '%s'",
+			                       optarg);
 		else if (opt != O_FORMAT && opt != O_SIZE && opt != O_MARGIN)
 			return cmd_bad_option(opt, argv);
 	}
@@ -65,7 +63,8 @@ int cmd_qr_main(int argc, char **argv)
 	if ((rc = cmd_common_finish(&c, true)) != 0)
 		return rc;
 	if (format == QR_PNG && isatty(STDOUT_FILENO))
-		return cmd_usage_error("%s", "qr: a PNG is binary; send it to a file (shortd qr CODE --format png >FILE)");
+		return cmd_usage_error("%s",
+		                       "qr: a PNG is binary; send it to a file (shortd qr CODE --format png >FILE)");
 	if ((l = malloc(sizeof(*l))) == NULL)
 		return CMD_EXIT_FAIL;
 	if ((rc = cmd_open_store(&c, &s)) != 0) {
@@ -76,7 +75,8 @@ int cmd_qr_main(int argc, char **argv)
 	store_close(s);
 	free(l);
 	if (rc != STORE_OK) {
-		fprintf(stderr, "shortd: %s: %s\n", code, rc == STORE_NOT_FOUND ? "no such link" : store_status_message(rc));
+		fprintf(stderr, "shortd: %s: %s\n", code,
+		        rc == STORE_NOT_FOUND ? "no such link" : store_status_message(rc));
 		return CMD_EXIT_FAIL;
 	}
 	if (link_json_short_url(c.base_url, code, short_url, sizeof(short_url)) != 0 ||

@@ -10,10 +10,10 @@
  * handler runs inside the server's threads.
  */
 #include <pthread.h>
-#include <sodium.h>
 #include <signal.h>
-#include <stdlib.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 

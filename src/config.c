@@ -223,34 +223,33 @@ struct setting {
 
 /* The offset of field f, which must have the kind's type (checked when
  * compiled: _Generic has no other branch). */
-#define FIELD_OF(f, type) (offsetof(struct config, f) + 0 * sizeof(_Generic(((struct config *)0)->f, type: 1)))
+#define FIELD_OF(f, type) (offsetof(struct config, f) + 0 * sizeof(_Generic(((struct config *)0)->f, type : 1)))
 #define FIELD_UINT(f) FIELD_OF(f, unsigned)
 #define FIELD_U64(f) FIELD_OF(f, uint64_t)
 #define FIELD_TEXT(f) FIELD_OF(f, const char *)
 #define RANGE "from %" PRIu64 " to %" PRIu64
 
 static const struct setting settings[] = {
-	{"listen", "SHORTD_LISTEN", SET_LISTEN, 0, 0, 0, "HOST:PORT with a numeric IPv4 or [IPv6] address"},
-	{"db", "SHORTD_DB", SET_TEXT, 0, 0, FIELD_TEXT(db_path), "must not be empty"},
-	{"base-url", "SHORTD_BASE_URL", SET_BASE_URL, 0, 0, 0, "an http:// or https:// URL"},
-	{"default-status", "SHORTD_DEFAULT_STATUS", SET_STATUS, 0, 999, 0, "301, 302, 303, 307 or 308"},
-	{"threads", "SHORTD_THREADS", SET_UINT, 1, 256, FIELD_UINT(threads), "a number " RANGE},
-	{"access-log", "SHORTD_ACCESS_LOG", SET_TEXT, 0, 0, FIELD_TEXT(access_log), "expected a file path or -"},
-	{"max-body", "SHORTD_MAX_BODY", SET_U64, 0, 1ULL << 40, FIELD_U64(max_body), "a number of bytes"},
-	{"cache-max-age", "SHORTD_CACHE_MAX_AGE", SET_UINT, 0, 31536000, FIELD_UINT(cache_max_age), "seconds " RANGE},
-	{"flush-interval", "SHORTD_FLUSH_INTERVAL", SET_UINT, 10, 60000, FIELD_UINT(flush_ms), "milliseconds " RANGE},
-	{"max-connections", "SHORTD_MAX_CONNECTIONS", SET_UINT, 1, 1000000, FIELD_UINT(max_connections),
-	 "a number " RANGE},
-	{"max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", SET_UINT, 0, 1000000,
-	 FIELD_UINT(max_connections_per_ip), "a number (0 for no limit)"},
-	{"timeout", "SHORTD_TIMEOUT", SET_UINT, 1, 86400, FIELD_UINT(timeout), "seconds " RANGE},
-	{"link-cache", "SHORTD_LINK_CACHE", SET_UINT, 0, 4096, FIELD_UINT(link_cache_mb),
-	 "megabytes from %" PRIu64 " (off) to %" PRIu64},
-	{"header-timeout", "SHORTD_HEADER_TIMEOUT", SET_UINT, 1, 3600, FIELD_UINT(header_timeout), "seconds " RANGE},
-	{"body-min-rate", "SHORTD_BODY_MIN_RATE", SET_UINT, 0, 1000000000, FIELD_UINT(body_min_rate),
-	 "bytes per second (0 for no minimum)"},
-	{"trusted-proxy", "SHORTD_TRUSTED_PROXY", SET_TRUSTED, 0, 0, 0,
-	 "up to " XSTR(CONFIG_TRUSTED_MAX) " numeric ADDRESS[/BITS] ranges separated by commas"},
+    {"listen", "SHORTD_LISTEN", SET_LISTEN, 0, 0, 0, "HOST:PORT with a numeric IPv4 or [IPv6] address"},
+    {"db", "SHORTD_DB", SET_TEXT, 0, 0, FIELD_TEXT(db_path), "must not be empty"},
+    {"base-url", "SHORTD_BASE_URL", SET_BASE_URL, 0, 0, 0, "an http:// or https:// URL"},
+    {"default-status", "SHORTD_DEFAULT_STATUS", SET_STATUS, 0, 999, 0, "301, 302, 303, 307 or 308"},
+    {"threads", "SHORTD_THREADS", SET_UINT, 1, 256, FIELD_UINT(threads), "a number " RANGE},
+    {"access-log", "SHORTD_ACCESS_LOG", SET_TEXT, 0, 0, FIELD_TEXT(access_log), "expected a file path or -"},
+    {"max-body", "SHORTD_MAX_BODY", SET_U64, 0, 1ULL << 40, FIELD_U64(max_body), "a number of bytes"},
+    {"cache-max-age", "SHORTD_CACHE_MAX_AGE", SET_UINT, 0, 31536000, FIELD_UINT(cache_max_age), "seconds " RANGE},
+    {"flush-interval", "SHORTD_FLUSH_INTERVAL", SET_UINT, 10, 60000, FIELD_UINT(flush_ms), "milliseconds " RANGE},
+    {"max-connections", "SHORTD_MAX_CONNECTIONS", SET_UINT, 1, 1000000, FIELD_UINT(max_connections), "a number " RANGE},
+    {"max-connections-per-ip", "SHORTD_MAX_CONNECTIONS_PER_IP", SET_UINT, 0, 1000000,
+     FIELD_UINT(max_connections_per_ip), "a number (0 for no limit)"},
+    {"timeout", "SHORTD_TIMEOUT", SET_UINT, 1, 86400, FIELD_UINT(timeout), "seconds " RANGE},
+    {"link-cache", "SHORTD_LINK_CACHE", SET_UINT, 0, 4096, FIELD_UINT(link_cache_mb),
+     "megabytes from %" PRIu64 " (off) to %" PRIu64},
+    {"header-timeout", "SHORTD_HEADER_TIMEOUT", SET_UINT, 1, 3600, FIELD_UINT(header_timeout), "seconds " RANGE},
+    {"body-min-rate", "SHORTD_BODY_MIN_RATE", SET_UINT, 0, 1000000000, FIELD_UINT(body_min_rate),
+     "bytes per second (0 for no minimum)"},
+    {"trusted-proxy", "SHORTD_TRUSTED_PROXY", SET_TRUSTED, 0, 0, 0,
+     "up to " XSTR(CONFIG_TRUSTED_MAX) " numeric ADDRESS[/BITS] ranges separated by commas"},
 };
 
 #define SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -294,8 +293,7 @@ static int apply_value(struct config *c, const struct setting *s, const char *v)
 }
 
 /* Applies one setting; name is "--flag" or "VARIABLE" for the message. */
-static int apply(struct config *c, const struct setting *s, const char *v, const char *name, char *err,
-		 size_t errlen)
+static int apply(struct config *c, const struct setting *s, const char *v, const char *name, char *err, size_t errlen)
 {
 	char expect[160];
 
@@ -375,9 +373,9 @@ int config_parse_serve(struct config *c, int argc, char **argv, char *err, size_
 		c->admin_token = NULL;
 	if (c->admin_token != NULL && strlen(c->admin_token) < CONFIG_ADMIN_TOKEN_MIN) {
 		snprintf(err, errlen,
-			 "SHORTD_ADMIN_TOKEN: expected at least %d characters (as long as the tokens shortd makes), "
-			 "got %zu; a short token can be guessed",
-			 CONFIG_ADMIN_TOKEN_MIN, strlen(c->admin_token));
+		         "SHORTD_ADMIN_TOKEN: expected at least %d characters (as long as the tokens shortd makes), "
+		         "got %zu; a short token can be guessed",
+		         CONFIG_ADMIN_TOKEN_MIN, strlen(c->admin_token));
 		return -1;
 	}
 	return 0;
@@ -394,7 +392,7 @@ void config_finish_base_url(struct config *c, unsigned bound_port)
 		host = "127.0.0.1";
 	if (strchr(host, ':') != NULL)
 		snprintf(c->base_url, sizeof(c->base_url), "http://[%s]:%u", strcmp(host, "::") == 0 ? "::1" : host,
-			 bound_port);
+		         bound_port);
 	else
 		snprintf(c->base_url, sizeof(c->base_url), "http://%s:%u", host, bound_port);
 }

@@ -23,12 +23,30 @@ int html_escape_append(char *out, size_t outsize, size_t *len, const char *s)
 		n += run;
 		s += run;
 		switch (*s) {
-		case '\0': out[n] = '\0'; *len = n; return 0;
-		case '&': rep = "&amp;"; r = 5; break;
-		case '<': rep = "&lt;"; r = 4; break;
-		case '>': rep = "&gt;"; r = 4; break;
-		case '"': rep = "&quot;"; r = 6; break;
-		default: rep = "&#39;"; r = 5; break;
+		case '\0':
+			out[n] = '\0';
+			*len = n;
+			return 0;
+		case '&':
+			rep = "&amp;";
+			r = 5;
+			break;
+		case '<':
+			rep = "&lt;";
+			r = 4;
+			break;
+		case '>':
+			rep = "&gt;";
+			r = 4;
+			break;
+		case '"':
+			rep = "&quot;";
+			r = 6;
+			break;
+		default:
+			rep = "&#39;";
+			r = 5;
+			break;
 		}
 		if (n + r + 1 > outsize)
 			goto full;

@@ -48,9 +48,8 @@ enum http_method http_method_parse(const char *name)
 		const char *name;
 		enum http_method m;
 	} methods[] = {
-		{"GET", HTTP_GET},     {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
-		{"PUT", HTTP_PUT},     {"PATCH", HTTP_PATCH},   {"DELETE", HTTP_DELETE},
-		{"OPTIONS", HTTP_OPTIONS},
+	    {"GET", HTTP_GET},     {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},       {"PUT", HTTP_PUT},
+	    {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
 	};
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
@@ -86,7 +85,7 @@ static bool is_target_byte(char c)
 }
 
 enum http_target_result http_target_parse(const char *raw, size_t len, char *path_buf, size_t path_size,
-					  struct http_target *out)
+                                          struct http_target *out)
 {
 	const char *end = raw + len, *p = raw, *s;
 	size_t n = 0;

@@ -180,7 +180,8 @@ static bool evict_one(struct http_conns *t)
 		if (s->doomed)
 			continue;
 		p = observe(s, now);
-		if ((p == HTTP_CONNS_HEADERS || p == HTTP_CONNS_IDLE) && (victim == NULL || s->since_ms < victim->since_ms))
+		if ((p == HTTP_CONNS_HEADERS || p == HTTP_CONNS_IDLE) &&
+		    (victim == NULL || s->since_ms < victim->since_ms))
 			victim = s;
 	}
 	if (victim == NULL)
@@ -229,7 +230,8 @@ void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, sockle
 	pthread_mutex_unlock(&t->lock);
 }
 
-void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr, socklen_t len)
+void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr,
+                     socklen_t len)
 {
 	s->fd = fd;
 	s->counted = config_addr_key(addr, len, s->key) && counts_per_addr(t, s->key);
@@ -266,7 +268,8 @@ void http_conns_close(struct http_conns *t, struct http_conns_slot *s)
 }
 
 /* Whether the connection in phase p since since_ms is past its deadline. */
-static bool is_overdue(const struct http_conns *t, const struct http_conns_slot *s, enum http_conns_phase p, uint64_t now)
+static bool is_overdue(const struct http_conns *t, const struct http_conns_slot *s, enum http_conns_phase p,
+                       uint64_t now)
 {
 	const struct config *cfg = t->cfg;
 	uint64_t waited = now - s->since_ms, allowed;

@@ -25,8 +25,8 @@ struct http_listener {
 	int stop_fd; /* eventfd: readable once http_listener_stop() is called */
 	http_listener_fn fn;
 	http_listener_tick_fn tick; /* NULL: none */
-	bool ticking;          /* tick asked to run again */
-	uint64_t next_tick_ms; /* monotonic */
+	bool ticking;               /* tick asked to run again */
+	uint64_t next_tick_ms;      /* monotonic */
 	void *arg;
 	pthread_t thread;
 };
@@ -172,7 +172,7 @@ int http_listener_bind(const char *host, unsigned port, int *fd_out, unsigned *p
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
 		snprintf(err, errlen, "cannot read the port bound on %s%s%s:%u: %s", lb, host, rb, port,
-			 strerror(errno));
+		         strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -181,7 +181,8 @@ int http_listener_bind(const char *host, unsigned port, int *fd_out, unsigned *p
 	return 0;
 }
 
-int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg, struct http_listener **out)
+int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg,
+                        struct http_listener **out)
 {
 	struct http_listener *a = calloc(1, sizeof(*a));
 	int err;

@@ -89,16 +89,16 @@
 #define CLIENT_STRICTNESS 0
 
 struct req {
-	bool started;      /* the access handler has seen this request */
+	bool started; /* the access handler has seen this request */
 	bool query_too_long;
 	bool path_too_long;
 	bool body_too_large;
 	bool body_lost; /* no memory to keep the API body: 503 */
 	bool has_query;
-	int refused; /* 400, 405, 501: a request refused before its route sees it */
+	int refused;             /* 400, 405, 501: a request refused before its route sees it */
 	const char *refused_why; /* the refusal's one-line text */
 	enum http_route route;
-	uint64_t start_ns; /* monotonic, at the request's first callback */
+	uint64_t start_ns;   /* monotonic, at the request's first callback */
 	const char *version; /* libmicrohttpd's, valid for the request */
 	const char *accept;  /* header values, libmicrohttpd's, valid for the request */
 	const char *user_agent;
@@ -155,7 +155,7 @@ static void refuse(struct req *r, int status, const char *why)
 struct http_server {
 	struct MHD_Daemon *d;
 	struct http_listener *acceptor; /* owns the listening socket */
-	struct http_conns *conns; /* admission, deadlines, eviction */
+	struct http_conns *conns;       /* admission, deadlines, eviction */
 	const struct config *cfg;
 	struct store *store;
 	struct clicks *clicks;
@@ -164,7 +164,7 @@ struct http_server {
 	unsigned port;
 	_Atomic long inflight;
 	struct metrics *metrics;
-	struct accesslog *access_log; /* NULL: no access log */
+	struct accesslog *access_log;     /* NULL: no access log */
 	struct http_respcache *responses; /* the fixed ones, and each worker's redirects */
 };
 
@@ -193,7 +193,8 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		resp->make_body(resp, resp->make_body_arg);
 
 	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)
-		return MHD_queue_response(con, (unsigned)resp->status, http_respcache_fixed(srv->responses, resp->fixed));
+		return MHD_queue_response(con, (unsigned)resp->status,
+		                          http_respcache_fixed(srv->responses, resp->fixed));
 	/* A prebuilt body, but this reply must close: it gets its own headers. */
 	if (resp->fixed != HTTP_FIXED_NONE)
 		http_respcache_spell_out(resp);
@@ -206,7 +207,7 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		r = MHD_create_response_from_buffer(resp->body_len, (void *)resp->body, MHD_RESPMEM_MUST_COPY);
 	} else {
 		r = MHD_create_response_from_buffer(resp->body_len, (void *)(resp->body ? resp->body : ""),
-						    MHD_RESPMEM_PERSISTENT);
+		                                    MHD_RESPMEM_PERSISTENT);
 	}
 	if (r == NULL)
 		return MHD_NO;
@@ -251,7 +252,7 @@ static uint64_t reply_bytes(const struct http_request *req, const struct http_re
 
 /* Counts a queued reply and logs it. Never logs the Authorization header. */
 static void account(struct http_server *srv, struct MHD_Connection *con, const struct req *r,
-		    const struct http_request *req, const struct http_response *resp)
+                    const struct http_request *req, const struct http_response *resp)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct accesslog_entry e;
@@ -261,24 +262,24 @@ static void account(struct http_server *srv, struct MHD_Connection *con, const s
 		return;
 	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	e = (struct accesslog_entry){
-		.peer = ci != NULL ? ci->client_addr : NULL,
-		.forwarded_for = header(con, "X-Forwarded-For"),
-		.when = req->now,
-		.method = req->method_name,
-		.path = req->path,
-		.query = r->query_too_long ? NULL : req->query,
-		.version = r->version,
-		.status = resp->status,
-		.bytes = reply_bytes(req, resp),
-		.referer = req->referer,
-		.user_agent = req->user_agent,
+	    .peer = ci != NULL ? ci->client_addr : NULL,
+	    .forwarded_for = header(con, "X-Forwarded-For"),
+	    .when = req->now,
+	    .method = req->method_name,
+	    .path = req->path,
+	    .query = r->query_too_long ? NULL : req->query,
+	    .version = r->version,
+	    .status = resp->status,
+	    .bytes = reply_bytes(req, resp),
+	    .referer = req->referer,
+	    .user_agent = req->user_agent,
 	};
 	accesslog_write(srv->access_log, &e);
 }
 
 /* Builds the request, runs its handler, queues the reply and accounts for it. */
 static enum MHD_Result respond(struct http_server *srv, struct MHD_Connection *con, struct req *r, const char *method,
-			      bool close)
+                               bool close)
 {
 	struct http_request req = {0};
 	struct http_response resp;
@@ -331,7 +332,7 @@ static socklen_t addr_len(const struct sockaddr *sa)
 }
 
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
-			  enum MHD_ConnectionNotificationCode code)
+                          enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *srv = cls;
 	struct conn *c;
@@ -349,8 +350,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		/* Without its state the connection gets 503 at its first
 		 * request (on_request) and closes, counted until it does. */
 		if (c != NULL)
-			http_conns_open(srv->conns, &c->slot, fd, addr->client_addr,
-				   addr_len(addr->client_addr));
+			http_conns_open(srv->conns, &c->slot, fd, addr->client_addr, addr_len(addr->client_addr));
 	} else {
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
@@ -473,7 +473,7 @@ static bool is_ows(const char *p, const char *end)
 #endif
 
 static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-				 const char *value, size_t value_size)
+                                 const char *value, size_t value_size)
 {
 	struct header_pass *h = cls;
 
@@ -486,8 +486,8 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char 
 	 * 0.9.76) and a bare LF, which leaves one NUL where CRLF leaves two,
 	 * both break that layout, which is how they are found here.
 	 */
-	if (value == NULL || value < key + key_size + 1 || value > key + key_size + 1 + 1024 ||
-	    key[key_size] != '\0' || !is_ows(key + key_size + 1, value))
+	if (value == NULL || value < key + key_size + 1 || value > key + key_size + 1 + 1024 || key[key_size] != '\0' ||
+	    !is_ows(key + key_size + 1, value))
 		h->f.malformed = true;
 	else if (h->line_end != NULL && key != h->line_end + 2)
 		h->f.malformed = true;
@@ -545,7 +545,7 @@ static bool request_line_has_nul(const char *method, const char *url, const char
  * refusal table of src/http_framing.c, and before 1.0 a NUL in the request
  * line. Such a request is answered at once, which closes the connection. */
 static void refuse_request(struct req *r, const struct http_framing *f, const char *method, const char *url,
-			   const char *version)
+                           const char *version)
 {
 	const char *why;
 	int status;
@@ -559,14 +559,14 @@ static void refuse_request(struct req *r, const struct http_framing *f, const ch
 	if (r->refused != 0)
 		return;
 	status = http_framing_refusal(f, strcmp(version, MHD_HTTP_VERSION_1_0) == 0, method,
-				      r->route == HTTP_ROUTE_REDIRECT, &why);
+	                              r->route == HTTP_ROUTE_REDIRECT, &why);
 	if (status != 0)
 		refuse(r, status, why);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size,
-				  void **req_cls)
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
 {
 	struct http_server *srv = cls;
 	struct req *r = *req_cls;
@@ -706,8 +706,8 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	srv->access_log = deps->access_log;
 	/* --link-cache 0 turns every cache of the redirect path off. */
 	if (redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
-	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 ||
-	    metrics_new(&srv->metrics) != 0 || http_conns_new(deps->cfg, &srv->conns) != 0) {
+	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 || metrics_new(&srv->metrics) != 0 ||
+	    http_conns_new(deps->cfg, &srv->conns) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -716,36 +716,32 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 		goto fail;
 	config_finish_base_url(deps->cfg, srv->port);
 	srv->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
-		/* Each worker gets 1/threads of this: with all of ours (twice
-		 * --max-connections at most, counting those shut down to make
-		 * room and not yet closed) on one worker, it is still under it.
-		 * The per-address limit is src/http_conns.c's. */
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * deps->cfg->max_connections * threads + 1),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)deps->cfg->timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)(threads > 1 ? threads : 0),
+	    /* Each worker gets 1/threads of this: with all of ours (twice
+	     * --max-connections at most, counting those shut down to make
+	     * room and not yet closed) on one worker, it is still under it.
+	     * The per-address limit is src/http_conns.c's. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * deps->cfg->max_connections * threads + 1),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)deps->cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 #if SHORTD_MHD_HEADERS_IN_PLACE
-		MHD_OPTION_STRICT_FOR_CLIENT, (int)CLIENT_STRICTNESS,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)CLIENT_STRICTNESS,
 #else
-		/* Strict within what RFC 9110/9112 allow a server: no bare LF,
-		 * obs-fold, space in or before a header's name, or
-		 * Content-Length with Transfer-Encoding. */
-		MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
+	    /* Strict within what RFC 9110/9112 allow a server: no bare LF,
+	     * obs-fold, space in or before a header's name, or
+	     * Content-Length with Transfer-Encoding. */
+	    MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
 #endif
-		MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
 	if (srv->d == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host, srv->port);
 		goto fail;
 	}
 	if (http_listener_start(fd, hand_over, sweep, srv, &srv->acceptor) != 0) {
 		snprintf(err, errlen, "cannot start accepting on %s:%u: %s", deps->cfg->listen_host, srv->port,
-			 strerror(errno));
+		         strerror(errno));
 		MHD_stop_daemon(srv->d);
 		goto fail;
 	}

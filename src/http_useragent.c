@@ -22,15 +22,24 @@ static const char *const markers_w[] = {"whatsapp", NULL};
 static const char *const *markers_at(char c)
 {
 	switch (c) {
-	case 'c': return markers_c;
-	case 'e': return markers_e;
-	case 'f': return markers_f;
-	case 'p': return markers_p;
-	case 'q': return markers_q;
-	case 's': return markers_s;
-	case 'v': return markers_v;
-	case 'w': return markers_w;
-	default: return NULL;
+	case 'c':
+		return markers_c;
+	case 'e':
+		return markers_e;
+	case 'f':
+		return markers_f;
+	case 'p':
+		return markers_p;
+	case 'q':
+		return markers_q;
+	case 's':
+		return markers_s;
+	case 'v':
+		return markers_v;
+	case 'w':
+		return markers_w;
+	default:
+		return NULL;
 	}
 }
 

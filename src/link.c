@@ -7,7 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define WORD(s) {s, sizeof(s) - 1}
+#define WORD(s)                                                                                                        \
+	{                                                                                                              \
+		s, sizeof(s) - 1                                                                                       \
+	}
 static const struct {
 	const char *word;
 	size_t len;
@@ -33,8 +36,7 @@ void link_init(struct link *l)
 
 static bool is_code_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-	       c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 bool link_code_is_reserved(const char *code, size_t len)

@@ -14,7 +14,7 @@
 #include "url.h"
 
 static int set_error(struct link_admin_error *err, const char *code, int http_status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int set_error(struct link_admin_error *err, const char *code, int http_status, const char *fmt, ...)
 {
@@ -41,13 +41,14 @@ void link_admin_store_error(int store_status, struct link_admin_error *err)
 		set_error(err, "storage_full", 503, "the database is full; try again when space is freed");
 		break;
 	default:
-		set_error(err, "unavailable", 503, "the database is unavailable: %s", store_status_message(store_status));
+		set_error(err, "unavailable", 503, "the database is unavailable: %s",
+		          store_status_message(store_status));
 		break;
 	}
 }
 
 static int check_url(const char *url, const struct url_self *self, char *out, size_t outsize,
-		     struct link_admin_error *err)
+                     struct link_admin_error *err)
 {
 	enum url_error e = url_normalize(url, self, out, outsize);
 
@@ -57,7 +58,7 @@ static int check_url(const char *url, const struct url_self *self, char *out, si
 }
 
 int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
-		   const struct link_input *in, struct link *out, struct link_admin_error *err)
+                      const struct link_input *in, struct link *out, struct link_admin_error *err)
 {
 	int rc;
 
@@ -94,7 +95,7 @@ int link_admin_create(struct store *s, const struct url_self *self, int default_
 }
 
 int link_admin_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,
-		   int64_t now, struct link *out, struct link_admin_error *err)
+                      int64_t now, struct link *out, struct link_admin_error *err)
 {
 	struct link_patch *v = malloc(sizeof(*v));
 	int rc = -1;

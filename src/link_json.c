@@ -74,16 +74,10 @@ json_t *link_json_encode(const struct link *l, const char *base_url, int64_t cli
 
 	if (link_json_short_url(base_url, l->code, short_url, sizeof(short_url)) != 0)
 		short_url[0] = '\0';
-	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:I, s:b}",
-			 "code", l->code,
-			 "short_url", short_url,
-			 "url", l->url,
-			 "status", l->status,
-			 "forward_query", l->forward_query,
-			 "created_at", link_json_time_or_null(l->created_at),
-			 "updated_at", link_json_time_or_null(l->updated_at),
-			 "expires_at", link_json_time_or_null(l->expires_at),
-			 "max_clicks", l->max_clicks == LINK_NO_LIMIT ? json_null() : json_integer(l->max_clicks),
-			 "clicks", (json_int_t)clicks,
-			 "disabled", l->disabled);
+	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:I, s:b}", "code", l->code, "short_url",
+	                 short_url, "url", l->url, "status", l->status, "forward_query", l->forward_query, "created_at",
+	                 link_json_time_or_null(l->created_at), "updated_at", link_json_time_or_null(l->updated_at),
+	                 "expires_at", link_json_time_or_null(l->expires_at), "max_clicks",
+	                 l->max_clicks == LINK_NO_LIMIT ? json_null() : json_integer(l->max_clicks), "clicks",
+	                 (json_int_t)clicks, "disabled", l->disabled);
 }

@@ -25,34 +25,34 @@ static const struct {
 	int (*run)(int, char **);
 	const char *usage; /* the lines `shortd --help` shows for it */
 } commands[] = {
-	{"serve", cmd_serve_main,
-	 "  serve  [--listen HOST:PORT] [--db PATH] [--base-url URL]\n"
-	 "         [--default-status 301|302|303|307|308] [--threads N]\n"
-	 "         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"
-	 "         [--flush-interval MS] [--max-connections N]\n"
-	 "         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
-	 "         [--header-timeout SECONDS] [--body-min-rate BYTES]\n"
-	 "         [--trusted-proxy ADDRESS[/BITS]]\n"},
-	{"init", cmd_init_main, "  init              creates (or migrates) the database; serve does too\n"},
-	{"add", cmd_add_main,
-	 "  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
-	 "          [--max-clicks N] [--forward-query]      prints the short URL\n"},
-	{"get", cmd_get_main, "  get CODE          prints the link as JSON\n"},
-	{"list", cmd_list_main, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
-	{"rm", cmd_rm_main, "  rm CODE\n"},
-	{"qr", cmd_qr_main,
-	 "  qr CODE [--format svg|png] [--size N] [--margin M]\n"
-	 "                    writes the short URL as a QR code to stdout\n"},
-	{"token", cmd_token_main,
-	 "  token create [--name NAME] [--read-only]       prints a new token once\n"
-	 "  token list | token revoke NAME\n"},
+    {"serve", cmd_serve_main,
+     "  serve  [--listen HOST:PORT] [--db PATH] [--base-url URL]\n"
+     "         [--default-status 301|302|303|307|308] [--threads N]\n"
+     "         [--access-log PATH|-] [--max-body BYTES] [--cache-max-age SECONDS]\n"
+     "         [--flush-interval MS] [--max-connections N]\n"
+     "         [--max-connections-per-ip N] [--timeout SECONDS] [--link-cache MB]\n"
+     "         [--header-timeout SECONDS] [--body-min-rate BYTES]\n"
+     "         [--trusted-proxy ADDRESS[/BITS]]\n"},
+    {"init", cmd_init_main, "  init              creates (or migrates) the database; serve does too\n"},
+    {"add", cmd_add_main,
+     "  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
+     "          [--max-clicks N] [--forward-query]      prints the short URL\n"},
+    {"get", cmd_get_main, "  get CODE          prints the link as JSON\n"},
+    {"list", cmd_list_main, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
+    {"rm", cmd_rm_main, "  rm CODE\n"},
+    {"qr", cmd_qr_main,
+     "  qr CODE [--format svg|png] [--size N] [--margin M]\n"
+     "                    writes the short URL as a QR code to stdout\n"},
+    {"token", cmd_token_main,
+     "  token create [--name NAME] [--read-only]       prints a new token once\n"
+     "  token list | token revoke NAME\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char usage_tail[] = "\nEvery command takes --db PATH (default ./shortd.db, or $SHORTD_DB)\n"
-				 "and --base-url URL; COMMAND --help shows one command. Only serve\n"
-				 "and init create a database; the others exit 1 when there is none.\n";
+                                 "and --base-url URL; COMMAND --help shows one command. Only serve\n"
+                                 "and init create a database; the others exit 1 when there is none.\n";
 
 static void print_usage(FILE *f, size_t only)
 {
@@ -80,8 +80,7 @@ static int finish_output(int status)
 
 	if (status != 0 || (e == 0 && !ferror(stdout)))
 		return status;
-	fprintf(stderr, "shortd: cannot write to standard output%s%s\n", e != 0 ? ": " : "",
-		e != 0 ? strerror(e) : "");
+	fprintf(stderr, "shortd: cannot write to standard output%s%s\n", e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
 	return 1;
 }
 

@@ -28,20 +28,19 @@
 /* Upper bounds of the redirect latency buckets, in nanoseconds, and the
  * same as Prometheus "le" labels; +Inf is the total. */
 static const uint64_t bucket_ns[] = {
-	50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
-	50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000,
+    50000,    100000,   250000,    500000,    1000000,   2500000,    5000000,    10000000,
+    25000000, 50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000,
 };
 static const char *const bucket_le[] = {
-	"0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
-	"0.05", "0.1", "0.25", "0.5", "1", "2.5",
+    "0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+    "0.025",   "0.05",   "0.1",     "0.25",   "0.5",   "1",      "2.5",
 };
 #define BUCKETS (sizeof(bucket_ns) / sizeof(bucket_ns[0]))
 
 static const char *const route_names[METRICS_ROUTE_COUNT] = {
-	[METRICS_ROUTE_REDIRECT] = "redirect", [METRICS_ROUTE_ROOT] = "root",
-	[METRICS_ROUTE_HEALTH] = "healthz",    [METRICS_ROUTE_ROBOTS] = "robots",
-	[METRICS_ROUTE_FAVICON] = "favicon",   [METRICS_ROUTE_METRICS] = "metrics",
-	[METRICS_ROUTE_API] = "api",           [METRICS_ROUTE_ADMIN] = "admin",
+    [METRICS_ROUTE_REDIRECT] = "redirect", [METRICS_ROUTE_ROOT] = "root",       [METRICS_ROUTE_HEALTH] = "healthz",
+    [METRICS_ROUTE_ROBOTS] = "robots",     [METRICS_ROUTE_FAVICON] = "favicon", [METRICS_ROUTE_METRICS] = "metrics",
+    [METRICS_ROUTE_API] = "api",           [METRICS_ROUTE_ADMIN] = "admin",
 };
 
 struct block {
@@ -54,7 +53,7 @@ struct block {
 
 struct metrics {
 	struct thread_registry *blocks; /* every thread's struct block */
-	int64_t started; /* unix seconds */
+	int64_t started;                /* unix seconds */
 };
 
 static void *block_new(void *arg)
@@ -202,42 +201,42 @@ static void render_requests(FILE *f, const struct totals *t, const struct metric
 	uint64_t errors[METRICS_ROUTE_COUNT];
 
 	series_header(f, "shortd_http_requests_total", "counter",
-	       "HTTP requests answered by shortd, by route and status code.");
+	              "HTTP requests answered by shortd, by route and status code.");
 	for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
 		for (int s = 0; s < STATUS_SPAN; s++) {
 			if (t->requests[r][s] != 0)
-				fprintf(f, "shortd_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n", route_names[r],
-					s + STATUS_MIN, (unsigned long long)t->requests[r][s]);
+				fprintf(f, "shortd_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
+				        route_names[r], s + STATUS_MIN, (unsigned long long)t->requests[r][s]);
 		}
 	}
 	series_header(f, "shortd_redirects_total", "counter", "Redirects answered, by status code.");
 	for (size_t i = 0; i < sizeof(redirect_codes) / sizeof(redirect_codes[0]); i++)
 		fprintf(f, "shortd_redirects_total{code=\"%d\"} %llu\n", redirect_codes[i],
-			(unsigned long long)t->requests[METRICS_ROUTE_REDIRECT][redirect_codes[i] - STATUS_MIN]);
+		        (unsigned long long)t->requests[METRICS_ROUTE_REDIRECT][redirect_codes[i] - STATUS_MIN]);
 	for (int r = 0; r < METRICS_ROUTE_COUNT; r++)
 		errors[r] = t->requests[r][503 - STATUS_MIN];
 	series_header(f, "shortd_store_errors_total", "counter",
-	       "Store failures: requests answered 503 because the store failed, by route, and failed click "
-	       "flushes.");
+	              "Store failures: requests answered 503 because the store failed, by route, and failed click "
+	              "flushes.");
 	fprintf(f, "shortd_store_errors_total{source=\"redirect\"} %llu\n",
-		(unsigned long long)errors[METRICS_ROUTE_REDIRECT]);
+	        (unsigned long long)errors[METRICS_ROUTE_REDIRECT]);
 	fprintf(f, "shortd_store_errors_total{source=\"healthz\"} %llu\n",
-		(unsigned long long)errors[METRICS_ROUTE_HEALTH]);
+	        (unsigned long long)errors[METRICS_ROUTE_HEALTH]);
 	fprintf(f, "shortd_store_errors_total{source=\"api\"} %llu\n", (unsigned long long)errors[METRICS_ROUTE_API]);
-	fprintf(f, "shortd_store_errors_total{source=\"click_flush\"} %llu\n",
-		(unsigned long long)snap->clicks.errors);
+	fprintf(f, "shortd_store_errors_total{source=\"click_flush\"} %llu\n", (unsigned long long)snap->clicks.errors);
 }
 
 static void render_latency(FILE *f, const struct totals *t)
 {
 	uint64_t cumulative = 0;
 
-	series_header(f, "shortd_redirect_duration_seconds", "histogram",
-	       "Time from a redirect request's headers to its queued reply (every outcome of the redirect route).");
+	series_header(
+	    f, "shortd_redirect_duration_seconds", "histogram",
+	    "Time from a redirect request's headers to its queued reply (every outcome of the redirect route).");
 	for (size_t i = 0; i < BUCKETS; i++) {
 		cumulative += t->latency[i];
 		fprintf(f, "shortd_redirect_duration_seconds_bucket{le=\"%s\"} %llu\n", bucket_le[i],
-			(unsigned long long)cumulative);
+		        (unsigned long long)cumulative);
 	}
 	cumulative += t->latency[BUCKETS];
 	fprintf(f, "shortd_redirect_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cumulative);
@@ -254,7 +253,7 @@ static void render_clicks(FILE *f, const struct clicks_stats *c)
 	series_header(f, "shortd_click_flush_seconds_total", "counter", "Time spent writing click batches.");
 	fprintf(f, "shortd_click_flush_seconds_total %.6f\n", (double)c->flush_usec / 1e6);
 	series_header(f, "shortd_click_flush_errors_total", "counter",
-	       "Click batches that failed to write (their clicks are kept and retried).");
+	              "Click batches that failed to write (their clicks are kept and retried).");
 	fprintf(f, "shortd_click_flush_errors_total %llu\n", (unsigned long long)c->errors);
 }
 
@@ -276,7 +275,7 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *snap, char 
 	render_clicks(f, &snap->clicks);
 	series_header(f, "shortd_open_connections", "gauge", "HTTP connections open now.");
 	fprintf(f, "shortd_open_connections %llu\n",
-		(unsigned long long)(t->conn_opened >= t->conn_closed ? t->conn_opened - t->conn_closed : 0));
+	        (unsigned long long)(t->conn_opened >= t->conn_closed ? t->conn_opened - t->conn_closed : 0));
 	series_header(f, "shortd_connections_total", "counter", "HTTP connections accepted.");
 	fprintf(f, "shortd_connections_total %llu\n", (unsigned long long)t->conn_opened);
 	series_header(f, "shortd_requests_in_flight", "gauge", "Requests being answered now.");

@@ -81,8 +81,10 @@ static int svg_draw(const QRcode *q, int size, int margin, char **out, size_t *l
 	struct text_buf b = {0};
 	int side = q->width + 2 * margin;
 
-	text_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-		     "width=\"%d\" height=\"%d\" ", side * size, side * size);
+	text_add(&b,
+	         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+	         "width=\"%d\" height=\"%d\" ",
+	         side * size, side * size);
 	text_add(&b, "viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">\n", side, side);
 	text_add(&b, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n<path fill=\"#000\" d=\"", side, side);
 	/* One rectangle per run of dark modules in a row. */
@@ -175,7 +177,7 @@ static int png_draw(const QRcode *q, int size, int margin, char **out, size_t *l
 		goto fail;
 	png_set_write_fn(png, b, png_buf_write, png_buf_flush);
 	png_set_IHDR(png, info, pixels, pixels, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	             PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	png_write_info(png, info);
 	for (png_uint_32 py = 0; py < pixels; py++) {
 		png_fill_row(q, size, margin, (int)(py / (png_uint_32)size), b->row, row_bytes);

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html.h"
 #include "http_accept.h"
 #include "http_useragent.h"
-#include "html.h"
 #include "thread_registry.h"
 #include "url.h"
 
@@ -45,8 +45,7 @@ static void answer_free(void *obj, void *arg)
 	free(obj);
 }
 
-int redirect_ctx_new(const struct config *cfg, struct store *store, struct clicks *clicks,
-		     struct redirect_ctx **out)
+int redirect_ctx_new(const struct config *cfg, struct store *store, struct clicks *clicks, struct redirect_ctx **out)
 {
 	struct redirect_ctx *ctx = malloc(sizeof(*ctx));
 
@@ -71,7 +70,7 @@ void redirect_ctx_free(struct redirect_ctx *ctx)
 }
 
 static const char page_head[] = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting</title>"
-				"</head><body><p>Redirecting to <a href=\"";
+                                "</head><body><p>Redirecting to <a href=\"";
 static const char page_mid[] = "\">";
 static const char page_tail[] = "</a>.</p></body></html>\n";
 
@@ -208,8 +207,8 @@ static void resolve(const struct redirect_ctx *ctx, const struct http_request *r
 	resp->fixed = HTTP_FIXED_NONE;
 	resp->status = l.status;
 	resp->location = a->location;
-	resp->cache_control = redirect_cache_control(l.status, a->cache_control, sizeof(a->cache_control),
-						     ctx->cfg->cache_max_age);
+	resp->cache_control =
+	    redirect_cache_control(l.status, a->cache_control, sizeof(a->cache_control), ctx->cfg->cache_max_age);
 	resp->content_type = "text/html; charset=utf-8";
 	resp->make_body = make_page;
 	resp->make_body_arg = a;
@@ -221,9 +220,16 @@ void redirect_handle(const struct redirect_ctx *ctx, const struct http_request *
 	if (resp->fixed == HTTP_FIXED_NONE || !http_accept_prefers_json(req->accept))
 		return;
 	switch (resp->fixed) {
-	case HTTP_FIXED_NOT_FOUND_HTML: resp->fixed = HTTP_FIXED_NOT_FOUND_JSON; break;
-	case HTTP_FIXED_GONE_HTML: resp->fixed = HTTP_FIXED_GONE_JSON; break;
-	case HTTP_FIXED_UNAVAILABLE_HTML: resp->fixed = HTTP_FIXED_UNAVAILABLE_JSON; break;
-	default: break;
+	case HTTP_FIXED_NOT_FOUND_HTML:
+		resp->fixed = HTTP_FIXED_NOT_FOUND_JSON;
+		break;
+	case HTTP_FIXED_GONE_HTML:
+		resp->fixed = HTTP_FIXED_GONE_JSON;
+		break;
+	case HTTP_FIXED_UNAVAILABLE_HTML:
+		resp->fixed = HTTP_FIXED_UNAVAILABLE_JSON;
+		break;
+	default:
+		break;
 	}
 }

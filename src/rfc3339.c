@@ -69,14 +69,12 @@ int rfc3339_parse(const char *s, int64_t *out)
 
 	if (s == NULL)
 		return -1;
-	if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
-	    !digits(&s, 2, &d))
+	if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' || !digits(&s, 2, &d))
 		return -1;
 	if (*s != 'T' && *s != 't')
 		return -1;
 	s++;
-	if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi) || *s++ != ':' ||
-	    !digits(&s, 2, &se))
+	if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi) || *s++ != ':' || !digits(&s, 2, &se))
 		return -1;
 	if (*s == '.') {
 		s++;
@@ -99,8 +97,7 @@ int rfc3339_parse(const char *s, int64_t *out)
 	}
 	if (*s != '\0')
 		return -1;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    se > 60)
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
 		return -1;
 	if (se == 60) /* a leap second reads as the last second of its minute */
 		se = 59;
@@ -135,7 +132,7 @@ void rfc3339_format(int64_t t, char out[RFC3339_LEN + 1])
 
 	civil_from_days(days, &y, &m, &d);
 	snprintf(tmp, sizeof(tmp), "%04u-%02u-%02uT%02u:%02u:%02uZ", clamp_year(y), m, d, (unsigned)(secs / 3600),
-		 (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+	         (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
 	memcpy(out, tmp, RFC3339_LEN);
 	out[RFC3339_LEN] = '\0';
 }

@@ -44,8 +44,8 @@
 #define PING_TIMEOUT_MS 1000
 #define QUICK_CHECK_MAX_PAGES 1024 /* a full check at open up to 4 MiB (4 KiB pages), ~30 ms */
 
-#define LINK_COLUMNS                                                                         \
-	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, " \
+#define LINK_COLUMNS                                                                                                   \
+	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "                         \
 	"max_clicks, clicks, bot_clicks, last_click_at"
 
 enum reader_stmt {
@@ -61,16 +61,16 @@ enum reader_stmt {
 };
 
 static const char *const reader_sql[R_COUNT] = {
-	[R_LOOKUP] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
-	[R_LIST] = "SELECT " LINK_COLUMNS " FROM links WHERE id > ?1 ORDER BY id LIMIT ?2",
-	[R_DAILY] = "SELECT day, clicks, bot_clicks FROM clicks_daily WHERE link_id = ?1 AND day >= ?2 "
-		    "ORDER BY day LIMIT ?3",
-	[R_REFERRERS] = "SELECT host, SUM(clicks) AS n FROM referrers_daily WHERE link_id = ?1 AND "
-			"day >= ?2 GROUP BY host ORDER BY n DESC, host LIMIT ?3",
-	[R_TOKEN_FIND] = "SELECT name, role, created_at, hash FROM tokens WHERE hash = ?1",
-	[R_TOKEN_LIST] = "SELECT name, role, created_at, hash FROM tokens ORDER BY id",
-	[R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
-	[R_EPOCH] = "SELECT n FROM link_epoch WHERE id = 1",
+    [R_LOOKUP] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
+    [R_LIST] = "SELECT " LINK_COLUMNS " FROM links WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [R_DAILY] = "SELECT day, clicks, bot_clicks FROM clicks_daily WHERE link_id = ?1 AND day >= ?2 "
+                "ORDER BY day LIMIT ?3",
+    [R_REFERRERS] = "SELECT host, SUM(clicks) AS n FROM referrers_daily WHERE link_id = ?1 AND "
+                    "day >= ?2 GROUP BY host ORDER BY n DESC, host LIMIT ?3",
+    [R_TOKEN_FIND] = "SELECT name, role, created_at, hash FROM tokens WHERE hash = ?1",
+    [R_TOKEN_LIST] = "SELECT name, role, created_at, hash FROM tokens ORDER BY id",
+    [R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
+    [R_EPOCH] = "SELECT n FROM link_epoch WHERE id = 1",
 };
 
 enum writer_stmt {
@@ -87,21 +87,21 @@ enum writer_stmt {
 };
 
 static const char *const writer_sql[W_COUNT] = {
-	[W_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, "
-			  "updated_at, expires_at, max_clicks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[W_GET_BY_CODE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
-	[W_UPDATE_LINK] = "UPDATE links SET url = ?2, status = ?3, forward_query = ?4, disabled = ?5, "
-			  "expires_at = ?6, max_clicks = ?7, updated_at = ?8 WHERE id = ?1",
-	[W_DELETE_LINK] = "DELETE FROM links WHERE code = ?1",
-	[W_CLICK_LINK] = "UPDATE links SET clicks = clicks + ?2, bot_clicks = bot_clicks + ?3, "
-			 "last_click_at = max(coalesce(last_click_at, ?4), ?4) WHERE id = ?1",
-	[W_CLICK_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4) "
-			  "ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks + excluded.clicks, "
-			  "bot_clicks = bot_clicks + excluded.bot_clicks",
-	[W_CLICK_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4) "
-			     "ON CONFLICT (link_id, day, host) DO UPDATE SET clicks = clicks + excluded.clicks",
-	[W_TOKEN_ADD] = "INSERT INTO tokens (name, hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-	[W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
+    [W_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, "
+                      "updated_at, expires_at, max_clicks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [W_GET_BY_CODE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
+    [W_UPDATE_LINK] = "UPDATE links SET url = ?2, status = ?3, forward_query = ?4, disabled = ?5, "
+                      "expires_at = ?6, max_clicks = ?7, updated_at = ?8 WHERE id = ?1",
+    [W_DELETE_LINK] = "DELETE FROM links WHERE code = ?1",
+    [W_CLICK_LINK] = "UPDATE links SET clicks = clicks + ?2, bot_clicks = bot_clicks + ?3, "
+                     "last_click_at = max(coalesce(last_click_at, ?4), ?4) WHERE id = ?1",
+    [W_CLICK_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4) "
+                      "ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks + excluded.clicks, "
+                      "bot_clicks = bot_clicks + excluded.bot_clicks",
+    [W_CLICK_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4) "
+                         "ON CONFLICT (link_id, day, host) DO UPDATE SET clicks = clicks + excluded.clicks",
+    [W_TOKEN_ADD] = "INSERT INTO tokens (name, hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+    [W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 
 /* The WAL-index header: the first 48 bytes of the -shm file, then its
@@ -114,7 +114,7 @@ struct reader {
 	volatile const uint64_t *wal_hdr; /* the mapped WAL-index, once known */
 	uint64_t seen[WAL_HDR_WORDS];     /* its header when epoch was read */
 	int64_t epoch;                    /* the link epoch last read */
-	struct reader *next_spare; /* opened at start, not yet taken by a thread */
+	struct reader *next_spare;        /* opened at start, not yet taken by a thread */
 };
 
 /* A file the store holds open, and the path that should name it. */
@@ -132,12 +132,12 @@ struct sq {
 	sqlite3_stmt *wstmt[W_COUNT];
 	struct thread_registry *readers; /* each reading thread's own */
 	pthread_mutex_t spare_lock;
-	struct reader *spare;            /* opened at start, not yet taken */
-	bool closing_gone;               /* at close: the paths name other files */
+	struct reader *spare; /* opened at start, not yet taken */
+	bool closing_gone;    /* at close: the paths name other files */
 	int version;
-	int version_found;     /* before migrations */
-	struct held file[2];   /* HELD_DB, HELD_WAL */
-	bool gone;             /* under wlock: the last verdict of path_check */
+	int version_found;      /* before migrations */
+	struct held file[2];    /* HELD_DB, HELD_WAL */
+	bool gone;              /* under wlock: the last verdict of path_check */
 	bool gone_checkpointed; /* under wlock: the WAL was copied into the file since */
 };
 
@@ -178,7 +178,7 @@ static int open_conn(const char *path, bool create, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db,
-				 SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
+	                         SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
@@ -245,8 +245,10 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 	}
 	q->version_found = q->version;
 	if (q->version > latest) {
-		snprintf(err, errlen, "%s: database schema version %d is newer than this shortd supports (%d); "
-			 "use a newer shortd", q->path, q->version, latest);
+		snprintf(err, errlen,
+		         "%s: database schema version %d is newer than this shortd supports (%d); "
+		         "use a newer shortd",
+		         q->path, q->version, latest);
 		return STORE_TOO_NEW;
 	}
 	for (int i = 0; i < sqlite_migrations_count; i++) {
@@ -262,8 +264,10 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 		if (rc == SQLITE_OK && q->version >= sqlite_migrations[i].version) {
 			sqlite3_exec(q->w, "COMMIT", NULL, NULL, NULL);
 			if (q->version > latest) {
-				snprintf(err, errlen, "%s: database schema version %d is newer than this shortd "
-					 "supports (%d); use a newer shortd", q->path, q->version, latest);
+				snprintf(err, errlen,
+				         "%s: database schema version %d is newer than this shortd "
+				         "supports (%d); use a newer shortd",
+				         q->path, q->version, latest);
 				return STORE_TOO_NEW;
 			}
 			continue;
@@ -274,7 +278,7 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 			rc = sqlite3_exec(q->w, pragma, NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "%s: migration %s failed: %s", q->path, sqlite_migrations[i].name,
-				 sqlite3_errmsg(q->w));
+			         sqlite3_errmsg(q->w));
 			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 			return map_rc(rc);
 		}
@@ -282,7 +286,6 @@ static int migrate(struct sq *q, char *err, size_t errlen)
 	}
 	return STORE_OK;
 }
-
 
 /* ---- the files held ---- */
 
@@ -328,7 +331,8 @@ static void held_describe(const struct held *h, char *out, size_t size)
 	if (fstat(h->fd, &sb) == 0 && sb.st_nlink == 0)
 		snprintf(out, size, "%s was deleted%s", h->path, other ? " and another file put at its path" : "");
 	else if (n > 0 && ((size_t)n < dl || strcmp(where + n - dl, deleted) != 0))
-		snprintf(out, size, "%s was moved to %s%s", h->path, where, other ? " and another file put at its path" : "");
+		snprintf(out, size, "%s was moved to %s%s", h->path, where,
+		         other ? " and another file put at its path" : "");
 	else
 		snprintf(out, size, "%s was %s", h->path, other ? "replaced by another file" : "moved");
 }
@@ -364,8 +368,10 @@ static int watch(struct sq *q)
 	}
 	if (!q->gone) {
 		held_describe(&q->file[lost], what, sizeof(what));
-		fprintf(stderr, "shortd: store: %s while shortd ran; writes are refused until it is back "
-			"(or shortd restarts)\n", what);
+		fprintf(stderr,
+		        "shortd: store: %s while shortd ran; writes are refused until it is back "
+		        "(or shortd restarts)\n",
+		        what);
 		q->gone = true;
 		q->gone_checkpointed = false;
 	}
@@ -374,10 +380,12 @@ static int watch(struct sq *q)
 		q->gone_checkpointed = rc == SQLITE_OK;
 		if (rc == SQLITE_OK)
 			fprintf(stderr, "shortd: store: every committed write is in the database file shortd "
-				"opened (its WAL is copied into it)\n");
+			                "opened (its WAL is copied into it)\n");
 		else
-			fprintf(stderr, "shortd: store: copying the WAL into the database file failed, tried "
-				"again at the next check: %s\n", sqlite3_errmsg(q->w));
+			fprintf(stderr,
+			        "shortd: store: copying the WAL into the database file failed, tried "
+			        "again at the next check: %s\n",
+			        sqlite3_errmsg(q->w));
 	}
 	return STORE_GONE;
 }
@@ -415,7 +423,7 @@ static struct reader *reader_open(struct sq *q)
 
 	if (lost >= 0) {
 		fprintf(stderr, "shortd: store: no new read connection: %s is not the file opened\n",
-			q->file[lost].path);
+		        q->file[lost].path);
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
@@ -423,13 +431,13 @@ static struct reader *reader_open(struct sq *q)
 		return NULL;
 	if (open_conn(q->path, false, &r->db) != SQLITE_OK ||
 	    sqlite3_exec(r->db,
-			 "PRAGMA query_only = 1; PRAGMA cache_size = " READER_CACHE_SIZE
-			 "; SELECT count(*) FROM sqlite_schema",
-			 NULL, NULL, NULL) != SQLITE_OK ||
+	                 "PRAGMA query_only = 1; PRAGMA cache_size = " READER_CACHE_SIZE
+	                 "; SELECT count(*) FROM sqlite_schema",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
 	    (lost = path_check(q)) >= 0) {
 		if (lost >= 0)
 			fprintf(stderr, "shortd: store: no new read connection: %s is not the file opened\n",
-				q->file[lost].path);
+			        q->file[lost].path);
 		else
 			sq_error(r->db, "open read connection", SQLITE_CANTOPEN);
 		sqlite3_close(r->db);
@@ -494,9 +502,8 @@ static int sq_open_readers(void *impl, int n, char *err, size_t errlen)
 /* r's prepared statement, prepared on first use, reset and ready to bind. */
 static sqlite3_stmt *reader_prepared(struct reader *r, enum reader_stmt which)
 {
-	if (r->stmt[which] == NULL &&
-	    sqlite3_prepare_v3(r->db, reader_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &r->stmt[which], NULL) !=
-		    SQLITE_OK) {
+	if (r->stmt[which] == NULL && sqlite3_prepare_v3(r->db, reader_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+	                                                 &r->stmt[which], NULL) != SQLITE_OK) {
 		sq_error(r->db, "prepare", SQLITE_ERROR);
 		return NULL;
 	}
@@ -626,7 +633,7 @@ static int quick_check(struct sq *q, char *err, size_t errlen)
 	if (rc != SQLITE_OK) {
 		/* The verdict may span lines; the error is one line. */
 		snprintf(err, errlen, "%s: database is corrupt: %s", q->path,
-			 verdict != NULL ? verdict : sqlite3_errmsg(q->w));
+		         verdict != NULL ? verdict : sqlite3_errmsg(q->w));
 		for (char *c = err; *c != '\0'; c++) {
 			if (*c == '\n' || *c == '\r')
 				*c = ' ';
@@ -656,8 +663,8 @@ static int hold_existing(struct sq *q, char *err, size_t errlen)
 		return e == EACCES ? STORE_READONLY : STORE_ERROR;
 	}
 	if (fstat(h->fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
-		snprintf(err, errlen, "no database at %s: the file is empty (shortd init --db %s makes it one)", q->path,
-			 q->path);
+		snprintf(err, errlen, "no database at %s: the file is empty (shortd init --db %s makes it one)",
+		         q->path, q->path);
 		return STORE_NOT_FOUND;
 	}
 	return STORE_OK;
@@ -672,9 +679,10 @@ static int refuse_orphan_wal(struct sq *q, char *err, size_t errlen)
 
 	if ((stat(q->path, &db) != 0 || (S_ISREG(db.st_mode) && db.st_size == 0)) &&
 	    stat(q->file[HELD_WAL].path, &wal) == 0 && wal.st_size > 0) {
-		snprintf(err, errlen, "%s: there is no database, but %s holds data (of a database moved or deleted "
-			 "while in use?); put the database back, or move %s away", q->path, q->file[HELD_WAL].path,
-			 q->file[HELD_WAL].path);
+		snprintf(err, errlen,
+		         "%s: there is no database, but %s holds data (of a database moved or deleted "
+		         "while in use?); put the database back, or move %s away",
+		         q->path, q->file[HELD_WAL].path, q->file[HELD_WAL].path);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
@@ -718,8 +726,8 @@ static int sq_open(const char *path, bool create, void **impl, char *err, size_t
 	rc = open_conn(path, create, &q->w);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s: %s", path,
-			 (rc & 0xff) == SQLITE_READONLY ? "database is read-only" : "cannot open database",
-			 q->w != NULL ? sqlite3_errmsg(q->w) : sqlite3_errstr(rc));
+		         (rc & 0xff) == SQLITE_READONLY ? "database is read-only" : "cannot open database",
+		         q->w != NULL ? sqlite3_errmsg(q->w) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	if (create && held_open(&q->file[HELD_DB]) != 0) {
@@ -889,7 +897,8 @@ static volatile const uint64_t *wal_index(sqlite3 *db)
 	/* Only a WAL connection has a -shm to map: on any other, xShmMap would
 	 * open a handle that sqlite3_close never releases. */
 	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		wal = sqlite3_column_text(st, 0) != NULL && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+		wal =
+		    sqlite3_column_text(st, 0) != NULL && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
 	sqlite3_finalize(st);
 	if (!wal)
 		return NULL;
@@ -1061,8 +1070,7 @@ static void apply_patch(struct link *l, const struct link_patch *p)
 		l->disabled = p->disabled;
 }
 
-static int sq_link_update(void *impl, const char *code, const struct link_patch *p, int64_t now,
-			  struct link *out)
+static int sq_link_update(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = q->wstmt[W_UPDATE_LINK];
@@ -1214,8 +1222,7 @@ out:
 	return status;
 }
 
-static int sq_link_daily(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max,
-			 size_t *n)
+static int sq_link_daily(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n)
 {
 	struct reader *r;
 	sqlite3_stmt *st = reader_stmt(impl, R_DAILY, &r);
@@ -1237,8 +1244,8 @@ static int sq_link_daily(void *impl, int64_t link_id, int64_t since, struct stor
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "daily clicks", rc);
 }
 
-static int sq_link_referrers(void *impl, int64_t link_id, int64_t since, struct store_referrer *out,
-			     size_t max, size_t *n)
+static int sq_link_referrers(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
+                             size_t *n)
 {
 	struct reader *r;
 	sqlite3_stmt *st = reader_stmt(impl, R_REFERRERS, &r);
@@ -1274,8 +1281,7 @@ static void token_from_row(sqlite3_stmt *st, struct store_token *t)
 		memcpy(t->hash, sqlite3_column_blob(st, 3), STORE_TOKEN_HASH_LEN);
 }
 
-static int sq_token_add(void *impl, const char *name, const unsigned char *hash, enum store_role role,
-			int64_t now)
+static int sq_token_add(void *impl, const char *name, const unsigned char *hash, enum store_role role, int64_t now)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = q->wstmt[W_TOKEN_ADD];
@@ -1364,26 +1370,26 @@ static int sq_token_count(void *impl, int64_t *count)
 }
 
 const struct store_ops store_sqlite_ops = {
-	.name = "sqlite",
-	.open = sq_open,
-	.open_readers = sq_open_readers,
-	.close = sq_close,
-	.schema_version = sq_schema_version,
-	.schema_version_found = sq_schema_version_found,
-	.check = sq_check,
-	.ping = sq_ping,
-	.link_lookup = sq_link_lookup,
-	.links_changed_since = sq_links_changed_since,
-	.link_create = sq_link_create,
-	.link_update = sq_link_update,
-	.link_delete = sq_link_delete,
-	.link_list = sq_link_list,
-	.clicks_write = sq_clicks_write,
-	.link_daily = sq_link_daily,
-	.link_referrers = sq_link_referrers,
-	.token_add = sq_token_add,
-	.token_find = sq_token_find,
-	.token_list = sq_token_list,
-	.token_revoke = sq_token_revoke,
-	.token_count = sq_token_count,
+    .name = "sqlite",
+    .open = sq_open,
+    .open_readers = sq_open_readers,
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .schema_version_found = sq_schema_version_found,
+    .check = sq_check,
+    .ping = sq_ping,
+    .link_lookup = sq_link_lookup,
+    .links_changed_since = sq_links_changed_since,
+    .link_create = sq_link_create,
+    .link_update = sq_link_update,
+    .link_delete = sq_link_delete,
+    .link_list = sq_link_list,
+    .clicks_write = sq_clicks_write,
+    .link_daily = sq_link_daily,
+    .link_referrers = sq_link_referrers,
+    .token_add = sq_token_add,
+    .token_find = sq_token_find,
+    .token_list = sq_token_list,
+    .token_revoke = sq_token_revoke,
+    .token_count = sq_token_count,
 };

@@ -244,12 +244,12 @@ static void host_identify(const char *h, size_t n, struct host_id *id)
 		if (memcmp(id->v6, mapped, sizeof(mapped)) == 0) {
 			id->kind = HOST_V4;
 			id->v4 = (uint32_t)id->v6[12] << 24 | (uint32_t)id->v6[13] << 16 | (uint32_t)id->v6[14] << 8 |
-				 id->v6[15];
+			         id->v6[15];
 		}
 	} else if (parse_ipv4(h, n, &id->v4)) {
 		id->kind = HOST_V4;
 	} else if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-		   (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0)) {
+	           (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0)) {
 		id->kind = HOST_THIS_MACHINE; /* RFC 6761 6.3 */
 	}
 	if ((id->kind == HOST_V4 && ipv4_is_this_machine(id->v4)) ||
@@ -300,7 +300,7 @@ static bool is_self(const struct url_parts *u, const struct url_self *self)
 		char origin[LISTEN_ORIGIN_MAX];
 		bool v6 = strchr(self->listen_host, ':') != NULL;
 		int len = snprintf(origin, sizeof(origin), "http://%s%s%s:%u", v6 ? "[" : "", self->listen_host,
-				   v6 ? "]" : "", self->listen_port);
+		                   v6 ? "]" : "", self->listen_port);
 		if (len > 0 && (size_t)len < sizeof(origin) && split(origin, &b) == URL_OK && same_origin(u, &b))
 			return true;
 	}

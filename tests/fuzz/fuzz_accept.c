@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <strings.h>
 
-#include "http_accept.h"
 #include "fuzz.h"
+#include "http_accept.h"
 
 static int mentions_json(const char *s)
 {

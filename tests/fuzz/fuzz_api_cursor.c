@@ -23,7 +23,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fixture_init();
 	for (int i = 0; i < 5; i++) {
 		char body[96];
-		int status, n = snprintf(body, sizeof(body), "{\"url\":\"https://fuzz.example/%d\",\"code\":\"c%d\"}", i, i);
+		int status,
+		    n = snprintf(body, sizeof(body), "{\"url\":\"https://fuzz.example/%d\",\"code\":\"c%d\"}", i, i);
 		json_decref(api_call("POST", "/api/v1/links", NULL, body, (size_t)n, &status));
 		FUZZ_CHECK(status == 201);
 	}
@@ -47,8 +48,9 @@ static void check_page(json_t *j)
 		char query[160];
 		int status;
 		FUZZ_CHECK(json_string_length(next) < 100);
-		FUZZ_CHECK(strspn(json_string_value(next), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-			   json_string_length(next));
+		FUZZ_CHECK(strspn(json_string_value(next),
+		                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+		           json_string_length(next));
 		snprintf(query, sizeof(query), "cursor=%s", json_string_value(next));
 		json_decref(api_call("GET", "/api/v1/links", query, NULL, 0, &status));
 		FUZZ_CHECK(status == 200);

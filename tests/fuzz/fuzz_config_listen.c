@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (config_parse_listen(&c, value) == 0) {
 		FUZZ_CHECK(c.listen_port <= 65535);
 		FUZZ_CHECK(inet_pton(AF_INET, c.listen_host, addr) == 1 ||
-			   inet_pton(AF_INET6, c.listen_host, addr) == 1);
+		           inet_pton(AF_INET6, c.listen_host, addr) == 1);
 	} else {
 		FUZZ_CHECK(memcmp(&c, &before, sizeof(c)) == 0);
 	}

@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(strchr("<>\"'", out[i]) == NULL);
 			if (out[i] == '&')
 				FUZZ_CHECK(strncmp(out + i, "&amp;", 5) == 0 || strncmp(out + i, "&lt;", 4) == 0 ||
-					   strncmp(out + i, "&gt;", 4) == 0 || strncmp(out + i, "&quot;", 6) == 0 ||
-					   strncmp(out + i, "&#39;", 5) == 0);
+				           strncmp(out + i, "&gt;", 4) == 0 || strncmp(out + i, "&quot;", 6) == 0 ||
+				           strncmp(out + i, "&#39;", 5) == 0);
 		}
 	} else {
 		FUZZ_CHECK(len == start && strlen(out) == start);

@@ -43,7 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		char body[96];
 		int status, n = snprintf(body, sizeof(body), "{\"url\":\"https://fuzz.example/%zu\",\"code\":\"%s\"}",
-					 i, codes[i]);
+		                         i, codes[i]);
 		json_decref(api_call("POST", "/api/v1/links", NULL, body, (size_t)n, &status));
 		FUZZ_CHECK(status == 201);
 	}

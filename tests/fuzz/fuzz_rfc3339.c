@@ -21,7 +21,7 @@ static void check_round_trip(int64_t t)
 	rfc3339_format(t, text);
 	FUZZ_CHECK(strlen(text) == RFC3339_LEN);
 	FUZZ_CHECK(text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':' && text[16] == ':' &&
-		   text[19] == 'Z');
+	           text[19] == 'Z');
 	FUZZ_CHECK(rfc3339_parse(text, &back) == 0);
 	FUZZ_CHECK(back == t);
 }

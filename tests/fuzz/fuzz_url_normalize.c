@@ -2,9 +2,9 @@
  * Fuzzes url_normalize(), the gate every target URL passes before it is
  * stored and later sent as a Location header. Input: URL, then optionally a
  * 0xFF byte and a string used as both the daemon's base URL and its listen
- * host (port 8080), so the self-link rule parses hosts from both sides. Invariants of an accepted URL: its normal form is
- * printable ASCII without spaces, at most LINK_URL_MAX bytes, keeps a host
- * url_host() can read, and normalises again to itself.
+ * host (port 8080), so the self-link rule parses hosts from both sides. Invariants of an accepted URL: its normal form
+ * is printable ASCII without spaces, at most LINK_URL_MAX bytes, keeps a host url_host() can read, and normalises again
+ * to itself.
  */
 #include <stdint.h>
 

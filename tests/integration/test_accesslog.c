@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
 #include "api_client.h"
+#include "harness.h"
 
 #define LINES_MAX 64
 
@@ -54,8 +54,8 @@ struct entry {
 static void parse_combined(const char *line, struct entry *e)
 {
 	static const char pattern[] =
-		"^([0-9a-f.:]+) - - \\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \\+0000\\] "
-		"\"([^\"]*)\" ([1-5][0-9]{2}) ([0-9]+|-) \"([^\"]*)\" \"([^\"]*)\"$";
+	    "^([0-9a-f.:]+) - - \\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \\+0000\\] "
+	    "\"([^\"]*)\" ([1-5][0-9]{2}) ([0-9]+|-) \"([^\"]*)\" \"([^\"]*)\"$";
 	regex_t re;
 	regmatch_t m[7];
 
@@ -75,7 +75,7 @@ static void parse_combined(const char *line, struct entry *e)
 }
 
 static long request(const struct daemon *d, const char *method, const char *path, const char *const *headers,
-		    size_t *body_len)
+                    size_t *body_len)
 {
 	struct http_result r;
 	char url[256];
@@ -104,9 +104,9 @@ START_TEST(test_one_combined_line_per_request_after_shutdown)
 {
 	static char lines[LINES_MAX][2048];
 	static const char *const browser[] = {
-		"Referer: https://news.example.com/item?id=1",
-		"User-Agent: Mozilla/5.0 (X11; Linux x86_64) \"quoted\"",
-		NULL,
+	    "Referer: https://news.example.com/item?id=1",
+	    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) \"quoted\"",
+	    NULL,
 	};
 	static const char *const proxied[] = {"X-Forwarded-For: 203.0.113.9, 2001:db8::7", NULL};
 	static const char *const forged[] = {"X-Forwarded-For: 203.0.113.9, evil\\\"host", NULL};

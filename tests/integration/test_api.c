@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
 #include "api_client.h"
+#include "harness.h"
 
 static struct daemon d;
 
@@ -56,7 +56,7 @@ static json_t *get_json(const char *path)
 	json_t *j;
 
 	ck_assert_msg(client_call(&d, API_TEST_TOKEN, "GET", path, NULL, &r) == 200, "%s: %ld %s", path, r.status,
-		      r.body);
+	              r.body);
 	ck_assert_str_eq(client_header(&r, "Content-Type"), "application/json");
 	client_assert_admin_headers(&r);
 	j = client_json(&r);
@@ -97,11 +97,12 @@ START_TEST(test_create_returns_every_field)
 	char short_url[128], location[256];
 	json_t *l;
 
-	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
-				  "{\"url\":\"https://t.example/p?a=b\",\"code\":\"Full_1\",\"status\":307,"
-				  "\"expires_at\":\"2030-01-31T13:00:00+01:00\",\"max_clicks\":50,\"forward_query\":true}",
-				  &r),
-			 201);
+	ck_assert_int_eq(
+	    client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
+	                "{\"url\":\"https://t.example/p?a=b\",\"code\":\"Full_1\",\"status\":307,"
+	                "\"expires_at\":\"2030-01-31T13:00:00+01:00\",\"max_clicks\":50,\"forward_query\":true}",
+	                &r),
+	    201);
 	ck_assert_str_eq(client_header(&r, "Content-Type"), "application/json");
 	client_assert_admin_headers(&r);
 	l = client_json(&r);
@@ -155,12 +156,12 @@ START_TEST(test_create_accepts_utf8_charset_and_nulls)
 	json_t *l;
 
 	ck_assert_int_eq(client_call_raw(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "application/json; charset=UTF-8",
-				      "{\"url\":\"https://t.example/c\",\"code\":null,\"status\":null,"
-				      "\"expires_at\":null,\"max_clicks\":null}",
-				      strlen("{\"url\":\"https://t.example/c\",\"code\":null,\"status\":null,"
-					     "\"expires_at\":null,\"max_clicks\":null}"),
-				      &r),
-			 201);
+	                                 "{\"url\":\"https://t.example/c\",\"code\":null,\"status\":null,"
+	                                 "\"expires_at\":null,\"max_clicks\":null}",
+	                                 strlen("{\"url\":\"https://t.example/c\",\"code\":null,\"status\":null,"
+	                                        "\"expires_at\":null,\"max_clicks\":null}"),
+	                                 &r),
+	                 201);
 	l = client_json(&r);
 	http_result_free(&r);
 	ck_assert(is_base62(client_str(l, "code"), 7));
@@ -173,7 +174,8 @@ END_TEST
 
 START_TEST(test_read_returns_the_created_link)
 {
-	json_t *created = client_create_link(&d, "{\"url\":\"https://t.example/r\",\"code\":\"readme\",\"max_clicks\":0}");
+	json_t *created =
+	    client_create_link(&d, "{\"url\":\"https://t.example/r\",\"code\":\"readme\",\"max_clicks\":0}");
 	json_t *read = get_json("/api/v1/links/readme");
 	struct http_result r;
 
@@ -199,11 +201,12 @@ START_TEST(test_update_changes_each_field)
 	json_t *l;
 
 	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/old\",\"code\":\"upd\"}"));
-	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/upd",
-				  "{\"url\":\"https://U.example/new\",\"status\":301,\"expires_at\":"
-				  "\"2031-06-01T00:00:00Z\",\"max_clicks\":3,\"forward_query\":true,\"disabled\":true}",
-				  &r),
-			 200);
+	ck_assert_int_eq(
+	    client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/upd",
+	                "{\"url\":\"https://U.example/new\",\"status\":301,\"expires_at\":"
+	                "\"2031-06-01T00:00:00Z\",\"max_clicks\":3,\"forward_query\":true,\"disabled\":true}",
+	                &r),
+	    200);
 	client_assert_admin_headers(&r);
 	l = client_json(&r);
 	http_result_free(&r);
@@ -224,8 +227,8 @@ START_TEST(test_update_changes_each_field)
 
 	/* null clears the options; the rest stays. */
 	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/upd",
-				  "{\"expires_at\":null,\"max_clicks\":null,\"disabled\":false}", &r),
-			 200);
+	                             "{\"expires_at\":null,\"max_clicks\":null,\"disabled\":false}", &r),
+	                 200);
 	l = client_json(&r);
 	http_result_free(&r);
 	ck_assert(json_is_null(json_object_get(l, "expires_at")));
@@ -322,7 +325,7 @@ START_TEST(test_create_refuses_the_listen_address_besides_the_base_url)
 {
 	static const char *const args[] = {"--base-url", "https://s.example", NULL};
 	static const char *const self[] = {"http://localhost:%u/x", "http://127.1:%u/x", "http://[::1]:%u/x",
-					   "http://0x7f000001:%u/x"};
+	                                   "http://0x7f000001:%u/x"};
 	char body[160];
 	struct http_result r;
 	json_t *l;
@@ -338,12 +341,12 @@ START_TEST(test_create_refuses_the_listen_address_besides_the_base_url)
 		ck_assert_msg(strstr(r.body, "must not point at this shortener") != NULL, "%s: %s", url, r.body);
 		http_result_free(&r);
 	}
-	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "{\"url\":\"https://S.example./x\"}", &r),
-			 400);
+	ck_assert_int_eq(
+	    client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links", "{\"url\":\"https://S.example./x\"}", &r), 400);
 	client_assert_error(&r, 400, "invalid_url");
 	http_result_free(&r);
 	snprintf(body, sizeof(body), "{\"url\":\"http://localhost:%u/x\",\"code\":\"nearby\"}",
-		 d.port == 65535 ? 1 : d.port + 1);
+	         d.port == 65535 ? 1 : d.port + 1);
 	l = client_create_link(&d, body);
 	ck_assert_str_eq(client_str(l, "short_url"), "https://s.example/nearby");
 	json_decref(l);
@@ -508,14 +511,14 @@ START_TEST(test_revoked_token_is_401)
 
 	token_create("ci", false, token);
 	ck_assert_int_eq(client_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/ci\"}", &r),
-			 201);
+	                 201);
 	http_result_free(&r);
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), revoke), 0);
 	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links", NULL, &r), 401);
 	client_assert_error(&r, 401, "unauthorized");
 	http_result_free(&r);
 	ck_assert_int_eq(client_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/ci2\"}", &r),
-			 401);
+	                 401);
 	http_result_free(&r);
 	/* Only the link made before the revocation exists. */
 	json_t *page = get_json("/api/v1/links");
@@ -539,7 +542,8 @@ START_TEST(test_read_only_token_reads_but_cannot_write)
 	http_result_free(&r);
 	ck_assert_int_eq(client_call(&d, token, "GET", "/api/v1/links/ro/stats", NULL, &r), 200);
 	http_result_free(&r);
-	ck_assert_int_eq(client_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/no\"}", &r), 403);
+	ck_assert_int_eq(client_call(&d, token, "POST", "/api/v1/links", "{\"url\":\"https://t.example/no\"}", &r),
+	                 403);
 	client_assert_error(&r, 403, "forbidden");
 	http_result_free(&r);
 	ck_assert_int_eq(client_call(&d, token, "PATCH", "/api/v1/links/ro", "{\"disabled\":true}", &r), 403);

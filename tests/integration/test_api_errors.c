@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
 #include "api_client.h"
+#include "harness.h"
 
 enum who { ADMIN, NOBODY, WRONG, READ_ONLY };
 
@@ -31,143 +31,136 @@ struct error_case {
 #define U "\"url\":\"https://t.example/p\""
 
 static const struct error_case cases[] = {
-	/* JSON itself */
-	{"not JSON", ADMIN, "POST", C, NULL, "{", 400, "invalid_json", NULL},
-	{"trailing garbage", ADMIN, "POST", C, NULL, "{" U "} x", 400, "invalid_json", NULL},
-	{"an array", ADMIN, "POST", C, NULL, "[1,2]", 400, "invalid_json", NULL},
-	{"a string", ADMIN, "POST", C, NULL, "\"https://t.example\"", 400, "invalid_json", NULL},
-	{"empty body", ADMIN, "POST", C, NULL, "", 400, "invalid_json", NULL},
-	{"duplicate key", ADMIN, "POST", C, NULL, "{" U "," U "}", 400, "invalid_json", NULL},
-	{"NUL in a string", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/\\u0000x\"}", 400, "invalid_json",
-	 NULL},
-	/* wrong JSON types */
-	{"url a number", ADMIN, "POST", C, NULL, "{\"url\":5}", 400, "invalid_type", NULL},
-	{"url null", ADMIN, "POST", C, NULL, "{\"url\":null}", 400, "invalid_type", NULL},
-	{"code a number", ADMIN, "POST", C, NULL, "{" U ",\"code\":5}", 400, "invalid_type", NULL},
-	{"status a string", ADMIN, "POST", C, NULL, "{" U ",\"status\":\"301\"}", 400, "invalid_type", NULL},
-	{"status a real", ADMIN, "POST", C, NULL, "{" U ",\"status\":301.0}", 400, "invalid_type", NULL},
-	{"forward_query a string", ADMIN, "POST", C, NULL, "{" U ",\"forward_query\":\"yes\"}", 400, "invalid_type",
-	 NULL},
-	{"max_clicks a string", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":\"5\"}", 400, "invalid_type", NULL},
-	{"max_clicks a real", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":1.5}", 400, "invalid_type", NULL},
-	{"expires_at a number", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":1893456000}", 400, "invalid_type",
-	 NULL},
-	/* unknown fields */
-	{"unknown field", ADMIN, "POST", C, NULL, "{" U ",\"colour\":\"red\"}", 400, "unknown_field", NULL},
-	{"disabled on create", ADMIN, "POST", C, NULL, "{" U ",\"disabled\":true}", 400, "unknown_field", NULL},
-	{"clicks on create", ADMIN, "POST", C, NULL, "{" U ",\"clicks\":5}", 400, "unknown_field", NULL},
-	/* URL rules */
-	{"url missing", ADMIN, "POST", C, NULL, "{\"code\":\"abc\"}", 400, "invalid_url", NULL},
-	{"url empty", ADMIN, "POST", C, NULL, "{\"url\":\"\"}", 400, "invalid_url", NULL},
-	{"url relative", ADMIN, "POST", C, NULL, "{\"url\":\"/p\"}", 400, "invalid_url", NULL},
-	{"url ftp", ADMIN, "POST", C, NULL, "{\"url\":\"ftp://t.example/f\"}", 400, "invalid_url", NULL},
-	{"url javascript", ADMIN, "POST", C, NULL, "{\"url\":\"javascript:alert(1)\"}", 400, "invalid_url", NULL},
-	{"url without host", ADMIN, "POST", C, NULL, "{\"url\":\"https:///p\"}", 400, "invalid_url", NULL},
-	{"url with a space", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/a b\"}", 400, "invalid_url", NULL},
-	{"url with a tab", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/a\\tb\"}", 400, "invalid_url", NULL},
-	{"url with CR LF", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/\\r\\nSet-Cookie: x=1\"}", 400,
-	 "invalid_url", NULL},
-	{"url with a control byte", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/\\u0001\"}", 400,
-	 "invalid_url", NULL},
-	{"url to this daemon", ADMIN, "POST", C, NULL, "{\"url\":\"%BASE%/other\"}", 400, "invalid_url", NULL},
-	{"url to this daemon as localhost", ADMIN, "POST", C, NULL, "{\"url\":\"http://LOCALHOST.:%PORT%/x\"}", 400,
-	 "invalid_url", NULL},
-	{"url to this daemon as 127.1", ADMIN, "POST", C, NULL, "{\"url\":\"http://127.1:%PORT%/x\"}", 400,
-	 "invalid_url", NULL},
-	{"url to this daemon as 2130706433", ADMIN, "POST", C, NULL, "{\"url\":\"http://2130706433:%PORT%/x\"}", 400,
-	 "invalid_url", NULL},
-	{"url to this daemon as [::1]", ADMIN, "POST", C, NULL, "{\"url\":\"http://[::1]:%PORT%/x\"}", 400,
-	 "invalid_url", NULL},
-	{"patch url to this daemon as localhost", ADMIN, "PATCH", C "/taken", NULL,
-	 "{\"url\":\"http://localhost:%PORT%/x\"}", 400, "invalid_url", NULL},
-	{"url too long", ADMIN, "POST", C, NULL, "LONGURL", 400, "invalid_url", NULL},
-	/* code rules */
-	{"code empty", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"\"}", 400, "invalid_code", NULL},
-	{"code with a slash", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"a/b\"}", 400, "invalid_code", NULL},
-	{"code with a space", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"a b\"}", 400, "invalid_code", NULL},
-	{"code with a dot", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"a.b\"}", 400, "invalid_code", NULL},
-	{"code not ASCII", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"caf\\u00e9\"}", 400, "invalid_code", NULL},
-	{"code of 65", ADMIN, "POST", C, NULL, "LONGCODE", 400, "invalid_code", NULL},
-	{"code api", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"api\"}", 400, "invalid_code", NULL},
-	{"code healthz", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"healthz\"}", 400, "invalid_code", NULL},
-	{"code metrics", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"metrics\"}", 400, "invalid_code", NULL},
-	{"code admin-x", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"Admin-x\"}", 400, "invalid_code", NULL},
-	{"code taken", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"taken\"}", 409, "code_taken", NULL},
-	/* values */
-	{"status 300", ADMIN, "POST", C, NULL, "{" U ",\"status\":300}", 400, "invalid_status", NULL},
-	{"status 200", ADMIN, "POST", C, NULL, "{" U ",\"status\":200}", 400, "invalid_status", NULL},
-	{"status 0", ADMIN, "POST", C, NULL, "{" U ",\"status\":0}", 400, "invalid_status", NULL},
-	{"status huge", ADMIN, "POST", C, NULL, "{" U ",\"status\":4294967597}", 400, "invalid_status", NULL},
-	{"expires_at words", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":\"tomorrow\"}", 400, "invalid_expires_at",
-	 NULL},
-	{"expires_at month 13", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":\"2030-13-01T00:00:00Z\"}", 400,
-	 "invalid_expires_at", NULL},
-	{"expires_at no zone", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":\"2030-01-01T00:00:00\"}", 400,
-	 "invalid_expires_at", NULL},
-	{"max_clicks -1", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":-1}", 400, "invalid_max_clicks", NULL},
-	{"max_clicks -7", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":-7}", 400, "invalid_max_clicks", NULL},
-	/* updates */
-	{"patch bad url", ADMIN, "PATCH", C "/taken", NULL, "{\"url\":\"ftp://x\"}", 400, "invalid_url", NULL},
-	{"patch url null", ADMIN, "PATCH", C "/taken", NULL, "{\"url\":null}", 400, "invalid_type", NULL},
-	{"patch status 999", ADMIN, "PATCH", C "/taken", NULL, "{\"status\":999}", 400, "invalid_status", NULL},
-	{"patch status null", ADMIN, "PATCH", C "/taken", NULL, "{\"status\":null}", 400, "invalid_type", NULL},
-	{"patch max_clicks -1", ADMIN, "PATCH", C "/taken", NULL, "{\"max_clicks\":-1}", 400, "invalid_max_clicks",
-	 NULL},
-	{"patch expires_at bad", ADMIN, "PATCH", C "/taken", NULL, "{\"expires_at\":\"2030-02-30T00:00:00Z\"}", 400,
-	 "invalid_expires_at", NULL},
-	{"patch disabled a string", ADMIN, "PATCH", C "/taken", NULL, "{\"disabled\":\"no\"}", 400, "invalid_type",
-	 NULL},
-	{"patch code", ADMIN, "PATCH", C "/taken", NULL, "{\"code\":\"other\"}", 400, "unknown_field", NULL},
-	{"patch good then bad", ADMIN, "PATCH", C "/taken", NULL, "{\"disabled\":true,\"status\":1}", 400,
-	 "invalid_status", NULL},
-	{"patch not JSON", ADMIN, "PATCH", C "/taken", NULL, "status=301", 400, "invalid_json", NULL},
-	{"patch missing link", ADMIN, "PATCH", C "/nope", NULL, "{\"disabled\":true}", 404, "not_found", NULL},
-	/* listing and stats parameters */
-	{"limit 0", ADMIN, "GET", C "?limit=0", NULL, NULL, 400, "invalid_limit", NULL},
-	{"limit 1001", ADMIN, "GET", C "?limit=1001", NULL, NULL, 400, "invalid_limit", NULL},
-	{"limit words", ADMIN, "GET", C "?limit=ten", NULL, NULL, 400, "invalid_limit", NULL},
-	{"limit empty", ADMIN, "GET", C "?limit=", NULL, NULL, 400, "invalid_limit", NULL},
-	{"limit negative", ADMIN, "GET", C "?limit=-5", NULL, NULL, 400, "invalid_limit", NULL},
-	{"cursor garbage", ADMIN, "GET", C "?cursor=!!!", NULL, NULL, 400, "invalid_cursor", NULL},
-	{"cursor plain id", ADMIN, "GET", C "?cursor=5", NULL, NULL, 400, "invalid_cursor", NULL},
-	{"cursor other version", ADMIN, "GET", C "?cursor=djIuNQ", NULL, NULL, 400, "invalid_cursor", NULL},
-	{"cursor empty", ADMIN, "GET", C "?cursor=", NULL, NULL, 400, "invalid_cursor", NULL},
-	{"stats days 0", ADMIN, "GET", C "/taken/stats?days=0", NULL, NULL, 400, "invalid_days", NULL},
-	{"stats days 367", ADMIN, "GET", C "/taken/stats?days=367", NULL, NULL, 400, "invalid_days", NULL},
-	/* media type and size */
-	{"text/plain", ADMIN, "POST", C, "text/plain", "{" U "}", 415, "unsupported_media_type", NULL},
-	{"form", ADMIN, "POST", C, "application/x-www-form-urlencoded", "url=https://t.example", 415,
-	 "unsupported_media_type", NULL},
-	{"no content type", ADMIN, "POST", C, "", "{" U "}", 415, "unsupported_media_type", NULL},
-	{"latin1 JSON", ADMIN, "POST", C, "application/json; charset=iso-8859-1", "{" U "}", 415,
-	 "unsupported_media_type", NULL},
-	{"json-ish type", ADMIN, "POST", C, "application/jsonx", "{" U "}", 415, "unsupported_media_type", NULL},
-	{"patch text/plain", ADMIN, "PATCH", C "/taken", "text/plain", "{\"disabled\":true}", 415,
-	 "unsupported_media_type", NULL},
-	{"body over 64 KiB", ADMIN, "POST", C, NULL, "BIGBODY", 413, "payload_too_large", NULL},
-	/* routes and methods */
-	{"missing link", ADMIN, "GET", C "/nope", NULL, NULL, 404, "not_found", NULL},
-	{"delete missing link", ADMIN, "DELETE", C "/nope", NULL, NULL, 404, "not_found", NULL},
-	{"stats of missing link", ADMIN, "GET", C "/nope/stats", NULL, NULL, 404, "not_found", NULL},
-	{"unknown endpoint", ADMIN, "GET", "/api/v1/tokens", NULL, NULL, 404, "not_found", NULL},
-	{"unknown version", ADMIN, "GET", "/api/v2/links", NULL, NULL, 404, "not_found", NULL},
-	{"below a link", ADMIN, "GET", C "/taken/other", NULL, NULL, 404, "not_found", NULL},
-	{"trailing slash", ADMIN, "GET", C "/", NULL, NULL, 404, "not_found", NULL},
-	{"PUT collection", ADMIN, "PUT", C, NULL, "{" U "}", 405, "method_not_allowed", "GET, HEAD, POST"},
-	{"DELETE collection", ADMIN, "DELETE", C, NULL, NULL, 405, "method_not_allowed", "GET, HEAD, POST"},
-	{"POST link", ADMIN, "POST", C "/taken", NULL, "{" U "}", 405, "method_not_allowed",
-	 "GET, HEAD, PATCH, DELETE"},
-	{"PUT link", ADMIN, "PUT", C "/taken", NULL, "{" U "}", 405, "method_not_allowed",
-	 "GET, HEAD, PATCH, DELETE"},
-	{"DELETE stats", ADMIN, "DELETE", C "/taken/stats", NULL, NULL, 405, "method_not_allowed", "GET, HEAD"},
-	/* tokens */
-	{"no token", NOBODY, "POST", C, NULL, "{" U "}", 401, "unauthorized", NULL},
-	{"no token read", NOBODY, "GET", C, NULL, NULL, 401, "unauthorized", NULL},
-	{"wrong token", WRONG, "POST", C, NULL, "{" U "}", 401, "unauthorized", NULL},
-	{"wrong token delete", WRONG, "DELETE", C "/taken", NULL, NULL, 401, "unauthorized", NULL},
-	{"read-only create", READ_ONLY, "POST", C, NULL, "{" U "}", 403, "forbidden", NULL},
-	{"read-only update", READ_ONLY, "PATCH", C "/taken", NULL, "{\"disabled\":true}", 403, "forbidden", NULL},
-	{"read-only delete", READ_ONLY, "DELETE", C "/taken", NULL, NULL, 403, "forbidden", NULL},
+    /* JSON itself */
+    {"not JSON", ADMIN, "POST", C, NULL, "{", 400, "invalid_json", NULL},
+    {"trailing garbage", ADMIN, "POST", C, NULL, "{" U "} x", 400, "invalid_json", NULL},
+    {"an array", ADMIN, "POST", C, NULL, "[1,2]", 400, "invalid_json", NULL},
+    {"a string", ADMIN, "POST", C, NULL, "\"https://t.example\"", 400, "invalid_json", NULL},
+    {"empty body", ADMIN, "POST", C, NULL, "", 400, "invalid_json", NULL},
+    {"duplicate key", ADMIN, "POST", C, NULL, "{" U "," U "}", 400, "invalid_json", NULL},
+    {"NUL in a string", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/\\u0000x\"}", 400, "invalid_json", NULL},
+    /* wrong JSON types */
+    {"url a number", ADMIN, "POST", C, NULL, "{\"url\":5}", 400, "invalid_type", NULL},
+    {"url null", ADMIN, "POST", C, NULL, "{\"url\":null}", 400, "invalid_type", NULL},
+    {"code a number", ADMIN, "POST", C, NULL, "{" U ",\"code\":5}", 400, "invalid_type", NULL},
+    {"status a string", ADMIN, "POST", C, NULL, "{" U ",\"status\":\"301\"}", 400, "invalid_type", NULL},
+    {"status a real", ADMIN, "POST", C, NULL, "{" U ",\"status\":301.0}", 400, "invalid_type", NULL},
+    {"forward_query a string", ADMIN, "POST", C, NULL, "{" U ",\"forward_query\":\"yes\"}", 400, "invalid_type", NULL},
+    {"max_clicks a string", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":\"5\"}", 400, "invalid_type", NULL},
+    {"max_clicks a real", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":1.5}", 400, "invalid_type", NULL},
+    {"expires_at a number", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":1893456000}", 400, "invalid_type", NULL},
+    /* unknown fields */
+    {"unknown field", ADMIN, "POST", C, NULL, "{" U ",\"colour\":\"red\"}", 400, "unknown_field", NULL},
+    {"disabled on create", ADMIN, "POST", C, NULL, "{" U ",\"disabled\":true}", 400, "unknown_field", NULL},
+    {"clicks on create", ADMIN, "POST", C, NULL, "{" U ",\"clicks\":5}", 400, "unknown_field", NULL},
+    /* URL rules */
+    {"url missing", ADMIN, "POST", C, NULL, "{\"code\":\"abc\"}", 400, "invalid_url", NULL},
+    {"url empty", ADMIN, "POST", C, NULL, "{\"url\":\"\"}", 400, "invalid_url", NULL},
+    {"url relative", ADMIN, "POST", C, NULL, "{\"url\":\"/p\"}", 400, "invalid_url", NULL},
+    {"url ftp", ADMIN, "POST", C, NULL, "{\"url\":\"ftp://t.example/f\"}", 400, "invalid_url", NULL},
+    {"url javascript", ADMIN, "POST", C, NULL, "{\"url\":\"javascript:alert(1)\"}", 400, "invalid_url", NULL},
+    {"url without host", ADMIN, "POST", C, NULL, "{\"url\":\"https:///p\"}", 400, "invalid_url", NULL},
+    {"url with a space", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/a b\"}", 400, "invalid_url", NULL},
+    {"url with a tab", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/a\\tb\"}", 400, "invalid_url", NULL},
+    {"url with CR LF", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/\\r\\nSet-Cookie: x=1\"}", 400,
+     "invalid_url", NULL},
+    {"url with a control byte", ADMIN, "POST", C, NULL, "{\"url\":\"https://t.example/\\u0001\"}", 400, "invalid_url",
+     NULL},
+    {"url to this daemon", ADMIN, "POST", C, NULL, "{\"url\":\"%BASE%/other\"}", 400, "invalid_url", NULL},
+    {"url to this daemon as localhost", ADMIN, "POST", C, NULL, "{\"url\":\"http://LOCALHOST.:%PORT%/x\"}", 400,
+     "invalid_url", NULL},
+    {"url to this daemon as 127.1", ADMIN, "POST", C, NULL, "{\"url\":\"http://127.1:%PORT%/x\"}", 400, "invalid_url",
+     NULL},
+    {"url to this daemon as 2130706433", ADMIN, "POST", C, NULL, "{\"url\":\"http://2130706433:%PORT%/x\"}", 400,
+     "invalid_url", NULL},
+    {"url to this daemon as [::1]", ADMIN, "POST", C, NULL, "{\"url\":\"http://[::1]:%PORT%/x\"}", 400, "invalid_url",
+     NULL},
+    {"patch url to this daemon as localhost", ADMIN, "PATCH", C "/taken", NULL,
+     "{\"url\":\"http://localhost:%PORT%/x\"}", 400, "invalid_url", NULL},
+    {"url too long", ADMIN, "POST", C, NULL, "LONGURL", 400, "invalid_url", NULL},
+    /* code rules */
+    {"code empty", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"\"}", 400, "invalid_code", NULL},
+    {"code with a slash", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"a/b\"}", 400, "invalid_code", NULL},
+    {"code with a space", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"a b\"}", 400, "invalid_code", NULL},
+    {"code with a dot", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"a.b\"}", 400, "invalid_code", NULL},
+    {"code not ASCII", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"caf\\u00e9\"}", 400, "invalid_code", NULL},
+    {"code of 65", ADMIN, "POST", C, NULL, "LONGCODE", 400, "invalid_code", NULL},
+    {"code api", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"api\"}", 400, "invalid_code", NULL},
+    {"code healthz", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"healthz\"}", 400, "invalid_code", NULL},
+    {"code metrics", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"metrics\"}", 400, "invalid_code", NULL},
+    {"code admin-x", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"Admin-x\"}", 400, "invalid_code", NULL},
+    {"code taken", ADMIN, "POST", C, NULL, "{" U ",\"code\":\"taken\"}", 409, "code_taken", NULL},
+    /* values */
+    {"status 300", ADMIN, "POST", C, NULL, "{" U ",\"status\":300}", 400, "invalid_status", NULL},
+    {"status 200", ADMIN, "POST", C, NULL, "{" U ",\"status\":200}", 400, "invalid_status", NULL},
+    {"status 0", ADMIN, "POST", C, NULL, "{" U ",\"status\":0}", 400, "invalid_status", NULL},
+    {"status huge", ADMIN, "POST", C, NULL, "{" U ",\"status\":4294967597}", 400, "invalid_status", NULL},
+    {"expires_at words", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":\"tomorrow\"}", 400, "invalid_expires_at",
+     NULL},
+    {"expires_at month 13", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":\"2030-13-01T00:00:00Z\"}", 400,
+     "invalid_expires_at", NULL},
+    {"expires_at no zone", ADMIN, "POST", C, NULL, "{" U ",\"expires_at\":\"2030-01-01T00:00:00\"}", 400,
+     "invalid_expires_at", NULL},
+    {"max_clicks -1", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":-1}", 400, "invalid_max_clicks", NULL},
+    {"max_clicks -7", ADMIN, "POST", C, NULL, "{" U ",\"max_clicks\":-7}", 400, "invalid_max_clicks", NULL},
+    /* updates */
+    {"patch bad url", ADMIN, "PATCH", C "/taken", NULL, "{\"url\":\"ftp://x\"}", 400, "invalid_url", NULL},
+    {"patch url null", ADMIN, "PATCH", C "/taken", NULL, "{\"url\":null}", 400, "invalid_type", NULL},
+    {"patch status 999", ADMIN, "PATCH", C "/taken", NULL, "{\"status\":999}", 400, "invalid_status", NULL},
+    {"patch status null", ADMIN, "PATCH", C "/taken", NULL, "{\"status\":null}", 400, "invalid_type", NULL},
+    {"patch max_clicks -1", ADMIN, "PATCH", C "/taken", NULL, "{\"max_clicks\":-1}", 400, "invalid_max_clicks", NULL},
+    {"patch expires_at bad", ADMIN, "PATCH", C "/taken", NULL, "{\"expires_at\":\"2030-02-30T00:00:00Z\"}", 400,
+     "invalid_expires_at", NULL},
+    {"patch disabled a string", ADMIN, "PATCH", C "/taken", NULL, "{\"disabled\":\"no\"}", 400, "invalid_type", NULL},
+    {"patch code", ADMIN, "PATCH", C "/taken", NULL, "{\"code\":\"other\"}", 400, "unknown_field", NULL},
+    {"patch good then bad", ADMIN, "PATCH", C "/taken", NULL, "{\"disabled\":true,\"status\":1}", 400, "invalid_status",
+     NULL},
+    {"patch not JSON", ADMIN, "PATCH", C "/taken", NULL, "status=301", 400, "invalid_json", NULL},
+    {"patch missing link", ADMIN, "PATCH", C "/nope", NULL, "{\"disabled\":true}", 404, "not_found", NULL},
+    /* listing and stats parameters */
+    {"limit 0", ADMIN, "GET", C "?limit=0", NULL, NULL, 400, "invalid_limit", NULL},
+    {"limit 1001", ADMIN, "GET", C "?limit=1001", NULL, NULL, 400, "invalid_limit", NULL},
+    {"limit words", ADMIN, "GET", C "?limit=ten", NULL, NULL, 400, "invalid_limit", NULL},
+    {"limit empty", ADMIN, "GET", C "?limit=", NULL, NULL, 400, "invalid_limit", NULL},
+    {"limit negative", ADMIN, "GET", C "?limit=-5", NULL, NULL, 400, "invalid_limit", NULL},
+    {"cursor garbage", ADMIN, "GET", C "?cursor=!!!", NULL, NULL, 400, "invalid_cursor", NULL},
+    {"cursor plain id", ADMIN, "GET", C "?cursor=5", NULL, NULL, 400, "invalid_cursor", NULL},
+    {"cursor other version", ADMIN, "GET", C "?cursor=djIuNQ", NULL, NULL, 400, "invalid_cursor", NULL},
+    {"cursor empty", ADMIN, "GET", C "?cursor=", NULL, NULL, 400, "invalid_cursor", NULL},
+    {"stats days 0", ADMIN, "GET", C "/taken/stats?days=0", NULL, NULL, 400, "invalid_days", NULL},
+    {"stats days 367", ADMIN, "GET", C "/taken/stats?days=367", NULL, NULL, 400, "invalid_days", NULL},
+    /* media type and size */
+    {"text/plain", ADMIN, "POST", C, "text/plain", "{" U "}", 415, "unsupported_media_type", NULL},
+    {"form", ADMIN, "POST", C, "application/x-www-form-urlencoded", "url=https://t.example", 415,
+     "unsupported_media_type", NULL},
+    {"no content type", ADMIN, "POST", C, "", "{" U "}", 415, "unsupported_media_type", NULL},
+    {"latin1 JSON", ADMIN, "POST", C, "application/json; charset=iso-8859-1", "{" U "}", 415, "unsupported_media_type",
+     NULL},
+    {"json-ish type", ADMIN, "POST", C, "application/jsonx", "{" U "}", 415, "unsupported_media_type", NULL},
+    {"patch text/plain", ADMIN, "PATCH", C "/taken", "text/plain", "{\"disabled\":true}", 415, "unsupported_media_type",
+     NULL},
+    {"body over 64 KiB", ADMIN, "POST", C, NULL, "BIGBODY", 413, "payload_too_large", NULL},
+    /* routes and methods */
+    {"missing link", ADMIN, "GET", C "/nope", NULL, NULL, 404, "not_found", NULL},
+    {"delete missing link", ADMIN, "DELETE", C "/nope", NULL, NULL, 404, "not_found", NULL},
+    {"stats of missing link", ADMIN, "GET", C "/nope/stats", NULL, NULL, 404, "not_found", NULL},
+    {"unknown endpoint", ADMIN, "GET", "/api/v1/tokens", NULL, NULL, 404, "not_found", NULL},
+    {"unknown version", ADMIN, "GET", "/api/v2/links", NULL, NULL, 404, "not_found", NULL},
+    {"below a link", ADMIN, "GET", C "/taken/other", NULL, NULL, 404, "not_found", NULL},
+    {"trailing slash", ADMIN, "GET", C "/", NULL, NULL, 404, "not_found", NULL},
+    {"PUT collection", ADMIN, "PUT", C, NULL, "{" U "}", 405, "method_not_allowed", "GET, HEAD, POST"},
+    {"DELETE collection", ADMIN, "DELETE", C, NULL, NULL, 405, "method_not_allowed", "GET, HEAD, POST"},
+    {"POST link", ADMIN, "POST", C "/taken", NULL, "{" U "}", 405, "method_not_allowed", "GET, HEAD, PATCH, DELETE"},
+    {"PUT link", ADMIN, "PUT", C "/taken", NULL, "{" U "}", 405, "method_not_allowed", "GET, HEAD, PATCH, DELETE"},
+    {"DELETE stats", ADMIN, "DELETE", C "/taken/stats", NULL, NULL, 405, "method_not_allowed", "GET, HEAD"},
+    /* tokens */
+    {"no token", NOBODY, "POST", C, NULL, "{" U "}", 401, "unauthorized", NULL},
+    {"no token read", NOBODY, "GET", C, NULL, NULL, 401, "unauthorized", NULL},
+    {"wrong token", WRONG, "POST", C, NULL, "{" U "}", 401, "unauthorized", NULL},
+    {"wrong token delete", WRONG, "DELETE", C "/taken", NULL, NULL, 401, "unauthorized", NULL},
+    {"read-only create", READ_ONLY, "POST", C, NULL, "{" U "}", 403, "forbidden", NULL},
+    {"read-only update", READ_ONLY, "PATCH", C "/taken", NULL, "{\"disabled\":true}", 403, "forbidden", NULL},
+    {"read-only delete", READ_ONLY, "DELETE", C "/taken", NULL, NULL, 403, "forbidden", NULL},
 };
 
 static struct daemon d;
@@ -244,10 +237,10 @@ static char *case_body(const struct error_case *c)
 START_TEST(test_refused_request_changes_nothing)
 {
 	const struct error_case *c = &cases[_i];
-	const char *token = c->who == ADMIN ? API_TEST_TOKEN
-			    : c->who == WRONG ? "not-a-token-anyone-holds"
-			    : c->who == READ_ONLY ? read_only_token
-						  : NULL;
+	const char *token = c->who == ADMIN       ? API_TEST_TOKEN
+	                    : c->who == WRONG     ? "not-a-token-anyone-holds"
+	                    : c->who == READ_ONLY ? read_only_token
+	                                          : NULL;
 	const char *ctype = c->content_type;
 	char *body = case_body(c);
 	char *before = client_list_text(&d), *after;
@@ -258,14 +251,13 @@ START_TEST(test_refused_request_changes_nothing)
 	else if (ctype != NULL && ctype[0] == '\0')
 		ctype = NULL;
 	client_call_raw(&d, token, c->method, c->path, ctype, body, body != NULL ? strlen(body) : 0, &r);
-	ck_assert_msg(r.status == c->status, "%s: status %ld, expected %ld: %s", c->name, r.status, c->status,
-		      r.body);
+	ck_assert_msg(r.status == c->status, "%s: status %ld, expected %ld: %s", c->name, r.status, c->status, r.body);
 	client_assert_error(&r, c->status, c->code);
 	if (c->allow != NULL)
 		ck_assert_str_eq(client_header(&r, "Allow"), c->allow);
 	if (c->status == 401)
 		ck_assert_msg(strncmp(client_header(&r, "WWW-Authenticate"), "Bearer", 6) == 0, "%s: no challenge",
-			      c->name);
+		              c->name);
 	if (token != NULL)
 		ck_assert_msg(strstr(r.body, token) == NULL, "%s: the token is echoed", c->name);
 	http_result_free(&r);
@@ -309,7 +301,7 @@ END_TEST
 START_TEST(test_chunked_body_over_64_kib_is_413)
 {
 	static const char *const headers[] = {"Authorization: Bearer " API_TEST_TOKEN, API_JSON,
-					      "Transfer-Encoding: chunked", NULL};
+	                                      "Transfer-Encoding: chunked", NULL};
 	char *body = padded_body(64 * 1024 + 100, "chunky");
 	char *before = client_list_text(&d), *after;
 	struct http_result r;

@@ -20,9 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api_client.h"
 #include "harness.h"
 #include "migrations.h"
-#include "api_client.h"
 
 static struct daemon d;
 static char out[65536], err[4096];
@@ -30,7 +30,7 @@ static char out[65536], err[4096];
 /* Variables some tests set for the CLI; cleared so that none leaks into
  * another test when Check runs them in one process (CK_FORK=no). */
 static const char *const cli_vars[] = {"SHORTD_DEFAULT_STATUS", "SHORTD_LISTEN", "SHORTD_BASE_URL",
-				       "SHORTD_ADMIN_TOKEN"};
+                                       "SHORTD_ADMIN_TOKEN"};
 
 static void setup(void)
 {
@@ -72,9 +72,20 @@ static long api_status(const char *method, const char *path)
 
 START_TEST(test_add_prints_the_short_url)
 {
-	const char *args[] = {"add", "https://t.example/cli", "--code", "fromcli", "--status", "308",
-			      "--expires", "2030-01-31T12:00:00Z", "--max-clicks", "9", "--forward-query",
-			      "--base-url", d.base, NULL};
+	const char *args[] = {"add",
+	                      "https://t.example/cli",
+	                      "--code",
+	                      "fromcli",
+	                      "--status",
+	                      "308",
+	                      "--expires",
+	                      "2030-01-31T12:00:00Z",
+	                      "--max-clicks",
+	                      "9",
+	                      "--forward-query",
+	                      "--base-url",
+	                      d.base,
+	                      NULL};
 	char expected[128];
 	struct http_result r;
 	json_t *l;
@@ -120,31 +131,32 @@ struct bad_add {
 };
 
 static const struct bad_add bad_adds[] = {
-	{{"add", NULL}, 2, "expected exactly one URL"},
-	{{"add", "https://a.example", "https://b.example", NULL}, 2, "expected exactly one URL"},
-	{{"add", "ftp://t.example", NULL}, 2, "invalid_url"},
-	{{"add", "not a url", NULL}, 2, "invalid_url"},
-	{{"add", "https://t.example", "--code", "api", NULL}, 2, "invalid_code"},
-	{{"add", "https://t.example", "--code", "a/b", NULL}, 2, "invalid_code"},
-	{{"add", "https://t.example", "--status", "200", NULL}, 2, "--status"},
-	{{"add", "https://t.example", "--expires", "tomorrow", NULL}, 2, "--expires"},
-	{{"add", "https://t.example", "--max-clicks", "-1", NULL}, 2, "--max-clicks"},
-	/* the one integer rule of num.h: digits only, no sign, no spaces */
-	{{"add", "https://t.example", "--max-clicks", "+5", NULL}, 2, "--max-clicks"},
-	{{"add", "https://t.example", "--max-clicks", " 5", NULL}, 2, "--max-clicks"},
-	{{"add", "https://t.example", "--max-clicks", "-0", NULL}, 2, "--max-clicks"},
-	{{"add", "https://t.example", "--status", "+302", NULL}, 2, "--status"},
-	{{"add", "https://t.example", "--colour", "red", NULL}, 2, "--colour"},
-	{{"add", "https://t.example", "--code", NULL}, 2, "--code"},
-	{{"add", "https://t.example", "--code", "taken", NULL}, 1, "code_taken"},
-	{{"add", "https://t.example", "--base-url", "ftp://s.example", NULL}, 2, "--base-url"},
-	{{"add", "https://t.example", "--base-url", "https://s.example/?q=1", NULL}, 2, "--base-url"},
-	/* links to the daemon: serve's default listen address, the base URL */
-	{{"add", "http://localhost:8080/x", NULL}, 2, "must not point at this shortener"},
-	{{"add", "http://127.1:8080/x", "--base-url", "https://s.example", NULL}, 2, "must not point at this shortener"},
-	{{"add", "https://S.EXAMPLE./x", "--base-url", "https://s.example", NULL}, 2, "must not point at this shortener"},
-	{{"add", "http://[::1]:9000/x", "--base-url", "http://localhost:9000", NULL}, 2,
-	 "must not point at this shortener"},
+    {{"add", NULL}, 2, "expected exactly one URL"},
+    {{"add", "https://a.example", "https://b.example", NULL}, 2, "expected exactly one URL"},
+    {{"add", "ftp://t.example", NULL}, 2, "invalid_url"},
+    {{"add", "not a url", NULL}, 2, "invalid_url"},
+    {{"add", "https://t.example", "--code", "api", NULL}, 2, "invalid_code"},
+    {{"add", "https://t.example", "--code", "a/b", NULL}, 2, "invalid_code"},
+    {{"add", "https://t.example", "--status", "200", NULL}, 2, "--status"},
+    {{"add", "https://t.example", "--expires", "tomorrow", NULL}, 2, "--expires"},
+    {{"add", "https://t.example", "--max-clicks", "-1", NULL}, 2, "--max-clicks"},
+    /* the one integer rule of num.h: digits only, no sign, no spaces */
+    {{"add", "https://t.example", "--max-clicks", "+5", NULL}, 2, "--max-clicks"},
+    {{"add", "https://t.example", "--max-clicks", " 5", NULL}, 2, "--max-clicks"},
+    {{"add", "https://t.example", "--max-clicks", "-0", NULL}, 2, "--max-clicks"},
+    {{"add", "https://t.example", "--status", "+302", NULL}, 2, "--status"},
+    {{"add", "https://t.example", "--colour", "red", NULL}, 2, "--colour"},
+    {{"add", "https://t.example", "--code", NULL}, 2, "--code"},
+    {{"add", "https://t.example", "--code", "taken", NULL}, 1, "code_taken"},
+    {{"add", "https://t.example", "--base-url", "ftp://s.example", NULL}, 2, "--base-url"},
+    {{"add", "https://t.example", "--base-url", "https://s.example/?q=1", NULL}, 2, "--base-url"},
+    /* links to the daemon: serve's default listen address, the base URL */
+    {{"add", "http://localhost:8080/x", NULL}, 2, "must not point at this shortener"},
+    {{"add", "http://127.1:8080/x", "--base-url", "https://s.example", NULL}, 2, "must not point at this shortener"},
+    {{"add", "https://S.EXAMPLE./x", "--base-url", "https://s.example", NULL}, 2, "must not point at this shortener"},
+    {{"add", "http://[::1]:9000/x", "--base-url", "http://localhost:9000", NULL},
+     2,
+     "must not point at this shortener"},
 };
 
 START_TEST(test_add_refuses_bad_input)
@@ -287,7 +299,7 @@ START_TEST(test_token_create_list_revoke)
 	ck_assert_ptr_null(strstr(out, viewer));
 	ck_assert_int_eq(sscanf(out, "deploy\tadmin\t%4d-%2d-%2dT%2d:%2d:%2dZ\n", &y, &mo, &da, &h, &mi, &s), 6);
 	ck_assert_int_eq(sscanf(out + 34, "viewer\tread-only\t%4d-%2d-%2dT%2d:%2d:%2dZ\n", &y, &mo, &da, &h, &mi, &s),
-			 6);
+	                 6);
 	ck_assert_uint_eq(strlen(out), 34 + 38);
 
 	ck_assert_int_eq(run(revoke), 0);
@@ -310,9 +322,9 @@ START_TEST(test_token_create_without_a_name_makes_distinct_names)
 	ck_assert_int_eq(run(create), 0);
 	ck_assert_int_eq(run(create), 0);
 	ck_assert_int_eq(run(list), 0);
-	ck_assert_msg(sscanf(out, "token-%lld-%4x\t%15s\t%*s\ntoken-%lld-%4x\t%15s\t", &t1, &r1, role1, &t2, &r2,
-			     role2) == 6,
-		      "token list: %s", out);
+	ck_assert_msg(
+	    sscanf(out, "token-%lld-%4x\t%15s\t%*s\ntoken-%lld-%4x\t%15s\t", &t1, &r1, role1, &t2, &r2, role2) == 6,
+	    "token list: %s", out);
 	ck_assert_str_eq(role1, "admin");
 	ck_assert_str_eq(role2, "admin");
 	ck_assert(t1 != t2 || r1 != r2);
@@ -357,16 +369,16 @@ static const struct {
 	const char *args[4];
 	const char *needle;
 } helps[] = {
-	{{"serve", "--help", NULL}, "serve  [--listen HOST:PORT]"},
-	{{"serve", "--listen", "127.0.0.1:0", "-h"}, "[--link-cache MB]"},
-	{{"add", "--help", NULL}, "add URL [--code CODE]"},
-	{{"add", "https://t.example/", "-h", NULL}, "add URL [--code CODE]"},
-	{{"get", "--help", NULL}, "get CODE"},
-	{{"list", "--help", NULL}, "list [--limit N]"},
-	{{"rm", "--help", NULL}, "rm CODE"},
-	{{"token", "--help", NULL}, "token create [--name NAME]"},
-	{{"token", "create", "--help", NULL}, "token create [--name NAME]"},
-	{{"token", "revoke", "-h", NULL}, "token list | token revoke NAME"},
+    {{"serve", "--help", NULL}, "serve  [--listen HOST:PORT]"},
+    {{"serve", "--listen", "127.0.0.1:0", "-h"}, "[--link-cache MB]"},
+    {{"add", "--help", NULL}, "add URL [--code CODE]"},
+    {{"add", "https://t.example/", "-h", NULL}, "add URL [--code CODE]"},
+    {{"get", "--help", NULL}, "get CODE"},
+    {{"list", "--help", NULL}, "list [--limit N]"},
+    {{"rm", "--help", NULL}, "rm CODE"},
+    {{"token", "--help", NULL}, "token create [--name NAME]"},
+    {{"token", "create", "--help", NULL}, "token create [--name NAME]"},
+    {{"token", "revoke", "-h", NULL}, "token list | token revoke NAME"},
 };
 
 START_TEST(test_command_help_prints_its_usage)
@@ -389,7 +401,8 @@ END_TEST
 START_TEST(test_add_default_status_comes_from_the_environment)
 {
 	static const char *const plain[] = {"add", "https://t.example/d", "--code", "envstatus", NULL};
-	static const char *const flagged[] = {"add", "https://t.example/d", "--code", "flagged", "--status", "301", NULL};
+	static const char *const flagged[] = {"add", "https://t.example/d", "--code", "flagged", "--status", "301",
+	                                      NULL};
 	static const char *const get[] = {"get", "envstatus", NULL};
 	char *before, *after;
 
@@ -461,7 +474,7 @@ START_TEST(test_token_create_prints_the_token_first_into_a_pipe)
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' token create --name piped 2>&1 | cat", d.db,
-		 getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd");
+	         getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd");
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_nonnull(fgets(line1, sizeof(line1), p));
@@ -481,7 +494,7 @@ START_TEST(test_token_create_into_a_full_stdout_keeps_no_token)
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' token create --name lost 2>&1 >/dev/full", d.db,
-		 getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd");
+	         getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd");
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
@@ -519,24 +532,25 @@ END_TEST
  * link is not made); an update may set one, which ends the link. */
 START_TEST(test_past_expiry_is_refused_on_create_not_on_update)
 {
-	static const char *const past[] = {"add", "https://t.example/p", "--code", "late", "--expires",
-					  "2020-01-01T00:00:00Z", NULL};
+	static const char *const past[] = {"add",       "https://t.example/p",  "--code", "late",
+	                                   "--expires", "2020-01-01T00:00:00Z", NULL};
 	struct http_result r;
 	char url[128];
 
 	assert_failed(run(past), 2, "invalid_expires_at");
-	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
-				  "{\"url\":\"https://t.example/p\",\"code\":\"late\",\"expires_at\":\"2020-01-01T00:00:00Z\"}",
-				  &r),
-			 400);
+	ck_assert_int_eq(
+	    client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
+	                "{\"url\":\"https://t.example/p\",\"code\":\"late\",\"expires_at\":\"2020-01-01T00:00:00Z\"}",
+	                &r),
+	    400);
 	ck_assert_ptr_nonnull(strstr(r.body, "\"invalid_expires_at\""));
 	http_result_free(&r);
 	ck_assert_int_eq(api_status("GET", "/api/v1/links/late"), 404);
 
 	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/p\",\"code\":\"late\"}"));
 	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/late",
-				  "{\"expires_at\":\"2020-01-01T00:00:00Z\"}", &r),
-			 200);
+	                             "{\"expires_at\":\"2020-01-01T00:00:00Z\"}", &r),
+	                 200);
 	http_result_free(&r);
 	snprintf(url, sizeof(url), "%s/late", d.base);
 	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
@@ -579,7 +593,7 @@ START_TEST(test_admin_token_is_made_only_by_a_start_that_listens)
 	text[n] = '\0';
 	fclose(f);
 	ck_assert_msg(strncmp(text, "admin token (shown once): ", 26) == 0 && strstr(text, "\nlistening on ") != NULL,
-		      "serve printed: %s", text);
+	              "serve printed: %s", text);
 	ck_assert_int_eq(sqlfile_int(fresh.db, "SELECT count(*) FROM tokens"), 1);
 	ck_assert_int_eq(daemon_stop(&fresh), 0);
 	daemon_cleanup(&fresh);
@@ -607,14 +621,14 @@ END_TEST
 
 /* Every command but serve and init, with --db given as a mistyped flag. */
 static const char *const db_commands[][6] = {
-	{"add", "https://t.example/x", "--db", NULL},
-	{"add", "https://t.example/x", "--code", "x", "--db", NULL},
-	{"get", "x", "--db", NULL},
-	{"list", "--db", NULL},
-	{"rm", "x", "--db", NULL},
-	{"token", "create", "--name", "n", "--db", NULL},
-	{"token", "list", "--db", NULL},
-	{"token", "revoke", "n", "--db", NULL},
+    {"add", "https://t.example/x", "--db", NULL},
+    {"add", "https://t.example/x", "--code", "x", "--db", NULL},
+    {"get", "x", "--db", NULL},
+    {"list", "--db", NULL},
+    {"rm", "x", "--db", NULL},
+    {"token", "create", "--name", "n", "--db", NULL},
+    {"token", "list", "--db", NULL},
+    {"token", "revoke", "n", "--db", NULL},
 };
 
 /* Runs db_commands[i] on path (as --db and as SHORTD_DB). */
@@ -728,7 +742,7 @@ START_TEST(test_init_creates_then_finds_a_current_database)
 
 	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 0);
 	snprintf(want, sizeof(want), "shortd: %s is already a shortd database (schema version %d); nothing to do\n",
-		 path, version);
+	         path, version);
 	ck_assert_str_eq(err, want);
 	ck_assert_int_eq(sqlfile_int(path, "PRAGMA user_version"), version);
 	tempdb_remove(dir, path);
@@ -745,8 +759,8 @@ START_TEST(test_init_migrates_an_older_database)
 	tempdb_make("initold", dir, sizeof(dir), path, sizeof(path));
 	sqlfile_exec(path, sqlite_migrations[0].sql);
 	sqlfile_exec(path, "PRAGMA user_version = 1; INSERT INTO links (code, url, status, forward_query, disabled, "
-			   "created_at, updated_at) VALUES ('old', 'https://old.example/', 302, 0, 0, 1600000000, "
-			   "1600000000)");
+	                   "created_at, updated_at) VALUES ('old', 'https://old.example/', 302, 0, 0, 1600000000, "
+	                   "1600000000)");
 	ck_assert_int_eq(shortd_run(path, out, sizeof(out), err, sizeof(err), init), 0);
 	snprintf(want, sizeof(want), "shortd: %s migrated from schema version 1 to %d\n", path, latest);
 	ck_assert_str_eq(err, want);
@@ -844,9 +858,9 @@ Suite *cli_suite(void)
 	tc = tcase_create("database");
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_command_on_a_missing_database_exits_1_and_creates_nothing, 0,
-			    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
+	                    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
 	tcase_add_loop_test(tc, test_command_on_an_empty_file_exits_1_and_leaves_it, 0,
-			    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
+	                    (int)(sizeof(db_commands) / sizeof(db_commands[0])));
 	tcase_add_test(tc, test_command_on_a_bad_file_keeps_its_error);
 	tcase_add_test(tc, test_init_creates_then_finds_a_current_database);
 	tcase_add_test(tc, test_init_migrates_an_older_database);

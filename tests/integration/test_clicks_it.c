@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
 #include "api_client.h"
+#include "harness.h"
 
 #define CLIENTS 8
 
@@ -91,7 +91,7 @@ static json_t *stats(const struct daemon *d, const char *code)
 
 	snprintf(path, sizeof(path), "/api/v1/links/%s/stats", code);
 	ck_assert_msg(client_call(d, API_TEST_TOKEN, "GET", path, NULL, &r) == 200, "%s: %ld %s", path, r.status,
-		      r.body);
+	              r.body);
 	j = client_json(&r);
 	http_result_free(&r);
 	return j;
@@ -112,16 +112,16 @@ static json_t *stats_today(json_t *s)
 }
 
 static const char *const human_headers[] = {
-	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-	"Referer: https://news.example.com/item?id=42",
-	NULL,
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+    "Referer: https://news.example.com/item?id=42",
+    NULL,
 };
 
 static const char *const bot_agents[] = {
-	"User-Agent: Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
-	"User-Agent: Twitterbot/1.0",
-	"User-Agent: facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
-	"User-Agent: Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "User-Agent: Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "User-Agent: Twitterbot/1.0",
+    "User-Agent: facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "User-Agent: Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 };
 
 START_TEST(test_ten_clicks_show_at_once_with_day_and_referrer)
@@ -167,8 +167,8 @@ START_TEST(test_ten_clicks_show_at_once_with_day_and_referrer)
 	snprintf(sql, sizeof(sql), "SELECT clicks * 1000 + bot_clicks FROM clicks_daily WHERE day = %lld", today());
 	ck_assert_int_eq(db_int(d.db, sql), 10 * 1000 + 4);
 	ck_assert_int_eq(db_int(d.db, "SELECT count(*) FROM clicks_daily"), 1);
-	snprintf(sql, sizeof(sql),
-		 "SELECT clicks FROM referrers_daily WHERE host = 'news.example.com' AND day = %lld", today());
+	snprintf(sql, sizeof(sql), "SELECT clicks FROM referrers_daily WHERE host = 'news.example.com' AND day = %lld",
+	         today());
 	ck_assert_int_eq(db_int(d.db, sql), 10);
 	ck_assert_int_eq(db_int(d.db, "SELECT count(*) FROM referrers_daily"), 1);
 
@@ -211,7 +211,7 @@ START_TEST(test_flusher_writes_clicks_within_its_interval)
 	snprintf(sql, sizeof(sql), "SELECT clicks FROM clicks_daily WHERE day = %lld", today());
 	ck_assert_int_eq(db_int(d.db, sql), 10);
 	snprintf(sql, sizeof(sql), "SELECT clicks FROM referrers_daily WHERE host = 'news.example.com' AND day = %lld",
-		 today());
+	         today());
 	ck_assert_int_eq(db_int(d.db, sql), 10);
 	fixture_stop(&d);
 }
@@ -349,12 +349,13 @@ START_TEST(test_max_clicks_set_again_after_lifting_counts_clicks_between)
 		ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 410);
 	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/relim", "{\"max_clicks\":null}", &r),
-			 200);
+	                 200);
 	http_result_free(&r);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	/* 5 clicks so far: a limit of 6 leaves exactly one. */
-	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/relim", "{\"max_clicks\":6}", &r), 200);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/relim", "{\"max_clicks\":6}", &r),
+	                 200);
 	http_result_free(&r);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 302);
 	ck_assert_int_eq(click(&d, "relim", human_headers), 410);
@@ -463,7 +464,7 @@ START_TEST(test_sigkill_mid_burst_loses_at_most_the_last_interval)
 	}
 	ck_assert_int_le(stored, truth + CLIENTS);
 	ck_assert_msg(truth - stored <= recent, "lost %lld clicks; %lld were answered in the last second",
-		      truth - stored, recent);
+	              truth - stored, recent);
 	daemon_cleanup(&d);
 }
 END_TEST

@@ -37,8 +37,7 @@ static const char gone_body[] = "store unavailable: the database file was moved,
  * status. A refusal must be the API's JSON 503 `unavailable`. */
 static long create_on(struct http_client *c, const struct daemon *d, const char *code)
 {
-	static const char *const headers[] = {"Authorization: Bearer " TOKEN, "Content-Type: application/json",
-					      NULL};
+	static const char *const headers[] = {"Authorization: Bearer " TOKEN, "Content-Type: application/json", NULL};
 	char url[128], body[256];
 	struct http_result r;
 	long status;
@@ -50,7 +49,8 @@ static long create_on(struct http_client *c, const struct daemon *d, const char 
 	if (status != 201) {
 		json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
 		ck_assert_msg(status == 503 && j != NULL, "create %s: %ld %s", code, status, r.body);
-		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")), "unavailable");
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+		                 "unavailable");
 		json_decref(j);
 	}
 	http_result_free(&r);
@@ -109,7 +109,8 @@ static void assert_links_in(const char *db, char (*codes)[CODE_LEN], size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char want[128];
 		sqlite3_bind_text(st, 1, codes[i], -1, SQLITE_STATIC);
-		ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "link %s was acknowledged and is not in %s", codes[i], db);
+		ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "link %s was acknowledged and is not in %s", codes[i],
+		              db);
 		snprintf(want, sizeof(want), TARGET "/%s", codes[i]);
 		ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), want);
 		sqlite3_reset(st);
@@ -163,8 +164,8 @@ START_TEST(test_moved_database_keeps_serving_and_creates_no_file)
 	for (int i = 0; i < 10; i++) {
 		snprintf(codes[i], CODE_LEN, "cli%d", i);
 		snprintf(url, sizeof(url), TARGET "/%s", codes[i]);
-		ck_assert_int_eq(cli(d.db, err, sizeof(err), (const char *const[]){"add", url, "--code", codes[i], NULL}),
-				 0);
+		ck_assert_int_eq(
+		    cli(d.db, err, sizeof(err), (const char *const[]){"add", url, "--code", codes[i], NULL}), 0);
 	}
 	snprintf(moved, sizeof(moved), "%s.moved", d.db);
 	snprintf(wal, sizeof(wal), "%s-wal", d.db);
@@ -303,8 +304,8 @@ START_TEST(test_file_moved_deleted_or_replaced_under_load_loses_no_acknowledged_
 		/* The file put in its place: a shortd database of its own. */
 		ck_assert_int_eq(cli(other, err, sizeof(err), (const char *const[]){"init", NULL}), 0);
 		ck_assert_int_eq(cli(other, err, sizeof(err),
-				     (const char *const[]){"add", TARGET "/intruder", "--code", "intruder", NULL}),
-				 0);
+		                     (const char *const[]){"add", TARGET "/intruder", "--code", "intruder", NULL}),
+		                 0);
 	}
 	ck_assert_int_eq(daemon_start(&d, fast_flush, token_env), 0);
 	ck_assert_int_eq(http_client_init(&c), 0);

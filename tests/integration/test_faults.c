@@ -38,8 +38,8 @@ static const char *const token_env[] = {"SHORTD_ADMIN_TOKEN=" TOKEN, NULL};
 static void private_mounts(void)
 {
 	ck_assert_msg(unshare(CLONE_NEWNS) == 0,
-		      "unshare(CLONE_NEWNS): %s (the storage fault tests need root for a private tmpfs)",
-		      strerror(errno));
+	              "unshare(CLONE_NEWNS): %s (the storage fault tests need root for a private tmpfs)",
+	              strerror(errno));
 	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
 }
 
@@ -47,8 +47,7 @@ static void private_mounts(void)
  * error code (or "") copied into err_code. */
 static long post_link(const struct daemon *d, const char *code, char *err_code, size_t err_size)
 {
-	static const char *const headers[] = {"Authorization: Bearer " TOKEN, "Content-Type: application/json",
-					      NULL};
+	static const char *const headers[] = {"Authorization: Bearer " TOKEN, "Content-Type: application/json", NULL};
 	char url[128], body[256], ctype[128];
 	struct http_result r;
 	json_t *j;
@@ -63,10 +62,10 @@ static long post_link(const struct daemon *d, const char *code, char *err_code, 
 	j = json_loadb(r.body, r.body_len, 0, NULL);
 	ck_assert_msg(j != NULL, "not JSON: %s", r.body);
 	ck_assert_msg(strstr(r.body, "SQLITE") == NULL && strstr(r.body, "sqlite") == NULL &&
-			      strstr(r.body, "locked") == NULL && strstr(r.body, "disk I/O") == NULL,
-		      "a raw SQLite message reached the client: %s", r.body);
+	                  strstr(r.body, "locked") == NULL && strstr(r.body, "disk I/O") == NULL,
+	              "a raw SQLite message reached the client: %s", r.body);
 	snprintf(err_code, err_size, "%s",
-		 status == 201 ? "" : json_string_value(json_object_get(json_object_get(j, "error"), "code")));
+	         status == 201 ? "" : json_string_value(json_object_get(json_object_get(j, "error"), "code")));
 	if (status == 201)
 		ck_assert_str_eq(json_string_value(json_object_get(j, "code")), code);
 	else
@@ -127,13 +126,13 @@ static void assert_serve_refuses(const char *db, const char *want)
 {
 	char out[256], err[1024];
 	int status = shortd_run(db, out, sizeof(out), err, sizeof(err),
-				(const char *const[]){"serve", "--listen", "127.0.0.1:0", "--db", db, NULL});
+	                        (const char *const[]){"serve", "--listen", "127.0.0.1:0", "--db", db, NULL});
 	char *nl = strchr(err, '\n');
 
 	ck_assert_msg(status == 1, "exit status %d, stderr: %s", status, err);
 	ck_assert_msg(nl != NULL && nl[1] == '\0', "not one line: %s", err);
 	ck_assert_msg(strncmp(err, "shortd: ", 8) == 0 && strstr(err, db) != NULL && strstr(err, want) != NULL,
-		      "stderr: %s (want '%s')", err, want);
+	              "stderr: %s (want '%s')", err, want);
 	ck_assert_ptr_null(strstr(err, "listening on"));
 }
 
@@ -172,8 +171,8 @@ START_TEST(test_full_disk_refuses_creation_and_keeps_serving)
 	}
 	/* The CLI says so too, with exit status 1. */
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err),
-				    (const char *const[]){"add", TARGET, "--code", "clifull", NULL}),
-			 1);
+	                            (const char *const[]){"add", TARGET, "--code", "clifull", NULL}),
+	                 1);
 	ck_assert_msg(strstr(err, "shortd: the database is full") != NULL, "stderr: %s", err);
 	/* Redirects (and their clicks, kept in memory) and /healthz go on. */
 	for (int i = 0; i < 20; i++)
@@ -313,7 +312,7 @@ static void *busy_client_run(void *arg)
 		snprintf(code, sizeof(code), "busy%d_%d", c->id, i);
 		status = post_link(c->d, code, ec, sizeof(ec));
 		ck_assert_msg(status == 201 || (status == 503 && strcmp(ec, "unavailable") == 0),
-			      "create under a lock: %ld %s", status, ec);
+		              "create under a lock: %ld %s", status, ec);
 		if (status == 201)
 			c->created++;
 		else

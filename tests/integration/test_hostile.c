@@ -148,19 +148,18 @@ static const struct {
 	int answers;      /* 302s it must get */
 	bool closes;      /* then closed unanswered, 1 to 4 s after it started */
 } trickle[] = {
-	{"headers, a byte at a time", "GET /abc HTTP/1.1\r\nHost: x\r\n", "X", TRICKLE_PARTS, 150, NULL, 0, true},
-	{"a header line at a time", "GET /abc HTTP/1.1\r\n", "X-Slow: 1\r\n", TRICKLE_PARTS, 150, NULL, 0, true},
-	{"the request line, a byte at a time", "G", "E", TRICKLE_PARTS, 150, NULL, 0, true},
-	{"a body at 10 bytes/s", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", "b", TRICKLE_PARTS,
-	 100, NULL, 0, true},
-	{"the next request on a kept-alive connection",
-	 "GET /abc HTTP/1.1\r\nHost: x\r\n\r\nGET /abc HTTP/1.1\r\nHost: x\r\n", "X", TRICKLE_PARTS, 150, NULL, 1, true},
-	{"headers in three parts within the deadline", "GET /abc HTTP/1.1\r\n", "Host: x\r\n", 1, 300, "\r\n", 1,
-	 false},
-	{"a body over 3 s at 1,000 bytes/s", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n", B100, 30,
-	 100, NULL, 1, false},
-	{"kept alive and idle past the header deadline", "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n",
-	 "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n", 2, 1500, NULL, 3, false},
+    {"headers, a byte at a time", "GET /abc HTTP/1.1\r\nHost: x\r\n", "X", TRICKLE_PARTS, 150, NULL, 0, true},
+    {"a header line at a time", "GET /abc HTTP/1.1\r\n", "X-Slow: 1\r\n", TRICKLE_PARTS, 150, NULL, 0, true},
+    {"the request line, a byte at a time", "G", "E", TRICKLE_PARTS, 150, NULL, 0, true},
+    {"a body at 10 bytes/s", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", "b", TRICKLE_PARTS, 100,
+     NULL, 0, true},
+    {"the next request on a kept-alive connection",
+     "GET /abc HTTP/1.1\r\nHost: x\r\n\r\nGET /abc HTTP/1.1\r\nHost: x\r\n", "X", TRICKLE_PARTS, 150, NULL, 1, true},
+    {"headers in three parts within the deadline", "GET /abc HTTP/1.1\r\n", "Host: x\r\n", 1, 300, "\r\n", 1, false},
+    {"a body over 3 s at 1,000 bytes/s", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n", B100, 30, 100,
+     NULL, 1, false},
+    {"kept alive and idle past the header deadline", "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n",
+     "GET /abc HTTP/1.1\r\nHost: x\r\n\r\n", 2, 1500, NULL, 3, false},
 };
 
 /* Reads what the connection has received so far, without waiting, onto
@@ -209,7 +208,7 @@ START_TEST(test_slow_client_meets_its_deadline)
 	for (int k = 0; k < trickle[_i].parts && !closed; k++) {
 		pause_ms(trickle[_i].pause_ms);
 		closed = drain_answers(fd, acc, sizeof(acc), &acclen) ||
-			 raw_send(fd, trickle[_i].part, strlen(trickle[_i].part)) != 0;
+		         raw_send(fd, trickle[_i].part, strlen(trickle[_i].part)) != 0;
 	}
 	if (!closed && trickle[_i].tail != NULL)
 		closed = raw_send(fd, trickle[_i].tail, strlen(trickle[_i].tail)) != 0;
@@ -218,15 +217,16 @@ START_TEST(test_slow_client_meets_its_deadline)
 		closed = drain_answers(fd, acc, sizeof(acc), &acclen);
 	}
 	ck_assert_msg(count_302(acc) == trickle[_i].answers, "%s: %d answers of %d, %s", trickle[_i].name,
-		      count_302(acc), trickle[_i].answers, closed ? "closed" : "open");
+	              count_302(acc), trickle[_i].answers, closed ? "closed" : "open");
 	if (trickle[_i].closes) {
 		closed = closed || closed_by_peer(fd, 4000);
 		elapsed = now_ms() - t0;
 		ck_assert_msg(closed, "%s: still open after %lld ms", trickle[_i].name, (long long)elapsed);
 		ck_assert_msg(elapsed >= 900 && elapsed <= 4000, "%s: closed after %lld ms", trickle[_i].name,
-			      (long long)elapsed);
+		              (long long)elapsed);
 		drain_answers(fd, acc, sizeof(acc), &acclen);
-		ck_assert_msg(count_302(acc) == trickle[_i].answers, "%s: answered past its deadline", trickle[_i].name);
+		ck_assert_msg(count_302(acc) == trickle[_i].answers, "%s: answered past its deadline",
+		              trickle[_i].name);
 	} else {
 		ck_assert_msg(!closed && !closed_by_peer(fd, 200), "%s: closed after its answers", trickle[_i].name);
 	}
@@ -256,8 +256,8 @@ START_TEST(test_header_block_over_limit_is_refused)
 	}
 	n += (size_t)snprintf(req + n, cap - n, "\r\n");
 	ck_assert_int_gt(raw_request_ex(d.port, req, n, resp, sizeof(resp), 5000, &closed), 0);
-	ck_assert_msg(strncmp(resp, "HTTP/1.1 431 ", 13) == 0 || strncmp(resp, "HTTP/1.1 400 ", 13) == 0,
-		      "got: %.60s", resp);
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 431 ", 13) == 0 || strncmp(resp, "HTTP/1.1 400 ", 13) == 0, "got: %.60s",
+	              resp);
 	ck_assert(closed);
 	ck_assert_ptr_null(strstr(resp, "Location:"));
 	free(req);
@@ -275,48 +275,46 @@ static const struct {
 	const char *raw;
 	const char *status_line; /* of the only response */
 } smuggling[] = {
-	{"Content-Length with Transfer-Encoding",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
-	{"Transfer-Encoding with Content-Length",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
-	{"two different Content-Lengths",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
-	{"two equal Content-Lengths",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 32\r\nContent-Length: 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
-	{"Content-Length list", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 32, 0\r\n\r\n" SMUG, "HTTP/1.1 400 "},
-	{"Content-Length with a sign", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: +32\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
-	{"space before the colon", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length : 32\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
-	{"two Transfer-Encodings",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
-	 "0\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
-	/* RFC 9112 6.1's 501 is shortd's; libmicrohttpd 1.0 answers 400 first. */
-	{"unknown transfer coding",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" SMUG,
-	 HARNESS_MHD_REFUSES_ITSELF ? "HTTP/1.1 400 " : "HTTP/1.1 501 "},
+    {"Content-Length with Transfer-Encoding",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" SMUG,
+     "HTTP/1.1 400 "},
+    {"Transfer-Encoding with Content-Length",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" SMUG,
+     "HTTP/1.1 400 "},
+    {"two different Content-Lengths",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"two equal Content-Lengths",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 32\r\nContent-Length: 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"Content-Length list", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 32, 0\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"Content-Length with a sign", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: +32\r\n\r\n" SMUG,
+     "HTTP/1.1 400 "},
+    {"space before the colon", "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length : 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"two Transfer-Encodings",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
+     "0\r\n\r\n" SMUG,
+     "HTTP/1.1 400 "},
+    /* RFC 9112 6.1's 501 is shortd's; libmicrohttpd 1.0 answers 400 first. */
+    {"unknown transfer coding",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n" SMUG,
+     HARNESS_MHD_REFUSES_ITSELF ? "HTTP/1.1 400 " : "HTTP/1.1 501 "},
 #if MHD_VERSION != 0x00097700 /* see test_obs_fold_is_joined_by_0_9_77 */
-	{"obs-fold", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n" SMUG, "HTTP/1.1 400 "},
-	{"obs-fold with a tab", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n\tb\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"obs-fold", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"obs-fold with a tab", "GET /abc HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n\tb\r\n\r\n" SMUG, "HTTP/1.1 400 "},
 #endif
-	{"obs-fold hides Transfer-Encoding",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
-	/* libmicrohttpd 0.9.75 alone would take Content-Length: 0 and serve /smug. */
-	{"obs-fold hides a second Content-Length",
-	 "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length:\r\n 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
-	{"bare LF line ends", "GET /abc HTTP/1.1\nHost: x\n\n" SMUG, "HTTP/1.1 400 "},
-	{"bare LF after a header", "GET /abc HTTP/1.1\r\nHost: x\nAccept: */*\r\n\r\n" SMUG, "HTTP/1.1 400 "},
-	{"bare LF hides Transfer-Encoding",
-	 "POST /abc HTTP/1.1\r\nHost: x\nTransfer-Encoding: chunked\r\nContent-Length: 37\r\n\r\n0\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
-	/* A proxy that splits lines only at CRLF sees no Content-Length here and
-	 * would pass GET /smug on as a request of its own. */
-	{"bare LF hides Content-Length", "POST /abc HTTP/1.1\r\nHost: x\nContent-Length: 32\r\n\r\n" SMUG,
-	 "HTTP/1.1 400 "},
+    {"obs-fold hides Transfer-Encoding",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 37\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" SMUG,
+     "HTTP/1.1 400 "},
+    /* libmicrohttpd 0.9.75 alone would take Content-Length: 0 and serve /smug. */
+    {"obs-fold hides a second Content-Length",
+     "POST /abc HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length:\r\n 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"bare LF line ends", "GET /abc HTTP/1.1\nHost: x\n\n" SMUG, "HTTP/1.1 400 "},
+    {"bare LF after a header", "GET /abc HTTP/1.1\r\nHost: x\nAccept: */*\r\n\r\n" SMUG, "HTTP/1.1 400 "},
+    {"bare LF hides Transfer-Encoding",
+     "POST /abc HTTP/1.1\r\nHost: x\nTransfer-Encoding: chunked\r\nContent-Length: 37\r\n\r\n0\r\n\r\n" SMUG,
+     "HTTP/1.1 400 "},
+    /* A proxy that splits lines only at CRLF sees no Content-Length here and
+     * would pass GET /smug on as a request of its own. */
+    {"bare LF hides Content-Length", "POST /abc HTTP/1.1\r\nHost: x\nContent-Length: 32\r\n\r\n" SMUG, "HTTP/1.1 400 "},
 };
 
 START_TEST(test_smuggling_is_refused)
@@ -338,7 +336,8 @@ START_TEST(test_smuggling_is_refused)
 	 * every status line is checked rather than counted.) */
 	ck_assert_msg(closed, "%s: the connection stayed open", smuggling[_i].name);
 	for (const char *p = strstr(resp + 1, "HTTP/1.1 "); p != NULL; p = strstr(p + 1, "HTTP/1.1 "))
-		ck_assert_msg(strncmp(p, line, strlen(line)) == 0, "%s: a second response: %.40s", smuggling[_i].name, p);
+		ck_assert_msg(strncmp(p, line, strlen(line)) == 0, "%s: a second response: %.40s", smuggling[_i].name,
+		              p);
 	assert_redirects(&d);
 	stop(&d);
 }
@@ -384,7 +383,7 @@ static void assert_one_response(const char *name, const char *resp, long n, cons
 	cl = strcasestr(resp, "\r\nContent-Length: ");
 	ck_assert_msg(cl != NULL && cl < end, "%s: no Content-Length: %.200s", name, resp);
 	ck_assert_msg((size_t)n == (size_t)(end + 4 - resp) + strtoul(cl + 18, NULL, 10),
-		      "%s: %ld bytes are not one response: %.400s", name, n, resp);
+	              "%s: %ld bytes are not one response: %.400s", name, n, resp);
 }
 
 /* What libmicrohttpd 1.0 (MHD_OPTION_CLIENT_DISCIPLINE_LVL 1) does with a
@@ -396,8 +395,14 @@ enum mhd1_refusal {
 	MHD1_CLOSES, /* closes the connection without an answer */
 };
 
-#define ROW(name, raw, status_line) {name, raw, sizeof(raw) - 1, status_line, MHD1_PASSES}
-#define ROW_MHD1(name, raw, status_line, mhd1) {name, raw, sizeof(raw) - 1, status_line, mhd1}
+#define ROW(name, raw, status_line)                                                                                    \
+	{                                                                                                              \
+		name, raw, sizeof(raw) - 1, status_line, MHD1_PASSES                                                   \
+	}
+#define ROW_MHD1(name, raw, status_line, mhd1)                                                                         \
+	{                                                                                                              \
+		name, raw, sizeof(raw) - 1, status_line, mhd1                                                          \
+	}
 #define API_AUTH "Host: x\r\nAuthorization: Bearer " TOKEN "\r\n"
 #define PATCH_BODY "{\"url\":\"https://changed.example/\"}"
 
@@ -410,47 +415,48 @@ struct raw_row {
 };
 
 static const struct raw_row refused[] = {
-	ROW("%00 in a DELETE's path", "DELETE /api/v1/links/victim%00/stats HTTP/1.1\r\n" API_AUTH "\r\n",
-	    "HTTP/1.1 400 "),
-	ROW("%00 in a PATCH's path",
-	    "PATCH /api/v1/links/v2%00zzz HTTP/1.1\r\n" API_AUTH "Content-Type: application/json\r\n"
-	    "Content-Length: 34\r\n\r\n" PATCH_BODY,
-	    "HTTP/1.1 400 "),
-	ROW("%00 in a short link's path", "GET /abc%00zzz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("%00 ending a short link's path", "GET /abc%00 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("%00 in an absolute-form path", "GET http://h.example/abc%00zzz HTTP/1.1\r\nHost: x\r\n\r\n",
-	    "HTTP/1.1 400 "),
-	ROW_MHD1("NUL in a short link's path", "GET /abc\0zzz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_CLOSES),
-	ROW_MHD1("NUL in a DELETE's path", "DELETE /api/v1/links/victim\0/stats HTTP/1.1\r\n" API_AUTH "\r\n",
-	    "HTTP/1.1 400 ", MHD1_CLOSES),
-	ROW_MHD1("NUL in a forwarded query", "GET /fq?x=1\0y HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_CLOSES),
-	ROW_MHD1("NUL in the method", "GE\0T /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_CLOSES),
-	ROW_MHD1("NUL ending the method", "DELETE\0 /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 400 ", MHD1_CLOSES),
-	ROW_MHD1("NUL in a header value", "GET /abc HTTP/1.1\r\nX-A: a\0b\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
-	ROW_MHD1("NUL in the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
-	ROW_MHD1("NUL ending the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
-	ROW_MHD1("NUL in Host",
-	    "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\nHost: x\0y\r\n\r\n",
-	    "HTTP/1.1 400 ", MHD1_PAGE),
-	ROW_MHD1("HTTP/1.1 without Host", "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
-	    "HTTP/1.1 400 ", MHD1_PAGE),
-	ROW("two Host headers", "GET /abc HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("two Host headers, API", "DELETE /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "Host: y\r\n\r\n",
-	    "HTTP/1.1 400 "),
-	ROW_MHD1("space before Host's colon", "GET /abc HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
-	ROW("a space inside Host", "GET /abc HTTP/1.1\r\nHost: x y\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("a path in Host", "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN
-	    "\r\nHost: x/api\r\n\r\n", "HTTP/1.1 400 "),
-	ROW_MHD1("space in the target", "GET /abc x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
-	ROW("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("CONNECT to an authority", "CONNECT t.example:443 HTTP/1.1\r\nHost: t.example:443\r\n\r\n",
-	    "HTTP/1.1 400 "),
-	ROW("CONNECT to a short link", "CONNECT /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
-	ROW("TRACE to a short link", "TRACE /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
-	ROW("lower-case method", "get /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 501 "),
-	ROW("lower-case DELETE", "delete /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 501 "),
-	ROW("absolute-form with userinfo", "GET http://u@h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
-	ROW("absolute-form of another scheme", "GET ftp://h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("%00 in a DELETE's path", "DELETE /api/v1/links/victim%00/stats HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 400 "),
+    ROW("%00 in a PATCH's path",
+        "PATCH /api/v1/links/v2%00zzz HTTP/1.1\r\n" API_AUTH "Content-Type: application/json\r\n"
+        "Content-Length: 34\r\n\r\n" PATCH_BODY,
+        "HTTP/1.1 400 "),
+    ROW("%00 in a short link's path", "GET /abc%00zzz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("%00 ending a short link's path", "GET /abc%00 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("%00 in an absolute-form path", "GET http://h.example/abc%00zzz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+    ROW_MHD1("NUL in a short link's path", "GET /abc\0zzz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_CLOSES),
+    ROW_MHD1("NUL in a DELETE's path", "DELETE /api/v1/links/victim\0/stats HTTP/1.1\r\n" API_AUTH "\r\n",
+             "HTTP/1.1 400 ", MHD1_CLOSES),
+    ROW_MHD1("NUL in a forwarded query", "GET /fq?x=1\0y HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_CLOSES),
+    ROW_MHD1("NUL in the method", "GE\0T /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_CLOSES),
+    ROW_MHD1("NUL ending the method", "DELETE\0 /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 400 ",
+             MHD1_CLOSES),
+    ROW_MHD1("NUL in a header value", "GET /abc HTTP/1.1\r\nX-A: a\0b\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
+    ROW_MHD1("NUL in the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", "HTTP/1.1 400 ",
+             MHD1_PAGE),
+    ROW_MHD1("NUL ending the last header value", "GET /abc HTTP/1.1\r\nHost: x\r\nX-A: a\0\r\n\r\n", "HTTP/1.1 400 ",
+             MHD1_PAGE),
+    ROW_MHD1("NUL in Host",
+             "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\nHost: x\0y\r\n\r\n",
+             "HTTP/1.1 400 ", MHD1_PAGE),
+    ROW_MHD1("HTTP/1.1 without Host", "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\n\r\n",
+             "HTTP/1.1 400 ", MHD1_PAGE),
+    ROW("two Host headers", "GET /abc HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("two Host headers, API", "DELETE /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "Host: y\r\n\r\n",
+        "HTTP/1.1 400 "),
+    ROW_MHD1("space before Host's colon", "GET /abc HTTP/1.1\r\nHost : x\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
+    ROW("a space inside Host", "GET /abc HTTP/1.1\r\nHost: x y\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("a path in Host",
+        "DELETE /api/v1/links/victim HTTP/1.1\r\nAuthorization: Bearer " TOKEN "\r\nHost: x/api\r\n\r\n",
+        "HTTP/1.1 400 "),
+    ROW_MHD1("space in the target", "GET /abc x HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ", MHD1_PAGE),
+    ROW("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("CONNECT to an authority", "CONNECT t.example:443 HTTP/1.1\r\nHost: t.example:443\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("CONNECT to a short link", "CONNECT /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
+    ROW("TRACE to a short link", "TRACE /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 "),
+    ROW("lower-case method", "get /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 501 "),
+    ROW("lower-case DELETE", "delete /api/v1/links/victim HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 501 "),
+    ROW("absolute-form with userinfo", "GET http://u@h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+    ROW("absolute-form of another scheme", "GET ftp://h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
 };
 
 /* The links of start(), plus victim, v2 and fq (forward_query), and an admin
@@ -494,23 +500,23 @@ START_TEST(test_refused_request_changes_nothing)
 	 * it refuses the request itself. */
 	if (by_mhd == MHD1_PAGE)
 		ck_assert_msg(body != NULL && strncmp(body + 4, "<html><head><title>", 19) == 0, "%s: %.400s",
-			      row->name, resp);
+		              row->name, resp);
 	else if (by_mhd == MHD1_PASSES)
 		ck_assert_msg(strstr(resp, "<html>") == NULL, "%s: %.400s", row->name, resp);
 	if (strncmp(row->status_line, "HTTP/1.1 405 ", 13) == 0)
 		ck_assert_msg(strstr(resp, "\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n") != NULL,
-			      "%s: %.400s", row->name, resp);
+		              "%s: %.400s", row->name, resp);
 	assert_redirects(&d);
 	/* Stopping writes every pending click: none may have been counted but
 	 * the one assert_redirects() made. */
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links"), 5);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'victim' "
-					   "AND url = 'https://t.example/victim' AND disabled = 0"),
-			 1);
+	                                   "AND url = 'https://t.example/victim' AND disabled = 0"),
+	                 1);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'v2' AND "
-					   "url = 'https://t.example/v2' AND disabled = 0 AND updated_at = created_at"),
-			 1);
+	                                   "url = 'https://t.example/v2' AND disabled = 0 AND updated_at = created_at"),
+	                 1);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT sum(clicks + bot_clicks) FROM links WHERE code <> 'abc'"), 0);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT clicks + bot_clicks FROM links WHERE code = 'abc'"), 1);
 	daemon_cleanup(&d);
@@ -525,22 +531,21 @@ struct served_row {
 };
 
 static const struct served_row served[] = {
-	{"absolute-form", "GET http://h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
-	 "\r\nLocation: " TARGET "\r\n"},
-	{"absolute-form, https, upper case, a port and a query",
-	 "GET HTTPS://H.EXAMPLE:8443/fq?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
-	 "\r\nLocation: https://t.example/fq?x=1\r\n"},
-	{"absolute-form of the API", "GET http://h.example/api/v1/links/abc HTTP/1.1\r\n" API_AUTH "\r\n",
-	 "HTTP/1.1 200 ", NULL},
-	{"absolute-form without a path is /", "GET http://h.example HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 ",
-	 NULL},
-	{"HTTP/1.0 without Host", "GET /abc HTTP/1.0\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
-	{"Host with a port, an IPv6 literal and trailing space",
-	 "GET /abc HTTP/1.1\r\nHost: [::1]:8080 \t\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
-	{"empty Host", "GET /abc HTTP/1.1\r\nHost:\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
-	{"%-encoded code", "GET /%61b%63 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
-	{"an unknown upper-case method", "PROPFIND /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
-	 "\r\nLocation: " TARGET "\r\n"},
+    {"absolute-form", "GET http://h.example/abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
+     "\r\nLocation: " TARGET "\r\n"},
+    {"absolute-form, https, upper case, a port and a query",
+     "GET HTTPS://H.EXAMPLE:8443/fq?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
+     "\r\nLocation: https://t.example/fq?x=1\r\n"},
+    {"absolute-form of the API", "GET http://h.example/api/v1/links/abc HTTP/1.1\r\n" API_AUTH "\r\n", "HTTP/1.1 200 ",
+     NULL},
+    {"absolute-form without a path is /", "GET http://h.example HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 ", NULL},
+    {"HTTP/1.0 without Host", "GET /abc HTTP/1.0\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+    {"Host with a port, an IPv6 literal and trailing space", "GET /abc HTTP/1.1\r\nHost: [::1]:8080 \t\r\n\r\n",
+     "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+    {"empty Host", "GET /abc HTTP/1.1\r\nHost:\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+    {"%-encoded code", "GET /%61b%63 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ", "\r\nLocation: " TARGET "\r\n"},
+    {"an unknown upper-case method", "PROPFIND /abc HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 302 ",
+     "\r\nLocation: " TARGET "\r\n"},
 };
 
 START_TEST(test_odd_but_valid_request_is_served)
@@ -563,8 +568,8 @@ START_TEST(test_odd_but_valid_request_is_served)
 		ck_assert_msg(strstr(resp, row->location) != NULL, "%s: %.400s", row->name, resp);
 	else
 		ck_assert_msg(strstr(resp, "\r\nLocation:") == NULL, "%s: %.400s", row->name, resp);
-	ck_assert_msg(!closed_by_peer(fd, 300) || strstr(row->raw, "HTTP/1.0") != NULL,
-		      "%s: the connection was closed", row->name);
+	ck_assert_msg(!closed_by_peer(fd, 300) || strstr(row->raw, "HTTP/1.0") != NULL, "%s: the connection was closed",
+	              row->name);
 	close(fd);
 	stop(&d);
 }
@@ -573,7 +578,7 @@ END_TEST
 START_TEST(test_chunked_api_body_over_limit_is_413_and_closes)
 {
 	static const char head[] = "POST /api/v1/links HTTP/1.1\r\n" API_AUTH "Content-Type: application/json\r\n"
-				   "Transfer-Encoding: chunked\r\n\r\n";
+	                           "Transfer-Encoding: chunked\r\n\r\n";
 	size_t cap = 100 * 1024, n = 0, url_len = 70 * 1024;
 	char *req = malloc(cap), resp[4096];
 	struct daemon d;
@@ -707,7 +712,7 @@ START_TEST(test_max_connections_is_honoured)
 	struct daemon d;
 
 	start(&d, (const char *const[]){"--threads", _i == 0 ? "1" : "4", "--max-connections", "4",
-					"--max-connections-per-ip", "0", NULL});
+	                                "--max-connections-per-ip", "0", NULL});
 	for (int i = 0; i < 4; i++)
 		idle[i] = connect_busy_from("127.0.0.1", d.port);
 	pause_ms(300); /* until the daemon has seen every body start */

@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "link.h"
 #include "api_client.h"
+#include "link.h"
 
 #define LC_WARM 8 /* redirects before a change, each on a new connection */
 #define LC_OLD "https://t.example/old"
@@ -40,10 +40,10 @@ struct lc_config {
 };
 
 static const struct lc_config lc_configs[] = {
-	{"defaults", {NULL}, NULL},
-	{"--threads 1", {"--threads", "1", NULL}, NULL},
-	{"--link-cache 0", {"--link-cache", "0", NULL}, NULL},
-	{"SHORTD_LINK_CACHE=0", {"--threads", "1", NULL}, "SHORTD_LINK_CACHE=0"},
+    {"defaults", {NULL}, NULL},
+    {"--threads 1", {"--threads", "1", NULL}, NULL},
+    {"--link-cache 0", {"--link-cache", "0", NULL}, NULL},
+    {"SHORTD_LINK_CACHE=0", {"--threads", "1", NULL}, "SHORTD_LINK_CACHE=0"},
 };
 
 #define LC_NCONFIGS ((int)(sizeof(lc_configs) / sizeof(lc_configs[0])))
@@ -87,7 +87,7 @@ static void lc_expect(const char *path, long status, const char *location)
 	long got = lc_get(path, loc, sizeof(loc));
 
 	ck_assert_msg(got == status && strcmp(loc, location) == 0, "GET /%s: %ld '%s', expected %ld '%s'", path, got,
-		      loc, status, location);
+	              loc, status, location);
 }
 
 static void lc_warm(const char *path, long status, const char *location)
@@ -111,7 +111,7 @@ static void lc_delete(const char *code)
 
 	snprintf(path, sizeof(path), "/api/v1/links/%s", code);
 	ck_assert_msg(client_call(&lc_d, API_TEST_TOKEN, "DELETE", path, NULL, &r) == 204, "DELETE %s: %ld %s", code,
-		      r.status, r.body);
+	              r.status, r.body);
 	http_result_free(&r);
 }
 
@@ -131,11 +131,11 @@ static void lc_sql(const char *sql)
 /* ---- one change after the link is cached ---- */
 
 enum lc_kind {
-	LC_PATCH,       /* text: the PATCH body */
-	LC_SQL,         /* text: SQL run on another connection */
-	LC_DELETE,      /* DELETE through the API */
-	LC_RECREATE,    /* DELETE, then POST the same code with LC_NEW */
-	LC_CLI_RM,      /* shortd rm lc --db <the file>, another process */
+	LC_PATCH,    /* text: the PATCH body */
+	LC_SQL,      /* text: SQL run on another connection */
+	LC_DELETE,   /* DELETE through the API */
+	LC_RECREATE, /* DELETE, then POST the same code with LC_NEW */
+	LC_CLI_RM,   /* shortd rm lc --db <the file>, another process */
 };
 
 struct lc_change {
@@ -149,32 +149,34 @@ struct lc_change {
 };
 
 static const struct lc_change lc_changes[] = {
-	{LC_PATCH, "{\"url\":\"" LC_NEW "\"}", "lc", 302, LC_NEW, NULL, false},
-	{LC_PATCH, "{\"status\":307}", "lc", 307, LC_OLD, "{\"status\":302}", false},
-	{LC_PATCH, "{\"status\":301}", "lc", 301, LC_OLD, "{\"status\":302}", false},
-	{LC_PATCH, "{\"disabled\":true}", "lc", 410, "", "{\"disabled\":false}", false},
-	{LC_PATCH, "{\"expires_at\":\"2001-02-03T04:05:06Z\"}", "lc", 410, "", "{\"expires_at\":null}", false},
-	{LC_PATCH, "{\"forward_query\":true}", "lc?x=1", 302, LC_OLD "?x=1", "{\"forward_query\":false}", false},
-	{LC_PATCH, "{\"url\":\"" LC_NEW "\",\"status\":308}", "lc", 308, LC_NEW, NULL, false},
-	{LC_DELETE, NULL, "lc", 404, "", NULL, false},
-	{LC_RECREATE, NULL, "lc", 302, LC_NEW, NULL, false},
-	{LC_CLI_RM, NULL, "lc", 404, "", NULL, false},
-	{LC_SQL, "UPDATE links SET url = '" LC_NEW "' WHERE code = 'lc'", "lc", 302, LC_NEW, NULL, false},
-	{LC_SQL, "UPDATE links SET status = 303 WHERE code = 'lc'", "lc", 303, LC_OLD, "{\"status\":302}", false},
-	{LC_SQL, "UPDATE links SET disabled = 1 WHERE code = 'lc'", "lc", 410, "", "{\"disabled\":false}", false},
-	{LC_SQL, "UPDATE links SET expires_at = 1 WHERE code = 'lc'", "lc", 410, "", "{\"expires_at\":null}", false},
-	{LC_SQL, "UPDATE links SET forward_query = 1 WHERE code = 'lc'", "lc?x=1", 302, LC_OLD "?x=1", NULL, false},
-	{LC_SQL, "UPDATE links SET max_clicks = 0 WHERE code = 'lc'", "lc", 410, "", "{\"max_clicks\":null}", false},
-	{LC_SQL, "UPDATE links SET code = 'lc2' WHERE code = 'lc'", "lc", 404, "", NULL, false},
-	{LC_SQL, "DELETE FROM links WHERE code = 'lc'", "lc", 404, "", NULL, false},
-	{LC_SQL, "UPDATE OR REPLACE links SET code = 'lc' WHERE code = 'other'", "lc", 302, "https://t.example/other",
-	 NULL, true},
-	{LC_SQL, "BEGIN; UPDATE links SET updated_at = 5 WHERE code = 'lc'; "
-		 "UPDATE links SET url = '" LC_NEW "' WHERE code = 'lc'; COMMIT",
-	 "lc", 302, LC_NEW, NULL, false},
-	{LC_SQL, "INSERT INTO links (code, url, status, created_at, updated_at) VALUES ('lc', '" LC_NEW "', 302, 1, 1) "
-		 "ON CONFLICT (code) DO UPDATE SET url = excluded.url",
-	 "lc", 302, LC_NEW, NULL, false},
+    {LC_PATCH, "{\"url\":\"" LC_NEW "\"}", "lc", 302, LC_NEW, NULL, false},
+    {LC_PATCH, "{\"status\":307}", "lc", 307, LC_OLD, "{\"status\":302}", false},
+    {LC_PATCH, "{\"status\":301}", "lc", 301, LC_OLD, "{\"status\":302}", false},
+    {LC_PATCH, "{\"disabled\":true}", "lc", 410, "", "{\"disabled\":false}", false},
+    {LC_PATCH, "{\"expires_at\":\"2001-02-03T04:05:06Z\"}", "lc", 410, "", "{\"expires_at\":null}", false},
+    {LC_PATCH, "{\"forward_query\":true}", "lc?x=1", 302, LC_OLD "?x=1", "{\"forward_query\":false}", false},
+    {LC_PATCH, "{\"url\":\"" LC_NEW "\",\"status\":308}", "lc", 308, LC_NEW, NULL, false},
+    {LC_DELETE, NULL, "lc", 404, "", NULL, false},
+    {LC_RECREATE, NULL, "lc", 302, LC_NEW, NULL, false},
+    {LC_CLI_RM, NULL, "lc", 404, "", NULL, false},
+    {LC_SQL, "UPDATE links SET url = '" LC_NEW "' WHERE code = 'lc'", "lc", 302, LC_NEW, NULL, false},
+    {LC_SQL, "UPDATE links SET status = 303 WHERE code = 'lc'", "lc", 303, LC_OLD, "{\"status\":302}", false},
+    {LC_SQL, "UPDATE links SET disabled = 1 WHERE code = 'lc'", "lc", 410, "", "{\"disabled\":false}", false},
+    {LC_SQL, "UPDATE links SET expires_at = 1 WHERE code = 'lc'", "lc", 410, "", "{\"expires_at\":null}", false},
+    {LC_SQL, "UPDATE links SET forward_query = 1 WHERE code = 'lc'", "lc?x=1", 302, LC_OLD "?x=1", NULL, false},
+    {LC_SQL, "UPDATE links SET max_clicks = 0 WHERE code = 'lc'", "lc", 410, "", "{\"max_clicks\":null}", false},
+    {LC_SQL, "UPDATE links SET code = 'lc2' WHERE code = 'lc'", "lc", 404, "", NULL, false},
+    {LC_SQL, "DELETE FROM links WHERE code = 'lc'", "lc", 404, "", NULL, false},
+    {LC_SQL, "UPDATE OR REPLACE links SET code = 'lc' WHERE code = 'other'", "lc", 302, "https://t.example/other", NULL,
+     true},
+    {LC_SQL,
+     "BEGIN; UPDATE links SET updated_at = 5 WHERE code = 'lc'; "
+     "UPDATE links SET url = '" LC_NEW "' WHERE code = 'lc'; COMMIT",
+     "lc", 302, LC_NEW, NULL, false},
+    {LC_SQL,
+     "INSERT INTO links (code, url, status, created_at, updated_at) VALUES ('lc', '" LC_NEW "', 302, 1, 1) "
+     "ON CONFLICT (code) DO UPDATE SET url = excluded.url",
+     "lc", 302, LC_NEW, NULL, false},
 };
 
 #define LC_NCHANGES ((int)(sizeof(lc_changes) / sizeof(lc_changes[0])))
@@ -199,8 +201,7 @@ static void lc_apply(const struct lc_change *c)
 		break;
 	case LC_CLI_RM: {
 		const char *args[] = {"rm", "lc", "--db", lc_d.db, NULL};
-		ck_assert_msg(shortd_run(lc_d.db, out, sizeof(out), err, sizeof(err), args) == 0, "shortd rm: %s",
-			      err);
+		ck_assert_msg(shortd_run(lc_d.db, out, sizeof(out), err, sizeof(err), args) == 0, "shortd rm: %s", err);
 		break;
 	}
 	}
@@ -373,8 +374,9 @@ static void *hot_run(void *arg)
 		else
 			want[0] = '\0';
 		if (r.status != 302 || strcmp(loc, want) != 0 || v < floor || v > ceiling) {
-			hot_fail(h, "GET /hot: %ld, Location '%s'; %d was published before the request, %d sent after it",
-				 r.status, loc, floor, ceiling);
+			hot_fail(h,
+			         "GET /hot: %ld, Location '%s'; %d was published before the request, %d sent after it",
+			         r.status, loc, floor, ceiling);
 			http_result_free(&r);
 			break;
 		}
@@ -462,8 +464,7 @@ static void ring_pass(unsigned seed, int round)
 		int i = order[k];
 
 		snprintf(url, sizeof(url), "%s/k%04d", lc_d.base, i);
-		ck_assert_msg(http_client_do(&cl, "GET", url, NULL, 0, NULL, false, &r) == 0, "GET %s: no answer",
-			      url);
+		ck_assert_msg(http_client_do(&cl, "GET", url, NULL, 0, NULL, false, &r) == 0, "GET %s: no answer", url);
 		ring_url(i, round, want, sizeof(want));
 		if (http_header(&r, "Location", loc, sizeof(loc)) != 0)
 			loc[0] = '\0';
@@ -480,11 +481,11 @@ START_TEST(test_small_cache_evicts_and_refills)
 
 	lc_start(args, NULL);
 	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
-		 "INSERT INTO links (code, url, status, created_at, updated_at) "
-		 "SELECT printf('k%%04d', i), printf('https://t.example/l/%%04d/', i) || "
-		 "substr(hex(zeroblob(%d)), 1, %d), 302, 1, 1 FROM n",
-		 RING_LINKS - 1, RING_PAD, RING_PAD);
+	         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	         "INSERT INTO links (code, url, status, created_at, updated_at) "
+	         "SELECT printf('k%%04d', i), printf('https://t.example/l/%%04d/', i) || "
+	         "substr(hex(zeroblob(%d)), 1, %d), 302, 1, 1 FROM n",
+	         RING_LINKS - 1, RING_PAD, RING_PAD);
 	lc_sql(sql);
 	ck_assert_int_eq(sqlfile_int(lc_d.db, "SELECT count(*) FROM links"), RING_LINKS);
 	ring_pass(1, 0);
@@ -518,8 +519,8 @@ static void lc_assert_refused(int status, const char *err, const char *name)
 
 START_TEST(test_bad_link_cache_flag_exits_2)
 {
-	const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--db", NULL, "--link-cache", lc_bad_values[_i],
-			      NULL};
+	const char *args[] = {"serve", "--listen",     "127.0.0.1:0",     "--db",
+	                      NULL,    "--link-cache", lc_bad_values[_i], NULL};
 	char out[256], err[512];
 	int status;
 

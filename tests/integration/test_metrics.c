@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
 #include "api_client.h"
+#include "harness.h"
 
 #define SERIES_MAX 512
 #define FAMILIES_MAX 64
@@ -120,8 +120,8 @@ static void parse_comment(struct scrape *sc, const char *line, int lineno)
 	ck_assert_msg(f->type[0] == '\0', "line %d: second TYPE for %s", lineno, f->name);
 	ck_assert_msg(!f->seen_sample, "line %d: TYPE after samples of %s", lineno, f->name);
 	ck_assert_msg(strcmp(p, "counter") == 0 || strcmp(p, "gauge") == 0 || strcmp(p, "histogram") == 0 ||
-			      strcmp(p, "summary") == 0 || strcmp(p, "untyped") == 0,
-		      "line %d: unknown type '%s'", lineno, p);
+	                  strcmp(p, "summary") == 0 || strcmp(p, "untyped") == 0,
+	              "line %d: unknown type '%s'", lineno, p);
 	snprintf(f->type, sizeof(f->type), "%s", p);
 }
 
@@ -144,17 +144,17 @@ static void parse_sample(struct scrape *sc, const char *line, int lineno)
 		p++;
 		while (*p != '}') {
 			ck_assert_msg(isalpha((unsigned char)*p) || *p == '_', "line %d: bad label name: %s", lineno,
-				      line);
+			              line);
 			while (isalnum((unsigned char)*p) || *p == '_')
 				p++;
 			ck_assert_msg(p[0] == '=' && p[1] == '"', "line %d: label without =\"value\": %s", lineno,
-				      line);
+			              line);
 			p += 2;
 			while (*p != '"') {
 				ck_assert_msg(*p != '\0' && *p != '\n', "line %d: unterminated label value", lineno);
 				if (*p == '\\') {
 					ck_assert_msg(p[1] == '\\' || p[1] == '"' || p[1] == 'n',
-						      "line %d: bad escape in label value", lineno);
+					              "line %d: bad escape in label value", lineno);
 					p++;
 				}
 				p++;
@@ -186,8 +186,8 @@ static void parse_sample(struct scrape *sc, const char *line, int lineno)
 	ck_assert_uint_lt((size_t)(key_end - line), sizeof(sc->s[0].key));
 	for (int i = 0; i < sc->n; i++)
 		ck_assert_msg(strncmp(sc->s[i].key, line, (size_t)(key_end - line)) != 0 ||
-				      sc->s[i].key[key_end - line] != '\0',
-			      "line %d: duplicate series: %s", lineno, line);
+		                  sc->s[i].key[key_end - line] != '\0',
+		              "line %d: duplicate series: %s", lineno, line);
 	memcpy(sc->s[sc->n].key, line, (size_t)(key_end - line));
 	sc->s[sc->n].key[key_end - line] = '\0';
 	sc->s[sc->n].value = v;
@@ -295,9 +295,8 @@ START_TEST(test_metrics_page_parses_as_prometheus_text)
 	ck_assert(present(&sc, "shortd_store_errors_total{source=\"click_flush\"}"));
 	ck_assert(value(&sc, "shortd_open_connections") >= 1); /* this scrape's own */
 	/* The histogram: cumulative buckets, +Inf equal to the count. */
-	static const char *const les[] = {"0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005",
-					  "0.01",    "0.025",  "0.05",    "0.1",    "0.25",  "0.5",    "1",
-					  "2.5",     "+Inf"};
+	static const char *const les[] = {"0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+	                                  "0.025",   "0.05",   "0.1",     "0.25",   "0.5",   "1",      "2.5",   "+Inf"};
 	for (size_t i = 0; i < sizeof(les) / sizeof(les[0]); i++) {
 		snprintf(key, sizeof(key), "shortd_redirect_duration_seconds_bucket{le=\"%s\"}", les[i]);
 		ck_assert_msg(present(&sc, key), "%s missing", key);

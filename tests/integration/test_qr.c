@@ -163,23 +163,23 @@ static const struct {
 	long status;
 	const char *code; /* the error's code */
 } bad_rows[] = {
-	{"/api/v1/links/qr-link/qr?format=gif", 400, "invalid_format"},
-	{"/api/v1/links/qr-link/qr?format=", 400, "invalid_format"},
-	{"/api/v1/links/qr-link/qr?format=SVG", 400, "invalid_format"},
-	{"/api/v1/links/qr-link/qr?format=%ZZ", 400, "invalid_format"},
-	{"/api/v1/links/qr-link/qr?size=0", 400, "invalid_size"},
-	{"/api/v1/links/qr-link/qr?size=33", 400, "invalid_size"},
-	{"/api/v1/links/qr-link/qr?size=-1", 400, "invalid_size"},
-	{"/api/v1/links/qr-link/qr?size=8px", 400, "invalid_size"},
-	{"/api/v1/links/qr-link/qr?size=", 400, "invalid_size"},
-	{"/api/v1/links/qr-link/qr?size=99999999999999999999", 400, "invalid_size"},
-	{"/api/v1/links/qr-link/qr?margin=17", 400, "invalid_margin"},
-	{"/api/v1/links/qr-link/qr?margin=-1", 400, "invalid_margin"},
-	{"/api/v1/links/qr-link/qr?margin=%204", 400, "invalid_margin"},
-	{"/api/v1/links/no-such-link/qr", 404, "not_found"},
-	{"/api/v1/links/no-such-link/qr?size=0", 400, "invalid_size"},
-	{"/api/v1/links/qr-link/qr/", 404, "not_found"},
-	{"/api/v1/links/qr-link/qrcode", 404, "not_found"},
+    {"/api/v1/links/qr-link/qr?format=gif", 400, "invalid_format"},
+    {"/api/v1/links/qr-link/qr?format=", 400, "invalid_format"},
+    {"/api/v1/links/qr-link/qr?format=SVG", 400, "invalid_format"},
+    {"/api/v1/links/qr-link/qr?format=%ZZ", 400, "invalid_format"},
+    {"/api/v1/links/qr-link/qr?size=0", 400, "invalid_size"},
+    {"/api/v1/links/qr-link/qr?size=33", 400, "invalid_size"},
+    {"/api/v1/links/qr-link/qr?size=-1", 400, "invalid_size"},
+    {"/api/v1/links/qr-link/qr?size=8px", 400, "invalid_size"},
+    {"/api/v1/links/qr-link/qr?size=", 400, "invalid_size"},
+    {"/api/v1/links/qr-link/qr?size=99999999999999999999", 400, "invalid_size"},
+    {"/api/v1/links/qr-link/qr?margin=17", 400, "invalid_margin"},
+    {"/api/v1/links/qr-link/qr?margin=-1", 400, "invalid_margin"},
+    {"/api/v1/links/qr-link/qr?margin=%204", 400, "invalid_margin"},
+    {"/api/v1/links/no-such-link/qr", 404, "not_found"},
+    {"/api/v1/links/no-such-link/qr?size=0", 400, "invalid_size"},
+    {"/api/v1/links/qr-link/qr/", 404, "not_found"},
+    {"/api/v1/links/qr-link/qrcode", 404, "not_found"},
 };
 
 START_TEST(test_qr_bad_parameters_are_refused)
@@ -217,7 +217,7 @@ static int cli_qr(const char *args, const char *name)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' qr %s >'%s/%s' 2>'%s/%s.err'", d.db, getenv("SHORTD_BIN"), args,
-		 d.dir, name, d.dir, name);
+	         d.dir, name, d.dir, name);
 	st = system(cmd);
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
@@ -267,16 +267,11 @@ static const struct {
 	int status;
 	const char *message; /* in stderr */
 } cli_bad_rows[] = {
-	{"no-such-link", 1, "no such link"},
-	{"qr-link --format gif", 2, "--format"},
-	{"qr-link --size 0", 2, "--size"},
-	{"qr-link --size 33", 2, "--size"},
-	{"qr-link --margin 17", 2, "--margin"},
-	{"qr-link --margin x", 2, "--margin"},
-	{"", 2, "expected exactly one CODE"},
-	{"qr-link other", 2, "expected exactly one CODE"},
-	{"'bad code'", 2, "invalid code"},
-	{"qr-link --colour red", 2, "unknown option"},
+    {"no-such-link", 1, "no such link"},    {"qr-link --format gif", 2, "--format"},
+    {"qr-link --size 0", 2, "--size"},      {"qr-link --size 33", 2, "--size"},
+    {"qr-link --margin 17", 2, "--margin"}, {"qr-link --margin x", 2, "--margin"},
+    {"", 2, "expected exactly one CODE"},   {"qr-link other", 2, "expected exactly one CODE"},
+    {"'bad code'", 2, "invalid code"},      {"qr-link --colour red", 2, "unknown option"},
 };
 
 START_TEST(test_cli_qr_refuses_bad_input)
@@ -308,14 +303,14 @@ static const struct {
 	long status;
 	const char *type;
 } page_rows[] = {
-	{"/admin", 200, "text/html; charset=utf-8"},
-	{"/admin/", 200, "text/html; charset=utf-8"},
-	{"/admin/admin.js", 200, "text/javascript; charset=utf-8"},
-	{"/admin/admin.css", 200, "text/css; charset=utf-8"},
-	{"/admin/admin.html", 404, "text/html; charset=utf-8"},
-	{"/admin/nope.js", 404, "text/html; charset=utf-8"},
-	{"/admin/admin.js/", 404, "text/html; charset=utf-8"},
-	{"/administrator", 404, "text/html; charset=utf-8"},
+    {"/admin", 200, "text/html; charset=utf-8"},
+    {"/admin/", 200, "text/html; charset=utf-8"},
+    {"/admin/admin.js", 200, "text/javascript; charset=utf-8"},
+    {"/admin/admin.css", 200, "text/css; charset=utf-8"},
+    {"/admin/admin.html", 404, "text/html; charset=utf-8"},
+    {"/admin/nope.js", 404, "text/html; charset=utf-8"},
+    {"/admin/admin.js/", 404, "text/html; charset=utf-8"},
+    {"/administrator", 404, "text/html; charset=utf-8"},
 };
 
 START_TEST(test_admin_page_files_and_headers)

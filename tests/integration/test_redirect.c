@@ -23,19 +23,19 @@
 static const int statuses[] = {301, 302, 303, 307, 308};
 
 static const char redirect_page_head[] = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting"
-					 "</title></head><body><p>Redirecting to <a href=\"";
+                                         "</title></head><body><p>Redirecting to <a href=\"";
 
 static const char not_found_html[] =
-	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
-	"<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n";
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
+    "<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n";
 static const char not_found_json[] = "{\"error\":{\"code\":\"not_found\",\"message\":\"no link has this code\"}}\n";
 static const char gone_html[] =
-	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
-	"<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n";
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
+    "<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n";
 static const char gone_json[] = "{\"error\":{\"code\":\"gone\",\"message\":\"this link has expired, was disabled or "
-				"has run out of clicks\"}}\n";
+                                "has run out of clicks\"}}\n";
 static const char robots_txt[] =
-	"# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n";
+    "# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n";
 
 #define HTML_TYPE "text/html; charset=utf-8"
 #define JSON_TYPE "application/json"
@@ -49,7 +49,7 @@ static void binary_body(char *out)
 
 /* Asserts the echo target's answer: "METHOD URI\n" and then the body. */
 static void assert_echo(const char *got, size_t got_len, const char *method, const char *uri, const void *body,
-			size_t len)
+                        size_t len)
 {
 	char head[256];
 	size_t hl;
@@ -126,15 +126,15 @@ struct curl_case {
 };
 
 static const struct curl_case curl_cases[] = {
-	{307, {"-d", "x=1", NULL}, "POST", false, "x=1"},
-	{308, {"-d", "x=1", NULL}, "POST", false, "x=1"},
-	{307, {"--data-binary", "@FILE", NULL}, "POST", true, NULL},
-	{308, {"--data-binary", "@FILE", NULL}, "POST", true, NULL},
-	{307, {"-X", "PUT", "--data-binary", "@FILE"}, "PUT", true, NULL},
-	{308, {"-X", "PATCH", "-d", "a=1&b=2"}, "PATCH", false, "a=1&b=2"},
-	{301, {"-d", "x=1", NULL}, "GET", false, ""},
-	{302, {"-d", "x=1", NULL}, "GET", false, ""},
-	{303, {"-d", "x=1", NULL}, "GET", false, ""},
+    {307, {"-d", "x=1", NULL}, "POST", false, "x=1"},
+    {308, {"-d", "x=1", NULL}, "POST", false, "x=1"},
+    {307, {"--data-binary", "@FILE", NULL}, "POST", true, NULL},
+    {308, {"--data-binary", "@FILE", NULL}, "POST", true, NULL},
+    {307, {"-X", "PUT", "--data-binary", "@FILE"}, "PUT", true, NULL},
+    {308, {"-X", "PATCH", "-d", "a=1&b=2"}, "PATCH", false, "a=1&b=2"},
+    {301, {"-d", "x=1", NULL}, "GET", false, ""},
+    {302, {"-d", "x=1", NULL}, "GET", false, ""},
+    {303, {"-d", "x=1", NULL}, "GET", false, ""},
 };
 
 START_TEST(test_curl_command_follows_with_method_and_body_of_each_status)
@@ -325,20 +325,20 @@ struct accept_case {
 };
 
 static const struct accept_case accept_cases[] = {
-	{NULL, false},
-	{"text/html", false},
-	{"application/json", true},
-	{"*/*", false},
-	{"application/json;q=0.9, text/html", false},
-	{"text/html;q=0.5, application/json", true},
-	{"application/json, text/plain", true},
-	{"text/html;q=0.1, application/json;q=0.2", true},
-	{"application/json;q=0", false},
-	{"application/*", true},
+    {NULL, false},
+    {"text/html", false},
+    {"application/json", true},
+    {"*/*", false},
+    {"application/json;q=0.9, text/html", false},
+    {"text/html;q=0.5, application/json", true},
+    {"application/json, text/plain", true},
+    {"text/html;q=0.1, application/json;q=0.2", true},
+    {"application/json;q=0", false},
+    {"application/*", true},
 };
 
 static void assert_fixed(const struct http_result *r, long status, bool json, const char *html_body,
-			 const char *json_body)
+                         const char *json_body)
 {
 	ck_assert_int_eq(r->status, status);
 	rt_assert_header(r, "Content-Type", json ? JSON_TYPE : HTML_TYPE);
@@ -357,12 +357,10 @@ START_TEST(test_unknown_code_is_404_html_or_json_by_accept)
 	snprintf(accept, sizeof(accept), "Accept: %s", c->accept != NULL ? c->accept : "");
 	rt_start(NULL);
 	create_link(&rt_daemon, "https://t.example/known", "known", 307, NULL);
-	ck_assert_int_eq(http_do("GET", rt_url("/unknown"), NULL, 0, c->accept != NULL ? headers : NULL, false, &r),
-			 0);
+	ck_assert_int_eq(http_do("GET", rt_url("/unknown"), NULL, 0, c->accept != NULL ? headers : NULL, false, &r), 0);
 	assert_fixed(&r, 404, c->json, not_found_html, not_found_json);
 	http_result_free(&r);
-	ck_assert_int_eq(http_do("POST", rt_url("/Known"), "x=1", 3, c->accept != NULL ? headers : NULL, false, &r),
-			 0);
+	ck_assert_int_eq(http_do("POST", rt_url("/Known"), "x=1", 3, c->accept != NULL ? headers : NULL, false, &r), 0);
 	assert_fixed(&r, 404, c->json, not_found_html, not_found_json);
 	http_result_free(&r);
 	rt_stop();
@@ -389,8 +387,7 @@ START_TEST(test_expired_out_of_clicks_disabled_link_is_410)
 		/* A past expiry is refused at creation: end the link by hand. */
 		create_link(&rt_daemon, "https://t.example/gone", "gone", 307, expiring);
 		sqlfile_exec(rt_daemon.db, "UPDATE links SET expires_at = 1577836800 WHERE code = 'gone'");
-	}
-	else if (kind == GONE_NO_CLICKS)
+	} else if (kind == GONE_NO_CLICKS)
 		create_link(&rt_daemon, "https://t.example/gone", "gone", 307, no_clicks);
 	ck_assert_int_eq(http_do("GET", rt_url("/gone"), NULL, 0, json ? headers : NULL, false, &r), 0);
 	assert_fixed(&r, 410, json, gone_html, gone_json);
@@ -430,15 +427,15 @@ struct query_case {
 };
 
 static const struct query_case query_cases[] = {
-	{"https://t.example/p", true, "x=1", "https://t.example/p?x=1"},
-	{"https://t.example/p?a=b", true, "x=1", "https://t.example/p?a=b&x=1"},
-	{"https://t.example/p#frag", true, "x=1", "https://t.example/p?x=1#frag"},
-	{"https://t.example/p?a=b#frag", true, "x=1&y=2", "https://t.example/p?a=b&x=1&y=2#frag"},
-	{"https://t.example/p?a=b", true, NULL, "https://t.example/p?a=b"},
-	{"https://t.example/p?a=b", true, "", "https://t.example/p?a=b"},
-	{"https://t.example/p", true, "q=a%20b&r=%26", "https://t.example/p?q=a%20b&r=%26"},
-	{"https://t.example/p?a=b", false, "x=1", "https://t.example/p?a=b"},
-	{"https://t.example/p#frag", false, "x=1", "https://t.example/p#frag"},
+    {"https://t.example/p", true, "x=1", "https://t.example/p?x=1"},
+    {"https://t.example/p?a=b", true, "x=1", "https://t.example/p?a=b&x=1"},
+    {"https://t.example/p#frag", true, "x=1", "https://t.example/p?x=1#frag"},
+    {"https://t.example/p?a=b#frag", true, "x=1&y=2", "https://t.example/p?a=b&x=1&y=2#frag"},
+    {"https://t.example/p?a=b", true, NULL, "https://t.example/p?a=b"},
+    {"https://t.example/p?a=b", true, "", "https://t.example/p?a=b"},
+    {"https://t.example/p", true, "q=a%20b&r=%26", "https://t.example/p?q=a%20b&r=%26"},
+    {"https://t.example/p?a=b", false, "x=1", "https://t.example/p?a=b"},
+    {"https://t.example/p#frag", false, "x=1", "https://t.example/p#frag"},
 };
 
 START_TEST(test_forward_query_merges_request_query_into_target)
@@ -502,15 +499,15 @@ END_TEST
  * refuse them, so this is the worst case): the paths still never redirect. */
 START_TEST(test_reserved_paths_never_redirect)
 {
-	static const char *const codes[] = {"api", "admin", "admin2", "Admin", "healthz", "metrics", "robots.txt",
-					    "favicon.ico"};
+	static const char *const codes[] = {"api",     "admin",   "admin2",     "Admin",
+	                                    "healthz", "metrics", "robots.txt", "favicon.ico"};
 	static const struct {
 		const char *path;
 		long status;
 	} paths[] = {
-		{"/api", 401},        {"/api/", 401},      {"/api/v1/links", 401}, {"/api/x", 401},
-		{"/admin", 200},      {"/admin2", 404},    {"/Admin", 404},        {"/admin/links", 404},
-		{"/healthz", 200},    {"/metrics", 200},   {"/robots.txt", 200},   {"/favicon.ico", 404},
+	    {"/api", 401},     {"/api/", 401},    {"/api/v1/links", 401}, {"/api/x", 401},
+	    {"/admin", 200},   {"/admin2", 404},  {"/Admin", 404},        {"/admin/links", 404},
+	    {"/healthz", 200}, {"/metrics", 200}, {"/robots.txt", 200},   {"/favicon.ico", 404},
 	};
 	struct http_result r;
 
@@ -521,15 +518,15 @@ START_TEST(test_reserved_paths_never_redirect)
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		static const char *const methods[] = {"GET", "POST"};
 		for (int m = 0; m < 2; m++) {
-			ck_assert_int_eq(http_do(methods[m], rt_url(paths[i].path), m == 1 ? "x=1" : NULL, m == 1 ? 3 : 0,
-						 NULL, false, &r),
-					 0);
+			ck_assert_int_eq(http_do(methods[m], rt_url(paths[i].path), m == 1 ? "x=1" : NULL,
+			                         m == 1 ? 3 : 0, NULL, false, &r),
+			                 0);
 			ck_assert_msg(r.status < 300 || r.status >= 400, "%s %s: %ld", methods[m], paths[i].path,
-				      r.status);
+			              r.status);
 			rt_assert_header(&r, "Location", NULL);
 			if (m == 0)
 				ck_assert_msg(r.status == paths[i].status, "GET %s: %ld, expected %ld", paths[i].path,
-					      r.status, paths[i].status);
+				              r.status, paths[i].status);
 			http_result_free(&r);
 		}
 	}
@@ -539,8 +536,8 @@ END_TEST
 
 START_TEST(test_reserved_code_cannot_be_created)
 {
-	static const char *const codes[] = {"api", "API", "admin", "administrator", "healthz", "metrics", "robots.txt",
-					    "favicon.ico"};
+	static const char *const codes[] = {"api",     "API",     "admin",      "administrator",
+	                                    "healthz", "metrics", "robots.txt", "favicon.ico"};
 	char out[512], err[512], list[4096];
 	static const char *const list_args[] = {"list", NULL};
 	struct daemon d;
@@ -571,7 +568,7 @@ Suite *redirect_suite(void)
 	tcase_add_loop_test(body, test_body_through_307_308_arrives_with_same_method_and_bytes, 0, 12);
 	tcase_add_loop_test(body, test_post_through_301_302_303_arrives_as_get, 0, 3);
 	tcase_add_loop_test(body, test_curl_command_follows_with_method_and_body_of_each_status, 0,
-			    (int)(sizeof(curl_cases) / sizeof(curl_cases[0])));
+	                    (int)(sizeof(curl_cases) / sizeof(curl_cases[0])));
 	suite_add_tcase(s, body);
 
 	tcase_set_timeout(headers, 60);
@@ -584,14 +581,14 @@ Suite *redirect_suite(void)
 
 	tcase_set_timeout(errors, 60);
 	tcase_add_loop_test(errors, test_unknown_code_is_404_html_or_json_by_accept, 0,
-			    (int)(sizeof(accept_cases) / sizeof(accept_cases[0])));
+	                    (int)(sizeof(accept_cases) / sizeof(accept_cases[0])));
 	tcase_add_loop_test(errors, test_expired_out_of_clicks_disabled_link_is_410, 0, 6);
 	tcase_add_test(errors, test_link_with_max_clicks_1_redirects_once_then_410);
 	suite_add_tcase(s, errors);
 
 	tcase_set_timeout(query, 60);
 	tcase_add_loop_test(query, test_forward_query_merges_request_query_into_target, 0,
-			    (int)(sizeof(query_cases) / sizeof(query_cases[0])));
+	                    (int)(sizeof(query_cases) / sizeof(query_cases[0])));
 	tcase_add_test(query, test_forward_query_reaches_the_target_with_post_body);
 	suite_add_tcase(s, query);
 

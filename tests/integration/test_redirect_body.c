@@ -58,7 +58,7 @@ END_TEST
 START_TEST(test_expect_100_continue_headers_alone_get_the_redirect)
 {
 	static const char req[] = "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 5242880\r\n"
-				  "Expect: 100-continue\r\n\r\n";
+	                          "Expect: 100-continue\r\n\r\n";
 	char resp[4096];
 	bool closed;
 

@@ -58,8 +58,9 @@ static size_t huge_uri(char *buf, size_t size)
 
 static size_t chunk_over_limit(char *buf, size_t size)
 {
-	size_t n = (size_t)snprintf(buf, size, "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-					       "1000\r\n");
+	size_t n = (size_t)snprintf(buf, size,
+	                            "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                            "1000\r\n");
 
 	memset(buf + n, 'b', 4096);
 	n += 4096;
@@ -76,47 +77,45 @@ struct hostile_case {
 };
 
 static const struct hostile_case hostile_cases[] = {
-	{"garbage request line", "GARBAGE\r\n\r\n", NULL, "", false},
-	{"method alone", "GET\r\n\r\n", NULL, "", false},
-	/* libmicrohttpd 1.0 answers a broken request line with 400 only when
-	 * its method is a known one, and closes otherwise. */
-	{"binary request line", "\x01\x02\x03\xff hello\r\n\r\n", NULL,
-	 HARNESS_MHD_REFUSES_ITSELF ? "" : "HTTP/1.1 400 ", false},
-	{"empty lines only", "\r\n\r\n\r\n", NULL, "", false},
-	{"unknown HTTP version", "GET /c HTTP/9.9\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 505 ", false},
-	{"HTTP/1.1 without Host", "GET /c HTTP/1.1\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
-	{"two Host headers", "GET /c HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
-	{"space before Host's colon", "GET /c HTTP/1.1\r\nHost : t\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
-	{"space in the target", "GET /c d HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
-	{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
-	{"CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
-	{"TRACE", "TRACE /c HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 405 ", false},
-	{"lower-case method", "post /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc", NULL, "HTTP/1.1 501 ",
-	 false},
-	{"header line without colon", "GET /c HTTP/1.1\r\nHost: t\r\nNoColonHere\r\n\r\n", NULL, "HTTP/1.1 400 ",
-	 false},
-	{"Content-Length not a number", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n", NULL,
-	 "HTTP/1.1 400 ", true},
-	{"Content-Length negative", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: -5\r\n\r\n", NULL,
-	 "HTTP/1.1 400 ", true},
-	{"Content-Length with a sign", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello", NULL,
-	 "HTTP/1.1 400 ", true},
-	{"Content-Length past 2^64", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-	 NULL, "HTTP/1.1 413 ", true},
-	/* Before 1.0 libmicrohttpd takes 2^64-1 as a length (its "unknown
-	 * size"), so the link's 307 answers without reading the body; 1.0
-	 * refuses it as too large itself. */
-	{"Content-Length 2^64-1", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 18446744073709551615\r\n\r\n", NULL,
-	 HARNESS_MHD_REFUSES_ITSELF ? "HTTP/1.1 413 " : "HTTP/1.1 307 ", false},
-	{"bad chunk size", "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
-	 NULL, "HTTP/1.1 400 ", false},
-	{"chunked body over --max-body", NULL, chunk_over_limit, "", false},
-	{"header flood: 5000 headers", NULL, many_headers, "HTTP/1.1 431 ", false},
-	{"header flood: one 100 KB header", NULL, huge_header, "HTTP/1.1 431 ", false},
-	{"100 KB request target", NULL, huge_uri, "HTTP/1.1 414 ", false},
-	{"stalls in the request line", "GET /c HT", NULL, "", false},
-	{"stalls in the headers", "GET /c HTTP/1.1\r\nHost: t\r\n", NULL, "", false},
-	{"stalls in the body", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc", NULL, "", false},
+    {"garbage request line", "GARBAGE\r\n\r\n", NULL, "", false},
+    {"method alone", "GET\r\n\r\n", NULL, "", false},
+    /* libmicrohttpd 1.0 answers a broken request line with 400 only when
+     * its method is a known one, and closes otherwise. */
+    {"binary request line", "\x01\x02\x03\xff hello\r\n\r\n", NULL, HARNESS_MHD_REFUSES_ITSELF ? "" : "HTTP/1.1 400 ",
+     false},
+    {"empty lines only", "\r\n\r\n\r\n", NULL, "", false},
+    {"unknown HTTP version", "GET /c HTTP/9.9\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 505 ", false},
+    {"HTTP/1.1 without Host", "GET /c HTTP/1.1\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+    {"two Host headers", "GET /c HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+    {"space before Host's colon", "GET /c HTTP/1.1\r\nHost : t\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+    {"space in the target", "GET /c d HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+    {"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+    {"CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+    {"TRACE", "TRACE /c HTTP/1.1\r\nHost: t\r\n\r\n", NULL, "HTTP/1.1 405 ", false},
+    {"lower-case method", "post /c HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc", NULL, "HTTP/1.1 501 ", false},
+    {"header line without colon", "GET /c HTTP/1.1\r\nHost: t\r\nNoColonHere\r\n\r\n", NULL, "HTTP/1.1 400 ", false},
+    {"Content-Length not a number", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n", NULL, "HTTP/1.1 400 ",
+     true},
+    {"Content-Length negative", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: -5\r\n\r\n", NULL, "HTTP/1.1 400 ",
+     true},
+    {"Content-Length with a sign", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello", NULL,
+     "HTTP/1.1 400 ", true},
+    {"Content-Length past 2^64", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n", NULL,
+     "HTTP/1.1 413 ", true},
+    /* Before 1.0 libmicrohttpd takes 2^64-1 as a length (its "unknown
+     * size"), so the link's 307 answers without reading the body; 1.0
+     * refuses it as too large itself. */
+    {"Content-Length 2^64-1", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 18446744073709551615\r\n\r\n", NULL,
+     HARNESS_MHD_REFUSES_ITSELF ? "HTTP/1.1 413 " : "HTTP/1.1 307 ", false},
+    {"bad chunk size", "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", NULL,
+     "HTTP/1.1 400 ", false},
+    {"chunked body over --max-body", NULL, chunk_over_limit, "", false},
+    {"header flood: 5000 headers", NULL, many_headers, "HTTP/1.1 431 ", false},
+    {"header flood: one 100 KB header", NULL, huge_header, "HTTP/1.1 431 ", false},
+    {"100 KB request target", NULL, huge_uri, "HTTP/1.1 414 ", false},
+    {"stalls in the request line", "GET /c HT", NULL, "", false},
+    {"stalls in the headers", "GET /c HTTP/1.1\r\nHost: t\r\n", NULL, "", false},
+    {"stalls in the body", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc", NULL, "", false},
 };
 
 START_TEST(test_malformed_request_neither_crashes_nor_stops_the_daemon)
@@ -145,8 +144,8 @@ START_TEST(test_malformed_request_neither_crashes_nor_stops_the_daemon)
 	if (c->status_line[0] == '\0')
 		ck_assert_msg(got == 0, "%s: expected no answer, got: %.200s", c->name, resp);
 	else
-		ck_assert_msg(strncmp(resp, c->status_line, strlen(c->status_line)) == 0, "%s: expected '%s', got: %.200s",
-			      c->name, c->status_line, resp);
+		ck_assert_msg(strncmp(resp, c->status_line, strlen(c->status_line)) == 0,
+		              "%s: expected '%s', got: %.200s", c->name, c->status_line, resp);
 	if (c->status_line[0] != '\0') {
 		/* Status lines start a line; a page's text may say "HTTP/1.1"
 		 * too (libmicrohttpd 1.0's for a missing Host does). */
@@ -154,7 +153,7 @@ START_TEST(test_malformed_request_neither_crashes_nor_stops_the_daemon)
 		for (const char *p = strstr(resp, "\nHTTP/1."); p != NULL; p = strstr(p + 1, "\nHTTP/1."))
 			lines++;
 		ck_assert_msg(lines == (c->mhd_twice && !HARNESS_MHD_REFUSES_ITSELF ? 2 : 1),
-			      "%s: %d status lines: %.400s", c->name, lines, resp);
+		              "%s: %d status lines: %.400s", c->name, lines, resp);
 	}
 	rt_assert_still_serving("/c", TARGET);
 	free(req);
@@ -169,7 +168,7 @@ Suite *redirect_hostile_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_malformed_request_neither_crashes_nor_stops_the_daemon, 0,
-			    (int)(sizeof(hostile_cases) / sizeof(hostile_cases[0])));
+	                    (int)(sizeof(hostile_cases) / sizeof(hostile_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

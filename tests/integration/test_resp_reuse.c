@@ -29,8 +29,8 @@
 #define RSP_BUF 16384
 #define RSP_TIMEOUT_MS 5000
 #define RSP_HEADERS_MAX 16
-#define RSP_PAGE_HEAD                                                                                          \
-	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting</title></head><body>"        \
+#define RSP_PAGE_HEAD                                                                                                  \
+	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting</title></head><body>"                 \
 	"<p>Redirecting to <a href=\""
 #define RSP_PAGE_TAIL "</a>.</p></body></html>\n"
 #define RSP_NO_STORE "private, no-store"
@@ -40,8 +40,8 @@ static struct daemon rsp_d;
 
 /* The two ways each case runs: the table on, and off. */
 static const char *const rsp_configs[][5] = {
-	{"--threads", "1", NULL},
-	{"--threads", "1", "--link-cache", "0", NULL},
+    {"--threads", "1", NULL},
+    {"--threads", "1", "--link-cache", "0", NULL},
 };
 
 #define RSP_NCONFIGS ((int)(sizeof(rsp_configs) / sizeof(rsp_configs[0])))
@@ -143,14 +143,14 @@ static void rsp_take(const char *raw, size_t n, bool head, struct rsp_msg *m)
 	date_end = strstr(date + 2, "\r\n");
 	/* "Date: Wed, 25 Nov 2026 23:50:11 GMT" */
 	ck_assert_msg(date_end - (date + 2) == 35 && strncmp(date_end - 4, " GMT", 4) == 0, "bad Date: '%.*s'",
-		      (int)(date_end - date - 2), date + 2);
+	              (int)(date_end - date - 2), date + 2);
 	ck_assert_msg(strstr(date_end, "\r\nDate: ") == NULL || strstr(date_end, "\r\nDate: ") > end,
-		      "two Date headers: '%s'", raw);
+	              "two Date headers: '%s'", raw);
 	cl = strstr(raw, "\r\nContent-Length: ");
 	ck_assert_msg(cl != NULL && cl < end, "no Content-Length: '%s'", raw);
 	body_len = head ? 0 : strtoul(cl + 18, NULL, 10);
 	ck_assert_msg(n == head_len + body_len, "%zu bytes for a header block of %zu and a body of %zu: '%s'", n,
-		      head_len, body_len, raw);
+	              head_len, body_len, raw);
 	memcpy(m->text, raw, (size_t)(date - raw));
 	m->len = (size_t)(date - raw);
 	memcpy(m->text + m->len, date_end, n - (size_t)(date_end - raw));
@@ -203,12 +203,24 @@ static void rsp_escape(const char *s, char *out, size_t size)
 		char one[2] = {*s, '\0'};
 
 		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: rep = one; break;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			rep = one;
+			break;
 		}
 		ck_assert_uint_lt(n + strlen(rep), size);
 		memcpy(out + n, rep, strlen(rep));
@@ -220,12 +232,18 @@ static void rsp_escape(const char *s, char *out, size_t size)
 static const char *rsp_reason(int status)
 {
 	switch (status) {
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	default: return "?";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	default:
+		return "?";
 	}
 }
 
@@ -247,14 +265,14 @@ static void rsp_assert_redirect(const struct rsp_msg *m, int status, const char 
 	snprintf(want[nwant++], sizeof(want[0]), "HTTP/1.1 %d %s", status, rsp_reason(status));
 	snprintf(want[nwant++], sizeof(want[0]), "Location: %s", location);
 	snprintf(want[nwant++], sizeof(want[0]), "Cache-Control: %s",
-		 status == 301 || status == 308 ? RSP_PUBLIC : RSP_NO_STORE);
+	         status == 301 || status == 308 ? RSP_PUBLIC : RSP_NO_STORE);
 	snprintf(want[nwant++], sizeof(want[0]), "Content-Type: text/html; charset=utf-8");
 	snprintf(want[nwant++], sizeof(want[0]), "Content-Length: %zu", strlen(page));
 	if (close)
 		snprintf(want[nwant++], sizeof(want[0]), "Connection: close");
 
 	ck_assert_msg(strncmp(m->text, want[0], strlen(want[0])) == 0 && m->text[strlen(want[0])] == '\r',
-		      "status line, expected '%s': '%s'", want[0], m->text);
+	              "status line, expected '%s': '%s'", want[0], m->text);
 	used[0] = true;
 	seen = 1;
 	for (line = strstr(m->text, "\r\n") + 2; line < end; line = strstr(line, "\r\n") + 2) {
@@ -279,15 +297,15 @@ static void rsp_assert_redirect(const struct rsp_msg *m, int status, const char 
 /* a and b are the same bytes, all but the Date line. */
 static void rsp_assert_same(const struct rsp_msg *a, const struct rsp_msg *b)
 {
-	ck_assert_msg(a->len == b->len && memcmp(a->text, b->text, a->len) == 0, "answers differ:\n'%s'\n'%s'",
-		      a->text, b->text);
+	ck_assert_msg(a->len == b->len && memcmp(a->text, b->text, a->len) == 0, "answers differ:\n'%s'\n'%s'", a->text,
+	              b->text);
 }
 
 /* Asserts head, a HEAD's answer, is get's header block without its body. */
 static void rsp_assert_same_head(const struct rsp_msg *get, const struct rsp_msg *head)
 {
 	ck_assert_msg(head->len == get->head_len && memcmp(get->text, head->text, get->head_len) == 0,
-		      "HEAD's headers differ from GET's:\n'%s'\n'%s'", get->text, head->text);
+	              "HEAD's headers differ from GET's:\n'%s'\n'%s'", get->text, head->text);
 }
 
 /* GET /path on fd (or a new connection when fd < 0) answers exactly. */
@@ -382,11 +400,8 @@ START_TEST(test_status_change_seen_at_next_request)
 		const char *patch;
 		int status;
 	} steps[] = {
-		{"{\"status\":301}", 301},
-		{"{\"status\":308}", 308},
-		{"{\"status\":302}", 302},
-		{"{\"status\":307}", 307},
-		{"{\"status\":303}", 303},
+	    {"{\"status\":301}", 301}, {"{\"status\":308}", 308}, {"{\"status\":302}", 302},
+	    {"{\"status\":307}", 307}, {"{\"status\":303}", 303},
 	};
 	static struct rsp_msg m;
 	const char *url = "https://t.example/status";
@@ -531,9 +546,9 @@ START_TEST(test_more_links_than_slots)
 
 	rsp_start(_i);
 	sqlfile_exec(rsp_d.db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299) "
-			       "INSERT INTO links (code, url, status, created_at, updated_at) "
-			       "SELECT printf('m%03d', i), printf('https://t.example/m/%03d', i / 2), "
-			       "CASE i % 4 WHEN 0 THEN 302 WHEN 1 THEN 301 WHEN 2 THEN 307 ELSE 308 END, 1, 1 FROM n");
+	                       "INSERT INTO links (code, url, status, created_at, updated_at) "
+	                       "SELECT printf('m%03d', i), printf('https://t.example/m/%03d', i / 2), "
+	                       "CASE i % 4 WHEN 0 THEN 302 WHEN 1 THEN 301 WHEN 2 THEN 307 ELSE 308 END, 1, 1 FROM n");
 	ck_assert_int_eq(sqlfile_int(rsp_d.db, "SELECT count(*) FROM links"), RSP_MANY);
 	fd = rsp_connect();
 	for (int pass = 0; pass < 2; pass++) {
@@ -555,10 +570,10 @@ END_TEST
 START_TEST(test_posts_between_cached_gets)
 {
 	static const char post[] = "POST /p7 HTTP/1.1\r\nHost: t\r\nUser-Agent: rsp-test\r\n"
-				   "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n\r\n"
-				   "hello=world";
+	                           "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n\r\n"
+	                           "hello=world";
 	static const char expect[] = "POST /p7 HTTP/1.1\r\nHost: t\r\nUser-Agent: rsp-test\r\n"
-				     "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+	                             "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n";
 	static struct rsp_msg get, m;
 	const char *url = "https://t.example/post?a=1&b=2";
 	int fd, fd2;

@@ -25,13 +25,14 @@ static void make_large_database(struct daemon *d)
 
 	fixture_make_db(d, NULL);
 	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
-		 "INSERT INTO links (code, url, status, created_at, updated_at) "
-		 "SELECT 'c' || i, 'https://example.com/' || i, 302, 1700000000, 1700000000 FROM n; "
-		 "PRAGMA wal_checkpoint(TRUNCATE);",
-		 LINKS);
+	         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	         "INSERT INTO links (code, url, status, created_at, updated_at) "
+	         "SELECT 'c' || i, 'https://example.com/' || i, 302, 1700000000, 1700000000 FROM n; "
+	         "PRAGMA wal_checkpoint(TRUNCATE);",
+	         LINKS);
 	sqlfile_exec(d->db, sql);
-	ck_assert_int_gt(sqlfile_int(d->db, "PRAGMA page_count") * sqlfile_int(d->db, "PRAGMA page_size"), 4 * 1024 * 1024);
+	ck_assert_int_gt(sqlfile_int(d->db, "PRAGMA page_count") * sqlfile_int(d->db, "PRAGMA page_size"),
+	                 4 * 1024 * 1024);
 }
 
 START_TEST(test_large_database_starts_and_redirects)
@@ -72,7 +73,7 @@ START_TEST(test_large_database_with_damaged_root_is_refused)
 	close(fd);
 
 	status = shortd_run(d.db, out, sizeof(out), err, sizeof(err),
-			    (const char *const[]){"serve", "--listen", "127.0.0.1:0", "--db", d.db, NULL});
+	                    (const char *const[]){"serve", "--listen", "127.0.0.1:0", "--db", d.db, NULL});
 	ck_assert_msg(status == 1, "exit status %d, stderr: %s", status, err);
 	ck_assert_msg(strstr(err, "corrupt") != NULL && strstr(err, d.db) != NULL, "stderr: %s", err);
 	ck_assert_ptr_null(strstr(err, "listening on"));

@@ -23,7 +23,7 @@ START_TEST(test_version)
 	char out[256], err[256];
 
 	ck_assert_int_eq(shortd_run(NULL, out, sizeof(out), err, sizeof(err), (const char *const[]){"--version", NULL}),
-			 0);
+	                 0);
 	ck_assert_int_eq(strncmp(out, "shortd ", 7), 0);
 	ck_assert_int_eq(out[strlen(out) - 1], '\n');
 	ck_assert_str_eq(err, "");
@@ -39,8 +39,7 @@ START_TEST(test_help_in_every_spelling)
 		char out[4096], err[256];
 
 		ck_assert_int_eq(
-			shortd_run(NULL, out, sizeof(out), err, sizeof(err), (const char *const[]){spellings[i], NULL}),
-			0);
+		    shortd_run(NULL, out, sizeof(out), err, sizeof(err), (const char *const[]){spellings[i], NULL}), 0);
 		ck_assert_msg(strstr(out, "  serve  [--listen HOST:PORT]") != NULL, "%s: %s", spellings[i], out);
 		ck_assert_ptr_nonnull(strstr(out, "  token list | token revoke NAME\n"));
 		ck_assert_str_eq(err, "");
@@ -52,8 +51,7 @@ START_TEST(test_unknown_command_exits_2)
 {
 	char out[256], err[256];
 
-	ck_assert_int_eq(shortd_run(NULL, out, sizeof(out), err, sizeof(err), (const char *const[]){"srve", NULL}),
-			 2);
+	ck_assert_int_eq(shortd_run(NULL, out, sizeof(out), err, sizeof(err), (const char *const[]){"srve", NULL}), 2);
 	ck_assert_str_eq(out, "");
 	ck_assert_str_eq(err, "shortd: unknown command 'srve' (try shortd --help)\n");
 }

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
 #include "api_client.h"
+#include "harness.h"
 
 #define LOAD_THREADS 8
 #define LOAD_PER_THREAD 1000
@@ -79,7 +79,7 @@ START_TEST(test_8_threads_create_8000_distinct_links)
 		pthread_join(threads[t], NULL);
 	for (int t = 0; t < LOAD_THREADS; t++) {
 		ck_assert_msg(creators[t].failed == 0, "thread %d: %d failed, last %ld %s", t, creators[t].failed,
-			      creators[t].last_bad_status, creators[t].last_bad_body);
+		              creators[t].last_bad_status, creators[t].last_bad_body);
 		memcpy(all_codes[t * LOAD_PER_THREAD], creators[t].codes, sizeof(creators[t].codes));
 	}
 	qsort(all_codes, LOAD_TOTAL, sizeof(all_codes[0]), compare_codes);

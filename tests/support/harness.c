@@ -70,8 +70,8 @@ static const char *shortd_bin(void)
 
 static bool is_proxy_var(const char *entry)
 {
-	static const char *const names[] = {"http_proxy=", "https_proxy=", "all_proxy=", "HTTP_PROXY=",
-					    "HTTPS_PROXY=", "ALL_PROXY=", NULL};
+	static const char *const names[] = {
+	    "http_proxy=", "https_proxy=", "all_proxy=", "HTTP_PROXY=", "HTTPS_PROXY=", "ALL_PROXY=", NULL};
 
 	for (int i = 0; names[i] != NULL; i++) {
 		if (strncmp(entry, names[i], strlen(names[i])) == 0)
@@ -333,8 +333,7 @@ static void sink_add(struct sink *s, const char *data, size_t n)
 
 /* Runs file (searched in PATH) with argv and envp; the child's stdout and
  * stderr go to out and err (NULL: err is inherited). Exit status or -1. */
-static int run_captured(const char *file, char *const *argv, char *const *envp, struct sink *out,
-			struct sink *err)
+static int run_captured(const char *file, char *const *argv, char *const *envp, struct sink *out, struct sink *err)
 {
 	int po[2] = {-1, -1}, pe[2] = {-1, -1};
 	struct pollfd fds[2];
@@ -514,7 +513,7 @@ static void *echo_on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 }
 
 static void echo_on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
-			      enum MHD_RequestTerminationCode toe)
+                              enum MHD_RequestTerminationCode toe)
 {
 	struct echo_req *r = *req_cls;
 
@@ -530,8 +529,8 @@ static void echo_on_completed(void *cls, struct MHD_Connection *con, void **req_
 }
 
 static enum MHD_Result echo_on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
-				       const char *version, const char *upload_data, size_t *upload_data_size,
-				       void **req_cls)
+                                       const char *version, const char *upload_data, size_t *upload_data_size,
+                                       void **req_cls)
 {
 	struct echo_req *r = *req_cls;
 	struct MHD_Response *resp;
@@ -586,11 +585,9 @@ int echo_start(struct echo *e)
 	addr.sin_port = 0;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, echo_on_request, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-			     MHD_OPTION_URI_LOG_CALLBACK, echo_on_uri, NULL,
-			     MHD_OPTION_NOTIFY_COMPLETED, echo_on_completed, NULL,
-			     MHD_OPTION_END);
+	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+	                     (unsigned int)30, MHD_OPTION_URI_LOG_CALLBACK, echo_on_uri, NULL,
+	                     MHD_OPTION_NOTIFY_COMPLETED, echo_on_completed, NULL, MHD_OPTION_END);
 	if (d == NULL)
 		return -1;
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -682,7 +679,7 @@ void http_client_cleanup(struct http_client *c)
 }
 
 int http_client_do(struct http_client *c, const char *method, const char *url, const void *body, size_t body_len,
-		   const char *const *headers, bool follow, struct http_result *out)
+                   const char *const *headers, bool follow, struct http_result *out)
 {
 	CURL *h = c->curl;
 	struct curl_slist *list = NULL;
@@ -755,7 +752,7 @@ out:
 }
 
 int http_do(const char *method, const char *url, const void *body, size_t body_len, const char *const *headers,
-	    bool follow, struct http_result *out)
+            bool follow, struct http_result *out)
 {
 	struct http_client c;
 	int rc;
@@ -855,7 +852,7 @@ int raw_send(int fd, const void *data, size_t len)
  * peer closes, the deadline passes or resp is full. 1 when the peer closed
  * (or reset), 0 otherwise. */
 static int read_until(int fd, char *resp, size_t respsize, size_t *len, int64_t deadline,
-		      bool (*done)(const char *, size_t))
+                      bool (*done)(const char *, size_t))
 {
 	while (*len + 1 < respsize) {
 		struct pollfd p = {fd, POLLIN, 0};
@@ -880,7 +877,7 @@ static int read_until(int fd, char *resp, size_t respsize, size_t *len, int64_t 
 }
 
 long raw_request_ex(unsigned port, const void *req, size_t len, char *resp, size_t respsize, int timeout_ms,
-		    bool *peer_closed)
+                    bool *peer_closed)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	size_t got = 0;
@@ -990,7 +987,7 @@ void raise_nofile(unsigned long want)
 		rl.rlim_max = want;
 	rl.rlim_cur = want;
 	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "cannot raise RLIMIT_NOFILE to %lu: %s", want,
-		      strerror(errno));
+	              strerror(errno));
 }
 
 /* ---- the daemon-plus-links fixture ---- */
@@ -1099,8 +1096,7 @@ void fixture_make_db(struct daemon *d, const struct fixture_link *links)
 		create_link(d, links[i].url, links[i].code, links[i].status, links[i].extra);
 }
 
-void fixture_start(struct daemon *d, const struct fixture_link *links, const char *const *args,
-		   const char *const *env)
+void fixture_start(struct daemon *d, const struct fixture_link *links, const char *const *args, const char *const *env)
 {
 	fixture_make_db(d, links);
 	ck_assert_int_eq(daemon_start(d, args, env), 0);

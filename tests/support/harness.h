@@ -21,10 +21,10 @@
 struct daemon {
 	pid_t pid;
 	unsigned port;
-	char base[64];     /* "http://127.0.0.1:PORT" */
-	char dir[256];     /* a fresh temporary directory, removed by daemon_cleanup */
-	char db[300];      /* dir + "/shortd.db" unless given */
-	char log[300];     /* the daemon's stderr, kept in dir */
+	char base[64]; /* "http://127.0.0.1:PORT" */
+	char dir[256]; /* a fresh temporary directory, removed by daemon_cleanup */
+	char db[300];  /* dir + "/shortd.db" unless given */
+	char log[300]; /* the daemon's stderr, kept in dir */
 };
 
 /* Makes a fresh temporary directory and database path in d (no daemon yet). */
@@ -57,7 +57,7 @@ bool daemon_is_running(const struct daemon *d);
 struct fixture_link {
 	const char *url; /* NULL ends an array of them */
 	const char *code;
-	int status;		  /* 0: the default */
+	int status;               /* 0: the default */
 	const char *const *extra; /* more "shortd add" flags, NULL-terminated, or NULL */
 };
 
@@ -70,8 +70,7 @@ void fixture_make_db(struct daemon *d, const struct fixture_link *links);
 /* fixture_make_db, then the daemon started with the NULL-terminated serve
  * args and "NAME=value" env (either may be NULL); fails the test when it
  * does not start. */
-void fixture_start(struct daemon *d, const struct fixture_link *links, const char *const *args,
-		   const char *const *env);
+void fixture_start(struct daemon *d, const struct fixture_link *links, const char *const *args, const char *const *env);
 
 /* Stops the daemon with SIGTERM, asserts that it exited 0 and removes its
  * files. */
@@ -121,7 +120,7 @@ struct http_result {
 	long connects;   /* new connections made */
 };
 int http_do(const char *method, const char *url, const void *body, size_t body_len, const char *const *headers,
-	    bool follow, struct http_result *out);
+            bool follow, struct http_result *out);
 void http_result_free(struct http_result *r);
 
 /* A libcurl handle kept across requests, so they can share one connection
@@ -131,7 +130,7 @@ struct http_client {
 };
 int http_client_init(struct http_client *c);
 int http_client_do(struct http_client *c, const char *method, const char *url, const void *body, size_t body_len,
-		   const char *const *headers, bool follow, struct http_result *out);
+                   const char *const *headers, bool follow, struct http_result *out);
 void http_client_cleanup(struct http_client *c);
 
 /* The value of a header (case-insensitive name) in r->headers copied into
@@ -146,7 +145,7 @@ long raw_request(unsigned port, const void *req, size_t len, char *resp, size_t 
 /* raw_request that also tells whether the peer closed (or reset) the
  * connection before the timeout. */
 long raw_request_ex(unsigned port, const void *req, size_t len, char *resp, size_t respsize, int timeout_ms,
-		    bool *peer_closed);
+                    bool *peer_closed);
 
 /* A connected socket to 127.0.0.1:port, or -1; the caller closes it. */
 int raw_connect(unsigned port);

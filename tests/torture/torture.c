@@ -6,10 +6,9 @@
  * Allocations: in the library of shortd's own objects (libshortd.a) each
  * call of malloc, calloc, realloc, strdup and aligned_alloc is renamed to
  * torture_malloc and so on (objcopy --redefine-sym, TORTURE_SYMS in the
- * Makefile), so it comes here while the tests' and Check's own do not; Jansson's and SQLite's come here too, through their own hooks
- * (json_set_alloc_funcs, sqlite3_config(SQLITE_CONFIG_MALLOC)), set before
- * main. SHORTD_TORTURE_ALLOC=N fails the Nth of them (once: the later ones
- * succeed, so that what follows the failure, the recovery, runs too).
+ * Makefile), so it comes here while the tests' and Check's own do not; Jansson's and SQLite's come here too, through
+ * their own hooks (json_set_alloc_funcs, sqlite3_config(SQLITE_CONFIG_MALLOC)), set before main. SHORTD_TORTURE_ALLOC=N
+ * fails the Nth of them (once: the later ones succeed, so that what follows the failure, the recovery, runs too).
  *
  * Storage: SHORTD_TORTURE_IO=N makes a VFS around the default one (unix)
  * the default, and fails its Nth read, write, sync, truncate or lock with
@@ -25,10 +24,10 @@
  * prints the stack of the call that fails (ASan builds).
  */
 #include <fcntl.h>
-#include <stddef.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +41,11 @@ char *torture_strdup(const char *s);
 
 struct torture {
 	unsigned long alloc_at; /* fail this allocation (1-based); 0: none */
-	unsigned long io_at;	/* fail this storage call; 0: none */
-	unsigned long allocs;	/* allocations counted */
-	unsigned long ios;	/* storage calls counted */
-	int injected;		/* a failure was injected */
-	int trace;		/* print the stack of the failed call */
+	unsigned long io_at;    /* fail this storage call; 0: none */
+	unsigned long allocs;   /* allocations counted */
+	unsigned long ios;      /* storage calls counted */
+	int injected;           /* a failure was injected */
+	int trace;              /* print the stack of the failed call */
 	const char *log;
 	sqlite3_mem_methods sqlite_mem;
 	sqlite3_vfs *base_vfs;
@@ -275,19 +274,19 @@ static int t_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 static void fill_io_methods(sqlite3_io_methods *m, int version)
 {
 	*m = (sqlite3_io_methods){
-		.iVersion = version,
-		.xClose = t_close,
-		.xRead = t_read,
-		.xWrite = t_write,
-		.xTruncate = t_truncate,
-		.xSync = t_sync,
-		.xFileSize = t_size,
-		.xLock = t_lock,
-		.xUnlock = t_unlock,
-		.xCheckReservedLock = t_check_reserved,
-		.xFileControl = t_control,
-		.xSectorSize = t_sector,
-		.xDeviceCharacteristics = t_chars,
+	    .iVersion = version,
+	    .xClose = t_close,
+	    .xRead = t_read,
+	    .xWrite = t_write,
+	    .xTruncate = t_truncate,
+	    .xSync = t_sync,
+	    .xFileSize = t_size,
+	    .xLock = t_lock,
+	    .xUnlock = t_unlock,
+	    .xCheckReservedLock = t_check_reserved,
+	    .xFileControl = t_control,
+	    .xSectorSize = t_sector,
+	    .xDeviceCharacteristics = t_chars,
 	};
 	if (version >= 2) {
 		m->xShmMap = t_shm_map;
@@ -374,19 +373,19 @@ static void install_vfs(void)
 	fill_io_methods(&t.io_v2, 2);
 	fill_io_methods(&t.io_v3, 3);
 	t.vfs = (sqlite3_vfs){
-		.iVersion = 2,
-		.szOsFile = (int)offsetof(struct tfile, real) + t.base_vfs->szOsFile,
-		.mxPathname = t.base_vfs->mxPathname,
-		.zName = "torture",
-		.xOpen = t_open,
-		.xDelete = t_delete,
-		.xAccess = t_access,
-		.xFullPathname = t_full_path,
-		.xRandomness = t_randomness,
-		.xSleep = t_sleep,
-		.xCurrentTime = t_current_time,
-		.xGetLastError = t_last_error,
-		.xCurrentTimeInt64 = t_current_time64,
+	    .iVersion = 2,
+	    .szOsFile = (int)offsetof(struct tfile, real) + t.base_vfs->szOsFile,
+	    .mxPathname = t.base_vfs->mxPathname,
+	    .zName = "torture",
+	    .xOpen = t_open,
+	    .xDelete = t_delete,
+	    .xAccess = t_access,
+	    .xFullPathname = t_full_path,
+	    .xRandomness = t_randomness,
+	    .xSleep = t_sleep,
+	    .xCurrentTime = t_current_time,
+	    .xGetLastError = t_last_error,
+	    .xCurrentTimeInt64 = t_current_time64,
 	};
 	sqlite3_vfs_register(&t.vfs, 1);
 }
@@ -415,7 +414,7 @@ static void write_log(void)
 	if (t.log == NULL)
 		return;
 	n = snprintf(line, sizeof(line), "alloc %lu io %lu injected %d\n", __atomic_load_n(&t.allocs, __ATOMIC_RELAXED),
-		     __atomic_load_n(&t.ios, __ATOMIC_RELAXED), __atomic_load_n(&t.injected, __ATOMIC_RELAXED));
+	             __atomic_load_n(&t.ios, __ATOMIC_RELAXED), __atomic_load_n(&t.injected, __ATOMIC_RELAXED));
 	fd = open(t.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return;

@@ -30,15 +30,19 @@ static void peer6(struct sockaddr_in6 *sa, const char *addr)
 
 /* Logs one request from peer with xff through a log trusting cfg (NULL:
  * none) and returns the remote address field of the line written. */
-static void logged_peer(const struct config *cfg, const struct sockaddr *peer, const char *xff, char *out,
-			size_t size)
+static void logged_peer(const struct config *cfg, const struct sockaddr *peer, const char *xff, char *out, size_t size)
 {
 	char path[] = "/tmp/shortd-accesslog-XXXXXX";
 	char err[256], line[1024];
 	struct accesslog *log;
 	struct accesslog_entry e = {
-		.peer = peer, .forwarded_for = xff, .when = 0, .method = "GET", .path = "/x",
-		.version = "HTTP/1.1", .status = 404,
+	    .peer = peer,
+	    .forwarded_for = xff,
+	    .when = 0,
+	    .method = "GET",
+	    .path = "/x",
+	    .version = "HTTP/1.1",
+	    .status = 404,
 	};
 	FILE *f;
 	int fd = mkstemp(path);

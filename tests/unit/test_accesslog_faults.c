@@ -54,10 +54,10 @@ static size_t slurp(const char *path, char *buf, size_t size)
 static struct accesslog_entry entry(const char *path)
 {
 	return (struct accesslog_entry){.when = 1764288000, /* 2025-11-28 00:00:00 UTC */
-					.method = "GET",
-					.path = path,
-					.version = "HTTP/1.1",
-					.status = 302};
+	                                .method = "GET",
+	                                .path = path,
+	                                .version = "HTTP/1.1",
+	                                .status = 302};
 }
 
 /* stderr goes to a file for the rest of the test (each runs in a child). */
@@ -78,7 +78,8 @@ START_TEST(test_open_refuses_a_path_it_cannot_create)
 
 	ck_assert_int_eq(accesslog_open("/nonexistent-shortd-dir/access.log", NULL, &log, err, sizeof(err)), -1);
 	ck_assert_ptr_null(log);
-	ck_assert_str_eq(err, "--access-log: cannot open /nonexistent-shortd-dir/access.log: No such file or directory");
+	ck_assert_str_eq(err,
+	                 "--access-log: cannot open /nonexistent-shortd-dir/access.log: No such file or directory");
 }
 END_TEST
 
@@ -140,7 +141,7 @@ START_TEST(test_reopen_follows_logrotate_and_survives_a_missing_directory)
 	ck_assert_str_eq(buf, "- - - [28/Nov/2025:00:00:00 +0000] \"GET /one HTTP/1.1\" 302 - \"-\" \"-\"\n");
 	slurp(l.path, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "- - - [28/Nov/2025:00:00:00 +0000] \"GET /two HTTP/1.1\" 302 - \"-\" \"-\"\n"
-			      "- - - [28/Nov/2025:00:00:00 +0000] \"GET /three HTTP/1.1\" 302 - \"-\" \"-\"\n");
+	                      "- - - [28/Nov/2025:00:00:00 +0000] \"GET /three HTTP/1.1\" 302 - \"-\" \"-\"\n");
 	logdir_remove(&l);
 }
 END_TEST
@@ -273,8 +274,8 @@ START_TEST(test_fields_and_escapes)
 	accesslog_close(log);
 	slurp(l.path, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "- - - [28/Nov/2025:00:00:00 +0000] \"GET /a\\x20b\\x22c?q=1\\x01 HTTP/1.1\" 302 1234 "
-			      "\"https://r.example/\" \"agent 1.0 \\x22x\\x22\\x5C\\x7F\\xC3\\xA9\"\n"
-			      "- - - [28/Nov/2025:00:00:00 +0000] \"- /n -\" 302 - \"-\" \"-\"\n");
+	                      "\"https://r.example/\" \"agent 1.0 \\x22x\\x22\\x5C\\x7F\\xC3\\xA9\"\n"
+	                      "- - - [28/Nov/2025:00:00:00 +0000] \"- /n -\" 302 - \"-\" \"-\"\n");
 	logdir_remove(&l);
 }
 END_TEST

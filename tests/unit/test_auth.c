@@ -65,11 +65,11 @@ START_TEST(test_header_spellings)
 
 	auth_token_hash(FIXED, fixed);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		enum store_role role = (enum store_role)-1;
+		enum store_role role = (enum store_role) - 1;
 		enum auth_result got = auth_check(st, fixed, rows[i].header, &role);
 
-		ck_assert_msg(got == rows[i].want, "row %zu (%s): %d, not %d", i, rows[i].header ? rows[i].header : "NULL",
-			      got, rows[i].want);
+		ck_assert_msg(got == rows[i].want, "row %zu (%s): %d, not %d", i,
+		              rows[i].header ? rows[i].header : "NULL", got, rows[i].want);
 		if (got == AUTH_OK)
 			ck_assert_int_eq(role, rows[i].role);
 	}

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "clicks.h"
+#include "harness.h"
 #include "link_code.h"
 #include "store.h"
-#include "harness.h"
 
 #define DAY0 1700006400 /* 2023-11-15T00:00:00Z, day 19676 */
 #define NEVER 600000    /* a flush interval no test waits for */

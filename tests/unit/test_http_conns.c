@@ -172,7 +172,7 @@ START_TEST(test_full_table_pushes_out_the_oldest_waiting)
 	}
 	http_conns_phase(&f[0].slot, HTTP_CONNS_BODY); /* never pushed out */
 	http_conns_phase(&f[1].slot, HTTP_CONNS_BUSY); /* nor this one */
-	http_conns_sweep(t);                      /* notes the changes */
+	http_conns_sweep(t);                           /* notes the changes */
 	ck_assert(admit(t, "192.0.2.9"));
 	ck_assert(was_shut(&f[2]));
 	ck_assert(!was_shut(&f[3]) && !was_shut(&f[0]) && !was_shut(&f[1]));

@@ -59,7 +59,7 @@ static void on_conn(void *arg, int fd, const struct sockaddr *addr, socklen_t ad
 	const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
 	bool flags_ok = (fcntl(fd, F_GETFL) & O_NONBLOCK) && (fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	bool addr_ok = addrlen == sizeof(*in) && in->sin_family == AF_INET &&
-		       in->sin_addr.s_addr == htonl(INADDR_LOOPBACK) && in->sin_port != 0;
+	               in->sin_addr.s_addr == htonl(INADDR_LOOPBACK) && in->sin_port != 0;
 
 	pthread_mutex_lock(&s->lock);
 	s->count++;

@@ -62,8 +62,8 @@ START_TEST(test_code_every_byte)
 END_TEST
 
 static const char *const reserved_codes[] = {
-	"api", "API", "Api", "aPi", "healthz", "HEALTHZ", "HealthZ", "metrics", "METRICS", "Metrics",
-	"admin", "ADMIN", "Admin", "admin1", "admin_x", "admin-panel", "administrator", "AdminStuff",
+    "api",     "API",   "Api",   "aPi",   "healthz", "HEALTHZ", "HealthZ",     "metrics",       "METRICS",
+    "Metrics", "admin", "ADMIN", "Admin", "admin1",  "admin_x", "admin-panel", "administrator", "AdminStuff",
 };
 
 START_TEST(test_code_reserved)
@@ -76,8 +76,8 @@ START_TEST(test_code_reserved)
 END_TEST
 
 static const char *const free_codes[] = {
-	"ap", "apis", "api-v2", "api_", "xapi", "healthz2", "health", "metric", "metricsx",
-	"adm", "admi", "xadmin", "my-admin", "robots", "favicon",
+    "ap",       "apis", "api-v2", "api_",   "xapi",     "healthz2", "health",  "metric",
+    "metricsx", "adm",  "admi",   "xadmin", "my-admin", "robots",   "favicon",
 };
 
 START_TEST(test_code_not_reserved)
@@ -105,7 +105,7 @@ END_TEST
 START_TEST(test_code_error_messages)
 {
 	static const enum link_code_error all[] = {LINK_CODE_OK, LINK_CODE_EMPTY, LINK_CODE_TOO_LONG,
-						   LINK_CODE_BAD_CHAR, LINK_CODE_RESERVED};
+	                                           LINK_CODE_BAD_CHAR, LINK_CODE_RESERVED};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		ck_assert_ptr_nonnull(link_code_error_message(all[i]));

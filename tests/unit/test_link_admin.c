@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "link_admin.h"
 #include "harness.h"
+#include "link_admin.h"
 
 #define NOW 1700000000
 static const struct url_self own = {"http://127.0.0.1:8080", NULL, 0};
@@ -47,10 +47,10 @@ static void dump(char *out, size_t size)
 	out[0] = '\0';
 	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT id, code, url, status, forward_query, disabled, created_at, "
-					    "updated_at, expires_at, max_clicks, clicks FROM links ORDER BY id",
-					    -1, &s, NULL),
-			 SQLITE_OK);
+	                                    "SELECT id, code, url, status, forward_query, disabled, created_at, "
+	                                    "updated_at, expires_at, max_clicks, clicks FROM links ORDER BY id",
+	                                    -1, &s, NULL),
+	                 SQLITE_OK);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		for (int i = 0; i < 11; i++) {
 			const unsigned char *t = sqlite3_column_text(s, i);
@@ -141,29 +141,29 @@ struct refusal {
 };
 
 static const struct refusal refusals[] = {
-	{NULL, "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"javascript:alert(1)", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"ftp://t.example/", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"https://t.example/a b", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"https://t.example/\r\nX: y", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"https://u:p@t.example/", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"http://127.0.0.1:8080/taken", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"HTTP://127.0.0.1:8080", NULL, 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
-	{"https://t.example/", "bad code", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
-	{"https://t.example/", "a/b", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
-	{"https://t.example/", "api", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
-	{"https://t.example/", "Admin-page", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
-	{"https://t.example/", "HEALTHZ", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
-	{"https://t.example/", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, 302, LINK_NO_LIMIT,
-	 "invalid_code", 400},
-	{"https://t.example/", "c1", 200, 302, LINK_NO_LIMIT, "invalid_status", 400},
-	{"https://t.example/", "c1", 304, 302, LINK_NO_LIMIT, "invalid_status", 400},
-	{"https://t.example/", "c1", -302, 302, LINK_NO_LIMIT, "invalid_status", 400},
-	{"https://t.example/", "c1", 0, 200, LINK_NO_LIMIT, "invalid_status", 400},
-	{"https://t.example/", "c1", 0, 302, -2, "invalid_max_clicks", 400},
-	{"https://t.example/", "c1", 0, 302, INT64_MIN, "invalid_max_clicks", 400},
-	{"https://t.example/", "taken", 0, 302, LINK_NO_LIMIT, "code_taken", 409},
+    {NULL, "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"javascript:alert(1)", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"ftp://t.example/", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"https://t.example/a b", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"https://t.example/\r\nX: y", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"https://u:p@t.example/", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"http://127.0.0.1:8080/taken", "c1", 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"HTTP://127.0.0.1:8080", NULL, 0, 302, LINK_NO_LIMIT, "invalid_url", 400},
+    {"https://t.example/", "bad code", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+    {"https://t.example/", "a/b", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+    {"https://t.example/", "api", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+    {"https://t.example/", "Admin-page", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+    {"https://t.example/", "HEALTHZ", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+    {"https://t.example/", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, 302, LINK_NO_LIMIT,
+     "invalid_code", 400},
+    {"https://t.example/", "c1", 200, 302, LINK_NO_LIMIT, "invalid_status", 400},
+    {"https://t.example/", "c1", 304, 302, LINK_NO_LIMIT, "invalid_status", 400},
+    {"https://t.example/", "c1", -302, 302, LINK_NO_LIMIT, "invalid_status", 400},
+    {"https://t.example/", "c1", 0, 200, LINK_NO_LIMIT, "invalid_status", 400},
+    {"https://t.example/", "c1", 0, 302, -2, "invalid_max_clicks", 400},
+    {"https://t.example/", "c1", 0, 302, INT64_MIN, "invalid_max_clicks", 400},
+    {"https://t.example/", "taken", 0, 302, LINK_NO_LIMIT, "code_taken", 409},
 };
 
 /* Each refusal: its code and status, a message, and no change at all. */
@@ -264,14 +264,14 @@ struct patch_refusal {
 };
 
 static const struct patch_refusal patch_refusals[] = {
-	{PATCH_URL, "data:text/html,hi", 0, 0, "u", "invalid_url", 400},
-	{PATCH_URL, "", 0, 0, "u", "invalid_url", 400},
-	{PATCH_URL, "http://127.0.0.1:8080/u", 0, 0, "u", "invalid_url", 400},
-	{PATCH_URL | PATCH_STATUS, "https://bad host/", 302, 0, "u", "invalid_url", 400},
-	{PATCH_STATUS, NULL, 300, 0, "u", "invalid_status", 400},
-	{PATCH_STATUS | PATCH_URL, "https://ok.example/", 0, 0, "u", "invalid_status", 400},
-	{PATCH_MAX_CLICKS, NULL, 0, -7, "u", "invalid_max_clicks", 400},
-	{PATCH_STATUS, NULL, 301, 0, "nope", "not_found", 404},
+    {PATCH_URL, "data:text/html,hi", 0, 0, "u", "invalid_url", 400},
+    {PATCH_URL, "", 0, 0, "u", "invalid_url", 400},
+    {PATCH_URL, "http://127.0.0.1:8080/u", 0, 0, "u", "invalid_url", 400},
+    {PATCH_URL | PATCH_STATUS, "https://bad host/", 302, 0, "u", "invalid_url", 400},
+    {PATCH_STATUS, NULL, 300, 0, "u", "invalid_status", 400},
+    {PATCH_STATUS | PATCH_URL, "https://ok.example/", 0, 0, "u", "invalid_status", 400},
+    {PATCH_MAX_CLICKS, NULL, 0, -7, "u", "invalid_max_clicks", 400},
+    {PATCH_STATUS, NULL, 301, 0, "nope", "not_found", 404},
 };
 
 START_TEST(test_update_refused_changes_nothing)
@@ -304,10 +304,10 @@ START_TEST(test_store_errors)
 		const char *code;
 		int http;
 	} map[] = {
-		{STORE_NOT_FOUND, "not_found", 404},   {STORE_CONFLICT, "code_taken", 409},
-		{STORE_FULL, "storage_full", 503},     {STORE_READONLY, "unavailable", 503},
-		{STORE_CORRUPT, "unavailable", 503},   {STORE_TOO_NEW, "unavailable", 503},
-		{STORE_ERROR, "unavailable", 503},
+	    {STORE_NOT_FOUND, "not_found", 404}, {STORE_CONFLICT, "code_taken", 409},
+	    {STORE_FULL, "storage_full", 503},   {STORE_READONLY, "unavailable", 503},
+	    {STORE_CORRUPT, "unavailable", 503}, {STORE_TOO_NEW, "unavailable", 503},
+	    {STORE_ERROR, "unavailable", 503},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -339,7 +339,7 @@ Suite *link_admin_suite(void)
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, test_update_applies_and_normalises);
 	tcase_add_loop_test(tc, test_update_refused_changes_nothing, 0,
-			    (int)(sizeof(patch_refusals) / sizeof(patch_refusals[0])));
+	                    (int)(sizeof(patch_refusals) / sizeof(patch_refusals[0])));
 	tcase_add_test(tc, test_store_errors);
 	suite_add_tcase(s, tc);
 	return s;

@@ -19,10 +19,10 @@
 
 /* Fails the test when cond is false. Unlike ck_assert it records nothing
  * when cond holds, which matters in loops of millions of checks. */
-#define REQUIRE(cond, ...)                      \
-	do {                                    \
-		if (!(cond))                    \
-			ck_abort_msg(__VA_ARGS__); \
+#define REQUIRE(cond, ...)                                                                                             \
+	do {                                                                                                           \
+		if (!(cond))                                                                                           \
+			ck_abort_msg(__VA_ARGS__);                                                                     \
 	} while (0)
 
 /* Checks that got is want as the cache returns it (lcm_same). */
@@ -172,7 +172,7 @@ START_TEST(test_url_longer_than_an_eighth_is_not_stored)
 		if (stored) {
 			assert_cached(lb, la);
 			ck_assert_msg(longest == len - 1 || len == 6000, "url of %zu stored, of %zu not", len,
-				      longest + 1);
+			              longest + 1);
 			longest = len;
 		}
 		ck_assert_uint_eq(link_cache_count(c), stored);
@@ -387,7 +387,7 @@ START_TEST(test_randomized)
 		} else {
 			lcm_invalidate(&m);
 			REQUIRE(link_cache_count(m.c) == 0, "op %u: count %zu after invalidate", op,
-				link_cache_count(m.c));
+			        link_cache_count(m.c));
 		}
 		if (op % 2000 == 1999)
 			lcm_scan(&m);

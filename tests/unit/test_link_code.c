@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "link_code.h"
 #include "link.h"
+#include "link_code.h"
 
 #define DRAWS 20000
 
@@ -98,19 +98,23 @@ static const char *scripted_name(void)
 }
 
 static struct randombytes_implementation scripted = {
-	.implementation_name = scripted_name,
-	.random = scripted_random,
-	.stir = NULL,
-	.uniform = scripted_uniform,
-	.buf = scripted_buf,
-	.close = NULL,
+    .implementation_name = scripted_name,
+    .random = scripted_random,
+    .stir = NULL,
+    .uniform = scripted_uniform,
+    .buf = scripted_buf,
+    .close = NULL,
 };
 
 START_TEST(test_reserved_draws_are_redrawn)
 {
 	char buf[LINK_GEN_LEN + 1];
 
-	script = "admin00" "ADMIN99" "AdMiNzz" "abc1234" "unused0";
+	script = "admin00"
+	         "ADMIN99"
+	         "AdMiNzz"
+	         "abc1234"
+	         "unused0";
 	script_pos = 0;
 	ck_assert_int_eq(randombytes_set_implementation(&scripted), 0);
 	ck_assert_int_eq(link_code_generate(buf, sizeof(buf), NULL), 0);

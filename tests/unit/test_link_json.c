@@ -22,7 +22,7 @@ START_TEST(test_dumps_matches_jansson)
 		memset(big, 'x', sizes[s]);
 		big[sizes[s]] = '\0';
 		j = json_pack("{s:s, s:I, s:[s, {s:n}], s:b, s:s}", "code", "abc", "clicks", (json_int_t)42, "list",
-			      "\"quoted\"\n", "k\xc3\xa9y", "flag", 1, "big", big);
+		              "\"quoted\"\n", "k\xc3\xa9y", "flag", 1, "big", big);
 		ck_assert_ptr_nonnull(j);
 		for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
 			char *want = json_dumps(j, flags[f]), *got = link_json_dumps(j, flags[f]);

@@ -37,7 +37,7 @@ START_TEST(test_what_is_counted)
 	char *text;
 
 	ck_assert_int_eq(metrics_new(&m), 0);
-	metrics_request(m, METRICS_ROUTE_REDIRECT, 302, 50000);	     /* 50 us */
+	metrics_request(m, METRICS_ROUTE_REDIRECT, 302, 50000);      /* 50 us */
 	metrics_request(m, METRICS_ROUTE_REDIRECT, 302, 2000000000); /* 2 s: past every bucket */
 	metrics_request(m, METRICS_ROUTE_REDIRECT, 503, 1000);
 	metrics_request(m, METRICS_ROUTE_API, 201, 1000);
@@ -47,7 +47,7 @@ START_TEST(test_what_is_counted)
 	metrics_request(m, METRICS_ROUTE_API, 99, 1000);
 	metrics_request(m, METRICS_ROUTE_API, 600, 1000);
 	metrics_request(m, METRICS_ROUTE_COUNT, 200, 1000);
-	metrics_request(m, (enum metrics_route)-1, 200, 1000);
+	metrics_request(m, (enum metrics_route) - 1, 200, 1000);
 	metrics_request(NULL, METRICS_ROUTE_API, 200, 1000);
 	metrics_connection_opened(m);
 	metrics_connection_opened(m);
@@ -120,7 +120,7 @@ START_TEST(test_route_names)
 	ck_assert_str_eq(metrics_route_name(METRICS_ROUTE_REDIRECT), "redirect");
 	ck_assert_str_eq(metrics_route_name(METRICS_ROUTE_API), "api");
 	ck_assert_str_eq(metrics_route_name(METRICS_ROUTE_COUNT), "other");
-	ck_assert_str_eq(metrics_route_name((enum metrics_route)-1), "other");
+	ck_assert_str_eq(metrics_route_name((enum metrics_route) - 1), "other");
 }
 END_TEST
 

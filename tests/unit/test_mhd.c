@@ -14,7 +14,7 @@ START_TEST(test_runtime_library_matches_header)
 
 	/* MHD_VERSION 0x00097500 is "0.9.75", 0x01000100 "1.0.1". */
 	snprintf(want, sizeof(want), "%x.%x.%x", (unsigned)(MHD_VERSION >> 24), (unsigned)(MHD_VERSION >> 16) & 0xff,
-		 (unsigned)(MHD_VERSION >> 8) & 0xff);
+	         (unsigned)(MHD_VERSION >> 8) & 0xff);
 	ck_assert_str_eq(MHD_get_version(), want);
 }
 END_TEST

@@ -34,7 +34,7 @@ END_TEST
 static const struct {
 	int size, margin;
 } out_of_bounds[] = {
-	{0, 4}, {-1, 4}, {QR_SIZE_MAX + 1, 4}, {8, -1}, {8, QR_MARGIN_MAX + 1},
+    {0, 4}, {-1, 4}, {QR_SIZE_MAX + 1, 4}, {8, -1}, {8, QR_MARGIN_MAX + 1},
 };
 
 START_TEST(test_bounds_refused)
@@ -43,9 +43,9 @@ START_TEST(test_bounds_refused)
 	size_t len = 1;
 
 	for (int f = QR_SVG; f <= QR_PNG; f++) {
-		ck_assert_int_eq(qr_render(URL, (enum qr_format)f, out_of_bounds[_i].size, out_of_bounds[_i].margin, &out,
-					   &len),
-				 -1);
+		ck_assert_int_eq(
+		    qr_render(URL, (enum qr_format)f, out_of_bounds[_i].size, out_of_bounds[_i].margin, &out, &len),
+		    -1);
 		ck_assert_ptr_null(out);
 		ck_assert_uint_eq(len, 0);
 	}

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "link_code.h"
-#include "html.h"
-#include "redirect.h"
 #include "harness.h"
+#include "html.h"
+#include "link_code.h"
+#include "redirect.h"
 
 #define NOW 1700006400
 
@@ -60,7 +60,7 @@ static struct link add(const char *code, const char *url, int status)
 }
 
 static void patch(const char *code, unsigned fields, int64_t expires_at, int64_t max_clicks, bool disabled,
-		  bool forward_query)
+                  bool forward_query)
 {
 	struct link_patch p;
 	struct link out;
@@ -124,9 +124,9 @@ static int64_t pending_bot(int64_t id)
 static void expected_page(char *out, size_t size, const char *escaped)
 {
 	snprintf(out, size,
-		 "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting</title></head><body>"
-		 "<p>Redirecting to <a href=\"%s\">%s</a>.</p></body></html>\n",
-		 escaped, escaped);
+	         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Redirecting</title></head><body>"
+	         "<p>Redirecting to <a href=\"%s\">%s</a>.</p></body></html>\n",
+	         escaped, escaped);
 }
 
 static const int statuses[] = {301, 302, 303, 307, 308};
@@ -262,21 +262,21 @@ struct not_found_case {
 };
 
 static const struct not_found_case not_founds[] = {
-	{"/nope", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/nope", "text/html", HTTP_FIXED_NOT_FOUND_HTML},
-	{"/nope", "*/*", HTTP_FIXED_NOT_FOUND_HTML},
-	{"/nope", "application/json", HTTP_FIXED_NOT_FOUND_JSON},
-	{"/nope", "text/html;q=0.5, application/json", HTTP_FIXED_NOT_FOUND_JSON},
-	{"/LIVE", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/liv", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/", "application/json", HTTP_FIXED_NOT_FOUND_JSON},
-	{"/live/", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/live.html", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/api", "application/json", HTTP_FIXED_NOT_FOUND_JSON},
-	{"/healthz2", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/admin", NULL, HTTP_FIXED_NOT_FOUND_HTML},
-	{"/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/nope", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/nope", "text/html", HTTP_FIXED_NOT_FOUND_HTML},
+    {"/nope", "*/*", HTTP_FIXED_NOT_FOUND_HTML},
+    {"/nope", "application/json", HTTP_FIXED_NOT_FOUND_JSON},
+    {"/nope", "text/html;q=0.5, application/json", HTTP_FIXED_NOT_FOUND_JSON},
+    {"/LIVE", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/liv", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/", "application/json", HTTP_FIXED_NOT_FOUND_JSON},
+    {"/live/", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/live.html", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/api", "application/json", HTTP_FIXED_NOT_FOUND_JSON},
+    {"/healthz2", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/admin", NULL, HTTP_FIXED_NOT_FOUND_HTML},
+    {"/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL, HTTP_FIXED_NOT_FOUND_HTML},
 };
 
 START_TEST(test_not_found_by_accept)
@@ -442,13 +442,13 @@ struct fq_case {
 };
 
 static const struct fq_case fqs[] = {
-	{"https://t.example/p?a=b", true, "x=1", "https://t.example/p?a=b&x=1"},
-	{"https://t.example/p", true, "x=1&y=2", "https://t.example/p?x=1&y=2"},
-	{"https://t.example/p#frag", true, "x=1", "https://t.example/p?x=1#frag"},
-	{"https://t.example/p?a=b", true, "", "https://t.example/p?a=b"},
-	{"https://t.example/p?a=b", true, NULL, "https://t.example/p?a=b"},
-	{"https://t.example/p", true, "q=a b\r\n", "https://t.example/p?q=a%20b%0D%0A"},
-	{"https://t.example/p?a=b", false, "x=1", "https://t.example/p?a=b"},
+    {"https://t.example/p?a=b", true, "x=1", "https://t.example/p?a=b&x=1"},
+    {"https://t.example/p", true, "x=1&y=2", "https://t.example/p?x=1&y=2"},
+    {"https://t.example/p#frag", true, "x=1", "https://t.example/p?x=1#frag"},
+    {"https://t.example/p?a=b", true, "", "https://t.example/p?a=b"},
+    {"https://t.example/p?a=b", true, NULL, "https://t.example/p?a=b"},
+    {"https://t.example/p", true, "q=a b\r\n", "https://t.example/p?q=a%20b%0D%0A"},
+    {"https://t.example/p?a=b", false, "x=1", "https://t.example/p?a=b"},
 };
 
 START_TEST(test_forward_query)

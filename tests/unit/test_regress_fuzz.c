@@ -25,14 +25,10 @@ static const struct {
 	int ok;
 	int64_t t;
 } rfc3339_rows[] = {
-	{"0001-01-01T00:00:00+00:01", 0, 0},
-	{"0001-01-01T00:00:00+23:59", 0, 0},
-	{"9999-12-31T23:59:59-00:01", 0, 0},
-	{"9999-12-31T23:00:00-23:59", 0, 0},
-	{"0001-01-01T00:00:00Z", 1, -62135596800LL},
-	{"0001-01-01T00:00:00-00:01", 1, -62135596740LL},
-	{"9999-12-31T23:59:59Z", 1, 253402300799LL},
-	{"9999-12-31T23:59:59+00:01", 1, 253402300739LL},
+    {"0001-01-01T00:00:00+00:01", 0, 0},         {"0001-01-01T00:00:00+23:59", 0, 0},
+    {"9999-12-31T23:59:59-00:01", 0, 0},         {"9999-12-31T23:00:00-23:59", 0, 0},
+    {"0001-01-01T00:00:00Z", 1, -62135596800LL}, {"0001-01-01T00:00:00-00:01", 1, -62135596740LL},
+    {"9999-12-31T23:59:59Z", 1, 253402300799LL}, {"9999-12-31T23:59:59+00:01", 1, 253402300739LL},
 };
 
 START_TEST(test_rfc3339_offset_out_of_range_is_refused)
@@ -63,11 +59,12 @@ static const struct {
 	const char *body;
 	const char *message_start;
 } api_rows[] = {
-	{"POST", "{\"url\":\"https://t.example/\",\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xc4\x86y\":1}",
-	 "unknown field 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx?'"},
-	{"PATCH", "{\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xe2\x82\xac\":1}",
-	 "unknown field 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx?\?'"},
-	{"POST", "{\"\xc4\x86\xc4\x86\":1}", "unknown field '\xc4\x86\xc4\x86'"},
+    {"POST",
+     "{\"url\":\"https://t.example/\",\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xc4\x86y\":1}",
+     "unknown field 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx?'"},
+    {"PATCH", "{\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xe2\x82\xac\":1}",
+     "unknown field 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx?\?'"},
+    {"POST", "{\"\xc4\x86\xc4\x86\":1}", "unknown field '\xc4\x86\xc4\x86'"},
 };
 
 START_TEST(test_api_error_quoting_cut_utf8_stays_400)
@@ -119,7 +116,7 @@ START_TEST(test_api_error_quoting_cut_utf8_stays_400)
 	message = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 	ck_assert_ptr_nonnull(message);
 	ck_assert_msg(strncmp(message, api_rows[_i].message_start, strlen(api_rows[_i].message_start)) == 0,
-		      "message: %s", message);
+	              "message: %s", message);
 	json_decref(j);
 	free(resp->body_heap);
 	free(resp);
@@ -139,11 +136,11 @@ Suite *regress_fuzz_suite(void)
 	TCase *tc = tcase_create("rfc3339");
 
 	tcase_add_loop_test(tc, test_rfc3339_offset_out_of_range_is_refused, 0,
-			    (int)(sizeof(rfc3339_rows) / sizeof(rfc3339_rows[0])));
+	                    (int)(sizeof(rfc3339_rows) / sizeof(rfc3339_rows[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("api");
 	tcase_add_loop_test(tc, test_api_error_quoting_cut_utf8_stays_400, 0,
-			    (int)(sizeof(api_rows) / sizeof(api_rows[0])));
+	                    (int)(sizeof(api_rows) / sizeof(api_rows[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "link_code.h"
 #include "migrations.h"
 #include "store.h"
-#include "harness.h"
 
 /* A backend under test: how to make and remove a fresh database for it,
  * and to read and write it behind the store's back in plain SQL that every
@@ -67,7 +67,7 @@ static void sqlite_sql_exec(const char *p, const char *sql)
 
 /* Every backend built in; a conformance test runs once for each. */
 static const struct backend backends[] = {
-	{"sqlite", sqlite_make, tempdb_remove, sqlite_sql_int, sqlite_sql_exec},
+    {"sqlite", sqlite_make, tempdb_remove, sqlite_sql_int, sqlite_sql_exec},
 };
 
 #define N_BACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
@@ -160,8 +160,8 @@ START_TEST(test_open_creates_schema_at_latest_version)
 	ck_assert_int_eq(store_ping(st), STORE_OK);
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-				 "('links', 'tokens', 'clicks_daily', 'referrers_daily')"),
-			 4);
+	                         "('links', 'tokens', 'clicks_daily', 'referrers_daily')"),
+	                 4);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM links"), 0);
 	store_close(st);
 	st = NULL;
@@ -206,9 +206,9 @@ START_TEST(test_migrations_from_version_1_keep_links)
 	sql_exec(sqlite_migrations[0].sql);
 	sql_exec("PRAGMA user_version = 1");
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "
-		 "max_clicks, clicks) VALUES ('old', 'https://old.example/x', 308, 1, 0, 1600000000, 1600000001, "
-		 "1900000000, 50, 7)");
+	         "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "
+	         "max_clicks, clicks) VALUES ('old', 'https://old.example/x', 308, 1, 0, 1600000000, 1600000001, "
+	         "1900000000, 50, 7)");
 	sql_exec(sql);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'tokens'"), 0);
 
@@ -294,7 +294,7 @@ START_TEST(test_newer_database_refused)
 	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_TOO_NEW);
 	ck_assert_ptr_null(st);
 	ck_assert_msg(strstr(err, "99") != NULL && strstr(err, "newer") != NULL && strstr(err, path) != NULL,
-		      "message: %s", err);
+	              "message: %s", err);
 	ck_assert_ptr_null(strchr(err, '\n'));
 	/* nothing was migrated into it */
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), 99);
@@ -385,8 +385,8 @@ START_TEST(test_create_and_lookup_every_field)
 	ck_assert(got.max_clicks == LINK_NO_LIMIT);
 	ck_assert(!got.forward_query);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM links WHERE code = 'plain' AND expires_at IS NULL AND "
-				 "max_clicks IS NULL"),
-			 1);
+	                         "max_clicks IS NULL"),
+	                 1);
 }
 END_TEST
 
@@ -492,9 +492,10 @@ END_TEST
 
 START_TEST(test_generated_code_gives_up)
 {
-	static const char *const always[] = {"taken01", "taken01", "taken01", "taken01", "taken01", "taken01",
-					     "taken01", "taken01", "taken01", "taken01", "taken01", "taken01",
-					     "taken01", "taken01", "taken01", "taken01", "taken01", "taken01", NULL};
+	static const char *const always[] = {"taken01", "taken01", "taken01", "taken01", "taken01",
+	                                     "taken01", "taken01", "taken01", "taken01", "taken01",
+	                                     "taken01", "taken01", "taken01", "taken01", "taken01",
+	                                     "taken01", "taken01", "taken01", NULL};
 	static const char *const failing[] = {NULL};
 	struct script sc = {always, 0};
 	struct link l;
@@ -723,15 +724,15 @@ START_TEST(test_clicks_write_totals_daily_referrers)
 	ck_assert_int_eq(store_link_delete(st, "gone"), STORE_OK);
 
 	struct click_row rows[] = {
-		{a, 19000, 1641600100, 3, 1, "news.example"},
-		{a, 19000, 1641600050, 2, 0, ""},
-		{a, 19000, 1641600000, 1, 0, NULL},
-		{a, 19001, 1641686500, 4, 2, "news.example"},
-		{a, 19001, 1641686400, 1, 0, "blog.example"},
-		{a, 19001, 1641686450, 0, 5, "bots.example"},
-		{gone, 19001, 1641686400, 9, 9, "gone.example"},
-		{b, 19001, 1641686401, 1, 0, "b.example"},
-		{999999, 19001, 1641686400, 7, 0, "ghost.example"},
+	    {a, 19000, 1641600100, 3, 1, "news.example"},
+	    {a, 19000, 1641600050, 2, 0, ""},
+	    {a, 19000, 1641600000, 1, 0, NULL},
+	    {a, 19001, 1641686500, 4, 2, "news.example"},
+	    {a, 19001, 1641686400, 1, 0, "blog.example"},
+	    {a, 19001, 1641686450, 0, 5, "bots.example"},
+	    {gone, 19001, 1641686400, 9, 9, "gone.example"},
+	    {b, 19001, 1641686401, 1, 0, "b.example"},
+	    {999999, 19001, 1641686400, 7, 0, "ghost.example"},
 	};
 	ck_assert_int_eq(store_clicks_write(st, rows, sizeof(rows) / sizeof(rows[0])), STORE_OK);
 
@@ -772,8 +773,8 @@ START_TEST(test_clicks_write_totals_daily_referrers)
 	/* the deleted link's and the unknown id's rows were dropped */
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 3);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM referrers_daily WHERE host IN ('gone.example', "
-				 "'ghost.example', 'bots.example')"),
-			 0);
+	                         "'ghost.example', 'bots.example')"),
+	                 0);
 	ck_assert_int_eq(link_count(), 2);
 
 	/* a second batch adds to the same rows */
@@ -783,8 +784,7 @@ START_TEST(test_clicks_write_totals_daily_referrers)
 	ck_assert_int_eq(got.clicks, 21);
 	ck_assert_int_eq(got.last_click_at, 1641686500);
 	ck_assert_int_eq(sql_int("SELECT clicks FROM clicks_daily WHERE day = 19000"), 16);
-	ck_assert_int_eq(sql_int("SELECT clicks FROM referrers_daily WHERE day = 19000 AND host = 'news.example'"),
-			 13);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM referrers_daily WHERE day = 19000 AND host = 'news.example'"), 13);
 	ck_assert_int_eq(store_clicks_write(st, NULL, 0), STORE_OK);
 }
 END_TEST
@@ -995,7 +995,7 @@ START_TEST(test_resolve_equals_lookup)
 	ck_assert_str_eq(got.url, "https://now.example/");
 	ck_assert_int_eq(store_link_resolve(st, "raw", &got), STORE_NOT_FOUND);
 	sql_exec("INSERT INTO links (code, url, status, created_at, updated_at) "
-		 "VALUES ('raw', 'https://raw.example/', 301, 1, 1)");
+	         "VALUES ('raw', 'https://raw.example/', 301, 1, 1)");
 	ck_assert_int_eq(store_link_resolve(st, "raw", &got), STORE_OK);
 	ck_assert_str_eq(got.url, "https://raw.example/");
 	ck_assert_int_eq(got.status, 301);
@@ -1035,22 +1035,19 @@ static const struct external_change {
 	int64_t expires_at;
 	int64_t max_clicks;
 } external_changes[] = {
-	{"UPDATE links SET url = 'https://changed.example/' WHERE code = 'c'", STORE_OK,
-	 "https://changed.example/", 307, false, false, 1900000000, LINK_NO_LIMIT},
-	{"UPDATE links SET status = 301 WHERE code = 'c'", STORE_OK, NULL, 301, false, false, 1900000000,
-	 LINK_NO_LIMIT},
-	{"UPDATE links SET forward_query = 1 WHERE code = 'c'", STORE_OK, NULL, 307, true, false, 1900000000,
-	 LINK_NO_LIMIT},
-	{"UPDATE links SET disabled = 1 WHERE code = 'c'", STORE_OK, NULL, 307, false, true, 1900000000,
-	 LINK_NO_LIMIT},
-	{"UPDATE links SET expires_at = 1700000500 WHERE code = 'c'", STORE_OK, NULL, 307, false, false,
-	 1700000500, LINK_NO_LIMIT},
-	{"UPDATE links SET expires_at = NULL WHERE code = 'c'", STORE_OK, NULL, 307, false, false, LINK_NO_TIME,
-	 LINK_NO_LIMIT},
-	{"UPDATE links SET max_clicks = 100 WHERE code = 'c'", STORE_OK, NULL, 307, false, false, 1900000000,
-	 100},
-	{"UPDATE links SET code = 'renamed' WHERE code = 'c'", STORE_NOT_FOUND, NULL, 0, false, false, 0, 0},
-	{"DELETE FROM links WHERE code = 'c'", STORE_NOT_FOUND, NULL, 0, false, false, 0, 0},
+    {"UPDATE links SET url = 'https://changed.example/' WHERE code = 'c'", STORE_OK, "https://changed.example/", 307,
+     false, false, 1900000000, LINK_NO_LIMIT},
+    {"UPDATE links SET status = 301 WHERE code = 'c'", STORE_OK, NULL, 301, false, false, 1900000000, LINK_NO_LIMIT},
+    {"UPDATE links SET forward_query = 1 WHERE code = 'c'", STORE_OK, NULL, 307, true, false, 1900000000,
+     LINK_NO_LIMIT},
+    {"UPDATE links SET disabled = 1 WHERE code = 'c'", STORE_OK, NULL, 307, false, true, 1900000000, LINK_NO_LIMIT},
+    {"UPDATE links SET expires_at = 1700000500 WHERE code = 'c'", STORE_OK, NULL, 307, false, false, 1700000500,
+     LINK_NO_LIMIT},
+    {"UPDATE links SET expires_at = NULL WHERE code = 'c'", STORE_OK, NULL, 307, false, false, LINK_NO_TIME,
+     LINK_NO_LIMIT},
+    {"UPDATE links SET max_clicks = 100 WHERE code = 'c'", STORE_OK, NULL, 307, false, false, 1900000000, 100},
+    {"UPDATE links SET code = 'renamed' WHERE code = 'c'", STORE_NOT_FOUND, NULL, 0, false, false, 0, 0},
+    {"DELETE FROM links WHERE code = 'c'", STORE_NOT_FOUND, NULL, 0, false, false, 0, 0},
 };
 
 START_TEST(test_resolve_sees_external_change)
@@ -1073,8 +1070,7 @@ START_TEST(test_resolve_sees_external_change)
 		return;
 	}
 	assert_same_for_redirect(&got, &l);
-	ck_assert_str_eq(got.url, ch->url != NULL ? ch->url
-								   : "https://cached.example/a?b=c");
+	ck_assert_str_eq(got.url, ch->url != NULL ? ch->url : "https://cached.example/a?b=c");
 	ck_assert_int_eq(got.status, ch->status);
 	ck_assert_int_eq(got.forward_query, ch->forward_query);
 	ck_assert_int_eq(got.disabled, ch->disabled);
@@ -1091,13 +1087,13 @@ END_TEST
 /* A link replaced whole by another connection: a new row under the same
  * code (REPLACE deletes the old one) or an upsert that updates it. */
 static const char *const external_replaces[] = {
-	"INSERT OR REPLACE INTO links (code, url, status, created_at, updated_at) "
-	"VALUES ('c', 'https://replaced.example/', 302, 1, 1)",
-	"REPLACE INTO links (code, url, status, created_at, updated_at) "
-	"VALUES ('c', 'https://replaced.example/', 302, 1, 1)",
-	"INSERT INTO links (code, url, status, created_at, updated_at) "
-	"VALUES ('c', 'https://replaced.example/', 302, 1, 1) "
-	"ON CONFLICT (code) DO UPDATE SET url = excluded.url, status = excluded.status",
+    "INSERT OR REPLACE INTO links (code, url, status, created_at, updated_at) "
+    "VALUES ('c', 'https://replaced.example/', 302, 1, 1)",
+    "REPLACE INTO links (code, url, status, created_at, updated_at) "
+    "VALUES ('c', 'https://replaced.example/', 302, 1, 1)",
+    "INSERT INTO links (code, url, status, created_at, updated_at) "
+    "VALUES ('c', 'https://replaced.example/', 302, 1, 1) "
+    "ON CONFLICT (code) DO UPDATE SET url = excluded.url, status = excluded.status",
 };
 
 START_TEST(test_resolve_sees_external_replace)
@@ -1212,27 +1208,26 @@ START_TEST(test_link_epoch_triggers)
 		const char *sql;
 		int moves;
 	} rows[] = {
-		{"UPDATE links SET clicks = clicks + 1 WHERE code = 'e'", 0},
-		{"UPDATE links SET bot_clicks = 5 WHERE code = 'e'", 0},
-		{"UPDATE links SET last_click_at = 1700000009 WHERE code = 'e'", 0},
-		{"UPDATE links SET clicks = 3, bot_clicks = 4, last_click_at = 5 WHERE code = 'e'", 0},
-		{"INSERT INTO links (code, url, status, created_at, updated_at) VALUES ('f', 'https://f/', 302, 1, 1)", 0},
-		{"UPDATE links SET url = 'https://u.example/' WHERE code = 'e'", 1},
-		{"UPDATE links SET status = 301 WHERE code = 'e'", 1},
-		{"UPDATE links SET forward_query = 1 WHERE code = 'e'", 1},
-		{"UPDATE links SET disabled = 1 WHERE code = 'e'", 1},
-		{"UPDATE links SET expires_at = 5 WHERE code = 'e'", 1},
-		{"UPDATE links SET max_clicks = 5 WHERE code = 'e'", 1},
-		{"UPDATE links SET code = 'e2' WHERE code = 'e'", 1},
-		{"DELETE FROM links WHERE code = 'e2'", 1},
-		{"DELETE FROM links WHERE code = 'absent'", 0},
+	    {"UPDATE links SET clicks = clicks + 1 WHERE code = 'e'", 0},
+	    {"UPDATE links SET bot_clicks = 5 WHERE code = 'e'", 0},
+	    {"UPDATE links SET last_click_at = 1700000009 WHERE code = 'e'", 0},
+	    {"UPDATE links SET clicks = 3, bot_clicks = 4, last_click_at = 5 WHERE code = 'e'", 0},
+	    {"INSERT INTO links (code, url, status, created_at, updated_at) VALUES ('f', 'https://f/', 302, 1, 1)", 0},
+	    {"UPDATE links SET url = 'https://u.example/' WHERE code = 'e'", 1},
+	    {"UPDATE links SET status = 301 WHERE code = 'e'", 1},
+	    {"UPDATE links SET forward_query = 1 WHERE code = 'e'", 1},
+	    {"UPDATE links SET disabled = 1 WHERE code = 'e'", 1},
+	    {"UPDATE links SET expires_at = 5 WHERE code = 'e'", 1},
+	    {"UPDATE links SET max_clicks = 5 WHERE code = 'e'", 1},
+	    {"UPDATE links SET code = 'e2' WHERE code = 'e'", 1},
+	    {"DELETE FROM links WHERE code = 'e2'", 1},
+	    {"DELETE FROM links WHERE code = 'absent'", 0},
 	};
 	int64_t n, id;
 	size_t i;
 
 	open_store();
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'link_epoch'"),
-			 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'link_epoch'"), 1);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_epoch"), 1);
 	ck_assert_int_eq(sql_int("SELECT n FROM link_epoch WHERE id = 1"), 0);
 	id = create("e", "https://e.example/");
@@ -1245,8 +1240,7 @@ START_TEST(test_link_epoch_triggers)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		n = sql_int("SELECT n FROM link_epoch WHERE id = 1");
 		sql_exec(rows[i].sql);
-		ck_assert_msg(sql_int("SELECT n FROM link_epoch WHERE id = 1") == n + rows[i].moves, "%s",
-			      rows[i].sql);
+		ck_assert_msg(sql_int("SELECT n FROM link_epoch WHERE id = 1") == n + rows[i].moves, "%s", rows[i].sql);
 	}
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_epoch"), 1);
 }
@@ -1370,9 +1364,9 @@ END_TEST
 START_TEST(test_postgres_url_is_not_built_in)
 {
 	static const char *const urls[] = {
-		"postgres://u:pw-secret@db.example/shortd",
-		"postgresql://u:pw-secret@db.example:5432/shortd?sslmode=require",
-		"PostgreSQL://db.example/shortd",
+	    "postgres://u:pw-secret@db.example/shortd",
+	    "postgresql://u:pw-secret@db.example:5432/shortd?sslmode=require",
+	    "PostgreSQL://db.example/shortd",
 	};
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
@@ -1432,7 +1426,7 @@ Suite *store_suite(void)
 	tc = test_case(s, "resolve");
 	tcase_add_loop_test(tc, test_resolve_equals_lookup, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_sees_external_change, 0,
-			    (int)(sizeof(external_changes) / sizeof(external_changes[0])) * N_BACKENDS);
+	                    (int)(sizeof(external_changes) / sizeof(external_changes[0])) * N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_sees_api_update_and_delete, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_never_caches_max_clicks, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_resolve_without_cache_reads_store, 0, N_BACKENDS);
@@ -1458,7 +1452,7 @@ Suite *store_suite(void)
 	tc = test_case(s, "sqlite_resolve");
 	tcase_add_test(tc, test_resolve_answers_from_cache);
 	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
-			    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
+	                    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
 	tcase_add_test(tc, test_link_epoch_triggers);
 
 	tc = test_case(s, "sqlite_errors");
