@@ -309,8 +309,15 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SUP_OBJ) $(wildcard tests/fuzz/*.h) 
 bench:
 	BUILD=$(BUILD) bash bench/run.sh
 
+# format: lay out every C file as .clang-format says; format-check (in
+# .ci/run) fails, listing them, when one is not.
+FORMAT_FILES = $(wildcard src/*.c include/*.h tests/*/*.c tests/*/*.h)
+
 format:
-	clang-format -i src/*.c include/*.h tests/*/*.c
+	clang-format -i $(FORMAT_FILES)
+
+format-check: deps
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)
