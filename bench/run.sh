@@ -1,5 +1,5 @@
 #!/bin/bash
-# The redirect benchmark (issue 8), run by `make bench`; never part of `make check`.
+# The redirect benchmark, run by `make bench`; never part of `make check`.
 #
 # Builds shortd, fills a database with N links, and measures interleaved
 # rounds (A, B, C, A, B, C, ...) of:
