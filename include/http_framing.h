@@ -33,7 +33,7 @@ struct http_framing {
 /* The refusals' one-line texts. */
 #define HTTP_FRAMING_MALFORMED "malformed or ambiguous request\n"
 #define HTTP_FRAMING_NO_CODING "transfer coding not supported\n"
-#define HTTP_FRAMING_NO_METHOD "method not implemented\n"
+#define HTTP_FRAMING_NO_METHOD "method not supported\n"
 #define HTTP_FRAMING_NOT_ALLOWED "method not allowed\n"
 
 /* Empties f, for a new request. */
