@@ -448,6 +448,10 @@
 
   async function openDetail(code, opener) {
     let l;
+    /* Hidden until filled with what the API says now: a panel still
+     * showing an earlier fill must not take edits that the fill would
+     * then overwrite. */
+    $('detail').hidden = true;
     try {
       l = await api('GET', linkPath(code));
     } catch (e) {
