@@ -51,20 +51,6 @@ static void start(struct daemon *d, const char *const *args)
 	fixture_start(d, links, args, NULL);
 }
 
-/* GET /abc answers 302 to TARGET. */
-static void assert_redirects(const struct daemon *d)
-{
-	char url[128], loc[256];
-	struct http_result r;
-
-	snprintf(url, sizeof(url), "%s/abc", d->base);
-	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
-	ck_assert_int_eq(r.status, 302);
-	ck_assert_int_eq(http_header(&r, "Location", loc, sizeof(loc)), 0);
-	ck_assert_str_eq(loc, TARGET);
-	http_result_free(&r);
-}
-
 static void stop(struct daemon *d)
 {
 	ck_assert(daemon_is_running(d));
@@ -231,7 +217,7 @@ START_TEST(test_slow_client_meets_its_deadline)
 		ck_assert_msg(!closed && !closed_by_peer(fd, 200), "%s: closed after its answers", trickle[_i].name);
 	}
 	close(fd);
-	assert_redirects(&d);
+	assert_redirects_to(&d, "abc", TARGET);
 	stop(&d);
 }
 END_TEST
@@ -261,7 +247,7 @@ START_TEST(test_header_block_over_limit_is_refused)
 	ck_assert(closed);
 	ck_assert_ptr_null(strstr(resp, "Location:"));
 	free(req);
-	assert_redirects(&d);
+	assert_redirects_to(&d, "abc", TARGET);
 	stop(&d);
 }
 END_TEST
@@ -338,7 +324,7 @@ START_TEST(test_smuggling_is_refused)
 	for (const char *p = strstr(resp + 1, "HTTP/1.1 "); p != NULL; p = strstr(p + 1, "HTTP/1.1 "))
 		ck_assert_msg(strncmp(p, line, strlen(line)) == 0, "%s: a second response: %.40s", smuggling[_i].name,
 		              p);
-	assert_redirects(&d);
+	assert_redirects_to(&d, "abc", TARGET);
 	stop(&d);
 }
 END_TEST
@@ -506,9 +492,9 @@ START_TEST(test_refused_request_changes_nothing)
 	if (strncmp(row->status_line, "HTTP/1.1 405 ", 13) == 0)
 		ck_assert_msg(strstr(resp, "\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n") != NULL,
 		              "%s: %.400s", row->name, resp);
-	assert_redirects(&d);
+	assert_redirects_to(&d, "abc", TARGET);
 	/* Stopping writes every pending click: none may have been counted but
-	 * the one assert_redirects() made. */
+	 * the one assert_redirects_to() made. */
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links"), 5);
 	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'victim' "
@@ -631,7 +617,7 @@ START_TEST(test_endless_chunked_body_is_dropped)
 	}
 	ck_assert_msg(dropped, "the endless body was not cut off (last error: %s)", strerror(errno));
 	close(fd);
-	assert_redirects(&d);
+	assert_redirects_to(&d, "abc", TARGET);
 	stop(&d);
 }
 END_TEST
@@ -668,10 +654,10 @@ START_TEST(test_client_that_never_reads_does_not_block_others)
 	}
 	ck_assert_uint_gt(sent, 0);
 	for (int i = 0; i < 20; i++)
-		assert_redirects(&d);
+		assert_redirects_to(&d, "abc", TARGET);
 	close(fd);
 	free(many);
-	assert_redirects(&d);
+	assert_redirects_to(&d, "abc", TARGET);
 	stop(&d);
 }
 END_TEST
@@ -828,7 +814,7 @@ START_TEST(test_idle_timeout_closes_connections)
 	close(silent);
 	close(slow);
 	close(kept);
-	assert_redirects(&d);
+	assert_redirects_to(&d, "abc", TARGET);
 	stop(&d);
 }
 END_TEST

@@ -811,6 +811,19 @@ int http_header(const struct http_result *r, const char *name, char *out, size_t
 	return -1;
 }
 
+void assert_redirects_to(const struct daemon *d, const char *code, const char *location)
+{
+	char url[256], loc[1024];
+	struct http_result r;
+
+	snprintf(url, sizeof(url), "%s/%s", d->base, code);
+	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
+	ck_assert_int_eq(r.status, 302);
+	ck_assert_int_eq(http_header(&r, "Location", loc, sizeof(loc)), 0);
+	ck_assert_str_eq(loc, location);
+	http_result_free(&r);
+}
+
 /* ---- raw sockets ---- */
 
 int raw_connect(unsigned port)

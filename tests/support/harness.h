@@ -137,6 +137,9 @@ void http_client_cleanup(struct http_client *c);
  * out; 0, or -1 when absent. */
 int http_header(const struct http_result *r, const char *name, char *out, size_t outsize);
 
+/* Asserts that GET /code on d answers 302 with Location: location. */
+void assert_redirects_to(const struct daemon *d, const char *code, const char *location);
+
 /* Sends raw bytes to 127.0.0.1:port, then reads until the peer closes, the
  * timeout passes or resp is full; returns the bytes read (NUL terminated) or
  * -1 when the connection failed. */
