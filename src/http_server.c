@@ -45,6 +45,7 @@
 #include "http_framing.h"
 #include "http_listener.h"
 #include "http_respcache.h"
+#include "http_worker.h"
 #include "metrics.h"
 #include "redirect.h"
 
@@ -153,7 +154,9 @@ static void refuse(struct req *r, int status, const char *why)
 }
 
 struct http_server {
-	struct MHD_Daemon *d;
+	struct http_worker **workers; /* threads of them, each with its daemon */
+	unsigned threads;
+	unsigned next_worker;           /* the acceptor's round robin, its thread only */
 	struct http_listener *acceptor; /* owns the listening socket */
 	struct http_conns *conns;       /* admission, deadlines, eviction */
 	const struct config *cfg;
@@ -653,17 +656,32 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
  * proxy. So the library's limits are set out of reach and a connection
  * refused here is closed unanswered, as the library would. A connection the
  * library took but then could not set up (no memory for its pool) is never
- * reported closed and stays counted: a slot lost only when memory runs out. */
+ * reported closed and stays counted: a slot lost only when memory runs out.
+ * Workers take connections in turn. */
 static void hand_over(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct http_server *srv = arg;
+	struct http_worker *w;
 
 	if (!http_conns_admit(srv->conns, addr, addrlen)) {
 		close(fd);
 		return;
 	}
-	if (MHD_add_connection(srv->d, fd, addr, addrlen) != MHD_YES)
+	w = srv->workers[srv->next_worker];
+	srv->next_worker = (srv->next_worker + 1) % srv->threads;
+	if (!http_worker_hand(w, fd, addr, addrlen)) {
+		close(fd);
 		http_conns_cancel(srv->conns, addr, addrlen);
+	}
+}
+
+/* A handed connection that its worker's daemon did not take, or that was
+ * still queued when the worker stopped: its slot is given back. */
+static void refused(void *arg, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *srv = arg;
+
+	http_conns_cancel(srv->conns, addr, addrlen);
 }
 
 /* The acceptor's timer: closes overdue connections off the workers' path. */
@@ -677,6 +695,7 @@ static bool sweep(void *arg)
 /* Frees what http_server_start made besides the daemon and the acceptor. */
 static void http_server_free(struct http_server *srv)
 {
+	free(srv->workers);
 	http_respcache_free(srv->responses);
 	redirect_ctx_free(srv->redirect);
 	metrics_free(srv->metrics);
@@ -684,14 +703,45 @@ static void http_server_free(struct http_server *srv)
 	free(srv);
 }
 
+/* One worker's daemon: epoll, run by a thread of ours (src/http_worker.c),
+ * with the listening socket ours (src/http_listener.c): stopping then never
+ * calls MHD_quiesce_daemon, which in libmicrohttpd 0.9.75 races epoll
+ * workers over the listening socket and aborts the process. */
+static struct MHD_Daemon *start_daemon(struct http_server *srv)
+{
+	const struct config *cfg = srv->cfg;
+
+	return MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, srv,
+	    /* Twice --max-connections at most are ours (counting those shut
+	     * down to make room and not yet closed): with all of them on one
+	     * worker it is still under this. The per-address limit is
+	     * src/http_conns.c's. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * cfg->max_connections + 1),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+#if SHORTD_MHD_HEADERS_IN_PLACE
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)CLIENT_STRICTNESS,
+#else
+	    /* Strict within what RFC 9110/9112 allow a server: no bare LF,
+	     * obs-fold, space in or before a header's name, or
+	     * Content-Length with Transfer-Encoding. */
+	    MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
+#endif
+	    MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+}
+
+/* Stops the workers started so far (each closing its connections). */
+static void stop_workers(struct http_server *srv)
+{
+	for (unsigned i = 0; i < srv->threads && srv->workers[i] != NULL; i++)
+		http_worker_stop(srv->workers[i]);
+}
+
 int http_server_start(const struct http_server_deps *deps, struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
-	/* epoll, with the listening socket ours (src/http_listener.c): stopping
-	 * then never calls MHD_quiesce_daemon, which in libmicrohttpd 0.9.75
-	 * races epoll workers over the listening socket and aborts the
-	 * process. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
 	unsigned threads = deps->cfg->threads > 1 ? deps->cfg->threads : 1;
 	int fd = -1;
 
@@ -704,8 +754,10 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	srv->store = deps->store;
 	srv->clicks = deps->clicks;
 	srv->access_log = deps->access_log;
+	srv->threads = threads;
 	/* --link-cache 0 turns every cache of the redirect path off. */
-	if (redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
+	if ((srv->workers = calloc(threads, sizeof(*srv->workers))) == NULL ||
+	    redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
 	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 || metrics_new(&srv->metrics) != 0 ||
 	    http_conns_new(deps->cfg, &srv->conns) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -715,39 +767,30 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	if (http_listener_bind(deps->cfg->listen_host, deps->cfg->listen_port, &fd, &srv->port, err, errlen) != 0)
 		goto fail;
 	config_finish_base_url(deps->cfg, srv->port);
-	srv->d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)(threads > 1 ? threads : 0),
-	    /* Each worker gets 1/threads of this: with all of ours (twice
-	     * --max-connections at most, counting those shut down to make
-	     * room and not yet closed) on one worker, it is still under it.
-	     * The per-address limit is src/http_conns.c's. */
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * deps->cfg->max_connections * threads + 1),
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned int)deps->cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-#if SHORTD_MHD_HEADERS_IN_PLACE
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)CLIENT_STRICTNESS,
-#else
-	    /* Strict within what RFC 9110/9112 allow a server: no bare LF,
-	     * obs-fold, space in or before a header's name, or
-	     * Content-Length with Transfer-Encoding. */
-	    MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
-#endif
-	    MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
-	if (srv->d == NULL) {
-		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host, srv->port);
-		goto fail;
+	for (unsigned i = 0; i < threads; i++) {
+		struct MHD_Daemon *d = start_daemon(srv);
+
+		if (d == NULL) {
+			snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host,
+			         srv->port);
+			goto fail;
+		}
+		if (http_worker_start(d, 2 * deps->cfg->max_connections + 1, refused, srv, &srv->workers[i]) != 0) {
+			snprintf(err, errlen, "cannot start a worker thread: %s", strerror(errno));
+			MHD_stop_daemon(d);
+			goto fail;
+		}
 	}
 	if (http_listener_start(fd, hand_over, sweep, srv, &srv->acceptor) != 0) {
 		snprintf(err, errlen, "cannot start accepting on %s:%u: %s", deps->cfg->listen_host, srv->port,
 		         strerror(errno));
-		MHD_stop_daemon(srv->d);
 		goto fail;
 	}
 	*out = srv;
 	return 0;
 fail:
+	if (srv->workers != NULL)
+		stop_workers(srv);
 	if (fd >= 0)
 		close(fd);
 	http_server_free(srv);
@@ -769,6 +812,6 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 		struct timespec pause = {0, 5 * 1000000L};
 		nanosleep(&pause, NULL);
 	}
-	MHD_stop_daemon(srv->d);
+	stop_workers(srv);
 	http_server_free(srv);
 }
