@@ -35,8 +35,8 @@ int http_worker_start(struct MHD_Daemon *d, unsigned capacity, http_worker_refus
 
 /* Queues a new connection (fd and the peer's IPv4 or IPv6 address) for the
  * worker to add to its daemon, on its thread. False when the queue is full
- * or the address is neither: the socket is then still the caller's. Called
- * from one thread at a time. */
+ * or the address longer than an IPv6 one: the socket is then still the
+ * caller's. Called from one thread at a time. */
 bool http_worker_hand(struct http_worker *w, int fd, const struct sockaddr *addr, socklen_t len);
 
 /* Stops the thread, closes the connections still queued, stops the daemon

@@ -147,7 +147,7 @@ bool http_worker_hand(struct http_worker *w, int fd, const struct sockaddr *addr
 {
 	struct handed *h;
 
-	if (len > sizeof(h->addr) || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+	if (len > sizeof(h->addr))
 		return false;
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping || w->count == w->capacity) {
