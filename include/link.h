@@ -95,9 +95,10 @@ enum link_label_error link_title_check(const char *title, size_t len);
  * control characters. */
 enum link_label_error link_tag_check(const char *tag, size_t len);
 
-/* Adds tag (checked by link_tag_check) to l's tags unless l has it already
- * (tags compare byte for byte): LINK_LABEL_OK, or an error and l unchanged. */
-enum link_label_error link_tag_add(struct link *l, const char *tag, size_t len);
+/* Adds tag (checked by link_tag_check) to tags[*n] unless it is there
+ * already (tags compare byte for byte): LINK_LABEL_OK, or an error and the
+ * list unchanged. */
+enum link_label_error link_tag_add(char tags[][LINK_TAG_MAX + 1], int *n, const char *tag, size_t len);
 
 /* A human sentence for a label error, never NULL. */
 const char *link_label_error_message(enum link_label_error e);

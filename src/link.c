@@ -97,21 +97,21 @@ enum link_label_error link_tag_check(const char *tag, size_t len)
 	return chars > LINK_TAG_CHARS_MAX ? LINK_LABEL_TOO_LONG : LINK_LABEL_OK;
 }
 
-enum link_label_error link_tag_add(struct link *l, const char *tag, size_t len)
+enum link_label_error link_tag_add(char tags[][LINK_TAG_MAX + 1], int *n, const char *tag, size_t len)
 {
 	enum link_label_error e = link_tag_check(tag, len);
 
 	if (e != LINK_LABEL_OK)
 		return e;
-	for (int i = 0; i < l->n_tags; i++) {
-		if (strlen(l->tags[i]) == len && memcmp(l->tags[i], tag, len) == 0)
+	for (int i = 0; i < *n; i++) {
+		if (strlen(tags[i]) == len && memcmp(tags[i], tag, len) == 0)
 			return LINK_LABEL_OK;
 	}
-	if (l->n_tags >= LINK_TAGS_MAX)
+	if (*n >= LINK_TAGS_MAX)
 		return LINK_LABEL_TOO_MANY;
-	memcpy(l->tags[l->n_tags], tag, len);
-	l->tags[l->n_tags][len] = '\0';
-	l->n_tags++;
+	memcpy(tags[*n], tag, len);
+	tags[*n][len] = '\0';
+	(*n)++;
 	return LINK_LABEL_OK;
 }
 
