@@ -55,9 +55,12 @@
 	"created_by, updated_by"
 #define INSERT_VALUES 13
 
-/* Rows of one multi-row INSERT of a batch: INSERT_VALUES parameters each,
- * well under SQLite's default limit of 32,766. */
+/* Rows of the largest multi-row INSERT of a batch: INSERT_VALUES
+ * parameters each, well under SQLite's default limit of 32,766. A batch
+ * is written in chunks of 256, 128, ..., 1 rows, each size's statement
+ * prepared once (parsing a 256-row INSERT costs as much as 25 inserts). */
 #define INSERT_ROWS 256
+#define INSERT_SIZES 9 /* 256 >> 0 .. 256 >> 8 */
 
 /* LINK_COLUMNS of the table links, where a join has columns of the same names. */
 #define LINK_COLUMNS_OF_LINKS                                                                                          \
@@ -157,7 +160,8 @@ struct sq {
 	pthread_mutex_t wlock;
 	sqlite3 *w;
 	sqlite3_stmt *wstmt[W_COUNT];
-	struct thread_registry *readers; /* each reading thread's own */
+	sqlite3_stmt *insert_rows[INSERT_SIZES]; /* INSERT_ROWS >> k rows; NULL until used */
+	struct thread_registry *readers;         /* each reading thread's own */
 	pthread_mutex_t spare_lock;
 	struct reader *spare; /* opened at start, not yet taken */
 	bool closing_gone;    /* at close: the paths name other files */
@@ -711,6 +715,8 @@ static void sq_close(void *impl)
 	}
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
+	for (int i = 0; i < INSERT_SIZES; i++)
+		sqlite3_finalize(q->insert_rows[i]);
 	if (q->w != NULL && gone) {
 		/* SQLite skips its checkpoint at close when the file has moved. */
 		pthread_mutex_lock(&q->wlock);
@@ -1268,47 +1274,54 @@ static bool same_options(const struct link *a, const struct link *b)
 }
 
 /*
- * Inserts items[idx[0..n)] with one statement. One statement, not one a
+ * Inserts items[idx[0..n)] with one statement, n being INSERT_ROWS >> size. One statement, not one a
  * link: FTS5 writes its pending index out at every statement's savepoint,
  * and the trigram index of sql/sqlite/005 is written by a trigger, so row
  * by row a batch wrote n small segments (about 7,000 links/s measured, one
  * statement about 40,000). The codes are known to be free.
  */
-static int insert_rows(struct sq *q, struct store_new_link *items, const size_t *idx, size_t n)
+static int insert_rows(struct sq *q, struct store_new_link *items, const size_t *idx, size_t n, int size)
 {
-	sqlite3_str *b = sqlite3_str_new(q->w);
+	sqlite3_stmt *st = q->insert_rows[size];
 	char **tags = calloc(n, sizeof(*tags));
-	sqlite3_stmt *st = NULL;
-	char *sql;
 	int rc = SQLITE_NOMEM;
 	size_t k;
 
-	sqlite3_str_appendall(b, "INSERT INTO links (" INSERT_COLUMNS ") VALUES ");
-	for (k = 0; k < n; k++)
-		sqlite3_str_appendall(b, k > 0 ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-	sql = sqlite3_str_finish(b);
-	if (sql == NULL || tags == NULL)
-		goto out;
-	for (k = 0; k < n; k++) {
-		if ((tags[k] = tags_to_json(&items[idx[k]].link)) == NULL)
+	if (tags == NULL)
+		return SQLITE_NOMEM;
+	if (st == NULL) {
+		sqlite3_str *b = sqlite3_str_new(q->w);
+		char *sql;
+		sqlite3_str_appendall(b, "INSERT INTO links (" INSERT_COLUMNS ") VALUES ");
+		for (k = 0; k < n; k++)
+			sqlite3_str_appendall(b,
+			                      k > 0 ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+		sql = sqlite3_str_finish(b);
+		rc = sql != NULL ? sqlite3_prepare_v3(q->w, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
+		                 : SQLITE_NOMEM;
+		sqlite3_free(sql);
+		if (rc != SQLITE_OK)
 			goto out;
+		q->insert_rows[size] = st;
 	}
-	rc = sqlite3_prepare_v2(q->w, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	for (k = 0; k < n; k++)
+	for (k = 0; k < n; k++) {
+		if ((tags[k] = tags_to_json(&items[idx[k]].link)) == NULL) {
+			rc = SQLITE_NOMEM;
+			goto out;
+		}
 		bind_link(st, (int)k * INSERT_VALUES, &items[idx[k]].link, tags[k]);
+	}
 	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	for (k = 0; k < n && rc == SQLITE_DONE; k++) {
 		int found = id_by_code_w(q, items[idx[k]].link.code, &items[idx[k]].link.id);
 		rc = found == STORE_OK ? SQLITE_DONE : SQLITE_ERROR;
 	}
 out:
-	sqlite3_finalize(st);
-	for (k = 0; tags != NULL && k < n; k++)
+	for (k = 0; k < n; k++)
 		free(tags[k]);
 	free(tags);
-	sqlite3_free(sql);
 	return rc;
 }
 
@@ -1405,12 +1418,16 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 	}
 	if (status == STORE_OK)
 		status = repeated_code(items, idx, m, &i);
-	for (k = 0; k < m && status == STORE_OK; k += INSERT_ROWS) {
-		rc = insert_rows(q, items, idx + k, m - k < INSERT_ROWS ? m - k : INSERT_ROWS);
+	for (k = 0; k < m && status == STORE_OK;) {
+		int size = 0;
+		while ((size_t)(INSERT_ROWS >> size) > m - k)
+			size++;
+		rc = insert_rows(q, items, idx + k, (size_t)(INSERT_ROWS >> size), size);
 		if (rc != SQLITE_DONE) {
 			i = idx[k];
 			status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create links", rc);
 		}
+		k += (size_t)(INSERT_ROWS >> size);
 	}
 	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");
