@@ -6,6 +6,7 @@
  * (tests/integration/test_qr.c, with zbarimg).
  */
 #include <check.h>
+#include <png.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,43 @@ START_TEST(test_too_long_for_a_qr_code)
 }
 END_TEST
 
+/* The largest image there is (the most modules, the largest size and
+ * margin) comes out whole: libpng reads it back, every row, at the size its
+ * IHDR says. Its compressed rows arrive in writes larger than the buffer's
+ * first size. */
+START_TEST(test_largest_png_reads_back)
+{
+	size_t n = 2300; /* near level M's 8-bit capacity: version 40, 177 modules */
+	char *text = malloc(n + 1), *img;
+	png_image image;
+	unsigned char *pixels;
+	size_t len;
+	uint32_t side = (177 + 2 * QR_MARGIN_MAX) * QR_SIZE_MAX;
+
+	ck_assert_ptr_nonnull(text);
+	for (size_t i = 0; i < n; i++)
+		text[i] = (char)('!' + (i * 7919) % 90);
+	text[n] = '\0';
+	ck_assert_int_eq(qr_render(text, QR_PNG, QR_SIZE_MAX, QR_MARGIN_MAX, &img, &len), 0);
+	free(text);
+	ck_assert_uint_gt(len, 8192);
+	memset(&image, 0, sizeof(image));
+	image.version = PNG_IMAGE_VERSION;
+	ck_assert_msg(png_image_begin_read_from_memory(&image, img, len) != 0, "%s", image.message);
+	ck_assert_uint_eq(image.width, side);
+	ck_assert_uint_eq(image.height, side);
+	image.format = PNG_FORMAT_GRAY;
+	pixels = malloc(PNG_IMAGE_SIZE(image));
+	ck_assert_ptr_nonnull(pixels);
+	ck_assert_msg(png_image_finish_read(&image, NULL, pixels, 0, NULL) != 0, "%s", image.message);
+	/* The quiet zone is white; the finder pattern's corner is black. */
+	ck_assert_int_eq(pixels[0], 255);
+	ck_assert_int_eq(pixels[(size_t)QR_MARGIN_MAX * QR_SIZE_MAX * side + QR_MARGIN_MAX * QR_SIZE_MAX], 0);
+	free(pixels);
+	free(img);
+}
+END_TEST
+
 Suite *qr_suite(void)
 {
 	Suite *s = suite_create("qr");
@@ -130,6 +168,7 @@ Suite *qr_suite(void)
 	tcase_add_loop_test(tc, test_bounds_refused, 0, sizeof(out_of_bounds) / sizeof(out_of_bounds[0]));
 	tcase_add_test(tc, test_dimensions_follow_size_and_margin);
 	tcase_add_test(tc, test_too_long_for_a_qr_code);
+	tcase_add_test(tc, test_largest_png_reads_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
