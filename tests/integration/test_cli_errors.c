@@ -6,10 +6,13 @@
  * stdout, and leaves the database as it was (its links and tokens).
  */
 #include <check.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -124,6 +127,32 @@ START_TEST(test_qr_into_a_full_stdout_fails)
 }
 END_TEST
 
+/* A PNG is binary: into a terminal it is refused, and the terminal gets
+ * nothing. */
+START_TEST(test_qr_png_into_a_terminal_is_refused)
+{
+	const char *bin = getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd";
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char cmd[1024], line[512] = "", got[64];
+	struct pollfd pfd;
+	FILE *p;
+
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' qr one --format png 2>&1 >'%s'", d.db, bin, ptsname(master));
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_msg(fgetc(p) == EOF, "more than one line after: %s", line);
+	ck_assert_int_eq(WEXITSTATUS(pclose(p)), 2);
+	ck_assert_str_eq(line, "shortd: qr: a PNG is binary; send it to a file (shortd qr CODE --format png >FILE)\n");
+	pfd = (struct pollfd){master, POLLIN, 0};
+	ck_assert_msg(poll(&pfd, 1, 100) == 0 || read(master, got, sizeof(got)) <= 0, "the terminal got output");
+	close(master);
+}
+END_TEST
+
 Suite *cli_errors_suite(void)
 {
 	Suite *s = suite_create("cli_errors");
@@ -134,6 +163,7 @@ Suite *cli_errors_suite(void)
 	tcase_add_loop_test(tc, test_bad_command_exits_with_one_line_and_changes_nothing, 0,
 	                    (int)(sizeof(bad_commands) / sizeof(bad_commands[0])));
 	tcase_add_test(tc, test_qr_into_a_full_stdout_fails);
+	tcase_add_test(tc, test_qr_png_into_a_terminal_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
