@@ -35,26 +35,32 @@ static const struct {
 	const char *cache;
 	const char *body;
 } fixed_defs[HTTP_FIXED_COUNT] = {
-    [HTTP_FIXED_NOT_FOUND_HTML] = {"text/html; charset=utf-8", "no-store",
-     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
-     "<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n"},
+    [HTTP_FIXED_NOT_FOUND_HTML] =
+        {"text/html; charset=utf-8", "no-store",
+         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
+         "<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n"},
     [HTTP_FIXED_NOT_FOUND_JSON] = {"application/json", "no-store",
-     "{\"error\":{\"code\":\"not_found\",\"message\":\"no link has this code\"}}\n"},
-    [HTTP_FIXED_GONE_HTML] = {"text/html; charset=utf-8", "no-store",
-     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
-     "<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n"},
-    [HTTP_FIXED_GONE_JSON] = {"application/json", "no-store",
-     "{\"error\":{\"code\":\"gone\",\"message\":\"this link has expired, was disabled or has run out of "
-     "clicks\"}}\n"},
-    [HTTP_FIXED_ROBOTS] = {"text/plain; charset=utf-8", "public, max-age=86400",
-     "# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n"},
+                                   "{\"error\":{\"code\":\"not_found\",\"message\":\"no link has this code\"}}\n"},
+    [HTTP_FIXED_GONE_HTML] =
+        {"text/html; charset=utf-8", "no-store",
+         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
+         "<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n"},
+    [HTTP_FIXED_GONE_JSON] =
+        {"application/json", "no-store",
+         "{\"error\":{\"code\":\"gone\",\"message\":\"this link has expired, was disabled or has run out of "
+         "clicks\"}}\n"},
+    [HTTP_FIXED_ROBOTS] =
+        {"text/plain; charset=utf-8", "public, max-age=86400",
+         "# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n"},
     [HTTP_FIXED_HEALTH_OK] = {"text/plain; charset=utf-8", "no-store", "ok\n"},
     [HTTP_FIXED_HEALTH_FAIL] = {"text/plain; charset=utf-8", "no-store", "store unavailable\n"},
-    [HTTP_FIXED_UNAVAILABLE_JSON] = {"application/json", "no-store",
-     "{\"error\":{\"code\":\"unavailable\",\"message\":\"the store is unavailable; try again\"}}\n"},
-    [HTTP_FIXED_UNAVAILABLE_HTML] = {"text/html; charset=utf-8", "no-store",
-     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Unavailable</title></head>"
-     "<body><h1>Service unavailable</h1><p>Try again in a moment.</p></body></html>\n"},
+    [HTTP_FIXED_UNAVAILABLE_JSON] =
+        {"application/json", "no-store",
+         "{\"error\":{\"code\":\"unavailable\",\"message\":\"the store is unavailable; try again\"}}\n"},
+    [HTTP_FIXED_UNAVAILABLE_HTML] =
+        {"text/html; charset=utf-8", "no-store",
+         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Unavailable</title></head>"
+         "<body><h1>Service unavailable</h1><p>Try again in a moment.</p></body></html>\n"},
     [HTTP_FIXED_METHOD_NOT_ALLOWED] = {"text/plain; charset=utf-8", "no-store", "method not allowed\n"},
 };
 /* The Allow of the fixed 405: the server's own routes are read-only. */
