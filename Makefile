@@ -191,13 +191,12 @@ asan: deps
 # namespace: every process writes its .gcda under COV_DATA (GCOV_PREFIX),
 # where each file is made beforehand, empty and writable by all, and they
 # are copied back to the objects afterwards. Fails when src/ as a whole
-# falls under COV_LINE_FLOOR or COV_BRANCH_FLOOR percent (measured on the
-# reorganised tree: 93.32 and 85.39): the floors only ever rise, to 95 and
-# 85 and beyond.
+# falls under COV_LINE_FLOOR or COV_BRANCH_FLOOR percent (measured: 95.17
+# and 87.94): the floors only ever rise.
 COV_BUILD        := build/cov
 COV_DATA         ?= /tmp/shortd-coverage$(CURDIR)
-COV_LINE_FLOOR   ?= 93
-COV_BRANCH_FLOOR ?= 85
+COV_LINE_FLOOR   ?= 95
+COV_BRANCH_FLOOR ?= 87.5
 # The unit suites make coverage runs with each of their first 10 allocations
 # failed: the modules that allocate what they hold when they start.
 COV_ALLOC_SUITES := accesslog,accesslog_faults,api,clicks,http_respcache,link_cache,metrics,qr,redirect,thread_registry
