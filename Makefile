@@ -182,21 +182,24 @@ asan: deps
 # coverage: the tests of make check (and the README's examples) built with
 # --coverage into build/cov, and part of make torture: the daemon scenarios
 # with every other allocation of its requests failed in turn (every 10th of
-# start-up's) and each of its storage calls, and the store's tests with each
-# of their first 10 storage calls failed (tests/torture/torture.c is linked
+# start-up's) and each of its storage calls, the unit tests of
+# COV_ALLOC_SUITES with each of their first 10 allocations failed, and the
+# store's tests with each of their first 10 storage calls failed (tests/torture/torture.c is linked
 # in, and does nothing unless asked); then gcovr's line and branch summary
 # per file and an HTML report in build/coverage/html. The daemons that the
 # tests start may run as nobody (test_faults.c) and in a private mount
 # namespace: every process writes its .gcda under COV_DATA (GCOV_PREFIX),
 # where each file is made beforehand, empty and writable by all, and they
 # are copied back to the objects afterwards. Fails when src/ as a whole
-# falls under COV_LINE_FLOOR or COV_BRANCH_FLOOR percent (measured on the
-# reorganised tree: 93.32 and 85.39): the floors only ever rise, to 95 and
-# 85 and beyond.
+# falls under COV_LINE_FLOOR or COV_BRANCH_FLOOR percent (measured: 95.17
+# and 87.94): the floors only ever rise.
 COV_BUILD        := build/cov
 COV_DATA         ?= /tmp/shortd-coverage$(CURDIR)
-COV_LINE_FLOOR   ?= 93
-COV_BRANCH_FLOOR ?= 85
+COV_LINE_FLOOR   ?= 95
+COV_BRANCH_FLOOR ?= 87.5
+# The unit suites make coverage runs with each of their first 10 allocations
+# failed: the modules that allocate what they hold when they start.
+COV_ALLOC_SUITES := accesslog,accesslog_faults,api,clicks,http_respcache,link_cache,metrics,qr,redirect,thread_registry
 GCOVR_FLAGS := --root . --filter 'src/' --exclude-unreachable-branches --exclude-throw-branches
 
 coverage: deps
@@ -211,7 +214,8 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/readme/run.py README.md $(BUILD)/shortd; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/torture/run.py --build $(BUILD) \
-	  --phases unit-io,daemon-alloc,daemon-io --max 10 --startup-stride 10 --stride 2; \
+	  --phases unit-alloc,unit-io,daemon-alloc,daemon-io --max 10 --unit-suites $(COV_ALLOC_SUITES) \
+	  --startup-stride 10 --stride 2; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	sh tools/coverage.sh report $(BUILD) $(COV_LINE_FLOOR) $(COV_BRANCH_FLOOR) $(GCOVR_FLAGS)
 

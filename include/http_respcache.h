@@ -26,11 +26,11 @@ void http_respcache_free(struct http_respcache *c);
 /* The shared response for which (not HTTP_FIXED_NONE). */
 struct MHD_Response *http_respcache_fixed(const struct http_respcache *c, enum http_fixed which);
 
-/* Turns resp, set to a fixed response, into the same reply spelled out
+/* Turns resp, set to a fixed response (not HTTP_FIXED_NONE), into the same reply spelled out
  * (body, type, cache, Allow), for one that must carry its own headers. */
 void http_respcache_spell_out(struct http_response *resp);
 
-/* The body length of a fixed response. */
+/* The body length of a fixed response (not HTTP_FIXED_NONE). */
 size_t http_respcache_fixed_len(enum http_fixed which);
 
 /* The calling worker's slot for resp, a redirect whose Location is

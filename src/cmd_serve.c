@@ -103,12 +103,10 @@ int cmd_serve_main(int argc, char **argv)
 	else
 		fprintf(stderr, "listening on http://%s:%u\n", cfg.listen_host, http_server_port(srv));
 
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGINT || sig == SIGTERM)
-			break;
-		if (sig == SIGHUP && accesslog_reopen(access_log, err, sizeof(err)) != 0)
+	/* sigwait() fails only for a set that is not valid, and returns only
+	 * the signals of set: SIGINT and SIGTERM stop, SIGHUP is the one left. */
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+		if (accesslog_reopen(access_log, err, sizeof(err)) != 0)
 			fprintf(stderr, "shortd: %s\n", err);
 	}
 	status = 0;

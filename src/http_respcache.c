@@ -29,35 +29,40 @@
 #define RESP_SLOTS 256
 #define RESP_LOCATION_MAX 255
 
+/* Indexed by enum http_fixed; HTTP_FIXED_NONE's entry is empty. */
 static const struct {
-	enum http_fixed id;
 	const char *type;
 	const char *cache;
 	const char *body;
-} fixed_defs[] = {
-    {HTTP_FIXED_NOT_FOUND_HTML, "text/html; charset=utf-8", "no-store",
-     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
-     "<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n"},
-    {HTTP_FIXED_NOT_FOUND_JSON, "application/json", "no-store",
-     "{\"error\":{\"code\":\"not_found\",\"message\":\"no link has this code\"}}\n"},
-    {HTTP_FIXED_GONE_HTML, "text/html; charset=utf-8", "no-store",
-     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
-     "<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n"},
-    {HTTP_FIXED_GONE_JSON, "application/json", "no-store",
-     "{\"error\":{\"code\":\"gone\",\"message\":\"this link has expired, was disabled or has run out of "
-     "clicks\"}}\n"},
-    {HTTP_FIXED_ROBOTS, "text/plain; charset=utf-8", "public, max-age=86400",
-     "# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n"},
-    {HTTP_FIXED_HEALTH_OK, "text/plain; charset=utf-8", "no-store", "ok\n"},
-    {HTTP_FIXED_HEALTH_FAIL, "text/plain; charset=utf-8", "no-store", "store unavailable\n"},
-    {HTTP_FIXED_UNAVAILABLE_JSON, "application/json", "no-store",
-     "{\"error\":{\"code\":\"unavailable\",\"message\":\"the store is unavailable; try again\"}}\n"},
-    {HTTP_FIXED_UNAVAILABLE_HTML, "text/html; charset=utf-8", "no-store",
-     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Unavailable</title></head>"
-     "<body><h1>Service unavailable</h1><p>Try again in a moment.</p></body></html>\n"},
-    {HTTP_FIXED_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "no-store", "method not allowed\n"},
+} fixed_defs[HTTP_FIXED_COUNT] = {
+    [HTTP_FIXED_NOT_FOUND_HTML] =
+        {"text/html; charset=utf-8", "no-store",
+         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Not found</title></head>"
+         "<body><h1>Not found</h1><p>There is no link here.</p></body></html>\n"},
+    [HTTP_FIXED_NOT_FOUND_JSON] = {"application/json", "no-store",
+                                   "{\"error\":{\"code\":\"not_found\",\"message\":\"no link has this code\"}}\n"},
+    [HTTP_FIXED_GONE_HTML] =
+        {"text/html; charset=utf-8", "no-store",
+         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Gone</title></head>"
+         "<body><h1>Gone</h1><p>This link has expired, was disabled or has run out of clicks.</p></body></html>\n"},
+    [HTTP_FIXED_GONE_JSON] =
+        {"application/json", "no-store",
+         "{\"error\":{\"code\":\"gone\",\"message\":\"this link has expired, was disabled or has run out of "
+         "clicks\"}}\n"},
+    [HTTP_FIXED_ROBOTS] =
+        {"text/plain; charset=utf-8", "public, max-age=86400",
+         "# Short links are redirects: there is nothing here to index.\nUser-agent: *\nDisallow: /\n"},
+    [HTTP_FIXED_HEALTH_OK] = {"text/plain; charset=utf-8", "no-store", "ok\n"},
+    [HTTP_FIXED_HEALTH_FAIL] = {"text/plain; charset=utf-8", "no-store", "store unavailable\n"},
+    [HTTP_FIXED_UNAVAILABLE_JSON] =
+        {"application/json", "no-store",
+         "{\"error\":{\"code\":\"unavailable\",\"message\":\"the store is unavailable; try again\"}}\n"},
+    [HTTP_FIXED_UNAVAILABLE_HTML] =
+        {"text/html; charset=utf-8", "no-store",
+         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Unavailable</title></head>"
+         "<body><h1>Service unavailable</h1><p>Try again in a moment.</p></body></html>\n"},
+    [HTTP_FIXED_METHOD_NOT_ALLOWED] = {"text/plain; charset=utf-8", "no-store", "method not allowed\n"},
 };
-#define FIXED_DEFS (sizeof(fixed_defs) / sizeof(fixed_defs[0]))
 /* The Allow of the fixed 405: the server's own routes are read-only. */
 #define FIXED_ALLOW "GET, HEAD"
 
@@ -104,7 +109,7 @@ int http_respcache_new(bool redirects, struct http_respcache **out)
 	*out = NULL;
 	if (c == NULL)
 		return -1;
-	for (size_t i = 0; i < FIXED_DEFS; i++) {
+	for (int i = HTTP_FIXED_NONE + 1; i < HTTP_FIXED_COUNT; i++) {
 		struct MHD_Response *r = MHD_create_response_from_buffer(
 		    strlen(fixed_defs[i].body), (void *)fixed_defs[i].body, MHD_RESPMEM_PERSISTENT);
 		if (r == NULL) {
@@ -114,9 +119,9 @@ int http_respcache_new(bool redirects, struct http_respcache **out)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, fixed_defs[i].type);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, fixed_defs[i].cache);
 		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-		if (fixed_defs[i].id == HTTP_FIXED_METHOD_NOT_ALLOWED)
+		if (i == HTTP_FIXED_METHOD_NOT_ALLOWED)
 			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, FIXED_ALLOW);
-		c->fixed[fixed_defs[i].id] = r;
+		c->fixed[i] = r;
 	}
 	/* Without a registry the tables stay off: every response is then built. */
 	if (redirects && thread_registry_new(table_new, table_free, NULL, &c->tables) != 0)
@@ -129,10 +134,8 @@ void http_respcache_free(struct http_respcache *c)
 {
 	if (c == NULL)
 		return;
-	for (int i = 0; i < HTTP_FIXED_COUNT; i++) {
-		if (c->fixed[i] != NULL)
-			MHD_destroy_response(c->fixed[i]);
-	}
+	for (int i = 0; i < HTTP_FIXED_COUNT; i++)
+		MHD_destroy_response(c->fixed[i]); /* accepts NULL, as table_free relies on */
 	thread_registry_free(c->tables);
 	free(c);
 }
@@ -144,25 +147,17 @@ struct MHD_Response *http_respcache_fixed(const struct http_respcache *c, enum h
 
 void http_respcache_spell_out(struct http_response *resp)
 {
-	for (size_t i = 0; i < FIXED_DEFS; i++) {
-		if (fixed_defs[i].id == resp->fixed) {
-			resp->body = fixed_defs[i].body;
-			resp->body_len = strlen(fixed_defs[i].body);
-			resp->content_type = fixed_defs[i].type;
-			resp->cache_control = fixed_defs[i].cache;
-		}
-	}
+	resp->body = fixed_defs[resp->fixed].body;
+	resp->body_len = strlen(fixed_defs[resp->fixed].body);
+	resp->content_type = fixed_defs[resp->fixed].type;
+	resp->cache_control = fixed_defs[resp->fixed].cache;
 	if (resp->fixed == HTTP_FIXED_METHOD_NOT_ALLOWED)
 		resp->allow = FIXED_ALLOW;
 }
 
 size_t http_respcache_fixed_len(enum http_fixed which)
 {
-	for (size_t i = 0; i < FIXED_DEFS; i++) {
-		if (fixed_defs[i].id == which)
-			return strlen(fixed_defs[i].body);
-	}
-	return 0;
+	return strlen(fixed_defs[which].body);
 }
 
 static bool is_cacheable(const struct http_response *resp, size_t location_len)

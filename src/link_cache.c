@@ -5,7 +5,8 @@
  *
  * Invariants:
  * - The live records lie in [tail, head) when !wrapped, or in [tail, end)
- *   then [0, head) when wrapped; each begins with its size, so the ring can
+ *   then [0, head) when wrapped, and then tail < end (the tail that reaches
+ *   end goes back to 0 at once); each begins with its size, so the ring can
  *   be walked from tail.
  * - Every live record with (flags & REC_INDEXED) has exactly one slot in the
  *   index pointing at it; a record replaced by a newer one for the same code
@@ -161,25 +162,18 @@ static void unindex(struct link_cache *c, struct rec *r, size_t off)
 		c->current--;
 }
 
-/* Evicts the oldest record; false when the ring is empty. */
-static bool evict_oldest(struct link_cache *c)
+/* Evicts the oldest record. The ring is not empty: it is called while
+ * records are indexed, or while it is wrapped (then tail < end). */
+static void evict_oldest(struct link_cache *c)
 {
-	struct rec *r;
+	struct rec *r = rec_at(c, c->tail);
 
-	if (c->wrapped && c->tail == c->end) {
-		c->tail = 0;
-		c->wrapped = false;
-	}
-	if (!c->wrapped && c->tail == c->head)
-		return false;
-	r = rec_at(c, c->tail);
 	unindex(c, r, c->tail);
 	c->tail += r->size;
 	if (c->wrapped && c->tail == c->end) {
 		c->tail = 0;
 		c->wrapped = false;
 	}
-	return true;
 }
 
 /* The offset of size free bytes at the head, evicting as needed. */

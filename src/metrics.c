@@ -260,15 +260,18 @@ static void render_clicks(FILE *f, const struct clicks_stats *c)
 int metrics_render(struct metrics *m, const struct metrics_snapshot *snap, char **out, size_t *len)
 {
 	struct totals *t = malloc(sizeof(*t));
-	FILE *f = NULL;
+	FILE *f;
+	bool failed;
 
 	*out = NULL;
 	*len = 0;
 	if (t == NULL)
 		return -1;
 	f = open_memstream(out, len);
-	if (f == NULL)
-		goto fail;
+	if (f == NULL) {
+		free(t);
+		return -1;
+	}
 	sum_blocks(m, t);
 	render_requests(f, t, snap);
 	render_latency(f, t);
@@ -282,18 +285,15 @@ int metrics_render(struct metrics *m, const struct metrics_snapshot *snap, char 
 	fprintf(f, "shortd_requests_in_flight %ld\n", snap->in_flight);
 	series_header(f, "shortd_start_time_seconds", "gauge", "When the daemon started, in unix seconds.");
 	fprintf(f, "shortd_start_time_seconds %lld\n", (long long)m->started);
-	if (ferror(f) || fclose(f) != 0) {
-		f = NULL;
-		goto fail;
+	free(t);
+	/* The stream is closed whatever happened to it: a text cut short by a
+	 * failed write is dropped, not served. */
+	failed = ferror(f) != 0;
+	if (fclose(f) != 0 || failed) {
+		free(*out);
+		*out = NULL;
+		*len = 0;
+		return -1;
 	}
-	free(t);
 	return 0;
-fail:
-	if (f != NULL)
-		fclose(f);
-	free(*out);
-	*out = NULL;
-	*len = 0;
-	free(t);
-	return -1;
 }

@@ -57,14 +57,14 @@ __attribute__((format(printf, 2, 3))) static void text_add(struct text_buf *b, c
 	n = vsnprintf(piece, sizeof(piece), fmt, ap);
 	va_end(ap);
 
-	if (b->failed || n < 0)
+	if (n < 0 || (size_t)n >= sizeof(piece)) /* never a piece cut short */
+		b->failed = true;
+	if (b->failed)
 		return;
+	/* A piece is shorter than the first size, so doubling always makes room. */
 	if (b->len + (size_t)n + 1 > b->cap) {
 		size_t cap = b->cap != 0 ? b->cap * 2 : 4096;
-		char *grown;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		grown = realloc(b->p, cap);
+		char *grown = realloc(b->p, cap);
 		if (grown == NULL) {
 			b->failed = true;
 			return;

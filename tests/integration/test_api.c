@@ -176,6 +176,25 @@ START_TEST(test_create_accepts_utf8_charset_and_nulls)
 }
 END_TEST
 
+/* application/json as RFC 9110 lets a client spell it: in any case, with
+ * spaces around the ';', the charset quoted or not. */
+static const char *const json_spellings[] = {"application/json ", "APPLICATION/JSON ; CHARSET=utf-8\t",
+                                             "application/json;charset=\"UTF-8\"",
+                                             "application/json; charset=\"utf-8\" "};
+
+START_TEST(test_create_accepts_every_spelling_of_json)
+{
+	struct http_result r;
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"url\":\"https://t.example/s\",\"code\":\"spell%d\"}", _i);
+	ck_assert_int_eq(
+	    client_call_raw(&d, API_TEST_TOKEN, "POST", "/api/v1/links", json_spellings[_i], body, strlen(body), &r),
+	    201);
+	http_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_read_returns_the_created_link)
 {
 	json_t *created =
@@ -731,6 +750,8 @@ Suite *api_suite(void)
 	tcase_add_test(links, test_create_returns_every_field);
 	tcase_add_test(links, test_create_generates_a_code);
 	tcase_add_test(links, test_create_accepts_utf8_charset_and_nulls);
+	tcase_add_loop_test(links, test_create_accepts_every_spelling_of_json, 0,
+	                    (int)(sizeof(json_spellings) / sizeof(json_spellings[0])));
 	tcase_add_test(links, test_read_returns_the_created_link);
 	tcase_add_test(links, test_update_changes_each_field);
 	tcase_add_test(links, test_delete_answers_204_and_the_link_is_gone);

@@ -56,6 +56,28 @@ static size_t huge_uri(char *buf, size_t size)
 	return n;
 }
 
+/* Targets that libmicrohttpd takes whole but that are longer than shortd
+ * keeps: a path over 1,024 bytes, a query over 8,192. */
+static size_t long_path(char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "GET /");
+
+	memset(buf + n, 'p', 2000);
+	n += 2000;
+	n += (size_t)snprintf(buf + n, size - n, " HTTP/1.1\r\nHost: t\r\n\r\n");
+	return n;
+}
+
+static size_t long_query(char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "GET /c?");
+
+	memset(buf + n, 'q', 10000);
+	n += 10000;
+	n += (size_t)snprintf(buf + n, size - n, " HTTP/1.1\r\nHost: t\r\n\r\n");
+	return n;
+}
+
 static size_t chunk_over_limit(char *buf, size_t size)
 {
 	size_t n = (size_t)snprintf(buf, size,
@@ -113,6 +135,8 @@ static const struct hostile_case hostile_cases[] = {
     {"header flood: 5000 headers", NULL, many_headers, "HTTP/1.1 431 ", false},
     {"header flood: one 100 KB header", NULL, huge_header, "HTTP/1.1 431 ", false},
     {"100 KB request target", NULL, huge_uri, "HTTP/1.1 414 ", false},
+    {"2 KB path", NULL, long_path, "HTTP/1.1 414 ", false},
+    {"10 KB query", NULL, long_query, "HTTP/1.1 414 ", false},
     {"stalls in the request line", "GET /c HT", NULL, "", false},
     {"stalls in the headers", "GET /c HTTP/1.1\r\nHost: t\r\n", NULL, "", false},
     {"stalls in the body", "POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc", NULL, "", false},

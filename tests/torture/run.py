@@ -14,7 +14,7 @@ read, write, sync, truncate or lock of SQLite's files. Three phases:
               leak or trip a sanitizer: Check reports those as errors.
   unit-io     the same with storage calls, for the store's conformance tests
               and the click flusher (suites store, clicks, link_admin).
-  daemon      shortd serve started with its Nth allocation failed, then
+  daemon      shortd serve (with an access log) started with its Nth allocation failed, then
               Nth storage call, N = 1, 2, ...: it exits 1 with a message at
               start, or it goes through the scenario (create a link, follow
               it, read its stats, list the links, read /metrics and
@@ -23,6 +23,9 @@ read, write, sync, truncate or lock of SQLite's files. Three phases:
               report. Then the database must pass PRAGMA integrity_check and
               hold every link acknowledged with 201 and every click a
               redirect was given for.
+
+--unit-suites S1,S2 runs unit-alloc on those suites only (make coverage: the
+modules whose own start-up allocations come first).
 
 --startup-stride S runs only every Sth N of the daemon's allocations in
 start-up (up to 100 before its first request), --stride S every Sth after
@@ -126,8 +129,11 @@ class Daemon:
         env["SHORTD_ADMIN_TOKEN"] = TOKEN
         for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
             env.pop(k, None)
+        # With an access log, so that its allocations and its writer are
+        # failed in turn too.
         self.proc = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--db", db,
-                                      "--flush-interval", "30", "--threads", "2"],
+                                      "--flush-interval", "30", "--threads", "2",
+                                      "--access-log", os.path.join(os.path.dirname(db), "access.log")],
                                      env=env, stdout=subprocess.DEVNULL, stderr=self.err)
         self.base = None
 
@@ -363,13 +369,15 @@ def main():
                     help="run only every Nth of the daemon's allocations past start-up")
     ap.add_argument("--first", type=int, default=1, help="the first N (to rerun one failure)")
     ap.add_argument("--phases", default="unit-alloc,unit-io,daemon-alloc,daemon-io")
+    ap.add_argument("--unit-suites", type=lambda v: v.split(","), default=None,
+                    help="unit-alloc: only these suites, comma-separated (default: all)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="shortd-torture.")
     defects = []
     start = time.monotonic()
     for phase in args.phases.split(","):
         if phase == "unit-alloc":
-            defects += unit_phase(args.build, "alloc", args.max, None, tmp, args.first)[0]
+            defects += unit_phase(args.build, "alloc", args.max, args.unit_suites, tmp, args.first)[0]
         elif phase == "unit-io":
             defects += unit_phase(args.build, "io", args.max, ["store", "clicks", "link_admin"], tmp, args.first)[0]
         elif phase == "daemon-alloc":

@@ -280,6 +280,36 @@ START_TEST(test_fields_and_escapes)
 }
 END_TEST
 
+/* A field longer than its room is cut at a whole character: an escape is
+ * never left in half (the User-Agent's room is 2,048 bytes: "a" and 511
+ * escapes of 4, not a 512th that would need 2,049). */
+START_TEST(test_long_field_is_cut_between_escapes)
+{
+	struct logdir l;
+	struct accesslog *log;
+	char err[256], agent[1002], buf[8192], want[4096];
+	struct accesslog_entry e = entry("/c");
+	size_t n;
+
+	logdir_make(&l);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, &log, err, sizeof(err)), 0);
+	agent[0] = 'a';
+	memset(agent + 1, '"', sizeof(agent) - 2);
+	agent[sizeof(agent) - 1] = '\0';
+	e.user_agent = agent;
+	accesslog_write(log, &e);
+	accesslog_close(log);
+	slurp(l.path, buf, sizeof(buf));
+	n = (size_t)snprintf(want, sizeof(want),
+	                     "- - - [28/Nov/2025:00:00:00 +0000] \"GET /c HTTP/1.1\" 302 - \"-\" \"a");
+	for (int i = 0; i < 511; i++)
+		n += (size_t)snprintf(want + n, sizeof(want) - n, "\\x22");
+	snprintf(want + n, sizeof(want) - n, "\"\n");
+	ck_assert_str_eq(buf, want);
+	logdir_remove(&l);
+}
+END_TEST
+
 Suite *accesslog_faults_suite(void)
 {
 	Suite *s = suite_create("accesslog_faults");
@@ -292,6 +322,7 @@ Suite *accesslog_faults_suite(void)
 	tcase_add_test(tc, test_a_full_buffer_is_written_by_its_thread_whole);
 	tcase_add_test(tc, test_peer_names);
 	tcase_add_test(tc, test_fields_and_escapes);
+	tcase_add_test(tc, test_long_field_is_cut_between_escapes);
 	suite_add_tcase(s, tc);
 	return s;
 }

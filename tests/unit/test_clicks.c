@@ -361,6 +361,42 @@ START_TEST(test_failed_flush_keeps_clicks)
 }
 END_TEST
 
+/* A burst the flusher cannot write (database full) is kept whole, not
+ * only its first batch: once room is made, every click is written once. */
+START_TEST(test_failed_burst_keeps_every_click)
+{
+	struct link a;
+	struct clicks_stats stats;
+	char err[256];
+
+	a = make("a", LINK_NO_LIMIT);
+	store_close(st);
+	writer_db = NULL;
+	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))limit_pages_ext), SQLITE_OK);
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	sqlite3_reset_auto_extension();
+	ck_assert_ptr_nonnull(writer_db);
+	start(NEVER);
+	for (int i = 0; i < CLICKS_BATCH_ROWS + 1000; i++)
+		clicks_record(ck, a.id, DAY0 + (int64_t)i * 86400, false, NULL);
+	clicks_get_stats(ck, &stats);
+	for (int i = 0; i < 5000 && stats.errors == 0; i++) {
+		usleep(1000);
+		clicks_get_stats(ck, &stats);
+	}
+	ck_assert_uint_ge(stats.errors, 1);
+	ck_assert_uint_eq(stats.flushed, 0);
+	assert_pending(a.id, CLICKS_BATCH_ROWS + 1000, 0, DAY0 + (int64_t)(CLICKS_BATCH_ROWS + 999) * 86400);
+	ck_assert_int_eq(lookup("a").clicks, 0);
+
+	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	assert_pending(a.id, 0, 0, LINK_NO_TIME);
+	ck_assert_int_eq(lookup("a").clicks, CLICKS_BATCH_ROWS + 1000);
+	ck_assert_int_eq(sqlfile_int(path, "SELECT count(*) FROM clicks_daily"), CLICKS_BATCH_ROWS + 1000);
+}
+END_TEST
+
 /* ---- max_clicks ---- */
 
 struct hammer {
@@ -442,6 +478,26 @@ START_TEST(test_admit_unlimited_always)
 		ck_assert(clicks_admit(ck, &l));
 	l = make("zero", 0);
 	ck_assert(!clicks_admit(ck, &l));
+}
+END_TEST
+
+/* Each of many limited links keeps its own exact count: the tables that
+ * hold them grow (and move what they hold) without losing or mixing one. */
+START_TEST(test_admit_exact_for_many_links)
+{
+	enum { LINKS = 700 };
+	static struct link l[LINKS];
+
+	start(NEVER);
+	for (int i = 0; i < LINKS; i++) {
+		char code[16];
+		snprintf(code, sizeof(code), "m%d", i);
+		l[i] = make(code, 2);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < LINKS; i++)
+			ck_assert_msg(clicks_admit(ck, &l[i]) == (round < 2), "link %d, round %d", i, round);
+	}
 }
 END_TEST
 
@@ -555,6 +611,7 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_burst_written_before_interval);
 	tcase_add_test(tc, test_locked_runs_fn);
 	tcase_add_test(tc, test_failed_flush_keeps_clicks);
+	tcase_add_test(tc, test_failed_burst_keeps_every_click);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
@@ -563,6 +620,7 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_admit_exact_under_8_threads);
 	tcase_add_test(tc, test_admit_counts_stored_clicks);
 	tcase_add_test(tc, test_admit_unlimited_always);
+	tcase_add_test(tc, test_admit_exact_for_many_links);
 	tcase_add_test(tc, test_clicks_before_limit_was_set);
 	tcase_add_test(tc, test_limit_lifted_and_set_again);
 	suite_add_tcase(s, tc);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -630,6 +631,40 @@ START_TEST(test_url_self_has_the_bound_port)
 }
 END_TEST
 
+/* A name that is no setting is refused by name: a caller's slip, not the
+ * user's. */
+START_TEST(test_read_variable_refuses_an_unknown_name)
+{
+	config_defaults(&cfg);
+	setenv("SHORTD_NO_SUCH", "1", 1);
+	ck_assert_int_eq(config_read_variable(&cfg, "SHORTD_NO_SUCH", err, sizeof(err)), -1);
+	unsetenv("SHORTD_NO_SUCH");
+	ck_assert_str_eq(err, "SHORTD_NO_SUCH: not a shortd setting");
+}
+END_TEST
+
+/* Peers are keyed as IPv6 (IPv4 mapped); anything else, or an address cut
+ * short, has no key. */
+START_TEST(test_addr_key_of_each_family)
+{
+	struct sockaddr_in in4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	static const unsigned char mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+	static const unsigned char loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	unsigned char key[16];
+
+	ck_assert(config_addr_key((struct sockaddr *)&in4, sizeof(in4), key));
+	ck_assert_int_eq(memcmp(key, mapped, 16), 0);
+	ck_assert(config_addr_key((struct sockaddr *)&in6, sizeof(in6), key));
+	ck_assert_int_eq(memcmp(key, loopback6, 16), 0);
+	ck_assert(!config_addr_key((struct sockaddr *)&un, sizeof(un), key));
+	ck_assert(!config_addr_key((struct sockaddr *)&in4, sizeof(in4) - 1, key));
+	ck_assert(!config_addr_key((struct sockaddr *)&in6, sizeof(in6) - 1, key));
+	ck_assert(!config_addr_key(NULL, 0, key));
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -651,6 +686,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_base_url_trailing_slashes_dropped);
 	tcase_add_test(tc, test_parse_twice_in_one_process);
 	tcase_add_test(tc, test_trusted_proxy_ranges);
+	tcase_add_test(tc, test_read_variable_refuses_an_unknown_name);
+	tcase_add_test(tc, test_addr_key_of_each_family);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -240,6 +240,54 @@ START_TEST(test_too_large_put_hides_the_older_record)
 }
 END_TEST
 
+/* A record whose code could not be a code is not kept: the empty code, and
+ * one filling the whole buffer with no end. */
+START_TEST(test_put_of_an_impossible_code_keeps_nothing)
+{
+	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
+
+	ck_assert_ptr_nonnull(c);
+	lcm_record(la, 1, 1, 20);
+	la->code[0] = '\0';
+	link_cache_put(c, la);
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	ck_assert(!link_cache_get(c, "", lb));
+	lcm_record(la, 1, 1, 20);
+	memset(la->code, 'x', sizeof(la->code));
+	link_cache_put(c, la);
+	ck_assert_uint_eq(link_cache_count(c), 0);
+	link_cache_free(c);
+}
+END_TEST
+
+/* Records so small that the index fills before the ring: it holds at most
+ * 3/4 of its 1,024 slots (the smallest cache's), the newest, and the
+ * oldest go first. */
+START_TEST(test_index_load_limit_evicts_the_oldest)
+{
+	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
+	const unsigned puts = 3000, kept = 1024 / 4 * 3;
+
+	ck_assert_ptr_nonnull(c);
+	for (unsigned n = 0; n < puts; n++) {
+		link_init(la);
+		la->id = n + 1;
+		snprintf(la->code, sizeof(la->code), "%x", n);
+		snprintf(la->url, sizeof(la->url), "h");
+		la->status = 302;
+		link_cache_put(c, la);
+		REQUIRE(link_cache_count(c) == (n < kept ? n + 1 : kept), "count %zu after %u puts",
+		        link_cache_count(c), n + 1);
+	}
+	for (unsigned n = 0; n < puts; n++) {
+		char code[16];
+		snprintf(code, sizeof(code), "%x", n);
+		REQUIRE(link_cache_get(c, code, lb) == (n >= puts - kept), "code %s", code);
+	}
+	link_cache_free(c);
+}
+END_TEST
+
 START_TEST(test_invalidate)
 {
 	struct link_cache *c = link_cache_new(1 << 20);
@@ -411,6 +459,8 @@ Suite *link_cache_suite(void)
 	tcase_add_test(tc, test_url_longer_than_an_eighth_is_not_stored);
 	tcase_add_test(tc, test_replace);
 	tcase_add_test(tc, test_invalidate);
+	tcase_add_test(tc, test_put_of_an_impossible_code_keeps_nothing);
+	tcase_add_test(tc, test_index_load_limit_evicts_the_oldest);
 	tcase_add_test(tc, test_new_zero_and_free_null);
 	suite_add_tcase(s, tc);
 

@@ -6,6 +6,7 @@
  * (tests/integration/test_qr.c, with zbarimg).
  */
 #include <check.h>
+#include <png.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,15 +122,55 @@ START_TEST(test_too_long_for_a_qr_code)
 }
 END_TEST
 
+/* An image of the most modules there are, at 16 pixels each, comes out
+ * whole: libpng reads it back, every row, at the size its IHDR says. Its
+ * compressed rows (over 8 KB) arrive in writes larger than the buffer's
+ * first size. */
+START_TEST(test_large_png_reads_back)
+{
+	size_t n = 2300; /* near level M's 8-bit capacity: version 40, 177 modules */
+	char *text = malloc(n + 1), *img;
+	png_image image;
+	unsigned char *pixels;
+	size_t len;
+	const int size = 16, margin = QR_MARGIN_DEFAULT;
+	uint32_t side = (uint32_t)((177 + 2 * margin) * size);
+
+	ck_assert_ptr_nonnull(text);
+	for (size_t i = 0; i < n; i++)
+		text[i] = (char)('!' + (i * 7919) % 90);
+	text[n] = '\0';
+	ck_assert_int_eq(qr_render(text, QR_PNG, size, margin, &img, &len), 0);
+	free(text);
+	ck_assert_uint_gt(len, 8192);
+	memset(&image, 0, sizeof(image));
+	image.version = PNG_IMAGE_VERSION;
+	ck_assert_msg(png_image_begin_read_from_memory(&image, img, len) != 0, "%s", image.message);
+	ck_assert_uint_eq(image.width, side);
+	ck_assert_uint_eq(image.height, side);
+	image.format = PNG_FORMAT_GRAY;
+	pixels = malloc(PNG_IMAGE_SIZE(image));
+	ck_assert_ptr_nonnull(pixels);
+	ck_assert_msg(png_image_finish_read(&image, NULL, pixels, 0, NULL) != 0, "%s", image.message);
+	/* The quiet zone is white; the finder pattern's corner is black. */
+	ck_assert_int_eq(pixels[0], 255);
+	ck_assert_int_eq(pixels[(size_t)(margin * size) * side + (size_t)(margin * size)], 0);
+	free(pixels);
+	free(img);
+}
+END_TEST
+
 Suite *qr_suite(void)
 {
 	Suite *s = suite_create("qr");
 	TCase *tc = tcase_create("render");
 
+	tcase_set_timeout(tc, 60); /* images of millions of pixels, in the --coverage build too */
 	tcase_add_test(tc, test_format_names);
 	tcase_add_loop_test(tc, test_bounds_refused, 0, sizeof(out_of_bounds) / sizeof(out_of_bounds[0]));
 	tcase_add_test(tc, test_dimensions_follow_size_and_margin);
 	tcase_add_test(tc, test_too_long_for_a_qr_code);
+	tcase_add_test(tc, test_large_png_reads_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,7 @@
  * by foreach, and freed with the registry.
  */
 #include <check.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -118,6 +119,31 @@ START_TEST(test_registries_are_separate)
 }
 END_TEST
 
+/* Each registry takes a thread key: once the process has none left a new
+ * one is refused (NULL out, nothing held), and one can be made again as
+ * soon as another is freed. */
+START_TEST(test_no_thread_key_left_is_refused)
+{
+	enum { MANY = PTHREAD_KEYS_MAX + 1 };
+	static struct thread_registry *regs[MANY];
+	struct thread_registry *r = (struct thread_registry *)1;
+	int n = 0;
+
+	while (n < MANY && thread_registry_new(obj_new, obj_free, NULL, &regs[n]) == 0)
+		n++;
+	ck_assert_int_lt(n, MANY);
+	ck_assert_ptr_null(regs[n]);
+	ck_assert_int_eq(thread_registry_new(obj_new, obj_free, NULL, &r), -1);
+	ck_assert_ptr_null(r);
+	thread_registry_free(regs[--n]);
+	ck_assert_int_eq(thread_registry_new(obj_new, obj_free, NULL, &r), 0);
+	ck_assert_ptr_nonnull(r);
+	thread_registry_free(r);
+	while (n > 0)
+		thread_registry_free(regs[--n]);
+}
+END_TEST
+
 Suite *thread_registry_suite(void)
 {
 	Suite *s = suite_create("thread_registry");
@@ -126,6 +152,7 @@ Suite *thread_registry_suite(void)
 	tcase_add_test(tc, test_one_object_per_thread);
 	tcase_add_test(tc, test_failed_make_is_retried);
 	tcase_add_test(tc, test_registries_are_separate);
+	tcase_add_test(tc, test_no_thread_key_left_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

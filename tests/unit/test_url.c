@@ -308,6 +308,13 @@ static const struct spelling_case spellings[] = {
     {LO, NULL, 0, "http://[::ffff:128.0.0.1]:8080/x", URL_OK},
     {LO, NULL, 0, "http://0x80.1:8080/x", URL_OK},
     {LO, NULL, 0, "http://1.2.3.4.5:8080/x", URL_OK},
+    /* numbers no client takes for an address are names, not this host */
+    {LO, NULL, 0, "http://0x7g.1:8080/x", URL_OK},
+    {LO, NULL, 0, "http://08.0.0.1:8080/x", URL_OK},
+    {LO, NULL, 0, "http://256.0.0.1:8080/x", URL_OK},
+    {LO, NULL, 0, "http://127.16777216:8080/x", URL_OK},
+    {LO, NULL, 0, "http://4294967296:8080/x", URL_OK},
+    {LO, NULL, 0, "http://99999999999999999999:8080/x", URL_OK},
     /* the listen address besides a base URL of its own */
     {"https://s.example", "127.0.0.1", 8080, "http://localhost:8080/x", URL_SELF},
     {"https://s.example", "127.0.0.1", 8080, "http://127.1:8080/x", URL_SELF},
