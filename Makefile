@@ -48,7 +48,8 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 
 # Every module but main.c goes into a static library that the tests link too.
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/admin_assets.o
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/admin_assets.o \
+	   $(BUILD)/obj/openapi_doc.o
 LIB     := $(BUILD)/libshortd.a
 SQLITE_MIGRATIONS := $(sort $(wildcard sql/sqlite/*.sql))
 WEB_FILES  := web/admin.html web/admin.css web/admin.js
@@ -84,6 +85,13 @@ $(BUILD)/admin_assets.c: $(WEB_FILES) tools/embed_web.sh | $(BUILD)/obj
 	sh tools/embed_web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/admin_assets.o: $(BUILD)/admin_assets.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The API's OpenAPI document (doc/openapi.json), served at
+# /api/v1/openapi.json as api.h's api_openapi_json.
+$(BUILD)/openapi_doc.c: doc/openapi.json tools/embed_openapi.sh | $(BUILD)/obj
+	sh tools/embed_openapi.sh doc/openapi.json > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/openapi_doc.o: $(BUILD)/openapi_doc.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 # A test file's NAME_suite() is declared only in the generated runner, and a
 # fuzz driver's entry point only by libFuzzer, hence no prototype for them.

@@ -19,13 +19,27 @@ void auth_token_generate(char out[AUTH_TOKEN_LEN + 1], unsigned char hash[STORE_
 	auth_token_hash(out, hash);
 }
 
+bool auth_token_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > STORE_TOKEN_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch <= 0x20 || ch >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
 void auth_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH_LEN])
 {
 	crypto_hash_sha256(hash, (const unsigned char *)token, strlen(token));
 }
 
 enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
-                            enum store_role *role)
+                            enum store_role *role, int64_t *token_id)
 {
 	unsigned char hash[STORE_TOKEN_HASH_LEN];
 	struct store_token t;
@@ -46,6 +60,7 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 	crypto_hash_sha256(hash, (const unsigned char *)p, n);
 	if (fixed_hash != NULL && sodium_memcmp(hash, fixed_hash, STORE_TOKEN_HASH_LEN) == 0) {
 		*role = STORE_ROLE_ADMIN;
+		*token_id = 0;
 		return AUTH_OK;
 	}
 	/* The store's index finds the row by the SHA-256 (its timing reveals
@@ -61,6 +76,7 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 	if (rc != STORE_OK)
 		return AUTH_UNAVAILABLE;
 	*role = t.role;
+	*token_id = t.id;
 	return AUTH_OK;
 }
 

@@ -66,15 +66,19 @@ START_TEST(test_header_spellings)
 	auth_token_hash(FIXED, fixed);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		enum store_role role = (enum store_role) - 1;
-		enum auth_result got = auth_check(st, fixed, rows[i].header, &role);
+		int64_t id = -1;
+		enum auth_result got = auth_check(st, fixed, rows[i].header, &role, &id);
 
 		ck_assert_msg(got == rows[i].want, "row %zu (%s): %d, not %d", i,
 		              rows[i].header ? rows[i].header : "NULL", got, rows[i].want);
-		if (got == AUTH_OK)
+		if (got == AUTH_OK) {
 			ck_assert_int_eq(role, rows[i].role);
+			/* the fixed token is in no row; the reader is the first */
+			ck_assert_int_eq(id, role == STORE_ROLE_ADMIN ? 0 : 1);
+		}
 	}
 	/* Without a fixed token, that one is just a token no one holds. */
-	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}), AUTH_INVALID);
+	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}, &(int64_t){0}), AUTH_INVALID);
 }
 END_TEST
 
@@ -88,7 +92,7 @@ START_TEST(test_store_that_cannot_answer)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE tokens", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(auth_check(st, NULL, "Bearer " READER, &role), AUTH_UNAVAILABLE);
+	ck_assert_int_eq(auth_check(st, NULL, "Bearer " READER, &role, &(int64_t){0}), AUTH_UNAVAILABLE);
 }
 END_TEST
 
@@ -111,7 +115,7 @@ START_TEST(test_bootstrap_makes_the_first_token_once)
 	ck_assert(created);
 	ck_assert_uint_eq(strlen(secret), AUTH_TOKEN_LEN);
 	snprintf(header, sizeof(header), "Bearer %s", secret);
-	ck_assert_int_eq(auth_check(st, NULL, header, &role), AUTH_OK);
+	ck_assert_int_eq(auth_check(st, NULL, header, &role, &(int64_t){0}), AUTH_OK);
 	ck_assert_int_eq(role, STORE_ROLE_ADMIN);
 	ck_assert_int_eq(auth_bootstrap(st, NOW, again, &created), STORE_OK);
 	ck_assert(!created);
