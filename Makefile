@@ -1,7 +1,9 @@
 # shortd — a URL-shortener HTTP daemon.
 #   make          build build/shortd
 #   make check    install missing Debian packages, build, run every test
-#                 (the admin page's in chromium too: make check-browser)
+#                 (the admin page's in chromium too: make check-browser;
+#                 doc/openapi.json against a validator and the daemon's
+#                 answers: make openapi-run)
 #   make check-load  the long load cases (tests/load), run by .ci/run
 #   make check-mhd1  make check's tests against libmicrohttpd 1.0 (Debian 13's)
 #   make asan     the same tests built with AddressSanitizer and UBSan
@@ -59,7 +61,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-browser browser-run check-load check-mhd1 mhd1 load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
+.PHONY: all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB) $(EXTRA_OBJ)
@@ -126,7 +128,7 @@ $(BUILD)/obj:
 
 # check: set-up first (a separate make, so pkg-config runs after deps).
 check: deps
-	$(MAKE) --no-print-directory test-run docs-run browser-run
+	$(MAKE) --no-print-directory test-run docs-run browser-run openapi-run
 
 # check-browser: the admin page driven in Debian's chromium by playwright-core,
 # installed by npm ci from tests/browser/package-lock.json (no browser is
@@ -144,6 +146,20 @@ $(BROWSER_MODULES): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 
 browser-run: $(BUILD)/shortd $(BROWSER_MODULES)
 	node $(BROWSER_DIR)/admin.test.js $(BUILD)/shortd
+
+# openapi-run: doc/openapi.json validated by @apidevtools/swagger-parser, and
+# the real daemon's answers to a walk through every operation checked
+# against its schemas with ajv; both installed by npm ci from
+# tests/openapi/package-lock.json.
+OPENAPI_DIR := tests/openapi
+OPENAPI_MODULES := $(OPENAPI_DIR)/node_modules/.package-lock.json
+
+$(OPENAPI_MODULES): $(OPENAPI_DIR)/package.json $(OPENAPI_DIR)/package-lock.json
+	cd $(OPENAPI_DIR) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+openapi-run: $(BUILD)/shortd $(OPENAPI_MODULES)
+	node $(OPENAPI_DIR)/openapi.test.js $(BUILD)/shortd
 
 # docs-run: the README's marked examples, run in order against a fresh daemon
 # and compared with what the README shows; make install/uninstall, the
