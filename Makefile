@@ -316,7 +316,7 @@ $(BUILD)/obj/fuzz_support/%.o: tests/support/%.c | $(BUILD)/obj
 
 # The API drivers' fixture (a store and an API made once per process).
 FUZZ_API_FIXTURE := $(BUILD)/obj/fuzz_support/api_fixture.o
-FUZZ_API_DRIVERS := api_cursor api_link_body request_target
+FUZZ_API_DRIVERS := api_cursor api_link_body api_token_body request_target
 
 $(FUZZ_API_FIXTURE): tests/fuzz/api_fixture.c tests/fuzz/api_fixture.h tests/fuzz/fuzz.h | $(BUILD)/obj
 	@mkdir -p $(dir $@)
