@@ -1043,8 +1043,8 @@ static void handle_token_create(struct api *a, const struct http_request *req, s
 	}
 	auth_token_generate(secret, hash);
 	rc = store_token_add(a->store, name, hash, role, req->now);
-	if (rc == STORE_OK)
-		rc = store_token_find(a->store, hash, &t);
+	if (rc == STORE_OK && (rc = store_token_find(a->store, hash, &t)) != STORE_OK)
+		store_token_revoke(a->store, name); /* its secret cannot be shown: not kept */
 	if (rc == STORE_CONFLICT) {
 		reply_error(resp, 409, "name_taken", "a token named '%s' exists", name);
 	} else if (rc != STORE_OK) {
@@ -1084,7 +1084,8 @@ static void handle_token_revoke(struct api *a, int64_t id, struct http_response 
 }
 
 /* The same gates as the links' in the same order: route, method, role,
- * size, media type, then the body. */
+ * query (none is taken: a filter typed here is refused, not ignored), size,
+ * media type, then the body. */
 static void handle_tokens(struct api *a, const struct http_request *req, enum store_role role,
                           struct http_response *resp)
 {
@@ -1106,6 +1107,10 @@ static void handle_tokens(struct api *a, const struct http_request *req, enum st
 	}
 	if (role != STORE_ROLE_ADMIN) {
 		reply_error(resp, 403, "forbidden", "tokens are managed with an admin token; this one is read-only");
+		return;
+	}
+	if (req->query != NULL && req->query[0] != '\0') {
+		reply_error(resp, 400, "invalid_parameter", "%s takes no query parameters", TOKENS_PREFIX);
 		return;
 	}
 	if (req->body_too_large) {

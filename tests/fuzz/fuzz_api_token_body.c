@@ -70,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(status == 201 || status == 400 || status == 409);
 	if (status == 201) {
 		check_new_token(j);
-		snprintf(path, sizeof(path), "/api/v1/tokens/%lld", (long long)json_integer_value(json_object_get(j, "id")));
+		snprintf(path, sizeof(path), "/api/v1/tokens/%lld",
+		         (long long)json_integer_value(json_object_get(j, "id")));
 		json_decref(api_call("DELETE", path, NULL, NULL, 0, &del_status));
 		FUZZ_CHECK(del_status == 204);
 	}

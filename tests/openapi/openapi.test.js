@@ -194,6 +194,7 @@ async function walk(c) {
   await c.call('POST', '/api/v1/tokens', { body: '{', type: 'application/json' });
   await c.call('POST', '/api/v1/tokens', { body: '{"name":"x","role":"read"}', type: 'text/plain' });
   await c.call('POST', '/api/v1/tokens', { body: big });
+  await c.call('GET', '/api/v1/tokens?role=read');
   await c.call('GET', '/api/v1/tokens', { token: viewer.token });
   await c.call('GET', '/api/v1/tokens', { token: null });
   await c.call('DELETE', '/api/v1/tokens/' + viewer.id, { token: viewer.token });
