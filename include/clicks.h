@@ -36,8 +36,9 @@ struct clicks_stats {
  * Returns 0, or -1 when the thread cannot start. */
 int clicks_start(struct store *store, int interval_ms, struct clicks **out);
 
-/* Stops the flusher after writing every pending click; accepts NULL.
- * No redirect may be running. Returns 0, or -1 when the last write failed. */
+/* Stops the flusher after writing every pending click and token use;
+ * accepts NULL. No redirect may be running. Returns 0, or -1 when the last
+ * write of clicks failed (token uses that cannot be written are logged). */
 int clicks_stop(struct clicks *c);
 
 /*

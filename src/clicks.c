@@ -466,6 +466,8 @@ int clicks_stop(struct clicks *c)
 	if (rc != 0)
 		fprintf(stderr, "shortd: clicks: %zu pending click rows could not be written\n", c->agg.n);
 	pthread_mutex_unlock(&c->lock);
+	/* A token's last use not written is not a click lost: logged, and
+	 * the exit status stays the clicks' own. */
 	if (write_token_uses(c) != 0)
 		fprintf(stderr, "shortd: tokens: the last uses of %zu tokens could not be written\n", c->tokens.n);
 

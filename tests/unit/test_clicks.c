@@ -473,6 +473,26 @@ START_TEST(test_failed_token_use_write_is_kept)
 }
 END_TEST
 
+/* A stop whose last write of token uses fails logs it; the status is the
+ * clicks' own (none lost here). */
+START_TEST(test_stop_reports_unwritten_token_uses)
+{
+	char moved[320];
+	int64_t a;
+
+	start(NEVER);
+	a = add_token("a");
+	clicks_token_used(ck, a, DAY0 + 10);
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	ck_assert_int_eq(rename(path, moved), 0);
+	ck_assert_int_eq(store_check(st), STORE_GONE);
+	ck_assert_int_eq(clicks_stop(ck), 0);
+	ck = NULL;
+	ck_assert_int_eq(rename(moved, path), 0);
+	ck_assert_int_eq(stored_last_use(a), -1);
+}
+END_TEST
+
 /* ---- max_clicks ---- */
 
 struct hammer {
@@ -675,6 +695,7 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_token_uses_wait_for_the_flush);
 	tcase_add_test(tc, test_token_uses_written_by_the_flusher_and_at_stop);
 	tcase_add_test(tc, test_failed_token_use_write_is_kept);
+	tcase_add_test(tc, test_stop_reports_unwritten_token_uses);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
