@@ -20,13 +20,27 @@ void auth_token_generate(char out[AUTH_TOKEN_LEN + 1], unsigned char hash[STORE_
 	auth_token_hash(out, hash);
 }
 
+bool auth_token_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > STORE_TOKEN_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch <= 0x20 || ch >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
 void auth_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH_LEN])
 {
 	crypto_hash_sha256(hash, (const unsigned char *)token, strlen(token));
 }
 
 enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
-                            enum store_role *role, char name[STORE_TOKEN_NAME_MAX + 1])
+                            enum store_role *role, int64_t *token_id, char name[STORE_TOKEN_NAME_MAX + 1])
 {
 	unsigned char hash[STORE_TOKEN_HASH_LEN];
 	struct store_token t;
@@ -47,6 +61,8 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 	crypto_hash_sha256(hash, (const unsigned char *)p, n);
 	if (fixed_hash != NULL && sodium_memcmp(hash, fixed_hash, STORE_TOKEN_HASH_LEN) == 0) {
 		*role = STORE_ROLE_ADMIN;
+		if (token_id != NULL)
+			*token_id = 0;
 		if (name != NULL)
 			snprintf(name, STORE_TOKEN_NAME_MAX + 1, "%s", AUTH_FIXED_TOKEN_NAME);
 		return AUTH_OK;
@@ -64,6 +80,8 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 	if (rc != STORE_OK)
 		return AUTH_UNAVAILABLE;
 	*role = t.role;
+	if (token_id != NULL)
+		*token_id = t.id;
 	if (name != NULL)
 		memcpy(name, t.name, sizeof(t.name));
 	return AUTH_OK;
