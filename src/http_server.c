@@ -153,8 +153,9 @@ static void refuse(struct req *r, int status, const char *why)
 }
 
 struct http_server {
-	struct MHD_Daemon *d;
-	struct http_listener *acceptor; /* owns the listening socket */
+	struct MHD_Daemon **d; /* one per worker thread, nd of them started */
+	unsigned nd;
+	struct http_listener *listener; /* the workers' listening sockets */
 	struct http_conns *conns;       /* admission, deadlines, eviction */
 	const struct config *cfg;
 	struct store *store;
@@ -646,54 +647,73 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 	(void)ap;
 }
 
-/* The acceptor's callback. Admission is decided here (src/http_conns.c), not by
- * libmicrohttpd: in 0.9.75 a connection handed over with MHD_add_connection
- * that a worker then finds over the library's limit leaves a mutex locked
- * and hangs that worker, and its per-address limit cannot exempt a trusted
- * proxy. So the library's limits are set out of reach and a connection
- * refused here is closed unanswered, as the library would. A connection the
- * library took but then could not set up (no memory for its pool) is never
- * reported closed and stays counted: a slot lost only when memory runs out. */
-static void hand_over(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
+/* The accept policy of every worker's daemon: admission is decided here
+ * (src/http_conns.c), not by libmicrohttpd, whose per-address limit cannot
+ * exempt a trusted proxy and whose connection limit is per worker. So the
+ * library's limits are set out of reach and a connection refused here is
+ * closed unanswered, as the library would. An admitted connection is
+ * registered at MHD_CONNECTION_NOTIFY_STARTED; one that the library took
+ * but then could not set up (no memory for its state or pool) is never
+ * reported and stays counted: a slot lost only when memory runs out. */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
-	struct http_server *srv = arg;
+	struct http_server *srv = cls;
 
-	if (!http_conns_admit(srv->conns, addr, addrlen)) {
-		close(fd);
-		return;
-	}
-	if (MHD_add_connection(srv->d, fd, addr, addrlen) != MHD_YES)
-		http_conns_cancel(srv->conns, addr, addrlen);
+	return http_conns_admit(srv->conns, addr, addrlen) ? MHD_YES : MHD_NO;
 }
 
-/* The acceptor's timer: closes overdue connections off the workers' path. */
-static bool sweep(void *arg)
-{
-	struct http_server *srv = arg;
-
-	return http_conns_sweep(srv->conns);
-}
-
-/* Frees what http_server_start made besides the daemon and the acceptor. */
+/* Frees what http_server_start made besides the daemons. */
 static void http_server_free(struct http_server *srv)
 {
+	http_listener_free(srv->listener);
+	http_conns_free(srv->conns);
 	http_respcache_free(srv->responses);
 	redirect_ctx_free(srv->redirect);
 	metrics_free(srv->metrics);
-	http_conns_free(srv->conns);
+	free(srv->d);
 	free(srv);
+}
+
+/* Starts worker i's daemon on its own listening socket. */
+static struct MHD_Daemon *start_worker(struct http_server *srv, unsigned i)
+{
+	const struct config *cfg = srv->cfg;
+	/* One thread with epoll per daemon, accepting for itself from its
+	 * socket of the SO_REUSEPORT group (src/http_listener.c). */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+
+	return MHD_start_daemon(
+	    flags, 0, admit, srv, on_request, srv, MHD_OPTION_LISTEN_SOCKET, http_listener_take_fd(srv->listener, i),
+	    /* Admission keeps every daemon's connections, with those shut
+	     * down to make room and not yet closed, under twice
+	     * --max-connections; the library's own limit stays out of reach. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(4 * cfg->max_connections + 16),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+#if SHORTD_MHD_HEADERS_IN_PLACE
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)CLIENT_STRICTNESS,
+#else
+	    /* Strict within what RFC 9110/9112 allow a server: no bare LF,
+	     * obs-fold, space in or before a header's name, or
+	     * Content-Length with Transfer-Encoding. */
+	    MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
+#endif
+	    MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+}
+
+/* Stops the daemons started; none accepts any more. */
+static void stop_workers(struct http_server *srv)
+{
+	for (unsigned i = 0; i < srv->nd; i++)
+		MHD_stop_daemon(srv->d[i]);
+	srv->nd = 0;
 }
 
 int http_server_start(const struct http_server_deps *deps, struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
-	/* epoll, with the listening socket ours (src/http_listener.c): stopping
-	 * then never calls MHD_quiesce_daemon, which in libmicrohttpd 0.9.75
-	 * races epoll workers over the listening socket and aborts the
-	 * process. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
 	unsigned threads = deps->cfg->threads > 1 ? deps->cfg->threads : 1;
-	int fd = -1;
 
 	*out = NULL;
 	if (srv == NULL) {
@@ -707,49 +727,32 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	/* --link-cache 0 turns every cache of the redirect path off. */
 	if (redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
 	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 || metrics_new(&srv->metrics) != 0 ||
-	    http_conns_new(deps->cfg, &srv->conns) != 0) {
+	    http_conns_new(deps->cfg, &srv->conns) != 0 || (srv->d = calloc(threads, sizeof(*srv->d))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	srv->builtin = (struct http_builtin){deps->store, deps->clicks, deps->api, srv->metrics, &srv->inflight};
-	if (http_listener_bind(deps->cfg->listen_host, deps->cfg->listen_port, &fd, &srv->port, err, errlen) != 0)
+	if (http_listener_open(deps->cfg->listen_host, deps->cfg->listen_port, threads, &srv->listener, err, errlen) !=
+	    0)
 		goto fail;
+	srv->port = http_listener_port(srv->listener);
 	config_finish_base_url(deps->cfg, srv->port);
-	srv->d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)(threads > 1 ? threads : 0),
-	    /* Each worker gets 1/threads of this: with all of ours (twice
-	     * --max-connections at most, counting those shut down to make
-	     * room and not yet closed) on one worker, it is still under it.
-	     * The per-address limit is src/http_conns.c's. */
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * deps->cfg->max_connections * threads + 1),
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned int)deps->cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-#if SHORTD_MHD_HEADERS_IN_PLACE
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)CLIENT_STRICTNESS,
-#else
-	    /* Strict within what RFC 9110/9112 allow a server: no bare LF,
-	     * obs-fold, space in or before a header's name, or
-	     * Content-Length with Transfer-Encoding. */
-	    MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
-#endif
-	    MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
-	if (srv->d == NULL) {
-		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host, srv->port);
+	if (http_conns_start_sweeping(srv->conns) != 0) {
+		snprintf(err, errlen, "cannot start the connection timer: %s", strerror(errno));
 		goto fail;
 	}
-	if (http_listener_start(fd, hand_over, sweep, srv, &srv->acceptor) != 0) {
-		snprintf(err, errlen, "cannot start accepting on %s:%u: %s", deps->cfg->listen_host, srv->port,
-		         strerror(errno));
-		MHD_stop_daemon(srv->d);
-		goto fail;
+	for (; srv->nd < threads; srv->nd++) {
+		srv->d[srv->nd] = start_worker(srv, srv->nd);
+		if (srv->d[srv->nd] == NULL) {
+			snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host,
+			         srv->port);
+			goto fail;
+		}
 	}
 	*out = srv;
 	return 0;
 fail:
-	if (fd >= 0)
-		close(fd);
+	stop_workers(srv);
 	http_server_free(srv);
 	return -1;
 }
@@ -763,12 +766,13 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 {
 	if (srv == NULL)
 		return;
-	/* Closes the listening socket: from here a new client is refused. */
-	http_listener_stop(srv->acceptor);
+	/* Closes the listening sockets: from here a new client is refused,
+	 * and each daemon goes on with the connections it has. */
+	http_listener_retire(srv->listener);
 	for (int waited = 0; atomic_load(&srv->inflight) > 0 && waited < grace_ms; waited += 5) {
 		struct timespec pause = {0, 5 * 1000000L};
 		nanosleep(&pause, NULL);
 	}
-	MHD_stop_daemon(srv->d);
+	stop_workers(srv);
 	http_server_free(srv);
 }
