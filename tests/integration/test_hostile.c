@@ -762,6 +762,10 @@ START_TEST(test_trusted_proxy_is_exempt_from_the_per_ip_limit)
 	ck_assert_int_eq(status_from("127.0.0.5", d.port), 302);
 	for (int i = 0; i < 2; i++)
 		other[i] = connect_busy_from("127.0.0.6", d.port);
+	/* Until the daemon has taken both: each worker accepts from its own
+	 * socket, so a later connection may be taken before an earlier one
+	 * that waits in another worker's backlog. */
+	pause_ms(300);
 	ck_assert_int_eq(status_from("127.0.0.6", d.port), 0);
 	for (int i = 0; i < 6; i++)
 		close(proxy[i]);
@@ -779,6 +783,7 @@ START_TEST(test_max_connections_per_ip_is_honoured)
 	start(&d, (const char *const[]){"--max-connections-per-ip", "3", NULL});
 	for (int i = 0; i < 3; i++)
 		idle[i] = connect_from("127.0.0.1", d.port);
+	pause_ms(300); /* until the daemon has taken all three (see above) */
 	/* A fourth from 127.0.0.1 is closed unanswered; another address is served. */
 	ck_assert_int_eq(status_from("127.0.0.1", d.port), 0);
 	ck_assert_int_eq(status_from("127.0.0.2", d.port), 302);
