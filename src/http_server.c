@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -674,6 +675,27 @@ static void http_server_free(struct http_server *srv)
 	free(srv);
 }
 
+/*
+ * Raises the soft limit on open descriptors (up to the hard limit) to what
+ * the server may hold at once: every admitted connection (--max-connections
+ * open and as many pushed out, not yet closed), as many lingering, and per
+ * worker a connection accepted and not yet refused, its listening socket
+ * (three descriptors), its epoll and eventfds and its SQLite files, plus the
+ * process's own. Out of descriptors, a worker's daemon (libmicrohttpd)
+ * stops accepting until one of its own connections closes, or, with none,
+ * retries at once: with the limit at this, it never gets there.
+ */
+static void raise_nofile_limit(const struct config *cfg, unsigned threads)
+{
+	struct rlimit rl;
+	rlim_t want = 3 * (rlim_t)cfg->max_connections + 16 * (rlim_t)threads + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* Starts worker i's daemon on its own listening socket. */
 static struct MHD_Daemon *start_worker(struct http_server *srv, unsigned i)
 {
@@ -732,6 +754,7 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 		goto fail;
 	}
 	srv->builtin = (struct http_builtin){deps->store, deps->clicks, deps->api, srv->metrics, &srv->inflight};
+	raise_nofile_limit(deps->cfg, threads);
 	if (http_listener_open(deps->cfg->listen_host, deps->cfg->listen_port, threads, &srv->listener, err, errlen) !=
 	    0)
 		goto fail;
