@@ -3,8 +3,9 @@
  * that drives libmicrohttpd (with http_respcache.c, which holds its prepared
  * responses); what it decides with is libmicrohttpd-free: the framing and
  * refusal table (http_framing.c), the routes (http_builtin.c, redirect.c,
- * api.c), the connection table (http_conns.c) and the listening socket
- * (http_listener.c).
+ * api.c), the connection table (http_conns.c) and the workers' listening
+ * sockets (http_listener.c). Each worker thread is a daemon of its own that
+ * accepts from its own socket, asking http_conns.c first (admit()).
  *
  * Per connection, a struct conn is made when the connection opens and freed
  * when it closes; each request on it reuses the conn's struct req, emptied
