@@ -6,10 +6,18 @@
 #   A  shortd serving the N codes in random order, clicks counted;
 #   A0 the same with --link-cache 0: every redirect reads SQLite;
 #   B  nginx with a `map` of the same N codes and `return 302`;
-#   C  bench/mhd302.c: libmicrohttpd answering one prebuilt 302.
-# Servers run on CPU 0, the load generator on CPU 1. Keep-alive mode uses
-# h2load (64 connections); new-connection mode uses wrk with
-# `Connection: close`. Then: links at 10,000 vs 1,000,000, start-up and RSS
+#   C  bench/mhd302.c: libmicrohttpd answering one prebuilt 302;
+#   P  another shortd binary ($PREV, e.g. built from the commit before), for
+#      a change measured against its parent in the same interleaved rounds.
+# For each thread count T of THREADS (one row per count): every server runs
+# T threads (shortd --threads T, nginx T workers, mhd302 a pool of T) on CPUs
+# 0..T-1 and the load generator on the CPUs left (one thread per CPU, at most
+# 8); where T leaves no CPU free they share the last one, and the table says
+# so. Keep-alive mode uses h2load (64 connections); new-connection mode uses
+# wrk with `Connection: close`. Read server CPU per request (the server's
+# user + system time over the requests answered) rather than requests/s
+# where the load generator, not the server, is the limit (one wrk thread on
+# a 2-core machine). Then: links at 10,000 vs 1,000,000, start-up and RSS
 # with 1,000,000 links, heap allocations per redirect (bench/malloc_count.c)
 # and link creation through the API. Prints one table; raw rows go to
 # bench/out/results.tsv.
@@ -19,7 +27,8 @@
 # asked 64 times a few ms apart. That favours any cache, so A0 is measured
 # beside A: shortd with its caches off, every redirect read from SQLite.
 #
-# Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS=1
+# Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS="1"
+# (a list, e.g. "1 2 4 8") PREV= (a shortd binary: adds server P)
 # MODES="keepalive close paced" RATE=64000 (paced: h2load --rps, 64 connections
 # sharing RATE requests/s) SERVERS="A A0 B C" EXTRAS=1 (0 skips the extra runs)
 # NICE="nice -n -10" (empty: run at normal priority).
@@ -31,6 +40,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 BUILD=${BUILD:-build}
 THREADS=${THREADS:-1}
+PREV=${PREV:-}
 MODES=${MODES:-keepalive close paced}
 RATE=${RATE:-64000}
 SERVERS=${SERVERS:-A A0 B C}
@@ -38,8 +48,12 @@ EXTRAS=${EXTRAS:-1}
 BIG=${BIG:-1000000}
 SMALL=${SMALL:-10000}
 OUT=bench/out
+NCPU=$(nproc)
+T=${THREADS%% *} # the thread count being measured (set_cpus)
 SCPU=0
 LCPU=1
+LTHREADS=1
+SHARED=
 PORT=18480
 NICE=${NICE-nice -n -10} # other work on the machine disturbs less (needs root; else a warning)
 TOKEN=bench-admin-token-0123456789abcdef
@@ -67,6 +81,19 @@ stop_server() {
 	fi
 }
 trap stop_server EXIT
+
+# set_cpus T: the servers' CPUs (SCPU), the load generator's (LCPU) and its
+# threads (LTHREADS) for T server threads
+set_cpus() {
+	T=$1
+	if [ "$T" -lt "$NCPU" ]; then
+		SCPU=0-$((T - 1)) LCPU=$T-$((NCPU - 1)) LTHREADS=$((NCPU - T)) SHARED=
+	else
+		SCPU=0-$((NCPU - 1)) LCPU=$((NCPU - 1)) LTHREADS=1
+		SHARED="shared with the load generator: $NCPU CPUs for $T threads"
+	fi
+	if [ "$LTHREADS" -gt 8 ]; then LTHREADS=8; fi
+}
 
 # ---- build ----
 make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
@@ -111,7 +138,7 @@ nginx_conf() {
 	cat >"$dir/nginx.conf" <<EOF
 daemon off;
 master_process off;
-worker_processes 1;
+worker_processes $T;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 4096; use epoll; }
@@ -154,15 +181,18 @@ start_server() {
 	PORT=$((PORT + 1))
 	case $which in
 	A) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
-		--threads "$THREADS" 2>>"$OUT/shortd.log" &
+		--threads "$T" 2>>"$OUT/shortd.log" &
+	   ;;
+	P) $NICE taskset -c $SCPU "$PREV" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
+		--threads "$T" 2>>"$OUT/shortd.log" &
 	   ;;
 	A0) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
-		--threads "$THREADS" --link-cache 0 2>>"$OUT/shortd.log" &
+		--threads "$T" --link-cache 0 2>>"$OUT/shortd.log" &
 	   ;;
 	B) nginx_conf "$n" $PORT
 	   $NICE taskset -c $SCPU nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
 	   ;;
-	C) $NICE taskset -c $SCPU "$OUT/mhd302" $PORT 2>/dev/null &
+	C) $NICE taskset -c $SCPU "$OUT/mhd302" $PORT "$T" 2>/dev/null &
 	   ;;
 	esac
 	SERVER_PID=$!
@@ -191,7 +221,7 @@ to_us() {
 }
 
 # measure MODE LABEL N: one run against the running server; appends a row
-# "mode label n rps cpu_us p50_us p99_us hwm_kb requests" to results.tsv.
+# "mode label n rps cpu_us p50_us p99_us hwm_kb requests threads" to results.tsv.
 measure() {
 	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 reqs rps p50 p99
 	if [ "$mode" = keepalive ] || [ "$mode" = paced ]; then
@@ -199,10 +229,10 @@ measure() {
 		# paced: 64 connections at RATE/64 requests/s each, well under every
 		# server's ceiling, for the latency of a loaded but not saturated server
 		[ "$mode" = paced ] && pace=--rps=$((RATE / 64))
-		$NICE taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
+		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID")
 		rm -f "$OUT/h2load.log" # h2load appends to its log
-		$NICE taskset -c $LCPU h2load --h1 -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
+		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
 		t1=$(ticks "$SERVER_PID")
 		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
@@ -210,9 +240,9 @@ measure() {
 		rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
 		read -r p50 p99 < <(pcts "$OUT/h2load.log")
 	else
-		$NICE taskset -c $LCPU wrk -t1 -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
+		$NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID")
-		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t1 -c64 -d"${DURATION}s" --latency \
+		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d"${DURATION}s" --latency \
 			-H 'Connection: close' -s "$OUT/uris.lua" "$url" >"$OUT/wrk.out" 2>&1
 		t1=$(ticks "$SERVER_PID")
 		if grep -q 'Non-2xx' "$OUT/wrk.out"; then die "$label: errors: $(grep Non-2xx "$OUT/wrk.out")"; fi
@@ -223,10 +253,10 @@ measure() {
 	fi
 	local cpu
 	cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
-	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" \
-		"$(hwm "$SERVER_PID")" "$reqs" >>"$RESULTS"
-	printf '  %-9s %-4s %8s links  %8.0f req/s  %6s us CPU/req  p50 %5s us  p99 %5s us\n' \
-		"$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" >&2
+	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" \
+		"$(hwm "$SERVER_PID")" "$reqs" "$T" >>"$RESULTS"
+	printf '  T=%-2s %-9s %-4s %8s links  %8.0f req/s  %6s us CPU/req  p50 %5s us  p99 %5s us\n' \
+		"$T" "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" >&2
 }
 
 cat >"$OUT/uris.lua" <<'EOF'
@@ -239,25 +269,31 @@ request = function()
 end
 EOF
 
-# median of column COL over rows matching MODE LABEL N
+# median of column COL over rows matching MODE LABEL N and T's thread count
 median() {
-	awk -F'\t' -v m="$1" -v l="$2" -v n="$3" -v c="$4" '$1 == m && $2 == l && $3 == n {print $c}' "$RESULTS" |
+	awk -F'\t' -v m="$1" -v l="$2" -v n="$3" -v c="$4" -v t="$T" \
+		'$1 == m && $2 == l && $3 == n && $10 == t {print $c}' "$RESULTS" |
 		sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
 			else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 
 # ---- the interleaved comparison ----
 fill "$N"
-echo "bench: $N links, $ROUNDS rounds of ${DURATION}s, modes: $MODES" >&2
-for mode in $MODES; do
-	for round in $(seq 1 "$ROUNDS"); do
-		for s in $SERVERS; do
-			start_server "$s" "$N"
-			measure "$mode" "$s" "$N"
-			stop_server
+case " $SERVERS " in *" P "*) [ -x "$PREV" ] || die "server P needs PREV=path to a shortd binary" ;; esac
+echo "bench: $N links, $ROUNDS rounds of ${DURATION}s, threads: $THREADS, modes: $MODES" >&2
+for t in $THREADS; do
+	set_cpus "$t"
+	for mode in $MODES; do
+		for round in $(seq 1 "$ROUNDS"); do
+			for s in $SERVERS; do
+				start_server "$s" "$N"
+				measure "$mode" "$s" "$N"
+				stop_server
+			done
 		done
 	done
 done
+set_cpus "${THREADS%% *}" # the extras: the first count
 
 # ---- extras ----
 if [ "$EXTRAS" = 1 ]; then
@@ -280,7 +316,7 @@ if [ "$EXTRAS" = 1 ]; then
 		: >"$OUT/startup.log"
 		t0=$(date +%s%N)
 		$NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$BIG.db" \
-			--threads "$THREADS" 2>"$OUT/startup.log" &
+			--threads "$T" 2>"$OUT/startup.log" &
 		SERVER_PID=$!
 		until grep -q '^listening on' "$OUT/startup.log"; do sleep 0.001; done
 		t1=$(date +%s%N)
@@ -295,15 +331,15 @@ if [ "$EXTRAS" = 1 ]; then
 		PORT=$((PORT + 1))
 		rm -f "$OUT/malloc.txt"
 		MALLOC_COUNT_OUT=$OUT/malloc.txt LD_PRELOAD=$OUT/malloc_count.so $NICE taskset -c $SCPU \
-			"$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$N.db" --threads "$THREADS" \
+			"$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$N.db" --threads "$T" \
 			2>>"$OUT/shortd.log" &
 		SERVER_PID=$!
 		wait_port $PORT
 	}
 	start_malloc_count
-	$NICE taskset -c $LCPU h2load --h1 -c64 -n 20000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
+	$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -n 20000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
 	kill -USR1 "$SERVER_PID"; sleep 0.2
-	$NICE taskset -c $LCPU h2load --h1 -c64 -n 200000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
+	$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -n 200000 -i "$OUT/uris-$N.txt" -B "http://127.0.0.1:$PORT" >/dev/null
 	kill -USR1 "$SERVER_PID"; sleep 0.2
 	stop_server
 	malloc_per=$(awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); v[NR, kv[1]] = kv[2]; k[i] = kv[1]; nk = NF}}
@@ -315,7 +351,7 @@ if [ "$EXTRAS" = 1 ]; then
 	cp "$OUT/links-$N.db" "$OUT/api.db"
 	rm -f "$OUT/api.db-wal" "$OUT/api.db-shm"
 	PORT=$((PORT + 1))
-	$NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$THREADS" \
+	$NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$T" \
 		2>>"$OUT/shortd.log" &
 	SERVER_PID=$!
 	wait_port $PORT
@@ -336,37 +372,59 @@ if [ "$EXTRAS" = 1 ]; then
 fi
 
 # ---- the table ----
+# ratio A PEER MODE COL: A's median over PEER's, or "-" when either is missing
+ratio() {
+	awk -v a="$(median "$3" "$1" "$N" "$4")" -v b="$(median "$3" "$2" "$N" "$4")" \
+		'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'
+}
+has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 {
 	echo
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r)"
-	echo "servers on CPU $SCPU, load generator on CPU $LCPU (${NICE:-no nice}); $N links; medians of $ROUNDS rounds of ${DURATION}s"
+	echo "$N links; medians of $ROUNDS interleaved rounds of ${DURATION}s; ${NICE:-no nice}"
 	echo "load average before the run: $LOAD_BEFORE"
-	echo "A shortd (--threads $THREADS, clicks counted)  B nginx $(nginx -v 2>&1 | sed 's/.*\///') map + return 302" \
-		"  C libmicrohttpd $(pkg-config --modversion libmicrohttpd) fixed 302"
-	echo
-	printf '%-10s %-24s %10s %10s %8s %8s %9s\n' mode server req/s "CPU us/req" "p50 us" "p99 us" "RSS MB"
-	for mode in $MODES; do
-		for s in $SERVERS; do
-			case $s in
-			A) name="A shortd" ;;
-			A0) name="A0 shortd, no cache" ;;
-			B) name="B nginx map" ;;
-			C) name="C libmicrohttpd 302" ;;
-			esac
-			printf '%-10s %-24s %10s %10s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
-				"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 6)" \
-				"$(median "$mode" "$s" "$N" 7)" \
-				"$(awk -v k="$(median "$mode" "$s" "$N" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
-		done
-		for pair in A/B A/C A0/C; do
-			a=${pair%/*} peer=${pair#*/}
-			case " $SERVERS " in *" $a "*) ;; *) continue ;; esac
-			case " $SERVERS " in *" $peer "*) ;; *) continue ;; esac
-			printf '%-10s %-24s %10s %10s\n' "$mode" "ratio $pair" \
-				"$(awk -v a="$(median "$mode" "$a" "$N" 4)" -v b="$(median "$mode" "$peer" "$N" 4)" 'BEGIN {printf "%.2f", a / b}')" \
-				"$(awk -v a="$(median "$mode" "$a" "$N" 5)" -v b="$(median "$mode" "$peer" "$N" 5)" 'BEGIN {printf "%.2f", a / b}')"
+	echo "A shortd (clicks counted)  B nginx $(nginx -v 2>&1 | sed 's/.*\///') map + return 302" \
+		"  C libmicrohttpd $(pkg-config --modversion libmicrohttpd) fixed 302${PREV:+  P $PREV}"
+	for t in $THREADS; do
+		set_cpus "$t"
+		echo
+		echo "threads $T: servers on CPUs $SCPU, load generator on CPUs $LCPU ($LTHREADS threads)${SHARED:+; $SHARED}"
+		printf '%-10s %-24s %10s %10s %8s %8s %9s\n' mode server req/s "CPU us/req" "p50 us" "p99 us" "RSS MB"
+		for mode in $MODES; do
+			for s in $SERVERS; do
+				case $s in
+				A) name="A shortd" ;;
+				A0) name="A0 shortd, no cache" ;;
+				B) name="B nginx map" ;;
+				C) name="C libmicrohttpd 302" ;;
+				P) name="P shortd (PREV)" ;;
+				esac
+				printf '%-10s %-24s %10s %10s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
+					"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 6)" \
+					"$(median "$mode" "$s" "$N" 7)" \
+					"$(awk -v k="$(median "$mode" "$s" "$N" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
+			done
+			for pair in A/B A/C A0/C P/C A/P; do
+				a=${pair%/*} peer=${pair#*/}
+				has "$a" && has "$peer" || continue
+				printf '%-10s %-24s %10s %10s %8s %8s\n' "$mode" "ratio $pair" "$(ratio "$a" "$peer" "$mode" 4)" \
+					"$(ratio "$a" "$peer" "$mode" 5)" "$(ratio "$a" "$peer" "$mode" 6)" "$(ratio "$a" "$peer" "$mode" 7)"
+			done
 		done
 	done
+	# One row per thread count: the targets' ratios to C in this run.
+	if has A && has C; then
+		echo
+		printf '%-8s %18s %18s %18s %18s %22s\n' threads "close CPU/req A/C" "keepalive CPU A/C" \
+			"close req/s A/C" "keepalive req/s A/C" "close p99 A / C us"
+		for t in $THREADS; do
+			set_cpus "$t"
+			printf '%-8s %18s %18s %18s %18s %22s\n' "$T" "$(ratio A C close 5)" "$(ratio A C keepalive 5)" \
+				"$(ratio A C close 4)" "$(ratio A C keepalive 4)" \
+				"$(median close A "$N" 7) / $(median close C "$N" 7)"
+		done
+		set_cpus "${THREADS%% *}"
+	fi
 	if [ "$EXTRAS" = 1 ]; then
 		echo
 		for s in A A0; do

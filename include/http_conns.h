@@ -6,16 +6,17 @@
  * taken.
  *
  * Three kinds of caller, on three kinds of thread:
- * - the acceptor asks http_conns_admit() for each new connection and runs
- *   http_conns_sweep() on a timer: both take the table's lock;
+ * - a worker's daemon asks http_conns_admit() for each connection it
+ *   accepts (the lock, once per connection), and the table's own thread
+ *   (http_conns_start_sweeping) runs http_conns_sweep() on a timer;
  * - a worker registers each connection it opens and closes (http_conns_open,
  *   http_conns_close: the lock, once per connection);
  * - a worker marks each phase of each request with http_conns_phase(), which is
  *   one relaxed atomic store into the connection's own slot: no lock, no
  *   system call, so a kept-alive redirect pays nothing for the policy.
  *
- * A connection is closed by shutdown(2) of its socket, from the sweeping or
- * admitting thread; the worker then sees end of file and closes it as it
+ * A connection is closed by shutdown(2) of its socket, from the sweeping
+ * thread or a worker admitting another; the worker then sees end of file and closes it as it
  * would any other. The socket stays valid meanwhile because the worker
  * calls http_conns_close(), which takes the lock, before it closes the socket.
  */
@@ -30,6 +31,7 @@
 #include "config.h"
 
 #define HTTP_CONNS_LINGER_MS 5000
+#define HTTP_CONNS_SWEEP_MS 250
 
 /* What a connection waits for. */
 enum http_conns_phase {
@@ -61,12 +63,23 @@ struct http_conns;
  * of memory. */
 int http_conns_new(const struct config *cfg, struct http_conns **out);
 
-/* Frees the table; every connection must be closed. Accepts NULL. */
+/*
+ * Starts the table's thread, which runs http_conns_sweep() every
+ * HTTP_CONNS_SWEEP_MS while any connection is admitted or lingering and
+ * sleeps otherwise: the first admission after that wakes it (a signal on
+ * that admission only). 0, or -1 with errno set. The thread inherits the
+ * caller's signal mask; http_conns_free() stops it.
+ */
+int http_conns_start_sweeping(struct http_conns *t);
+
+/* Stops the sweeping thread, if started, and frees the table; every
+ * connection must be closed. Accepts NULL. */
 void http_conns_free(struct http_conns *t);
 
 /*
- * The acceptor's decision on a new connection from addr (len bytes): true
- * when it may be handed to a worker, which then counts against the limits
+ * The decision on a new connection from addr (len bytes), before the
+ * worker that accepted it sets it up: true when it may stay, and then it
+ * counts against the limits
  * until http_conns_close() (or http_conns_cancel()). When every slot is taken, the
  * connection that has waited longest for its headers, or been idle longest
  * between requests, is shut down to make room; when none is waiting so
@@ -75,7 +88,7 @@ void http_conns_free(struct http_conns *t);
  */
 bool http_conns_admit(struct http_conns *t, const struct sockaddr *addr, socklen_t len);
 
-/* Gives back an admission whose connection never reached a worker. */
+/* Gives back an admission whose connection was never registered. */
 void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, socklen_t len);
 
 /* A worker's new connection on socket fd from addr: registers s, waiting
@@ -101,7 +114,7 @@ void http_conns_linger(struct http_conns *t, int fd);
 /* Closes what is overdue: headers past --header-timeout, bodies behind
  * --body-min-rate, idle connections past --timeout; drains and closes the
  * lingering sockets. Returns whether any connection is admitted or
- * lingering (the acceptor need not sweep otherwise). */
+ * lingering (no sweep is needed otherwise). */
 bool http_conns_sweep(struct http_conns *t);
 
 /* Connections admitted and not yet closed. */

@@ -10,6 +10,13 @@
  * connections that count against --max-connections-per-ip. The lingering
  * sockets have a lock of their own (linger_lock), so that draining them
  * never holds up a worker opening or closing a connection.
+ *
+ * The sweeping thread sleeps (dormant) once a sweep found nothing admitted
+ * or lingering and no admission came since the sweep began (admissions
+ * counts them): a connection admitted before then was either still
+ * admitted when the sweep looked, or had closed, and a lingering socket is
+ * registered before its connection closes, so the sweep saw it. Both flags
+ * and the count are under lock, with which the thread waits on wake.
  */
 #include "http_conns.h"
 
@@ -42,6 +49,12 @@ struct http_conns {
 	unsigned doomed;
 	struct addr_count *addrs; /* open addressing, linear probing; NULL: no per-address limit */
 	size_t addr_mask;
+	unsigned long admissions; /* admitted in all: the sweeping thread's clock */
+	pthread_cond_t wake;      /* with lock: a dormant sweeper's first admission, or the stop */
+	bool sweeping;            /* the sweeping thread runs */
+	bool dormant;             /* it waits for an admission */
+	bool stopping;            /* it must return */
+	pthread_t sweeper;
 	pthread_mutex_t linger_lock;      /* guards lingering, apart from lock: draining takes a while */
 	struct lingering_sock *lingering; /* max_connections of them */
 	unsigned nlingering;
@@ -106,6 +119,7 @@ static void addr_release(struct http_conns *t, const unsigned char key[16])
 int http_conns_new(const struct config *cfg, struct http_conns **out)
 {
 	struct http_conns *t = calloc(1, sizeof(*t));
+	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (t == NULL)
@@ -130,9 +144,62 @@ int http_conns_new(const struct config *cfg, struct http_conns **out)
 		free(t);
 		return -1;
 	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->linger_lock, NULL);
 	*out = t;
+	return 0;
+}
+
+/* The sweeping thread: a sweep every HTTP_CONNS_SWEEP_MS while there is
+ * anything to sweep, asleep otherwise. */
+static void *sweep_loop(void *arg)
+{
+	struct http_conns *t = arg;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->stopping) {
+		struct timespec due;
+		unsigned long seen;
+		bool any;
+
+		if (t->dormant) {
+			pthread_cond_wait(&t->wake, &t->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &due);
+		due.tv_nsec += HTTP_CONNS_SWEEP_MS * 1000000L;
+		due.tv_sec += due.tv_nsec / 1000000000L;
+		due.tv_nsec %= 1000000000L;
+		while (!t->stopping && pthread_cond_timedwait(&t->wake, &t->lock, &due) != ETIMEDOUT)
+			;
+		if (t->stopping)
+			break;
+		seen = t->admissions;
+		pthread_mutex_unlock(&t->lock);
+		any = http_conns_sweep(t);
+		pthread_mutex_lock(&t->lock);
+		if (!any && t->admissions == seen)
+			t->dormant = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+int http_conns_start_sweeping(struct http_conns *t)
+{
+	int err;
+
+	t->dormant = true; /* nothing admitted yet */
+	err = pthread_create(&t->sweeper, NULL, sweep_loop, t);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	t->sweeping = true;
 	return 0;
 }
 
@@ -140,6 +207,14 @@ void http_conns_free(struct http_conns *t)
 {
 	if (t == NULL)
 		return;
+	if (t->sweeping) {
+		pthread_mutex_lock(&t->lock);
+		t->stopping = true;
+		pthread_cond_signal(&t->wake);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(t->sweeper, NULL);
+	}
+	pthread_cond_destroy(&t->wake);
 	pthread_mutex_destroy(&t->lock);
 	pthread_mutex_destroy(&t->linger_lock);
 	for (unsigned i = 0; i < t->nlingering; i++)
@@ -208,6 +283,11 @@ bool http_conns_admit(struct http_conns *t, const struct sockaddr *addr, socklen
 	if (t->admitted - t->doomed >= cfg->max_connections && (t->doomed >= cfg->max_connections || !evict_one(t)))
 		goto out;
 	t->admitted++;
+	t->admissions++;
+	if (t->dormant) {
+		t->dormant = false;
+		pthread_cond_signal(&t->wake);
+	}
 	if (e != NULL) {
 		if (e->count == 0)
 			memcpy(e->key, key, 16);

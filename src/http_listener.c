@@ -1,229 +1,194 @@
 /*
- * The accept loop. Its thread waits in poll(2) on the listening socket and
- * an eventfd that http_listener_stop() writes, takes every connection waiting
- * (accept4 until EAGAIN) and hands each to the callback. While the tick
- * callback asks for it, poll's timeout also runs the tick on time.
+ * The listening sockets of the workers, in one SO_REUSEPORT group, and
+ * their retirement at stop. Each socket i has three descriptors here: the
+ * socket itself (sock), a duplicate for worker i's daemon (dup) and an
+ * eventfd (spare) that http_listener_retire() puts in the duplicate's place.
+ * The socket closes when its last descriptor does, so replacing the
+ * duplicate and closing sock closes it; epoll forgets a file only when it
+ * closes, so the daemon's epoll set loses the socket at that moment and
+ * never holds the eventfd, which nothing ever writes.
  */
 #include "http_listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-struct http_listener {
-	int listen_fd;
-	int stop_fd; /* eventfd: readable once http_listener_stop() is called */
-	http_listener_fn fn;
-	http_listener_tick_fn tick; /* NULL: none */
-	bool ticking;               /* tick asked to run again */
-	uint64_t next_tick_ms;      /* monotonic */
-	void *arg;
-	pthread_t thread;
+#define LISTEN_BACKLOG 1024
+
+struct listen_sock {
+	int sock;   /* -1 once closed */
+	int dup;    /* -1 once taken by a daemon */
+	int spare;  /* -1 once used */
+	int handed; /* the duplicate's number once taken, else -1 */
 };
 
-static uint64_t now_ms(void)
+struct http_listener {
+	unsigned n;
+	unsigned port;
+	struct listen_sock s[];
+};
+
+/* Fills ss and *len with host:port. */
+static void address_of(const char *host, unsigned port, bool v6, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Runs the tick when it is due; returns poll's timeout until the next. */
-static int run_tick(struct http_listener *a)
-{
-	uint64_t now;
-
-	if (!a->ticking)
-		return -1;
-	now = now_ms();
-	if (now >= a->next_tick_ms) {
-		a->ticking = a->tick(a->arg);
-		a->next_tick_ms = now + ACCEPTOR_TICK_MS;
-		if (!a->ticking)
-			return -1;
-	}
-	return (int)(a->next_tick_ms - now);
-}
-
-/* Waits up to ms for a stop; true if one came. */
-static bool stop_within(const struct http_listener *a, int ms)
-{
-	struct pollfd p = {a->stop_fd, POLLIN, 0};
-
-	return poll(&p, 1, ms) > 0;
-}
-
-/* Errors after which the next accept() may well succeed: the client gave up,
- * a signal, or (Linux) a network error pending on the new socket, which
- * accept(2) asks to be treated like EAGAIN. */
-static bool transient(int err)
-{
-	switch (err) {
-	case EINTR:
-	case ECONNABORTED:
-	case EPERM:
-	case EPROTO:
-	case ENETDOWN:
-	case ENOPROTOOPT:
-	case EHOSTDOWN:
-#ifdef ENONET
-	case ENONET:
-#endif
-	case EHOSTUNREACH:
-	case EOPNOTSUPP:
-	case ENETUNREACH:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Takes every connection waiting. Returns false when accepting must pause
- * (out of descriptors or memory, or an error that retrying at once would
- * only repeat). */
-static bool drain(struct http_listener *a)
-{
-	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(a->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			a->fn(a->arg, fd, (struct sockaddr *)&ss, len);
-			if (a->tick != NULL && !a->ticking) {
-				a->ticking = true;
-				a->next_tick_ms = now_ms() + ACCEPTOR_TICK_MS;
-			}
-			continue;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return true;
-		if (!transient(errno))
-			return false;
-	}
-}
-
-static void *accept_loop(void *arg)
-{
-	struct http_listener *a = arg;
-
-	for (;;) {
-		struct pollfd p[2] = {{a->listen_fd, POLLIN, 0}, {a->stop_fd, POLLIN, 0}};
-		int timeout = run_tick(a);
-
-		if (poll(p, 2, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (stop_within(a, ACCEPTOR_PAUSE_MS))
-				return NULL;
-			continue;
-		}
-		if (p[1].revents != 0)
-			return NULL;
-		if (p[0].revents != 0 && !drain(a) && stop_within(a, ACCEPTOR_PAUSE_MS))
-			return NULL;
-	}
-}
-
-int http_listener_bind(const char *host, unsigned port, int *fd_out, unsigned *port_out, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1;
-	bool v6 = strchr(host, ':') != NULL;
-	const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
-
-	memset(&ss, 0, sizeof(ss));
+	memset(ss, 0, sizeof(*ss));
 	if (v6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)port);
 		inet_pton(AF_INET6, host, &a->sin6_addr);
-		len = sizeof(*a);
+		*len = sizeof(*a);
 	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
 		a->sin_family = AF_INET;
 		a->sin_port = htons((uint16_t)port);
 		inet_pton(AF_INET, host, &a->sin_addr);
-		len = sizeof(*a);
+		*len = sizeof(*a);
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
-		return -1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
-		snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", lb, host, rb, port, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-		snprintf(err, errlen, "cannot read the port bound on %s%s%s:%u: %s", lb, host, rb, port,
-		         strerror(errno));
-		close(fd);
-		return -1;
-	}
-	*port_out = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
-	*fd_out = fd;
-	return 0;
 }
 
-int http_listener_start(int listen_fd, http_listener_fn fn, http_listener_tick_fn tick, void *arg,
-                        struct http_listener **out)
+/*
+ * One listening socket on ss. The first (join_first false) is bound before
+ * it asks for SO_REUSEPORT: a port that anything holds, even another
+ * group's member, refuses it. The socket may ask afterwards, and the rest
+ * (join_first true) ask before binding and join its group: the kernel lets
+ * sockets of one user that all asked share a port.
+ */
+static int listen_one(const struct sockaddr_storage *ss, socklen_t len, bool join_first)
 {
-	struct http_listener *a = calloc(1, sizeof(*a));
-	int err;
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1, err;
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (join_first && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+	    bind(fd, (const struct sockaddr *)ss, len) != 0 ||
+	    (!join_first && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+	    listen(fd, LISTEN_BACKLOG) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int http_listener_open(const char *host, unsigned port, unsigned n, struct http_listener **out, char *err,
+                       size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool v6 = strchr(host, ':') != NULL;
+	const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+	struct http_listener *l = calloc(1, sizeof(*l) + (size_t)n * sizeof(l->s[0]));
 
 	*out = NULL;
-	if (a == NULL)
-		return -1;
-	a->listen_fd = listen_fd;
-	a->fn = fn;
-	a->tick = tick;
-	a->arg = arg;
-	a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (a->stop_fd < 0) {
-		err = errno;
-		free(a);
-		errno = err;
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	err = pthread_create(&a->thread, NULL, accept_loop, a);
-	if (err != 0) {
-		close(a->stop_fd);
-		free(a);
-		errno = err;
-		return -1;
+	l->n = n;
+	for (unsigned i = 0; i < n; i++)
+		l->s[i] = (struct listen_sock){-1, -1, -1, -1};
+	address_of(host, port, v6, &ss, &len);
+	for (unsigned i = 0; i < n; i++) {
+		struct listen_sock *s = &l->s[i];
+
+		s->sock = listen_one(&ss, len, i > 0);
+		if (s->sock < 0) {
+			snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", lb, host, rb, l->port ? l->port : port,
+			         strerror(errno));
+			goto fail;
+		}
+		if (i == 0) {
+			/* The port bound, which the others then share. */
+			len = sizeof(ss);
+			if (getsockname(s->sock, (struct sockaddr *)&ss, &len) != 0) {
+				snprintf(err, errlen, "cannot read the port bound on %s%s%s:%u: %s", lb, host, rb, port,
+				         strerror(errno));
+				goto fail;
+			}
+			l->port =
+			    ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+		}
+		s->dup = fcntl(s->sock, F_DUPFD_CLOEXEC, 0);
+		s->spare = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (s->dup < 0 || s->spare < 0) {
+			snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s", lb, host, rb, l->port, strerror(errno));
+			goto fail;
+		}
 	}
-	*out = a;
+	*out = l;
 	return 0;
+fail:
+	http_listener_free(l);
+	return -1;
 }
 
-void http_listener_stop(struct http_listener *a)
+unsigned http_listener_port(const struct http_listener *l)
 {
-	uint64_t one = 1;
+	return l->port;
+}
 
-	if (a == NULL)
+int http_listener_take_fd(struct http_listener *l, unsigned i)
+{
+	struct listen_sock *s = &l->s[i];
+
+	s->handed = s->dup;
+	s->dup = -1;
+	return s->handed;
+}
+
+void http_listener_retire(struct http_listener *l)
+{
+	/* First every daemon's descriptor, then every socket: each socket
+	 * closes at its close() below, all within a few microseconds, so no
+	 * socket of the group stops taking connections while the others go
+	 * on for long. dup2() fails only for a bad descriptor, and these are
+	 * all open (the daemons close theirs only when they stop). */
+	for (unsigned i = 0; i < l->n; i++) {
+		struct listen_sock *s = &l->s[i];
+
+		if (s->handed >= 0) {
+			dup2(s->spare, s->handed);
+			close(s->spare);
+			s->spare = -1;
+		}
+	}
+	for (unsigned i = 0; i < l->n; i++) {
+		struct listen_sock *s = &l->s[i];
+
+		if (s->dup >= 0)
+			close(s->dup);
+		s->dup = -1;
+		close(s->sock);
+		s->sock = -1;
+	}
+}
+
+void http_listener_free(struct http_listener *l)
+{
+	if (l == NULL)
 		return;
-	/* An eventfd write of 1 fails only on counter overflow, which one
-	 * write cannot cause. */
-	while (write(a->stop_fd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-	pthread_join(a->thread, NULL);
-	close(a->listen_fd);
-	close(a->stop_fd);
-	free(a);
+	for (unsigned i = 0; i < l->n; i++) {
+		struct listen_sock *s = &l->s[i];
+
+		if (s->sock >= 0)
+			close(s->sock);
+		if (s->dup >= 0)
+			close(s->dup);
+		if (s->spare >= 0)
+			close(s->spare);
+	}
+	free(l);
 }

@@ -3,8 +3,9 @@
  * that drives libmicrohttpd (with http_respcache.c, which holds its prepared
  * responses); what it decides with is libmicrohttpd-free: the framing and
  * refusal table (http_framing.c), the routes (http_builtin.c, redirect.c,
- * api.c), the connection table (http_conns.c) and the listening socket
- * (http_listener.c).
+ * api.c), the connection table (http_conns.c) and the workers' listening
+ * sockets (http_listener.c). Each worker thread is a daemon of its own that
+ * accepts from its own socket, asking http_conns.c first (admit()).
  *
  * Per connection, a struct conn is made when the connection opens and freed
  * when it closes; each request on it reuses the conn's struct req, emptied
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,10 +156,9 @@ static void refuse(struct req *r, int status, const char *why)
 }
 
 struct http_server {
-	struct http_worker **workers; /* threads of them, each with its daemon */
-	unsigned threads;
-	unsigned next_worker;           /* the acceptor's round robin, its thread only */
-	struct http_listener *acceptor; /* owns the listening socket */
+	struct http_worker **workers; /* one per thread, nworkers of them started */
+	unsigned nworkers;
+	struct http_listener *listener; /* the workers' listening sockets */
 	struct http_conns *conns;       /* admission, deadlines, eviction */
 	const struct config *cfg;
 	struct store *store;
@@ -348,22 +349,30 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		metrics_connection_opened(srv->metrics);
-		c = calloc(1, sizeof(*c));
+		/* Not calloc: the request's 9 KiB of path and query buffers
+		 * need no zeroing on every new connection. req_reset()
+		 * empties the request, http_conns_open() fills the slot. */
+		c = malloc(sizeof(*c));
 		*socket_context = c;
 		/* Without its state the connection gets 503 at its first
 		 * request (on_request) and closes, counted until it does. */
-		if (c != NULL)
+		if (c != NULL) {
+			c->r.body = NULL;
+			req_reset(&c->r);
+			c->linger = false;
 			http_conns_open(srv->conns, &c->slot, fd, addr->client_addr, addr_len(addr->client_addr));
+		}
 	} else {
-		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
 		c = *socket_context;
 		if (c != NULL && c->linger)
 			http_conns_linger(srv->conns, c->slot.fd);
-		if (c != NULL)
+		if (c != NULL) {
 			http_conns_close(srv->conns, &c->slot);
-		else
+		} else {
+			const union MHD_ConnectionInfo *addr =
+			    MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 			http_conns_cancel(srv->conns, addr->client_addr, addr_len(addr->client_addr));
+		}
 		metrics_connection_closed(srv->metrics);
 		free(c);
 		*socket_context = NULL;
@@ -649,75 +658,68 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 	(void)ap;
 }
 
-/* The acceptor's callback. Admission is decided here (src/http_conns.c), not by
- * libmicrohttpd: in 0.9.75 a connection handed over with MHD_add_connection
- * that a worker then finds over the library's limit leaves a mutex locked
- * and hangs that worker, and its per-address limit cannot exempt a trusted
- * proxy. So the library's limits are set out of reach and a connection
- * refused here is closed unanswered, as the library would. A connection the
- * library took but then could not set up (no memory for its pool) is never
- * reported closed and stays counted: a slot lost only when memory runs out.
- * Workers take connections in turn. */
-static void hand_over(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen)
+/* The accept policy of every worker's daemon: admission is decided here
+ * (src/http_conns.c), not by libmicrohttpd, whose per-address limit cannot
+ * exempt a trusted proxy and whose connection limit is per worker. So the
+ * library's limits are set out of reach and a connection refused here is
+ * closed unanswered, as the library would. An admitted connection is
+ * registered at MHD_CONNECTION_NOTIFY_STARTED; one that the library took
+ * but then could not set up (no memory for its state or pool) is never
+ * reported and stays counted: a slot lost only when memory runs out. */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
-	struct http_server *srv = arg;
-	struct http_worker *w;
+	struct http_server *srv = cls;
 
-	if (!http_conns_admit(srv->conns, addr, addrlen)) {
-		close(fd);
-		return;
-	}
-	w = srv->workers[srv->next_worker];
-	srv->next_worker = (srv->next_worker + 1) % srv->threads;
-	if (!http_worker_hand(w, fd, addr, addrlen)) {
-		close(fd);
-		http_conns_cancel(srv->conns, addr, addrlen);
-	}
+	return http_conns_admit(srv->conns, addr, addrlen) ? MHD_YES : MHD_NO;
 }
 
-/* A handed connection that its worker's daemon did not take, or that was
- * still queued when the worker stopped: its slot is given back. */
-static void refused(void *arg, const struct sockaddr *addr, socklen_t addrlen)
-{
-	struct http_server *srv = arg;
-
-	http_conns_cancel(srv->conns, addr, addrlen);
-}
-
-/* The acceptor's timer: closes overdue connections off the workers' path. */
-static bool sweep(void *arg)
-{
-	struct http_server *srv = arg;
-
-	return http_conns_sweep(srv->conns);
-}
-
-/* Frees what http_server_start made besides the daemon and the acceptor. */
+/* Frees what http_server_start made besides the daemons. */
 static void http_server_free(struct http_server *srv)
 {
-	free(srv->workers);
+	http_listener_free(srv->listener);
+	http_conns_free(srv->conns);
 	http_respcache_free(srv->responses);
 	redirect_ctx_free(srv->redirect);
 	metrics_free(srv->metrics);
-	http_conns_free(srv->conns);
+	free(srv->workers);
 	free(srv);
 }
 
-/* One worker's daemon: epoll, run by a thread of ours (src/http_worker.c),
- * with the listening socket ours (src/http_listener.c): stopping then never
- * calls MHD_quiesce_daemon, which in libmicrohttpd 0.9.75 races epoll
- * workers over the listening socket and aborts the process. */
-static struct MHD_Daemon *start_daemon(struct http_server *srv)
+/*
+ * Raises the soft limit on open descriptors (up to the hard limit) to what
+ * the server may hold at once: every admitted connection (--max-connections
+ * open and as many pushed out, not yet closed), as many lingering, and per
+ * worker a connection accepted and not yet refused, its listening socket
+ * (three descriptors), its epoll and eventfds and its SQLite files, plus the
+ * process's own. Out of descriptors, a worker's daemon (libmicrohttpd)
+ * stops accepting until one of its own connections closes, or, with none,
+ * retries at once: with the limit at this, it never gets there.
+ */
+static void raise_nofile_limit(const struct config *cfg, unsigned threads)
+{
+	struct rlimit rl;
+	rlim_t want = 3 * (rlim_t)cfg->max_connections + 16 * (rlim_t)threads + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Worker i's daemon on its own listening socket: epoll, run by a thread of
+ * ours (src/http_worker.c), accepting for itself from its socket of the
+ * SO_REUSEPORT group (src/http_listener.c). */
+static struct MHD_Daemon *start_daemon(struct http_server *srv, unsigned i)
 {
 	const struct config *cfg = srv->cfg;
 
 	return MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, srv,
-	    /* Twice --max-connections at most are ours (counting those shut
-	     * down to make room and not yet closed): with all of them on one
-	     * worker it is still under this. The per-address limit is
-	     * src/http_conns.c's. */
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(2 * cfg->max_connections + 1),
+	    MHD_USE_EPOLL, 0, admit, srv, on_request, srv, MHD_OPTION_LISTEN_SOCKET,
+	    http_listener_take_fd(srv->listener, i),
+	    /* Admission keeps every daemon's connections, with those shut
+	     * down to make room and not yet closed, under twice
+	     * --max-connections; the library's own limit stays out of reach. */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(4 * cfg->max_connections + 16),
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 #if SHORTD_MHD_HEADERS_IN_PLACE
@@ -732,18 +734,36 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv)
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
 }
 
-/* Stops the workers started so far (each closing its connections). */
+/* Starts worker i: its daemon and the thread that runs it; -1 with a
+ * one-line reason in err. */
+static int start_worker(struct http_server *srv, unsigned i, char *err, size_t errlen)
+{
+	struct MHD_Daemon *d = start_daemon(srv, i);
+
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP server on %s:%u", srv->cfg->listen_host, srv->port);
+		return -1;
+	}
+	if (http_worker_start(d, &srv->workers[i]) != 0) {
+		snprintf(err, errlen, "cannot start a worker thread: %s", strerror(errno));
+		MHD_stop_daemon(d);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops the workers started, each closing its connections. */
 static void stop_workers(struct http_server *srv)
 {
-	for (unsigned i = 0; i < srv->threads && srv->workers[i] != NULL; i++)
+	for (unsigned i = 0; i < srv->nworkers; i++)
 		http_worker_stop(srv->workers[i]);
+	srv->nworkers = 0;
 }
 
 int http_server_start(const struct http_server_deps *deps, struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
 	unsigned threads = deps->cfg->threads > 1 ? deps->cfg->threads : 1;
-	int fd = -1;
 
 	*out = NULL;
 	if (srv == NULL) {
@@ -754,45 +774,33 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	srv->store = deps->store;
 	srv->clicks = deps->clicks;
 	srv->access_log = deps->access_log;
-	srv->threads = threads;
 	/* --link-cache 0 turns every cache of the redirect path off. */
-	if ((srv->workers = calloc(threads, sizeof(*srv->workers))) == NULL ||
-	    redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
+	if (redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
 	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 || metrics_new(&srv->metrics) != 0 ||
-	    http_conns_new(deps->cfg, &srv->conns) != 0) {
+	    http_conns_new(deps->cfg, &srv->conns) != 0 ||
+	    (srv->workers = calloc(threads, sizeof(*srv->workers))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	srv->builtin = (struct http_builtin){deps->store, deps->clicks, deps->api, srv->metrics, &srv->inflight};
-	if (http_listener_bind(deps->cfg->listen_host, deps->cfg->listen_port, &fd, &srv->port, err, errlen) != 0)
+	raise_nofile_limit(deps->cfg, threads);
+	if (http_listener_open(deps->cfg->listen_host, deps->cfg->listen_port, threads, &srv->listener, err, errlen) !=
+	    0)
 		goto fail;
+	srv->port = http_listener_port(srv->listener);
 	config_finish_base_url(deps->cfg, srv->port);
-	for (unsigned i = 0; i < threads; i++) {
-		struct MHD_Daemon *d = start_daemon(srv);
-
-		if (d == NULL) {
-			snprintf(err, errlen, "cannot start the HTTP server on %s:%u", deps->cfg->listen_host,
-			         srv->port);
-			goto fail;
-		}
-		if (http_worker_start(d, 2 * deps->cfg->max_connections + 1, refused, srv, &srv->workers[i]) != 0) {
-			snprintf(err, errlen, "cannot start a worker thread: %s", strerror(errno));
-			MHD_stop_daemon(d);
-			goto fail;
-		}
-	}
-	if (http_listener_start(fd, hand_over, sweep, srv, &srv->acceptor) != 0) {
-		snprintf(err, errlen, "cannot start accepting on %s:%u: %s", deps->cfg->listen_host, srv->port,
-		         strerror(errno));
+	if (http_conns_start_sweeping(srv->conns) != 0) {
+		snprintf(err, errlen, "cannot start the connection timer: %s", strerror(errno));
 		goto fail;
+	}
+	for (; srv->nworkers < threads; srv->nworkers++) {
+		if (start_worker(srv, srv->nworkers, err, errlen) != 0)
+			goto fail;
 	}
 	*out = srv;
 	return 0;
 fail:
-	if (srv->workers != NULL)
-		stop_workers(srv);
-	if (fd >= 0)
-		close(fd);
+	stop_workers(srv);
 	http_server_free(srv);
 	return -1;
 }
@@ -806,8 +814,9 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 {
 	if (srv == NULL)
 		return;
-	/* Closes the listening socket: from here a new client is refused. */
-	http_listener_stop(srv->acceptor);
+	/* Closes the listening sockets: from here a new client is refused,
+	 * and each daemon goes on with the connections it has. */
+	http_listener_retire(srv->listener);
 	for (int waited = 0; atomic_load(&srv->inflight) > 0 && waited < grace_ms; waited += 5) {
 		struct timespec pause = {0, 5 * 1000000L};
 		nanosleep(&pause, NULL);

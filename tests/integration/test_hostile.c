@@ -763,11 +763,54 @@ START_TEST(test_trusted_proxy_is_exempt_from_the_per_ip_limit)
 	ck_assert_int_eq(status_from("127.0.0.5", d.port), 302);
 	for (int i = 0; i < 2; i++)
 		other[i] = connect_busy_from("127.0.0.6", d.port);
+	/* Until the daemon has taken both: each worker accepts from its own
+	 * socket, so a later connection may be taken before an earlier one
+	 * that waits in another worker's backlog. */
+	pause_ms(300);
 	ck_assert_int_eq(status_from("127.0.0.6", d.port), 0);
 	for (int i = 0; i < 6; i++)
 		close(proxy[i]);
 	for (int i = 0; i < 2; i++)
 		close(other[i]);
+	stop(&d);
+}
+END_TEST
+
+/* The soft limit on descriptors of the daemon's process, from /proc. */
+static unsigned long nofile_of(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long soft = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Max open files", 14) == 0)
+			soft = strtoul(line + 14, NULL, 10);
+	}
+	fclose(f);
+	return soft;
+}
+
+/* Started with a soft limit on descriptors below what --max-connections
+ * needs, serve raises it (3 x 500 + 16 x 2 + 64), so that the workers'
+ * accept() does not run out before admission does. */
+START_TEST(test_descriptor_limit_is_raised_to_fit)
+{
+	struct rlimit saved, low;
+	struct daemon d;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	ck_assert(saved.rlim_max == RLIM_INFINITY || saved.rlim_max >= 1596);
+	low = saved;
+	low.rlim_cur = 256;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	start(&d, (const char *const[]){"--threads", "2", "--max-connections", "500", NULL});
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	ck_assert_uint_eq(nofile_of(d.pid), 1596);
+	ck_assert_int_eq(status_from("127.0.0.1", d.port), 302);
 	stop(&d);
 }
 END_TEST
@@ -780,6 +823,7 @@ START_TEST(test_max_connections_per_ip_is_honoured)
 	start(&d, (const char *const[]){"--max-connections-per-ip", "3", NULL});
 	for (int i = 0; i < 3; i++)
 		idle[i] = connect_from("127.0.0.1", d.port);
+	pause_ms(300); /* until the daemon has taken all three (see above) */
 	/* A fourth from 127.0.0.1 is closed unanswered; another address is served. */
 	ck_assert_int_eq(status_from("127.0.0.1", d.port), 0);
 	ck_assert_int_eq(status_from("127.0.0.2", d.port), 302);
@@ -830,6 +874,7 @@ Suite *hostile_suite(void)
 	tcase_add_test(tc, test_client_that_never_reads_does_not_block_others);
 	tcase_add_loop_test(tc, test_max_connections_is_honoured, 0, 2);
 	tcase_add_test(tc, test_max_connections_per_ip_is_honoured);
+	tcase_add_test(tc, test_descriptor_limit_is_raised_to_fit);
 	tcase_add_test(tc, test_full_daemon_pushes_out_the_oldest_waiting);
 	tcase_add_test(tc, test_trusted_proxy_is_exempt_from_the_per_ip_limit);
 	tcase_add_test(tc, test_idle_timeout_closes_connections);

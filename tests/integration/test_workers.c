@@ -6,7 +6,7 @@
  * exactly one or two full batches of libmicrohttpd's 128 epoll events and
  * nothing after them: the library's own loop then waited for the next event
  * or the next connection timeout (here 60 s) before answering any of them.
- * Then a new connection handed to the worker while it takes those events.
+ * Then a new connection accepted by the worker among 127 such requests.
  */
 #include <check.h>
 #include <signal.h>
@@ -59,7 +59,7 @@ static void burst(int n, bool late)
 	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(raw_send(fds[i], request, sizeof(request) - 1), 0);
 	if (late) {
-		/* Accepted by the kernel now, handed to the worker once the
+		/* Queued by the kernel now, accepted by the worker once the
 		 * daemon runs again. */
 		extra = raw_connect(d.port);
 		ck_assert_int_ge(extra, 0);

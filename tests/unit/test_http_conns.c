@@ -235,6 +235,44 @@ START_TEST(test_sweep_closes_what_is_overdue)
 }
 END_TEST
 
+/* Waits up to ms for f to be shut down. */
+static bool shut_within(const struct fake *f, long ms)
+{
+	for (long waited = 0; waited <= ms; waited += 10) {
+		if (was_shut(f))
+			return true;
+		pause_ms(10);
+	}
+	return false;
+}
+
+/* The table's own thread enforces the deadlines without anyone calling
+ * http_conns_sweep(); with nothing left it sleeps, and the next admission
+ * wakes it: that connection's deadline holds too. */
+START_TEST(test_sweeping_thread_keeps_the_deadlines)
+{
+	struct fake first, second;
+	struct http_conns *t;
+
+	cfg.header_timeout = 1;
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_start_sweeping(t), 0);
+	open_fake(t, &first, "192.0.2.1");
+	pause_ms(500);
+	ck_assert(!was_shut(&first));
+	ck_assert(shut_within(&first, 1000 + 2 * HTTP_CONNS_SWEEP_MS));
+	close_fake(t, &first);
+	/* Two sweeps find nothing: the thread sleeps. */
+	pause_ms(3 * HTTP_CONNS_SWEEP_MS);
+	open_fake(t, &second, "192.0.2.1");
+	pause_ms(500);
+	ck_assert(!was_shut(&second));
+	ck_assert(shut_within(&second, 1000 + 2 * HTTP_CONNS_SWEEP_MS));
+	close_fake(t, &second);
+	http_conns_free(t);
+}
+END_TEST
+
 /* A lingering socket is read until its peer closes; a reset never comes. */
 START_TEST(test_lingering_socket_is_drained_then_closed)
 {
@@ -270,6 +308,7 @@ Suite *http_conns_suite(void)
 	tcase_add_test(tc, test_full_table_pushes_out_the_oldest_waiting);
 	tcase_add_test(tc, test_sweep_closes_what_is_overdue);
 	tcase_add_test(tc, test_lingering_socket_is_drained_then_closed);
+	tcase_add_test(tc, test_sweeping_thread_keeps_the_deadlines);
 	suite_add_tcase(s, tc);
 	return s;
 }
