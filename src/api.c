@@ -1321,7 +1321,7 @@ static void handle_token_create(struct api *a, const struct http_request *req, s
 	json_t *obj = NULL, *j;
 	int rc;
 
-	if (body_object(req, &obj, &e) != 0 || decode_token_create(obj, &name, &role, &e) != 0) {
+	if (body_json(req, false, &obj, &e) != 0 || decode_token_create(obj, &name, &role, &e) != 0) {
 		reply_error(resp, e.status, e.code, "%s", e.message);
 		goto out;
 	}
