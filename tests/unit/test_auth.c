@@ -84,7 +84,8 @@ START_TEST(test_header_spellings)
 		}
 	}
 	/* Without a fixed token, that one is just a token no one holds. */
-	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}, &(int64_t){0}, NULL), AUTH_INVALID);
+	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}, &(int64_t){0}, NULL),
+	                 AUTH_INVALID);
 }
 END_TEST
 
