@@ -57,11 +57,9 @@ static int check_url(const char *url, const struct url_self *self, char *out, si
 	return 0;
 }
 
-int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
-                      const struct link_input *in, struct link *out, struct link_admin_error *err)
+int link_admin_check(const struct url_self *self, int default_status, int64_t now, const struct link_input *in,
+                     bool may_have_ended, struct link *out, struct link_admin_error *err)
 {
-	int rc;
-
 	link_init(out);
 	if (in->url == NULL)
 		return set_error(err, "invalid_url", 400, "url is required");
@@ -79,13 +77,23 @@ int link_admin_create(struct store *s, const struct url_self *self, int default_
 	if (in->max_clicks != LINK_NO_LIMIT && in->max_clicks < 0)
 		return set_error(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
 	/* A link dead at birth is a mistake; ending a link now is an update. */
-	if (in->expires_at != LINK_NO_TIME && in->expires_at <= now)
+	if (!may_have_ended && in->expires_at != LINK_NO_TIME && in->expires_at <= now)
 		return set_error(err, "invalid_expires_at", 400, "expires_at must be in the future");
 	out->expires_at = in->expires_at;
 	out->max_clicks = in->max_clicks;
 	out->forward_query = in->forward_query;
 	out->created_at = now;
 	out->updated_at = now;
+	return 0;
+}
+
+int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
+                      const struct link_input *in, struct link *out, struct link_admin_error *err)
+{
+	int rc;
+
+	if (link_admin_check(self, default_status, now, in, false, out, err) != 0)
+		return -1;
 	rc = store_link_create(s, out, link_code_generate, NULL);
 	if (rc != STORE_OK) {
 		link_admin_store_error(rc, err);

@@ -75,6 +75,7 @@ static const char *const reader_sql[R_COUNT] = {
 
 enum writer_stmt {
 	W_INSERT_LINK,
+	W_IMPORT_LINK,
 	W_GET_BY_CODE,
 	W_UPDATE_LINK,
 	W_DELETE_LINK,
@@ -89,6 +90,9 @@ enum writer_stmt {
 static const char *const writer_sql[W_COUNT] = {
     [W_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, "
                       "updated_at, expires_at, max_clicks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [W_IMPORT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, "
+                      "expires_at, max_clicks, clicks, bot_clicks, last_click_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (code) DO NOTHING",
     [W_GET_BY_CODE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
     [W_UPDATE_LINK] = "UPDATE links SET url = ?2, status = ?3, forward_query = ?4, disabled = ?5, "
                       "expires_at = ?6, max_clicks = ?7, updated_at = ?8 WHERE id = ?1",
@@ -1070,11 +1074,32 @@ static void apply_patch(struct link *l, const struct link_patch *p)
 		l->disabled = p->disabled;
 }
 
+/* Applies p to l, read inside the writer's transaction, and writes it. */
+static int write_patch(struct sq *q, struct link *l, const struct link_patch *p, int64_t now)
+{
+	sqlite3_stmt *st = q->wstmt[W_UPDATE_LINK];
+	int rc;
+
+	apply_patch(l, p);
+	l->updated_at = now;
+	sqlite3_bind_int64(st, 1, l->id);
+	sqlite3_bind_text(st, 2, l->url, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, l->status);
+	sqlite3_bind_int(st, 4, l->forward_query);
+	sqlite3_bind_int(st, 5, l->disabled);
+	bind_opt_int64(st, 6, l->expires_at, LINK_NO_TIME);
+	bind_opt_int64(st, 7, l->max_clicks, LINK_NO_LIMIT);
+	sqlite3_bind_int64(st, 8, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "update link", rc);
+}
+
 static int sq_link_update(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out)
 {
 	struct sq *q = impl;
-	sqlite3_stmt *st = q->wstmt[W_UPDATE_LINK];
-	int rc, status;
+	int status;
 
 	pthread_mutex_lock(&q->wlock);
 	status = watch(q);
@@ -1083,25 +1108,10 @@ static int sq_link_update(void *impl, const char *code, const struct link_patch 
 	if (status != STORE_OK)
 		goto out;
 	status = get_w(q, code, out);
+	if (status == STORE_OK)
+		status = write_patch(q, out, p, now);
 	if (status != STORE_OK)
 		goto rollback;
-	apply_patch(out, p);
-	out->updated_at = now;
-	sqlite3_bind_int64(st, 1, out->id);
-	sqlite3_bind_text(st, 2, out->url, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, out->status);
-	sqlite3_bind_int(st, 4, out->forward_query);
-	sqlite3_bind_int(st, 5, out->disabled);
-	bind_opt_int64(st, 6, out->expires_at, LINK_NO_TIME);
-	bind_opt_int64(st, 7, out->max_clicks, LINK_NO_LIMIT);
-	sqlite3_bind_int64(st, 8, now);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		status = sq_error(q->w, "update link", rc);
-		goto rollback;
-	}
 	status = exec_w(q, "COMMIT");
 	if (status == STORE_OK)
 		goto out;
@@ -1130,6 +1140,104 @@ static int sq_link_delete(void *impl, const char *code)
 		else
 			status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
 	}
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+/* Inserts an imported link with its counts: SQLITE_DONE with *inserted
+ * false when its code is taken, else sqlite3_step()'s error. */
+static int insert_imported(struct sq *q, struct link *l, bool *inserted)
+{
+	sqlite3_stmt *st = q->wstmt[W_IMPORT_LINK];
+	int rc;
+
+	sqlite3_bind_text(st, 1, l->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, l->url, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, l->status);
+	sqlite3_bind_int(st, 4, l->forward_query);
+	sqlite3_bind_int(st, 5, l->disabled);
+	sqlite3_bind_int64(st, 6, l->created_at);
+	sqlite3_bind_int64(st, 7, l->updated_at);
+	bind_opt_int64(st, 8, l->expires_at, LINK_NO_TIME);
+	bind_opt_int64(st, 9, l->max_clicks, LINK_NO_LIMIT);
+	sqlite3_bind_int64(st, 10, l->clicks);
+	sqlite3_bind_int64(st, 11, l->bot_clicks);
+	bind_opt_int64(st, 12, l->last_click_at, LINK_NO_TIME);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	*inserted = rc == SQLITE_DONE && sqlite3_changes(q->w) > 0;
+	if (*inserted)
+		l->id = sqlite3_last_insert_rowid(q->w);
+	return rc;
+}
+
+/* Changes the fields an imported row names in the link with its code. */
+static int update_imported(struct sq *q, const struct store_import_row *row, int64_t now)
+{
+	struct link_patch *p = malloc(sizeof(*p));
+	struct link *cur = malloc(sizeof(*cur));
+	const struct link *l = &row->link;
+	int status;
+
+	if (p == NULL || cur == NULL) {
+		status = STORE_ERROR;
+		goto out;
+	}
+	p->fields = row->fields;
+	memcpy(p->url, l->url, strlen(l->url) + 1);
+	p->status = l->status;
+	p->expires_at = l->expires_at;
+	p->max_clicks = l->max_clicks;
+	p->forward_query = l->forward_query;
+	p->disabled = l->disabled;
+	status = get_w(q, l->code, cur);
+	if (status == STORE_OK)
+		status = write_patch(q, cur, p, now);
+out:
+	free(cur);
+	free(p);
+	return status;
+}
+
+static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, enum store_import_mode mode,
+                           int64_t now, size_t *conflict)
+{
+	struct sq *q = impl;
+	int rc, status;
+	bool inserted;
+
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		rc = insert_imported(q, &rows[i].link, &inserted);
+		if (rc != SQLITE_DONE) {
+			status = sq_error(q->w, "import links", rc);
+			goto rollback;
+		}
+		if (inserted) {
+			rows[i].result = STORE_IMPORT_CREATED;
+			continue;
+		}
+		if (rows[i].code_drawn || mode == STORE_IMPORT_FAIL) {
+			*conflict = i;
+			status = STORE_CONFLICT;
+			goto rollback;
+		}
+		rows[i].result = mode == STORE_IMPORT_SKIP ? STORE_IMPORT_SKIPPED : STORE_IMPORT_UPDATED;
+		if (mode == STORE_IMPORT_UPDATE && (status = update_imported(q, &rows[i], now)) != STORE_OK)
+			goto rollback;
+	}
+	status = exec_w(q, "COMMIT");
+	if (status == STORE_OK)
+		goto out;
+rollback:
+	sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
 	pthread_mutex_unlock(&q->wlock);
 	return status;
 }
@@ -1383,6 +1491,7 @@ const struct store_ops store_sqlite_ops = {
     .link_create = sq_link_create,
     .link_update = sq_link_update,
     .link_delete = sq_link_delete,
+    .links_import = sq_links_import,
     .link_list = sq_link_list,
     .clicks_write = sq_clicks_write,
     .link_daily = sq_link_daily,
