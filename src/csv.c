@@ -53,12 +53,17 @@ void csv_free(struct csv *c)
 	free(c);
 }
 
-static enum csv_result fail(struct csv *c, char *err, size_t errlen, const char *what)
+static enum csv_result fail_at(struct csv *c, long line, char *err, size_t errlen, const char *what)
 {
 	c->state = ST_ERROR;
-	snprintf(c->err, sizeof(c->err), "line %ld: %s", c->line, what);
+	snprintf(c->err, sizeof(c->err), "line %ld: %s", line, what);
 	snprintf(err, errlen, "%s", c->err);
 	return CSV_ERROR;
+}
+
+static enum csv_result fail(struct csv *c, char *err, size_t errlen, const char *what)
+{
+	return fail_at(c, c->line, err, errlen, what);
 }
 
 static int next_byte(struct csv *c)
@@ -108,6 +113,7 @@ enum csv_result csv_next(struct csv *c, struct csv_record **rec, char *err, size
 {
 	size_t start = 0;
 	bool quoted = false, after_quote = false;
+	long quote_line = 0;
 	int ch;
 
 	if (c->state == ST_ERROR) {
@@ -149,10 +155,10 @@ enum csv_result csv_next(struct csv *c, struct csv_record **rec, char *err, size
 		if (ch == 0)
 			return fail(c, err, errlen, "a NUL byte");
 		if (quoted) {
+			if (ch == EOF && ferror(c->f))
+				return fail(c, err, errlen, "the file could not be read");
 			if (ch == EOF)
-				return fail(c, err, errlen,
-				            ferror(c->f) ? "the file could not be read"
-				                         : "a quoted field is not closed");
+				return fail_at(c, quote_line, err, errlen, "a quoted field is not closed");
 			if (ch == '"') {
 				int peek = next_byte(c);
 				if (peek != '"') {
@@ -194,6 +200,7 @@ enum csv_result csv_next(struct csv *c, struct csv_record **rec, char *err, size
 				return fail(c, err, errlen,
 				            "a quote inside an unquoted field (quote the field and write \"\")");
 			quoted = true;
+			quote_line = c->line;
 			continue;
 		}
 		if (!put_byte(c, (char)ch))
