@@ -8,7 +8,8 @@
  * Stricter than many writers, so that no byte is read two ways: a quote in
  * an unquoted field, text after a closing quote, a carriage return that
  * does not end a line, a NUL byte, a quoted field left open at the end of
- * the file, a record over CSV_RECORD_MAX bytes or CSV_FIELDS_MAX fields are
+ * the file, a record over CSV_RECORD_MAX bytes (its fields with a NUL each)
+ * or CSV_FIELDS_MAX fields are
  * errors, after which the reader stops. Blank lines between records are
  * skipped, and a UTF-8 byte order mark at the start is dropped.
  *
