@@ -9,9 +9,9 @@
  * an unquoted field, text after a closing quote, a carriage return that
  * does not end a line, a NUL byte, a quoted field left open at the end of
  * the file, a record over CSV_RECORD_MAX bytes (its fields with a NUL each)
- * or CSV_FIELDS_MAX fields are
- * errors, after which the reader stops. Blank lines between records are
- * skipped, and a UTF-8 byte order mark at the start is dropped.
+ * or CSV_FIELDS_MAX fields are errors, after which the reader stops. Blank
+ * lines between records are skipped, and a UTF-8 byte order mark at the
+ * start is dropped.
  *
  * Hand-rolled rather than Debian's libcsv: libcsv does not tell the line a
  * record starts on without being fed a byte at a time. Fuzzed by
