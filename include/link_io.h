@@ -23,6 +23,9 @@
 
 enum link_io_format { LINK_IO_JSONL, LINK_IO_CSV };
 
+/* Who an imported link was made and changed by, unless the row says. */
+#define LINK_IO_BY "cli"
+
 /* "jsonl" or "csv" into *out; 0, or -1 for anything else. */
 int link_io_format_parse(const char *s, enum link_io_format *out);
 

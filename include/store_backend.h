@@ -48,6 +48,10 @@ struct store_ops {
 	/* Inserts l with its code, which is set; STORE_CONFLICT when the code is
 	 * taken, and then nothing is written. Fills l->id. */
 	int (*link_create)(void *impl, struct link *l);
+	/* Inserts the items in one transaction, or reuses as store.h says; every
+	 * code is set. STORE_CONFLICT with *bad the index whose code is taken,
+	 * and then nothing is written. Fills each link's id. */
+	int (*link_create_batch)(void *impl, struct store_new_link *items, size_t n, size_t *bad);
 	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out);
 	int (*link_delete)(void *impl, const char *code);
 	/* store_links_import() for codes that are all set: a taken code of a
@@ -56,6 +60,8 @@ struct store_ops {
 	int (*links_import)(void *impl, struct store_import_row *rows, size_t n, enum store_import_mode mode,
 	                    int64_t now, size_t *conflict);
 	int (*link_list)(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx);
+	int (*link_find)(void *impl, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
+	                 void *ctx);
 	int (*clicks_write)(void *impl, const struct click_row *rows, size_t n);
 	int (*link_daily)(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n);
 	int (*link_referrers)(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,

@@ -32,6 +32,106 @@ void link_init(struct link *l)
 	l->clicks = 0;
 	l->bot_clicks = 0;
 	l->last_click_at = LINK_NO_TIME;
+	l->title[0] = '\0';
+	l->n_tags = 0;
+	l->created_by[0] = '\0';
+	l->updated_by[0] = '\0';
+}
+
+/* Counts the characters of s[0..len) into *chars: -1 when s is not valid
+ * UTF-8 (RFC 3629: no overlong forms, surrogates or values past U+10FFFF)
+ * or holds a control character. */
+static enum link_label_error label_text(const char *s, size_t len, size_t *chars)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		unsigned c = p[i], v, k, need;
+		need = c < 0x80                 ? 1
+		       : c >= 0xC2 && c <= 0xDF ? 2
+		       : c >= 0xE0 && c <= 0xEF ? 3
+		       : c >= 0xF0 && c <= 0xF4 ? 4
+		                                : 0;
+		if (need == 0 || len - i < need)
+			return LINK_LABEL_BAD_UTF8;
+		v = need == 1 ? c : need == 2 ? c & 0x1F : need == 3 ? c & 0x0F : c & 0x07;
+		for (k = 1; k < need; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return LINK_LABEL_BAD_UTF8;
+			v = (v << 6) | (p[i + k] & 0x3F);
+		}
+		if ((need == 3 && v < 0x800) || (need == 4 && v < 0x10000) || v > 0x10FFFF ||
+		    (v >= 0xD800 && v <= 0xDFFF))
+			return LINK_LABEL_BAD_UTF8;
+		if (v < 0x20 || (v >= 0x7F && v <= 0x9F))
+			return LINK_LABEL_CONTROL;
+		i += need;
+		n++;
+	}
+	*chars = n;
+	return LINK_LABEL_OK;
+}
+
+enum link_label_error link_title_check(const char *title, size_t len)
+{
+	size_t chars;
+
+	if (len > LINK_TITLE_MAX)
+		return LINK_LABEL_TOO_LONG;
+	return label_text(title, len, &chars);
+}
+
+enum link_label_error link_tag_check(const char *tag, size_t len)
+{
+	size_t chars = 0;
+	enum link_label_error e;
+
+	if (len == 0)
+		return LINK_LABEL_EMPTY;
+	if (len > LINK_TAG_MAX)
+		return LINK_LABEL_TOO_LONG;
+	e = label_text(tag, len, &chars);
+	if (e != LINK_LABEL_OK)
+		return e;
+	return chars > LINK_TAG_CHARS_MAX ? LINK_LABEL_TOO_LONG : LINK_LABEL_OK;
+}
+
+enum link_label_error link_tag_add(char tags[][LINK_TAG_MAX + 1], int *n, const char *tag, size_t len)
+{
+	enum link_label_error e = link_tag_check(tag, len);
+
+	if (e != LINK_LABEL_OK)
+		return e;
+	for (int i = 0; i < *n; i++) {
+		if (strlen(tags[i]) == len && memcmp(tags[i], tag, len) == 0)
+			return LINK_LABEL_OK;
+	}
+	if (*n >= LINK_TAGS_MAX)
+		return LINK_LABEL_TOO_MANY;
+	memcpy(tags[*n], tag, len);
+	tags[*n][len] = '\0';
+	(*n)++;
+	return LINK_LABEL_OK;
+}
+
+const char *link_label_error_message(enum link_label_error e)
+{
+	switch (e) {
+	case LINK_LABEL_OK:
+		return "valid";
+	case LINK_LABEL_EMPTY:
+		return "a tag must not be empty";
+	case LINK_LABEL_TOO_LONG:
+		return "too long (a title is at most 512 bytes, a tag at most 64 characters)";
+	case LINK_LABEL_BAD_UTF8:
+		return "not valid UTF-8";
+	case LINK_LABEL_CONTROL:
+		return "contains a control character";
+	case LINK_LABEL_TOO_MANY:
+		return "a link has at most 32 tags";
+	}
+	return "invalid label";
 }
 
 static bool is_code_char(unsigned char c)

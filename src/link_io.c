@@ -25,6 +25,9 @@
 #include "rfc3339.h"
 
 #define LINE_MAX_BYTES CSV_RECORD_MAX
+/* A field's text in an export: a URL, or the tags as a JSON array (32 of 256
+ * bytes, each byte escaped at most to two). */
+#define TEXT_MAX (LINK_TAGS_MAX * (2 * LINK_TAG_MAX + 3) + 3)
 #define NAME_MAX_BYTES 32
 
 enum field {
@@ -39,6 +42,10 @@ enum field {
 	F_MAX_CLICKS,
 	F_CLICKS,
 	F_DISABLED,
+	F_TITLE,
+	F_TAGS,
+	F_CREATED_BY,
+	F_UPDATED_BY,
 	F_BOT_CLICKS,
 	F_LAST_CLICK_AT,
 	F_IGNORED, /* read and dropped: another shortener's column with no field here */
@@ -52,6 +59,7 @@ enum kind {
 	K_TIME,     /* RFC 3339, or empty / null for none */
 	K_SQL_TIME, /* "YYYY-MM-DD HH:MM:SS" in UTC, as MySQL writes a DATETIME */
 	K_COUNT,    /* a whole number >= 0, or empty / null for none */
+	K_TAGS,     /* JSON: an array of strings; CSV: tags|joined|so, or a JSON array */
 	K_ANY,
 };
 
@@ -77,14 +85,16 @@ static const struct column {
     {"max_clicks", F_MAX_CLICKS, K_COUNT, true},
     {"clicks", F_CLICKS, K_COUNT, true},
     {"disabled", F_DISABLED, K_BOOL, true},
+    {"title", F_TITLE, K_TEXT, true},
+    {"tags", F_TAGS, K_TAGS, true},
+    {"created_by", F_CREATED_BY, K_TEXT, true},
+    {"updated_by", F_UPDATED_BY, K_TEXT, true},
     {"bot_clicks", F_BOT_CLICKS, K_COUNT, true},
     {"last_click_at", F_LAST_CLICK_AT, K_TIME, true},
     /* Shlink's CSV import: Long URL, Short code, Domain, Title, Tags. */
     {"longurl", F_URL, K_TEXT, false},
     {"shortcode", F_CODE, K_TEXT, false},
     {"domain", F_IGNORED, K_ANY, false},
-    {"title", F_IGNORED, K_ANY, false},
-    {"tags", F_IGNORED, K_ANY, false},
     /* YOURLS's yourls_url table: keyword, url, title, timestamp, ip, clicks. */
     {"keyword", F_CODE, K_TEXT, false},
     {"timestamp", F_CREATED_AT, K_SQL_TIME, false},
@@ -139,6 +149,42 @@ static int buf_str(struct link_io_buf *b, const char *s)
 
 /* ---- export ---- */
 
+static json_t *tags_json(const struct link *l)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a != NULL && i < l->n_tags; i++) {
+		if (json_array_append_new(a, json_string(l->tags[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* The tags as a CSV field: joined by '|' (as Shlink writes them), or as a
+ * JSON array when a tag holds a '|' or starts with '[', so that every list
+ * reads back the same. */
+static void tags_text(const struct link *l, char *out, size_t size)
+{
+	size_t n = 0;
+	bool plain = true;
+
+	for (int i = 0; i < l->n_tags; i++)
+		plain = plain && strchr(l->tags[i], '|') == NULL && l->tags[i][0] != '[';
+	out[0] = '\0';
+	if (!plain) {
+		json_t *a = tags_json(l);
+		char *text = a != NULL ? link_json_dumps(a, JSON_COMPACT) : NULL;
+		snprintf(out, size, "%s", text != NULL ? text : "");
+		free(text);
+		json_decref(a);
+		return;
+	}
+	for (int i = 0; i < l->n_tags && n < size; i++)
+		n += (size_t)snprintf(out + n, size - n, "%s%s", i > 0 ? "|" : "", l->tags[i]);
+}
+
 /* The field's value as text: "" for none (null in JSON, *is_null set). */
 static void field_text(enum field f, const struct link *l, const char *base_url, char *out, size_t size, bool *is_null)
 {
@@ -165,6 +211,15 @@ static void field_text(enum field f, const struct link *l, const char *base_url,
 		return;
 	case F_DISABLED:
 		snprintf(out, size, "%s", l->disabled ? "true" : "false");
+		return;
+	case F_TITLE:
+	case F_CREATED_BY:
+	case F_UPDATED_BY:
+		snprintf(out, size, "%s", f == F_TITLE ? l->title : f == F_CREATED_BY ? l->created_by : l->updated_by);
+		*is_null = out[0] == '\0';
+		return;
+	case F_TAGS:
+		tags_text(l, out, size);
 		return;
 	case F_CREATED_AT:
 		t = l->created_at;
@@ -254,7 +309,7 @@ fail:
 
 int link_io_export_link(enum link_io_format f, const struct link *l, const char *base_url, struct link_io_buf *b)
 {
-	char text[LINK_URL_MAX + 1];
+	char text[TEXT_MAX > LINK_URL_MAX + 1 ? TEXT_MAX : LINK_URL_MAX + 1];
 	size_t before = b->len;
 	json_t *obj = NULL;
 	char *dumped = NULL;
@@ -267,7 +322,8 @@ int link_io_export_link(enum link_io_format f, const struct link *l, const char 
 			continue;
 		field_text(columns[i].field, l, base_url, text, sizeof(text), &is_null);
 		if (f == LINK_IO_JSONL) {
-			if (json_object_set_new(obj, columns[i].name, field_json(&columns[i], text, is_null)) != 0)
+			json_t *v = columns[i].kind == K_TAGS ? tags_json(l) : field_json(&columns[i], text, is_null);
+			if (json_object_set_new(obj, columns[i].name, v) != 0)
 				goto fail;
 		} else {
 			if ((!first && buf_add(b, ",", 1) != 0) || csv_field(b, text) != 0)
@@ -313,6 +369,7 @@ struct row_values {
 	const char *text[F_COUNT]; /* NULL: the row does not name the field */
 	const struct column *from[F_COUNT];
 	char number[F_COUNT][24]; /* JSON numbers and booleans written as text */
+	json_t *tags;             /* JSON lines: the tags array (borrowed), or NULL */
 };
 
 static const struct column *column_named(const char *name, size_t len)
@@ -432,6 +489,10 @@ static int json_value(const struct column *c, json_t *j, struct row_values *v, c
 		ok = json_is_boolean(j);
 		snprintf(num, sizeof(v->number[0]), "%s", json_is_true(j) ? "true" : "false");
 		break;
+	case K_TAGS:
+		ok = json_is_array(j) || json_is_null(j);
+		v->tags = json_is_array(j) ? j : NULL;
+		break;
 	case K_TEXT:
 	case K_TIME:
 	case K_SQL_TIME:
@@ -445,12 +506,13 @@ static int json_value(const struct column *c, json_t *j, struct row_values *v, c
 	}
 	if (!ok)
 		return refuse(err, errlen, "invalid_type: %s must be %s", c->name,
-		              c->kind == K_BOOL     ? "true or false"
+		              c->kind == K_TAGS     ? "an array of strings or null"
+		              : c->kind == K_BOOL   ? "true or false"
 		              : c->kind == K_STATUS ? "an integer or null"
 		              : c->kind == K_COUNT  ? "a whole number or null"
 		                                    : "a string or null");
 	v->from[c->field] = c;
-	if (json_is_null(j))
+	if (json_is_null(j) || c->kind == K_TAGS)
 		v->text[c->field] = "";
 	else if (json_is_string(j))
 		v->text[c->field] = json_string_value(j);
@@ -535,6 +597,67 @@ static int count_of(const struct row_values *v, enum field f, int64_t *out, char
 	return 0;
 }
 
+/* The tags a row names into in: a JSON array (from JSON lines, or a CSV
+ * field that starts with '['), or a CSV field split at each '|'. *held is
+ * what in's tags point into; the caller frees it (and in->tags). */
+static int tags_of(const struct row_values *v, struct link_input *in, json_t **held, char **split, char *err,
+                   size_t errlen)
+{
+	const char *text = v->text[F_TAGS];
+	json_t *a = v->tags;
+	const char **tags;
+	size_t *lens, n = 0, cap;
+
+	if (text == NULL)
+		return 0;
+	if (a == NULL && text[0] == '[') {
+		if ((a = *held = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_array(a))
+			return refuse(err, errlen, "invalid_tags: tags must be name|name or a JSON array of strings");
+	}
+	cap = a != NULL ? json_array_size(a) : 1 + strlen(text) / 2 + 1;
+	if (a == NULL && (*split = strdup(text)) == NULL)
+		return refuse(err, errlen, "unavailable: out of memory");
+	tags = calloc(cap + 1, sizeof(*tags));
+	lens = calloc(cap + 1, sizeof(*lens));
+	in->tags = tags;
+	in->tag_lens = lens;
+	if (tags == NULL || lens == NULL)
+		return refuse(err, errlen, "unavailable: out of memory");
+	if (a != NULL) {
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			json_t *t = json_array_get(a, i);
+			if (!json_is_string(t))
+				return refuse(err, errlen, "invalid_tags: tags[%zu] must be a string", i);
+			tags[n] = json_string_value(t);
+			lens[n++] = json_string_length(t);
+		}
+	} else if (text[0] != '\0') {
+		for (char *p = *split, *bar; p != NULL; p = bar != NULL ? bar + 1 : NULL) {
+			if ((bar = strchr(p, '|')) != NULL)
+				*bar = '\0';
+			tags[n] = p;
+			lens[n++] = strlen(p);
+		}
+	}
+	in->n_tags = n;
+	return 0;
+}
+
+/* A created_by or updated_by of the row: as a tag is, 1..64 characters
+ * without control characters. */
+static int who_of(const struct row_values *v, enum field f, char *out, size_t size, char *err, size_t errlen)
+{
+	const char *s = v->text[f];
+
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	if (strlen(s) >= size || link_tag_check(s, strlen(s)) != LINK_LABEL_OK)
+		return refuse(err, errlen, "invalid_%s: %s must be 1 to 64 characters without control characters",
+		              v->from[f]->name, v->from[f]->name);
+	snprintf(out, size, "%s", s);
+	return 0;
+}
+
 static const unsigned patch_of[F_COUNT] = {
     [F_URL] = PATCH_URL,
     [F_STATUS] = PATCH_STATUS,
@@ -542,43 +665,70 @@ static const unsigned patch_of[F_COUNT] = {
     [F_EXPIRES_AT] = PATCH_EXPIRES_AT,
     [F_MAX_CLICKS] = PATCH_MAX_CLICKS,
     [F_DISABLED] = PATCH_DISABLED,
+    [F_TITLE] = PATCH_TITLE,
+    [F_TAGS] = PATCH_TAGS,
 };
 
 static int decode_row(const struct row_values *v, const struct link_io_rules *rules, struct store_import_row *row,
                       char *err, size_t errlen)
 {
-	struct link_input in = {v->text[F_URL], v->text[F_CODE], 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
+	struct link_input in = {
+	    .url = v->text[F_URL],
+	    .code = v->text[F_CODE],
+	    .expires_at = LINK_NO_TIME,
+	    .max_clicks = LINK_NO_LIMIT,
+	    .by = LINK_IO_BY,
+	};
 	int64_t created = LINK_NO_TIME, updated = LINK_NO_TIME;
 	struct link_admin_error aerr;
 	struct link *l = &row->link;
+	json_t *held = NULL;
+	char *split = NULL;
 	bool disabled = false;
+	int rc = -1;
 	uint64_t n;
 
-	if (in.url == NULL || in.url[0] == '\0')
-		return refuse(err, errlen, "invalid_url: url is required");
+	if (in.url == NULL || in.url[0] == '\0') {
+		refuse(err, errlen, "invalid_url: url is required");
+		goto out;
+	}
 	if (v->text[F_STATUS] != NULL && v->text[F_STATUS][0] != '\0') {
-		if (num_parse(v->text[F_STATUS], 0, 999, &n) != NUM_OK || !link_status_is_valid((int)n))
-			return refuse(err, errlen, "invalid_status: status must be 301, 302, 303, 307 or 308");
+		if (num_parse(v->text[F_STATUS], 0, 999, &n) != NUM_OK || !link_status_is_valid((int)n)) {
+			refuse(err, errlen, "invalid_status: status must be 301, 302, 303, 307 or 308");
+			goto out;
+		}
 		in.status = (int)n;
 	}
-	if (v->text[F_FORWARD_QUERY] != NULL && parse_bool(v->text[F_FORWARD_QUERY], &in.forward_query) != 0)
-		return refuse(err, errlen, "invalid_forward_query: forward_query must be true or false");
-	if (v->text[F_DISABLED] != NULL && parse_bool(v->text[F_DISABLED], &disabled) != 0)
-		return refuse(err, errlen, "invalid_disabled: disabled must be true or false");
+	if (v->text[F_FORWARD_QUERY] != NULL && parse_bool(v->text[F_FORWARD_QUERY], &in.forward_query) != 0) {
+		refuse(err, errlen, "invalid_forward_query: forward_query must be true or false");
+		goto out;
+	}
+	if (v->text[F_DISABLED] != NULL && parse_bool(v->text[F_DISABLED], &disabled) != 0) {
+		refuse(err, errlen, "invalid_disabled: disabled must be true or false");
+		goto out;
+	}
+	if (v->text[F_TITLE] != NULL && v->text[F_TITLE][0] != '\0') {
+		in.title = v->text[F_TITLE];
+		in.title_len = strlen(in.title);
+	}
 	if (time_of(v, F_EXPIRES_AT, &in.expires_at, err, errlen) != 0 ||
 	    count_of(v, F_MAX_CLICKS, &in.max_clicks, err, errlen) != 0 ||
 	    time_of(v, F_CREATED_AT, &created, err, errlen) != 0 ||
-	    time_of(v, F_UPDATED_AT, &updated, err, errlen) != 0)
-		return -1;
-	if (link_admin_check(rules->self, rules->default_status, rules->now, &in, true, l, &aerr) != 0)
-		return refuse(err, errlen, "%s: %s", aerr.code, aerr.message);
+	    time_of(v, F_UPDATED_AT, &updated, err, errlen) != 0 || tags_of(v, &in, &held, &split, err, errlen) != 0)
+		goto out;
+	if (link_admin_check(rules->self, rules->default_status, rules->now, &in, true, l, &aerr) != 0) {
+		refuse(err, errlen, "%s: %s", aerr.code, aerr.message);
+		goto out;
+	}
 	l->disabled = disabled;
 	l->clicks = 0;
 	l->bot_clicks = 0;
 	if (count_of(v, F_CLICKS, &l->clicks, err, errlen) != 0 ||
 	    count_of(v, F_BOT_CLICKS, &l->bot_clicks, err, errlen) != 0 ||
-	    time_of(v, F_LAST_CLICK_AT, &l->last_click_at, err, errlen) != 0)
-		return -1;
+	    time_of(v, F_LAST_CLICK_AT, &l->last_click_at, err, errlen) != 0 ||
+	    who_of(v, F_CREATED_BY, l->created_by, sizeof(l->created_by), err, errlen) != 0 ||
+	    who_of(v, F_UPDATED_BY, l->updated_by, sizeof(l->updated_by), err, errlen) != 0)
+		goto out;
 	if (created != LINK_NO_TIME)
 		l->created_at = created;
 	l->updated_at = updated != LINK_NO_TIME ? updated : l->created_at;
@@ -590,7 +740,13 @@ static int decode_row(const struct row_values *v, const struct link_io_rules *ru
 	/* A status left empty names no status: an update keeps the link's. */
 	if (v->text[F_STATUS] != NULL && v->text[F_STATUS][0] == '\0')
 		row->fields &= ~(unsigned)PATCH_STATUS;
-	return 0;
+	rc = 0;
+out:
+	free((void *)in.tags);
+	free((void *)in.tag_lens);
+	free(split);
+	json_decref(held);
+	return rc;
 }
 
 /* The next non-blank line of a JSON lines file into r->text. 1, 0 at the

@@ -65,7 +65,7 @@ static void dump(char *out, size_t size)
 
 static struct link_input input(const char *url, const char *code)
 {
-	struct link_input in = {url, code, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
+	struct link_input in = {.url = url, .code = code, .expires_at = LINK_NO_TIME, .max_clicks = LINK_NO_LIMIT};
 	return in;
 }
 

@@ -18,7 +18,7 @@ static struct link sample(void)
 
 	link_init(&l);
 	snprintf(l.code, sizeof(l.code), "ab-1");
-	snprintf(l.url, sizeof(l.url), "https://t.example/p?a=1,2&q=\"x\"");
+	snprintf(l.url, sizeof(l.url), "https://t.example/p?a=1,2&q=%%22x%%22");
 	l.status = 308;
 	l.forward_query = true;
 	l.created_at = 1700000000;
@@ -27,6 +27,12 @@ static struct link sample(void)
 	l.clicks = 4;
 	l.bot_clicks = 2;
 	l.last_click_at = 1700000120;
+	snprintf(l.title, sizeof(l.title), "A \"title\", with a comma");
+	l.n_tags = 2;
+	snprintf(l.tags[0], sizeof(l.tags[0]), "news");
+	snprintf(l.tags[1], sizeof(l.tags[1]), "été");
+	snprintf(l.created_by, sizeof(l.created_by), "ci");
+	snprintf(l.updated_by, sizeof(l.updated_by), "cli");
 	return l;
 }
 
@@ -37,10 +43,12 @@ START_TEST(test_export_csv_line)
 
 	ck_assert_int_eq(link_io_export_header(LINK_IO_CSV, &b), 0);
 	ck_assert_int_eq(link_io_export_link(LINK_IO_CSV, &l, "https://s.example", &b), 0);
-	ck_assert_str_eq(b.data, "code,short_url,url,status,forward_query,created_at,updated_at,expires_at,max_clicks,"
-	                         "clicks,disabled,bot_clicks,last_click_at\r\n"
-	                         "ab-1,https://s.example/ab-1,\"https://t.example/p?a=1,2&q=\"\"x\"\"\",308,true,"
-	                         "2023-11-14T22:13:20Z,2023-11-14T22:14:20Z,,9,4,false,2,2023-11-14T22:15:20Z\r\n");
+	ck_assert_str_eq(b.data,
+	                 "code,short_url,url,status,forward_query,created_at,updated_at,expires_at,max_clicks,"
+	                 "clicks,disabled,title,tags,created_by,updated_by,bot_clicks,last_click_at\r\n"
+	                 "ab-1,https://s.example/ab-1,\"https://t.example/p?a=1,2&q=%22x%22\",308,true,"
+	                 "2023-11-14T22:13:20Z,2023-11-14T22:14:20Z,,9,4,false,\"A \"\"title\"\", with a comma\","
+	                 "news|été,ci,cli,2,2023-11-14T22:15:20Z\r\n");
 	link_io_buf_free(&b);
 	link_io_buf_free(&b);
 }
@@ -53,16 +61,72 @@ START_TEST(test_export_jsonl_line)
 
 	l.disabled = true;
 	l.max_clicks = LINK_NO_LIMIT;
+	l.title[0] = '\0';
+	l.created_by[0] = '\0';
 	ck_assert_int_eq(link_io_export_header(LINK_IO_JSONL, &b), 0);
 	ck_assert_uint_eq(b.len, 0);
 	ck_assert_int_eq(link_io_export_link(LINK_IO_JSONL, &l, "https://s.example", &b), 0);
 	ck_assert_str_eq(b.data,
-	                 "{\"code\":\"ab-1\",\"short_url\":\"https://s.example/ab-1\",\"url\":\"https://t.example/"
-	                 "p?a=1,2&q=\\\"x\\\"\",\"status\":308,\"forward_query\":true,\"created_at\":\"2023-11-"
-	                 "14T22:13:20Z\",\"updated_at\":\"2023-11-14T22:14:20Z\",\"expires_at\":null,"
-	                 "\"max_clicks\":null,\"clicks\":4,\"disabled\":true,\"bot_clicks\":2,\"last_click_at\":"
-	                 "\"2023-11-14T22:15:20Z\"}\n");
+	                 "{\"code\":\"ab-1\",\"short_url\":\"https://s.example/ab-1\","
+	                 "\"url\":\"https://t.example/p?a=1,2&q=%22x%22\",\"status\":308,\"forward_query\":true,"
+	                 "\"created_at\":\"2023-11-14T22:13:20Z\",\"updated_at\":\"2023-11-14T22:14:20Z\","
+	                 "\"expires_at\":null,\"max_clicks\":null,\"clicks\":4,\"disabled\":true,\"title\":null,"
+	                 "\"tags\":[\"news\",\"été\"],\"created_by\":null,\"updated_by\":\"cli\","
+	                 "\"bot_clicks\":2,\"last_click_at\":\"2023-11-14T22:15:20Z\"}\n");
 	link_io_buf_free(&b);
+}
+END_TEST
+
+/* A link written by the export and read back by the import is the same
+ * link, in either format, whatever its tags hold. */
+static const char *const tag_sets[][3] = {
+    {"news", "été", NULL},
+    {"a|b", "c", NULL},  /* a '|': the CSV field is a JSON array */
+    {"[x]", NULL, NULL}, /* a '[' first: the same */
+    {"q\"uote", "back\\slash", NULL},
+    {NULL, NULL, NULL},
+};
+
+START_TEST(test_export_reads_back_as_the_same_link)
+{
+	struct link l = sample();
+	struct link_io_rules rules = {NULL, 302, NOW};
+	struct store_import_row *row = calloc(1, sizeof(*row));
+	struct link_io_buf b = {0};
+	char err[320] = "";
+
+	l.n_tags = 0;
+	for (int i = 0; tag_sets[_i / 2][i] != NULL; i++)
+		snprintf(l.tags[l.n_tags++], sizeof(l.tags[0]), "%s", tag_sets[_i / 2][i]);
+	enum link_io_format fmt = _i % 2 == 0 ? LINK_IO_CSV : LINK_IO_JSONL;
+	ck_assert_int_eq(link_io_export_header(fmt, &b), 0);
+	ck_assert_int_eq(link_io_export_link(fmt, &l, "https://s.example", &b), 0);
+	FILE *f = fmemopen(b.data, b.len, "r");
+	struct link_io_reader *r;
+	long line;
+	ck_assert_int_eq(link_io_reader_new(f, fmt, &r, err, sizeof(err)), 0);
+	ck_assert_msg(link_io_next(r, &rules, row, &line, err, sizeof(err)) == LINK_IO_ROW, "%s: %s", b.data, err);
+	ck_assert_str_eq(row->link.code, l.code);
+	ck_assert_str_eq(row->link.url, l.url);
+	ck_assert_str_eq(row->link.title, l.title);
+	ck_assert_int_eq(row->link.n_tags, l.n_tags);
+	for (int i = 0; i < l.n_tags; i++)
+		ck_assert_str_eq(row->link.tags[i], l.tags[i]);
+	ck_assert_str_eq(row->link.created_by, l.created_by);
+	ck_assert_str_eq(row->link.updated_by, l.updated_by);
+	ck_assert_int_eq(row->link.status, l.status);
+	ck_assert_int_eq(row->link.forward_query, l.forward_query);
+	ck_assert_int_eq(row->link.created_at, l.created_at);
+	ck_assert_int_eq(row->link.updated_at, l.updated_at);
+	ck_assert_int_eq(row->link.max_clicks, l.max_clicks);
+	ck_assert_int_eq(row->link.clicks, l.clicks);
+	ck_assert_int_eq(row->link.bot_clicks, l.bot_clicks);
+	ck_assert_int_eq(row->link.last_click_at, l.last_click_at);
+	ck_assert_int_eq(link_io_next(r, &rules, row, &line, err, sizeof(err)), LINK_IO_END);
+	link_io_reader_free(r);
+	fclose(f);
+	link_io_buf_free(&b);
+	free(row);
 }
 END_TEST
 
@@ -132,7 +196,7 @@ static const struct row_case {
     {"keyword,url,timestamp,ip\nyo,https://t.example/,2015-06-01 10:20:30,::1\n", NULL, NULL, "yo",
      "https://t.example/", 302, PATCH_URL, 1433154030, LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
     {"Short Code,LONG URL,domain,title,tags\nsh,https://t.example/,d.example,T,a|b\n", NULL, NULL, "sh",
-     "https://t.example/", 302, PATCH_URL, NOW, LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
+     "https://t.example/", 302, PATCH_URL | PATCH_TITLE | PATCH_TAGS, NOW, LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
     {"url,forward_query\nhttps://t.example/,1\n", "{\"url\":\"https://t.example/\",\"forward_query\":true}", NULL, "",
      "https://t.example/", 302, PATCH_URL | PATCH_FORWARD_QUERY, NOW, LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
     /* Refusals, the same from either format. */
@@ -160,6 +224,17 @@ static const struct row_case {
         "invalid_last_click_at: "),
     BAD("url,timestamp\nhttps://t.example/,2015-06-01T10:20:30Z\n", "{\"url\":\"https://t.example/\",\"timestamp\":1}",
         "timestamp"),
+    BAD("url,tags\nhttps://t.example/,a||b\n", "{\"url\":\"https://t.example/\",\"tags\":[\"a\",\"\"]}",
+        "invalid_tags: tags[1]: "),
+    BAD("url,tags\nhttps://t.example/,[1]\n", "{\"url\":\"https://t.example/\",\"tags\":[1]}",
+        "invalid_tags: tags[0] must be a string"),
+    BAD("url,tags\nhttps://t.example/,[1\n", "{\"url\":\"https://t.example/\",\"tags\":\"a\"}", "tags"),
+    BAD("url,title\nhttps://t.example/,\"a\x01\"\n", "{\"url\":\"https://t.example/\",\"title\":\"a\\u0001\"}",
+        "invalid_title: "),
+    BAD("url,created_by\nhttps://t.example/,\"a\x01\"\n",
+        "{\"url\":\"https://t.example/\",\"created_by\":\"a\\u0001\"}", "invalid_created_by: "),
+    BAD("url,updated_by\nhttps://t.example/,\"\x7f\"\n", "{\"url\":\"https://t.example/\",\"updated_by\":3}",
+        "updated_by"),
     BAD("url,timestamp\nhttps://t.example/,2015-06-01 25:20:30\n", NULL, "a time like 2024-01-31 12:00:00"),
     BAD("code,url\nc1\n", NULL, "invalid_row: 1 fields where the header has 2"),
 };
@@ -221,7 +296,8 @@ static const struct file_case {
     {LINK_IO_CSV, "url,a very long column name that is long\n", "F", "unknown column"},
     {LINK_IO_CSV, "url,\"ti\"tle\"\n", "F", "line 1: text after the closing quote"},
     {LINK_IO_CSV, "url\nhttps://t.example/1\n\nftp://x/\nhttps://t.example/\"3\n", "R2B4F", "line 5: a quote"},
-    {LINK_IO_CSV, "url,title,title\n\"https://t.example/\",\"a\nb\",c\nhttps://t.example/2,,\n", "R2R4E0", NULL},
+    {LINK_IO_CSV, "url,ip,ip\n\"https://t.example/\",\"a\nb\",c\nhttps://t.example/2,,\n", "R2R4E0", NULL},
+    {LINK_IO_CSV, "url,title,title\nhttps://t.example/,a,b\n", "F", "columns 'title' and 'title' name the same field"},
     {LINK_IO_JSONL, "", "E0", NULL},
     {LINK_IO_JSONL, "\n{\"url\":\"https://t.example/\"}\n  \n[1]\n{\"url\":\"https://t.example/2\"}", "R2B4R5E5",
      "invalid_json: a line must hold one JSON object"},
@@ -316,6 +392,8 @@ Suite *link_io_suite(void)
 	tcase_add_test(tc, test_export_csv_line);
 	tcase_add_test(tc, test_export_jsonl_line);
 	tcase_add_test(tc, test_format_names);
+	tcase_add_loop_test(tc, test_export_reads_back_as_the_same_link, 0,
+	                    2 * (int)(sizeof(tag_sets) / sizeof(tag_sets[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("import");
 	tcase_add_loop_test(tc, test_row_from_csv_and_json, 0, (int)(sizeof(rows) / sizeof(rows[0])));
