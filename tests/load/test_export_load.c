@@ -53,8 +53,8 @@ static void fill(const char *path, int n)
 			l->created_at = l->updated_at = 1700000000 + done + i;
 			l->clicks = done + i;
 		}
-		ck_assert_int_eq(store_links_import(s, rows, (size_t)k, STORE_IMPORT_FAIL, 1700000000, link_code_generate,
-		                                    NULL, &conflict),
+		ck_assert_int_eq(store_links_import(s, rows, (size_t)k, STORE_IMPORT_FAIL, 1700000000,
+		                                    link_code_generate, NULL, &conflict),
 		                 STORE_OK);
 		done += k;
 	}
