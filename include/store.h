@@ -204,7 +204,8 @@ int store_link_lookup(struct store *s, const char *code, struct link *out);
  * exact for every field a redirect reads (url, status, forward_query,
  * disabled, expires_at, max_clicks) whoever changed the link, and leaves the
  * counts and times of a link without max_clicks as they were when cached
- * (created_at, updated_at, bot_clicks and last_click_at absent). A link
+ * (created_at, updated_at, bot_clicks, last_click_at and the labels
+ * absent). A link
  * with max_clicks always comes from the store. Answered from the cache, it
  * takes no lock, allocates nothing and makes no system call.
  */
