@@ -62,6 +62,10 @@
 #define INSERT_ROWS 256
 #define INSERT_SIZES 9 /* 256 >> 0 .. 256 >> 8 */
 
+/* An import's INSERT writes the counts too. */
+#define IMPORT_COLUMNS INSERT_COLUMNS ", clicks, bot_clicks, last_click_at"
+#define IMPORT_VALUES (INSERT_VALUES + 3)
+
 /* LINK_COLUMNS of the table links, where a join has columns of the same names. */
 #define LINK_COLUMNS_OF_LINKS                                                                                          \
 	"links.id, links.code, links.url, links.status, links.forward_query, links.disabled, links.created_at, "       \
@@ -99,7 +103,6 @@ static const char *const reader_sql[R_COUNT] = {
 
 enum writer_stmt {
 	W_INSERT_LINK,
-	W_IMPORT_LINK,
 	W_GET_BY_CODE,
 	W_ID_BY_CODE,
 	W_REUSE,
@@ -116,10 +119,6 @@ enum writer_stmt {
 static const char *const writer_sql[W_COUNT] = {
     [W_INSERT_LINK] = "INSERT INTO links (" INSERT_COLUMNS ") "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    [W_IMPORT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, "
-                      "expires_at, max_clicks, title, tags, created_by, updated_by, clicks, bot_clicks, "
-                      "last_click_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
-                      "ON CONFLICT (code) DO NOTHING",
     [W_GET_BY_CODE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
     [W_ID_BY_CODE] = "SELECT id FROM links WHERE code = ?1",
     [W_REUSE] = "SELECT " LINK_COLUMNS " FROM links WHERE url = ?1 AND status = ?2 AND forward_query = ?3 "
@@ -166,6 +165,7 @@ struct sq {
 	sqlite3 *w;
 	sqlite3_stmt *wstmt[W_COUNT];
 	sqlite3_stmt *insert_rows[INSERT_SIZES]; /* INSERT_ROWS >> k rows; NULL until used */
+	sqlite3_stmt *import_rows[INSERT_SIZES]; /* the same with IMPORT_COLUMNS */
 	struct thread_registry *readers;         /* each reading thread's own */
 	pthread_mutex_t spare_lock;
 	struct reader *spare; /* opened at start, not yet taken */
@@ -720,8 +720,10 @@ static void sq_close(void *impl)
 	}
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
-	for (int i = 0; i < INSERT_SIZES; i++)
+	for (int i = 0; i < INSERT_SIZES; i++) {
 		sqlite3_finalize(q->insert_rows[i]);
+		sqlite3_finalize(q->import_rows[i]);
+	}
 	if (q->w != NULL && gone) {
 		/* SQLite skips its checkpoint at close when the file has moved. */
 		pthread_mutex_lock(&q->wlock);
@@ -1572,41 +1574,93 @@ static int sq_link_delete(void *impl, const char *code)
 	return status;
 }
 
-/* Inserts an imported link with its counts: SQLITE_DONE with *inserted
- * false when its code is taken, else sqlite3_step()'s error. */
-static int insert_imported(struct sq *q, struct link *l, bool *inserted)
+/*
+ * Inserts rows[idx[0..n)] of an import, with their counts, in one statement
+ * of n = INSERT_ROWS >> size rows, for the reason insert_rows() gives, and
+ * fills their ids. The codes are known to be free.
+ */
+static int insert_imported(struct sq *q, struct store_import_row *rows, const size_t *idx, size_t n, int size)
 {
-	sqlite3_stmt *st = q->wstmt[W_IMPORT_LINK];
-	char *tags = tags_to_json(l);
-	int rc;
+	sqlite3_stmt *st = q->import_rows[size];
+	char **tags = calloc(n, sizeof(*tags));
+	int rc = SQLITE_NOMEM;
+	size_t k;
 
-	*inserted = false;
 	if (tags == NULL)
 		return SQLITE_NOMEM;
-	sqlite3_bind_text(st, 1, l->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, l->url, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, l->status);
-	sqlite3_bind_int(st, 4, l->forward_query);
-	sqlite3_bind_int(st, 5, l->disabled);
-	sqlite3_bind_int64(st, 6, l->created_at);
-	sqlite3_bind_int64(st, 7, l->updated_at);
-	bind_opt_int64(st, 8, l->expires_at, LINK_NO_TIME);
-	bind_opt_int64(st, 9, l->max_clicks, LINK_NO_LIMIT);
-	bind_opt_text(st, 10, l->title);
-	sqlite3_bind_text(st, 11, tags, -1, SQLITE_STATIC);
-	bind_opt_text(st, 12, l->created_by);
-	bind_opt_text(st, 13, l->updated_by);
-	sqlite3_bind_int64(st, 14, l->clicks);
-	sqlite3_bind_int64(st, 15, l->bot_clicks);
-	bind_opt_int64(st, 16, l->last_click_at, LINK_NO_TIME);
+	if (st == NULL) {
+		sqlite3_str *b = sqlite3_str_new(q->w);
+		char *sql;
+		sqlite3_str_appendall(b, "INSERT INTO links (" IMPORT_COLUMNS ") VALUES ");
+		for (k = 0; k < n; k++)
+			sqlite3_str_appendall(b, k > 0 ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+			                               : "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+		sql = sqlite3_str_finish(b);
+		rc = sql != NULL ? sqlite3_prepare_v3(q->w, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
+		                 : SQLITE_NOMEM;
+		sqlite3_free(sql);
+		if (rc != SQLITE_OK)
+			goto out;
+		q->import_rows[size] = st;
+	}
+	for (k = 0; k < n; k++) {
+		const struct link *l = &rows[idx[k]].link;
+		int base = (int)k * IMPORT_VALUES;
+		if ((tags[k] = tags_to_json(l)) == NULL) {
+			rc = SQLITE_NOMEM;
+			goto out;
+		}
+		bind_link(st, base, l, tags[k]);
+		sqlite3_bind_int64(st, base + INSERT_VALUES + 1, l->clicks);
+		sqlite3_bind_int64(st, base + INSERT_VALUES + 2, l->bot_clicks);
+		bind_opt_int64(st, base + INSERT_VALUES + 3, l->last_click_at, LINK_NO_TIME);
+	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	for (k = 0; k < n && rc == SQLITE_DONE; k++) {
+		int found = id_by_code_w(q, rows[idx[k]].link.code, &rows[idx[k]].link.id);
+		rc = found == STORE_OK ? SQLITE_DONE : SQLITE_ERROR;
+	}
+out:
+	for (k = 0; k < n; k++)
+		free(tags[k]);
 	free(tags);
-	*inserted = rc == SQLITE_DONE && sqlite3_changes(q->w) > 0;
-	if (*inserted)
-		l->id = sqlite3_last_insert_rowid(q->w);
 	return rc;
+}
+
+/* Orders indexes of an import's rows by their code, then by index. */
+static int by_import_code(const void *a, const void *b, void *ctx)
+{
+	const struct store_import_row *rows = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(rows[i].link.code, rows[j].link.code);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+/* STORE_CONFLICT when two of rows[idx[0..m)] have one code, with *bad one
+ * of them (a drawn one when there is one, which can be drawn again);
+ * STORE_OK when none do; STORE_ERROR out of memory. */
+static int repeated_import_code(const struct store_import_row *rows, const size_t *idx, size_t m, size_t *bad)
+{
+	size_t *sorted = malloc((m != 0 ? m : 1) * sizeof(*sorted));
+	int status = STORE_OK;
+
+	if (sorted == NULL)
+		return STORE_ERROR;
+	memcpy(sorted, idx, m * sizeof(*sorted));
+	qsort_r(sorted, m, sizeof(*sorted), by_import_code, (void *)rows);
+	for (size_t j = 1; j < m; j++) {
+		size_t a = sorted[j - 1], b = sorted[j];
+		if (strcmp(rows[a].link.code, rows[b].link.code) != 0)
+			continue;
+		if (status == STORE_OK || !rows[*bad].code_drawn)
+			*bad = rows[a].code_drawn ? a : b;
+		status = STORE_CONFLICT;
+	}
+	free(sorted);
+	return status;
 }
 
 /* Changes the fields an imported row names in the link with its code. */
@@ -1645,41 +1699,54 @@ static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, 
                            int64_t now, size_t *conflict)
 {
 	struct sq *q = impl;
+	size_t *idx = malloc((n != 0 ? n : 1) * sizeof(*idx)), m = 0, k;
+	int64_t id;
 	int rc, status;
-	bool inserted;
 
+	if (idx == NULL)
+		return STORE_ERROR;
 	pthread_mutex_lock(&q->wlock);
 	status = watch(q);
 	if (status == STORE_OK)
 		status = exec_w(q, "BEGIN IMMEDIATE");
 	if (status != STORE_OK)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		rc = insert_imported(q, &rows[i].link, &inserted);
-		if (rc != SQLITE_DONE) {
-			status = sq_error(q->w, "import links", rc);
-			goto rollback;
-		}
-		if (inserted) {
+	/* Each row's code taken or free first; the free ones are inserted
+	 * together at the end. */
+	for (size_t i = 0; i < n && status == STORE_OK; i++) {
+		status = id_by_code_w(q, rows[i].link.code, &id);
+		if (status == STORE_NOT_FOUND) {
+			status = STORE_OK;
 			rows[i].result = STORE_IMPORT_CREATED;
-			continue;
-		}
-		if (rows[i].code_drawn || mode == STORE_IMPORT_FAIL) {
+			idx[m++] = i;
+		} else if (status == STORE_OK && (rows[i].code_drawn || mode == STORE_IMPORT_FAIL)) {
 			*conflict = i;
 			status = STORE_CONFLICT;
-			goto rollback;
+		} else if (status == STORE_OK && mode == STORE_IMPORT_SKIP) {
+			rows[i].result = STORE_IMPORT_SKIPPED;
+		} else if (status == STORE_OK) {
+			rows[i].result = STORE_IMPORT_UPDATED;
+			status = update_imported(q, &rows[i], now);
 		}
-		rows[i].result = mode == STORE_IMPORT_SKIP ? STORE_IMPORT_SKIPPED : STORE_IMPORT_UPDATED;
-		if (mode == STORE_IMPORT_UPDATE && (status = update_imported(q, &rows[i], now)) != STORE_OK)
-			goto rollback;
 	}
-	status = exec_w(q, "COMMIT");
 	if (status == STORE_OK)
-		goto out;
-rollback:
-	sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+		status = repeated_import_code(rows, idx, m, conflict);
+	for (k = 0; k < m && status == STORE_OK;) {
+		int size = 0;
+		while ((size_t)(INSERT_ROWS >> size) > m - k)
+			size++;
+		rc = insert_imported(q, rows, idx + k, (size_t)(INSERT_ROWS >> size), size);
+		if (rc != SQLITE_DONE)
+			status = sq_error(q->w, "import links", rc);
+		k += (size_t)(INSERT_ROWS >> size);
+	}
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&q->wlock);
+	free(idx);
 	return status;
 }
 

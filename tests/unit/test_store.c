@@ -619,6 +619,29 @@ START_TEST(test_import_redraws_a_taken_drawn_code)
 	ck_assert_str_eq(rows[1].link.code, "fresh01");
 	ck_assert_int_eq(rows[0].result, STORE_IMPORT_CREATED);
 	ck_assert_int_eq(link_count(), 3);
+	/* Two rows drawn the same code: one is drawn again. */
+	{
+		static const char *const twice[] = {"same001", "same001", "fresh03", NULL};
+		struct script sc2 = {twice, 0};
+		struct store_import_row *more = import_rows(2);
+		more[0].link.code[0] = '\0';
+		more[1].link.code[0] = '\0';
+		ck_assert_int_eq(
+		    store_links_import(st, more, 2, STORE_IMPORT_FAIL, 1700000000, scripted_gen, &sc2, &conflict),
+		    STORE_OK);
+		ck_assert_int_eq(sc2.calls, 3);
+		ck_assert_str_ne(more[0].link.code, more[1].link.code);
+		ck_assert_int_eq(link_count(), 5);
+		/* Two rows given one code: refused, whatever the mode. */
+		snprintf(more[0].link.code, sizeof(more[0].link.code), "dup");
+		snprintf(more[1].link.code, sizeof(more[1].link.code), "dup");
+		ck_assert_int_eq(
+		    store_links_import(st, more, 2, STORE_IMPORT_SKIP, 1700000000, scripted_gen, &sc2, &conflict),
+		    STORE_CONFLICT);
+		ck_assert_uint_eq(conflict, 1);
+		ck_assert_int_eq(link_count(), 5);
+		free(more);
+	}
 	/* A generator that fails: nothing written, no code left behind. */
 	rows[0].link.code[0] = '\0';
 	snprintf(rows[1].link.code, sizeof(rows[1].link.code), "given");
@@ -627,7 +650,7 @@ START_TEST(test_import_redraws_a_taken_drawn_code)
 	    STORE_ERROR);
 	ck_assert_str_eq(rows[0].link.code, "");
 	ck_assert_str_eq(rows[1].link.code, "given");
-	ck_assert_int_eq(link_count(), 3);
+	ck_assert_int_eq(link_count(), 5);
 	free(rows);
 }
 END_TEST
