@@ -516,7 +516,7 @@ static struct store_import_row *import_rows(size_t n)
 
 	ck_assert_ptr_nonnull(rows);
 	for (size_t i = 0; i < n; i++) {
-		char code[16], url[64];
+		char code[32], url[64];
 		snprintf(code, sizeof(code), "imp%zu", i);
 		snprintf(url, sizeof(url), "https://imp.example/%zu", i);
 		make_link(&rows[i].link, code, url);
