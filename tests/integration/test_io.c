@@ -335,6 +335,70 @@ START_TEST(test_http_export_of_no_links)
 }
 END_TEST
 
+/* A file of more rows than one batch and more codes than the set of codes
+ * seen starts with: every row written, in order, each batch reported in
+ * the total; a code repeated far apart still found. */
+START_TEST(test_import_of_many_rows_in_batches)
+{
+	static char text[1 << 17];
+	size_t n = 0;
+	const char *path;
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "code,url\n");
+	for (int i = 0; i < 1234; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "m%d,https://t.example/m/%d\n", i, i);
+	path = write_file("many.csv", text);
+	const char *args[] = {"import", path, "--format", "csv", "--on-conflict", "fail", NULL};
+	init_db2();
+	ck_assert_msg(run_on(db2, args) == 0, "%s", err);
+	ck_assert_msg(strstr(out, "many.csv: 1234 created, 0 updated, 0 skipped") != NULL, "%s", out);
+	ck_assert_int_eq(links_in(db2), 1234);
+	ck_assert_int_eq(sqlfile_int(db2, "SELECT count(*) FROM links WHERE url = 'https://t.example/m/' || "
+	                                  "substr(code, 2) AND id = CAST(substr(code, 2) AS INTEGER) + 1"),
+	                 1234);
+	/* The same codes again, with one repeated at the end: all refused. */
+	snprintf(text + n, sizeof(text) - n, "m3,https://t.example/again\n");
+	path = write_file("many.txt", text);
+	const char *again[] = {"import", path, "--format", "csv", "--on-conflict", "skip", NULL};
+	ck_assert_int_eq(run_on(db2, again), 1);
+	ck_assert_msg(strstr(err, "many.txt:1236: invalid_row: code 'm3' is on line 5 too") != NULL, "%s", err);
+	ck_assert_int_eq(links_in(db2), 1234);
+}
+END_TEST
+
+/* An export that cannot be written fails with exit status 1, whether the
+ * write fails during the pages or at the end. */
+START_TEST(test_export_into_a_full_stdout_fails)
+{
+	const char *bin = getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd";
+	static char text[1 << 16];
+	size_t n = 0;
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "code,url\n");
+	for (int i = 0; i < 400; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "f%d,https://t.example/f/%d\n", i, i);
+	const char *args[] = {"import", write_file("full.csv", text), NULL};
+	init_db2();
+	ck_assert_msg(run_on(db2, args) == 0, "%s", err);
+	/* 400 links fail in the pages; one fails when stdout is flushed. */
+	for (int round = 0; round < 2; round++) {
+		char cmd[1024], line[512] = "";
+		FILE *p;
+
+		if (round == 1)
+			sqlfile_exec(db2, "DELETE FROM links WHERE code <> 'f0'");
+		snprintf(cmd, sizeof(cmd), "SHORTD_DB='%s' '%s' export 2>&1 >/dev/full", db2, bin);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+		ck_assert_msg(WEXITSTATUS(pclose(p)) == 1, "round %d: exit status", round);
+		ck_assert_msg(strncmp(line, "shortd: ", 8) == 0 &&
+		                  strstr(line, "cannot write to standard output") != NULL,
+		              "round %d: %s", round, line);
+	}
+}
+END_TEST
+
 static const struct usage {
 	const char *args[6];
 	int status;
@@ -346,6 +410,12 @@ static const struct usage {
     {{"import", "a.csv", "--on-conflict", "merge", NULL}, 2, "--on-conflict: expected skip, fail or update"},
     {{"import", "a.csv", "--format", "xml", NULL}, 2, "--format: expected jsonl or csv"},
     {{"import", "/nonexistent/links.csv", NULL}, 1, "cannot open /nonexistent/links.csv"},
+    {{"export", "--bogus", NULL}, 2, "--bogus"},
+    {{"import", "a.csv", "--bogus", NULL}, 2, "--bogus"},
+    {{"export", "--base-url", "ftp://x", NULL}, 2, "--base-url"},
+    {{"import", "a.csv", "--base-url", "ftp://x", NULL}, 2, "--base-url"},
+    {{"import", FIXTURES "links.csv", "--db", "/nonexistent/x.db", NULL}, 1, "no database at /nonexistent/x.db"},
+    {{"export", "--db", "/nonexistent/x.db", NULL}, 1, "no database at /nonexistent/x.db"},
 };
 
 START_TEST(test_usage_errors)
@@ -375,6 +445,8 @@ Suite *io_suite(void)
 	tcase_add_loop_test(tc, test_http_export_refuses_bad_requests, 0,
 	                    (int)(sizeof(bad_queries) / sizeof(bad_queries[0])));
 	tcase_add_test(tc, test_http_export_of_no_links);
+	tcase_add_test(tc, test_import_of_many_rows_in_batches);
+	tcase_add_test(tc, test_export_into_a_full_stdout_fails);
 	tcase_add_loop_test(tc, test_usage_errors, 0, (int)(sizeof(usages) / sizeof(usages[0])));
 	suite_add_tcase(s, tc);
 	return s;
