@@ -89,11 +89,14 @@ START_TEST(test_round_trip_gives_the_same_links_and_counts)
 	char *first;
 	const char *path;
 
-	client_create_link(&d, "{\"url\":\"https://t.example/a\",\"code\":\"rt-a\",\"title\":\"T, \\\"one\\\"\","
-	                       "\"tags\":[\"x\",\"a|b\",\"été\"]}");
-	client_create_link(&d, "{\"url\":\"https://t.example/b?x=1,2\",\"code\":\"rt-b\",\"status\":308,"
-	                       "\"max_clicks\":50,\"expires_at\":\"2040-01-01T00:00:00Z\",\"forward_query\":true}");
-	client_create_link(&d, "{\"url\":\"https://t.example/c\\\"q\\\"\",\"code\":\"rt-c\",\"status\":301}");
+	json_decref(
+	    client_create_link(&d, "{\"url\":\"https://t.example/a\",\"code\":\"rt-a\",\"title\":\"T, \\\"one\\\"\","
+	                           "\"tags\":[\"x\",\"a|b\",\"été\"]}"));
+	json_decref(client_create_link(
+	    &d, "{\"url\":\"https://t.example/b?x=1,2\",\"code\":\"rt-b\",\"status\":308,"
+	        "\"max_clicks\":50,\"expires_at\":\"2040-01-01T00:00:00Z\",\"forward_query\":true}"));
+	json_decref(
+	    client_create_link(&d, "{\"url\":\"https://t.example/c\\\"q\\\"\",\"code\":\"rt-c\",\"status\":301}"));
 	client_patch_link(&d, "rt-c", "{\"disabled\":true}");
 	click("rt-a", 3);
 	click("rt-b", 2);
@@ -275,8 +278,8 @@ START_TEST(test_http_export_streams_the_cli_export_for_admins)
 	char path[64], token[128];
 	struct http_result r;
 
-	client_create_link(&d, "{\"url\":\"https://t.example/h1\",\"code\":\"h1\"}");
-	client_create_link(&d, "{\"url\":\"https://t.example/h2,x\",\"code\":\"h2\",\"max_clicks\":5}");
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/h1\",\"code\":\"h1\"}"));
+	json_decref(client_create_link(&d, "{\"url\":\"https://t.example/h2,x\",\"code\":\"h2\",\"max_clicks\":5}"));
 	click("h1", 2);
 	click("h2", 1);
 	snprintf(path, sizeof(path), "/api/v1/links/export?format=%s", format);
