@@ -4,8 +4,9 @@
  * SQLite's page caches, so what is left to differ is what grows with the
  * links), in both formats, and writes every link; GET /api/v1/links/export
  * of the same 100,000 links (some 40 MB of text) streams them all while the
- * daemon's peak resident size grows by less than 8 MiB. The links are written
- * straight through store_links_import(), in batches as import does.
+ * daemon's peak resident size grows by less than 8 MiB. The CLI's
+ * databases are made by `shortd import` of a generated file, as a user
+ * would; the daemon's is written straight through store_links_import().
  */
 #include <check.h>
 #include <fcntl.h>
@@ -62,6 +63,29 @@ static void fill(const char *path, int n)
 	free(rows);
 }
 
+/* Makes the database at path with n links by `shortd init` and `shortd
+ * import` of a JSON lines file written beside it. */
+static void import_links(const char *dir, const char *path, int n)
+{
+	const char *init[] = {"init", NULL};
+	char file[400], out[512], err[4096];
+	const char *import[] = {"import", file, NULL};
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/links.jsonl", dir);
+	f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < n; i++)
+		fprintf(f,
+		        "{\"code\":\"x%d\",\"url\":\"https://load.example/a/fairly/long/path/%d?utm_source=load\","
+		        "\"title\":\"Link number %d\",\"tags\":[\"load\",\"t%d\"],\"clicks\":%d}\n",
+		        i, i, i, i % 100, i);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(shortd_run(path, out, sizeof(out), err, sizeof(err), init) == 0, "init: %s", err);
+	ck_assert_msg(shortd_run(path, out, sizeof(out), err, sizeof(err), import) == 0, "import: %s", err);
+	unlink(file);
+}
+
 /* Runs shortd export on db; returns its peak resident size in KiB, and the
  * lines it wrote in *lines. */
 static long export_rss(const char *db, const char *format, long *lines)
@@ -105,11 +129,11 @@ START_TEST(test_cli_export_memory_does_not_grow_with_the_links)
 	long header = strcmp(formats[_i], "csv") == 0;
 
 	tempdb_make("export-small", dir, sizeof(dir), small, sizeof(small));
-	fill(small, SMALL);
+	import_links(dir, small, SMALL);
 	rss_small = export_rss(small, formats[_i], &lines_small);
 	tempdb_remove(dir, small);
 	tempdb_make("export-big", dir, sizeof(dir), big, sizeof(big));
-	fill(big, BIG);
+	import_links(dir, big, BIG);
 	rss_big = export_rss(big, formats[_i], &lines_big);
 	tempdb_remove(dir, big);
 	fprintf(stderr, "export --format %s: max RSS %ld KiB at %d links, %ld KiB at %d links\n", formats[_i],
