@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum http_method {
 	HTTP_GET,
@@ -55,6 +56,19 @@ enum http_fixed {
 };
 
 /*
+ * A body written while it is sent, for an answer too long to build in
+ * memory (the export): a handler embeds this in its own object. The sender
+ * calls read() for each piece, on the worker thread, which writes 1..max
+ * bytes to buf and returns how many, 0 at the end, or -1 when it failed
+ * (the reply is then cut short, so the client sees it incomplete); then
+ * free(), once, whether or not anything was read.
+ */
+struct http_stream {
+	ssize_t (*read)(struct http_stream *s, char *buf, size_t max);
+	void (*free)(struct http_stream *s);
+};
+
+/*
  * A handler's answer. The sender sends the fixed response when one is set;
  * otherwise the status, the headers named here and the body. The strings are
  * static or the handler's own, valid until the handler's next call on the same
@@ -81,6 +95,9 @@ struct http_response {
 	 * and body_copy. */
 	void (*make_body)(struct http_response *resp, void *arg);
 	void *make_body_arg;
+	/* A streamed body (no Content-Length; chunked in HTTP/1.1), owned by
+	 * the sender once set. */
+	struct http_stream *stream;
 	bool close; /* close the connection after the reply */
 };
 

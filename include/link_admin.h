@@ -39,6 +39,16 @@ struct link_admin_error {
 	char message[160];
 };
 
+/*
+ * The rules of link_admin_create() without the write: fills *out from in
+ * (the URL normalised, the status defaulted, created_at and updated_at now,
+ * no id, the code as given or empty) or returns -1 with err set, the same
+ * codes. may_have_ended accepts an expires_at not after now, for a link
+ * carried over from elsewhere (an import), which may have ended already.
+ */
+int link_admin_check(const struct url_self *self, int default_status, int64_t now, const struct link_input *in,
+                     bool may_have_ended, struct link *out, struct link_admin_error *err);
+
 /* Validates in and creates the link; *out is the stored link. self is this
  * daemon's own origins, for the self-link rule (url.h; NULL: none); an
  * expires_at not after now is refused. Returns 0, or -1 with err set

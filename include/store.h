@@ -86,6 +86,27 @@ struct store_new_link {
 	bool reused;      /* out: link is one that existed */
 };
 
+/* What an import does with a link whose code is taken. */
+enum store_import_mode {
+	STORE_IMPORT_SKIP = 0, /* leaves the link there as it is */
+	STORE_IMPORT_FAIL,     /* the batch is refused: STORE_CONFLICT */
+	STORE_IMPORT_UPDATE,   /* changes the fields the row names */
+};
+
+enum store_import_result {
+	STORE_IMPORT_CREATED = 0,
+	STORE_IMPORT_SKIPPED,
+	STORE_IMPORT_UPDATED,
+};
+
+/* One link of an import. */
+struct store_import_row {
+	struct link link; /* as it is to be stored, times and counts included; an empty code: one is drawn */
+	unsigned fields;  /* the PATCH_* fields the row names: what an update changes */
+	bool code_drawn;  /* the store's own: the code was drawn for this batch */
+	enum store_import_result result;
+};
+
 /* One link's clicks for one day, with the referring host ("" for none). */
 struct click_row {
 	int64_t link_id;
@@ -225,6 +246,19 @@ int store_link_delete(struct store *s, const char *code);
 
 /* Calls fn for up to limit links with id > after_id, by ascending id. */
 int store_link_list(struct store *s, int64_t after_id, int limit, store_link_fn fn, void *ctx);
+
+/*
+ * Writes a batch of imported links in one transaction: each is created with
+ * its times and counts as given (l->id is filled), or, when its code is
+ * taken, handled as mode says (with UPDATE, the named fields change, the
+ * counts stay and updated_at becomes now); each row's result says which.
+ * An empty code is drawn with gen, and drawn again when taken, as
+ * store_link_create() does. On any failure nothing of the batch is written:
+ * STORE_CONFLICT with *conflict the index of the row whose code is taken
+ * (FAIL), or another error.
+ */
+int store_links_import(struct store *s, struct store_import_row *rows, size_t n, enum store_import_mode mode,
+                       int64_t now, store_codegen_fn gen, void *gen_ctx, size_t *conflict);
 
 /* As store_link_list(), for the links that match every filter of f; read
  * through indexes (url, tags, a trigram index for q of 3 or more

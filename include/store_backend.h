@@ -57,6 +57,11 @@ struct store_ops {
 	int (*link_create_batch)(void *impl, struct store_new_link *items, size_t n, size_t *bad);
 	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out);
 	int (*link_delete)(void *impl, const char *code);
+	/* store_links_import() for codes that are all set: a taken code of a
+	 * row with code_drawn is STORE_CONFLICT (*conflict its index) whatever
+	 * the mode, and then nothing is written. */
+	int (*links_import)(void *impl, struct store_import_row *rows, size_t n, enum store_import_mode mode,
+	                    int64_t now, size_t *conflict);
 	int (*link_list)(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx);
 	int (*link_find)(void *impl, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
 	                 void *ctx);

@@ -1,7 +1,7 @@
 /*
- * The admin JSON API: /api/v1/links and /api/v1/links/{code}[/stats|/qr],
- * /api/v1/tokens[/{id}] (admin tokens only), and /api/v1/openapi.json (the
- * one path answered without a token).
+ * The admin JSON API: /api/v1/links, /api/v1/links/export and
+ * /api/v1/links/{code}[/stats|/qr], /api/v1/tokens[/{id}] (admin tokens
+ * only), and /api/v1/openapi.json (the one path answered without a token).
  *
  * A request goes through the same gates in the same order: token (401),
  * route (404), method (405), role (403), body size (413), media type (415),
@@ -29,6 +29,7 @@
 
 #include "auth.h"
 #include "link_admin.h"
+#include "link_io.h"
 #include "link_json.h"
 #include "num.h"
 #include "qr.h"
@@ -40,6 +41,7 @@
 #define OPENAPI_PATH "/api/v1/openapi.json"
 #define CURSOR_MAX 64
 #define QUERY_VALUE_MAX 128
+#define EXPORT_PAGE 256
 
 struct api {
 	const struct config *cfg;
@@ -55,6 +57,7 @@ enum api_route {
 	ROUTE_LINK,       /* /api/v1/links/{code} */
 	ROUTE_STATS,      /* /api/v1/links/{code}/stats */
 	ROUTE_QR,         /* /api/v1/links/{code}/qr */
+	ROUTE_EXPORT,     /* /api/v1/links/export */
 };
 
 int api_new(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
@@ -199,6 +202,10 @@ static enum api_route route_of(const char *path, char *code, size_t codesize)
 		return ROUTE_COLLECTION;
 	if (rest[0] != '/' || rest[1] == '\0')
 		return ROUTE_NONE;
+	/* Before the codes: a link whose code is "export" is not reached
+	 * here (README: Import and export). */
+	if (strcmp(rest, "/export") == 0)
+		return ROUTE_EXPORT;
 	rest++;
 	slash = strchr(rest, '/');
 	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
@@ -1259,6 +1266,41 @@ static int token_list_item(const struct store_token *t, void *ctx)
 	return 0;
 }
 
+/* ---- export: every link, streamed a page at a time ---- */
+
+struct export_stream {
+	struct http_stream base; /* first: the sender holds a pointer to it */
+	struct api *a;
+	enum link_io_format format;
+	int64_t after;         /* the last id written */
+	int in_page;           /* links read in the page being read */
+	bool header_done, end; /* the header is written; the last page is read */
+	int rc;
+	struct link copy; /* a link with its pending clicks added */
+	struct link_io_buf buf;
+	size_t off; /* bytes of buf already sent */
+};
+
+static int export_item(const struct link *l, void *ctx)
+{
+	struct export_stream *st = ctx;
+	int64_t human, bot, last;
+
+	st->copy = *l;
+	pending_of(st->a, l->id, &human, &bot, &last);
+	st->copy.clicks += human;
+	st->copy.bot_clicks += bot;
+	if (last != LINK_NO_TIME && (st->copy.last_click_at == LINK_NO_TIME || last > st->copy.last_click_at))
+		st->copy.last_click_at = last;
+	st->after = l->id;
+	st->in_page++;
+	if (link_io_export_link(st->format, &st->copy, st->a->cfg->base_url, &st->buf) != 0) {
+		st->rc = STORE_ERROR;
+		return 1;
+	}
+	return 0;
+}
+
 static void handle_token_list(struct api *a, struct http_response *resp)
 {
 	struct token_list_call c = {.a = a, .items = json_array()};
@@ -1429,6 +1471,116 @@ static void handle_openapi(const struct http_request *req, struct http_response 
 	resp->body_len = api_openapi_json_len;
 }
 
+static int export_page_locked(void *ctx)
+{
+	struct export_stream *st = ctx;
+	int rc;
+
+	st->in_page = 0;
+	st->rc = STORE_OK;
+	rc = store_link_list(st->a->store, st->after, EXPORT_PAGE, export_item, st);
+	if (st->rc == STORE_OK)
+		st->rc = rc;
+	return 0;
+}
+
+static ssize_t export_read(struct http_stream *s, char *buf, size_t max)
+{
+	struct export_stream *st = (struct export_stream *)s;
+	size_t n;
+
+	while (st->off == st->buf.len) {
+		if (st->end)
+			return 0;
+		st->buf.len = 0;
+		st->off = 0;
+		if (!st->header_done) {
+			st->header_done = true;
+			if (link_io_export_header(st->format, &st->buf) != 0)
+				return -1;
+			continue;
+		}
+		run_locked(st->a, export_page_locked, st);
+		if (st->rc != STORE_OK) {
+			fprintf(stderr, "shortd: export: links after id %" PRId64 ": %s\n", st->after,
+			        store_status_message(st->rc));
+			return -1;
+		}
+		st->end = st->in_page < EXPORT_PAGE;
+	}
+	n = st->buf.len - st->off < max ? st->buf.len - st->off : max;
+	memcpy(buf, st->buf.data + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+static void export_free(struct http_stream *s)
+{
+	struct export_stream *st = (struct export_stream *)s;
+
+	link_io_buf_free(&st->buf);
+	free(st);
+}
+
+/* True when every parameter of the query is named in names (NULL-ended);
+ * else false with the first other name in bad. */
+static bool query_only(const char *query, const char *const *names, char *bad, size_t badsize)
+{
+	for (const char *p = query; p != NULL && *p != '\0';) {
+		const char *end = strchr(p, '&');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t key_len = eq != NULL ? (size_t)(eq - p) : len;
+		bool known = false;
+
+		for (const char *const *n = names; *n != NULL; n++)
+			known = known || (strlen(*n) == key_len && memcmp(p, *n, key_len) == 0);
+		if (!known && key_len > 0) {
+			snprintf(bad, badsize, "%.*s", (int)(key_len < 64 ? key_len : 64), p);
+			return false;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return true;
+}
+
+/* GET /api/v1/links/export?format=jsonl|csv: every link with its counts,
+ * as `shortd export` writes them, streamed. */
+static void handle_export(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	static const char *const params[] = {"format", NULL};
+	static const char *const jsonl_headers[] = {"Content-Disposition", "attachment; filename=\"links.jsonl\"",
+	                                            NULL};
+	static const char *const csv_headers[] = {"Content-Disposition", "attachment; filename=\"links.csv\"", NULL};
+	enum link_io_format format = LINK_IO_JSONL;
+	char value[QUERY_VALUE_MAX];
+	struct export_stream *st;
+	int found;
+
+	if (!query_only(req->query, params, value, sizeof(value))) {
+		utf8_repair(value);
+		reply_error(resp, 400, "invalid_parameter", "unknown parameter '%s' (export takes format)", value);
+		return;
+	}
+	found = query_param(req->query, "format", value, sizeof(value));
+	if (found != 0 && (found < 0 || link_io_format_parse(value, &format) != 0)) {
+		reply_error(resp, 400, "invalid_format", "format must be jsonl or csv");
+		return;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		return;
+	}
+	st->base.read = export_read;
+	st->base.free = export_free;
+	st->a = a;
+	st->format = format;
+	reply_headers(resp, 200);
+	resp->content_type = format == LINK_IO_CSV ? "text/csv; charset=utf-8; header=present" : "application/jsonl";
+	resp->headers = format == LINK_IO_CSV ? csv_headers : jsonl_headers;
+	resp->stream = &st->base;
+}
+
 /* ---- the gates ---- */
 
 /* Checks the token and names its holder in name; a token of the store
@@ -1492,6 +1644,11 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 		reply_error(resp, 403, "forbidden", "this token is read-only");
 		return;
 	}
+	/* An export holds every link: for admin tokens only. */
+	if (route == ROUTE_EXPORT && role != STORE_ROLE_ADMIN) {
+		reply_error(resp, 403, "forbidden", "exporting the links needs an admin token");
+		return;
+	}
 	if (req->body_too_large) {
 		reply_error(resp, 413, "payload_too_large", "the request body is over %d bytes", API_BODY_MAX);
 		return;
@@ -1517,6 +1674,9 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 		return;
 	case ROUTE_QR:
 		handle_qr(a, req, code, resp);
+		return;
+	case ROUTE_EXPORT:
+		handle_export(a, req, resp);
 		return;
 	default:
 		handle_stats(a, req, code, resp);

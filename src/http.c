@@ -76,6 +76,7 @@ void http_response_init(struct http_response *r)
 	r->body_heap = NULL;
 	r->make_body = NULL;
 	r->make_body_arg = NULL;
+	r->stream = NULL;
 	r->close = false;
 }
 

@@ -182,6 +182,26 @@ static uint64_t now_ns(void)
 
 /* ---- sending ---- */
 
+#define STREAM_BLOCK (32 * 1024)
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	ssize_t n = s->read(s, buf, max);
+
+	(void)pos;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+	struct http_stream *s = cls;
+
+	s->free(s);
+}
+
 /* Queues resp on con: a prepared response when there is one, else one built
  * here (and kept, when it is a redirect that may be asked for again). */
 static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *con, struct http_response *resp)
@@ -202,7 +222,13 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 	/* A prebuilt body, but this reply must close: it gets its own headers. */
 	if (resp->fixed != HTTP_FIXED_NONE)
 		http_respcache_spell_out(resp);
-	if (resp->body_heap != NULL) {
+	if (resp->stream != NULL) {
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, resp->stream,
+		                                      stream_free);
+		if (r == NULL)
+			resp->stream->free(resp->stream);
+		resp->stream = NULL;
+	} else if (resp->body_heap != NULL) {
 		r = MHD_create_response_from_buffer(resp->body_len, resp->body_heap, MHD_RESPMEM_MUST_FREE);
 		if (r == NULL)
 			free(resp->body_heap);

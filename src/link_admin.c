@@ -69,9 +69,8 @@ static int tag_error(struct link_admin_error *err, enum link_label_error e, size
 	return set_error(err, "invalid_tags", 400, "tags[%zu]: %s", i, link_label_error_message(e));
 }
 
-/* Validates in into *out, the store untouched. */
-static int prepare(const struct url_self *self, int default_status, int64_t now, const struct link_input *in,
-                   struct link *out, struct link_admin_error *err)
+int link_admin_check(const struct url_self *self, int default_status, int64_t now, const struct link_input *in,
+                     bool may_have_ended, struct link *out, struct link_admin_error *err)
 {
 	enum link_label_error le;
 
@@ -92,7 +91,7 @@ static int prepare(const struct url_self *self, int default_status, int64_t now,
 	if (in->max_clicks != LINK_NO_LIMIT && in->max_clicks < 0)
 		return set_error(err, "invalid_max_clicks", 400, "max_clicks must be a whole number >= 0");
 	/* A link dead at birth is a mistake; ending a link now is an update. */
-	if (in->expires_at != LINK_NO_TIME && in->expires_at <= now)
+	if (!may_have_ended && in->expires_at != LINK_NO_TIME && in->expires_at <= now)
 		return set_error(err, "invalid_expires_at", 400, "expires_at must be in the future");
 	if (in->title != NULL) {
 		le = link_title_check(in->title, in->title_len);
@@ -127,7 +126,7 @@ int link_admin_create_batch(struct store *s, const struct url_self *self, int de
 
 	*bad = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (prepare(self, default_status, now, &in[i], &out[i].link, err) != 0) {
+		if (link_admin_check(self, default_status, now, &in[i], false, &out[i].link, err) != 0) {
 			*bad = i;
 			return -1;
 		}
@@ -148,7 +147,7 @@ int link_admin_create(struct store *s, const struct url_self *self, int default_
 {
 	int rc;
 
-	if (prepare(self, default_status, now, in, out, err) != 0)
+	if (link_admin_check(self, default_status, now, in, false, out, err) != 0)
 		return -1;
 	rc = store_link_create(s, out, link_code_generate, NULL);
 	if (rc != STORE_OK) {

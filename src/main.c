@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd_init.h"
+#include "cmd_io.h"
 #include "cmd_link.h"
 #include "cmd_qr.h"
 #include "cmd_serve.h"
@@ -46,6 +47,12 @@ static const struct {
      "  edit CODE [--url URL] [--status N] [--title TEXT] [--tag T]... [--no-tags]\n"
      "            [--disable|--enable]                prints the link as JSON\n"},
     {"rm", cmd_rm_main, "  rm CODE\n"},
+    {"export", cmd_export_main,
+     "  export [--format jsonl|csv]\n"
+     "                    every link with its counts, to stdout\n"},
+    {"import", cmd_import_main,
+     "  import FILE [--format jsonl|csv] [--on-conflict skip|fail|update]\n"
+     "                    links from our export, a CSV, Shlink's or YOURLS's\n"},
     {"qr", cmd_qr_main,
      "  qr CODE [--format svg|png] [--size N] [--margin M]\n"
      "                    writes the short URL as a QR code to stdout\n"},

@@ -226,6 +226,54 @@ int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, voi
 	return rc;
 }
 
+/* Draws a code for each row without one; on failure every drawn code is
+ * cleared again. */
+static int draw_codes(struct store_import_row *rows, size_t n, store_codegen_fn gen, void *gen_ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].code_drawn || rows[i].link.code[0] != '\0')
+			continue;
+		if (gen(rows[i].link.code, sizeof(rows[i].link.code), gen_ctx) != 0) {
+			fprintf(stderr, "shortd: store: import links: the code generator failed\n");
+			for (size_t j = 0; j < i; j++) {
+				if (rows[j].code_drawn)
+					rows[j].link.code[0] = '\0';
+				rows[j].code_drawn = false;
+			}
+			return STORE_ERROR;
+		}
+		rows[i].code_drawn = true;
+	}
+	return STORE_OK;
+}
+
+int store_links_import(struct store *s, struct store_import_row *rows, size_t n, enum store_import_mode mode,
+                       int64_t now, store_codegen_fn gen, void *gen_ctx, size_t *conflict)
+{
+	int rc = STORE_ERROR;
+
+	for (size_t i = 0; i < n; i++)
+		rows[i].code_drawn = false;
+	/* A drawn code that is taken is drawn again and the batch retried. */
+	for (int attempt = 0; attempt < GEN_ATTEMPTS; attempt++) {
+		if ((rc = draw_codes(rows, n, gen, gen_ctx)) != STORE_OK)
+			return rc;
+		rc = s->ops->links_import(s->impl, rows, n, mode, now, conflict);
+		if (rc != STORE_CONFLICT || !rows[*conflict].code_drawn)
+			break;
+		rows[*conflict].link.code[0] = '\0';
+		rows[*conflict].code_drawn = false;
+	}
+	if (rc != STORE_OK) {
+		for (size_t i = 0; i < n; i++) {
+			if (rows[i].code_drawn)
+				rows[i].link.code[0] = '\0';
+			rows[i].code_drawn = false;
+		}
+	}
+	return rc;
+}
+
 int store_link_create_batch(struct store *s, struct store_new_link *items, size_t n, store_codegen_fn gen,
                             void *gen_ctx, size_t *bad)
 {

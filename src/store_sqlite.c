@@ -65,6 +65,10 @@
 #define INSERT_ROWS 256
 #define INSERT_SIZES 9 /* 256 >> 0 .. 256 >> 8 */
 
+/* An import's INSERT writes the counts too. */
+#define IMPORT_COLUMNS INSERT_COLUMNS ", clicks, bot_clicks, last_click_at"
+#define IMPORT_VALUES (INSERT_VALUES + 3)
+
 /* LINK_COLUMNS of the table links, where a join has columns of the same names. */
 #define LINK_COLUMNS_OF_LINKS                                                                                          \
 	"links.id, links.code, links.url, links.status, links.forward_query, links.disabled, links.created_at, "       \
@@ -177,6 +181,7 @@ struct sq {
 	sqlite3 *w;
 	sqlite3_stmt *wstmt[W_COUNT];
 	sqlite3_stmt *insert_rows[INSERT_SIZES]; /* INSERT_ROWS >> k rows; NULL until used */
+	sqlite3_stmt *import_rows[INSERT_SIZES]; /* the same with IMPORT_COLUMNS */
 	struct thread_registry *readers;         /* each reading thread's own */
 	pthread_mutex_t spare_lock;
 	struct reader *spare; /* opened at start, not yet taken */
@@ -738,8 +743,10 @@ static void sq_close(void *impl)
 	}
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
-	for (int i = 0; i < INSERT_SIZES; i++)
+	for (int i = 0; i < INSERT_SIZES; i++) {
 		sqlite3_finalize(q->insert_rows[i]);
+		sqlite3_finalize(q->import_rows[i]);
+	}
 	if (q->w != NULL && gone) {
 		/* SQLite skips its checkpoint at close when the file has moved. */
 		pthread_mutex_lock(&q->wlock);
@@ -1525,12 +1532,39 @@ static void apply_patch(struct link *l, const struct link_patch *p)
 	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
 }
 
+/* Applies p to l, read inside the writer's transaction, and writes it. */
+static int write_patch(struct sq *q, struct link *l, const struct link_patch *p, int64_t now)
+{
+	sqlite3_stmt *st = q->wstmt[W_UPDATE_LINK];
+	char *tags;
+	int rc;
+
+	apply_patch(l, p);
+	l->updated_at = now;
+	if ((tags = tags_to_json(l)) == NULL)
+		return sq_error(q->w, "update link", SQLITE_NOMEM);
+	sqlite3_bind_int64(st, 1, l->id);
+	sqlite3_bind_text(st, 2, l->url, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, l->status);
+	sqlite3_bind_int(st, 4, l->forward_query);
+	sqlite3_bind_int(st, 5, l->disabled);
+	bind_opt_int64(st, 6, l->expires_at, LINK_NO_TIME);
+	bind_opt_int64(st, 7, l->max_clicks, LINK_NO_LIMIT);
+	sqlite3_bind_int64(st, 8, now);
+	bind_opt_text(st, 9, l->title);
+	sqlite3_bind_text(st, 10, tags, -1, SQLITE_STATIC);
+	bind_opt_text(st, 11, l->updated_by);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	free(tags);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "update link", rc);
+}
+
 static int sq_link_update(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out)
 {
 	struct sq *q = impl;
-	sqlite3_stmt *st = q->wstmt[W_UPDATE_LINK];
-	char *tags = NULL;
-	int rc, status;
+	int status;
 
 	pthread_mutex_lock(&q->wlock);
 	status = watch(q);
@@ -1539,31 +1573,10 @@ static int sq_link_update(void *impl, const char *code, const struct link_patch 
 	if (status != STORE_OK)
 		goto out;
 	status = get_w(q, code, out);
+	if (status == STORE_OK)
+		status = write_patch(q, out, p, now);
 	if (status != STORE_OK)
 		goto rollback;
-	apply_patch(out, p);
-	out->updated_at = now;
-	sqlite3_bind_int64(st, 1, out->id);
-	sqlite3_bind_text(st, 2, out->url, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, out->status);
-	sqlite3_bind_int(st, 4, out->forward_query);
-	sqlite3_bind_int(st, 5, out->disabled);
-	bind_opt_int64(st, 6, out->expires_at, LINK_NO_TIME);
-	bind_opt_int64(st, 7, out->max_clicks, LINK_NO_LIMIT);
-	sqlite3_bind_int64(st, 8, now);
-	bind_opt_text(st, 9, out->title);
-	tags = tags_to_json(out);
-	if (tags != NULL)
-		sqlite3_bind_text(st, 10, tags, -1, SQLITE_STATIC);
-	bind_opt_text(st, 11, out->updated_by);
-	rc = tags != NULL ? sqlite3_step(st) : SQLITE_NOMEM;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	free(tags);
-	if (rc != SQLITE_DONE) {
-		status = sq_error(q->w, "update link", rc);
-		goto rollback;
-	}
 	status = exec_w(q, "COMMIT");
 	if (status == STORE_OK)
 		goto out;
@@ -1593,6 +1606,182 @@ static int sq_link_delete(void *impl, const char *code)
 			status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
 	}
 	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+/*
+ * Inserts rows[idx[0..n)] of an import, with their counts, in one statement
+ * of n = INSERT_ROWS >> size rows, for the reason insert_rows() gives, and
+ * fills their ids. The codes are known to be free.
+ */
+static int insert_imported(struct sq *q, struct store_import_row *rows, const size_t *idx, size_t n, int size)
+{
+	sqlite3_stmt *st = q->import_rows[size];
+	char **tags = calloc(n, sizeof(*tags));
+	int rc = SQLITE_NOMEM;
+	size_t k;
+
+	if (tags == NULL)
+		return SQLITE_NOMEM;
+	if (st == NULL) {
+		sqlite3_str *b = sqlite3_str_new(q->w);
+		char *sql;
+		sqlite3_str_appendall(b, "INSERT INTO links (" IMPORT_COLUMNS ") VALUES ");
+		for (k = 0; k < n; k++)
+			sqlite3_str_appendall(b, k > 0 ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+			                               : "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+		sql = sqlite3_str_finish(b);
+		rc = sql != NULL ? sqlite3_prepare_v3(q->w, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
+		                 : SQLITE_NOMEM;
+		sqlite3_free(sql);
+		if (rc != SQLITE_OK)
+			goto out;
+		q->import_rows[size] = st;
+	}
+	for (k = 0; k < n; k++) {
+		const struct link *l = &rows[idx[k]].link;
+		int base = (int)k * IMPORT_VALUES;
+		if ((tags[k] = tags_to_json(l)) == NULL) {
+			rc = SQLITE_NOMEM;
+			goto out;
+		}
+		bind_link(st, base, l, tags[k]);
+		sqlite3_bind_int64(st, base + INSERT_VALUES + 1, l->clicks);
+		sqlite3_bind_int64(st, base + INSERT_VALUES + 2, l->bot_clicks);
+		bind_opt_int64(st, base + INSERT_VALUES + 3, l->last_click_at, LINK_NO_TIME);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (k = 0; k < n && rc == SQLITE_DONE; k++) {
+		int found = id_by_code_w(q, rows[idx[k]].link.code, &rows[idx[k]].link.id);
+		rc = found == STORE_OK ? SQLITE_DONE : SQLITE_ERROR;
+	}
+out:
+	for (k = 0; k < n; k++)
+		free(tags[k]);
+	free(tags);
+	return rc;
+}
+
+/* Orders indexes of an import's rows by their code, then by index. */
+static int by_import_code(const void *a, const void *b, void *ctx)
+{
+	const struct store_import_row *rows = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(rows[i].link.code, rows[j].link.code);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+/* STORE_CONFLICT when two of rows[idx[0..m)] have one code, with *bad one
+ * of them (a drawn one when there is one, which can be drawn again);
+ * STORE_OK when none do; STORE_ERROR out of memory. */
+static int repeated_import_code(const struct store_import_row *rows, const size_t *idx, size_t m, size_t *bad)
+{
+	size_t *sorted = malloc((m != 0 ? m : 1) * sizeof(*sorted));
+	int status = STORE_OK;
+
+	if (sorted == NULL)
+		return STORE_ERROR;
+	memcpy(sorted, idx, m * sizeof(*sorted));
+	qsort_r(sorted, m, sizeof(*sorted), by_import_code, (void *)rows);
+	for (size_t j = 1; j < m; j++) {
+		size_t a = sorted[j - 1], b = sorted[j];
+		if (strcmp(rows[a].link.code, rows[b].link.code) != 0)
+			continue;
+		if (status == STORE_OK || !rows[*bad].code_drawn)
+			*bad = rows[a].code_drawn ? a : b;
+		status = STORE_CONFLICT;
+	}
+	free(sorted);
+	return status;
+}
+
+/* Changes the fields an imported row names in the link with its code. */
+static int update_imported(struct sq *q, const struct store_import_row *row, int64_t now)
+{
+	struct link_patch *p = malloc(sizeof(*p));
+	struct link *cur = malloc(sizeof(*cur));
+	const struct link *l = &row->link;
+	int status;
+
+	if (p == NULL || cur == NULL) {
+		status = STORE_ERROR;
+		goto out;
+	}
+	p->fields = row->fields;
+	memcpy(p->url, l->url, strlen(l->url) + 1);
+	p->status = l->status;
+	p->expires_at = l->expires_at;
+	p->max_clicks = l->max_clicks;
+	p->forward_query = l->forward_query;
+	p->disabled = l->disabled;
+	memcpy(p->title, l->title, sizeof(p->title));
+	p->n_tags = l->n_tags;
+	memcpy(p->tags, l->tags, sizeof(p->tags));
+	memcpy(p->by, l->updated_by, sizeof(p->by));
+	status = get_w(q, l->code, cur);
+	if (status == STORE_OK)
+		status = write_patch(q, cur, p, now);
+out:
+	free(cur);
+	free(p);
+	return status;
+}
+
+static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, enum store_import_mode mode,
+                           int64_t now, size_t *conflict)
+{
+	struct sq *q = impl;
+	size_t *idx = malloc((n != 0 ? n : 1) * sizeof(*idx)), m = 0, k;
+	int64_t id;
+	int rc, status;
+
+	if (idx == NULL)
+		return STORE_ERROR;
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	/* Each row's code taken or free first; the free ones are inserted
+	 * together at the end. */
+	for (size_t i = 0; i < n && status == STORE_OK; i++) {
+		status = id_by_code_w(q, rows[i].link.code, &id);
+		if (status == STORE_NOT_FOUND) {
+			status = STORE_OK;
+			rows[i].result = STORE_IMPORT_CREATED;
+			idx[m++] = i;
+		} else if (status == STORE_OK && (rows[i].code_drawn || mode == STORE_IMPORT_FAIL)) {
+			*conflict = i;
+			status = STORE_CONFLICT;
+		} else if (status == STORE_OK && mode == STORE_IMPORT_SKIP) {
+			rows[i].result = STORE_IMPORT_SKIPPED;
+		} else if (status == STORE_OK) {
+			rows[i].result = STORE_IMPORT_UPDATED;
+			status = update_imported(q, &rows[i], now);
+		}
+	}
+	if (status == STORE_OK)
+		status = repeated_import_code(rows, idx, m, conflict);
+	for (k = 0; k < m && status == STORE_OK;) {
+		int size = 0;
+		while ((size_t)(INSERT_ROWS >> size) > m - k)
+			size++;
+		rc = insert_imported(q, rows, idx + k, (size_t)(INSERT_ROWS >> size), size);
+		if (rc != SQLITE_DONE)
+			status = sq_error(q->w, "import links", rc);
+		k += (size_t)(INSERT_ROWS >> size);
+	}
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	free(idx);
 	return status;
 }
 
@@ -2052,6 +2241,7 @@ const struct store_ops store_sqlite_ops = {
     .link_create_batch = sq_link_create_batch,
     .link_update = sq_link_update,
     .link_delete = sq_link_delete,
+    .links_import = sq_links_import,
     .link_list = sq_link_list,
     .link_find = sq_link_find,
     .clicks_write = sq_clicks_write,

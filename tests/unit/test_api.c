@@ -51,6 +51,8 @@ static void fixture_setup(void)
 
 static void answer_free(void)
 {
+	if (resp.stream != NULL)
+		resp.stream->free(resp.stream);
 	free(resp.body_heap);
 	json_decref(answer);
 	http_response_init(&resp);
@@ -530,6 +532,67 @@ START_TEST(test_openapi_document)
 }
 END_TEST
 
+/* Reads a streamed answer to its end in pieces of max bytes; the caller
+ * frees the text. */
+static char *read_stream(size_t max)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *text = malloc(cap + 1);
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(resp.stream);
+	while ((n = resp.stream->read(resp.stream, text + len, max)) > 0) {
+		ck_assert_int_le(n, (ssize_t)max);
+		len += (size_t)n;
+		if (cap - len < max) {
+			text = realloc(text, (cap *= 2) + 1);
+			ck_assert_ptr_nonnull(text);
+		}
+	}
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(resp.stream->read(resp.stream, text + len, max), 0); /* the end stays the end */
+	text[len] = '\0';
+	return text;
+}
+
+START_TEST(test_export_streams_every_page)
+{
+	char body[128];
+	struct call c = {"POST", LINKS, NULL, ADMIN_TOKEN, J, body, false};
+	const struct call jsonl = {"GET", LINKS "/export", NULL, ADMIN_TOKEN, NULL, NULL, false};
+	const struct call csv = {"GET", LINKS "/export", "format=csv", ADMIN_TOKEN, NULL, NULL, false};
+	const struct call reader = {"GET", LINKS "/export", NULL, READER_TOKEN, NULL, NULL, false};
+	int lines = 0;
+	char *text;
+
+	for (int i = 0; i < 600; i++) { /* more than two pages */
+		snprintf(body, sizeof(body), "{\"url\":\"https://t.example/%d\",\"code\":\"e%d\"}", i, i);
+		ck_assert_int_eq(call(&c), 201);
+	}
+	clicks_record(ck, 1, NOW, false, NULL); /* pending, not yet written */
+	ck_assert_int_eq(call(&jsonl), 200);
+	assert_api_headers();
+	ck_assert_str_eq(resp.content_type, "application/jsonl");
+	text = read_stream(100);
+	for (char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	ck_assert_int_eq(lines, 600);
+	ck_assert_msg(strncmp(text, "{\"code\":\"e0\",", 13) == 0, "%.80s", text);
+	ck_assert_msg(strstr(text, "\"clicks\":1,") != NULL, "the pending click is not counted");
+	ck_assert_ptr_nonnull(strstr(text, "{\"code\":\"e599\","));
+	free(text);
+	ck_assert_int_eq(call(&csv), 200);
+	ck_assert_str_eq(resp.content_type, "text/csv; charset=utf-8; header=present");
+	text = read_stream(1 << 16);
+	ck_assert_msg(strncmp(text, "code,short_url,url,", 19) == 0, "%.80s", text);
+	free(text);
+	/* Refused before anything is streamed. */
+	ck_assert_int_eq(call(&reader), 403);
+	ck_assert_ptr_null(resp.stream);
+	assert_error(403, "forbidden");
+}
+END_TEST
+
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api_unit");
@@ -543,6 +606,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_tokens_without_clicks);
 	tcase_add_test(tc, test_tokens_store_failure_is_503);
 	tcase_add_test(tc, test_openapi_document);
+	tcase_add_test(tc, test_export_streams_every_page);
 	suite_add_tcase(s, tc);
 	return s;
 }

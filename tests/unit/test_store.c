@@ -540,6 +540,152 @@ START_TEST(test_generated_code_retried_on_collision)
 }
 END_TEST
 
+/* A batch of imported rows: codes and URLs, times and counts given. */
+static struct store_import_row *import_rows(size_t n)
+{
+	struct store_import_row *rows = calloc(n, sizeof(*rows));
+
+	ck_assert_ptr_nonnull(rows);
+	for (size_t i = 0; i < n; i++) {
+		char code[32], url[64];
+		snprintf(code, sizeof(code), "imp%zu", i);
+		snprintf(url, sizeof(url), "https://imp.example/%zu", i);
+		make_link(&rows[i].link, code, url);
+		rows[i].link.created_at = 1500000000 + (int64_t)i;
+		rows[i].link.updated_at = 1600000000;
+		rows[i].link.clicks = 40 + (int64_t)i;
+		rows[i].link.bot_clicks = 3;
+		rows[i].link.last_click_at = 1650000000;
+		rows[i].fields = PATCH_URL | PATCH_STATUS;
+	}
+	return rows;
+}
+
+START_TEST(test_import_keeps_times_and_counts)
+{
+	struct store_import_row *rows = import_rows(3);
+	struct link got;
+	size_t conflict = 99;
+
+	use_backend(_i);
+	open_store();
+	ck_assert_int_eq(
+	    store_links_import(st, rows, 3, STORE_IMPORT_FAIL, 1700000000, link_code_generate, NULL, &conflict),
+	    STORE_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(rows[i].result, STORE_IMPORT_CREATED);
+	ck_assert_int_eq(store_link_lookup(st, "imp2", &got), STORE_OK);
+	ck_assert_int_eq(got.id, rows[2].link.id);
+	ck_assert_str_eq(got.url, "https://imp.example/2");
+	ck_assert_int_eq(got.created_at, 1500000002);
+	ck_assert_int_eq(got.updated_at, 1600000000);
+	ck_assert_int_eq(got.clicks, 42);
+	ck_assert_int_eq(got.bot_clicks, 3);
+	ck_assert_int_eq(got.last_click_at, 1650000000);
+	ck_assert_int_eq(link_count(), 3);
+	free(rows);
+}
+END_TEST
+
+START_TEST(test_import_taken_code_by_mode)
+{
+	struct store_import_row *rows = import_rows(3);
+	struct link got;
+	size_t conflict = 99;
+
+	use_backend(_i);
+	open_store();
+	create("imp1", "https://old.example/");
+	sql_exec("UPDATE links SET clicks = 7 WHERE code = 'imp1'");
+	/* fail: the whole batch is refused and the row named. */
+	ck_assert_int_eq(
+	    store_links_import(st, rows, 3, STORE_IMPORT_FAIL, 1700000000, link_code_generate, NULL, &conflict),
+	    STORE_CONFLICT);
+	ck_assert_uint_eq(conflict, 1);
+	ck_assert_int_eq(link_count(), 1);
+	/* skip: the others are written, the link stays. */
+	ck_assert_int_eq(
+	    store_links_import(st, rows, 3, STORE_IMPORT_SKIP, 1700000000, link_code_generate, NULL, &conflict),
+	    STORE_OK);
+	ck_assert_int_eq(rows[0].result, STORE_IMPORT_CREATED);
+	ck_assert_int_eq(rows[1].result, STORE_IMPORT_SKIPPED);
+	ck_assert_int_eq(rows[2].result, STORE_IMPORT_CREATED);
+	ck_assert_int_eq(store_link_lookup(st, "imp1", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://old.example/");
+	/* update: the named fields change, the counts and the rest stay. */
+	rows[1].link.status = 308;
+	rows[1].link.max_clicks = 5; /* not named: kept */
+	ck_assert_int_eq(
+	    store_links_import(st, rows + 1, 1, STORE_IMPORT_UPDATE, 1700000099, link_code_generate, NULL, &conflict),
+	    STORE_OK);
+	ck_assert_int_eq(rows[1].result, STORE_IMPORT_UPDATED);
+	ck_assert_int_eq(store_link_lookup(st, "imp1", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://imp.example/1");
+	ck_assert_int_eq(got.status, 308);
+	ck_assert_int_eq(got.max_clicks, LINK_NO_LIMIT);
+	ck_assert_int_eq(got.clicks, 7);
+	ck_assert_int_eq(got.updated_at, 1700000099);
+	ck_assert_int_eq(link_count(), 3);
+	free(rows);
+}
+END_TEST
+
+START_TEST(test_import_redraws_a_taken_drawn_code)
+{
+	static const char *const codes[] = {"taken01", "fresh01", "fresh02", NULL};
+	static const char *const none[] = {NULL};
+	struct script sc = {codes, 0}, fails = {none, 0};
+	struct store_import_row *rows = import_rows(2);
+	size_t conflict = 99;
+
+	use_backend(_i);
+	open_store();
+	create("taken01", "https://a.example/");
+	rows[0].link.code[0] = '\0';
+	rows[1].link.code[0] = '\0';
+	/* Even with skip, a drawn code that is taken is drawn again. */
+	ck_assert_int_eq(store_links_import(st, rows, 2, STORE_IMPORT_SKIP, 1700000000, scripted_gen, &sc, &conflict),
+	                 STORE_OK);
+	ck_assert_str_eq(rows[0].link.code, "fresh02");
+	ck_assert_str_eq(rows[1].link.code, "fresh01");
+	ck_assert_int_eq(rows[0].result, STORE_IMPORT_CREATED);
+	ck_assert_int_eq(link_count(), 3);
+	/* Two rows drawn the same code: one is drawn again. */
+	{
+		static const char *const twice[] = {"same001", "same001", "fresh03", NULL};
+		struct script sc2 = {twice, 0};
+		struct store_import_row *more = import_rows(2);
+		more[0].link.code[0] = '\0';
+		more[1].link.code[0] = '\0';
+		ck_assert_int_eq(
+		    store_links_import(st, more, 2, STORE_IMPORT_FAIL, 1700000000, scripted_gen, &sc2, &conflict),
+		    STORE_OK);
+		ck_assert_int_eq(sc2.calls, 3);
+		ck_assert_str_ne(more[0].link.code, more[1].link.code);
+		ck_assert_int_eq(link_count(), 5);
+		/* Two rows given one code: refused, whatever the mode. */
+		snprintf(more[0].link.code, sizeof(more[0].link.code), "dup");
+		snprintf(more[1].link.code, sizeof(more[1].link.code), "dup");
+		ck_assert_int_eq(
+		    store_links_import(st, more, 2, STORE_IMPORT_SKIP, 1700000000, scripted_gen, &sc2, &conflict),
+		    STORE_CONFLICT);
+		ck_assert_uint_eq(conflict, 1);
+		ck_assert_int_eq(link_count(), 5);
+		free(more);
+	}
+	/* A generator that fails: nothing written, no code left behind. */
+	rows[0].link.code[0] = '\0';
+	snprintf(rows[1].link.code, sizeof(rows[1].link.code), "given");
+	ck_assert_int_eq(
+	    store_links_import(st, rows, 2, STORE_IMPORT_SKIP, 1700000000, scripted_gen, &fails, &conflict),
+	    STORE_ERROR);
+	ck_assert_str_eq(rows[0].link.code, "");
+	ck_assert_str_eq(rows[1].link.code, "given");
+	ck_assert_int_eq(link_count(), 5);
+	free(rows);
+}
+END_TEST
+
 START_TEST(test_generated_code_gives_up)
 {
 	static const char *const always[] = {"taken01", "taken01", "taken01", "taken01", "taken01",
@@ -1880,6 +2026,9 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_lookup_is_exact_and_case_sensitive, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_long_url_round_trips, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_custom_code_conflict, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_import_keeps_times_and_counts, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_import_taken_code_by_mode, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_import_redraws_a_taken_drawn_code, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_generated_code, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_generated_code_retried_on_collision, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_generated_code_gives_up, 0, N_BACKENDS);
