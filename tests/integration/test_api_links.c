@@ -15,6 +15,7 @@
 
 #include "api_client.h"
 #include "harness.h"
+#include "link.h"
 
 #define C "/api/v1/links"
 
@@ -518,6 +519,55 @@ START_TEST(test_cli_labels_and_filters)
 }
 END_TEST
 
+START_TEST(test_cli_edit_changes_each_field)
+{
+	static const char *const add[] = {"add", "https://t.example/e", "--code", "ed", "--tag", "x", NULL};
+	static const char *const edit[] = {
+	    "edit", "ed", "--url", "HTTPS://T.Example/new", "--status", "308", "--no-tags", "--disable", NULL};
+	static const char *const enable[] = {"edit", "ed", "--enable", NULL};
+	static const char *const bad_status[] = {"edit", "ed", "--status", "200", NULL};
+	static const char *const bad_url[] = {"edit", "ed", "--url", "ftp://x", NULL};
+	static const char *const bad_option[] = {"edit", "ed", "--colour", "red", NULL};
+	static const char *const bad_code[] = {"edit", "a/b", "--enable", NULL};
+	static const char *const two_codes[] = {"edit", "ed", "other", "--enable", NULL};
+	char out[4096], err[512], *long_url = malloc(LINK_URL_MAX + 16);
+	const char *too_long[] = {"edit", "ed", "--url", long_url, NULL};
+	json_t *l;
+
+	ck_assert_ptr_nonnull(long_url);
+	memset(long_url, 'a', LINK_URL_MAX + 8);
+	memcpy(long_url, "https://t.example/", 18);
+	long_url[LINK_URL_MAX + 8] = '\0';
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), add), 0);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), edit), 0);
+	l = get_json(C "/ed");
+	ck_assert_str_eq(client_str(l, "url"), "https://t.example/new");
+	ck_assert_int_eq(client_int(l, "status"), 308);
+	ck_assert_uint_eq(json_array_size(json_object_get(l, "tags")), 0);
+	ck_assert(json_is_true(json_object_get(l, "disabled")));
+	json_decref(l);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), enable), 0);
+	l = get_json(C "/ed");
+	ck_assert(json_is_false(json_object_get(l, "disabled")));
+	json_decref(l);
+
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), bad_status), 2);
+	ck_assert_ptr_nonnull(strstr(err, "--status"));
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), bad_url), 2);
+	ck_assert_ptr_nonnull(strstr(err, "invalid_url"));
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), too_long), 2);
+	ck_assert_ptr_nonnull(strstr(err, "--url"));
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), bad_option), 2);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), bad_code), 2);
+	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), two_codes), 2);
+	l = get_json(C "/ed");
+	ck_assert_str_eq(client_str(l, "url"), "https://t.example/new");
+	ck_assert_int_eq(client_int(l, "status"), 308);
+	json_decref(l);
+	free(long_url);
+}
+END_TEST
+
 Suite *api_links_suite(void)
 {
 	Suite *s = suite_create("api_links");
@@ -557,6 +607,7 @@ Suite *api_links_suite(void)
 	tcase_add_checked_fixture(cli, setup, teardown);
 	tcase_set_timeout(cli, 60);
 	tcase_add_test(cli, test_cli_labels_and_filters);
+	tcase_add_test(cli, test_cli_edit_changes_each_field);
 	suite_add_tcase(s, cli);
 	return s;
 }
