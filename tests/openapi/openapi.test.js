@@ -7,8 +7,10 @@
  * 2. A daemon on 127.0.0.1:0 with a fresh database answers a walk through
  *    every operation, its successes and its refusals. Each answer must be
  *    one the document lists for that operation (the exact status), with a
- *    listed media type, and its body (and WWW-Authenticate) must match the
- *    schema (ajv, JSON Schema 2020-12, formats checked). Schemas of closed
+ *    listed media type (one listed with parameters: exactly those), and
+ *    its body (JSON lines as the array of their lines) and listed headers
+ *    must match the schema (ajv, JSON Schema 2020-12, formats checked).
+ *    A concrete path is matched before a templated one. Schemas of closed
  *    objects forbid other properties, so a field the daemon adds or drops
  *    fails here until the document says so. Each request the daemon took
  *    must fit the operation: its body the request schema, each query
@@ -16,6 +18,9 @@
  *    request marked `outside` (a refusal the document can express: a title
  *    too long, a control character in a tag, an unknown query parameter)
  *    must not fit, so the document's limits are the daemon's.
+ *    The export's two formats must hold the links the list does, the
+ *    CSV's header row being ExportLink's properties; a method the document
+ *    does not list for the export is 405 with Allow and an Error.
  * 3. Every operation is seen with each success status it lists, and the
  *    daemon serves /api/v1/openapi.json as the file's exact bytes.
  *
@@ -91,9 +96,12 @@ function requestWithBody(method, url, headers, body) {
   });
 }
 
-/* The path template of the document that a concrete path falls under. */
+/* The path template of the document that a concrete path falls under; as
+ * OpenAPI 3.1 says, a concrete path (/api/v1/links/export) before a
+ * templated one that also matches (/api/v1/links/{code}). */
 function templateOf(paths, concrete) {
-  for (const t of Object.keys(paths)) {
+  const templates = Object.keys(paths).sort((a, b) => a.split('{').length - b.split('{').length);
+  for (const t of templates) {
     const re = new RegExp('^' + t.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+') + '$');
     if (re.test(concrete)) return t;
   }
@@ -176,15 +184,24 @@ class Checker {
     this.seen.add(method.toUpperCase() + ' ' + tpl + ' ' + res.status);
     this.calls++;
 
-    const ctype = (res.headers.get('content-type') || '').split(';')[0].trim();
+    /* A media type listed with parameters must be answered with exactly
+     * those; one listed without them is matched by its type alone. */
+    const full = (res.headers.get('content-type') || '').trim();
+    const ctype = full.split(';')[0].trim();
     let parsed = null;
     if (!r.content) {
       assert.equal(raw.length, 0, what + ': a body where the document lists none');
     } else {
-      const media = r.content[ctype];
-      assert.ok(media, what + ': Content-Type ' + ctype + ' not listed (' + Object.keys(r.content).join(', ') + ')');
+      const media = r.content[full] || r.content[ctype];
+      assert.ok(media, what + ': Content-Type ' + full + ' not listed (' + Object.keys(r.content).join(', ') + ')');
       if (ctype === 'application/json') {
         parsed = JSON.parse(raw.toString('utf8'));
+        this.assertMatches(media.schema, parsed, what);
+      } else if (ctype === 'application/jsonl') {
+        /* JSON lines, each ended by LF, checked as the array they make */
+        const text = raw.toString('utf8');
+        assert.ok(text === '' || text.endsWith('\n'), what + ': the last JSON line is not ended');
+        parsed = text === '' ? [] : text.slice(0, -1).split('\n').map((line) => JSON.parse(line));
         this.assertMatches(media.schema, parsed, what);
       } else if (ctype.startsWith('text/') || ctype === 'image/svg+xml') {
         this.assertMatches(media.schema, raw.toString('utf8'), what);
@@ -210,7 +227,7 @@ class Checker {
     } else if (res.status < 300) {
       assert.deepEqual(problems, [], what + ': the daemon took a request the document does not allow');
     }
-    return { status: res.status, json: parsed, raw };
+    return { status: res.status, json: parsed, raw, headers: res.headers };
   }
 }
 
@@ -378,6 +395,142 @@ async function find(c) {
   refused(await c.call('GET', '/api/v1/links?q=%ZZ'), 'invalid_parameter');
 }
 
+/* The rows of an RFC 4180 text with CRLF line ends; fails on anything
+ * else (a bare quote, a quoted field not closed, a row not ended). */
+function csvRows(text) {
+  const rows = [];
+  let row = [];
+  let i = 0;
+  while (i < text.length) {
+    let field = '';
+    if (text[i] === '"') {
+      for (i++; ; i++) {
+        assert.ok(i < text.length, 'CSV: a quoted field is not closed');
+        if (text[i] === '"') {
+          if (text[i + 1] !== '"') break;
+          i++;
+        }
+        field += text[i];
+      }
+      i++;
+    } else {
+      for (; i < text.length && !',\r\n'.includes(text[i]); i++) {
+        assert.notEqual(text[i], '"', 'CSV: a quote in an unquoted field at ' + i);
+        field += text[i];
+      }
+    }
+    row.push(field);
+    if (text[i] === ',') {
+      i++;
+      continue;
+    }
+    assert.equal(text.slice(i, i + 2), '\r\n', 'CSV: a row not ended by CRLF at ' + i);
+    rows.push(row);
+    row = [];
+    i += 2;
+  }
+  assert.deepEqual(row, [], 'CSV: the last row is not ended');
+  return rows;
+}
+
+/* Every link, by the list's pages. */
+async function allLinks(c) {
+  const links = [];
+  let query = 'limit=1000';
+  for (;;) {
+    const page = (await c.call('GET', '/api/v1/links?' + query)).json;
+    links.push(...page.items);
+    if (page.next_cursor === null) return links;
+    query = 'limit=1000&cursor=' + page.next_cursor;
+  }
+}
+
+/* The export: both formats hold every link, in creation order, as the
+ * list has it plus the two counts; the CSV's header is ExportLink's
+ * properties. Then its refusals, those the document cannot list (405)
+ * included. */
+async function exportLinks(c, viewer) {
+  const EXPORT = '/api/v1/links/export';
+  const { Link, ExportLink, Error: ErrorSchema } = c.doc.components.schemas;
+  assert.ok(ExportLink, 'the document has no ExportLink schema');
+  const columns = Object.keys(ExportLink.properties);
+  assert.deepEqual(columns, [...Object.keys(Link.properties), 'bot_clicks', 'last_click_at'],
+    'ExportLink is not the Link plus bot_clicks and last_click_at');
+  assert.deepEqual(ExportLink.required, columns);
+  assert.equal(ExportLink.additionalProperties, false);
+  /* a title to quote, and a tag that makes the CSV's tags a JSON array */
+  await c.call('POST', '/api/v1/links', {
+    json: { url: 'https://example.com/quoted', code: 'quoted', title: 'Say "hi", then go', tags: ['a|b', 'c'] },
+  });
+  const links = await allLinks(c);
+
+  const jsonl = await c.call('GET', EXPORT + '?format=jsonl');
+  assert.equal(jsonl.headers.get('content-type'), 'application/jsonl');
+  assert.equal(jsonl.headers.get('content-disposition'), 'attachment; filename="links.jsonl"');
+  assert.deepEqual((await c.call('GET', EXPORT)).raw, jsonl.raw, 'the default format is not jsonl');
+  assert.deepEqual(jsonl.json.map((l) => l.code), links.map((l) => l.code));
+  jsonl.json.forEach((line, i) => {
+    const { bot_clicks: bots, last_click_at: last, ...link } = line;
+    assert.deepEqual(link, links[i], 'export line ' + (i + 1) + ' is not the link');
+    assert.ok(last === null || bots > 0 || link.clicks > 0, 'a last click without a click: ' + JSON.stringify(line));
+  });
+  const docs = jsonl.json.find((l) => l.code === 'docs');
+  assert.deepEqual([docs.clicks, docs.bot_clicks, typeof docs.last_click_at], [1, 0, 'string']);
+
+  const csv = await c.call('GET', EXPORT + '?format=csv');
+  assert.equal(csv.headers.get('content-type'), 'text/csv; charset=utf-8; header=present');
+  assert.equal(csv.headers.get('content-disposition'), 'attachment; filename="links.csv"');
+  const [header, ...rows] = csvRows(csv.raw.toString('utf8'));
+  assert.deepEqual(header, columns, 'the CSV header is not the documented columns');
+  assert.equal(rows.length, jsonl.json.length);
+  rows.forEach((row, i) => {
+    const line = jsonl.json[i];
+    assert.equal(row.length, columns.length, 'CSV row ' + (i + 2));
+    columns.forEach((name, k) => {
+      const v = line[name];
+      const what = 'CSV row ' + (i + 2) + ' ' + name;
+      if (name === 'tags' && v.some((t) => t.includes('|') || t.startsWith('['))) {
+        assert.deepEqual(JSON.parse(row[k]), v, what);
+      } else {
+        assert.equal(row[k], v === null ? '' : Array.isArray(v) ? v.join('|') : String(v), what);
+      }
+    });
+  });
+  assert.equal(rows.find((r) => r[0] === 'quoted')[columns.indexOf('title')], 'Say "hi", then go');
+
+  const head = await fetch(base + EXPORT + '?format=csv', { method: 'HEAD', headers: { Authorization: 'Bearer ' + admin } });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-type'), 'text/csv; charset=utf-8; header=present');
+  assert.equal((await head.arrayBuffer()).byteLength, 0);
+
+  /* refusals, in the order of the checks */
+  const wrong = crypto.randomBytes(32).toString('base64url');
+  refused(await c.call('GET', EXPORT, { token: null }), 'unauthorized');
+  refused(await c.call('GET', EXPORT + '?format=csv', { token: wrong }), 'unauthorized');
+  refused(await c.call('GET', EXPORT + '?format=csv', { token: viewer.token }), 'forbidden');
+  refused(await c.call('GET', EXPORT + '?format=xml', { token: viewer.token }), 'forbidden');
+  for (const query of ['format=xml', 'format=CSV', 'format=', 'format=%ZZ']) {
+    refused(await c.call('GET', EXPORT + '?' + query, { outside: true }), 'invalid_format');
+  }
+  for (const query of ['fmt=csv', 'format=csv&limit=3', 'limit=1000']) {
+    refused(await c.call('GET', EXPORT + '?' + query, { outside: true }), 'invalid_parameter');
+  }
+  /* 405 with Allow for a method the document does not list for the path */
+  const item = c.doc.paths[EXPORT];
+  const allow = METHODS.filter((m) => item[m]).flatMap((m) => (m === 'get' ? ['GET', 'HEAD'] : [m.toUpperCase()]));
+  const others = [['POST', admin], ['PUT', admin], ['PATCH', admin], ['DELETE', admin], ['DELETE', viewer.token]];
+  for (const [method, token] of others) {
+    assert.equal(item[method.toLowerCase()], undefined);
+    const res = await fetch(base + EXPORT, { method, headers: { Authorization: 'Bearer ' + token } });
+    const what = method + ' ' + EXPORT + ' -> ' + res.status;
+    assert.equal(res.status, 405, what);
+    assert.deepEqual((res.headers.get('allow') || '').split(', ').sort(), [...allow].sort(), what + ': Allow');
+    const body = await res.json();
+    c.assertMatches(ErrorSchema, body, what);
+    assert.equal(body.error.code, 'method_not_allowed', what);
+  }
+}
+
 async function walk(c) {
   /* bodies one byte over the limit, and exactly at it */
   const padded = (text, size) => text.slice(0, -1) + ' '.repeat(size - Buffer.byteLength(text)) + '}';
@@ -454,11 +607,12 @@ async function walk(c) {
   await c.call('GET', '/api/v1/links/docs/qr?format=png&size=4&margin=0');
   await c.call('GET', '/api/v1/links/docs/qr?format=gif');
   await c.call('GET', '/api/v1/links/nope/qr');
+  await exportLinks(c, viewer);
 
   /* a body over the limit is 413 on every operation, even one that takes none */
   for (const [method, target] of [['GET', '/api/v1/links'], ['GET', '/api/v1/links/docs'], ['GET', '/api/v1/links/docs/stats'],
-    ['GET', '/api/v1/links/docs/qr'], ['GET', '/api/v1/tokens'], ['DELETE', '/api/v1/links/docs'],
-    ['DELETE', '/api/v1/tokens/' + viewer.id]]) {
+    ['GET', '/api/v1/links/docs/qr'], ['GET', '/api/v1/links/export'], ['GET', '/api/v1/tokens'],
+    ['DELETE', '/api/v1/links/docs'], ['DELETE', '/api/v1/tokens/' + viewer.id]]) {
     refused(await c.call(method, target, { body: big }), 'payload_too_large');
   }
 
