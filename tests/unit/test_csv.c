@@ -125,7 +125,10 @@ START_TEST(test_limits_of_a_record)
 	FILE *f = wide_record(t->fields, t->width, &buf);
 	struct csv *c = csv_new(f);
 	struct csv_record *rec;
-	enum csv_result res = csv_next(c, &rec, err, sizeof(err));
+	enum csv_result res;
+
+	ck_assert_ptr_nonnull(c);
+	res = csv_next(c, &rec, err, sizeof(err));
 
 	if (t->error == NULL) {
 		ck_assert_msg(res == CSV_RECORD, "%zu x %zu: %s", t->fields, t->width, err);
@@ -150,6 +153,7 @@ START_TEST(test_a_read_error_is_an_error)
 
 	ck_assert_ptr_nonnull(f);
 	c = csv_new(f);
+	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(csv_next(c, &rec, err, sizeof(err)), CSV_ERROR);
 	ck_assert_msg(strstr(err, "could not be read") != NULL, "%s", err);
 	csv_free(c);
