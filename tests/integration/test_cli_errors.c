@@ -75,6 +75,10 @@ static const struct bad_command bad_commands[] = {
     {{"list", "--colour", NULL}, 2, "--colour: unknown option"},
     {{"list", "--db", "", NULL}, 2, "--db: must not be empty"},
     {{"list", "extra", NULL}, 2, "extra: unexpected argument for list"},
+    /* edit */
+    {{"edit", "one", "--title", "x", "--db", "", NULL}, 2, "--db: must not be empty"},
+    {{"edit", "one", "--tag", "", NULL}, 2, "--tag '': tags[0]: a tag must not be empty"},
+    {{"edit", "one", "--tag", "ok", "--tag", "a\tb", NULL}, 2, "--tag 'a\tb': tags[1]: contains a control character"},
     /* init */
     {{"init", "--colour", NULL}, 2, "--colour: unknown option"},
     {{"init", "--db", "", NULL}, 2, "--db: must not be empty"},
