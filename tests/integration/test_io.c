@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "api_client.h"
 #include "harness.h"
@@ -453,6 +455,29 @@ START_TEST(test_import_into_a_locked_database_writes_nothing)
 }
 END_TEST
 
+/* A file that cannot be read (here a directory: read() fails with EISDIR)
+ * is refused in either format, naming the line it could not read, and
+ * nothing changes. */
+START_TEST(test_import_of_an_unreadable_file_is_refused)
+{
+	char path[400], want[1024];
+	const char *args[] = {"import", path, "--format", formats[_i], NULL};
+
+	init_db2();
+	snprintf(path, sizeof(path), "%s/unreadable.%s", dir, formats[_i]);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(run_on(db2, args), 1);
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_str_eq(out, "");
+	snprintf(want, sizeof(want),
+	         "shortd: import: %s: line 1: the file could not be read\n"
+	         "shortd: import: %s: nothing was imported\n",
+	         path, path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(links_in(db2), 0);
+}
+END_TEST
+
 /* The default status of the rows without one comes from
  * $SHORTD_DEFAULT_STATUS: a bad one is refused before the file is read. */
 START_TEST(test_import_with_a_bad_default_status_is_refused)
@@ -522,6 +547,7 @@ Suite *io_suite(void)
 	tcase_add_test(tc, test_import_from_a_pipe_is_refused);
 	tcase_add_test(tc, test_import_into_a_locked_database_writes_nothing);
 	tcase_add_test(tc, test_import_with_a_bad_default_status_is_refused);
+	tcase_add_loop_test(tc, test_import_of_an_unreadable_file_is_refused, 0, 2);
 	tcase_add_loop_test(tc, test_usage_errors, 0, (int)(sizeof(usages) / sizeof(usages[0])));
 	suite_add_tcase(s, tc);
 	return s;
