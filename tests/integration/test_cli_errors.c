@@ -1,8 +1,10 @@
 /*
  * The admin CLI's refusals, one row each: a command given a flag it does not
  * take, an argument too many, an empty --db, a name or code that is not
- * there. Each exits with its status (2: bad input, 1: not found or failed)
- * and one line on stderr that names what was wrong, prints nothing on
+ * there, a write while another process holds the database locked. Each
+ * exits with its status (2: bad input, 1: not found or failed)
+ * and one line on stderr that names what was wrong (after the store's own
+ * line, for the locked database), prints nothing on
  * stdout, and leaves the database as it was (its links and tokens).
  */
 #include <check.h>
