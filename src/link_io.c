@@ -777,7 +777,8 @@ static enum link_io_result next_jsonl(struct link_io_reader *r, struct row_value
 	if (got == 0)
 		return LINK_IO_END;
 	if (got == -1) {
-		refuse(err, errlen, "line %ld: the file could not be read", r->line);
+		/* The line that could not be read is the one after the last read. */
+		refuse(err, errlen, "line %ld: the file could not be read", r->line + 1);
 		return LINK_IO_BAD_FILE;
 	}
 	if (got == -2) {

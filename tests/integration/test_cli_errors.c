@@ -1,13 +1,16 @@
 /*
  * The admin CLI's refusals, one row each: a command given a flag it does not
  * take, an argument too many, an empty --db, a name or code that is not
- * there. Each exits with its status (2: bad input, 1: not found or failed)
- * and one line on stderr that names what was wrong, prints nothing on
+ * there, a write while another process holds the database locked. Each
+ * exits with its status (2: bad input, 1: not found or failed)
+ * and one line on stderr that names what was wrong (after the store's own
+ * line, for the locked database), prints nothing on
  * stdout, and leaves the database as it was (its links and tokens).
  */
 #include <check.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +78,10 @@ static const struct bad_command bad_commands[] = {
     {{"list", "--colour", NULL}, 2, "--colour: unknown option"},
     {{"list", "--db", "", NULL}, 2, "--db: must not be empty"},
     {{"list", "extra", NULL}, 2, "extra: unexpected argument for list"},
+    /* edit */
+    {{"edit", "one", "--title", "x", "--db", "", NULL}, 2, "--db: must not be empty"},
+    {{"edit", "one", "--tag", "", NULL}, 2, "--tag '': tags[0]: a tag must not be empty"},
+    {{"edit", "one", "--tag", "ok", "--tag", "a\tb", NULL}, 2, "--tag 'a\tb': tags[1]: contains a control character"},
     /* init */
     {{"init", "--colour", NULL}, 2, "--colour: unknown option"},
     {{"init", "--db", "", NULL}, 2, "--db: must not be empty"},
@@ -102,6 +109,41 @@ START_TEST(test_bad_command_exits_with_one_line_and_changes_nothing)
 	ck_assert_str_eq(out, "");
 	snprintf(want, sizeof(want), "shortd: %s\n", c->message);
 	ck_assert_str_eq(err, want);
+	after = db_state();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+END_TEST
+
+/* A write while another process holds the database's write lock past the
+ * busy timeout: exit 1, the store's line and then the command's, and
+ * nothing changed. */
+static const struct bad_command locked_commands[] = {
+    {{"rm", "one", NULL}, 1, "one: database error"},
+    {{"edit", "one", "--title", "x", NULL}, 1, "one: the database is unavailable: database error (unavailable)"},
+    {{"token", "revoke", "kept", NULL}, 1, "token 'kept': database error"},
+    {{"token", "create", "--name", "new", NULL}, 1, "token 'new': database error"},
+};
+
+START_TEST(test_write_into_a_locked_database_changes_nothing)
+{
+	const struct bad_command *c = &locked_commands[_i];
+	char *before = db_state(), *after, want[512];
+	sqlite3 *holder;
+	int status;
+
+	ck_assert_int_eq(sqlite3_open(d.db, &holder), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	status = shortd_run(d.db, out, sizeof(out), err, sizeof(err), c->args);
+	ck_assert_int_eq(sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(holder), SQLITE_OK);
+	ck_assert_msg(status == c->status, "%s: exit %d (stderr: %s)", c->args[0], status, err);
+	ck_assert_str_eq(out, "");
+	snprintf(want, sizeof(want), ": database is locked\nshortd: %s\n", c->message);
+	ck_assert_msg(strlen(err) > strlen(want) && strcmp(err + strlen(err) - strlen(want), want) == 0,
+	              "stderr does not end in '%s': %s", want, err);
+	ck_assert_msg(strncmp(err, "shortd: store: ", 15) == 0, "%s", err);
 	after = db_state();
 	ck_assert_str_eq(before, after);
 	free(before);
@@ -162,6 +204,8 @@ Suite *cli_errors_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_bad_command_exits_with_one_line_and_changes_nothing, 0,
 	                    (int)(sizeof(bad_commands) / sizeof(bad_commands[0])));
+	tcase_add_loop_test(tc, test_write_into_a_locked_database_changes_nothing, 0,
+	                    (int)(sizeof(locked_commands) / sizeof(locked_commands[0])));
 	tcase_add_test(tc, test_qr_into_a_full_stdout_fails);
 	tcase_add_test(tc, test_qr_png_into_a_terminal_is_refused);
 	suite_add_tcase(s, tc);

@@ -9,9 +9,13 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "api_client.h"
 #include "harness.h"
@@ -402,6 +406,96 @@ START_TEST(test_export_into_a_full_stdout_fails)
 }
 END_TEST
 
+/* import reads its file twice (check, then write): a pipe cannot be read
+ * again, so it is refused before anything is read, and nothing changes. */
+START_TEST(test_import_from_a_pipe_is_refused)
+{
+	const char *bin = getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd";
+	char cmd[1024], text[1024];
+	size_t n;
+	FILE *p;
+
+	init_db2();
+	snprintf(cmd, sizeof(cmd),
+	         "printf 'url,code\\r\\nhttps://t.example/p,pp\\r\\n' | "
+	         "SHORTD_DB='%s' '%s' import /dev/stdin --format csv 2>&1",
+	         db2, bin);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(text, 1, sizeof(text) - 1, p);
+	text[n] = '\0';
+	ck_assert_int_eq(WEXITSTATUS(pclose(p)), 1);
+	ck_assert_str_eq(text, "shortd: import: /dev/stdin: cannot read the file from its start (a file, not a pipe)\n"
+	                       "shortd: import: /dev/stdin: nothing was imported\n");
+	ck_assert_int_eq(links_in(db2), 0);
+}
+END_TEST
+
+/* A batch that cannot be written (another process holds the write lock past
+ * the busy timeout) fails with the lines it held named, and writes none of
+ * them. */
+START_TEST(test_import_into_a_locked_database_writes_nothing)
+{
+	const char *path = write_file("locked.csv", "url,code\r\nhttps://t.example/p,pp\r\nhttps://t.example/q,qq\r\n");
+	const char *args[] = {"import", path, NULL};
+	char want[1024];
+	sqlite3 *holder;
+
+	init_db2();
+	ck_assert_int_eq(sqlite3_open(db2, &holder), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(run_on(db2, args), 1);
+	ck_assert_int_eq(sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(holder), SQLITE_OK);
+	snprintf(want, sizeof(want), "%s: 0 created, 0 updated, 0 skipped\n", path);
+	ck_assert_str_eq(out, want);
+	snprintf(want, sizeof(want), "shortd: import: %s: lines 2-3: database error\n", path);
+	ck_assert_msg(strstr(err, want) != NULL, "'%s' not in: %s", want, err);
+	ck_assert_int_eq(links_in(db2), 0);
+}
+END_TEST
+
+/* A file that cannot be read (here a directory: read() fails with EISDIR)
+ * is refused in either format, naming the line it could not read, and
+ * nothing changes. */
+START_TEST(test_import_of_an_unreadable_file_is_refused)
+{
+	char path[400], want[1024];
+	const char *args[] = {"import", path, "--format", formats[_i], NULL};
+
+	init_db2();
+	snprintf(path, sizeof(path), "%s/unreadable.%s", dir, formats[_i]);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(run_on(db2, args), 1);
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_str_eq(out, "");
+	snprintf(want, sizeof(want),
+	         "shortd: import: %s: line 1: the file could not be read\n"
+	         "shortd: import: %s: nothing was imported\n",
+	         path, path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(links_in(db2), 0);
+}
+END_TEST
+
+/* The default status of the rows without one comes from
+ * $SHORTD_DEFAULT_STATUS: a bad one is refused before the file is read. */
+START_TEST(test_import_with_a_bad_default_status_is_refused)
+{
+	const char *args[] = {"import", FIXTURES "links.csv", NULL};
+	int status;
+
+	init_db2();
+	setenv("SHORTD_DEFAULT_STATUS", "200", 1);
+	status = run_on(db2, args);
+	unsetenv("SHORTD_DEFAULT_STATUS");
+	ck_assert_int_eq(status, 2);
+	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(err, "shortd: SHORTD_DEFAULT_STATUS: expected 301, 302, 303, 307 or 308, got '200'\n");
+	ck_assert_int_eq(links_in(db2), 0);
+}
+END_TEST
+
 static const struct usage {
 	const char *args[6];
 	int status;
@@ -450,6 +544,10 @@ Suite *io_suite(void)
 	tcase_add_test(tc, test_http_export_of_no_links);
 	tcase_add_test(tc, test_import_of_many_rows_in_batches);
 	tcase_add_test(tc, test_export_into_a_full_stdout_fails);
+	tcase_add_test(tc, test_import_from_a_pipe_is_refused);
+	tcase_add_test(tc, test_import_into_a_locked_database_writes_nothing);
+	tcase_add_test(tc, test_import_with_a_bad_default_status_is_refused);
+	tcase_add_loop_test(tc, test_import_of_an_unreadable_file_is_refused, 0, 2);
 	tcase_add_loop_test(tc, test_usage_errors, 0, (int)(sizeof(usages) / sizeof(usages[0])));
 	suite_add_tcase(s, tc);
 	return s;

@@ -2005,6 +2005,60 @@ START_TEST(test_postgres_url_is_not_built_in)
 }
 END_TEST
 
+/* A write the database itself fails (a trigger, added behind the store's
+ * back, that writes into a table since dropped: SQLite's "no such table",
+ * SQLITE_ERROR) is STORE_ERROR from each writer, and changes nothing. */
+START_TEST(test_failed_writes_change_nothing)
+{
+	static const unsigned char hash[STORE_TOKEN_HASH_LEN] = {1};
+	struct store_import_row *rows = import_rows(2);
+	struct store_new_link batch[1];
+	struct store_token_use use;
+	struct store_token t;
+	struct link_patch p;
+	struct link out;
+	size_t conflict = 99, bad = 99;
+
+	use_backend(SQLITE);
+	open_store();
+	create("keep", "https://keep.example/");
+	ck_assert_int_eq(store_token_add(st, "kept", hash, STORE_ROLE_ADMIN, 1700000000), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, hash, &t), STORE_OK);
+	sql_exec("CREATE TABLE gone (x);"
+	         "CREATE TRIGGER fail_link_insert BEFORE INSERT ON links BEGIN INSERT INTO gone VALUES (1); END;"
+	         "CREATE TRIGGER fail_link_update BEFORE UPDATE ON links BEGIN INSERT INTO gone VALUES (1); END;"
+	         "CREATE TRIGGER fail_link_delete BEFORE DELETE ON links BEGIN INSERT INTO gone VALUES (1); END;"
+	         "CREATE TRIGGER fail_token_delete BEFORE DELETE ON tokens BEGIN INSERT INTO gone VALUES (1); END;"
+	         "CREATE TRIGGER fail_token_update BEFORE UPDATE ON tokens BEGIN INSERT INTO gone VALUES (1); END;"
+	         "DROP TABLE gone;");
+	ck_assert_int_eq(store_link_delete(st, "keep"), STORE_ERROR);
+	memset(&p, 0, sizeof(p));
+	p.fields = PATCH_URL;
+	snprintf(p.url, sizeof(p.url), "https://changed.example/");
+	ck_assert_int_eq(store_link_update(st, "keep", &p, 1700000100, &out), STORE_ERROR);
+	make_link(&batch[0].link, "", "https://batch.example/");
+	ck_assert_int_eq(store_link_create_batch(st, batch, 1, link_code_generate, NULL, &bad), STORE_ERROR);
+	snprintf(rows[0].link.code, sizeof(rows[0].link.code), "keep");
+	ck_assert_int_eq(
+	    store_links_import(st, rows, 1, STORE_IMPORT_UPDATE, 1700000000, link_code_generate, NULL, &conflict),
+	    STORE_ERROR);
+	snprintf(rows[0].link.code, sizeof(rows[0].link.code), "imp0");
+	ck_assert_int_eq(
+	    store_links_import(st, rows, 2, STORE_IMPORT_FAIL, 1700000000, link_code_generate, NULL, &conflict),
+	    STORE_ERROR);
+	ck_assert_int_eq(store_token_revoke(st, "kept"), STORE_ERROR);
+	ck_assert_int_eq(store_token_revoke_id(st, t.id, false), STORE_ERROR);
+	use = (struct store_token_use){t.id, 1800000000};
+	ck_assert_int_eq(store_token_uses_write(st, &use, 1), STORE_ERROR);
+	ck_assert_int_eq(link_count(), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM links WHERE code = 'keep' AND url = 'https://keep.example/'"),
+	                 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens WHERE name = 'kept'"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens WHERE last_used_at IS NOT NULL"), 0);
+	free(rows);
+}
+END_TEST
+
 /* A test case of s with a fresh store for each test. */
 static TCase *test_case(Suite *s, const char *name)
 {
@@ -2091,6 +2145,7 @@ Suite *store_suite(void)
 
 	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
+	tcase_add_test(tc, test_failed_writes_change_nothing);
 
 	tc = test_case(s, "select");
 	tcase_add_test(tc, test_postgres_url_is_not_built_in);
