@@ -1,6 +1,7 @@
 /*
- * The Link JSON shape of SPEC.md, written with Jansson. Shared by the API
- * and `shortd get`, so both print the same document.
+ * The Link JSON shape of SPEC.md, written with Jansson (or straight as text,
+ * link_json_write). Shared by the API and `shortd get`, so both print the
+ * same document.
  */
 #ifndef SHORTD_LINK_JSON_H
 #define SHORTD_LINK_JSON_H
