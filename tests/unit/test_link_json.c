@@ -206,14 +206,17 @@ END_TEST
 START_TEST(test_text_failed_stays)
 {
 	struct link_json_text t = {NULL, 0, 0, false};
+	json_t *j = json_object();
 	struct link l;
 
+	ck_assert_ptr_nonnull(j);
 	init_link(&l);
 	ck_assert_int_eq(link_json_text_put(&t, "x", 1), 0);
 	t.failed = true;
 	ck_assert_int_eq(link_json_write(&t, &l, "https://s.example", 0), -1);
-	ck_assert_int_eq(link_json_text_dump(&t, json_object(), JSON_COMPACT), -1);
+	ck_assert_int_eq(link_json_text_dump(&t, j, JSON_COMPACT), -1);
 	ck_assert_str_eq(t.data, "x");
+	json_decref(j);
 	free(t.data);
 }
 END_TEST
