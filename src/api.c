@@ -99,33 +99,34 @@ static void reply_headers(struct http_response *resp, int status)
 	resp->nosniff = true;
 }
 
-/* Sends j (consumed) as the body, compact, with a final newline. */
-static void reply_json(struct http_response *resp, int status, json_t *j)
+/* Sends t's text (taken) as the body with a final newline; 500 when t
+ * failed. */
+static void reply_text(struct http_response *resp, int status, struct link_json_text *t)
 {
-	char *text = j != NULL ? link_json_dumps(j, JSON_COMPACT) : NULL;
-	size_t n;
-	char *grown;
-
-	json_decref(j);
 	reply_headers(resp, status);
 	resp->content_type = "application/json";
-	if (text == NULL)
-		goto fail;
-	n = strlen(text);
-	grown = realloc(text, n + 2);
-	if (grown == NULL) {
-		free(text);
+	if (link_json_text_put(t, "\n", 1) != 0 || t->data == NULL) {
+		free(t->data);
 		goto fail;
 	}
-	grown[n] = '\n';
-	grown[n + 1] = '\0';
-	resp->body_heap = grown;
-	resp->body_len = n + 1;
+	resp->body_heap = t->data;
+	resp->body_len = t->len;
 	return;
 fail:
 	resp->status = 500;
 	resp->body = fallback_body;
 	resp->body_len = sizeof(fallback_body) - 1;
+}
+
+/* Sends j (consumed) as the body, compact, with a final newline. */
+static void reply_json(struct http_response *resp, int status, json_t *j)
+{
+	struct link_json_text t = {NULL, 0, 0, false};
+
+	if (j == NULL || link_json_text_dump(&t, j, JSON_COMPACT) != 0)
+		t.failed = true;
+	json_decref(j);
+	reply_text(resp, status, &t);
 }
 
 /*
@@ -701,7 +702,8 @@ static void handle_create(struct api *a, const struct http_request *req, const c
 	struct link_admin_error err;
 	struct url_self self;
 	struct body_error e;
-	json_t *body = NULL, *items = NULL;
+	struct link_json_text answer = {NULL, 0, 0, false};
+	json_t *body = NULL;
 	bool bulk;
 	size_t n, i, bad;
 
@@ -743,22 +745,25 @@ static void handle_create(struct api *a, const struct http_request *req, const c
 			reply_linkops_error(resp, &err);
 		goto out;
 	}
-	if (!bulk) {
-		reply_json(resp, out[0].reused ? 200 : 201,
-		           out[0].reused ? reused_json(a, &out[0].link)
-		                         : link_json_encode(&out[0].link, a->cfg->base_url, 0));
-		goto out;
-	}
-	items = json_array();
-	for (i = 0; items != NULL && i < n; i++) {
-		json_t *j =
-		    out[i].reused ? reused_json(a, &out[i].link) : link_json_encode(&out[i].link, a->cfg->base_url, 0);
-		if (json_array_append_new(items, j) != 0) {
-			json_decref(items);
-			items = NULL;
+	/* The answer written as text, not as Jansson objects: 1,000 Links'
+	 * objects cost more than storing them. */
+	if (bulk)
+		link_json_text_put(&answer, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			link_json_text_put(&answer, ",", 1);
+		if (!out[i].reused) {
+			link_json_write(&answer, &out[i].link, a->cfg->base_url, 0);
+		} else {
+			json_t *j = reused_json(a, &out[i].link);
+			if (j == NULL || link_json_text_dump(&answer, j, JSON_COMPACT) != 0)
+				answer.failed = true;
+			json_decref(j);
 		}
 	}
-	reply_json(resp, 201, items);
+	if (bulk)
+		link_json_text_put(&answer, "]", 1);
+	reply_text(resp, !bulk && out[0].reused ? 200 : 201, &answer);
 out:
 	for (i = 0; d != NULL && i < n; i++)
 		decoded_link_free(&d[i]);

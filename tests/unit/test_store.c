@@ -1140,6 +1140,50 @@ START_TEST(test_create_batch_all_or_none)
 }
 END_TEST
 
+/* Batches of any size are written whole: more rows than one INSERT takes
+ * (1,024), then a batch of another size, then the first size again (each
+ * size's statement replaces the last). Every link gets its own id, in
+ * order, its code, and its rows in link_tag and the trigram index. */
+START_TEST(test_create_batch_sizes)
+{
+	static const size_t sizes[] = {1030, 3, 1030, 1};
+	struct store_new_link *b = calloc(1030, sizeof(*b));
+	struct link_filter f = {NULL, NULL, NULL, 0};
+	char code[32], url[64], out[64], sql[128];
+	size_t bad, made = 0;
+
+	ck_assert_ptr_nonnull(b);
+	use_backend(_i);
+	open_store();
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		for (size_t k = 0; k < sizes[s]; k++) {
+			snprintf(code, sizeof(code), "b%zu-%zu", s, k);
+			snprintf(url, sizeof(url), "https://batch.example/%zu/%zu", s, k);
+			make_link(&b[k].link, code, url);
+			b[k].link.n_tags = 1;
+			snprintf(b[k].link.tags[0], sizeof(b[k].link.tags[0]), "size-%zu", sizes[s]);
+		}
+		ck_assert_int_eq(store_link_create_batch(st, b, sizes[s], link_code_generate, NULL, &bad), STORE_OK);
+		made += sizes[s];
+		for (size_t k = 0; k < sizes[s]; k++) {
+			snprintf(sql, sizeof(sql), "SELECT id FROM links WHERE code = 'b%zu-%zu'", s, k);
+			ck_assert_int_eq(sql_int(sql), b[k].link.id);
+			if (k > 0)
+				ck_assert_int_gt(b[k].link.id, b[k - 1].link.id);
+		}
+	}
+	ck_assert_int_eq(link_count(), (int64_t)made);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_search"), (int64_t)made);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_tag WHERE tag = 'size-1030'"), 2060);
+	/* Found by code from past the first 1,024 rows of a batch. */
+	f.q = "b2-1027";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "b2-1027");
+	f.q = "batch.example/0/1029";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "b0-1029");
+	free(b);
+}
+END_TEST
+
 START_TEST(test_create_batch_reuses_an_identical_link)
 {
 	struct store_new_link *b = calloc(4, sizeof(*b));
@@ -2096,6 +2140,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_labels_round_trip, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_find_by_url_q_and_tags, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_create_batch_all_or_none, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_create_batch_sizes, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_create_batch_reuses_an_identical_link, 0, N_BACKENDS);
 
 	tc = test_case(s, "clicks");
