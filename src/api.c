@@ -1403,7 +1403,7 @@ static void handle_token_revoke(struct api *a, const char *name, struct http_res
 	if (rc == STORE_OK)
 		reply_no_content(resp);
 	else if (rc == STORE_NOT_FOUND)
-		reply_error(resp, 404, "not_found", "no token named '%s'", name);
+		reply_error(resp, 404, "not_found", "no token has this name"); /* not echoed: it may be a secret */
 	else if (rc == STORE_CONFLICT)
 		reply_error(resp, 409, "last_admin_token",
 		            "this is the last admin token; create another admin token before revoking it");

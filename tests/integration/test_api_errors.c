@@ -263,6 +263,7 @@ static const struct error_case cases[] = {
     {"token GET one", ADMIN, "GET", T "/viewer", NULL, NULL, 405, "method_not_allowed", "DELETE"},
     {"token PATCH", ADMIN, "PATCH", T "/viewer", NULL, "{" R "}", 405, "method_not_allowed", "DELETE"},
     {"token absent", ADMIN, "DELETE", T "/nobody", NULL, NULL, 404, "not_found", NULL},
+    {"token name the caller's secret", ADMIN, "DELETE", T "/" API_TEST_TOKEN, NULL, NULL, 404, "not_found", NULL},
     {"token by its id", ADMIN, "DELETE", T "/1", NULL, NULL, 404, "not_found", NULL},
     {"token name in capitals", ADMIN, "DELETE", T "/VIEWER", NULL, NULL, 404, "not_found", NULL},
     {"token name with a space", ADMIN, "DELETE", T "/view%20er", NULL, NULL, 404, "not_found", NULL},
