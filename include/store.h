@@ -298,6 +298,10 @@ int store_token_count(struct store *s, int64_t *count);
  * step, so two concurrent revokes cannot both pass it. */
 int store_token_revoke_id(struct store *s, int64_t id, bool keep_an_admin);
 
+/* The same for the token named name (names are unique among the tokens
+ * that exist): the one that has that name when it runs. */
+int store_token_revoke_name(struct store *s, const char *name, bool keep_an_admin);
+
 /* Raises each token's last_used_at to at (never lowers it), all in one
  * transaction; uses of tokens revoked since are dropped. */
 int store_token_uses_write(struct store *s, const struct store_token_use *uses, size_t n);

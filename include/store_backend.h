@@ -75,6 +75,7 @@ struct store_ops {
 	int (*token_revoke)(void *impl, const char *name);
 	int (*token_count)(void *impl, int64_t *count);
 	int (*token_revoke_id)(void *impl, int64_t id, bool keep_an_admin);
+	int (*token_revoke_name)(void *impl, const char *name, bool keep_an_admin);
 	int (*token_uses_write)(void *impl, const struct store_token_use *uses, size_t n);
 };
 

@@ -1397,16 +1397,18 @@ out:
 	json_decref(obj);
 }
 
-/* DELETE /api/v1/tokens/{id}: 204. The last admin token is kept (409)
- * unless a fixed admin token (SHORTD_ADMIN_TOKEN) still opens the API. */
-static void handle_token_revoke(struct api *a, int64_t id, struct http_response *resp)
+/* DELETE /api/v1/tokens/{name}: 204. The name, as the CLI's, is unique
+ * among the tokens that exist: the token revoked is the one that has it
+ * now. The last admin token is kept (409) unless a fixed admin token
+ * (SHORTD_ADMIN_TOKEN) still opens the API. */
+static void handle_token_revoke(struct api *a, const char *name, struct http_response *resp)
 {
-	int rc = store_token_revoke_id(a->store, id, !a->has_fixed);
+	int rc = store_token_revoke_name(a->store, name, !a->has_fixed);
 
 	if (rc == STORE_OK)
 		reply_no_content(resp);
 	else if (rc == STORE_NOT_FOUND)
-		reply_error(resp, 404, "not_found", "no token with id %" PRId64, id);
+		reply_error(resp, 404, "not_found", "no token has this name"); /* not echoed: it may be a secret */
 	else if (rc == STORE_CONFLICT)
 		reply_error(resp, 409, "last_admin_token",
 		            "this is the last admin token; create another admin token before revoking it");
@@ -1423,11 +1425,14 @@ static void handle_tokens(struct api *a, const struct http_request *req, enum st
 	const char *rest = req->path + sizeof(TOKENS_PREFIX) - 1;
 	bool collection = rest[0] == '\0';
 	const char *allow = collection ? "GET, HEAD, POST" : "DELETE";
-	uint64_t id = 0;
 
-	if (!collection && num_parse(rest + 1, 1, INT64_MAX, &id) != NUM_OK) {
+	/* The rest of the decoded path is the name: a name holding '/' is
+	 * reached as "a/b" or "a%2Fb" alike. */
+	if (!collection && !auth_token_name_ok(rest + 1)) {
 		reply_error(resp, 404, "not_found",
-		            "no such endpoint (a token is /api/v1/tokens/{id}, its numeric id)");
+		            "no such endpoint (a token is /api/v1/tokens/{name}, its name of 1 to %d printable "
+		            "ASCII characters without spaces)",
+		            STORE_TOKEN_NAME_MAX);
 		return;
 	}
 	if (collection ? req->method != HTTP_GET && req->method != HTTP_HEAD && req->method != HTTP_POST
@@ -1453,7 +1458,7 @@ static void handle_tokens(struct api *a, const struct http_request *req, enum st
 		return;
 	}
 	if (!collection)
-		handle_token_revoke(a, (int64_t)id, resp);
+		handle_token_revoke(a, rest + 1, resp);
 	else if (req->method == HTTP_POST)
 		handle_token_create(a, req, resp);
 	else

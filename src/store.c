@@ -381,6 +381,11 @@ int store_token_revoke_id(struct store *s, int64_t id, bool keep_an_admin)
 	return s->ops->token_revoke_id(s->impl, id, keep_an_admin);
 }
 
+int store_token_revoke_name(struct store *s, const char *name, bool keep_an_admin)
+{
+	return s->ops->token_revoke_name(s->impl, name, keep_an_admin);
+}
+
 int store_token_uses_write(struct store *s, const struct store_token_use *uses, size_t n)
 {
 	return s->ops->token_uses_write(s->impl, uses, n);

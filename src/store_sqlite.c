@@ -129,7 +129,9 @@ enum writer_stmt {
 	W_TOKEN_ADD,
 	W_TOKEN_REVOKE,
 	W_TOKEN_REVOKE_ID,
+	W_TOKEN_REVOKE_NAME,
 	W_TOKEN_EXISTS,
+	W_TOKEN_NAME_EXISTS,
 	W_TOKEN_USED,
 	W_COUNT,
 };
@@ -158,7 +160,10 @@ static const char *const writer_sql[W_COUNT] = {
      * between the count and the delete. */
     [W_TOKEN_REVOKE_ID] = "DELETE FROM tokens WHERE id = ?1 AND (?2 = 0 OR role <> 0 OR "
                           "(SELECT count(*) FROM tokens WHERE role = 0) > 1)",
+    [W_TOKEN_REVOKE_NAME] = "DELETE FROM tokens WHERE name = ?1 AND (?2 = 0 OR role <> 0 OR "
+                            "(SELECT count(*) FROM tokens WHERE role = 0) > 1)",
     [W_TOKEN_EXISTS] = "SELECT 1 FROM tokens WHERE id = ?1",
+    [W_TOKEN_NAME_EXISTS] = "SELECT 1 FROM tokens WHERE name = ?1",
     [W_TOKEN_USED] = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1",
 };
 
@@ -2162,17 +2167,23 @@ static int sq_token_revoke(void *impl, const char *name)
 	return status;
 }
 
-static int sq_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
+/* Revokes the token named name, or else the one with this id, unless
+ * keep_an_admin and it is the last admin token: one guarded DELETE, then,
+ * when it deleted nothing, whether the token exists tells a conflict from
+ * an absent token (both under the write lock). */
+static int revoke_guarded(struct sq *q, const char *name, int64_t id, bool keep_an_admin)
 {
-	struct sq *q = impl;
-	sqlite3_stmt *st = q->wstmt[W_TOKEN_REVOKE_ID];
+	sqlite3_stmt *st = q->wstmt[name != NULL ? W_TOKEN_REVOKE_NAME : W_TOKEN_REVOKE_ID];
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
 	status = watch(q);
 	if (status != STORE_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, id);
+	if (name != NULL)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, keep_an_admin ? 1 : 0);
 	rc = step_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -2182,8 +2193,11 @@ static int sq_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
 	if (sqlite3_changes(q->w) > 0)
 		goto out;
 	/* Nothing deleted: the token is absent, or it is the last admin one. */
-	st = q->wstmt[W_TOKEN_EXISTS];
-	sqlite3_bind_int64(st, 1, id);
+	st = q->wstmt[name != NULL ? W_TOKEN_NAME_EXISTS : W_TOKEN_EXISTS];
+	if (name != NULL)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, id);
 	rc = step_reset(st);
 	if (rc == SQLITE_ROW)
 		status = STORE_CONFLICT;
@@ -2194,6 +2208,16 @@ static int sq_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
 out:
 	pthread_mutex_unlock(&q->wlock);
 	return status;
+}
+
+static int sq_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
+{
+	return revoke_guarded(impl, NULL, id, keep_an_admin);
+}
+
+static int sq_token_revoke_name(void *impl, const char *name, bool keep_an_admin)
+{
+	return revoke_guarded(impl, name, 0, keep_an_admin);
 }
 
 static int sq_token_uses_write(void *impl, const struct store_token_use *uses, size_t n)
@@ -2261,5 +2285,6 @@ const struct store_ops store_sqlite_ops = {
     .token_revoke = sq_token_revoke,
     .token_count = sq_token_count,
     .token_revoke_id = sq_token_revoke_id,
+    .token_revoke_name = sq_token_revoke_name,
     .token_uses_write = sq_token_uses_write,
 };

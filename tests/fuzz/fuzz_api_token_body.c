@@ -1,13 +1,14 @@
 /*
  * Fuzzes the API's token requests through api_handle() with a real store.
  * Input: a mode byte (even: POST /api/v1/tokens with the rest as the body;
- * odd: DELETE /api/v1/tokens/ with the rest, up to a NUL, as the id).
+ * odd: DELETE /api/v1/tokens/ with the rest, up to a NUL, as the decoded
+ * name).
  * Invariants: a create is 201 with exactly id, name, role, created_at,
  * last_used_at (null) and the 43-character secret, a name that
  * auth_token_name_ok() takes and a role of admin or read, or a JSON error
  * with 400 or 409; a revoke is 204 or 404 (the fixed admin token keeps the
  * last-admin rule out of the way), never 5xx. A created token is revoked
- * again so the store stays small.
+ * again by its name, which must reach it, so the store stays small.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -70,8 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(status == 201 || status == 400 || status == 409);
 	if (status == 201) {
 		check_new_token(j);
-		snprintf(path, sizeof(path), "/api/v1/tokens/%lld",
-		         (long long)json_integer_value(json_object_get(j, "id")));
+		snprintf(path, sizeof(path), "/api/v1/tokens/%s", json_string_value(json_object_get(j, "name")));
 		json_decref(api_call("DELETE", path, NULL, NULL, 0, &del_status));
 		FUZZ_CHECK(del_status == 204);
 	}

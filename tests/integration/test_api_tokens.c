@@ -2,9 +2,9 @@
  * /api/v1/tokens against the real daemon over libcurl: a token made over
  * the API works at once and its secret is shown only in the answer that
  * made it; the list shows every stored token and never a secret or a hash;
- * a revoked token gets 401 from the next request on; last_used_at follows
- * the uses (at once over the API, within a flush interval in the store and
- * the CLI); the last admin token is kept unless a fixed admin token opens
+ * a token is revoked by its name (percent-decoded) and gets 401 from the
+ * next request on; last_used_at follows the uses (at once over the API,
+ * within a flush interval in the store and the CLI); the last admin token is kept unless a fixed admin token opens
  * the API. Refusals (bad JSON, names, roles, read-only tokens) are rows of
  * test_api_errors.c.
  */
@@ -97,7 +97,7 @@ START_TEST(test_create_list_use_and_revoke)
 {
 	json_t *ops = create_token(API_TEST_TOKEN, "ops", "admin");
 	json_t *viewer = create_token(API_TEST_TOKEN, "viewer", "read");
-	char ops_secret[64], viewer_secret[64], path[64], *text;
+	char ops_secret[64], viewer_secret[64], *text;
 	json_t *items, *t;
 
 	/* the answer: the token's fields and its secret, 43 base64url characters */
@@ -142,11 +142,10 @@ START_TEST(test_create_list_use_and_revoke)
 	json_decref(items);
 	free(text);
 
-	/* revoked: 401 from the next request on, and gone from the list */
-	snprintf(path, sizeof(path), T "/%lld", client_int(viewer, "id"));
-	ck_assert_int_eq(call(ops_secret, "DELETE", path, NULL), 204);
+	/* revoked by name: 401 from the next request on, and gone from the list */
+	ck_assert_int_eq(call(ops_secret, "DELETE", T "/viewer", NULL), 204);
 	ck_assert_int_eq(call(viewer_secret, "GET", "/api/v1/links", NULL), 401);
-	ck_assert_int_eq(call(ops_secret, "DELETE", path, NULL), 404);
+	ck_assert_int_eq(call(ops_secret, "DELETE", T "/viewer", NULL), 404);
 	items = list_tokens(API_TEST_TOKEN, NULL);
 	ck_assert_int_eq(json_array_size(items), 1);
 	ck_assert_ptr_null(listed(items, "viewer"));
@@ -238,10 +237,9 @@ START_TEST(test_last_admin_token_is_kept)
 {
 	static const char *const root[] = {"token", "create", "--name", "root", NULL};
 	static const char *const reader[] = {"token", "create", "--name", "reader", "--read-only", NULL};
-	char out[256], err[256], root_secret[64], path[64];
+	char out[256], err[256], root_secret[64];
 	struct http_result r;
 	json_t *items, *second;
-	long long root_id;
 
 	fixture_stop(&d);
 	unsetenv("SHORTD_ADMIN_TOKEN");
@@ -251,27 +249,18 @@ START_TEST(test_last_admin_token_is_kept)
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), reader), 0);
 	ck_assert_int_eq(daemon_start(&d, NULL, NULL), 0);
 
-	items = list_tokens(root_secret, NULL);
-	root_id = client_int(listed(items, "root"), "id");
-	json_decref(items);
-	snprintf(path, sizeof(path), T "/%lld", root_id);
-	ck_assert_int_eq(client_call(&d, root_secret, "DELETE", path, NULL, &r), 409);
+	ck_assert_int_eq(client_call(&d, root_secret, "DELETE", T "/root", NULL, &r), 409);
 	client_assert_error(&r, 409, "last_admin_token");
 	http_result_free(&r);
 	ck_assert_int_eq(call(root_secret, "GET", "/api/v1/links", NULL), 200);
 
 	/* a read-only token is no admin: it goes, and root stays the last */
-	items = list_tokens(root_secret, NULL);
-	snprintf(path, sizeof(path), T "/%lld", client_int(listed(items, "reader"), "id"));
-	json_decref(items);
-	ck_assert_int_eq(call(root_secret, "DELETE", path, NULL), 204);
+	ck_assert_int_eq(call(root_secret, "DELETE", T "/reader", NULL), 204);
 
 	second = create_token(root_secret, "second", "admin");
-	snprintf(path, sizeof(path), T "/%lld", root_id);
-	ck_assert_int_eq(call(root_secret, "DELETE", path, NULL), 204);
+	ck_assert_int_eq(call(root_secret, "DELETE", T "/root", NULL), 204);
 	ck_assert_int_eq(call(root_secret, "GET", "/api/v1/links", NULL), 401);
-	snprintf(path, sizeof(path), T "/%lld", client_int(second, "id"));
-	ck_assert_int_eq(call(client_str(second, "token"), "DELETE", path, NULL), 409);
+	ck_assert_int_eq(call(client_str(second, "token"), "DELETE", T "/second", NULL), 409);
 	items = list_tokens(client_str(second, "token"), NULL);
 	ck_assert_int_eq(json_array_size(items), 1);
 	json_decref(items);
@@ -284,15 +273,50 @@ END_TEST
 START_TEST(test_fixed_admin_token_lets_the_last_stored_one_go)
 {
 	json_t *only = create_token(API_TEST_TOKEN, "only", "admin");
-	char path[64];
 	json_t *items;
 
-	snprintf(path, sizeof(path), T "/%lld", client_int(only, "id"));
-	ck_assert_int_eq(call(client_str(only, "token"), "DELETE", path, NULL), 204);
+	ck_assert_int_eq(call(client_str(only, "token"), "DELETE", T "/only", NULL), 204);
 	items = list_tokens(API_TEST_TOKEN, NULL);
 	ck_assert_int_eq(json_array_size(items), 0);
 	json_decref(items);
 	json_decref(only);
+}
+END_TEST
+
+/* The name in the path is percent-decoded as a path segment: a name with
+ * '/', '%', '?' or '#' is reached with them encoded ('/' also as it is). A
+ * name is unique while its token lives: a DELETE sent after the name was
+ * given again revokes the token that has it now, whatever its id. */
+START_TEST(test_revoke_by_name_encoded_and_reused)
+{
+	json_t *odd = create_token(API_TEST_TOKEN, "ci/deploy%1?#x", "read");
+	json_t *slash = create_token(API_TEST_TOKEN, "a/b", "read");
+	json_t *first = create_token(API_TEST_TOKEN, "bot", "read"), *second;
+	char odd_secret[64], first_secret[64];
+	json_t *items;
+
+	snprintf(odd_secret, sizeof(odd_secret), "%s", client_str(odd, "token"));
+	ck_assert_int_eq(call(API_TEST_TOKEN, "DELETE", T "/ci%2Fdeploy%251%3F%23x", NULL), 204);
+	ck_assert_int_eq(call(odd_secret, "GET", "/api/v1/links", NULL), 401);
+	ck_assert_int_eq(call(API_TEST_TOKEN, "DELETE", T "/a/b", NULL), 204);
+	ck_assert_int_eq(call(API_TEST_TOKEN, "DELETE", T "/a%2Fb", NULL), 404);
+
+	snprintf(first_secret, sizeof(first_secret), "%s", client_str(first, "token"));
+	ck_assert_int_eq(call(API_TEST_TOKEN, "DELETE", T "/bot", NULL), 204);
+	second = create_token(API_TEST_TOKEN, "bot", "read");
+	ck_assert_int_gt(client_int(second, "id"), client_int(first, "id"));
+	ck_assert_int_eq(call(client_str(second, "token"), "GET", "/api/v1/links", NULL), 200);
+	/* a late second DELETE for the first "bot": the new one goes */
+	ck_assert_int_eq(call(API_TEST_TOKEN, "DELETE", T "/bot", NULL), 204);
+	ck_assert_int_eq(call(client_str(second, "token"), "GET", "/api/v1/links", NULL), 401);
+	ck_assert_int_eq(call(first_secret, "GET", "/api/v1/links", NULL), 401);
+	items = list_tokens(API_TEST_TOKEN, NULL);
+	ck_assert_int_eq(json_array_size(items), 0);
+	json_decref(items);
+	json_decref(odd);
+	json_decref(slash);
+	json_decref(first);
+	json_decref(second);
 }
 END_TEST
 
@@ -342,6 +366,7 @@ Suite *api_tokens_suite(void)
 	tcase_add_test(tc, test_cli_shows_last_use);
 	tcase_add_test(tc, test_last_admin_token_is_kept);
 	tcase_add_test(tc, test_fixed_admin_token_lets_the_last_stored_one_go);
+	tcase_add_test(tc, test_revoke_by_name_encoded_and_reused);
 	tcase_add_test(tc, test_openapi_document_served_without_a_token);
 	suite_add_tcase(s, tc);
 	return s;

@@ -555,8 +555,11 @@ async function walk(c) {
   await c.call('GET', '/api/v1/tokens?role=read');
   await c.call('GET', '/api/v1/tokens', { token: viewer.token });
   await c.call('GET', '/api/v1/tokens', { token: null });
-  await c.call('DELETE', '/api/v1/tokens/' + viewer.id, { token: viewer.token });
-  await c.call('DELETE', '/api/v1/tokens/99999');
+  await c.call('DELETE', '/api/v1/tokens/' + encodeURIComponent(viewer.name), { token: viewer.token });
+  await c.call('DELETE', '/api/v1/tokens/nobody');
+  await c.call('DELETE', '/api/v1/tokens/' + viewer.id);
+  const odd = (await c.call('POST', '/api/v1/tokens', { json: { name: 'ci/deploy%1?#', role: 'read' } })).json;
+  assert.equal((await c.call('DELETE', '/api/v1/tokens/' + encodeURIComponent(odd.name))).status, 204);
 
   /* links */
   await c.call('POST', '/api/v1/links', { json: { url: 'https://example.com/docs', code: 'docs', status: 308 } });
@@ -612,7 +615,7 @@ async function walk(c) {
   /* a body over the limit is 413 on every operation, even one that takes none */
   for (const [method, target] of [['GET', '/api/v1/links'], ['GET', '/api/v1/links/docs'], ['GET', '/api/v1/links/docs/stats'],
     ['GET', '/api/v1/links/docs/qr'], ['GET', '/api/v1/links/export'], ['GET', '/api/v1/tokens'],
-    ['DELETE', '/api/v1/links/docs'], ['DELETE', '/api/v1/tokens/' + viewer.id]]) {
+    ['DELETE', '/api/v1/links/docs'], ['DELETE', '/api/v1/tokens/' + encodeURIComponent(viewer.name)]]) {
     refused(await c.call(method, target, { body: big }), 'payload_too_large');
   }
 
@@ -620,7 +623,7 @@ async function walk(c) {
   await c.call('DELETE', '/api/v1/links/docs', { token: viewer.token });
   await c.call('DELETE', '/api/v1/links/docs', { token: ops.token });
   await c.call('DELETE', '/api/v1/links/docs');
-  await c.call('DELETE', '/api/v1/tokens/' + viewer.id);
+  await c.call('DELETE', '/api/v1/tokens/' + encodeURIComponent(viewer.name));
   await c.call('GET', '/api/v1/links', { token: viewer.token });
   await c.call('GET', '/api/v1/tokens');
 }

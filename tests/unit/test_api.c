@@ -504,7 +504,7 @@ START_TEST(test_tokens_store_failure_is_503)
 	    call(&(struct call){"POST", TOKENS, NULL, ADMIN_TOKEN, J, "{\"name\":\"x\",\"role\":\"read\"}", false}),
 	    503);
 	assert_error(503, "unavailable");
-	ck_assert_int_eq(call(&(struct call){"DELETE", TOKENS "/1", NULL, ADMIN_TOKEN, NULL, NULL, false}), 503);
+	ck_assert_int_eq(call(&(struct call){"DELETE", TOKENS "/reader", NULL, ADMIN_TOKEN, NULL, NULL, false}), 503);
 	assert_error(503, "unavailable");
 }
 END_TEST

@@ -1511,6 +1511,43 @@ START_TEST(test_token_revoke_keeps_the_last_admin)
 }
 END_TEST
 
+/* By name: the same guard as by id, in the same one step; a name is the
+ * token that has it now, so a name given again names the new token. */
+START_TEST(test_token_revoke_by_name)
+{
+	unsigned char h1[STORE_TOKEN_HASH_LEN], h2[STORE_TOKEN_HASH_LEN], h3[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+
+	use_backend(_i);
+	memset(h1, 0x11, sizeof(h1));
+	memset(h2, 0x22, sizeof(h2));
+	memset(h3, 0x33, sizeof(h3));
+	open_store();
+	ck_assert_int_eq(store_token_add(st, "a", h1, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "b/%x", h2, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "r", h3, STORE_ROLE_READ_ONLY, 1), STORE_OK);
+
+	ck_assert_int_eq(store_token_revoke_name(st, "A", true), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_token_revoke_name(st, "b/", true), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_token_revoke_name(st, "b/%x", true), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_name(st, "b/%x", true), STORE_NOT_FOUND);
+	/* a is the last admin token: kept, and nothing else changes */
+	ck_assert_int_eq(store_token_revoke_name(st, "a", true), STORE_CONFLICT);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 2);
+	ck_assert_int_eq(store_token_revoke_name(st, "r", true), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_name(st, "a", true), STORE_CONFLICT);
+	ck_assert_int_eq(store_token_find(st, h1, &t), STORE_OK);
+	/* the name given again: the new token is the one revoked */
+	ck_assert_int_eq(store_token_add(st, "r", h2, STORE_ROLE_READ_ONLY, 2), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_name(st, "r", true), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h2, &t), STORE_NOT_FOUND);
+	/* without the guard the last one goes too */
+	ck_assert_int_eq(store_token_revoke_name(st, "a", false), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 0);
+	ck_assert_int_eq(store_token_revoke_name(st, "a", false), STORE_NOT_FOUND);
+}
+END_TEST
+
 /* ---- full ---- */
 
 static int page_limit_ext(sqlite3 *db, char **msg, const struct sqlite3_api_routines *api)
@@ -1992,6 +2029,7 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 	ck_assert_int_eq(store_link_delete(st, "kept"), STORE_GONE);
 	ck_assert_int_eq(store_token_add(st, "t", hash, STORE_ROLE_ADMIN, 1), STORE_GONE);
 	ck_assert_int_eq(store_token_revoke_id(st, 1, true), STORE_GONE);
+	ck_assert_int_eq(store_token_revoke_name(st, "t", true), STORE_GONE);
 	ck_assert_int_eq(store_token_uses_write(st, &(struct store_token_use){1, 2}, 1), STORE_GONE);
 	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_GONE);
 	/* This thread's connection reads on; a new one is not opened by name. */
@@ -2150,6 +2188,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_tokens, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_token_ids_and_last_used_at, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_token_revoke_keeps_the_last_admin, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_token_revoke_by_name, 0, N_BACKENDS);
 
 	tc = test_case(s, "resolve");
 	tcase_add_loop_test(tc, test_resolve_equals_lookup, 0, N_BACKENDS);
