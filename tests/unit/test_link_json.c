@@ -163,8 +163,11 @@ START_TEST(test_write_extremes)
 	l.title[LINK_TITLE_MAX] = '\0';
 	for (size_t i = 0; i < sizeof(clicks) / sizeof(clicks[0]); i++) {
 		write_both(&l, i % 2 == 0 ? base : "https://s.example", clicks[i], &got, &want);
+		ck_assert_ptr_nonnull(want);
 		ck_assert_ptr_nonnull(got);
-		ck_assert_str_eq(got, want);
+		/* Not ck_assert_str_eq: these texts are longer than a Check
+		 * message may be. */
+		ck_assert_msg(strcmp(got, want) == 0, "row %zu: the writer and Jansson differ", i);
 		free(got);
 		free(want);
 	}
