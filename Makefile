@@ -24,7 +24,7 @@ UNITDIR ?= $(or $(shell pkg-config --define-variable=rootprefix=$(PREFIX) --vari
 BUILD   ?= build
 CC      ?= cc
 
-PKGS      := libmicrohttpd sqlite3 jansson libsodium libqrencode libpng
+PKGS      := libmicrohttpd sqlite3 jansson libsodium libqrencode libpng libpq
 TEST_PKGS := check libcurl
 
 CFLAGS  ?= -O2 -g
@@ -48,9 +48,11 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 
 # Every module but main.c goes into a static library that the tests link too.
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/admin_assets.o
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/migrations_pg_data.o \
+	   $(BUILD)/obj/admin_assets.o
 LIB     := $(BUILD)/libshortd.a
 SQLITE_MIGRATIONS := $(sort $(wildcard sql/sqlite/*.sql))
+PG_MIGRATIONS     := $(sort $(wildcard sql/postgres/*.sql))
 WEB_FILES  := web/admin.html web/admin.css web/admin.js
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -73,10 +75,15 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 # Migrations are embedded in the binary, one table per SQL dialect:
-# sql/sqlite/NNN_name.sql -> sqlite_migrations[].
+# sql/sqlite/NNN_name.sql -> sqlite_migrations[], sql/postgres/NNN_name.sql
+# -> postgres_migrations[].
 $(BUILD)/migrations_data.c: $(SQLITE_MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
 	sh tools/embed_sql.sh sqlite $(SQLITE_MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/migrations_pg_data.c: $(PG_MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
+	sh tools/embed_sql.sh postgres $(PG_MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/migrations_pg_data.o: $(BUILD)/migrations_pg_data.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # The admin page (web/) is embedded the same way, as admin_page.h's table.

@@ -94,9 +94,10 @@ typedef int (*store_token_fn)(const struct store_token *t, void *ctx);
 /*
  * Opens the database that path names, creating it when there is none (only
  * serve and `shortd init` do), and brings its schema up to date. path is the
- * value of --db: a postgres:// or postgresql:// URL is STORE_UNSUPPORTED
- * (PostgreSQL is not built in yet), anything else the path of a SQLite
- * database. On failure returns an error, writes a one-line reason that
+ * value of --db: a postgres:// or postgresql:// URL names a PostgreSQL
+ * database (libpq's connection URI; the database itself must exist, and
+ * the schema is made in it), anything else the path of a SQLite database.
+ * An error never repeats a URL's password. On failure returns an error, writes a one-line reason that
  * names the database to err and sets *out to NULL: STORE_TOO_NEW for a
  * database from a newer shortd, STORE_CORRUPT, STORE_READONLY, STORE_ERROR.
  *
@@ -110,8 +111,8 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen);
 
 /* store_open() for a database that must exist: a missing one (for SQLite
  * also an empty file) is STORE_NOT_FOUND with "no database at PATH" in
- * err, and nothing is created (not even a -wal or -shm). Every command but
- * serve and init. */
+ * err, and nothing is created (not even a -wal or -shm); for PostgreSQL a
+ * database without shortd's schema. Every command but serve and init. */
 int store_open_existing(const char *path, struct store **out, char *err, size_t errlen);
 
 /*

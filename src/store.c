@@ -56,32 +56,24 @@ static void thread_free(void *obj, void *arg)
 
 /*
  * The backend that serves target: a PostgreSQL URI (libpq's two schemes) or
- * else the path of a SQLite database. The URI is not repeated in err: it
- * may carry a password.
+ * else the path of a SQLite database. The URI is never repeated as given:
+ * it may carry a password (store_pg.c names it without).
  */
-static int backend_for(const char *target, const struct store_ops **ops, char *err, size_t errlen)
+static const struct store_ops *backend_for(const char *target)
 {
 	if (strncasecmp(target, "postgres://", strlen("postgres://")) == 0 ||
-	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0) {
-		snprintf(err, errlen,
-		         "--db: PostgreSQL is not built in yet (the database named is a PostgreSQL "
-		         "URL); give the path of a SQLite database");
-		return STORE_UNSUPPORTED;
-	}
-	*ops = &store_sqlite_ops;
-	return STORE_OK;
+	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0)
+		return &store_pg_ops;
+	return &store_sqlite_ops;
 }
 
 static int open_store(const char *target, bool create, struct store **out, char *err, size_t errlen)
 {
-	const struct store_ops *ops = NULL;
+	const struct store_ops *ops = backend_for(target);
 	struct store *s;
 	int rc;
 
 	*out = NULL;
-	rc = backend_for(target, &ops, err, errlen);
-	if (rc != STORE_OK)
-		return rc;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");

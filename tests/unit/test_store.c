@@ -4,10 +4,11 @@
  * path's cached read), one loop over the table of backends below; then what
  * is particular to SQLite (schema and migrations, the files held, the link
  * epoch, the refusals too new, not a database, read-only, full), in the
- * test cases named sqlite_*; then the choice of backend by the form of the
- * name. Each test has its own fresh database. Raw reads in the dialect's
- * plain SQL (a backend's sql_int and sql_exec, on their own connection)
- * check what is really stored.
+ * test cases named sqlite_*; what is particular to PostgreSQL, against the
+ * tests' throw-away cluster (pg_cluster.h), in those named pg_*; then the
+ * choice of backend by the form of the name. Each test has its own fresh
+ * database. Raw reads in the dialect's plain SQL (a backend's sql_int and
+ * sql_exec, on their own connection) check what is really stored.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "harness.h"
 #include "link_code.h"
 #include "migrations.h"
+#include "pg_cluster.h"
 #include "store.h"
 
 /* A backend under test: how to make and remove a fresh database for it,
@@ -34,6 +36,10 @@ struct backend {
 	void (*remove)(const char *dir, const char *path);
 	int64_t (*sql_int)(const char *path, const char *sql); /* first column of the first row */
 	void (*sql_exec)(const char *path, const char *sql);
+	/* A change made behind the store's back reaches the redirect path's
+	 * cache within 1 s (announced, as PostgreSQL's notifications) rather
+	 * than at the next read (seen, as SQLite's epoch). */
+	bool announced;
 };
 
 static void sqlite_make(char *d, size_t dsize, char *p, size_t psize)
@@ -65,13 +71,29 @@ static void sqlite_sql_exec(const char *p, const char *sql)
 	sqlite3_close(db);
 }
 
+/* PostgreSQL: a fresh database in the tests' cluster (pg_cluster.h). */
+static void pg_make(char *d, size_t dsize, char *p, size_t psize)
+{
+	(void)dsize;
+	d[0] = '\0';
+	pg_db_make(p, psize);
+}
+
+static void pg_remove(const char *d, const char *p)
+{
+	(void)d;
+	pg_db_drop(p);
+}
+
 /* Every backend built in; a conformance test runs once for each. */
 static const struct backend backends[] = {
-    {"sqlite", sqlite_make, tempdb_remove, sqlite_sql_int, sqlite_sql_exec},
+    {"sqlite", sqlite_make, tempdb_remove, sqlite_sql_int, sqlite_sql_exec, false},
+    {"postgresql", pg_make, pg_remove, pg_sql_int, pg_sql_exec, true},
 };
 
 #define N_BACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
 #define SQLITE 0 /* the index of SQLite's row, for the sqlite_* cases */
+#define PG 1     /* and PostgreSQL's, for the pg_* cases */
 
 static const struct backend *be; /* the backend of the running test */
 static char dir[256];
@@ -1023,8 +1045,36 @@ START_TEST(test_resolve_answers_from_cache)
 }
 END_TEST
 
+/* True when a and b answer a redirect alike. */
+static bool same_for_redirect(const struct link *a, const struct link *b)
+{
+	return a->id == b->id && strcmp(a->code, b->code) == 0 && strcmp(a->url, b->url) == 0 &&
+	       a->status == b->status && a->forward_query == b->forward_query && a->disabled == b->disabled &&
+	       a->expires_at == b->expires_at && a->max_clicks == b->max_clicks;
+}
+
+/* store_link_resolve() of code after a change made on another connection:
+ * the very next one where the backend sees such changes at once, the first
+ * that agrees with the store within 1 s where they are announced. */
+static int resolve_after_external_change(const char *code, struct link *got)
+{
+	int64_t deadline = now_ms() + 1000;
+	struct link want;
+	int rc, want_rc;
+
+	for (;;) {
+		rc = store_link_resolve(st, code, got);
+		if (!be->announced)
+			return rc;
+		want_rc = store_link_lookup(st, code, &want);
+		if ((rc == want_rc && (rc != STORE_OK || same_for_redirect(got, &want))) || now_ms() > deadline)
+			return rc;
+		pause_ms(2);
+	}
+}
+
 /* A change to one watched column by another connection, and what the very
- * next resolve of "c" must answer. */
+ * next resolve of "c" must answer (within 1 s where changes are announced). */
 static const struct external_change {
 	const char *sql;
 	int rc;
@@ -1058,7 +1108,7 @@ START_TEST(test_resolve_sees_external_change)
 	use_backend(_i % N_BACKENDS);
 	open_with_cached_link(&got);
 	sql_exec(ch->sql);
-	ck_assert_int_eq(store_link_resolve(st, "c", &got), ch->rc);
+	ck_assert_int_eq(resolve_after_external_change("c", &got), ch->rc);
 	ck_assert_int_eq(store_link_lookup(st, "c", &l), ch->rc);
 	if (ch->rc != STORE_OK) {
 		ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_NOT_FOUND);
@@ -1356,34 +1406,172 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 }
 END_TEST
 
+/* ---- what is particular to PostgreSQL ---- */
+
+static int pg_latest_version(void)
+{
+	return postgres_migrations[postgres_migrations_count - 1].version;
+}
+
+/* The same numbers as SQLite's: a schema version means the same tables on
+ * both, so a database copied from one to the other keeps its version. */
+START_TEST(test_pg_migrations_are_numbered_as_sqlite)
+{
+	ck_assert_int_eq(postgres_migrations_count, sqlite_migrations_count);
+	for (int i = 0; i < postgres_migrations_count; i++) {
+		ck_assert_int_eq(postgres_migrations[i].version, i + 1);
+		ck_assert_str_eq(postgres_migrations[i].name, sqlite_migrations[i].name);
+		ck_assert_ptr_nonnull(postgres_migrations[i].sql);
+	}
+}
+END_TEST
+
+/* An empty database is no shortd database for the commands that need one
+ * (nothing is made in it); serve and init make the schema, at the latest
+ * version, and a second open finds it so. */
+START_TEST(test_pg_open_makes_the_schema_only_when_asked)
+{
+	use_backend(PG);
+	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_NOT_FOUND);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "no database at") != NULL && strstr(err, "shortd init") != NULL, "%s", err);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
+	open_store();
+	ck_assert_int_eq(store_schema_version(st), pg_latest_version());
+	ck_assert_int_eq(store_schema_version_found(st), 0);
+	ck_assert_int_eq(store_ping(st), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), pg_latest_version());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN "
+	                         "('links', 'tokens', 'clicks_daily', 'referrers_daily')"),
+	                 4);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_schema_version_found(st), pg_latest_version());
+}
+END_TEST
+
+START_TEST(test_pg_newer_database_refused)
+{
+	char sql[128];
+
+	use_backend(PG);
+	open_store();
+	create("kept", "https://kept.example/");
+	store_close(st);
+	st = NULL;
+	snprintf(sql, sizeof(sql), "UPDATE shortd_schema SET version = %d", pg_latest_version() + 1);
+	sql_exec(sql);
+	st = (struct store *)&st;
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_TOO_NEW);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "newer than this shortd supports") != NULL, "%s", err);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), pg_latest_version() + 1);
+	ck_assert_int_eq(link_count(), 1);
+}
+END_TEST
+
+struct opener {
+	int rc;
+	int found;
+	char err[256];
+};
+
+static void *open_at_once(void *arg)
+{
+	struct opener *o = arg;
+	struct store *s = NULL;
+
+	o->rc = store_open(path, &s, o->err, sizeof(o->err));
+	o->found = s != NULL ? store_schema_version_found(s) : -1;
+	store_close(s);
+	return NULL;
+}
+
+/* Three nodes opening an empty database at the same moment: the migrations
+ * run once, under the advisory lock, and every node starts. */
+START_TEST(test_pg_concurrent_first_open_migrates_once)
+{
+	pthread_t t[3];
+	struct opener o[3];
+	int fresh = 0;
+
+	use_backend(PG);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, open_at_once, &o[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(o[i].rc == STORE_OK, "node %d: %s", i, o[i].err);
+		ck_assert(o[i].found == 0 || o[i].found == pg_latest_version());
+		fresh += o[i].found == 0;
+	}
+	ck_assert_int_eq(fresh, 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM shortd_schema"), 1);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), pg_latest_version());
+}
+END_TEST
+
+/* A URL's password, in its userinfo or as a parameter, is written neither
+ * to the error nor to the log, whatever the failure: no server there, no
+ * such database. The rest of the URL is kept, to say which is meant. */
+START_TEST(test_pg_password_is_never_repeated)
+{
+	char url[3][512], log[4096];
+	int saved = dup(STDERR_FILENO), fd;
+	ssize_t n;
+
+	use_backend(PG);
+	snprintf(url[0], sizeof(url[0]), "postgres://shortd:pw-secret-1@127.0.0.1:1/x?connect_timeout=2");
+	snprintf(url[1], sizeof(url[1]), "postgresql://127.0.0.1:1/x?password=pw-secret-2&user=shortd");
+	snprintf(url[2], sizeof(url[2]), "postgresql://shortd:pw-secret-3@/nosuchdb?host=%s&password=pw-secret-4",
+	         pg_cluster_dir());
+	for (int i = 0; i < 3; i++) {
+		fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+		st = (struct store *)&st;
+		err[0] = '\0';
+		ck_assert_int_eq(store_open(url[i], &st, err, sizeof(err)), i == 2 ? STORE_NOT_FOUND : STORE_ERROR);
+		ck_assert_ptr_null(st);
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		n = pread(fd, log, sizeof(log) - 1, 0);
+		close(fd);
+		log[n > 0 ? n : 0] = '\0';
+		ck_assert_msg(strstr(err, "pw-secret") == NULL, "%s", err);
+		ck_assert_msg(strstr(log, "pw-secret") == NULL, "%s", log);
+		ck_assert_msg(strstr(err, i == 2 ? "/nosuchdb" : "127.0.0.1:1/x") != NULL, "%s", err);
+	}
+	close(saved);
+}
+END_TEST
+
 /* ---- the choice of backend ---- */
 
-/* A PostgreSQL URL, in either of libpq's schemes, is refused before any
- * backend runs: nothing is opened or created, and the URL (which may carry
- * a password) is not repeated. */
-START_TEST(test_postgres_url_is_not_built_in)
+/* A PostgreSQL URL, in either of libpq's schemes and in any case, is
+ * PostgreSQL's: nothing is made at a path of that name. */
+START_TEST(test_postgres_url_selects_postgresql)
 {
 	static const char *const urls[] = {
-	    "postgres://u:pw-secret@db.example/shortd",
-	    "postgresql://u:pw-secret@db.example:5432/shortd?sslmode=require",
-	    "PostgreSQL://db.example/shortd",
+	    "postgres://u:pw-secret@127.0.0.1:1/shortd",
+	    "postgresql://u:pw-secret@127.0.0.1:1/shortd?sslmode=disable",
+	    "PostgreSQL://127.0.0.1:1/shortd",
 	};
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		st = (struct store *)&st;
 		err[0] = '\0';
-		ck_assert_int_eq(store_open(urls[i], &st, err, sizeof(err)), STORE_UNSUPPORTED);
+		ck_assert_int_eq(store_open(urls[i], &st, err, sizeof(err)), STORE_ERROR);
 		ck_assert_ptr_null(st);
-		ck_assert_msg(strstr(err, "PostgreSQL is not built in yet") != NULL, "%s", err);
+		ck_assert_msg(strstr(err, "cannot connect") != NULL, "%s", err);
 		ck_assert_msg(strstr(err, "pw-secret") == NULL, "%s", err);
 		st = (struct store *)&st;
-		ck_assert_int_eq(store_open_existing(urls[i], &st, err, sizeof(err)), STORE_UNSUPPORTED);
+		ck_assert_int_eq(store_open_existing(urls[i], &st, err, sizeof(err)), STORE_ERROR);
 		ck_assert_ptr_null(st);
 	}
 	ck_assert_int_eq(access("postgres:", F_OK), -1);
 	ck_assert_int_eq(access("postgresql:", F_OK), -1);
 	ck_assert_int_eq(access("PostgreSQL:", F_OK), -1);
-	ck_assert_str_eq(store_status_message(STORE_UNSUPPORTED), "this shortd is built without that kind of database");
 }
 END_TEST
 
@@ -1392,6 +1580,7 @@ static TCase *test_case(Suite *s, const char *name)
 {
 	TCase *tc = tcase_create(name);
 
+	tcase_add_unchecked_fixture(tc, pg_cluster_start, NULL);
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	suite_add_tcase(s, tc);
 	return tc;
@@ -1458,7 +1647,15 @@ Suite *store_suite(void)
 	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
 
+	/* What is particular to PostgreSQL. */
+	tc = test_case(s, "pg_schema");
+	tcase_add_test(tc, test_pg_migrations_are_numbered_as_sqlite);
+	tcase_add_test(tc, test_pg_open_makes_the_schema_only_when_asked);
+	tcase_add_test(tc, test_pg_newer_database_refused);
+	tcase_add_test(tc, test_pg_concurrent_first_open_migrates_once);
+	tcase_add_test(tc, test_pg_password_is_never_repeated);
+
 	tc = test_case(s, "select");
-	tcase_add_test(tc, test_postgres_url_is_not_built_in);
+	tcase_add_test(tc, test_postgres_url_selects_postgresql);
 	return s;
 }
