@@ -231,16 +231,22 @@ static void redacted_url(const char *url, char *out, size_t size)
 	out[o] = '\0';
 }
 
-/* libpq's message, on one line. */
+/* libpq's message on one line: its line breaks and the tabs that indent
+ * its hints become one space each run. */
 static void one_line(const char *msg, char *out, size_t size)
 {
-	snprintf(out, size, "%s", msg != NULL ? msg : "");
-	for (char *c = out; *c != '\0'; c++) {
-		if (*c == '\n' || *c == '\r' || *c == '\t')
-			*c = ' ';
+	size_t o = 0;
+
+	for (const char *c = msg != NULL ? msg : ""; *c != '\0' && o + 1 < size; c++) {
+		bool blank = *c == '\n' || *c == '\r' || *c == '\t' || *c == ' ';
+		if (!blank)
+			out[o++] = *c;
+		else if (o > 0 && out[o - 1] != ' ')
+			out[o++] = ' ';
 	}
-	for (size_t n = strlen(out); n > 0 && out[n - 1] == ' '; n--)
-		out[n - 1] = '\0';
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
 }
 
 /* The store's status for a failed statement, by its SQLSTATE. */
