@@ -3,6 +3,8 @@
 #   make check    install missing Debian packages, build, run every test
 #                 (the admin page's in chromium too: make check-browser)
 #   make check-load  the long load cases (tests/load), run by .ci/run
+#   make check-pg the API, redirect and click suites with every daemon on
+#                 PostgreSQL (a throw-away cluster), and the several-node tests
 #   make check-mhd1  make check's tests against libmicrohttpd 1.0 (Debian 13's)
 #   make asan     the same tests built with AddressSanitizer and UBSan
 #   make coverage make check's tests built with --coverage; gcovr's summary per
@@ -60,7 +62,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-browser browser-run check-load check-mhd1 mhd1 load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
+.PHONY: all check check-browser browser-run check-load check-mhd1 mhd1 load-run pg-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB) $(EXTRA_OBJ)
@@ -163,6 +165,23 @@ check-load: deps
 
 load-run: $(BUILD)/shortd $(BUILD)/load_tests
 	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
+
+# check-pg: the integration suites that speak to the daemon through its API
+# and its redirects, run again with every daemon on PostgreSQL
+# (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
+# cluster that each run starts and stops, tests/support/pg_cluster.c), and
+# the several-node suite (nodes). The store's conformance suite runs on both
+# backends in make check already.
+PG_SUITES := api api_errors redirect redirect_body redirect_life clicks_it nodes
+
+check-pg: deps
+	$(MAKE) --no-print-directory pg-run
+
+pg-run: $(BUILD)/shortd $(BUILD)/integration_tests
+	@set -e; for s in $(PG_SUITES); do \
+	  echo "check-pg: $$s"; \
+	  SHORTD_TEST_DB=postgresql CK_RUN_SUITE=$$s SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests; \
+	done
 
 # check-mhd1: the same tests, with shortd and the tests built against
 # libmicrohttpd 1.0 from Debian 13's source package (tools/mhd_build.sh),

@@ -189,6 +189,21 @@ int store_link_delete(struct store *s, const char *code);
 /* Calls fn for up to limit links with id > after_id, by ascending id. */
 int store_link_list(struct store *s, int64_t after_id, int limit, store_link_fn fn, void *ctx);
 
+/* True when several processes may write the database at once (PostgreSQL,
+ * one per node); false when one process owns it (SQLite). */
+bool store_is_shared(const struct store *s);
+
+/*
+ * For a link with max_clicks, on a shared store: takes one of its clicks on
+ * the server with one conditional update, so that the limit holds exactly
+ * whichever node answers, and sets *taken (false: the link has run out).
+ * known is the count of its clicks this process knows of, written and
+ * pending, and counts as used as well (clicks made while it had no limit).
+ * STORE_UNSUPPORTED on a store that is not shared: clicks_admit() counts
+ * exactly in memory there. Another error: it cannot tell now.
+ */
+int store_link_take_click(struct store *s, const struct link *l, int64_t known, bool *taken);
+
 /* Adds a batch of click rows in one transaction: to the links' totals and
  * last_click_at, to the daily table, and to the referrer table. Rows for
  * links deleted since are dropped. */

@@ -19,6 +19,8 @@
 
 struct store_ops {
 	const char *name;
+	/* Several processes may write the database at once (store_is_shared). */
+	bool shared;
 	/* create: the database may be made when there is none (serve, init);
 	 * without it a missing database is STORE_NOT_FOUND. */
 	int (*open)(const char *target, bool create, void **impl, char *err, size_t errlen);
@@ -51,6 +53,9 @@ struct store_ops {
 	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out);
 	int (*link_delete)(void *impl, const char *code);
 	int (*link_list)(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx);
+	/* As store_link_take_click(); STORE_UNSUPPORTED where one process owns
+	 * the database and counts its limited links' clicks in memory. */
+	int (*link_take_click)(void *impl, const struct link *l, int64_t known, bool *taken);
 	int (*clicks_write)(void *impl, const struct click_row *rows, size_t n);
 	int (*link_daily)(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n);
 	int (*link_referrers)(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,

@@ -233,6 +233,16 @@ int store_link_list(struct store *s, int64_t after_id, int limit, store_link_fn 
 	return s->ops->link_list(s->impl, after_id, limit, fn, ctx);
 }
 
+bool store_is_shared(const struct store *s)
+{
+	return s->ops->shared;
+}
+
+int store_link_take_click(struct store *s, const struct link *l, int64_t known, bool *taken)
+{
+	return s->ops->link_take_click(s->impl, l, known, taken);
+}
+
 int store_clicks_write(struct store *s, const struct click_row *rows, size_t n)
 {
 	return s->ops->clicks_write(s->impl, rows, n);

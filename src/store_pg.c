@@ -68,6 +68,7 @@ enum stmt {
 	S_INSERT_LINK,
 	S_UPDATE_LINK,
 	S_DELETE_LINK,
+	S_TAKE_CLICK,
 	S_CLICK_LINK,
 	S_CLICK_DAILY,
 	S_CLICK_REFERRER,
@@ -90,6 +91,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_UPDATE_LINK] = "UPDATE links SET url = $2, status = $3, forward_query = $4, disabled = $5, "
                       "expires_at = $6, max_clicks = $7, updated_at = $8 WHERE id = $1",
     [S_DELETE_LINK] = "DELETE FROM links WHERE code = $1",
+    [S_TAKE_CLICK] = "UPDATE links SET reserved = greatest(reserved, clicks, $2) + 1 WHERE id = $1 AND "
+                     "max_clicks IS NOT NULL AND greatest(reserved, clicks, $2) < max_clicks",
     [S_CLICK_LINK] = "UPDATE links SET clicks = clicks + $2, bot_clicks = bot_clicks + $3, "
                      "last_click_at = greatest(coalesce(last_click_at, $4), $4) WHERE id = $1",
     [S_CLICK_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES ($1, $2, $3, $4) "
@@ -1003,6 +1006,34 @@ static int pg_link_list(void *impl, int64_t after_id, int limit, store_link_fn f
 	return status;
 }
 
+/*
+ * A limited link's click, taken on the server: reserved counts the clicks
+ * admitted while it had a limit, clicks those written by the flushers of
+ * every node (later), known those this node has counted, written or not:
+ * the largest is what is used up. One
+ * statement, committed on its own; not tried again on a broken connection,
+ * since it may have counted.
+ */
+static int pg_link_take_click(void *impl, const struct link *l, int64_t known, bool *taken)
+{
+	struct pg *p = impl;
+	struct params a = {0};
+	struct pconn *pc = pconn_get(p);
+	PGresult *r;
+	int status = STORE_ERROR;
+
+	*taken = false;
+	if (pc == NULL)
+		return STORE_ERROR;
+	p_int(&a, l->id);
+	p_int(&a, known);
+	r = run(p, pc, S_TAKE_CLICK, &a, PGRES_COMMAND_OK, &status);
+	if (r != NULL)
+		*taken = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	return status;
+}
+
 /* ---- clicks ---- */
 
 /* Additive updates only, so batches of several nodes merge whatever their
@@ -1220,6 +1251,7 @@ static int pg_token_count(void *impl, int64_t *count)
 
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
+    .shared = true,
     .open = pg_open,
     .open_readers = pg_open_readers,
     .close = pg_close,
@@ -1233,6 +1265,7 @@ const struct store_ops store_pg_ops = {
     .link_update = pg_link_update,
     .link_delete = pg_link_delete,
     .link_list = pg_link_list,
+    .link_take_click = pg_link_take_click,
     .clicks_write = pg_clicks_write,
     .link_daily = pg_link_daily,
     .link_referrers = pg_link_referrers,

@@ -1162,6 +1162,16 @@ static int sq_link_list(void *impl, int64_t after_id, int limit, store_link_fn f
 	return rc == SQLITE_DONE ? STORE_OK : sq_error(r->db, "list links", rc);
 }
 
+/* One process owns the file: clicks_admit() counts limited links in memory. */
+static int sq_link_take_click(void *impl, const struct link *l, int64_t known, bool *taken)
+{
+	(void)impl;
+	(void)l;
+	(void)known;
+	*taken = false;
+	return STORE_UNSUPPORTED;
+}
+
 /* ---- clicks ---- */
 
 static int step_reset(sqlite3_stmt *st)
@@ -1371,6 +1381,7 @@ static int sq_token_count(void *impl, int64_t *count)
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .shared = false,
     .open = sq_open,
     .open_readers = sq_open_readers,
     .close = sq_close,
@@ -1384,6 +1395,7 @@ const struct store_ops store_sqlite_ops = {
     .link_update = sq_link_update,
     .link_delete = sq_link_delete,
     .link_list = sq_link_list,
+    .link_take_click = sq_link_take_click,
     .clicks_write = sq_clicks_write,
     .link_daily = sq_link_daily,
     .link_referrers = sq_link_referrers,

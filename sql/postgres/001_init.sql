@@ -1,5 +1,8 @@
 -- Links: one row per short code, as sql/sqlite/001_init.sql. Times are unix
--- seconds (UTC); NULL means absent. The identity's sequence never hands an
+-- seconds (UTC); NULL means absent. reserved (PostgreSQL only) counts the
+-- human clicks admitted while the link had max_clicks, taken by one
+-- conditional update each on whichever node answered, so that the limit
+-- holds across nodes; clicks is written later by each node's flusher. The identity's sequence never hands an
 -- id out twice, so clicks in flight can never be counted for a newer link,
 -- and id order is creation order for pagination. Codes compare and sort as
 -- bytes (COLLATE "C"), as SQLite's do.
@@ -16,5 +19,6 @@ CREATE TABLE links (
 	max_clicks    BIGINT  CHECK (max_clicks IS NULL OR max_clicks >= 0),
 	clicks        BIGINT  NOT NULL DEFAULT 0,
 	bot_clicks    BIGINT  NOT NULL DEFAULT 0,
-	last_click_at BIGINT
+	last_click_at BIGINT,
+	reserved      BIGINT  NOT NULL DEFAULT 0
 );

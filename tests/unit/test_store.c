@@ -730,6 +730,95 @@ END_TEST
 
 /* ---- clicks ---- */
 
+struct taker {
+	int64_t id;
+	int taken;
+};
+
+static void *take_many(void *arg)
+{
+	struct taker *t = arg;
+	struct link l;
+	bool taken;
+
+	link_init(&l);
+	l.id = t->id;
+	l.max_clicks = 250;
+	for (int i = 0; i < 50; i++) {
+		if (store_link_take_click(st, &l, 0, &taken) == STORE_OK && taken)
+			t->taken++;
+	}
+	return NULL;
+}
+
+/* Where several nodes share the database, a limited link's click is taken
+ * on the server: 8 threads (each its own connection, as nodes are) making
+ * 400 attempts on a link with max_clicks 250 take exactly 250, raising the
+ * limit gives exactly the difference, clicks already written count, and a
+ * link without a limit takes none. SQLite's single process says it does not
+ * do this (clicks_admit() counts there). */
+START_TEST(test_take_click_is_exact_across_connections)
+{
+	pthread_t t[8];
+	struct taker tk[8];
+	struct link l;
+	int64_t id, total = 0;
+	bool taken = true;
+
+	use_backend(_i);
+	open_store();
+	make_link(&l, "lim", "https://limited.example/");
+	l.max_clicks = 250;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	id = l.id;
+	ck_assert(store_is_shared(st) == (_i == PG));
+	if (_i == SQLITE) {
+		ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_UNSUPPORTED);
+		ck_assert(!taken);
+		return;
+	}
+	for (int i = 0; i < 8; i++) {
+		tk[i] = (struct taker){id, 0};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, take_many, &tk[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		total += tk[i].taken;
+	}
+	ck_assert_int_eq(total, 250);
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(!taken);
+	sql_exec("UPDATE links SET max_clicks = 260 WHERE code = 'lim'");
+	for (int i = 0; i < 12; i++) {
+		ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+		total += taken;
+	}
+	ck_assert_int_eq(total, 260);
+	/* The clicks written count as used: 5 written, a limit of 6. */
+	make_link(&l, "written", "https://written.example/");
+	l.max_clicks = 6;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	sql_exec("UPDATE links SET clicks = 5 WHERE code = 'written'");
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(taken);
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(!taken);
+	/* So do those this node knows of: 2 of a limit of 3. */
+	make_link(&l, "known", "https://known.example/");
+	l.max_clicks = 3;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_take_click(st, &l, 2, &taken), STORE_OK);
+	ck_assert(taken);
+	ck_assert_int_eq(store_link_take_click(st, &l, 2, &taken), STORE_OK);
+	ck_assert(!taken);
+	/* A link without a limit has none to take. */
+	id = create("free", "https://free.example/");
+	l.id = id;
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(!taken);
+}
+END_TEST
+
 START_TEST(test_clicks_write_totals_daily_referrers)
 {
 	struct link got;
@@ -1608,6 +1697,7 @@ Suite *store_suite(void)
 
 	tc = test_case(s, "clicks");
 	tcase_add_loop_test(tc, test_clicks_write_totals_daily_referrers, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_take_click_is_exact_across_connections, 0, N_BACKENDS);
 
 	tc = test_case(s, "tokens");
 	tcase_add_loop_test(tc, test_tokens, 0, N_BACKENDS);
