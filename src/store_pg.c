@@ -726,6 +726,9 @@ static int migrate(struct pg *p, struct pconn *pc, bool create, char *err, size_
 		else
 			p->version = postgres_migrations[i].version;
 	}
+	if (status == STORE_OK && p->version != p->version_found)
+		fprintf(stderr, "shortd: store: %s: schema migrated from version %d to %d\n", p->name, p->version_found,
+		        p->version);
 unlock:
 	if (!is_broken(pc))
 		PQclear(PQexec(pc->c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")"));

@@ -1635,6 +1635,62 @@ START_TEST(test_pg_password_is_never_repeated)
 }
 END_TEST
 
+/* True once resolve answers code from the cache with the server away,
+ * within 2 s (the listener learns that the server went). */
+static bool resolves_while_away(const char *code, struct link *got)
+{
+	int64_t deadline = now_ms() + 2000;
+
+	while (store_link_resolve(st, code, got) != STORE_OK) {
+		if (now_ms() > deadline)
+			return false;
+		pause_ms(10);
+	}
+	return true;
+}
+
+/*
+ * The server stopped under an open store, then started again: a cached
+ * link keeps answering and an uncached one is a prompt error, writes fail
+ * at once and change nothing, and once the server is back every thread's
+ * connection is made again (reads, writes, changes heard) without reopening.
+ */
+START_TEST(test_pg_server_restart_is_survived)
+{
+	struct link l, got;
+	struct link_patch p = {.fields = PATCH_URL, .url = "https://after.example/"};
+	int64_t t0;
+
+	use_backend(PG);
+	open_with_cached_link(&got);
+	create("uncached", "https://uncached.example/");
+	pg_cluster_down();
+	ck_assert(resolves_while_away("c", &got));
+	ck_assert_str_eq(got.url, "https://cached.example/a?b=c");
+	t0 = now_ms();
+	ck_assert_int_eq(store_link_resolve(st, "uncached", &got), STORE_ERROR);
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_ERROR);
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_ERROR);
+	ck_assert_int_eq(store_link_update(st, "c", &p, 1700000100, &got), STORE_ERROR);
+	ck_assert_int_eq(store_ping(st), STORE_ERROR);
+	ck_assert_msg(now_ms() - t0 < 1000, "the errors took %lld ms", (long long)(now_ms() - t0));
+	pg_cluster_up();
+	/* A thread tries to connect again at most once a second. */
+	pause_ms(1100);
+	ck_assert_int_eq(store_ping(st), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "uncached", &l), STORE_OK);
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	ck_assert_int_eq(link_count(), 3);
+	/* The listener listens again: a change behind the store's back is
+	 * heard, and the cache answers again. */
+	sql_exec("UPDATE links SET url = 'https://changed.example/' WHERE code = 'c'");
+	ck_assert_int_eq(resolve_after_external_change("c", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://changed.example/");
+}
+END_TEST
+
 /* ---- the choice of backend ---- */
 
 /* A PostgreSQL URL, in either of libpq's schemes and in any case, is
@@ -1744,6 +1800,10 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_pg_newer_database_refused);
 	tcase_add_test(tc, test_pg_concurrent_first_open_migrates_once);
 	tcase_add_test(tc, test_pg_password_is_never_repeated);
+
+	tc = test_case(s, "pg_faults");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pg_server_restart_is_survived);
 
 	tc = test_case(s, "select");
 	tcase_add_test(tc, test_postgres_url_selects_postgresql);
