@@ -170,18 +170,19 @@ load-run: $(BUILD)/shortd $(BUILD)/load_tests
 # and its redirects, run again with every daemon on PostgreSQL
 # (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
 # cluster that each run starts and stops, tests/support/pg_cluster.c), and
-# the several-node suite (nodes). The store's conformance suite runs on both
-# backends in make check already.
-PG_SUITES := api api_errors redirect redirect_body redirect_life clicks_it nodes
+# the several-node suite (tests/load/test_nodes.c, which check-load runs as
+# well). The store's conformance suite runs on both backends in make check.
+PG_SUITES := api api_errors redirect redirect_body redirect_life clicks_it
 
 check-pg: deps
 	$(MAKE) --no-print-directory pg-run
 
-pg-run: $(BUILD)/shortd $(BUILD)/integration_tests
+pg-run: $(BUILD)/shortd $(BUILD)/integration_tests $(BUILD)/load_tests
 	@set -e; for s in $(PG_SUITES); do \
 	  echo "check-pg: $$s"; \
 	  SHORTD_TEST_DB=postgresql CK_RUN_SUITE=$$s SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests; \
 	done
+	CK_RUN_SUITE=nodes SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
 
 # check-mhd1: the same tests, with shortd and the tests built against
 # libmicrohttpd 1.0 from Debian 13's source package (tools/mhd_build.sh),

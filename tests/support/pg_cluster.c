@@ -214,6 +214,12 @@ void pg_db_make(char *url, size_t size)
 	url_of(name, url, size);
 }
 
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 void pg_db_drop(const char *url)
 {
 	char admin[512], sql[160];
@@ -227,6 +233,7 @@ void pg_db_drop(const char *url)
 	n = strcspn(name, "?");
 	url_of("postgres", admin, sizeof(admin));
 	c = PQconnectdb(admin);
+	PQsetNoticeProcessor(c, quiet, NULL); /* "does not exist, skipping" */
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %.*s WITH (FORCE)", (int)n, name);
 	if (PQstatus(c) == CONNECTION_OK)
 		PQclear(PQexec(c, sql));
