@@ -172,7 +172,7 @@ load-run: $(BUILD)/shortd $(BUILD)/load_tests
 # cluster that each run starts and stops, tests/support/pg_cluster.c), and
 # the several-node suite (tests/load/test_nodes.c, which check-load runs as
 # well). The store's conformance suite runs on both backends in make check.
-PG_SUITES := api api_errors redirect redirect_body redirect_life clicks_it
+PG_SUITES := api api_errors api_links redirect redirect_body redirect_life clicks_it
 
 check-pg: deps
 	$(MAKE) --no-print-directory pg-run

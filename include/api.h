@@ -13,10 +13,13 @@
 #include "store.h"
 
 /* The largest request body the API reads; the server keeps a body up to
- * this size for an API route and answers 413 past it (through the API). */
-#define API_BODY_MAX (64 * 1024)
+ * this size for an API route and answers 413 past it (through the API).
+ * Room for a bulk create of API_BULK_MAX links of about 1 KiB each. */
+#define API_BODY_MAX (1024 * 1024)
+#define API_BULK_MAX 1000 /* links in one bulk create */
 #define API_LIST_DEFAULT 100
 #define API_LIST_MAX 1000
+#define API_QUERY_MAX 512 /* bytes of ?q=, decoded */
 #define API_STATS_DAYS_DEFAULT 30
 #define API_STATS_DAYS_MAX 366
 #define API_STATS_REFERRERS 10

@@ -26,15 +26,19 @@ enum auth_result {
 	AUTH_UNAVAILABLE = -3, /* the store could not be asked */
 };
 
+/* The name a link's created_by and updated_by give the fixed admin token. */
+#define AUTH_FIXED_TOKEN_NAME "SHORTD_ADMIN_TOKEN"
+
 /*
  * Checks an Authorization header value ("Bearer TOKEN", the scheme in any
  * case). fixed_hash, when not NULL, is the hash of SHORTD_ADMIN_TOKEN and is
  * compared in constant time; otherwise the token's hash is looked up in the
- * store (revoked tokens are gone from it). On AUTH_OK *role is set. The
- * token is never copied or logged.
+ * store (revoked tokens are gone from it). On AUTH_OK *role is set, and the
+ * token's name is written to name unless it is NULL (AUTH_FIXED_TOKEN_NAME
+ * for the fixed token). The token is never copied or logged.
  */
 enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
-                            enum store_role *role);
+                            enum store_role *role, char name[STORE_TOKEN_NAME_MAX + 1]);
 
 /*
  * For a database without any token: makes an admin token named "admin",

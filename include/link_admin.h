@@ -22,6 +22,13 @@ struct link_input {
 	int64_t expires_at;
 	int64_t max_clicks;
 	bool forward_query;
+	const char *title;       /* NULL or "": none */
+	size_t title_len;        /* bytes of title (a JSON string may hold a NUL) */
+	const char *const *tags; /* n_tags tags, duplicates folded */
+	const size_t *tag_lens;  /* their lengths in bytes; NULL: strlen */
+	size_t n_tags;
+	const char *by; /* who makes it: a token's name, "cli"; NULL: not known */
+	bool reuse;     /* with no code asked for: an identical link may answer (store.h) */
 };
 
 /* Why a request was refused: a machine-readable code (SPEC.md's error
@@ -36,9 +43,29 @@ struct link_admin_error {
  * daemon's own origins, for the self-link rule (url.h; NULL: none); an
  * expires_at not after now is refused. Returns 0, or -1 with err set
  * (invalid_url, invalid_code, invalid_status, invalid_expires_at,
- * invalid_max_clicks, code_taken, storage_full, unavailable). */
+ * invalid_max_clicks, invalid_title, invalid_tags, code_taken, storage_full,
+ * unavailable). in->reuse is not looked at: see link_admin_create_batch. */
 int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
                       const struct link_input *in, struct link *out, struct link_admin_error *err);
+
+/*
+ * Validates each of in[0..n) and creates them all or none (store.h,
+ * store_link_create_batch); out[i] is the link stored or reused for in[i].
+ * Returns 0, or -1 with err set and *bad the index of the first item
+ * refused, by the rules (its first) or the store (code_taken).
+ */
+int link_admin_create_batch(struct store *s, const struct url_self *self, int default_status, int64_t now,
+                            const struct link_input *in, size_t n, struct store_new_link *out, size_t *bad,
+                            struct link_admin_error *err);
+
+/* Checks and copies a title of len bytes into p (PATCH_TITLE); 0, or -1
+ * with err set (invalid_title). */
+int link_admin_patch_title(struct link_patch *p, const char *title, size_t len, struct link_admin_error *err);
+
+/* Adds a tag of len bytes, the index-th given, to p's tags (PATCH_TAGS:
+ * they replace the link's; to clear them set PATCH_TAGS with n_tags 0);
+ * 0, or -1 with err set (invalid_tags). */
+int link_admin_patch_tag(struct link_patch *p, const char *tag, size_t len, size_t index, struct link_admin_error *err);
 
 /* Validates the set fields of p (p->url as given; it is normalised into a
  * copy) and applies them to the link with this code. expires_at may be in

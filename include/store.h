@@ -50,6 +50,8 @@ enum link_patch_field {
 	PATCH_MAX_CLICKS = 1 << 3,
 	PATCH_FORWARD_QUERY = 1 << 4,
 	PATCH_DISABLED = 1 << 5,
+	PATCH_TITLE = 1 << 6,
+	PATCH_TAGS = 1 << 7, /* replaces every tag */
 };
 
 struct link_patch {
@@ -60,6 +62,26 @@ struct link_patch {
 	int64_t max_clicks; /* LINK_NO_LIMIT clears it */
 	bool forward_query;
 	bool disabled;
+	char title[LINK_TITLE_MAX + 1];
+	int n_tags;
+	char tags[LINK_TAGS_MAX][LINK_TAG_MAX + 1];
+	char by[LINK_BY_MAX + 1]; /* who changes it: always written to updated_by */
+};
+
+/* What GET /api/v1/links and `shortd list` look for; every filter given must
+ * match. The strings are borrowed for the call. */
+struct link_filter {
+	const char *url;         /* NULL, or the target in url_normalize()'s form */
+	const char *q;           /* NULL, or a case-insensitive substring of code, url, title or a tag */
+	const char *const *tags; /* each must be one of the link's tags, byte for byte */
+	size_t n_tags;
+};
+
+/* One link of a batch to create. */
+struct store_new_link {
+	struct link link; /* in: the link (code "" draws one); out: the link stored or reused */
+	bool reuse;       /* a link of the same url and options may answer instead */
+	bool reused;      /* out: link is one that existed */
 };
 
 /* One link's clicks for one day, with the referring host ("" for none). */
@@ -162,7 +184,8 @@ int store_link_lookup(struct store *s, const char *code, struct link *out);
  * exact for every field a redirect reads (url, status, forward_query,
  * disabled, expires_at, max_clicks) whoever changed the link, and leaves the
  * counts and times of a link without max_clicks as they were when cached
- * (created_at, updated_at, bot_clicks and last_click_at absent). A link
+ * (created_at, updated_at, bot_clicks, last_click_at and the labels
+ * absent). A link
  * with max_clicks always comes from the store. Answered from the cache, it
  * takes no lock, allocates nothing and makes no system call.
  */
@@ -179,6 +202,19 @@ void store_set_link_cache(struct store *s, size_t bytes_per_thread);
  * l->id and l->code; on failure nothing is written and a drawn code is
  * cleared. STORE_CONFLICT when a custom code is taken. */
 int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx);
+
+/*
+ * Creates n links in one transaction, all or none. With reuse set, an item
+ * is answered with the oldest link that has its url, status, expires_at,
+ * max_clicks and forward_query and is not disabled (one made earlier in the
+ * batch included), when there is one; the check and the insert are one
+ * transaction, so identical requests racing each other make one link.
+ * Codes are drawn with gen as store_link_create() draws them. On
+ * STORE_CONFLICT (a custom code taken, or given twice in the batch) *bad is
+ * the index of the item that failed. On failure nothing is written.
+ */
+int store_link_create_batch(struct store *s, struct store_new_link *items, size_t n, store_codegen_fn gen,
+                            void *gen_ctx, size_t *bad);
 
 /* Applies p to the link with this code and writes the result to *out. */
 int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now, struct link *out);
@@ -203,6 +239,12 @@ bool store_is_shared(const struct store *s);
  * exactly in memory there. Another error: it cannot tell now.
  */
 int store_link_take_click(struct store *s, const struct link *l, int64_t known, bool *taken);
+
+/* As store_link_list(), for the links that match every filter of f; read
+ * through indexes (url, tags, a trigram index for q of 3 or more
+ * characters), never by reading every link for a url or a tag. */
+int store_link_find(struct store *s, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
+                    void *ctx);
 
 /* Adds a batch of click rows in one transaction: to the links' totals and
  * last_click_at, to the daily table, and to the referrer table. Rows for

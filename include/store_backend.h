@@ -50,12 +50,18 @@ struct store_ops {
 	/* Inserts l with its code, which is set; STORE_CONFLICT when the code is
 	 * taken, and then nothing is written. Fills l->id. */
 	int (*link_create)(void *impl, struct link *l);
+	/* Inserts the items in one transaction, or reuses as store.h says; every
+	 * code is set. STORE_CONFLICT with *bad the index whose code is taken,
+	 * and then nothing is written. Fills each link's id. */
+	int (*link_create_batch)(void *impl, struct store_new_link *items, size_t n, size_t *bad);
 	int (*link_update)(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out);
 	int (*link_delete)(void *impl, const char *code);
 	int (*link_list)(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx);
 	/* As store_link_take_click(); STORE_UNSUPPORTED where one process owns
 	 * the database and counts its limited links' clicks in memory. */
 	int (*link_take_click)(void *impl, const struct link *l, int64_t known, bool *taken);
+	int (*link_find)(void *impl, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
+	                 void *ctx);
 	int (*clicks_write)(void *impl, const struct click_row *rows, size_t n);
 	int (*link_daily)(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n);
 	int (*link_referrers)(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,

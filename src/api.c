@@ -396,8 +396,9 @@ static int body_refuse(struct body_error *e, const char *code, const char *fmt, 
 	return -1;
 }
 
-/* Parses the body as one JSON object; the caller owns *out. */
-static int body_object(const struct http_request *req, json_t **out, struct body_error *e)
+/* Parses the body as one JSON object, or with allow_array also an array;
+ * the caller owns *out. */
+static int body_json(const struct http_request *req, bool allow_array, json_t **out, struct body_error *e)
 {
 	const char *body = req->body != NULL ? req->body : "";
 	size_t len = req->body != NULL ? req->body_len : 0;
@@ -417,9 +418,10 @@ static int body_object(const struct http_request *req, json_t **out, struct body
 	if (j == NULL)
 		return body_refuse(e, "invalid_json", "the body is not valid JSON: %s at line %d, column %d", jerr.text,
 		                   jerr.line, jerr.column);
-	if (!json_is_object(j)) {
+	if (!json_is_object(j) && !(allow_array && json_is_array(j))) {
 		json_decref(j);
-		return body_refuse(e, "invalid_json", "the body must be a JSON object");
+		return body_refuse(e, "invalid_json", "the body must be a JSON object%s",
+		                   allow_array ? " or an array of them" : "");
 	}
 	*out = j;
 	return 0;
@@ -464,11 +466,66 @@ static int expires_of(const char *key, const json_t *v, int64_t *out, struct bod
 	return 0;
 }
 
-static int decode_create(const json_t *obj, struct link_input *in, struct body_error *e)
+/* A JSON string's text and length; false when v is not a string. */
+static bool string_of(const json_t *v, const char **text, size_t *len)
 {
+	if (!json_is_string(v))
+		return false;
+	*text = json_string_value(v);
+	*len = json_string_length(v);
+	return true;
+}
+
+/* A link to create as decoded from JSON: the input and the tags it points
+ * into (borrowed from the JSON value, which must outlive it). */
+struct decoded_link {
+	struct link_input in;
+	const char **tags;
+	size_t *tag_lens;
+};
+
+static void decoded_link_free(struct decoded_link *d)
+{
+	free(d->tags);
+	free(d->tag_lens);
+}
+
+/* tags: an array of strings (or null: none) into d's tag list. */
+static int decode_tags(const json_t *v, struct decoded_link *d, struct body_error *e)
+{
+	size_t n = json_array_size(v), i;
+	json_t *t;
+
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return wrong_type(e, "tags", "an array of strings or null");
+	d->tags = calloc(n != 0 ? n : 1, sizeof(*d->tags));
+	d->tag_lens = calloc(n != 0 ? n : 1, sizeof(*d->tag_lens));
+	if (d->tags == NULL || d->tag_lens == NULL) {
+		body_refuse(e, "unavailable", "out of memory");
+		e->status = 503;
+		return -1;
+	}
+	json_array_foreach(v, i, t)
+	{
+		if (!string_of(t, &d->tags[i], &d->tag_lens[i]))
+			return body_refuse(e, "invalid_type", "tags[%zu] must be a string", i);
+	}
+	d->in.tags = d->tags;
+	d->in.tag_lens = d->tag_lens;
+	d->in.n_tags = n;
+	return 0;
+}
+
+static int decode_create(const json_t *obj, struct decoded_link *d, struct body_error *e)
+{
+	struct link_input *in = &d->in;
 	const char *key;
 	json_t *v;
 
+	if (!json_is_object(obj))
+		return body_refuse(e, "invalid_json", "a link must be a JSON object");
 	json_object_foreach((json_t *)obj, key, v)
 	{
 		if (strcmp(key, "url") == 0) {
@@ -497,14 +554,25 @@ static int decode_create(const json_t *obj, struct link_input *in, struct body_e
 			if (!json_is_integer(v) && !json_is_null(v))
 				return wrong_type(e, key, "an integer or null");
 			in->max_clicks = max_clicks_of(v);
-		} else if (strcmp(key, "forward_query") == 0) {
+		} else if (strcmp(key, "forward_query") == 0 || strcmp(key, "reuse") == 0) {
 			if (!json_is_boolean(v))
 				return wrong_type(e, key, "true or false");
-			in->forward_query = json_is_true(v);
+			if (key[0] == 'f')
+				in->forward_query = json_is_true(v);
+			else
+				in->reuse = json_is_true(v);
+		} else if (strcmp(key, "title") == 0) {
+			if (json_is_null(v))
+				continue;
+			if (!string_of(v, &in->title, &in->title_len))
+				return wrong_type(e, key, "a string or null");
+		} else if (strcmp(key, "tags") == 0) {
+			if (decode_tags(v, d, e) != 0)
+				return -1;
 		} else {
 			return body_refuse(e, "unknown_field",
-			                   "unknown field '%.64s' (a link is created from url, "
-			                   "code, status, expires_at, max_clicks and forward_query)",
+			                   "unknown field '%.64s' (a link is created from url, code, status, "
+			                   "expires_at, max_clicks, forward_query, title, tags and reuse)",
 			                   key);
 		}
 	}
@@ -513,10 +581,21 @@ static int decode_create(const json_t *obj, struct link_input *in, struct body_e
 	return 0;
 }
 
+/* A link_admin refusal as a body_error. */
+static int admin_refuse(struct body_error *e, const struct link_admin_error *err)
+{
+	e->status = err->http_status;
+	e->code = err->code;
+	snprintf(e->message, sizeof(e->message), "%s", err->message);
+	return -1;
+}
+
 static int decode_patch(const json_t *obj, struct link_patch *p, struct body_error *e)
 {
-	const char *key;
-	json_t *v;
+	struct link_admin_error err;
+	const char *key, *text;
+	size_t len, i;
+	json_t *v, *t;
 
 	p->fields = 0;
 	json_object_foreach((json_t *)obj, key, v)
@@ -552,10 +631,29 @@ static int decode_patch(const json_t *obj, struct link_patch *p, struct body_err
 				p->disabled = json_is_true(v);
 				p->fields |= PATCH_DISABLED;
 			}
+		} else if (strcmp(key, "title") == 0) {
+			text = "";
+			len = 0;
+			if (!json_is_null(v) && !string_of(v, &text, &len))
+				return wrong_type(e, key, "a string or null");
+			if (link_admin_patch_title(p, text, len, &err) != 0)
+				return admin_refuse(e, &err);
+		} else if (strcmp(key, "tags") == 0) {
+			if (!json_is_array(v) && !json_is_null(v))
+				return wrong_type(e, key, "an array of strings or null");
+			p->fields |= PATCH_TAGS;
+			p->n_tags = 0;
+			json_array_foreach(v, i, t)
+			{
+				if (!string_of(t, &text, &len))
+					return body_refuse(e, "invalid_type", "tags[%zu] must be a string", i);
+				if (link_admin_patch_tag(p, text, len, i, &err) != 0)
+					return admin_refuse(e, &err);
+			}
 		} else {
 			return body_refuse(e, "unknown_field",
-			                   "unknown field '%.64s' (an update may change url, "
-			                   "status, expires_at, max_clicks, forward_query and disabled)",
+			                   "unknown field '%.64s' (an update may change url, status, expires_at, "
+			                   "max_clicks, forward_query, disabled, title and tags)",
 			                   key);
 		}
 	}
@@ -564,33 +662,98 @@ static int decode_patch(const json_t *obj, struct link_patch *p, struct body_err
 
 /* ---- handlers ---- */
 
-static void handle_create(struct api *a, const struct http_request *req, struct http_response *resp)
+/* An error about the index-th link of a bulk create: the usual error
+ * object with "index". */
+static void reply_error_at(struct http_response *resp, int status, const char *code, size_t index, const char *message)
 {
-	struct link_input in = {NULL, NULL, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
+	char text[256];
+
+	snprintf(text, sizeof(text), "links[%zu]: %s", index, message);
+	utf8_repair(text);
+	reply_json(
+	    resp, status,
+	    json_pack("{s:{s:s, s:s, s:I}}", "error", "code", code, "message", text, "index", (json_int_t)index));
+}
+
+static json_t *reused_json(struct api *a, const struct link *l);
+
+/*
+ * POST /api/v1/links: one link (an object) or up to API_BULK_MAX (an
+ * array), created all or none. A link with "reuse": true may be answered
+ * by an identical one: 200 for a single link, and in the array as it is.
+ */
+static void handle_create(struct api *a, const struct http_request *req, const char *by, struct http_response *resp)
+{
+	struct decoded_link *d = NULL;
+	struct link_input *in = NULL;
+	struct store_new_link *out = NULL;
 	struct link_admin_error err;
 	struct url_self self;
 	struct body_error e;
-	struct link *l = NULL;
-	json_t *obj = NULL;
+	json_t *body = NULL, *items = NULL;
+	bool bulk;
+	size_t n, i, bad;
 
-	if (body_object(req, &obj, &e) != 0 || decode_create(obj, &in, &e) != 0) {
+	if (body_json(req, true, &body, &e) != 0) {
 		reply_error(resp, e.status, e.code, "%s", e.message);
+		return;
+	}
+	bulk = json_is_array(body);
+	n = bulk ? json_array_size(body) : 1;
+	if (bulk && (n == 0 || n > API_BULK_MAX)) {
+		reply_error(resp, 400, "invalid_json", "a bulk create takes an array of 1 to %d links", API_BULK_MAX);
 		goto out;
 	}
-	l = malloc(sizeof(*l));
-	if (l == NULL) {
+	d = calloc(n, sizeof(*d));
+	in = calloc(n, sizeof(*in));
+	out = calloc(n, sizeof(*out));
+	if (d == NULL || in == NULL || out == NULL) {
 		reply_error(resp, 503, "unavailable", "out of memory");
 		goto out;
 	}
+	for (i = 0; i < n; i++) {
+		d[i].in = (struct link_input){.expires_at = LINK_NO_TIME, .max_clicks = LINK_NO_LIMIT};
+		if (decode_create(bulk ? json_array_get(body, i) : body, &d[i], &e) != 0) {
+			if (bulk)
+				reply_error_at(resp, e.status, e.code, i, e.message);
+			else
+				reply_error(resp, e.status, e.code, "%s", e.message);
+			goto out;
+		}
+		d[i].in.by = by;
+		in[i] = d[i].in;
+	}
 	config_url_self(a->cfg, &self);
-	if (link_admin_create(a->store, &self, a->cfg->default_status, req->now, &in, l, &err) != 0) {
-		reply_linkops_error(resp, &err);
+	if (link_admin_create_batch(a->store, &self, a->cfg->default_status, req->now, in, n, out, &bad, &err) != 0) {
+		if (bulk)
+			reply_error_at(resp, err.http_status, err.code, bad, err.message);
+		else
+			reply_linkops_error(resp, &err);
 		goto out;
 	}
-	reply_json(resp, 201, link_json_encode(l, a->cfg->base_url, 0));
+	if (!bulk) {
+		reply_json(resp, out[0].reused ? 200 : 201,
+		           out[0].reused ? reused_json(a, &out[0].link)
+		                         : link_json_encode(&out[0].link, a->cfg->base_url, 0));
+		goto out;
+	}
+	items = json_array();
+	for (i = 0; items != NULL && i < n; i++) {
+		json_t *j =
+		    out[i].reused ? reused_json(a, &out[i].link) : link_json_encode(&out[i].link, a->cfg->base_url, 0);
+		if (json_array_append_new(items, j) != 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	reply_json(resp, 201, items);
 out:
-	free(l);
-	json_decref(obj);
+	for (i = 0; d != NULL && i < n; i++)
+		decoded_link_free(&d[i]);
+	free(d);
+	free(in);
+	free(out);
+	json_decref(body);
 }
 
 struct read_call {
@@ -612,6 +775,20 @@ static int read_locked(void *ctx)
 	if (c->rc == STORE_OK)
 		c->result = link_json(c->a, c->l);
 	return 0;
+}
+
+/* A reused link as read now, with its exact clicks; as it was found when
+ * it cannot be read again (deleted since). */
+static json_t *reused_json(struct api *a, const struct link *l)
+{
+	struct read_call c = {.a = a, .code = l->code};
+
+	c.l = malloc(sizeof(*c.l));
+	if (c.l == NULL)
+		return NULL;
+	run_locked(a, read_locked, &c);
+	free(c.l);
+	return c.rc == STORE_OK ? c.result : link_json(a, l);
 }
 
 static int update_locked(void *ctx)
@@ -646,7 +823,8 @@ static void handle_read(struct api *a, const char *code, struct http_response *r
 	free(c.l);
 }
 
-static void handle_update(struct api *a, const struct http_request *req, const char *code, struct http_response *resp)
+static void handle_update(struct api *a, const struct http_request *req, const char *code, const char *by,
+                          struct http_response *resp)
 {
 	struct read_call c = {.a = a, .code = code, .now = req->now};
 	struct link_patch *p = malloc(sizeof(*p));
@@ -658,10 +836,11 @@ static void handle_update(struct api *a, const struct http_request *req, const c
 		reply_error(resp, 503, "unavailable", "out of memory");
 		goto out;
 	}
-	if (body_object(req, &obj, &e) != 0 || decode_patch(obj, p, &e) != 0) {
+	if (body_json(req, false, &obj, &e) != 0 || decode_patch(obj, p, &e) != 0) {
 		reply_error(resp, e.status, e.code, "%s", e.message);
 		goto out;
 	}
+	snprintf(p->by, sizeof(p->by), "%s", by);
 	c.patch = p;
 	run_locked(a, update_locked, &c);
 	if (c.rc == 0)
@@ -697,6 +876,10 @@ struct list_call {
 	bool oom;
 	json_t *items;
 	int rc;
+	struct link_filter filter;
+	bool filtered;
+	char *url, *q; /* decoded, owned */
+	char *tags[LINK_TAGS_MAX];
 };
 
 static int list_item(const struct link *l, void *ctx)
@@ -721,49 +904,149 @@ static int list_locked(void *ctx)
 	struct list_call *c = ctx;
 
 	/* One row past the page says whether a next page exists. */
-	c->rc = store_link_list(c->a->store, c->after, c->limit + 1, list_item, c);
+	if (c->filtered)
+		c->rc = store_link_find(c->a->store, &c->filter, c->after, c->limit + 1, list_item, c);
+	else
+		c->rc = store_link_list(c->a->store, c->after, c->limit + 1, list_item, c);
+	return 0;
+}
+
+static void list_call_free(struct list_call *c)
+{
+	free(c->url);
+	free(c->q);
+	for (size_t i = 0; i < c->filter.n_tags; i++)
+		free(c->tags[i]);
+}
+
+/* The raw value [v, v + n) percent-decoded into a new string; NULL when
+ * malformed (or out of memory: the caller answers 400 either way). */
+static char *query_dup(const char *v, size_t n)
+{
+	char *out = malloc(n + 1);
+
+	if (out != NULL && query_decode(v, n, out, n + 1) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * Reads one parameter of the list's query into c: limit, cursor, url, q and
+ * tag (repeatable); anything else is refused, so that a misspelt filter is
+ * not a list of every link. 0, or -1 with the answer in resp.
+ */
+static int list_param(struct list_call *c, const char *name, size_t name_len, const char *v, size_t n,
+                      struct http_response *resp)
+{
+	char value[QUERY_VALUE_MAX];
+	char *text;
+	uint64_t limit;
+
+#define IS(word) (name_len == sizeof(word) - 1 && memcmp(name, word, name_len) == 0)
+	if (IS("limit")) {
+		if (query_decode(v, n, value, sizeof(value)) != 0 ||
+		    num_parse(value, 1, API_LIST_MAX, &limit) != NUM_OK) {
+			reply_error(resp, 400, "invalid_limit", "limit must be a whole number from 1 to %d",
+			            API_LIST_MAX);
+			return -1;
+		}
+		c->limit = (int)limit;
+		return 0;
+	}
+	if (IS("cursor")) {
+		if (query_decode(v, n, value, sizeof(value)) != 0 || cursor_decode(value, &c->after) != 0) {
+			reply_error(resp, 400, "invalid_cursor", "cursor is not one this server gave out");
+			return -1;
+		}
+		return 0;
+	}
+	if (!IS("url") && !IS("q") && !IS("tag")) {
+		reply_error(resp, 400, "invalid_parameter",
+		            "unknown query parameter '%.*s' (the list takes limit, cursor, url, q and tag)",
+		            (int)(name_len < 64 ? name_len : 64), name);
+		return -1;
+	}
+	text = query_dup(v, n);
+	if (text == NULL) {
+		reply_error(resp, 400, "invalid_parameter", "%.*s: not a well-formed query value", (int)name_len, name);
+		return -1;
+	}
+	if (IS("url")) {
+		enum url_error ue;
+		free(c->url);
+		c->url = malloc(LINK_URL_MAX + 1);
+		ue = c->url != NULL ? url_normalize(text, NULL, c->url, LINK_URL_MAX + 1) : URL_TOO_LONG;
+		free(text);
+		if (ue != URL_OK) {
+			reply_error(resp, 400, "invalid_parameter", "url: %s", url_error_message(ue));
+			return -1;
+		}
+		c->filter.url = c->url;
+	} else if (IS("q")) {
+		size_t len = strlen(text);
+		free(c->q);
+		c->q = text;
+		if (len > API_QUERY_MAX || link_title_check(text, len) != LINK_LABEL_OK) {
+			reply_error(resp, 400, "invalid_parameter",
+			            "q must be at most %d bytes of UTF-8 text without control characters",
+			            API_QUERY_MAX);
+			return -1;
+		}
+		c->filter.q = len > 0 ? c->q : NULL;
+	} else {
+		enum link_label_error le = link_tag_check(text, strlen(text));
+		if (le != LINK_LABEL_OK || c->filter.n_tags == LINK_TAGS_MAX) {
+			free(text);
+			reply_error(resp, 400, "invalid_parameter", "tag: %s",
+			            le != LINK_LABEL_OK ? link_label_error_message(le) : "at most 32 tags");
+			return -1;
+		}
+		c->tags[c->filter.n_tags++] = text;
+		c->filter.tags = (const char *const *)c->tags;
+	}
+#undef IS
+	c->filtered = c->filter.url != NULL || c->filter.q != NULL || c->filter.n_tags > 0;
 	return 0;
 }
 
 static void handle_list(struct api *a, const struct http_request *req, struct http_response *resp)
 {
 	struct list_call c = {.a = a, .limit = API_LIST_DEFAULT};
-	char value[QUERY_VALUE_MAX], cursor[CURSOR_MAX];
+	char cursor[CURSOR_MAX];
 	struct link_admin_error err;
-	uint64_t limit;
 	json_t *next;
-	int found;
 
-	found = query_param(req->query, "limit", value, sizeof(value));
-	if (found != 0) {
-		if (found < 0 || num_parse(value, 1, API_LIST_MAX, &limit) != NUM_OK) {
-			reply_error(resp, 400, "invalid_limit", "limit must be a whole number from 1 to %d",
-			            API_LIST_MAX);
-			return;
-		}
-		c.limit = (int)limit;
-	}
-	found = query_param(req->query, "cursor", value, sizeof(value));
-	if (found != 0 && (found < 0 || cursor_decode(value, &c.after) != 0)) {
-		reply_error(resp, 400, "invalid_cursor", "cursor is not one this server gave out");
-		return;
+	for (const char *p = req->query; p != NULL && *p != '\0';) {
+		const char *end = strchr(p, '&');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t key_len = eq != NULL ? (size_t)(eq - p) : len;
+		const char *v = eq != NULL ? eq + 1 : p + len;
+
+		if (len > 0 && list_param(&c, p, key_len, v, (size_t)(p + len - v), resp) != 0)
+			goto out;
+		p = end != NULL ? end + 1 : NULL;
 	}
 	c.items = json_array();
 	if (c.items == NULL) {
 		reply_error(resp, 503, "unavailable", "out of memory");
-		return;
+		goto out;
 	}
 	run_locked(a, list_locked, &c);
 	if (c.rc != STORE_OK || c.oom) {
 		json_decref(c.items);
 		link_admin_store_error(c.oom ? STORE_ERROR : c.rc, &err);
 		reply_linkops_error(resp, &err);
-		return;
+		goto out;
 	}
 	next = json_null();
 	if (c.more && cursor_encode(c.last_id, cursor, sizeof(cursor)) == 0)
 		next = json_string(cursor);
 	reply_json(resp, 200, json_pack("{s:o, s:o}", "items", c.items, "next_cursor", next));
+out:
+	list_call_free(&c);
 }
 
 struct stats_call {
@@ -940,9 +1223,10 @@ static void handle_qr(struct api *a, const struct http_request *req, const char 
 
 /* ---- the gates ---- */
 
-static bool authorised(struct api *a, const struct http_request *req, struct http_response *resp, enum store_role *role)
+static bool authorised(struct api *a, const struct http_request *req, struct http_response *resp, enum store_role *role,
+                       char name[STORE_TOKEN_NAME_MAX + 1])
 {
-	switch (auth_check(a->store, a->has_fixed ? a->fixed_hash : NULL, req->authorization, role)) {
+	switch (auth_check(a->store, a->has_fixed ? a->fixed_hash : NULL, req->authorization, role, name)) {
 	case AUTH_OK:
 		return true;
 	case AUTH_MISSING:
@@ -961,12 +1245,12 @@ static bool authorised(struct api *a, const struct http_request *req, struct htt
 
 void api_handle(struct api *a, const struct http_request *req, struct http_response *resp)
 {
-	char code[LINK_CODE_MAX + 1];
+	char code[LINK_CODE_MAX + 1], who[STORE_TOKEN_NAME_MAX + 1];
 	enum store_role role;
 	enum api_route route;
 	bool writes;
 
-	if (!authorised(a, req, resp, &role))
+	if (!authorised(a, req, resp, &role, who))
 		return;
 	route = route_of(req->path, code, sizeof(code));
 	if (route == ROUTE_NONE) {
@@ -995,13 +1279,13 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 	switch (route) {
 	case ROUTE_COLLECTION:
 		if (req->method == HTTP_POST)
-			handle_create(a, req, resp);
+			handle_create(a, req, who, resp);
 		else
 			handle_list(a, req, resp);
 		return;
 	case ROUTE_LINK:
 		if (req->method == HTTP_PATCH)
-			handle_update(a, req, code, resp);
+			handle_update(a, req, code, who, resp);
 		else if (req->method == HTTP_DELETE)
 			handle_delete(a, code, resp);
 		else

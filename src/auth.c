@@ -6,6 +6,7 @@
 #include "auth.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,7 +26,7 @@ void auth_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH_LEN]
 }
 
 enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
-                            enum store_role *role)
+                            enum store_role *role, char name[STORE_TOKEN_NAME_MAX + 1])
 {
 	unsigned char hash[STORE_TOKEN_HASH_LEN];
 	struct store_token t;
@@ -46,6 +47,8 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 	crypto_hash_sha256(hash, (const unsigned char *)p, n);
 	if (fixed_hash != NULL && sodium_memcmp(hash, fixed_hash, STORE_TOKEN_HASH_LEN) == 0) {
 		*role = STORE_ROLE_ADMIN;
+		if (name != NULL)
+			snprintf(name, STORE_TOKEN_NAME_MAX + 1, "%s", AUTH_FIXED_TOKEN_NAME);
 		return AUTH_OK;
 	}
 	/* The store's index finds the row by the SHA-256 (its timing reveals
@@ -61,6 +64,8 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 	if (rc != STORE_OK)
 		return AUTH_UNAVAILABLE;
 	*role = t.role;
+	if (name != NULL)
+		memcpy(name, t.name, sizeof(t.name));
 	return AUTH_OK;
 }
 

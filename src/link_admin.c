@@ -57,10 +57,23 @@ static int check_url(const char *url, const struct url_self *self, char *out, si
 	return 0;
 }
 
-int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
-                      const struct link_input *in, struct link *out, struct link_admin_error *err)
+static int title_error(struct link_admin_error *err, enum link_label_error e)
 {
-	int rc;
+	return set_error(err, "invalid_title", 400, "title: %s", link_label_error_message(e));
+}
+
+static int tag_error(struct link_admin_error *err, enum link_label_error e, size_t i)
+{
+	if (e == LINK_LABEL_TOO_MANY)
+		return set_error(err, "invalid_tags", 400, "tags: at most %d distinct tags", LINK_TAGS_MAX);
+	return set_error(err, "invalid_tags", 400, "tags[%zu]: %s", i, link_label_error_message(e));
+}
+
+/* Validates in into *out, the store untouched. */
+static int prepare(const struct url_self *self, int default_status, int64_t now, const struct link_input *in,
+                   struct link *out, struct link_admin_error *err)
+{
+	enum link_label_error le;
 
 	link_init(out);
 	if (in->url == NULL)
@@ -81,17 +94,92 @@ int link_admin_create(struct store *s, const struct url_self *self, int default_
 	/* A link dead at birth is a mistake; ending a link now is an update. */
 	if (in->expires_at != LINK_NO_TIME && in->expires_at <= now)
 		return set_error(err, "invalid_expires_at", 400, "expires_at must be in the future");
+	if (in->title != NULL) {
+		le = link_title_check(in->title, in->title_len);
+		if (le != LINK_LABEL_OK)
+			return title_error(err, le);
+		memcpy(out->title, in->title, in->title_len);
+		out->title[in->title_len] = '\0';
+	}
+	for (size_t i = 0; i < in->n_tags; i++) {
+		size_t len = in->tag_lens != NULL ? in->tag_lens[i] : strlen(in->tags[i]);
+		le = link_tag_add(out->tags, &out->n_tags, in->tags[i], len);
+		if (le != LINK_LABEL_OK)
+			return tag_error(err, le, i);
+	}
+	if (in->by != NULL) {
+		snprintf(out->created_by, sizeof(out->created_by), "%s", in->by);
+		snprintf(out->updated_by, sizeof(out->updated_by), "%s", in->by);
+	}
 	out->expires_at = in->expires_at;
 	out->max_clicks = in->max_clicks;
 	out->forward_query = in->forward_query;
 	out->created_at = now;
 	out->updated_at = now;
+	return 0;
+}
+
+int link_admin_create_batch(struct store *s, const struct url_self *self, int default_status, int64_t now,
+                            const struct link_input *in, size_t n, struct store_new_link *out, size_t *bad,
+                            struct link_admin_error *err)
+{
+	int rc;
+
+	*bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (prepare(self, default_status, now, &in[i], &out[i].link, err) != 0) {
+			*bad = i;
+			return -1;
+		}
+		/* Asked for a code, it is that code or nothing. */
+		out[i].reuse = in[i].reuse && out[i].link.code[0] == '\0';
+		out[i].reused = false;
+	}
+	rc = store_link_create_batch(s, out, n, link_code_generate, NULL, bad);
+	if (rc != STORE_OK) {
+		link_admin_store_error(rc, err);
+		return -1;
+	}
+	return 0;
+}
+
+int link_admin_create(struct store *s, const struct url_self *self, int default_status, int64_t now,
+                      const struct link_input *in, struct link *out, struct link_admin_error *err)
+{
+	int rc;
+
+	if (prepare(self, default_status, now, in, out, err) != 0)
+		return -1;
 	rc = store_link_create(s, out, link_code_generate, NULL);
 	if (rc != STORE_OK) {
 		link_admin_store_error(rc, err);
 		return -1;
 	}
 	return 0;
+}
+
+int link_admin_patch_title(struct link_patch *p, const char *title, size_t len, struct link_admin_error *err)
+{
+	enum link_label_error e = link_title_check(title, len);
+
+	if (e != LINK_LABEL_OK)
+		return title_error(err, e);
+	memcpy(p->title, title, len);
+	p->title[len] = '\0';
+	p->fields |= PATCH_TITLE;
+	return 0;
+}
+
+int link_admin_patch_tag(struct link_patch *p, const char *tag, size_t len, size_t index, struct link_admin_error *err)
+{
+	enum link_label_error e;
+
+	if (!(p->fields & PATCH_TAGS)) {
+		p->n_tags = 0;
+		p->fields |= PATCH_TAGS;
+	}
+	e = link_tag_add(p->tags, &p->n_tags, tag, len);
+	return e == LINK_LABEL_OK ? 0 : tag_error(err, e, index);
 }
 
 int link_admin_update(struct store *s, const struct url_self *self, const char *code, const struct link_patch *p,

@@ -68,16 +68,32 @@ int link_json_short_url(const char *base_url, const char *code, char *out, size_
 	return n < 0 || (size_t)n >= outsize ? -1 : 0;
 }
 
+/* A JSON string for a text field, or null for "". */
+static json_t *text_or_null(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
 json_t *link_json_encode(const struct link *l, const char *base_url, int64_t clicks)
 {
 	char short_url[1200];
+	json_t *tags = json_array();
 
+	if (tags == NULL)
+		return NULL;
+	for (int i = 0; i < l->n_tags; i++) {
+		if (json_array_append_new(tags, json_string(l->tags[i])) != 0) {
+			json_decref(tags);
+			return NULL;
+		}
+	}
 	if (link_json_short_url(base_url, l->code, short_url, sizeof(short_url)) != 0)
 		short_url[0] = '\0';
-	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:I, s:b}", "code", l->code, "short_url",
-	                 short_url, "url", l->url, "status", l->status, "forward_query", l->forward_query, "created_at",
-	                 link_json_time_or_null(l->created_at), "updated_at", link_json_time_or_null(l->updated_at),
-	                 "expires_at", link_json_time_or_null(l->expires_at), "max_clicks",
-	                 l->max_clicks == LINK_NO_LIMIT ? json_null() : json_integer(l->max_clicks), "clicks",
-	                 (json_int_t)clicks, "disabled", l->disabled);
+	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o, s:o, s:o}", "code", l->code,
+	                 "short_url", short_url, "url", l->url, "status", l->status, "forward_query", l->forward_query,
+	                 "created_at", link_json_time_or_null(l->created_at), "updated_at",
+	                 link_json_time_or_null(l->updated_at), "expires_at", link_json_time_or_null(l->expires_at),
+	                 "max_clicks", l->max_clicks == LINK_NO_LIMIT ? json_null() : json_integer(l->max_clicks),
+	                 "clicks", (json_int_t)clicks, "disabled", l->disabled, "title", text_or_null(l->title), "tags",
+	                 tags, "created_by", text_or_null(l->created_by), "updated_by", text_or_null(l->updated_by));
 }

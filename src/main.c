@@ -36,9 +36,15 @@ static const struct {
     {"init", cmd_init_main, "  init              creates (or migrates) the database; serve does too\n"},
     {"add", cmd_add_main,
      "  add URL [--code CODE] [--status N] [--expires RFC3339]\n"
-     "          [--max-clicks N] [--forward-query]      prints the short URL\n"},
+     "          [--max-clicks N] [--forward-query] [--title TEXT] [--tag T]...\n"
+     "                                                 prints the short URL\n"},
     {"get", cmd_get_main, "  get CODE          prints the link as JSON\n"},
-    {"list", cmd_list_main, "  list [--limit N]  one link a line: code, status, clicks, url\n"},
+    {"list", cmd_list_main,
+     "  list [--limit N] [--search TEXT] [--tag T]... [--url URL]\n"
+     "                    one link a line: code, status, clicks, url\n"},
+    {"edit", cmd_edit_main,
+     "  edit CODE [--url URL] [--status N] [--title TEXT] [--tag T]... [--no-tags]\n"
+     "            [--disable|--enable]                prints the link as JSON\n"},
     {"rm", cmd_rm_main, "  rm CODE\n"},
     {"qr", cmd_qr_main,
      "  qr CODE [--format svg|png] [--size N] [--margin M]\n"

@@ -218,6 +218,45 @@ int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, voi
 	return rc;
 }
 
+int store_link_create_batch(struct store *s, struct store_new_link *items, size_t n, store_codegen_fn gen,
+                            void *gen_ctx, size_t *bad)
+{
+	bool *drawn = calloc(n != 0 ? n : 1, sizeof(*drawn));
+	bool gen_failed = false;
+	int rc = STORE_OK;
+
+	*bad = 0;
+	if (drawn == NULL)
+		return STORE_ERROR;
+	for (size_t i = 0; i < n && !gen_failed; i++) {
+		drawn[i] = items[i].link.code[0] == '\0';
+		gen_failed = drawn[i] && gen(items[i].link.code, sizeof(items[i].link.code), gen_ctx) != 0;
+	}
+	/* A drawn code that is taken is drawn again and the batch retried; a
+	 * custom one taken is the caller's error. */
+	for (int attempt = 1; !gen_failed; attempt++) {
+		rc = s->ops->link_create_batch(s->impl, items, n, bad);
+		if (rc != STORE_CONFLICT || !drawn[*bad])
+			break;
+		gen_failed =
+		    attempt >= GEN_ATTEMPTS || gen(items[*bad].link.code, sizeof(items[*bad].link.code), gen_ctx) != 0;
+	}
+	if (gen_failed) {
+		fprintf(stderr, "shortd: store: create links: the code generator failed\n");
+		rc = STORE_ERROR;
+	}
+	if (rc != STORE_OK) {
+		for (size_t i = 0; i < n; i++) {
+			if (drawn[i])
+				items[i].link.code[0] = '\0';
+			items[i].link.id = 0;
+			items[i].reused = false;
+		}
+	}
+	free(drawn);
+	return rc;
+}
+
 int store_link_update(struct store *s, const char *code, const struct link_patch *p, int64_t now, struct link *out)
 {
 	return s->ops->link_update(s->impl, code, p, now, out);
@@ -241,6 +280,12 @@ bool store_is_shared(const struct store *s)
 int store_link_take_click(struct store *s, const struct link *l, int64_t known, bool *taken)
 {
 	return s->ops->link_take_click(s->impl, l, known, taken);
+}
+
+int store_link_find(struct store *s, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
+                    void *ctx)
+{
+	return s->ops->link_find(s->impl, f, after_id, limit, fn, ctx);
 }
 
 int store_clicks_write(struct store *s, const struct click_row *rows, size_t n)

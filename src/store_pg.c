@@ -56,16 +56,29 @@
 /* The key of the advisory lock that migrations are applied under. */
 #define MIGRATION_LOCK_KEY "7358003541"
 #define NOTIFY_CHANNEL "shortd_links"
+#define TEXTOID 25 /* the type text, as pg_type.h has it */
 
 #define LINK_COLUMNS                                                                                                   \
 	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "                         \
-	"max_clicks, clicks, bot_clicks, last_click_at"
+	"max_clicks, clicks, bot_clicks, last_click_at, title, tags::text, created_by, updated_by"
+
+/* The text that the trigram index links_search (sql/postgres/005) holds. */
+#define SEARCH_TEXT "lower(code || E'\\n' || url || E'\\n' || coalesce(title, '') || E'\\n' || (tags::text))"
+
+/* The shortest q the trigram index can answer; a shorter one is matched
+ * field by field, link by link, as SQLite does. */
+#define TRIGRAM_MIN 3
+
+/* The key of the transaction lock that creates with "reuse" take, so that
+ * identical requests racing on several nodes make one link. */
+#define REUSE_LOCK_KEY "7358003542"
 
 enum stmt {
 	S_LOOKUP,
 	S_LOOKUP_FOR_UPDATE,
 	S_LIST,
 	S_INSERT_LINK,
+	S_REUSE,
 	S_UPDATE_LINK,
 	S_DELETE_LINK,
 	S_TAKE_CLICK,
@@ -87,9 +100,14 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_LOOKUP_FOR_UPDATE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = $1 FOR UPDATE",
     [S_LIST] = "SELECT " LINK_COLUMNS " FROM links WHERE id > $1 ORDER BY id LIMIT $2",
     [S_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, "
-                      "expires_at, max_clicks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                      "expires_at, max_clicks, title, tags, created_by, updated_by) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    [S_REUSE] = "SELECT " LINK_COLUMNS " FROM links WHERE url = $1 AND status = $2 AND forward_query = $3 "
+                "AND expires_at IS NOT DISTINCT FROM $4::bigint AND max_clicks IS NOT DISTINCT FROM $5::bigint "
+                "AND disabled = 0 ORDER BY id LIMIT 1",
     [S_UPDATE_LINK] = "UPDATE links SET url = $2, status = $3, forward_query = $4, disabled = $5, "
-                      "expires_at = $6, max_clicks = $7, updated_at = $8 WHERE id = $1",
+                      "expires_at = $6, max_clicks = $7, updated_at = $8, title = $9, tags = $10, "
+                      "updated_by = $11 WHERE id = $1",
     [S_DELETE_LINK] = "DELETE FROM links WHERE code = $1",
     [S_TAKE_CLICK] = "UPDATE links SET reserved = greatest(reserved, clicks, $2) + 1 WHERE id = $1 AND "
                      "max_clicks IS NOT NULL AND greatest(reserved, clicks, $2) < max_clicks",
@@ -145,8 +163,8 @@ struct pg {
 /* Query parameters, as text. */
 struct params {
 	int n;
-	const char *v[9];
-	char buf[9][24];
+	const char *v[16];
+	char buf[16][24];
 };
 
 static void p_int(struct params *a, int64_t v)
@@ -167,6 +185,12 @@ static void p_opt(struct params *a, int64_t v, int64_t absent)
 static void p_text(struct params *a, const char *s)
 {
 	a->v[a->n++] = s;
+}
+
+/* "" as NULL: an absent title or author. */
+static void p_opt_text(struct params *a, const char *s)
+{
+	a->v[a->n++] = s[0] != '\0' ? s : NULL;
 }
 
 /* ---- the URL, without its password ---- */
@@ -502,6 +526,10 @@ static void link_from_row(const PGresult *r, int row, struct link *l)
 	l->clicks = col_int(r, row, 10, 0);
 	l->bot_clicks = col_int(r, row, 11, 0);
 	l->last_click_at = col_int(r, row, 12, LINK_NO_TIME);
+	col_copy(r, row, 13, l->title, sizeof(l->title));
+	link_tags_from_json(PQgetisnull(r, row, 14) ? NULL : PQgetvalue(r, row, 14), l);
+	col_copy(r, row, 15, l->created_by, sizeof(l->created_by));
+	col_copy(r, row, 16, l->updated_by, sizeof(l->updated_by));
 }
 
 /* ---- link changes: the listener ---- */
@@ -876,16 +904,16 @@ static int pg_link_lookup(void *impl, const char *code, struct link *out)
 	return status;
 }
 
-static int pg_link_create(void *impl, struct link *l)
+/* Inserts l inside pc's transaction and fills l->id. */
+static int insert_link(struct pg *p, struct pconn *pc, struct link *l)
 {
-	struct pg *p = impl;
 	struct params a = {0};
-	struct pconn *pc;
+	char *tags = link_tags_to_json(l);
 	PGresult *r;
-	int status = begin(p, &pc);
+	int status;
 
-	if (status != STORE_OK)
-		return status;
+	if (tags == NULL)
+		return STORE_ERROR;
 	p_text(&a, l->code);
 	p_text(&a, l->url);
 	p_int(&a, l->status);
@@ -895,14 +923,92 @@ static int pg_link_create(void *impl, struct link *l)
 	p_int(&a, l->updated_at);
 	p_opt(&a, l->expires_at, LINK_NO_TIME);
 	p_opt(&a, l->max_clicks, LINK_NO_LIMIT);
+	p_opt_text(&a, l->title);
+	p_text(&a, tags);
+	p_opt_text(&a, l->created_by);
+	p_opt_text(&a, l->updated_by);
 	r = run(p, pc, S_INSERT_LINK, &a, PGRES_TUPLES_OK, &status);
-	if (r != NULL) {
+	if (r != NULL)
 		l->id = col_int(r, 0, 0, 0);
-		PQclear(r);
+	PQclear(r);
+	free(tags);
+	return status;
+}
+
+static int pg_link_create(void *impl, struct link *l)
+{
+	struct pg *p = impl;
+	struct pconn *pc;
+	int status = begin(p, &pc);
+
+	if (status != STORE_OK)
+		return status;
+	status = finish(p, pc, insert_link(p, pc, l));
+	if (status != STORE_OK)
+		l->id = 0;
+	return status;
+}
+
+/* The oldest enabled link with l's url and options into *out (which may
+ * be l), inside pc's transaction: STORE_OK, STORE_NOT_FOUND or an error. */
+static int find_same(struct pg *p, struct pconn *pc, const struct link *l, struct link *out)
+{
+	struct params a = {0};
+	PGresult *r;
+	int status;
+
+	p_text(&a, l->url);
+	p_int(&a, l->status);
+	p_int(&a, l->forward_query);
+	p_opt(&a, l->expires_at, LINK_NO_TIME);
+	p_opt(&a, l->max_clicks, LINK_NO_LIMIT);
+	r = run(p, pc, S_REUSE, &a, PGRES_TUPLES_OK, &status);
+	if (r != NULL && PQntuples(r) == 0)
+		status = STORE_NOT_FOUND;
+	else if (r != NULL)
+		link_from_row(r, 0, out);
+	PQclear(r);
+	return status;
+}
+
+/* All or none in one transaction. A batch that may reuse takes the reuse
+ * lock first: the check and the insert of identical requests on several
+ * nodes then follow each other, and make one link. */
+static int pg_link_create_batch(void *impl, struct store_new_link *items, size_t n, size_t *bad)
+{
+	struct pg *p = impl;
+	struct pconn *pc;
+	size_t i = 0;
+	int status = begin(p, &pc);
+
+	*bad = 0;
+	if (status != STORE_OK)
+		return status;
+	for (size_t k = 0; k < n && status == STORE_OK; k++) {
+		if (items[k].reuse) {
+			status = exec_simple(p, pc, "SELECT pg_advisory_xact_lock(" REUSE_LOCK_KEY ")");
+			break;
+		}
+	}
+	for (i = 0; i < n && status == STORE_OK; i++) {
+		struct store_new_link *it = &items[i];
+		it->reused = false;
+		if (it->reuse) {
+			status = find_same(p, pc, &it->link, &it->link);
+			if (status == STORE_OK) {
+				it->reused = true;
+				continue;
+			}
+			if (status != STORE_NOT_FOUND)
+				break;
+		}
+		status = insert_link(p, pc, &it->link);
+		if (status != STORE_OK)
+			break;
 	}
 	status = finish(p, pc, status);
 	if (status != STORE_OK)
-		l->id = 0;
+		*bad = i < n ? i : 0;
 	return status;
 }
 
@@ -920,6 +1026,14 @@ static void apply_patch(struct link *l, const struct link_patch *p)
 		l->forward_query = p->forward_query;
 	if (p->fields & PATCH_DISABLED)
 		l->disabled = p->disabled;
+	if (p->fields & PATCH_TITLE)
+		memcpy(l->title, p->title, sizeof(l->title));
+	if (p->fields & PATCH_TAGS) {
+		l->n_tags = p->n_tags;
+		for (int i = 0; i < p->n_tags; i++)
+			memcpy(l->tags[i], p->tags[i], sizeof(l->tags[i]));
+	}
+	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
 }
 
 static int pg_link_update(void *impl, const char *code, const struct link_patch *patch, int64_t now, struct link *out)
@@ -927,6 +1041,7 @@ static int pg_link_update(void *impl, const char *code, const struct link_patch 
 	struct pg *p = impl;
 	struct params a = {0}, b = {0};
 	struct pconn *pc;
+	char *tags = NULL;
 	PGresult *r;
 	int status = begin(p, &pc);
 
@@ -952,8 +1067,15 @@ static int pg_link_update(void *impl, const char *code, const struct link_patch 
 		p_opt(&b, out->expires_at, LINK_NO_TIME);
 		p_opt(&b, out->max_clicks, LINK_NO_LIMIT);
 		p_int(&b, now);
-		r = run(p, pc, S_UPDATE_LINK, &b, PGRES_COMMAND_OK, &status);
+		p_opt_text(&b, out->title);
+		tags = link_tags_to_json(out);
+		p_text(&b, tags);
+		p_opt_text(&b, out->updated_by);
+		r = tags != NULL ? run(p, pc, S_UPDATE_LINK, &b, PGRES_COMMAND_OK, &status) : NULL;
+		if (tags == NULL)
+			status = STORE_ERROR;
 		PQclear(r);
+		free(tags);
 	}
 	status = finish(p, pc, status);
 	if (status == STORE_OK)
@@ -1034,6 +1156,142 @@ static int pg_link_take_click(void *impl, const struct link *l, int64_t known, b
 	if (r != NULL)
 		*taken = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
+	return status;
+}
+
+/* ---- finding links ---- */
+
+/* The number of characters (UTF-8 lead bytes) of s. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Whether q, lowered, is found as it is in the indexed text: JSON writes
+ * '"', '\\' and control characters of a tag otherwise. */
+static bool q_is_indexable(const char *q)
+{
+	if (utf8_chars(q) < TRIGRAM_MIN)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)q; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\' || *c < 0x20)
+			return false;
+	}
+	return true;
+}
+
+/* s as a LIKE pattern that matches it anywhere, '\\' escaping LIKE's own
+ * '%' and '_'; the caller frees it. */
+static char *like_pattern(const char *s)
+{
+	char *out = malloc(2 * strlen(s) + 3), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	*o++ = '%';
+	for (; *s != '\0'; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return out;
+}
+
+/* One tag as a JSON array of it, for tags @> $n; the caller frees it. */
+static char *tag_array(const char *tag)
+{
+	struct link one;
+
+	one.n_tags = 1;
+	snprintf(one.tags[0], sizeof(one.tags[0]), "%s", tag);
+	return link_tags_to_json(&one);
+}
+
+/*
+ * The statement for f. Parameters: $1 the id after which, $2 the limit, $3
+ * the url, $4 q's LIKE pattern, $5... each tag as a JSON array. The url
+ * (links_url), the tags (links_tags) and q through the trigram index
+ * (links_search) narrow the rows; q is then checked field by field, so the
+ * answer is SQLite's: a substring of the code, the url, the title or one
+ * tag, without regard to case.
+ */
+static int find_sql(const struct link_filter *f, char *sql, size_t size)
+{
+	size_t n = 0;
+
+#define ADD(...) n += (size_t)snprintf(sql + n, n < size ? size - n : 0, __VA_ARGS__)
+	ADD("SELECT " LINK_COLUMNS " FROM links WHERE id > $1::bigint");
+	if (f->url != NULL)
+		ADD(" AND url = $3");
+	for (size_t i = 0; i < f->n_tags; i++)
+		ADD(" AND tags @> $%d::jsonb", (int)i + 5);
+	if (f->q != NULL && q_is_indexable(f->q))
+		ADD(" AND " SEARCH_TEXT " LIKE lower($4)");
+	if (f->q != NULL)
+		ADD(" AND (code ILIKE $4 OR url ILIKE $4 OR title ILIKE $4 OR "
+		    "EXISTS (SELECT 1 FROM jsonb_array_elements_text(tags) AS t WHERE t ILIKE $4))");
+	ADD(" ORDER BY id LIMIT $2::bigint");
+#undef ADD
+	return n < size ? 0 : -1;
+}
+
+static int pg_link_find(void *impl, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
+                        void *ctx)
+{
+	struct pg *p = impl;
+	struct pconn *pc = pconn_get(p);
+	const char *vals[4 + LINK_TAGS_MAX] = {0};
+	Oid types[4 + LINK_TAGS_MAX];
+	char *tags[LINK_TAGS_MAX] = {0}, *pattern = NULL, sql[4096], first[24], second[24];
+	struct link *l = NULL;
+	PGresult *r = NULL;
+	int status = STORE_ERROR, nparams = 4;
+
+	if (limit <= 0)
+		return STORE_OK;
+	if (pc == NULL || f->n_tags > LINK_TAGS_MAX || find_sql(f, sql, sizeof(sql)) != 0)
+		return STORE_ERROR;
+	snprintf(first, sizeof(first), "%lld", (long long)after_id);
+	snprintf(second, sizeof(second), "%d", limit);
+	vals[0] = first;
+	vals[1] = second;
+	vals[2] = f->url;
+	if (f->q != NULL && (vals[3] = pattern = like_pattern(f->q)) == NULL)
+		goto out;
+	for (size_t i = 0; i < f->n_tags; i++) {
+		if ((vals[4 + i] = tags[i] = tag_array(f->tags[i])) == NULL)
+			goto out;
+		nparams = 5 + (int)i;
+	}
+	l = malloc(sizeof(*l));
+	if (l == NULL)
+		goto out;
+	/* Every parameter is text, those the statement does not use as well. */
+	for (int i = 0; i < nparams; i++)
+		types[i] = TEXTOID;
+	r = PQexecParams(pc->c, sql, nparams, types, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		status = pg_error(p, pc->c, r, "find links");
+		goto out;
+	}
+	status = STORE_OK;
+	for (int i = 0; i < PQntuples(r); i++) {
+		link_from_row(r, i, l);
+		if (fn(l, ctx) != 0)
+			break;
+	}
+out:
+	PQclear(r);
+	free(l);
+	free(pattern);
+	for (size_t i = 0; i < f->n_tags && i < LINK_TAGS_MAX; i++)
+		free(tags[i]);
 	return status;
 }
 
@@ -1265,10 +1523,12 @@ const struct store_ops store_pg_ops = {
     .link_lookup = pg_link_lookup,
     .links_changed_since = pg_links_changed_since,
     .link_create = pg_link_create,
+    .link_create_batch = pg_link_create_batch,
     .link_update = pg_link_update,
     .link_delete = pg_link_delete,
     .link_list = pg_link_list,
     .link_take_click = pg_link_take_click,
+    .link_find = pg_link_find,
     .clicks_write = pg_clicks_write,
     .link_daily = pg_link_daily,
     .link_referrers = pg_link_referrers,

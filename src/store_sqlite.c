@@ -46,7 +46,17 @@
 
 #define LINK_COLUMNS                                                                                                   \
 	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "                         \
-	"max_clicks, clicks, bot_clicks, last_click_at"
+	"max_clicks, clicks, bot_clicks, last_click_at, title, tags, created_by, updated_by"
+
+/* LINK_COLUMNS of the table links, where a join has columns of the same names. */
+#define LINK_COLUMNS_OF_LINKS                                                                                          \
+	"links.id, links.code, links.url, links.status, links.forward_query, links.disabled, links.created_at, "       \
+	"links.updated_at, links.expires_at, links.max_clicks, links.clicks, links.bot_clicks, links.last_click_at, "  \
+	"links.title, links.tags, links.created_by, links.updated_by"
+
+/* The shortest q the trigram index can answer; a shorter one is matched
+ * by LIKE, link by link. */
+#define TRIGRAM_MIN 3
 
 enum reader_stmt {
 	R_LOOKUP,
@@ -76,6 +86,7 @@ static const char *const reader_sql[R_COUNT] = {
 enum writer_stmt {
 	W_INSERT_LINK,
 	W_GET_BY_CODE,
+	W_REUSE,
 	W_UPDATE_LINK,
 	W_DELETE_LINK,
 	W_CLICK_LINK,
@@ -88,10 +99,14 @@ enum writer_stmt {
 
 static const char *const writer_sql[W_COUNT] = {
     [W_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, "
-                      "updated_at, expires_at, max_clicks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                      "updated_at, expires_at, max_clicks, title, tags, created_by, updated_by) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [W_GET_BY_CODE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
+    [W_REUSE] = "SELECT " LINK_COLUMNS " FROM links WHERE url = ?1 AND status = ?2 AND forward_query = ?3 "
+                "AND expires_at IS ?4 AND max_clicks IS ?5 AND disabled = 0 ORDER BY id LIMIT 1",
     [W_UPDATE_LINK] = "UPDATE links SET url = ?2, status = ?3, forward_query = ?4, disabled = ?5, "
-                      "expires_at = ?6, max_clicks = ?7, updated_at = ?8 WHERE id = ?1",
+                      "expires_at = ?6, max_clicks = ?7, updated_at = ?8, title = ?9, tags = ?10, "
+                      "updated_by = ?11 WHERE id = ?1",
     [W_DELETE_LINK] = "DELETE FROM links WHERE code = ?1",
     [W_CLICK_LINK] = "UPDATE links SET clicks = clicks + ?2, bot_clicks = bot_clicks + ?3, "
                      "last_click_at = max(coalesce(last_click_at, ?4), ?4) WHERE id = ?1",
@@ -214,6 +229,10 @@ static void link_from_row(sqlite3_stmt *st, struct link *l)
 	l->clicks = sqlite3_column_int64(st, 10);
 	l->bot_clicks = sqlite3_column_int64(st, 11);
 	l->last_click_at = sqlite3_column_type(st, 12) == SQLITE_NULL ? LINK_NO_TIME : sqlite3_column_int64(st, 12);
+	column_copy(st, 13, l->title, sizeof(l->title));
+	link_tags_from_json((const char *)sqlite3_column_text(st, 14), l);
+	column_copy(st, 15, l->created_by, sizeof(l->created_by));
+	column_copy(st, 16, l->updated_by, sizeof(l->updated_by));
 }
 
 /* ---- migrations ---- */
@@ -989,11 +1008,24 @@ static int exec_w(struct sq *q, const char *sql)
 	return rc == SQLITE_OK ? STORE_OK : sq_error(q->w, sql, rc);
 }
 
+/* "" as NULL: an absent title or author. */
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v[0] == '\0')
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* An SQLite result code; SQLITE_NOMEM when the tags cannot be written. */
 static int insert_link(struct sq *q, const struct link *l)
 {
 	sqlite3_stmt *st = q->wstmt[W_INSERT_LINK];
+	char *tags = link_tags_to_json(l);
 	int rc;
 
+	if (tags == NULL)
+		return SQLITE_NOMEM;
 	sqlite3_bind_text(st, 1, l->code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, l->url, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, l->status);
@@ -1003,9 +1035,14 @@ static int insert_link(struct sq *q, const struct link *l)
 	sqlite3_bind_int64(st, 7, l->updated_at);
 	bind_opt_int64(st, 8, l->expires_at, LINK_NO_TIME);
 	bind_opt_int64(st, 9, l->max_clicks, LINK_NO_LIMIT);
+	bind_opt_text(st, 10, l->title);
+	sqlite3_bind_text(st, 11, tags, -1, SQLITE_STATIC);
+	bind_opt_text(st, 12, l->created_by);
+	bind_opt_text(st, 13, l->updated_by);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	free(tags);
 	return rc;
 }
 
@@ -1031,6 +1068,73 @@ static int sq_link_create(void *impl, struct link *l)
 	if (status != STORE_OK) {
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		l->id = 0;
+	}
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+/* The oldest enabled link with l's url and options into *out, on the
+ * writer connection: STORE_OK, STORE_NOT_FOUND or an error. */
+static int find_same_w(struct sq *q, const struct link *l, struct link *out)
+{
+	sqlite3_stmt *st = q->wstmt[W_REUSE];
+	int rc;
+
+	/* A copy: out may be l, written while the statement still holds it. */
+	sqlite3_bind_text(st, 1, l->url, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, l->status);
+	sqlite3_bind_int(st, 3, l->forward_query);
+	bind_opt_int64(st, 4, l->expires_at, LINK_NO_TIME);
+	bind_opt_int64(st, 5, l->max_clicks, LINK_NO_LIMIT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		link_from_row(st, out);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(q->w, "find a link to reuse", rc);
+}
+
+static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t n, size_t *bad)
+{
+	struct sq *q = impl;
+	size_t i = 0;
+	int rc, status;
+
+	*bad = 0;
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	for (i = 0; i < n && status == STORE_OK; i++) {
+		struct store_new_link *it = &items[i];
+		it->reused = false;
+		if (it->reuse) {
+			status = find_same_w(q, &it->link, &it->link);
+			if (status == STORE_OK) {
+				it->reused = true;
+				continue;
+			}
+			if (status != STORE_NOT_FOUND)
+				break;
+			status = STORE_OK;
+		}
+		rc = insert_link(q, &it->link);
+		if (rc != SQLITE_DONE) {
+			status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create links", rc);
+			break;
+		}
+		it->link.id = sqlite3_last_insert_rowid(q->w);
+	}
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+	if (status != STORE_OK) {
+		*bad = i < n ? i : 0;
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 	}
 out:
 	pthread_mutex_unlock(&q->wlock);
@@ -1068,12 +1172,21 @@ static void apply_patch(struct link *l, const struct link_patch *p)
 		l->forward_query = p->forward_query;
 	if (p->fields & PATCH_DISABLED)
 		l->disabled = p->disabled;
+	if (p->fields & PATCH_TITLE)
+		memcpy(l->title, p->title, sizeof(l->title));
+	if (p->fields & PATCH_TAGS) {
+		l->n_tags = p->n_tags;
+		for (int i = 0; i < p->n_tags; i++)
+			memcpy(l->tags[i], p->tags[i], sizeof(l->tags[i]));
+	}
+	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
 }
 
 static int sq_link_update(void *impl, const char *code, const struct link_patch *p, int64_t now, struct link *out)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = q->wstmt[W_UPDATE_LINK];
+	char *tags = NULL;
 	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
@@ -1095,9 +1208,15 @@ static int sq_link_update(void *impl, const char *code, const struct link_patch 
 	bind_opt_int64(st, 6, out->expires_at, LINK_NO_TIME);
 	bind_opt_int64(st, 7, out->max_clicks, LINK_NO_LIMIT);
 	sqlite3_bind_int64(st, 8, now);
-	rc = sqlite3_step(st);
+	bind_opt_text(st, 9, out->title);
+	tags = link_tags_to_json(out);
+	if (tags != NULL)
+		sqlite3_bind_text(st, 10, tags, -1, SQLITE_STATIC);
+	bind_opt_text(st, 11, out->updated_by);
+	rc = tags != NULL ? sqlite3_step(st) : SQLITE_NOMEM;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	free(tags);
 	if (rc != SQLITE_DONE) {
 		status = sq_error(q->w, "update link", rc);
 		goto rollback;
@@ -1170,6 +1289,145 @@ static int sq_link_take_click(void *impl, const struct link *l, int64_t known, b
 	(void)known;
 	*taken = false;
 	return STORE_UNSUPPORTED;
+}
+
+/* The number of characters (UTF-8 lead bytes) of s. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Appends to b (a sqlite3_str) s with each '"' doubled, inside quotes: one
+ * FTS5 phrase, which the trigram tokenizer matches as a substring. */
+static void append_phrase(sqlite3_str *b, const char *s)
+{
+	sqlite3_str_appendchar(b, 1, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			sqlite3_str_appendchar(b, 1, '"');
+		sqlite3_str_appendchar(b, 1, *s);
+	}
+	sqlite3_str_appendchar(b, 1, '"');
+}
+
+/* Appends s as a LIKE pattern that matches it anywhere, with '\' escaping
+ * LIKE's own '%' and '_'. */
+static void append_like(sqlite3_str *b, const char *s)
+{
+	sqlite3_str_appendchar(b, 1, '%');
+	for (; *s != '\0'; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			sqlite3_str_appendchar(b, 1, '\\');
+		sqlite3_str_appendchar(b, 1, *s);
+	}
+	sqlite3_str_appendchar(b, 1, '%');
+}
+
+/*
+ * The statement for f. Parameters: ?1 the id after which, ?2 the limit, ?3
+ * the url, ?4 the FTS5 phrase of q, ?5 q's LIKE pattern, ?6... the tags.
+ * The rows are read from the most selective index among the filters given
+ * (url, then the first tag, then the trigram index), in id order, and the
+ * other filters are checked link by link through their own indexes.
+ */
+static char *find_sql(const struct link_filter *f, bool q_indexed)
+{
+	sqlite3_str *b = sqlite3_str_new(NULL);
+	bool by_url = f->url != NULL, by_tag = !by_url && f->n_tags > 0;
+	bool by_q = !by_url && !by_tag && q_indexed;
+
+	sqlite3_str_appendall(b, "SELECT " LINK_COLUMNS_OF_LINKS " FROM ");
+	if (by_tag)
+		sqlite3_str_appendall(b, "link_tag AS t0 CROSS JOIN links ON links.id = t0.link_id "
+		                         "WHERE t0.tag = ?6 AND t0.link_id > ?1");
+	else if (by_q)
+		sqlite3_str_appendall(b, "link_search CROSS JOIN links ON links.id = link_search.rowid "
+		                         "WHERE link_search MATCH ?4 AND link_search.rowid > ?1");
+	else
+		sqlite3_str_appendall(b, "links WHERE links.id > ?1");
+	if (f->url != NULL)
+		sqlite3_str_appendall(b, " AND links.url = ?3");
+	for (size_t i = by_tag ? 1 : 0; i < f->n_tags; i++)
+		sqlite3_str_appendf(b, " AND EXISTS (SELECT 1 FROM link_tag WHERE link_id = links.id AND tag = ?%d)",
+		                    (int)i + 6);
+	if (f->q != NULL && q_indexed && !by_q)
+		sqlite3_str_appendall(b, " AND EXISTS (SELECT 1 FROM link_search WHERE link_search MATCH ?4 "
+		                         "AND link_search.rowid = links.id)");
+	if (f->q != NULL && !q_indexed)
+		sqlite3_str_appendall(b, " AND (links.code LIKE ?5 ESCAPE '\\' OR links.url LIKE ?5 ESCAPE '\\' "
+		                         "OR links.title LIKE ?5 ESCAPE '\\' OR EXISTS (SELECT 1 FROM link_tag "
+		                         "WHERE link_id = links.id AND tag LIKE ?5 ESCAPE '\\'))");
+	sqlite3_str_appendall(b, by_tag ? " ORDER BY t0.link_id"
+	                         : by_q ? " ORDER BY link_search.rowid"
+	                                : " ORDER BY links.id");
+	sqlite3_str_appendall(b, " LIMIT ?2");
+	return sqlite3_str_finish(b);
+}
+
+static int sq_link_find(void *impl, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
+                        void *ctx)
+{
+	struct reader *r = reader_get(impl);
+	bool q_indexed = f->q != NULL && utf8_chars(f->q) >= TRIGRAM_MIN;
+	sqlite3_str *phrase = NULL, *pattern = NULL;
+	sqlite3_stmt *st = NULL;
+	struct link *l = NULL;
+	char *sql = NULL;
+	int rc;
+
+	if (r == NULL)
+		return STORE_ERROR;
+	if (limit <= 0)
+		return STORE_OK;
+	sql = find_sql(f, q_indexed);
+	l = malloc(sizeof(*l));
+	if (sql == NULL || l == NULL) {
+		rc = SQLITE_NOMEM;
+		goto out;
+	}
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int(st, 2, limit);
+	if (f->url != NULL)
+		sqlite3_bind_text(st, 3, f->url, -1, SQLITE_STATIC);
+	if (f->q != NULL) {
+		sqlite3_str *b = sqlite3_str_new(NULL);
+		if (q_indexed)
+			append_phrase(phrase = b, f->q);
+		else
+			append_like(pattern = b, f->q);
+		if (sqlite3_str_errcode(b) != SQLITE_OK) {
+			rc = SQLITE_NOMEM;
+			goto out;
+		}
+		sqlite3_bind_text(st, q_indexed ? 4 : 5, sqlite3_str_value(b), sqlite3_str_length(b), SQLITE_STATIC);
+	}
+	for (size_t i = 0; i < f->n_tags; i++)
+		sqlite3_bind_text(st, (int)i + 6, f->tags[i], -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		link_from_row(st, l);
+		if (fn(l, ctx) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+out:
+	if (rc != SQLITE_DONE)
+		rc = sq_error(r->db, "find links", rc);
+	else
+		rc = STORE_OK;
+	sqlite3_finalize(st);
+	sqlite3_free(sqlite3_str_finish(phrase));
+	sqlite3_free(sqlite3_str_finish(pattern));
+	sqlite3_free(sql);
+	free(l);
+	return rc;
 }
 
 /* ---- clicks ---- */
@@ -1392,10 +1650,12 @@ const struct store_ops store_sqlite_ops = {
     .link_lookup = sq_link_lookup,
     .links_changed_since = sq_links_changed_since,
     .link_create = sq_link_create,
+    .link_create_batch = sq_link_create_batch,
     .link_update = sq_link_update,
     .link_delete = sq_link_delete,
     .link_list = sq_link_list,
     .link_take_click = sq_link_take_click,
+    .link_find = sq_link_find,
     .clicks_write = sq_clicks_write,
     .link_daily = sq_link_daily,
     .link_referrers = sq_link_referrers,

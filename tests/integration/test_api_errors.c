@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_client.h"
 #include "harness.h"
 
@@ -34,7 +35,7 @@ static const struct error_case cases[] = {
     /* JSON itself */
     {"not JSON", ADMIN, "POST", C, NULL, "{", 400, "invalid_json", NULL},
     {"trailing garbage", ADMIN, "POST", C, NULL, "{" U "} x", 400, "invalid_json", NULL},
-    {"an array", ADMIN, "POST", C, NULL, "[1,2]", 400, "invalid_json", NULL},
+    {"an array of numbers", ADMIN, "POST", C, NULL, "[1,2]", 400, "invalid_json", NULL},
     {"a string", ADMIN, "POST", C, NULL, "\"https://t.example\"", 400, "invalid_json", NULL},
     {"empty body", ADMIN, "POST", C, NULL, "", 400, "invalid_json", NULL},
     {"duplicate key", ADMIN, "POST", C, NULL, "{" U "," U "}", 400, "invalid_json", NULL},
@@ -53,6 +54,50 @@ static const struct error_case cases[] = {
     {"unknown field", ADMIN, "POST", C, NULL, "{" U ",\"colour\":\"red\"}", 400, "unknown_field", NULL},
     {"disabled on create", ADMIN, "POST", C, NULL, "{" U ",\"disabled\":true}", 400, "unknown_field", NULL},
     {"clicks on create", ADMIN, "POST", C, NULL, "{" U ",\"clicks\":5}", 400, "unknown_field", NULL},
+    /* labels */
+    {"title over 512 bytes", ADMIN, "POST", C, NULL, "LONGTITLE", 400, "invalid_title", NULL},
+    {"title with a C1 control", ADMIN, "POST", C, NULL, "{" U ",\"title\":\"a\\u0085b\"}", 400, "invalid_title", NULL},
+    {"title with a newline", ADMIN, "POST", C, NULL, "{" U ",\"title\":\"a\\nb\"}", 400, "invalid_title", NULL},
+    {"title an array", ADMIN, "POST", C, NULL, "{" U ",\"title\":[\"a\"]}", 400, "invalid_type", NULL},
+    {"tag with a control character", ADMIN, "POST", C, NULL, "{" U ",\"tags\":[\"a\\u001bb\"]}", 400, "invalid_tags",
+     NULL},
+    {"tag with DEL", ADMIN, "POST", C, NULL, "{" U ",\"tags\":[\"a\\u007f\"]}", 400, "invalid_tags", NULL},
+    {"tag empty", ADMIN, "POST", C, NULL, "{" U ",\"tags\":[\"\"]}", 400, "invalid_tags", NULL},
+    {"10,000 tags", ADMIN, "POST", C, NULL, "MANYTAGS", 400, "invalid_tags", NULL},
+    {"33 tags", ADMIN, "POST", C, NULL, "TAGS33", 400, "invalid_tags", NULL},
+    {"tags an object", ADMIN, "POST", C, NULL, "{" U ",\"tags\":{\"a\":1}}", 400, "invalid_type", NULL},
+    {"a tag null", ADMIN, "POST", C, NULL, "{" U ",\"tags\":[null]}", 400, "invalid_type", NULL},
+    {"reuse a number", ADMIN, "POST", C, NULL, "{" U ",\"reuse\":1}", 400, "invalid_type", NULL},
+    {"patch title over 512 bytes", ADMIN, "PATCH", C "/taken", NULL, "LONGTITLE", 400, "invalid_title", NULL},
+    {"patch tag with a control character", ADMIN, "PATCH", C "/taken", NULL, "{\"tags\":[\"\\t\"]}", 400,
+     "invalid_tags", NULL},
+    {"patch 10,000 tags", ADMIN, "PATCH", C "/taken", NULL, "MANYTAGS", 400, "invalid_tags", NULL},
+    {"patch tags a string", ADMIN, "PATCH", C "/taken", NULL, "{\"tags\":\"a\"}", 400, "invalid_type", NULL},
+    {"patch title then a bad tag", ADMIN, "PATCH", C "/taken", NULL, "{\"title\":\"new\",\"tags\":[\"\"]}", 400,
+     "invalid_tags", NULL},
+    /* bulk create: all or none */
+    {"bulk with a bad url at 2", ADMIN, "POST", C, NULL,
+     "[{\"url\":\"https://t.example/1\",\"code\":\"b1\"},{\"url\":\"https://t.example/2\"},{\"url\":\"ftp://x\"}]", 400,
+     "invalid_url", NULL},
+    {"bulk with a bad tag at 1", ADMIN, "POST", C, NULL,
+     "[{\"url\":\"https://t.example/1\",\"code\":\"b1\"},{\"url\":\"https://t.example/2\",\"tags\":[\"\\u0001\"]}]",
+     400, "invalid_tags", NULL},
+    {"bulk with a taken code at 1", ADMIN, "POST", C, NULL,
+     "[{\"url\":\"https://t.example/1\",\"code\":\"b1\"},{\"url\":\"https://t.example/2\",\"code\":\"taken\"}]", 409,
+     "code_taken", NULL},
+    {"bulk with one code twice", ADMIN, "POST", C, NULL,
+     "[{\"url\":\"https://t.example/1\",\"code\":\"b1\"},{\"url\":\"https://t.example/2\",\"code\":\"b1\"}]", 409,
+     "code_taken", NULL},
+    {"bulk with an unknown field", ADMIN, "POST", C, NULL, "[{" U "},{" U ",\"colour\":1}]", 400, "unknown_field",
+     NULL},
+    {"bulk of nothing", ADMIN, "POST", C, NULL, "[]", 400, "invalid_json", NULL},
+    {"bulk of 1001", ADMIN, "POST", C, NULL, "BULK1001", 400, "invalid_json", NULL},
+    {"bulk of arrays", ADMIN, "POST", C, NULL,
+     "[["
+     "{" U "}"
+     "]]",
+     400, "invalid_json", NULL},
+    {"bulk read-only", READ_ONLY, "POST", C, NULL, "[{" U "}]", 403, "forbidden", NULL},
     /* URL rules */
     {"url missing", ADMIN, "POST", C, NULL, "{\"code\":\"abc\"}", 400, "invalid_url", NULL},
     {"url empty", ADMIN, "POST", C, NULL, "{\"url\":\"\"}", 400, "invalid_url", NULL},
@@ -127,6 +172,16 @@ static const struct error_case cases[] = {
     {"cursor plain id", ADMIN, "GET", C "?cursor=5", NULL, NULL, 400, "invalid_cursor", NULL},
     {"cursor other version", ADMIN, "GET", C "?cursor=djIuNQ", NULL, NULL, 400, "invalid_cursor", NULL},
     {"cursor empty", ADMIN, "GET", C "?cursor=", NULL, NULL, 400, "invalid_cursor", NULL},
+    {"unknown parameter", ADMIN, "GET", C "?colour=red", NULL, NULL, 400, "invalid_parameter", NULL},
+    {"misspelt tag", ADMIN, "GET", C "?tags=red", NULL, NULL, 400, "invalid_parameter", NULL},
+    {"unknown parameter after good ones", ADMIN, "GET", C "?limit=5&q=abc&x", NULL, NULL, 400, "invalid_parameter",
+     NULL},
+    {"q with a control character", ADMIN, "GET", C "?q=a%0Ab", NULL, NULL, 400, "invalid_parameter", NULL},
+    {"q not UTF-8", ADMIN, "GET", C "?q=%FF", NULL, NULL, 400, "invalid_parameter", NULL},
+    {"q of bad escapes", ADMIN, "GET", C "?q=%zz", NULL, NULL, 400, "invalid_parameter", NULL},
+    {"url filter not http", ADMIN, "GET", C "?url=ftp%3A%2F%2Fx", NULL, NULL, 400, "invalid_parameter", NULL},
+    {"tag filter empty", ADMIN, "GET", C "?tag=", NULL, NULL, 400, "invalid_parameter", NULL},
+    {"tag filter with a control character", ADMIN, "GET", C "?tag=%07", NULL, NULL, 400, "invalid_parameter", NULL},
     {"stats days 0", ADMIN, "GET", C "/taken/stats?days=0", NULL, NULL, 400, "invalid_days", NULL},
     {"stats days 367", ADMIN, "GET", C "/taken/stats?days=367", NULL, NULL, 400, "invalid_days", NULL},
     /* media type and size */
@@ -139,7 +194,7 @@ static const struct error_case cases[] = {
     {"json-ish type", ADMIN, "POST", C, "application/jsonx", "{" U "}", 415, "unsupported_media_type", NULL},
     {"patch text/plain", ADMIN, "PATCH", C "/taken", "text/plain", "{\"disabled\":true}", 415, "unsupported_media_type",
      NULL},
-    {"body over 64 KiB", ADMIN, "POST", C, NULL, "BIGBODY", 413, "payload_too_large", NULL},
+    {"body over the limit", ADMIN, "POST", C, NULL, "BIGBODY", 413, "payload_too_large", NULL},
     /* routes and methods */
     {"missing link", ADMIN, "GET", C "/nope", NULL, NULL, 404, "not_found", NULL},
     {"delete missing link", ADMIN, "DELETE", C "/nope", NULL, NULL, 404, "not_found", NULL},
@@ -210,8 +265,34 @@ static char *case_body(const struct error_case *c)
 		}
 		return b;
 	}
+	if (strcmp(c->body, "LONGTITLE") == 0) {
+		b = malloc(600);
+		ck_assert_ptr_nonnull(b);
+		sprintf(b, "{%s\"title\":\"%0513d\"}", strcmp(c->method, "PATCH") == 0 ? "" : U ",", 0);
+		return b;
+	}
+	if (strcmp(c->body, "MANYTAGS") == 0 || strcmp(c->body, "TAGS33") == 0) {
+		int n = c->body[0] == 'M' ? 10000 : 33, k;
+		b = malloc((size_t)n * 16 + 64);
+		ck_assert_ptr_nonnull(b);
+		k = sprintf(b, "{%s\"tags\":[", strcmp(c->method, "PATCH") == 0 ? "" : U ",");
+		for (int i = 0; i < n; i++)
+			k += sprintf(b + k, "%s\"t%d\"", i > 0 ? "," : "", i);
+		strcpy(b + k, "]}");
+		return b;
+	}
+	if (strcmp(c->body, "BULK1001") == 0) {
+		int k;
+		b = malloc(1001 * 48 + 8);
+		ck_assert_ptr_nonnull(b);
+		k = sprintf(b, "[");
+		for (int i = 0; i < 1001; i++)
+			k += sprintf(b + k, "%s{\"url\":\"https://t.example/%d\"}", i > 0 ? "," : "", i);
+		strcpy(b + k, "]");
+		return b;
+	}
 	if (strcmp(c->body, "BIGBODY") == 0) {
-		size_t n = 64 * 1024 + 1;
+		size_t n = API_BODY_MAX + 1;
 		b = malloc(n + 1);
 		ck_assert_ptr_nonnull(b);
 		memset(b, ' ', n);
@@ -285,9 +366,9 @@ static char *padded_body(size_t n, const char *code)
 	return b;
 }
 
-START_TEST(test_body_of_exactly_64_kib_is_accepted)
+START_TEST(test_body_of_exactly_the_limit_is_accepted)
 {
-	char *body = padded_body(64 * 1024, "edge");
+	char *body = padded_body(API_BODY_MAX, "edge");
 	struct http_result r;
 
 	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", C, body, &r), 201);
@@ -298,11 +379,11 @@ START_TEST(test_body_of_exactly_64_kib_is_accepted)
 }
 END_TEST
 
-START_TEST(test_chunked_body_over_64_kib_is_413)
+START_TEST(test_chunked_body_over_the_limit_is_413)
 {
 	static const char *const headers[] = {"Authorization: Bearer " API_TEST_TOKEN, API_JSON,
 	                                      "Transfer-Encoding: chunked", NULL};
-	char *body = padded_body(64 * 1024 + 100, "chunky");
+	char *body = padded_body(API_BODY_MAX + 100, "chunky");
 	char *before = client_list_text(&d), *after;
 	struct http_result r;
 	char url[128];
@@ -351,8 +432,8 @@ Suite *api_errors_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_refused_request_changes_nothing, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_tokens_never_logged);
-	tcase_add_test(tc, test_body_of_exactly_64_kib_is_accepted);
-	tcase_add_test(tc, test_chunked_body_over_64_kib_is_413);
+	tcase_add_test(tc, test_body_of_exactly_the_limit_is_accepted);
+	tcase_add_test(tc, test_chunked_body_over_the_limit_is_413);
 	suite_add_tcase(s, tc);
 	return s;
 }

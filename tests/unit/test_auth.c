@@ -15,6 +15,7 @@
 #define NOW 1700000000
 #define FIXED "fixed-admin-token-0123456789abcdefghijklmnopq"
 #define READER "reader-token-0123456789abcdefghijklmnopqrstuv"
+#define READER_NAME "reader"
 
 static char dir[256];
 static char path[300];
@@ -28,7 +29,7 @@ static void fixture_setup(void)
 	tempdb_make("auth", dir, sizeof(dir), path, sizeof(path));
 	ck_assert_msg(store_open(path, &st, e, sizeof(e)) == STORE_OK, "%s", e);
 	auth_token_hash(READER, hash);
-	ck_assert_int_eq(store_token_add(st, "reader", hash, STORE_ROLE_READ_ONLY, NOW), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, READER_NAME, hash, STORE_ROLE_READ_ONLY, NOW), STORE_OK);
 }
 
 static void fixture_teardown(void)
@@ -43,38 +44,44 @@ START_TEST(test_header_spellings)
 		const char *header;
 		enum auth_result want;
 		enum store_role role;
+		const char *name;
 	} rows[] = {
-	    {NULL, AUTH_MISSING, 0},
-	    {"", AUTH_MISSING, 0},
-	    {"Basic " FIXED, AUTH_MISSING, 0},
-	    {"Bearer", AUTH_MISSING, 0},
-	    {"Bearer ", AUTH_MISSING, 0},
-	    {"Bearer \t \t", AUTH_MISSING, 0},
-	    {"Bearer" FIXED, AUTH_MISSING, 0},
-	    {"Bearer:" FIXED, AUTH_MISSING, 0},
-	    {"Bearer " FIXED, AUTH_OK, STORE_ROLE_ADMIN},
-	    {"bearer " FIXED, AUTH_OK, STORE_ROLE_ADMIN},
-	    {"BEARER\t" FIXED, AUTH_OK, STORE_ROLE_ADMIN},
-	    {"Bearer  \t" FIXED " \t ", AUTH_OK, STORE_ROLE_ADMIN},
-	    {"Bearer " READER, AUTH_OK, STORE_ROLE_READ_ONLY},
-	    {"Bearer " FIXED "x", AUTH_INVALID, 0},
-	    {"Bearer " FIXED " x", AUTH_INVALID, 0},
-	    {"Bearer nobody-holds-this", AUTH_INVALID, 0},
+	    {NULL, AUTH_MISSING, 0, NULL},
+	    {"", AUTH_MISSING, 0, NULL},
+	    {"Basic " FIXED, AUTH_MISSING, 0, NULL},
+	    {"Bearer", AUTH_MISSING, 0, NULL},
+	    {"Bearer ", AUTH_MISSING, 0, NULL},
+	    {"Bearer \t \t", AUTH_MISSING, 0, NULL},
+	    {"Bearer" FIXED, AUTH_MISSING, 0, NULL},
+	    {"Bearer:" FIXED, AUTH_MISSING, 0, NULL},
+	    {"Bearer " FIXED, AUTH_OK, STORE_ROLE_ADMIN, AUTH_FIXED_TOKEN_NAME},
+	    {"bearer " FIXED, AUTH_OK, STORE_ROLE_ADMIN, AUTH_FIXED_TOKEN_NAME},
+	    {"BEARER\t" FIXED, AUTH_OK, STORE_ROLE_ADMIN, AUTH_FIXED_TOKEN_NAME},
+	    {"Bearer  \t" FIXED " \t ", AUTH_OK, STORE_ROLE_ADMIN, AUTH_FIXED_TOKEN_NAME},
+	    {"Bearer " READER, AUTH_OK, STORE_ROLE_READ_ONLY, NULL},
+	    {"Bearer " FIXED "x", AUTH_INVALID, 0, NULL},
+	    {"Bearer " FIXED " x", AUTH_INVALID, 0, NULL},
+	    {"Bearer nobody-holds-this", AUTH_INVALID, 0, NULL},
 	};
 	unsigned char fixed[STORE_TOKEN_HASH_LEN];
 
 	auth_token_hash(FIXED, fixed);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		enum store_role role = (enum store_role) - 1;
-		enum auth_result got = auth_check(st, fixed, rows[i].header, &role);
+		char name[STORE_TOKEN_NAME_MAX + 1] = "";
+		enum auth_result got = auth_check(st, fixed, rows[i].header, &role, name);
 
 		ck_assert_msg(got == rows[i].want, "row %zu (%s): %d, not %d", i,
 		              rows[i].header ? rows[i].header : "NULL", got, rows[i].want);
-		if (got == AUTH_OK)
+		if (got == AUTH_OK) {
 			ck_assert_int_eq(role, rows[i].role);
+			/* A stored token's name: the fixture's. */
+			ck_assert_str_eq(name, rows[i].name != NULL ? rows[i].name : READER_NAME);
+			ck_assert_int_eq(auth_check(st, fixed, rows[i].header, &role, NULL), AUTH_OK);
+		}
 	}
 	/* Without a fixed token, that one is just a token no one holds. */
-	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}), AUTH_INVALID);
+	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}, NULL), AUTH_INVALID);
 }
 END_TEST
 
@@ -88,7 +95,7 @@ START_TEST(test_store_that_cannot_answer)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE tokens", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(auth_check(st, NULL, "Bearer " READER, &role), AUTH_UNAVAILABLE);
+	ck_assert_int_eq(auth_check(st, NULL, "Bearer " READER, &role, NULL), AUTH_UNAVAILABLE);
 }
 END_TEST
 
@@ -111,7 +118,7 @@ START_TEST(test_bootstrap_makes_the_first_token_once)
 	ck_assert(created);
 	ck_assert_uint_eq(strlen(secret), AUTH_TOKEN_LEN);
 	snprintf(header, sizeof(header), "Bearer %s", secret);
-	ck_assert_int_eq(auth_check(st, NULL, header, &role), AUTH_OK);
+	ck_assert_int_eq(auth_check(st, NULL, header, &role, NULL), AUTH_OK);
 	ck_assert_int_eq(role, STORE_ROLE_ADMIN);
 	ck_assert_int_eq(auth_bootstrap(st, NOW, again, &created), STORE_OK);
 	ck_assert(!created);

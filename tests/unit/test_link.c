@@ -141,6 +141,98 @@ START_TEST(test_init_is_absent)
 	ck_assert(l.last_click_at == LINK_NO_TIME);
 	ck_assert_int_eq(l.clicks, 0);
 	ck_assert_int_eq(l.bot_clicks, 0);
+	ck_assert_str_eq(l.title, "");
+	ck_assert_int_eq(l.n_tags, 0);
+	ck_assert_str_eq(l.created_by, "");
+	ck_assert_str_eq(l.updated_by, "");
+}
+END_TEST
+
+/* Titles and tags: text of valid UTF-8 without control characters. */
+static const struct {
+	const char *text;
+	enum link_label_error title, tag;
+} labels[] = {
+    {"", LINK_LABEL_OK, LINK_LABEL_EMPTY},
+    {"plain words", LINK_LABEL_OK, LINK_LABEL_OK},
+    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", LINK_LABEL_OK, LINK_LABEL_OK},
+    {"<b>&amp;</b> \"q\" \\", LINK_LABEL_OK, LINK_LABEL_OK},
+    {"tab\there", LINK_LABEL_CONTROL, LINK_LABEL_CONTROL},
+    {"new\nline", LINK_LABEL_CONTROL, LINK_LABEL_CONTROL},
+    {"esc\x1b", LINK_LABEL_CONTROL, LINK_LABEL_CONTROL},
+    {"del\x7f", LINK_LABEL_CONTROL, LINK_LABEL_CONTROL},
+    {"c1 \xc2\x85", LINK_LABEL_CONTROL, LINK_LABEL_CONTROL},
+    {"c1 \xc2\x9f", LINK_LABEL_CONTROL, LINK_LABEL_CONTROL},
+    {"nbsp \xc2\xa0", LINK_LABEL_OK, LINK_LABEL_OK},
+    {"lone \x80", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"overlong \xc0\xaf", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"overlong \xe0\x80\xaf", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"overlong \xf0\x80\x80\xaf", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"surrogate \xed\xa0\x80", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"past U+10FFFF \xf4\x90\x80\x80", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"\xf5\x80\x80\x80", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"cut \xe2\x82", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+    {"bad continuation \xe2\x28\xac", LINK_LABEL_BAD_UTF8, LINK_LABEL_BAD_UTF8},
+};
+
+START_TEST(test_label_text_rules)
+{
+	const char *t = labels[_i].text;
+
+	ck_assert_msg(link_title_check(t, strlen(t)) == labels[_i].title, "title '%s'", t);
+	ck_assert_msg(link_tag_check(t, strlen(t)) == labels[_i].tag, "tag '%s'", t);
+}
+END_TEST
+
+START_TEST(test_label_lengths)
+{
+	char text[600];
+
+	memset(text, 'a', sizeof(text));
+	ck_assert_int_eq(link_title_check(text, LINK_TITLE_MAX), LINK_LABEL_OK);
+	ck_assert_int_eq(link_title_check(text, LINK_TITLE_MAX + 1), LINK_LABEL_TOO_LONG);
+	ck_assert_int_eq(link_tag_check(text, 64), LINK_LABEL_OK);
+	ck_assert_int_eq(link_tag_check(text, 65), LINK_LABEL_TOO_LONG);
+	/* A tag counts characters: 64 of four bytes each is 256 bytes. */
+	for (int i = 0; i < 65; i++)
+		memcpy(text + 4 * i, "\xf0\x9f\x98\x80", 4);
+	ck_assert_int_eq(link_tag_check(text, 256), LINK_LABEL_OK);
+	ck_assert_int_eq(link_tag_check(text, 260), LINK_LABEL_TOO_LONG);
+}
+END_TEST
+
+START_TEST(test_tags_fold_duplicates_up_to_32)
+{
+	struct link l;
+	char tag[8];
+
+	link_init(&l);
+	ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, "a", 1), LINK_LABEL_OK);
+	ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, "ab", 1), LINK_LABEL_OK); /* "a" again */
+	ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, "A", 1), LINK_LABEL_OK);  /* case counts */
+	ck_assert_int_eq(l.n_tags, 2);
+	ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, "", 0), LINK_LABEL_EMPTY);
+	for (int i = 2; i < LINK_TAGS_MAX; i++) {
+		snprintf(tag, sizeof(tag), "t%d", i);
+		ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, tag, strlen(tag)), LINK_LABEL_OK);
+	}
+	ck_assert_int_eq(l.n_tags, LINK_TAGS_MAX);
+	ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, "t2", 2), LINK_LABEL_OK); /* a duplicate still folds */
+	ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, "one more", 8), LINK_LABEL_TOO_MANY);
+	ck_assert_int_eq(l.n_tags, LINK_TAGS_MAX);
+	ck_assert_str_eq(l.tags[0], "a");
+	ck_assert_str_eq(l.tags[1], "A");
+}
+END_TEST
+
+START_TEST(test_label_error_messages)
+{
+	static const enum link_label_error all[] = {LINK_LABEL_OK,       LINK_LABEL_EMPTY,   LINK_LABEL_TOO_LONG,
+	                                            LINK_LABEL_BAD_UTF8, LINK_LABEL_CONTROL, LINK_LABEL_TOO_MANY};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		ck_assert_uint_gt(strlen(link_label_error_message(all[i])), 4);
+	ck_assert_str_eq(link_label_error_message((enum link_label_error)99), "invalid label");
+	ck_assert_str_eq(link_label_error_message(LINK_LABEL_CONTROL), "contains a control character");
 }
 END_TEST
 
@@ -245,6 +337,13 @@ Suite *link_suite(void)
 	tcase_add_test(tc, test_code_error_messages);
 	tcase_add_test(tc, test_code_syntax_ignores_reserved_words);
 	tcase_add_test(tc, test_time_or_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("labels");
+	tcase_add_loop_test(tc, test_label_text_rules, 0, (int)(sizeof(labels) / sizeof(labels[0])));
+	tcase_add_test(tc, test_label_lengths);
+	tcase_add_test(tc, test_tags_fold_duplicates_up_to_32);
+	tcase_add_test(tc, test_label_error_messages);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("statuses");

@@ -65,7 +65,7 @@ static void dump(char *out, size_t size)
 
 static struct link_input input(const char *url, const char *code)
 {
-	struct link_input in = {url, code, 0, LINK_NO_TIME, LINK_NO_LIMIT, false};
+	struct link_input in = {.url = url, .code = code, .expires_at = LINK_NO_TIME, .max_clicks = LINK_NO_LIMIT};
 	return in;
 }
 
@@ -320,6 +320,129 @@ START_TEST(test_store_errors)
 }
 END_TEST
 
+START_TEST(test_create_labels_and_author)
+{
+	static const char *const tags[] = {"b", "a", "b"};
+	static const size_t lens[] = {1, 1, 1};
+	struct link_input in = input("https://t.example/", "lab");
+	struct link out, got;
+
+	in.title = "A title";
+	in.title_len = 7;
+	in.tags = tags;
+	in.tag_lens = lens;
+	in.n_tags = 3;
+	in.by = "alice";
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	ck_assert_int_eq(store_link_lookup(st, "lab", &got), STORE_OK);
+	ck_assert_str_eq(got.title, "A title");
+	ck_assert_int_eq(got.n_tags, 2);
+	ck_assert_str_eq(got.tags[0], "b");
+	ck_assert_str_eq(got.tags[1], "a");
+	ck_assert_str_eq(got.created_by, "alice");
+	ck_assert_str_eq(got.updated_by, "alice");
+}
+END_TEST
+
+START_TEST(test_labels_refused_change_nothing)
+{
+	static const char *const ctl[] = {"ok", "a\x01"};
+	static const char *const many[] = {"1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10", "11",
+	                                   "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22",
+	                                   "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33"};
+	struct link_input in = input("https://t.example/", "lab");
+	char before[4096], after[4096];
+	struct link out;
+
+	dump(before, sizeof(before));
+	in.title = "a\tb";
+	in.title_len = 3;
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_title");
+	ck_assert_int_eq(err.http_status, 400);
+	in.title = NULL;
+	in.tags = ctl;
+	in.n_tags = 2;
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_tags");
+	ck_assert_ptr_nonnull(strstr(err.message, "tags[1]"));
+	in.tags = many;
+	in.n_tags = 33;
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_tags");
+	ck_assert_ptr_nonnull(strstr(err.message, "at most 32"));
+	dump(after, sizeof(after));
+	ck_assert_str_eq(after, before);
+}
+END_TEST
+
+START_TEST(test_batch_names_the_first_bad_item)
+{
+	struct link_input in[3] = {input("https://t.example/0", NULL), input("https://t.example/1", "one"),
+	                           input("https://t.example/2", "one")};
+	struct store_new_link *out = calloc(3, sizeof(*out));
+	char before[4096], after[4096];
+	size_t bad = 99;
+
+	ck_assert_ptr_nonnull(out);
+	dump(before, sizeof(before));
+	in[1].status = 200;
+	ck_assert_int_eq(link_admin_create_batch(st, BASE, 302, NOW, in, 3, out, &bad, &err), -1);
+	ck_assert_uint_eq(bad, 1);
+	ck_assert_str_eq(err.code, "invalid_status");
+	in[1].status = 0;
+	ck_assert_int_eq(link_admin_create_batch(st, BASE, 302, NOW, in, 3, out, &bad, &err), -1);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert_str_eq(err.code, "code_taken");
+	ck_assert_int_eq(err.http_status, 409);
+	dump(after, sizeof(after));
+	ck_assert_str_eq(after, before);
+
+	/* reuse with a code asked for is a plain create. */
+	in[2] = input("https://t.example/0", "two");
+	in[2].reuse = true;
+	in[0].reuse = true;
+	ck_assert_int_eq(link_admin_create_batch(st, BASE, 302, NOW, in, 3, out, &bad, &err), 0);
+	ck_assert(!out[0].reused);
+	ck_assert(!out[2].reused);
+	ck_assert_str_eq(out[2].link.code, "two");
+	ck_assert_int_eq(link_admin_create_batch(st, BASE, 302, NOW, in, 1, out, &bad, &err), 0);
+	ck_assert(out[0].reused);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_patch_labels)
+{
+	struct link_patch *p = calloc(1, sizeof(*p));
+	struct link_input in = input("https://t.example/", "lab");
+	struct link out;
+	char long_title[LINK_TITLE_MAX + 2];
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(link_admin_create(st, BASE, 302, NOW, &in, &out, &err), 0);
+	memset(long_title, 'x', sizeof(long_title) - 1);
+	long_title[sizeof(long_title) - 1] = '\0';
+	ck_assert_int_eq(link_admin_patch_title(p, long_title, strlen(long_title), &err), -1);
+	ck_assert_str_eq(err.code, "invalid_title");
+	ck_assert_int_eq(link_admin_patch_tag(p, "", 0, 4, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_tags");
+	ck_assert_ptr_nonnull(strstr(err.message, "tags[4]"));
+	memset(p, 0, sizeof(*p));
+	ck_assert_int_eq(link_admin_patch_title(p, "T", 1, &err), 0);
+	ck_assert_int_eq(link_admin_patch_tag(p, "x", 1, 0, &err), 0);
+	ck_assert_int_eq(link_admin_patch_tag(p, "y", 1, 1, &err), 0);
+	ck_assert_int_eq(link_admin_patch_tag(p, "x", 1, 2, &err), 0);
+	ck_assert_uint_eq(p->fields, PATCH_TITLE | PATCH_TAGS);
+	snprintf(p->by, sizeof(p->by), "bob");
+	ck_assert_int_eq(link_admin_update(st, BASE, "lab", p, NOW + 1, &out, &err), 0);
+	ck_assert_str_eq(out.title, "T");
+	ck_assert_int_eq(out.n_tags, 2);
+	ck_assert_str_eq(out.updated_by, "bob");
+	free(p);
+}
+END_TEST
+
 Suite *link_admin_suite(void)
 {
 	Suite *s = suite_create("link_admin");
@@ -333,6 +456,10 @@ Suite *link_admin_suite(void)
 	tcase_add_loop_test(tc, test_create_refused_changes_nothing, 0, (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(tc, test_create_url_message_is_the_rule);
 	tcase_add_test(tc, test_create_refuses_an_expiry_not_in_the_future);
+	tcase_add_test(tc, test_create_labels_and_author);
+	tcase_add_test(tc, test_labels_refused_change_nothing);
+	tcase_add_test(tc, test_batch_names_the_first_bad_item);
+	tcase_add_test(tc, test_patch_labels);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("update");

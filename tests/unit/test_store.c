@@ -171,6 +171,13 @@ static int64_t link_count(void)
 	return sql_int("SELECT count(*) FROM links");
 }
 
+/* Keeps the id of the first link listed in *(int64_t *)ctx. */
+static int first_id_fn(const struct link *l, void *ctx)
+{
+	*(int64_t *)ctx = l->id;
+	return 1;
+}
+
 /* ---- schema ---- */
 
 START_TEST(test_open_creates_schema_at_latest_version)
@@ -257,6 +264,18 @@ START_TEST(test_migrations_from_version_1_keep_links)
 	st = NULL;
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
 	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'old'"), 9);
+	/* A link from before 005 has no labels and is found by q. */
+	open_store();
+	ck_assert_int_eq(store_link_lookup(st, "old", &l), STORE_OK);
+	ck_assert_str_eq(l.title, "");
+	ck_assert_int_eq(l.n_tags, 0);
+	ck_assert_str_eq(l.created_by, "");
+	{
+		struct link_filter f = {NULL, "OLD.EXAMPLE", NULL, 0};
+		int64_t found_id = 0;
+		ck_assert_int_eq(store_link_find(st, &f, 0, 10, first_id_fn, &found_id), STORE_OK);
+		ck_assert_int_eq(found_id, l.id);
+	}
 }
 END_TEST
 
@@ -725,6 +744,336 @@ START_TEST(test_concurrent_creates)
 	}
 	ck_assert_int_eq(link_count(), 400);
 	ck_assert_int_eq(sql_int("SELECT count(DISTINCT code) FROM links"), 400);
+}
+END_TEST
+
+/* ---- labels, find, batches ---- */
+
+/* A link with a title, tags (with the characters JSON escapes) and an author. */
+static void make_labelled(struct link *l, const char *code, const char *url, const char *title, const char *by)
+{
+	static const char *const tags[] = {"plain", "quote\"d", "back\\slash", "caf\xc3\xa9", "emoji \xf0\x9f\x98\x80"};
+
+	make_link(l, code, url);
+	snprintf(l->title, sizeof(l->title), "%s", title);
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		ck_assert_int_eq(link_tag_add(l->tags, &l->n_tags, tags[i], strlen(tags[i])), LINK_LABEL_OK);
+	snprintf(l->created_by, sizeof(l->created_by), "%s", by);
+	snprintf(l->updated_by, sizeof(l->updated_by), "%s", by);
+}
+
+static void assert_same_labels(const struct link *a, const struct link *b)
+{
+	ck_assert_str_eq(a->title, b->title);
+	ck_assert_int_eq(a->n_tags, b->n_tags);
+	for (int i = 0; i < a->n_tags; i++)
+		ck_assert_str_eq(a->tags[i], b->tags[i]);
+	ck_assert_str_eq(a->created_by, b->created_by);
+	ck_assert_str_eq(a->updated_by, b->updated_by);
+}
+
+START_TEST(test_labels_round_trip)
+{
+	struct link *l = malloc(sizeof(*l)), *got = malloc(sizeof(*got)), *out = malloc(sizeof(*out));
+	struct link_patch *p = calloc(1, sizeof(*p));
+	struct collect c;
+
+	ck_assert(l != NULL && got != NULL && out != NULL && p != NULL);
+	use_backend(_i);
+	open_store();
+	make_labelled(l, "lab", "https://lab.example/", "A \"title\" \xe2\x80\x94 here", "alice");
+	ck_assert_int_eq(store_link_create(st, l, link_code_generate, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "lab", got), STORE_OK);
+	assert_same_labels(l, got);
+	ck_assert_int_eq(store_link_resolve(st, "lab", got), STORE_OK);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_link_list(st, 0, 10, collect_fn, &c), STORE_OK);
+	ck_assert_int_eq(c.n, 1);
+
+	/* An update without labels keeps them and records who made it. */
+	p->fields = PATCH_STATUS;
+	p->status = 301;
+	snprintf(p->by, sizeof(p->by), "bob");
+	ck_assert_int_eq(store_link_update(st, "lab", p, 1700000500, out), STORE_OK);
+	ck_assert_str_eq(out->title, l->title);
+	ck_assert_int_eq(out->n_tags, 5);
+	ck_assert_str_eq(out->created_by, "alice");
+	ck_assert_str_eq(out->updated_by, "bob");
+
+	/* Labels replaced, then cleared. */
+	p->fields = PATCH_TITLE | PATCH_TAGS;
+	snprintf(p->title, sizeof(p->title), "new");
+	p->n_tags = 0;
+	ck_assert_int_eq(link_tag_add(p->tags, &p->n_tags, "one", 3), LINK_LABEL_OK);
+	ck_assert_int_eq(store_link_update(st, "lab", p, 1700000600, out), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "lab", got), STORE_OK);
+	ck_assert_str_eq(got->title, "new");
+	ck_assert_int_eq(got->n_tags, 1);
+	ck_assert_str_eq(got->tags[0], "one");
+	p->title[0] = '\0';
+	p->n_tags = 0;
+	p->by[0] = '\0';
+	ck_assert_int_eq(store_link_update(st, "lab", p, 1700000700, out), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "lab", got), STORE_OK);
+	ck_assert_str_eq(got->title, "");
+	ck_assert_int_eq(got->n_tags, 0);
+	ck_assert_str_eq(got->updated_by, "");
+	free(l);
+	free(got);
+	free(out);
+	free(p);
+}
+END_TEST
+
+/* The codes that store_link_find() lists for f after after_id, joined by ','. */
+static const char *find_codes(const struct link_filter *f, int64_t after_id, int limit, char *out, size_t size)
+{
+	struct collect c;
+	size_t n = 0;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_link_find(st, f, after_id, limit, collect_fn, &c), STORE_OK);
+	out[0] = '\0';
+	for (int i = 0; i < c.n; i++)
+		n += (size_t)snprintf(out + n, size - n, "%s%s", i > 0 ? "," : "", c.codes[i]);
+	return out;
+}
+
+/* Creates a link with a title and tags given as one string split at ','. */
+static int64_t create_tagged(const char *code, const char *url, const char *title, const char *tags)
+{
+	struct link l;
+
+	make_link(&l, code, url);
+	snprintf(l.title, sizeof(l.title), "%s", title);
+	for (const char *t = tags; *t != '\0';) {
+		size_t len = strcspn(t, ",");
+		ck_assert_int_eq(link_tag_add(l.tags, &l.n_tags, t, len), LINK_LABEL_OK);
+		t += len + (t[len] == ',');
+	}
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	return l.id;
+}
+
+START_TEST(test_find_by_url_q_and_tags)
+{
+	const char *en[] = {"en"}, *docs_en[] = {"docs", "en"}, *none[] = {"nope"};
+	char out[256];
+	struct collect c;
+	int64_t g1;
+
+	use_backend(_i);
+	open_store();
+	g1 = create_tagged("g1", "https://docs.example/guide", "User Guide", "docs,en");
+	create_tagged("g2", "https://docs.example/guide", "", "docs,fr");
+	create_tagged("cart", "https://shop.example/cart", "Checkout 100%", "shop");
+	create_tagged("api", "https://docs.example/api", "", "docs,en,api");
+
+	struct link_filter f = {"https://docs.example/guide", NULL, NULL, 0};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "g1,g2");
+	ck_assert_str_eq(find_codes(&f, g1, 10, out, sizeof(out)), "g2");
+	ck_assert_str_eq(find_codes(&f, 0, 1, out, sizeof(out)), "g1");
+	f.tags = en;
+	f.n_tags = 1;
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "g1");
+
+	f = (struct link_filter){NULL, NULL, docs_en, 2};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "g1,api");
+	f.q = "GUI"; /* the trigram index */
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "g1");
+	f.q = "gu"; /* too short for trigrams */
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "g1");
+	f = (struct link_filter){NULL, NULL, none, 1};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "");
+
+	f = (struct link_filter){NULL, "checkout", NULL, 0};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "cart");
+	f.q = "100%";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "cart");
+	f.q = "0%";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "cart");
+	f.q = "%";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "cart");
+	f.q = "_";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "");
+	f.q = "\"docs\"";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "");
+	f.q = "FR"; /* a tag, short */
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "g2");
+	f.q = "docs.example/a";
+	f.url = "https://docs.example/api";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "api");
+	f.q = "ap";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "api");
+
+	/* Stopped by the callback; no rows for limit 0. */
+	f = (struct link_filter){NULL, "docs", NULL, 0};
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 1;
+	ck_assert_int_eq(store_link_find(st, &f, 0, 10, collect_fn, &c), STORE_OK);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(find_codes(&f, 0, 0, out, sizeof(out)), "");
+
+	/* Deleted and changed links leave the indexes. */
+	ck_assert_int_eq(store_link_delete(st, "g2"), STORE_OK);
+	f = (struct link_filter){NULL, NULL, docs_en, 1};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "g1,api");
+	f = (struct link_filter){NULL, "fr", NULL, 0};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "");
+}
+END_TEST
+
+START_TEST(test_create_batch_all_or_none)
+{
+	static const char *const codes[] = {"taken01", "fresh01", "fresh02", NULL};
+	static const char *const failing[] = {NULL};
+	struct store_new_link *b = calloc(3, sizeof(*b));
+	struct script sc = {codes, 0};
+	size_t bad = 99;
+
+	ck_assert_ptr_nonnull(b);
+	use_backend(_i);
+	open_store();
+	create("taken01", "https://a.example/");
+	create("taken", "https://a.example/");
+
+	/* A custom code taken: none is written, its index is told. */
+	make_link(&b[0].link, "n1", "https://n.example/1");
+	make_link(&b[1].link, "", "https://n.example/2");
+	make_link(&b[2].link, "taken", "https://n.example/3");
+	ck_assert_int_eq(store_link_create_batch(st, b, 3, link_code_generate, NULL, &bad), STORE_CONFLICT);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert_int_eq(link_count(), 2);
+	ck_assert_str_eq(b[1].link.code, ""); /* a drawn code is cleared */
+	ck_assert_str_eq(b[0].link.code, "n1");
+
+	/* The same code twice in one batch. */
+	make_link(&b[2].link, "n1", "https://n.example/3");
+	ck_assert_int_eq(store_link_create_batch(st, b, 3, link_code_generate, NULL, &bad), STORE_CONFLICT);
+	ck_assert_uint_eq(bad, 2);
+	ck_assert_int_eq(link_count(), 2);
+
+	/* A drawn code taken is drawn again. */
+	make_link(&b[2].link, "n3", "https://n.example/3");
+	ck_assert_int_eq(store_link_create_batch(st, b, 3, scripted_gen, &sc, &bad), STORE_OK);
+	ck_assert_str_eq(b[1].link.code, "fresh01");
+	ck_assert_int_eq(sc.calls, 2);
+	ck_assert_int_gt(b[0].link.id, 0);
+	ck_assert_int_gt(b[1].link.id, b[0].link.id);
+	ck_assert_int_gt(b[2].link.id, b[1].link.id);
+	ck_assert_int_eq(link_count(), 5);
+
+	/* A generator that fails writes nothing. */
+	make_link(&b[0].link, "", "https://n.example/4");
+	sc = (struct script){failing, 0};
+	ck_assert_int_eq(store_link_create_batch(st, b, 1, scripted_gen, &sc, &bad), STORE_ERROR);
+	ck_assert_int_eq(link_count(), 5);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_create_batch_reuses_an_identical_link)
+{
+	struct store_new_link *b = calloc(4, sizeof(*b));
+	struct link_patch p;
+	struct link out;
+	size_t bad;
+
+	ck_assert_ptr_nonnull(b);
+	use_backend(_i);
+	open_store();
+	create("old", "https://r.example/");
+	for (int i = 0; i < 4; i++) {
+		make_link(&b[i].link, "", i < 2 ? "https://r.example/" : "https://r.example/new");
+		b[i].reuse = true;
+	}
+	b[1].link.max_clicks = 5; /* other options: a new link */
+	ck_assert_int_eq(store_link_create_batch(st, b, 4, link_code_generate, NULL, &bad), STORE_OK);
+	ck_assert(b[0].reused);
+	ck_assert_str_eq(b[0].link.code, "old");
+	ck_assert(!b[1].reused);
+	ck_assert(!b[2].reused);
+	ck_assert(b[3].reused); /* the one made earlier in the batch */
+	ck_assert_str_eq(b[3].link.code, b[2].link.code);
+	ck_assert_int_eq(link_count(), 3);
+
+	/* A disabled link is not reused; nor without reuse. */
+	memset(&p, 0, sizeof(p));
+	p.fields = PATCH_DISABLED;
+	p.disabled = true;
+	ck_assert_int_eq(store_link_update(st, "old", &p, 1700000100, &out), STORE_OK);
+	make_link(&b[0].link, "", "https://r.example/");
+	b[0].reuse = true;
+	make_link(&b[1].link, "", "https://r.example/new");
+	b[1].reuse = false;
+	ck_assert_int_eq(store_link_create_batch(st, b, 2, link_code_generate, NULL, &bad), STORE_OK);
+	ck_assert(!b[0].reused);
+	ck_assert(!b[1].reused);
+	ck_assert_int_eq(link_count(), 5);
+	free(b);
+}
+END_TEST
+
+/* The tags column as another writer may leave it: every JSON escape is
+ * read; what is not an array of strings ends the tags. (The triggers refuse
+ * malformed JSON; they are dropped here to write a damaged column.) */
+START_TEST(test_tags_column_read_from_any_json)
+{
+	static const struct {
+		const char *json;
+		int n;
+		const char *last;
+	} rows[] = {
+	    {"[\"a\\\"b\", \"\\\\\", \"\\/\\b\\f\\n\\r\\t\"]", 3, "/\b\f\n\r\t"},
+	    {"[\"\\u00e9\\u0041\",\"\\ud83d\\ude00\",\"\\u20ac\"]", 3, "\xe2\x82\xac"},
+	    {"[\"\\ud83d\"]", 1, "\xed\xa0\xbd"},
+	    {"[\"ok\",5]", 1, "ok"},
+	    {"[\"ok\",\"cut", 1, "ok"},
+	    {"[\"ok\",\"bad\\q\"]", 1, "ok"},
+	    {"[\"ok\",\"bad\\", 1, "ok"},
+	    {"[\"ok\",\"\\u12\"]", 1, "ok"},
+	    {"{}", 0, NULL},
+	    {"[]", 0, NULL},
+	};
+	char sql[512];
+	struct link l;
+
+	use_backend(SQLITE);
+	open_store();
+	create("t", "https://t.example/");
+	sql_exec("DROP TRIGGER link_tags_changed; DROP TRIGGER link_search_changed");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *q = sqlite3_mprintf("UPDATE links SET tags = %Q WHERE code = 't'", rows[i].json);
+		snprintf(sql, sizeof(sql), "%s", q);
+		sqlite3_free(q);
+		sql_exec(sql);
+		ck_assert_int_eq(store_link_lookup(st, "t", &l), STORE_OK);
+		ck_assert_msg(l.n_tags == rows[i].n, "%s: %d tags", rows[i].json, l.n_tags);
+		if (rows[i].last != NULL)
+			ck_assert_str_eq(l.tags[l.n_tags - 1], rows[i].last);
+	}
+}
+END_TEST
+
+/* The triggers keep link_tag and link_search whoever writes links,
+ * INSERT OR REPLACE included. */
+START_TEST(test_label_indexes_kept_by_triggers)
+{
+	char out[128];
+
+	use_backend(SQLITE);
+	open_store();
+	create_tagged("t", "https://t.example/", "Title", "a,b");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_tag"), 2);
+	sql_exec("INSERT OR REPLACE INTO links (id, code, url, status, created_at, updated_at, tags) "
+	         "SELECT id, 't', 'https://replaced.example/', 302, 1, 1, '[\"c\"]' FROM links WHERE code = 't'");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_tag"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_search"), 1);
+	struct link_filter f = {NULL, "replaced", NULL, 0};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "t");
+	sql_exec("PRAGMA foreign_keys = OFF; DELETE FROM links");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_tag"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_search"), 0);
 }
 END_TEST
 
@@ -1751,6 +2100,12 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_list_keyset_paging, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_concurrent_creates, 0, N_BACKENDS);
 
+	tc = test_case(s, "labels");
+	tcase_add_loop_test(tc, test_labels_round_trip, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_find_by_url_q_and_tags, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_create_batch_all_or_none, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_create_batch_reuses_an_identical_link, 0, N_BACKENDS);
+
 	tc = test_case(s, "clicks");
 	tcase_add_loop_test(tc, test_clicks_write_totals_daily_referrers, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_take_click_is_exact_across_connections, 0, N_BACKENDS);
@@ -1789,6 +2144,10 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
 	                    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
 	tcase_add_test(tc, test_link_epoch_triggers);
+
+	tc = test_case(s, "sqlite_labels");
+	tcase_add_test(tc, test_tags_column_read_from_any_json);
+	tcase_add_test(tc, test_label_indexes_kept_by_triggers);
 
 	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
