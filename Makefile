@@ -1,7 +1,9 @@
 # shortd — a URL-shortener HTTP daemon.
 #   make          build build/shortd
 #   make check    install missing Debian packages, build, run every test
-#                 (the admin page's in chromium too: make check-browser)
+#                 (the admin page's in chromium too: make check-browser;
+#                 doc/openapi.json against a validator and the daemon's
+#                 answers: make openapi-run)
 #   make check-load  the long load cases (tests/load), run by .ci/run
 #   make check-pg the API, redirect and click suites with every daemon on
 #                 PostgreSQL (a throw-away cluster), and the several-node tests
@@ -51,7 +53,7 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 # Every module but main.c goes into a static library that the tests link too.
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/migrations_pg_data.o \
-	   $(BUILD)/obj/admin_assets.o
+	   $(BUILD)/obj/admin_assets.o $(BUILD)/obj/openapi_doc.o
 LIB     := $(BUILD)/libshortd.a
 SQLITE_MIGRATIONS := $(sort $(wildcard sql/sqlite/*.sql))
 PG_MIGRATIONS     := $(sort $(wildcard sql/postgres/*.sql))
@@ -62,7 +64,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-browser browser-run check-load check-mhd1 mhd1 load-run pg-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
+.PHONY: all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run pg-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB) $(EXTRA_OBJ)
@@ -93,6 +95,13 @@ $(BUILD)/admin_assets.c: $(WEB_FILES) tools/embed_web.sh | $(BUILD)/obj
 	sh tools/embed_web.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/admin_assets.o: $(BUILD)/admin_assets.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The API's OpenAPI document (doc/openapi.json), served at
+# /api/v1/openapi.json as api.h's api_openapi_json.
+$(BUILD)/openapi_doc.c: doc/openapi.json tools/embed_openapi.sh | $(BUILD)/obj
+	sh tools/embed_openapi.sh doc/openapi.json > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/openapi_doc.o: $(BUILD)/openapi_doc.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 # A test file's NAME_suite() is declared only in the generated runner, and a
 # fuzz driver's entry point only by libFuzzer, hence no prototype for them.
@@ -127,7 +136,7 @@ $(BUILD)/obj:
 
 # check: set-up first (a separate make, so pkg-config runs after deps).
 check: deps
-	$(MAKE) --no-print-directory test-run docs-run browser-run
+	$(MAKE) --no-print-directory test-run docs-run browser-run openapi-run
 
 # check-browser: the admin page driven in Debian's chromium by playwright-core,
 # installed by npm ci from tests/browser/package-lock.json (no browser is
@@ -145,6 +154,20 @@ $(BROWSER_MODULES): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 
 browser-run: $(BUILD)/shortd $(BROWSER_MODULES)
 	node $(BROWSER_DIR)/admin.test.js $(BUILD)/shortd
+
+# openapi-run: doc/openapi.json validated by @apidevtools/swagger-parser, and
+# the real daemon's answers to a walk through every operation checked
+# against its schemas with ajv; both installed by npm ci from
+# tests/openapi/package-lock.json.
+OPENAPI_DIR := tests/openapi
+OPENAPI_MODULES := $(OPENAPI_DIR)/node_modules/.package-lock.json
+
+$(OPENAPI_MODULES): $(OPENAPI_DIR)/package.json $(OPENAPI_DIR)/package-lock.json
+	cd $(OPENAPI_DIR) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+openapi-run: $(BUILD)/shortd $(OPENAPI_MODULES)
+	node $(OPENAPI_DIR)/openapi.test.js $(BUILD)/shortd
 
 # docs-run: the README's marked examples, run in order against a fresh daemon
 # and compared with what the README shows; make install/uninstall, the
@@ -319,7 +342,7 @@ $(BUILD)/obj/fuzz_support/%.o: tests/support/%.c | $(BUILD)/obj
 
 # The API drivers' fixture (a store and an API made once per process).
 FUZZ_API_FIXTURE := $(BUILD)/obj/fuzz_support/api_fixture.o
-FUZZ_API_DRIVERS := api_cursor api_link_body request_target
+FUZZ_API_DRIVERS := api_cursor api_link_body api_token_body request_target
 
 $(FUZZ_API_FIXTURE): tests/fuzz/api_fixture.c tests/fuzz/api_fixture.h tests/fuzz/fuzz.h | $(BUILD)/obj
 	@mkdir -p $(dir $@)

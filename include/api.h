@@ -1,6 +1,8 @@
 /*
  * The admin JSON API under /api/v1: links (create, read, list, update,
- * delete) and their click stats, behind Bearer tokens. JSON in and out with
+ * delete) and their click stats, and the tokens themselves (list, create,
+ * revoke; admin tokens only), behind Bearer tokens; its OpenAPI document
+ * at /api/v1/openapi.json, without a token. JSON in and out with
  * Jansson; every rule on a link is link_admin.c's, so the API and the CLI accept
  * and refuse the same input. A refused request changes nothing.
  */
@@ -24,13 +26,18 @@
 #define API_STATS_DAYS_MAX 366
 #define API_STATS_REFERRERS 10
 
+/* doc/openapi.json as built in (tools/embed_openapi.sh), NUL-terminated. */
+extern const char api_openapi_json[];
+extern const size_t api_openapi_json_len;
+
 struct api;
 
 /*
  * Makes the API over store and clicks (which may be NULL: no pending clicks).
  * cfg is read at each request (its base_url is completed once the server has
  * bound). admin_token, when not NULL, is a fixed admin token (only its hash
- * is kept). Returns 0, or -1 when out of memory.
+ * is kept). Each request's token use is handed to clicks, which writes the
+ * tokens' last_used_at in its batches. Returns 0, or -1 when out of memory.
  */
 int api_new(const struct config *cfg, struct store *store, struct clicks *clicks, const char *admin_token,
             struct api **out);

@@ -58,7 +58,21 @@ void clicks_record(struct clicks *c, int64_t link_id, int64_t now, bool bot, con
  * rings first, so a click answered before the call is counted. */
 void clicks_pending(struct clicks *c, int64_t link_id, int64_t *human, int64_t *bot, int64_t *last_at);
 
-/* Writes everything pending now (used by tests and shutdown). */
+/*
+ * Records that an API token was used at `at` (unix seconds): raises the
+ * time kept for it in memory, which the flusher writes with the clicks of
+ * its interval (store_token_uses_write), so a token's stored last_used_at
+ * trails its last use by at most one interval (and is written at
+ * clicks_stop). Takes a mutex of its own for a few instructions, never the
+ * flusher's; no store call. Out of memory, the use goes unrecorded.
+ */
+void clicks_token_used(struct clicks *c, int64_t token_id, int64_t at);
+
+/* The latest use of a token recorded and not yet written, or LINK_NO_TIME. */
+int64_t clicks_token_pending(struct clicks *c, int64_t token_id);
+
+/* Writes everything pending now, clicks and token uses (used by tests and
+ * shutdown); -1 when a write failed (what it held is kept). */
 int clicks_flush(struct clicks *c);
 
 /* Runs fn under the lock that orders flushes, so a store read inside fn and

@@ -36,9 +36,11 @@ enum store_status {
 enum store_role { STORE_ROLE_ADMIN = 0, STORE_ROLE_READ_ONLY = 1 };
 
 struct store_token {
+	int64_t id; /* names the token for its life; never given to another token */
 	char name[STORE_TOKEN_NAME_MAX + 1];
 	enum store_role role;
 	int64_t created_at;
+	int64_t last_used_at; /* as last written (see store_token_uses_write); LINK_NO_TIME: never */
 	unsigned char hash[STORE_TOKEN_HASH_LEN]; /* the stored SHA-256, never the secret */
 };
 
@@ -258,6 +260,12 @@ int store_link_daily(struct store *s, int64_t link_id, int64_t since, struct sto
 int store_link_referrers(struct store *s, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
                          size_t *n);
 
+/* A token's latest use seen, for store_token_uses_write(). */
+struct store_token_use {
+	int64_t id;
+	int64_t at; /* unix seconds */
+};
+
 /* Tokens, stored only as a SHA-256 hash. */
 int store_token_add(struct store *s, const char *name, const unsigned char hash[STORE_TOKEN_HASH_LEN],
                     enum store_role role, int64_t now);
@@ -265,6 +273,16 @@ int store_token_find(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_
 int store_token_list(struct store *s, store_token_fn fn, void *ctx);
 int store_token_revoke(struct store *s, const char *name);
 int store_token_count(struct store *s, int64_t *count);
+
+/* Revokes the token with this id: STORE_OK, STORE_NOT_FOUND when there is
+ * none, and, with keep_an_admin, STORE_CONFLICT (nothing revoked) when it
+ * is the only admin token left. The check and the delete are one atomic
+ * step, so two concurrent revokes cannot both pass it. */
+int store_token_revoke_id(struct store *s, int64_t id, bool keep_an_admin);
+
+/* Raises each token's last_used_at to at (never lowers it), all in one
+ * transaction; uses of tokens revoked since are dropped. */
+int store_token_uses_write(struct store *s, const struct store_token_use *uses, size_t n);
 
 /* A human name for a status, never NULL. */
 const char *store_status_message(int status);

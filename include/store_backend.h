@@ -71,6 +71,8 @@ struct store_ops {
 	int (*token_list)(void *impl, store_token_fn fn, void *ctx);
 	int (*token_revoke)(void *impl, const char *name);
 	int (*token_count)(void *impl, int64_t *count);
+	int (*token_revoke_id)(void *impl, int64_t id, bool keep_an_admin);
+	int (*token_uses_write)(void *impl, const struct store_token_use *uses, size_t n);
 };
 
 extern const struct store_ops store_sqlite_ops;

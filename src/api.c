@@ -1,5 +1,7 @@
 /*
- * The admin JSON API: /api/v1/links and /api/v1/links/{code}[/stats|/qr].
+ * The admin JSON API: /api/v1/links and /api/v1/links/{code}[/stats|/qr],
+ * /api/v1/tokens[/{id}] (admin tokens only), and /api/v1/openapi.json (the
+ * one path answered without a token).
  *
  * A request goes through the same gates in the same order: token (401),
  * route (404), method (405), role (403), body size (413), media type (415),
@@ -34,6 +36,8 @@
 #include "url.h"
 
 #define API_PREFIX "/api/v1/links"
+#define TOKENS_PREFIX "/api/v1/tokens"
+#define OPENAPI_PATH "/api/v1/openapi.json"
 #define CURSOR_MAX 64
 #define QUERY_VALUE_MAX 128
 
@@ -1221,13 +1225,217 @@ static void handle_qr(struct api *a, const struct http_request *req, const char 
 	resp->body_len = len;
 }
 
+/* ---- tokens: /api/v1/tokens[/{id}], admin tokens only ---- */
+
+struct token_list_call {
+	struct api *a;
+	json_t *items;
+	bool oom;
+};
+
+/* A token's JSON: never its secret or its hash. last_used_at counts the
+ * use not yet written too. */
+static json_t *token_json(struct api *a, const struct store_token *t)
+{
+	int64_t last = t->last_used_at;
+	int64_t pending = a->clicks != NULL ? clicks_token_pending(a->clicks, t->id) : LINK_NO_TIME;
+
+	if (pending != LINK_NO_TIME && (last == LINK_NO_TIME || pending > last))
+		last = pending;
+	return json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name, "role",
+	                 t->role == STORE_ROLE_ADMIN ? "admin" : "read", "created_at",
+	                 link_json_time_or_null(t->created_at), "last_used_at", link_json_time_or_null(last));
+}
+
+static int token_list_item(const struct store_token *t, void *ctx)
+{
+	struct token_list_call *c = ctx;
+
+	if (json_array_append_new(c->items, token_json(c->a, t)) != 0) {
+		c->oom = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void handle_token_list(struct api *a, struct http_response *resp)
+{
+	struct token_list_call c = {.a = a, .items = json_array()};
+	int rc;
+
+	if (c.items == NULL) {
+		reply_error(resp, 503, "unavailable", "out of memory");
+		return;
+	}
+	rc = store_token_list(a->store, token_list_item, &c);
+	if (rc != STORE_OK || c.oom) {
+		json_decref(c.items);
+		reply_error(resp, 503, "unavailable", "the tokens could not be listed: %s",
+		            c.oom ? "out of memory" : store_status_message(rc));
+		return;
+	}
+	reply_json(resp, 200, json_pack("{s:o}", "items", c.items));
+}
+
+static int decode_token_create(const json_t *obj, const char **name, enum store_role *role, struct body_error *e)
+{
+	const char *key, *r = NULL;
+	json_t *v;
+
+	*name = NULL;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (strcmp(key, "name") == 0) {
+			if (!json_is_string(v))
+				return wrong_type(e, key, "a string");
+			*name = json_string_value(v);
+		} else if (strcmp(key, "role") == 0) {
+			if (!json_is_string(v))
+				return wrong_type(e, key, "a string");
+			r = json_string_value(v);
+		} else {
+			return body_refuse(e, "unknown_field",
+			                   "unknown field '%.64s' (a token is created from name and role)", key);
+		}
+	}
+	if (*name == NULL || !auth_token_name_ok(*name))
+		return body_refuse(e, "invalid_name", "name must be 1 to %d printable ASCII characters without spaces",
+		                   STORE_TOKEN_NAME_MAX);
+	if (r == NULL || (strcmp(r, "admin") != 0 && strcmp(r, "read") != 0))
+		return body_refuse(e, "invalid_role", "role must be \"admin\" or \"read\"");
+	*role = strcmp(r, "admin") == 0 ? STORE_ROLE_ADMIN : STORE_ROLE_READ_ONLY;
+	return 0;
+}
+
+/* POST /api/v1/tokens: 201 with the token's secret, the only time it is
+ * ever shown; only its hash is kept. */
+static void handle_token_create(struct api *a, const struct http_request *req, struct http_response *resp)
+{
+	char secret[AUTH_TOKEN_LEN + 1];
+	unsigned char hash[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+	enum store_role role = STORE_ROLE_READ_ONLY;
+	struct body_error e;
+	const char *name;
+	json_t *obj = NULL, *j;
+	int rc;
+
+	if (body_json(req, false, &obj, &e) != 0 || decode_token_create(obj, &name, &role, &e) != 0) {
+		reply_error(resp, e.status, e.code, "%s", e.message);
+		goto out;
+	}
+	auth_token_generate(secret, hash);
+	rc = store_token_add(a->store, name, hash, role, req->now);
+	if (rc == STORE_OK)
+		rc = store_token_find(a->store, hash, &t);
+	if (rc == STORE_CONFLICT) {
+		reply_error(resp, 409, "name_taken", "a token named '%s' exists", name);
+	} else if (rc != STORE_OK) {
+		reply_error(resp, 503, "unavailable", "the token could not be stored: %s", store_status_message(rc));
+	} else {
+		j = token_json(a, &t);
+		if (j != NULL && json_object_set_new(j, "token", json_string(secret)) != 0) {
+			json_decref(j);
+			j = NULL;
+		}
+		if (j == NULL)
+			store_token_revoke_id(a->store, t.id, false); /* nobody will see it: not kept */
+		reply_json(resp, 201, j);
+	}
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(hash, sizeof(hash));
+	sodium_memzero(t.hash, sizeof(t.hash));
+out:
+	json_decref(obj);
+}
+
+/* DELETE /api/v1/tokens/{id}: 204. The last admin token is kept (409)
+ * unless a fixed admin token (SHORTD_ADMIN_TOKEN) still opens the API. */
+static void handle_token_revoke(struct api *a, int64_t id, struct http_response *resp)
+{
+	int rc = store_token_revoke_id(a->store, id, !a->has_fixed);
+
+	if (rc == STORE_OK)
+		reply_no_content(resp);
+	else if (rc == STORE_NOT_FOUND)
+		reply_error(resp, 404, "not_found", "no token with id %" PRId64, id);
+	else if (rc == STORE_CONFLICT)
+		reply_error(resp, 409, "last_admin_token",
+		            "this is the last admin token; create another admin token before revoking it");
+	else
+		reply_error(resp, 503, "unavailable", "the token could not be revoked: %s", store_status_message(rc));
+}
+
+/* The same gates as the links' in the same order: route, method, role,
+ * size, media type, then the body. */
+static void handle_tokens(struct api *a, const struct http_request *req, enum store_role role,
+                          struct http_response *resp)
+{
+	const char *rest = req->path + sizeof(TOKENS_PREFIX) - 1;
+	bool collection = rest[0] == '\0';
+	const char *allow = collection ? "GET, HEAD, POST" : "DELETE";
+	uint64_t id = 0;
+
+	if (!collection && num_parse(rest + 1, 1, INT64_MAX, &id) != NUM_OK) {
+		reply_error(resp, 404, "not_found",
+		            "no such endpoint (a token is /api/v1/tokens/{id}, its numeric id)");
+		return;
+	}
+	if (collection ? req->method != HTTP_GET && req->method != HTTP_HEAD && req->method != HTTP_POST
+	               : req->method != HTTP_DELETE) {
+		reply_error(resp, 405, "method_not_allowed", "%s is not allowed here; use %s", req->method_name, allow);
+		resp->allow = allow;
+		return;
+	}
+	if (role != STORE_ROLE_ADMIN) {
+		reply_error(resp, 403, "forbidden", "tokens are managed with an admin token; this one is read-only");
+		return;
+	}
+	if (req->body_too_large) {
+		reply_error(resp, 413, "payload_too_large", "the request body is over %d bytes", API_BODY_MAX);
+		return;
+	}
+	if (req->method == HTTP_POST && !is_json_media_type(req->content_type)) {
+		reply_error(resp, 415, "unsupported_media_type", "send the body as Content-Type: application/json");
+		return;
+	}
+	if (!collection)
+		handle_token_revoke(a, (int64_t)id, resp);
+	else if (req->method == HTTP_POST)
+		handle_token_create(a, req, resp);
+	else
+		handle_token_list(a, resp);
+}
+
+/* GET /api/v1/openapi.json: the document, without a token; it describes
+ * the API, nothing of this server's data. */
+static void handle_openapi(const struct http_request *req, struct http_response *resp)
+{
+	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+		reply_error(resp, 405, "method_not_allowed", "%s is not allowed here; use GET, HEAD", req->method_name);
+		resp->allow = "GET, HEAD";
+		return;
+	}
+	reply_headers(resp, 200);
+	resp->cache_control = "no-cache";
+	resp->content_type = "application/json";
+	resp->body = api_openapi_json;
+	resp->body_len = api_openapi_json_len;
+}
+
 /* ---- the gates ---- */
 
+/* Checks the token; a token of the store that passes has its use recorded
+ * (written by the click flusher, never here). */
 static bool authorised(struct api *a, const struct http_request *req, struct http_response *resp, enum store_role *role,
                        char name[STORE_TOKEN_NAME_MAX + 1])
 {
-	switch (auth_check(a->store, a->has_fixed ? a->fixed_hash : NULL, req->authorization, role, name)) {
+	int64_t token_id = 0;
+
+	switch (auth_check(a->store, a->has_fixed ? a->fixed_hash : NULL, req->authorization, role, name, &token_id)) {
 	case AUTH_OK:
+		if (token_id != 0 && a->clicks != NULL)
+			clicks_token_used(a->clicks, token_id, req->now);
 		return true;
 	case AUTH_MISSING:
 		reply_error(resp, 401, "unauthorized", "send a token as 'Authorization: Bearer TOKEN'");
@@ -1250,8 +1458,17 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 	enum api_route route;
 	bool writes;
 
+	if (strcmp(req->path, OPENAPI_PATH) == 0) {
+		handle_openapi(req, resp);
+		return;
+	}
 	if (!authorised(a, req, resp, &role, who))
 		return;
+	if (strncmp(req->path, TOKENS_PREFIX, sizeof(TOKENS_PREFIX) - 1) == 0 &&
+	    (req->path[sizeof(TOKENS_PREFIX) - 1] == '\0' || req->path[sizeof(TOKENS_PREFIX) - 1] == '/')) {
+		handle_tokens(a, req, role, resp);
+		return;
+	}
 	route = route_of(req->path, code, sizeof(code));
 	if (route == ROUTE_NONE) {
 		reply_error(resp, 404, "not_found", "no such endpoint (see /api/v1/links)");

@@ -20,13 +20,27 @@ void auth_token_generate(char out[AUTH_TOKEN_LEN + 1], unsigned char hash[STORE_
 	auth_token_hash(out, hash);
 }
 
+bool auth_token_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > STORE_TOKEN_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch <= 0x20 || ch >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
 void auth_token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH_LEN])
 {
 	crypto_hash_sha256(hash, (const unsigned char *)token, strlen(token));
 }
 
 enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, const char *authorization,
-                            enum store_role *role, char name[STORE_TOKEN_NAME_MAX + 1])
+                            enum store_role *role, char name[STORE_TOKEN_NAME_MAX + 1], int64_t *token_id)
 {
 	unsigned char hash[STORE_TOKEN_HASH_LEN];
 	struct store_token t;
@@ -49,6 +63,8 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 		*role = STORE_ROLE_ADMIN;
 		if (name != NULL)
 			snprintf(name, STORE_TOKEN_NAME_MAX + 1, "%s", AUTH_FIXED_TOKEN_NAME);
+		if (token_id != NULL)
+			*token_id = 0;
 		return AUTH_OK;
 	}
 	/* The store's index finds the row by the SHA-256 (its timing reveals
@@ -66,6 +82,8 @@ enum auth_result auth_check(struct store *s, const unsigned char *fixed_hash, co
 	*role = t.role;
 	if (name != NULL)
 		memcpy(name, t.name, sizeof(t.name));
+	if (token_id != NULL)
+		*token_id = t.id;
 	return AUTH_OK;
 }
 

@@ -13,6 +13,11 @@
  * Limited links (max_clicks) also keep an exact in-memory total per link in
  * one of SHARDS hash tables, each with its own mutex: only redirects of
  * limited links that hash to the same shard ever meet on a lock.
+ *
+ * The same flusher writes when each API token was last used: an API request
+ * only raises its token's time in a small table under a mutex of its own
+ * (never c->lock, which a flush holds while it writes), and every interval
+ * the table is taken whole and written in one transaction.
  */
 #include "clicks.h"
 
@@ -73,8 +78,17 @@ struct shard {
 	size_t n;
 };
 
+/* Tokens used since the last write, each with its latest time: as many
+ * entries as tokens seen in one interval, searched in order. */
+struct token_uses {
+	pthread_mutex_t lock;
+	struct store_token_use *use;
+	size_t n, cap;
+};
+
 struct clicks {
 	struct store *store;
+	struct token_uses tokens;
 	int interval_ms;
 	pthread_mutex_t lock; /* recursive: the consumer side */
 	pthread_cond_t wake;
@@ -263,6 +277,84 @@ static int write_pending(struct clicks *c)
 	return 0;
 }
 
+/* ---- token uses ---- */
+
+/* Raises the entry of id to at, adding it when absent; -1 when out of
+ * memory. Caller holds u->lock. */
+static int token_use_add(struct token_uses *u, int64_t id, int64_t at)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		if (u->use[i].id == id) {
+			if (at > u->use[i].at)
+				u->use[i].at = at;
+			return 0;
+		}
+	}
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 16;
+		struct store_token_use *grown = realloc(u->use, cap * sizeof(*grown));
+		if (grown == NULL)
+			return -1;
+		u->use = grown;
+		u->cap = cap;
+	}
+	u->use[u->n++] = (struct store_token_use){id, at};
+	return 0;
+}
+
+/* Takes the table whole and writes it; a failed write puts its entries
+ * back (uses recorded meanwhile keep the later time). Requests go on
+ * recording during the write: the table is not held while the store is. */
+static int write_token_uses(struct clicks *c)
+{
+	struct token_uses *u = &c->tokens;
+	struct store_token_use *taken;
+	size_t n;
+	int rc;
+
+	pthread_mutex_lock(&u->lock);
+	taken = u->use;
+	n = u->n;
+	u->use = NULL;
+	u->n = 0;
+	u->cap = 0;
+	pthread_mutex_unlock(&u->lock);
+	if (n == 0) {
+		free(taken);
+		return 0;
+	}
+	rc = store_token_uses_write(c->store, taken, n);
+	if (rc != STORE_OK) {
+		pthread_mutex_lock(&u->lock);
+		for (size_t i = 0; i < n; i++)
+			token_use_add(u, taken[i].id,
+			              taken[i].at); /* out of memory: that time is lost, not the token */
+		pthread_mutex_unlock(&u->lock);
+	}
+	free(taken);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+void clicks_token_used(struct clicks *c, int64_t token_id, int64_t at)
+{
+	pthread_mutex_lock(&c->tokens.lock);
+	token_use_add(&c->tokens, token_id, at); /* out of memory: this use goes unrecorded */
+	pthread_mutex_unlock(&c->tokens.lock);
+}
+
+int64_t clicks_token_pending(struct clicks *c, int64_t token_id)
+{
+	int64_t at = LINK_NO_TIME;
+
+	pthread_mutex_lock(&c->tokens.lock);
+	for (size_t i = 0; i < c->tokens.n; i++) {
+		if (c->tokens.use[i].id == token_id)
+			at = c->tokens.use[i].at;
+	}
+	pthread_mutex_unlock(&c->tokens.lock);
+	return at;
+}
+
 static void deadline_after(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
@@ -292,8 +384,10 @@ static void *flusher(void *arg)
 			/* Looks at the database's path even with nothing to write,
 			 * so a moved or deleted file is found (and logged) at once;
 			 * while it is gone the clicks stay here. */
-			if (store_check(c->store) == STORE_OK)
+			if (store_check(c->store) == STORE_OK) {
 				write_pending(c);
+				write_token_uses(c);
+			}
 			last_write = now_usec();
 		}
 	}
@@ -334,6 +428,7 @@ int clicks_start(struct store *store, int interval_ms, struct clicks **out)
 	pthread_condattr_destroy(&ca);
 	for (int i = 0; i < SHARDS; i++)
 		pthread_mutex_init(&c->shards[i].lock, NULL);
+	pthread_mutex_init(&c->tokens.lock, NULL);
 	if (thread_registry_new(ring_new, ring_free, NULL, &c->rings) != 0)
 		goto fail;
 	if (pthread_create(&c->thread, NULL, flusher, c) != 0) {
@@ -343,6 +438,7 @@ int clicks_start(struct store *store, int interval_ms, struct clicks **out)
 	*out = c;
 	return 0;
 fail:
+	pthread_mutex_destroy(&c->tokens.lock);
 	for (int i = 0; i < SHARDS; i++)
 		pthread_mutex_destroy(&c->shards[i].lock);
 	pthread_cond_destroy(&c->wake);
@@ -370,9 +466,13 @@ int clicks_stop(struct clicks *c)
 	if (rc != 0)
 		fprintf(stderr, "shortd: clicks: %zu pending click rows could not be written\n", c->agg.n);
 	pthread_mutex_unlock(&c->lock);
+	if (write_token_uses(c) != 0)
+		fprintf(stderr, "shortd: tokens: the last uses of %zu tokens could not be written\n", c->tokens.n);
 
 	thread_registry_free(c->rings);
 	free(c->agg.slot);
+	free(c->tokens.use);
+	pthread_mutex_destroy(&c->tokens.lock);
 	for (int i = 0; i < SHARDS; i++) {
 		free(c->shards[i].slot);
 		pthread_mutex_destroy(&c->shards[i].lock);
@@ -447,6 +547,8 @@ int clicks_flush(struct clicks *c)
 	drain(c);
 	rc = write_pending(c);
 	pthread_mutex_unlock(&c->lock);
+	if (write_token_uses(c) != 0)
+		rc = -1;
 	return rc;
 }
 

@@ -20,28 +20,18 @@ enum {
 	OPT_READ_ONLY,
 };
 
+/* name, role, created, last used ("never"): the daemon writes a use within
+ * one --flush-interval of it. */
 static int print_token(const struct store_token *t, void *ctx)
 {
-	char when[RFC3339_LEN + 1];
+	char when[RFC3339_LEN + 1], used[RFC3339_LEN + 1] = "never";
 
 	(void)ctx;
 	rfc3339_format(t->created_at, when);
-	printf("%s\t%s\t%s\n", t->name, t->role == STORE_ROLE_READ_ONLY ? "read-only" : "admin", when);
+	if (t->last_used_at != LINK_NO_TIME)
+		rfc3339_format(t->last_used_at, used);
+	printf("%s\t%s\t%s\t%s\n", t->name, t->role == STORE_ROLE_READ_ONLY ? "read-only" : "admin", when, used);
 	return 0;
-}
-
-static bool token_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > STORE_TOKEN_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)name[i];
-		if (ch <= 0x20 || ch >= 0x7f)
-			return false;
-	}
-	return true;
 }
 
 int cmd_token_main(int argc, char **argv)
@@ -92,7 +82,7 @@ int cmd_token_main(int argc, char **argv)
 			         (unsigned)randombytes_uniform(0x10000));
 			name = generated;
 		}
-		if (!token_name_ok(name))
+		if (!auth_token_name_ok(name))
 			return cmd_usage_error("--name: expected 1 to 64 printable characters without spaces, got '%s'",
 			                       name);
 		if ((rc = cmd_open_store(&c, &s)) != 0)

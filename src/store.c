@@ -330,6 +330,16 @@ int store_token_count(struct store *s, int64_t *count)
 	return s->ops->token_count(s->impl, count);
 }
 
+int store_token_revoke_id(struct store *s, int64_t id, bool keep_an_admin)
+{
+	return s->ops->token_revoke_id(s->impl, id, keep_an_admin);
+}
+
+int store_token_uses_write(struct store *s, const struct store_token_use *uses, size_t n)
+{
+	return s->ops->token_uses_write(s->impl, uses, n);
+}
+
 const char *store_status_message(int status)
 {
 	switch (status) {

@@ -69,6 +69,12 @@
  * field by field, link by link, as SQLite does. */
 #define TRIGRAM_MIN 3
 
+#define TOKEN_COLUMNS "name, role, created_at, encode(hash, 'hex'), id, last_used_at"
+
+/* The key of the transaction lock that revokes by id take, so that two
+ * nodes revoking the last two admin tokens at once cannot both pass. */
+#define TOKENS_LOCK_KEY "7358003543"
+
 /* The key of the transaction lock that creates with "reuse" take, so that
  * identical requests racing on several nodes make one link. */
 #define REUSE_LOCK_KEY "7358003542"
@@ -91,6 +97,9 @@ enum stmt {
 	S_TOKEN_FIND,
 	S_TOKEN_LIST,
 	S_TOKEN_REVOKE,
+	S_TOKEN_REVOKE_ID,
+	S_TOKEN_EXISTS,
+	S_TOKEN_USED,
 	S_TOKEN_COUNT,
 	S_COUNT,
 };
@@ -124,9 +133,13 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REFERRERS] = "SELECT host, sum(clicks) AS n FROM referrers_daily WHERE link_id = $1 AND day >= $2 "
                     "GROUP BY host ORDER BY n DESC, host LIMIT $3",
     [S_TOKEN_ADD] = "INSERT INTO tokens (name, hash, role, created_at) VALUES ($1, decode($2, 'hex'), $3, $4)",
-    [S_TOKEN_FIND] = "SELECT name, role, created_at, encode(hash, 'hex') FROM tokens WHERE hash = decode($1, 'hex')",
-    [S_TOKEN_LIST] = "SELECT name, role, created_at, encode(hash, 'hex') FROM tokens ORDER BY id",
+    [S_TOKEN_FIND] = "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = decode($1, 'hex')",
+    [S_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY id",
     [S_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = $1",
+    [S_TOKEN_REVOKE_ID] = "DELETE FROM tokens WHERE id = $1 AND ($2 = 0 OR role <> 0 OR "
+                          "(SELECT count(*) FROM tokens WHERE role = 0) > 1)",
+    [S_TOKEN_EXISTS] = "SELECT 1 FROM tokens WHERE id = $1",
+    [S_TOKEN_USED] = "UPDATE tokens SET last_used_at = greatest(coalesce(last_used_at, $2), $2) WHERE id = $1",
     [S_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
 };
 
@@ -1415,6 +1428,8 @@ static void token_from_row(const PGresult *r, int row, struct store_token *t)
 	col_copy(r, row, 0, t->name, sizeof(t->name));
 	t->role = col_int(r, row, 1, 0) == 1 ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN;
 	t->created_at = col_int(r, row, 2, 0);
+	t->id = col_int(r, row, 4, 0);
+	t->last_used_at = col_int(r, row, 5, LINK_NO_TIME);
 	memset(t->hash, 0, sizeof(t->hash));
 	if (strlen(hex) == 2 * STORE_TOKEN_HASH_LEN) {
 		for (int i = 0; i < STORE_TOKEN_HASH_LEN; i++)
@@ -1497,6 +1512,55 @@ static int pg_token_revoke(void *impl, const char *name)
 	return finish(p, pc, status);
 }
 
+/* The check of the last admin token and the delete in one transaction,
+ * after the tokens lock: a revoke on another node waits, then sees it. */
+static int pg_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
+{
+	struct pg *p = impl;
+	struct params a = {0};
+	struct pconn *pc;
+	PGresult *r;
+	int status = begin(p, &pc);
+
+	if (status != STORE_OK)
+		return status;
+	status = exec_simple(p, pc, "SELECT pg_advisory_xact_lock(" TOKENS_LOCK_KEY ")");
+	p_int(&a, id);
+	p_int(&a, keep_an_admin ? 1 : 0);
+	r = status == STORE_OK ? run(p, pc, S_TOKEN_REVOKE_ID, &a, PGRES_COMMAND_OK, &status) : NULL;
+	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0) {
+		/* Nothing deleted: the token is absent, or it is the last admin one. */
+		a.n = 1;
+		PQclear(r);
+		r = run(p, pc, S_TOKEN_EXISTS, &a, PGRES_TUPLES_OK, &status);
+		if (r != NULL)
+			status = PQntuples(r) > 0 ? STORE_CONFLICT : STORE_NOT_FOUND;
+	}
+	PQclear(r);
+	return finish(p, pc, status);
+}
+
+static int pg_token_uses_write(void *impl, const struct store_token_use *uses, size_t n)
+{
+	struct pg *p = impl;
+	struct pconn *pc;
+	int status;
+
+	if (n == 0)
+		return STORE_OK;
+	status = begin(p, &pc);
+	for (size_t i = 0; i < n && status == STORE_OK; i++) {
+		struct params a = {0};
+		p_int(&a, uses[i].id);
+		p_int(&a, uses[i].at);
+		/* a token revoked since matches no row */
+		PQclear(run(p, pc, S_TOKEN_USED, &a, PGRES_COMMAND_OK, &status));
+	}
+	if (pc == NULL)
+		return status;
+	return finish(p, pc, status);
+}
+
 static int pg_token_count(void *impl, int64_t *count)
 {
 	PGresult *r;
@@ -1537,4 +1601,6 @@ const struct store_ops store_pg_ops = {
     .token_list = pg_token_list,
     .token_revoke = pg_token_revoke,
     .token_count = pg_token_count,
+    .token_revoke_id = pg_token_revoke_id,
+    .token_uses_write = pg_token_uses_write,
 };

@@ -58,6 +58,8 @@
  * by LIKE, link by link. */
 #define TRIGRAM_MIN 3
 
+#define TOKEN_COLUMNS "name, role, created_at, hash, id, last_used_at"
+
 enum reader_stmt {
 	R_LOOKUP,
 	R_LIST,
@@ -77,8 +79,8 @@ static const char *const reader_sql[R_COUNT] = {
                 "ORDER BY day LIMIT ?3",
     [R_REFERRERS] = "SELECT host, SUM(clicks) AS n FROM referrers_daily WHERE link_id = ?1 AND "
                     "day >= ?2 GROUP BY host ORDER BY n DESC, host LIMIT ?3",
-    [R_TOKEN_FIND] = "SELECT name, role, created_at, hash FROM tokens WHERE hash = ?1",
-    [R_TOKEN_LIST] = "SELECT name, role, created_at, hash FROM tokens ORDER BY id",
+    [R_TOKEN_FIND] = "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?1",
+    [R_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY id",
     [R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
     [R_EPOCH] = "SELECT n FROM link_epoch WHERE id = 1",
 };
@@ -94,6 +96,9 @@ enum writer_stmt {
 	W_CLICK_REFERRER,
 	W_TOKEN_ADD,
 	W_TOKEN_REVOKE,
+	W_TOKEN_REVOKE_ID,
+	W_TOKEN_EXISTS,
+	W_TOKEN_USED,
 	W_COUNT,
 };
 
@@ -117,6 +122,12 @@ static const char *const writer_sql[W_COUNT] = {
                          "ON CONFLICT (link_id, day, host) DO UPDATE SET clicks = clicks + excluded.clicks",
     [W_TOKEN_ADD] = "INSERT INTO tokens (name, hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
     [W_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
+    /* One statement, so no other writer can revoke the other admin tokens
+     * between the count and the delete. */
+    [W_TOKEN_REVOKE_ID] = "DELETE FROM tokens WHERE id = ?1 AND (?2 = 0 OR role <> 0 OR "
+                          "(SELECT count(*) FROM tokens WHERE role = 0) > 1)",
+    [W_TOKEN_EXISTS] = "SELECT 1 FROM tokens WHERE id = ?1",
+    [W_TOKEN_USED] = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1",
 };
 
 /* The WAL-index header: the first 48 bytes of the -shm file, then its
@@ -1547,6 +1558,8 @@ static void token_from_row(sqlite3_stmt *st, struct store_token *t)
 	memset(t->hash, 0, sizeof(t->hash));
 	if (sqlite3_column_bytes(st, 3) == STORE_TOKEN_HASH_LEN)
 		memcpy(t->hash, sqlite3_column_blob(st, 3), STORE_TOKEN_HASH_LEN);
+	t->id = sqlite3_column_int64(st, 4);
+	t->last_used_at = sqlite3_column_type(st, 5) == SQLITE_NULL ? LINK_NO_TIME : sqlite3_column_int64(st, 5);
 }
 
 static int sq_token_add(void *impl, const char *name, const unsigned char *hash, enum store_role role, int64_t now)
@@ -1630,6 +1643,70 @@ static int sq_token_revoke(void *impl, const char *name)
 	return status;
 }
 
+static int sq_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->wstmt[W_TOKEN_REVOKE_ID];
+	int rc, status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status != STORE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, keep_an_admin ? 1 : 0);
+	rc = step_reset(st);
+	if (rc != SQLITE_DONE) {
+		status = sq_error(q->w, "revoke token", rc);
+		goto out;
+	}
+	if (sqlite3_changes(q->w) > 0)
+		goto out;
+	/* Nothing deleted: the token is absent, or it is the last admin one. */
+	st = q->wstmt[W_TOKEN_EXISTS];
+	sqlite3_bind_int64(st, 1, id);
+	rc = step_reset(st);
+	if (rc == SQLITE_ROW)
+		status = STORE_CONFLICT;
+	else if (rc == SQLITE_DONE)
+		status = STORE_NOT_FOUND;
+	else
+		status = sq_error(q->w, "revoke token", rc);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+static int sq_token_uses_write(void *impl, const struct store_token_use *uses, size_t n)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->wstmt[W_TOKEN_USED];
+	int rc = SQLITE_DONE, status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_int64(st, 1, uses[i].id);
+		sqlite3_bind_int64(st, 2, uses[i].at);
+		rc = step_reset(st); /* a token revoked since matches no row */
+	}
+	if (rc != SQLITE_DONE) {
+		status = sq_error(q->w, "write token uses", rc);
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
 static int sq_token_count(void *impl, int64_t *count)
 {
 	struct reader *r = reader_get(impl);
@@ -1664,4 +1741,6 @@ const struct store_ops store_sqlite_ops = {
     .token_list = sq_token_list,
     .token_revoke = sq_token_revoke,
     .token_count = sq_token_count,
+    .token_revoke_id = sq_token_revoke_id,
+    .token_uses_write = sq_token_uses_write,
 };

@@ -15,11 +15,10 @@
 (function () {
   const TOKEN_KEY = 'shortd.token';
   const PAGE_SIZE = 25;
-  /* No link can have this code (codes are [A-Za-z0-9_-]), so deleting it
-   * changes nothing; the API answers 403 to a read-only token before it looks
-   * the code up, and 404 to an admin token. That is how the page learns the
-   * token's role without an endpoint of its own. */
-  const ROLE_PROBE = '/api/v1/links/~';
+  /* Listing the tokens is for admin tokens only: the API answers 200 to an
+   * admin token and 403 to a read-only one, which is how the page learns the
+   * token's role. It only reads. */
+  const ROLE_CHECK = '/api/v1/tokens';
 
   const STATUS_HELP = {
     '': 'The daemon\'s --default-status applies.',
@@ -203,17 +202,20 @@
   /* Checks the token, learns its role and shows the page; false when refused. */
   async function start(token) {
     state.token = token;
-    const probe = await fetch(ROLE_PROBE, {
-      method: 'DELETE',
+    const check = await fetch(ROLE_CHECK, {
+      method: 'GET',
       headers: { Authorization: 'Bearer ' + token },
       cache: 'no-store',
       credentials: 'omit',
     });
-    if (probe.status === 401) {
+    await check.arrayBuffer();
+    if (check.status === 401) {
       signOut('The token was refused (revoked or wrong).');
       return false;
     }
-    state.admin = probe.status !== 403;
+    if (check.status !== 200 && check.status !== 403)
+      throw new Error('the token could not be checked (HTTP ' + check.status + ')');
+    state.admin = check.status === 200;
     sessionStorage.setItem(TOKEN_KEY, token);
     document.body.classList.toggle('read-only', !state.admin);
     for (const w of document.querySelectorAll('[data-write]'))

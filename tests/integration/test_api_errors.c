@@ -30,6 +30,9 @@ struct error_case {
 
 #define C "/api/v1/links"
 #define U "\"url\":\"https://t.example/p\""
+#define T "/api/v1/tokens"
+#define N "\"name\":\"new\""
+#define R "\"role\":\"admin\""
 
 static const struct error_case cases[] = {
     /* JSON itself */
@@ -199,7 +202,7 @@ static const struct error_case cases[] = {
     {"missing link", ADMIN, "GET", C "/nope", NULL, NULL, 404, "not_found", NULL},
     {"delete missing link", ADMIN, "DELETE", C "/nope", NULL, NULL, 404, "not_found", NULL},
     {"stats of missing link", ADMIN, "GET", C "/nope/stats", NULL, NULL, 404, "not_found", NULL},
-    {"unknown endpoint", ADMIN, "GET", "/api/v1/tokens", NULL, NULL, 404, "not_found", NULL},
+    {"unknown endpoint", ADMIN, "GET", "/api/v1/users", NULL, NULL, 404, "not_found", NULL},
     {"unknown version", ADMIN, "GET", "/api/v2/links", NULL, NULL, 404, "not_found", NULL},
     {"below a link", ADMIN, "GET", C "/taken/other", NULL, NULL, 404, "not_found", NULL},
     {"trailing slash", ADMIN, "GET", C "/", NULL, NULL, 404, "not_found", NULL},
@@ -216,6 +219,47 @@ static const struct error_case cases[] = {
     {"read-only create", READ_ONLY, "POST", C, NULL, "{" U "}", 403, "forbidden", NULL},
     {"read-only update", READ_ONLY, "PATCH", C "/taken", NULL, "{\"disabled\":true}", 403, "forbidden", NULL},
     {"read-only delete", READ_ONLY, "DELETE", C "/taken", NULL, NULL, 403, "forbidden", NULL},
+    /* /api/v1/tokens: admin tokens only, and the same gates */
+    {"tokens not JSON", ADMIN, "POST", T, NULL, "{", 400, "invalid_json", NULL},
+    {"tokens an array", ADMIN, "POST", T, NULL, "[" N "]", 400, "invalid_json", NULL},
+    {"tokens empty body", ADMIN, "POST", T, NULL, "", 400, "invalid_json", NULL},
+    {"tokens duplicate key", ADMIN, "POST", T, NULL, "{" N "," N "," R "}", 400, "invalid_json", NULL},
+    {"token name missing", ADMIN, "POST", T, NULL, "{" R "}", 400, "invalid_name", NULL},
+    {"token name empty", ADMIN, "POST", T, NULL, "{\"name\":\"\"," R "}", 400, "invalid_name", NULL},
+    {"token name with a space", ADMIN, "POST", T, NULL, "{\"name\":\"a b\"," R "}", 400, "invalid_name", NULL},
+    {"token name with a tab", ADMIN, "POST", T, NULL, "{\"name\":\"a\\tb\"," R "}", 400, "invalid_name", NULL},
+    {"token name not ASCII", ADMIN, "POST", T, NULL, "{\"name\":\"caf\\u00e9\"," R "}", 400, "invalid_name", NULL},
+    {"token name of 65", ADMIN, "POST", T, NULL,
+     "{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"," R "}", 400, "invalid_name",
+     NULL},
+    {"token name a number", ADMIN, "POST", T, NULL, "{\"name\":5," R "}", 400, "invalid_type", NULL},
+    {"token name null", ADMIN, "POST", T, NULL, "{\"name\":null," R "}", 400, "invalid_type", NULL},
+    {"token role missing", ADMIN, "POST", T, NULL, "{" N "}", 400, "invalid_role", NULL},
+    {"token role root", ADMIN, "POST", T, NULL, "{" N ",\"role\":\"root\"}", 400, "invalid_role", NULL},
+    {"token role read-only", ADMIN, "POST", T, NULL, "{" N ",\"role\":\"read-only\"}", 400, "invalid_role", NULL},
+    {"token role in capitals", ADMIN, "POST", T, NULL, "{" N ",\"role\":\"ADMIN\"}", 400, "invalid_role", NULL},
+    {"token role a number", ADMIN, "POST", T, NULL, "{" N ",\"role\":0}", 400, "invalid_type", NULL},
+    {"token with its secret", ADMIN, "POST", T, NULL, "{" N "," R ",\"token\":\"mine\"}", 400, "unknown_field", NULL},
+    {"token name taken", ADMIN, "POST", T, NULL, "{\"name\":\"viewer\"," R "}", 409, "name_taken", NULL},
+    {"tokens text/plain", ADMIN, "POST", T, "text/plain", "{" N "," R "}", 415, "unsupported_media_type", NULL},
+    {"tokens body over 64 KiB", ADMIN, "POST", T, NULL, "BIGBODY", 413, "payload_too_large", NULL},
+    {"tokens PUT", ADMIN, "PUT", T, NULL, "{" N "," R "}", 405, "method_not_allowed", "GET, HEAD, POST"},
+    {"tokens DELETE all", ADMIN, "DELETE", T, NULL, NULL, 405, "method_not_allowed", "GET, HEAD, POST"},
+    {"token GET one", ADMIN, "GET", T "/1", NULL, NULL, 405, "method_not_allowed", "DELETE"},
+    {"token PATCH", ADMIN, "PATCH", T "/1", NULL, "{" R "}", 405, "method_not_allowed", "DELETE"},
+    {"token id not a number", ADMIN, "DELETE", T "/viewer", NULL, NULL, 404, "not_found", NULL},
+    {"token id 0", ADMIN, "DELETE", T "/0", NULL, NULL, 404, "not_found", NULL},
+    {"token id signed", ADMIN, "DELETE", T "/+1", NULL, NULL, 404, "not_found", NULL},
+    {"token id absent", ADMIN, "DELETE", T "/999", NULL, NULL, 404, "not_found", NULL},
+    {"token id past int64", ADMIN, "DELETE", T "/9223372036854775808", NULL, NULL, 404, "not_found", NULL},
+    {"below a token", ADMIN, "DELETE", T "/1/x", NULL, NULL, 404, "not_found", NULL},
+    {"tokens trailing slash", ADMIN, "GET", T "/", NULL, NULL, 404, "not_found", NULL},
+    {"tokens no token", NOBODY, "GET", T, NULL, NULL, 401, "unauthorized", NULL},
+    {"tokens wrong token", WRONG, "POST", T, NULL, "{" N "," R "}", 401, "unauthorized", NULL},
+    {"tokens read-only list", READ_ONLY, "GET", T, NULL, NULL, 403, "forbidden", NULL},
+    {"tokens read-only create", READ_ONLY, "POST", T, NULL, "{" N "," R "}", 403, "forbidden", NULL},
+    {"tokens read-only revoke", READ_ONLY, "DELETE", T "/1", NULL, NULL, 403, "forbidden", NULL},
+    {"openapi POST", NOBODY, "POST", "/api/v1/openapi.json", NULL, "{}", 405, "method_not_allowed", "GET, HEAD"},
 };
 
 static struct daemon d;
@@ -240,6 +284,29 @@ static void setup(void)
 static void teardown(void)
 {
 	fixture_stop(&d);
+}
+
+/* The tokens as `shortd token list` prints them, without the last use (a
+ * refused request may be a use of its token). */
+static void tokens_text(char *out, size_t size)
+{
+	static const char *const list[] = {"token", "list", NULL};
+	char err[256];
+	size_t o = 0;
+
+	ck_assert_int_eq(shortd_run(d.db, out, size, err, sizeof(err), list), 0);
+	/* keep name, role and creation time of each line */
+	for (char *line = out, *next; *line != '\0'; line = next) {
+		char *end = strchr(line, '\n'), *tab = line;
+		next = end != NULL ? end + 1 : line + strlen(line);
+		for (int k = 0; k < 3 && tab != NULL && tab < next; k++)
+			tab = strchr(tab + 1, '\t');
+		size_t keep = tab != NULL && tab < next ? (size_t)(tab - line) : strcspn(line, "\n");
+		memmove(out + o, line, keep);
+		o += keep;
+		out[o++] = '\n';
+	}
+	out[o] = '\0';
 }
 
 /* The row's body with its placeholders filled in; the caller frees it. */
@@ -325,8 +392,10 @@ START_TEST(test_refused_request_changes_nothing)
 	const char *ctype = c->content_type;
 	char *body = case_body(c);
 	char *before = client_list_text(&d), *after;
+	char tokens_before[1024], tokens_after[1024];
 	struct http_result r;
 
+	tokens_text(tokens_before, sizeof(tokens_before));
 	if (ctype == NULL && body != NULL)
 		ctype = "application/json";
 	else if (ctype != NULL && ctype[0] == '\0')
@@ -345,6 +414,9 @@ START_TEST(test_refused_request_changes_nothing)
 
 	after = client_list_text(&d);
 	ck_assert_msg(strcmp(before, after) == 0, "%s changed the store:\n%s\n%s", c->name, before, after);
+	tokens_text(tokens_after, sizeof(tokens_after));
+	ck_assert_msg(strcmp(tokens_before, tokens_after) == 0, "%s changed the tokens:\n%s\n%s", c->name,
+	              tokens_before, tokens_after);
 	free(before);
 	free(after);
 	free(body);

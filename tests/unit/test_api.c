@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +429,107 @@ START_TEST(test_list_pages)
 }
 END_TEST
 
+/* ---- tokens ---- */
+
+#define TOKENS "/api/v1/tokens"
+
+/* A request the store opened records its token's use in memory (for the
+ * flusher), the fixed admin token none; the list counts the pending use. */
+START_TEST(test_token_use_recorded_and_listed)
+{
+	unsigned char hash[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+	json_t *reader;
+
+	auth_token_hash(READER_TOKEN, hash);
+	ck_assert_int_eq(store_token_find(st, hash, &t), STORE_OK);
+	ck_assert_int_eq(clicks_token_pending(ck, t.id), LINK_NO_TIME);
+	ck_assert_int_eq(call(&(struct call){"GET", TOKENS, NULL, READER_TOKEN, NULL, NULL, false}), 403);
+	ck_assert_int_eq(clicks_token_pending(ck, t.id), NOW);
+	ck_assert_int_eq(call(&(struct call){"GET", TOKENS, NULL, ADMIN_TOKEN, NULL, NULL, false}), 200);
+	ck_assert_int_eq(clicks_token_pending(ck, 0), LINK_NO_TIME);
+	reader = json_array_get(json_object_get(answer, "items"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(reader, "name")), "reader");
+	ck_assert_str_eq(json_string_value(json_object_get(reader, "last_used_at")), "2023-11-15T00:00:00Z");
+	/* stored: the store's value, then pending ones only when later */
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(store_token_find(st, hash, &t), STORE_OK);
+	ck_assert_int_eq(t.last_used_at, NOW);
+}
+END_TEST
+
+/* Without a click counter (a daemon that counts none) the list shows what
+ * is stored. */
+START_TEST(test_tokens_without_clicks)
+{
+	struct api *plain;
+	struct http_request req = {.method = HTTP_GET, .method_name = "GET", .path = TOKENS, .now = NOW};
+	json_t *j;
+
+	ck_assert_int_eq(store_token_uses_write(st, &(struct store_token_use){1, NOW - 60}, 1), STORE_OK);
+	ck_assert_int_eq(api_new(&cfg, st, NULL, ADMIN_TOKEN, &plain), 0);
+	req.authorization = "Bearer " ADMIN_TOKEN;
+	answer_free();
+	api_handle(plain, &req, &resp);
+	ck_assert_int_eq(resp.status, 200);
+	j = json_loadb(resp.body_heap, resp.body_len, 0, NULL);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "last_used_at")),
+	    "2023-11-14T23:59:00Z");
+	json_decref(j);
+	/* the reader's request is no use written anywhere: there is no counter */
+	req.authorization = "Bearer " READER_TOKEN;
+	req.path = LINKS;
+	answer_free();
+	api_handle(plain, &req, &resp);
+	ck_assert_int_eq(resp.status, 200);
+	api_free(plain);
+}
+END_TEST
+
+/* The tokens table gone from under the store: every token operation is 503
+ * for the fixed admin token (which the store need not know), nothing else. */
+START_TEST(test_tokens_store_failure_is_503)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE tokens", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(call(&(struct call){"GET", TOKENS, NULL, ADMIN_TOKEN, NULL, NULL, false}), 503);
+	assert_error(503, "unavailable");
+	ck_assert_int_eq(
+	    call(&(struct call){"POST", TOKENS, NULL, ADMIN_TOKEN, J, "{\"name\":\"x\",\"role\":\"read\"}", false}),
+	    503);
+	assert_error(503, "unavailable");
+	ck_assert_int_eq(call(&(struct call){"DELETE", TOKENS "/1", NULL, ADMIN_TOKEN, NULL, NULL, false}), 503);
+	assert_error(503, "unavailable");
+}
+END_TEST
+
+/* The document needs no token, answers GET and HEAD, and is the built-in
+ * bytes with no copy. */
+START_TEST(test_openapi_document)
+{
+	ck_assert_int_eq(call(&(struct call){"GET", "/api/v1/openapi.json", NULL, NULL, NULL, NULL, false}), 200);
+	ck_assert_ptr_eq(resp.body, api_openapi_json);
+	ck_assert_ptr_null(resp.body_heap);
+	ck_assert_uint_eq(resp.body_len, api_openapi_json_len);
+	ck_assert_uint_eq(strlen(api_openapi_json), api_openapi_json_len);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	ck_assert_str_eq(resp.cache_control, "no-cache");
+	ck_assert(resp.nosniff);
+	ck_assert_str_eq(str_of("openapi"), "3.1.0");
+	ck_assert_int_eq(call(&(struct call){"HEAD", "/api/v1/openapi.json", NULL, "wrong", NULL, NULL, false}), 200);
+	ck_assert_int_eq(call(&(struct call){"PUT", "/api/v1/openapi.json", NULL, ADMIN_TOKEN, J, "{}", false}), 405);
+	assert_error(405, "method_not_allowed");
+	ck_assert_str_eq(resp.allow, "GET, HEAD");
+	/* only the exact path: anything below or beside it is a route behind the token */
+	ck_assert_int_eq(call(&(struct call){"GET", "/api/v1/openapi.json/x", NULL, NULL, NULL, NULL, false}), 401);
+	ck_assert_int_eq(call(&(struct call){"GET", "/api/v1/openapi.jso", NULL, NULL, NULL, NULL, false}), 401);
+}
+END_TEST
+
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api_unit");
@@ -437,6 +539,10 @@ Suite *api_suite(void)
 	tcase_add_loop_test(tc, test_refused_request_changes_nothing, 0, (int)(sizeof(refused) / sizeof(refused[0])));
 	tcase_add_test(tc, test_create_read_update_delete);
 	tcase_add_test(tc, test_list_pages);
+	tcase_add_test(tc, test_token_use_recorded_and_listed);
+	tcase_add_test(tc, test_tokens_without_clicks);
+	tcase_add_test(tc, test_tokens_store_failure_is_503);
+	tcase_add_test(tc, test_openapi_document);
 	suite_add_tcase(s, tc);
 	return s;
 }

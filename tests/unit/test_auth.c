@@ -69,7 +69,8 @@ START_TEST(test_header_spellings)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		enum store_role role = (enum store_role) - 1;
 		char name[STORE_TOKEN_NAME_MAX + 1] = "";
-		enum auth_result got = auth_check(st, fixed, rows[i].header, &role, name);
+		int64_t id = -1;
+		enum auth_result got = auth_check(st, fixed, rows[i].header, &role, name, &id);
 
 		ck_assert_msg(got == rows[i].want, "row %zu (%s): %d, not %d", i,
 		              rows[i].header ? rows[i].header : "NULL", got, rows[i].want);
@@ -77,11 +78,13 @@ START_TEST(test_header_spellings)
 			ck_assert_int_eq(role, rows[i].role);
 			/* A stored token's name: the fixture's. */
 			ck_assert_str_eq(name, rows[i].name != NULL ? rows[i].name : READER_NAME);
-			ck_assert_int_eq(auth_check(st, fixed, rows[i].header, &role, NULL), AUTH_OK);
+			/* the fixed token is in no row; the reader is the first */
+			ck_assert_int_eq(id, role == STORE_ROLE_ADMIN ? 0 : 1);
+			ck_assert_int_eq(auth_check(st, fixed, rows[i].header, &role, NULL, NULL), AUTH_OK);
 		}
 	}
 	/* Without a fixed token, that one is just a token no one holds. */
-	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}, NULL), AUTH_INVALID);
+	ck_assert_int_eq(auth_check(st, NULL, "Bearer " FIXED, &(enum store_role){0}, NULL, NULL), AUTH_INVALID);
 }
 END_TEST
 
@@ -95,7 +98,7 @@ START_TEST(test_store_that_cannot_answer)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE tokens", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(auth_check(st, NULL, "Bearer " READER, &role, NULL), AUTH_UNAVAILABLE);
+	ck_assert_int_eq(auth_check(st, NULL, "Bearer " READER, &role, NULL, NULL), AUTH_UNAVAILABLE);
 }
 END_TEST
 
@@ -118,7 +121,7 @@ START_TEST(test_bootstrap_makes_the_first_token_once)
 	ck_assert(created);
 	ck_assert_uint_eq(strlen(secret), AUTH_TOKEN_LEN);
 	snprintf(header, sizeof(header), "Bearer %s", secret);
-	ck_assert_int_eq(auth_check(st, NULL, header, &role, NULL), AUTH_OK);
+	ck_assert_int_eq(auth_check(st, NULL, header, &role, NULL, NULL), AUTH_OK);
 	ck_assert_int_eq(role, STORE_ROLE_ADMIN);
 	ck_assert_int_eq(auth_bootstrap(st, NOW, again, &created), STORE_OK);
 	ck_assert(!created);

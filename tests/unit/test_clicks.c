@@ -361,6 +361,118 @@ START_TEST(test_failed_flush_keeps_clicks)
 }
 END_TEST
 
+/* ---- token uses ---- */
+
+/* A token in the store; returns its id. */
+static int64_t add_token(const char *name)
+{
+	unsigned char hash[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+
+	memset(hash, name[0], sizeof(hash));
+	ck_assert_int_eq(store_token_add(st, name, hash, STORE_ROLE_ADMIN, DAY0), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, hash, &t), STORE_OK);
+	return t.id;
+}
+
+/* last_used_at as stored, read on a connection of its own; -1 for NULL. */
+static int64_t stored_last_use(int64_t id)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t v = -999;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db, "SELECT coalesce(last_used_at, -1) FROM tokens WHERE id = ?1", -1, &q, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(q, 1, id);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Uses are kept in memory, the latest per token, and written only by a
+ * flush: a thousand requests make no write at all, then one. */
+START_TEST(test_token_uses_wait_for_the_flush)
+{
+	int64_t a, b;
+
+	start(NEVER);
+	a = add_token("a");
+	b = add_token("b");
+	ck_assert_int_eq(clicks_token_pending(ck, a), LINK_NO_TIME);
+	for (int i = 0; i < 1000; i++)
+		clicks_token_used(ck, a, DAY0 + (i * 7919) % 1000);
+	clicks_token_used(ck, b, DAY0 + 5);
+	ck_assert_int_eq(clicks_token_pending(ck, a), DAY0 + 999);
+	ck_assert_int_eq(clicks_token_pending(ck, b), DAY0 + 5);
+	ck_assert_int_eq(stored_last_use(a), -1);
+	ck_assert_int_eq(stored_last_use(b), -1);
+
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(stored_last_use(a), DAY0 + 999);
+	ck_assert_int_eq(stored_last_use(b), DAY0 + 5);
+	ck_assert_int_eq(clicks_token_pending(ck, a), LINK_NO_TIME);
+	/* an older use written later never moves the time back */
+	clicks_token_used(ck, a, DAY0 + 3);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(stored_last_use(a), DAY0 + 999);
+}
+END_TEST
+
+START_TEST(test_token_uses_written_by_the_flusher_and_at_stop)
+{
+	int64_t a, b;
+
+	start(10);
+	a = add_token("a");
+	b = add_token("b");
+	clicks_token_used(ck, a, DAY0 + 1);
+	for (int i = 0; i < 5000 && stored_last_use(a) == -1; i++)
+		usleep(1000);
+	ck_assert_int_eq(stored_last_use(a), DAY0 + 1);
+	clicks_stop(ck);
+	ck = NULL;
+
+	start(NEVER);
+	clicks_token_used(ck, b, DAY0 + 2);
+	ck_assert_int_eq(clicks_stop(ck), 0);
+	ck = NULL;
+	ck_assert_int_eq(stored_last_use(b), DAY0 + 2);
+}
+END_TEST
+
+/* A write the store refuses keeps the uses for the next one; a token
+ * revoked meanwhile is dropped without failing the batch. */
+START_TEST(test_failed_token_use_write_is_kept)
+{
+	char moved[320];
+	int64_t a, gone;
+
+	start(NEVER);
+	a = add_token("a");
+	gone = add_token("g");
+	clicks_token_used(ck, a, DAY0 + 10);
+	clicks_token_used(ck, gone, DAY0 + 10);
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	ck_assert_int_eq(rename(path, moved), 0);
+	ck_assert_int_eq(store_check(st), STORE_GONE);
+	ck_assert_int_eq(clicks_flush(ck), -1);
+	clicks_token_used(ck, a, DAY0 + 20);
+	ck_assert_int_eq(clicks_token_pending(ck, a), DAY0 + 20);
+	ck_assert_int_eq(rename(moved, path), 0);
+	ck_assert_int_eq(store_check(st), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, gone, false), STORE_OK);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(stored_last_use(a), DAY0 + 20);
+	ck_assert_int_eq(clicks_token_pending(ck, a), LINK_NO_TIME);
+	ck_assert_int_eq(clicks_token_pending(ck, gone), LINK_NO_TIME);
+}
+END_TEST
+
 /* ---- max_clicks ---- */
 
 struct hammer {
@@ -555,6 +667,14 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_burst_written_before_interval);
 	tcase_add_test(tc, test_locked_runs_fn);
 	tcase_add_test(tc, test_failed_flush_keeps_clicks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("token_uses");
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_token_uses_wait_for_the_flush);
+	tcase_add_test(tc, test_token_uses_written_by_the_flusher_and_at_stop);
+	tcase_add_test(tc, test_failed_token_use_write_is_kept);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

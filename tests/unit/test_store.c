@@ -221,6 +221,37 @@ START_TEST(test_migrations_are_numbered_in_order)
 }
 END_TEST
 
+/* A database at version 4 with tokens: version 5 keeps each token, its id
+ * and its hash, with no last use yet, and never gives an id again. */
+START_TEST(test_migration_5_keeps_tokens_and_their_ids)
+{
+	unsigned char h7[STORE_TOKEN_HASH_LEN], hn[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+
+	use_backend(SQLITE);
+	for (int i = 0; i < 4; i++)
+		sql_exec(sqlite_migrations[i].sql);
+	sql_exec("PRAGMA user_version = 4");
+	sql_exec("INSERT INTO tokens (id, name, hash, role, created_at) VALUES "
+	         "(7, 'ops', zeroblob(32), 0, 1600000000), (9, 'ci', randomblob(32), 1, 1600000001)");
+	memset(h7, 0, sizeof(h7));
+	memset(hn, 0x5a, sizeof(hn));
+	open_store();
+	ck_assert_int_eq(store_schema_version(st), latest_version());
+	ck_assert_int_eq(store_token_find(st, h7, &t), STORE_OK);
+	ck_assert_int_eq(t.id, 7);
+	ck_assert_str_eq(t.name, "ops");
+	ck_assert_int_eq(t.role, STORE_ROLE_ADMIN);
+	ck_assert_int_eq(t.created_at, 1600000000);
+	ck_assert_int_eq(t.last_used_at, LINK_NO_TIME);
+	ck_assert_int_eq(sql_int("SELECT role FROM tokens WHERE id = 9 AND name = 'ci'"), 1);
+	ck_assert_int_eq(store_token_revoke_id(st, 9, true), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "next", hn, STORE_ROLE_READ_ONLY, 2), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, hn, &t), STORE_OK);
+	ck_assert_int_eq(t.id, 10);
+}
+END_TEST
+
 /* A database left at version 1 (links only) with a link in it: opening
  * applies 2 and 3, keeps the link, and the new tables work. */
 START_TEST(test_migrations_from_version_1_keep_links)
@@ -1311,6 +1342,83 @@ START_TEST(test_tokens)
 }
 END_TEST
 
+START_TEST(test_token_ids_and_last_used_at)
+{
+	unsigned char h1[STORE_TOKEN_HASH_LEN], h2[STORE_TOKEN_HASH_LEN], h3[STORE_TOKEN_HASH_LEN];
+	struct store_token t;
+	struct token_list tl = {0};
+	int64_t first, second;
+
+	use_backend(_i);
+	memset(h1, 0x11, sizeof(h1));
+	memset(h2, 0x22, sizeof(h2));
+	memset(h3, 0x33, sizeof(h3));
+	open_store();
+	ck_assert_int_eq(store_token_add(st, "a", h1, STORE_ROLE_ADMIN, 1700000000), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "b", h2, STORE_ROLE_READ_ONLY, 1700000001), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h1, &t), STORE_OK);
+	first = t.id;
+	ck_assert_int_eq(t.last_used_at, LINK_NO_TIME);
+	ck_assert_int_eq(store_token_find(st, h2, &t), STORE_OK);
+	second = t.id;
+	ck_assert_int_gt(first, 0);
+	ck_assert_int_gt(second, first);
+
+	/* uses raise last_used_at and never lower it; a revoked token's is dropped */
+	struct store_token_use uses[] = {{first, 1700000100}, {second, 1700000050}, {second + 1000, 1700000200}};
+	ck_assert_int_eq(store_token_uses_write(st, uses, 3), STORE_OK);
+	struct store_token_use older = {first, 1700000090};
+	ck_assert_int_eq(store_token_uses_write(st, &older, 1), STORE_OK);
+	ck_assert_int_eq(store_token_uses_write(st, NULL, 0), STORE_OK);
+	ck_assert_int_eq(store_token_list(st, token_fn, &tl), STORE_OK);
+	ck_assert_int_eq(tl.n, 2);
+	ck_assert_int_eq(tl.t[0].id, first);
+	ck_assert_int_eq(tl.t[0].last_used_at, 1700000100);
+	ck_assert_int_eq(tl.t[1].id, second);
+	ck_assert_int_eq(tl.t[1].last_used_at, 1700000050);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 2);
+
+	/* an id is never given again: the last token revoked, the next is new */
+	ck_assert_int_eq(store_token_revoke_id(st, second, true), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, second, true), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_token_add(st, "b", h3, STORE_ROLE_ADMIN, 1700000002), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h3, &t), STORE_OK);
+	ck_assert_int_gt(t.id, second);
+	ck_assert_int_eq(t.last_used_at, LINK_NO_TIME);
+}
+END_TEST
+
+START_TEST(test_token_revoke_keeps_the_last_admin)
+{
+	unsigned char h1[STORE_TOKEN_HASH_LEN], h2[STORE_TOKEN_HASH_LEN], h3[STORE_TOKEN_HASH_LEN];
+	struct store_token a, b, r;
+
+	use_backend(_i);
+	memset(h1, 0x11, sizeof(h1));
+	memset(h2, 0x22, sizeof(h2));
+	memset(h3, 0x33, sizeof(h3));
+	open_store();
+	ck_assert_int_eq(store_token_add(st, "a", h1, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "b", h2, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "r", h3, STORE_ROLE_READ_ONLY, 1), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h1, &a), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h2, &b), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h3, &r), STORE_OK);
+
+	ck_assert_int_eq(store_token_revoke_id(st, a.id, true), STORE_OK);
+	/* b is the last admin token: kept, and nothing else changes */
+	ck_assert_int_eq(store_token_revoke_id(st, b.id, true), STORE_CONFLICT);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 2);
+	/* read-only tokens go whatever is left */
+	ck_assert_int_eq(store_token_revoke_id(st, r.id, true), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, b.id, true), STORE_CONFLICT);
+	/* without the guard the last one goes too */
+	ck_assert_int_eq(store_token_revoke_id(st, b.id, false), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 0);
+	ck_assert_int_eq(store_token_revoke_id(st, b.id, false), STORE_NOT_FOUND);
+}
+END_TEST
+
 /* ---- full ---- */
 
 static int page_limit_ext(sqlite3 *db, char **msg, const struct sqlite3_api_routines *api)
@@ -1819,6 +1927,8 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_GONE);
 	ck_assert_int_eq(store_link_delete(st, "kept"), STORE_GONE);
 	ck_assert_int_eq(store_token_add(st, "t", hash, STORE_ROLE_ADMIN, 1), STORE_GONE);
+	ck_assert_int_eq(store_token_revoke_id(st, 1, true), STORE_GONE);
+	ck_assert_int_eq(store_token_uses_write(st, &(struct store_token_use){1, 2}, 1), STORE_GONE);
 	ck_assert_int_eq(store_clicks_write(st, &row, 1), STORE_GONE);
 	/* This thread's connection reads on; a new one is not opened by name. */
 	ck_assert_int_eq(store_link_lookup(st, "kept", &l), STORE_OK);
@@ -2112,6 +2222,8 @@ Suite *store_suite(void)
 
 	tc = test_case(s, "tokens");
 	tcase_add_loop_test(tc, test_tokens, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_token_ids_and_last_used_at, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_token_revoke_keeps_the_last_admin, 0, N_BACKENDS);
 
 	tc = test_case(s, "resolve");
 	tcase_add_loop_test(tc, test_resolve_equals_lookup, 0, N_BACKENDS);
@@ -2128,6 +2240,7 @@ Suite *store_suite(void)
 	tc = test_case(s, "sqlite_schema");
 	tcase_add_test(tc, test_open_creates_schema_at_latest_version);
 	tcase_add_test(tc, test_migrations_are_numbered_in_order);
+	tcase_add_test(tc, test_migration_5_keeps_tokens_and_their_ids);
 	tcase_add_test(tc, test_migrations_from_version_1_keep_links);
 	tcase_add_test(tc, test_concurrent_first_open);
 	tcase_add_test(tc, test_newer_database_refused);
