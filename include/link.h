@@ -36,12 +36,13 @@ struct link {
 	int64_t clicks;        /* human clicks written to the store */
 	int64_t bot_clicks;    /* crawler and preview-bot clicks, apart */
 	int64_t last_click_at; /* LINK_NO_TIME before the first click */
-	/* What owners read and set; never read by a redirect. */
-	char title[LINK_TITLE_MAX + 1]; /* "" for none */
-	int n_tags;                     /* distinct, in the order given */
-	char tags[LINK_TAGS_MAX][LINK_TAG_MAX + 1];
+	/* What owners read and set; never read by a redirect. The tags come
+	 * last, so a link with few touches few of their pages. */
 	char created_by[LINK_BY_MAX + 1]; /* "" when not known (made before shortd kept it) */
 	char updated_by[LINK_BY_MAX + 1];
+	int n_tags;                     /* distinct, in the order given */
+	char title[LINK_TITLE_MAX + 1]; /* "" for none */
+	char tags[LINK_TAGS_MAX][LINK_TAG_MAX + 1];
 };
 
 enum link_state {

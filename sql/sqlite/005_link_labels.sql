@@ -30,12 +30,18 @@ CREATE VIRTUAL TABLE link_search USING fts5 (code, url, title, tags, tokenize = 
 INSERT INTO link_search (rowid, code, url, title, tags)
 	SELECT id, code, url, title, '' FROM links;
 
--- An INSERT OR REPLACE removes the row it replaces without the delete
--- trigger (unless recursive_triggers is on): what that row left goes first.
+-- An INSERT OR REPLACE removes the row it replaces (by code or by id)
+-- without the delete trigger (unless recursive_triggers is on): what that
+-- row left goes first. Only then, so a plain insert pays nothing for it.
+CREATE TRIGGER link_labels_replaced BEFORE INSERT ON links
+WHEN EXISTS (SELECT 1 FROM links WHERE code = NEW.code OR id = NEW.id)
+BEGIN
+	DELETE FROM link_tag WHERE link_id IN (SELECT id FROM links WHERE code = NEW.code OR id = NEW.id);
+	DELETE FROM link_search WHERE rowid IN (SELECT id FROM links WHERE code = NEW.code OR id = NEW.id);
+END;
+
 CREATE TRIGGER link_labels_added AFTER INSERT ON links
 BEGIN
-	DELETE FROM link_tag WHERE link_id = NEW.id;
-	DELETE FROM link_search WHERE rowid = NEW.id;
 	INSERT INTO link_tag (link_id, tag) SELECT NEW.id, value FROM json_each(NEW.tags);
 	INSERT INTO link_search (rowid, code, url, title, tags)
 		VALUES (NEW.id, NEW.code, NEW.url, NEW.title,

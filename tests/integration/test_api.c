@@ -108,7 +108,7 @@ START_TEST(test_create_returns_every_field)
 	l = client_json(&r);
 	http_result_free(&r);
 	snprintf(short_url, sizeof(short_url), "%s/Full_1", d.base);
-	ck_assert_uint_eq(json_object_size(l), 11);
+	ck_assert_uint_eq(json_object_size(l), 15);
 	ck_assert_str_eq(client_str(l, "code"), "Full_1");
 	ck_assert_str_eq(client_str(l, "short_url"), short_url);
 	ck_assert_str_eq(client_str(l, "url"), "https://t.example/p?a=b");
@@ -120,6 +120,10 @@ START_TEST(test_create_returns_every_field)
 	ck_assert_int_eq(client_int(l, "max_clicks"), 50);
 	ck_assert_int_eq(client_int(l, "clicks"), 0);
 	ck_assert(json_is_false(json_object_get(l, "disabled")));
+	ck_assert(json_is_null(json_object_get(l, "title")));
+	ck_assert_uint_eq(json_array_size(json_object_get(l, "tags")), 0);
+	ck_assert_str_eq(client_str(l, "created_by"), "SHORTD_ADMIN_TOKEN");
+	ck_assert_str_eq(client_str(l, "updated_by"), "SHORTD_ADMIN_TOKEN");
 	json_decref(l);
 
 	/* The link is live at once, with its status and query forwarding. */
@@ -287,7 +291,7 @@ START_TEST(test_list_pages_end_with_a_null_cursor)
 	{
 		snprintf(body, sizeof(body), "l%zu", i);
 		ck_assert_str_eq(client_str(item, "code"), body);
-		ck_assert_uint_eq(json_object_size(item), 11);
+		ck_assert_uint_eq(json_object_size(item), 15);
 	}
 	json_decref(all);
 

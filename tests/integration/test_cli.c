@@ -209,7 +209,7 @@ START_TEST(test_get_prints_the_link_json)
 	ck_assert_str_eq(err, "");
 	l = json_loads(out, 0, &jerr);
 	ck_assert_msg(l != NULL, "not JSON: %s", out);
-	ck_assert_uint_eq(json_object_size(l), 11);
+	ck_assert_uint_eq(json_object_size(l), 15);
 	ck_assert_str_eq(client_str(l, "code"), "shown");
 	ck_assert_str_eq(client_str(l, "url"), "https://t.example/get");
 	ck_assert_int_eq(client_int(l, "max_clicks"), 4);

@@ -984,6 +984,19 @@ START_TEST(test_create_batch_all_or_none)
 	ck_assert_uint_eq(bad, 2);
 	ck_assert_int_eq(link_count(), 2);
 
+	/* The least index that repeats a code given before it. */
+	{
+		struct store_new_link *r = calloc(5, sizeof(*r));
+		static const char *const five[] = {"z", "y", "x", "y", "z"};
+		ck_assert_ptr_nonnull(r);
+		for (int i = 0; i < 5; i++)
+			make_link(&r[i].link, five[i], "https://n.example/r");
+		ck_assert_int_eq(store_link_create_batch(st, r, 5, link_code_generate, NULL, &bad), STORE_CONFLICT);
+		ck_assert_uint_eq(bad, 3);
+		ck_assert_int_eq(link_count(), 2);
+		free(r);
+	}
+
 	/* A drawn code taken is drawn again. */
 	make_link(&b[2].link, "n3", "https://n.example/3");
 	ck_assert_int_eq(store_link_create_batch(st, b, 3, scripted_gen, &sc, &bad), STORE_OK);
