@@ -19,9 +19,16 @@
  * reads commits, on whatever node or client. A listener thread, on a
  * connection of its own, moves the links' epoch at each notification, and at
  * least every EPOCH_TTL_S seconds as a backstop; its own node's updates and
- * deletes move it at once. While the listener is not connected nothing says
- * whether links changed: links_changed_since answers that it cannot tell,
- * so no cache answers, and the epoch moves again once it listens anew.
+ * deletes move it at once. While the listener is not connected but the
+ * server can be reached, nothing says whether links changed:
+ * links_changed_since answers that it cannot tell, so no cache answers.
+ * While the server cannot be reached at all, nothing can change through it
+ * and the caches answer as they are. The epoch moves again once it listens.
+ *
+ * Several nodes: a limited link's click is taken on the server with one
+ * conditional update (links.reserved), so max_clicks holds across nodes;
+ * clicks are added, never set, so the nodes' batches merge; migrations,
+ * reuse and the revoke of an admin token run under advisory locks.
  *
  * Invariant: the password of the URL (or of the environment) is never
  * written anywhere: messages name the database by redacted_url().
