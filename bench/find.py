@@ -8,6 +8,9 @@ keeping link_tag and the trigram index as they do for shortd, then starts
 
   api   GET /api/v1/links?url= / ?q= / ?tag= through HTTP (what a client
         waits for, HTTP and JSON included; a page of up to 100 links);
+  index the statement shortd runs for it (store_sqlite.c's find_sql),
+        through Python's sqlite3 on the same file: the lookup alone, without
+        HTTP and the JSON of up to 100 Links;
   scan  the same question answered by reading every link (SQLite with
         NOT INDEXED, LIKE over code, url, title and tags; json_each over
         every link's tags): what a search without the indexes costs.
@@ -144,38 +147,58 @@ def main():
     url = "https://site%d.example/p/%d/" % (i % 5000, i)
     db = sqlite3.connect(DB)
     url = db.execute("SELECT url FROM links WHERE code = ?", ("c%07d" % i,)).fetchone()[0]
+    by_q = ("SELECT links.id FROM link_search CROSS JOIN links ON links.id = link_search.rowid "
+            "WHERE link_search MATCH ?1 AND link_search.rowid > 0 ORDER BY link_search.rowid LIMIT 101")
+    by_tag = ("SELECT links.id FROM link_tag AS t0 CROSS JOIN links ON links.id = t0.link_id "
+              "WHERE t0.tag = ?1 AND t0.link_id > 0 ORDER BY t0.link_id LIMIT 101")
+    by_tags = ("SELECT links.id FROM link_tag AS t0 CROSS JOIN links ON links.id = t0.link_id "
+               "WHERE t0.tag = ?1 AND t0.link_id > 0 AND EXISTS (SELECT 1 FROM link_tag WHERE link_id = links.id "
+               "AND tag = ?2) ORDER BY t0.link_id LIMIT 101")
+    index = {
+        "url": ("SELECT id FROM links WHERE links.id > 0 AND links.url = ?1 ORDER BY links.id LIMIT 101", (url,)),
+        "code": (by_q, ('"c%07d"' % i,)),
+        "site": (by_q, ('"site%d.example/p/%d/"' % (i % 5000, i),)),
+        "word": (by_q, ('"WHISKEY"',)),
+        "tag": (by_tag, ("team-7",)),
+        "tags": (by_tags, ("team-7", "press")),
+        "none": (by_tag, ("no-such-tag",)),
+    }
     cases = [
         ("url= (one link's target)", "url=" + urllib.parse.quote(url, safe=""),
-         "SELECT id FROM links NOT INDEXED WHERE url = ? ORDER BY id LIMIT 101", (url,)),
+         "SELECT id FROM links NOT INDEXED WHERE url = ? ORDER BY id LIMIT 101", (url,), "url"),
         ("q= rare (a code)", "q=c%07d" % i,
          "SELECT id FROM links WHERE (code LIKE ?1 OR url LIKE ?1 OR title LIKE ?1 OR tags LIKE ?1) ORDER BY id LIMIT 101",
-         ("%%c%07d%%" % i,)),
+         ("%%c%07d%%" % i,), "code"),
         ("q= rare (site + path)", "q=" + urllib.parse.quote("site%d.example/p/%d/" % (i % 5000, i)),
          "SELECT id FROM links WHERE (code LIKE ?1 OR url LIKE ?1 OR title LIKE ?1 OR tags LIKE ?1) ORDER BY id LIMIT 101",
-         ("%%site%d.example/p/%d/%%" % (i % 5000, i),)),
+         ("%%site%d.example/p/%d/%%" % (i % 5000, i),), "site"),
         ("q= common (a word)", "q=WHISKEY",
          "SELECT id FROM links WHERE (code LIKE ?1 OR url LIKE ?1 OR title LIKE ?1 OR tags LIKE ?1) ORDER BY id LIMIT 101",
-         ("%whiskey%",)),
+         ("%whiskey%",), "word"),
         ("tag= (1 in 60)", "tag=team-7",
          "SELECT id FROM links WHERE EXISTS (SELECT 1 FROM json_each(links.tags) WHERE value = ?) ORDER BY id LIMIT 101",
-         ("team-7",)),
+         ("team-7",), "tag"),
         ("tag= two tags", "tag=team-7&tag=press",
          "SELECT id FROM links WHERE EXISTS (SELECT 1 FROM json_each(links.tags) WHERE value = ?1) AND "
          "EXISTS (SELECT 1 FROM json_each(links.tags) WHERE value = ?2) ORDER BY id LIMIT 101",
-         ("team-7", "press")),
+         ("team-7", "press"), "tags"),
         ("tag= none match", "tag=no-such-tag",
          "SELECT id FROM links WHERE EXISTS (SELECT 1 FROM json_each(links.tags) WHERE value = ?) ORDER BY id LIMIT 101",
-         ("no-such-tag",)),
+         ("no-such-tag",), "none"),
     ]
     p, port = start_daemon()
     try:
-        print("%-26s %10s %10s %8s %6s" % ("lookup", "api ms", "scan ms", "scan/api", "found"))
-        for name, query, sql, args in cases:
+        print("%-26s %8s %9s %9s %10s %10s %6s" % ("lookup", "api ms", "index ms", "scan ms", "scan/api",
+                                                    "scan/index", "found"))
+        for name, query, sql, args, key in cases:
             a = api_get(port, query)
+            x = scan(db, *index[key])
             s = scan(db, sql, args)
             a()  # warm the page cache once, as a running daemon has it
-            api_ms, scan_ms = median_ms(a), median_ms(s)
-            print("%-26s %10.2f %10.1f %8.0f %6d" % (name, api_ms, scan_ms, scan_ms / api_ms, a.found))
+            x()
+            api_ms, index_ms, scan_ms = median_ms(a), median_ms(x), median_ms(s)
+            print("%-26s %8.2f %9.2f %9.1f %10.0f %10.0f %6d" % (name, api_ms, index_ms, scan_ms, scan_ms / api_ms,
+                                                                  scan_ms / index_ms, a.found))
         if BULK > 0:
             cpu0 = cpu_seconds(p.pid)
             made, took = bulk(port, BULK)

@@ -31,6 +31,9 @@ struct store_ops {
 	int (*check)(void *impl);
 	int (*ping)(void *impl);
 	int (*link_lookup)(void *impl, const char *code, struct link *out);
+	/* link_lookup without the labels (title, tags, created_by, updated_by
+	 * left empty): what store_link_resolve() reads on a cache miss. */
+	int (*link_resolve)(void *impl, const char *code, struct link *out);
 	/*
 	 * The links' epoch: a number that moves whenever any field a redirect
 	 * reads (code, url, status, forward_query, disabled, expires_at,

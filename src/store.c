@@ -180,12 +180,12 @@ int store_link_resolve(struct store *s, const char *code, struct link *out)
 	int rc;
 
 	if (s->cache_bytes == 0)
-		return s->ops->link_lookup(s->impl, code, out);
+		return s->ops->link_resolve(s->impl, code, out);
 	t = thread_registry_get(s->threads);
 	cached = t != NULL && cache_is_current(s, t);
 	if (cached && link_cache_get(t->cache, code, out))
 		return STORE_OK;
-	rc = s->ops->link_lookup(s->impl, code, out);
+	rc = s->ops->link_resolve(s->impl, code, out);
 	/* A limited link's count moves with every click: never kept. */
 	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
 		link_cache_put(t->cache, out);

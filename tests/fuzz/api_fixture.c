@@ -81,17 +81,23 @@ json_t *api_call(const char *method, const char *path, const char *query, const 
 		FUZZ_CHECK(text != NULL && resp->body_len > 0 && text[resp->body_len - 1] == '\n');
 		FUZZ_CHECK(strcmp(resp->content_type, "application/json") == 0);
 		j = json_loadb(text, resp->body_len, 0, &jerr);
-		FUZZ_CHECK(json_is_object(j));
+		/* An object, or the array of Links of a bulk create. */
+		FUZZ_CHECK(json_is_object(j) || (json_is_array(j) && resp->status == 201));
 		/* The token is never echoed, unless the client put it in a link's
-		 * url or in this request's body itself. */
+		 * url or in this request's body or query itself. */
 		if ((body == NULL || memmem(body, body_len, FIXTURE_TOKEN, strlen(FIXTURE_TOKEN)) == NULL) &&
+		    (query == NULL || strstr(query, FIXTURE_TOKEN) == NULL) &&
 		    memmem(text, resp->body_len, FIXTURE_TOKEN, strlen(FIXTURE_TOKEN)) != NULL) {
 			const char *url = json_string_value(json_object_get(j, "url"));
 			FUZZ_CHECK(resp->status < 300 && url != NULL && strstr(url, FIXTURE_TOKEN) != NULL);
 		}
 		if (resp->status >= 400) {
 			err = json_object_get(j, "error");
-			FUZZ_CHECK(json_is_object(err) && json_object_size(err) == 2);
+			/* code and message, and for a bulk create the index of the
+			 * link refused. */
+			FUZZ_CHECK(json_is_object(err) &&
+			           (json_object_size(err) == 2 ||
+			            (json_object_size(err) == 3 && json_is_integer(json_object_get(err, "index")))));
 			FUZZ_CHECK(json_is_string(json_object_get(err, "code")));
 			FUZZ_CHECK(json_is_string(json_object_get(err, "message")));
 		}

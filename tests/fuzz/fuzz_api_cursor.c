@@ -4,7 +4,8 @@
  * holding five links). Input: the raw query string. Invariants: the answer is
  * 200 with an items array of at most limit links in ascending order and a
  * next_cursor that is null or a cursor the server then accepts, or 400 with
- * invalid_cursor or invalid_limit.
+ * invalid_cursor, invalid_limit or invalid_parameter (an unknown parameter, or
+ * a url, q or tag filter breaking its rule).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -68,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
 		FUZZ_CHECK(status == 400);
-		FUZZ_CHECK(strcmp(code, "invalid_cursor") == 0 || strcmp(code, "invalid_limit") == 0);
+		FUZZ_CHECK(strcmp(code, "invalid_cursor") == 0 || strcmp(code, "invalid_limit") == 0 ||
+		           strcmp(code, "invalid_parameter") == 0);
 	}
 	json_decref(j);
 	free(query);

@@ -149,8 +149,8 @@ END_TEST
 static void add_findable(void)
 {
 	static const char *const bodies[] = {
-	    "{\"url\":\"https://docs.example/guide\",\"code\":\"g1\",\"title\":\"User "
-	    "Guide\",\"tags\":[\"docs\",\"en\"]}",
+	    ("{\"url\":\"https://docs.example/guide\",\"code\":\"g1\",\"title\":\"User "
+	     "Guide\",\"tags\":[\"docs\",\"en\"]}"),
 	    "{\"url\":\"https://docs.example/guide\",\"code\":\"g2\",\"tags\":[\"docs\",\"fr\"]}",
 	    "{\"url\":\"https://shop.example/Cart\",\"code\":\"cart\",\"title\":\"Checkout\",\"tags\":[\"shop\"]}",
 	    "{\"url\":\"https://docs.example/api\",\"code\":\"api-ref\",\"tags\":[\"docs\",\"en\",\"api\"]}",
