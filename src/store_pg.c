@@ -65,9 +65,12 @@
 #define NOTIFY_CHANNEL "shortd_links"
 #define TEXTOID 25 /* the type text, as pg_type.h has it */
 
-#define LINK_COLUMNS                                                                                                   \
+/* What a redirect reads of a link; then the labels. */
+#define REDIRECT_COLUMNS                                                                                               \
 	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "                         \
-	"max_clicks, clicks, bot_clicks, last_click_at, title, tags::text, created_by, updated_by"
+	"max_clicks, clicks, bot_clicks, last_click_at"
+#define REDIRECT_COLUMN_COUNT 13
+#define LINK_COLUMNS REDIRECT_COLUMNS ", title, tags::text, created_by, updated_by"
 
 /* The text that the trigram index links_search (sql/postgres/005) holds. */
 #define SEARCH_TEXT "lower(code || E'\\n' || url || E'\\n' || coalesce(title, '') || E'\\n' || (tags::text))"
@@ -88,6 +91,7 @@
 
 enum stmt {
 	S_LOOKUP,
+	S_RESOLVE,
 	S_LOOKUP_FOR_UPDATE,
 	S_LIST,
 	S_INSERT_LINK,
@@ -113,6 +117,7 @@ enum stmt {
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_LOOKUP] = "SELECT " LINK_COLUMNS " FROM links WHERE code = $1",
+    [S_RESOLVE] = "SELECT " REDIRECT_COLUMNS " FROM links WHERE code = $1",
     [S_LOOKUP_FOR_UPDATE] = "SELECT " LINK_COLUMNS " FROM links WHERE code = $1 FOR UPDATE",
     [S_LIST] = "SELECT " LINK_COLUMNS " FROM links WHERE id > $1 ORDER BY id LIMIT $2",
     [S_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, "
@@ -546,6 +551,13 @@ static void link_from_row(const PGresult *r, int row, struct link *l)
 	l->clicks = col_int(r, row, 10, 0);
 	l->bot_clicks = col_int(r, row, 11, 0);
 	l->last_click_at = col_int(r, row, 12, LINK_NO_TIME);
+	if (PQnfields(r) == REDIRECT_COLUMN_COUNT) { /* a redirect's read: no labels */
+		l->title[0] = '\0';
+		l->n_tags = 0;
+		l->created_by[0] = '\0';
+		l->updated_by[0] = '\0';
+		return;
+	}
 	col_copy(r, row, 13, l->title, sizeof(l->title));
 	link_tags_from_json(PQgetisnull(r, row, 14) ? NULL : PQgetvalue(r, row, 14), l);
 	col_copy(r, row, 15, l->created_by, sizeof(l->created_by));
@@ -906,14 +918,15 @@ static int pg_ping(void *impl)
 
 /* ---- links ---- */
 
-static int pg_link_lookup(void *impl, const char *code, struct link *out)
+/* The link with this code by statement which (S_LOOKUP or S_RESOLVE). */
+static int lookup_by(void *impl, enum stmt which, const char *code, struct link *out)
 {
 	struct params a = {0};
 	PGresult *r;
 	int status;
 
 	p_text(&a, code);
-	r = read_stmt(impl, S_LOOKUP, &a, &status);
+	r = read_stmt(impl, which, &a, &status);
 	if (r == NULL)
 		return status;
 	if (PQntuples(r) == 0)
@@ -922,6 +935,16 @@ static int pg_link_lookup(void *impl, const char *code, struct link *out)
 		link_from_row(r, 0, out);
 	PQclear(r);
 	return status;
+}
+
+static int pg_link_lookup(void *impl, const char *code, struct link *out)
+{
+	return lookup_by(impl, S_LOOKUP, code, out);
+}
+
+static int pg_link_resolve(void *impl, const char *code, struct link *out)
+{
+	return lookup_by(impl, S_RESOLVE, code, out);
 }
 
 /* Inserts l inside pc's transaction and fills l->id. */
@@ -1592,6 +1615,7 @@ const struct store_ops store_pg_ops = {
     .check = pg_check,
     .ping = pg_ping,
     .link_lookup = pg_link_lookup,
+    .link_resolve = pg_link_resolve,
     .links_changed_since = pg_links_changed_since,
     .link_create = pg_link_create,
     .link_create_batch = pg_link_create_batch,
