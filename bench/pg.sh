@@ -86,10 +86,10 @@ run() {
 	done
 	for i in $(seq "$N"); do echo "$BASE/b$i"; done >"$urls"
 	# Once each, so every worker's cache holds them (one worker per thread).
-	taskset -c 1 h2load -c 1 -t 1 -i "$urls" -n "$N" >/dev/null
+	taskset -c 1 h2load --h1 -c 1 -t 1 -i "$urls" -n "$N" >/dev/null
 	local t0 t1 out rps
 	t0=$(cpu_ticks)
-	out=$(taskset -c 1 h2load -c 64 -t 1 -i "$urls" -D "$DURATION" 2>&1)
+	out=$(taskset -c 1 h2load --h1 -c 64 -t 1 -i "$urls" -D "$DURATION" 2>&1)
 	t1=$(cpu_ticks)
 	rps=$(echo "$out" | awk '/^finished in/ {print $4}')
 	local done2xx
@@ -98,7 +98,7 @@ run() {
 	us=$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$(echo "$out" | awk '/^requests:/ {print $8}')" \
 		'BEGIN { printf "%.2f", t / hz * 1e6 / (n > 0 ? n : 1) }')
 	echo '{"url":"https://bench.example/created"}' >"$body"
-	out=$(taskset -c 1 h2load -c 8 -t 1 -m 1 -D "$DURATION" -d "$body" -H "Authorization: Bearer $TOKEN" \
+	out=$(taskset -c 1 h2load --h1 -c 8 -t 1 -m 1 -D "$DURATION" -d "$body" -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' "$BASE/api/v1/links" 2>&1)
 	local cps
 	cps=$(echo "$out" | awk '/^finished in/ {print $4}')
