@@ -2163,6 +2163,78 @@ START_TEST(test_pg_server_restart_is_survived)
 }
 END_TEST
 
+/* Every operation with the server away answers an error at once and
+ * writes nothing; each one works again once it is back. */
+START_TEST(test_pg_every_operation_fails_cleanly_while_the_server_is_away)
+{
+	unsigned char h[STORE_TOKEN_HASH_LEN];
+	struct link_patch p = {.fields = PATCH_STATUS, .status = 301};
+	struct link l, got;
+	struct store_new_link nl;
+	struct store_daily d[2];
+	struct store_referrer rf[2];
+	struct store_token t;
+	struct store_token_use use;
+	struct click_row row;
+	struct collect c;
+	struct link_filter f = {.q = "away"};
+	struct token_list tl = {0};
+	int64_t id, count;
+	size_t n, bad;
+	bool taken;
+
+	use_backend(PG);
+	open_store();
+	memset(&c, 0, sizeof(c));
+	id = create("away", "https://away.example/");
+	memset(h, 0x42, sizeof(h));
+	ck_assert_int_eq(store_token_add(st, "t", h, STORE_ROLE_ADMIN, 1), STORE_OK);
+	pg_cluster_down();
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_ne(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	memset(&nl, 0, sizeof(nl));
+	make_link(&nl.link, "batch", "https://batch.example/");
+	nl.reuse = true;
+	ck_assert_int_ne(store_link_create_batch(st, &nl, 1, link_code_generate, NULL, &bad), STORE_OK);
+	ck_assert_int_ne(store_link_update(st, "away", &p, 2, &got), STORE_OK);
+	ck_assert_int_ne(store_link_delete(st, "away"), STORE_OK);
+	ck_assert_int_ne(store_link_lookup(st, "away", &got), STORE_OK);
+	ck_assert_int_ne(store_link_list(st, 0, 10, collect_fn, &c), STORE_OK);
+	ck_assert_int_ne(store_link_find(st, &f, 0, 10, collect_fn, &c), STORE_OK);
+	make_link(&l, "away", "https://away.example/");
+	l.id = id;
+	l.max_clicks = 5;
+	ck_assert_int_ne(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	row = (struct click_row){id, 19700, 1702080000, 1, 0, "r.example"};
+	ck_assert_int_ne(store_clicks_write(st, &row, 1), STORE_OK);
+	ck_assert_int_ne(store_link_daily(st, id, 0, d, 2, &n), STORE_OK);
+	ck_assert_int_ne(store_link_referrers(st, id, 0, rf, 2, &n), STORE_OK);
+	ck_assert_int_ne(store_token_add(st, "u", h, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_ne(store_token_find(st, h, &t), STORE_OK);
+	ck_assert_int_ne(store_token_list(st, token_fn, &tl), STORE_OK);
+	ck_assert_int_ne(store_token_count(st, &count), STORE_OK);
+	ck_assert_int_ne(store_token_revoke(st, "t"), STORE_OK);
+	ck_assert_int_ne(store_token_revoke_id(st, 1, true), STORE_OK);
+	use = (struct store_token_use){1, 5};
+	ck_assert_int_ne(store_token_uses_write(st, &use, 1), STORE_OK);
+	ck_assert_int_ne(store_ping(st), STORE_OK);
+	pg_cluster_up();
+	pause_ms(1100); /* a thread tries to connect again at most once a second */
+	ck_assert_int_eq(link_count(), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 1);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM links"), 0);
+	ck_assert_int_eq(store_token_count(st, &count), STORE_OK);
+	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(store_link_create_batch(st, &nl, 1, link_code_generate, NULL, &bad), STORE_OK);
+	ck_assert(!nl.reused);
+	ck_assert_int_eq(store_token_uses_write(st, &use, 1), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, 999, true), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_token_find(st, h, &t), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, t.id, true), STORE_CONFLICT);
+	ck_assert_int_eq(store_token_revoke_id(st, t.id, false), STORE_OK);
+}
+END_TEST
+
 /* ---- the choice of backend ---- */
 
 /* A PostgreSQL URL, in either of libpq's schemes and in any case, is
@@ -2289,6 +2361,7 @@ Suite *store_suite(void)
 	tc = test_case(s, "pg_faults");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pg_server_restart_is_survived);
+	tcase_add_test(tc, test_pg_every_operation_fails_cleanly_while_the_server_is_away);
 
 	tc = test_case(s, "select");
 	tcase_add_test(tc, test_postgres_url_selects_postgresql);
