@@ -2261,6 +2261,14 @@ START_TEST(test_postgres_url_selects_postgresql)
 	ck_assert_int_eq(access("postgres:", F_OK), -1);
 	ck_assert_int_eq(access("postgresql:", F_OK), -1);
 	ck_assert_int_eq(access("PostgreSQL:", F_OK), -1);
+	/* The database is named as given, less the password alone. */
+	ck_assert_int_eq(store_open("postgresql://u@127.0.0.1:1/db?sslmode=disable&password=pw-x&application_name=a",
+	                            &st, err, sizeof(err)),
+	                 STORE_ERROR);
+	ck_assert_msg(strncmp(err, "postgresql://u@127.0.0.1:1/db?sslmode=disable&application_name=a: ", 66) == 0, "%s",
+	              err);
+	ck_assert_int_eq(store_open("postgres://u:pw-y@127.0.0.1:1", &st, err, sizeof(err)), STORE_ERROR);
+	ck_assert_msg(strncmp(err, "postgres://u@127.0.0.1:1: ", 26) == 0, "%s", err);
 }
 END_TEST
 
