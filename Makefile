@@ -5,6 +5,8 @@
 #                 doc/openapi.json against a validator and the daemon's
 #                 answers: make openapi-run)
 #   make check-load  the long load cases (tests/load), run by .ci/run
+#   make check-pg the API, redirect and click suites with every daemon on
+#                 PostgreSQL (a throw-away cluster), and the several-node tests
 #   make check-mhd1  make check's tests against libmicrohttpd 1.0 (Debian 13's)
 #   make asan     the same tests built with AddressSanitizer and UBSan
 #   make coverage make check's tests built with --coverage; gcovr's summary per
@@ -26,7 +28,7 @@ UNITDIR ?= $(or $(shell pkg-config --define-variable=rootprefix=$(PREFIX) --vari
 BUILD   ?= build
 CC      ?= cc
 
-PKGS      := libmicrohttpd sqlite3 jansson libsodium libqrencode libpng
+PKGS      := libmicrohttpd sqlite3 jansson libsodium libqrencode libpng libpq
 TEST_PKGS := check libcurl
 
 CFLAGS  ?= -O2 -g
@@ -50,10 +52,11 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 
 # Every module but main.c goes into a static library that the tests link too.
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/admin_assets.o \
-	   $(BUILD)/obj/openapi_doc.o
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/migrations_data.o $(BUILD)/obj/migrations_pg_data.o \
+	   $(BUILD)/obj/admin_assets.o $(BUILD)/obj/openapi_doc.o
 LIB     := $(BUILD)/libshortd.a
 SQLITE_MIGRATIONS := $(sort $(wildcard sql/sqlite/*.sql))
+PG_MIGRATIONS     := $(sort $(wildcard sql/postgres/*.sql))
 WEB_FILES  := web/admin.html web/admin.css web/admin.js
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -61,7 +64,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
+.PHONY: all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run pg-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB) $(EXTRA_OBJ)
@@ -76,10 +79,15 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 # Migrations are embedded in the binary, one table per SQL dialect:
-# sql/sqlite/NNN_name.sql -> sqlite_migrations[].
+# sql/sqlite/NNN_name.sql -> sqlite_migrations[], sql/postgres/NNN_name.sql
+# -> postgres_migrations[].
 $(BUILD)/migrations_data.c: $(SQLITE_MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
 	sh tools/embed_sql.sh sqlite $(SQLITE_MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/migrations_pg_data.c: $(PG_MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
+	sh tools/embed_sql.sh postgres $(PG_MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/migrations_pg_data.o: $(BUILD)/migrations_pg_data.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # The admin page (web/) is embedded the same way, as admin_page.h's table.
@@ -180,6 +188,24 @@ check-load: deps
 
 load-run: $(BUILD)/shortd $(BUILD)/load_tests
 	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
+
+# check-pg: the integration suites that speak to the daemon through its API
+# and its redirects, run again with every daemon on PostgreSQL
+# (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
+# cluster that each run starts and stops, tests/support/pg_cluster.c), and
+# the several-node suite (tests/load/test_nodes.c, which check-load runs as
+# well). The store's conformance suite runs on both backends in make check.
+PG_SUITES := api api_errors api_links redirect redirect_body redirect_life clicks_it
+
+check-pg: deps
+	$(MAKE) --no-print-directory pg-run
+
+pg-run: $(BUILD)/shortd $(BUILD)/integration_tests $(BUILD)/load_tests
+	@set -e; for s in $(PG_SUITES); do \
+	  echo "check-pg: $$s"; \
+	  SHORTD_TEST_DB=postgresql CK_RUN_SUITE=$$s SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests; \
+	done
+	CK_RUN_SUITE=nodes SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
 
 # check-mhd1: the same tests, with shortd and the tests built against
 # libmicrohttpd 1.0 from Debian 13's source package (tools/mhd_build.sh),

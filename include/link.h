@@ -104,6 +104,15 @@ enum link_label_error link_tag_add(char tags[][LINK_TAG_MAX + 1], int *n, const 
 /* A human sentence for a label error, never NULL. */
 const char *link_label_error_message(enum link_label_error e);
 
+/* l's tags as a JSON array of strings, as the store backends keep them;
+ * the caller frees it. NULL when out of memory. */
+char *link_tags_to_json(const struct link *l);
+
+/* A JSON array of strings (s may be NULL) into l's tags, without
+ * allocating, since a redirect's read of a limited link passes here. What
+ * is not such an array (a hand edit) ends the tags read so far. */
+void link_tags_from_json(const char *s, struct link *l);
+
 /* True for 301, 302, 303, 307 and 308. */
 bool link_status_is_valid(int status);
 

@@ -15,4 +15,8 @@ struct migration {
 extern const struct migration sqlite_migrations[];
 extern const int sqlite_migrations_count;
 
+/* sql/postgres: the PostgreSQL backend's, tracked in its table shortd_schema. */
+extern const struct migration postgres_migrations[];
+extern const int postgres_migrations_count;
+
 #endif

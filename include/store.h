@@ -139,9 +139,10 @@ typedef int (*store_token_fn)(const struct store_token *t, void *ctx);
 /*
  * Opens the database that path names, creating it when there is none (only
  * serve and `shortd init` do), and brings its schema up to date. path is the
- * value of --db: a postgres:// or postgresql:// URL is STORE_UNSUPPORTED
- * (PostgreSQL is not built in yet), anything else the path of a SQLite
- * database. On failure returns an error, writes a one-line reason that
+ * value of --db: a postgres:// or postgresql:// URL names a PostgreSQL
+ * database (libpq's connection URI; the database itself must exist, and
+ * the schema is made in it), anything else the path of a SQLite database.
+ * An error never repeats a URL's password. On failure returns an error, writes a one-line reason that
  * names the database to err and sets *out to NULL: STORE_TOO_NEW for a
  * database from a newer shortd, STORE_CORRUPT, STORE_READONLY, STORE_ERROR.
  *
@@ -155,8 +156,8 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen);
 
 /* store_open() for a database that must exist: a missing one (for SQLite
  * also an empty file) is STORE_NOT_FOUND with "no database at PATH" in
- * err, and nothing is created (not even a -wal or -shm). Every command but
- * serve and init. */
+ * err, and nothing is created (not even a -wal or -shm); for PostgreSQL a
+ * database without shortd's schema. Every command but serve and init. */
 int store_open_existing(const char *path, struct store **out, char *err, size_t errlen);
 
 /*
@@ -259,6 +260,20 @@ int store_link_list(struct store *s, int64_t after_id, int limit, store_link_fn 
  */
 int store_links_import(struct store *s, struct store_import_row *rows, size_t n, enum store_import_mode mode,
                        int64_t now, store_codegen_fn gen, void *gen_ctx, size_t *conflict);
+/* True when several processes may write the database at once (PostgreSQL,
+ * one per node); false when one process owns it (SQLite). */
+bool store_is_shared(const struct store *s);
+
+/*
+ * For a link with max_clicks, on a shared store: takes one of its clicks on
+ * the server with one conditional update, so that the limit holds exactly
+ * whichever node answers, and sets *taken (false: the link has run out).
+ * known is the count of its clicks this process knows of, written and
+ * pending, and counts as used as well (clicks made while it had no limit).
+ * STORE_UNSUPPORTED on a store that is not shared: clicks_admit() counts
+ * exactly in memory there. Another error: it cannot tell now.
+ */
+int store_link_take_click(struct store *s, const struct link *l, int64_t known, bool *taken);
 
 /* As store_link_list(), for the links that match every filter of f; read
  * through indexes (url, tags, a trigram index for q of 3 or more

@@ -19,6 +19,8 @@
 
 struct store_ops {
 	const char *name;
+	/* Several processes may write the database at once (store_is_shared). */
+	bool shared;
 	/* create: the database may be made when there is none (serve, init);
 	 * without it a missing database is STORE_NOT_FOUND. */
 	int (*open)(const char *target, bool create, void **impl, char *err, size_t errlen);
@@ -63,6 +65,9 @@ struct store_ops {
 	int (*links_import)(void *impl, struct store_import_row *rows, size_t n, enum store_import_mode mode,
 	                    int64_t now, size_t *conflict);
 	int (*link_list)(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx);
+	/* As store_link_take_click(); STORE_UNSUPPORTED where one process owns
+	 * the database and counts its limited links' clicks in memory. */
+	int (*link_take_click)(void *impl, const struct link *l, int64_t known, bool *taken);
 	int (*link_find)(void *impl, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,
 	                 void *ctx);
 	int (*clicks_write)(void *impl, const struct click_row *rows, size_t n);
@@ -80,5 +85,6 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 #endif

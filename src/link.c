@@ -4,6 +4,8 @@
  */
 #include "link.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -209,4 +211,126 @@ enum link_state link_state_at(const struct link *l, int64_t now, int64_t clicks)
 	if (l->max_clicks != LINK_NO_LIMIT && clicks >= l->max_clicks)
 		return LINK_EXHAUSTED;
 	return LINK_ACTIVE;
+}
+
+/* ---- tags as stored: a JSON array of strings ---- */
+
+/* The four hex digits at p as a number; -1 when they are not. */
+static long hex4(const char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* Appends code point v to out[*n] as UTF-8 while it fits in size. */
+static bool put_utf8(char *out, size_t size, size_t *n, unsigned long v)
+{
+	unsigned char b[4];
+	size_t k = v < 0x80 ? 1 : v < 0x800 ? 2 : v < 0x10000 ? 3 : 4;
+
+	if (k == 1) {
+		b[0] = (unsigned char)v;
+	} else {
+		for (size_t i = k - 1; i > 0; i--, v >>= 6)
+			b[i] = (unsigned char)(0x80 | (v & 0x3F));
+		b[0] = (unsigned char)((k == 2 ? 0xC0 : k == 3 ? 0xE0 : 0xF0) | v);
+	}
+	if (*n + k >= size)
+		return false;
+	memcpy(out + *n, b, k);
+	*n += k;
+	return true;
+}
+
+void link_tags_from_json(const char *s, struct link *l)
+{
+	l->n_tags = 0;
+	if (s == NULL || *s++ != '[')
+		return;
+	while (l->n_tags < LINK_TAGS_MAX) {
+		char *out = l->tags[l->n_tags];
+		size_t n = 0;
+
+		while (*s == ' ' || *s == ',' || *s == '\n' || *s == '\t' || *s == '\r')
+			s++;
+		if (*s++ != '"')
+			return;
+		for (; *s != '"'; s++) {
+			unsigned long v = (unsigned char)*s;
+			if (*s == '\0')
+				return;
+			if (*s == '\\') {
+				static const char named[] = "\"\\/bfnrt", plain[] = "\"\\/\b\f\n\r\t";
+				const char *esc;
+				long hi, lo;
+				s++;
+				if (*s == 'u' && (hi = hex4(s + 1)) >= 0) {
+					s += 4;
+					v = (unsigned long)hi;
+					if (hi >= 0xD800 && hi <= 0xDBFF && s[1] == '\\' && s[2] == 'u' &&
+					    (lo = hex4(s + 3)) >= 0xDC00 && lo <= 0xDFFF) {
+						v = 0x10000 + (((unsigned long)hi - 0xD800) << 10) +
+						    ((unsigned long)lo - 0xDC00);
+						s += 6;
+					}
+					if (!put_utf8(out, LINK_TAG_MAX + 1, &n, v))
+						return;
+					continue;
+				}
+				esc = *s != '\0' ? strchr(named, *s) : NULL;
+				if (esc == NULL)
+					return;
+				v = (unsigned char)plain[esc - named];
+			}
+			if (n + 1 >= LINK_TAG_MAX + 1)
+				return;
+			out[n++] = (char)v;
+		}
+		s++;
+		out[n] = '\0';
+		l->n_tags++;
+	}
+}
+
+char *link_tags_to_json(const struct link *l)
+{
+	size_t size = 3, n = 0;
+	char *out;
+
+	for (int i = 0; i < l->n_tags; i++)
+		size += 6 * strlen(l->tags[i]) + 3;
+	out = malloc(size);
+	if (out == NULL)
+		return NULL;
+	out[n++] = '[';
+	for (int i = 0; i < l->n_tags; i++) {
+		if (i > 0)
+			out[n++] = ',';
+		out[n++] = '"';
+		for (const unsigned char *p = (const unsigned char *)l->tags[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\') {
+				out[n++] = '\\';
+				out[n++] = (char)*p;
+			} else if (*p < 0x20) {
+				n += (size_t)snprintf(out + n, size - n, "\\u%04x", *p);
+			} else {
+				out[n++] = (char)*p;
+			}
+		}
+		out[n++] = '"';
+	}
+	out[n++] = ']';
+	out[n] = '\0';
+	return out;
 }

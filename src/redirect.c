@@ -143,6 +143,23 @@ static int64_t clicks_known(const struct redirect_ctx *ctx, const struct link *l
 	return k.clicks;
 }
 
+/* Takes a human click of a limited link: on the database where several
+ * nodes share it, else in this process's exact count. False when the link
+ * has run out (resp stays the 410), or with a 503 when the database cannot
+ * tell now. */
+static bool take_click(const struct redirect_ctx *ctx, const struct link *l, struct http_response *resp)
+{
+	bool taken;
+	int rc;
+
+	if (!store_is_shared(ctx->store))
+		return clicks_admit(ctx->clicks, l);
+	rc = store_link_take_click(ctx->store, l, clicks_known(ctx, l), &taken);
+	if (rc != STORE_OK)
+		http_response_fixed(resp, 503, HTTP_FIXED_UNAVAILABLE_HTML);
+	return rc == STORE_OK && taken;
+}
+
 /* The answer with its 404, 410 and 503 pages in HTML; redirect_handle()
  * swaps them for JSON when the client asks, so a redirect never reads Accept. */
 static void resolve(const struct redirect_ctx *ctx, const struct http_request *req, struct http_response *resp)
@@ -193,7 +210,7 @@ static void resolve(const struct redirect_ctx *ctx, const struct http_request *r
 		/* A human click reserves its place exactly; a bot or a HEAD only
 		 * looks, at the clicks written and those still pending. */
 		if (counted && !bot) {
-			if (!clicks_admit(ctx->clicks, &l))
+			if (!take_click(ctx, &l, resp))
 				return;
 		} else if (link_state_at(&l, req->now, clicks_known(ctx, &l)) == LINK_EXHAUSTED) {
 			return;

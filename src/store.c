@@ -56,32 +56,24 @@ static void thread_free(void *obj, void *arg)
 
 /*
  * The backend that serves target: a PostgreSQL URI (libpq's two schemes) or
- * else the path of a SQLite database. The URI is not repeated in err: it
- * may carry a password.
+ * else the path of a SQLite database. The URI is never repeated as given:
+ * it may carry a password (store_pg.c names it without).
  */
-static int backend_for(const char *target, const struct store_ops **ops, char *err, size_t errlen)
+static const struct store_ops *backend_for(const char *target)
 {
 	if (strncasecmp(target, "postgres://", strlen("postgres://")) == 0 ||
-	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0) {
-		snprintf(err, errlen,
-		         "--db: PostgreSQL is not built in yet (the database named is a PostgreSQL "
-		         "URL); give the path of a SQLite database");
-		return STORE_UNSUPPORTED;
-	}
-	*ops = &store_sqlite_ops;
-	return STORE_OK;
+	    strncasecmp(target, "postgresql://", strlen("postgresql://")) == 0)
+		return &store_pg_ops;
+	return &store_sqlite_ops;
 }
 
 static int open_store(const char *target, bool create, struct store **out, char *err, size_t errlen)
 {
-	const struct store_ops *ops = NULL;
+	const struct store_ops *ops = backend_for(target);
 	struct store *s;
 	int rc;
 
 	*out = NULL;
-	rc = backend_for(target, &ops, err, errlen);
-	if (rc != STORE_OK)
-		return rc;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -326,6 +318,16 @@ int store_link_delete(struct store *s, const char *code)
 int store_link_list(struct store *s, int64_t after_id, int limit, store_link_fn fn, void *ctx)
 {
 	return s->ops->link_list(s->impl, after_id, limit, fn, ctx);
+}
+
+bool store_is_shared(const struct store *s)
+{
+	return s->ops->shared;
+}
+
+int store_link_take_click(struct store *s, const struct link *l, int64_t known, bool *taken)
+{
+	return s->ops->link_take_click(s->impl, l, known, taken);
 }
 
 int store_link_find(struct store *s, const struct link_filter *f, int64_t after_id, int limit, store_link_fn fn,

@@ -265,133 +265,6 @@ static void column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
 	dst[n] = '\0';
 }
 
-/* The four hex digits at p as a number; -1 when they are not. */
-static long hex4(const char *p)
-{
-	long v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-		                               : -1;
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
-/* Appends code point v to out[*n] as UTF-8 while it fits in size. */
-static bool put_utf8(char *out, size_t size, size_t *n, unsigned long v)
-{
-	unsigned char b[4];
-	size_t k = v < 0x80 ? 1 : v < 0x800 ? 2 : v < 0x10000 ? 3 : 4;
-
-	if (k == 1) {
-		b[0] = (unsigned char)v;
-	} else {
-		for (size_t i = k - 1; i > 0; i--, v >>= 6)
-			b[i] = (unsigned char)(0x80 | (v & 0x3F));
-		b[0] = (unsigned char)((k == 2 ? 0xC0 : k == 3 ? 0xE0 : 0xF0) | v);
-	}
-	if (*n + k >= size)
-		return false;
-	memcpy(out + *n, b, k);
-	*n += k;
-	return true;
-}
-
-/*
- * The tags column, a JSON array of strings, into l's tags; without
- * allocating, since a redirect's read of a limited link passes here. What
- * is not such an array (a hand edit) ends the tags read so far.
- */
-static void tags_from_json(const char *s, struct link *l)
-{
-	l->n_tags = 0;
-	if (s == NULL || *s++ != '[')
-		return;
-	while (l->n_tags < LINK_TAGS_MAX) {
-		char *out = l->tags[l->n_tags];
-		size_t n = 0;
-
-		while (*s == ' ' || *s == ',' || *s == '\n' || *s == '\t' || *s == '\r')
-			s++;
-		if (*s++ != '"')
-			return;
-		for (; *s != '"'; s++) {
-			unsigned long v = (unsigned char)*s;
-			if (*s == '\0')
-				return;
-			if (*s == '\\') {
-				static const char named[] = "\"\\/bfnrt", plain[] = "\"\\/\b\f\n\r\t";
-				const char *esc;
-				long hi, lo;
-				s++;
-				if (*s == 'u' && (hi = hex4(s + 1)) >= 0) {
-					s += 4;
-					v = (unsigned long)hi;
-					if (hi >= 0xD800 && hi <= 0xDBFF && s[1] == '\\' && s[2] == 'u' &&
-					    (lo = hex4(s + 3)) >= 0xDC00 && lo <= 0xDFFF) {
-						v = 0x10000 + (((unsigned long)hi - 0xD800) << 10) +
-						    ((unsigned long)lo - 0xDC00);
-						s += 6;
-					}
-					if (!put_utf8(out, LINK_TAG_MAX + 1, &n, v))
-						return;
-					continue;
-				}
-				esc = *s != '\0' ? strchr(named, *s) : NULL;
-				if (esc == NULL)
-					return;
-				v = (unsigned char)plain[esc - named];
-			}
-			if (n + 1 >= LINK_TAG_MAX + 1)
-				return;
-			out[n++] = (char)v;
-		}
-		s++;
-		out[n] = '\0';
-		l->n_tags++;
-	}
-}
-
-/* l's tags as a JSON array of strings, for the tags column; the caller
- * frees it. NULL when out of memory. */
-static char *tags_to_json(const struct link *l)
-{
-	size_t size = 3, n = 0;
-	char *out;
-
-	for (int i = 0; i < l->n_tags; i++)
-		size += 6 * strlen(l->tags[i]) + 3;
-	out = malloc(size);
-	if (out == NULL)
-		return NULL;
-	out[n++] = '[';
-	for (int i = 0; i < l->n_tags; i++) {
-		if (i > 0)
-			out[n++] = ',';
-		out[n++] = '"';
-		for (const unsigned char *p = (const unsigned char *)l->tags[i]; *p != '\0'; p++) {
-			if (*p == '"' || *p == '\\') {
-				out[n++] = '\\';
-				out[n++] = (char)*p;
-			} else if (*p < 0x20) {
-				n += (size_t)snprintf(out + n, size - n, "\\u%04x", *p);
-			} else {
-				out[n++] = (char)*p;
-			}
-		}
-		out[n++] = '"';
-	}
-	out[n++] = ']';
-	out[n] = '\0';
-	return out;
-}
-
 static void link_from_row(sqlite3_stmt *st, struct link *l)
 {
 	l->id = sqlite3_column_int64(st, 0);
@@ -415,7 +288,7 @@ static void link_from_row(sqlite3_stmt *st, struct link *l)
 		return;
 	}
 	column_copy(st, 13, l->title, sizeof(l->title));
-	tags_from_json((const char *)sqlite3_column_text(st, 14), l);
+	link_tags_from_json((const char *)sqlite3_column_text(st, 14), l);
 	column_copy(st, 15, l->created_by, sizeof(l->created_by));
 	column_copy(st, 16, l->updated_by, sizeof(l->updated_by));
 }
@@ -1239,7 +1112,7 @@ static void bind_link(sqlite3_stmt *st, int base, const struct link *l, const ch
 static int insert_link(struct sq *q, const struct link *l)
 {
 	sqlite3_stmt *st = q->wstmt[W_INSERT_LINK];
-	char *tags = tags_to_json(l);
+	char *tags = link_tags_to_json(l);
 	int rc;
 
 	if (tags == NULL)
@@ -1362,7 +1235,7 @@ static int insert_rows(struct sq *q, struct store_new_link *items, const size_t 
 		q->insert_rows_n = n;
 	}
 	for (k = 0; k < n; k++) {
-		if ((tags[k] = tags_to_json(&items[idx[k]].link)) == NULL) {
+		if ((tags[k] = link_tags_to_json(&items[idx[k]].link)) == NULL) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
@@ -1554,7 +1427,7 @@ static int write_patch(struct sq *q, struct link *l, const struct link_patch *p,
 
 	apply_patch(l, p);
 	l->updated_at = now;
-	if ((tags = tags_to_json(l)) == NULL)
+	if ((tags = link_tags_to_json(l)) == NULL)
 		return sq_error(q->w, "update link", SQLITE_NOMEM);
 	sqlite3_bind_int64(st, 1, l->id);
 	sqlite3_bind_text(st, 2, l->url, -1, SQLITE_STATIC);
@@ -1654,7 +1527,7 @@ static int insert_imported(struct sq *q, struct store_import_row *rows, const si
 	for (k = 0; k < n; k++) {
 		const struct link *l = &rows[idx[k]].link;
 		int base = (int)k * IMPORT_VALUES;
-		if ((tags[k] = tags_to_json(l)) == NULL) {
+		if ((tags[k] = link_tags_to_json(l)) == NULL) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
@@ -1824,6 +1697,16 @@ static int sq_link_list(void *impl, int64_t after_id, int limit, store_link_fn f
 	sqlite3_reset(st);
 	free(l);
 	return rc == SQLITE_DONE ? STORE_OK : sq_error(r->db, "list links", rc);
+}
+
+/* One process owns the file: clicks_admit() counts limited links in memory. */
+static int sq_link_take_click(void *impl, const struct link *l, int64_t known, bool *taken)
+{
+	(void)impl;
+	(void)l;
+	(void)known;
+	*taken = false;
+	return STORE_UNSUPPORTED;
 }
 
 /* The number of characters (UTF-8 lead bytes) of s. */
@@ -2259,6 +2142,7 @@ static int sq_token_count(void *impl, int64_t *count)
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .shared = false,
     .open = sq_open,
     .open_readers = sq_open_readers,
     .close = sq_close,
@@ -2275,6 +2159,7 @@ const struct store_ops store_sqlite_ops = {
     .link_delete = sq_link_delete,
     .links_import = sq_links_import,
     .link_list = sq_link_list,
+    .link_take_click = sq_link_take_click,
     .link_find = sq_link_find,
     .clicks_write = sq_clicks_write,
     .link_daily = sq_link_daily,

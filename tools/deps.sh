@@ -4,14 +4,16 @@
 # check the installed unit and logrotate file; chromium, nodejs and npm run
 # the admin page's browser tests, zbar-tools decodes QR codes, the fonts
 # make their screenshots the same everywhere; gcovr reports make coverage;
-# clang-format checks the tree's layout).
+# clang-format checks the tree's layout; postgresql is the server the
+# PostgreSQL backend's tests start a throw-away cluster of, libpq-dev its
+# client library).
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev \
 libsodium-dev check libcurl4-openssl-dev curl clang libclang-rt-14-dev sqlite3 \
 python3 systemd procps logrotate man-db dpkg-dev debian-archive-keyring \
 nginx-light caddy openssl libqrencode-dev libpng-dev chromium zbar-tools fonts-dejavu-core \
-gcovr clang-format"
+gcovr clang-format postgresql libpq-dev"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then

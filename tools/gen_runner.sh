@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes a Check runner for one kind of test (unit, integration): it adds the
 # suite NAME_suite() of every tests/<kind>/test_NAME.c given, runs them all
-# and exits non-zero on any failure. CK_RUN_SUITE / CK_RUN_CASE narrow a run.
+# and exits non-zero on any failure. CK_RUN_SUITE / CK_RUN_CASE narrow a run;
+# harness_runner_start() (tests/support) readies what the suites share.
 set -eu
 kind=$1
 shift
@@ -12,10 +13,12 @@ for f in "$@"; do
 	n=$(basename "$f" .c | sed 's/^test_//')
 	echo "Suite *${n}_suite(void);"
 done
+echo 'void harness_runner_start(void);'
 echo 'int main(void)'
 echo '{'
 echo '	SRunner *sr = srunner_create(NULL);'
 echo '	int failed;'
+echo '	harness_runner_start();'
 for f in "$@"; do
 	n=$(basename "$f" .c | sed 's/^test_//')
 	echo "	srunner_add_suite(sr, ${n}_suite());"

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "harness.h"
+#include "pg_cluster.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -136,6 +137,24 @@ static int wait_exit(pid_t pid, int ms)
 
 /* ---- the daemon ---- */
 
+bool harness_uses_pg(void)
+{
+	const char *db = getenv("SHORTD_TEST_DB");
+
+	return db != NULL && strcmp(db, "postgresql") == 0;
+}
+
+void harness_runner_start(void)
+{
+	if (harness_uses_pg())
+		pg_cluster_start();
+}
+
+static bool is_pg_url(const char *db)
+{
+	return strncmp(db, "postgresql://", 13) == 0;
+}
+
 void daemon_prepare(struct daemon *d)
 {
 	char tmpl[] = "/tmp/shortd-test-XXXXXX";
@@ -148,6 +167,8 @@ void daemon_prepare(struct daemon *d)
 	snprintf(d->dir, sizeof(d->dir), "%s", tmpl);
 	snprintf(d->db, sizeof(d->db), "%s/shortd.db", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
+	if (harness_uses_pg())
+		pg_db_make(d->db, sizeof(d->db));
 }
 
 /* Finds the port in the log's "listening on http://HOST:PORT" line. */
@@ -310,6 +331,8 @@ void daemon_cleanup(struct daemon *d)
 	if (d->dir[0] != '\0')
 		nftw(d->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	d->dir[0] = '\0';
+	if (is_pg_url(d->db))
+		pg_db_drop(d->db);
 }
 
 /* ---- commands with captured output ---- */
@@ -948,6 +971,10 @@ void sqlfile_exec(const char *db, const char *sql)
 {
 	sqlite3 *h = NULL;
 
+	if (is_pg_url(db)) {
+		pg_sql_exec(db, sql);
+		return;
+	}
 	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
 	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
 	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
@@ -959,6 +986,11 @@ int sqlfile_int(const char *db, const char *sql)
 	sqlite3_stmt *st = NULL;
 	int v;
 
+	if (is_pg_url(db)) {
+		int64_t n = pg_sql_int(db, sql);
+		ck_assert_msg(n != -999, "%s: no row", sql);
+		return (int)n;
+	}
 	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
 	ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
 	ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "%s: no row", sql);
@@ -1101,7 +1133,7 @@ void fixture_make_db(struct daemon *d, const struct fixture_link *links)
 	int rc;
 
 	daemon_prepare(d);
-	if (init_from_template(d->db) != 0) {
+	if (is_pg_url(d->db) || init_from_template(d->db) != 0) {
 		rc = shortd_run(d->db, out, sizeof(out), err, sizeof(err), (const char *const[]){"init", NULL});
 		ck_assert_msg(rc == 0, "shortd init: exit %d: %s", rc, err);
 	}

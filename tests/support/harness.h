@@ -1,8 +1,9 @@
 /*
  * Test support shared by the integration tests: the real daemon started on
- * 127.0.0.1:0 with a fresh SQLite file, the CLI run as a process, an echo
- * target that reports what it received, and HTTP clients (libcurl, the curl
- * command, raw sockets for malformed requests).
+ * 127.0.0.1:0 with a fresh SQLite file (or, with SHORTD_TEST_DB=postgresql,
+ * a fresh database in the tests' PostgreSQL cluster), the CLI run as a
+ * process, an echo target that reports what it received, and HTTP clients
+ * (libcurl, the curl command, raw sockets for malformed requests).
  */
 #ifndef SHORTD_TEST_HARNESS_H
 #define SHORTD_TEST_HARNESS_H
@@ -27,7 +28,15 @@ struct daemon {
 	char log[300]; /* the daemon's stderr, kept in dir */
 };
 
-/* Makes a fresh temporary directory and database path in d (no daemon yet). */
+/* SHORTD_TEST_DB=postgresql: the daemons run on PostgreSQL. */
+bool harness_uses_pg(void);
+
+/* Called by each test runner before its suites run: starts the PostgreSQL
+ * cluster there, once, when the daemons run on it. */
+void harness_runner_start(void);
+
+/* Makes a fresh temporary directory and database in d (no daemon yet): the
+ * path of a SQLite file in it, or the URL of a fresh PostgreSQL database. */
 void daemon_prepare(struct daemon *d);
 
 /* Starts $SHORTD_BIN serve --listen 127.0.0.1:0 --db d->db plus the NULL-
@@ -45,7 +54,8 @@ int daemon_stop_with(struct daemon *d, int sig);
 /* SIGKILL and reap. */
 void daemon_kill(struct daemon *d);
 
-/* Removes d->dir and everything in it (killing the daemon if it still runs). */
+/* Removes d->dir and everything in it, and drops a PostgreSQL database
+ * (killing the daemon if it still runs). */
 void daemon_cleanup(struct daemon *d);
 
 /* The daemon process exists and has not exited. */
@@ -178,8 +188,9 @@ void tempdb_make(const char *tag, char *dir, size_t dirsize, char *path, size_t 
  * the directory dir. */
 void tempdb_remove(const char *dir, const char *path);
 
-/* Runs sql on the SQLite file db with a connection of its own, failing the
- * test (with SQLite's message) when it does not succeed. */
+/* Runs sql on the SQLite file (or PostgreSQL URL) db with a connection of
+ * its own, failing the test (with the engine's message) when it does not
+ * succeed. */
 void sqlfile_exec(const char *db, const char *sql);
 
 /* The first column of the first row of sql on db, as an int; fails the test

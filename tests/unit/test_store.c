@@ -4,10 +4,11 @@
  * path's cached read), one loop over the table of backends below; then what
  * is particular to SQLite (schema and migrations, the files held, the link
  * epoch, the refusals too new, not a database, read-only, full), in the
- * test cases named sqlite_*; then the choice of backend by the form of the
- * name. Each test has its own fresh database. Raw reads in the dialect's
- * plain SQL (a backend's sql_int and sql_exec, on their own connection)
- * check what is really stored.
+ * test cases named sqlite_*; what is particular to PostgreSQL, against the
+ * tests' throw-away cluster (pg_cluster.h), in those named pg_*; then the
+ * choice of backend by the form of the name. Each test has its own fresh
+ * database. Raw reads in the dialect's plain SQL (a backend's sql_int and
+ * sql_exec, on their own connection) check what is really stored.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "harness.h"
 #include "link_code.h"
 #include "migrations.h"
+#include "pg_cluster.h"
 #include "store.h"
 
 /* A backend under test: how to make and remove a fresh database for it,
@@ -34,6 +36,10 @@ struct backend {
 	void (*remove)(const char *dir, const char *path);
 	int64_t (*sql_int)(const char *path, const char *sql); /* first column of the first row */
 	void (*sql_exec)(const char *path, const char *sql);
+	/* A change made behind the store's back reaches the redirect path's
+	 * cache within 1 s (announced, as PostgreSQL's notifications) rather
+	 * than at the next read (seen, as SQLite's epoch). */
+	bool announced;
 };
 
 static void sqlite_make(char *d, size_t dsize, char *p, size_t psize)
@@ -65,13 +71,29 @@ static void sqlite_sql_exec(const char *p, const char *sql)
 	sqlite3_close(db);
 }
 
+/* PostgreSQL: a fresh database in the tests' cluster (pg_cluster.h). */
+static void pg_make(char *d, size_t dsize, char *p, size_t psize)
+{
+	(void)dsize;
+	d[0] = '\0';
+	pg_db_make(p, psize);
+}
+
+static void pg_remove(const char *d, const char *p)
+{
+	(void)d;
+	pg_db_drop(p);
+}
+
 /* Every backend built in; a conformance test runs once for each. */
 static const struct backend backends[] = {
-    {"sqlite", sqlite_make, tempdb_remove, sqlite_sql_int, sqlite_sql_exec},
+    {"sqlite", sqlite_make, tempdb_remove, sqlite_sql_int, sqlite_sql_exec, false},
+    {"postgresql", pg_make, pg_remove, pg_sql_int, pg_sql_exec, true},
 };
 
 #define N_BACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
 #define SQLITE 0 /* the index of SQLite's row, for the sqlite_* cases */
+#define PG 1     /* and PostgreSQL's, for the pg_* cases */
 
 static const struct backend *be; /* the backend of the running test */
 static char dir[256];
@@ -1291,6 +1313,95 @@ END_TEST
 
 /* ---- clicks ---- */
 
+struct taker {
+	int64_t id;
+	int taken;
+};
+
+static void *take_many(void *arg)
+{
+	struct taker *t = arg;
+	struct link l;
+	bool taken;
+
+	link_init(&l);
+	l.id = t->id;
+	l.max_clicks = 250;
+	for (int i = 0; i < 50; i++) {
+		if (store_link_take_click(st, &l, 0, &taken) == STORE_OK && taken)
+			t->taken++;
+	}
+	return NULL;
+}
+
+/* Where several nodes share the database, a limited link's click is taken
+ * on the server: 8 threads (each its own connection, as nodes are) making
+ * 400 attempts on a link with max_clicks 250 take exactly 250, raising the
+ * limit gives exactly the difference, clicks already written count, and a
+ * link without a limit takes none. SQLite's single process says it does not
+ * do this (clicks_admit() counts there). */
+START_TEST(test_take_click_is_exact_across_connections)
+{
+	pthread_t t[8];
+	struct taker tk[8];
+	struct link l;
+	int64_t id, total = 0;
+	bool taken = true;
+
+	use_backend(_i);
+	open_store();
+	make_link(&l, "lim", "https://limited.example/");
+	l.max_clicks = 250;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	id = l.id;
+	ck_assert(store_is_shared(st) == (_i == PG));
+	if (_i == SQLITE) {
+		ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_UNSUPPORTED);
+		ck_assert(!taken);
+		return;
+	}
+	for (int i = 0; i < 8; i++) {
+		tk[i] = (struct taker){id, 0};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, take_many, &tk[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		total += tk[i].taken;
+	}
+	ck_assert_int_eq(total, 250);
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(!taken);
+	sql_exec("UPDATE links SET max_clicks = 260 WHERE code = 'lim'");
+	for (int i = 0; i < 12; i++) {
+		ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+		total += taken;
+	}
+	ck_assert_int_eq(total, 260);
+	/* The clicks written count as used: 5 written, a limit of 6. */
+	make_link(&l, "written", "https://written.example/");
+	l.max_clicks = 6;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	sql_exec("UPDATE links SET clicks = 5 WHERE code = 'written'");
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(taken);
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(!taken);
+	/* So do those this node knows of: 2 of a limit of 3. */
+	make_link(&l, "known", "https://known.example/");
+	l.max_clicks = 3;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	ck_assert_int_eq(store_link_take_click(st, &l, 2, &taken), STORE_OK);
+	ck_assert(taken);
+	ck_assert_int_eq(store_link_take_click(st, &l, 2, &taken), STORE_OK);
+	ck_assert(!taken);
+	/* A link without a limit has none to take. */
+	id = create("free", "https://free.example/");
+	l.id = id;
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	ck_assert(!taken);
+}
+END_TEST
+
 START_TEST(test_clicks_write_totals_daily_referrers)
 {
 	struct link got;
@@ -1720,8 +1831,36 @@ START_TEST(test_resolve_answers_from_cache)
 }
 END_TEST
 
+/* True when a and b answer a redirect alike. */
+static bool same_for_redirect(const struct link *a, const struct link *b)
+{
+	return a->id == b->id && strcmp(a->code, b->code) == 0 && strcmp(a->url, b->url) == 0 &&
+	       a->status == b->status && a->forward_query == b->forward_query && a->disabled == b->disabled &&
+	       a->expires_at == b->expires_at && a->max_clicks == b->max_clicks;
+}
+
+/* store_link_resolve() of code after a change made on another connection:
+ * the very next one where the backend sees such changes at once, the first
+ * that agrees with the store within 1 s where they are announced. */
+static int resolve_after_external_change(const char *code, struct link *got)
+{
+	int64_t deadline = now_ms() + 1000;
+	struct link want;
+	int rc, want_rc;
+
+	for (;;) {
+		rc = store_link_resolve(st, code, got);
+		if (!be->announced)
+			return rc;
+		want_rc = store_link_lookup(st, code, &want);
+		if ((rc == want_rc && (rc != STORE_OK || same_for_redirect(got, &want))) || now_ms() > deadline)
+			return rc;
+		pause_ms(2);
+	}
+}
+
 /* A change to one watched column by another connection, and what the very
- * next resolve of "c" must answer. */
+ * next resolve of "c" must answer (within 1 s where changes are announced). */
 static const struct external_change {
 	const char *sql;
 	int rc;
@@ -1755,7 +1894,7 @@ START_TEST(test_resolve_sees_external_change)
 	use_backend(_i % N_BACKENDS);
 	open_with_cached_link(&got);
 	sql_exec(ch->sql);
-	ck_assert_int_eq(store_link_resolve(st, "c", &got), ch->rc);
+	ck_assert_int_eq(resolve_after_external_change("c", &got), ch->rc);
 	ck_assert_int_eq(store_link_lookup(st, "c", &l), ch->rc);
 	if (ch->rc != STORE_OK) {
 		ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_NOT_FOUND);
@@ -2056,34 +2195,308 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 }
 END_TEST
 
+/* ---- what is particular to PostgreSQL ---- */
+
+static int pg_latest_version(void)
+{
+	return postgres_migrations[postgres_migrations_count - 1].version;
+}
+
+/* The same numbers as SQLite's: a schema version means the same tables on
+ * both, so a database copied from one to the other keeps its version. */
+START_TEST(test_pg_migrations_are_numbered_as_sqlite)
+{
+	ck_assert_int_eq(postgres_migrations_count, sqlite_migrations_count);
+	for (int i = 0; i < postgres_migrations_count; i++) {
+		ck_assert_int_eq(postgres_migrations[i].version, i + 1);
+		ck_assert_str_eq(postgres_migrations[i].name, sqlite_migrations[i].name);
+		ck_assert_ptr_nonnull(postgres_migrations[i].sql);
+	}
+}
+END_TEST
+
+/* An empty database is no shortd database for the commands that need one
+ * (nothing is made in it); serve and init make the schema, at the latest
+ * version, and a second open finds it so. */
+START_TEST(test_pg_open_makes_the_schema_only_when_asked)
+{
+	use_backend(PG);
+	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_NOT_FOUND);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "no database at") != NULL && strstr(err, "shortd init") != NULL, "%s", err);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
+	open_store();
+	ck_assert_int_eq(store_schema_version(st), pg_latest_version());
+	ck_assert_int_eq(store_schema_version_found(st), 0);
+	ck_assert_int_eq(store_ping(st), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), pg_latest_version());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN "
+	                         "('links', 'tokens', 'clicks_daily', 'referrers_daily')"),
+	                 4);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_schema_version_found(st), pg_latest_version());
+}
+END_TEST
+
+START_TEST(test_pg_newer_database_refused)
+{
+	char sql[128];
+
+	use_backend(PG);
+	open_store();
+	create("kept", "https://kept.example/");
+	store_close(st);
+	st = NULL;
+	snprintf(sql, sizeof(sql), "UPDATE shortd_schema SET version = %d", pg_latest_version() + 1);
+	sql_exec(sql);
+	st = (struct store *)&st;
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_TOO_NEW);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "newer than this shortd supports") != NULL, "%s", err);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), pg_latest_version() + 1);
+	ck_assert_int_eq(link_count(), 1);
+}
+END_TEST
+
+struct opener {
+	int rc;
+	int found;
+	char err[256];
+};
+
+static void *open_at_once(void *arg)
+{
+	struct opener *o = arg;
+	struct store *s = NULL;
+
+	o->rc = store_open(path, &s, o->err, sizeof(o->err));
+	o->found = s != NULL ? store_schema_version_found(s) : -1;
+	store_close(s);
+	return NULL;
+}
+
+/* Three nodes opening an empty database at the same moment: the migrations
+ * run once, under the advisory lock, and every node starts. */
+START_TEST(test_pg_concurrent_first_open_migrates_once)
+{
+	pthread_t t[3];
+	struct opener o[3];
+	int fresh = 0;
+
+	use_backend(PG);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, open_at_once, &o[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(o[i].rc == STORE_OK, "node %d: %s", i, o[i].err);
+		ck_assert(o[i].found == 0 || o[i].found == pg_latest_version());
+		fresh += o[i].found == 0;
+	}
+	ck_assert_int_eq(fresh, 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM shortd_schema"), 1);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), pg_latest_version());
+}
+END_TEST
+
+/* A URL's password, in its userinfo or as a parameter, is written neither
+ * to the error nor to the log, whatever the failure: no server there, no
+ * such database. The rest of the URL is kept, to say which is meant. */
+START_TEST(test_pg_password_is_never_repeated)
+{
+	char url[3][512], log[4096];
+	int saved = dup(STDERR_FILENO), fd;
+	ssize_t n;
+
+	use_backend(PG);
+	snprintf(url[0], sizeof(url[0]), "postgres://shortd:pw-secret-1@127.0.0.1:1/x?connect_timeout=2");
+	snprintf(url[1], sizeof(url[1]), "postgresql://127.0.0.1:1/x?password=pw-secret-2&user=shortd");
+	snprintf(url[2], sizeof(url[2]), "postgresql://shortd:pw-secret-3@/nosuchdb?host=%s&password=pw-secret-4",
+	         pg_cluster_dir());
+	for (int i = 0; i < 3; i++) {
+		fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+		st = (struct store *)&st;
+		err[0] = '\0';
+		ck_assert_int_eq(store_open(url[i], &st, err, sizeof(err)), i == 2 ? STORE_NOT_FOUND : STORE_ERROR);
+		ck_assert_ptr_null(st);
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		n = pread(fd, log, sizeof(log) - 1, 0);
+		close(fd);
+		log[n > 0 ? n : 0] = '\0';
+		ck_assert_msg(strstr(err, "pw-secret") == NULL, "%s", err);
+		ck_assert_msg(strstr(log, "pw-secret") == NULL, "%s", log);
+		ck_assert_msg(strstr(err, i == 2 ? "/nosuchdb" : "127.0.0.1:1/x") != NULL, "%s", err);
+	}
+	close(saved);
+}
+END_TEST
+
+/* True once resolve answers code from the cache with the server away,
+ * within 2 s (the listener learns that the server went). */
+static bool resolves_while_away(const char *code, struct link *got)
+{
+	int64_t deadline = now_ms() + 2000;
+
+	while (store_link_resolve(st, code, got) != STORE_OK) {
+		if (now_ms() > deadline)
+			return false;
+		pause_ms(10);
+	}
+	return true;
+}
+
+/*
+ * The server stopped under an open store, then started again: a cached
+ * link keeps answering and an uncached one is a prompt error, writes fail
+ * at once and change nothing, and once the server is back every thread's
+ * connection is made again (reads, writes, changes heard) without reopening.
+ */
+START_TEST(test_pg_server_restart_is_survived)
+{
+	struct link l, got;
+	struct link_patch p = {.fields = PATCH_URL, .url = "https://after.example/"};
+	int64_t t0;
+
+	use_backend(PG);
+	open_with_cached_link(&got);
+	create("uncached", "https://uncached.example/");
+	pg_cluster_down();
+	ck_assert(resolves_while_away("c", &got));
+	ck_assert_str_eq(got.url, "https://cached.example/a?b=c");
+	t0 = now_ms();
+	ck_assert_int_eq(store_link_resolve(st, "uncached", &got), STORE_ERROR);
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_ERROR);
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_ERROR);
+	ck_assert_int_eq(store_link_update(st, "c", &p, 1700000100, &got), STORE_ERROR);
+	ck_assert_int_eq(store_ping(st), STORE_ERROR);
+	ck_assert_msg(now_ms() - t0 < 1000, "the errors took %lld ms", (long long)(now_ms() - t0));
+	pg_cluster_up();
+	/* A thread tries to connect again at most once a second. */
+	pause_ms(1100);
+	ck_assert_int_eq(store_ping(st), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "uncached", &l), STORE_OK);
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	ck_assert_int_eq(link_count(), 3);
+	/* The listener listens again: a change behind the store's back is
+	 * heard, and the cache answers again. */
+	sql_exec("UPDATE links SET url = 'https://changed.example/' WHERE code = 'c'");
+	ck_assert_int_eq(resolve_after_external_change("c", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://changed.example/");
+}
+END_TEST
+
+/* Every operation with the server away answers an error at once and
+ * writes nothing; each one works again once it is back. */
+START_TEST(test_pg_every_operation_fails_cleanly_while_the_server_is_away)
+{
+	unsigned char h[STORE_TOKEN_HASH_LEN];
+	struct link_patch p = {.fields = PATCH_STATUS, .status = 301};
+	struct link l, got;
+	struct store_new_link nl;
+	struct store_daily d[2];
+	struct store_referrer rf[2];
+	struct store_token t;
+	struct store_token_use use;
+	struct click_row row;
+	struct collect c;
+	struct link_filter f = {.q = "away"};
+	struct token_list tl = {0};
+	int64_t id, count;
+	size_t n, bad;
+	bool taken;
+
+	use_backend(PG);
+	open_store();
+	memset(&c, 0, sizeof(c));
+	id = create("away", "https://away.example/");
+	memset(h, 0x42, sizeof(h));
+	ck_assert_int_eq(store_token_add(st, "t", h, STORE_ROLE_ADMIN, 1), STORE_OK);
+	pg_cluster_down();
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_ne(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	memset(&nl, 0, sizeof(nl));
+	make_link(&nl.link, "batch", "https://batch.example/");
+	nl.reuse = true;
+	ck_assert_int_ne(store_link_create_batch(st, &nl, 1, link_code_generate, NULL, &bad), STORE_OK);
+	ck_assert_int_ne(store_link_update(st, "away", &p, 2, &got), STORE_OK);
+	ck_assert_int_ne(store_link_delete(st, "away"), STORE_OK);
+	ck_assert_int_ne(store_link_lookup(st, "away", &got), STORE_OK);
+	ck_assert_int_ne(store_link_list(st, 0, 10, collect_fn, &c), STORE_OK);
+	ck_assert_int_ne(store_link_find(st, &f, 0, 10, collect_fn, &c), STORE_OK);
+	make_link(&l, "away", "https://away.example/");
+	l.id = id;
+	l.max_clicks = 5;
+	ck_assert_int_ne(store_link_take_click(st, &l, 0, &taken), STORE_OK);
+	row = (struct click_row){id, 19700, 1702080000, 1, 0, "r.example"};
+	ck_assert_int_ne(store_clicks_write(st, &row, 1), STORE_OK);
+	ck_assert_int_ne(store_link_daily(st, id, 0, d, 2, &n), STORE_OK);
+	ck_assert_int_ne(store_link_referrers(st, id, 0, rf, 2, &n), STORE_OK);
+	ck_assert_int_ne(store_token_add(st, "u", h, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_ne(store_token_find(st, h, &t), STORE_OK);
+	ck_assert_int_ne(store_token_list(st, token_fn, &tl), STORE_OK);
+	ck_assert_int_ne(store_token_count(st, &count), STORE_OK);
+	ck_assert_int_ne(store_token_revoke(st, "t"), STORE_OK);
+	ck_assert_int_ne(store_token_revoke_id(st, 1, true), STORE_OK);
+	use = (struct store_token_use){1, 5};
+	ck_assert_int_ne(store_token_uses_write(st, &use, 1), STORE_OK);
+	ck_assert_int_ne(store_ping(st), STORE_OK);
+	pg_cluster_up();
+	pause_ms(1100); /* a thread tries to connect again at most once a second */
+	ck_assert_int_eq(link_count(), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 1);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM links"), 0);
+	ck_assert_int_eq(store_token_count(st, &count), STORE_OK);
+	ck_assert_int_eq(count, 1);
+	ck_assert_int_eq(store_link_create_batch(st, &nl, 1, link_code_generate, NULL, &bad), STORE_OK);
+	ck_assert(!nl.reused);
+	ck_assert_int_eq(store_token_uses_write(st, &use, 1), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, 999, true), STORE_NOT_FOUND);
+	ck_assert_int_eq(store_token_find(st, h, &t), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, t.id, true), STORE_CONFLICT);
+	ck_assert_int_eq(store_token_revoke_id(st, t.id, false), STORE_OK);
+}
+END_TEST
+
 /* ---- the choice of backend ---- */
 
-/* A PostgreSQL URL, in either of libpq's schemes, is refused before any
- * backend runs: nothing is opened or created, and the URL (which may carry
- * a password) is not repeated. */
-START_TEST(test_postgres_url_is_not_built_in)
+/* A PostgreSQL URL, in either of libpq's schemes and in any case, is
+ * PostgreSQL's: nothing is made at a path of that name. */
+START_TEST(test_postgres_url_selects_postgresql)
 {
 	static const char *const urls[] = {
-	    "postgres://u:pw-secret@db.example/shortd",
-	    "postgresql://u:pw-secret@db.example:5432/shortd?sslmode=require",
-	    "PostgreSQL://db.example/shortd",
+	    "postgres://u:pw-secret@127.0.0.1:1/shortd",
+	    "postgresql://u:pw-secret@127.0.0.1:1/shortd?sslmode=disable",
+	    "PostgreSQL://127.0.0.1:1/shortd",
 	};
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		st = (struct store *)&st;
 		err[0] = '\0';
-		ck_assert_int_eq(store_open(urls[i], &st, err, sizeof(err)), STORE_UNSUPPORTED);
+		ck_assert_int_eq(store_open(urls[i], &st, err, sizeof(err)), STORE_ERROR);
 		ck_assert_ptr_null(st);
-		ck_assert_msg(strstr(err, "PostgreSQL is not built in yet") != NULL, "%s", err);
+		ck_assert_msg(strstr(err, "cannot connect") != NULL, "%s", err);
 		ck_assert_msg(strstr(err, "pw-secret") == NULL, "%s", err);
 		st = (struct store *)&st;
-		ck_assert_int_eq(store_open_existing(urls[i], &st, err, sizeof(err)), STORE_UNSUPPORTED);
+		ck_assert_int_eq(store_open_existing(urls[i], &st, err, sizeof(err)), STORE_ERROR);
 		ck_assert_ptr_null(st);
 	}
 	ck_assert_int_eq(access("postgres:", F_OK), -1);
 	ck_assert_int_eq(access("postgresql:", F_OK), -1);
 	ck_assert_int_eq(access("PostgreSQL:", F_OK), -1);
-	ck_assert_str_eq(store_status_message(STORE_UNSUPPORTED), "this shortd is built without that kind of database");
+	/* The database is named as given, less the password alone. */
+	ck_assert_int_eq(store_open("postgresql://u@127.0.0.1:1/db?sslmode=disable&password=pw-x&application_name=a",
+	                            &st, err, sizeof(err)),
+	                 STORE_ERROR);
+	ck_assert_msg(strncmp(err, "postgresql://u@127.0.0.1:1/db?sslmode=disable&application_name=a: ", 66) == 0, "%s",
+	              err);
+	ck_assert_int_eq(store_open("postgres://u:pw-y@127.0.0.1:1", &st, err, sizeof(err)), STORE_ERROR);
+	ck_assert_msg(strncmp(err, "postgres://u@127.0.0.1:1: ", 26) == 0, "%s", err);
 }
 END_TEST
 
@@ -2146,6 +2559,7 @@ static TCase *test_case(Suite *s, const char *name)
 {
 	TCase *tc = tcase_create(name);
 
+	tcase_add_unchecked_fixture(tc, pg_cluster_start, NULL);
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	suite_add_tcase(s, tc);
 	return tc;
@@ -2183,6 +2597,7 @@ Suite *store_suite(void)
 
 	tc = test_case(s, "clicks");
 	tcase_add_loop_test(tc, test_clicks_write_totals_daily_referrers, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_take_click_is_exact_across_connections, 0, N_BACKENDS);
 
 	tc = test_case(s, "tokens");
 	tcase_add_loop_test(tc, test_tokens, 0, N_BACKENDS);
@@ -2231,7 +2646,20 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_full_database);
 	tcase_add_test(tc, test_failed_writes_change_nothing);
 
+	/* What is particular to PostgreSQL. */
+	tc = test_case(s, "pg_schema");
+	tcase_add_test(tc, test_pg_migrations_are_numbered_as_sqlite);
+	tcase_add_test(tc, test_pg_open_makes_the_schema_only_when_asked);
+	tcase_add_test(tc, test_pg_newer_database_refused);
+	tcase_add_test(tc, test_pg_concurrent_first_open_migrates_once);
+	tcase_add_test(tc, test_pg_password_is_never_repeated);
+
+	tc = test_case(s, "pg_faults");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pg_server_restart_is_survived);
+	tcase_add_test(tc, test_pg_every_operation_fails_cleanly_while_the_server_is_away);
+
 	tc = test_case(s, "select");
-	tcase_add_test(tc, test_postgres_url_is_not_built_in);
+	tcase_add_test(tc, test_postgres_url_selects_postgresql);
 	return s;
 }
