@@ -84,6 +84,14 @@ struct store_ops {
 	int (*token_uses_write)(void *impl, const struct store_token_use *uses, size_t n);
 };
 
+/*
+ * For links_import(): STORE_CONFLICT when two of rows[idx[0..m)] (the rows
+ * to be created) have one code, with *bad one of them (a drawn one when
+ * there is one, which can be drawn again); STORE_OK when none do;
+ * STORE_ERROR out of memory.
+ */
+int store_import_repeated(const struct store_import_row *rows, const size_t *idx, size_t m, size_t *bad);
+
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 

@@ -218,6 +218,37 @@ int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, voi
 	return rc;
 }
 
+/* Orders indexes of an import's rows by their code, then by index. */
+static int by_import_code(const void *a, const void *b, void *ctx)
+{
+	const struct store_import_row *rows = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(rows[i].link.code, rows[j].link.code);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+int store_import_repeated(const struct store_import_row *rows, const size_t *idx, size_t m, size_t *bad)
+{
+	size_t *sorted = malloc((m != 0 ? m : 1) * sizeof(*sorted));
+	int status = STORE_OK;
+
+	if (sorted == NULL)
+		return STORE_ERROR;
+	memcpy(sorted, idx, m * sizeof(*sorted));
+	qsort_r(sorted, m, sizeof(*sorted), by_import_code, (void *)rows);
+	for (size_t j = 1; j < m; j++) {
+		size_t a = sorted[j - 1], b = sorted[j];
+		if (strcmp(rows[a].link.code, rows[b].link.code) != 0)
+			continue;
+		if (status == STORE_OK || !rows[*bad].code_drawn)
+			*bad = rows[a].code_drawn ? a : b;
+		status = STORE_CONFLICT;
+	}
+	free(sorted);
+	return status;
+}
+
 /* Draws a code for each row without one; on failure every drawn code is
  * cleared again. */
 static int draw_codes(struct store_import_row *rows, size_t n, store_codegen_fn gen, void *gen_ctx)

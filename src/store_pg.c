@@ -95,6 +95,8 @@ enum stmt {
 	S_LOOKUP_FOR_UPDATE,
 	S_LIST,
 	S_INSERT_LINK,
+	S_IMPORT_LINK,
+	S_CODE_TAKEN,
 	S_REUSE,
 	S_UPDATE_LINK,
 	S_DELETE_LINK,
@@ -109,7 +111,9 @@ enum stmt {
 	S_TOKEN_LIST,
 	S_TOKEN_REVOKE,
 	S_TOKEN_REVOKE_ID,
+	S_TOKEN_REVOKE_NAME,
 	S_TOKEN_EXISTS,
+	S_TOKEN_NAME_EXISTS,
 	S_TOKEN_USED,
 	S_TOKEN_COUNT,
 	S_COUNT,
@@ -123,6 +127,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_INSERT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, "
                       "expires_at, max_clicks, title, tags, created_by, updated_by) "
                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    [S_IMPORT_LINK] = "INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at, "
+                      "expires_at, max_clicks, title, tags, created_by, updated_by, clicks, bot_clicks, "
+                      "last_click_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+                      "RETURNING id",
+    [S_CODE_TAKEN] = "SELECT 1 FROM links WHERE code = $1",
     [S_REUSE] = "SELECT " LINK_COLUMNS " FROM links WHERE url = $1 AND status = $2 AND forward_query = $3 "
                 "AND expires_at IS NOT DISTINCT FROM $4::bigint AND max_clicks IS NOT DISTINCT FROM $5::bigint "
                 "AND disabled = 0 ORDER BY id LIMIT 1",
@@ -150,7 +159,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = $1",
     [S_TOKEN_REVOKE_ID] = "DELETE FROM tokens WHERE id = $1 AND ($2 = 0 OR role <> 0 OR "
                           "(SELECT count(*) FROM tokens WHERE role = 0) > 1)",
+    [S_TOKEN_REVOKE_NAME] = "DELETE FROM tokens WHERE name = $1 AND ($2 = 0 OR role <> 0 OR "
+                            "(SELECT count(*) FROM tokens WHERE role = 0) > 1)",
     [S_TOKEN_EXISTS] = "SELECT 1 FROM tokens WHERE id = $1",
+    [S_TOKEN_NAME_EXISTS] = "SELECT 1 FROM tokens WHERE name = $1",
     [S_TOKEN_USED] = "UPDATE tokens SET last_used_at = greatest(coalesce(last_used_at, $2), $2) WHERE id = $1",
     [S_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
 };
@@ -947,8 +959,9 @@ static int pg_link_resolve(void *impl, const char *code, struct link *out)
 	return lookup_by(impl, S_RESOLVE, code, out);
 }
 
-/* Inserts l inside pc's transaction and fills l->id. */
-static int insert_link(struct pg *p, struct pconn *pc, struct link *l)
+/* Inserts l inside pc's transaction and fills l->id; with its counts too
+ * when with_counts (an import). */
+static int insert_row(struct pg *p, struct pconn *pc, struct link *l, bool with_counts)
 {
 	struct params a = {0};
 	char *tags = link_tags_to_json(l);
@@ -970,12 +983,22 @@ static int insert_link(struct pg *p, struct pconn *pc, struct link *l)
 	p_text(&a, tags);
 	p_opt_text(&a, l->created_by);
 	p_opt_text(&a, l->updated_by);
-	r = run(p, pc, S_INSERT_LINK, &a, PGRES_TUPLES_OK, &status);
+	if (with_counts) {
+		p_int(&a, l->clicks);
+		p_int(&a, l->bot_clicks);
+		p_opt(&a, l->last_click_at, LINK_NO_TIME);
+	}
+	r = run(p, pc, with_counts ? S_IMPORT_LINK : S_INSERT_LINK, &a, PGRES_TUPLES_OK, &status);
 	if (r != NULL)
 		l->id = col_int(r, 0, 0, 0);
 	PQclear(r);
 	free(tags);
 	return status;
+}
+
+static int insert_link(struct pg *p, struct pconn *pc, struct link *l)
+{
+	return insert_row(p, pc, l, false);
 }
 
 static int pg_link_create(void *impl, struct link *l)
@@ -1079,50 +1102,152 @@ static void apply_patch(struct link *l, const struct link_patch *p)
 	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
 }
 
+/* Changes the link with code by patch inside pc's transaction, the row
+ * locked first; the link as it is now into *out. */
+static int update_locked(struct pg *p, struct pconn *pc, const char *code, const struct link_patch *patch, int64_t now,
+                         struct link *out)
+{
+	struct params a = {0}, b = {0};
+	char *tags;
+	PGresult *r;
+	int status;
+
+	p_text(&a, code);
+	r = run(p, pc, S_LOOKUP_FOR_UPDATE, &a, PGRES_TUPLES_OK, &status);
+	if (r == NULL)
+		return status;
+	if (PQntuples(r) == 0)
+		status = STORE_NOT_FOUND;
+	else
+		link_from_row(r, 0, out);
+	PQclear(r);
+	if (status != STORE_OK)
+		return status;
+	apply_patch(out, patch);
+	out->updated_at = now;
+	if ((tags = link_tags_to_json(out)) == NULL)
+		return STORE_ERROR;
+	p_int(&b, out->id);
+	p_text(&b, out->url);
+	p_int(&b, out->status);
+	p_int(&b, out->forward_query);
+	p_int(&b, out->disabled);
+	p_opt(&b, out->expires_at, LINK_NO_TIME);
+	p_opt(&b, out->max_clicks, LINK_NO_LIMIT);
+	p_int(&b, now);
+	p_opt_text(&b, out->title);
+	p_text(&b, tags);
+	p_opt_text(&b, out->updated_by);
+	PQclear(run(p, pc, S_UPDATE_LINK, &b, PGRES_COMMAND_OK, &status));
+	free(tags);
+	return status;
+}
+
 static int pg_link_update(void *impl, const char *code, const struct link_patch *patch, int64_t now, struct link *out)
 {
 	struct pg *p = impl;
-	struct params a = {0}, b = {0};
 	struct pconn *pc;
-	char *tags = NULL;
-	PGresult *r;
 	int status = begin(p, &pc);
 
 	if (status != STORE_OK)
 		return status;
-	p_text(&a, code);
-	r = run(p, pc, S_LOOKUP_FOR_UPDATE, &a, PGRES_TUPLES_OK, &status);
-	if (r != NULL) {
-		if (PQntuples(r) == 0)
-			status = STORE_NOT_FOUND;
-		else
-			link_from_row(r, 0, out);
-		PQclear(r);
-	}
-	if (status == STORE_OK) {
-		apply_patch(out, patch);
-		out->updated_at = now;
-		p_int(&b, out->id);
-		p_text(&b, out->url);
-		p_int(&b, out->status);
-		p_int(&b, out->forward_query);
-		p_int(&b, out->disabled);
-		p_opt(&b, out->expires_at, LINK_NO_TIME);
-		p_opt(&b, out->max_clicks, LINK_NO_LIMIT);
-		p_int(&b, now);
-		p_opt_text(&b, out->title);
-		tags = link_tags_to_json(out);
-		p_text(&b, tags);
-		p_opt_text(&b, out->updated_by);
-		r = tags != NULL ? run(p, pc, S_UPDATE_LINK, &b, PGRES_COMMAND_OK, &status) : NULL;
-		if (tags == NULL)
-			status = STORE_ERROR;
-		PQclear(r);
-		free(tags);
-	}
-	status = finish(p, pc, status);
+	status = finish(p, pc, update_locked(p, pc, code, patch, now, out));
 	if (status == STORE_OK)
 		epoch_move(p); /* this node's caches at once; the others when notified */
+	return status;
+}
+
+/* Whether a link has code, inside pc's transaction: STORE_OK (taken),
+ * STORE_NOT_FOUND or an error. */
+static int code_taken(struct pg *p, struct pconn *pc, const char *code)
+{
+	struct params a = {0};
+	PGresult *r;
+	int status;
+
+	p_text(&a, code);
+	r = run(p, pc, S_CODE_TAKEN, &a, PGRES_TUPLES_OK, &status);
+	if (r != NULL && PQntuples(r) == 0)
+		status = STORE_NOT_FOUND;
+	PQclear(r);
+	return status;
+}
+
+/* Changes the fields an imported row names in the link with its code. */
+static int update_imported(struct pg *p, struct pconn *pc, const struct store_import_row *row, int64_t now)
+{
+	struct link_patch *patch = malloc(sizeof(*patch));
+	struct link *cur = malloc(sizeof(*cur));
+	const struct link *l = &row->link;
+	int status = STORE_ERROR;
+
+	if (patch != NULL && cur != NULL) {
+		patch->fields = row->fields;
+		memcpy(patch->url, l->url, strlen(l->url) + 1);
+		patch->status = l->status;
+		patch->expires_at = l->expires_at;
+		patch->max_clicks = l->max_clicks;
+		patch->forward_query = l->forward_query;
+		patch->disabled = l->disabled;
+		memcpy(patch->title, l->title, sizeof(patch->title));
+		patch->n_tags = l->n_tags;
+		memcpy(patch->tags, l->tags, sizeof(patch->tags));
+		memcpy(patch->by, l->updated_by, sizeof(patch->by));
+		status = update_locked(p, pc, l->code, patch, now, cur);
+	}
+	free(cur);
+	free(patch);
+	return status;
+}
+
+/*
+ * One transaction: each row's code looked up first (a taken one is a
+ * conflict, skipped or updated as mode says), then the free ones inserted
+ * with their counts in order; a code given twice among them is a conflict
+ * of the later row, as on SQLite. A row another node inserts meanwhile
+ * makes the insert fail on the unique code: a conflict of that row.
+ */
+static int pg_links_import(void *impl, struct store_import_row *rows, size_t n, enum store_import_mode mode,
+                           int64_t now, size_t *conflict)
+{
+	struct pg *p = impl;
+	size_t *idx = malloc((n != 0 ? n : 1) * sizeof(*idx)), m = 0;
+	struct pconn *pc;
+	bool changed = false;
+	int status = idx != NULL ? begin(p, &pc) : STORE_ERROR;
+
+	if (status != STORE_OK) {
+		free(idx);
+		return status;
+	}
+	for (size_t i = 0; i < n && status == STORE_OK; i++) {
+		status = code_taken(p, pc, rows[i].link.code);
+		if (status == STORE_NOT_FOUND) {
+			status = STORE_OK;
+			rows[i].result = STORE_IMPORT_CREATED;
+			idx[m++] = i;
+		} else if (status == STORE_OK && (rows[i].code_drawn || mode == STORE_IMPORT_FAIL)) {
+			*conflict = i;
+			status = STORE_CONFLICT;
+		} else if (status == STORE_OK && mode == STORE_IMPORT_SKIP) {
+			rows[i].result = STORE_IMPORT_SKIPPED;
+		} else if (status == STORE_OK) {
+			rows[i].result = STORE_IMPORT_UPDATED;
+			status = update_imported(p, pc, &rows[i], now);
+			changed = true;
+		}
+	}
+	if (status == STORE_OK)
+		status = store_import_repeated(rows, idx, m, conflict);
+	for (size_t k = 0; k < m && status == STORE_OK; k++) {
+		status = insert_row(p, pc, &rows[idx[k]].link, true);
+		if (status == STORE_CONFLICT)
+			*conflict = idx[k];
+	}
+	free(idx);
+	status = finish(p, pc, status);
+	if (status == STORE_OK && changed)
+		epoch_move(p);
 	return status;
 }
 
@@ -1542,11 +1667,12 @@ static int pg_token_revoke(void *impl, const char *name)
 	return finish(p, pc, status);
 }
 
-/* The check of the last admin token and the delete in one transaction,
- * after the tokens lock: a revoke on another node waits, then sees it. */
-static int pg_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
+/* Revokes the token named name, or else the one with this id, unless
+ * keep_an_admin and it is the last admin token: the check and the delete
+ * in one transaction, after the tokens lock, so that a revoke on another
+ * node waits, then sees it. */
+static int revoke_guarded(struct pg *p, const char *name, int64_t id, bool keep_an_admin)
 {
-	struct pg *p = impl;
 	struct params a = {0};
 	struct pconn *pc;
 	PGresult *r;
@@ -1555,19 +1681,34 @@ static int pg_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
 	if (status != STORE_OK)
 		return status;
 	status = exec_simple(p, pc, "SELECT pg_advisory_xact_lock(" TOKENS_LOCK_KEY ")");
-	p_int(&a, id);
+	if (name != NULL)
+		p_text(&a, name);
+	else
+		p_int(&a, id);
 	p_int(&a, keep_an_admin ? 1 : 0);
-	r = status == STORE_OK ? run(p, pc, S_TOKEN_REVOKE_ID, &a, PGRES_COMMAND_OK, &status) : NULL;
+	r = status == STORE_OK
+	        ? run(p, pc, name != NULL ? S_TOKEN_REVOKE_NAME : S_TOKEN_REVOKE_ID, &a, PGRES_COMMAND_OK, &status)
+	        : NULL;
 	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0) {
 		/* Nothing deleted: the token is absent, or it is the last admin one. */
 		a.n = 1;
 		PQclear(r);
-		r = run(p, pc, S_TOKEN_EXISTS, &a, PGRES_TUPLES_OK, &status);
+		r = run(p, pc, name != NULL ? S_TOKEN_NAME_EXISTS : S_TOKEN_EXISTS, &a, PGRES_TUPLES_OK, &status);
 		if (r != NULL)
 			status = PQntuples(r) > 0 ? STORE_CONFLICT : STORE_NOT_FOUND;
 	}
 	PQclear(r);
 	return finish(p, pc, status);
+}
+
+static int pg_token_revoke_id(void *impl, int64_t id, bool keep_an_admin)
+{
+	return revoke_guarded(impl, NULL, id, keep_an_admin);
+}
+
+static int pg_token_revoke_name(void *impl, const char *name, bool keep_an_admin)
+{
+	return revoke_guarded(impl, name, 0, keep_an_admin);
 }
 
 static int pg_token_uses_write(void *impl, const struct store_token_use *uses, size_t n)
@@ -1621,6 +1762,7 @@ const struct store_ops store_pg_ops = {
     .link_create_batch = pg_link_create_batch,
     .link_update = pg_link_update,
     .link_delete = pg_link_delete,
+    .links_import = pg_links_import,
     .link_list = pg_link_list,
     .link_take_click = pg_link_take_click,
     .link_find = pg_link_find,
@@ -1633,5 +1775,6 @@ const struct store_ops store_pg_ops = {
     .token_revoke = pg_token_revoke,
     .token_count = pg_token_count,
     .token_revoke_id = pg_token_revoke_id,
+    .token_revoke_name = pg_token_revoke_name,
     .token_uses_write = pg_token_uses_write,
 };

@@ -1550,40 +1550,6 @@ out:
 	return rc;
 }
 
-/* Orders indexes of an import's rows by their code, then by index. */
-static int by_import_code(const void *a, const void *b, void *ctx)
-{
-	const struct store_import_row *rows = ctx;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(rows[i].link.code, rows[j].link.code);
-
-	return c != 0 ? c : (i > j) - (i < j);
-}
-
-/* STORE_CONFLICT when two of rows[idx[0..m)] have one code, with *bad one
- * of them (a drawn one when there is one, which can be drawn again);
- * STORE_OK when none do; STORE_ERROR out of memory. */
-static int repeated_import_code(const struct store_import_row *rows, const size_t *idx, size_t m, size_t *bad)
-{
-	size_t *sorted = malloc((m != 0 ? m : 1) * sizeof(*sorted));
-	int status = STORE_OK;
-
-	if (sorted == NULL)
-		return STORE_ERROR;
-	memcpy(sorted, idx, m * sizeof(*sorted));
-	qsort_r(sorted, m, sizeof(*sorted), by_import_code, (void *)rows);
-	for (size_t j = 1; j < m; j++) {
-		size_t a = sorted[j - 1], b = sorted[j];
-		if (strcmp(rows[a].link.code, rows[b].link.code) != 0)
-			continue;
-		if (status == STORE_OK || !rows[*bad].code_drawn)
-			*bad = rows[a].code_drawn ? a : b;
-		status = STORE_CONFLICT;
-	}
-	free(sorted);
-	return status;
-}
-
 /* Changes the fields an imported row names in the link with its code. */
 static int update_imported(struct sq *q, const struct store_import_row *row, int64_t now)
 {
@@ -1651,7 +1617,7 @@ static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, 
 		}
 	}
 	if (status == STORE_OK)
-		status = repeated_import_code(rows, idx, m, conflict);
+		status = store_import_repeated(rows, idx, m, conflict);
 	for (k = 0; k < m && status == STORE_OK;) {
 		int size = 0;
 		while ((size_t)(INSERT_ROWS >> size) > m - k)
