@@ -189,13 +189,14 @@ check-load: deps
 load-run: $(BUILD)/shortd $(BUILD)/load_tests
 	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
 
-# check-pg: the integration suites that speak to the daemon through its API
-# and its redirects, run again with every daemon on PostgreSQL
+# check-pg: the integration suites that speak to the daemon through its API,
+# the CLI's export and import and its redirects (none that reads SQLite's
+# files itself), run again with every daemon on PostgreSQL
 # (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
 # cluster that each run starts and stops, tests/support/pg_cluster.c), and
 # the several-node suite (tests/load/test_nodes.c, which check-load runs as
 # well). The store's conformance suite runs on both backends in make check.
-PG_SUITES := api api_errors api_links redirect redirect_body redirect_life clicks_it
+PG_SUITES := api api_errors api_links api_tokens io qr accesslog redirect redirect_body redirect_life clicks_it
 
 check-pg: deps
 	$(MAKE) --no-print-directory pg-run
