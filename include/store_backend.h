@@ -84,6 +84,13 @@ struct store_ops {
 	int (*token_uses_write)(void *impl, const struct store_token_use *uses, size_t n);
 };
 
+/* Applies the fields p names to l, and p->by as the link's updated_by. */
+void store_patch_apply(struct link *l, const struct link_patch *p);
+
+/* The patch that an imported row makes to the link with its code (the
+ * fields it names; its labels, and its updated_by as the patch's by). */
+void store_import_patch(const struct store_import_row *row, struct link_patch *p);
+
 /*
  * For links_import(): STORE_CONFLICT when two of rows[idx[0..m)] (the rows
  * to be created) have one code, with *bad one of them (a drawn one when

@@ -1078,30 +1078,6 @@ static int pg_link_create_batch(void *impl, struct store_new_link *items, size_t
 	return status;
 }
 
-static void apply_patch(struct link *l, const struct link_patch *p)
-{
-	if (p->fields & PATCH_URL)
-		snprintf(l->url, sizeof(l->url), "%s", p->url);
-	if (p->fields & PATCH_STATUS)
-		l->status = p->status;
-	if (p->fields & PATCH_EXPIRES_AT)
-		l->expires_at = p->expires_at;
-	if (p->fields & PATCH_MAX_CLICKS)
-		l->max_clicks = p->max_clicks;
-	if (p->fields & PATCH_FORWARD_QUERY)
-		l->forward_query = p->forward_query;
-	if (p->fields & PATCH_DISABLED)
-		l->disabled = p->disabled;
-	if (p->fields & PATCH_TITLE)
-		memcpy(l->title, p->title, sizeof(l->title));
-	if (p->fields & PATCH_TAGS) {
-		l->n_tags = p->n_tags;
-		for (int i = 0; i < p->n_tags; i++)
-			memcpy(l->tags[i], p->tags[i], sizeof(l->tags[i]));
-	}
-	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
-}
-
 /* Changes the link with code by patch inside pc's transaction, the row
  * locked first; the link as it is now into *out. */
 static int update_locked(struct pg *p, struct pconn *pc, const char *code, const struct link_patch *patch, int64_t now,
@@ -1123,7 +1099,7 @@ static int update_locked(struct pg *p, struct pconn *pc, const char *code, const
 	PQclear(r);
 	if (status != STORE_OK)
 		return status;
-	apply_patch(out, patch);
+	store_patch_apply(out, patch);
 	out->updated_at = now;
 	if ((tags = link_tags_to_json(out)) == NULL)
 		return STORE_ERROR;
@@ -1178,22 +1154,11 @@ static int update_imported(struct pg *p, struct pconn *pc, const struct store_im
 {
 	struct link_patch *patch = malloc(sizeof(*patch));
 	struct link *cur = malloc(sizeof(*cur));
-	const struct link *l = &row->link;
 	int status = STORE_ERROR;
 
 	if (patch != NULL && cur != NULL) {
-		patch->fields = row->fields;
-		memcpy(patch->url, l->url, strlen(l->url) + 1);
-		patch->status = l->status;
-		patch->expires_at = l->expires_at;
-		patch->max_clicks = l->max_clicks;
-		patch->forward_query = l->forward_query;
-		patch->disabled = l->disabled;
-		memcpy(patch->title, l->title, sizeof(patch->title));
-		patch->n_tags = l->n_tags;
-		memcpy(patch->tags, l->tags, sizeof(patch->tags));
-		memcpy(patch->by, l->updated_by, sizeof(patch->by));
-		status = update_locked(p, pc, l->code, patch, now, cur);
+		store_import_patch(row, patch);
+		status = update_locked(p, pc, row->link.code, patch, now, cur);
 	}
 	free(cur);
 	free(patch);
