@@ -1216,9 +1216,10 @@ static int pg_links_import(void *impl, struct store_import_row *rows, size_t n, 
 	return status;
 }
 
-static int pg_link_delete(void *impl, const char *code)
+/* Runs a delete by one text key (which) in a transaction of its own:
+ * STORE_NOT_FOUND when it deleted nothing. */
+static int delete_by(struct pg *p, enum stmt which, const char *key)
 {
-	struct pg *p = impl;
 	struct params a = {0};
 	struct pconn *pc;
 	PGresult *r;
@@ -1226,14 +1227,20 @@ static int pg_link_delete(void *impl, const char *code)
 
 	if (status != STORE_OK)
 		return status;
-	p_text(&a, code);
-	r = run(p, pc, S_DELETE_LINK, &a, PGRES_COMMAND_OK, &status);
+	p_text(&a, key);
+	r = run(p, pc, which, &a, PGRES_COMMAND_OK, &status);
 	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0)
 		status = STORE_NOT_FOUND;
 	PQclear(r);
-	status = finish(p, pc, status);
+	return finish(p, pc, status);
+}
+
+static int pg_link_delete(void *impl, const char *code)
+{
+	int status = delete_by(impl, S_DELETE_LINK, code);
+
 	if (status == STORE_OK)
-		epoch_move(p);
+		epoch_move(impl);
 	return status;
 }
 
@@ -1616,20 +1623,7 @@ static int pg_token_list(void *impl, store_token_fn fn, void *ctx)
 
 static int pg_token_revoke(void *impl, const char *name)
 {
-	struct pg *p = impl;
-	struct params a = {0};
-	struct pconn *pc;
-	PGresult *r;
-	int status = begin(p, &pc);
-
-	if (status != STORE_OK)
-		return status;
-	p_text(&a, name);
-	r = run(p, pc, S_TOKEN_REVOKE, &a, PGRES_COMMAND_OK, &status);
-	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0)
-		status = STORE_NOT_FOUND;
-	PQclear(r);
-	return finish(p, pc, status);
+	return delete_by(impl, S_TOKEN_REVOKE, name);
 }
 
 /* Revokes the token named name, or else the one with this id, unless
