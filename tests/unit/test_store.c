@@ -2273,6 +2273,59 @@ START_TEST(test_pg_newer_database_refused)
 }
 END_TEST
 
+/* A database at an older version (the first three migrations, as an older
+ * shortd left it) gets the ones it lacks, in order, and keeps its links. */
+START_TEST(test_pg_older_database_gets_the_migrations_it_lacks)
+{
+	char sql[128];
+
+	use_backend(PG);
+	sql_exec("CREATE TABLE shortd_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL); "
+	         "INSERT INTO shortd_schema VALUES (1, 3)");
+	for (int i = 0; i < 3; i++)
+		sql_exec(postgres_migrations[i].sql);
+	sql_exec("INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at) "
+	         "VALUES ('old', 'https://old.example/', 302, 0, 0, 1700000000, 1700000000)");
+	open_store();
+	ck_assert_int_eq(store_schema_version_found(st), 3);
+	ck_assert_int_eq(store_schema_version(st), pg_latest_version());
+	snprintf(sql, sizeof(sql), "SELECT version FROM shortd_schema");
+	ck_assert_int_eq(sql_int(sql), pg_latest_version());
+	ck_assert_str_eq(find_codes(&(struct link_filter){NULL, "old.example", NULL, 0}, 0, 10, sql, sizeof(sql)),
+	                 "old");
+}
+END_TEST
+
+/* A migration that fails (a table of its name is there already) stops the
+ * open with its name; the ones before it stay applied and counted, and
+ * nothing of it is left behind. */
+START_TEST(test_pg_failing_migration_is_named_and_rolled_back)
+{
+	use_backend(PG);
+	sql_exec("CREATE TABLE tokens (x INTEGER)");
+	st = (struct store *)&st;
+	ck_assert_int_ne(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "migration 002_tokens failed") != NULL, "%s", err);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'links'"),
+	                 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM information_schema.columns WHERE table_name = 'tokens'"), 1);
+}
+END_TEST
+
+/* A schema table without its row is no version at all: refused as corrupt. */
+START_TEST(test_pg_schema_table_without_its_row_is_refused)
+{
+	use_backend(PG);
+	sql_exec("CREATE TABLE shortd_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+	st = (struct store *)&st;
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_CORRUPT);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "cannot read the schema version") != NULL, "%s", err);
+}
+END_TEST
+
 struct opener {
 	int rc;
 	int found;
@@ -2664,6 +2717,9 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_pg_migrations_are_numbered_as_sqlite);
 	tcase_add_test(tc, test_pg_open_makes_the_schema_only_when_asked);
 	tcase_add_test(tc, test_pg_newer_database_refused);
+	tcase_add_test(tc, test_pg_older_database_gets_the_migrations_it_lacks);
+	tcase_add_test(tc, test_pg_failing_migration_is_named_and_rolled_back);
+	tcase_add_test(tc, test_pg_schema_table_without_its_row_is_refused);
 	tcase_add_test(tc, test_pg_concurrent_first_open_migrates_once);
 	tcase_add_test(tc, test_pg_password_is_never_repeated);
 
