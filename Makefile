@@ -232,8 +232,8 @@ asan: deps
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  test-run
 
-# coverage: the tests of make check (and the README's examples), and the
-# integration suites that make check-pg runs on PostgreSQL, built with
+# coverage: the tests of make check (and the README's examples), and those
+# of make check-pg (PostgreSQL, several nodes), built with
 # --coverage into build/cov, and part of make torture: the daemon scenarios
 # with every other allocation of its requests failed in turn (every 10th of
 # start-up's) and each of its storage calls, the unit tests of
@@ -265,7 +265,7 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	sh tools/coverage.sh prepare $(BUILD) $(COV_DATA)
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 $(MAKE) --no-print-directory BUILD=$(BUILD) test-run; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
-	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 $(MAKE) --no-print-directory BUILD=$(BUILD) pg-suites-run; \
+	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 $(MAKE) --no-print-directory BUILD=$(BUILD) pg-run; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/readme/run.py README.md $(BUILD)/shortd; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
