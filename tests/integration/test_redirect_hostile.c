@@ -201,6 +201,26 @@ static bool same_but_date(const char *a, const char *b, size_t len)
 	return memcmp(a, b, at) == 0 && memcmp(a + at + 29, b + at + 29, len - at - 29) == 0;
 }
 
+/* Waits up to 2 s for every request the daemon began to have ended, so
+ * that the /metrics request asking is the only one in flight; false when
+ * another stays counted. */
+static bool only_this_in_flight(void)
+{
+	for (int waited = 0; waited <= 2000; waited += 50) {
+		struct http_result r;
+		bool one;
+
+		ck_assert_int_eq(http_do("GET", rt_url("/metrics"), NULL, 0, NULL, false, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		one = strstr(r.body, "\nshortd_requests_in_flight 1\n") != NULL;
+		http_result_free(&r);
+		if (one)
+			return true;
+		pause_ms(50);
+	}
+	return false;
+}
+
 START_TEST(test_malformed_request_neither_crashes_nor_stops_the_daemon)
 {
 	static const char *const args[] = {"--timeout", "1", "--max-body", "1024", NULL};
@@ -266,6 +286,9 @@ START_TEST(test_malformed_request_neither_crashes_nor_stops_the_daemon)
 			ck_assert_msg(strstr(resp, MHD_PAGE) == NULL, "%s: libmicrohttpd's page: %.400s", c->name,
 			              resp);
 	}
+	/* However it ended, the request is no longer counted (a stop waits
+	 * for those that are). */
+	ck_assert_msg(only_this_in_flight(), "%s: still counted in flight", c->name);
 	rt_assert_still_serving("/c", TARGET);
 	free(req);
 	rt_stop();
