@@ -392,6 +392,16 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		c = *socket_context;
 		if (c != NULL && c->linger)
 			http_conns_linger(srv->conns, c->slot.fd);
+		/* A request still started was never completed: libmicrohttpd
+		 * 1.0.1 can close a connection without NOTIFY_COMPLETED
+		 * (transmit_error_response_len() called twice, as for a
+		 * chunk-size line past the connection's memory, sets
+		 * MHD_CONNECTION_CLOSED itself), so it is ended here, or a
+		 * stop would wait for it. */
+		if (c != NULL && c->r.started) {
+			atomic_fetch_sub(&srv->inflight, 1);
+			req_reset(&c->r);
+		}
 		if (c != NULL) {
 			http_conns_close(srv->conns, &c->slot);
 		} else {

@@ -19,6 +19,12 @@
  * (1.0 and later; see SHORTD_MHD_HEADERS_IN_PLACE in src/http_server.c). */
 #define HARNESS_MHD_REFUSES_ITSELF (MHD_VERSION >= 0x00097701)
 
+/* Whether libmicrohttpd puts a text of its own (an HTML page) in the
+ * answers it sends itself: it does unless it was configured with
+ * --disable-messages, and then sends them with an empty body. The tests
+ * load the daemon's libmicrohttpd. */
+#define HARNESS_MHD_PAGES (MHD_is_feature_supported(MHD_FEATURE_MESSAGES) == MHD_YES)
+
 struct daemon {
 	pid_t pid;
 	unsigned port;
