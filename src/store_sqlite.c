@@ -239,7 +239,7 @@ static int sq_error(sqlite3 *db, const char *what, int rc)
 }
 
 /*
- * Every connection's settings. The page cache (16 MiB here; readers set
+ * Every connection's settings. The page cache (8 MiB here; readers set
  * their own smaller one after) is the writer's: a batch of clicks over
  * thousands of links updates as many pages of links and clicks_daily, and
  * a smaller cache read them again and spilled them into the -wal in the
@@ -249,7 +249,7 @@ static int sq_error(sqlite3 *db, const char *what, int rc)
  * on its own, and a page written by several batches is copied once.
  */
 #define CONN_PRAGMAS                                                                                                   \
-	"PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; "                          \
+	"PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192; "                           \
 	"PRAGMA wal_autocheckpoint = 8000;"
 
 /* Only the store's first connection, and only for serve and init, may
