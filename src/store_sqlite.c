@@ -239,18 +239,14 @@ static int sq_error(sqlite3 *db, const char *what, int rc)
 }
 
 /*
- * Every connection's settings. The page cache (8 MiB here; readers set
- * their own smaller one after) is the writer's: a batch of clicks over
- * thousands of links updates as many pages of links and clicks_daily, and
- * a smaller cache read them again and spilled them into the -wal in the
- * middle of the batch. The -wal is copied back into the file after 8,000
- * pages (about 32 MiB) instead of SQLite's 1,000: a batch that touched
- * most of the links table no longer starts a checkpoint, with its fsync,
- * on its own, and a page written by several batches is copied once.
+ * Every connection's settings. The -wal is copied back into the file after
+ * 8,000 pages (about 32 MiB) instead of SQLite's 1,000 (a connection
+ * checkpoints only after its own commits): a batch of clicks over thousands
+ * of links dirties most pages of links and clicks_daily, and with 1,000 each
+ * batch started a checkpoint, with its fsync, on its own; now a page that
+ * several batches wrote is copied once.
  */
-#define CONN_PRAGMAS                                                                                                   \
-	"PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192; "                           \
-	"PRAGMA wal_autocheckpoint = 8000;"
+#define CONN_PRAGMAS "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 8000;"
 
 /* Only the store's first connection, and only for serve and init, may
  * create the file. */
