@@ -2149,6 +2149,46 @@ START_TEST(test_open_refuses_to_create_beside_a_wal_with_data)
 }
 END_TEST
 
+/* The store's writer copies the -wal back into the file only after 8,000
+ * pages, not SQLite's 1,000: 24 click batches that rewrite the same
+ * pages, about 3,000 in all, leave a -wal of more than 2,000 (SQLite's
+ * default would have started it again after 1,000), and a clean close
+ * still empties it. */
+START_TEST(test_wal_is_copied_back_after_8000_pages)
+{
+	enum { DAYS = 4000, BATCHES = 24 };
+	struct click_row *rows = calloc(DAYS, sizeof(*rows));
+	char wal[320], host[91];
+	struct stat sb;
+	int64_t id;
+
+	ck_assert_ptr_nonnull(rows);
+	use_backend(SQLITE);
+	open_store();
+	id = create("busy", "https://busy.example/");
+	/* A long referrer host makes each batch rewrite about 125 pages. */
+	memset(host, 'r', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	for (int d = 0; d < DAYS; d++)
+		rows[d] = (struct click_row){id, 10000 + d, 1700000000, 1, 0, host};
+	for (int b = 0; b < BATCHES; b++) {
+		int rc = store_clicks_write(st, rows, DAYS);
+		if (rc != STORE_OK)
+			free(rows);
+		ck_assert_int_eq(rc, STORE_OK);
+	}
+	free(rows);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_msg(sb.st_size > 2000 * 4096, "-wal of %lld bytes", (long long)sb.st_size);
+	store_close(st);
+	st = NULL;
+	ck_assert_msg(stat(wal, &sb) != 0 || sb.st_size == 0, "-wal left with %lld bytes", (long long)sb.st_size);
+	ck_assert_int_eq(sql_int("SELECT sum(clicks) FROM clicks_daily"), (int64_t)DAYS * BATCHES);
+	ck_assert_int_eq(sql_int("SELECT sum(clicks) FROM referrers_daily"), (int64_t)DAYS * BATCHES);
+}
+END_TEST
+
 static void *lookup_on_a_new_thread(void *arg)
 {
 	struct link l;
@@ -2796,6 +2836,7 @@ Suite *store_suite(void)
 	tc = test_case(s, "sqlite_files");
 	tcase_add_test(tc, test_open_existing_refuses_a_missing_or_empty_file_and_creates_nothing);
 	tcase_add_test(tc, test_open_refuses_to_create_beside_a_wal_with_data);
+	tcase_add_test(tc, test_wal_is_copied_back_after_8000_pages);
 	tcase_add_test(tc, test_moved_file_refuses_writes_and_is_read_where_it_went);
 
 	tc = test_case(s, "sqlite_resolve");
