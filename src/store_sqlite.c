@@ -99,6 +99,9 @@ enum reader_stmt {
 	R_TOKEN_LIST,
 	R_TOKEN_COUNT,
 	R_EPOCH,
+	R_DUMP_LINKS,
+	R_DUMP_DAILY,
+	R_DUMP_REFERRERS,
 	R_COUNT,
 };
 
@@ -114,6 +117,9 @@ static const char *const reader_sql[R_COUNT] = {
     [R_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY id",
     [R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
     [R_EPOCH] = "SELECT n FROM link_epoch WHERE id = 1",
+    [R_DUMP_LINKS] = "SELECT " LINK_COLUMNS " FROM links ORDER BY id",
+    [R_DUMP_DAILY] = "SELECT day, clicks, bot_clicks FROM clicks_daily WHERE link_id = ?1 ORDER BY day",
+    [R_DUMP_REFERRERS] = "SELECT day, host, clicks FROM referrers_daily WHERE link_id = ?1 ORDER BY day, host",
 };
 
 enum writer_stmt {
@@ -133,6 +139,11 @@ enum writer_stmt {
 	W_TOKEN_EXISTS,
 	W_TOKEN_NAME_EXISTS,
 	W_TOKEN_USED,
+	W_NOT_EMPTY,
+	W_LOAD_LINK,
+	W_LOAD_DAILY,
+	W_LOAD_REFERRER,
+	W_LOAD_TOKEN,
 	W_COUNT,
 };
 
@@ -165,6 +176,12 @@ static const char *const writer_sql[W_COUNT] = {
     [W_TOKEN_EXISTS] = "SELECT 1 FROM tokens WHERE id = ?1",
     [W_TOKEN_NAME_EXISTS] = "SELECT 1 FROM tokens WHERE name = ?1",
     [W_TOKEN_USED] = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1",
+    [W_NOT_EMPTY] = STORE_SQL_NOT_EMPTY,
+    [W_LOAD_LINK] = "INSERT INTO links (" IMPORT_COLUMNS ") "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [W_LOAD_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4)",
+    [W_LOAD_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4)",
+    [W_LOAD_TOKEN] = "INSERT INTO tokens (name, hash, role, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 /* The WAL-index header: the first 48 bytes of the -shm file, then its
@@ -2106,6 +2123,202 @@ static int sq_token_count(void *impl, int64_t *count)
 	return r != NULL ? reader_int(r, R_TOKEN_COUNT, "count tokens", count) : STORE_ERROR;
 }
 
+/* ---- the whole database: dump and load ---- */
+
+/* A link's history rows, read in the dump's transaction. */
+static int dump_history(struct reader *r, int64_t link_id, const struct store_dump_fns *fns, void *ctx)
+{
+	struct store_history_row h = {.link_id = link_id};
+	sqlite3_stmt *st = reader_prepared(r, R_DUMP_DAILY);
+	int rc = SQLITE_DONE, status = STORE_OK;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, link_id);
+	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h.day = sqlite3_column_int64(st, 0);
+		h.clicks = sqlite3_column_int64(st, 1);
+		h.bot_clicks = sqlite3_column_int64(st, 2);
+		status = fns->history(&h, ctx);
+	}
+	sqlite3_reset(st);
+	if (status == STORE_OK && rc != SQLITE_DONE)
+		return sq_error(r->db, "dump daily clicks", rc);
+	if (status != STORE_OK || (st = reader_prepared(r, R_DUMP_REFERRERS)) == NULL)
+		return status != STORE_OK ? status : STORE_ERROR;
+	sqlite3_bind_int64(st, 1, link_id);
+	h.bot_clicks = 0;
+	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h.day = sqlite3_column_int64(st, 0);
+		h.host = (const char *)sqlite3_column_text(st, 1);
+		h.host = h.host != NULL ? h.host : "";
+		h.clicks = sqlite3_column_int64(st, 2);
+		status = fns->history(&h, ctx);
+	}
+	sqlite3_reset(st);
+	if (status == STORE_OK && rc != SQLITE_DONE)
+		return sq_error(r->db, "dump referrers", rc);
+	return status;
+}
+
+static int dump_links(struct reader *r, const struct store_dump_fns *fns, void *ctx)
+{
+	sqlite3_stmt *st = reader_prepared(r, R_DUMP_LINKS);
+	struct link *l = malloc(sizeof(*l));
+	int rc = SQLITE_DONE, status = STORE_OK;
+
+	if (st == NULL || l == NULL) {
+		free(l);
+		return STORE_ERROR;
+	}
+	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		link_from_row(st, l);
+		status = fns->link(l, ctx);
+		if (status == STORE_OK)
+			status = dump_history(r, l->id, fns, ctx);
+	}
+	sqlite3_reset(st);
+	free(l);
+	if (status == STORE_OK && rc != SQLITE_DONE)
+		return sq_error(r->db, "dump links", rc);
+	return status;
+}
+
+static int dump_tokens(struct reader *r, const struct store_dump_fns *fns, void *ctx)
+{
+	sqlite3_stmt *st = reader_prepared(r, R_TOKEN_LIST);
+	struct store_token t;
+	int rc = SQLITE_DONE, status = STORE_OK;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		token_from_row(st, &t);
+		if (sqlite3_column_bytes(st, 3) != STORE_TOKEN_HASH_LEN) {
+			fprintf(stderr, "shortd: store: token '%s': its stored hash is %d bytes, not %d\n", t.name,
+			        sqlite3_column_bytes(st, 3), STORE_TOKEN_HASH_LEN);
+			status = STORE_CORRUPT;
+		} else {
+			status = fns->token(&t, ctx);
+		}
+	}
+	sqlite3_reset(st);
+	if (status == STORE_OK && rc != SQLITE_DONE)
+		return sq_error(r->db, "dump tokens", rc);
+	return status;
+}
+
+/* One read transaction on the calling thread's connection: one snapshot. */
+static int sq_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
+{
+	struct reader *r = reader_get(impl);
+	int status;
+
+	if (r == NULL)
+		return STORE_ERROR;
+	if ((status = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+		return sq_error(r->db, "begin a dump", status);
+	status = dump_links(r, fns, ctx);
+	if (status == STORE_OK)
+		status = dump_tokens(r, fns, ctx);
+	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
+	return status;
+}
+
+struct sq_loader {
+	struct store_loader ld;
+	struct sq *q;
+};
+
+static int load_link(struct store_loader *ld, struct link *l)
+{
+	struct sq *q = ((struct sq_loader *)ld)->q;
+	sqlite3_stmt *st = q->wstmt[W_LOAD_LINK];
+	char *tags = link_tags_to_json(l);
+	int rc;
+
+	if (tags == NULL)
+		return STORE_ERROR;
+	bind_link(st, 0, l, tags);
+	sqlite3_bind_int64(st, INSERT_VALUES + 1, l->clicks);
+	sqlite3_bind_int64(st, INSERT_VALUES + 2, l->bot_clicks);
+	bind_opt_int64(st, INSERT_VALUES + 3, l->last_click_at, LINK_NO_TIME);
+	rc = step_reset(st);
+	free(tags);
+	if (rc != SQLITE_DONE)
+		return sq_error(q->w, "load a link", rc);
+	l->id = sqlite3_last_insert_rowid(q->w);
+	return STORE_OK;
+}
+
+static int load_history(struct store_loader *ld, const struct store_history_row *h)
+{
+	struct sq *q = ((struct sq_loader *)ld)->q;
+	sqlite3_stmt *st = q->wstmt[h->host == NULL ? W_LOAD_DAILY : W_LOAD_REFERRER];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, h->link_id);
+	sqlite3_bind_int64(st, 2, h->day);
+	if (h->host == NULL) {
+		sqlite3_bind_int64(st, 3, h->clicks);
+		sqlite3_bind_int64(st, 4, h->bot_clicks);
+	} else {
+		sqlite3_bind_text(st, 3, h->host, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, h->clicks);
+	}
+	rc = step_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "load click history", rc);
+}
+
+static int load_token(struct store_loader *ld, const struct store_token *t)
+{
+	struct sq *q = ((struct sq_loader *)ld)->q;
+	sqlite3_stmt *st = q->wstmt[W_LOAD_TOKEN];
+	int rc;
+
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, t->hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, t->role == STORE_ROLE_READ_ONLY ? 1 : 0);
+	sqlite3_bind_int64(st, 4, t->created_at);
+	bind_opt_int64(st, 5, t->last_used_at, LINK_NO_TIME);
+	rc = step_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "load a token", rc);
+}
+
+static int sq_load(void *impl, store_fill_fn fill, void *ctx)
+{
+	struct sq *q = impl;
+	struct sq_loader l = {{load_link, load_history, load_token}, q};
+	int rc, status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	rc = sqlite3_step(q->wstmt[W_NOT_EMPTY]);
+	if (rc != SQLITE_ROW)
+		status = sq_error(q->w, "check that the database is empty", rc);
+	else if (sqlite3_column_int(q->wstmt[W_NOT_EMPTY], 0) != 0)
+		status = STORE_CONFLICT;
+	sqlite3_reset(q->wstmt[W_NOT_EMPTY]);
+	if (status == STORE_OK)
+		status = fill(&l.ld, ctx);
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+static const char *sq_display_name(void *impl)
+{
+	return ((struct sq *)impl)->path;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .shared = false,
@@ -2138,4 +2351,7 @@ const struct store_ops store_sqlite_ops = {
     .token_revoke_id = sq_token_revoke_id,
     .token_revoke_name = sq_token_revoke_name,
     .token_uses_write = sq_token_uses_write,
+    .dump = sq_dump,
+    .load = sq_load,
+    .display_name = sq_display_name,
 };
