@@ -328,7 +328,7 @@ int store_token_uses_write(struct store *s, const struct store_token_use *uses, 
  * added to the link's totals (which are the link's own fields). */
 struct store_history_row {
 	int64_t link_id;
-	int64_t day; /* days since 1970-01-01, UTC */
+	int64_t day;      /* days since 1970-01-01, UTC */
 	const char *host; /* NULL: the day's row; else the referring host, borrowed for the call */
 	int64_t clicks;
 	int64_t bot_clicks; /* 0 on a host's row */

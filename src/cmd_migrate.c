@@ -47,7 +47,7 @@ struct migrate {
 	bool filled;             /* the load found the target empty and began */
 	struct link *copy;       /* the link being copied, with its id in the target */
 	crypto_generichash_state st;
-	bool in_link;             /* st holds the current link's hash */
+	bool in_link;                 /* st holds the current link's hash */
 	char code[LINK_CODE_MAX + 1]; /* the current link's code */
 	struct tally seen, checked;
 	struct digests links, tokens;
@@ -105,8 +105,7 @@ static void hash_history(crypto_generichash_state *st, const struct store_histor
 
 /* Copying: keeps d as row i of set. Checking: compares it with row i,
  * noting the first row that differs as what says. 0, or -1 out of memory. */
-static int keep_or_compare(struct migrate *m, struct digests *set, int64_t i, const unsigned char *d,
-                           const char *what)
+static int keep_or_compare(struct migrate *m, struct digests *set, int64_t i, const unsigned char *d, const char *what)
 {
 	if (m->checking) {
 		if (m->differs[0] == '\0' && ((size_t)i >= set->n || memcmp(set->d[i], d, DIGEST_LEN) != 0))
@@ -289,8 +288,11 @@ static int migrate(struct migrate *m, const char *target)
 		goto out;
 	}
 	if (status != STORE_OK) {
+		/* A conflict now is a row of the source that a constraint of the
+		 * target (a trigger, a unique key) refused. */
 		fprintf(stderr, "shortd: migrate: copying %s to %s failed: %s; nothing was written\n",
-		        store_display_name(m->src), store_display_name(dst), store_status_message(status));
+		        store_display_name(m->src), store_display_name(dst),
+		        status == STORE_CONFLICT ? "the target refused a row" : store_status_message(status));
 		goto out;
 	}
 	created = false; /* the copy is there: it stays, checked or not */
