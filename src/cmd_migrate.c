@@ -51,7 +51,7 @@ struct migrate {
 	char code[LINK_CODE_MAX + 1]; /* the current link's code */
 	struct tally seen, checked;
 	struct digests links, tokens;
-	char differs[LINK_CODE_MAX + 64]; /* the first difference the check found; "" for none */
+	char differs[LINK_CODE_MAX + 80]; /* the first difference the check found; "" for none */
 };
 
 /* ---- hashing: every field but the id, each with its length ---- */
@@ -109,7 +109,7 @@ static int keep_or_compare(struct migrate *m, struct digests *set, int64_t i, co
 {
 	if (m->checking) {
 		if (m->differs[0] == '\0' && ((size_t)i >= set->n || memcmp(set->d[i], d, DIGEST_LEN) != 0))
-			snprintf(m->differs, sizeof(m->differs), "%s", what);
+			snprintf(m->differs, sizeof(m->differs), "%s differs", what);
 		return 0;
 	}
 	if (set->n == set->cap) {
@@ -223,6 +223,16 @@ static const char *plural(int64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* "N links, N tokens, N days of clicks, N referrer rows" into buf. */
+static const char *summary(const struct tally *t, char *buf, size_t size)
+{
+	snprintf(buf, size, "%lld %s, %lld %s, %lld %s, %lld %s", (long long)t->links,
+	         plural(t->links, "link", "links"), (long long)t->tokens, plural(t->tokens, "token", "tokens"),
+	         (long long)t->days, plural(t->days, "day of clicks", "days of clicks"), (long long)t->referrers,
+	         plural(t->referrers, "referrer row", "referrer rows"));
+	return buf;
+}
+
 /* A SQLite target this command made goes again, with its -wal and -shm. */
 static void remove_created(const char *path)
 {
@@ -240,6 +250,7 @@ static void remove_created(const char *path)
 static int check(struct migrate *m, struct store *dst)
 {
 	const char *name = store_display_name(dst);
+	char read[160];
 	int status;
 
 	m->checking = true;
@@ -251,16 +262,14 @@ static int check(struct migrate *m, struct store *dst)
 		return -1;
 	}
 	if (m->differs[0] == '\0' && memcmp(&m->seen, &m->checked, sizeof(m->seen)) != 0)
-		snprintf(m->differs, sizeof(m->differs), "the counts");
+		snprintf(m->differs, sizeof(m->differs), "the counts differ");
 	if (m->differs[0] == '\0')
 		return 0;
 	fprintf(stderr,
-	        "shortd: migrate: %s does not match what was read (%s differs; read %lld links, %lld tokens, %lld "
-	        "days of clicks, %lld referrer rows, found %lld, %lld, %lld, %lld); the copy is there: remove it "
-	        "before migrating again\n",
-	        name, m->differs, (long long)m->seen.links, (long long)m->seen.tokens, (long long)m->seen.days,
-	        (long long)m->seen.referrers, (long long)m->checked.links, (long long)m->checked.tokens,
-	        (long long)m->checked.days, (long long)m->checked.referrers);
+	        "shortd: migrate: %s does not match what was read (%s; read %s, found %lld, %lld, %lld, %lld); the "
+	        "copy is there: remove it before migrating again\n",
+	        name, m->differs, summary(&m->seen, read, sizeof(read)), (long long)m->checked.links,
+	        (long long)m->checked.tokens, (long long)m->checked.days, (long long)m->checked.referrers);
 	return -1;
 }
 
@@ -269,7 +278,7 @@ static int migrate(struct migrate *m, const char *target)
 	struct store *dst = NULL;
 	struct stat sb;
 	bool created = stat(target, &sb) != 0 && errno == ENOENT;
-	char err[512];
+	char err[512], line[160];
 	int status, rc = CMD_EXIT_FAIL;
 
 	status = store_open(target, &dst, err, sizeof(err));
@@ -298,11 +307,7 @@ static int migrate(struct migrate *m, const char *target)
 	created = false; /* the copy is there: it stays, checked or not */
 	if (check(m, dst) != 0)
 		goto out;
-	printf("migrated %lld %s, %lld %s, %lld %s, %lld %s: verified\n", (long long)m->seen.links,
-	       plural(m->seen.links, "link", "links"), (long long)m->seen.tokens,
-	       plural(m->seen.tokens, "token", "tokens"), (long long)m->seen.days,
-	       plural(m->seen.days, "day of clicks", "days of clicks"), (long long)m->seen.referrers,
-	       plural(m->seen.referrers, "referrer row", "referrer rows"));
+	printf("migrated %s: verified\n", summary(&m->seen, line, sizeof(line)));
 	rc = 0;
 out:
 	store_close(dst);
