@@ -2125,103 +2125,95 @@ static int sq_token_count(void *impl, int64_t *count)
 
 /* ---- the whole database: dump and load ---- */
 
-/* A link's history rows, read in the dump's transaction. */
-static int dump_history(struct reader *r, int64_t link_id, const struct store_dump_fns *fns, void *ctx)
+/* A dump's statements, prepared on the calling thread's reader. */
+struct dump {
+	struct reader *r;
+	sqlite3_stmt *links, *daily, *refs, *tokens;
+	const struct store_dump_fns *fns;
+	void *ctx;
+};
+
+/* Resets st after a dump's loop over it: the callbacks' status when one
+ * stopped it, else the step's (SQLITE_DONE: all read). */
+static int dump_end(struct dump *d, sqlite3_stmt *st, int status, int rc, const char *what)
+{
+	sqlite3_reset(st);
+	return status != STORE_OK || rc == SQLITE_DONE ? status : sq_error(d->r->db, what, rc);
+}
+
+/* A link's history rows: its days, then its referrers. */
+static int dump_history(struct dump *d, int64_t link_id)
 {
 	struct store_history_row h = {.link_id = link_id};
-	sqlite3_stmt *st = reader_prepared(r, R_DUMP_DAILY);
 	int rc = SQLITE_DONE, status = STORE_OK;
 
-	if (st == NULL)
-		return STORE_ERROR;
-	sqlite3_bind_int64(st, 1, link_id);
-	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		h.day = sqlite3_column_int64(st, 0);
-		h.clicks = sqlite3_column_int64(st, 1);
-		h.bot_clicks = sqlite3_column_int64(st, 2);
-		status = fns->history(&h, ctx);
+	sqlite3_bind_int64(d->daily, 1, link_id);
+	while (status == STORE_OK && (rc = sqlite3_step(d->daily)) == SQLITE_ROW) {
+		h.day = sqlite3_column_int64(d->daily, 0);
+		h.clicks = sqlite3_column_int64(d->daily, 1);
+		h.bot_clicks = sqlite3_column_int64(d->daily, 2);
+		status = d->fns->history(&h, d->ctx);
 	}
-	sqlite3_reset(st);
-	if (status == STORE_OK && rc != SQLITE_DONE)
-		return sq_error(r->db, "dump daily clicks", rc);
-	if (status != STORE_OK || (st = reader_prepared(r, R_DUMP_REFERRERS)) == NULL)
-		return status != STORE_OK ? status : STORE_ERROR;
-	sqlite3_bind_int64(st, 1, link_id);
+	status = dump_end(d, d->daily, status, rc, "dump daily clicks");
+	sqlite3_bind_int64(d->refs, 1, link_id);
 	h.bot_clicks = 0;
-	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		h.day = sqlite3_column_int64(st, 0);
-		h.host = (const char *)sqlite3_column_text(st, 1);
+	while (status == STORE_OK && (rc = sqlite3_step(d->refs)) == SQLITE_ROW) {
+		h.day = sqlite3_column_int64(d->refs, 0);
+		h.host = (const char *)sqlite3_column_text(d->refs, 1);
 		h.host = h.host != NULL ? h.host : "";
-		h.clicks = sqlite3_column_int64(st, 2);
-		status = fns->history(&h, ctx);
+		h.clicks = sqlite3_column_int64(d->refs, 2);
+		status = d->fns->history(&h, d->ctx);
 	}
-	sqlite3_reset(st);
-	if (status == STORE_OK && rc != SQLITE_DONE)
-		return sq_error(r->db, "dump referrers", rc);
-	return status;
+	return dump_end(d, d->refs, status, rc, "dump referrers");
 }
 
-static int dump_links(struct reader *r, const struct store_dump_fns *fns, void *ctx)
+static int dump_all(struct dump *d, struct link *l)
 {
-	sqlite3_stmt *st = reader_prepared(r, R_DUMP_LINKS);
-	struct link *l = malloc(sizeof(*l));
-	int rc = SQLITE_DONE, status = STORE_OK;
-
-	if (st == NULL || l == NULL) {
-		free(l);
-		return STORE_ERROR;
-	}
-	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		link_from_row(st, l);
-		status = fns->link(l, ctx);
-		if (status == STORE_OK)
-			status = dump_history(r, l->id, fns, ctx);
-	}
-	sqlite3_reset(st);
-	free(l);
-	if (status == STORE_OK && rc != SQLITE_DONE)
-		return sq_error(r->db, "dump links", rc);
-	return status;
-}
-
-static int dump_tokens(struct reader *r, const struct store_dump_fns *fns, void *ctx)
-{
-	sqlite3_stmt *st = reader_prepared(r, R_TOKEN_LIST);
 	struct store_token t;
 	int rc = SQLITE_DONE, status = STORE_OK;
 
-	if (st == NULL)
-		return STORE_ERROR;
-	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		token_from_row(st, &t);
-		if (sqlite3_column_bytes(st, 3) != STORE_TOKEN_HASH_LEN) {
+	while (status == STORE_OK && (rc = sqlite3_step(d->links)) == SQLITE_ROW) {
+		link_from_row(d->links, l);
+		status = d->fns->link(l, d->ctx);
+		if (status == STORE_OK)
+			status = dump_history(d, l->id);
+	}
+	status = dump_end(d, d->links, status, rc, "dump links");
+	while (status == STORE_OK && (rc = sqlite3_step(d->tokens)) == SQLITE_ROW) {
+		token_from_row(d->tokens, &t);
+		if (sqlite3_column_bytes(d->tokens, 3) != STORE_TOKEN_HASH_LEN) {
 			fprintf(stderr, "shortd: store: token '%s': its stored hash is %d bytes, not %d\n", t.name,
-			        sqlite3_column_bytes(st, 3), STORE_TOKEN_HASH_LEN);
+			        sqlite3_column_bytes(d->tokens, 3), STORE_TOKEN_HASH_LEN);
 			status = STORE_CORRUPT;
 		} else {
-			status = fns->token(&t, ctx);
+			status = d->fns->token(&t, d->ctx);
 		}
 	}
-	sqlite3_reset(st);
-	if (status == STORE_OK && rc != SQLITE_DONE)
-		return sq_error(r->db, "dump tokens", rc);
-	return status;
+	return dump_end(d, d->tokens, status, rc, "dump tokens");
 }
 
 /* One read transaction on the calling thread's connection: one snapshot. */
 static int sq_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
 {
-	struct reader *r = reader_get(impl);
-	int status;
+	struct dump d = {.r = reader_get(impl), .fns = fns, .ctx = ctx};
+	struct link *l = malloc(sizeof(*l));
+	int status = STORE_ERROR;
 
-	if (r == NULL)
-		return STORE_ERROR;
-	if ((status = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
-		return sq_error(r->db, "begin a dump", status);
-	status = dump_links(r, fns, ctx);
-	if (status == STORE_OK)
-		status = dump_tokens(r, fns, ctx);
-	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
+	if (d.r != NULL) {
+		d.links = reader_prepared(d.r, R_DUMP_LINKS);
+		d.daily = reader_prepared(d.r, R_DUMP_DAILY);
+		d.refs = reader_prepared(d.r, R_DUMP_REFERRERS);
+		d.tokens = reader_prepared(d.r, R_TOKEN_LIST);
+	}
+	if (l != NULL && d.links != NULL && d.daily != NULL && d.refs != NULL && d.tokens != NULL)
+		status = sqlite3_exec(d.r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
+		             ? STORE_OK
+		             : sq_error(d.r->db, "begin a dump", SQLITE_ERROR);
+	if (status == STORE_OK) {
+		status = dump_all(&d, l);
+		sqlite3_exec(d.r->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
+	}
+	free(l);
 	return status;
 }
 

@@ -253,6 +253,7 @@ static const struct refusal refusals[] = {
      "shortd: migrate: expected exactly one TARGET (shortd migrate --db SOURCE TARGET)\n"},
     {"empty target", false, T_NEW_FILE, {""}, 2, "shortd: migrate: TARGET must not be empty\n"},
     {"unknown option", false, T_NEW_FILE, {"TARGET", "--force"}, 2, "shortd: --force: unknown option\n"},
+    {"empty --db", false, T_NEW_FILE, {"--db", "", "TARGET"}, 2, "shortd: --db: must not be empty\n"},
     {"the source as target",
      false,
      T_NEW_FILE,

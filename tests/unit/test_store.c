@@ -2927,30 +2927,34 @@ START_TEST(test_load_writes_nothing_when_the_fill_fails)
 }
 END_TEST
 
-/* A link, then its day's row twice: the second is refused. */
+/* A link, then its day's row twice (ctx NULL), or the link twice: the
+ * second is refused. */
 static int load_twice_fill(struct store_loader *ld, void *ctx)
 {
 	struct link l;
 	struct store_history_row h = {.day = 19000, .clicks = 1};
 	int status;
 
-	(void)ctx;
 	make_link(&l, "twice", "https://twice.example/");
 	if ((status = store_load_link(ld, &l)) != STORE_OK)
 		return status;
+	if (ctx != NULL)
+		return store_load_link(ld, &l);
 	h.link_id = l.id;
 	if ((status = store_load_history(ld, &h)) != STORE_OK)
 		return status;
 	return store_load_history(ld, &h);
 }
 
-START_TEST(test_load_refuses_a_history_row_given_twice)
+START_TEST(test_load_refuses_a_row_given_twice)
 {
 	use_backend(_i);
 	open_store();
 	ck_assert_int_eq(store_load(st, load_twice_fill, NULL), STORE_CONFLICT);
 	ck_assert_int_eq(link_count(), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 0);
+	ck_assert_int_eq(store_load(st, load_twice_fill, st), STORE_CONFLICT);
+	ck_assert_int_eq(link_count(), 0);
 }
 END_TEST
 
@@ -3025,7 +3029,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_load_copies_everything_without_counting_twice, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_load_refuses_a_database_that_is_not_empty, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_load_writes_nothing_when_the_fill_fails, 0, N_BACKENDS);
-	tcase_add_loop_test(tc, test_load_refuses_a_history_row_given_twice, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_load_refuses_a_row_given_twice, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_display_name, 0, N_BACKENDS);
 
 	tc = test_case(s, "resolve");
