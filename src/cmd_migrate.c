@@ -233,6 +233,18 @@ static const char *summary(const struct tally *t, char *buf, size_t size)
 	return buf;
 }
 
+/* Whether path names nothing, nor does its -wal: a SQLite target that this
+ * command will make. A -wal without its file may hold a database's data
+ * (store.h), and is never removed. */
+static bool is_absent(const char *path)
+{
+	char wal[4096];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return stat(path, &sb) != 0 && errno == ENOENT && stat(wal, &sb) != 0 && errno == ENOENT;
+}
+
 /* A SQLite target this command made goes again, with its -wal and -shm. */
 static void remove_created(const char *path)
 {
@@ -276,8 +288,7 @@ static int check(struct migrate *m, struct store *dst)
 static int migrate(struct migrate *m, const char *target)
 {
 	struct store *dst = NULL;
-	struct stat sb;
-	bool created = stat(target, &sb) != 0 && errno == ENOENT;
+	bool created = is_absent(target);
 	char err[512], line[160];
 	int status, rc = CMD_EXIT_FAIL;
 

@@ -210,6 +210,7 @@ enum target_kind {
 	T_TOKEN_PG,    /* a PostgreSQL database with a token */
 	T_UNREACHABLE, /* a server that refuses the connection */
 	T_MISSING_DIR, /* a path in a folder that does not exist */
+	T_ORPHAN_WAL,  /* a path with no file, but a -wal with data beside it */
 };
 
 struct refusal {
@@ -239,6 +240,7 @@ static const struct refusal refusals[] = {
     {"missing source", true, T_NEW_FILE, {"TARGET"}, 1, "shortd: no database at "},
     {"unreachable target", false, T_UNREACHABLE, {"TARGET"}, 1, "shortd@127.0.0.1:1/shortd: cannot connect: "},
     {"target folder missing", false, T_MISSING_DIR, {"TARGET"}, 1, "/no-such-dir/target.db"},
+    {"target a -wal without its file", false, T_ORPHAN_WAL, {"TARGET"}, 1, "/target.db-wal"},
     {"no target",
      false,
      T_NEW_FILE,
@@ -289,6 +291,11 @@ START_TEST(test_migrate_refusals_write_nothing)
 		target = UNREACHABLE;
 	} else if (t->target == T_MISSING_DIR) {
 		target = in_dir("no-such-dir/target.db");
+	} else if (t->target == T_ORPHAN_WAL) {
+		FILE *f = fopen(in_dir("target.db-wal"), "w");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(fputs("committed pages of a moved database", f) >= 0, 1);
+		ck_assert_int_eq(fclose(f), 0);
 	}
 	for (int i = 0; i < 5 && t->args[i] != NULL; i++)
 		args[n++] = strcmp(t->args[i], "TARGET") == 0   ? target
@@ -307,6 +314,9 @@ START_TEST(test_migrate_refusals_write_nothing)
 	} else if (t->target == T_TOKEN_PG) {
 		ck_assert_int_eq(pg_sql_int(pgurl, "SELECT count(*) FROM links"), 0);
 		ck_assert_int_eq(pg_sql_int(pgurl, "SELECT count(*) FROM tokens"), 1);
+	} else if (t->target == T_ORPHAN_WAL) {
+		ck_assert(!exists(in_dir("target.db")));
+		ck_assert(exists(in_dir("target.db-wal"))); /* kept: it may be all that is left of a database */
 	} else {
 		ck_assert(!exists(in_dir("target.db")));
 		ck_assert(!exists(in_dir("target.db-wal")));
