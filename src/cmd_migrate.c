@@ -104,24 +104,25 @@ static void hash_history(crypto_generichash_state *st, const struct store_histor
 }
 
 /* Copying: keeps d as row i of set. Checking: compares it with row i,
- * noting the first row that differs as what says. 0, or -1 out of memory. */
+ * noting the first row that differs as what says. STORE_OK, or
+ * STORE_ERROR out of memory. */
 static int keep_or_compare(struct migrate *m, struct digests *set, int64_t i, const unsigned char *d, const char *what)
 {
 	if (m->checking) {
 		if (m->differs[0] == '\0' && ((size_t)i >= set->n || memcmp(set->d[i], d, DIGEST_LEN) != 0))
 			snprintf(m->differs, sizeof(m->differs), "%s differs", what);
-		return 0;
+		return STORE_OK;
 	}
 	if (set->n == set->cap) {
-		size_t cap = set->cap != 0 ? 2 * set->cap : 1024;
+		size_t cap = 2 * set->cap + 1024;
 		void *d2 = realloc(set->d, cap * DIGEST_LEN);
 		if (d2 == NULL)
-			return -1;
+			return STORE_ERROR;
 		set->d = d2;
 		set->cap = cap;
 	}
 	memcpy(set->d[set->n++], d, DIGEST_LEN);
-	return 0;
+	return STORE_OK;
 }
 
 /* Ends the current link's hash, its history included. */
@@ -136,7 +137,7 @@ static int link_done(struct migrate *m)
 	m->in_link = false;
 	crypto_generichash_final(&m->st, d, DIGEST_LEN);
 	snprintf(what, sizeof(what), "link '%s'", m->code);
-	return keep_or_compare(m, &m->links, t->links - 1, d, what) == 0 ? STORE_OK : STORE_ERROR;
+	return keep_or_compare(m, &m->links, t->links - 1, d, what);
 }
 
 /* ---- the two passes' callbacks ---- */
@@ -194,9 +195,8 @@ static int on_token(const struct store_token *t, void *ctx)
 	hash_int(&st, t->last_used_at);
 	crypto_generichash_final(&st, d, DIGEST_LEN);
 	snprintf(what, sizeof(what), "token '%s'", t->name);
-	if (keep_or_compare(m, &m->tokens, tl->tokens++, d, what) != 0)
-		return STORE_ERROR;
-	return m->checking ? STORE_OK : store_load_token(m->ld, t);
+	status = keep_or_compare(m, &m->tokens, tl->tokens++, d, what);
+	return status != STORE_OK || m->checking ? status : store_load_token(m->ld, t);
 }
 
 static const struct store_dump_fns pass_fns = {on_link, on_history, on_token};

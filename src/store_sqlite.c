@@ -2133,6 +2133,8 @@ struct dump {
 	void *ctx;
 };
 
+static const enum reader_stmt dump_stmts[] = {R_DUMP_LINKS, R_DUMP_DAILY, R_DUMP_REFERRERS, R_TOKEN_LIST};
+
 /* Resets st after a dump's loop over it: the callbacks' status when one
  * stopped it, else the step's (SQLITE_DONE: all read). */
 static int dump_end(struct dump *d, sqlite3_stmt *st, int status, int rc, const char *what)
@@ -2196,22 +2198,22 @@ static int dump_all(struct dump *d, struct link *l)
 static int sq_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
 {
 	struct dump d = {.r = reader_get(impl), .fns = fns, .ctx = ctx};
+	sqlite3_stmt *st[4] = {NULL};
 	struct link *l = malloc(sizeof(*l));
+	bool ready = l != NULL && d.r != NULL;
 	int status = STORE_ERROR;
 
-	if (d.r != NULL) {
-		d.links = reader_prepared(d.r, R_DUMP_LINKS);
-		d.daily = reader_prepared(d.r, R_DUMP_DAILY);
-		d.refs = reader_prepared(d.r, R_DUMP_REFERRERS);
-		d.tokens = reader_prepared(d.r, R_TOKEN_LIST);
-	}
-	if (l != NULL && d.links != NULL && d.daily != NULL && d.refs != NULL && d.tokens != NULL)
-		status = sqlite3_exec(d.r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
-		             ? STORE_OK
-		             : sq_error(d.r->db, "begin a dump", SQLITE_ERROR);
-	if (status == STORE_OK) {
+	for (size_t i = 0; ready && i < 4; i++)
+		ready = (st[i] = reader_prepared(d.r, dump_stmts[i])) != NULL;
+	if (ready && sqlite3_exec(d.r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+		d.links = st[0];
+		d.daily = st[1];
+		d.refs = st[2];
+		d.tokens = st[3];
 		status = dump_all(&d, l);
 		sqlite3_exec(d.r->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
+	} else if (ready) {
+		status = sq_error(d.r->db, "begin a dump", SQLITE_ERROR);
 	}
 	free(l);
 	return status;
