@@ -2778,19 +2778,22 @@ END_TEST
 
 START_TEST(test_dump_stops_at_a_callback_status)
 {
-	struct dumped d = {.stop_after = 4, .status = STORE_NOT_FOUND};
+	struct dumped d;
 
 	use_backend(_i);
 	open_store();
 	fill_source();
-	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_NOT_FOUND);
-	ck_assert_int_eq(d.links + d.rows + d.n_tokens, 4);
-	/* a stop in the tokens too, and the store reads on afterwards */
-	d = (struct dumped){.stop_after = 10, .status = STORE_CONFLICT};
-	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_CONFLICT);
-	ck_assert_int_eq(d.n_tokens, 1);
+	/* 3 links, 6 history rows, 2 tokens: a stop at each row, whichever
+	 * loop reads it, ends the dump with the callback's status */
+	for (int k = 1; k <= 11; k++) {
+		d = (struct dumped){.stop_after = k, .status = k % 2 != 0 ? STORE_NOT_FOUND : STORE_CONFLICT};
+		ck_assert_int_eq(store_dump(st, &dumped_fns, &d), d.status);
+		ck_assert_int_eq(d.links + d.rows + d.n_tokens, k);
+	}
+	/* and the store reads on afterwards */
 	d = (struct dumped){0};
 	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_OK);
+	ck_assert_int_eq(d.links + d.rows + d.n_tokens, 11);
 	ck_assert_int_eq(d.n_tokens, 2);
 }
 END_TEST
