@@ -2973,6 +2973,27 @@ START_TEST(test_display_name)
 }
 END_TEST
 
+START_TEST(test_pg_dump_and_load_fail_cleanly_while_the_server_is_away)
+{
+	struct dumped d = {0};
+	bool called = false;
+
+	use_backend(PG);
+	open_store();
+	fill_source();
+	pg_cluster_down();
+	ck_assert_int_ne(store_dump(st, &dumped_fns, &d), STORE_OK);
+	ck_assert_int_eq(d.links, 0);
+	ck_assert_int_ne(store_load(st, never_fill, &called), STORE_OK);
+	ck_assert(!called);
+	pg_cluster_up();
+	pause_ms(1100); /* a thread tries to connect again at most once a second */
+	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_OK);
+	ck_assert_int_eq(d.links, 3);
+	ck_assert_int_eq(store_load(st, never_fill, &called), STORE_CONFLICT);
+}
+END_TEST
+
 /* A test case of s with a fresh store for each test. */
 static TCase *test_case(Suite *s, const char *name)
 {
@@ -3088,6 +3109,7 @@ Suite *store_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pg_server_restart_is_survived);
 	tcase_add_test(tc, test_pg_every_operation_fails_cleanly_while_the_server_is_away);
+	tcase_add_test(tc, test_pg_dump_and_load_fail_cleanly_while_the_server_is_away);
 
 	tc = test_case(s, "select");
 	tcase_add_test(tc, test_postgres_url_selects_postgresql);
