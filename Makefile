@@ -64,7 +64,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run pg-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
+.PHONY: all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run pg-run pg-suites-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB) $(EXTRA_OBJ)
@@ -189,23 +189,26 @@ check-load: deps
 load-run: $(BUILD)/shortd $(BUILD)/load_tests
 	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
 
-# check-pg: the integration suites that speak to the daemon through its API
-# and its redirects, run again with every daemon on PostgreSQL
+# check-pg: the integration suites that speak to the daemon through its API,
+# the CLI's export and import and its redirects (none that reads SQLite's
+# files itself), run again with every daemon on PostgreSQL
 # (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
 # cluster that each run starts and stops, tests/support/pg_cluster.c), and
 # the several-node suite (tests/load/test_nodes.c, which check-load runs as
 # well). The store's conformance suite runs on both backends in make check.
-PG_SUITES := api api_errors api_links redirect redirect_body redirect_life clicks_it
+PG_SUITES := api api_errors api_links api_tokens io qr accesslog redirect redirect_body redirect_life clicks_it
 
 check-pg: deps
 	$(MAKE) --no-print-directory pg-run
 
-pg-run: $(BUILD)/shortd $(BUILD)/integration_tests $(BUILD)/load_tests
+pg-run: pg-suites-run $(BUILD)/load_tests
+	CK_RUN_SUITE=nodes SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
+
+pg-suites-run: $(BUILD)/shortd $(BUILD)/integration_tests
 	@set -e; for s in $(PG_SUITES); do \
 	  echo "check-pg: $$s"; \
 	  SHORTD_TEST_DB=postgresql CK_RUN_SUITE=$$s SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests; \
 	done
-	CK_RUN_SUITE=nodes SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
 
 # check-mhd1: the same tests, with shortd and the tests built against
 # libmicrohttpd 1.0 from Debian 13's source package (tools/mhd_build.sh),
@@ -229,7 +232,8 @@ asan: deps
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  test-run
 
-# coverage: the tests of make check (and the README's examples) built with
+# coverage: the tests of make check (and the README's examples), and those
+# of make check-pg (PostgreSQL, several nodes), built with
 # --coverage into build/cov, and part of make torture: the daemon scenarios
 # with every other allocation of its requests failed in turn (every 10th of
 # start-up's) and each of its storage calls, the unit tests of
@@ -260,6 +264,8 @@ coverage: deps
 coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	sh tools/coverage.sh prepare $(BUILD) $(COV_DATA)
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 $(MAKE) --no-print-directory BUILD=$(BUILD) test-run; \
+	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
+	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 $(MAKE) --no-print-directory BUILD=$(BUILD) pg-run; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st
 	GCOV_PREFIX=$(COV_DATA) GCOV_PREFIX_STRIP=0 python3 tests/readme/run.py README.md $(BUILD)/shortd; \
 	  st=$$?; sh tools/coverage.sh collect $(BUILD) $(COV_DATA); exit $$st

@@ -30,6 +30,8 @@ struct clicks_stats {
 	uint64_t batches;    /* flush transactions */
 	uint64_t errors;     /* failed flushes (their clicks are kept) */
 	uint64_t flush_usec; /* total time spent writing */
+	uint64_t waiting;    /* clicks held in memory, not yet written (as of the flusher's last pass,
+	                      * at most DRAIN_MS old; while the store fails, every click since) */
 };
 
 /* Creates the counters and starts the flusher, writing every interval_ms.

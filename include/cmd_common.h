@@ -25,6 +25,13 @@ enum {
 	CMD_OPT_OWN,
 };
 
+/* The rows of a getopt_long table for the options every command takes. */
+#define CMD_COMMON_OPTIONS                                                                                             \
+	{"db", required_argument, NULL, CMD_OPT_DB},                                                                   \
+	{                                                                                                              \
+		"base-url", required_argument, NULL, CMD_OPT_BASE_URL                                                  \
+	}
+
 struct cmd_common {
 	const char *db;       /* --db, then $SHORTD_DB, then ./shortd.db */
 	const char *base_arg; /* --base-url as given, or NULL */

@@ -100,6 +100,12 @@ struct store_loader {
  * statement that every dialect speaks (1 or 0). */
 #define STORE_SQL_NOT_EMPTY                                                                                            \
 	"SELECT CASE WHEN EXISTS (SELECT 1 FROM links) OR EXISTS (SELECT 1 FROM tokens) THEN 1 ELSE 0 END"
+/* Applies the fields p names to l, and p->by as the link's updated_by. */
+void store_patch_apply(struct link *l, const struct link_patch *p);
+
+/* The patch that an imported row makes to the link with its code (the
+ * fields it names; its labels, and its updated_by as the patch's by). */
+void store_import_patch(const struct store_import_row *row, struct link_patch *p);
 
 /*
  * For links_import(): STORE_CONFLICT when two of rows[idx[0..m)] (the rows

@@ -63,6 +63,7 @@ struct agg {
 	struct agg_entry *slot;
 	size_t cap; /* a power of two, or 0 */
 	size_t n;
+	uint64_t clicks; /* the events added since the last clear */
 };
 
 struct limit_entry {
@@ -98,6 +99,7 @@ struct clicks {
 	struct agg agg;
 	struct shard shards[SHARDS];
 	_Atomic uint64_t flushed, batches, errors, flush_usec;
+	_Atomic uint64_t waiting; /* the aggregate's clicks after the flusher's last pass */
 };
 
 static uint64_t mix(uint64_t x)
@@ -164,6 +166,7 @@ static int agg_add(struct agg *a, const struct event *ev)
 		e->clicks++;
 	if (ev->at > e->last_at)
 		e->last_at = ev->at;
+	a->clicks++;
 	return 0;
 }
 
@@ -177,6 +180,7 @@ static void agg_clear(struct agg *a)
 		memset(a->slot, 0, a->cap * sizeof(*a->slot));
 	}
 	a->n = 0;
+	a->clicks = 0;
 }
 
 struct drain_walk {
@@ -390,6 +394,7 @@ static void *flusher(void *arg)
 			}
 			last_write = now_usec();
 		}
+		atomic_store(&c->waiting, c->agg.clicks);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -667,4 +672,5 @@ void clicks_get_stats(struct clicks *c, struct clicks_stats *out)
 	out->batches = atomic_load(&c->batches);
 	out->errors = atomic_load(&c->errors);
 	out->flush_usec = atomic_load(&c->flush_usec);
+	out->waiting = atomic_load(&c->waiting);
 }

@@ -107,8 +107,7 @@ int cmd_open_store(const struct cmd_common *c, struct store **s)
 int cmd_code_args(int argc, char **argv, struct cmd_common *c, const char **code, const char *cmd, bool needs_base)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;

@@ -12,8 +12,7 @@
 int cmd_init_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct cmd_common c;

@@ -59,8 +59,7 @@ static int export_link(const struct link *l, void *ctx)
 int cmd_export_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {NULL, 0, NULL, 0},
 	};
@@ -348,8 +347,7 @@ static enum link_io_format format_of_name(const char *path)
 int cmd_import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
 	    {NULL, 0, NULL, 0},

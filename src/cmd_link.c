@@ -133,8 +133,7 @@ static int add_link(struct cmd_common *c, const struct link_input *in)
 int cmd_add_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {"code", required_argument, NULL, OPT_CODE},
 	    {"status", required_argument, NULL, OPT_STATUS},
 	    {"expires", required_argument, NULL, OPT_EXPIRES},
@@ -206,8 +205,7 @@ static int print_link(const struct link *l, void *ctx)
 int cmd_list_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {"limit", required_argument, NULL, OPT_LIMIT},
 	    {"search", required_argument, NULL, OPT_SEARCH},
 	    {"tag", required_argument, NULL, OPT_TAG},
@@ -292,11 +290,15 @@ out:
 static int edit_options(int argc, char **argv, struct cmd_common *c, struct link_patch *p, const char **code)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},   {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
-	    {"url", required_argument, NULL, OPT_URL},     {"status", required_argument, NULL, OPT_STATUS},
-	    {"title", required_argument, NULL, OPT_TITLE}, {"tag", required_argument, NULL, OPT_TAG},
-	    {"no-tags", no_argument, NULL, OPT_NO_TAGS},   {"disable", no_argument, NULL, OPT_DISABLE},
-	    {"enable", no_argument, NULL, OPT_ENABLE},     {NULL, 0, NULL, 0},
+	    CMD_COMMON_OPTIONS,
+	    {"url", required_argument, NULL, OPT_URL},
+	    {"status", required_argument, NULL, OPT_STATUS},
+	    {"title", required_argument, NULL, OPT_TITLE},
+	    {"tag", required_argument, NULL, OPT_TAG},
+	    {"no-tags", no_argument, NULL, OPT_NO_TAGS},
+	    {"disable", no_argument, NULL, OPT_DISABLE},
+	    {"enable", no_argument, NULL, OPT_ENABLE},
+	    {NULL, 0, NULL, 0},
 	};
 	struct link_admin_error err;
 	size_t n_tags = 0;

@@ -24,9 +24,11 @@ enum { O_FORMAT = CMD_OPT_OWN, O_SIZE, O_MARGIN };
 int cmd_qr_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},   {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
-	    {"format", required_argument, NULL, O_FORMAT}, {"size", required_argument, NULL, O_SIZE},
-	    {"margin", required_argument, NULL, O_MARGIN}, {NULL, 0, NULL, 0},
+	    CMD_COMMON_OPTIONS,
+	    {"format", required_argument, NULL, O_FORMAT},
+	    {"size", required_argument, NULL, O_SIZE},
+	    {"margin", required_argument, NULL, O_MARGIN},
+	    {NULL, 0, NULL, 0},
 	};
 	uint64_t size = QR_SIZE_DEFAULT, margin = QR_MARGIN_DEFAULT;
 	enum qr_format format = QR_SVG;

@@ -37,8 +37,7 @@ static int print_token(const struct store_token *t, void *ctx)
 int cmd_token_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {"name", required_argument, NULL, OPT_NAME},
 	    {"read-only", no_argument, NULL, OPT_READ_ONLY},
 	    {NULL, 0, NULL, 0},

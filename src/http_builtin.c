@@ -3,10 +3,14 @@
  */
 #include "http_builtin.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "admin_page.h"
+#include "clicks.h"
 
 enum http_route http_route_of(const char *path)
 {
@@ -61,20 +65,40 @@ static void answer_metrics(const struct http_builtin *b, struct http_response *r
 	resp->cache_control = "no-store";
 }
 
-/* GET /healthz: whether the store answers. */
+/* GET /healthz: 200 ok when the store answers; else 503 with what is
+ * wrong (not where: the paths are in the log) and what this node still
+ * does, a line each. */
 static void answer_health(const struct http_builtin *b, struct http_response *resp)
 {
 	int rc = store_ping(b->store);
+	struct clicks_stats cs = {0};
+	const char *why;
+	char *text;
 
 	if (rc == STORE_OK) {
 		http_response_fixed(resp, 200, HTTP_FIXED_HEALTH_OK);
-	} else if (rc == STORE_GONE) {
-		/* Says what is wrong but not where: the paths are in the log. */
-		http_response_error(resp, 503, "store unavailable: the database file was moved, deleted or replaced\n");
-		resp->nosniff = true;
-	} else {
-		http_response_fixed(resp, 503, HTTP_FIXED_HEALTH_FAIL);
+		return;
 	}
+	if (rc == STORE_GONE)
+		why = ": the database file was moved, deleted or replaced";
+	else if (store_is_shared(b->store))
+		why = ": the database server cannot be reached";
+	else
+		why = "";
+	if (b->clicks != NULL)
+		clicks_get_stats(b->clicks, &cs);
+	if (asprintf(&text,
+	             "store unavailable%s\n"
+	             "redirects: links this node has cached answer as they were; others answer 503\n"
+	             "writes: answer 503\n"
+	             "clicks: %" PRIu64 " wait in memory, written when the store is back\n",
+	             why, cs.waiting) < 0) {
+		http_response_fixed(resp, 503, HTTP_FIXED_HEALTH_FAIL);
+		return;
+	}
+	http_response_error(resp, 503, text);
+	resp->body_heap = text;
+	resp->nosniff = true;
 }
 
 void http_builtin_handle(const struct http_builtin *b, enum http_route route, const struct http_request *req,

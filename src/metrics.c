@@ -255,6 +255,9 @@ static void render_clicks(FILE *f, const struct clicks_stats *c)
 	series_header(f, "shortd_click_flush_errors_total", "counter",
 	              "Click batches that failed to write (their clicks are kept and retried).");
 	fprintf(f, "shortd_click_flush_errors_total %llu\n", (unsigned long long)c->errors);
+	series_header(f, "shortd_clicks_waiting", "gauge",
+	              "Clicks held in memory, not yet written (all since the last write while the store fails).");
+	fprintf(f, "shortd_clicks_waiting %llu\n", (unsigned long long)c->waiting);
 }
 
 int metrics_render(struct metrics *m, const struct metrics_snapshot *snap, char **out, size_t *len)

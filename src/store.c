@@ -228,6 +228,47 @@ static int by_import_code(const void *a, const void *b, void *ctx)
 	return c != 0 ? c : (i > j) - (i < j);
 }
 
+void store_patch_apply(struct link *l, const struct link_patch *p)
+{
+	if (p->fields & PATCH_URL)
+		snprintf(l->url, sizeof(l->url), "%s", p->url);
+	if (p->fields & PATCH_STATUS)
+		l->status = p->status;
+	if (p->fields & PATCH_EXPIRES_AT)
+		l->expires_at = p->expires_at;
+	if (p->fields & PATCH_MAX_CLICKS)
+		l->max_clicks = p->max_clicks;
+	if (p->fields & PATCH_FORWARD_QUERY)
+		l->forward_query = p->forward_query;
+	if (p->fields & PATCH_DISABLED)
+		l->disabled = p->disabled;
+	if (p->fields & PATCH_TITLE)
+		memcpy(l->title, p->title, sizeof(l->title));
+	if (p->fields & PATCH_TAGS) {
+		l->n_tags = p->n_tags;
+		for (int i = 0; i < p->n_tags; i++)
+			memcpy(l->tags[i], p->tags[i], sizeof(l->tags[i]));
+	}
+	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
+}
+
+void store_import_patch(const struct store_import_row *row, struct link_patch *p)
+{
+	const struct link *l = &row->link;
+
+	p->fields = row->fields;
+	memcpy(p->url, l->url, strlen(l->url) + 1);
+	p->status = l->status;
+	p->expires_at = l->expires_at;
+	p->max_clicks = l->max_clicks;
+	p->forward_query = l->forward_query;
+	p->disabled = l->disabled;
+	memcpy(p->title, l->title, sizeof(p->title));
+	p->n_tags = l->n_tags;
+	memcpy(p->tags, l->tags, sizeof(p->tags));
+	memcpy(p->by, l->updated_by, sizeof(p->by));
+}
+
 int store_import_repeated(const struct store_import_row *rows, const size_t *idx, size_t m, size_t *bad)
 {
 	size_t *sorted = malloc((m != 0 ? m : 1) * sizeof(*sorted));

@@ -1095,30 +1095,6 @@ static int pg_link_create_batch(void *impl, struct store_new_link *items, size_t
 	return status;
 }
 
-static void apply_patch(struct link *l, const struct link_patch *p)
-{
-	if (p->fields & PATCH_URL)
-		snprintf(l->url, sizeof(l->url), "%s", p->url);
-	if (p->fields & PATCH_STATUS)
-		l->status = p->status;
-	if (p->fields & PATCH_EXPIRES_AT)
-		l->expires_at = p->expires_at;
-	if (p->fields & PATCH_MAX_CLICKS)
-		l->max_clicks = p->max_clicks;
-	if (p->fields & PATCH_FORWARD_QUERY)
-		l->forward_query = p->forward_query;
-	if (p->fields & PATCH_DISABLED)
-		l->disabled = p->disabled;
-	if (p->fields & PATCH_TITLE)
-		memcpy(l->title, p->title, sizeof(l->title));
-	if (p->fields & PATCH_TAGS) {
-		l->n_tags = p->n_tags;
-		for (int i = 0; i < p->n_tags; i++)
-			memcpy(l->tags[i], p->tags[i], sizeof(l->tags[i]));
-	}
-	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
-}
-
 /* Changes the link with code by patch inside pc's transaction, the row
  * locked first; the link as it is now into *out. */
 static int update_locked(struct pg *p, struct pconn *pc, const char *code, const struct link_patch *patch, int64_t now,
@@ -1140,7 +1116,7 @@ static int update_locked(struct pg *p, struct pconn *pc, const char *code, const
 	PQclear(r);
 	if (status != STORE_OK)
 		return status;
-	apply_patch(out, patch);
+	store_patch_apply(out, patch);
 	out->updated_at = now;
 	if ((tags = link_tags_to_json(out)) == NULL)
 		return STORE_ERROR;
@@ -1195,22 +1171,11 @@ static int update_imported(struct pg *p, struct pconn *pc, const struct store_im
 {
 	struct link_patch *patch = malloc(sizeof(*patch));
 	struct link *cur = malloc(sizeof(*cur));
-	const struct link *l = &row->link;
 	int status = STORE_ERROR;
 
 	if (patch != NULL && cur != NULL) {
-		patch->fields = row->fields;
-		memcpy(patch->url, l->url, strlen(l->url) + 1);
-		patch->status = l->status;
-		patch->expires_at = l->expires_at;
-		patch->max_clicks = l->max_clicks;
-		patch->forward_query = l->forward_query;
-		patch->disabled = l->disabled;
-		memcpy(patch->title, l->title, sizeof(patch->title));
-		patch->n_tags = l->n_tags;
-		memcpy(patch->tags, l->tags, sizeof(patch->tags));
-		memcpy(patch->by, l->updated_by, sizeof(patch->by));
-		status = update_locked(p, pc, l->code, patch, now, cur);
+		store_import_patch(row, patch);
+		status = update_locked(p, pc, row->link.code, patch, now, cur);
 	}
 	free(cur);
 	free(patch);
@@ -1268,9 +1233,10 @@ static int pg_links_import(void *impl, struct store_import_row *rows, size_t n, 
 	return status;
 }
 
-static int pg_link_delete(void *impl, const char *code)
+/* Runs a delete by one text key (which) in a transaction of its own:
+ * STORE_NOT_FOUND when it deleted nothing. */
+static int delete_by(struct pg *p, enum stmt which, const char *key)
 {
-	struct pg *p = impl;
 	struct params a = {0};
 	struct pconn *pc;
 	PGresult *r;
@@ -1278,14 +1244,20 @@ static int pg_link_delete(void *impl, const char *code)
 
 	if (status != STORE_OK)
 		return status;
-	p_text(&a, code);
-	r = run(p, pc, S_DELETE_LINK, &a, PGRES_COMMAND_OK, &status);
+	p_text(&a, key);
+	r = run(p, pc, which, &a, PGRES_COMMAND_OK, &status);
 	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0)
 		status = STORE_NOT_FOUND;
 	PQclear(r);
-	status = finish(p, pc, status);
+	return finish(p, pc, status);
+}
+
+static int pg_link_delete(void *impl, const char *code)
+{
+	int status = delete_by(impl, S_DELETE_LINK, code);
+
 	if (status == STORE_OK)
-		epoch_move(p);
+		epoch_move(impl);
 	return status;
 }
 
@@ -1668,20 +1640,7 @@ static int pg_token_list(void *impl, store_token_fn fn, void *ctx)
 
 static int pg_token_revoke(void *impl, const char *name)
 {
-	struct pg *p = impl;
-	struct params a = {0};
-	struct pconn *pc;
-	PGresult *r;
-	int status = begin(p, &pc);
-
-	if (status != STORE_OK)
-		return status;
-	p_text(&a, name);
-	r = run(p, pc, S_TOKEN_REVOKE, &a, PGRES_COMMAND_OK, &status);
-	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0)
-		status = STORE_NOT_FOUND;
-	PQclear(r);
-	return finish(p, pc, status);
+	return delete_by(impl, S_TOKEN_REVOKE, name);
 }
 
 /* Revokes the token named name, or else the one with this id, unless

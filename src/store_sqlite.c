@@ -1411,30 +1411,6 @@ static int get_w(struct sq *q, const char *code, struct link *out)
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_error(q->w, "read link", rc);
 }
 
-static void apply_patch(struct link *l, const struct link_patch *p)
-{
-	if (p->fields & PATCH_URL)
-		snprintf(l->url, sizeof(l->url), "%s", p->url);
-	if (p->fields & PATCH_STATUS)
-		l->status = p->status;
-	if (p->fields & PATCH_EXPIRES_AT)
-		l->expires_at = p->expires_at;
-	if (p->fields & PATCH_MAX_CLICKS)
-		l->max_clicks = p->max_clicks;
-	if (p->fields & PATCH_FORWARD_QUERY)
-		l->forward_query = p->forward_query;
-	if (p->fields & PATCH_DISABLED)
-		l->disabled = p->disabled;
-	if (p->fields & PATCH_TITLE)
-		memcpy(l->title, p->title, sizeof(l->title));
-	if (p->fields & PATCH_TAGS) {
-		l->n_tags = p->n_tags;
-		for (int i = 0; i < p->n_tags; i++)
-			memcpy(l->tags[i], p->tags[i], sizeof(l->tags[i]));
-	}
-	memcpy(l->updated_by, p->by, sizeof(l->updated_by));
-}
-
 /* Applies p to l, read inside the writer's transaction, and writes it. */
 static int write_patch(struct sq *q, struct link *l, const struct link_patch *p, int64_t now)
 {
@@ -1442,7 +1418,7 @@ static int write_patch(struct sq *q, struct link *l, const struct link_patch *p,
 	char *tags;
 	int rc;
 
-	apply_patch(l, p);
+	store_patch_apply(l, p);
 	l->updated_at = now;
 	if ((tags = link_tags_to_json(l)) == NULL)
 		return sq_error(q->w, "update link", SQLITE_NOMEM);
@@ -1572,28 +1548,14 @@ static int update_imported(struct sq *q, const struct store_import_row *row, int
 {
 	struct link_patch *p = malloc(sizeof(*p));
 	struct link *cur = malloc(sizeof(*cur));
-	const struct link *l = &row->link;
-	int status;
+	int status = STORE_ERROR;
 
-	if (p == NULL || cur == NULL) {
-		status = STORE_ERROR;
-		goto out;
+	if (p != NULL && cur != NULL) {
+		store_import_patch(row, p);
+		status = get_w(q, row->link.code, cur);
+		if (status == STORE_OK)
+			status = write_patch(q, cur, p, now);
 	}
-	p->fields = row->fields;
-	memcpy(p->url, l->url, strlen(l->url) + 1);
-	p->status = l->status;
-	p->expires_at = l->expires_at;
-	p->max_clicks = l->max_clicks;
-	p->forward_query = l->forward_query;
-	p->disabled = l->disabled;
-	memcpy(p->title, l->title, sizeof(p->title));
-	p->n_tags = l->n_tags;
-	memcpy(p->tags, l->tags, sizeof(p->tags));
-	memcpy(p->by, l->updated_by, sizeof(p->by));
-	status = get_w(q, l->code, cur);
-	if (status == STORE_OK)
-		status = write_patch(q, cur, p, now);
-out:
 	free(cur);
 	free(p);
 	return status;

@@ -17,13 +17,14 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
+const shortdDaemon = require('../support/daemon.js');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.resolve(process.argv[2] || process.env.SHORTD_BIN || path.join(ROOT, 'build', 'shortd'));
@@ -54,23 +55,9 @@ function cli(...args) {
 
 /* Starts serve on 127.0.0.1:0 and resolves with its base URL. */
 function startDaemon() {
-  return new Promise((resolve, reject) => {
-    daemon = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--db', db, '--flush-interval', '100'], {
-      env: { ...process.env, SHORTD_ADMIN_TOKEN: adminToken },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    const timer = setTimeout(() => reject(new Error('no "listening on" line in 10 s: ' + err)), 10000);
-    daemon.stderr.on('data', (chunk) => {
-      err += chunk;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    daemon.on('exit', (code) => reject(new Error('shortd exited with ' + code + ': ' + err)));
-  });
+  const started = shortdDaemon.start(BIN, db, { SHORTD_ADMIN_TOKEN: adminToken });
+  daemon = started.child;
+  return started.base;
 }
 
 /* The links' target: a page that says where it was reached. */

@@ -180,17 +180,25 @@ START_TEST(test_secret_is_shown_once)
 	ck_assert_int_eq(shortd_run(d.db, out, sizeof(out), err, sizeof(err), list), 0);
 	ck_assert_ptr_null(strstr(out, secret));
 	ck_assert_int_eq(daemon_stop(&d), 0);
-	f = fopen(d.db, "rb");
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	text = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(text);
-	ck_assert_int_eq((long)fread(text, 1, (size_t)n, f), n);
-	fclose(f);
-	ck_assert_ptr_null(memmem(text, (size_t)n, secret, strlen(secret)));
-	free(text);
+	if (harness_uses_pg()) {
+		/* No column of any token's row holds it. */
+		char sql[256];
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM tokens t WHERE strpos(t::text, '%s') > 0", secret);
+		ck_assert_int_eq(sqlfile_int(d.db, sql), 0);
+		ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM tokens WHERE name = 'once'"), 1);
+	} else {
+		f = fopen(d.db, "rb");
+		ck_assert_ptr_nonnull(f);
+		fseek(f, 0, SEEK_END);
+		n = ftell(f);
+		rewind(f);
+		text = malloc((size_t)n + 1);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_int_eq((long)fread(text, 1, (size_t)n, f), n);
+		fclose(f);
+		ck_assert_ptr_null(memmem(text, (size_t)n, secret, strlen(secret)));
+		free(text);
+	}
 	f = fopen(d.log, "r");
 	ck_assert_ptr_nonnull(f);
 	logtext = calloc(1, 65536);

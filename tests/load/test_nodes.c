@@ -365,8 +365,20 @@ START_TEST(test_postgres_restarted_mid_load_loses_nothing_acknowledged)
 	pause_ms(1000);
 	pg_cluster_down();
 	pause_ms(500);
-	/* /healthz says the store is away while it is. */
+	/* /healthz says the store is away while it is, what the node still
+	 * does, and that the clicks it redirected meanwhile wait in memory. */
 	ck_assert_int_eq(client_call(&nodes[0], NULL, "GET", "/healthz", NULL, &r), 503);
+	{
+		static const char head[] =
+		    "store unavailable: the database server cannot be reached\n"
+		    "redirects: links this node has cached answer as they were; others answer 503\n"
+		    "writes: answer 503\n"
+		    "clicks: ";
+		long long waiting = -1;
+		ck_assert_msg(strncmp(r.body, head, sizeof(head) - 1) == 0, "healthz: %s", r.body);
+		ck_assert_int_eq(sscanf(r.body + sizeof(head) - 1, "%lld wait in memory", &waiting), 1);
+		ck_assert_int_gt(waiting, 0);
+	}
 	http_result_free(&r);
 	pause_ms(1000);
 	pg_cluster_up();

@@ -30,13 +30,13 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const SwaggerParser = require('@apidevtools/swagger-parser');
+const shortdDaemon = require('../support/daemon.js');
 const Ajv2020 = require('ajv/dist/2020').default;
 const addFormats = require('ajv-formats').default;
 
@@ -57,23 +57,9 @@ function log(msg) {
 }
 
 function startDaemon() {
-  return new Promise((resolve, reject) => {
-    daemon = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--db', db, '--flush-interval', '100'], {
-      env: { ...process.env, SHORTD_ADMIN_TOKEN: admin },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    const timer = setTimeout(() => reject(new Error('no "listening on" line in 10 s: ' + err)), 10000);
-    daemon.stderr.on('data', (chunk) => {
-      err += chunk;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    daemon.on('exit', (code) => reject(new Error('shortd exited with ' + code + ': ' + err)));
-  });
+  const started = shortdDaemon.start(BIN, db, { SHORTD_ADMIN_TOKEN: admin });
+  daemon = started.child;
+  return started.base;
 }
 
 /* fetch() sends no body with GET; node:http does. Answers as much of a

@@ -1152,3 +1152,19 @@ void fixture_stop(struct daemon *d)
 	ck_assert_int_eq(daemon_stop(d), 0);
 	daemon_cleanup(d);
 }
+
+void assert_health_gone_body(const char *body)
+{
+	static const char head[] = "store unavailable: the database file was moved, deleted or replaced\n"
+	                           "redirects: links this node has cached answer as they were; others answer 503\n"
+	                           "writes: answer 503\n"
+	                           "clicks: ";
+	static const char tail[] = " wait in memory, written when the store is back\n";
+	const char *p = body + sizeof(head) - 1;
+
+	ck_assert_msg(strncmp(body, head, sizeof(head) - 1) == 0, "healthz: %s", body);
+	ck_assert_msg(*p >= '0' && *p <= '9', "healthz: %s", body);
+	while (*p >= '0' && *p <= '9')
+		p++;
+	ck_assert_str_eq(p, tail);
+}

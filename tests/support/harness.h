@@ -150,6 +150,10 @@ int http_header(const struct http_result *r, const char *name, char *out, size_t
 /* Asserts that GET /code on d answers 302 with Location: location. */
 void assert_redirects_to(const struct daemon *d, const char *code, const char *location);
 
+/* Fails unless body is /healthz's 503 for a database file moved, deleted
+ * or replaced: that line, what the node still does, the clicks waiting. */
+void assert_health_gone_body(const char *body);
+
 /* Sends raw bytes to 127.0.0.1:port, then reads until the peer closes, the
  * timeout passes or resp is full; returns the bytes read (NUL terminated) or
  * -1 when the connection failed. */

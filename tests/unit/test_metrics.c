@@ -33,7 +33,8 @@ static void assert_line(const char *text, const char *line)
 START_TEST(test_what_is_counted)
 {
 	struct metrics *m;
-	struct metrics_snapshot snap = {{7, 3, 1, 2500000}, 4};
+	struct metrics_snapshot snap = {{.flushed = 7, .batches = 3, .errors = 1, .flush_usec = 2500000, .waiting = 5},
+	                                4};
 	char *text;
 
 	ck_assert_int_eq(metrics_new(&m), 0);
@@ -72,6 +73,7 @@ START_TEST(test_what_is_counted)
 	assert_line(text, "shortd_clicks_flushed_total 7");
 	assert_line(text, "shortd_click_flush_batches_total 3");
 	assert_line(text, "shortd_click_flush_seconds_total 2.500000");
+	assert_line(text, "shortd_clicks_waiting 5");
 	assert_line(text, "shortd_open_connections 1");
 	assert_line(text, "shortd_connections_total 2");
 	assert_line(text, "shortd_requests_in_flight 4");
@@ -96,7 +98,7 @@ static void *count_from_a_thread(void *arg)
 START_TEST(test_blocks_of_every_thread_are_summed)
 {
 	struct metrics *m;
-	struct metrics_snapshot snap = {{0, 0, 0, 0}, 0};
+	struct metrics_snapshot snap = {{0}, 0};
 	pthread_t th[4];
 	char *text;
 

@@ -2281,6 +2281,59 @@ START_TEST(test_pg_newer_database_refused)
 }
 END_TEST
 
+/* A database at an older version (the first three migrations, as an older
+ * shortd left it) gets the ones it lacks, in order, and keeps its links. */
+START_TEST(test_pg_older_database_gets_the_migrations_it_lacks)
+{
+	char sql[128];
+
+	use_backend(PG);
+	sql_exec("CREATE TABLE shortd_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL); "
+	         "INSERT INTO shortd_schema VALUES (1, 3)");
+	for (int i = 0; i < 3; i++)
+		sql_exec(postgres_migrations[i].sql);
+	sql_exec("INSERT INTO links (code, url, status, forward_query, disabled, created_at, updated_at) "
+	         "VALUES ('old', 'https://old.example/', 302, 0, 0, 1700000000, 1700000000)");
+	open_store();
+	ck_assert_int_eq(store_schema_version_found(st), 3);
+	ck_assert_int_eq(store_schema_version(st), pg_latest_version());
+	snprintf(sql, sizeof(sql), "SELECT version FROM shortd_schema");
+	ck_assert_int_eq(sql_int(sql), pg_latest_version());
+	ck_assert_str_eq(find_codes(&(struct link_filter){NULL, "old.example", NULL, 0}, 0, 10, sql, sizeof(sql)),
+	                 "old");
+}
+END_TEST
+
+/* A migration that fails (a table of its name is there already) stops the
+ * open with its name; the ones before it stay applied and counted, and
+ * nothing of it is left behind. */
+START_TEST(test_pg_failing_migration_is_named_and_rolled_back)
+{
+	use_backend(PG);
+	sql_exec("CREATE TABLE tokens (x INTEGER)");
+	st = (struct store *)&st;
+	ck_assert_int_ne(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "migration 002_tokens failed") != NULL, "%s", err);
+	ck_assert_int_eq(sql_int("SELECT version FROM shortd_schema"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'links'"),
+	                 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM information_schema.columns WHERE table_name = 'tokens'"), 1);
+}
+END_TEST
+
+/* A schema table without its row is no version at all: refused as corrupt. */
+START_TEST(test_pg_schema_table_without_its_row_is_refused)
+{
+	use_backend(PG);
+	sql_exec("CREATE TABLE shortd_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+	st = (struct store *)&st;
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_CORRUPT);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "cannot read the schema version") != NULL, "%s", err);
+}
+END_TEST
+
 struct opener {
 	int rc;
 	int found;
@@ -2481,6 +2534,106 @@ START_TEST(test_pg_every_operation_fails_cleanly_while_the_server_is_away)
 	ck_assert_int_eq(store_token_find(st, h, &t), STORE_OK);
 	ck_assert_int_eq(store_token_revoke_id(st, t.id, true), STORE_CONFLICT);
 	ck_assert_int_eq(store_token_revoke_id(st, t.id, false), STORE_OK);
+}
+END_TEST
+
+/* A trigger that refuses every write to a table, as a server that fails
+ * a statement inside a transaction does (a full disk, a constraint of the
+ * operator's, a cancelled statement). */
+static void refuse_writes(const char *table, bool on)
+{
+	char sql[512];
+
+	if (on)
+		snprintf(sql, sizeof(sql),
+		         "CREATE OR REPLACE FUNCTION shortd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+		         "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; "
+		         "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE OR DELETE ON %s "
+		         "FOR EACH STATEMENT EXECUTE FUNCTION shortd_test_refuse()",
+		         table);
+	else
+		snprintf(sql, sizeof(sql), "DROP TRIGGER refuse ON %s", table);
+	sql_exec(sql);
+}
+
+/* Every write that the server refuses inside its transaction is an error
+ * that changes nothing, whatever came before it in the transaction; the
+ * same writes work once the server takes them. */
+START_TEST(test_pg_writes_the_server_refuses_change_nothing)
+{
+	static const char *const tables[] = {"links", "tokens", "clicks_daily", "referrers_daily"};
+	unsigned char h[STORE_TOKEN_HASH_LEN], h2[STORE_TOKEN_HASH_LEN];
+	struct link_patch p = {.fields = PATCH_STATUS, .status = 301};
+	struct store_import_row *rows = import_rows(2);
+	struct link l, got;
+	struct store_new_link nl[2];
+	struct store_token t;
+	struct store_token_use use;
+	struct click_row row[2];
+	int64_t id, limited;
+	size_t bad, conflict;
+	bool taken;
+
+	use_backend(PG);
+	open_store();
+	id = create("kept", "https://kept.example/");
+	make_link(&l, "limited", "https://limited.example/");
+	l.max_clicks = 5;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	limited = l.id;
+	memset(h, 0x42, sizeof(h));
+	memset(h2, 0x43, sizeof(h2));
+	ck_assert_int_eq(store_token_add(st, "a", h, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "b", h2, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h2, &t), STORE_OK);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		refuse_writes(tables[i], true);
+
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_ERROR);
+	memset(nl, 0, sizeof(nl));
+	make_link(&nl[0].link, "same", "https://kept.example/");
+	nl[0].reuse = true; /* found: reused, then the second one's insert is refused */
+	make_link(&nl[1].link, "batch", "https://batch.example/");
+	ck_assert_int_eq(store_link_create_batch(st, nl, 2, link_code_generate, NULL, &bad), STORE_ERROR);
+	ck_assert_int_eq(store_link_update(st, "kept", &p, 2, &got), STORE_ERROR);
+	ck_assert_int_eq(store_link_delete(st, "kept"), STORE_ERROR);
+	snprintf(rows[0].link.code, sizeof(rows[0].link.code), "kept"); /* taken: updated, refused */
+	rows[0].fields = PATCH_URL;
+	ck_assert_int_eq(store_links_import(st, rows, 2, STORE_IMPORT_UPDATE, 3, link_code_generate, NULL, &conflict),
+	                 STORE_ERROR);
+	snprintf(rows[0].link.code, sizeof(rows[0].link.code), "fresh"); /* free: inserted, refused */
+	ck_assert_int_eq(store_links_import(st, rows, 1, STORE_IMPORT_FAIL, 3, link_code_generate, NULL, &conflict),
+	                 STORE_ERROR);
+	make_link(&l, "limited", "https://limited.example/");
+	l.id = limited;
+	l.max_clicks = 5;
+	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_ERROR);
+	row[0] = (struct click_row){id, 19700, 1702080000, 1, 0, "r.example"};
+	row[1] = (struct click_row){id, 19700, 1702080001, 0, 1, NULL};
+	ck_assert_int_eq(store_clicks_write(st, row, 2), STORE_ERROR);
+	ck_assert_int_eq(store_token_add(st, "c", (unsigned char[STORE_TOKEN_HASH_LEN]){1}, STORE_ROLE_READ_ONLY, 1),
+	                 STORE_ERROR);
+	ck_assert_int_eq(store_token_revoke(st, "a"), STORE_ERROR);
+	ck_assert_int_eq(store_token_revoke_name(st, "a", true), STORE_ERROR);
+	ck_assert_int_eq(store_token_revoke_id(st, t.id, true), STORE_ERROR);
+	use = (struct store_token_use){t.id, 5};
+	ck_assert_int_eq(store_token_uses_write(st, &use, 1), STORE_ERROR);
+
+	ck_assert_int_eq(link_count(), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens"), 2);
+	ck_assert_int_eq(sql_int("SELECT clicks + reserved FROM links WHERE code = 'limited'"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM tokens WHERE last_used_at IS NOT NULL"), 0);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		refuse_writes(tables[i], false);
+	ck_assert_int_eq(store_clicks_write(st, row, 2), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "kept", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 1);
+	ck_assert_int_eq(got.bot_clicks, 1);
+	ck_assert_int_eq(store_token_revoke_name(st, "a", true), STORE_OK);
+	ck_assert_int_eq(store_token_revoke_id(st, t.id, true), STORE_CONFLICT);
+	free(rows);
 }
 END_TEST
 
@@ -3102,6 +3255,9 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_pg_migrations_are_numbered_as_sqlite);
 	tcase_add_test(tc, test_pg_open_makes_the_schema_only_when_asked);
 	tcase_add_test(tc, test_pg_newer_database_refused);
+	tcase_add_test(tc, test_pg_older_database_gets_the_migrations_it_lacks);
+	tcase_add_test(tc, test_pg_failing_migration_is_named_and_rolled_back);
+	tcase_add_test(tc, test_pg_schema_table_without_its_row_is_refused);
 	tcase_add_test(tc, test_pg_concurrent_first_open_migrates_once);
 	tcase_add_test(tc, test_pg_password_is_never_repeated);
 
@@ -3110,6 +3266,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_pg_server_restart_is_survived);
 	tcase_add_test(tc, test_pg_every_operation_fails_cleanly_while_the_server_is_away);
 	tcase_add_test(tc, test_pg_dump_and_load_fail_cleanly_while_the_server_is_away);
+	tcase_add_test(tc, test_pg_writes_the_server_refuses_change_nothing);
 
 	tc = test_case(s, "select");
 	tcase_add_test(tc, test_postgres_url_selects_postgresql);

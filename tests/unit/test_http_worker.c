@@ -1,0 +1,157 @@
+/*
+ * Unit tests of http_worker.c: a worker runs a libmicrohttpd daemon's event
+ * loop (epoll, no thread of the library's own) and answers on a real
+ * loopback socket; a stop returns at once and leaves no descriptor behind;
+ * a start that cannot have its stop eventfd fails with errno set, leaves
+ * the daemon the caller's and no descriptor behind.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_worker.h"
+
+#if MHD_VERSION >= 0x00097002
+typedef enum MHD_Result handler_result;
+#else
+typedef int handler_result;
+#endif
+
+/* The lowest free descriptor: equal before and after when nothing leaked. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	return fd;
+}
+
+static handler_result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                             const char *version, const char *upload, size_t *upload_size, void **state)
+{
+	static const char body[] = "worker\n";
+	struct MHD_Response *r;
+	handler_result ok;
+
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)state;
+	r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	ok = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* A daemon as the server starts its workers': epoll, no library thread,
+ * on an ephemeral loopback port written to *port. */
+static struct MHD_Daemon *daemon_on_loopback(unsigned *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
+	                                        (struct sockaddr *)&a, MHD_OPTION_END);
+	const union MHD_DaemonInfo *info;
+
+	ck_assert_ptr_nonnull(d);
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	ck_assert_ptr_nonnull(info);
+	*port = info->port;
+	return d;
+}
+
+/* One request on a new connection; the answer's first line into line. */
+static void ask(unsigned port, char *line, size_t size)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct sockaddr_in a = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {5, 0};
+	char buf[1024];
+	ssize_t n, got = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	while ((size_t)got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	ck_assert_msg(strstr(buf, "\r\n\r\nworker\n") != NULL, "answer: %s", buf);
+	snprintf(line, size, "%.*s", (int)strcspn(buf, "\r"), buf);
+}
+
+START_TEST(test_worker_serves_and_stops)
+{
+	int top = lowest_free_fd();
+	struct http_worker *w = NULL;
+	struct MHD_Daemon *d;
+	unsigned port;
+	char line[64];
+
+	d = daemon_on_loopback(&port);
+	ck_assert_int_eq(http_worker_start(d, &w), 0);
+	ck_assert_ptr_nonnull(w);
+	for (int i = 0; i < 3; i++) {
+		ask(port, line, sizeof(line));
+		ck_assert_str_eq(line, "HTTP/1.1 200 OK");
+	}
+	http_worker_stop(w); /* stops the daemon too */
+	http_worker_stop(NULL);
+	ck_assert_int_eq(lowest_free_fd(), top);
+}
+END_TEST
+
+START_TEST(test_start_without_a_descriptor_fails_cleanly)
+{
+	struct http_worker *w = (struct http_worker *)&w;
+	struct rlimit saved, low;
+	struct MHD_Daemon *d;
+	unsigned port;
+	char line[64];
+	int top, rc, err;
+
+	d = daemon_on_loopback(&port);
+	top = lowest_free_fd();
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)top; /* no room for the stop eventfd */
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = http_worker_start(d, &w);
+	err = errno;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(err, EMFILE);
+	ck_assert_ptr_null(w);
+	ck_assert_int_eq(lowest_free_fd(), top);
+	/* The daemon is still the caller's, and a worker can run it after all. */
+	ck_assert_int_eq(http_worker_start(d, &w), 0);
+	ask(port, line, sizeof(line));
+	ck_assert_str_eq(line, "HTTP/1.1 200 OK");
+	http_worker_stop(w);
+}
+END_TEST
+
+Suite *http_worker_suite(void)
+{
+	Suite *s = suite_create("http_worker");
+	TCase *tc = tcase_create("loopback");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_worker_serves_and_stops);
+	tcase_add_test(tc, test_start_without_a_descriptor_fails_cleanly);
+	suite_add_tcase(s, tc);
+	return s;
+}
