@@ -321,6 +321,65 @@ int store_token_revoke_name(struct store *s, const char *name, bool keep_an_admi
  * transaction; uses of tokens revoked since are dropped. */
 int store_token_uses_write(struct store *s, const struct store_token_use *uses, size_t n);
 
+/* ---- copying a whole database (shortd migrate) ---- */
+
+/* One raw row of a link's click history: a day's counts (host NULL), or
+ * a day's clicks from one referring host. Written back as it is, never
+ * added to the link's totals (which are the link's own fields). */
+struct store_history_row {
+	int64_t link_id;
+	int64_t day;      /* days since 1970-01-01, UTC */
+	const char *host; /* NULL: the day's row; else the referring host, borrowed for the call */
+	int64_t clicks;
+	int64_t bot_clicks; /* 0 on a host's row */
+};
+
+/* What store_dump() calls for each row; each returns STORE_OK to go on, or
+ * a status that stops the dump and is its result. */
+struct store_dump_fns {
+	int (*link)(const struct link *l, void *ctx);
+	int (*history)(const struct store_history_row *h, void *ctx);
+	int (*token)(const struct store_token *t, void *ctx);
+};
+
+/*
+ * Reads the whole database as one snapshot (one read transaction): every
+ * link by ascending id, each followed by its history (its days ascending,
+ * then its referrer rows by day and host), then every token by ascending
+ * id. The rows are borrowed for the call. STORE_CORRUPT for a token whose
+ * stored hash is not STORE_TOKEN_HASH_LEN bytes (it could not be copied).
+ */
+int store_dump(struct store *s, const struct store_dump_fns *fns, void *ctx);
+
+/* The open write of store_load(): the backend's, for fill's calls only. */
+struct store_loader;
+
+typedef int (*store_fill_fn)(struct store_loader *ld, void *ctx);
+
+/*
+ * Fills an empty database in one transaction: STORE_CONFLICT, with fill
+ * never called, when it holds a link or a token; else fill writes through
+ * ld, and its STORE_OK commits everything while any other status (its
+ * result) rolls all of it back. Other writers wait (SQLite: the write lock;
+ * PostgreSQL: the tables' locks) until it ends, so the database cannot
+ * stop being empty meanwhile.
+ */
+int store_load(struct store *s, store_fill_fn fill, void *ctx);
+
+/* Inserts l with its code, fields, times and counts as given; l->id is
+ * set to the id it gets, which keeps the order of the calls. */
+int store_load_link(struct store_loader *ld, struct link *l);
+
+/* Inserts a history row of a link loaded (h->link_id its new id) as it is. */
+int store_load_history(struct store_loader *ld, const struct store_history_row *h);
+
+/* Inserts a token with its name, hash, role and times (t->id is not kept). */
+int store_load_token(struct store_loader *ld, const struct store_token *t);
+
+/* The database's name as messages give it: a path, or a URL without its
+ * password. Borrowed until store_close. */
+const char *store_display_name(const struct store *s);
+
 /* A human name for a status, never NULL. */
 const char *store_status_message(int status);
 

@@ -82,8 +82,24 @@ struct store_ops {
 	int (*token_revoke_id)(void *impl, int64_t id, bool keep_an_admin);
 	int (*token_revoke_name)(void *impl, const char *name, bool keep_an_admin);
 	int (*token_uses_write)(void *impl, const struct store_token_use *uses, size_t n);
+	/* store_dump(), store_load() and store_display_name(). */
+	int (*dump)(void *impl, const struct store_dump_fns *fns, void *ctx);
+	int (*load)(void *impl, store_fill_fn fill, void *ctx);
+	const char *(*display_name)(void *impl);
 };
 
+/* A backend's open load: its own struct begins with this one, and store.c
+ * calls through it. */
+struct store_loader {
+	int (*link)(struct store_loader *ld, struct link *l);
+	int (*history)(struct store_loader *ld, const struct store_history_row *h);
+	int (*token)(struct store_loader *ld, const struct store_token *t);
+};
+
+/* For load(): whether the database holds a link or a token, as one
+ * statement that every dialect speaks (1 or 0). */
+#define STORE_SQL_NOT_EMPTY                                                                                            \
+	"SELECT CASE WHEN EXISTS (SELECT 1 FROM links) OR EXISTS (SELECT 1 FROM tokens) THEN 1 ELSE 0 END"
 /* Applies the fields p names to l, and p->by as the link's updated_by. */
 void store_patch_apply(struct link *l, const struct link_patch *p);
 

@@ -13,6 +13,7 @@
 #include "cmd_init.h"
 #include "cmd_io.h"
 #include "cmd_link.h"
+#include "cmd_migrate.h"
 #include "cmd_qr.h"
 #include "cmd_serve.h"
 #include "cmd_token.h"
@@ -53,6 +54,9 @@ static const struct {
     {"import", cmd_import_main,
      "  import FILE [--format jsonl|csv] [--on-conflict skip|fail|update]\n"
      "                    links from our export, a CSV, Shlink's or YOURLS's\n"},
+    {"migrate", cmd_migrate_main,
+     "  migrate TARGET    copies the whole database (--db) into a new or empty\n"
+     "                    one: SQLite <-> PostgreSQL\n"},
     {"qr", cmd_qr_main,
      "  qr CODE [--format svg|png] [--size N] [--margin M]\n"
      "                    writes the short URL as a QR code to stdout\n"},

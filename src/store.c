@@ -465,6 +465,36 @@ int store_token_uses_write(struct store *s, const struct store_token_use *uses, 
 	return s->ops->token_uses_write(s->impl, uses, n);
 }
 
+int store_dump(struct store *s, const struct store_dump_fns *fns, void *ctx)
+{
+	return s->ops->dump(s->impl, fns, ctx);
+}
+
+int store_load(struct store *s, store_fill_fn fill, void *ctx)
+{
+	return s->ops->load(s->impl, fill, ctx);
+}
+
+int store_load_link(struct store_loader *ld, struct link *l)
+{
+	return ld->link(ld, l);
+}
+
+int store_load_history(struct store_loader *ld, const struct store_history_row *h)
+{
+	return ld->history(ld, h);
+}
+
+int store_load_token(struct store_loader *ld, const struct store_token *t)
+{
+	return ld->token(ld, t);
+}
+
+const char *store_display_name(const struct store *s)
+{
+	return s->ops->display_name(s->impl);
+}
+
 const char *store_status_message(int status)
 {
 	switch (status) {

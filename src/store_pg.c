@@ -116,7 +116,12 @@ enum stmt {
 	S_TOKEN_NAME_EXISTS,
 	S_TOKEN_USED,
 	S_TOKEN_COUNT,
-	S_COUNT,
+	S_DUMP_DAILY,
+	S_DUMP_REFERRERS,
+	S_LOAD_DAILY,
+	S_LOAD_REFERRER,
+	S_LOAD_TOKEN,
+	S_COUNT, /* at most 32: struct pconn's prepared is a bit set */
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -165,7 +170,19 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TOKEN_NAME_EXISTS] = "SELECT 1 FROM tokens WHERE name = $1",
     [S_TOKEN_USED] = "UPDATE tokens SET last_used_at = greatest(coalesce(last_used_at, $2), $2) WHERE id = $1",
     [S_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
+    /* The history of the links with ids in ($1, $2], in the order SQLite's
+     * dump gives it (hosts by their bytes, whatever the collation). */
+    [S_DUMP_DAILY] = "SELECT link_id, day, clicks, bot_clicks FROM clicks_daily WHERE link_id > $1 AND "
+                     "link_id <= $2 ORDER BY link_id, day",
+    [S_DUMP_REFERRERS] = "SELECT link_id, day, host, clicks FROM referrers_daily WHERE link_id > $1 AND "
+                         "link_id <= $2 ORDER BY link_id, day, host COLLATE \"C\"",
+    [S_LOAD_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES ($1, $2, $3, $4)",
+    [S_LOAD_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES ($1, $2, $3, $4)",
+    [S_LOAD_TOKEN] = "INSERT INTO tokens (name, hash, role, created_at, last_used_at) "
+                     "VALUES ($1, decode($2, 'hex'), $3, $4, $5)",
 };
+
+_Static_assert(S_COUNT <= 32, "struct pconn's prepared has a bit for each statement");
 
 /* A thread's connection and the statements prepared on it. */
 struct pconn {
@@ -1704,6 +1721,202 @@ static int pg_token_count(void *impl, int64_t *count)
 	return STORE_OK;
 }
 
+/* ---- the whole database: dump and load ---- */
+
+/* Links a dump reads at a time, with their history. */
+#define DUMP_PAGE 256
+
+/* The rows of one page of links (ordered by id) and of their history
+ * (ordered by link id), merged: each link, then its rows. */
+static int dump_page(const PGresult *links, const PGresult *daily, const PGresult *refs,
+                     const struct store_dump_fns *fns, void *ctx)
+{
+	struct store_history_row h;
+	struct link *l = malloc(sizeof(*l));
+	int d = 0, f = 0, status = STORE_OK;
+
+	if (l == NULL)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(links) && status == STORE_OK; i++) {
+		link_from_row(links, i, l);
+		status = fns->link(l, ctx);
+		h.link_id = l->id;
+		h.host = NULL;
+		for (; status == STORE_OK && d < PQntuples(daily) && col_int(daily, d, 0, 0) == l->id; d++) {
+			h.day = col_int(daily, d, 1, 0);
+			h.clicks = col_int(daily, d, 2, 0);
+			h.bot_clicks = col_int(daily, d, 3, 0);
+			status = fns->history(&h, ctx);
+		}
+		h.bot_clicks = 0;
+		for (; status == STORE_OK && f < PQntuples(refs) && col_int(refs, f, 0, 0) == l->id; f++) {
+			h.day = col_int(refs, f, 1, 0);
+			h.host = PQgetvalue(refs, f, 2);
+			h.clicks = col_int(refs, f, 3, 0);
+			status = fns->history(&h, ctx);
+		}
+	}
+	free(l);
+	return status;
+}
+
+static int dump_links(struct pg *p, struct pconn *pc, const struct store_dump_fns *fns, void *ctx)
+{
+	PGresult *links, *daily = NULL, *refs = NULL;
+	int64_t after = 0, last;
+	struct params a;
+	int status = STORE_OK;
+
+	for (;;) {
+		a.n = 0;
+		p_int(&a, after);
+		p_int(&a, DUMP_PAGE);
+		if ((links = run(p, pc, S_LIST, &a, PGRES_TUPLES_OK, &status)) == NULL)
+			return status;
+		if (PQntuples(links) == 0)
+			break;
+		last = col_int(links, PQntuples(links) - 1, 0, 0);
+		a.n = 0;
+		p_int(&a, after);
+		p_int(&a, last);
+		daily = run(p, pc, S_DUMP_DAILY, &a, PGRES_TUPLES_OK, &status);
+		if (daily != NULL)
+			refs = run(p, pc, S_DUMP_REFERRERS, &a, PGRES_TUPLES_OK, &status);
+		if (refs != NULL)
+			status = dump_page(links, daily, refs, fns, ctx);
+		PQclear(links);
+		PQclear(daily);
+		PQclear(refs);
+		daily = refs = NULL;
+		if (status != STORE_OK)
+			return status;
+		after = last;
+	}
+	PQclear(links);
+	return status;
+}
+
+static int dump_tokens(struct pg *p, struct pconn *pc, const struct store_dump_fns *fns, void *ctx)
+{
+	struct store_token t;
+	int status;
+	PGresult *r = run(p, pc, S_TOKEN_LIST, NULL, PGRES_TUPLES_OK, &status);
+
+	for (int i = 0; r != NULL && i < PQntuples(r) && status == STORE_OK; i++) {
+		token_from_row(r, i, &t);
+		if (strlen(PQgetvalue(r, i, 3)) != 2 * STORE_TOKEN_HASH_LEN) {
+			fprintf(stderr, "shortd: store: token '%s': its stored hash is %zu bytes, not %d\n", t.name,
+			        strlen(PQgetvalue(r, i, 3)) / 2, STORE_TOKEN_HASH_LEN);
+			status = STORE_CORRUPT;
+		} else {
+			status = fns->token(&t, ctx);
+		}
+	}
+	PQclear(r);
+	return status;
+}
+
+/* One read-only transaction at REPEATABLE READ: every read sees one
+ * snapshot, whatever the nodes write meanwhile. */
+static int pg_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
+{
+	struct pg *p = impl;
+	struct pconn *pc = pconn_get(p);
+	int status;
+
+	if (pc == NULL)
+		return STORE_ERROR;
+	status = exec_simple(p, pc, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+	if (status != STORE_OK)
+		return status;
+	status = dump_links(p, pc, fns, ctx);
+	if (status == STORE_OK)
+		status = dump_tokens(p, pc, fns, ctx);
+	if (!is_broken(pc))
+		PQclear(PQexec(pc->c, "ROLLBACK")); /* a read: nothing to keep */
+	return status;
+}
+
+struct pg_loader {
+	struct store_loader ld;
+	struct pg *p;
+	struct pconn *pc;
+};
+
+static int load_link(struct store_loader *ld, struct link *l)
+{
+	struct pg_loader *pl = (struct pg_loader *)ld;
+
+	return insert_row(pl->p, pl->pc, l, true);
+}
+
+static int load_history(struct store_loader *ld, const struct store_history_row *h)
+{
+	struct pg_loader *pl = (struct pg_loader *)ld;
+	struct params a = {0};
+	int status;
+
+	p_int(&a, h->link_id);
+	p_int(&a, h->day);
+	if (h->host == NULL) {
+		p_int(&a, h->clicks);
+		p_int(&a, h->bot_clicks);
+	} else {
+		p_text(&a, h->host);
+		p_int(&a, h->clicks);
+	}
+	PQclear(run(pl->p, pl->pc, h->host == NULL ? S_LOAD_DAILY : S_LOAD_REFERRER, &a, PGRES_COMMAND_OK, &status));
+	return status;
+}
+
+static int load_token(struct store_loader *ld, const struct store_token *t)
+{
+	struct pg_loader *pl = (struct pg_loader *)ld;
+	char hex[2 * STORE_TOKEN_HASH_LEN + 1];
+	struct params a = {0};
+	int status;
+
+	hex_of(t->hash, hex);
+	p_text(&a, t->name);
+	p_text(&a, hex);
+	p_int(&a, t->role == STORE_ROLE_READ_ONLY ? 1 : 0);
+	p_int(&a, t->created_at);
+	p_opt(&a, t->last_used_at, LINK_NO_TIME);
+	PQclear(run(pl->p, pl->pc, S_LOAD_TOKEN, &a, PGRES_COMMAND_OK, &status));
+	return status;
+}
+
+/* The tables' EXCLUSIVE lock lets readers in and keeps every other writer
+ * (a node, the CLI) out until the load ends, so the database it found
+ * empty stays so. */
+static int pg_load(void *impl, store_fill_fn fill, void *ctx)
+{
+	struct pg *p = impl;
+	struct pg_loader l = {{load_link, load_history, load_token}, p, NULL};
+	int64_t not_empty = 0;
+	int status = begin(p, &l.pc);
+
+	if (l.pc == NULL)
+		return status;
+	if (status == STORE_OK)
+		status = exec_simple(p, l.pc, "LOCK TABLE links, tokens IN EXCLUSIVE MODE");
+	if (status == STORE_OK)
+		status = query_int(p, l.pc, STORE_SQL_NOT_EMPTY, &not_empty);
+	if (status == STORE_OK && not_empty != 0)
+		status = STORE_CONFLICT;
+	if (status == STORE_OK)
+		status = fill(&l.ld, ctx);
+	status = finish(p, l.pc, status);
+	if (status == STORE_OK)
+		epoch_move(p);
+	return status;
+}
+
+static const char *pg_display_name(void *impl)
+{
+	return ((struct pg *)impl)->name;
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .shared = true,
@@ -1736,4 +1949,7 @@ const struct store_ops store_pg_ops = {
     .token_revoke_id = pg_token_revoke_id,
     .token_revoke_name = pg_token_revoke_name,
     .token_uses_write = pg_token_uses_write,
+    .dump = pg_dump,
+    .load = pg_load,
+    .display_name = pg_display_name,
 };

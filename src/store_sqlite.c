@@ -99,6 +99,9 @@ enum reader_stmt {
 	R_TOKEN_LIST,
 	R_TOKEN_COUNT,
 	R_EPOCH,
+	R_DUMP_LINKS,
+	R_DUMP_DAILY,
+	R_DUMP_REFERRERS,
 	R_COUNT,
 };
 
@@ -114,6 +117,9 @@ static const char *const reader_sql[R_COUNT] = {
     [R_TOKEN_LIST] = "SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY id",
     [R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
     [R_EPOCH] = "SELECT n FROM link_epoch WHERE id = 1",
+    [R_DUMP_LINKS] = "SELECT " LINK_COLUMNS " FROM links ORDER BY id",
+    [R_DUMP_DAILY] = "SELECT day, clicks, bot_clicks FROM clicks_daily WHERE link_id = ?1 ORDER BY day",
+    [R_DUMP_REFERRERS] = "SELECT day, host, clicks FROM referrers_daily WHERE link_id = ?1 ORDER BY day, host",
 };
 
 enum writer_stmt {
@@ -133,6 +139,11 @@ enum writer_stmt {
 	W_TOKEN_EXISTS,
 	W_TOKEN_NAME_EXISTS,
 	W_TOKEN_USED,
+	W_NOT_EMPTY,
+	W_LOAD_LINK,
+	W_LOAD_DAILY,
+	W_LOAD_REFERRER,
+	W_LOAD_TOKEN,
 	W_COUNT,
 };
 
@@ -165,6 +176,12 @@ static const char *const writer_sql[W_COUNT] = {
     [W_TOKEN_EXISTS] = "SELECT 1 FROM tokens WHERE id = ?1",
     [W_TOKEN_NAME_EXISTS] = "SELECT 1 FROM tokens WHERE name = ?1",
     [W_TOKEN_USED] = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1",
+    [W_NOT_EMPTY] = STORE_SQL_NOT_EMPTY,
+    [W_LOAD_LINK] = "INSERT INTO links (" IMPORT_COLUMNS ") "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [W_LOAD_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4)",
+    [W_LOAD_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4)",
+    [W_LOAD_TOKEN] = "INSERT INTO tokens (name, hash, role, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 /* The WAL-index header: the first 48 bytes of the -shm file, then its
@@ -2078,6 +2095,196 @@ static int sq_token_count(void *impl, int64_t *count)
 	return r != NULL ? reader_int(r, R_TOKEN_COUNT, "count tokens", count) : STORE_ERROR;
 }
 
+/* ---- the whole database: dump and load ---- */
+
+/* A dump's statements, prepared on the calling thread's reader. */
+struct dump {
+	struct reader *r;
+	sqlite3_stmt *links, *daily, *refs, *tokens;
+	const struct store_dump_fns *fns;
+	void *ctx;
+};
+
+static const enum reader_stmt dump_stmts[] = {R_DUMP_LINKS, R_DUMP_DAILY, R_DUMP_REFERRERS, R_TOKEN_LIST};
+
+/* Resets st after a dump's loop over it: the callbacks' status when one
+ * stopped it, else the step's (SQLITE_DONE: all read). */
+static int dump_end(struct dump *d, sqlite3_stmt *st, int status, int rc, const char *what)
+{
+	sqlite3_reset(st);
+	return status != STORE_OK || rc == SQLITE_DONE ? status : sq_error(d->r->db, what, rc);
+}
+
+/* A link's history rows: its days, then its referrers. */
+static int dump_history(struct dump *d, int64_t link_id)
+{
+	struct store_history_row h = {.link_id = link_id};
+	int rc = SQLITE_DONE, status = STORE_OK;
+
+	sqlite3_bind_int64(d->daily, 1, link_id);
+	while (status == STORE_OK && (rc = sqlite3_step(d->daily)) == SQLITE_ROW) {
+		h.day = sqlite3_column_int64(d->daily, 0);
+		h.clicks = sqlite3_column_int64(d->daily, 1);
+		h.bot_clicks = sqlite3_column_int64(d->daily, 2);
+		status = d->fns->history(&h, d->ctx);
+	}
+	status = dump_end(d, d->daily, status, rc, "dump daily clicks");
+	sqlite3_bind_int64(d->refs, 1, link_id);
+	h.bot_clicks = 0;
+	while (status == STORE_OK && (rc = sqlite3_step(d->refs)) == SQLITE_ROW) {
+		h.day = sqlite3_column_int64(d->refs, 0);
+		h.host = (const char *)sqlite3_column_text(d->refs, 1);
+		h.host = h.host != NULL ? h.host : "";
+		h.clicks = sqlite3_column_int64(d->refs, 2);
+		status = d->fns->history(&h, d->ctx);
+	}
+	return dump_end(d, d->refs, status, rc, "dump referrers");
+}
+
+static int dump_all(struct dump *d, struct link *l)
+{
+	struct store_token t;
+	int rc = SQLITE_DONE, status = STORE_OK;
+
+	while (status == STORE_OK && (rc = sqlite3_step(d->links)) == SQLITE_ROW) {
+		link_from_row(d->links, l);
+		status = d->fns->link(l, d->ctx);
+		if (status == STORE_OK)
+			status = dump_history(d, l->id);
+	}
+	status = dump_end(d, d->links, status, rc, "dump links");
+	while (status == STORE_OK && (rc = sqlite3_step(d->tokens)) == SQLITE_ROW) {
+		token_from_row(d->tokens, &t);
+		if (sqlite3_column_bytes(d->tokens, 3) != STORE_TOKEN_HASH_LEN) {
+			fprintf(stderr, "shortd: store: token '%s': its stored hash is %d bytes, not %d\n", t.name,
+			        sqlite3_column_bytes(d->tokens, 3), STORE_TOKEN_HASH_LEN);
+			status = STORE_CORRUPT;
+		} else {
+			status = d->fns->token(&t, d->ctx);
+		}
+	}
+	return dump_end(d, d->tokens, status, rc, "dump tokens");
+}
+
+/* One read transaction on the calling thread's connection: one snapshot. */
+static int sq_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
+{
+	struct dump d = {.r = reader_get(impl), .fns = fns, .ctx = ctx};
+	sqlite3_stmt *st[4] = {NULL};
+	struct link *l = malloc(sizeof(*l));
+	bool ready = l != NULL && d.r != NULL;
+	int status = STORE_ERROR;
+
+	for (size_t i = 0; ready && i < 4; i++)
+		ready = (st[i] = reader_prepared(d.r, dump_stmts[i])) != NULL;
+	if (ready && sqlite3_exec(d.r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+		d.links = st[0];
+		d.daily = st[1];
+		d.refs = st[2];
+		d.tokens = st[3];
+		status = dump_all(&d, l);
+		sqlite3_exec(d.r->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
+	} else if (ready) {
+		status = sq_error(d.r->db, "begin a dump", SQLITE_ERROR);
+	}
+	free(l);
+	return status;
+}
+
+struct sq_loader {
+	struct store_loader ld;
+	struct sq *q;
+};
+
+static int load_link(struct store_loader *ld, struct link *l)
+{
+	struct sq *q = ((struct sq_loader *)ld)->q;
+	sqlite3_stmt *st = q->wstmt[W_LOAD_LINK];
+	char *tags = link_tags_to_json(l);
+	int rc;
+
+	if (tags == NULL)
+		return STORE_ERROR;
+	bind_link(st, 0, l, tags);
+	sqlite3_bind_int64(st, INSERT_VALUES + 1, l->clicks);
+	sqlite3_bind_int64(st, INSERT_VALUES + 2, l->bot_clicks);
+	bind_opt_int64(st, INSERT_VALUES + 3, l->last_click_at, LINK_NO_TIME);
+	rc = step_reset(st);
+	free(tags);
+	if (rc != SQLITE_DONE)
+		return sq_error(q->w, "load a link", rc);
+	l->id = sqlite3_last_insert_rowid(q->w);
+	return STORE_OK;
+}
+
+static int load_history(struct store_loader *ld, const struct store_history_row *h)
+{
+	struct sq *q = ((struct sq_loader *)ld)->q;
+	sqlite3_stmt *st = q->wstmt[h->host == NULL ? W_LOAD_DAILY : W_LOAD_REFERRER];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, h->link_id);
+	sqlite3_bind_int64(st, 2, h->day);
+	if (h->host == NULL) {
+		sqlite3_bind_int64(st, 3, h->clicks);
+		sqlite3_bind_int64(st, 4, h->bot_clicks);
+	} else {
+		sqlite3_bind_text(st, 3, h->host, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, h->clicks);
+	}
+	rc = step_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "load click history", rc);
+}
+
+static int load_token(struct store_loader *ld, const struct store_token *t)
+{
+	struct sq *q = ((struct sq_loader *)ld)->q;
+	sqlite3_stmt *st = q->wstmt[W_LOAD_TOKEN];
+	int rc;
+
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, t->hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, t->role == STORE_ROLE_READ_ONLY ? 1 : 0);
+	sqlite3_bind_int64(st, 4, t->created_at);
+	bind_opt_int64(st, 5, t->last_used_at, LINK_NO_TIME);
+	rc = step_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "load a token", rc);
+}
+
+static int sq_load(void *impl, store_fill_fn fill, void *ctx)
+{
+	struct sq *q = impl;
+	struct sq_loader l = {{load_link, load_history, load_token}, q};
+	int rc, status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status != STORE_OK)
+		goto out;
+	rc = sqlite3_step(q->wstmt[W_NOT_EMPTY]);
+	if (rc != SQLITE_ROW)
+		status = sq_error(q->w, "check that the database is empty", rc);
+	else if (sqlite3_column_int(q->wstmt[W_NOT_EMPTY], 0) != 0)
+		status = STORE_CONFLICT;
+	sqlite3_reset(q->wstmt[W_NOT_EMPTY]);
+	if (status == STORE_OK)
+		status = fill(&l.ld, ctx);
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&q->wlock);
+	return status;
+}
+
+static const char *sq_display_name(void *impl)
+{
+	return ((struct sq *)impl)->path;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .shared = false,
@@ -2110,4 +2317,7 @@ const struct store_ops store_sqlite_ops = {
     .token_revoke_id = sq_token_revoke_id,
     .token_revoke_name = sq_token_revoke_name,
     .token_uses_write = sq_token_uses_write,
+    .dump = sq_dump,
+    .load = sq_load,
+    .display_name = sq_display_name,
 };

@@ -33,6 +33,7 @@ static const char *const *const commands[] = {
     (const char *const[]){"token", "list", NULL},
     (const char *const[]){"token", "revoke", "ci", NULL},
     (const char *const[]){"qr", "abc", "--base-url", "http://s.example", NULL},
+    (const char *const[]){"migrate", "./no-such-target.db", NULL},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

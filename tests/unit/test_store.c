@@ -100,11 +100,15 @@ static char dir[256];
 static char path[300];
 static struct store *st;
 static char err[512];
+static char dir2[256], path2[300]; /* a second database, for the copy tests */
+static struct store *st2;
 
 static void fixture_setup(void)
 {
 	be = NULL;
 	st = NULL;
+	st2 = NULL;
+	path2[0] = '\0';
 	err[0] = '\0';
 }
 
@@ -112,6 +116,10 @@ static void fixture_teardown(void)
 {
 	store_close(st);
 	st = NULL;
+	store_close(st2);
+	st2 = NULL;
+	if (be != NULL && path2[0] != '\0')
+		be->remove(dir2, path2);
 	if (be != NULL)
 		be->remove(dir, path);
 	be = NULL;
@@ -2760,6 +2768,425 @@ START_TEST(test_failed_writes_change_nothing)
 }
 END_TEST
 
+/* ---- the whole database: dump and load ---- */
+
+/* What a dump read, in order, with ids as the dump gave them. */
+struct dumped {
+	int64_t link_ids[8];
+	char codes[8][LINK_CODE_MAX + 1];
+	int links;
+	char history[32][96]; /* "link-index kind day host clicks bot" */
+	int rows;
+	struct store_token tokens[4];
+	int n_tokens;
+	int stop_after; /* a status is returned at this row (0: never) */
+	int status;
+};
+
+static int dumped_stop(struct dumped *d)
+{
+	return d->stop_after != 0 && d->links + d->rows + d->n_tokens == d->stop_after ? d->status : STORE_OK;
+}
+
+static int dumped_link(const struct link *l, void *ctx)
+{
+	struct dumped *d = ctx;
+
+	ck_assert_int_lt(d->links, 8);
+	d->link_ids[d->links] = l->id;
+	snprintf(d->codes[d->links], sizeof(d->codes[0]), "%s", l->code);
+	d->links++;
+	return dumped_stop(d);
+}
+
+static int dumped_history(const struct store_history_row *h, void *ctx)
+{
+	struct dumped *d = ctx;
+	char line[sizeof(d->history[0])], code[LINK_CODE_MAX + 1];
+
+	ck_assert_int_lt(d->rows, 32);
+	ck_assert_int_gt(d->links, 0);
+	ck_assert_int_eq(h->link_id, d->link_ids[d->links - 1]); /* after its link */
+	memcpy(code, d->codes[d->links - 1], sizeof(code));
+	snprintf(line, sizeof(line), "%s %s %lld %s %lld %lld", code, h->host == NULL ? "day" : "ref",
+	         (long long)h->day, h->host != NULL ? h->host : "-", (long long)h->clicks, (long long)h->bot_clicks);
+	memcpy(d->history[d->rows++], line, sizeof(line));
+	return dumped_stop(d);
+}
+
+static int dumped_token(const struct store_token *t, void *ctx)
+{
+	struct dumped *d = ctx;
+
+	ck_assert_int_lt(d->n_tokens, 4);
+	d->tokens[d->n_tokens++] = *t;
+	return dumped_stop(d);
+}
+
+static const struct store_dump_fns dumped_fns = {dumped_link, dumped_history, dumped_token};
+
+/* Links a, b (labelled, limited, expiring, disabled) and c, clicks over
+ * two days with referrers, and two tokens, one used. */
+static void fill_source(void)
+{
+	struct link l;
+	unsigned char h1[STORE_TOKEN_HASH_LEN], h2[STORE_TOKEN_HASH_LEN];
+	struct store_token_use use;
+	struct store_token t;
+	int64_t a, b;
+
+	make_link(&l, "a", "https://a.example/");
+	snprintf(l.title, sizeof(l.title), "%s", "A title");
+	l.n_tags = 2;
+	snprintf(l.tags[0], sizeof(l.tags[0]), "%s", "zeta");
+	snprintf(l.tags[1], sizeof(l.tags[1]), "%s", "alpha");
+	snprintf(l.created_by, sizeof(l.created_by), "%s", "cli");
+	snprintf(l.updated_by, sizeof(l.updated_by), "%s", "ops");
+	l.max_clicks = 100;
+	l.expires_at = 1900000000;
+	l.forward_query = true;
+	l.status = 307;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	a = l.id;
+	make_link(&l, "b", "https://b.example/");
+	l.disabled = true;
+	l.updated_at = 1700000500;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	b = l.id;
+	create("c", "https://c.example/");
+	struct click_row rows[] = {
+	    {a, 19000, 1641600100, 3, 1, "news.example"},
+	    {a, 19000, 1641600050, 2, 0, "Blog.example"},
+	    {a, 19001, 1641686500, 4, 2, NULL},
+	    {b, 19001, 1641686401, 1, 0, "b.example"},
+	};
+	ck_assert_int_eq(store_clicks_write(st, rows, 4), STORE_OK);
+	memset(h1, 1, sizeof(h1));
+	memset(h2, 2, sizeof(h2));
+	ck_assert_int_eq(store_token_add(st, "admin", h1, STORE_ROLE_ADMIN, 1700000001), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "reader", h2, STORE_ROLE_READ_ONLY, 1700000002), STORE_OK);
+	ck_assert_int_eq(store_token_find(st, h2, &t), STORE_OK);
+	use = (struct store_token_use){t.id, 1700000099};
+	ck_assert_int_eq(store_token_uses_write(st, &use, 1), STORE_OK);
+}
+
+/* Creates a link of this code in s; its id. */
+static int64_t create_in(struct store *s, const char *code)
+{
+	struct link l;
+
+	make_link(&l, code, "https://made.example/");
+	ck_assert_int_eq(store_link_create(s, &l, link_code_generate, NULL), STORE_OK);
+	return l.id;
+}
+
+/* A second fresh database of the running test's backend, opened as st2. */
+static void open_second(void)
+{
+	be->make(dir2, sizeof(dir2), path2, sizeof(path2));
+	ck_assert_msg(store_open(path2, &st2, err, sizeof(err)) == STORE_OK, "store_open: %s", err);
+}
+
+struct copy_ctx {
+	struct store *from;
+	struct store_loader *ld;
+	int64_t link_id; /* the current link's id in the target */
+	int fail_at;     /* a link count at which the fill fails (0: never) */
+	int links;
+};
+
+static int copy_link(const struct link *l, void *ctx)
+{
+	struct copy_ctx *c = ctx;
+	struct link copy = *l;
+	int status;
+
+	if (++c->links == c->fail_at)
+		return STORE_ERROR;
+	copy.id = 0;
+	status = store_load_link(c->ld, &copy);
+	c->link_id = copy.id;
+	return status;
+}
+
+static int copy_history(const struct store_history_row *h, void *ctx)
+{
+	struct copy_ctx *c = ctx;
+	struct store_history_row row = *h;
+
+	row.link_id = c->link_id;
+	return store_load_history(c->ld, &row);
+}
+
+static int copy_token(const struct store_token *t, void *ctx)
+{
+	return store_load_token(((struct copy_ctx *)ctx)->ld, t);
+}
+
+static int copy_fill(struct store_loader *ld, void *ctx)
+{
+	static const struct store_dump_fns fns = {copy_link, copy_history, copy_token};
+	struct copy_ctx *c = ctx;
+
+	c->ld = ld;
+	return store_dump(c->from, &fns, c);
+}
+
+static int never_fill(struct store_loader *ld, void *ctx)
+{
+	(void)ld;
+	*(bool *)ctx = true;
+	return STORE_OK;
+}
+
+START_TEST(test_dump_reads_links_history_and_tokens_in_order)
+{
+	struct dumped d = {0};
+
+	use_backend(_i);
+	open_store();
+	fill_source();
+	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_OK);
+	ck_assert_int_eq(d.links, 3);
+	ck_assert_str_eq(d.codes[0], "a");
+	ck_assert_str_eq(d.codes[1], "b");
+	ck_assert_str_eq(d.codes[2], "c");
+	ck_assert_int_lt(d.link_ids[0], d.link_ids[1]);
+	/* raw rows: the day's counts, then referrers by day and host's bytes */
+	ck_assert_int_eq(d.rows, 6);
+	ck_assert_str_eq(d.history[0], "a day 19000 - 5 1");
+	ck_assert_str_eq(d.history[1], "a day 19001 - 4 2");
+	ck_assert_str_eq(d.history[2], "a ref 19000 Blog.example 2 0");
+	ck_assert_str_eq(d.history[3], "a ref 19000 news.example 3 0");
+	ck_assert_str_eq(d.history[4], "b day 19001 - 1 0");
+	ck_assert_str_eq(d.history[5], "b ref 19001 b.example 1 0");
+	ck_assert_int_eq(d.n_tokens, 2);
+	ck_assert_str_eq(d.tokens[0].name, "admin");
+	ck_assert_str_eq(d.tokens[1].name, "reader");
+	ck_assert_int_eq(d.tokens[1].last_used_at, 1700000099);
+	ck_assert_int_eq(d.tokens[0].last_used_at, LINK_NO_TIME);
+	ck_assert_int_eq(d.tokens[1].hash[0], 2);
+}
+END_TEST
+
+START_TEST(test_dump_stops_at_a_callback_status)
+{
+	struct dumped d;
+
+	use_backend(_i);
+	open_store();
+	fill_source();
+	/* 3 links, 6 history rows, 2 tokens: a stop at each row, whichever
+	 * loop reads it, ends the dump with the callback's status */
+	for (int k = 1; k <= 11; k++) {
+		d = (struct dumped){.stop_after = k, .status = k % 2 != 0 ? STORE_NOT_FOUND : STORE_CONFLICT};
+		ck_assert_int_eq(store_dump(st, &dumped_fns, &d), d.status);
+		ck_assert_int_eq(d.links + d.rows + d.n_tokens, k);
+	}
+	/* and the store reads on afterwards */
+	d = (struct dumped){0};
+	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_OK);
+	ck_assert_int_eq(d.links + d.rows + d.n_tokens, 11);
+	ck_assert_int_eq(d.n_tokens, 2);
+}
+END_TEST
+
+START_TEST(test_dump_refuses_a_token_hash_of_another_length)
+{
+	struct dumped d = {0};
+
+	use_backend(_i);
+	open_store();
+	fill_source();
+	sql_exec("UPDATE tokens SET hash = substr(hash, 1, 4) WHERE name = 'reader'");
+	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_CORRUPT);
+	ck_assert_int_eq(d.n_tokens, 1);
+}
+END_TEST
+
+START_TEST(test_load_copies_everything_without_counting_twice)
+{
+	struct copy_ctx c = {0};
+	struct dumped a = {0}, b = {0};
+	struct link la, lb;
+	struct store_token t;
+	struct store_daily days[4];
+	struct store_referrer refs[4];
+	unsigned char h2[STORE_TOKEN_HASH_LEN];
+	size_t n;
+
+	use_backend(_i);
+	open_store();
+	fill_source();
+	open_second();
+	/* ids in the target may differ: a link made and deleted first */
+	create_in(st2, "tmp");
+	ck_assert_int_eq(store_link_delete(st2, "tmp"), STORE_OK);
+	c.from = st;
+	ck_assert_int_eq(store_load(st2, copy_fill, &c), STORE_OK);
+
+	ck_assert_int_eq(store_dump(st, &dumped_fns, &a), STORE_OK);
+	ck_assert_int_eq(store_dump(st2, &dumped_fns, &b), STORE_OK);
+	ck_assert_int_eq(b.links, 3);
+	ck_assert_int_eq(b.rows, a.rows);
+	for (int i = 0; i < a.rows; i++)
+		ck_assert_str_eq(b.history[i], a.history[i]);
+	ck_assert_int_gt(b.link_ids[0], a.link_ids[0]);
+	ck_assert_int_lt(b.link_ids[0], b.link_ids[1]);
+	ck_assert_int_lt(b.link_ids[1], b.link_ids[2]);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_link_lookup(st, a.codes[i], &la), STORE_OK);
+		ck_assert_int_eq(store_link_lookup(st2, a.codes[i], &lb), STORE_OK);
+		ck_assert_str_eq(lb.url, la.url);
+		ck_assert_str_eq(lb.title, la.title);
+		ck_assert_int_eq(lb.n_tags, la.n_tags);
+		for (int k = 0; k < la.n_tags; k++)
+			ck_assert_str_eq(lb.tags[k], la.tags[k]);
+		ck_assert_str_eq(lb.created_by, la.created_by);
+		ck_assert_str_eq(lb.updated_by, la.updated_by);
+		ck_assert_int_eq(lb.status, la.status);
+		ck_assert_int_eq(lb.forward_query, la.forward_query);
+		ck_assert_int_eq(lb.disabled, la.disabled);
+		ck_assert_int_eq(lb.created_at, la.created_at);
+		ck_assert_int_eq(lb.updated_at, la.updated_at);
+		ck_assert_int_eq(lb.expires_at, la.expires_at);
+		ck_assert_int_eq(lb.max_clicks, la.max_clicks);
+		ck_assert_int_eq(lb.clicks, la.clicks); /* not counted twice */
+		ck_assert_int_eq(lb.bot_clicks, la.bot_clicks);
+		ck_assert_int_eq(lb.last_click_at, la.last_click_at);
+	}
+	ck_assert_int_eq(store_link_lookup(st2, "a", &lb), STORE_OK);
+	ck_assert_int_eq(lb.clicks, 9);
+	ck_assert_int_eq(store_link_daily(st2, lb.id, 0, days, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(days[0].clicks, 5);
+	ck_assert_int_eq(store_link_referrers(st2, lb.id, 0, refs, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(refs[0].host, "news.example");
+	/* the tokens keep their hashes, so their secrets keep working */
+	memset(h2, 2, sizeof(h2));
+	ck_assert_int_eq(store_token_find(st2, h2, &t), STORE_OK);
+	ck_assert_str_eq(t.name, "reader");
+	ck_assert_int_eq(t.role, STORE_ROLE_READ_ONLY);
+	ck_assert_int_eq(t.created_at, 1700000002);
+	ck_assert_int_eq(t.last_used_at, 1700000099);
+	ck_assert_int_eq(b.n_tokens, 2);
+	ck_assert_str_eq(b.tokens[0].name, "admin");
+	ck_assert_int_eq(b.tokens[0].last_used_at, LINK_NO_TIME);
+	/* the copy is a database like any other: it takes new links and clicks */
+	ck_assert_int_gt(create_in(st2, "new"), b.link_ids[2]);
+}
+END_TEST
+
+START_TEST(test_load_refuses_a_database_that_is_not_empty)
+{
+	bool called = false;
+	unsigned char h[STORE_TOKEN_HASH_LEN] = {7};
+
+	use_backend(_i);
+	open_store();
+	create("x", "https://x.example/");
+	ck_assert_int_eq(store_load(st, never_fill, &called), STORE_CONFLICT);
+	ck_assert(!called);
+	ck_assert_int_eq(store_link_delete(st, "x"), STORE_OK);
+	ck_assert_int_eq(store_token_add(st, "only", h, STORE_ROLE_ADMIN, 1), STORE_OK);
+	ck_assert_int_eq(store_load(st, never_fill, &called), STORE_CONFLICT);
+	ck_assert(!called);
+	ck_assert_int_eq(store_token_revoke(st, "only"), STORE_OK);
+	ck_assert_int_eq(store_load(st, never_fill, &called), STORE_OK);
+	ck_assert(called);
+}
+END_TEST
+
+START_TEST(test_load_writes_nothing_when_the_fill_fails)
+{
+	struct copy_ctx c = {.fail_at = 3};
+
+	use_backend(_i);
+	open_store();
+	fill_source();
+	open_second();
+	c.from = st;
+	ck_assert_int_eq(store_load(st2, copy_fill, &c), STORE_ERROR);
+	ck_assert_int_eq(be->sql_int(path2, "SELECT count(*) FROM links"), 0);
+	ck_assert_int_eq(be->sql_int(path2, "SELECT count(*) FROM clicks_daily"), 0);
+	ck_assert_int_eq(be->sql_int(path2, "SELECT count(*) FROM referrers_daily"), 0);
+	ck_assert_int_eq(be->sql_int(path2, "SELECT count(*) FROM tokens"), 0);
+	/* rolled back: the same copy goes in whole afterwards, and only once */
+	c = (struct copy_ctx){.from = st};
+	ck_assert_int_eq(store_load(st2, copy_fill, &c), STORE_OK);
+	ck_assert_int_eq(be->sql_int(path2, "SELECT count(*) FROM links"), 3);
+	ck_assert_int_eq(be->sql_int(path2, "SELECT count(*) FROM clicks_daily"), 3);
+	c = (struct copy_ctx){.from = st};
+	ck_assert_int_eq(store_load(st2, copy_fill, &c), STORE_CONFLICT);
+	ck_assert_int_eq(be->sql_int(path2, "SELECT count(*) FROM links"), 3);
+}
+END_TEST
+
+/* A link, then its day's row twice (ctx NULL), or the link twice: the
+ * second is refused. */
+static int load_twice_fill(struct store_loader *ld, void *ctx)
+{
+	struct link l;
+	struct store_history_row h = {.day = 19000, .clicks = 1};
+	int status;
+
+	make_link(&l, "twice", "https://twice.example/");
+	if ((status = store_load_link(ld, &l)) != STORE_OK)
+		return status;
+	if (ctx != NULL)
+		return store_load_link(ld, &l);
+	h.link_id = l.id;
+	if ((status = store_load_history(ld, &h)) != STORE_OK)
+		return status;
+	return store_load_history(ld, &h);
+}
+
+START_TEST(test_load_refuses_a_row_given_twice)
+{
+	use_backend(_i);
+	open_store();
+	ck_assert_int_eq(store_load(st, load_twice_fill, NULL), STORE_CONFLICT);
+	ck_assert_int_eq(link_count(), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 0);
+	ck_assert_int_eq(store_load(st, load_twice_fill, st), STORE_CONFLICT);
+	ck_assert_int_eq(link_count(), 0);
+}
+END_TEST
+
+START_TEST(test_display_name)
+{
+	use_backend(_i);
+	open_store();
+	if (_i == SQLITE)
+		ck_assert_str_eq(store_display_name(st), path);
+	else
+		ck_assert_ptr_null(strstr(store_display_name(st), "password"));
+	ck_assert_int_gt((int)strlen(store_display_name(st)), 0);
+}
+END_TEST
+
+START_TEST(test_pg_dump_and_load_fail_cleanly_while_the_server_is_away)
+{
+	struct dumped d = {0};
+	bool called = false;
+
+	use_backend(PG);
+	open_store();
+	fill_source();
+	pg_cluster_down();
+	ck_assert_int_ne(store_dump(st, &dumped_fns, &d), STORE_OK);
+	ck_assert_int_eq(d.links, 0);
+	ck_assert_int_ne(store_load(st, never_fill, &called), STORE_OK);
+	ck_assert(!called);
+	pg_cluster_up();
+	pause_ms(1100); /* a thread tries to connect again at most once a second */
+	ck_assert_int_eq(store_dump(st, &dumped_fns, &d), STORE_OK);
+	ck_assert_int_eq(d.links, 3);
+	ck_assert_int_eq(store_load(st, never_fill, &called), STORE_CONFLICT);
+}
+END_TEST
+
 /* A test case of s with a fresh store for each test. */
 static TCase *test_case(Suite *s, const char *name)
 {
@@ -2810,6 +3237,17 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_token_ids_and_last_used_at, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_token_revoke_keeps_the_last_admin, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_token_revoke_by_name, 0, N_BACKENDS);
+
+	tc = test_case(s, "copy");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_dump_reads_links_history_and_tokens_in_order, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_dump_stops_at_a_callback_status, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_dump_refuses_a_token_hash_of_another_length, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_load_copies_everything_without_counting_twice, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_load_refuses_a_database_that_is_not_empty, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_load_writes_nothing_when_the_fill_fails, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_load_refuses_a_row_given_twice, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_display_name, 0, N_BACKENDS);
 
 	tc = test_case(s, "resolve");
 	tcase_add_loop_test(tc, test_resolve_equals_lookup, 0, N_BACKENDS);
@@ -2868,6 +3306,7 @@ Suite *store_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pg_server_restart_is_survived);
 	tcase_add_test(tc, test_pg_every_operation_fails_cleanly_while_the_server_is_away);
+	tcase_add_test(tc, test_pg_dump_and_load_fail_cleanly_while_the_server_is_away);
 	tcase_add_test(tc, test_pg_writes_the_server_refuses_change_nothing);
 
 	tc = test_case(s, "select");
