@@ -330,8 +330,7 @@ out:
 int cmd_migrate_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, CMD_OPT_DB},
-	    {"base-url", required_argument, NULL, CMD_OPT_BASE_URL},
+	    CMD_COMMON_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct migrate m = {0};
