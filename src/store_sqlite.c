@@ -1371,9 +1371,14 @@ static int insert_rows(struct sq *q, struct store_new_link *items, const size_t 
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	for (k = 0; k < n && rc == SQLITE_DONE; k++) {
-		int found = id_by_code_w(q, items[idx[k]].link.code, &items[idx[k]].link.id);
-		rc = found == STORE_OK ? SQLITE_DONE : SQLITE_ERROR;
+	/* One INSERT numbers its rows in the order of its VALUES, each the
+	 * largest id the table ever had plus one (AUTOINCREMENT), under the
+	 * write lock: the last id tells every other, without reading each
+	 * link back by its code. The triggers' own inserts do not move it. */
+	if (rc == SQLITE_DONE) {
+		int64_t last = sqlite3_last_insert_rowid(q->w);
+		for (k = 0; k < n; k++)
+			items[idx[k]].link.id = last - (int64_t)(n - 1 - k);
 	}
 out:
 	for (k = 0; k < n; k++)
