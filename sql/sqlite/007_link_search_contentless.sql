@@ -50,6 +50,20 @@ BEGIN
 END;
 
 CREATE TRIGGER link_labels_added AFTER INSERT ON links
+WHEN NOT EXISTS (SELECT 1 FROM link_search_replaced)
+BEGIN
+	INSERT INTO link_tag (link_id, tag) SELECT NEW.id, value FROM json_each(NEW.tags);
+	INSERT INTO link_search (rowid, code, url, title, tags)
+		VALUES (NEW.id, NEW.code, NEW.url, NEW.title,
+		        (SELECT group_concat(value, char(10)) FROM json_each(NEW.tags)));
+END;
+
+-- The same, after an insert that met existing rows: what they left goes
+-- first (before the new row's text, which may have their id). A trigger of
+-- its own, as any statement on link_search in a trigger costs each row
+-- that fires it, rows or none.
+CREATE TRIGGER link_labels_added_replacing AFTER INSERT ON links
+WHEN EXISTS (SELECT 1 FROM link_search_replaced)
 BEGIN
 	DELETE FROM link_tag WHERE link_id IN (SELECT r.id FROM link_search_replaced AS r
 		WHERE r.id = NEW.id OR NOT EXISTS (SELECT 1 FROM links WHERE links.id = r.id));
