@@ -201,6 +201,9 @@ static const struct bad_file {
      "bad.jsonl:2: invalid_type: code must be a string or null"},
     {"notjson.jsonl", "{\"url\":\"https://t.example/1\"}\n\n[1]\n", "notjson.jsonl:3: invalid_json"},
     {"field.jsonl", "{\"url\":\"https://t.example/1\",\"colour\":\"red\"}\n", "unknown_field: unknown field 'colour'"},
+    {"export.jsonl",
+     "{\"url\":\"https://t.example/1\",\"code\":\"ok1\"}\n{\"url\":\"https://t.example/2\",\"code\":\"export\"}\n",
+     "export.jsonl:2: invalid_code: code is reserved (export"},
 };
 
 START_TEST(test_a_bad_file_changes_nothing)
@@ -314,7 +317,8 @@ static const struct bad_query {
     {"GET", "/api/v1/links/export?format=xml", 400, "invalid_format"},
     {"GET", "/api/v1/links/export?format=csv&limit=3", 400, "invalid_parameter"},
     {"POST", "/api/v1/links/export", 405, "method_not_allowed"},
-    {"DELETE", "/api/v1/links/export", 405, "method_not_allowed"},
+    {"PUT", "/api/v1/links/export", 405, "method_not_allowed"},
+    {"DELETE", "/api/v1/links/export", 404, "not_found"}, /* no link named export */
 };
 
 START_TEST(test_http_export_refuses_bad_requests)
@@ -325,6 +329,44 @@ START_TEST(test_http_export_refuses_bad_requests)
 	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, t->method, t->path, NULL, &r), t->status);
 	client_assert_error(&r, t->status, t->code);
 	http_result_free(&r);
+}
+END_TEST
+
+/* A link named "export" from before the code was kept: GET of
+ * /api/v1/links/export is still the export (with that link in it), PATCH
+ * and DELETE there reach the link; no new link may take the code. */
+START_TEST(test_link_named_export_is_changed_and_deleted)
+{
+	struct http_result r;
+	json_t *j;
+
+	sqlfile_exec(d.db, "INSERT INTO links (code, url, status, created_at, updated_at) "
+	                   "VALUES ('export', 'https://t.example/old', 302, 1, 1)");
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/export", NULL, &r), 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"export\""));
+	ck_assert_ptr_null(strchr(strchr(r.body, '\n') + 1, '\n')); /* one line: the stream, not a Link */
+	http_result_free(&r);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/export",
+	                             "{\"url\":\"https://t.example/new\"}", &r),
+	                 200);
+	j = client_json(&r);
+	ck_assert_str_eq(client_str(j, "code"), "export");
+	ck_assert_str_eq(client_str(j, "url"), "https://t.example/new");
+	json_decref(j);
+	http_result_free(&r);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links WHERE code = 'export' AND "
+	                                   "url = 'https://t.example/new'"),
+	                 1);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "DELETE", "/api/v1/links/export", NULL, &r), 204);
+	http_result_free(&r);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links"), 0);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "POST", "/api/v1/links",
+	                             "{\"url\":\"https://t.example/x\",\"code\":\"export\"}", &r),
+	                 400);
+	client_assert_error(&r, 400, "invalid_code");
+	ck_assert_ptr_nonnull(strstr(r.body, "export"));
+	http_result_free(&r);
+	ck_assert_int_eq(sqlfile_int(d.db, "SELECT count(*) FROM links"), 0);
 }
 END_TEST
 
@@ -542,6 +584,7 @@ Suite *io_suite(void)
 	tcase_add_loop_test(tc, test_http_export_refuses_bad_requests, 0,
 	                    (int)(sizeof(bad_queries) / sizeof(bad_queries[0])));
 	tcase_add_test(tc, test_http_export_of_no_links);
+	tcase_add_test(tc, test_link_named_export_is_changed_and_deleted);
 	tcase_add_test(tc, test_import_of_many_rows_in_batches);
 	tcase_add_test(tc, test_export_into_a_full_stdout_fails);
 	tcase_add_test(tc, test_import_from_a_pipe_is_refused);
