@@ -346,9 +346,9 @@ START_TEST(test_link_named_export_is_changed_and_deleted)
 	ck_assert_ptr_nonnull(strstr(r.body, "\"code\":\"export\""));
 	ck_assert_ptr_null(strchr(strchr(r.body, '\n') + 1, '\n')); /* one line: the stream, not a Link */
 	http_result_free(&r);
-	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/export",
-	                             "{\"url\":\"https://t.example/new\"}", &r),
-	                 200);
+	ck_assert_int_eq(
+	    client_call(&d, API_TEST_TOKEN, "PATCH", "/api/v1/links/export", "{\"url\":\"https://t.example/new\"}", &r),
+	    200);
 	j = client_json(&r);
 	ck_assert_str_eq(client_str(j, "code"), "export");
 	ck_assert_str_eq(client_str(j, "url"), "https://t.example/new");
