@@ -795,11 +795,16 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 /* Reads the schema and the first row of every table: each table b-tree's
  * root page and its leftmost path, a constant cost whatever the size. All
  * columns are asked for, so the read cannot be answered from a smaller
- * covering index instead of the table. */
+ * covering index instead of the table. A virtual table is left to the
+ * tables that hold it (FTS5's link_search_data, _idx, _config): it has no
+ * b-tree of its own, and the contentless link_search cannot be scanned. */
 static int probe_tables(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table'", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(db,
+	                            "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+	                            "sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
+	                            -1, &st, NULL);
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char *sql = sqlite3_mprintf("SELECT * FROM \"%w\" LIMIT 1", (const char *)sqlite3_column_text(st, 0));
