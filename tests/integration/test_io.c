@@ -370,6 +370,50 @@ START_TEST(test_link_named_export_is_changed_and_deleted)
 }
 END_TEST
 
+/* Imported counts are the link's totals from its first day here; its
+ * history by day starts with the clicks this daemon counts, since an
+ * export carries totals only: the stats answer the totals with every day
+ * of the period at 0, then today's click on top. */
+START_TEST(test_imported_clicks_count_in_totals_not_in_days)
+{
+	const char *path = write_file("counted.csv", "code,url,clicks,bot_clicks,last_click_at\n"
+	                                             "counted,https://t.example/c,40,3,2024-01-31T12:00:00Z\n");
+	const char *args[] = {"import", path, NULL};
+	struct http_result r;
+	size_t i;
+	json_t *s, *daily, *day;
+	char url[256];
+
+	ck_assert_msg(run_on(d.db, args) == 0, "%s", err);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/counted/stats?days=7", NULL, &r), 200);
+	s = client_json(&r);
+	http_result_free(&r);
+	ck_assert_int_eq(client_int(s, "clicks"), 40);
+	ck_assert_int_eq(client_int(s, "bot_clicks"), 3);
+	ck_assert_str_eq(client_str(s, "last_click_at"), "2024-01-31T12:00:00Z");
+	daily = json_object_get(s, "daily");
+	ck_assert_uint_eq(json_array_size(daily), 7);
+	json_array_foreach(daily, i, day)
+	{
+		ck_assert_int_eq(client_int(day, "clicks"), 0);
+		ck_assert_int_eq(client_int(day, "bot_clicks"), 0);
+	}
+	json_decref(s);
+
+	snprintf(url, sizeof(url), "%s/counted", d.base);
+	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
+	ck_assert_int_eq(r.status, 302);
+	http_result_free(&r);
+	ck_assert_int_eq(client_call(&d, API_TEST_TOKEN, "GET", "/api/v1/links/counted/stats?days=7", NULL, &r), 200);
+	s = client_json(&r);
+	http_result_free(&r);
+	ck_assert_int_eq(client_int(s, "clicks"), 41);
+	daily = json_object_get(s, "daily");
+	ck_assert_int_eq(client_int(json_array_get(daily, 6), "clicks"), 1);
+	json_decref(s);
+}
+END_TEST
+
 START_TEST(test_http_export_of_no_links)
 {
 	struct http_result r;
@@ -602,6 +646,7 @@ Suite *io_suite(void)
 	                    (int)(sizeof(bad_queries) / sizeof(bad_queries[0])));
 	tcase_add_test(tc, test_http_export_of_no_links);
 	tcase_add_test(tc, test_link_named_export_is_changed_and_deleted);
+	tcase_add_test(tc, test_imported_clicks_count_in_totals_not_in_days);
 	tcase_add_test(tc, test_import_of_many_rows_in_batches);
 	tcase_add_test(tc, test_export_into_a_full_stdout_fails);
 	tcase_add_loop_test(tc, test_import_from_a_pipe, 0, (int)(sizeof(piped) / sizeof(piped[0])));
