@@ -1427,6 +1427,24 @@ static int repeated_code(const struct store_new_link *items, const size_t *idx, 
 	return status;
 }
 
+/* Lowers *bad to the least of items[idx[0..m)] whose code a stored link
+ * has, if one is less than *bad: STORE_OK, or an error of the lookup. */
+static int first_taken_code(struct sq *q, const struct store_new_link *items, const size_t *idx, size_t m, size_t *bad)
+{
+	int64_t id;
+
+	for (size_t k = 0; k < m && idx[k] < *bad; k++) {
+		int status = id_by_code_w(q, items[idx[k]].link.code, &id);
+		if (status == STORE_OK) {
+			*bad = idx[k];
+			return STORE_OK;
+		}
+		if (status != STORE_NOT_FOUND)
+			return status;
+	}
+	return STORE_OK;
+}
+
 /* What each item of a batch becomes: inserted, or the same as an earlier
  * item (or a stored link) that it reuses. */
 #define BATCH_NEW SIZE_MAX
@@ -1436,7 +1454,6 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 	struct sq *q = impl;
 	size_t *idx = calloc(n != 0 ? n : 1, sizeof(*idx)), *same = calloc(n != 0 ? n : 1, sizeof(*same));
 	size_t i = 0, m = 0, k;
-	int64_t id;
 	int rc, status;
 
 	*bad = 0;
@@ -1474,25 +1491,27 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 			if (same[i] != BATCH_NEW)
 				continue;
 		}
-		status = id_by_code_w(q, it->link.code, &id);
-		if (status == STORE_OK)
-			status = STORE_CONFLICT;
-		else if (status == STORE_NOT_FOUND)
-			status = STORE_OK;
-		if (status != STORE_OK)
-			break;
 		idx[m++] = i;
 	}
+	/* A code taken is not looked up item by item beforehand: the INSERT
+	 * refuses it (the code is UNIQUE), and only then are the codes read to
+	 * name the least index that failed, a stored link's code or one given
+	 * twice, whichever comes first. */
 	if (status == STORE_OK)
 		status = repeated_code(items, idx, m, &i);
 	for (k = 0; k < m && status == STORE_OK;) {
 		size_t rows = m - k < CREATE_ROWS ? m - k : CREATE_ROWS;
 		rc = insert_rows(q, items, idx + k, rows);
 		if (rc != SQLITE_DONE) {
-			i = idx[k];
+			i = n;
 			status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create links", rc);
 		}
 		k += rows;
+	}
+	if (status == STORE_CONFLICT) {
+		int found = first_taken_code(q, items, idx, m, &i);
+		if (found != STORE_OK)
+			status = found;
 	}
 	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");

@@ -1260,6 +1260,23 @@ START_TEST(test_create_batch_all_or_none)
 		free(r);
 	}
 
+	/* A stored link's code and a code given twice: the least index named. */
+	{
+		static const char *const orders[2][4] = {{"q", "taken", "p", "q"}, {"q", "p", "q", "taken"}};
+		static const size_t want[2] = {1, 2};
+		struct store_new_link *r = calloc(4, sizeof(*r));
+		ck_assert_ptr_nonnull(r);
+		for (int o = 0; o < 2; o++) {
+			for (int i = 0; i < 4; i++)
+				make_link(&r[i].link, orders[o][i], "https://n.example/o");
+			ck_assert_int_eq(store_link_create_batch(st, r, 4, link_code_generate, NULL, &bad),
+			                 STORE_CONFLICT);
+			ck_assert_uint_eq(bad, want[o]);
+			ck_assert_int_eq(link_count(), 2);
+		}
+		free(r);
+	}
+
 	/* A drawn code taken is drawn again. */
 	make_link(&b[2].link, "n3", "https://n.example/3");
 	ck_assert_int_eq(store_link_create_batch(st, b, 3, scripted_gen, &sc, &bad), STORE_OK);
