@@ -201,7 +201,7 @@ static int open_reader(struct import *im, struct link_io_reader **r)
 {
 	char err[ERR_MAX];
 
-	/* open_import_file() gave a regular file (or a copy in one). */
+	/* open_import_file() gave a file that seeks back to its start. */
 	if (fseek(im->f, 0, SEEK_SET) != 0) {
 		fprintf(stderr, "shortd: import: %s: cannot read the file from its start: %m\n", im->path);
 		return -1;
@@ -337,13 +337,12 @@ static int parse_mode(const char *s, enum store_import_mode *out)
 	return 0;
 }
 
-/* Without --format: csv for a name ending in .csv, else jsonl. */
 /*
  * The file the two passes read: FILE itself when it can be read again from
  * its start (a file; stdin too when it is one); otherwise (a pipe, a FIFO,
- * a socket, `-` for such a stdin) its whole content
- * copied first into an unlinked temporary file (tmpfile(3): glibc makes it
- * in /tmp), which the passes read twice and which goes when it is closed.
+ * a socket, `-` for such a stdin) its whole content copied first into an
+ * unlinked temporary file (tmpfile(3): glibc makes it in /tmp), which the
+ * passes read twice and which goes when it is closed.
  * The copy is bounded by that file system's free space: a failed write is
  * an error and nothing is imported. NULL, with the reason said, on failure.
  */
@@ -385,6 +384,7 @@ fail:
 	return NULL;
 }
 
+/* Without --format: csv for a name ending in .csv, else jsonl. */
 static enum link_io_format format_of_name(const char *path)
 {
 	size_t n = strlen(path);

@@ -534,6 +534,32 @@ START_TEST(test_import_from_a_pipe)
 }
 END_TEST
 
+/* A pipe whose copy cannot be written (here past a file size limit of 512
+ * bytes, SIGXFSZ ignored) fails before the database is opened: exit 1,
+ * the reason said, nothing imported. */
+START_TEST(test_import_from_a_pipe_that_cannot_be_copied)
+{
+	const char *bin = getenv("SHORTD_BIN") != NULL ? getenv("SHORTD_BIN") : "build/shortd";
+	char cmd[1024], text[1024];
+	size_t n;
+	FILE *p;
+
+	init_db2();
+	snprintf(cmd, sizeof(cmd),
+	         "for i in $(seq 100); do printf 'https://t.example/p/%%03d\\n' $i; done | "
+	         "(trap '' XFSZ; ulimit -f 1; SHORTD_DB='%s' exec '%s' import - --format csv) 2>&1",
+	         db2, bin);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(text, 1, sizeof(text) - 1, p);
+	text[n] = '\0';
+	ck_assert_int_eq(WEXITSTATUS(pclose(p)), 1);
+	ck_assert_msg(strncmp(text, "shortd: import: stdin: cannot copy it into a temporary file: ", 61) == 0, "%s",
+	              text);
+	ck_assert_int_eq(links_in(db2), 0);
+}
+END_TEST
+
 /* A batch that cannot be written (another process holds the write lock past
  * the busy timeout) fails with the lines it held named, and writes none of
  * them. */
@@ -650,6 +676,7 @@ Suite *io_suite(void)
 	tcase_add_test(tc, test_import_of_many_rows_in_batches);
 	tcase_add_test(tc, test_export_into_a_full_stdout_fails);
 	tcase_add_loop_test(tc, test_import_from_a_pipe, 0, (int)(sizeof(piped) / sizeof(piped[0])));
+	tcase_add_test(tc, test_import_from_a_pipe_that_cannot_be_copied);
 	tcase_add_test(tc, test_import_into_a_locked_database_writes_nothing);
 	tcase_add_test(tc, test_import_with_a_bad_default_status_is_refused);
 	tcase_add_loop_test(tc, test_import_of_an_unreadable_file_is_refused, 0, 2);
