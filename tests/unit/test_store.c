@@ -1129,6 +1129,27 @@ static int64_t assert_search_index_exact(void)
 	return v[2];
 }
 
+/* SQLite: how many links the trigram index holds trigram for (fts5vocab's
+ * count of rows that have it). */
+static int64_t search_links_with(const char *trigram)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.rows USING fts5vocab(main, link_search, row)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT doc FROM temp.rows WHERE term = ?1", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, trigram, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
 /* Creates a link with a title and tags given as one string split at ','. */
 static int64_t create_tagged(const char *code, const char *url, const char *title, const char *tags)
 {
@@ -1329,7 +1350,9 @@ START_TEST(test_create_batch_sizes)
 		}
 	}
 	ck_assert_int_eq(link_count(), (int64_t)made);
-	ck_assert_int_gt(assert_search_index_exact(), (int64_t)made);
+	/* Each link indexed once ("bat" is in every url): the whole index is
+	 * compared with the links in the smaller cases, too slow here. */
+	ck_assert_int_eq(search_links_with("bat"), (int64_t)made);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_tag WHERE tag = 'size-1030'"), 2060);
 	/* Found by code from past the first 1,024 rows of a batch. */
 	f.q = "b2-1027";
@@ -1378,6 +1401,8 @@ START_TEST(test_create_batch_reuses_an_identical_link)
 	ck_assert(!b[0].reused);
 	ck_assert(!b[1].reused);
 	ck_assert_int_eq(link_count(), 5);
+	if (_i == SQLITE)
+		ck_assert_int_gt(assert_search_index_exact(), 0);
 	free(b);
 }
 END_TEST
