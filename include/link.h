@@ -74,6 +74,12 @@ enum link_code_error link_code_syntax(const char *code, size_t *len);
 /* A human sentence for a code error, never NULL. */
 const char *link_code_error_message(enum link_code_error e);
 
+/* True for a code no new link may take although it is not a reserved path:
+ * "export" (case-sensitive), since GET /api/v1/links/export is the export
+ * of every link and not the link of that name. A link made with it before
+ * it was kept still redirects and is changed or deleted as any other. */
+bool link_code_is_kept_by_api(const char *code);
+
 /* True for paths the daemon keeps for itself: api, healthz, metrics,
  * robots.txt, favicon.ico and anything that starts with "admin"; compared
  * without regard to case. */

@@ -203,8 +203,8 @@ static enum api_route route_of(const char *path, char *code, size_t codesize)
 		return ROUTE_COLLECTION;
 	if (rest[0] != '/' || rest[1] == '\0')
 		return ROUTE_NONE;
-	/* Before the codes: a link whose code is "export" is not reached
-	 * here (README: Import and export). */
+	/* Before the codes: GET of a link whose code is "export" is the export
+	 * (README: Import and export); api_handle routes its PATCH and DELETE. */
 	if (strcmp(rest, "/export") == 0)
 		return ROUTE_EXPORT;
 	rest++;
@@ -1639,6 +1639,12 @@ void api_handle(struct api *a, const struct http_request *req, struct http_respo
 		return;
 	}
 	route = route_of(req->path, code, sizeof(code));
+	/* Only GET (and HEAD) of /api/v1/links/export is the export: a link
+	 * named "export" before the code was kept is changed and deleted there. */
+	if (route == ROUTE_EXPORT && (req->method == HTTP_PATCH || req->method == HTTP_DELETE)) {
+		route = ROUTE_LINK;
+		snprintf(code, sizeof(code), "export");
+	}
 	if (route == ROUTE_NONE) {
 		reply_error(resp, 404, "not_found", "no such endpoint (see /api/v1/links)");
 		return;

@@ -200,9 +200,9 @@ static int open_reader(struct import *im, struct link_io_reader **r)
 {
 	char err[ERR_MAX];
 
+	/* open_import_file() gave a file that seeks back to its start. */
 	if (fseek(im->f, 0, SEEK_SET) != 0) {
-		fprintf(stderr, "shortd: import: %s: cannot read the file from its start (a file, not a pipe)\n",
-		        im->path);
+		fprintf(stderr, "shortd: import: %s: cannot read the file from its start: %m\n", im->path);
 		return -1;
 	}
 	clearerr(im->f);
@@ -336,6 +336,53 @@ static int parse_mode(const char *s, enum store_import_mode *out)
 	return 0;
 }
 
+/*
+ * The file the two passes read: FILE itself when it can be read again from
+ * its start (a file; stdin too when it is one); otherwise (a pipe, a FIFO,
+ * a socket, `-` for such a stdin) its whole content copied first into an
+ * unlinked temporary file (tmpfile(3): glibc makes it in /tmp), which the
+ * passes read twice and which goes when it is closed.
+ * The copy is bounded by that file system's free space: a failed write is
+ * an error and nothing is imported. NULL, with the reason said, on failure.
+ */
+static FILE *open_import_file(const char *path, const char *name)
+{
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	FILE *spool = NULL;
+	char buf[65536];
+	size_t n;
+
+	if (in == NULL) {
+		fprintf(stderr, "shortd: import: cannot open %s: %m\n", path);
+		return NULL;
+	}
+	if (fseek(in, 0, SEEK_CUR) == 0)
+		return in;
+	if ((spool = tmpfile()) == NULL) {
+		fprintf(stderr, "shortd: import: %s: cannot make a temporary file to read it into: %m\n", name);
+		goto fail;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		if (fwrite(buf, 1, n, spool) != n)
+			break;
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "shortd: import: cannot read %s: %m\n", name);
+		goto fail;
+	}
+	if (n > 0 || fflush(spool) != 0) {
+		fprintf(stderr, "shortd: import: %s: cannot copy it into a temporary file: %m\n", name);
+		goto fail;
+	}
+	fclose(in);
+	return spool;
+fail:
+	if (spool != NULL)
+		fclose(spool);
+	fclose(in);
+	return NULL;
+}
+
 /* Without --format: csv for a name ending in .csv, else jsonl. */
 static enum link_io_format format_of_name(const char *path)
 {
@@ -380,7 +427,8 @@ int cmd_import_main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cmd_usage_error("import: expected exactly one FILE (shortd import FILE [options])");
-	im.path = argv[optind];
+	/* `-` is stdin, named so in what import says. */
+	im.path = strcmp(argv[optind], "-") == 0 ? "stdin" : argv[optind];
 	if (!has_format)
 		im.format = format_of_name(im.path);
 	if ((rc = cmd_common_finish(&c, true)) != 0)
@@ -392,10 +440,8 @@ int cmd_import_main(int argc, char **argv)
 	config_url_self(&daemon, &self);
 	im.rules = (struct link_io_rules){&self, cfg.default_status, (int64_t)time(NULL)};
 
-	if ((im.f = fopen(im.path, "r")) == NULL) {
-		fprintf(stderr, "shortd: import: cannot open %s: %m\n", im.path);
+	if ((im.f = open_import_file(argv[optind], im.path)) == NULL)
 		return CMD_EXIT_FAIL;
-	}
 	if ((im.rows = malloc(IMPORT_BATCH * sizeof(*im.rows))) == NULL) {
 		fclose(im.f);
 		return CMD_EXIT_FAIL;

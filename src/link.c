@@ -152,6 +152,11 @@ bool link_code_is_reserved(const char *code, size_t len)
 	return false;
 }
 
+bool link_code_is_kept_by_api(const char *code)
+{
+	return strcmp(code, "export") == 0;
+}
+
 enum link_code_error link_code_syntax(const char *code, size_t *len)
 {
 	size_t n = 0;

@@ -83,6 +83,9 @@ int link_admin_check(const struct url_self *self, int default_status, int64_t no
 		enum link_code_error ce = link_code_check(in->code);
 		if (ce != LINK_CODE_OK)
 			return set_error(err, "invalid_code", 400, "%s", link_code_error_message(ce));
+		if (link_code_is_kept_by_api(in->code))
+			return set_error(err, "invalid_code", 400,
+			                 "code is reserved (export: GET /api/v1/links/export is the export)");
 		memcpy(out->code, in->code, strlen(in->code) + 1);
 	}
 	out->status = in->status != 0 ? in->status : default_status;

@@ -695,11 +695,16 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 /* Reads the schema and the first row of every table: each table b-tree's
  * root page and its leftmost path, a constant cost whatever the size. All
  * columns are asked for, so the read cannot be answered from a smaller
- * covering index instead of the table. */
+ * covering index instead of the table. A virtual table is left to the
+ * tables that hold it (FTS5's link_search_data, _idx, _config): it has no
+ * b-tree of its own, and the contentless link_search cannot be scanned. */
 static int probe_tables(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table'", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(db,
+	                            "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+	                            "sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
+	                            -1, &st, NULL);
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char *sql = sqlite3_mprintf("SELECT * FROM \"%w\" LIMIT 1", (const char *)sqlite3_column_text(st, 0));
@@ -1271,9 +1276,14 @@ static int insert_rows(struct sq *q, struct store_new_link *items, const size_t 
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	for (k = 0; k < n && rc == SQLITE_DONE; k++) {
-		int found = id_by_code_w(q, items[idx[k]].link.code, &items[idx[k]].link.id);
-		rc = found == STORE_OK ? SQLITE_DONE : SQLITE_ERROR;
+	/* One INSERT numbers its rows in the order of its VALUES, each the
+	 * largest id the table ever had plus one (AUTOINCREMENT), under the
+	 * write lock: the last id tells every other, without reading each
+	 * link back by its code. The triggers' own inserts do not move it. */
+	if (rc == SQLITE_DONE) {
+		int64_t last = sqlite3_last_insert_rowid(q->w);
+		for (k = 0; k < n; k++)
+			items[idx[k]].link.id = last - (int64_t)(n - 1 - k);
 	}
 out:
 	for (k = 0; k < n; k++)
@@ -1317,6 +1327,24 @@ static int repeated_code(const struct store_new_link *items, const size_t *idx, 
 	return status;
 }
 
+/* Lowers *bad to the least of items[idx[0..m)] whose code a stored link
+ * has, if one is less than *bad: STORE_OK, or an error of the lookup. */
+static int first_taken_code(struct sq *q, const struct store_new_link *items, const size_t *idx, size_t m, size_t *bad)
+{
+	int64_t id;
+
+	for (size_t k = 0; k < m && idx[k] < *bad; k++) {
+		int status = id_by_code_w(q, items[idx[k]].link.code, &id);
+		if (status == STORE_OK) {
+			*bad = idx[k];
+			return STORE_OK;
+		}
+		if (status != STORE_NOT_FOUND)
+			return status;
+	}
+	return STORE_OK;
+}
+
 /* What each item of a batch becomes: inserted, or the same as an earlier
  * item (or a stored link) that it reuses. */
 #define BATCH_NEW SIZE_MAX
@@ -1326,7 +1354,6 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 	struct sq *q = impl;
 	size_t *idx = calloc(n != 0 ? n : 1, sizeof(*idx)), *same = calloc(n != 0 ? n : 1, sizeof(*same));
 	size_t i = 0, m = 0, k;
-	int64_t id;
 	int rc, status;
 
 	*bad = 0;
@@ -1364,25 +1391,27 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 			if (same[i] != BATCH_NEW)
 				continue;
 		}
-		status = id_by_code_w(q, it->link.code, &id);
-		if (status == STORE_OK)
-			status = STORE_CONFLICT;
-		else if (status == STORE_NOT_FOUND)
-			status = STORE_OK;
-		if (status != STORE_OK)
-			break;
 		idx[m++] = i;
 	}
+	/* A code taken is not looked up item by item beforehand: the INSERT
+	 * refuses it (the code is UNIQUE), and only then are the codes read to
+	 * name the least index that failed, a stored link's code or one given
+	 * twice, whichever comes first. */
 	if (status == STORE_OK)
 		status = repeated_code(items, idx, m, &i);
 	for (k = 0; k < m && status == STORE_OK;) {
 		size_t rows = m - k < CREATE_ROWS ? m - k : CREATE_ROWS;
 		rc = insert_rows(q, items, idx + k, rows);
 		if (rc != SQLITE_DONE) {
-			i = idx[k];
+			i = n;
 			status = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : sq_error(q->w, "create links", rc);
 		}
 		k += rows;
+	}
+	if (status == STORE_CONFLICT) {
+		int found = first_taken_code(q, items, idx, m, &i);
+		if (found != STORE_OK)
+			status = found;
 	}
 	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");

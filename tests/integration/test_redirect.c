@@ -536,8 +536,8 @@ END_TEST
 
 START_TEST(test_reserved_code_cannot_be_created)
 {
-	static const char *const codes[] = {"api",     "API",     "admin",      "administrator",
-	                                    "healthz", "metrics", "robots.txt", "favicon.ico"};
+	static const char *const codes[] = {"api",     "API",        "admin",       "administrator", "healthz",
+	                                    "metrics", "robots.txt", "favicon.ico", "export"};
 	char out[512], err[512], list[4096];
 	static const char *const list_args[] = {"list", NULL};
 	struct daemon d;

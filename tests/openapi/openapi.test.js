@@ -20,7 +20,8 @@
  *    must not fit, so the document's limits are the daemon's.
  *    The export's two formats must hold the links the list does, the
  *    CSV's header row being ExportLink's properties; a method the document
- *    does not list for the export is 405 with Allow and an Error.
+ *    does not list for the export is 405 with Allow and an Error, but for
+ *    PATCH and DELETE, which reach the link whose code is export.
  * 3. Every operation is seen with each success status it lists, and the
  *    daemon serves /api/v1/openapi.json as the file's exact bytes.
  *
@@ -504,7 +505,7 @@ async function exportLinks(c, viewer) {
   /* 405 with Allow for a method the document does not list for the path */
   const item = c.doc.paths[EXPORT];
   const allow = METHODS.filter((m) => item[m]).flatMap((m) => (m === 'get' ? ['GET', 'HEAD'] : [m.toUpperCase()]));
-  const others = [['POST', admin], ['PUT', admin], ['PATCH', admin], ['DELETE', admin], ['DELETE', viewer.token]];
+  const others = [['POST', admin], ['PUT', admin], ['POST', viewer.token]];
   for (const [method, token] of others) {
     assert.equal(item[method.toLowerCase()], undefined);
     const res = await fetch(base + EXPORT, { method, headers: { Authorization: 'Bearer ' + token } });
@@ -514,6 +515,20 @@ async function exportLinks(c, viewer) {
     const body = await res.json();
     c.assertMatches(ErrorSchema, body, what);
     assert.equal(body.error.code, 'method_not_allowed', what);
+  }
+  /* PATCH and DELETE there are the link named export's (updateLink,
+   * deleteLink): no such link here, so 404, and 403 for a read-only token */
+  for (const [method, token, status, code] of [['PATCH', admin, 404, 'not_found'], ['DELETE', admin, 404, 'not_found'],
+    ['DELETE', viewer.token, 403, 'forbidden']]) {
+    const res = await fetch(base + EXPORT, {
+      method, headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+      body: method === 'PATCH' ? '{"title":"x"}' : undefined,
+    });
+    const what = method + ' ' + EXPORT + ' -> ' + res.status;
+    assert.equal(res.status, status, what);
+    const body = await res.json();
+    c.assertMatches(ErrorSchema, body, what);
+    assert.equal(body.error.code, code, what);
   }
 }
 

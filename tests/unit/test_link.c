@@ -89,6 +89,19 @@ START_TEST(test_code_not_reserved)
 }
 END_TEST
 
+/* "export" is kept from new links by the API's rules, not as a path: a
+ * link of that name made before redirects and is named by the CLI. */
+START_TEST(test_export_is_kept_from_new_links_only)
+{
+	ck_assert(link_code_is_kept_by_api("export"));
+	ck_assert(!link_code_is_kept_by_api("Export"));
+	ck_assert(!link_code_is_kept_by_api("exports"));
+	ck_assert(!link_code_is_kept_by_api("expor"));
+	ck_assert_int_eq(link_code_check("export"), LINK_CODE_OK);
+	ck_assert(!link_code_is_reserved("export", 6));
+}
+END_TEST
+
 START_TEST(test_reserved_paths_and_prefix_lengths)
 {
 	ck_assert(link_code_is_reserved("robots.txt", 10));
@@ -334,6 +347,7 @@ Suite *link_suite(void)
 	tcase_add_loop_test(tc, test_code_reserved, 0, (int)(sizeof(reserved_codes) / sizeof(reserved_codes[0])));
 	tcase_add_loop_test(tc, test_code_not_reserved, 0, (int)(sizeof(free_codes) / sizeof(free_codes[0])));
 	tcase_add_test(tc, test_reserved_paths_and_prefix_lengths);
+	tcase_add_test(tc, test_export_is_kept_from_new_links_only);
 	tcase_add_test(tc, test_code_error_messages);
 	tcase_add_test(tc, test_code_syntax_ignores_reserved_words);
 	tcase_add_test(tc, test_time_or_null);

@@ -155,6 +155,7 @@ static const struct refusal refusals[] = {
     {"https://t.example/", "api", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
     {"https://t.example/", "Admin-page", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
     {"https://t.example/", "HEALTHZ", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
+    {"https://t.example/", "export", 0, 302, LINK_NO_LIMIT, "invalid_code", 400},
     {"https://t.example/", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, 302, LINK_NO_LIMIT,
      "invalid_code", 400},
     {"https://t.example/", "c1", 200, 302, LINK_NO_LIMIT, "invalid_status", 400},
