@@ -1196,6 +1196,36 @@ static int64_t create_tagged(const char *code, const char *url, const char *titl
 	return l.id;
 }
 
+/* In q and in a tag, the characters of LIKE patterns and of JSON strings
+ * (% _ \ ") are plain text: found where they are, matching nothing else. */
+START_TEST(test_find_takes_pattern_and_quote_characters_as_text)
+{
+	const char *quoted[] = {"a\"b\\c"}, *plain[] = {"abc"};
+	char out[256];
+
+	use_backend(_i);
+	open_store();
+	create_tagged("sale", "https://shop.example/sale", "50%_\\ off \"today\"", "a\"b\\c");
+	create_tagged("other", "https://shop.example/other", "500 off today", "abc");
+	struct link_filter f = {NULL, "50%_\\", NULL, 0};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "sale");
+	f.q = "%"; /* too short for trigrams: matched link by link */
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "sale");
+	f.q = "_";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "sale");
+	f.q = "\\ off";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "sale");
+	f.q = "\"today\"";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "sale");
+	f.q = "50_";
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "");
+	f = (struct link_filter){NULL, NULL, quoted, 1};
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "sale");
+	f.tags = plain;
+	ck_assert_str_eq(find_codes(&f, 0, 10, out, sizeof(out)), "other");
+}
+END_TEST
+
 START_TEST(test_find_by_url_q_and_tags)
 {
 	const char *en[] = {"en"}, *docs_en[] = {"docs", "en"}, *none[] = {"nope"};
@@ -1719,6 +1749,48 @@ static int token_fn(const struct store_token *t, void *ctx)
 	l->t[l->n++] = *t;
 	return 0;
 }
+
+static int token_first_only(const struct store_token *t, void *ctx)
+{
+	*(struct store_token *)ctx = *t;
+	return 1;
+}
+
+/* A listing's callback that answers non-zero stops it there; a read of
+ * days or referring hosts gives at most max rows, the first ones. */
+START_TEST(test_listings_stop_where_asked)
+{
+	unsigned char h[STORE_TOKEN_HASH_LEN];
+	struct store_token first;
+	struct store_daily d[1];
+	struct store_referrer r[1];
+	size_t n = 99;
+	int64_t id;
+
+	use_backend(_i);
+	open_store();
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		memset(h, 0x40 + i, sizeof(h));
+		snprintf(name, sizeof(name), "t%d", i);
+		ck_assert_int_eq(store_token_add(st, name, h, STORE_ROLE_READ_ONLY, 1), STORE_OK);
+	}
+	ck_assert_int_eq(store_token_list(st, token_first_only, &first), STORE_OK);
+	ck_assert_str_eq(first.name, "t0");
+	id = create("busy", "https://busy.example/");
+	struct click_row rows[] = {
+	    {id, 19000, 1641600000, 2, 0, "a.example"},
+	    {id, 19001, 1641686400, 1, 0, "b.example"},
+	};
+	ck_assert_int_eq(store_clicks_write(st, rows, 2), STORE_OK);
+	ck_assert_int_eq(store_link_daily(st, id, 0, d, 1, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].day, 19000);
+	ck_assert_int_eq(store_link_referrers(st, id, 0, r, 1, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(r[0].host, "a.example");
+}
+END_TEST
 
 START_TEST(test_tokens)
 {
@@ -2878,6 +2950,44 @@ START_TEST(test_pg_writes_the_server_refuses_change_nothing)
 }
 END_TEST
 
+static void pg_read_only(bool on)
+{
+	sql_exec(on ? "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', "
+	              "current_database()); END $$"
+	            : "BEGIN READ WRITE; "
+	              "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', "
+	              "current_database()); END $$; COMMIT");
+}
+
+/* A database the server keeps read-only (a standby, or an operator's
+ * setting): links are read, and every write is STORE_READONLY, at once. */
+START_TEST(test_pg_read_only_database_refuses_writes_as_such)
+{
+	unsigned char h[STORE_TOKEN_HASH_LEN];
+	struct link l, got;
+
+	use_backend(PG);
+	open_store();
+	create("kept", "https://kept.example/");
+	store_close(st);
+	st = NULL;
+	pg_read_only(true);
+	open_store();
+	ck_assert_int_eq(store_link_lookup(st, "kept", &got), STORE_OK);
+	make_link(&l, "new", "https://new.example/");
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_READONLY);
+	memset(h, 0x42, sizeof(h));
+	ck_assert_int_eq(store_token_add(st, "t", h, STORE_ROLE_ADMIN, 1), STORE_READONLY);
+	ck_assert_int_eq(store_link_delete(st, "kept"), STORE_READONLY);
+	store_close(st);
+	st = NULL;
+	pg_read_only(false);
+	open_store();
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	ck_assert_int_eq(link_count(), 2);
+}
+END_TEST
+
 /* ---- the choice of backend ---- */
 
 /* A PostgreSQL URL, in either of libpq's schemes and in any case, is
@@ -3425,6 +3535,7 @@ Suite *store_suite(void)
 	tc = test_case(s, "labels");
 	tcase_add_loop_test(tc, test_labels_round_trip, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_find_by_url_q_and_tags, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_find_takes_pattern_and_quote_characters_as_text, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_create_batch_all_or_none, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_create_batch_sizes, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_create_batch_reuses_an_identical_link, 0, N_BACKENDS);
@@ -3435,6 +3546,7 @@ Suite *store_suite(void)
 
 	tc = test_case(s, "tokens");
 	tcase_add_loop_test(tc, test_tokens, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_listings_stop_where_asked, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_token_ids_and_last_used_at, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_token_revoke_keeps_the_last_admin, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_token_revoke_by_name, 0, N_BACKENDS);
@@ -3510,6 +3622,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_pg_every_operation_fails_cleanly_while_the_server_is_away);
 	tcase_add_test(tc, test_pg_dump_and_load_fail_cleanly_while_the_server_is_away);
 	tcase_add_test(tc, test_pg_writes_the_server_refuses_change_nothing);
+	tcase_add_test(tc, test_pg_read_only_database_refuses_writes_as_such);
 
 	tc = test_case(s, "select");
 	tcase_add_test(tc, test_postgres_url_selects_postgresql);
