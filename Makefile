@@ -182,12 +182,17 @@ test-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests
 
 # check-load: the cases that hold thousands of connections or run for
-# minutes; kept out of check so that it stays quick for a developer.
+# minutes; kept out of check so that it stays quick for a developer. The
+# several-node suite of tests/load (nodes) is make check-pg's.
+LOAD_SUITES := api_load crash_load export_load slow_clients slowloris stop_race
+
 check-load: deps
 	$(MAKE) --no-print-directory load-run
 
 load-run: $(BUILD)/shortd $(BUILD)/load_tests
-	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
+	@set -e; for s in $(LOAD_SUITES); do \
+	  CK_RUN_SUITE=$$s SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests; \
+	done
 
 # check-pg: the integration suites that speak to the daemon through its API,
 # the CLI's export and import and its redirects (none that reads SQLite's
