@@ -194,6 +194,15 @@ static const struct error_case cases[] = {
     {"limit with a plus, a space", ADMIN, "GET", C "?limit=+5", NULL, NULL, 400, "invalid_limit", NULL},
     {"cursor with a NUL", ADMIN, "GET", C "?cursor=%00", NULL, NULL, 400, "invalid_cursor", NULL},
     {"cursor v1 without a number", ADMIN, "GET", C "?cursor=djEueA", NULL, NULL, 400, "invalid_cursor", NULL},
+    {"limit of 200 digits", ADMIN, "GET",
+     C "?limit="
+       "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+       "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+     NULL, NULL, 400, "invalid_limit", NULL},
+    {"cursor v1 with a NUL", ADMIN, "GET", C "?cursor=djEuADU", NULL, NULL, 400, "invalid_cursor", NULL},
+    {"stats days without a value", ADMIN, "GET", C "/taken/stats?days", NULL, NULL, 400, "invalid_days", NULL},
+    {"qr margin of bad escapes", ADMIN, "GET", C "/taken/qr?margin=%zz", NULL, NULL, 400, "invalid_margin", NULL},
+    {"qr format of bad escapes", ADMIN, "GET", C "/taken/qr?format=%zz", NULL, NULL, 400, "invalid_format", NULL},
     {"limit without a value", ADMIN, "GET", C "?limit", NULL, NULL, 400, "invalid_limit", NULL},
     {"33 tag filters", ADMIN, "GET",
      C "?tag=t0&tag=t1&tag=t2&tag=t3&tag=t4&tag=t5&tag=t6&tag=t7&tag=t8&tag=t9&tag=t10&tag=t11&tag=t12&tag=t13&tag=t14&"

@@ -199,6 +199,13 @@ static const struct row_case {
      "https://t.example/", 302, PATCH_URL | PATCH_TITLE | PATCH_TAGS, NOW, LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
     {"url,forward_query\nhttps://t.example/,1\n", "{\"url\":\"https://t.example/\",\"forward_query\":true}", NULL, "",
      "https://t.example/", 302, PATCH_URL | PATCH_FORWARD_QUERY, NOW, LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
+    /* false, 0 and an empty field are all false */
+    {"url,disabled,forward_query\nhttps://t.example/,false,0\n", NULL, NULL, "", "https://t.example/", 302,
+     PATCH_URL | PATCH_DISABLED | PATCH_FORWARD_QUERY, NOW, LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
+    {"url,disabled\nhttps://t.example/,\n", NULL, NULL, "", "https://t.example/", 302, PATCH_URL | PATCH_DISABLED, NOW,
+     LINK_NO_TIME, LINK_NO_LIMIT, 0, false},
+    {"url,disabled\nhttps://t.example/,1\n", NULL, NULL, "", "https://t.example/", 302, PATCH_URL | PATCH_DISABLED, NOW,
+     LINK_NO_TIME, LINK_NO_LIMIT, 0, true},
     /* Refusals, the same from either format. */
     BAD("code,url\nc1,\n", "{\"code\":\"c1\",\"url\":null}", "invalid_url: url is required"),
     BAD("url\nftp://t.example/\n", "{\"url\":\"ftp://t.example/\"}", "invalid_url: "),
@@ -236,6 +243,8 @@ static const struct row_case {
     BAD("url,updated_by\nhttps://t.example/,\"\x7f\"\n", "{\"url\":\"https://t.example/\",\"updated_by\":3}",
         "updated_by"),
     BAD("url,timestamp\nhttps://t.example/,2015-06-01 25:20:30\n", NULL, "a time like 2024-01-31 12:00:00"),
+    BAD("url,timestamp\nhttps://t.example/,2015-06-01 10:20\n", NULL, "a time like 2024-01-31 12:00:00"),
+    BAD("url,timestamp\nhttps://t.example/,2015-06-01_10:20:30\n", NULL, "a time like 2024-01-31 12:00:00"),
     BAD("code,url\nc1\n", NULL, "invalid_row: 1 fields where the header has 2"),
 };
 
