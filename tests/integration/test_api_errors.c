@@ -203,6 +203,12 @@ static const struct error_case cases[] = {
     {"stats days without a value", ADMIN, "GET", C "/taken/stats?days", NULL, NULL, 400, "invalid_days", NULL},
     {"qr margin of bad escapes", ADMIN, "GET", C "/taken/qr?margin=%zz", NULL, NULL, 400, "invalid_margin", NULL},
     {"qr format of bad escapes", ADMIN, "GET", C "/taken/qr?format=%zz", NULL, NULL, 400, "invalid_format", NULL},
+    {"limit 0 after an empty parameter", ADMIN, "GET", C "?&limit=0", NULL, NULL, 400, "invalid_limit", NULL},
+    {"qr margin 99 then an empty parameter", ADMIN, "GET", C "/taken/qr?margin=99&", NULL, NULL, 400,
+     "invalid_margin", NULL},
+    {"a path that only starts as links", ADMIN, "GET", C "x", NULL, NULL, 404, "not_found", NULL},
+    {"an empty code before stats", ADMIN, "GET", C "//stats", NULL, NULL, 404, "not_found", NULL},
+    {"token without a name, after an empty query", ADMIN, "POST", T "?", NULL, "{" R "}", 400, "invalid_name", NULL},
     {"limit without a value", ADMIN, "GET", C "?limit", NULL, NULL, 400, "invalid_limit", NULL},
     {"33 tag filters", ADMIN, "GET",
      C "?tag=t0&tag=t1&tag=t2&tag=t3&tag=t4&tag=t5&tag=t6&tag=t7&tag=t8&tag=t9&tag=t10&tag=t11&tag=t12&tag=t13&tag=t14&"
