@@ -1186,7 +1186,7 @@ static int update_imported(struct pg *p, struct pconn *pc, const struct store_im
  * One transaction: each row's code looked up first (a taken one is a
  * conflict, skipped or updated as mode says), then the free ones inserted
  * with their counts in order; a code given twice among them is a conflict
- * of the later row, as on SQLite. A row another node inserts meanwhile
+ * (store_import_repeated(), as on SQLite). A row another node inserts meanwhile
  * makes the insert fail on the unique code: a conflict of that row.
  */
 static int pg_links_import(void *impl, struct store_import_row *rows, size_t n, enum store_import_mode mode,

@@ -1113,6 +1113,20 @@ static int exec_w(struct sq *q, const char *sql)
 	return rc == SQLITE_OK ? STORE_OK : sq_error(q->w, sql, rc);
 }
 
+/* Takes the writer's lock, checks the file is still the one opened, and
+ * begins an immediate transaction; the lock is held whatever the result,
+ * for the caller to release. */
+static int begin_w(struct sq *q)
+{
+	int status;
+
+	pthread_mutex_lock(&q->wlock);
+	status = watch(q);
+	if (status == STORE_OK)
+		status = exec_w(q, "BEGIN IMMEDIATE");
+	return status;
+}
+
 /* "" as NULL: an absent title or author. */
 static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 {
@@ -1162,10 +1176,7 @@ static int sq_link_create(void *impl, struct link *l)
 	struct sq *q = impl;
 	int rc, status;
 
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	status = begin_w(q);
 	if (status != STORE_OK)
 		goto out;
 	rc = insert_link(q, l);
@@ -1362,10 +1373,7 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 		free(same);
 		return STORE_ERROR;
 	}
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	status = begin_w(q);
 	if (status != STORE_OK)
 		goto out;
 	/* Decide each item before anything is written: reused (a stored link
@@ -1484,10 +1492,7 @@ static int sq_link_update(void *impl, const char *code, const struct link_patch 
 	struct sq *q = impl;
 	int status;
 
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	status = begin_w(q);
 	if (status != STORE_OK)
 		goto out;
 	status = get_w(q, code, out);
@@ -1610,10 +1615,7 @@ static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, 
 
 	if (idx == NULL)
 		return STORE_ERROR;
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	status = begin_w(q);
 	if (status != STORE_OK)
 		goto out;
 	/* Each row's code taken or free first; the free ones are inserted
@@ -1847,10 +1849,7 @@ static int sq_clicks_write(void *impl, const struct click_row *rows, size_t n)
 	struct sq *q = impl;
 	int rc = SQLITE_DONE, status;
 
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	status = begin_w(q);
 	if (status != STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
@@ -2093,10 +2092,7 @@ static int sq_token_uses_write(void *impl, const struct store_token_use *uses, s
 	sqlite3_stmt *st = q->wstmt[W_TOKEN_USED];
 	int rc = SQLITE_DONE, status;
 
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	status = begin_w(q);
 	if (status != STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
@@ -2286,10 +2282,7 @@ static int sq_load(void *impl, store_fill_fn fill, void *ctx)
 	struct sq_loader l = {{load_link, load_history, load_token}, q};
 	int rc, status;
 
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	status = begin_w(q);
 	if (status != STORE_OK)
 		goto out;
 	rc = sqlite3_step(q->wstmt[W_NOT_EMPTY]);
