@@ -80,6 +80,18 @@ stop() {
 	SERVER_PID=
 }
 
+# Makes the N links b1..bN through the API at $1, in arrays of 1,000.
+make_links() {
+	for i in $(seq "$N"); do
+		printf '{"url":"https://bench.example/%d","code":"b%d"}\n' "$i" "$i"
+	done | split -l 1000 - "$WORK/batch."
+	for f in "$WORK"/batch.*; do
+		(echo '['; paste -sd, "$f"; echo ']') | curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" \
+			-H 'Content-Type: application/json' --data-binary @- "$1/api/v1/links" || die "bulk create failed"
+		rm -f "$f"
+	done
+}
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 
 # Runs one backend; prints: name redirects/s us-cpu/redirect creates/s
@@ -87,14 +99,7 @@ run() {
 	local name=$1 db=$2 urls=$WORK/urls.txt body=$WORK/body.json
 	start "$db"
 	: >"$urls"
-	for i in $(seq "$N"); do
-		printf '{"url":"https://bench.example/%d","code":"b%d"}\n' "$i" "$i"
-	done | split -l 1000 - "$WORK/batch."
-	for f in "$WORK"/batch.*; do
-		(echo '['; paste -sd, "$f"; echo ']') | curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" \
-			-H 'Content-Type: application/json' --data-binary @- "$BASE/api/v1/links" || die "bulk create failed"
-		rm -f "$f"
-	done
+	make_links "$BASE"
 	for i in $(seq "$N"); do echo "$BASE/b$i"; done >"$urls"
 	# Once each, so every worker's cache holds them (one worker per thread).
 	taskset -c 1 h2load --h1 -c 1 -t 1 -i "$urls" -n "$N" >/dev/null
@@ -127,14 +132,7 @@ run_nodes() {
 		bases+=("$BASE")
 		SERVER_PID=
 	done
-	for i in $(seq "$N"); do
-		printf '{"url":"https://bench.example/%d","code":"b%d"}\n' "$i" "$i"
-	done | split -l 1000 - "$WORK/batch."
-	for f in "$WORK"/batch.*; do
-		(echo '['; paste -sd, "$f"; echo ']') | curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" \
-			-H 'Content-Type: application/json' --data-binary @- "${bases[0]}/api/v1/links" || die "bulk create failed"
-		rm -f "$f"
-	done
+	make_links "${bases[0]}"
 	for ((i = 0; i < k; i++)); do
 		for j in $(seq "$N"); do echo "${bases[$i]}/b$j"; done >"$urls.$i"
 		taskset -c 1 h2load --h1 -c 1 -t 1 -i "$urls.$i" -n "$N" >/dev/null
