@@ -22,12 +22,15 @@
 #include "link.h"
 
 #define LINK_CACHE_MIN_BYTES (64 * 1024)
+/* The most: a record's offset, in 8-byte units, must leave a slot of the
+ * index two bits or more for the hash. */
+#define LINK_CACHE_MAX_BYTES ((size_t)8 << 30)
 
 struct link_cache;
 
 /* A cache of about bytes in all (LINK_CACHE_MIN_BYTES at least), ring and
- * index together. Returns NULL when memory or libsodium fails. Free it with
- * link_cache_free(). */
+ * index together. Returns NULL when memory or libsodium fails, or bytes is
+ * over LINK_CACHE_MAX_BYTES. Free it with link_cache_free(). */
 struct link_cache *link_cache_new(size_t bytes);
 
 /* Frees c; accepts NULL. */

@@ -152,6 +152,7 @@ static void *writer_main(void *arg)
 	struct timespec ts;
 	bool stop = false;
 
+	(void)pthread_setname_np(pthread_self(), "shortd-log");
 	while (!stop) {
 		pthread_mutex_lock(&log->wake_lock);
 		clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -373,6 +373,7 @@ static void *flusher(void *arg)
 	uint64_t last_write = now_usec();
 	struct timespec ts;
 
+	(void)pthread_setname_np(pthread_self(), "shortd-clicks");
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
 		deadline_after(&ts, DRAIN_MS);

@@ -12,23 +12,33 @@
 #include "admin_page.h"
 #include "clicks.h"
 
+/* Most paths are short codes: the byte after the slash picks the one or
+ * two built-in names worth comparing. */
 enum http_route http_route_of(const char *path)
 {
-	if (strcmp(path, "/") == 0)
+	if (path[0] != '/')
+		return HTTP_ROUTE_REDIRECT;
+	switch (path[1]) {
+	case '\0':
 		return HTTP_ROUTE_ROOT;
-	if (strcmp(path, "/healthz") == 0)
-		return HTTP_ROUTE_HEALTH;
-	if (strcmp(path, "/robots.txt") == 0)
-		return HTTP_ROUTE_ROBOTS;
-	if (strcmp(path, "/favicon.ico") == 0)
-		return HTTP_ROUTE_FAVICON;
-	if (strcmp(path, "/metrics") == 0)
-		return HTTP_ROUTE_METRICS;
-	if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
-		return HTTP_ROUTE_API;
-	if (strncasecmp(path, "/admin", 6) == 0)
-		return HTTP_ROUTE_ADMIN;
-	return HTTP_ROUTE_REDIRECT;
+	case 'h':
+		return strcmp(path, "/healthz") == 0 ? HTTP_ROUTE_HEALTH : HTTP_ROUTE_REDIRECT;
+	case 'r':
+		return strcmp(path, "/robots.txt") == 0 ? HTTP_ROUTE_ROBOTS : HTTP_ROUTE_REDIRECT;
+	case 'f':
+		return strcmp(path, "/favicon.ico") == 0 ? HTTP_ROUTE_FAVICON : HTTP_ROUTE_REDIRECT;
+	case 'm':
+		return strcmp(path, "/metrics") == 0 ? HTTP_ROUTE_METRICS : HTTP_ROUTE_REDIRECT;
+	case 'a':
+		/* not the API: maybe /admin, in any case */
+		if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
+			return HTTP_ROUTE_API;
+		/* fall through */
+	case 'A':
+		return strncasecmp(path, "/admin", 6) == 0 ? HTTP_ROUTE_ADMIN : HTTP_ROUTE_REDIRECT;
+	default:
+		return HTTP_ROUTE_REDIRECT;
+	}
 }
 
 enum metrics_route http_route_metric(enum http_route route)

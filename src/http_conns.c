@@ -160,6 +160,7 @@ static void *sweep_loop(void *arg)
 {
 	struct http_conns *t = arg;
 
+	(void)pthread_setname_np(pthread_self(), "shortd-conns");
 	pthread_mutex_lock(&t->lock);
 	while (!t->stopping) {
 		struct timespec due;

@@ -28,6 +28,7 @@ static void *worker_loop(void *arg)
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
 	int epoll_fd = info->epoll_fd;
 
+	(void)pthread_setname_np(pthread_self(), "shortd-http");
 	for (;;) {
 		struct pollfd p[2] = {{epoll_fd, POLLIN, 0}, {w->stop_fd, POLLIN, 0}};
 		MHD_UNSIGNED_LONG_LONG left;

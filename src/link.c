@@ -141,12 +141,18 @@ static bool is_code_char(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+/* Every redirect asks: a word is compared only when the code's first
+ * letter, in either case, is the word's (code[0] | 0x20 equals a lower-case
+ * letter only for that letter in either case). */
 bool link_code_is_reserved(const char *code, size_t len)
 {
-	if (len >= 5 && strncasecmp(code, "admin", 5) == 0)
+	unsigned char first = (unsigned char)code[0] | 0x20;
+
+	if (len >= 5 && first == 'a' && strncasecmp(code, "admin", 5) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(reserved_words) / sizeof(reserved_words[0]); i++) {
-		if (reserved_words[i].len == len && strncasecmp(code, reserved_words[i].word, len) == 0)
+		if (reserved_words[i].len == len && first == (unsigned char)reserved_words[i].word[0] &&
+		    strncasecmp(code, reserved_words[i].word, len) == 0)
 			return true;
 	}
 	return false;

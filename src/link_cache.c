@@ -1,7 +1,11 @@
 /*
  * The redirect path's link cache: a ring of records, oldest evicted first,
- * and an index of 32-bit slots (a record's offset in the ring, in 8-byte
- * units, plus one; 0 is empty) probed linearly from the code's hash.
+ * and an index of 32-bit slots probed linearly from the code's hash. A slot
+ * holds the record's offset in the ring, in 8-byte units, plus one (0 is an
+ * empty slot), in its low bits (off_mask), and the record's hash in the bits
+ * left (12 of them in a cache of 8 MiB): a probe reads a record only when
+ * those bits match, so a lookup in a cache of megabytes reads about one line
+ * of the index and at most one record.
  *
  * Invariants:
  * - The live records lie in [tail, head) when !wrapped, or in [tail, end)
@@ -47,10 +51,11 @@ struct rec {
 struct link_cache {
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	uint32_t *slot;
-	size_t mask;      /* slots - 1 */
-	size_t max_count; /* indexed records allowed */
-	size_t count;     /* indexed records, any generation */
-	size_t current;   /* indexed records of generation gen */
+	uint32_t off_mask; /* a slot's low bits, which hold the offset */
+	size_t mask;       /* slots - 1 */
+	size_t max_count;  /* indexed records allowed */
+	size_t count;      /* indexed records, any generation */
+	size_t current;    /* indexed records of generation gen */
 	uint32_t gen;
 	unsigned char *ring;
 	size_t cap, head, tail, end;
@@ -60,6 +65,23 @@ struct link_cache {
 static struct rec *rec_at(const struct link_cache *c, size_t off)
 {
 	return (struct rec *)(void *)(c->ring + off);
+}
+
+/* A slot for the record at off: its hash's bits above the offset's. */
+static uint32_t slot_make(const struct link_cache *c, uint32_t hash, size_t off)
+{
+	return (hash & ~c->off_mask) | (uint32_t)(off / ALIGN + 1);
+}
+
+/* Whether the slot may be for a record of this hash. */
+static bool slot_may_be(const struct link_cache *c, uint32_t slot, uint32_t hash)
+{
+	return ((slot ^ hash) & ~c->off_mask) == 0;
+}
+
+static size_t slot_off(const struct link_cache *c, uint32_t slot)
+{
+	return (size_t)((slot & c->off_mask) - 1) * ALIGN;
 }
 
 static uint32_t code_hash(const struct link_cache *c, const char *code, size_t len)
@@ -79,6 +101,8 @@ struct link_cache *link_cache_new(size_t bytes)
 
 	if (bytes < LINK_CACHE_MIN_BYTES)
 		bytes = LINK_CACHE_MIN_BYTES;
+	if (bytes > LINK_CACHE_MAX_BYTES)
+		return NULL;
 	if (sodium_init() < 0)
 		return NULL;
 	/* About a tenth for the index: a slot per 40 bytes of the whole, room
@@ -95,6 +119,8 @@ struct link_cache *link_cache_new(size_t bytes)
 		link_cache_free(c);
 		return NULL;
 	}
+	while (c->off_mask < c->cap / ALIGN)
+		c->off_mask = c->off_mask << 1 | 1;
 	c->mask = slots - 1;
 	c->max_count = slots / LOAD_DEN * LOAD_NUM;
 	crypto_shorthash_keygen(c->key);
@@ -118,7 +144,9 @@ static size_t find_slot(const struct link_cache *c, const char *code, size_t len
 	size_t i = hash & c->mask;
 
 	for (; c->slot[i] != 0; i = (i + 1) & c->mask) {
-		const struct rec *r = rec_at(c, (size_t)(c->slot[i] - 1) * ALIGN);
+		if (!slot_may_be(c, c->slot[i], hash))
+			continue;
+		const struct rec *r = rec_at(c, slot_off(c, c->slot[i]));
 		if (r->hash == hash && r->code_len == len && memcmp(r->text, code, len) == 0)
 			break;
 	}
@@ -135,7 +163,7 @@ static void slot_remove(struct link_cache *c, size_t i)
 		j = (j + 1) & c->mask;
 		if (c->slot[j] == 0)
 			break;
-		size_t home = rec_at(c, (size_t)(c->slot[j] - 1) * ALIGN)->hash & c->mask;
+		size_t home = rec_at(c, slot_off(c, c->slot[j]))->hash & c->mask;
 		/* The record at j may move to i only if its home is not in (i, j]. */
 		if (((j - home) & c->mask) >= ((j - i) & c->mask)) {
 			c->slot[i] = c->slot[j];
@@ -148,7 +176,7 @@ static void slot_remove(struct link_cache *c, size_t i)
 /* Takes a record out of the index, if it is still there. */
 static void unindex(struct link_cache *c, struct rec *r, size_t off)
 {
-	uint32_t want = (uint32_t)(off / ALIGN + 1);
+	uint32_t want = slot_make(c, r->hash, off);
 	size_t i = r->hash & c->mask;
 
 	if (!(r->flags & REC_INDEXED))
@@ -211,7 +239,7 @@ bool link_cache_get(struct link_cache *c, const char *code, struct link *out)
 	i = find_slot(c, code, len, code_hash(c, code, len));
 	if (c->slot[i] == 0)
 		return false;
-	r = rec_at(c, (size_t)(c->slot[i] - 1) * ALIGN);
+	r = rec_at(c, slot_off(c, c->slot[i]));
 	if (r->gen != c->gen)
 		return false;
 	link_init(out);
@@ -244,7 +272,7 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 	i = find_slot(c, l->code, code_len, hash);
 	/* The older record goes even when this one is too large to keep. */
 	if (c->slot[i] != 0)
-		unindex(c, rec_at(c, (size_t)(c->slot[i] - 1) * ALIGN), (size_t)(c->slot[i] - 1) * ALIGN);
+		unindex(c, rec_at(c, slot_off(c, c->slot[i])), slot_off(c, c->slot[i]));
 	if (url_len > LINK_URL_MAX || size > c->cap / 8)
 		return;
 	while (c->count >= c->max_count)
@@ -266,7 +294,7 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 	memcpy(r->text + code_len, l->url, url_len);
 	/* The evictions above may have moved records within the index. */
 	i = find_slot(c, l->code, code_len, hash);
-	c->slot[i] = (uint32_t)(off / ALIGN + 1);
+	c->slot[i] = slot_make(c, hash, off);
 	c->count++;
 	c->current++;
 }

@@ -678,6 +678,8 @@ static void *listener_main(void *arg)
 	bool logged = false;
 	int64_t last_move = mono_ms();
 
+	(void)pthread_setname_np(pthread_self(), "shortd-pg-watch");
+
 	for (;;) {
 		struct pollfd fds[2] = {{p->wake[0], POLLIN, 0}, {-1, POLLIN, 0}};
 		int timeout = 1000;

@@ -9,6 +9,7 @@
  * never a crash, a hang or a daemon that says it listens and does not.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -59,6 +60,51 @@ START_TEST(test_ipv6_listen_address_is_announced_in_brackets)
 	snprintf(want, sizeof(want), "http://[::1]:%u", d.port);
 	ck_assert_str_eq(d.base, want);
 	ck_assert_int_eq(get(&d, "/healthz"), 200);
+	fixture_stop(&d);
+}
+END_TEST
+
+/* How many of the daemon's threads are called name (in /proc/PID/task). */
+static int threads_named(const struct daemon *d, const char *name)
+{
+	char path[300], comm[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)d->pid);
+	dir = opendir(path);
+	ck_assert_msg(dir != NULL, "%s", path);
+	while ((e = readdir(dir)) != NULL) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)d->pid, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue; /* a thread that ended meanwhile */
+		if (fgets(comm, sizeof(comm), f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			n += strcmp(comm, name) == 0;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+START_TEST(test_threads_are_named_for_what_they_do)
+{
+	static const char *const args[] = {"--threads", "2", "--access-log", "-", NULL};
+	struct daemon d;
+
+	fixture_start(&d, NULL, args, NULL);
+	ck_assert_int_eq(get(&d, "/healthz"), 200);
+	ck_assert_int_eq(threads_named(&d, "shortd-http"), 2);
+	ck_assert_int_eq(threads_named(&d, "shortd-clicks"), 1);
+	ck_assert_int_eq(threads_named(&d, "shortd-conns"), 1);
+	ck_assert_int_eq(threads_named(&d, "shortd-log"), 1);
 	fixture_stop(&d);
 }
 END_TEST
@@ -200,6 +246,7 @@ Suite *serve_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ipv6_listen_address_is_announced_in_brackets);
+	tcase_add_test(tc, test_threads_are_named_for_what_they_do);
 	tcase_add_test(tc, test_sighup_that_cannot_reopen_the_log_keeps_the_old_one);
 	tcase_add_test(tc, test_too_few_file_descriptors_fail_the_start_with_a_message);
 	suite_add_tcase(s, tc);

@@ -2,11 +2,14 @@
  * Unit tests of http.c's request-target parsing, as rows: a raw target (which
  * may hold NULs), the verdict, and for an accepted one the decoded path and
  * the raw query. A path is never cut short: a decoded NUL refuses the target.
+ * Then the route a decoded path takes (http_builtin.c), as rows: every
+ * built-in name, and paths one byte away from one, which are short codes.
  */
 #include <check.h>
 #include <string.h>
 
 #include "http.h"
+#include "http_builtin.h"
 
 #define T(raw) raw, sizeof(raw) - 1
 
@@ -85,6 +88,48 @@ START_TEST(test_path_that_does_not_fit_is_too_long)
 }
 END_TEST
 
+static const struct {
+	const char *path;
+	enum http_route route;
+} routes[] = {
+    {"/", HTTP_ROUTE_ROOT},
+    {"/healthz", HTTP_ROUTE_HEALTH},
+    {"/robots.txt", HTTP_ROUTE_ROBOTS},
+    {"/favicon.ico", HTTP_ROUTE_FAVICON},
+    {"/metrics", HTTP_ROUTE_METRICS},
+    {"/api", HTTP_ROUTE_API},
+    {"/api/", HTTP_ROUTE_API},
+    {"/api/v1/links", HTTP_ROUTE_API},
+    {"/admin", HTTP_ROUTE_ADMIN},
+    {"/admin/", HTTP_ROUTE_ADMIN},
+    {"/ADMIN", HTTP_ROUTE_ADMIN},
+    {"/Admin/x", HTTP_ROUTE_ADMIN},
+    {"/aDmInistrator", HTTP_ROUTE_ADMIN},
+    {"", HTTP_ROUTE_REDIRECT},
+    {"healthz", HTTP_ROUTE_REDIRECT},
+    {"//", HTTP_ROUTE_REDIRECT},
+    {"/abc", HTTP_ROUTE_REDIRECT},
+    {"/apix", HTTP_ROUTE_REDIRECT},
+    {"/API", HTTP_ROUTE_REDIRECT},
+    {"/ap", HTTP_ROUTE_REDIRECT},
+    {"/adm", HTTP_ROUTE_REDIRECT},
+    {"/healthz/", HTTP_ROUTE_REDIRECT},
+    {"/Healthz", HTTP_ROUTE_REDIRECT},
+    {"/health", HTTP_ROUTE_REDIRECT},
+    {"/robots", HTTP_ROUTE_REDIRECT},
+    {"/robots.txt2", HTTP_ROUTE_REDIRECT},
+    {"/favicon.ic", HTTP_ROUTE_REDIRECT},
+    {"/metric", HTTP_ROUTE_REDIRECT},
+    {"/metricsx", HTTP_ROUTE_REDIRECT},
+    {"/x", HTTP_ROUTE_REDIRECT},
+};
+
+START_TEST(test_path_takes_its_route)
+{
+	ck_assert_msg(http_route_of(routes[_i].path) == routes[_i].route, "%s", routes[_i].path);
+}
+END_TEST
+
 Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -92,6 +137,9 @@ Suite *http_suite(void)
 
 	tcase_add_loop_test(tc, test_target_parses_as_its_row_says, 0, (int)(sizeof(targets) / sizeof(targets[0])));
 	tcase_add_test(tc, test_path_that_does_not_fit_is_too_long);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("route");
+	tcase_add_loop_test(tc, test_path_takes_its_route, 0, (int)(sizeof(routes) / sizeof(routes[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

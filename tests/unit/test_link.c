@@ -76,8 +76,28 @@ START_TEST(test_code_reserved)
 END_TEST
 
 static const char *const free_codes[] = {
-    "ap",       "apis", "api-v2", "api_",   "xapi",     "healthz2", "health",  "metric",
-    "metricsx", "adm",  "admi",   "xadmin", "my-admin", "robots",   "favicon",
+    "ap",
+    "apis",
+    "api-v2",
+    "api_",
+    "xapi",
+    "healthz2",
+    "health",
+    "metric",
+    "metricsx",
+    "adm",
+    "admi",
+    "xadmin",
+    "my-admin",
+    "robots",
+    "favicon",
+    /* a reserved word's first letter, in either case, and then not it */
+    "apj",
+    "Aqi",
+    "admjn",
+    "hEalthy",
+    "Metricz",
+    "mxtrics",
 };
 
 START_TEST(test_code_not_reserved)

@@ -348,6 +348,8 @@ START_TEST(test_new_zero_and_free_null)
 	ck_assert_uint_eq(link_cache_count(c), 200);
 	link_cache_free(c);
 	link_cache_free(NULL);
+	/* Past the most, refused before any allocation. */
+	ck_assert_ptr_null(link_cache_new(LINK_CACHE_MAX_BYTES + 1));
 }
 END_TEST
 
