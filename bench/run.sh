@@ -14,7 +14,13 @@
 # 0..T-1 and the load generator on the CPUs left (one thread per CPU, at most
 # 8); where T leaves no CPU free they share the last one, and the table says
 # so. Keep-alive mode uses h2load (64 connections); new-connection mode uses
-# wrk with `Connection: close`. Read server CPU per request (the server's
+# wrk with `Connection: close`; paced new-connection mode (closepaced) has
+# h2load open RATE_CLOSE connections a second, one request each, so every
+# server is measured at the same offered rate (for p50/p99; shortd runs
+# with --max-connections-per-ip 1024 there, the load coming from one
+# address). For shortd the "clicks us" column is the click writer's thread
+# (shortd-clicks) alone, its CPU over the requests: the rest is the HTTP
+# threads' and the kernel's. Read server CPU per request (the server's
 # user + system time over the requests answered) rather than requests/s
 # where the load generator, not the server, is the limit (one wrk thread on
 # a 2-core machine). Then: links at 10,000 vs 1,000,000, start-up and RSS
@@ -30,7 +36,9 @@
 # Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS="1"
 # (a list, e.g. "1 2 4 8") PREV= (a shortd binary: adds server P)
 # MODES="keepalive close paced" RATE=64000 (paced: h2load --rps, 64 connections
-# sharing RATE requests/s) SERVERS="A A0 B C" EXTRAS=1 (0 skips the extra runs)
+# sharing RATE requests/s) RATE_CLOSE=5000 (closepaced: new connections a
+# second; not in MODES unless named) SERVERS="A A0 B C" EXTRAS=1 (0 skips the
+# extra runs)
 # NICE="nice -n -10" (empty: run at normal priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +51,7 @@ THREADS=${THREADS:-1}
 PREV=${PREV:-}
 MODES=${MODES:-keepalive close paced}
 RATE=${RATE:-64000}
+RATE_CLOSE=${RATE_CLOSE:-5000}
 SERVERS=${SERVERS:-A A0 B C}
 EXTRAS=${EXTRAS:-1}
 BIG=${BIG:-1000000}
@@ -175,19 +184,20 @@ wait_port() {
 	die "nothing listens on port $1"
 }
 
-# start_server A|B|C N: starts the server pinned to CPU 0, sets SERVER_PID.
+# start_server A|B|C N [MODE]: starts the server pinned to CPU 0, sets SERVER_PID.
 start_server() {
-	local which=$1 n=$2
+	local which=$1 n=$2 perip=
 	PORT=$((PORT + 1))
+	[ "${3:-}" = closepaced ] && perip="--max-connections-per-ip 1024"
 	case $which in
 	A) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
-		--threads "$T" 2>>"$OUT/shortd.log" &
+		--threads "$T" $perip 2>>"$OUT/shortd.log" &
 	   ;;
 	P) $NICE taskset -c $SCPU "$PREV" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
-		--threads "$T" 2>>"$OUT/shortd.log" &
+		--threads "$T" $perip 2>>"$OUT/shortd.log" &
 	   ;;
 	A0) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
-		--threads "$T" --link-cache 0 2>>"$OUT/shortd.log" &
+		--threads "$T" --link-cache 0 $perip 2>>"$OUT/shortd.log" &
 	   ;;
 	B) nginx_conf "$n" $PORT
 	   $NICE taskset -c $SCPU nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
@@ -200,6 +210,17 @@ start_server() {
 }
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# clicks_ticks PID: CPU ticks of its thread named shortd-clicks, or "-"
+clicks_ticks() {
+	local f
+	for f in /proc/"$1"/task/*/comm; do
+		if [ "$(cat "$f" 2>/dev/null)" = shortd-clicks ]; then
+			awk '{print $14 + $15}' "${f%/comm}/stat"
+			return
+		fi
+	done
+	echo -
+}
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 clk_tck=$(getconf CLK_TCK)
@@ -221,42 +242,63 @@ to_us() {
 }
 
 # measure MODE LABEL N: one run against the running server; appends a row
-# "mode label n rps cpu_us p50_us p99_us hwm_kb requests threads" to results.tsv.
+# "mode label n rps cpu_us p50_us p99_us hwm_kb requests threads clicks_us"
+# to results.tsv.
 measure() {
-	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 reqs rps p50 p99
-	if [ "$mode" = keepalive ] || [ "$mode" = paced ]; then
+	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 c0 c1 reqs rps p50 p99
+	if [ "$mode" = closepaced ]; then
+		# RATE_CLOSE/100 new connections every 10 ms, one request each
+		# (-n = -c), for DURATION seconds after a 1 s warm-up
+		local per=$((RATE_CLOSE / 100)) total=$((RATE_CLOSE * DURATION))
+		[ "$per" -ge 1 ] || per=1
+		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -r "$per" --rate-period 10ms -c "$RATE_CLOSE" \
+			-n "$RATE_CLOSE" -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
+		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
+		rm -f "$OUT/h2load.log"
+		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -r "$per" --rate-period 10ms -c "$total" -n "$total" \
+			-i "$OUT/uris-$n.txt" -B "$url" --log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
+		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
+		grep -q ' 0 failed, 0 errored' "$OUT/h2load.out" || die "$label: $(grep '^requests:' "$OUT/h2load.out")"
+		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
+		reqs=$(awk '/^requests:/ {print $8}' "$OUT/h2load.out")
+		rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
+		read -r p50 p99 < <(pcts "$OUT/h2load.log")
+	elif [ "$mode" = keepalive ] || [ "$mode" = paced ]; then
 		local pace=
 		# paced: 64 connections at RATE/64 requests/s each, well under every
 		# server's ceiling, for the latency of a loaded but not saturated server
 		[ "$mode" = paced ] && pace=--rps=$((RATE / 64))
 		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
-		t0=$(ticks "$SERVER_PID")
+		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
 		rm -f "$OUT/h2load.log" # h2load appends to its log
 		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
-		t1=$(ticks "$SERVER_PID")
+		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
 		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
 		reqs=$(awk '/^requests:/ {print $8}' "$OUT/h2load.out")
 		rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
 		read -r p50 p99 < <(pcts "$OUT/h2load.log")
 	else
 		$NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
-		t0=$(ticks "$SERVER_PID")
+		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d"${DURATION}s" --latency \
 			-H 'Connection: close' -s "$OUT/uris.lua" "$url" >"$OUT/wrk.out" 2>&1
-		t1=$(ticks "$SERVER_PID")
+		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
 		if grep -q 'Non-2xx' "$OUT/wrk.out"; then die "$label: errors: $(grep Non-2xx "$OUT/wrk.out")"; fi
 		reqs=$(awk '/requests in/ {print $1}' "$OUT/wrk.out")
 		rps=$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk.out")
 		p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$OUT/wrk.out")")
 		p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$OUT/wrk.out")")
 	fi
-	local cpu
+	local cpu clk=-
 	cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
-	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" \
-		"$(hwm "$SERVER_PID")" "$reqs" "$T" >>"$RESULTS"
-	printf '  T=%-2s %-9s %-4s %8s links  %8.0f req/s  %6s us CPU/req  p50 %5s us  p99 %5s us\n' \
-		"$T" "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" >&2
+	if [ "$c0" != - ] && [ "$c1" != - ]; then
+		clk=$(awk -v d=$((c1 - c0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
+	fi
+	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" \
+		"$(hwm "$SERVER_PID")" "$reqs" "$T" "$clk" >>"$RESULTS"
+	printf '  T=%-2s %-10s %-4s %8s links  %8.0f req/s  %6s us CPU/req (clicks %s)  p50 %5s us  p99 %5s us\n' \
+		"$T" "$mode" "$label" "$n" "$rps" "$cpu" "$clk" "$p50" "$p99" >&2
 }
 
 cat >"$OUT/uris.lua" <<'EOF'
@@ -286,7 +328,7 @@ for t in $THREADS; do
 	for mode in $MODES; do
 		for round in $(seq 1 "$ROUNDS"); do
 			for s in $SERVERS; do
-				start_server "$s" "$N"
+				start_server "$s" "$N" "$mode"
 				measure "$mode" "$s" "$N"
 				stop_server
 			done
@@ -389,7 +431,8 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 		set_cpus "$t"
 		echo
 		echo "threads $T: servers on CPUs $SCPU, load generator on CPUs $LCPU ($LTHREADS threads)${SHARED:+; $SHARED}"
-		printf '%-10s %-24s %10s %10s %8s %8s %9s\n' mode server req/s "CPU us/req" "p50 us" "p99 us" "RSS MB"
+		printf '%-10s %-24s %10s %10s %9s %8s %8s %9s\n' mode server req/s "CPU us/req" "clicks us" "p50 us" \
+			"p99 us" "RSS MB"
 		for mode in $MODES; do
 			for s in $SERVERS; do
 				case $s in
@@ -399,29 +442,30 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 				C) name="C libmicrohttpd 302" ;;
 				P) name="P shortd (PREV)" ;;
 				esac
-				printf '%-10s %-24s %10s %10s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
-					"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 6)" \
-					"$(median "$mode" "$s" "$N" 7)" \
+				printf '%-10s %-24s %10s %10s %9s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
+					"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 11)" \
+					"$(median "$mode" "$s" "$N" 6)" "$(median "$mode" "$s" "$N" 7)" \
 					"$(awk -v k="$(median "$mode" "$s" "$N" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
 			done
 			for pair in A/B A/C A0/C P/C A/P; do
 				a=${pair%/*} peer=${pair#*/}
 				has "$a" && has "$peer" || continue
-				printf '%-10s %-24s %10s %10s %8s %8s\n' "$mode" "ratio $pair" "$(ratio "$a" "$peer" "$mode" 4)" \
-					"$(ratio "$a" "$peer" "$mode" 5)" "$(ratio "$a" "$peer" "$mode" 6)" "$(ratio "$a" "$peer" "$mode" 7)"
+				printf '%-10s %-24s %10s %10s %9s %8s %8s\n' "$mode" "ratio $pair" "$(ratio "$a" "$peer" "$mode" 4)" \
+					"$(ratio "$a" "$peer" "$mode" 5)" "" "$(ratio "$a" "$peer" "$mode" 6)" \
+					"$(ratio "$a" "$peer" "$mode" 7)"
 			done
 		done
 	done
 	# One row per thread count: the targets' ratios to C in this run.
 	if has A && has C; then
 		echo
-		printf '%-8s %18s %18s %18s %18s %22s\n' threads "close CPU/req A/C" "keepalive CPU A/C" \
-			"close req/s A/C" "keepalive req/s A/C" "close p99 A / C us"
+		printf '%-8s %18s %18s %18s %18s %22s %22s\n' threads "close CPU/req A/C" "keepalive CPU A/C" \
+			"close req/s A/C" "keepalive req/s A/C" "close p99 A / C us" "closepaced p99 A/C"
 		for t in $THREADS; do
 			set_cpus "$t"
-			printf '%-8s %18s %18s %18s %18s %22s\n' "$T" "$(ratio A C close 5)" "$(ratio A C keepalive 5)" \
+			printf '%-8s %18s %18s %18s %18s %22s %22s\n' "$T" "$(ratio A C close 5)" "$(ratio A C keepalive 5)" \
 				"$(ratio A C close 4)" "$(ratio A C keepalive 4)" \
-				"$(median close A "$N" 7) / $(median close C "$N" 7)"
+				"$(median close A "$N" 7) / $(median close C "$N" 7)" "$(ratio A C closepaced 7)"
 		done
 		set_cpus "${THREADS%% *}"
 	fi
@@ -429,9 +473,9 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 		echo
 		for s in A A0; do
 			for n in "$SMALL" "$BIG"; do
-				printf '%-10s %-24s %10s %10s %8s %8s %9s\n' keepalive "$s shortd, $n links" \
+				printf '%-10s %-24s %10s %10s %9s %8s %8s %9s\n' keepalive "$s shortd, $n links" \
 					"$(median keepalive $s "$n" 4)" "$(median keepalive $s "$n" 5)" \
-					"$(median keepalive $s "$n" 6)" "$(median keepalive $s "$n" 7)" \
+					"$(median keepalive $s "$n" 11)" "$(median keepalive $s "$n" 6)" "$(median keepalive $s "$n" 7)" \
 					"$(awk -v k="$(median keepalive $s "$n" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
 			done
 		done

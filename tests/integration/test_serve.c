@@ -6,7 +6,8 @@
  * with too few file descriptors for what it opens (the database and its
  * readers, the access log, the server's epoll and event descriptors, the
  * listening socket), which at every limit ends in exit 1 and a message,
- * never a crash, a hang or a daemon that says it listens and does not.
+ * never a crash, a hang or a daemon that says it listens and does not; and
+ * the names its threads carry for top -H, perf and bench/run.sh.
  */
 #include <check.h>
 #include <dirent.h>
