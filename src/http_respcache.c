@@ -18,7 +18,6 @@
 #include "http_respcache.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,5 +205,6 @@ void http_respcache_keep(struct http_respcache_slot *s, struct MHD_Response *r, 
 	s->location_len = location_len;
 	memcpy(s->location, resp->location, location_len);
 	s->location[location_len] = '\0';
-	snprintf(s->cache_control, sizeof(s->cache_control), "%s", resp->cache_control);
+	/* Shorter than the field: http_respcache_slot() gave no slot otherwise. */
+	memcpy(s->cache_control, resp->cache_control, strlen(resp->cache_control) + 1);
 }
