@@ -37,7 +37,7 @@
 # (a list, e.g. "1 2 4 8") PREV= (a shortd binary: adds server P)
 # MODES="keepalive close paced" RATE=64000 (paced: h2load --rps, 64 connections
 # sharing RATE requests/s) RATE_CLOSE=5000 (closepaced: new connections a
-# second; not in MODES unless named) SERVERS="A A0 B C" EXTRAS=1 (0 skips the
+# second, a multiple of 1,000; not in MODES unless named) SERVERS="A A0 B C" EXTRAS=1 (0 skips the
 # extra runs)
 # NICE="nice -n -10" (empty: run at normal priority).
 set -euo pipefail
@@ -76,6 +76,7 @@ RESULTS=$OUT/results.tsv
 SERVER_PID=
 
 die() { echo "bench: $*" >&2; exit 1; }
+[ $((RATE_CLOSE % 1000)) = 0 ] && [ "$RATE_CLOSE" -ge 1000 ] || die "RATE_CLOSE must be a multiple of 1000"
 
 for tool in h2load wrk nginx sqlite3 taskset curl cc; do
 	command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk nginx-light sqlite3)"
@@ -247,15 +248,15 @@ to_us() {
 measure() {
 	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 c0 c1 reqs rps p50 p99
 	if [ "$mode" = closepaced ]; then
-		# RATE_CLOSE/100 new connections every 10 ms, one request each
-		# (-n = -c), for DURATION seconds after a 1 s warm-up
-		local per=$((RATE_CLOSE / 100)) total=$((RATE_CLOSE * DURATION))
-		[ "$per" -ge 1 ] || per=1
-		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -r "$per" --rate-period 10ms -c "$RATE_CLOSE" \
+		# RATE_CLOSE/1000 new connections every millisecond (in bursts of
+		# 100 every 10 ms the bursts set p99), one request each (-n = -c),
+		# for DURATION seconds after a 1 s warm-up
+		local per=$((RATE_CLOSE / 1000)) total=$((RATE_CLOSE * DURATION))
+		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -r "$per" --rate-period 1ms -c "$RATE_CLOSE" \
 			-n "$RATE_CLOSE" -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
 		rm -f "$OUT/h2load.log"
-		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -r "$per" --rate-period 10ms -c "$total" -n "$total" \
+		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -r "$per" --rate-period 1ms -c "$total" -n "$total" \
 			-i "$OUT/uris-$n.txt" -B "$url" --log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
 		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
 		grep -q ' 0 failed, 0 errored' "$OUT/h2load.out" || die "$label: $(grep '^requests:' "$OUT/h2load.out")"
