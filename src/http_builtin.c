@@ -30,10 +30,9 @@ enum http_route http_route_of(const char *path)
 	case 'm':
 		return strcmp(path, "/metrics") == 0 ? HTTP_ROUTE_METRICS : HTTP_ROUTE_REDIRECT;
 	case 'a':
+	case 'A': /* /api in lower case only, /admin in any case */
 		if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
 			return HTTP_ROUTE_API;
-		return strncasecmp(path, "/admin", 6) == 0 ? HTTP_ROUTE_ADMIN : HTTP_ROUTE_REDIRECT;
-	case 'A': /* /admin in any case */
 		return strncasecmp(path, "/admin", 6) == 0 ? HTTP_ROUTE_ADMIN : HTTP_ROUTE_REDIRECT;
 	default:
 		return HTTP_ROUTE_REDIRECT;
