@@ -37,8 +37,8 @@
 # (a list, e.g. "1 2 4 8") PREV= (a shortd binary: adds server P)
 # MODES="keepalive close paced" RATE=64000 (paced: h2load --rps, 64 connections
 # sharing RATE requests/s) RATE_CLOSE=5000 (closepaced: new connections a
-# second, a multiple of 1,000; not in MODES unless named) SERVERS="A A0 B C" EXTRAS=1 (0 skips the
-# extra runs)
+# second, a multiple of 1,000; not in MODES unless named) SERVERS="A A0 B C"
+# EXTRAS=1 (0 skips the extra runs)
 # NICE="nice -n -10" (empty: run at normal priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -242,6 +242,15 @@ to_us() {
 		printf "%d", n }'
 }
 
+# h2load_results LABEL: sets measure()'s reqs, rps, p50 and p99 from the
+# last h2load run (h2load.out and its log), or dies on any 4xx or 5xx.
+h2load_results() {
+	grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$1: errors: $(grep 'status codes' "$OUT/h2load.out")"
+	reqs=$(awk '/^requests:/ {print $8}' "$OUT/h2load.out")
+	rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
+	read -r p50 p99 < <(pcts "$OUT/h2load.log")
+}
+
 # measure MODE LABEL N: one run against the running server; appends a row
 # "mode label n rps cpu_us p50_us p99_us hwm_kb requests threads clicks_us"
 # to results.tsv.
@@ -260,10 +269,7 @@ measure() {
 			-i "$OUT/uris-$n.txt" -B "$url" --log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
 		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
 		grep -q ' 0 failed, 0 errored' "$OUT/h2load.out" || die "$label: $(grep '^requests:' "$OUT/h2load.out")"
-		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
-		reqs=$(awk '/^requests:/ {print $8}' "$OUT/h2load.out")
-		rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
-		read -r p50 p99 < <(pcts "$OUT/h2load.log")
+		h2load_results "$label"
 	elif [ "$mode" = keepalive ] || [ "$mode" = paced ]; then
 		local pace=
 		# paced: 64 connections at RATE/64 requests/s each, well under every
@@ -275,10 +281,7 @@ measure() {
 		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
 		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
-		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: errors: $(grep 'status codes' "$OUT/h2load.out")"
-		reqs=$(awk '/^requests:/ {print $8}' "$OUT/h2load.out")
-		rps=$(awk '/^finished in/ {print $4}' "$OUT/h2load.out")
-		read -r p50 p99 < <(pcts "$OUT/h2load.log")
+		h2load_results "$label"
 	else
 		$NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d2s -H 'Connection: close' -s "$OUT/uris.lua" "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
