@@ -36,7 +36,8 @@ extern struct api_fixture fx;
 void fixture_init(void);
 
 /* Runs one request; returns the answer's JSON (the caller decrefs; NULL for
- * 204) and its status in *status. */
+ * 204, for a QR code and for the export, whose stream is read, checked and
+ * freed here) and its status in *status. */
 json_t *api_call(const char *method, const char *path, const char *query, const char *body, size_t body_len,
                  int *status);
 

@@ -12,7 +12,8 @@
  * refused; the query is the raw bytes after the first '?'. A redirect is
  * answered only when the decoded path is "/" followed by a stored code, whole;
  * the API answers 200 only for a stored code that is the whole segment, and
- * the Link it returns is that code's.
+ * the Link it returns is that code's (or its stats, or its QR code), or for
+ * /api/v1/links/export, the export stream.
  */
 #include <microhttpd.h>
 #include <stdint.h>
@@ -105,13 +106,19 @@ static void check_api(const struct http_target *t)
 	slash = memchr(seg, '/', t->path_len - plen);
 	seg_len = slash != NULL ? (size_t)(slash - seg) : t->path_len - plen;
 	j = api_call("GET", t->path, NULL, NULL, 0, &status);
-	if (status == 200) {
+	if (status == 200 && t->path_len == plen + 6 && memcmp(seg, "export", 6) == 0) {
+		FUZZ_CHECK(j == NULL); /* the export stream, not a link */
+	} else if (status == 200) {
 		const char *code = json_string_value(json_object_get(j, "code"));
+		size_t tail = t->path_len - plen - seg_len;
+
 		FUZZ_CHECK(is_stored(seg, seg_len));
 		if (slash == NULL)
 			FUZZ_CHECK(code != NULL && strlen(code) == seg_len && memcmp(code, seg, seg_len) == 0);
+		else if (j == NULL) /* the QR code, an image */
+			FUZZ_CHECK(tail == 3 && memcmp(slash, "/qr", 3) == 0);
 		else
-			FUZZ_CHECK(t->path_len - plen - seg_len == 6 && memcmp(slash, "/stats", 6) == 0);
+			FUZZ_CHECK(tail == 6 && memcmp(slash, "/stats", 6) == 0);
 	}
 	json_decref(j);
 }
