@@ -9,9 +9,11 @@
  * link_cache_invalidate() when a link may have changed; every record put
  * before then stops being returned, at no cost beyond a counter.
  *
- * A record keeps what a redirect reads of a link: id, code, url, status,
- * forward_query, disabled, expires_at, max_clicks, and clicks as it was when
- * the record was put. The other fields come back as link_init() sets them.
+ * A record keeps what a redirect reads of a link without a click limit:
+ * id, code, url, status, forward_query, disabled and expires_at, in 32
+ * bytes plus the code and url (rounded up to 8). The other fields come back
+ * as link_init() sets them: no limit, no clicks. A link with a limit is
+ * never kept, since its count moves with every click.
  */
 #ifndef SHORTD_LINK_CACHE_H
 #define SHORTD_LINK_CACHE_H
@@ -41,9 +43,9 @@ void link_cache_free(struct link_cache *c);
 bool link_cache_get(struct link_cache *c, const char *code, struct link *out);
 
 /* Stores l under l->code, replacing any record for that code and evicting
- * the oldest records to make room. A link too large for the cache (its
- * record, about 56 bytes plus code and url, over an eighth of the ring) is
- * not stored, and the older record for its code is forgotten. */
+ * the oldest records to make room. A link with a click limit, or one too
+ * large for the cache (its record over an eighth of the ring), is not
+ * stored, and the older record for its code is forgotten. */
 void link_cache_put(struct link_cache *c, const struct link *l);
 
 /* Forgets every record put so far. */

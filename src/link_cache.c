@@ -10,8 +10,8 @@
  * Invariants:
  * - The live records lie in [tail, head) when !wrapped, or in [tail, end)
  *   then [0, head) when wrapped, and then tail < end (the tail that reaches
- *   end goes back to 0 at once); each begins with its size, so the ring can
- *   be walked from tail.
+ *   end goes back to 0 at once); a record's size follows from its code and
+ *   url lengths (rec_size()), so the ring can be walked from tail.
  * - Every live record with (flags & REC_INDEXED) has exactly one slot in the
  *   index pointing at it; a record replaced by a newer one for the same code
  *   loses its slot and the flag, and waits in the ring to be evicted.
@@ -20,6 +20,7 @@
  * Nothing here allocates after link_cache_new().
  */
 #include <sodium.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +31,13 @@
 #define REC_DISABLED 0x2
 #define REC_INDEXED 0x4
 #define ALIGN 8
-#define LOAD_NUM 3 /* at most 3/4 of the slots hold a record */
-#define LOAD_DEN 4
+#define LOAD_NUM 7 /* at most 7/8 of the slots hold a record */
+#define LOAD_DEN 8
 
+/* 30 bytes before the text; a record takes rec_size() bytes of the ring. */
 struct rec {
 	int64_t id;
 	int64_t expires_at;
-	int64_t max_clicks;
-	int64_t clicks;
-	uint32_t size; /* header and text, a multiple of ALIGN */
 	uint32_t hash;
 	uint32_t gen;
 	uint16_t url_len;
@@ -47,6 +46,15 @@ struct rec {
 	uint8_t flags;
 	char text[]; /* code then url, neither terminated */
 };
+
+#define REC_HEADER offsetof(struct rec, text)
+
+_Static_assert(REC_HEADER == 30, "a record's header is 30 bytes");
+
+static size_t rec_size(size_t code_len, size_t url_len)
+{
+	return (REC_HEADER + code_len + url_len + ALIGN - 1) / ALIGN * ALIGN;
+}
 
 struct link_cache {
 	unsigned char key[crypto_shorthash_KEYBYTES];
@@ -106,7 +114,7 @@ struct link_cache *link_cache_new(size_t bytes)
 	if (sodium_init() < 0)
 		return NULL;
 	/* About a tenth for the index: a slot per 40 bytes of the whole, room
-	 * for records averaging 30 bytes at the load limit. */
+	 * for records averaging 40 bytes at the load limit. */
 	while (slots * 2 <= bytes / 40 && slots * 2 <= (size_t)UINT32_MAX)
 		slots *= 2;
 	c = calloc(1, sizeof(*c));
@@ -197,7 +205,7 @@ static void evict_oldest(struct link_cache *c)
 	struct rec *r = rec_at(c, c->tail);
 
 	unindex(c, r, c->tail);
-	c->tail += r->size;
+	c->tail += rec_size(r->code_len, r->url_len);
 	if (c->wrapped && c->tail == c->end) {
 		c->tail = 0;
 		c->wrapped = false;
@@ -252,8 +260,6 @@ bool link_cache_get(struct link_cache *c, const char *code, struct link *out)
 	out->forward_query = (r->flags & REC_FORWARD_QUERY) != 0;
 	out->disabled = (r->flags & REC_DISABLED) != 0;
 	out->expires_at = r->expires_at;
-	out->max_clicks = r->max_clicks;
-	out->clicks = r->clicks;
 	return true;
 }
 
@@ -261,7 +267,7 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 {
 	size_t code_len = strnlen(l->code, sizeof(l->code));
 	size_t url_len = strnlen(l->url, sizeof(l->url));
-	size_t size = (sizeof(struct rec) + code_len + url_len + ALIGN - 1) / ALIGN * ALIGN;
+	size_t size = rec_size(code_len, url_len);
 	uint32_t hash;
 	size_t off, i;
 	struct rec *r;
@@ -270,10 +276,10 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 		return;
 	hash = code_hash(c, l->code, code_len);
 	i = find_slot(c, l->code, code_len, hash);
-	/* The older record goes even when this one is too large to keep. */
+	/* The older record goes even when this one is not kept. */
 	if (c->slot[i] != 0)
 		unindex(c, rec_at(c, slot_off(c, c->slot[i])), slot_off(c, c->slot[i]));
-	if (url_len > LINK_URL_MAX || size > c->cap / 8)
+	if (l->max_clicks != LINK_NO_LIMIT || url_len > LINK_URL_MAX || size > c->cap / 8)
 		return;
 	while (c->count >= c->max_count)
 		evict_oldest(c);
@@ -281,9 +287,6 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 	r = rec_at(c, off);
 	r->id = l->id;
 	r->expires_at = l->expires_at;
-	r->max_clicks = l->max_clicks;
-	r->clicks = l->clicks;
-	r->size = (uint32_t)size;
 	r->hash = hash;
 	r->gen = c->gen;
 	r->url_len = (uint16_t)url_len;

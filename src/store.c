@@ -186,8 +186,9 @@ int store_link_resolve(struct store *s, const char *code, struct link *out)
 	if (cached && link_cache_get(t->cache, code, out))
 		return STORE_OK;
 	rc = s->ops->link_resolve(s->impl, code, out);
-	/* A limited link's count moves with every click: never kept. */
-	if (cached && rc == STORE_OK && out->max_clicks == LINK_NO_LIMIT)
+	/* The cache keeps no link with a click limit (its count moves with
+	 * every click); link_cache_put() passes those by. */
+	if (cached && rc == STORE_OK)
 		link_cache_put(t->cache, out);
 	return rc;
 }

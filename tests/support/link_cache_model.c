@@ -57,7 +57,6 @@ void lcm_record(struct link *l, unsigned n, uint32_t ver, size_t url_len)
 	l->forward_query = (ver & 1) != 0;
 	l->disabled = (ver & 2) != 0;
 	l->expires_at = ver % 3 == 0 ? LINK_NO_TIME : 1700000000 + (int64_t)ver;
-	l->max_clicks = ver % 4 == 0 ? LINK_NO_LIMIT : (int64_t)ver * 5;
 	l->clicks = (int64_t)ver * 3 + n;
 	l->created_at = 1600000000;
 	l->updated_at = 1600000001;
@@ -83,14 +82,8 @@ bool lcm_same(const struct link *got, const struct link *want, char *why, size_t
 	else if (got->expires_at != want->expires_at)
 		snprintf(why, whysize, "%s: expires_at %lld, want %lld", want->code, (long long)got->expires_at,
 		         (long long)want->expires_at);
-	else if (got->max_clicks != want->max_clicks)
-		snprintf(why, whysize, "%s: max_clicks %lld, want %lld", want->code, (long long)got->max_clicks,
-		         (long long)want->max_clicks);
-	else if (got->clicks != want->clicks)
-		snprintf(why, whysize, "%s: clicks %lld, want %lld", want->code, (long long)got->clicks,
-		         (long long)want->clicks);
-	else if (!(got->created_at == 0 && got->updated_at == 0 && got->bot_clicks == 0 &&
-	           got->last_click_at == LINK_NO_TIME))
+	else if (!(got->created_at == 0 && got->updated_at == 0 && got->max_clicks == LINK_NO_LIMIT &&
+	           got->clicks == 0 && got->bot_clicks == 0 && got->last_click_at == LINK_NO_TIME))
 		snprintf(why, whysize, "%s: a field the cache does not keep is not link_init's", want->code);
 	else
 		return true;
@@ -139,6 +132,17 @@ void lcm_put(struct lc_model *m, unsigned n, size_t url_len)
 	m->url_len[n] = (uint32_t)url_len;
 	m->seq[n] = ++m->nput;
 	m->recent_code[(m->nput - 1) % LCM_RECENT] = n;
+	m->recent_len[(m->nput - 1) % LCM_RECENT] = (uint32_t)url_len;
+}
+
+void lcm_put_limited(struct lc_model *m, unsigned n, size_t url_len)
+{
+	lcm_record(m->want, n, m->next_ver++, url_len);
+	m->want->max_clicks = (int64_t)n;
+	link_cache_put(m->c, m->want);
+	m->ver[n] = 0;
+	m->seq[n] = 0;
+	m->recent_code[m->nput++ % LCM_RECENT] = n;
 	m->recent_len[(m->nput - 1) % LCM_RECENT] = (uint32_t)url_len;
 }
 

@@ -43,8 +43,9 @@ struct lc_model {
  * 64 that varies with n. Distinct numbers give distinct codes. */
 void lcm_code(unsigned n, char code[LINK_CODE_MAX + 1]);
 
-/* The record (n, ver) with a url of url_len bytes (1..LINK_URL_MAX), and
- * values other than link_init's in the fields the cache does not keep. */
+/* The record (n, ver) with a url of url_len bytes (1..LINK_URL_MAX), no
+ * click limit, and values other than link_init's in the fields the cache
+ * does not keep (clicks among them). */
 void lcm_record(struct link *l, unsigned n, uint32_t ver, size_t url_len);
 
 /* Whether got is want as the cache returns it: the kept fields equal, the
@@ -58,6 +59,10 @@ void lcm_free(struct lc_model *m);
 
 /* Puts a new version of code n with a url of url_len bytes. */
 void lcm_put(struct lc_model *m, unsigned n, size_t url_len);
+
+/* Puts a new version of code n with a click limit: the cache must keep
+ * nothing for n after it. */
+void lcm_put_limited(struct lc_model *m, unsigned n, size_t url_len);
 
 /* Gets code n and checks it against the model; returns whether found. */
 bool lcm_get(struct lc_model *m, unsigned n);

@@ -83,7 +83,7 @@ START_TEST(test_put_get_every_field)
 	uint32_t ver;
 
 	ck_assert_ptr_nonnull(c);
-	/* Every combination of flags, absent and present expiry and limit. */
+	/* Every combination of flags, absent and present expiry. */
 	for (ver = 1; ver <= 12; ver++) {
 		lcm_record(la, ver, ver, 40 + ver);
 		link_cache_put(c, la);
@@ -101,8 +101,7 @@ START_TEST(test_put_get_every_field)
 	la->forward_query = true;
 	la->disabled = true;
 	la->expires_at = INT64_MIN + 1;
-	la->max_clicks = 0;
-	la->clicks = INT64_MAX;
+	la->clicks = INT64_MAX; /* not kept: a cached link has no limit to count against */
 	la->created_at = 5;
 	la->bot_clicks = 6;
 	link_cache_put(c, la);
@@ -223,19 +222,65 @@ END_TEST
 
 /* A put too large to keep still replaces: the older record for its code is
  * not returned any more. */
-START_TEST(test_too_large_put_hides_the_older_record)
+/* A put the cache does not keep forgets the code's older record (the link
+ * was changed), and keeps nothing for a code not seen before: a url too
+ * large for the smallest cache, and a click limit, even of 0 or one far
+ * off. */
+START_TEST(test_unkept_put_hides_the_older_record)
 {
+	static const struct {
+		size_t url_len;
+		int64_t max_clicks;
+	} rows[] = {{LINK_URL_MAX, LINK_NO_LIMIT}, {20, 0}, {20, 1}, {20, INT64_MAX}};
 	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
 
 	ck_assert_ptr_nonnull(c);
-	lcm_record(la, 7, 1, 20);
-	link_cache_put(c, la);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		for (unsigned n = 7; n <= 8; n++) {
+			if (n == 7) {
+				lcm_record(la, n, 1, 20);
+				link_cache_put(c, la);
+				ck_assert(link_cache_get(c, la->code, lb));
+				ck_assert_uint_eq(link_cache_count(c), 1);
+			}
+			lcm_record(la, n, 2, rows[i].url_len);
+			la->max_clicks = rows[i].max_clicks;
+			link_cache_put(c, la);
+			REQUIRE(!link_cache_get(c, la->code, lb), "row %zu, code %u kept", i, n);
+			ck_assert_uint_eq(link_cache_count(c), 0);
+		}
+	}
+	link_cache_free(c);
+}
+END_TEST
+
+/*
+ * What the default 8 MB holds of links like the benchmark's (7-character
+ * codes, urls of 34 bytes): records of 72 bytes (a 30-byte header), so the
+ * ring's 7.5 MB holds 109,200 of them, under the index's 7/8 of 131,072
+ * slots (114,688). With a 56-byte header and a 3/4 load limit (before
+ * clicks and the limit left the record) it held 75,600.
+ */
+START_TEST(test_default_size_holds_109k_short_links)
+{
+	struct link_cache *c = link_cache_new((size_t)8 << 20);
+	unsigned n;
+
+	ck_assert_ptr_nonnull(c);
+	for (n = 0; n < 120000; n++) {
+		link_init(la);
+		la->id = n + 1;
+		snprintf(la->code, sizeof(la->code), "c%06u", n);
+		snprintf(la->url, sizeof(la->url), "https://example.com/articles/%05u", n % 100000);
+		la->status = 302;
+		link_cache_put(c, la);
+	}
+	ck_assert_uint_eq(strlen(la->url), 34);
+	ck_assert_uint_ge(link_cache_count(c), 109000);
+	ck_assert_uint_le(link_cache_count(c), 7864320 / 72);
+	/* The newest are the ones kept. */
 	ck_assert(link_cache_get(c, la->code, lb));
-	ck_assert_uint_eq(link_cache_count(c), 1);
-	lcm_record(la, 7, 2, LINK_URL_MAX);
-	link_cache_put(c, la);
-	ck_assert(!link_cache_get(c, la->code, lb));
-	ck_assert_uint_eq(link_cache_count(c), 0);
+	ck_assert(!link_cache_get(c, "c000000", lb));
 	link_cache_free(c);
 }
 END_TEST
@@ -261,12 +306,12 @@ START_TEST(test_put_of_an_impossible_code_keeps_nothing)
 END_TEST
 
 /* Records so small that the index fills before the ring: it holds at most
- * 3/4 of its 1,024 slots (the smallest cache's), the newest, and the
+ * 7/8 of its 1,024 slots (the smallest cache's), the newest, and the
  * oldest go first. */
 START_TEST(test_index_load_limit_evicts_the_oldest)
 {
 	struct link_cache *c = link_cache_new(LINK_CACHE_MIN_BYTES);
-	const unsigned puts = 3000, kept = 1024 / 4 * 3;
+	const unsigned puts = 3000, kept = 1024 / 8 * 7;
 
 	ck_assert_ptr_nonnull(c);
 	for (unsigned n = 0; n < puts; n++) {
@@ -403,7 +448,8 @@ END_TEST
 
 /*
  * 200,000 operations with a fixed seed on 3,000 codes, half of them on 50
- * hot codes: puts with urls of 1..3000 bytes (mostly short), gets, gets of
+ * hot codes: puts with urls of 1..3000 bytes (mostly short), a few puts of
+ * links with a click limit (which leave nothing for their code), gets, gets of
  * codes never put or impossible, and a rare invalidation. Each get and each
  * put is checked at once, and everything every 2,000 operations.
  */
@@ -420,7 +466,10 @@ START_TEST(test_randomized)
 	for (op = 0; op < 200000; op++) {
 		uint32_t r = rng() % 1000;
 		n = rng() % 2 ? rng() % 50 : rng() % m.ncodes;
-		if (r < 450) {
+		if (r < 30) {
+			lcm_put_limited(&m, n, 1 + rng() % 100);
+			REQUIRE(!lcm_get(&m, n), "op %u: code %u found after a put with a limit", op, n);
+		} else if (r < 450) {
 			size_t len = rng() % 4 ? 1 + rng() % 100 : 1 + rng() % 3000;
 			lcm_put(&m, n, len);
 			REQUIRE(lcm_get(&m, n), "op %u: code %u missing after its put", op, n);
@@ -457,7 +506,8 @@ Suite *link_cache_suite(void)
 	tcase_add_test(tc, test_get_on_empty);
 	tcase_add_test(tc, test_put_get_every_field);
 	tcase_add_test(tc, test_longest_code_and_url);
-	tcase_add_test(tc, test_too_large_put_hides_the_older_record);
+	tcase_add_test(tc, test_unkept_put_hides_the_older_record);
+	tcase_add_test(tc, test_default_size_holds_109k_short_links);
 	tcase_add_test(tc, test_url_longer_than_an_eighth_is_not_stored);
 	tcase_add_test(tc, test_replace);
 	tcase_add_test(tc, test_invalidate);
