@@ -10,7 +10,7 @@
  * before then stops being returned, at no cost beyond a counter.
  *
  * A record keeps what a redirect reads of a link without a click limit:
- * id, code, url, status, forward_query, disabled and expires_at, in 32
+ * id, code, url, status, forward_query, disabled and expires_at, in 30
  * bytes plus the code and url (rounded up to 8). The other fields come back
  * as link_init() sets them: no limit, no clicks. A link with a limit is
  * never kept, since its count moves with every click.

@@ -142,7 +142,8 @@ void lcm_put_limited(struct lc_model *m, unsigned n, size_t url_len)
 	link_cache_put(m->c, m->want);
 	m->ver[n] = 0;
 	m->seq[n] = 0;
-	m->recent_code[m->nput++ % LCM_RECENT] = n;
+	++m->nput;
+	m->recent_code[(m->nput - 1) % LCM_RECENT] = n;
 	m->recent_len[(m->nput - 1) % LCM_RECENT] = (uint32_t)url_len;
 }
 
