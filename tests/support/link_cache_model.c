@@ -122,29 +122,32 @@ void lcm_free(struct lc_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void lcm_put(struct lc_model *m, unsigned n, size_t url_len)
+/* Puts a new version of code n; one with a click limit leaves the model
+ * nothing for n. Either counts among the recent puts. */
+static void put(struct lc_model *m, unsigned n, size_t url_len, bool limited)
 {
 	uint32_t ver = m->next_ver++;
 
 	lcm_record(m->want, n, ver, url_len);
+	if (limited)
+		m->want->max_clicks = (int64_t)n;
 	link_cache_put(m->c, m->want);
-	m->ver[n] = ver;
+	m->nput++;
+	m->ver[n] = limited ? 0 : ver;
 	m->url_len[n] = (uint32_t)url_len;
-	m->seq[n] = ++m->nput;
+	m->seq[n] = limited ? 0 : m->nput;
 	m->recent_code[(m->nput - 1) % LCM_RECENT] = n;
 	m->recent_len[(m->nput - 1) % LCM_RECENT] = (uint32_t)url_len;
 }
 
+void lcm_put(struct lc_model *m, unsigned n, size_t url_len)
+{
+	put(m, n, url_len, false);
+}
+
 void lcm_put_limited(struct lc_model *m, unsigned n, size_t url_len)
 {
-	lcm_record(m->want, n, m->next_ver++, url_len);
-	m->want->max_clicks = (int64_t)n;
-	link_cache_put(m->c, m->want);
-	m->ver[n] = 0;
-	m->seq[n] = 0;
-	++m->nput;
-	m->recent_code[(m->nput - 1) % LCM_RECENT] = n;
-	m->recent_len[(m->nput - 1) % LCM_RECENT] = (uint32_t)url_len;
+	put(m, n, url_len, true);
 }
 
 bool lcm_get(struct lc_model *m, unsigned n)
