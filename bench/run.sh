@@ -114,34 +114,8 @@ cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd30
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/malloc_count.so" \
 	bench/malloc_count.c -ldl
 
-# ---- data: links-N.db, uris-N.txt (random order), map-N.conf (nginx) ----
-# Codes are 7 base62 digits of (i * 2654435761) mod 62^7: distinct (the
-# multiplier is prime to 62^7) and valid; the reserved admin* prefix is
-# skipped. Links are plain 302s to https://example.com/articles/i.
-fill() {
-	local n=$1 db=$OUT/links-$1.db
-	if [ -f "$db" ] && [ "$(sqlite3 "$db" 'SELECT count(*) FROM links')" = "$n" ] &&
-		[ -f "$OUT/uris-$n.txt" ] && [ -f "$OUT/map-$n.conf" ]; then
-		return
-	fi
-	rm -f "$db" "$db-wal" "$db-shm"
-	"$SHORTD" init --db "$db" 2>/dev/null # creates the schema
-	local digit='substr(a, x / %s %% 62 + 1, 1)' code=""
-	for p in 1 62 3844 238328 14776336 916132832 56800235584; do
-		code="$code${code:+ || }$(printf "$digit" $p)"
-	done
-	sqlite3 "$db" "
-		WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $n * 2),
-		k(i, x, a) AS (SELECT i, (i * 2654435761) % 3521614606208,
-			'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' FROM seq),
-		c(i, code) AS (SELECT i, $code FROM k)
-		INSERT INTO links (code, url, status, created_at, updated_at)
-		SELECT code, 'https://example.com/articles/' || i, 302, 1700000000, 1700000000
-		FROM c WHERE lower(substr(code, 1, 5)) <> 'admin' LIMIT $n;
-		PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
-	sqlite3 "$db" "SELECT '/' || code FROM links ORDER BY random()" >"$OUT/uris-$n.txt"
-	sqlite3 "$db" "SELECT '    /' || code || ' ' || url || ';' FROM links" >"$OUT/map-$n.conf"
-}
+# ---- data: links-N.db, uris-N.txt, map-N.conf (bench/fill.sh) ----
+. bench/fill.sh
 
 nginx_conf() {
 	local n=$1 port=$2 dir=$OUT/nginx
@@ -290,10 +264,10 @@ measure() {
 		$NICE taskset -c $LCPU h2load --h1 -c1 -n "$n" -i "$OUT/uris-$n.txt" -B "$url" >"$OUT/h2load.out" 2>&1
 		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: warm-up: $(grep 'status codes' "$OUT/h2load.out")"
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d2s -H 'Connection: close' \
-			-s "$OUT/uris.lua" "$url" >/dev/null 2>&1
+			-s bench/uris.lua "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d"${DURATION}s" --latency \
-			-H 'Connection: close' -s "$OUT/uris.lua" "$url" >"$OUT/wrk.out" 2>&1
+			-H 'Connection: close' -s bench/uris.lua "$url" >"$OUT/wrk.out" 2>&1
 		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
 		if grep -q 'Non-2xx' "$OUT/wrk.out"; then die "$label: errors: $(grep Non-2xx "$OUT/wrk.out")"; fi
 		reqs=$(awk '/requests in/ {print $1}' "$OUT/wrk.out")
@@ -311,16 +285,6 @@ measure() {
 	printf '  T=%-2s %-10s %-4s %8s links  %8.0f req/s  %6s us CPU/req (clicks %s)  p50 %5s us  p99 %5s us\n' \
 		"$T" "$mode" "$label" "$n" "$rps" "$cpu" "$clk" "$p50" "$p99" >&2
 }
-
-cat >"$OUT/uris.lua" <<'EOF'
-local paths = {}
-for line in io.lines(os.getenv("URIS") or error("URIS: the list of paths")) do paths[#paths + 1] = line end
-local i = 0
-request = function()
-	i = i % #paths + 1
-	return wrk.format("GET", paths[i])
-end
-EOF
 
 # median of column COL over rows matching MODE LABEL N and T's thread count
 median() {

@@ -30,12 +30,14 @@
  * clicks are added, never set, so the nodes' batches merge; migrations,
  * reuse and the revoke of an admin token run under advisory locks.
  *
+ * libpq is called through the table that store_pg_lib.c loads at the first
+ * open (struct pg's pq), never directly: a daemon on SQLite never loads it.
+ *
  * Invariant: the password of the URL (or of the environment) is never
  * written anywhere: messages name the database by redacted_url().
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,6 +48,7 @@
 
 #include "migrations.h"
 #include "store_backend.h"
+#include "store_pg_lib.h"
 #include "thread_registry.h"
 
 /* Seconds to wait for a connection (libpq's least is 2), and milliseconds
@@ -200,6 +203,7 @@ enum listen_state {
 };
 
 struct pg {
+	const struct pq_lib *pq; /* libpq, loaded at the first open */
 	char *url;
 	char name[512];                /* the URL without its password */
 	struct thread_registry *conns; /* each calling thread's struct pconn */
@@ -331,9 +335,9 @@ static void one_line(const char *msg, char *out, size_t size)
 }
 
 /* The store's status for a failed statement, by its SQLSTATE. */
-static int map_sqlstate(const PGresult *r)
+static int map_sqlstate(const struct pq_lib *pq, const PGresult *r)
 {
-	const char *s = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *s = r != NULL ? pq->PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
 	if (s == NULL)
 		return STORE_ERROR; /* no answer from the server at all */
@@ -352,11 +356,12 @@ static int map_sqlstate(const PGresult *r)
  * answer, not a failure, and is not logged. */
 static int pg_error(struct pg *p, PGconn *c, const PGresult *r, const char *what)
 {
-	int status = map_sqlstate(r);
+	const struct pq_lib *pq = p->pq;
+	int status = map_sqlstate(pq, r);
 	char msg[512];
 
 	if (status != STORE_CONFLICT) {
-		one_line(PQerrorMessage(c), msg, sizeof(msg));
+		one_line(pq->PQerrorMessage(c), msg, sizeof(msg));
 		fprintf(stderr, "shortd: store: %s: %s: %s\n", p->name, what, msg);
 	}
 	return status;
@@ -372,29 +377,30 @@ static void quiet_notices(void *arg, const char *message)
  * the reason in msg when there is none. */
 static PGconn *connect_db(const struct pg *p, char *msg, size_t size)
 {
+	const struct pq_lib *pq = p->pq;
 	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
 	const char *vals[] = {CONNECT_TIMEOUT_S, "shortd", p->url, NULL};
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	PGconn *c = pq->PQconnectdbParams(keys, vals, 1);
 	PGresult *r;
 
 	if (c == NULL) {
 		snprintf(msg, size, "out of memory");
 		return NULL;
 	}
-	if (PQstatus(c) != CONNECTION_OK) {
-		one_line(PQerrorMessage(c), msg, size);
-		PQfinish(c);
+	if (pq->PQstatus(c) != CONNECTION_OK) {
+		one_line(pq->PQerrorMessage(c), msg, size);
+		pq->PQfinish(c);
 		return NULL;
 	}
-	PQsetNoticeProcessor(c, quiet_notices, NULL);
-	r = PQexec(c, SESSION_SETTINGS);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		one_line(PQerrorMessage(c), msg, size);
-		PQclear(r);
-		PQfinish(c);
+	pq->PQsetNoticeProcessor(c, quiet_notices, NULL);
+	r = pq->PQexec(c, SESSION_SETTINGS);
+	if (pq->PQresultStatus(r) != PGRES_COMMAND_OK) {
+		one_line(pq->PQerrorMessage(c), msg, size);
+		pq->PQclear(r);
+		pq->PQfinish(c);
 		return NULL;
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return c;
 }
 
@@ -408,10 +414,10 @@ static void *pconn_new(void *arg)
 
 static void pconn_free(void *obj, void *arg)
 {
+	const struct pq_lib *pq = ((const struct pg *)arg)->pq;
 	struct pconn *pc = obj;
 
-	(void)arg;
-	PQfinish(pc->c);
+	pq->PQfinish(pc->c);
 	free(pc);
 }
 
@@ -429,9 +435,10 @@ static int64_t mono_ms(void)
  * each request no wait, and each thread one connect a while. */
 static int pconn_connect(struct pg *p, struct pconn *pc)
 {
+	const struct pq_lib *pq = p->pq;
 	char msg[512];
 
-	PQfinish(pc->c);
+	pq->PQfinish(pc->c);
 	pc->c = NULL;
 	pc->prepared = 0;
 	if (mono_ms() < pc->retry_after_ms)
@@ -454,18 +461,21 @@ static int pconn_connect(struct pg *p, struct pconn *pc)
  * NULL when it cannot be. */
 static struct pconn *pconn_get(struct pg *p)
 {
+	const struct pq_lib *pq = p->pq;
 	struct pconn *pc = thread_registry_get(p->conns);
 
 	if (pc == NULL)
 		return NULL;
-	if ((pc->c == NULL || PQstatus(pc->c) != CONNECTION_OK) && pconn_connect(p, pc) != STORE_OK)
+	if ((pc->c == NULL || pq->PQstatus(pc->c) != CONNECTION_OK) && pconn_connect(p, pc) != STORE_OK)
 		return NULL;
 	return pc;
 }
 
-static bool is_broken(const struct pconn *pc)
+static bool is_broken(const struct pg *p, const struct pconn *pc)
 {
-	return pc->c == NULL || PQstatus(pc->c) == CONNECTION_BAD;
+	const struct pq_lib *pq = p->pq;
+
+	return pc->c == NULL || pq->PQstatus(pc->c) == CONNECTION_BAD;
 }
 
 /* Runs statement which with a's parameters on pc; the result when it
@@ -474,24 +484,25 @@ static bool is_broken(const struct pconn *pc)
 static PGresult *run(struct pg *p, struct pconn *pc, enum stmt which, const struct params *a, ExecStatusType want,
                      int *status)
 {
+	const struct pq_lib *pq = p->pq;
 	char name[8];
 	PGresult *r;
 
 	snprintf(name, sizeof(name), "s%d", (int)which);
 	if (!(pc->prepared & (1u << which))) {
-		r = PQprepare(pc->c, name, stmt_sql[which], 0, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		r = pq->PQprepare(pc->c, name, stmt_sql[which], 0, NULL);
+		if (pq->PQresultStatus(r) != PGRES_COMMAND_OK) {
 			*status = pg_error(p, pc->c, r, "prepare");
-			PQclear(r);
+			pq->PQclear(r);
 			return NULL;
 		}
-		PQclear(r);
+		pq->PQclear(r);
 		pc->prepared |= 1u << which;
 	}
-	r = PQexecPrepared(pc->c, name, a != NULL ? a->n : 0, a != NULL ? a->v : NULL, NULL, NULL, 0);
-	if (PQresultStatus(r) != want) {
+	r = pq->PQexecPrepared(pc->c, name, a != NULL ? a->n : 0, a != NULL ? a->v : NULL, NULL, NULL, 0);
+	if (pq->PQresultStatus(r) != want) {
 		*status = pg_error(p, pc->c, r, stmt_sql[which]);
-		PQclear(r);
+		pq->PQclear(r);
 		return NULL;
 	}
 	*status = STORE_OK;
@@ -509,7 +520,7 @@ static PGresult *read_stmt(struct pg *p, enum stmt which, const struct params *a
 	if (pc == NULL)
 		return NULL;
 	r = run(p, pc, which, a, PGRES_TUPLES_OK, status);
-	if (r == NULL && is_broken(pc) && pconn_connect(p, pc) == STORE_OK)
+	if (r == NULL && is_broken(p, pc) && pconn_connect(p, pc) == STORE_OK)
 		r = run(p, pc, which, a, PGRES_TUPLES_OK, status);
 	return r;
 }
@@ -517,12 +528,13 @@ static PGresult *read_stmt(struct pg *p, enum stmt which, const struct params *a
 /* Runs sql (one or more statements, no parameters) on pc. */
 static int exec_simple(struct pg *p, struct pconn *pc, const char *sql)
 {
-	PGresult *r = PQexec(pc->c, sql);
+	const struct pq_lib *pq = p->pq;
+	PGresult *r = pq->PQexec(pc->c, sql);
 	int status = STORE_OK;
 
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+	if (pq->PQresultStatus(r) != PGRES_COMMAND_OK && pq->PQresultStatus(r) != PGRES_TUPLES_OK)
 		status = pg_error(p, pc->c, r, sql);
-	PQclear(r);
+	pq->PQclear(r);
 	return status;
 }
 
@@ -538,7 +550,7 @@ static int begin(struct pg *p, struct pconn **out)
 	if (pc == NULL)
 		return STORE_ERROR;
 	status = exec_simple(p, pc, "BEGIN");
-	if (status != STORE_OK && is_broken(pc) && pconn_connect(p, pc) == STORE_OK)
+	if (status != STORE_OK && is_broken(p, pc) && pconn_connect(p, pc) == STORE_OK)
 		status = exec_simple(p, pc, "BEGIN");
 	return status;
 }
@@ -546,51 +558,52 @@ static int begin(struct pg *p, struct pconn **out)
 /* Commits when status is STORE_OK, else rolls back; the final status. */
 static int finish(struct pg *p, struct pconn *pc, int status)
 {
+	const struct pq_lib *pq = p->pq;
 	if (status == STORE_OK)
 		status = exec_simple(p, pc, "COMMIT");
-	if (status != STORE_OK && !is_broken(pc))
-		PQclear(PQexec(pc->c, "ROLLBACK"));
+	if (status != STORE_OK && !is_broken(p, pc))
+		pq->PQclear(pq->PQexec(pc->c, "ROLLBACK"));
 	return status;
 }
 
 /* ---- rows ---- */
 
-static int64_t col_int(const PGresult *r, int row, int col, int64_t null_value)
+static int64_t col_int(const struct pq_lib *pq, const PGresult *r, int row, int col, int64_t null_value)
 {
-	return PQgetisnull(r, row, col) ? null_value : strtoll(PQgetvalue(r, row, col), NULL, 10);
+	return pq->PQgetisnull(r, row, col) ? null_value : strtoll(pq->PQgetvalue(r, row, col), NULL, 10);
 }
 
-static void col_copy(const PGresult *r, int row, int col, char *dst, size_t size)
+static void col_copy(const struct pq_lib *pq, const PGresult *r, int row, int col, char *dst, size_t size)
 {
-	snprintf(dst, size, "%s", PQgetvalue(r, row, col));
+	snprintf(dst, size, "%s", pq->PQgetvalue(r, row, col));
 }
 
-static void link_from_row(const PGresult *r, int row, struct link *l)
+static void link_from_row(const struct pq_lib *pq, const PGresult *r, int row, struct link *l)
 {
-	l->id = col_int(r, row, 0, 0);
-	col_copy(r, row, 1, l->code, sizeof(l->code));
-	col_copy(r, row, 2, l->url, sizeof(l->url));
-	l->status = (int)col_int(r, row, 3, 0);
-	l->forward_query = col_int(r, row, 4, 0) != 0;
-	l->disabled = col_int(r, row, 5, 0) != 0;
-	l->created_at = col_int(r, row, 6, 0);
-	l->updated_at = col_int(r, row, 7, 0);
-	l->expires_at = col_int(r, row, 8, LINK_NO_TIME);
-	l->max_clicks = col_int(r, row, 9, LINK_NO_LIMIT);
-	l->clicks = col_int(r, row, 10, 0);
-	l->bot_clicks = col_int(r, row, 11, 0);
-	l->last_click_at = col_int(r, row, 12, LINK_NO_TIME);
-	if (PQnfields(r) == REDIRECT_COLUMN_COUNT) { /* a redirect's read: no labels */
+	l->id = col_int(pq, r, row, 0, 0);
+	col_copy(pq, r, row, 1, l->code, sizeof(l->code));
+	col_copy(pq, r, row, 2, l->url, sizeof(l->url));
+	l->status = (int)col_int(pq, r, row, 3, 0);
+	l->forward_query = col_int(pq, r, row, 4, 0) != 0;
+	l->disabled = col_int(pq, r, row, 5, 0) != 0;
+	l->created_at = col_int(pq, r, row, 6, 0);
+	l->updated_at = col_int(pq, r, row, 7, 0);
+	l->expires_at = col_int(pq, r, row, 8, LINK_NO_TIME);
+	l->max_clicks = col_int(pq, r, row, 9, LINK_NO_LIMIT);
+	l->clicks = col_int(pq, r, row, 10, 0);
+	l->bot_clicks = col_int(pq, r, row, 11, 0);
+	l->last_click_at = col_int(pq, r, row, 12, LINK_NO_TIME);
+	if (pq->PQnfields(r) == REDIRECT_COLUMN_COUNT) { /* a redirect's read: no labels */
 		l->title[0] = '\0';
 		l->n_tags = 0;
 		l->created_by[0] = '\0';
 		l->updated_by[0] = '\0';
 		return;
 	}
-	col_copy(r, row, 13, l->title, sizeof(l->title));
-	link_tags_from_json(PQgetisnull(r, row, 14) ? NULL : PQgetvalue(r, row, 14), l);
-	col_copy(r, row, 15, l->created_by, sizeof(l->created_by));
-	col_copy(r, row, 16, l->updated_by, sizeof(l->updated_by));
+	col_copy(pq, r, row, 13, l->title, sizeof(l->title));
+	link_tags_from_json(pq->PQgetisnull(r, row, 14) ? NULL : pq->PQgetvalue(r, row, 14), l);
+	col_copy(pq, r, row, 15, l->created_by, sizeof(l->created_by));
+	col_copy(pq, r, row, 16, l->updated_by, sizeof(l->updated_by));
 }
 
 /* ---- link changes: the listener ---- */
@@ -609,40 +622,42 @@ static void set_listening(struct pg *p, enum listen_state state)
  * the server could not be reached at all. */
 static PGconn *listen_connect(struct pg *p, bool *away, char *msg, size_t size)
 {
+	const struct pq_lib *pq = p->pq;
 	PGconn *c = connect_db(p, msg, size);
 	PGresult *r;
 
 	*away = c == NULL;
 	if (c == NULL)
 		return NULL;
-	r = PQexec(c, "LISTEN " NOTIFY_CHANNEL);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		one_line(PQerrorMessage(c), msg, size);
-	else if (PQsetnonblocking(c, 1) != 0)
+	r = pq->PQexec(c, "LISTEN " NOTIFY_CHANNEL);
+	if (pq->PQresultStatus(r) != PGRES_COMMAND_OK)
+		one_line(pq->PQerrorMessage(c), msg, size);
+	else if (pq->PQsetnonblocking(c, 1) != 0)
 		snprintf(msg, size, "cannot make the connection non-blocking");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK || PQisnonblocking(c) == 0) {
-		PQfinish(c);
+	if (pq->PQresultStatus(r) != PGRES_COMMAND_OK || pq->PQisnonblocking(c) == 0) {
+		pq->PQfinish(c);
 		c = NULL;
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return c;
 }
 
 /* Drains the notifications that arrived; false when the connection broke. */
 static bool take_notifications(struct pg *p, PGconn *c)
 {
+	const struct pq_lib *pq = p->pq;
 	PGnotify *n;
 	bool any = false;
 
-	if (PQconsumeInput(c) == 0)
+	if (pq->PQconsumeInput(c) == 0)
 		return false;
-	while ((n = PQnotifies(c)) != NULL) {
+	while ((n = pq->PQnotifies(c)) != NULL) {
 		any = true;
-		PQfreemem(n);
+		pq->PQfreemem(n);
 	}
 	if (any)
 		epoch_move(p);
-	return PQstatus(c) == CONNECTION_OK;
+	return pq->PQstatus(c) == CONNECTION_OK;
 }
 
 /* The listener makes its connection again until it listens; false when
@@ -674,6 +689,7 @@ static bool listen_again(struct pg *p, PGconn **c, bool *logged)
 static void *listener_main(void *arg)
 {
 	struct pg *p = arg;
+	const struct pq_lib *pq = p->pq;
 	PGconn *c = p->listen_conn;
 	bool logged = false;
 	int64_t last_move = mono_ms();
@@ -691,7 +707,7 @@ static void *listener_main(void *arg)
 				timeout = LISTEN_RETRY_MS;
 		}
 		if (c != NULL)
-			fds[1].fd = PQsocket(c);
+			fds[1].fd = pq->PQsocket(c);
 		if (poll(fds, c != NULL ? 2 : 1, timeout) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents != 0)
@@ -700,7 +716,7 @@ static void *listener_main(void *arg)
 			/* Not trusted from now until it listens again or finds the
 			 * server away; the cache is kept for the second case. */
 			set_listening(p, LISTEN_OFF);
-			PQfinish(c);
+			pq->PQfinish(c);
 			c = NULL;
 			continue;
 		}
@@ -710,7 +726,7 @@ static void *listener_main(void *arg)
 		}
 	}
 	set_listening(p, LISTEN_OFF);
-	PQfinish(c);
+	pq->PQfinish(c);
 	p->listen_conn = NULL;
 	return NULL;
 }
@@ -744,16 +760,17 @@ static int latest_version(void)
 /* One integer from a one-row query on pc; STORE_NOT_FOUND when no row. */
 static int query_int(struct pg *p, struct pconn *pc, const char *sql, int64_t *out)
 {
-	PGresult *r = PQexec(pc->c, sql);
+	const struct pq_lib *pq = p->pq;
+	PGresult *r = pq->PQexec(pc->c, sql);
 	int status = STORE_OK;
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+	if (pq->PQresultStatus(r) != PGRES_TUPLES_OK)
 		status = pg_error(p, pc->c, r, sql);
-	else if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+	else if (pq->PQntuples(r) == 0 || pq->PQgetisnull(r, 0, 0))
 		status = STORE_NOT_FOUND;
 	else
-		*out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
+		*out = strtoll(pq->PQgetvalue(r, 0, 0), NULL, 10);
+	pq->PQclear(r);
 	return status;
 }
 
@@ -762,6 +779,7 @@ static int query_int(struct pg *p, struct pconn *pc, const char *sql, int64_t *o
  * done. create: the schema may be made in an empty database. */
 static int migrate(struct pg *p, struct pconn *pc, bool create, char *err, size_t errlen)
 {
+	const struct pq_lib *pq = p->pq;
 	int64_t v = 0, present = 0;
 	int status;
 
@@ -821,14 +839,15 @@ static int migrate(struct pg *p, struct pconn *pc, bool create, char *err, size_
 		fprintf(stderr, "shortd: store: %s: schema migrated from version %d to %d\n", p->name, p->version_found,
 		        p->version);
 unlock:
-	if (!is_broken(pc))
-		PQclear(PQexec(pc->c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")"));
+	if (!is_broken(p, pc))
+		pq->PQclear(pq->PQexec(pc->c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")"));
 	return status;
 }
 
 static void pg_close(void *impl)
 {
 	struct pg *p = impl;
+	const struct pq_lib *pq = p->pq;
 
 	if (p == NULL)
 		return;
@@ -841,7 +860,7 @@ static void pg_close(void *impl)
 		if (p->wake[i] >= 0)
 			close(p->wake[i]);
 	}
-	PQfinish(p->listen_conn);
+	pq->PQfinish(p->listen_conn);
 	thread_registry_free(p->conns);
 	free(p->url);
 	free(p);
@@ -862,6 +881,13 @@ static int pg_open(const char *url, bool create, void **impl, char *err, size_t 
 	}
 	p->wake[0] = p->wake[1] = -1;
 	redacted_url(url, p->name, sizeof(p->name));
+	p->pq = store_pg_lib(msg, sizeof(msg));
+	if (p->pq == NULL) {
+		snprintf(err, errlen, "%s: %s", p->name, msg);
+		free(p->url);
+		free(p);
+		return STORE_ERROR;
+	}
 	if (thread_registry_new(pconn_new, pconn_free, p, &p->conns) != 0 ||
 	    (pc = thread_registry_get(p->conns)) == NULL) {
 		snprintf(err, errlen, "out of memory or thread keys");
@@ -942,7 +968,7 @@ static int pg_ping(void *impl)
 	if (pc == NULL)
 		return STORE_ERROR;
 	status = query_int(p, pc, "SELECT 1", &one);
-	if (status != STORE_OK && is_broken(pc) && pconn_connect(p, pc) == STORE_OK)
+	if (status != STORE_OK && is_broken(p, pc) && pconn_connect(p, pc) == STORE_OK)
 		status = query_int(p, pc, "SELECT 1", &one);
 	return status;
 }
@@ -952,6 +978,7 @@ static int pg_ping(void *impl)
 /* The link with this code by statement which (S_LOOKUP or S_RESOLVE). */
 static int lookup_by(void *impl, enum stmt which, const char *code, struct link *out)
 {
+	const struct pq_lib *pq = ((const struct pg *)impl)->pq;
 	struct params a = {0};
 	PGresult *r;
 	int status;
@@ -960,11 +987,11 @@ static int lookup_by(void *impl, enum stmt which, const char *code, struct link 
 	r = read_stmt(impl, which, &a, &status);
 	if (r == NULL)
 		return status;
-	if (PQntuples(r) == 0)
+	if (pq->PQntuples(r) == 0)
 		status = STORE_NOT_FOUND;
 	else
-		link_from_row(r, 0, out);
-	PQclear(r);
+		link_from_row(pq, r, 0, out);
+	pq->PQclear(r);
 	return status;
 }
 
@@ -982,6 +1009,7 @@ static int pg_link_resolve(void *impl, const char *code, struct link *out)
  * when with_counts (an import). */
 static int insert_row(struct pg *p, struct pconn *pc, struct link *l, bool with_counts)
 {
+	const struct pq_lib *pq = p->pq;
 	struct params a = {0};
 	char *tags = link_tags_to_json(l);
 	PGresult *r;
@@ -1009,8 +1037,8 @@ static int insert_row(struct pg *p, struct pconn *pc, struct link *l, bool with_
 	}
 	r = run(p, pc, with_counts ? S_IMPORT_LINK : S_INSERT_LINK, &a, PGRES_TUPLES_OK, &status);
 	if (r != NULL)
-		l->id = col_int(r, 0, 0, 0);
-	PQclear(r);
+		l->id = col_int(pq, r, 0, 0, 0);
+	pq->PQclear(r);
 	free(tags);
 	return status;
 }
@@ -1038,6 +1066,7 @@ static int pg_link_create(void *impl, struct link *l)
  * be l), inside pc's transaction: STORE_OK, STORE_NOT_FOUND or an error. */
 static int find_same(struct pg *p, struct pconn *pc, const struct link *l, struct link *out)
 {
+	const struct pq_lib *pq = p->pq;
 	struct params a = {0};
 	PGresult *r;
 	int status;
@@ -1048,11 +1077,11 @@ static int find_same(struct pg *p, struct pconn *pc, const struct link *l, struc
 	p_opt(&a, l->expires_at, LINK_NO_TIME);
 	p_opt(&a, l->max_clicks, LINK_NO_LIMIT);
 	r = run(p, pc, S_REUSE, &a, PGRES_TUPLES_OK, &status);
-	if (r != NULL && PQntuples(r) == 0)
+	if (r != NULL && pq->PQntuples(r) == 0)
 		status = STORE_NOT_FOUND;
 	else if (r != NULL)
-		link_from_row(r, 0, out);
-	PQclear(r);
+		link_from_row(pq, r, 0, out);
+	pq->PQclear(r);
 	return status;
 }
 
@@ -1102,6 +1131,7 @@ static int pg_link_create_batch(void *impl, struct store_new_link *items, size_t
 static int update_locked(struct pg *p, struct pconn *pc, const char *code, const struct link_patch *patch, int64_t now,
                          struct link *out)
 {
+	const struct pq_lib *pq = p->pq;
 	struct params a = {0}, b = {0};
 	char *tags;
 	PGresult *r;
@@ -1111,11 +1141,11 @@ static int update_locked(struct pg *p, struct pconn *pc, const char *code, const
 	r = run(p, pc, S_LOOKUP_FOR_UPDATE, &a, PGRES_TUPLES_OK, &status);
 	if (r == NULL)
 		return status;
-	if (PQntuples(r) == 0)
+	if (pq->PQntuples(r) == 0)
 		status = STORE_NOT_FOUND;
 	else
-		link_from_row(r, 0, out);
-	PQclear(r);
+		link_from_row(pq, r, 0, out);
+	pq->PQclear(r);
 	if (status != STORE_OK)
 		return status;
 	store_patch_apply(out, patch);
@@ -1133,7 +1163,7 @@ static int update_locked(struct pg *p, struct pconn *pc, const char *code, const
 	p_opt_text(&b, out->title);
 	p_text(&b, tags);
 	p_opt_text(&b, out->updated_by);
-	PQclear(run(p, pc, S_UPDATE_LINK, &b, PGRES_COMMAND_OK, &status));
+	pq->PQclear(run(p, pc, S_UPDATE_LINK, &b, PGRES_COMMAND_OK, &status));
 	free(tags);
 	return status;
 }
@@ -1156,15 +1186,16 @@ static int pg_link_update(void *impl, const char *code, const struct link_patch 
  * STORE_NOT_FOUND or an error. */
 static int code_taken(struct pg *p, struct pconn *pc, const char *code)
 {
+	const struct pq_lib *pq = p->pq;
 	struct params a = {0};
 	PGresult *r;
 	int status;
 
 	p_text(&a, code);
 	r = run(p, pc, S_CODE_TAKEN, &a, PGRES_TUPLES_OK, &status);
-	if (r != NULL && PQntuples(r) == 0)
+	if (r != NULL && pq->PQntuples(r) == 0)
 		status = STORE_NOT_FOUND;
-	PQclear(r);
+	pq->PQclear(r);
 	return status;
 }
 
@@ -1239,6 +1270,7 @@ static int pg_links_import(void *impl, struct store_import_row *rows, size_t n, 
  * STORE_NOT_FOUND when it deleted nothing. */
 static int delete_by(struct pg *p, enum stmt which, const char *key)
 {
+	const struct pq_lib *pq = p->pq;
 	struct params a = {0};
 	struct pconn *pc;
 	PGresult *r;
@@ -1248,9 +1280,9 @@ static int delete_by(struct pg *p, enum stmt which, const char *key)
 		return status;
 	p_text(&a, key);
 	r = run(p, pc, which, &a, PGRES_COMMAND_OK, &status);
-	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0)
+	if (r != NULL && strcmp(pq->PQcmdTuples(r), "0") == 0)
 		status = STORE_NOT_FOUND;
-	PQclear(r);
+	pq->PQclear(r);
 	return finish(p, pc, status);
 }
 
@@ -1265,6 +1297,7 @@ static int pg_link_delete(void *impl, const char *code)
 
 static int pg_link_list(void *impl, int64_t after_id, int limit, store_link_fn fn, void *ctx)
 {
+	const struct pq_lib *pq = ((const struct pg *)impl)->pq;
 	struct params a = {0};
 	struct link *l;
 	PGresult *r;
@@ -1280,13 +1313,13 @@ static int pg_link_list(void *impl, int64_t after_id, int limit, store_link_fn f
 	l = malloc(sizeof(*l));
 	if (l == NULL)
 		status = STORE_ERROR;
-	for (int i = 0; l != NULL && i < PQntuples(r); i++) {
-		link_from_row(r, i, l);
+	for (int i = 0; l != NULL && i < pq->PQntuples(r); i++) {
+		link_from_row(pq, r, i, l);
 		if (fn(l, ctx) != 0)
 			break;
 	}
 	free(l);
-	PQclear(r);
+	pq->PQclear(r);
 	return status;
 }
 
@@ -1301,6 +1334,7 @@ static int pg_link_list(void *impl, int64_t after_id, int limit, store_link_fn f
 static int pg_link_take_click(void *impl, const struct link *l, int64_t known, bool *taken)
 {
 	struct pg *p = impl;
+	const struct pq_lib *pq = p->pq;
 	struct params a = {0};
 	struct pconn *pc = pconn_get(p);
 	PGresult *r;
@@ -1313,8 +1347,8 @@ static int pg_link_take_click(void *impl, const struct link *l, int64_t known, b
 	p_int(&a, known);
 	r = run(p, pc, S_TAKE_CLICK, &a, PGRES_COMMAND_OK, &status);
 	if (r != NULL)
-		*taken = strcmp(PQcmdTuples(r), "1") == 0;
-	PQclear(r);
+		*taken = strcmp(pq->PQcmdTuples(r), "1") == 0;
+	pq->PQclear(r);
 	return status;
 }
 
@@ -1404,6 +1438,7 @@ static int pg_link_find(void *impl, const struct link_filter *f, int64_t after_i
                         void *ctx)
 {
 	struct pg *p = impl;
+	const struct pq_lib *pq = p->pq;
 	struct pconn *pc = pconn_get(p);
 	const char *vals[4 + LINK_TAGS_MAX] = {0};
 	Oid types[4 + LINK_TAGS_MAX];
@@ -1434,19 +1469,19 @@ static int pg_link_find(void *impl, const struct link_filter *f, int64_t after_i
 	/* Every parameter is text, those the statement does not use as well. */
 	for (int i = 0; i < nparams; i++)
 		types[i] = TEXTOID;
-	r = PQexecParams(pc->c, sql, nparams, types, vals, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	r = pq->PQexecParams(pc->c, sql, nparams, types, vals, NULL, NULL, 0);
+	if (pq->PQresultStatus(r) != PGRES_TUPLES_OK) {
 		status = pg_error(p, pc->c, r, "find links");
 		goto out;
 	}
 	status = STORE_OK;
-	for (int i = 0; i < PQntuples(r); i++) {
-		link_from_row(r, i, l);
+	for (int i = 0; i < pq->PQntuples(r); i++) {
+		link_from_row(pq, r, i, l);
 		if (fn(l, ctx) != 0)
 			break;
 	}
 out:
-	PQclear(r);
+	pq->PQclear(r);
 	free(l);
 	free(pattern);
 	for (size_t i = 0; i < f->n_tags && i < LINK_TAGS_MAX; i++)
@@ -1462,6 +1497,7 @@ out:
 static int pg_clicks_write(void *impl, const struct click_row *rows, size_t n)
 {
 	struct pg *p = impl;
+	const struct pq_lib *pq = p->pq;
 	struct pconn *pc;
 	PGresult *r;
 	int status;
@@ -1479,8 +1515,8 @@ static int pg_clicks_write(void *impl, const struct click_row *rows, size_t n)
 		p_int(&a, c->bot_clicks);
 		p_int(&a, c->last_at);
 		r = run(p, pc, S_CLICK_LINK, &a, PGRES_COMMAND_OK, &status);
-		gone = r != NULL && strcmp(PQcmdTuples(r), "0") == 0;
-		PQclear(r);
+		gone = r != NULL && strcmp(pq->PQcmdTuples(r), "0") == 0;
+		pq->PQclear(r);
 		if (status != STORE_OK || gone)
 			continue; /* the link is gone: its clicks go with it */
 		a.n = 0;
@@ -1488,7 +1524,7 @@ static int pg_clicks_write(void *impl, const struct click_row *rows, size_t n)
 		p_int(&a, c->day);
 		p_int(&a, c->clicks);
 		p_int(&a, c->bot_clicks);
-		PQclear(run(p, pc, S_CLICK_DAILY, &a, PGRES_COMMAND_OK, &status));
+		pq->PQclear(run(p, pc, S_CLICK_DAILY, &a, PGRES_COMMAND_OK, &status));
 		if (status != STORE_OK || c->referrer == NULL || c->referrer[0] == '\0' || c->clicks == 0)
 			continue;
 		a.n = 0;
@@ -1496,7 +1532,7 @@ static int pg_clicks_write(void *impl, const struct click_row *rows, size_t n)
 		p_int(&a, c->day);
 		p_text(&a, c->referrer);
 		p_int(&a, c->clicks);
-		PQclear(run(p, pc, S_CLICK_REFERRER, &a, PGRES_COMMAND_OK, &status));
+		pq->PQclear(run(p, pc, S_CLICK_REFERRER, &a, PGRES_COMMAND_OK, &status));
 	}
 	if (pc == NULL)
 		return status;
@@ -1505,6 +1541,7 @@ static int pg_clicks_write(void *impl, const struct click_row *rows, size_t n)
 
 static int pg_link_daily(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n)
 {
+	const struct pq_lib *pq = ((const struct pg *)impl)->pq;
 	struct params a = {0};
 	PGresult *r;
 	int status;
@@ -1516,19 +1553,20 @@ static int pg_link_daily(void *impl, int64_t link_id, int64_t since, struct stor
 	r = read_stmt(impl, S_DAILY, &a, &status);
 	if (r == NULL)
 		return status;
-	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
-		out[*n].day = col_int(r, i, 0, 0);
-		out[*n].clicks = col_int(r, i, 1, 0);
-		out[*n].bot_clicks = col_int(r, i, 2, 0);
+	for (int i = 0; i < pq->PQntuples(r) && *n < max; i++) {
+		out[*n].day = col_int(pq, r, i, 0, 0);
+		out[*n].clicks = col_int(pq, r, i, 1, 0);
+		out[*n].bot_clicks = col_int(pq, r, i, 2, 0);
 		(*n)++;
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return STORE_OK;
 }
 
 static int pg_link_referrers(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
                              size_t *n)
 {
+	const struct pq_lib *pq = ((const struct pg *)impl)->pq;
 	struct params a = {0};
 	PGresult *r;
 	int status;
@@ -1540,12 +1578,12 @@ static int pg_link_referrers(void *impl, int64_t link_id, int64_t since, struct 
 	r = read_stmt(impl, S_REFERRERS, &a, &status);
 	if (r == NULL)
 		return status;
-	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
-		col_copy(r, i, 0, out[*n].host, sizeof(out[*n].host));
-		out[*n].clicks = col_int(r, i, 1, 0);
+	for (int i = 0; i < pq->PQntuples(r) && *n < max; i++) {
+		col_copy(pq, r, i, 0, out[*n].host, sizeof(out[*n].host));
+		out[*n].clicks = col_int(pq, r, i, 1, 0);
 		(*n)++;
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return STORE_OK;
 }
 
@@ -1567,15 +1605,15 @@ static int hex_digit(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
 }
 
-static void token_from_row(const PGresult *r, int row, struct store_token *t)
+static void token_from_row(const struct pq_lib *pq, const PGresult *r, int row, struct store_token *t)
 {
-	const char *hex = PQgetvalue(r, row, 3);
+	const char *hex = pq->PQgetvalue(r, row, 3);
 
-	col_copy(r, row, 0, t->name, sizeof(t->name));
-	t->role = col_int(r, row, 1, 0) == 1 ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN;
-	t->created_at = col_int(r, row, 2, 0);
-	t->id = col_int(r, row, 4, 0);
-	t->last_used_at = col_int(r, row, 5, LINK_NO_TIME);
+	col_copy(pq, r, row, 0, t->name, sizeof(t->name));
+	t->role = col_int(pq, r, row, 1, 0) == 1 ? STORE_ROLE_READ_ONLY : STORE_ROLE_ADMIN;
+	t->created_at = col_int(pq, r, row, 2, 0);
+	t->id = col_int(pq, r, row, 4, 0);
+	t->last_used_at = col_int(pq, r, row, 5, LINK_NO_TIME);
 	memset(t->hash, 0, sizeof(t->hash));
 	if (strlen(hex) == 2 * STORE_TOKEN_HASH_LEN) {
 		for (int i = 0; i < STORE_TOKEN_HASH_LEN; i++)
@@ -1586,6 +1624,7 @@ static void token_from_row(const PGresult *r, int row, struct store_token *t)
 static int pg_token_add(void *impl, const char *name, const unsigned char *hash, enum store_role role, int64_t now)
 {
 	struct pg *p = impl;
+	const struct pq_lib *pq = p->pq;
 	char hex[2 * STORE_TOKEN_HASH_LEN + 1];
 	struct params a = {0};
 	struct pconn *pc;
@@ -1598,12 +1637,13 @@ static int pg_token_add(void *impl, const char *name, const unsigned char *hash,
 	p_text(&a, hex);
 	p_int(&a, role == STORE_ROLE_READ_ONLY ? 1 : 0);
 	p_int(&a, now);
-	PQclear(run(p, pc, S_TOKEN_ADD, &a, PGRES_COMMAND_OK, &status));
+	pq->PQclear(run(p, pc, S_TOKEN_ADD, &a, PGRES_COMMAND_OK, &status));
 	return finish(p, pc, status);
 }
 
 static int pg_token_find(void *impl, const unsigned char *hash, struct store_token *out)
 {
+	const struct pq_lib *pq = ((const struct pg *)impl)->pq;
 	char hex[2 * STORE_TOKEN_HASH_LEN + 1];
 	struct params a = {0};
 	PGresult *r;
@@ -1614,16 +1654,17 @@ static int pg_token_find(void *impl, const unsigned char *hash, struct store_tok
 	r = read_stmt(impl, S_TOKEN_FIND, &a, &status);
 	if (r == NULL)
 		return status;
-	if (PQntuples(r) == 0)
+	if (pq->PQntuples(r) == 0)
 		status = STORE_NOT_FOUND;
 	else
-		token_from_row(r, 0, out);
-	PQclear(r);
+		token_from_row(pq, r, 0, out);
+	pq->PQclear(r);
 	return status;
 }
 
 static int pg_token_list(void *impl, store_token_fn fn, void *ctx)
 {
+	const struct pq_lib *pq = ((const struct pg *)impl)->pq;
 	struct store_token t;
 	PGresult *r;
 	int status;
@@ -1631,12 +1672,12 @@ static int pg_token_list(void *impl, store_token_fn fn, void *ctx)
 	r = read_stmt(impl, S_TOKEN_LIST, NULL, &status);
 	if (r == NULL)
 		return status;
-	for (int i = 0; i < PQntuples(r); i++) {
-		token_from_row(r, i, &t);
+	for (int i = 0; i < pq->PQntuples(r); i++) {
+		token_from_row(pq, r, i, &t);
 		if (fn(&t, ctx) != 0)
 			break;
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return STORE_OK;
 }
 
@@ -1651,6 +1692,7 @@ static int pg_token_revoke(void *impl, const char *name)
  * node waits, then sees it. */
 static int revoke_guarded(struct pg *p, const char *name, int64_t id, bool keep_an_admin)
 {
+	const struct pq_lib *pq = p->pq;
 	struct params a = {0};
 	struct pconn *pc;
 	PGresult *r;
@@ -1667,15 +1709,15 @@ static int revoke_guarded(struct pg *p, const char *name, int64_t id, bool keep_
 	r = status == STORE_OK
 	        ? run(p, pc, name != NULL ? S_TOKEN_REVOKE_NAME : S_TOKEN_REVOKE_ID, &a, PGRES_COMMAND_OK, &status)
 	        : NULL;
-	if (r != NULL && strcmp(PQcmdTuples(r), "0") == 0) {
+	if (r != NULL && strcmp(pq->PQcmdTuples(r), "0") == 0) {
 		/* Nothing deleted: the token is absent, or it is the last admin one. */
 		a.n = 1;
-		PQclear(r);
+		pq->PQclear(r);
 		r = run(p, pc, name != NULL ? S_TOKEN_NAME_EXISTS : S_TOKEN_EXISTS, &a, PGRES_TUPLES_OK, &status);
 		if (r != NULL)
-			status = PQntuples(r) > 0 ? STORE_CONFLICT : STORE_NOT_FOUND;
+			status = pq->PQntuples(r) > 0 ? STORE_CONFLICT : STORE_NOT_FOUND;
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return finish(p, pc, status);
 }
 
@@ -1692,6 +1734,7 @@ static int pg_token_revoke_name(void *impl, const char *name, bool keep_an_admin
 static int pg_token_uses_write(void *impl, const struct store_token_use *uses, size_t n)
 {
 	struct pg *p = impl;
+	const struct pq_lib *pq = p->pq;
 	struct pconn *pc;
 	int status;
 
@@ -1703,7 +1746,7 @@ static int pg_token_uses_write(void *impl, const struct store_token_use *uses, s
 		p_int(&a, uses[i].id);
 		p_int(&a, uses[i].at);
 		/* a token revoked since matches no row */
-		PQclear(run(p, pc, S_TOKEN_USED, &a, PGRES_COMMAND_OK, &status));
+		pq->PQclear(run(p, pc, S_TOKEN_USED, &a, PGRES_COMMAND_OK, &status));
 	}
 	if (pc == NULL)
 		return status;
@@ -1712,14 +1755,15 @@ static int pg_token_uses_write(void *impl, const struct store_token_use *uses, s
 
 static int pg_token_count(void *impl, int64_t *count)
 {
+	const struct pq_lib *pq = ((const struct pg *)impl)->pq;
 	PGresult *r;
 	int status;
 
 	r = read_stmt(impl, S_TOKEN_COUNT, NULL, &status);
 	if (r == NULL)
 		return status;
-	*count = col_int(r, 0, 0, 0);
-	PQclear(r);
+	*count = col_int(pq, r, 0, 0, 0);
+	pq->PQclear(r);
 	return STORE_OK;
 }
 
@@ -1730,7 +1774,7 @@ static int pg_token_count(void *impl, int64_t *count)
 
 /* The rows of one page of links (ordered by id) and of their history
  * (ordered by link id), merged: each link, then its rows. */
-static int dump_page(const PGresult *links, const PGresult *daily, const PGresult *refs,
+static int dump_page(const struct pq_lib *pq, const PGresult *links, const PGresult *daily, const PGresult *refs,
                      const struct store_dump_fns *fns, void *ctx)
 {
 	struct store_history_row h;
@@ -1739,22 +1783,22 @@ static int dump_page(const PGresult *links, const PGresult *daily, const PGresul
 
 	if (l == NULL)
 		return STORE_ERROR;
-	for (int i = 0; i < PQntuples(links) && status == STORE_OK; i++) {
-		link_from_row(links, i, l);
+	for (int i = 0; i < pq->PQntuples(links) && status == STORE_OK; i++) {
+		link_from_row(pq, links, i, l);
 		status = fns->link(l, ctx);
 		h.link_id = l->id;
 		h.host = NULL;
-		for (; status == STORE_OK && d < PQntuples(daily) && col_int(daily, d, 0, 0) == l->id; d++) {
-			h.day = col_int(daily, d, 1, 0);
-			h.clicks = col_int(daily, d, 2, 0);
-			h.bot_clicks = col_int(daily, d, 3, 0);
+		for (; status == STORE_OK && d < pq->PQntuples(daily) && col_int(pq, daily, d, 0, 0) == l->id; d++) {
+			h.day = col_int(pq, daily, d, 1, 0);
+			h.clicks = col_int(pq, daily, d, 2, 0);
+			h.bot_clicks = col_int(pq, daily, d, 3, 0);
 			status = fns->history(&h, ctx);
 		}
 		h.bot_clicks = 0;
-		for (; status == STORE_OK && f < PQntuples(refs) && col_int(refs, f, 0, 0) == l->id; f++) {
-			h.day = col_int(refs, f, 1, 0);
-			h.host = PQgetvalue(refs, f, 2);
-			h.clicks = col_int(refs, f, 3, 0);
+		for (; status == STORE_OK && f < pq->PQntuples(refs) && col_int(pq, refs, f, 0, 0) == l->id; f++) {
+			h.day = col_int(pq, refs, f, 1, 0);
+			h.host = pq->PQgetvalue(refs, f, 2);
+			h.clicks = col_int(pq, refs, f, 3, 0);
 			status = fns->history(&h, ctx);
 		}
 	}
@@ -1764,6 +1808,7 @@ static int dump_page(const PGresult *links, const PGresult *daily, const PGresul
 
 static int dump_links(struct pg *p, struct pconn *pc, const struct store_dump_fns *fns, void *ctx)
 {
+	const struct pq_lib *pq = p->pq;
 	PGresult *links, *daily = NULL, *refs = NULL;
 	int64_t after = 0, last;
 	struct params a;
@@ -1775,9 +1820,9 @@ static int dump_links(struct pg *p, struct pconn *pc, const struct store_dump_fn
 		p_int(&a, DUMP_PAGE);
 		if ((links = run(p, pc, S_LIST, &a, PGRES_TUPLES_OK, &status)) == NULL)
 			return status;
-		if (PQntuples(links) == 0)
+		if (pq->PQntuples(links) == 0)
 			break;
-		last = col_int(links, PQntuples(links) - 1, 0, 0);
+		last = col_int(pq, links, pq->PQntuples(links) - 1, 0, 0);
 		a.n = 0;
 		p_int(&a, after);
 		p_int(&a, last);
@@ -1785,36 +1830,37 @@ static int dump_links(struct pg *p, struct pconn *pc, const struct store_dump_fn
 		if (daily != NULL)
 			refs = run(p, pc, S_DUMP_REFERRERS, &a, PGRES_TUPLES_OK, &status);
 		if (refs != NULL)
-			status = dump_page(links, daily, refs, fns, ctx);
-		PQclear(links);
-		PQclear(daily);
-		PQclear(refs);
+			status = dump_page(pq, links, daily, refs, fns, ctx);
+		pq->PQclear(links);
+		pq->PQclear(daily);
+		pq->PQclear(refs);
 		daily = refs = NULL;
 		if (status != STORE_OK)
 			return status;
 		after = last;
 	}
-	PQclear(links);
+	pq->PQclear(links);
 	return status;
 }
 
 static int dump_tokens(struct pg *p, struct pconn *pc, const struct store_dump_fns *fns, void *ctx)
 {
+	const struct pq_lib *pq = p->pq;
 	struct store_token t;
 	int status;
 	PGresult *r = run(p, pc, S_TOKEN_LIST, NULL, PGRES_TUPLES_OK, &status);
 
-	for (int i = 0; r != NULL && i < PQntuples(r) && status == STORE_OK; i++) {
-		token_from_row(r, i, &t);
-		if (strlen(PQgetvalue(r, i, 3)) != 2 * STORE_TOKEN_HASH_LEN) {
+	for (int i = 0; r != NULL && i < pq->PQntuples(r) && status == STORE_OK; i++) {
+		token_from_row(pq, r, i, &t);
+		if (strlen(pq->PQgetvalue(r, i, 3)) != 2 * STORE_TOKEN_HASH_LEN) {
 			fprintf(stderr, "shortd: store: token '%s': its stored hash is %zu bytes, not %d\n", t.name,
-			        strlen(PQgetvalue(r, i, 3)) / 2, STORE_TOKEN_HASH_LEN);
+			        strlen(pq->PQgetvalue(r, i, 3)) / 2, STORE_TOKEN_HASH_LEN);
 			status = STORE_CORRUPT;
 		} else {
 			status = fns->token(&t, ctx);
 		}
 	}
-	PQclear(r);
+	pq->PQclear(r);
 	return status;
 }
 
@@ -1823,6 +1869,7 @@ static int dump_tokens(struct pg *p, struct pconn *pc, const struct store_dump_f
 static int pg_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
 {
 	struct pg *p = impl;
+	const struct pq_lib *pq = p->pq;
 	struct pconn *pc = pconn_get(p);
 	int status;
 
@@ -1834,8 +1881,8 @@ static int pg_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
 	status = dump_links(p, pc, fns, ctx);
 	if (status == STORE_OK)
 		status = dump_tokens(p, pc, fns, ctx);
-	if (!is_broken(pc))
-		PQclear(PQexec(pc->c, "ROLLBACK")); /* a read: nothing to keep */
+	if (!is_broken(p, pc))
+		pq->PQclear(pq->PQexec(pc->c, "ROLLBACK")); /* a read: nothing to keep */
 	return status;
 }
 
@@ -1855,6 +1902,7 @@ static int load_link(struct store_loader *ld, struct link *l)
 static int load_history(struct store_loader *ld, const struct store_history_row *h)
 {
 	struct pg_loader *pl = (struct pg_loader *)ld;
+	const struct pq_lib *pq = pl->p->pq;
 	struct params a = {0};
 	int status;
 
@@ -1867,13 +1915,15 @@ static int load_history(struct store_loader *ld, const struct store_history_row 
 		p_text(&a, h->host);
 		p_int(&a, h->clicks);
 	}
-	PQclear(run(pl->p, pl->pc, h->host == NULL ? S_LOAD_DAILY : S_LOAD_REFERRER, &a, PGRES_COMMAND_OK, &status));
+	pq->PQclear(
+	    run(pl->p, pl->pc, h->host == NULL ? S_LOAD_DAILY : S_LOAD_REFERRER, &a, PGRES_COMMAND_OK, &status));
 	return status;
 }
 
 static int load_token(struct store_loader *ld, const struct store_token *t)
 {
 	struct pg_loader *pl = (struct pg_loader *)ld;
+	const struct pq_lib *pq = pl->p->pq;
 	char hex[2 * STORE_TOKEN_HASH_LEN + 1];
 	struct params a = {0};
 	int status;
@@ -1884,7 +1934,7 @@ static int load_token(struct store_loader *ld, const struct store_token *t)
 	p_int(&a, t->role == STORE_ROLE_READ_ONLY ? 1 : 0);
 	p_int(&a, t->created_at);
 	p_opt(&a, t->last_used_at, LINK_NO_TIME);
-	PQclear(run(pl->p, pl->pc, S_LOAD_TOKEN, &a, PGRES_COMMAND_OK, &status));
+	pq->PQclear(run(pl->p, pl->pc, S_LOAD_TOKEN, &a, PGRES_COMMAND_OK, &status));
 	return status;
 }
 

@@ -4,8 +4,12 @@
  * every command that opens the database exit 1 with one line that names the
  * database without the URL's password, and create nothing: not a SQLite
  * file named like the URL. (Port 1 of 127.0.0.1 refuses at once.)
+ *
+ * libpq is loaded only for a PostgreSQL database: a daemon on SQLite has
+ * none of it (nor OpenSSL's and Kerberos's pages) in its memory.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,6 +85,41 @@ START_TEST(test_unreachable_postgres_url_in_the_flag_exits_1)
 }
 END_TEST
 
+/* Whether process pid has libpq mapped. */
+static bool maps_libpq(pid_t pid)
+{
+	char path[64], line[1024];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot read %s", path);
+	while (fgets(line, sizeof(line), f) != NULL)
+		found = found || strstr(line, "/libpq.so") != NULL;
+	fclose(f);
+	return found;
+}
+
+START_TEST(test_libpq_is_loaded_only_for_postgres)
+{
+	struct daemon d;
+	struct http_result r;
+	char url[128];
+
+	daemon_prepare(&d);
+	ck_assert_int_eq(daemon_start(&d, NULL, NULL), 0);
+	snprintf(url, sizeof(url), "%s/healthz", d.base);
+	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	http_result_free(&r);
+	ck_assert_msg(maps_libpq(d.pid) == harness_uses_pg(), "libpq %s on %s",
+	              maps_libpq(d.pid) ? "loaded" : "not loaded", harness_uses_pg() ? "PostgreSQL" : "SQLite");
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	daemon_cleanup(&d);
+}
+END_TEST
+
 Suite *db_url_suite(void)
 {
 	Suite *s = suite_create("db_url");
@@ -89,6 +128,7 @@ Suite *db_url_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_unreachable_postgres_url_in_the_variable_exits_1, 0, (int)(N_COMMANDS * N_URLS));
 	tcase_add_loop_test(tc, test_unreachable_postgres_url_in_the_flag_exits_1, 0, (int)N_COMMANDS);
+	tcase_add_test(tc, test_libpq_is_loaded_only_for_postgres);
 	suite_add_tcase(s, tc);
 	return s;
 }

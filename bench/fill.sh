@@ -1,0 +1,31 @@
+# Sourced by bench/run.sh and bench/peak_rss.sh: fill N makes, once,
+# $OUT/links-N.db (N links, made with $SHORTD init and sqlite3),
+# $OUT/uris-N.txt (their paths in random order) and $OUT/map-N.conf (an
+# nginx map of them); a second call with the same N keeps them.
+# Codes are 7 base62 digits of (i * 2654435761) mod 62^7: distinct (the
+# multiplier is prime to 62^7) and valid; the reserved admin* prefix is
+# skipped. Links are plain 302s to https://example.com/articles/i.
+fill() {
+	local n=$1 db=$OUT/links-$1.db
+	if [ -f "$db" ] && [ "$(sqlite3 "$db" 'SELECT count(*) FROM links')" = "$n" ] &&
+		[ -f "$OUT/uris-$n.txt" ] && [ -f "$OUT/map-$n.conf" ]; then
+		return
+	fi
+	rm -f "$db" "$db-wal" "$db-shm"
+	"$SHORTD" init --db "$db" 2>/dev/null # creates the schema
+	local digit='substr(a, x / %s %% 62 + 1, 1)' code=""
+	for p in 1 62 3844 238328 14776336 916132832 56800235584; do
+		code="$code${code:+ || }$(printf "$digit" $p)"
+	done
+	sqlite3 "$db" "
+		WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $n * 2),
+		k(i, x, a) AS (SELECT i, (i * 2654435761) % 3521614606208,
+			'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' FROM seq),
+		c(i, code) AS (SELECT i, $code FROM k)
+		INSERT INTO links (code, url, status, created_at, updated_at)
+		SELECT code, 'https://example.com/articles/' || i, 302, 1700000000, 1700000000
+		FROM c WHERE lower(substr(code, 1, 5)) <> 'admin' LIMIT $n;
+		PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+	sqlite3 "$db" "SELECT '/' || code FROM links ORDER BY random()" >"$OUT/uris-$n.txt"
+	sqlite3 "$db" "SELECT '    /' || code || ' ' || url || ';' FROM links" >"$OUT/map-$n.conf"
+}
