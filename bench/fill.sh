@@ -13,7 +13,7 @@ fill() {
 	fi
 	rm -f "$db" "$db-wal" "$db-shm"
 	"$SHORTD" init --db "$db" 2>/dev/null # creates the schema
-	local digit='substr(a, x / %s %% 62 + 1, 1)' code=""
+	local digit='substr(a, x / %s %% 62 + 1, 1)' code="" p
 	for p in 1 62 3844 238328 14776336 916132832 56800235584; do
 		code="$code${code:+ || }$(printf "$digit" $p)"
 	done

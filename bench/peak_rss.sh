@@ -7,18 +7,20 @@
 # $BUILD/shortd; P: $PREV when set, e.g. built from the commit before):
 # serve BIG links (bench/fill.sh makes them once), walk their codes in
 # random order over new connections (wrk: one thread, 64 connections,
-# `Connection: close`, DURATION seconds: about 200,000 distinct links on a
-# 2-core machine, enough to fill the link cache to its limit and SQLite's
+# `Connection: close`, DURATION seconds: 200,000-300,000 distinct links on
+# a 2-core machine, enough to fill the link cache to its limit and SQLite's
 # page caches), then read the daemon's VmHWM. The server runs on CPU 0 and
 # wrk on CPU 1: the figure is memory, not speed.
 #
 # Prints one row per binary and thread count: the median, least and most
-# peak RSS over the rounds in MB (10^6 bytes, as bench/RESULTS.md gives
-# them), and the median of the requests answered in a round.
+# peak RSS over the rounds in MiB (VmHWM / 1024, as bench/run.sh's RSS
+# column), and the median of the requests answered in a round.
 #
 # Knobs (environment): BIG=1000000 THREADS="1 2" ROUNDS=3 DURATION=14
 # BUILD=build PREV= (a shortd binary: adds row P)
 set -euo pipefail
+PREV=${PREV:-}
+[ -z "$PREV" ] || PREV=$(realpath "$PREV")
 cd "$(dirname "$0")/.."
 
 BIG=${BIG:-1000000}
@@ -26,7 +28,6 @@ THREADS=${THREADS:-1 2}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-14}
 BUILD=${BUILD:-build}
-PREV=${PREV:-}
 OUT=bench/out
 PORT=18680
 SERVER_PID=
@@ -73,6 +74,7 @@ walk() {
 		kill -0 "$SERVER_PID" 2>/dev/null || die "$bin did not start: $(cat "$work/serve.log")"
 		sleep 0.005
 	done
+	grep -q '^listening on' "$work/serve.log" || die "$bin did not start within 10 s"
 	URIS=$OUT/uris-$BIG.txt taskset -c 1 wrk -t1 -c64 -d"${DURATION}s" -H 'Connection: close' \
 		-s bench/uris.lua "http://127.0.0.1:$PORT" >"$work/wrk.out" 2>&1 || die "wrk failed: $(cat "$work/wrk.out")"
 	! grep -q 'Non-2xx' "$work/wrk.out" || die "answers other than 3xx: $(cat "$work/wrk.out")"
@@ -85,7 +87,7 @@ walk() {
 servers="A"
 [ -z "$PREV" ] || servers="A P"
 printf 'peak RSS, %s links, %s s of new connections a round, %s rounds\n' "$BIG" "$DURATION" "$ROUNDS"
-printf '%-7s %-6s %10s %10s %10s %10s\n' threads server 'median MB' 'least MB' 'most MB' requests
+printf '%-7s %-6s %10s %10s %10s %10s\n' threads server 'median MiB' 'least MiB' 'most MiB' requests
 for t in $THREADS; do
 	: >"$work/rows"
 	for r in $(seq 1 "$ROUNDS"); do
@@ -102,6 +104,6 @@ for t in $THREADS; do
 		echo "$kib" "$reqs" | awk -v t="$t" -v s="$s" '
 			function median(f, n) { return n % 2 ? $(f + (n + 1) / 2) : ($(f + n / 2) + $(f + n / 2 + 1)) / 2 }
 			{n = NF / 2; printf "%-7s %-6s %10.1f %10.1f %10.1f %10d\n",
-				t, s, median(0, n) / 1000, $1 / 1000, $n / 1000, median(n, n)}'
+				t, s, median(0, n) / 1024, $1 / 1024, $n / 1024, median(n, n)}'
 	done
 done

@@ -559,6 +559,7 @@ static int begin(struct pg *p, struct pconn **out)
 static int finish(struct pg *p, struct pconn *pc, int status)
 {
 	const struct pq_lib *pq = p->pq;
+
 	if (status == STORE_OK)
 		status = exec_simple(p, pc, "COMMIT");
 	if (status != STORE_OK && !is_broken(p, pc))
@@ -847,7 +848,6 @@ unlock:
 static void pg_close(void *impl)
 {
 	struct pg *p = impl;
-	const struct pq_lib *pq = p->pq;
 
 	if (p == NULL)
 		return;
@@ -860,7 +860,8 @@ static void pg_close(void *impl)
 		if (p->wake[i] >= 0)
 			close(p->wake[i]);
 	}
-	pq->PQfinish(p->listen_conn);
+	if (p->pq != NULL) /* NULL only when libpq could not be loaded */
+		p->pq->PQfinish(p->listen_conn);
 	thread_registry_free(p->conns);
 	free(p->url);
 	free(p);
@@ -884,8 +885,7 @@ static int pg_open(const char *url, bool create, void **impl, char *err, size_t 
 	p->pq = store_pg_lib(msg, sizeof(msg));
 	if (p->pq == NULL) {
 		snprintf(err, errlen, "%s: %s", p->name, msg);
-		free(p->url);
-		free(p);
+		pg_close(p);
 		return STORE_ERROR;
 	}
 	if (thread_registry_new(pconn_new, pconn_free, p, &p->conns) != 0 ||

@@ -27,8 +27,9 @@ int store_pg_lib_open(const char *soname, struct pq_lib *out, char *err, size_t 
 #define STORE_PG_LIB_FIND(name)                                                                                        \
 	sym = dlsym(handle, #name);                                                                                    \
 	if (sym == NULL) {                                                                                             \
-		snprintf(err, errlen, "%s has no function %s: not libpq, or a libpq older than shortd needs", soname,  \
-		         #name);                                                                                       \
+		snprintf(err, errlen,                                                                                  \
+		         "%s has no function %s: not libpq, or a libpq older than shortd needs (Debian's libpq5)",     \
+		         soname, #name);                                                                               \
 		dlclose(handle);                                                                                       \
 		return -1;                                                                                             \
 	}                                                                                                              \

@@ -6,13 +6,17 @@
  * file named like the URL. (Port 1 of 127.0.0.1 refuses at once.)
  *
  * libpq is loaded only for a PostgreSQL database: a daemon on SQLite has
- * none of it (nor OpenSSL's and Kerberos's pages) in its memory.
+ * none of it (nor OpenSSL's and Kerberos's pages) in its memory, and a
+ * libpq.so.5 that is not libpq refuses the database in one line.
  */
 #include <check.h>
+#include <dlfcn.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -85,6 +89,37 @@ START_TEST(test_unreachable_postgres_url_in_the_flag_exits_1)
 }
 END_TEST
 
+/* _i: a command. A libpq.so.5 that is not libpq (zlib under that name,
+ * first on the library path): the command exits 1 with one line that names
+ * the database and the library, and makes nothing. */
+START_TEST(test_a_library_that_is_not_libpq_is_refused)
+{
+	char dir[] = "/tmp/shortd-fakepq-XXXXXX", fake[64], out[4096], err[4096];
+	void *zlib_fn = dlsym(RTLD_DEFAULT, "zlibVersion"); /* libpng's zlib, in this process */
+	Dl_info info;
+	struct stat sb;
+	int status;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_msg(zlib_fn != NULL && dladdr(zlib_fn, &info) != 0, "zlib is not loaded");
+	snprintf(fake, sizeof(fake), "%s/libpq.so.5", dir);
+	ck_assert_int_eq(symlink(info.dli_fname, fake), 0);
+	ck_assert_int_eq(setenv("LD_LIBRARY_PATH", dir, 1), 0);
+	status = shortd_run(URL, out, sizeof(out), err, sizeof(err), commands[_i]);
+	unsetenv("LD_LIBRARY_PATH");
+	unlink(fake);
+	rmdir(dir);
+	ck_assert_msg(status == 1, "exit %d, expected 1 (stderr: %s)", status, err);
+	ck_assert_str_eq(out, "");
+	ck_assert_msg(strstr(err, "shortd: postgres://shortd@127.0.0.1:1/shortd: libpq.so.5 has no function PQclear: "
+	                          "not libpq") != NULL,
+	              "stderr: %s", err);
+	ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "not one line: %s", err);
+	ck_assert_msg(strstr(err, "s3cret-pw") == NULL, "the password is shown: %s", err);
+	ck_assert_int_eq(stat("postgres:", &sb), -1);
+}
+END_TEST
+
 /* Whether process pid has libpq mapped. */
 static bool maps_libpq(pid_t pid)
 {
@@ -129,6 +164,7 @@ Suite *db_url_suite(void)
 	tcase_add_loop_test(tc, test_unreachable_postgres_url_in_the_variable_exits_1, 0, (int)(N_COMMANDS * N_URLS));
 	tcase_add_loop_test(tc, test_unreachable_postgres_url_in_the_flag_exits_1, 0, (int)N_COMMANDS);
 	tcase_add_test(tc, test_libpq_is_loaded_only_for_postgres);
+	tcase_add_loop_test(tc, test_a_library_that_is_not_libpq_is_refused, 0, (int)N_COMMANDS);
 	suite_add_tcase(s, tc);
 	return s;
 }
