@@ -56,7 +56,16 @@ struct agg_entry {
 	int64_t clicks;
 	int64_t bots;
 	int64_t last_at;
-	char ref[CLICKS_REFERRER_MAX + 1];
+	uint32_t host; /* the referrer: 0 for none, else host[host - 1] of the agg */
+};
+
+/* The referrer hosts of a batch, each kept once: most clicks share a few,
+ * so the aggregate's entries hold an index, not the text. */
+struct hosts {
+	char (*name)[CLICKS_REFERRER_MAX + 1];
+	uint32_t *slot; /* open addressing over 1 + index into name; 0: empty */
+	size_t n;
+	size_t cap; /* slots, a power of two, or 0; name has room for cap / 2 */
 };
 
 struct agg {
@@ -64,6 +73,7 @@ struct agg {
 	size_t cap; /* a power of two, or 0 */
 	size_t n;
 	uint64_t clicks; /* the events added since the last clear */
+	struct hosts hosts;
 };
 
 struct limit_entry {
@@ -111,12 +121,75 @@ static uint64_t mix(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-static uint64_t agg_hash(int64_t id, int64_t day, const char *ref)
+static uint64_t agg_hash(int64_t id, int64_t day, uint32_t host)
 {
-	uint64_t h = mix((uint64_t)id * 31 + (uint64_t)day);
-	for (; *ref != '\0'; ref++)
-		h = (h ^ (unsigned char)*ref) * 0x100000001b3ULL;
+	return mix(((uint64_t)id * 31 + (uint64_t)day) * 31 + host);
+}
+
+static uint64_t host_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
 	return mix(h);
+}
+
+static int hosts_grow(struct hosts *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	uint32_t *slot = calloc(cap, sizeof(*slot));
+	char(*name)[CLICKS_REFERRER_MAX + 1] = realloc(t->name, cap / 2 * sizeof(*name));
+
+	if (slot == NULL || name == NULL) {
+		free(slot);
+		if (name != NULL)
+			t->name = name;
+		return -1;
+	}
+	t->name = name;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = host_hash(name[i]) & (cap - 1);
+		while (slot[j] != 0)
+			j = (j + 1) & (cap - 1);
+		slot[j] = (uint32_t)i + 1;
+	}
+	free(t->slot);
+	t->slot = slot;
+	t->cap = cap;
+	return 0;
+}
+
+/* The index of name in t, added when new (0 for the empty name); -1 only
+ * when memory runs out. */
+static int64_t hosts_find(struct hosts *t, const char *name)
+{
+	size_t j;
+
+	if (name[0] == '\0')
+		return 0;
+	if ((t->n + 1) * 2 > t->cap && hosts_grow(t) != 0)
+		return -1;
+	j = host_hash(name) & (t->cap - 1);
+	for (; t->slot[j] != 0; j = (j + 1) & (t->cap - 1)) {
+		if (strcmp(t->name[t->slot[j] - 1], name) == 0)
+			return t->slot[j];
+	}
+	snprintf(t->name[t->n], sizeof(t->name[t->n]), "%s", name);
+	t->slot[j] = (uint32_t)++t->n;
+	return t->slot[j];
+}
+
+static void hosts_clear(struct hosts *t)
+{
+	if (t->cap > 4096) { /* let a burst's memory go */
+		free(t->slot);
+		free(t->name);
+		*t = (struct hosts){0};
+	} else if (t->cap > 0) {
+		memset(t->slot, 0, t->cap * sizeof(*t->slot));
+		t->n = 0;
+	}
 }
 
 static int agg_grow(struct agg *a)
@@ -130,7 +203,7 @@ static int agg_grow(struct agg *a)
 		struct agg_entry *e = &a->slot[i];
 		if (e->link_id == 0)
 			continue;
-		size_t j = agg_hash(e->link_id, e->day, e->ref) & (cap - 1);
+		size_t j = agg_hash(e->link_id, e->day, e->host) & (cap - 1);
 		while (slot[j].link_id != 0)
 			j = (j + 1) & (cap - 1);
 		slot[j] = *e;
@@ -145,19 +218,20 @@ static int agg_grow(struct agg *a)
 static int agg_add(struct agg *a, const struct event *ev)
 {
 	int64_t day = ev->at >= 0 ? rfc3339_day_of(ev->at) : 0; /* a clock before 1970: day 0 */
+	int64_t host = hosts_find(&a->hosts, ev->ref);
 	size_t j;
 
-	if ((a->n + 1) * 2 > a->cap && agg_grow(a) != 0)
+	if (host < 0 || ((a->n + 1) * 2 > a->cap && agg_grow(a) != 0))
 		return -1;
-	j = agg_hash(ev->link_id, day, ev->ref) & (a->cap - 1);
+	j = agg_hash(ev->link_id, day, (uint32_t)host) & (a->cap - 1);
 	while (a->slot[j].link_id != 0 &&
-	       !(a->slot[j].link_id == ev->link_id && a->slot[j].day == day && strcmp(a->slot[j].ref, ev->ref) == 0))
+	       !(a->slot[j].link_id == ev->link_id && a->slot[j].day == day && a->slot[j].host == (uint32_t)host))
 		j = (j + 1) & (a->cap - 1);
 	struct agg_entry *e = &a->slot[j];
 	if (e->link_id == 0) {
 		e->link_id = ev->link_id;
 		e->day = day;
-		memcpy(e->ref, ev->ref, sizeof(e->ref));
+		e->host = (uint32_t)host;
 		a->n++;
 	}
 	if (ev->bot)
@@ -181,6 +255,7 @@ static void agg_clear(struct agg *a)
 	}
 	a->n = 0;
 	a->clicks = 0;
+	hosts_clear(&a->hosts);
 }
 
 struct drain_walk {
@@ -262,7 +337,8 @@ static int write_pending(struct clicks *c)
 		const struct agg_entry *e = &c->agg.slot[i];
 		if (e->link_id == 0)
 			continue;
-		rows[n] = (struct click_row){e->link_id, e->day, e->last_at, e->clicks, e->bots, e->ref};
+		rows[n] = (struct click_row){e->link_id, e->day,  e->last_at,
+		                             e->clicks,  e->bots, e->host != 0 ? c->agg.hosts.name[e->host - 1] : ""};
 		total += (uint64_t)(e->clicks + e->bots);
 		n++;
 	}
@@ -479,6 +555,8 @@ int clicks_stop(struct clicks *c)
 
 	thread_registry_free(c->rings);
 	free(c->agg.slot);
+	free(c->agg.hosts.slot);
+	free(c->agg.hosts.name);
 	free(c->tokens.use);
 	pthread_mutex_destroy(&c->tokens.lock);
 	for (int i = 0; i < SHARDS; i++) {

@@ -181,6 +181,36 @@ START_TEST(test_referrer_cut_to_max)
 }
 END_TEST
 
+/* A batch keeps each referrer host once: 5,000 distinct hosts (past the
+ * size at which the host table is let go after a write) on one link, each
+ * clicked twice, are written as 5,000 rows of 2, and so is a second such
+ * batch after the first was cleared. */
+START_TEST(test_many_referrer_hosts_in_one_batch)
+{
+	static struct store_referrer r[5001];
+	char host[32];
+	struct link a;
+	size_t n;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	for (int round = 0; round < 2; round++) {
+		for (int twice = 0; twice < 2; twice++) {
+			for (int i = 0; i < 5000; i++) {
+				snprintf(host, sizeof(host), "h%d.example", i);
+				clicks_record(ck, a.id, DAY0 + round * 86400, false, host);
+			}
+		}
+		ck_assert_int_eq(clicks_flush(ck), 0);
+		ck_assert_int_eq(store_link_referrers(st, a.id, DAY0 / 86400 + round, r, 5001, &n), STORE_OK);
+		ck_assert_uint_eq(n, 5000);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_int_eq(r[i].clicks, 2);
+	}
+	ck_assert_int_eq(lookup("a").clicks, 20000);
+}
+END_TEST
+
 START_TEST(test_clicks_of_deleted_link_dropped)
 {
 	struct link a, b;
@@ -736,6 +766,7 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_record_then_pending_is_exact);
 	tcase_add_test(tc, test_flush_writes_totals_daily_referrers);
 	tcase_add_test(tc, test_referrer_cut_to_max);
+	tcase_add_test(tc, test_many_referrer_hosts_in_one_batch);
 	tcase_add_test(tc, test_clicks_of_deleted_link_dropped);
 	tcase_add_test(tc, test_full_ring_never_drops);
 	tcase_add_test(tc, test_stop_writes_everything);
