@@ -8,34 +8,45 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "store_pg_lib.h"
 
+/* Each function of struct pq_lib: its name, and where its pointer goes. */
+static const struct {
+	const char *name;
+	size_t offset;
+} functions[] = {
+#define STORE_PG_LIB_ENTRY(name) {#name, offsetof(struct pq_lib, name)},
+    STORE_PG_LIB_FUNCTIONS(STORE_PG_LIB_ENTRY)
+#undef STORE_PG_LIB_ENTRY
+};
+
 int store_pg_lib_open(const char *soname, struct pq_lib *out, char *err, size_t errlen)
 {
 	struct pq_lib lib;
 	void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	void *sym;
 
 	if (handle == NULL) {
 		snprintf(err, errlen, "cannot load %s, which the PostgreSQL backend needs (Debian's libpq5): %s",
 		         soname, dlerror());
 		return -1;
 	}
-#define STORE_PG_LIB_FIND(name)                                                                                        \
-	sym = dlsym(handle, #name);                                                                                    \
-	if (sym == NULL) {                                                                                             \
-		snprintf(err, errlen,                                                                                  \
-		         "%s has no function %s: not libpq, or a libpq older than shortd needs (Debian's libpq5)",     \
-		         soname, #name);                                                                               \
-		dlclose(handle);                                                                                       \
-		return -1;                                                                                             \
-	}                                                                                                              \
-	memcpy(&lib.name, &sym, sizeof(sym));
-	STORE_PG_LIB_FUNCTIONS(STORE_PG_LIB_FIND)
-#undef STORE_PG_LIB_FIND
+	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+		void *sym = dlsym(handle, functions[i].name);
+
+		if (sym == NULL) {
+			snprintf(
+			    err, errlen,
+			    "%s has no function %s: not libpq, or a libpq older than shortd needs (Debian's libpq5)",
+			    soname, functions[i].name);
+			dlclose(handle);
+			return -1;
+		}
+		memcpy((char *)&lib + functions[i].offset, &sym, sizeof(sym));
+	}
 	*out = lib;
 	return 0;
 }
