@@ -56,7 +56,7 @@ struct agg_entry {
 	int64_t clicks;
 	int64_t bots;
 	int64_t last_at;
-	uint32_t host; /* the referrer: 0 for none, else host[host - 1] of the agg */
+	uint32_t host; /* the referrer: 0 for none, else the agg's hosts.name[host - 1] */
 };
 
 /* The referrer hosts of a batch, each kept once: most clicks share a few,
@@ -123,7 +123,7 @@ static uint64_t mix(uint64_t x)
 
 static uint64_t agg_hash(int64_t id, int64_t day, uint32_t host)
 {
-	return mix(((uint64_t)id * 31 + (uint64_t)day) * 31 + host);
+	return mix(mix(mix((uint64_t)id) ^ (uint64_t)day) ^ host);
 }
 
 static uint64_t host_hash(const char *name)
@@ -160,24 +160,28 @@ static int hosts_grow(struct hosts *t)
 	return 0;
 }
 
-/* The index of name in t, added when new (0 for the empty name); -1 only
- * when memory runs out. */
-static int64_t hosts_find(struct hosts *t, const char *name)
+/* Sets *index to name's in t, adding it when new (0 for the empty name);
+ * 0, or -1 only when memory runs out. */
+static int hosts_find(struct hosts *t, const char *name, uint32_t *index)
 {
 	size_t j;
 
+	*index = 0;
 	if (name[0] == '\0')
 		return 0;
 	if ((t->n + 1) * 2 > t->cap && hosts_grow(t) != 0)
 		return -1;
 	j = host_hash(name) & (t->cap - 1);
 	for (; t->slot[j] != 0; j = (j + 1) & (t->cap - 1)) {
-		if (strcmp(t->name[t->slot[j] - 1], name) == 0)
-			return t->slot[j];
+		if (strcmp(t->name[t->slot[j] - 1], name) == 0) {
+			*index = t->slot[j];
+			return 0;
+		}
 	}
 	snprintf(t->name[t->n], sizeof(t->name[t->n]), "%s", name);
 	t->slot[j] = (uint32_t)++t->n;
-	return t->slot[j];
+	*index = t->slot[j];
+	return 0;
 }
 
 static void hosts_clear(struct hosts *t)
@@ -218,20 +222,20 @@ static int agg_grow(struct agg *a)
 static int agg_add(struct agg *a, const struct event *ev)
 {
 	int64_t day = ev->at >= 0 ? rfc3339_day_of(ev->at) : 0; /* a clock before 1970: day 0 */
-	int64_t host = hosts_find(&a->hosts, ev->ref);
+	uint32_t host;
 	size_t j;
 
-	if (host < 0 || ((a->n + 1) * 2 > a->cap && agg_grow(a) != 0))
+	if (hosts_find(&a->hosts, ev->ref, &host) != 0 || ((a->n + 1) * 2 > a->cap && agg_grow(a) != 0))
 		return -1;
-	j = agg_hash(ev->link_id, day, (uint32_t)host) & (a->cap - 1);
+	j = agg_hash(ev->link_id, day, host) & (a->cap - 1);
 	while (a->slot[j].link_id != 0 &&
-	       !(a->slot[j].link_id == ev->link_id && a->slot[j].day == day && a->slot[j].host == (uint32_t)host))
+	       !(a->slot[j].link_id == ev->link_id && a->slot[j].day == day && a->slot[j].host == host))
 		j = (j + 1) & (a->cap - 1);
 	struct agg_entry *e = &a->slot[j];
 	if (e->link_id == 0) {
 		e->link_id = ev->link_id;
 		e->day = day;
-		e->host = (uint32_t)host;
+		e->host = host;
 		a->n++;
 	}
 	if (ev->bot)

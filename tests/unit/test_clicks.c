@@ -350,13 +350,15 @@ static int limit_pages_ext(sqlite3 *db, char **msg, const struct sqlite3_api_rou
 	return SQLITE_OK;
 }
 
-/* A flush the store refuses (database full) keeps every click; the next
- * flush after room is made writes them all, once. */
+/* A flush the store refuses (database full) keeps every click; clicks of
+ * as many new referrer hosts come before the next flush (the batch's host
+ * table grows and moves), and that flush, after room is made, writes them
+ * all, once, each under its own host. */
 START_TEST(test_failed_flush_keeps_clicks)
 {
+	static struct store_referrer r[6001];
 	struct link a;
 	struct clicks_stats stats;
-	struct store_referrer r[1];
 	char host[CLICKS_REFERRER_MAX + 1], err[256];
 	size_t n;
 
@@ -377,16 +379,27 @@ START_TEST(test_failed_flush_keeps_clicks)
 	ck_assert_uint_eq(stats.flushed, 0);
 	assert_pending(a.id, 3000, 0, DAY0);
 	ck_assert_int_eq(lookup("a").clicks, 0);
+	for (int i = 3000; i < 6000; i++) {
+		snprintf(host, sizeof(host), "%04d-%0*d.example", i, CLICKS_REFERRER_MAX - 13, 0);
+		clicks_record(ck, a.id, DAY0, false, host);
+	}
 
 	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(clicks_flush(ck), 0);
 	assert_pending(a.id, 0, 0, LINK_NO_TIME);
-	ck_assert_int_eq(lookup("a").clicks, 3000);
-	ck_assert_int_eq(store_link_referrers(st, a.id, 0, r, 1, &n), STORE_OK);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(r[0].clicks, 1);
+	ck_assert_int_eq(lookup("a").clicks, 6000);
+	ck_assert_int_eq(store_link_referrers(st, a.id, 0, r, 6001, &n), STORE_OK);
+	ck_assert_uint_eq(n, 6000);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(r[i].clicks, 1);
+		ck_assert_uint_eq(strlen(r[i].host), CLICKS_REFERRER_MAX);
+		ck_assert_msg(strncmp(r[i].host + 4, "-000", 4) == 0, "host %zu: %s", i, r[i].host);
+	}
+	/* sorted by host among equal counts: the first and the last written */
+	ck_assert_int_eq(strncmp(r[0].host, "0000-", 5), 0);
+	ck_assert_int_eq(strncmp(r[n - 1].host, "5999-", 5), 0);
 	clicks_get_stats(ck, &stats);
-	ck_assert_uint_eq(stats.flushed, 3000);
+	ck_assert_uint_eq(stats.flushed, 6000);
 	ck_assert_uint_eq(stats.batches, 1);
 }
 END_TEST
