@@ -294,10 +294,10 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # answer other than the documented ones, or an acknowledged link or click
 # missing afterwards fails it. TORTURE_MAX bounds N for each unit test (a
 # test makes up to some 670,000 allocations; 0: no bound); the daemon's N
-# always goes to the end. torture-ci is .ci/run's bounded subset (under 4
-# minutes once built, on a shared 2-core machine): N up to 2 for the unit tests, every 20th of the daemon's
-# start-up allocations and every 4th of its requests', each of its storage
-# calls.
+# always goes to the end. torture-ci is .ci/run's bounded subset (about 4
+# minutes once built, on a shared 2-core machine): N up to 2 for the unit
+# tests, every 40th of the daemon's start-up allocations and every 8th of
+# its requests', each of its storage calls.
 TORTURE_BUILD := build/torture
 TORTURE_MAX   ?= 100
 TORTURE_SYMS  := $(foreach f,malloc calloc realloc strdup aligned_alloc,--redefine-sym $(f)=torture_$(f))
@@ -311,7 +311,7 @@ torture: deps
 
 torture-ci: deps
 	$(TORTURE_MAKE) $(TORTURE_BUILD)/shortd $(TORTURE_BUILD)/unit_tests
-	python3 tests/torture/run.py --build $(TORTURE_BUILD) --max 2 --startup-stride 20 --stride 4
+	python3 tests/torture/run.py --build $(TORTURE_BUILD) --max 2 --startup-stride 40 --stride 8
 
 # run: serve's own defaults, so SHORTD_LISTEN, SHORTD_DB and the other
 # SHORTD_* variables apply (127.0.0.1:8080 and ./shortd.db without them).
