@@ -294,8 +294,9 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # answer other than the documented ones, or an acknowledged link or click
 # missing afterwards fails it. TORTURE_MAX bounds N for each unit test (a
 # test makes up to some 670,000 allocations; 0: no bound); the daemon's N
-# always goes to the end. torture-ci is .ci/run's bounded subset (about 4
-# minutes once built, on a shared 2-core machine): N up to 2 for the unit
+# always goes to the end. run.py runs one N per CPU at a time. torture-ci is
+# .ci/run's bounded subset (about 4 minutes once built, on a shared 2-core
+# machine): N up to 2 for the unit
 # tests, every 40th of the daemon's start-up allocations and every 8th of
 # its requests', each of its storage calls.
 TORTURE_BUILD := build/torture

@@ -34,9 +34,14 @@ each run. --first N starts at N (with
 --max N or --daemon-max N: that one run; SHORTD_TORTURE_TRACE=1 shows where
 the failed call was made).
 
+--jobs J runs J of the N at a time (default: one per CPU), each in a
+directory of its own; they are reported in order of N.
+
 Exit status 1 when any run is a defect; each is printed with its output.
 """
 import argparse
+import concurrent.futures
+import itertools
 import json
 import os
 import re
@@ -77,9 +82,8 @@ def run_unit(binary, kind, n, suites, tmp):
     """One run of the unit tests with the Nth call of KIND failed: the
     defects seen (Check's errors, which are crashes, hangs, leaks and
     sanitizer reports; never its failures) and whether any test reached N."""
-    logpath = os.path.join(tmp, "unit.log")
-    if os.path.exists(logpath):
-        os.unlink(logpath)
+    work = tempfile.mkdtemp(dir=tmp)
+    logpath = os.path.join(work, "unit.log")
     env = dict(os.environ, **SAN_ENV)
     env.update({"CK_FORK": "yes", "CK_DEFAULT_TIMEOUT": "20", "SHORTD_TORTURE_LOG": logpath,
                 "SHORTD_TORTURE_" + kind.upper(): str(n), "CK_VERBOSITY": "normal"})
@@ -88,7 +92,7 @@ def run_unit(binary, kind, n, suites, tmp):
         if suite is not None:
             env["CK_RUN_SUITE"] = suite
         p = subprocess.run([binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, errors="replace", cwd=tmp)
+                           text=True, errors="replace", cwd=work)
         errors = [l for l in p.stdout.splitlines() if re.search(r":E:", l)]
         if errors:
             defects.append("%s N=%d%s:\n%s" % (kind, n, " suite " + suite if suite else "",
@@ -97,15 +101,28 @@ def run_unit(binary, kind, n, suites, tmp):
             defects.append("%s N=%d: runner exit %d\n%s" % (kind, n, p.returncode, p.stdout[-6000:]))
     lines = log_lines(logpath)
     reached = any(x[2] for x in lines)
+    subprocess.run(["rm", "-rf", work])
     return defects, reached, lines
 
 
-def unit_phase(build, kind, maximum, suites, tmp, first=1):
+def waves(numbers, jobs, run):
+    """RUN(n) for each n of NUMBERS, JOBS at a time, yielding (n, result) in
+    order; the caller stops taking them at the first n past the end."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        it = iter(numbers)
+        while True:
+            wave = [n for _, n in zip(range(jobs), it)]
+            if not wave:
+                return
+            for n, fut in [(n, pool.submit(run, n)) for n in wave]:
+                yield n, fut.result()
+
+
+def unit_phase(build, kind, maximum, suites, tmp, first=1, jobs=1):
     binary = os.path.abspath(os.path.join(build, "unit_tests"))
     defects, runs, n = [], 0, first - 1
-    while maximum == 0 or n < maximum:
-        n += 1
-        d, reached, _ = run_unit(binary, kind, n, suites, tmp)
+    numbers = itertools.count(first) if maximum == 0 else range(first, maximum + 1)
+    for n, (d, reached, _) in waves(numbers, jobs, lambda n: run_unit(binary, kind, n, suites, tmp)):
         runs += 1
         defects += d
         for x in d:
@@ -327,18 +344,16 @@ def startup_count(binary, kind, tmp):
     return (lines[-1][0] if kind == "alloc" else lines[-1][1]) if lines else 0
 
 
-def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1, stride=1):
+def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1, stride=1, jobs=1):
     binary = os.path.abspath(os.path.join(build, "shortd"))
     defects, n, runs = [], first - 1, 0
     # With a stride, start-up is sampled (every stride-th N) up to a margin
     # before the first request; each N from there on is run.
     sampled_below = startup_count(binary, kind, tmp) - 100 if startup_stride > 1 else 0
-    while maximum == 0 or n < maximum:
-        n += 1
-        if n % (startup_stride if n < sampled_below else stride) != 0:
-            continue
+    numbers = itertools.count(first) if maximum == 0 else range(first, maximum + 1)
+    numbers = (n for n in numbers if n % (startup_stride if n < sampled_below else stride) == 0)
+    for n, (problems, injected) in waves(numbers, jobs, lambda n: daemon_run(binary, kind, n, tmp)):
         runs += 1
-        problems, injected = daemon_run(binary, kind, n, tmp)
         if problems:
             msg = "daemon-%s N=%d:\n%s" % (kind, n, "\n".join(problems))
             print("torture: DEFECT " + msg, flush=True)
@@ -368,6 +383,8 @@ def main():
     ap.add_argument("--stride", type=int, default=1,
                     help="run only every Nth of the daemon's allocations past start-up")
     ap.add_argument("--first", type=int, default=1, help="the first N (to rerun one failure)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="runs at a time (default: one per CPU)")
     ap.add_argument("--phases", default="unit-alloc,unit-io,daemon-alloc,daemon-io")
     ap.add_argument("--unit-suites", type=lambda v: v.split(","), default=None,
                     help="unit-alloc: only these suites, comma-separated (default: all)")
@@ -377,15 +394,16 @@ def main():
     start = time.monotonic()
     for phase in args.phases.split(","):
         if phase == "unit-alloc":
-            defects += unit_phase(args.build, "alloc", args.max, args.unit_suites, tmp, args.first)[0]
+            defects += unit_phase(args.build, "alloc", args.max, args.unit_suites, tmp, args.first, args.jobs)[0]
         elif phase == "unit-io":
-            defects += unit_phase(args.build, "io", args.max, ["store", "clicks", "link_admin"], tmp, args.first)[0]
+            defects += unit_phase(args.build, "io", args.max, ["store", "clicks", "link_admin"], tmp, args.first,
+                                  args.jobs)[0]
         elif phase == "daemon-alloc":
             defects += daemon_phase(args.build, "alloc", args.daemon_max, tmp, args.first,
-                                    args.startup_stride, args.stride)[0]
+                                    args.startup_stride, args.stride, args.jobs)[0]
         elif phase == "daemon-io":
             # Some 130 calls in all: each one is run, whatever the strides.
-            defects += daemon_phase(args.build, "io", args.daemon_max, tmp, args.first)[0]
+            defects += daemon_phase(args.build, "io", args.daemon_max, tmp, args.first, jobs=args.jobs)[0]
         else:
             sys.exit("torture: unknown phase " + phase)
     subprocess.run(["rm", "-rf", tmp])
