@@ -1,0 +1,77 @@
+#!/bin/bash
+# The click writer's SQL under callgrind, by hand only (never part of make
+# check): instructions per written row for each way of writing a batch of
+# clicks that bench/click_sql.c knows, beside the way src/store_sqlite.c
+# writes it ("current"). callgrind counts instructions, not seconds, so the
+# figures are the same on a busy machine; the pages the batches write to
+# the -wal (system time, which callgrind does not count) are printed beside
+# them.
+#
+# Each variant starts from its own copy of the benchmark's N links
+# (bench/fill.sh), every link given a clicks_daily row for DAY first, as a
+# daemon that has served the walk before has; BATCHES batches of ROWS
+# random clicks (CLICKS_BATCH_ROWS in src/clicks.c is 16,000), sorted, one
+# transaction each.
+#
+# Knobs (environment): N=100000 BATCHES=3 ROWS=16000
+# VARIANTS="current totals first" BUILD=build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-100000}
+BATCHES=${BATCHES:-3}
+ROWS=${ROWS:-16000}
+VARIANTS=${VARIANTS:-current totals first}
+BUILD=${BUILD:-build}
+OUT=bench/out
+DAY=20000
+
+die() { echo "click_sql: $*" >&2; exit 1; }
+for tool in valgrind sqlite3 cc; do
+	command -v $tool >/dev/null || die "$tool is missing (apt-get install valgrind sqlite3 gcc)"
+done
+make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
+SHORTD=$(pwd)/$BUILD/shortd
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+. bench/fill.sh
+fill "$N"
+work=$(mktemp -d "${TMPDIR:-/tmp}/shortd-click-sql-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cc -std=c11 -O2 -Wall -Wextra -Werror -o "$work/click_sql" bench/click_sql.c -lsqlite3
+
+# The benchmark's links, each clicked once already (so that a click does
+# not grow its row), with a clicks_daily row for DAY, and the narrow totals
+# table the "totals" variant writes.
+sqlite3 "$OUT/links-$N.db" ".backup '$work/base.db'"
+sqlite3 "$work/base.db" "
+	UPDATE links SET clicks = 1, bot_clicks = 0, last_click_at = 1700000000;
+	DELETE FROM clicks_daily; DELETE FROM referrers_daily;
+	INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) SELECT id, $DAY, 1, 0 FROM links;
+	CREATE TABLE link_clicks (id INTEGER PRIMARY KEY, clicks INTEGER NOT NULL DEFAULT 0,
+		bot_clicks INTEGER NOT NULL DEFAULT 0, last_click_at INTEGER);
+	INSERT INTO link_clicks SELECT id, clicks, bot_clicks, last_click_at FROM links;
+	PRAGMA journal_mode = WAL; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+
+# instructions VARIANT: "instructions rows pages" for one run
+instructions() {
+	local db=$work/$1.db
+	cp "$work/base.db" "$db"
+	rm -f "$db-wal" "$db-shm"
+	valgrind --tool=callgrind --callgrind-out-file="$work/cg.$1" "$work/click_sql" "$db" "$1" \
+		"$BATCHES" "$ROWS" "$N" "$DAY" >"$work/out.$1" 2>"$work/err.$1" ||
+		die "$1: $(tail -n 3 "$work/err.$1")"
+	echo "$(awk '/^summary:/ {print $2}' "$work/cg.$1") $(awk '{print $2, $4}' "$work/out.$1")"
+}
+
+read -r base_ir _ _ < <(instructions none)
+echo "click_sql: $N links, $BATCHES batches of $ROWS random clicks (callgrind; the loop's own $base_ir instructions taken off)"
+printf '%-10s %10s %14s %10s %12s\n' variant rows "instr/row" "vs current" "-wal pages"
+cur=
+for v in $VARIANTS; do
+	read -r ir rows pages < <(instructions "$v")
+	per=$(((ir - base_ir) / rows))
+	[ -n "$cur" ] || [ "$v" != current ] || cur=$per
+	printf '%-10s %10s %14s %10s %12s\n' "$v" "$rows" "$per" \
+		"$([ -n "$cur" ] && awk -v a="$per" -v b="$cur" 'BEGIN {printf "%.2f", a / b}' || echo -)" "$pages"
+done
