@@ -14,7 +14,9 @@
 # transaction each.
 #
 # Knobs (environment): N=100000 BATCHES=3 ROWS=16000
-# VARIANTS="current totals first" BUILD=build
+# VARIANTS="current totals first" BUILD=build NEWDAY=0 (1: the clicks are
+# of the next day, which no link has a clicks_daily row for yet: each
+# link's first click of a day)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,7 @@ ROWS=${ROWS:-16000}
 VARIANTS=${VARIANTS:-current totals first}
 BUILD=${BUILD:-build}
 OUT=bench/out
+NEWDAY=${NEWDAY:-0}
 DAY=20000
 
 die() { echo "click_sql: $*" >&2; exit 1; }
@@ -59,13 +62,14 @@ instructions() {
 	cp "$work/base.db" "$db"
 	rm -f "$db-wal" "$db-shm"
 	valgrind --tool=callgrind --callgrind-out-file="$work/cg.$1" "$work/click_sql" "$db" "$1" \
-		"$BATCHES" "$ROWS" "$N" "$DAY" >"$work/out.$1" 2>"$work/err.$1" ||
+		"$BATCHES" "$ROWS" "$N" $((DAY + NEWDAY)) >"$work/out.$1" 2>"$work/err.$1" ||
 		die "$1: $(tail -n 3 "$work/err.$1")"
 	echo "$(awk '/^summary:/ {print $2}' "$work/cg.$1") $(awk '{print $2, $4}' "$work/out.$1")"
 }
 
 read -r base_ir _ _ < <(instructions none)
-echo "click_sql: $N links, $BATCHES batches of $ROWS random clicks (callgrind; the loop's own $base_ir instructions taken off)"
+echo "click_sql: $N links, $BATCHES batches of $ROWS random clicks$([ "$NEWDAY" = 1 ] && echo ", a day no link has a row for yet")"
+echo "(callgrind; the loop's own $base_ir instructions taken off)"
 printf '%-10s %10s %14s %10s %12s\n' variant rows "instr/row" "vs current" "-wal pages"
 cur=
 for v in $VARIANTS; do
