@@ -43,14 +43,14 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/shortd-click-sql-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$work/click_sql" bench/click_sql.c -lsqlite3
 
-# The benchmark's links, each clicked once already (so that a click does
+# The benchmark's links, each clicked twice already (so that a click does
 # not grow its row), with a clicks_daily row for DAY, and the narrow totals
 # table the "totals" variant writes.
 sqlite3 "$OUT/links-$N.db" ".backup '$work/base.db'"
 sqlite3 "$work/base.db" "
-	UPDATE links SET clicks = 1, bot_clicks = 0, last_click_at = 1700000000;
+	UPDATE links SET clicks = 2, bot_clicks = 0, last_click_at = 1700000000;
 	DELETE FROM clicks_daily; DELETE FROM referrers_daily;
-	INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) SELECT id, $DAY, 1, 0 FROM links;
+	INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) SELECT id, $DAY, 2, 0 FROM links;
 	CREATE TABLE link_clicks (id INTEGER PRIMARY KEY, clicks INTEGER NOT NULL DEFAULT 0,
 		bot_clicks INTEGER NOT NULL DEFAULT 0, last_click_at INTEGER);
 	INSERT INTO link_clicks SELECT id, clicks, bot_clicks, last_click_at FROM links;

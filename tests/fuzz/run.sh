@@ -13,6 +13,12 @@ secs=$2
 shift 2
 here=$(dirname "$0")
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $jobs in
+'' | *[!0-9]* | 0)
+	echo "fuzz: FUZZ_JOBS=$jobs is not a number of drivers; running one at a time" >&2
+	jobs=1
+	;;
+esac
 
 # One driver; its verdict goes to BUILD/fuzz-NAME.status.
 run_one() {

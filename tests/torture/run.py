@@ -352,6 +352,7 @@ def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1, stride=1,
     sampled_below = startup_count(binary, kind, tmp) - 100 if startup_stride > 1 else 0
     numbers = itertools.count(first) if maximum == 0 else range(first, maximum + 1)
     numbers = (n for n in numbers if n % (startup_stride if n < sampled_below else stride) == 0)
+    ended = False
     for n, (problems, injected) in waves(numbers, jobs, lambda n: daemon_run(binary, kind, n, tmp)):
         runs += 1
         if problems:
@@ -359,9 +360,12 @@ def daemon_phase(build, kind, maximum, tmp, first=1, startup_stride=1, stride=1,
             print("torture: DEFECT " + msg, flush=True)
             defects.append(msg)
         if not injected:
+            ended = True
             break
         if n % 25 == 0:
             print("torture: daemon-%s N=%d" % (kind, n), flush=True)
+    if not ended and maximum > 0:
+        n = maximum  # the strides skipped the last N up to --daemon-max
     sampling = ""
     if sampled_below > 0:
         sampling += ", every %dth below %d" % (startup_stride, sampled_below)
@@ -383,7 +387,7 @@ def main():
     ap.add_argument("--stride", type=int, default=1,
                     help="run only every Nth of the daemon's allocations past start-up")
     ap.add_argument("--first", type=int, default=1, help="the first N (to rerun one failure)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    ap.add_argument("--jobs", type=lambda v: max(1, int(v)), default=len(os.sched_getaffinity(0)),
                     help="runs at a time (default: one per CPU)")
     ap.add_argument("--phases", default="unit-alloc,unit-io,daemon-alloc,daemon-io")
     ap.add_argument("--unit-suites", type=lambda v: v.split(","), default=None,
