@@ -15,12 +15,12 @@
 # 8); where T leaves no CPU free they share the last one, and the table says
 # so. Keep-alive mode uses h2load (64 connections); new-connection mode uses
 # wrk with `Connection: close`; paced new-connection mode (closepaced) has
-# wrk send RATE_CLOSE requests a second in all over new connections
-# (bench/paced.lua: an even schedule, whichever of the 64 connections is
-# free takes the next slot), walking the codes as close mode does, so every
-# server is measured at the same offered rate (for p50/p99). For shortd the "clicks us" column is the click writer's thread
-# (shortd-clicks) alone, its CPU over the requests: the rest is the HTTP
-# threads' and the kernel's. Read server CPU per request (the server's
+# bench/paced_close.c open RATE_CLOSE new connections a second on an even
+# schedule whatever the server answers, one request each, walking the
+# codes, so every server is measured at the same offered rate (for
+# p50/p99, from connect() to the server's close). For shortd the "clicks
+# us" column is the click writer's thread (shortd-clicks) alone, its CPU
+# over the requests: the rest is the HTTP threads' and the kernel's. Read server CPU per request (the server's
 # user + system time over the requests answered) rather than requests/s
 # where the load generator, not the server, is the limit (one wrk thread on
 # a 2-core machine). Then: links at 10,000 vs 1,000,000, start-up and RSS
@@ -112,6 +112,7 @@ cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd30
 	$(pkg-config --cflags --libs libmicrohttpd) -pthread
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/malloc_count.so" \
 	bench/malloc_count.c -ldl
+cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
 
 # ---- data: links-N.db, uris-N.txt, map-N.conf (bench/fill.sh) ----
 . bench/fill.sh
@@ -242,19 +243,20 @@ wrk_results() {
 measure() {
 	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 c0 c1 reqs rps p50 p99
 	if [ "$mode" = closepaced ]; then
-		# RATE_CLOSE new connections a second in all, one request each,
-		# walking the codes as close mode does (bench/paced.lua: each
-		# request takes the next slot of an even schedule, whichever of the
-		# 64 connections is free), after close mode's warm-up
+		# RATE_CLOSE new connections a second on an even schedule, one
+		# request each, walking the codes (bench/paced_close.c: a request's
+		# time runs from its connect() to the server's close), after close
+		# mode's warm-up and 2 s of the same load
 		$NICE taskset -c $LCPU h2load --h1 -c1 -n "$n" -i "$OUT/uris-$n.txt" -B "$url" >"$OUT/h2load.out" 2>&1
 		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: warm-up: $(grep 'status codes' "$OUT/h2load.out")"
-		URIS=$OUT/uris-$n.txt RATE=$RATE_CLOSE THREADS=$LTHREADS $NICE taskset -c $LCPU wrk -t"$LTHREADS" \
-			-c64 -d2s -H 'Connection: close' -s bench/paced.lua "$url" >/dev/null 2>&1
+		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" 2 >/dev/null
 		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
-		URIS=$OUT/uris-$n.txt RATE=$RATE_CLOSE THREADS=$LTHREADS $NICE taskset -c $LCPU wrk -t"$LTHREADS" \
-			-c64 -d"${DURATION}s" --latency -H 'Connection: close' -s bench/paced.lua "$url" >"$OUT/wrk.out" 2>&1
+		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" "$DURATION" \
+			>"$OUT/paced.out"
 		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
-		wrk_results "$label"
+		read -r _ reqs _ errors _ rps _ p50 _ p99 _ _ _ late <"$OUT/paced.out"
+		[ "$errors" = 0 ] || die "$label: $(cat "$OUT/paced.out")"
+		[ "$late" -lt 100000 ] || echo "bench: $label: the load fell ${late} us behind its schedule" >&2
 	elif [ "$mode" = keepalive ] || [ "$mode" = paced ]; then
 		local pace=
 		# paced: 64 connections at RATE/64 requests/s each, well under every
