@@ -44,6 +44,7 @@ struct conn {
 
 struct load {
 	struct sockaddr_in addr;
+	const char *host; /* as given, for the Host header */
 	char **paths;
 	size_t npaths, next_path;
 	struct conn conns[MAX_OPEN];
@@ -134,6 +135,7 @@ static void start(struct load *l, uint64_t due)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->sent = 0;
 	c->got = 0;
+	c->status[0] = '\0';
 	c->start_ns = now_ns();
 	if (c->start_ns - due > l->late_ns)
 		l->late_ns = c->start_ns - due;
@@ -158,8 +160,8 @@ static void on_event(struct load *l, struct conn *c, uint32_t events)
 			finish(l, c, 0);
 			return;
 		}
-		n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-		             l->paths[l->next_path]);
+		n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+		             l->paths[l->next_path], l->host);
 		l->next_path = (l->next_path + 1) % l->npaths;
 		if (n < 0 || (size_t)n >= sizeof(req) || write(c->fd, req, (size_t)n) != n) {
 			finish(l, c, 0);
@@ -199,6 +201,15 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The smallest latency that at least q% of the answers took no more than
+ * (rank ceil(q n / 100)), in the sorted lat_us; 0 when none. */
+static uint32_t percentile(const struct load *l, unsigned q)
+{
+	size_t rank = (l->nlat * q + 99) / 100;
+
+	return l->nlat == 0 ? 0 : l->lat_us[rank > 0 ? rank - 1 : 0];
+}
+
 int main(int argc, char **argv)
 {
 	static struct load l;
@@ -209,6 +220,7 @@ int main(int argc, char **argv)
 		die("usage: paced_close HOST PORT PATHS RATE SECONDS");
 	rate = atof(argv[4]);
 	seconds = atof(argv[5]);
+	l.host = argv[1];
 	l.addr.sin_family = AF_INET;
 	l.addr.sin_port = htons((uint16_t)atoi(argv[2]));
 	if (inet_pton(AF_INET, argv[1], &l.addr.sin_addr) != 1 || rate <= 0 || seconds <= 0)
@@ -249,14 +261,15 @@ int main(int argc, char **argv)
 			wait.tv_nsec = 10000000; /* draining: look at the clock every 10 ms */
 		}
 		n = epoll_pwait2(l.ep, evs, 256, &wait, NULL);
+		if (n < 0 && errno != EINTR)
+			die("epoll_pwait2 failed");
 		for (int i = 0; i < n; i++)
 			on_event(&l, evs[i].data.ptr, evs[i].events);
 	}
 	l.errors += l.open; /* not answered in time */
 	qsort(l.lat_us, l.nlat, sizeof(*l.lat_us), cmp_u32);
 	printf("requests %zu errors %zu rate %.0f p50_us %u p99_us %u max_us %u late_us %llu\n", l.nlat, l.errors,
-	       (double)l.nlat / seconds, l.nlat ? l.lat_us[l.nlat / 2] : 0,
-	       l.nlat ? l.lat_us[(size_t)((double)l.nlat * 0.99)] : 0, l.nlat ? l.lat_us[l.nlat - 1] : 0,
+	       (double)l.nlat / seconds, percentile(&l, 50), percentile(&l, 99), percentile(&l, 100),
 	       (unsigned long long)(l.late_ns / 1000));
 	return 0;
 }
