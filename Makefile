@@ -296,9 +296,9 @@ coverage-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
 # test makes up to some 670,000 allocations; 0: no bound); the daemon's N
 # always goes to the end. run.py runs one N per CPU at a time. torture-ci is
 # .ci/run's bounded subset (about 4 minutes once built, on a shared 2-core
-# machine): N up to 2 for the unit
-# tests, every 40th of the daemon's start-up allocations and every 8th of
-# its requests', each of its storage calls.
+# machine): N up to 2 for the unit tests, every 40th of the daemon's
+# start-up allocations and every 8th of its requests', each of its storage
+# calls.
 TORTURE_BUILD := build/torture
 TORTURE_MAX   ?= 100
 TORTURE_SYMS  := $(foreach f,malloc calloc realloc strdup aligned_alloc,--redefine-sym $(f)=torture_$(f))

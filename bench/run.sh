@@ -20,10 +20,10 @@
 # codes, so every server is measured at the same offered rate (for
 # p50/p99, from connect() to the server's close). For shortd the "clicks
 # us" column is the click writer's thread (shortd-clicks) alone, its CPU
-# over the requests: the rest is the HTTP threads' and the kernel's. Read server CPU per request (the server's
-# user + system time over the requests answered) rather than requests/s
-# where the load generator, not the server, is the limit (one wrk thread on
-# a 2-core machine). Then: links at 10,000 vs 1,000,000, start-up and RSS
+# over the requests: the rest is the HTTP threads' and the kernel's. Read
+# server CPU per request (the server's user + system time over the
+# requests answered) rather than requests/s where the load generator, not
+# the server, is the limit (one wrk thread on a 2-core machine). Then: links at 10,000 vs 1,000,000, start-up and RSS
 # with 1,000,000 links, heap allocations per redirect (bench/malloc_count.c)
 # and link creation through the API. Prints one table; raw rows go to
 # bench/out/results.tsv.
@@ -226,6 +226,14 @@ h2load_results() {
 	read -r p50 p99 < <(pcts "$OUT/h2load.log")
 }
 
+# walk_once LABEL N URL: every code asked once (one kept-alive connection
+# walking the list), so that a new-connection run measures a server that
+# has seen the walk, whatever its caches hold of it; dies on any 4xx or 5xx.
+walk_once() {
+	$NICE taskset -c $LCPU h2load --h1 -c1 -n "$2" -i "$OUT/uris-$2.txt" -B "$3" >"$OUT/h2load.out" 2>&1
+	grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$1: warm-up: $(grep 'status codes' "$OUT/h2load.out")"
+}
+
 # wrk_results LABEL: the same from the last wrk run (wrk.out), or dies on
 # any answer other than 2xx and 3xx or any socket error.
 wrk_results() {
@@ -245,10 +253,9 @@ measure() {
 	if [ "$mode" = closepaced ]; then
 		# RATE_CLOSE new connections a second on an even schedule, one
 		# request each, walking the codes (bench/paced_close.c: a request's
-		# time runs from its connect() to the server's close), after close
-		# mode's warm-up and 2 s of the same load
-		$NICE taskset -c $LCPU h2load --h1 -c1 -n "$n" -i "$OUT/uris-$n.txt" -B "$url" >"$OUT/h2load.out" 2>&1
-		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: warm-up: $(grep 'status codes' "$OUT/h2load.out")"
+		# time runs from its connect() to the server's close), after every
+		# code asked once and 2 s of the same load
+		walk_once "$label" "$n" "$url"
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" 2 >/dev/null
 		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" "$DURATION" \
@@ -270,11 +277,8 @@ measure() {
 		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID")
 		h2load_results "$label"
 	else
-		# Warm-up: every code asked once (one kept-alive connection walking
-		# the list), so that the run measures a server that has seen the
-		# walk, whatever its caches hold of it; then wrk's own 2 s.
-		$NICE taskset -c $LCPU h2load --h1 -c1 -n "$n" -i "$OUT/uris-$n.txt" -B "$url" >"$OUT/h2load.out" 2>&1
-		grep -q ' 0 4xx, 0 5xx' "$OUT/h2load.out" || die "$label: warm-up: $(grep 'status codes' "$OUT/h2load.out")"
+		# Warm-up: every code asked once, then wrk's own 2 s.
+		walk_once "$label" "$n" "$url"
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d2s -H 'Connection: close' \
 			-s bench/uris.lua "$url" >/dev/null 2>&1
 		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID")
