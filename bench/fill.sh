@@ -1,5 +1,6 @@
 # Sourced by bench/run.sh and bench/peak_rss.sh: fill N makes, once,
-# $OUT/links-N.db (N links, made with $SHORTD init and sqlite3),
+# $OUT/links-N.db (N links, made with $SHORTD init and sqlite3; one made
+# by an older shortd is migrated),
 # $OUT/uris-N.txt (their paths in random order) and $OUT/map-N.conf (an
 # nginx map of them); a second call with the same N keeps them.
 # Codes are 7 base62 digits of (i * 2654435761) mod 62^7: distinct (the
@@ -9,6 +10,7 @@ fill() {
 	local n=$1 db=$OUT/links-$1.db
 	if [ -f "$db" ] && [ "$(sqlite3 "$db" 'SELECT count(*) FROM links')" = "$n" ] &&
 		[ -f "$OUT/uris-$n.txt" ] && [ -f "$OUT/map-$n.conf" ]; then
+		"$SHORTD" init --db "$db" 2>/dev/null # an older one to this shortd's schema
 		return
 	fi
 	rm -f "$db" "$db-wal" "$db-shm"

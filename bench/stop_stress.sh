@@ -81,7 +81,9 @@ while [ "$round" -lt "$ROUNDS" ]; do
 	kill -TERM "$h2" 2>/dev/null || true
 	wait "$h2" 2>/dev/null || true
 	logged=$(grep -c '" 307 ' "$OUT/access.log" || true)
-	stored=$(sqlite3 "$OUT/db" "SELECT clicks + bot_clicks FROM links WHERE code = 'c'")
+	stored=$("$SHORTD" export --db "$OUT/db" | python3 -c '
+import json, sys
+print(sum(l["clicks"] + l["bot_clicks"] for l in map(json.loads, sys.stdin) if l["code"] == "c"))')
 	read=$(awk '/requests in/ {print $1}' "$OUT/wrk.out")
 	read=${read:-0}
 	if [ "$rc" = 0 ] && [ "$logged" = 0 ] && [ "$stored" = 0 ] && [ "$read" = 0 ] && [ "$unloaded" -lt "$ROUNDS" ]; then

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "click_chunk.h"
 #include "migrations.h"
 #include "store_backend.h"
 #include "thread_registry.h"
@@ -45,12 +46,25 @@
 #define PING_TIMEOUT_MS 1000
 #define QUICK_CHECK_MAX_PAGES 1024 /* a full check at open up to 4 MiB (4 KiB pages), ~30 ms */
 
-/* What a redirect reads of a link, then its labels (LINK_COLUMNS). */
-#define REDIRECT_COLUMNS                                                                                               \
-	"id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, "                         \
-	"max_clicks, clicks, bot_clicks, last_click_at"
-#define REDIRECT_COLUMN_COUNT 13
-#define LINK_COLUMNS REDIRECT_COLUMNS ", title, tags, created_by, updated_by"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* A link's click totals: the blob of its chunk in click_totals (see
+ * click_chunk.h and sql/sqlite/008_click_chunks.sql), NULL for none. */
+#define TOTALS_OF_LINK "(SELECT data FROM click_totals WHERE chunk = links.id >> " STR(CLICK_CHUNK_SHIFT) ")"
+
+/* click_days: a row's key is the chunk, then DAY_BITS of the day. */
+#define DAY_BITS 20
+#define DAY_MAX ((INT64_C(1) << DAY_BITS) - 1)
+#define CHUNK_MAX (INT64_MAX >> DAY_BITS)
+
+/* A link's columns, then its click totals (TOTALS_COLUMN), then its labels. */
+#define BASE_COLUMNS "id, code, url, status, forward_query, disabled, created_at, updated_at, expires_at, max_clicks"
+#define TOTALS_COLUMN 10
+/* What a redirect reads of a link. */
+#define REDIRECT_COLUMNS BASE_COLUMNS ", " TOTALS_OF_LINK
+#define REDIRECT_COLUMN_COUNT 11
+#define LINK_COLUMNS BASE_COLUMNS ", " TOTALS_OF_LINK ", title, tags, created_by, updated_by"
 
 /* The columns an INSERT INTO links writes, in the order bind_link() binds. */
 #define INSERT_COLUMNS                                                                                                 \
@@ -73,15 +87,11 @@
  * 10,000 instructions a link less (callgrind). */
 #define CREATE_ROWS 1024
 
-/* An import's INSERT writes the counts too. */
-#define IMPORT_COLUMNS INSERT_COLUMNS ", clicks, bot_clicks, last_click_at"
-#define IMPORT_VALUES (INSERT_VALUES + 3)
-
 /* LINK_COLUMNS of the table links, where a join has columns of the same names. */
 #define LINK_COLUMNS_OF_LINKS                                                                                          \
 	"links.id, links.code, links.url, links.status, links.forward_query, links.disabled, links.created_at, "       \
-	"links.updated_at, links.expires_at, links.max_clicks, links.clicks, links.bot_clicks, links.last_click_at, "  \
-	"links.title, links.tags, links.created_by, links.updated_by"
+	"links.updated_at, links.expires_at, links.max_clicks, " TOTALS_OF_LINK ", links.title, links.tags, "          \
+	"links.created_by, links.updated_by"
 
 /* The shortest q the trigram index can answer; a shorter one is matched
  * by LIKE, link by link. */
@@ -100,7 +110,6 @@ enum reader_stmt {
 	R_TOKEN_COUNT,
 	R_EPOCH,
 	R_DUMP_LINKS,
-	R_DUMP_DAILY,
 	R_DUMP_REFERRERS,
 	R_COUNT,
 };
@@ -109,8 +118,7 @@ static const char *const reader_sql[R_COUNT] = {
     [R_LOOKUP] = "SELECT " LINK_COLUMNS " FROM links WHERE code = ?1",
     [R_RESOLVE] = "SELECT " REDIRECT_COLUMNS " FROM links WHERE code = ?1",
     [R_LIST] = "SELECT " LINK_COLUMNS " FROM links WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [R_DAILY] = "SELECT day, clicks, bot_clicks FROM clicks_daily WHERE link_id = ?1 AND day >= ?2 "
-                "ORDER BY day LIMIT ?3",
+    [R_DAILY] = "SELECT key, data FROM click_days WHERE key BETWEEN ?1 AND ?2 ORDER BY key",
     [R_REFERRERS] = "SELECT host, SUM(clicks) AS n FROM referrers_daily WHERE link_id = ?1 AND "
                     "day >= ?2 GROUP BY host ORDER BY n DESC, host LIMIT ?3",
     [R_TOKEN_FIND] = "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?1",
@@ -118,7 +126,6 @@ static const char *const reader_sql[R_COUNT] = {
     [R_TOKEN_COUNT] = "SELECT count(*) FROM tokens",
     [R_EPOCH] = "SELECT n FROM link_epoch WHERE id = 1",
     [R_DUMP_LINKS] = "SELECT " LINK_COLUMNS " FROM links ORDER BY id",
-    [R_DUMP_DAILY] = "SELECT day, clicks, bot_clicks FROM clicks_daily WHERE link_id = ?1 ORDER BY day",
     [R_DUMP_REFERRERS] = "SELECT day, host, clicks FROM referrers_daily WHERE link_id = ?1 ORDER BY day, host",
 };
 
@@ -129,8 +136,15 @@ enum writer_stmt {
 	W_REUSE,
 	W_UPDATE_LINK,
 	W_DELETE_LINK,
-	W_CLICK_LINK,
-	W_CLICK_DAILY,
+	W_TOTALS_GET,
+	W_TOTALS_INSERT,
+	W_TOTALS_UPDATE,
+	W_TOTALS_DELETE,
+	W_DAYS_GET,
+	W_DAYS_INSERT,
+	W_DAYS_UPDATE,
+	W_DAYS_DELETE,
+	W_DAYS_RANGE,
 	W_CLICK_REFERRER,
 	W_TOKEN_ADD,
 	W_TOKEN_REVOKE,
@@ -141,7 +155,6 @@ enum writer_stmt {
 	W_TOKEN_USED,
 	W_NOT_EMPTY,
 	W_LOAD_LINK,
-	W_LOAD_DAILY,
 	W_LOAD_REFERRER,
 	W_LOAD_TOKEN,
 	W_COUNT,
@@ -157,12 +170,16 @@ static const char *const writer_sql[W_COUNT] = {
     [W_UPDATE_LINK] = "UPDATE links SET url = ?2, status = ?3, forward_query = ?4, disabled = ?5, "
                       "expires_at = ?6, max_clicks = ?7, updated_at = ?8, title = ?9, tags = ?10, "
                       "updated_by = ?11 WHERE id = ?1",
-    [W_DELETE_LINK] = "DELETE FROM links WHERE code = ?1",
-    [W_CLICK_LINK] = "UPDATE links SET clicks = clicks + ?2, bot_clicks = bot_clicks + ?3, "
-                     "last_click_at = max(coalesce(last_click_at, ?4), ?4) WHERE id = ?1",
-    [W_CLICK_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4) "
-                      "ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks + excluded.clicks, "
-                      "bot_clicks = bot_clicks + excluded.bot_clicks",
+    [W_DELETE_LINK] = "DELETE FROM links WHERE code = ?1 RETURNING id",
+    [W_TOTALS_GET] = "SELECT data FROM click_totals WHERE chunk = ?1",
+    [W_TOTALS_INSERT] = "INSERT INTO click_totals (chunk, data) VALUES (?1, ?2)",
+    [W_TOTALS_UPDATE] = "UPDATE click_totals SET data = ?2 WHERE chunk = ?1",
+    [W_TOTALS_DELETE] = "DELETE FROM click_totals WHERE chunk = ?1",
+    [W_DAYS_GET] = "SELECT data FROM click_days WHERE key = ?1",
+    [W_DAYS_INSERT] = "INSERT INTO click_days (key, data) VALUES (?1, ?2)",
+    [W_DAYS_UPDATE] = "UPDATE click_days SET data = ?2 WHERE key = ?1",
+    [W_DAYS_DELETE] = "DELETE FROM click_days WHERE key = ?1",
+    [W_DAYS_RANGE] = "SELECT key FROM click_days WHERE key BETWEEN ?1 AND ?2",
     [W_CLICK_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4) "
                          "ON CONFLICT (link_id, day, host) DO UPDATE SET clicks = clicks + excluded.clicks",
     [W_TOKEN_ADD] = "INSERT INTO tokens (name, hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -177,9 +194,8 @@ static const char *const writer_sql[W_COUNT] = {
     [W_TOKEN_NAME_EXISTS] = "SELECT 1 FROM tokens WHERE name = ?1",
     [W_TOKEN_USED] = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, ?2), ?2) WHERE id = ?1",
     [W_NOT_EMPTY] = STORE_SQL_NOT_EMPTY,
-    [W_LOAD_LINK] = "INSERT INTO links (" IMPORT_COLUMNS ") "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    [W_LOAD_DAILY] = "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4)",
+    [W_LOAD_LINK] = "INSERT INTO links (" INSERT_COLUMNS ") "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [W_LOAD_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4)",
     [W_LOAD_TOKEN] = "INSERT INTO tokens (name, hash, role, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -212,8 +228,10 @@ struct sq {
 	sqlite3_stmt *wstmt[W_COUNT];
 	sqlite3_stmt *insert_rows; /* insert_rows_n rows of a create; NULL until used */
 	size_t insert_rows_n;
-	sqlite3_stmt *import_rows[INSERT_SIZES]; /* INSERT_ROWS >> k rows of IMPORT_COLUMNS; NULL until used */
-	struct thread_registry *readers;         /* each reading thread's own */
+	sqlite3_stmt *import_rows[INSERT_SIZES]; /* INSERT_ROWS >> k rows of INSERT_COLUMNS; NULL until used */
+	struct click_chunk_change *chg;          /* under wlock: the changes of the write under way */
+	size_t chg_cap;
+	struct thread_registry *readers; /* each reading thread's own */
 	pthread_mutex_t spare_lock;
 	struct reader *spare; /* opened at start, not yet taken */
 	bool closing_gone;    /* at close: the paths name other files */
@@ -251,7 +269,11 @@ static int map_rc(int rc)
 /* Logs a failed call with SQLite's own words and maps its code. */
 static int sq_error(sqlite3 *db, const char *what, int rc)
 {
-	fprintf(stderr, "shortd: store: %s: %s\n", what, db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	/* rc may be the store's own verdict (a blob found corrupt), not the
+	 * connection's last error. */
+	bool own = db != NULL && (sqlite3_errcode(db) & 0xff) == (rc & 0xff);
+
+	fprintf(stderr, "shortd: store: %s: %s\n", what, own ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	return map_rc(rc);
 }
 
@@ -292,8 +314,33 @@ static void column_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
 	dst[n] = '\0';
 }
 
-static void link_from_row(sqlite3_stmt *st, struct link *l)
+static int64_t chunk_of(int64_t link_id)
 {
+	return link_id >> CLICK_CHUNK_SHIFT;
+}
+
+static unsigned slot_of(int64_t link_id)
+{
+	return (unsigned)(link_id & (CLICK_CHUNK_LINKS - 1));
+}
+
+/* The click_days key of a link's day; false when the link id or the day
+ * is out of the keys' range. */
+static bool day_key(int64_t link_id, int64_t day, int64_t *key)
+{
+	if (link_id < 1 || chunk_of(link_id) > CHUNK_MAX || day < 0 || day > DAY_MAX)
+		return false;
+	*key = chunk_of(link_id) << DAY_BITS | day;
+	return true;
+}
+
+/* A link's row of LINK_COLUMNS or REDIRECT_COLUMNS into l; false, logged,
+ * when its click totals are not a blob of totals. */
+static bool link_from_row(sqlite3_stmt *st, struct link *l)
+{
+	int64_t v[CLICK_CHUNK_FIELDS_MAX];
+	const unsigned char *totals;
+
 	l->id = sqlite3_column_int64(st, 0);
 	column_copy(st, 1, l->code, sizeof(l->code));
 	column_copy(st, 2, l->url, sizeof(l->url));
@@ -304,23 +351,117 @@ static void link_from_row(sqlite3_stmt *st, struct link *l)
 	l->updated_at = sqlite3_column_int64(st, 7);
 	l->expires_at = sqlite3_column_type(st, 8) == SQLITE_NULL ? LINK_NO_TIME : sqlite3_column_int64(st, 8);
 	l->max_clicks = sqlite3_column_type(st, 9) == SQLITE_NULL ? LINK_NO_LIMIT : sqlite3_column_int64(st, 9);
-	l->clicks = sqlite3_column_int64(st, 10);
-	l->bot_clicks = sqlite3_column_int64(st, 11);
-	l->last_click_at = sqlite3_column_type(st, 12) == SQLITE_NULL ? LINK_NO_TIME : sqlite3_column_int64(st, 12);
+	totals = sqlite3_column_blob(st, TOTALS_COLUMN);
+	if (click_chunk_get(&click_chunk_totals, totals, (size_t)sqlite3_column_bytes(st, TOTALS_COLUMN),
+	                    slot_of(l->id), v) != CLICK_CHUNK_OK) {
+		fprintf(stderr, "shortd: store: link %lld: its click totals (click_totals row %lld) are corrupt\n",
+		        (long long)l->id, (long long)chunk_of(l->id));
+		return false;
+	}
+	l->clicks = v[0];
+	l->bot_clicks = v[1];
+	l->last_click_at = v[2];
 	if (sqlite3_column_count(st) == REDIRECT_COLUMN_COUNT) { /* a redirect's read: no labels */
 		l->title[0] = '\0';
 		l->n_tags = 0;
 		l->created_by[0] = '\0';
 		l->updated_by[0] = '\0';
-		return;
+		return true;
 	}
-	column_copy(st, 13, l->title, sizeof(l->title));
-	link_tags_from_json((const char *)sqlite3_column_text(st, 14), l);
-	column_copy(st, 15, l->created_by, sizeof(l->created_by));
-	column_copy(st, 16, l->updated_by, sizeof(l->updated_by));
+	column_copy(st, TOTALS_COLUMN + 1, l->title, sizeof(l->title));
+	link_tags_from_json((const char *)sqlite3_column_text(st, TOTALS_COLUMN + 2), l);
+	column_copy(st, TOTALS_COLUMN + 3, l->created_by, sizeof(l->created_by));
+	column_copy(st, TOTALS_COLUMN + 4, l->updated_by, sizeof(l->updated_by));
+	return true;
+}
+
+/* The step result rc of a link's statement, the row read into l:
+ * SQLITE_CORRUPT in place of SQLITE_ROW when its totals are. */
+static int link_step(sqlite3_stmt *st, int rc, struct link *l)
+{
+	return rc == SQLITE_ROW && !link_from_row(st, l) ? SQLITE_CORRUPT : rc;
 }
 
 /* ---- migrations ---- */
+
+/*
+ * shortd_click_totals(id, clicks, bot_clicks, last_click_at) and
+ * shortd_click_days(link_id, day, clicks, bot_clicks): aggregates that
+ * build one chunk's blob from its links' rows (sql/sqlite/008), in any
+ * order. They fail on a link id below 1, a day out of range, rows of two
+ * chunks or days in one group, and two rows of one link.
+ */
+struct chunk_agg {
+	bool started;
+	int64_t key;
+	bool have[CLICK_CHUNK_LINKS];
+	struct click_chunk_change c[CLICK_CHUNK_LINKS];
+};
+
+static void chunk_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct click_chunk_kind *kind = sqlite3_user_data(ctx);
+	struct chunk_agg *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+	int64_t id = sqlite3_value_int64(argv[0]), key = 0;
+	unsigned slot = slot_of(id);
+	struct click_chunk_change *c;
+	bool in_range = kind == &click_chunk_day ? day_key(id, sqlite3_value_int64(argv[1]), &key)
+	                                         : id >= 1 && chunk_of(id) <= CHUNK_MAX;
+
+	if (a == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (kind != &click_chunk_day)
+		key = chunk_of(id);
+	if (!in_range) {
+		sqlite3_result_error(ctx, "click counts of a link id below 1 or a day out of range", -1);
+		return;
+	}
+	if ((a->started && a->key != key) || a->have[slot]) {
+		sqlite3_result_error(ctx, "click counts grouped wrongly (two chunks, or two rows of one link)", -1);
+		return;
+	}
+	a->started = true;
+	a->key = key;
+	a->have[slot] = true;
+	c = &a->c[slot];
+	c->slot = slot;
+	for (int f = 0; f < kind->fields; f++) {
+		sqlite3_value *v = argv[argc - kind->fields + f];
+		c->v[f] = sqlite3_value_type(v) == SQLITE_NULL ? kind->empty[f] : sqlite3_value_int64(v);
+	}
+}
+
+static void chunk_agg_final(sqlite3_context *ctx)
+{
+	const struct click_chunk_kind *kind = sqlite3_user_data(ctx);
+	struct chunk_agg *a = sqlite3_aggregate_context(ctx, 0);
+	struct click_chunk_change c[CLICK_CHUNK_LINKS];
+	unsigned char out[CLICK_CHUNK_MAX];
+	size_t n = 0, len = 0;
+
+	for (unsigned i = 0; a != NULL && i < CLICK_CHUNK_LINKS; i++) {
+		if (a->have[i])
+			c[n++] = a->c[i];
+	}
+	if (click_chunk_apply(kind, NULL, 0, c, n, true, out, &len) != CLICK_CHUNK_OK)
+		sqlite3_result_error(ctx, "click counts cannot be packed", -1);
+	else
+		sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+}
+
+/* Defines the aggregates above on the writer connection. */
+static int chunk_agg_define(sqlite3 *db)
+{
+	int rc = sqlite3_create_function_v2(db, "shortd_click_totals", 4, SQLITE_UTF8, (void *)&click_chunk_totals,
+	                                    NULL, chunk_agg_step, chunk_agg_final, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(db, "shortd_click_days", 4, SQLITE_UTF8, (void *)&click_chunk_day, NULL,
+		                                chunk_agg_step, chunk_agg_final, NULL);
+	return rc;
+}
 
 static int read_user_version(sqlite3 *db, int *version)
 {
@@ -657,6 +798,7 @@ static void sq_close(void *impl)
 	}
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
+	free(q->chg);
 	sqlite3_finalize(q->insert_rows);
 	for (int i = 0; i < INSERT_SIZES; i++)
 		sqlite3_finalize(q->import_rows[i]);
@@ -874,6 +1016,10 @@ static int sq_open(const char *path, bool create, void **impl, char *err, size_t
 		goto fail;
 	}
 	rc = quick_check(q, err, errlen);
+	if (rc == STORE_OK && chunk_agg_define(q->w) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot define functions: %s", path, sqlite3_errmsg(q->w));
+		rc = STORE_ERROR;
+	}
 	if (rc == STORE_OK)
 		rc = migrate(q, err, errlen);
 	if (rc != STORE_OK) {
@@ -965,9 +1111,7 @@ static int lookup_in(struct reader *r, enum reader_stmt which, const char *code,
 	if (st == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		link_from_row(st, out);
+	rc = link_step(st, sqlite3_step(st), out);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_ROW)
@@ -1209,9 +1353,7 @@ static int find_same_w(struct sq *q, const struct link *l, struct link *out)
 	sqlite3_bind_int(st, 3, l->forward_query);
 	bind_opt_int64(st, 4, l->expires_at, LINK_NO_TIME);
 	bind_opt_int64(st, 5, l->max_clicks, LINK_NO_LIMIT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		link_from_row(st, out);
+	rc = link_step(st, sqlite3_step(st), out);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_ROW)
@@ -1448,9 +1590,7 @@ static int get_w(struct sq *q, const char *code, struct link *out)
 	int rc;
 
 	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		link_from_row(st, out);
+	rc = link_step(st, sqlite3_step(st), out);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_ROW)
@@ -1510,32 +1650,237 @@ out:
 	return status;
 }
 
+/* ---- click counters (click_chunk.h) ---- */
+
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+enum chunk_table { CHUNK_TOTALS, CHUNK_DAYS };
+
+/* How chunks_apply() meets what is stored. */
+enum chunk_mode {
+	CHUNK_ADD, /* counted: added to it (click_chunk_kind's ops) */
+	CHUNK_SET, /* replaces it */
+	CHUNK_NEW, /* a copy's row: STORE_CONFLICT where the link has counts */
+};
+
+static const struct {
+	const char *name;
+	const struct click_chunk_kind *kind;
+	enum writer_stmt get, insert, update, del;
+} chunk_tables[] = {
+    [CHUNK_TOTALS] = {"click_totals", &click_chunk_totals, W_TOTALS_GET, W_TOTALS_INSERT, W_TOTALS_UPDATE,
+                      W_TOTALS_DELETE},
+    [CHUNK_DAYS] = {"click_days", &click_chunk_day, W_DAYS_GET, W_DAYS_INSERT, W_DAYS_UPDATE, W_DAYS_DELETE},
+};
+
+/* Room for n changes in q->chg (under wlock). */
+static int chg_reserve(struct sq *q, size_t n)
+{
+	struct click_chunk_change *c;
+
+	if (n <= q->chg_cap)
+		return STORE_OK;
+	c = realloc(q->chg, n * sizeof(*c));
+	if (c == NULL)
+		return STORE_ERROR;
+	q->chg = c;
+	q->chg_cap = n;
+	return STORE_OK;
+}
+
+static int change_cmp(const void *a, const void *b)
+{
+	const struct click_chunk_change *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* Puts c in (key, slot) order; a batch of clicks mostly comes in it. */
+static void changes_sort(struct click_chunk_change *c, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (change_cmp(&c[i - 1], &c[i]) > 0) {
+			qsort(c, n, sizeof(*c), change_cmp);
+			return;
+		}
+	}
+}
+
+/* Binds key (and data, when not NULL) to statement which and steps it. */
+static int chunk_write(struct sq *q, enum writer_stmt which, int64_t key, const unsigned char *data, size_t len)
+{
+	sqlite3_stmt *st = q->wstmt[which];
+
+	sqlite3_bind_int64(st, 1, key);
+	if (data != NULL)
+		sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	return step_reset(st);
+}
+
+/* CHUNK_NEW's check: no two changes of one slot, none of a slot that has
+ * counts in old already. */
+static bool chunk_is_new(const struct click_chunk_kind *kind, const unsigned char *old, size_t len,
+                         const struct click_chunk_change *c, size_t n)
+{
+	int64_t v[CLICK_CHUNK_FIELDS_MAX];
+
+	for (size_t k = 0; k < n; k++) {
+		if ((k > 0 && c[k].slot == c[k - 1].slot) ||
+		    click_chunk_get(kind, old, len, c[k].slot, v) != CLICK_CHUNK_OK ||
+		    memcmp(v, kind->empty, sizeof(*v) * (size_t)kind->fields) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Applies c[0..n), in (key, slot) order, to the rows of table t inside the
+ * writer's transaction, as mode says: each row read once, changed, and
+ * written back only when it changed (deleted when no counts are left).
+ */
+static int chunks_apply(struct sq *q, enum chunk_table t, const struct click_chunk_change *c, size_t n,
+                        enum chunk_mode mode)
+{
+	const struct click_chunk_kind *kind = chunk_tables[t].kind;
+	sqlite3_stmt *get = q->wstmt[chunk_tables[t].get];
+	unsigned char out[CLICK_CHUNK_MAX];
+	size_t i = 0, j, len, out_len = 0;
+	int rc = SQLITE_DONE, bad;
+
+	for (; i < n && rc == SQLITE_DONE; i = j) {
+		const unsigned char *old = NULL;
+		bool exists, same, taken;
+
+		for (j = i + 1; j < n && c[j].key == c[i].key; j++)
+			;
+		sqlite3_bind_int64(get, 1, c[i].key);
+		rc = sqlite3_step(get);
+		exists = rc == SQLITE_ROW;
+		if (exists)
+			old = sqlite3_column_blob(get, 0);
+		len = exists ? (size_t)sqlite3_column_bytes(get, 0) : 0;
+		bad = rc == SQLITE_ROW || rc == SQLITE_DONE
+		          ? click_chunk_apply(kind, old, len, c + i, j - i, mode != CHUNK_ADD, out, &out_len)
+		          : CLICK_CHUNK_OK;
+		taken = bad == CLICK_CHUNK_OK && mode == CHUNK_NEW && !chunk_is_new(kind, old, len, c + i, j - i);
+		same = bad == CLICK_CHUNK_OK && out_len == len && (len == 0 || memcmp(out, old, len) == 0);
+		sqlite3_reset(get);
+		sqlite3_clear_bindings(get);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return sq_error(q->w, chunk_tables[t].name, rc);
+		if (taken)
+			return STORE_CONFLICT;
+		if (bad != CLICK_CHUNK_OK) {
+			fprintf(stderr, "shortd: store: %s row %lld is corrupt; its counts are left as they are\n",
+			        chunk_tables[t].name, (long long)c[i].key);
+			return STORE_CORRUPT;
+		}
+		if (same)
+			rc = SQLITE_DONE;
+		else if (out_len == 0)
+			rc = chunk_write(q, chunk_tables[t].del, c[i].key, NULL, 0);
+		else
+			rc = chunk_write(q, exists ? chunk_tables[t].update : chunk_tables[t].insert, c[i].key, out,
+			                 out_len);
+	}
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, chunk_tables[t].name, rc);
+}
+
+/* Takes the records of link id out of its chunk's rows, totals and days,
+ * inside the writer's transaction. */
+static int chunks_forget(struct sq *q, int64_t id)
+{
+	sqlite3_stmt *st = q->wstmt[W_DAYS_RANGE];
+	struct click_chunk_change one = {.key = chunk_of(id), .slot = slot_of(id)};
+	size_t n = 0;
+	int rc, status;
+
+	memcpy(one.v, click_chunk_totals.empty, sizeof(one.v));
+	status = chunks_apply(q, CHUNK_TOTALS, &one, 1, CHUNK_SET);
+	if (status != STORE_OK || id < 1 || chunk_of(id) > CHUNK_MAX)
+		return status;
+	/* The keys first: the rows are rewritten after the range is read. */
+	sqlite3_bind_int64(st, 1, chunk_of(id) << DAY_BITS);
+	sqlite3_bind_int64(st, 2, chunk_of(id) << DAY_BITS | DAY_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (status = chg_reserve(q, n + 1)) == STORE_OK) {
+		q->chg[n] = (struct click_chunk_change){.key = sqlite3_column_int64(st, 0), .slot = slot_of(id)};
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (status != STORE_OK)
+		return status;
+	if (rc != SQLITE_DONE)
+		return sq_error(q->w, "click_days of a link", rc);
+	return chunks_apply(q, CHUNK_DAYS, q->chg, n, CHUNK_SET);
+}
+
+/* Deletes the link and its click counts in one transaction. */
 static int sq_link_delete(void *impl, const char *code)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st = q->wstmt[W_DELETE_LINK];
+	int64_t id = 0;
+	bool found = false;
 	int rc, status;
 
-	pthread_mutex_lock(&q->wlock);
-	status = watch(q);
+	status = begin_w(q);
 	if (status == STORE_OK) {
 		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			id = sqlite3_column_int64(st, 0);
+			found = true;
+			rc = sqlite3_step(st); /* RETURNING: done after its one row */
+		}
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		if (rc != SQLITE_DONE)
 			status = sq_error(q->w, "delete link", rc);
+		else if (!found)
+			status = STORE_NOT_FOUND;
 		else
-			status = sqlite3_changes(q->w) > 0 ? STORE_OK : STORE_NOT_FOUND;
+			status = chunks_forget(q, id);
 	}
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&q->wlock);
 	return status;
 }
 
+/* The counts an import gives the links it created, rows[idx[0..n)]. */
+static int imported_counts(struct sq *q, const struct store_import_row *rows, const size_t *idx, size_t n)
+{
+	size_t m = 0;
+	int status = chg_reserve(q, n);
+
+	for (size_t k = 0; k < n && status == STORE_OK; k++) {
+		const struct link *l = &rows[idx[k]].link;
+		if (l->clicks != 0 || l->bot_clicks != 0 || l->last_click_at != LINK_NO_TIME)
+			q->chg[m++] = (struct click_chunk_change){.key = chunk_of(l->id),
+			                                          .slot = slot_of(l->id),
+			                                          .v = {l->clicks, l->bot_clicks, l->last_click_at}};
+	}
+	if (status != STORE_OK)
+		return status;
+	changes_sort(q->chg, m);
+	return chunks_apply(q, CHUNK_TOTALS, q->chg, m, CHUNK_SET);
+}
+
 /*
- * Inserts rows[idx[0..n)] of an import, with their counts, in one statement
- * of n = INSERT_ROWS >> size rows, for the reason insert_rows() gives, and
- * fills their ids. The codes are known to be free.
+ * Inserts rows[idx[0..n)] of an import in one statement of n = INSERT_ROWS
+ * >> size rows, for the reason insert_rows() gives, fills their ids, and
+ * writes their counts. The codes are known to be free.
  */
 static int insert_imported(struct sq *q, struct store_import_row *rows, const size_t *idx, size_t n, int size)
 {
@@ -1549,10 +1894,10 @@ static int insert_imported(struct sq *q, struct store_import_row *rows, const si
 	if (st == NULL) {
 		sqlite3_str *b = sqlite3_str_new(q->w);
 		char *sql;
-		sqlite3_str_appendall(b, "INSERT INTO links (" IMPORT_COLUMNS ") VALUES ");
+		sqlite3_str_appendall(b, "INSERT INTO links (" INSERT_COLUMNS ") VALUES ");
 		for (k = 0; k < n; k++)
-			sqlite3_str_appendall(b, k > 0 ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-			                               : "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+			sqlite3_str_appendall(b,
+			                      k > 0 ? ",(?,?,?,?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?,?,?,?)");
 		sql = sqlite3_str_finish(b);
 		rc = sql != NULL ? sqlite3_prepare_v3(q->w, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
 		                 : SQLITE_NOMEM;
@@ -1563,15 +1908,11 @@ static int insert_imported(struct sq *q, struct store_import_row *rows, const si
 	}
 	for (k = 0; k < n; k++) {
 		const struct link *l = &rows[idx[k]].link;
-		int base = (int)k * IMPORT_VALUES;
 		if ((tags[k] = link_tags_to_json(l)) == NULL) {
 			rc = SQLITE_NOMEM;
 			goto out;
 		}
-		bind_link(st, base, l, tags[k]);
-		sqlite3_bind_int64(st, base + INSERT_VALUES + 1, l->clicks);
-		sqlite3_bind_int64(st, base + INSERT_VALUES + 2, l->bot_clicks);
-		bind_opt_int64(st, base + INSERT_VALUES + 3, l->last_click_at, LINK_NO_TIME);
+		bind_link(st, (int)k * INSERT_VALUES, l, tags[k]);
 	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -1580,6 +1921,8 @@ static int insert_imported(struct sq *q, struct store_import_row *rows, const si
 		int found = id_by_code_w(q, rows[idx[k]].link.code, &rows[idx[k]].link.id);
 		rc = found == STORE_OK ? SQLITE_DONE : SQLITE_ERROR;
 	}
+	if (rc == SQLITE_DONE && imported_counts(q, rows, idx, n) != STORE_OK)
+		rc = SQLITE_ERROR;
 out:
 	for (k = 0; k < n; k++)
 		free(tags[k]);
@@ -1673,8 +2016,7 @@ static int sq_link_list(void *impl, int64_t after_id, int limit, store_link_fn f
 		return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, after_id);
 	sqlite3_bind_int(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		link_from_row(st, l);
+	while ((rc = link_step(st, sqlite3_step(st), l)) == SQLITE_ROW) {
 		if (fn(l, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -1814,8 +2156,7 @@ static int sq_link_find(void *impl, const struct link_filter *f, int64_t after_i
 	}
 	for (size_t i = 0; i < f->n_tags; i++)
 		sqlite3_bind_text(st, (int)i + 6, f->tags[i], -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		link_from_row(st, l);
+	while ((rc = link_step(st, sqlite3_step(st), l)) == SQLITE_ROW) {
 		if (fn(l, ctx) != 0) {
 			rc = SQLITE_DONE;
 			break;
@@ -1836,81 +2177,136 @@ out:
 
 /* ---- clicks ---- */
 
-static int step_reset(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc;
-}
-
+/*
+ * A batch of clicks in one transaction: each chunk's totals row and each of
+ * its days read and written once (chunks_apply), however many of its links
+ * were clicked, then a row a referring host and day. A link deleted since
+ * its clicks were counted keeps no referrer rows (its row is gone, and the
+ * foreign key refuses them); its counts land in records no link reads, as
+ * its id never comes back.
+ */
 static int sq_clicks_write(void *impl, const struct click_row *rows, size_t n)
 {
 	struct sq *q = impl;
+	struct click_chunk_change *totals, *days;
+	size_t nd = 0;
 	int rc = SQLITE_DONE, status;
 
 	status = begin_w(q);
+	if (status == STORE_OK)
+		status = chg_reserve(q, 2 * n);
 	if (status != STORE_OK)
-		goto out;
+		goto fail;
+	totals = q->chg;
+	days = q->chg + n;
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
 		const struct click_row *c = &rows[i];
-		sqlite3_stmt *st = q->wstmt[W_CLICK_LINK];
+		sqlite3_stmt *st = q->wstmt[W_CLICK_REFERRER];
 
-		sqlite3_bind_int64(st, 1, c->link_id);
-		sqlite3_bind_int64(st, 2, c->clicks);
-		sqlite3_bind_int64(st, 3, c->bot_clicks);
-		sqlite3_bind_int64(st, 4, c->last_at);
-		rc = step_reset(st);
-		if (rc != SQLITE_DONE || sqlite3_changes(q->w) == 0)
-			continue; /* the link is gone: its clicks go with it */
-		st = q->wstmt[W_CLICK_DAILY];
-		sqlite3_bind_int64(st, 1, c->link_id);
-		sqlite3_bind_int64(st, 2, c->day);
-		sqlite3_bind_int64(st, 3, c->clicks);
-		sqlite3_bind_int64(st, 4, c->bot_clicks);
-		rc = step_reset(st);
-		if (rc != SQLITE_DONE || c->referrer == NULL || c->referrer[0] == '\0' || c->clicks == 0)
+		if (!day_key(c->link_id, c->day, &days[nd].key)) {
+			fprintf(stderr, "shortd: store: a click of link %lld on day %lld is out of range\n",
+			        (long long)c->link_id, (long long)c->day);
+			status = STORE_ERROR;
+			goto fail;
+		}
+		totals[i] = (struct click_chunk_change){.key = chunk_of(c->link_id),
+		                                        .slot = slot_of(c->link_id),
+		                                        .v = {c->clicks, c->bot_clicks, c->last_at}};
+		if (c->clicks != 0 || c->bot_clicks != 0) {
+			days[nd].slot = slot_of(c->link_id);
+			days[nd].v[0] = c->clicks;
+			days[nd].v[1] = c->bot_clicks;
+			nd++;
+		}
+		if (c->referrer == NULL || c->referrer[0] == '\0' || c->clicks == 0)
 			continue;
-		st = q->wstmt[W_CLICK_REFERRER];
 		sqlite3_bind_int64(st, 1, c->link_id);
 		sqlite3_bind_int64(st, 2, c->day);
 		sqlite3_bind_text(st, 3, c->referrer, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, c->clicks);
 		rc = step_reset(st);
+		if ((rc & 0xff) == SQLITE_CONSTRAINT)
+			rc = SQLITE_DONE; /* the link is gone */
 	}
 	if (rc != SQLITE_DONE) {
 		status = sq_error(q->w, "write clicks", rc);
-		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
-		goto out;
+		goto fail;
 	}
-	status = exec_w(q, "COMMIT");
+	changes_sort(totals, n);
+	changes_sort(days, nd);
+	status = chunks_apply(q, CHUNK_TOTALS, totals, n, CHUNK_ADD);
+	if (status == STORE_OK)
+		status = chunks_apply(q, CHUNK_DAYS, days, nd, CHUNK_ADD);
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+fail:
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
-out:
 	pthread_mutex_unlock(&q->wlock);
 	return status;
+}
+
+/* A link's days from click_days through statement st (R_DAILY) on r, from
+ * day since on, in order: each day with counts handed to fn, until it
+ * returns other than STORE_OK (its status is the result). */
+static int link_days(struct reader *r, sqlite3_stmt *st, int64_t link_id, int64_t since,
+                     int (*fn)(int64_t day, const int64_t *v, void *ctx), void *ctx)
+{
+	int64_t v[CLICK_CHUNK_FIELDS_MAX], from;
+	int rc = SQLITE_DONE, status = STORE_OK;
+
+	if (!day_key(link_id, since < 0 ? 0 : since > DAY_MAX ? DAY_MAX : since, &from))
+		return STORE_OK; /* no link has such an id, no counts such a day */
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, chunk_of(link_id) << DAY_BITS | DAY_MAX);
+	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *b = sqlite3_column_blob(st, 1);
+		int64_t key = sqlite3_column_int64(st, 0);
+		if (click_chunk_get(&click_chunk_day, b, (size_t)sqlite3_column_bytes(st, 1), slot_of(link_id), v) !=
+		    CLICK_CHUNK_OK) {
+			fprintf(stderr, "shortd: store: click_days row %lld is corrupt\n", (long long)key);
+			status = STORE_CORRUPT;
+		} else if (v[0] != 0 || v[1] != 0) {
+			status = fn(key & DAY_MAX, v, ctx);
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (status != STORE_OK)
+		return status;
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(r->db, "daily clicks", rc);
+}
+
+struct daily_out {
+	struct store_daily *out;
+	size_t max, *n;
+};
+
+static int daily_add(int64_t day, const int64_t *v, void *ctx)
+{
+	struct daily_out *d = ctx;
+
+	if (*d->n >= d->max)
+		return STORE_NOT_FOUND; /* full: stops the walk, not an error */
+	d->out[*d->n] = (struct store_daily){day, v[0], v[1]};
+	(*d->n)++;
+	return STORE_OK;
 }
 
 static int sq_link_daily(void *impl, int64_t link_id, int64_t since, struct store_daily *out, size_t max, size_t *n)
 {
 	struct reader *r;
 	sqlite3_stmt *st = reader_stmt(impl, R_DAILY, &r);
-	int rc;
+	struct daily_out d = {out, max, n};
+	int status;
 
 	*n = 0;
 	if (st == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_int64(st, 1, link_id);
-	sqlite3_bind_int64(st, 2, since);
-	sqlite3_bind_int64(st, 3, (int64_t)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
-		out[*n].day = sqlite3_column_int64(st, 0);
-		out[*n].clicks = sqlite3_column_int64(st, 1);
-		out[*n].bot_clicks = sqlite3_column_int64(st, 2);
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : sq_error(r->db, "daily clicks", rc);
+	if (max == 0 || since > DAY_MAX)
+		return STORE_OK;
+	status = link_days(r, st, link_id, since, daily_add, &d);
+	return status == STORE_NOT_FOUND ? STORE_OK : status;
 }
 
 static int sq_link_referrers(void *impl, int64_t link_id, int64_t since, struct store_referrer *out, size_t max,
@@ -2130,7 +2526,7 @@ struct dump {
 	void *ctx;
 };
 
-static const enum reader_stmt dump_stmts[] = {R_DUMP_LINKS, R_DUMP_DAILY, R_DUMP_REFERRERS, R_TOKEN_LIST};
+static const enum reader_stmt dump_stmts[] = {R_DUMP_LINKS, R_DAILY, R_DUMP_REFERRERS, R_TOKEN_LIST};
 
 /* Resets st after a dump's loop over it: the callbacks' status when one
  * stopped it, else the step's (SQLITE_DONE: all read). */
@@ -2140,20 +2536,27 @@ static int dump_end(struct dump *d, sqlite3_stmt *st, int status, int rc, const 
 	return status != STORE_OK || rc == SQLITE_DONE ? status : sq_error(d->r->db, what, rc);
 }
 
+struct dump_day {
+	struct dump *d;
+	int64_t link_id;
+};
+
+static int dump_day(int64_t day, const int64_t *v, void *ctx)
+{
+	struct dump_day *dd = ctx;
+	struct store_history_row h = {.link_id = dd->link_id, .day = day, .clicks = v[0], .bot_clicks = v[1]};
+
+	return dd->d->fns->history(&h, dd->d->ctx);
+}
+
 /* A link's history rows: its days, then its referrers. */
 static int dump_history(struct dump *d, int64_t link_id)
 {
 	struct store_history_row h = {.link_id = link_id};
-	int rc = SQLITE_DONE, status = STORE_OK;
+	struct dump_day dd = {d, link_id};
+	int rc = SQLITE_DONE, status;
 
-	sqlite3_bind_int64(d->daily, 1, link_id);
-	while (status == STORE_OK && (rc = sqlite3_step(d->daily)) == SQLITE_ROW) {
-		h.day = sqlite3_column_int64(d->daily, 0);
-		h.clicks = sqlite3_column_int64(d->daily, 1);
-		h.bot_clicks = sqlite3_column_int64(d->daily, 2);
-		status = d->fns->history(&h, d->ctx);
-	}
-	status = dump_end(d, d->daily, status, rc, "dump daily clicks");
+	status = link_days(d->r, d->daily, link_id, 0, dump_day, &dd);
 	sqlite3_bind_int64(d->refs, 1, link_id);
 	h.bot_clicks = 0;
 	while (status == STORE_OK && (rc = sqlite3_step(d->refs)) == SQLITE_ROW) {
@@ -2171,8 +2574,7 @@ static int dump_all(struct dump *d, struct link *l)
 	struct store_token t;
 	int rc = SQLITE_DONE, status = STORE_OK;
 
-	while (status == STORE_OK && (rc = sqlite3_step(d->links)) == SQLITE_ROW) {
-		link_from_row(d->links, l);
+	while (status == STORE_OK && (rc = link_step(d->links, sqlite3_step(d->links), l)) == SQLITE_ROW) {
 		status = d->fns->link(l, d->ctx);
 		if (status == STORE_OK)
 			status = dump_history(d, l->id);
@@ -2216,14 +2618,35 @@ static int sq_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
 	return status;
 }
 
+/* A load's click counts wait in two lists of LOAD_CHANGES each, written a
+ * chunk row at a time when one fills and at the end. */
+#define LOAD_CHANGES 65536
+
 struct sq_loader {
 	struct store_loader ld;
 	struct sq *q;
+	struct click_chunk_change *totals, *days;
+	size_t n_totals, n_days;
 };
+
+/* Writes the counts gathered so far. */
+static int load_flush(struct sq_loader *l)
+{
+	int status;
+
+	changes_sort(l->totals, l->n_totals);
+	changes_sort(l->days, l->n_days);
+	status = chunks_apply(l->q, CHUNK_TOTALS, l->totals, l->n_totals, CHUNK_NEW);
+	if (status == STORE_OK)
+		status = chunks_apply(l->q, CHUNK_DAYS, l->days, l->n_days, CHUNK_NEW);
+	l->n_totals = l->n_days = 0;
+	return status;
+}
 
 static int load_link(struct store_loader *ld, struct link *l)
 {
-	struct sq *q = ((struct sq_loader *)ld)->q;
+	struct sq_loader *lo = (struct sq_loader *)ld;
+	struct sq *q = lo->q;
 	sqlite3_stmt *st = q->wstmt[W_LOAD_LINK];
 	char *tags = link_tags_to_json(l);
 	int rc;
@@ -2231,32 +2654,47 @@ static int load_link(struct store_loader *ld, struct link *l)
 	if (tags == NULL)
 		return STORE_ERROR;
 	bind_link(st, 0, l, tags);
-	sqlite3_bind_int64(st, INSERT_VALUES + 1, l->clicks);
-	sqlite3_bind_int64(st, INSERT_VALUES + 2, l->bot_clicks);
-	bind_opt_int64(st, INSERT_VALUES + 3, l->last_click_at, LINK_NO_TIME);
 	rc = step_reset(st);
 	free(tags);
 	if (rc != SQLITE_DONE)
 		return sq_error(q->w, "load a link", rc);
 	l->id = sqlite3_last_insert_rowid(q->w);
+	if (l->clicks == 0 && l->bot_clicks == 0 && l->last_click_at == LINK_NO_TIME)
+		return STORE_OK;
+	if (lo->n_totals == LOAD_CHANGES && (rc = load_flush(lo)) != STORE_OK)
+		return rc;
+	lo->totals[lo->n_totals++] = (struct click_chunk_change){
+	    .key = chunk_of(l->id), .slot = slot_of(l->id), .v = {l->clicks, l->bot_clicks, l->last_click_at}};
 	return STORE_OK;
 }
 
 static int load_history(struct store_loader *ld, const struct store_history_row *h)
 {
-	struct sq *q = ((struct sq_loader *)ld)->q;
-	sqlite3_stmt *st = q->wstmt[h->host == NULL ? W_LOAD_DAILY : W_LOAD_REFERRER];
+	struct sq_loader *lo = (struct sq_loader *)ld;
+	struct sq *q = lo->q;
+	sqlite3_stmt *st = q->wstmt[W_LOAD_REFERRER];
+	struct click_chunk_change *c;
 	int rc;
 
+	if (h->host == NULL) {
+		if (lo->n_days == LOAD_CHANGES && (rc = load_flush(lo)) != STORE_OK)
+			return rc;
+		c = &lo->days[lo->n_days];
+		if (!day_key(h->link_id, h->day, &c->key)) {
+			fprintf(stderr, "shortd: store: load click history: day %lld of link %lld is out of range\n",
+			        (long long)h->day, (long long)h->link_id);
+			return STORE_ERROR;
+		}
+		c->slot = slot_of(h->link_id);
+		c->v[0] = h->clicks;
+		c->v[1] = h->bot_clicks;
+		lo->n_days++;
+		return STORE_OK;
+	}
 	sqlite3_bind_int64(st, 1, h->link_id);
 	sqlite3_bind_int64(st, 2, h->day);
-	if (h->host == NULL) {
-		sqlite3_bind_int64(st, 3, h->clicks);
-		sqlite3_bind_int64(st, 4, h->bot_clicks);
-	} else {
-		sqlite3_bind_text(st, 3, h->host, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, h->clicks);
-	}
+	sqlite3_bind_text(st, 3, h->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, h->clicks);
 	rc = step_reset(st);
 	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "load click history", rc);
 }
@@ -2279,10 +2717,16 @@ static int load_token(struct store_loader *ld, const struct store_token *t)
 static int sq_load(void *impl, store_fill_fn fill, void *ctx)
 {
 	struct sq *q = impl;
-	struct sq_loader l = {{load_link, load_history, load_token}, q};
+	struct sq_loader l = {{load_link, load_history, load_token}, q, NULL, NULL, 0, 0};
 	int rc, status;
 
+	l.totals = malloc(LOAD_CHANGES * sizeof(*l.totals));
+	l.days = malloc(LOAD_CHANGES * sizeof(*l.days));
 	status = begin_w(q);
+	if (status == STORE_OK && (l.totals == NULL || l.days == NULL)) {
+		status = STORE_ERROR;
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+	}
 	if (status != STORE_OK)
 		goto out;
 	rc = sqlite3_step(q->wstmt[W_NOT_EMPTY]);
@@ -2294,11 +2738,15 @@ static int sq_load(void *impl, store_fill_fn fill, void *ctx)
 	if (status == STORE_OK)
 		status = fill(&l.ld, ctx);
 	if (status == STORE_OK)
+		status = load_flush(&l);
+	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&q->wlock);
+	free(l.days);
+	free(l.totals);
 	return status;
 }
 

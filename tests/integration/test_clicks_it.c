@@ -31,8 +31,7 @@ static long long db_int(const char *path, const char *sql)
 
 	if (harness_uses_pg())
 		return sqlfile_int(path, sql);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
+	ck_assert_int_eq(sqlite_counts_open(path, SQLITE_OPEN_READONLY, &db), SQLITE_OK);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
 	ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "%s: no row", sql);
 	v = sqlite3_column_int64(st, 0);

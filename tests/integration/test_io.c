@@ -231,7 +231,7 @@ START_TEST(test_on_conflict_fail_skip_and_update)
 
 	init_db2();
 	ck_assert_int_eq(run_on(db2, add_args), 0);
-	sqlfile_exec(db2, "UPDATE links SET clicks = 9 WHERE code = 'taken'");
+	sqlfile_set_clicks(db2, "taken", 9);
 
 	/* fail, the default: nothing written, the line named. */
 	ck_assert_int_eq(run_on(db2, fail_args), 1);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api_client.h"
@@ -145,12 +146,10 @@ static void make_source(char *reader, size_t size, char *gen, size_t gensize)
 	click("alpha", NULL, "Googlebot/2.1 (+http://www.google.com/bot.html)");
 	free(api_get(reader, "/api/v1/links/alpha"));
 	ck_assert_int_eq(daemon_stop(&d), 0);
-	sqlfile_exec(d.db, "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) SELECT id, "
-	                   "CAST(strftime('%s', 'now') AS INTEGER) / 86400 - 2, 4, 1 FROM links WHERE code = 'alpha';"
-	                   "INSERT INTO referrers_daily (link_id, day, host, clicks) SELECT id, "
+	sqlfile_add_clicks(d.db, "alpha", time(NULL) / 86400 - 2, 4, 1);
+	sqlfile_exec(d.db, "INSERT INTO referrers_daily (link_id, day, host, clicks) SELECT id, "
 	                   "CAST(strftime('%s', 'now') AS INTEGER) / 86400 - 2, 'old.example', 4 FROM links "
-	                   "WHERE code = 'alpha';"
-	                   "UPDATE links SET clicks = clicks + 4, bot_clicks = bot_clicks + 1 WHERE code = 'alpha'");
+	                   "WHERE code = 'alpha';");
 }
 
 START_TEST(test_migrate_to_postgresql_and_back)
@@ -400,8 +399,10 @@ static const struct {
 	const char *trigger;
 	const char *message;
 } changes[] = {
-    {"CREATE TRIGGER change AFTER INSERT ON links WHEN NEW.code = 'two' "
-     "BEGIN UPDATE links SET bot_clicks = bot_clicks + 1 WHERE id = NEW.id; END",
+    /* one bot click for link 2 ('two'), packed as click_chunk.h says */
+    {"CREATE TRIGGER change AFTER INSERT ON links WHEN NEW.code = 'two' AND NEW.id = 2 "
+     "BEGIN INSERT OR REPLACE INTO click_totals (chunk, data) "
+     "VALUES (0, x'02000000000000000001000000000000000000000000000080'); END",
      "/changed.db does not match what was read (link 'two' differs; read 2 links, 1 token, 0 days of clicks, 0 "
      "referrer rows, found 2, 1, 0, 0); the copy is there: remove it before migrating again\n"},
     {"CREATE TRIGGER change AFTER INSERT ON tokens BEGIN DELETE FROM tokens WHERE id = NEW.id; END",

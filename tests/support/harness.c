@@ -13,7 +13,9 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "click_chunk.h"
 #include "harness.h"
+#include "link.h"
 #include "pg_cluster.h"
 
 #include <arpa/inet.h>
@@ -980,6 +982,187 @@ void sqlfile_exec(const char *db, const char *sql)
 	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
 }
 
+/* count(data, id or slot, field) of a blob of kind (user data); field -1:
+ * 1 when the slot has a record. NULL for an absent time. */
+static void counts_field(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct click_chunk_kind *kind = sqlite3_user_data(ctx);
+	const unsigned char *b = sqlite3_value_blob(argv[0]);
+	size_t len = (size_t)sqlite3_value_bytes(argv[0]), pos = 0;
+	int64_t slot = sqlite3_value_int64(argv[1]) & (CLICK_CHUNK_LINKS - 1), v[CLICK_CHUNK_FIELDS_MAX];
+	int field = sqlite3_value_int(argv[2]);
+	unsigned s;
+
+	(void)argc;
+	if (field < 0) {
+		bool have = false;
+		if (!click_chunk_is_valid(kind, b, len)) {
+			sqlite3_result_error(ctx, "corrupt click counts", -1);
+			return;
+		}
+		while (!have && click_chunk_next(kind, b, len, &pos, &s, v))
+			have = s == (unsigned)slot;
+		sqlite3_result_int(ctx, have);
+		return;
+	}
+	if (field >= kind->fields || click_chunk_get(kind, b, len, (unsigned)slot, v) != CLICK_CHUNK_OK) {
+		sqlite3_result_error(ctx, "corrupt click counts or no such field", -1);
+		return;
+	}
+	if (v[field] == LINK_NO_TIME)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int64(ctx, v[field]);
+}
+
+int sqlite_counts_open(const char *path, int flags, sqlite3 **db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_open_v2(path, db, flags, NULL);
+	bool packed = false;
+
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_busy_timeout(*db, 5000);
+	if (sqlite3_prepare_v2(*db, "SELECT 1 FROM main.sqlite_schema WHERE name = 'click_totals'", -1, &st, NULL) ==
+	    SQLITE_OK)
+		packed = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!packed)
+		return SQLITE_OK;
+	sqlite3_create_function(*db, "test_totals", 3, SQLITE_UTF8, (void *)&click_chunk_totals, counts_field, NULL,
+	                        NULL);
+	sqlite3_create_function(*db, "test_day", 3, SQLITE_UTF8, (void *)&click_chunk_day, counts_field, NULL, NULL);
+	return sqlite3_exec(*db,
+	                    "CREATE TEMP VIEW links AS SELECT l.*, "
+	                    "coalesce(test_totals(t.data, l.id, 0), 0) AS clicks, "
+	                    "coalesce(test_totals(t.data, l.id, 1), 0) AS bot_clicks, "
+	                    "test_totals(t.data, l.id, 2) AS last_click_at "
+	                    "FROM main.links AS l LEFT JOIN main.click_totals AS t ON t.chunk = l.id >> 7;"
+	                    "CREATE TEMP VIEW clicks_daily AS "
+	                    "WITH RECURSIVE s(slot) AS (SELECT 0 UNION ALL SELECT slot + 1 FROM s WHERE slot < 127) "
+	                    "SELECT (d.key >> 20 << 7) + s.slot AS link_id, d.key & 1048575 AS day, "
+	                    "test_day(d.data, s.slot, 0) AS clicks, test_day(d.data, s.slot, 1) AS bot_clicks "
+	                    "FROM main.click_days AS d, s WHERE test_day(d.data, s.slot, -1) = 1;",
+	                    NULL, NULL, NULL);
+}
+
+/* Applies c to the row key of table (click_totals or click_days, whose
+ * key column is named) on h, as the daemon writes it. */
+static void packed_apply(sqlite3 *h, const char *table, const char *key_col, const struct click_chunk_kind *kind,
+                         const struct click_chunk_change *c, bool set)
+{
+	char sql[160];
+	sqlite3_stmt *st = NULL;
+	const unsigned char *old;
+	size_t old_len, len = 0;
+	unsigned char out[CLICK_CHUNK_MAX];
+
+	snprintf(sql, sizeof(sql), "SELECT data FROM %s WHERE %s = ?1", table, key_col);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, c->key);
+	old = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_blob(st, 0) : NULL;
+	old_len = old != NULL ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+	ck_assert_int_eq(click_chunk_apply(kind, old, old_len, c, 1, set, out, &len), CLICK_CHUNK_OK);
+	sqlite3_finalize(st);
+	if (len > 0)
+		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s (%s, data) VALUES (?1, ?2)", table, key_col);
+	else
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?1", table, key_col);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, c->key);
+	if (len > 0)
+		sqlite3_bind_blob(st, 2, out, (int)len, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+/* Opens the SQLite file db in a write transaction, with the id of the link
+ * with code. */
+static sqlite3 *packed_begin(const char *db, const char *code, int64_t *id)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	ck_assert_int_eq(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT id FROM links WHERE code = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "no link %s in %s", code, db);
+	*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return h;
+}
+
+static void packed_commit(sqlite3 *h)
+{
+	ck_assert_int_eq(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
+}
+
+void sqlfile_set_clicks(const char *db, const char *code, int64_t clicks)
+{
+	char sql[256];
+	sqlite3 *h;
+	sqlite3_stmt *st = NULL;
+	int64_t id;
+	struct click_chunk_change c = {0};
+
+	if (is_pg_url(db)) {
+		snprintf(sql, sizeof(sql), "UPDATE links SET clicks = %lld WHERE code = '%s'", (long long)clicks, code);
+		pg_sql_exec(db, sql);
+		return;
+	}
+	h = packed_begin(db, code, &id);
+	c.key = id >> CLICK_CHUNK_SHIFT;
+	c.slot = (unsigned)(id & (CLICK_CHUNK_LINKS - 1));
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT data FROM click_totals WHERE chunk = ?1", -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, c.key);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ck_assert_int_eq(click_chunk_get(&click_chunk_totals, sqlite3_column_blob(st, 0),
+		                                 (size_t)sqlite3_column_bytes(st, 0), c.slot, c.v),
+		                 CLICK_CHUNK_OK);
+	else
+		memcpy(c.v, click_chunk_totals.empty, sizeof(c.v));
+	sqlite3_finalize(st);
+	c.v[0] = clicks;
+	packed_apply(h, "click_totals", "chunk", &click_chunk_totals, &c, true);
+	packed_commit(h);
+}
+
+void sqlfile_add_clicks(const char *db, const char *code, int64_t day, int64_t clicks, int64_t bot_clicks)
+{
+	char sql[512];
+	sqlite3 *h;
+	int64_t id;
+	struct click_chunk_change c = {0};
+
+	if (is_pg_url(db)) {
+		snprintf(
+		    sql, sizeof(sql),
+		    "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) SELECT id, %lld, %lld, %lld FROM "
+		    "links WHERE code = '%s' ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks_daily.clicks + "
+		    "excluded.clicks, bot_clicks = clicks_daily.bot_clicks + excluded.bot_clicks;"
+		    "UPDATE links SET clicks = clicks + %lld, bot_clicks = bot_clicks + %lld WHERE code = '%s'",
+		    (long long)day, (long long)clicks, (long long)bot_clicks, code, (long long)clicks,
+		    (long long)bot_clicks, code);
+		pg_sql_exec(db, sql);
+		return;
+	}
+	h = packed_begin(db, code, &id);
+	c.key = id >> CLICK_CHUNK_SHIFT;
+	c.slot = (unsigned)(id & (CLICK_CHUNK_LINKS - 1));
+	c.v[0] = clicks;
+	c.v[1] = bot_clicks;
+	c.v[2] = LINK_NO_TIME;
+	packed_apply(h, "click_totals", "chunk", &click_chunk_totals, &c, false);
+	c.key = (id >> CLICK_CHUNK_SHIFT) << 20 | day;
+	packed_apply(h, "click_days", "key", &click_chunk_day, &c, false);
+	packed_commit(h);
+}
+
 int sqlfile_int(const char *db, const char *sql)
 {
 	sqlite3 *h = NULL;
@@ -991,7 +1174,7 @@ int sqlfile_int(const char *db, const char *sql)
 		ck_assert_msg(n != -999, "%s: no row", sql);
 		return (int)n;
 	}
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite_counts_open(db, SQLITE_OPEN_READWRITE, &h), SQLITE_OK);
 	ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
 	ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "%s: no row", sql);
 	v = sqlite3_column_int(st, 0);

@@ -204,7 +204,29 @@ void tempdb_remove(const char *dir, const char *path);
 void sqlfile_exec(const char *db, const char *sql);
 
 /* The first column of the first row of sql on db, as an int; fails the test
- * when there is no row. */
+ * when there is no row. On SQLite it reads through sqlite_counts_open(). */
 int sqlfile_int(const char *db, const char *sql);
+
+/*
+ * Opens the SQLite file at path (sqlite3_open_v2's flags) for a test that
+ * reads click counts by SQL. Where the file keeps them packed (click_totals
+ * and click_days, see click_chunk.h), the connection gets two temporary
+ * views that show them as the columns and rows a test can query the same on
+ * PostgreSQL: links with clicks, bot_clicks and last_click_at, and
+ * clicks_daily (link_id, day, clicks, bot_clicks). Temporary objects hide
+ * the file's own links for this connection only: for reads, not writes.
+ */
+struct sqlite3;
+int sqlite_counts_open(const char *path, int flags, struct sqlite3 **db);
+
+/* Sets a link's clicks in the SQLite file at path, where the daemon keeps
+ * them (its bot clicks and last click as they were), or by SQL on a
+ * PostgreSQL URL. Fails the test when the link is not there. */
+void sqlfile_set_clicks(const char *db, const char *code, int64_t clicks);
+
+/* Adds clicks and bot_clicks to a link's totals and to its counts of day
+ * (days since 1970-01-01) in the SQLite file at path, as the click writer
+ * would, or by SQL on a PostgreSQL URL. */
+void sqlfile_add_clicks(const char *db, const char *code, int64_t day, int64_t clicks, int64_t bot_clicks);
 
 #endif

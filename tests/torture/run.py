@@ -48,6 +48,7 @@ import re
 import select
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -273,6 +274,26 @@ def scenario(d):
     return acked, problems
 
 
+def stored_clicks(con, tables, code):
+    """A link's human clicks as stored, None when the link is not there: in
+    its links row before schema 8, else in its chunk's click_totals blob
+    (records of a slot byte and clicks, bot_clicks, last_click_at as
+    little-endian int64s, see include/click_chunk.h)."""
+    if "click_totals" not in tables:
+        row = con.execute("SELECT clicks FROM links WHERE code = ?", (code,)).fetchone()
+        return None if row is None else row[0]
+    row = con.execute("SELECT id, (SELECT data FROM click_totals WHERE chunk = links.id >> 7) "
+                      "FROM links WHERE code = ?", (code,)).fetchone()
+    if row is None:
+        return None
+    link_id, blob = row
+    for pos in range(0, len(blob or b""), 25):
+        slot, clicks, _, _ = struct.unpack_from("<Bqqq", blob, pos)
+        if slot == link_id & 127:
+            return clicks
+    return 0
+
+
 def check_database(db, acked):
     problems = []
     if not os.path.exists(db):
@@ -286,12 +307,12 @@ def check_database(db, acked):
         if "links" not in tables:
             return problems + (["links table missing"] if acked["links"] else [])
         for code in acked["links"]:
-            row = con.execute("SELECT clicks FROM links WHERE code = ?", (code,)).fetchone()
-            if row is None:
+            clicks = stored_clicks(con, tables, code)
+            if clicks is None:
                 problems.append("acknowledged link %s lost" % code)
-            elif row[0] < acked["clicks"].get(code, 0):
+            elif clicks < acked["clicks"].get(code, 0):
                 problems.append("link %s: %d clicks stored, %d redirects given" %
-                                (code, row[0], acked["clicks"].get(code, 0)))
+                                (code, clicks, acked["clicks"].get(code, 0)))
     finally:
         con.close()
     return problems

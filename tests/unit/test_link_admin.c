@@ -45,7 +45,7 @@ static void dump(char *out, size_t size)
 	size_t n = 0;
 
 	out[0] = '\0';
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite_counts_open(path, SQLITE_OPEN_READONLY, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
 	                                    "SELECT id, code, url, status, forward_query, disabled, created_at, "
 	                                    "updated_at, expires_at, max_clicks, clicks FROM links ORDER BY id",

@@ -53,7 +53,7 @@ static int64_t sqlite_sql_int(const char *p, const char *sql)
 	sqlite3_stmt *s;
 	int64_t v = -999;
 
-	ck_assert_int_eq(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite_counts_open(p, SQLITE_OPEN_READONLY, &db), SQLITE_OK);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
@@ -201,8 +201,8 @@ START_TEST(test_open_creates_schema_at_latest_version)
 	ck_assert_int_eq(store_ping(st), STORE_OK);
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-	                         "('links', 'tokens', 'clicks_daily', 'referrers_daily')"),
-	                 4);
+	                         "('links', 'tokens', 'click_totals', 'click_days', 'referrers_daily')"),
+	                 5);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM links"), 0);
 	store_close(st);
 	st = NULL;
@@ -264,6 +264,98 @@ START_TEST(test_migration_6_keeps_tokens_and_their_ids)
 }
 END_TEST
 
+/* A database at version 7 with counts in links and clicks_daily: version
+ * 8 packs them (click_totals, click_days), and every link keeps its totals
+ * and days to the unit, read back through the store; links has no count
+ * columns left and clicks_daily is gone. */
+START_TEST(test_migration_8_packs_the_counts)
+{
+	struct link got;
+	struct store_daily d[4];
+	size_t n;
+
+	use_backend(SQLITE);
+	for (int i = 0; i < 7; i++)
+		sql_exec(sqlite_migrations[i].sql);
+	sql_exec("PRAGMA user_version = 7; PRAGMA foreign_keys = ON;"
+	         "INSERT INTO links (id, code, url, status, created_at, updated_at, clicks, bot_clicks, last_click_at) "
+	         "VALUES (1, 'one', 'https://one.example/', 302, 1, 1, 5, 2, 1700000000),"
+	         "(127, 'edge', 'https://edge.example/', 302, 1, 1, 0, 0, NULL),"
+	         "(128, 'next', 'https://next.example/', 302, 1, 1, 9000000000, 0, 1700000100),"
+	         "(300, 'far', 'https://far.example/', 302, 1, 1, 0, 1, 1700000200);"
+	         "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (1, 19000, 3, 1), "
+	         "(1, 19001, 2, 1), (128, 19001, 9000000000, 0), (300, 0, 0, 1), (127, 19000, 0, 0);");
+	open_store();
+	ck_assert_int_eq(store_schema_version(st), latest_version());
+	ck_assert_int_eq(store_link_lookup(st, "one", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 5);
+	ck_assert_int_eq(got.bot_clicks, 2);
+	ck_assert_int_eq(got.last_click_at, 1700000000);
+	ck_assert_int_eq(store_link_lookup(st, "edge", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(got.bot_clicks, 0);
+	ck_assert_int_eq(got.last_click_at, LINK_NO_TIME);
+	ck_assert_int_eq(store_link_lookup(st, "next", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 9000000000);
+	ck_assert_int_eq(got.last_click_at, 1700000100);
+	ck_assert_int_eq(store_link_lookup(st, "far", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(got.bot_clicks, 1);
+	ck_assert_int_eq(store_link_daily(st, 1, 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(d[0].day, 19000);
+	ck_assert_int_eq(d[0].clicks, 3);
+	ck_assert_int_eq(d[0].bot_clicks, 1);
+	ck_assert_int_eq(d[1].day, 19001);
+	ck_assert_int_eq(d[1].clicks, 2);
+	ck_assert_int_eq(store_link_daily(st, 128, 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].clicks, 9000000000);
+	ck_assert_int_eq(store_link_daily(st, 300, 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].day, 0);
+	ck_assert_int_eq(d[0].bot_clicks, 1);
+	ck_assert_int_eq(store_link_daily(st, 127, 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	/* one row a chunk: ids 1 and 127 share one, 128 and 300 have their own */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM click_totals"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'clicks_daily'"), 0);
+	ck_assert_int_eq(sql_int("SELECT instr(sql, 'clicks INTEGER') + instr(sql, 'last_click_at') FROM sqlite_master "
+	                         "WHERE name = 'links'"),
+	                 0);
+	/* a delete takes the link's counts with it, and leaves its neighbours' */
+	ck_assert_int_eq(store_link_delete(st, "one"), STORE_OK);
+	ck_assert_int_eq(store_link_daily(st, 1, 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily WHERE link_id = 1"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 2); /* 127's 0/0 day was no count */
+	ck_assert_int_eq(store_link_lookup(st, "far", &got), STORE_OK);
+	ck_assert_int_eq(got.bot_clicks, 1);
+}
+END_TEST
+
+/* Counts the packed rows cannot hold (a day before 1970): migration 8
+ * fails with the reason, and the database stays at version 7 as it was. */
+START_TEST(test_migration_8_refuses_a_day_out_of_range)
+{
+	use_backend(SQLITE);
+	for (int i = 0; i < 7; i++)
+		sql_exec(sqlite_migrations[i].sql);
+	sql_exec("PRAGMA user_version = 7;"
+	         "INSERT INTO links (id, code, url, status, created_at, updated_at, clicks) "
+	         "VALUES (1, 'one', 'https://one.example/', 302, 1, 1, 5);"
+	         "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (1, 19000, 4, 0), (1, -1, 1, 0);");
+	ck_assert_int_ne(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "migration 008_click_chunks failed") != NULL && strstr(err, "out of range") != NULL,
+	              "%s", err);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 7);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'one'"), 5);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'click_totals'"), 0);
+}
+END_TEST
+
 /* A database at version 6 with labelled links, one changed and one
  * deleted since: opening applies 7 (the trigram index rebuilt without its
  * own copy of the text) and q finds what it found before, nothing more;
@@ -290,7 +382,7 @@ START_TEST(test_migration_7_keeps_links_found_by_q)
 	         "DELETE FROM links WHERE code = 'gone';");
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_search_content"), 3);
 	open_store();
-	ck_assert_int_eq(store_schema_version(st), 7);
+	ck_assert_int_eq(store_schema_version(st), latest_version());
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'link_search_content'"), 0);
 	ck_assert_int_gt(assert_search_index_exact(), 0);
 	static const struct {
@@ -698,7 +790,7 @@ START_TEST(test_import_taken_code_by_mode)
 	use_backend(_i);
 	open_store();
 	create("imp1", "https://old.example/");
-	sql_exec("UPDATE links SET clicks = 7 WHERE code = 'imp1'");
+	sqlfile_set_clicks(path, "imp1", 7);
 	/* fail: the whole batch is refused and the row named. */
 	ck_assert_int_eq(
 	    store_links_import(st, rows, 3, STORE_IMPORT_FAIL, 1700000000, link_code_generate, NULL, &conflict),
@@ -1633,7 +1725,7 @@ START_TEST(test_take_click_is_exact_across_connections)
 	make_link(&l, "written", "https://written.example/");
 	l.max_clicks = 6;
 	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
-	sql_exec("UPDATE links SET clicks = 5 WHERE code = 'written'");
+	sqlfile_set_clicks(path, "written", 5);
 	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
 	ck_assert(taken);
 	ck_assert_int_eq(store_link_take_click(st, &l, 0, &taken), STORE_OK);
@@ -1716,8 +1808,9 @@ START_TEST(test_clicks_write_totals_daily_referrers)
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(r[0].clicks, 4);
 
-	/* the deleted link's and the unknown id's rows were dropped */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 3);
+	/* the deleted link's and the unknown id's days are no link's (on SQLite
+	 * they are kept where no link reads them: ids never come back) */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily WHERE link_id IN (SELECT id FROM links)"), 3);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM referrers_daily WHERE host IN ('gone.example', "
 	                         "'ghost.example', 'bots.example')"),
 	                 0);
@@ -2050,7 +2143,7 @@ static void open_with_cached_link(struct link *got)
 	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	ck_assert_int_eq(store_link_resolve(st, "c", got), STORE_OK);
 	ck_assert_int_eq(got->clicks, 0);
-	sql_exec("UPDATE links SET clicks = 99 WHERE code = 'c'");
+	sqlfile_set_clicks(path, "c", 99);
 	ck_assert_int_eq(store_link_resolve(st, "c", got), STORE_OK);
 	ck_assert_int_eq(got->clicks, 0);
 	ck_assert_str_eq(got->url, "https://cached.example/a?b=c");
@@ -2290,11 +2383,9 @@ START_TEST(test_resolve_never_caches_max_clicks)
 	l.max_clicks = 10;
 	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
 	for (i = 1; i <= 3; i++) {
-		char sql[128];
 		ck_assert_int_eq(store_link_resolve(st, "lim", &got), STORE_OK);
 		ck_assert_int_eq(got.max_clicks, 10);
-		snprintf(sql, sizeof(sql), "UPDATE links SET clicks = %d WHERE code = 'lim'", i);
-		sql_exec(sql);
+		sqlfile_set_clicks(path, "lim", i);
 		ck_assert_int_eq(store_link_resolve(st, "lim", &got), STORE_OK);
 		ck_assert_int_eq(got.clicks, i);
 	}
@@ -2316,7 +2407,7 @@ START_TEST(test_resolve_without_cache_reads_store)
 	create("c", "https://nocache.example/");
 	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
 	ck_assert_int_eq(got.clicks, 0);
-	sql_exec("UPDATE links SET clicks = 99 WHERE code = 'c'");
+	sqlfile_set_clicks(path, "c", 99);
 	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
 	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_OK);
 	ck_assert_int_eq(got.clicks, 99);
@@ -2338,10 +2429,10 @@ START_TEST(test_link_epoch_triggers)
 		const char *sql;
 		int moves;
 	} rows[] = {
-	    {"UPDATE links SET clicks = clicks + 1 WHERE code = 'e'", 0},
-	    {"UPDATE links SET bot_clicks = 5 WHERE code = 'e'", 0},
-	    {"UPDATE links SET last_click_at = 1700000009 WHERE code = 'e'", 0},
-	    {"UPDATE links SET clicks = 3, bot_clicks = 4, last_click_at = 5 WHERE code = 'e'", 0},
+	    {"UPDATE click_totals SET data = data", 0},
+	    {"DELETE FROM click_totals", 0},
+	    {"UPDATE click_days SET data = data", 0},
+	    {"DELETE FROM click_days", 0},
 	    {"INSERT INTO links (code, url, status, created_at, updated_at) VALUES ('f', 'https://f/', 302, 1, 1)", 0},
 	    {"UPDATE links SET url = 'https://u.example/' WHERE code = 'e'", 1},
 	    {"UPDATE links SET status = 301 WHERE code = 'e'", 1},
@@ -3580,6 +3671,8 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_migration_6_keeps_tokens_and_their_ids);
 	tcase_add_test(tc, test_migrations_from_version_1_keep_links);
 	tcase_add_test(tc, test_migration_7_keeps_links_found_by_q);
+	tcase_add_test(tc, test_migration_8_packs_the_counts);
+	tcase_add_test(tc, test_migration_8_refuses_a_day_out_of_range);
 	tcase_add_test(tc, test_concurrent_first_open);
 	tcase_add_test(tc, test_newer_database_refused);
 	tcase_add_test(tc, test_non_database_file_is_corrupt);
