@@ -7,7 +7,8 @@
 #   A0 the same with --link-cache 0: every redirect reads SQLite;
 #   B  nginx with a `map` of the same N codes and `return 302`;
 #   C  bench/mhd302.c: libmicrohttpd answering one prebuilt 302;
-#   P  another shortd binary ($PREV, e.g. built from the commit before), for
+#   P  another shortd binary ($PREV, e.g. built from the commit before), on
+#      its own copy of the links at its own schema (prev_db), for
 #      a change measured against its parent in the same interleaved rounds.
 # For each thread count T of THREADS (one row per count): every server runs
 # T threads (shortd --threads T, nginx T workers, mhd302 a pool of T) on CPUs
@@ -117,6 +118,21 @@ cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
 # ---- data: links-N.db, uris-N.txt, map-N.conf (bench/fill.sh) ----
 . bench/fill.sh
 
+# prev_db N: P's own copy of the N links, at the schema of P's shortd
+# (perhaps older than A's, which an older binary refuses): made by P's
+# init and filled from links-N.db, again whenever PREV is newer than it.
+prev_db() {
+	local n=$1 db=$OUT/links-$1-prev.db
+	if [ ! -f "$db" ] || [ "$PREV" -nt "$db" ]; then
+		rm -f "$db" "$db-wal" "$db-shm"
+		"$PREV" init --db "$db" 2>/dev/null
+		sqlite3 "$db" "ATTACH '$OUT/links-$n.db' AS a;
+			INSERT INTO links (id, code, url, status, created_at, updated_at)
+			SELECT id, code, url, status, created_at, updated_at FROM a.links;
+			PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+	fi
+}
+
 nginx_conf() {
 	local n=$1 port=$2 dir=$OUT/nginx
 	mkdir -p "$dir/tmp"
@@ -169,7 +185,7 @@ start_server() {
 	A) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
 		--threads "$T" $perip 2>>"$OUT/shortd.log" &
 	   ;;
-	P) $NICE taskset -c $SCPU "$PREV" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
+	P) $NICE taskset -c $SCPU "$PREV" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n-prev.db" \
 		--threads "$T" $perip 2>>"$OUT/shortd.log" &
 	   ;;
 	A0) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
@@ -320,7 +336,11 @@ rotated() {
 
 # ---- the interleaved comparison ----
 fill "$N"
-case " $SERVERS " in *" P "*) [ -x "$PREV" ] || die "server P needs PREV=path to a shortd binary" ;; esac
+case " $SERVERS " in *" P "*)
+	[ -x "$PREV" ] || die "server P needs PREV=path to a shortd binary"
+	prev_db "$N"
+	;;
+esac
 echo "bench: $N links, $ROUNDS rounds of ${DURATION}s, threads: $THREADS, modes: $MODES" >&2
 for t in $THREADS; do
 	set_cpus "$t"
