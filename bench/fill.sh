@@ -31,3 +31,19 @@ fill() {
 	sqlite3 "$db" "SELECT '/' || code FROM links ORDER BY random()" >"$OUT/uris-$n.txt"
 	sqlite3 "$db" "SELECT '    /' || code || ' ' || url || ';' FROM links" >"$OUT/map-$n.conf"
 }
+
+# prev_db N (after fill N): $OUT/links-N-prev.db, the same N links at the
+# schema of the shortd binary $PREV (perhaps older than $SHORTD's, whose
+# files an older shortd refuses): made by its init and filled from
+# links-N.db, again whenever $PREV is newer than it.
+prev_db() {
+	local n=$1 db=$OUT/links-$1-prev.db
+	if [ ! -f "$db" ] || [ "$PREV" -nt "$db" ]; then
+		rm -f "$db" "$db-wal" "$db-shm"
+		"$PREV" init --db "$db" 2>/dev/null
+		sqlite3 "$db" "ATTACH '$OUT/links-$n.db' AS a;
+			INSERT INTO links (id, code, url, status, created_at, updated_at)
+			SELECT id, code, url, status, created_at, updated_at FROM a.links;
+			PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+	fi
+}

@@ -54,16 +54,18 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 . bench/fill.sh
 fill "$BIG"
+[ -z "$PREV" ] || prev_db "$BIG"
 work=$(mktemp -d "${TMPDIR:-/tmp}/shortd-peak-rss-XXXXXX")
 trap 'stop_server; rm -rf "$work"' EXIT
 
 # walk LABEL BIN THREADS: one round; appends "LABEL peak_kib requests" to
 # $work/rows
 walk() {
-	local label=$1 bin=$2 t=$3 db=$work/links.db
+	local label=$1 bin=$2 t=$3 db=$work/links.db src=$OUT/links-$BIG.db
+	[ "$label" = A ] || src=$OUT/links-$BIG-prev.db
 	# a copy per round: every round starts from the same file, and the
 	# clicks written do not grow the one that fill keeps
-	cp "$OUT/links-$BIG.db" "$db"
+	cp "$src" "$db"
 	rm -f "$db-wal" "$db-shm"
 	PORT=$((PORT + 1))
 	: >"$work/serve.log"

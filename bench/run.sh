@@ -118,20 +118,6 @@ cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
 # ---- data: links-N.db, uris-N.txt, map-N.conf (bench/fill.sh) ----
 . bench/fill.sh
 
-# prev_db N: P's own copy of the N links, at the schema of P's shortd
-# (perhaps older than A's, which an older binary refuses): made by P's
-# init and filled from links-N.db, again whenever PREV is newer than it.
-prev_db() {
-	local n=$1 db=$OUT/links-$1-prev.db
-	if [ ! -f "$db" ] || [ "$PREV" -nt "$db" ]; then
-		rm -f "$db" "$db-wal" "$db-shm"
-		"$PREV" init --db "$db" 2>/dev/null
-		sqlite3 "$db" "ATTACH '$OUT/links-$n.db' AS a;
-			INSERT INTO links (id, code, url, status, created_at, updated_at)
-			SELECT id, code, url, status, created_at, updated_at FROM a.links;
-			PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
-	fi
-}
 
 nginx_conf() {
 	local n=$1 port=$2 dir=$OUT/nginx

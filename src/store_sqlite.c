@@ -145,6 +145,7 @@ enum writer_stmt {
 	W_DAYS_UPDATE,
 	W_DAYS_DELETE,
 	W_DAYS_RANGE,
+	W_LINK_EXISTS,
 	W_CLICK_REFERRER,
 	W_TOKEN_ADD,
 	W_TOKEN_REVOKE,
@@ -180,6 +181,7 @@ static const char *const writer_sql[W_COUNT] = {
     [W_DAYS_UPDATE] = "UPDATE click_days SET data = ?2 WHERE key = ?1",
     [W_DAYS_DELETE] = "DELETE FROM click_days WHERE key = ?1",
     [W_DAYS_RANGE] = "SELECT key FROM click_days WHERE key BETWEEN ?1 AND ?2",
+    [W_LINK_EXISTS] = "SELECT 1 FROM links WHERE id = ?1",
     [W_CLICK_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4) "
                          "ON CONFLICT (link_id, day, host) DO UPDATE SET clicks = clicks + excluded.clicks",
     [W_TOKEN_ADD] = "INSERT INTO tokens (name, hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -231,6 +233,8 @@ struct sq {
 	sqlite3_stmt *import_rows[INSERT_SIZES]; /* INSERT_ROWS >> k rows of INSERT_COLUMNS; NULL until used */
 	struct click_chunk_change *chg;          /* under wlock: the changes of the write under way */
 	size_t chg_cap;
+	int64_t *deleted; /* under wlock: links of a batch of clicks found deleted (drop_gone) */
+	size_t n_deleted, deleted_cap;
 	struct thread_registry *readers; /* each reading thread's own */
 	pthread_mutex_t spare_lock;
 	struct reader *spare; /* opened at start, not yet taken */
@@ -334,12 +338,18 @@ static bool day_key(int64_t link_id, int64_t day, int64_t *key)
 	return true;
 }
 
-/* A link's row of LINK_COLUMNS or REDIRECT_COLUMNS into l; false, logged,
- * when its click totals are not a blob of totals. */
+/*
+ * A link's row of LINK_COLUMNS or REDIRECT_COLUMNS into l; false, logged,
+ * when its click totals are not a blob of totals. A redirect of a link
+ * without max_clicks does not need them, and is not refused for them: it
+ * reads them as none (the click writer and every other read report the
+ * row).
+ */
 static bool link_from_row(sqlite3_stmt *st, struct link *l)
 {
 	int64_t v[CLICK_CHUNK_FIELDS_MAX];
 	const unsigned char *totals;
+	bool redirect = sqlite3_column_count(st) == REDIRECT_COLUMN_COUNT;
 
 	l->id = sqlite3_column_int64(st, 0);
 	column_copy(st, 1, l->code, sizeof(l->code));
@@ -354,14 +364,22 @@ static bool link_from_row(sqlite3_stmt *st, struct link *l)
 	totals = sqlite3_column_blob(st, TOTALS_COLUMN);
 	if (click_chunk_get(&click_chunk_totals, totals, (size_t)sqlite3_column_bytes(st, TOTALS_COLUMN),
 	                    slot_of(l->id), v) != CLICK_CHUNK_OK) {
-		fprintf(stderr, "shortd: store: link %lld: its click totals (click_totals row %lld) are corrupt\n",
-		        (long long)l->id, (long long)chunk_of(l->id));
-		return false;
+		if (!redirect || l->max_clicks != LINK_NO_LIMIT) {
+			fprintf(stderr,
+			        "shortd: store: link %lld: its click totals (click_totals row %lld) are corrupt; "
+			        "DELETE FROM click_totals WHERE chunk = %lld starts the counts of links %lld to %lld "
+			        "again\n",
+			        (long long)l->id, (long long)chunk_of(l->id), (long long)chunk_of(l->id),
+			        (long long)(chunk_of(l->id) << CLICK_CHUNK_SHIFT),
+			        (long long)((chunk_of(l->id) << CLICK_CHUNK_SHIFT) + CLICK_CHUNK_LINKS - 1));
+			return false;
+		}
+		memcpy(v, click_chunk_totals.empty, sizeof(v));
 	}
 	l->clicks = v[0];
 	l->bot_clicks = v[1];
 	l->last_click_at = v[2];
-	if (sqlite3_column_count(st) == REDIRECT_COLUMN_COUNT) { /* a redirect's read: no labels */
+	if (redirect) { /* no labels */
 		l->title[0] = '\0';
 		l->n_tags = 0;
 		l->created_by[0] = '\0';
@@ -415,7 +433,14 @@ static void chunk_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (kind != &click_chunk_day)
 		key = chunk_of(id);
 	if (!in_range) {
-		sqlite3_result_error(ctx, "click counts of a link id below 1 or a day out of range", -1);
+		char *msg =
+		    kind == &click_chunk_day
+		        ? sqlite3_mprintf("link %lld, day %lld: click counts the packed rows cannot hold (a link "
+		                          "id below 1, or a day before 1970 or after 4840)",
+		                          (long long)id, (long long)sqlite3_value_int64(argv[1]))
+		        : sqlite3_mprintf("link %lld: click counts of a link id below 1", (long long)id);
+		sqlite3_result_error(ctx, msg != NULL ? msg : "click counts out of range", -1);
+		sqlite3_free(msg);
 		return;
 	}
 	if ((a->started && a->key != key) || a->have[slot]) {
@@ -799,6 +824,7 @@ static void sq_close(void *impl)
 	for (int i = 0; i < W_COUNT; i++)
 		sqlite3_finalize(q->wstmt[i]);
 	free(q->chg);
+	free(q->deleted);
 	sqlite3_finalize(q->insert_rows);
 	for (int i = 0; i < INSERT_SIZES; i++)
 		sqlite3_finalize(q->import_rows[i]);
@@ -1686,6 +1712,8 @@ static int chg_reserve(struct sq *q, size_t n)
 
 	if (n <= q->chg_cap)
 		return STORE_OK;
+	if (n < 2 * q->chg_cap)
+		n = 2 * q->chg_cap;
 	c = realloc(q->chg, n * sizeof(*c));
 	if (c == NULL)
 		return STORE_ERROR;
@@ -1741,21 +1769,87 @@ static bool chunk_is_new(const struct click_chunk_kind *kind, const unsigned cha
 	return true;
 }
 
+/* Makes c a change that changes nothing: empty values add nothing, and
+ * give no record to a link that has none. */
+static void change_void(struct click_chunk_change *c, const struct click_chunk_kind *kind)
+{
+	memcpy(c->v, kind->empty, sizeof(c->v));
+}
+
+/*
+ * A batch of clicks' totals for the row old of a chunk: a change that would
+ * give a link its first record stands only while the link is there, which
+ * one read by id tells. Else the clicks of a link deleted while they were
+ * on their way would bring its counts back, where no link reads them
+ * (AUTOINCREMENT keeps its id from coming back); the change is voided and
+ * the id noted in q->deleted, for its days to be voided too (void_gone_days).
+ * A link with a record was there (a delete takes its records), and costs
+ * no read.
+ */
+static int drop_gone(struct sq *q, const unsigned char *old, size_t len, struct click_chunk_change *c, size_t n)
+{
+	sqlite3_stmt *st = q->wstmt[W_LINK_EXISTS];
+	int64_t v[CLICK_CHUNK_FIELDS_MAX], *g;
+
+	for (size_t k = 0, e; k < n; k = e) {
+		int64_t id = c[k].key << CLICK_CHUNK_SHIFT | c[k].slot;
+		int rc;
+
+		for (e = k + 1; e < n && c[e].slot == c[k].slot; e++)
+			;
+		if (click_chunk_get(&click_chunk_totals, old, len, c[k].slot, v) != CLICK_CHUNK_OK ||
+		    memcmp(v, click_chunk_totals.empty, sizeof(v)) != 0)
+			continue;
+		sqlite3_bind_int64(st, 1, id);
+		rc = step_reset(st);
+		if (rc == SQLITE_ROW)
+			continue;
+		if (rc != SQLITE_DONE)
+			return sq_error(q->w, "look for a link clicked", rc);
+		if (q->n_deleted == q->deleted_cap) {
+			size_t cap = q->deleted_cap != 0 ? 2 * q->deleted_cap : 16;
+			if ((g = realloc(q->deleted, cap * sizeof(*g))) == NULL)
+				return STORE_ERROR;
+			q->deleted = g;
+			q->deleted_cap = cap;
+		}
+		q->deleted[q->n_deleted++] = id;
+		for (size_t i = k; i < e; i++)
+			change_void(&c[i], &click_chunk_totals);
+	}
+	return STORE_OK;
+}
+
+/* Voids the day changes of the links drop_gone() found deleted. */
+static void void_gone_days(const struct sq *q, struct click_chunk_change *c, size_t n)
+{
+	for (size_t i = 0; i < n && q->n_deleted > 0; i++) {
+		int64_t id = (c[i].key >> DAY_BITS) << CLICK_CHUNK_SHIFT | c[i].slot;
+		for (size_t k = 0; k < q->n_deleted; k++) {
+			if (q->deleted[k] == id)
+				change_void(&c[i], &click_chunk_day);
+		}
+	}
+}
+
 /*
  * Applies c[0..n), in (key, slot) order, to the rows of table t inside the
  * writer's transaction, as mode says: each row read once, changed, and
- * written back only when it changed (deleted when no counts are left).
+ * written back only when it changed (deleted when no counts are left). A
+ * corrupt row is left as it is: a batch of clicks (CHUNK_ADD) logs it and
+ * goes on without the clicks of its 128 links, so that one damaged row
+ * holds up no other link's counts; the other modes fail with
+ * STORE_CORRUPT. A batch of clicks' totals go through drop_gone() first.
  */
-static int chunks_apply(struct sq *q, enum chunk_table t, const struct click_chunk_change *c, size_t n,
-                        enum chunk_mode mode)
+static int chunks_apply(struct sq *q, enum chunk_table t, struct click_chunk_change *c, size_t n, enum chunk_mode mode)
 {
 	const struct click_chunk_kind *kind = chunk_tables[t].kind;
 	sqlite3_stmt *get = q->wstmt[chunk_tables[t].get];
 	unsigned char out[CLICK_CHUNK_MAX];
 	size_t i = 0, j, len, out_len = 0;
-	int rc = SQLITE_DONE, bad;
+	int rc = SQLITE_DONE, bad, status = STORE_OK;
 
-	for (; i < n && rc == SQLITE_DONE; i = j) {
+	for (; i < n && rc == SQLITE_DONE && status == STORE_OK; i = j) {
 		const unsigned char *old = NULL;
 		bool exists, same, taken;
 
@@ -1767,6 +1861,8 @@ static int chunks_apply(struct sq *q, enum chunk_table t, const struct click_chu
 		if (exists)
 			old = sqlite3_column_blob(get, 0);
 		len = exists ? (size_t)sqlite3_column_bytes(get, 0) : 0;
+		if ((rc == SQLITE_ROW || rc == SQLITE_DONE) && mode == CHUNK_ADD && t == CHUNK_TOTALS)
+			status = drop_gone(q, old, len, c + i, j - i);
 		bad = rc == SQLITE_ROW || rc == SQLITE_DONE
 		          ? click_chunk_apply(kind, old, len, c + i, j - i, mode != CHUNK_ADD, out, &out_len)
 		          : CLICK_CHUNK_OK;
@@ -1776,12 +1872,22 @@ static int chunks_apply(struct sq *q, enum chunk_table t, const struct click_chu
 		sqlite3_clear_bindings(get);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return sq_error(q->w, chunk_tables[t].name, rc);
+		if (status != STORE_OK)
+			return status;
 		if (taken)
 			return STORE_CONFLICT;
 		if (bad != CLICK_CHUNK_OK) {
-			fprintf(stderr, "shortd: store: %s row %lld is corrupt; its counts are left as they are\n",
-			        chunk_tables[t].name, (long long)c[i].key);
-			return STORE_CORRUPT;
+			fprintf(stderr,
+			        "shortd: store: %s row %lld is corrupt; it is left as it is%s (DELETE FROM %s WHERE %s "
+			        "= %lld "
+			        "starts its counts again)\n",
+			        chunk_tables[t].name, (long long)c[i].key,
+			        mode == CHUNK_ADD ? ", without the clicks of this batch for its links" : "",
+			        chunk_tables[t].name, t == CHUNK_TOTALS ? "chunk" : "key", (long long)c[i].key);
+			if (mode != CHUNK_ADD)
+				return STORE_CORRUPT;
+			rc = SQLITE_DONE;
+			continue;
 		}
 		if (same)
 			rc = SQLITE_DONE;
@@ -1791,6 +1897,8 @@ static int chunks_apply(struct sq *q, enum chunk_table t, const struct click_chu
 			rc = chunk_write(q, exists ? chunk_tables[t].update : chunk_tables[t].insert, c[i].key, out,
 			                 out_len);
 	}
+	if (status != STORE_OK)
+		return status;
 	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, chunk_tables[t].name, rc);
 }
 
@@ -1879,8 +1987,8 @@ static int imported_counts(struct sq *q, const struct store_import_row *rows, co
 
 /*
  * Inserts rows[idx[0..n)] of an import in one statement of n = INSERT_ROWS
- * >> size rows, for the reason insert_rows() gives, fills their ids, and
- * writes their counts. The codes are known to be free.
+ * >> size rows, for the reason insert_rows() gives, and fills their ids
+ * (imported_counts() writes their counts). The codes are known to be free.
  */
 static int insert_imported(struct sq *q, struct store_import_row *rows, const size_t *idx, size_t n, int size)
 {
@@ -1921,8 +2029,6 @@ static int insert_imported(struct sq *q, struct store_import_row *rows, const si
 		int found = id_by_code_w(q, rows[idx[k]].link.code, &rows[idx[k]].link.id);
 		rc = found == STORE_OK ? SQLITE_DONE : SQLITE_ERROR;
 	}
-	if (rc == SQLITE_DONE && imported_counts(q, rows, idx, n) != STORE_OK)
-		rc = SQLITE_ERROR;
 out:
 	for (k = 0; k < n; k++)
 		free(tags[k]);
@@ -1988,6 +2094,8 @@ static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, 
 		rc = insert_imported(q, rows, idx + k, (size_t)(INSERT_ROWS >> size), size);
 		if (rc != SQLITE_DONE)
 			status = sq_error(q->w, "import links", rc);
+		else
+			status = imported_counts(q, rows, idx + k, (size_t)(INSERT_ROWS >> size));
 		k += (size_t)(INSERT_ROWS >> size);
 	}
 	if (status == STORE_OK)
@@ -2177,47 +2285,87 @@ out:
 
 /* ---- clicks ---- */
 
+static int row_link_cmp(const void *a, const void *b)
+{
+	const struct click_row *x = a, *y = b;
+
+	return (x->link_id > y->link_id) - (x->link_id < y->link_id);
+}
+
+/* The counts of rows[0..n), all of links of one chunk: its totals row,
+ * then its rows of the days, each read and written once. */
+static int clicks_write_chunk(struct sq *q, const struct click_row *rows, size_t n)
+{
+	struct click_chunk_change *totals, *days;
+	size_t nd = 0;
+	int status = chg_reserve(q, 2 * n);
+
+	if (status != STORE_OK)
+		return status;
+	totals = q->chg;
+	days = q->chg + n;
+	for (size_t i = 0; i < n; i++) {
+		const struct click_row *c = &rows[i];
+		totals[i] = (struct click_chunk_change){.key = chunk_of(c->link_id),
+		                                        .slot = slot_of(c->link_id),
+		                                        .v = {c->clicks, c->bot_clicks, c->last_at}};
+		if (c->clicks != 0 || c->bot_clicks != 0)
+			days[nd++] = (struct click_chunk_change){.key = chunk_of(c->link_id) << DAY_BITS | c->day,
+			                                         .slot = slot_of(c->link_id),
+			                                         .v = {c->clicks, c->bot_clicks}};
+	}
+	changes_sort(totals, n);
+	changes_sort(days, nd);
+	status = chunks_apply(q, CHUNK_TOTALS, totals, n, CHUNK_ADD);
+	void_gone_days(q, days, nd);
+	if (status == STORE_OK)
+		status = chunks_apply(q, CHUNK_DAYS, days, nd, CHUNK_ADD);
+	return status;
+}
+
 /*
- * A batch of clicks in one transaction: each chunk's totals row and each of
- * its days read and written once (chunks_apply), however many of its links
- * were clicked, then a row a referring host and day. A link deleted since
- * its clicks were counted keeps no referrer rows (its row is gone, and the
- * foreign key refuses them); its counts land in records no link reads, as
- * its id never comes back.
+ * A batch of clicks in one transaction: a row a referring host and day,
+ * then, a chunk of links at a time (rows in link order, as the flusher
+ * sends them; sorted here when they are not), each chunk's totals row and
+ * each of its days read and written once, however many of its links were
+ * clicked. The clicks of a link deleted since they were counted leave
+ * nothing: the foreign key refuses its referrer rows, and drop_gone() its
+ * counts.
  */
 static int sq_clicks_write(void *impl, const struct click_row *rows, size_t n)
 {
 	struct sq *q = impl;
-	struct click_chunk_change *totals, *days;
-	size_t nd = 0;
+	struct click_row *sorted = NULL;
+	bool in_order = true;
+	int64_t key;
 	int rc = SQLITE_DONE, status;
 
 	status = begin_w(q);
-	if (status == STORE_OK)
-		status = chg_reserve(q, 2 * n);
 	if (status != STORE_OK)
 		goto fail;
-	totals = q->chg;
-	days = q->chg + n;
+	q->n_deleted = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!day_key(rows[i].link_id, rows[i].day, &key)) {
+			fprintf(stderr, "shortd: store: a click of link %lld on day %lld is out of range\n",
+			        (long long)rows[i].link_id, (long long)rows[i].day);
+			status = STORE_ERROR;
+			goto fail;
+		}
+		in_order = in_order && (i == 0 || rows[i - 1].link_id <= rows[i].link_id);
+	}
+	if (!in_order) {
+		if ((sorted = malloc(n * sizeof(*sorted))) == NULL) {
+			status = STORE_ERROR;
+			goto fail;
+		}
+		memcpy(sorted, rows, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), row_link_cmp);
+		rows = sorted;
+	}
 	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
 		const struct click_row *c = &rows[i];
 		sqlite3_stmt *st = q->wstmt[W_CLICK_REFERRER];
 
-		if (!day_key(c->link_id, c->day, &days[nd].key)) {
-			fprintf(stderr, "shortd: store: a click of link %lld on day %lld is out of range\n",
-			        (long long)c->link_id, (long long)c->day);
-			status = STORE_ERROR;
-			goto fail;
-		}
-		totals[i] = (struct click_chunk_change){.key = chunk_of(c->link_id),
-		                                        .slot = slot_of(c->link_id),
-		                                        .v = {c->clicks, c->bot_clicks, c->last_at}};
-		if (c->clicks != 0 || c->bot_clicks != 0) {
-			days[nd].slot = slot_of(c->link_id);
-			days[nd].v[0] = c->clicks;
-			days[nd].v[1] = c->bot_clicks;
-			nd++;
-		}
 		if (c->referrer == NULL || c->referrer[0] == '\0' || c->clicks == 0)
 			continue;
 		sqlite3_bind_int64(st, 1, c->link_id);
@@ -2225,24 +2373,25 @@ static int sq_clicks_write(void *impl, const struct click_row *rows, size_t n)
 		sqlite3_bind_text(st, 3, c->referrer, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, c->clicks);
 		rc = step_reset(st);
-		if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(q->w) == SQLITE_CONSTRAINT_FOREIGNKEY)
 			rc = SQLITE_DONE; /* the link is gone */
 	}
 	if (rc != SQLITE_DONE) {
 		status = sq_error(q->w, "write clicks", rc);
 		goto fail;
 	}
-	changes_sort(totals, n);
-	changes_sort(days, nd);
-	status = chunks_apply(q, CHUNK_TOTALS, totals, n, CHUNK_ADD);
-	if (status == STORE_OK)
-		status = chunks_apply(q, CHUNK_DAYS, days, nd, CHUNK_ADD);
+	for (size_t i = 0, j; i < n && status == STORE_OK; i = j) {
+		for (j = i + 1; j < n && chunk_of(rows[j].link_id) == chunk_of(rows[i].link_id); j++)
+			;
+		status = clicks_write_chunk(q, rows + i, j - i);
+	}
 	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");
 fail:
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&q->wlock);
+	free(sorted);
 	return status;
 }
 
@@ -2518,12 +2667,24 @@ static int sq_token_count(void *impl, int64_t *count)
 
 /* ---- the whole database: dump and load ---- */
 
+/* The click_days rows of one chunk, read once for its 128 links: a dump
+ * takes each link's days from them rather than reading the rows again. */
+struct chunk_days {
+	int64_t chunk; /* -1: none read yet */
+	size_t n, cap; /* rows, and room for them */
+	int64_t *key;
+	size_t *off; /* row i's blob is data[off[i] .. off[i + 1]) */
+	unsigned char *data;
+	size_t size; /* data's room */
+};
+
 /* A dump's statements, prepared on the calling thread's reader. */
 struct dump {
 	struct reader *r;
 	sqlite3_stmt *links, *daily, *refs, *tokens;
 	const struct store_dump_fns *fns;
 	void *ctx;
+	struct chunk_days days;
 };
 
 static const enum reader_stmt dump_stmts[] = {R_DUMP_LINKS, R_DAILY, R_DUMP_REFERRERS, R_TOKEN_LIST};
@@ -2536,27 +2697,101 @@ static int dump_end(struct dump *d, sqlite3_stmt *st, int status, int rc, const 
 	return status != STORE_OK || rc == SQLITE_DONE ? status : sq_error(d->r->db, what, rc);
 }
 
-struct dump_day {
-	struct dump *d;
-	int64_t link_id;
-};
-
-static int dump_day(int64_t day, const int64_t *v, void *ctx)
+/* Room in c for one more row of len bytes. */
+static int chunk_days_grow(struct chunk_days *c, size_t len)
 {
-	struct dump_day *dd = ctx;
-	struct store_history_row h = {.link_id = dd->link_id, .day = day, .clicks = v[0], .bot_clicks = v[1]};
+	if (c->n + 1 >= c->cap) {
+		size_t cap = c->cap != 0 ? 2 * c->cap : 64;
+		int64_t *key = realloc(c->key, cap * sizeof(*key));
+		size_t *off = key != NULL ? realloc(c->off, (cap + 1) * sizeof(*off)) : NULL;
+		if (key != NULL)
+			c->key = key;
+		if (off == NULL)
+			return STORE_ERROR;
+		c->off = off;
+		c->cap = cap;
+	}
+	if (c->off[c->n] + len > c->size) {
+		size_t size = 2 * (c->off[c->n] + len);
+		unsigned char *data = realloc(c->data, size);
+		if (data == NULL)
+			return STORE_ERROR;
+		c->data = data;
+		c->size = size;
+	}
+	return STORE_OK;
+}
 
-	return dd->d->fns->history(&h, dd->d->ctx);
+/* Reads the click_days rows of chunk into d->days, each checked. */
+static int chunk_days_read(struct dump *d, int64_t chunk)
+{
+	struct chunk_days *c = &d->days;
+	sqlite3_stmt *st = d->daily;
+	int rc, status = STORE_OK;
+
+	c->chunk = -1;
+	c->n = 0;
+	if (c->off == NULL && (c->off = calloc(1, sizeof(*c->off))) == NULL)
+		return STORE_ERROR;
+	c->off[0] = 0;
+	sqlite3_bind_int64(st, 1, chunk << DAY_BITS);
+	sqlite3_bind_int64(st, 2, chunk << DAY_BITS | DAY_MAX);
+	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *b = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		int64_t key = sqlite3_column_int64(st, 0);
+		if (!click_chunk_is_valid(&click_chunk_day, b, len)) {
+			fprintf(stderr, "shortd: store: click_days row %lld is corrupt\n", (long long)key);
+			status = STORE_CORRUPT;
+		} else if ((status = chunk_days_grow(c, len)) == STORE_OK) {
+			if (len > 0)
+				memcpy(c->data + c->off[c->n], b, len);
+			c->key[c->n] = key;
+			c->off[c->n + 1] = c->off[c->n] + len;
+			c->n++;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (status != STORE_OK)
+		return status;
+	if (rc != SQLITE_DONE)
+		return sq_error(d->r->db, "dump daily clicks", rc);
+	c->chunk = chunk;
+	return STORE_OK;
+}
+
+/* A link's days with counts, in order, from its chunk's rows. */
+static int dump_days(struct dump *d, int64_t link_id)
+{
+	struct chunk_days *c = &d->days;
+	struct store_history_row h = {.link_id = link_id};
+	int64_t v[CLICK_CHUNK_FIELDS_MAX];
+	int status = STORE_OK;
+
+	if (link_id < 1 || chunk_of(link_id) > CHUNK_MAX)
+		return STORE_OK; /* no days can be kept for such an id */
+	if (c->chunk != chunk_of(link_id) && (status = chunk_days_read(d, chunk_of(link_id))) != STORE_OK)
+		return status;
+	for (size_t i = 0; i < c->n && status == STORE_OK; i++) {
+		click_chunk_get(&click_chunk_day, c->data + c->off[i], c->off[i + 1] - c->off[i], slot_of(link_id), v);
+		if (v[0] == 0 && v[1] == 0)
+			continue;
+		h.day = c->key[i] & DAY_MAX;
+		h.clicks = v[0];
+		h.bot_clicks = v[1];
+		status = d->fns->history(&h, d->ctx);
+	}
+	return status;
 }
 
 /* A link's history rows: its days, then its referrers. */
 static int dump_history(struct dump *d, int64_t link_id)
 {
 	struct store_history_row h = {.link_id = link_id};
-	struct dump_day dd = {d, link_id};
 	int rc = SQLITE_DONE, status;
 
-	status = link_days(d->r, d->daily, link_id, 0, dump_day, &dd);
+	status = dump_days(d, link_id);
 	sqlite3_bind_int64(d->refs, 1, link_id);
 	h.bot_clicks = 0;
 	while (status == STORE_OK && (rc = sqlite3_step(d->refs)) == SQLITE_ROW) {
@@ -2596,7 +2831,7 @@ static int dump_all(struct dump *d, struct link *l)
 /* One read transaction on the calling thread's connection: one snapshot. */
 static int sq_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
 {
-	struct dump d = {.r = reader_get(impl), .fns = fns, .ctx = ctx};
+	struct dump d = {.r = reader_get(impl), .fns = fns, .ctx = ctx, .days = {.chunk = -1}};
 	sqlite3_stmt *st[4] = {NULL};
 	struct link *l = malloc(sizeof(*l));
 	bool ready = l != NULL && d.r != NULL;
@@ -2614,6 +2849,9 @@ static int sq_dump(void *impl, const struct store_dump_fns *fns, void *ctx)
 	} else if (ready) {
 		status = sq_error(d.r->db, "begin a dump", SQLITE_ERROR);
 	}
+	free(d.days.data);
+	free(d.days.off);
+	free(d.days.key);
 	free(l);
 	return status;
 }
@@ -2627,6 +2865,7 @@ struct sq_loader {
 	struct sq *q;
 	struct click_chunk_change *totals, *days;
 	size_t n_totals, n_days;
+	int64_t last_id; /* the link loaded last, whose history follows it */
 };
 
 /* Writes the counts gathered so far. */
@@ -2659,6 +2898,7 @@ static int load_link(struct store_loader *ld, struct link *l)
 	if (rc != SQLITE_DONE)
 		return sq_error(q->w, "load a link", rc);
 	l->id = sqlite3_last_insert_rowid(q->w);
+	lo->last_id = l->id;
 	if (l->clicks == 0 && l->bot_clicks == 0 && l->last_click_at == LINK_NO_TIME)
 		return STORE_OK;
 	if (lo->n_totals == LOAD_CHANGES && (rc = load_flush(lo)) != STORE_OK)
@@ -2677,6 +2917,17 @@ static int load_history(struct store_loader *ld, const struct store_history_row 
 	int rc;
 
 	if (h->host == NULL) {
+		if (h->link_id != lo->last_id) { /* as the foreign key of referrers_daily checks */
+			sqlite3_bind_int64(q->wstmt[W_LINK_EXISTS], 1, h->link_id);
+			rc = step_reset(q->wstmt[W_LINK_EXISTS]);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+				return sq_error(q->w, "load click history", rc);
+			if (rc == SQLITE_DONE) {
+				fprintf(stderr, "shortd: store: load click history: no link %lld\n",
+				        (long long)h->link_id);
+				return STORE_CONFLICT;
+			}
+		}
 		if (lo->n_days == LOAD_CHANGES && (rc = load_flush(lo)) != STORE_OK)
 			return rc;
 		c = &lo->days[lo->n_days];
@@ -2717,7 +2968,7 @@ static int load_token(struct store_loader *ld, const struct store_token *t)
 static int sq_load(void *impl, store_fill_fn fill, void *ctx)
 {
 	struct sq *q = impl;
-	struct sq_loader l = {{load_link, load_history, load_token}, q, NULL, NULL, 0, 0};
+	struct sq_loader l = {{load_link, load_history, load_token}, q, NULL, NULL, 0, 0, 0};
 	int rc, status;
 
 	l.totals = malloc(LOAD_CHANGES * sizeof(*l.totals));

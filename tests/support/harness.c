@@ -1151,6 +1151,7 @@ void sqlfile_add_clicks(const char *db, const char *code, int64_t day, int64_t c
 		pg_sql_exec(db, sql);
 		return;
 	}
+	ck_assert_msg(day >= 0 && day < 1 << 20, "day %lld is out of the packed rows' range", (long long)day);
 	h = packed_begin(db, code, &id);
 	c.key = id >> CLICK_CHUNK_SHIFT;
 	c.slot = (unsigned)(id & (CLICK_CHUNK_LINKS - 1));

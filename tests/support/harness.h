@@ -225,8 +225,9 @@ int sqlite_counts_open(const char *path, int flags, struct sqlite3 **db);
 void sqlfile_set_clicks(const char *db, const char *code, int64_t clicks);
 
 /* Adds clicks and bot_clicks to a link's totals and to its counts of day
- * (days since 1970-01-01) in the SQLite file at path, as the click writer
- * would, or by SQL on a PostgreSQL URL. */
+ * (days since 1970-01-01) in the SQLite file at path, where the click
+ * writer keeps them (last_click_at as it was), or by SQL on a PostgreSQL
+ * URL. */
 void sqlfile_add_clicks(const char *db, const char *code, int64_t day, int64_t clicks, int64_t bot_clicks);
 
 #endif

@@ -347,7 +347,8 @@ START_TEST(test_migration_8_refuses_a_day_out_of_range)
 	         "INSERT INTO clicks_daily (link_id, day, clicks, bot_clicks) VALUES (1, 19000, 4, 0), (1, -1, 1, 0);");
 	ck_assert_int_ne(store_open(path, &st, err, sizeof(err)), STORE_OK);
 	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err, "migration 008_click_chunks failed") != NULL && strstr(err, "out of range") != NULL,
+	ck_assert_msg(strstr(err, "migration 008_click_chunks failed") != NULL &&
+	                  strstr(err, "link 1, day -1:") != NULL,
 	              "%s", err);
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), 7);
 	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'one'"), 5);
@@ -1808,9 +1809,8 @@ START_TEST(test_clicks_write_totals_daily_referrers)
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(r[0].clicks, 4);
 
-	/* the deleted link's and the unknown id's days are no link's (on SQLite
-	 * they are kept where no link reads them: ids never come back) */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily WHERE link_id IN (SELECT id FROM links)"), 3);
+	/* the deleted link's and the unknown id's rows were dropped */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 3);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM referrers_daily WHERE host IN ('gone.example', "
 	                         "'ghost.example', 'bots.example')"),
 	                 0);
@@ -1825,6 +1825,81 @@ START_TEST(test_clicks_write_totals_daily_referrers)
 	ck_assert_int_eq(sql_int("SELECT clicks FROM clicks_daily WHERE day = 19000"), 16);
 	ck_assert_int_eq(sql_int("SELECT clicks FROM referrers_daily WHERE day = 19000 AND host = 'news.example'"), 13);
 	ck_assert_int_eq(store_clicks_write(st, NULL, 0), STORE_OK);
+}
+END_TEST
+
+/*
+ * A damaged click_totals row (SQLite) is contained: the reads that show
+ * counts refuse the links of its chunk (STORE_CORRUPT, logged), a redirect
+ * of one without max_clicks still resolves, a batch of clicks writes every
+ * other chunk's counts and leaves the row as it is, and a delete of one of
+ * its links changes nothing. Deleting the row starts their counts again.
+ */
+START_TEST(test_corrupt_counts_are_contained)
+{
+	struct link got, l;
+	int64_t ids[130];
+	char code[16];
+
+	use_backend(SQLITE);
+	open_store();
+	make_link(&l, "lim", "https://lim.example/");
+	l.max_clicks = 5;
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
+	for (int i = 0; i < 130; i++) {
+		snprintf(code, sizeof(code), "k%d", i);
+		ids[i] = create(code, "https://k.example/");
+	}
+	/* a new file: ids 1 (lim) to 127 in chunk 0, k129 in chunk 1 */
+	ck_assert_int_eq(l.id, 1);
+	ck_assert_int_eq(ids[129] >> 7, 1);
+	struct click_row rows[] = {{ids[0], 19000, 1700000000, 1, 0, NULL}, {ids[129], 19000, 1700000000, 1, 0, NULL}};
+	ck_assert_int_eq(store_clicks_write(st, rows, 2), STORE_OK);
+	sql_exec("UPDATE click_totals SET data = x'ff' WHERE chunk = 0");
+	ck_assert_int_eq(store_link_lookup(st, "k0", &got), STORE_CORRUPT);
+	ck_assert_int_eq(store_link_resolve(st, "k1", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://k.example/");
+	ck_assert_int_eq(store_link_resolve(st, "lim", &got), STORE_CORRUPT);
+	ck_assert_int_eq(store_link_delete(st, "k1"), STORE_CORRUPT);
+	ck_assert_int_eq(store_link_resolve(st, "k1", &got), STORE_OK);
+	/* a batch over both chunks: the sound one is written */
+	ck_assert_int_eq(store_clicks_write(st, rows, 2), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "k129", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 2);
+	ck_assert_int_eq(sql_int("SELECT hex(data) = 'FF' FROM click_totals WHERE chunk = 0"), 1);
+	sql_exec("DELETE FROM click_totals WHERE chunk = 0");
+	ck_assert_int_eq(store_link_lookup(st, "k0", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(store_link_delete(st, "k1"), STORE_OK);
+}
+END_TEST
+
+/* The clicks of a link deleted while they were on their way bring no
+ * counts back, on either backend; a link made and clicked in one batch is
+ * counted. */
+START_TEST(test_clicks_of_a_deleted_link_leave_nothing)
+{
+	struct link got;
+	int64_t gone, kept;
+	struct store_daily d[2];
+	size_t n;
+
+	use_backend(_i);
+	open_store();
+	gone = create("gone", "https://gone.example/");
+	kept = create("kept", "https://kept.example/");
+	ck_assert_int_eq(store_link_delete(st, "gone"), STORE_OK);
+	struct click_row rows[] = {{gone, 19000, 1700000000, 3, 1, "late.example"},
+	                           {kept, 19000, 1700000000, 2, 0, "kept.example"}};
+	ck_assert_int_eq(store_clicks_write(st, rows, 2), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM referrers_daily"), 1);
+	ck_assert_int_eq(store_link_daily(st, gone, 0, d, 2, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(store_link_lookup(st, "kept", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 2);
+	if (_i == SQLITE)
+		ck_assert_int_eq(sql_int("SELECT count(*) FROM click_totals"), 1);
 }
 END_TEST
 
@@ -3544,6 +3619,30 @@ static int load_twice_fill(struct store_loader *ld, void *ctx)
 	return store_load_history(ld, &h);
 }
 
+/* A day's row of a link the load has not made. */
+static int load_orphan_fill(struct store_loader *ld, void *ctx)
+{
+	struct link l;
+	struct store_history_row h = {.day = 19000, .clicks = 1};
+	int status;
+
+	(void)ctx;
+	make_link(&l, "first", "https://first.example/");
+	if ((status = store_load_link(ld, &l)) != STORE_OK)
+		return status;
+	h.link_id = l.id + 1000;
+	return store_load_history(ld, &h);
+}
+
+START_TEST(test_load_refuses_history_of_no_link)
+{
+	use_backend(_i);
+	open_store();
+	ck_assert_int_eq(store_load(st, load_orphan_fill, NULL), STORE_CONFLICT);
+	ck_assert_int_eq(link_count(), 0);
+}
+END_TEST
+
 START_TEST(test_load_refuses_a_row_given_twice)
 {
 	use_backend(_i);
@@ -3633,6 +3732,8 @@ Suite *store_suite(void)
 
 	tc = test_case(s, "clicks");
 	tcase_add_loop_test(tc, test_clicks_write_totals_daily_referrers, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_clicks_of_a_deleted_link_leave_nothing, 0, N_BACKENDS);
+	tcase_add_test(tc, test_corrupt_counts_are_contained);
 	tcase_add_loop_test(tc, test_take_click_is_exact_across_connections, 0, N_BACKENDS);
 
 	tc = test_case(s, "tokens");
@@ -3651,6 +3752,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_load_refuses_a_database_that_is_not_empty, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_load_writes_nothing_when_the_fill_fails, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_load_refuses_a_row_given_twice, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_load_refuses_history_of_no_link, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_display_name, 0, N_BACKENDS);
 
 	tc = test_case(s, "resolve");
