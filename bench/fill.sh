@@ -35,15 +35,17 @@ fill() {
 # prev_db N (after fill N): $OUT/links-N-prev.db, the same N links at the
 # schema of the shortd binary $PREV (perhaps older than $SHORTD's, whose
 # files an older shortd refuses): made by its init and filled from
-# links-N.db, again whenever $PREV is newer than it.
+# links-N.db, again whenever another binary (path or time) is $PREV.
 prev_db() {
-	local n=$1 db=$OUT/links-$1-prev.db
-	if [ ! -f "$db" ] || [ "$PREV" -nt "$db" ]; then
+	local n=$1 db=$OUT/links-$1-prev.db made
+	made="$(realpath "$PREV") $(stat -c %Y "$PREV")"
+	if [ ! -f "$db" ] || [ "$(cat "$db.made-by" 2>/dev/null)" != "$made" ]; then
 		rm -f "$db" "$db-wal" "$db-shm"
 		"$PREV" init --db "$db" 2>/dev/null
 		sqlite3 "$db" "ATTACH '$OUT/links-$n.db' AS a;
 			INSERT INTO links (id, code, url, status, created_at, updated_at)
 			SELECT id, code, url, status, created_at, updated_at FROM a.links;
 			PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+		echo "$made" >"$db.made-by"
 	fi
 }
