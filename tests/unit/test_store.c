@@ -357,6 +357,24 @@ START_TEST(test_migration_8_refuses_a_day_out_of_range)
 }
 END_TEST
 
+/* A link whose id the packed rows cannot hold (below 1, made by hand):
+ * migration 8 fails, naming it, and changes nothing. */
+START_TEST(test_migration_8_refuses_an_id_below_1)
+{
+	use_backend(SQLITE);
+	for (int i = 0; i < 7; i++)
+		sql_exec(sqlite_migrations[i].sql);
+	sql_exec("PRAGMA user_version = 7;"
+	         "INSERT INTO links (id, code, url, status, created_at, updated_at, clicks) "
+	         "VALUES (0, 'zero', 'https://zero.example/', 302, 1, 1, 5);");
+	ck_assert_int_ne(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	ck_assert_msg(strstr(err, "migration 008_click_chunks failed") != NULL && strstr(err, "link 0:") != NULL, "%s",
+	              err);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 7);
+	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'zero'"), 5);
+}
+END_TEST
+
 /* A database at version 6 with labelled links, one changed and one
  * deleted since: opening applies 7 (the trigram index rebuilt without its
  * own copy of the text) and q finds what it found before, nothing more;
@@ -1903,6 +1921,61 @@ START_TEST(test_clicks_of_a_deleted_link_leave_nothing)
 }
 END_TEST
 
+/*
+ * A batch out of link order, over two chunks and two days, and links
+ * clicked in several rows (a referrer each): each link's totals and days
+ * exact, as if it had come in order. A click on a day out of the packed
+ * rows' range (SQLite: 0 to 2^20 - 1) refuses the whole batch.
+ */
+START_TEST(test_clicks_write_out_of_order)
+{
+	struct link got;
+	struct store_daily d[4];
+	int64_t ids[130];
+	char code[16];
+	size_t n;
+
+	use_backend(_i);
+	open_store();
+	for (int i = 0; i < 130; i++) {
+		snprintf(code, sizeof(code), "o%d", i);
+		ids[i] = create(code, "https://o.example/");
+	}
+	struct click_row rows[] = {
+	    {ids[129], 19001, 1700090000, 2, 0, "z.example"}, {ids[0], 19001, 1700090000, 1, 1, NULL},
+	    {ids[129], 19000, 1700000000, 3, 0, "a.example"}, {ids[0], 19000, 1700000000, 4, 0, "a.example"},
+	    {ids[64], 19000, 1700000001, 0, 2, NULL},         {ids[129], 19000, 1700000005, 1, 0, "b.example"},
+	};
+	ck_assert_int_eq(store_clicks_write(st, rows, sizeof(rows) / sizeof(rows[0])), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "o129", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 6);
+	ck_assert_int_eq(got.last_click_at, 1700090000);
+	ck_assert_int_eq(store_link_lookup(st, "o0", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 5);
+	ck_assert_int_eq(got.bot_clicks, 1);
+	ck_assert_int_eq(store_link_lookup(st, "o64", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(got.bot_clicks, 2);
+	ck_assert_int_eq(store_link_daily(st, ids[129], 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(d[0].day, 19000);
+	ck_assert_int_eq(d[0].clicks, 4);
+	ck_assert_int_eq(d[1].day, 19001);
+	ck_assert_int_eq(d[1].clicks, 2);
+	ck_assert_int_eq(store_link_daily(st, ids[0], 19001, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].bot_clicks, 1);
+	ck_assert_int_eq(store_link_daily(st, ids[0], 0, d, 0, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
+	if (_i != SQLITE)
+		return;
+	struct click_row bad[] = {{ids[1], 19000, 1700000000, 1, 0, NULL}, {ids[2], -1, 1700000000, 1, 0, NULL}};
+	ck_assert_int_eq(store_clicks_write(st, bad, 2), STORE_ERROR);
+	ck_assert_int_eq(store_link_lookup(st, "o1", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+}
+END_TEST
+
 /* ---- tokens ---- */
 
 struct token_list {
@@ -3302,6 +3375,36 @@ static int dumped_token(const struct store_token *t, void *ctx)
 
 static const struct store_dump_fns dumped_fns = {dumped_link, dumped_history, dumped_token};
 
+/* A damaged click_days row (SQLite): the reads of its links' days refuse
+ * it (stats, dump), a batch of clicks leaves it as it is and writes the
+ * rest. */
+START_TEST(test_corrupt_days_are_contained)
+{
+	struct store_daily d[2];
+	struct dumped dump = {0};
+	struct link got;
+	int64_t a, b;
+	size_t n;
+
+	use_backend(SQLITE);
+	open_store();
+	a = create("a", "https://a.example/");
+	b = create("b", "https://b.example/");
+	struct click_row rows[] = {{a, 19000, 1700000000, 1, 0, NULL}, {b, 19001, 1700090000, 1, 0, NULL}};
+	ck_assert_int_eq(store_clicks_write(st, rows, 2), STORE_OK);
+	sql_exec("UPDATE click_days SET data = x'0102' WHERE key & 1048575 = 19000");
+	ck_assert_int_eq(store_link_daily(st, a, 0, d, 2, &n), STORE_CORRUPT);
+	ck_assert_int_eq(store_dump(st, &dumped_fns, &dump), STORE_CORRUPT);
+	ck_assert_int_eq(store_clicks_write(st, rows, 2), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT hex(data) = '0102' FROM click_days WHERE key & 1048575 = 19000"), 1);
+	ck_assert_int_eq(store_link_daily(st, b, 19001, d, 2, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(d[0].clicks, 2);
+	ck_assert_int_eq(store_link_lookup(st, "a", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 2);
+}
+END_TEST
+
 /* Links a, b (labelled, limited, expiring, disabled) and c, clicks over
  * two days with referrers, and two tokens, one used. */
 static void fill_source(void)
@@ -3619,6 +3722,53 @@ static int load_twice_fill(struct store_loader *ld, void *ctx)
 	return store_load_history(ld, &h);
 }
 
+/* More days than a load holds before it writes (LOAD_CHANGES, 65,536 on
+ * SQLite): 1,000 links of 70 days each, link i with i clicks and one bot
+ * click a day. */
+static int load_many_fill(struct store_loader *ld, void *ctx)
+{
+	struct link l;
+	int status = STORE_OK;
+
+	(void)ctx;
+	for (int i = 1; i <= 1000 && status == STORE_OK; i++) {
+		make_link(&l, "", "https://many.example/");
+		snprintf(l.code, sizeof(l.code), "m%d", i);
+		l.clicks = 70 * i;
+		l.bot_clicks = 70;
+		l.last_click_at = 1700000000 + i;
+		status = store_load_link(ld, &l);
+		for (int day = 0; day < 70 && status == STORE_OK; day++) {
+			struct store_history_row h = {
+			    .link_id = l.id, .day = 19000 + day, .clicks = i, .bot_clicks = 1};
+			status = store_load_history(ld, &h);
+		}
+	}
+	return status;
+}
+
+START_TEST(test_load_writes_more_days_than_it_holds)
+{
+	struct store_daily d[70];
+	struct link got;
+	size_t n;
+
+	use_backend(SQLITE);
+	open_store();
+	ck_assert_int_eq(store_load(st, load_many_fill, NULL), STORE_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM clicks_daily"), 70000);
+	ck_assert_int_eq(sql_int("SELECT sum(clicks) FROM clicks_daily"), 70 * 500500);
+	ck_assert_int_eq(store_link_lookup(st, "m999", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 70 * 999);
+	ck_assert_int_eq(got.bot_clicks, 70);
+	ck_assert_int_eq(got.last_click_at, 1700000999);
+	ck_assert_int_eq(store_link_daily(st, got.id, 0, d, 70, &n), STORE_OK);
+	ck_assert_uint_eq(n, 70);
+	ck_assert_int_eq(d[69].day, 19069);
+	ck_assert_int_eq(d[69].clicks, 999);
+}
+END_TEST
+
 /* A day's row of a link the load has not made. */
 static int load_orphan_fill(struct store_loader *ld, void *ctx)
 {
@@ -3734,6 +3884,8 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_clicks_write_totals_daily_referrers, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_clicks_of_a_deleted_link_leave_nothing, 0, N_BACKENDS);
 	tcase_add_test(tc, test_corrupt_counts_are_contained);
+	tcase_add_loop_test(tc, test_clicks_write_out_of_order, 0, N_BACKENDS);
+	tcase_add_test(tc, test_corrupt_days_are_contained);
 	tcase_add_loop_test(tc, test_take_click_is_exact_across_connections, 0, N_BACKENDS);
 
 	tc = test_case(s, "tokens");
@@ -3753,6 +3905,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(tc, test_load_writes_nothing_when_the_fill_fails, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_load_refuses_a_row_given_twice, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_load_refuses_history_of_no_link, 0, N_BACKENDS);
+	tcase_add_test(tc, test_load_writes_more_days_than_it_holds);
 	tcase_add_loop_test(tc, test_display_name, 0, N_BACKENDS);
 
 	tc = test_case(s, "resolve");
@@ -3775,6 +3928,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_migration_7_keeps_links_found_by_q);
 	tcase_add_test(tc, test_migration_8_packs_the_counts);
 	tcase_add_test(tc, test_migration_8_refuses_a_day_out_of_range);
+	tcase_add_test(tc, test_migration_8_refuses_an_id_below_1);
 	tcase_add_test(tc, test_concurrent_first_open);
 	tcase_add_test(tc, test_newer_database_refused);
 	tcase_add_test(tc, test_non_database_file_is_corrupt);
