@@ -406,12 +406,11 @@ static int link_step(sqlite3_stmt *st, int rc, struct link *l)
  * shortd_click_totals(id, clicks, bot_clicks, last_click_at) and
  * shortd_click_days(link_id, day, clicks, bot_clicks): aggregates that
  * build one chunk's blob from its links' rows (sql/sqlite/008), in any
- * order. They fail on a link id below 1, a day out of range, rows of two
- * chunks or days in one group, and two rows of one link.
+ * order; the migration groups them by chunk (and day), and a link has one
+ * row a group (links' and clicks_daily's keys). They fail on a link id
+ * below 1 or a day out of range.
  */
 struct chunk_agg {
-	bool started;
-	int64_t key;
 	bool have[CLICK_CHUNK_LINKS];
 	struct click_chunk_change c[CLICK_CHUNK_LINKS];
 };
@@ -420,18 +419,16 @@ static void chunk_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const struct click_chunk_kind *kind = sqlite3_user_data(ctx);
 	struct chunk_agg *a = sqlite3_aggregate_context(ctx, sizeof(*a));
-	int64_t id = sqlite3_value_int64(argv[0]), key = 0;
+	int64_t id = sqlite3_value_int64(argv[0]), key;
 	unsigned slot = slot_of(id);
 	struct click_chunk_change *c;
-	bool in_range = kind == &click_chunk_day ? day_key(id, sqlite3_value_int64(argv[1]), &key)
-	                                         : id >= 1 && chunk_of(id) <= CHUNK_MAX;
+	/* a totals row's link as on day 0: the same range of ids */
+	bool in_range = day_key(id, kind == &click_chunk_day ? sqlite3_value_int64(argv[1]) : 0, &key);
 
 	if (a == NULL) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	if (kind != &click_chunk_day)
-		key = chunk_of(id);
 	if (!in_range) {
 		char *msg =
 		    kind == &click_chunk_day
@@ -443,12 +440,6 @@ static void chunk_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_free(msg);
 		return;
 	}
-	if ((a->started && a->key != key) || a->have[slot]) {
-		sqlite3_result_error(ctx, "click counts grouped wrongly (two chunks, or two rows of one link)", -1);
-		return;
-	}
-	a->started = true;
-	a->key = key;
 	a->have[slot] = true;
 	c = &a->c[slot];
 	c->slot = slot;
@@ -1909,15 +1900,16 @@ static int chunks_forget(struct sq *q, int64_t id)
 	sqlite3_stmt *st = q->wstmt[W_DAYS_RANGE];
 	struct click_chunk_change one = {.key = chunk_of(id), .slot = slot_of(id)};
 	size_t n = 0;
+	int64_t first;
 	int rc, status;
 
 	memcpy(one.v, click_chunk_totals.empty, sizeof(one.v));
 	status = chunks_apply(q, CHUNK_TOTALS, &one, 1, CHUNK_SET);
-	if (status != STORE_OK || id < 1 || chunk_of(id) > CHUNK_MAX)
+	if (status != STORE_OK || !day_key(id, 0, &first))
 		return status;
 	/* The keys first: the rows are rewritten after the range is read. */
-	sqlite3_bind_int64(st, 1, chunk_of(id) << DAY_BITS);
-	sqlite3_bind_int64(st, 2, chunk_of(id) << DAY_BITS | DAY_MAX);
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, first | DAY_MAX);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (status = chg_reserve(q, n + 1)) == STORE_OK) {
 		q->chg[n] = (struct click_chunk_change){.key = sqlite3_column_int64(st, 0), .slot = slot_of(id)};
 		n++;
@@ -2404,8 +2396,8 @@ static int link_days(struct reader *r, sqlite3_stmt *st, int64_t link_id, int64_
 	int64_t v[CLICK_CHUNK_FIELDS_MAX], from;
 	int rc = SQLITE_DONE, status = STORE_OK;
 
-	if (!day_key(link_id, since < 0 ? 0 : since > DAY_MAX ? DAY_MAX : since, &from))
-		return STORE_OK; /* no link has such an id, no counts such a day */
+	if (!day_key(link_id, since < 0 ? 0 : since, &from)) /* since <= DAY_MAX */
+		return STORE_OK;                             /* no link has such an id, no counts such a day */
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, chunk_of(link_id) << DAY_BITS | DAY_MAX);
 	while (status == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -2766,10 +2758,10 @@ static int dump_days(struct dump *d, int64_t link_id)
 {
 	struct chunk_days *c = &d->days;
 	struct store_history_row h = {.link_id = link_id};
-	int64_t v[CLICK_CHUNK_FIELDS_MAX];
+	int64_t v[CLICK_CHUNK_FIELDS_MAX], first;
 	int status = STORE_OK;
 
-	if (link_id < 1 || chunk_of(link_id) > CHUNK_MAX)
+	if (!day_key(link_id, 0, &first))
 		return STORE_OK; /* no days can be kept for such an id */
 	if (c->chunk != chunk_of(link_id) && (status = chunk_days_read(d, chunk_of(link_id))) != STORE_OK)
 		return status;

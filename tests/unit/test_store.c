@@ -797,6 +797,27 @@ START_TEST(test_import_keeps_times_and_counts)
 	ck_assert_int_eq(got.last_click_at, 1650000000);
 	ck_assert_int_eq(link_count(), 3);
 	free(rows);
+	/* counts of one kind each, or none */
+	rows = import_rows(3);
+	for (int i = 0; i < 3; i++) {
+		snprintf(rows[i].link.code, sizeof(rows[i].link.code), "part%d", i);
+		rows[i].link.clicks = 0;
+		rows[i].link.bot_clicks = i == 0 ? 5 : 0;
+		rows[i].link.last_click_at = i == 1 ? 1650000001 : LINK_NO_TIME;
+	}
+	ck_assert_int_eq(
+	    store_links_import(st, rows, 3, STORE_IMPORT_FAIL, 1700000000, link_code_generate, NULL, &conflict),
+	    STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "part0", &got), STORE_OK);
+	ck_assert_int_eq(got.bot_clicks, 5);
+	ck_assert_int_eq(got.last_click_at, LINK_NO_TIME);
+	ck_assert_int_eq(store_link_lookup(st, "part1", &got), STORE_OK);
+	ck_assert_int_eq(got.bot_clicks, 0);
+	ck_assert_int_eq(got.last_click_at, 1650000001);
+	ck_assert_int_eq(store_link_lookup(st, "part2", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(got.last_click_at, LINK_NO_TIME);
+	free(rows);
 }
 END_TEST
 
@@ -1969,6 +1990,14 @@ START_TEST(test_clicks_write_out_of_order)
 	ck_assert_uint_eq(n, 0);
 	if (_i != SQLITE)
 		return;
+	/* a row of no clicks (none the flusher sends) moves the last click only */
+	struct click_row none = {ids[3], 19002, 1700100000, 0, 0, NULL};
+	ck_assert_int_eq(store_clicks_write(st, &none, 1), STORE_OK);
+	ck_assert_int_eq(store_link_lookup(st, "o3", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0);
+	ck_assert_int_eq(got.last_click_at, 1700100000);
+	ck_assert_int_eq(store_link_daily(st, ids[3], 0, d, 4, &n), STORE_OK);
+	ck_assert_uint_eq(n, 0);
 	struct click_row bad[] = {{ids[1], 19000, 1700000000, 1, 0, NULL}, {ids[2], -1, 1700000000, 1, 0, NULL}};
 	ck_assert_int_eq(store_clicks_write(st, bad, 2), STORE_ERROR);
 	ck_assert_int_eq(store_link_lookup(st, "o1", &got), STORE_OK);
@@ -3722,6 +3751,36 @@ static int load_twice_fill(struct store_loader *ld, void *ctx)
 	return store_load_history(ld, &h);
 }
 
+/* What a dump read, counted. */
+static struct {
+	int64_t links, days, clicks;
+} counted;
+
+static int counted_link(const struct link *l, void *ctx)
+{
+	(void)l;
+	(void)ctx;
+	counted.links++;
+	return STORE_OK;
+}
+
+static int counted_history(const struct store_history_row *h, void *ctx)
+{
+	(void)ctx;
+	counted.days += h->host == NULL;
+	counted.clicks += h->host == NULL ? h->clicks : 0;
+	return STORE_OK;
+}
+
+static int counted_token(const struct store_token *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	return STORE_OK;
+}
+
+static const struct store_dump_fns counted_fns = {counted_link, counted_history, counted_token};
+
 /* More days than a load holds before it writes (LOAD_CHANGES, 65,536 on
  * SQLite): 1,000 links of 70 days each, link i with i clicks and one bot
  * click a day. */
@@ -3766,6 +3825,11 @@ START_TEST(test_load_writes_more_days_than_it_holds)
 	ck_assert_uint_eq(n, 70);
 	ck_assert_int_eq(d[69].day, 19069);
 	ck_assert_int_eq(d[69].clicks, 999);
+	/* and a dump reads them all back, a chunk's 70 rows at a time */
+	ck_assert_int_eq(store_dump(st, &counted_fns, &counted), STORE_OK);
+	ck_assert_int_eq(counted.links, 1000);
+	ck_assert_int_eq(counted.days, 70000);
+	ck_assert_int_eq(counted.clicks, 70 * 500500);
 }
 END_TEST
 
