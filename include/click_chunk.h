@@ -7,9 +7,10 @@
  * A blob is a run of records in increasing slot order, each a slot byte
  * (link id mod CLICK_CHUNK_LINKS) and the kind's fields as 8-byte
  * little-endian signed integers. A link without a record has the kind's
- * empty values, and click_chunk_apply() drops a record that comes to hold
- * them, so the blobs it writes hold only links with counts (one it is
- * given may hold such a record, read as what it holds). Blobs come from a database file and
+ * empty values, and click_chunk_apply() drops a record that a change
+ * brings to them, so the records it writes hold counts. (A blob it is
+ * given may hold a record of the empty values, read as what it holds and
+ * copied as it is when no change names its slot.) Blobs come from a database file and
  * are checked before use: a blob that breaks these rules is corrupt, never
  * read past its length.
  */
