@@ -433,9 +433,11 @@ static void chunk_agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		char *msg =
 		    kind == &click_chunk_day
 		        ? sqlite3_mprintf("link %lld, day %lld: click counts the packed rows cannot hold (a link "
-		                          "id below 1, or a day before 1970 or after 4840)",
+		                          "id below 1 or of 2^50 and above, or a day before 1970 or after 4840)",
 		                          (long long)id, (long long)sqlite3_value_int64(argv[1]))
-		        : sqlite3_mprintf("link %lld: click counts of a link id below 1", (long long)id);
+		        : sqlite3_mprintf("link %lld: click counts the packed rows cannot hold (a link id below 1, or "
+		                          "of 2^50 and above)",
+		                          (long long)id);
 		sqlite3_result_error(ctx, msg != NULL ? msg : "click counts out of range", -1);
 		sqlite3_free(msg);
 		return;
