@@ -1783,15 +1783,23 @@ static int drop_gone(struct sq *q, const unsigned char *old, size_t len, struct 
 {
 	sqlite3_stmt *st = q->wstmt[W_LINK_EXISTS];
 	int64_t v[CLICK_CHUNK_FIELDS_MAX], *g;
+	size_t pos = 0;
+	unsigned slot = 0;
+	bool have;
 
+	if (!click_chunk_is_valid(&click_chunk_totals, old, len))
+		return STORE_OK; /* chunks_apply() reports the row */
+	/* One walk of old's records beside the changes, both in slot order. */
+	have = click_chunk_next(&click_chunk_totals, old, len, &pos, &slot, v);
 	for (size_t k = 0, e; k < n; k = e) {
 		int64_t id = c[k].key << CLICK_CHUNK_SHIFT | c[k].slot;
 		int rc;
 
 		for (e = k + 1; e < n && c[e].slot == c[k].slot; e++)
 			;
-		if (click_chunk_get(&click_chunk_totals, old, len, c[k].slot, v) != CLICK_CHUNK_OK ||
-		    memcmp(v, click_chunk_totals.empty, sizeof(v)) != 0)
+		while (have && slot < c[k].slot)
+			have = click_chunk_next(&click_chunk_totals, old, len, &pos, &slot, v);
+		if (have && slot == c[k].slot && memcmp(v, click_chunk_totals.empty, sizeof(v)) != 0)
 			continue;
 		sqlite3_bind_int64(st, 1, id);
 		rc = step_reset(st);
