@@ -1,8 +1,9 @@
 /*
  * Click counting off the redirect path. A redirect records a click into its
  * worker thread's own ring (no lock, no allocation, no disk write); a flusher
- * thread drains the rings into per-link totals and writes them to the store
- * in one transaction per interval, and once more at clicks_stop().
+ * thread drains the rings into per-link totals (a worker whose ring fills
+ * drains its own) and writes them to the store in one transaction per
+ * interval, and once more at clicks_stop().
  *
  * max_clicks is exact on one node: clicks_admit() reserves a click of a
  * limited link under that link's shard lock, so the click that would pass the
@@ -21,7 +22,9 @@
 /* A batch is written as soon as it holds this many distinct (link, day,
  * referrer) rows, before its interval ends, so a burst over many links
  * keeps the flusher's table at 32,768 slots of 48 bytes (1.5 MB), the
- * referrer hosts apart. */
+ * referrer hosts apart: a worker whose ring fills drains it only up to the
+ * same bound, and only a failed write lets the table grow past it, so that
+ * no click is dropped. */
 #define CLICKS_BATCH_ROWS 16000
 
 struct clicks;
@@ -54,8 +57,10 @@ int clicks_stop(struct clicks *c);
 bool clicks_admit(struct clicks *c, const struct link *l);
 
 /* Records one click of a link (called after clicks_admit said yes for a
- * human click). referrer_host may be NULL. Never blocks for long: a full
- * ring wakes the flusher and waits for room, it never drops a click. */
+ * human click). referrer_host may be NULL. A full ring is moved into memory
+ * by the calling thread, without waiting for a write in progress; only when
+ * a whole batch (CLICKS_BATCH_ROWS rows) already waits there, or memory runs
+ * out, does it wait for the flusher. It never drops a click. */
 void clicks_record(struct clicks *c, int64_t link_id, int64_t now, bool bot, const char *referrer_host);
 
 /* Clicks of a link recorded but not yet written, human and bot. Drains the

@@ -3,12 +3,23 @@
  *
  * Producers are the server's worker threads: each owns one single-producer
  * ring (from a thread_registry: made on the thread's first click, found
- * through a thread key after that) and only ever writes its head. The one consumer is whoever holds c->lock: the
- * flusher thread every DRAIN_MS, or an API read that wants exact numbers.
- * It moves events from the rings into an aggregate keyed by (link, day,
- * referrer) and, every interval, writes the aggregate to the store in one
- * transaction. A failed write keeps the aggregate for the next try, so a
- * click is lost only if the process dies before a write succeeds.
+ * through a thread key after that) and only ever writes its head. The one
+ * consumer is whoever holds c->drain_lock: the flusher thread every
+ * DRAIN_MS, an API read that wants exact numbers, or a worker whose ring is
+ * full. It moves events from the rings into an aggregate keyed by (link,
+ * day, referrer). Every interval the flusher takes the aggregate whole as a
+ * batch and writes it to the store in one transaction, holding c->lock
+ * (which orders writes against reads) but not c->drain_lock, so a slow
+ * write holds up no click until a whole batch is waiting behind it. A
+ * failed write keeps its batch for the next try, so a click is lost only
+ * if the process dies before a write succeeds.
+ *
+ * The flusher runs at a lower priority than the daemon (WRITER_NICE): a
+ * batch is a burst of CPU on a CPU the redirects share, and a woken HTTP
+ * thread then runs ahead of it instead of waiting out its time slice. What
+ * still waits for a write to end takes c->lock: a look at a limited link's
+ * clicks (clicks_pending, clicks_admit's first count), and the API's reads
+ * of counts; behind a writer given less CPU, it may wait longer.
  *
  * Limited links (max_clicks) also keep an exact in-memory total per link in
  * one of SHARDS hash tables, each with its own mutex: only redirects of
@@ -27,7 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rfc3339.h"
 #include "thread_registry.h"
@@ -36,6 +49,7 @@
 #define DRAIN_MS 10
 #define SHARDS 64
 #define WRITE_RETRIES 3
+#define WRITER_NICE 10 /* the flusher's nice value above the daemon's (at most 19) */
 
 struct event {
 	int64_t link_id;
@@ -76,6 +90,16 @@ struct agg {
 	struct hosts hosts;
 };
 
+/* The aggregate's rows taken whole, in key order, with the referrer hosts
+ * they point into: what a write sends to the store, kept after a failed
+ * write for the next. */
+struct batch {
+	struct click_row *rows;
+	size_t n;
+	uint64_t clicks; /* human and bot */
+	struct hosts hosts;
+};
+
 struct limit_entry {
 	int64_t link_id; /* 0: empty slot */
 	int64_t used;
@@ -101,15 +125,17 @@ struct clicks {
 	struct store *store;
 	struct token_uses tokens;
 	int interval_ms;
-	pthread_mutex_t lock; /* recursive: the consumer side */
-	pthread_cond_t wake;
+	pthread_mutex_t lock;       /* recursive: orders writes against reads; guards batch */
+	pthread_mutex_t drain_lock; /* the rings' consumer side; guards agg */
+	pthread_cond_t wake;        /* with lock */
 	bool stopping;
 	pthread_t thread;
 	struct thread_registry *rings; /* one struct ring per producer thread */
 	struct agg agg;
+	struct batch batch;
 	struct shard shards[SHARDS];
 	_Atomic uint64_t flushed, batches, errors, flush_usec;
-	_Atomic uint64_t waiting; /* the aggregate's clicks after the flusher's last pass */
+	_Atomic uint64_t waiting; /* the aggregate's and the batch's clicks after the flusher's last pass */
 };
 
 static uint64_t mix(uint64_t x)
@@ -269,7 +295,8 @@ struct drain_walk {
 };
 
 /* Moves one ring's events into the aggregate until it holds w->max rows;
- * once it is full, the rings after it wait for the next drain. */
+ * once it is full, the rings after it wait for the next drain. Caller holds
+ * c->drain_lock. */
 static void drain_ring(void *obj, void *arg)
 {
 	struct ring *r = obj;
@@ -280,17 +307,20 @@ static void drain_ring(void *obj, void *arg)
 		return;
 	t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	h = atomic_load_explicit(&r->head, memory_order_acquire);
-	for (; t != h && !w->full; t++) {
+	for (; t != h; t++) {
+		if (w->c->agg.n >= w->max) {
+			w->full = true;
+			break;
+		}
 		if (agg_add(&w->c->agg, &r->ev[t & (RING_SIZE - 1)]) != 0)
 			break;
-		w->full = w->c->agg.n >= w->max;
 	}
 	atomic_store_explicit(&r->tail, t, memory_order_release);
 }
 
 /* Moves the rings' events into the aggregate until it holds max rows; true
- * when it stopped there with events left. Caller holds c->lock. */
-static bool drain_upto(struct clicks *c, size_t max)
+ * when it stopped there with events left. Caller holds c->drain_lock. */
+static bool drain_locked(struct clicks *c, size_t max)
 {
 	struct drain_walk w = {c, max, false};
 
@@ -298,7 +328,17 @@ static bool drain_upto(struct clicks *c, size_t max)
 	return w.full;
 }
 
-/* Moves every ring's events into the aggregate. Caller holds c->lock. */
+static bool drain_upto(struct clicks *c, size_t max)
+{
+	bool full;
+
+	pthread_mutex_lock(&c->drain_lock);
+	full = drain_locked(c, max);
+	pthread_mutex_unlock(&c->drain_lock);
+	return full;
+}
+
+/* Moves every ring's events into the aggregate. */
 static void drain(struct clicks *c)
 {
 	drain_upto(c, SIZE_MAX);
@@ -322,43 +362,92 @@ static int row_cmp(const void *a, const void *b)
 	return strcmp(x->referrer != NULL ? x->referrer : "", y->referrer != NULL ? y->referrer : "");
 }
 
-/* Writes the aggregate in one transaction, in key order: the store then
- * walks its b-trees from one end to the other instead of at random. Caller
- * holds c->lock. */
-static int write_pending(struct clicks *c)
+static void batch_clear(struct batch *b)
 {
-	struct click_row *rows;
-	size_t n = 0;
-	uint64_t start, total = 0;
-	int rc;
+	free(b->rows);
+	free(b->hosts.slot);
+	free(b->hosts.name);
+	*b = (struct batch){0};
+}
 
-	if (c->agg.n == 0)
-		return 0;
-	rows = malloc(c->agg.n * sizeof(*rows));
-	if (rows == NULL)
-		return -1;
-	for (size_t i = 0; i < c->agg.cap; i++) {
-		const struct agg_entry *e = &c->agg.slot[i];
-		if (e->link_id == 0)
-			continue;
-		rows[n] = (struct click_row){e->link_id, e->day,  e->last_at,
-		                             e->clicks,  e->bots, e->host != 0 ? c->agg.hosts.name[e->host - 1] : ""};
-		total += (uint64_t)(e->clicks + e->bots);
-		n++;
+/* Takes the aggregate's rows as the batch, sorted by key (the store then
+ * walks its b-trees from one end to the other instead of at random), and
+ * empties the aggregate; -1 when out of memory (the rows stay where they
+ * were). Caller holds c->lock, with the batch empty. */
+static int take_batch(struct clicks *c)
+{
+	struct batch *b = &c->batch;
+	struct agg *a = &c->agg;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->drain_lock);
+	if (a->n > 0 && (b->rows = malloc(a->n * sizeof(*b->rows))) == NULL)
+		rc = -1;
+	if (a->n > 0 && rc == 0) {
+		for (size_t i = 0; i < a->cap; i++) {
+			const struct agg_entry *e = &a->slot[i];
+			if (e->link_id == 0)
+				continue;
+			b->rows[b->n++] =
+			    (struct click_row){e->link_id, e->day,  e->last_at,
+			                       e->clicks,  e->bots, e->host != 0 ? a->hosts.name[e->host - 1] : ""};
+			b->clicks += (uint64_t)(e->clicks + e->bots);
+		}
+		b->hosts = a->hosts; /* the rows' referrers point into its names */
+		a->hosts = (struct hosts){0};
+		agg_clear(a);
 	}
-	start = now_usec();
-	qsort(rows, n, sizeof(*rows), row_cmp);
-	rc = store_clicks_write(c->store, rows, n);
-	free(rows);
-	if (rc != STORE_OK) {
+	pthread_mutex_unlock(&c->drain_lock);
+	if (b->n > 1)
+		qsort(b->rows, b->n, sizeof(*b->rows), row_cmp);
+	return rc;
+}
+
+/* Writes the batch in one transaction and empties it; a failed write keeps
+ * it. Caller holds c->lock. */
+static int write_batch(struct clicks *c)
+{
+	struct batch *b = &c->batch;
+	uint64_t start = now_usec();
+
+	if (b->n == 0)
+		return 0;
+	if (store_clicks_write(c->store, b->rows, b->n) != STORE_OK) {
 		atomic_fetch_add(&c->errors, 1);
 		return -1;
 	}
 	atomic_fetch_add(&c->flush_usec, now_usec() - start);
 	atomic_fetch_add(&c->batches, 1);
-	atomic_fetch_add(&c->flushed, total);
-	agg_clear(&c->agg);
+	atomic_fetch_add(&c->flushed, b->clicks);
+	batch_clear(b);
 	return 0;
+}
+
+/* Writes the batch a failed write left, then the aggregate. Caller holds
+ * c->lock. */
+static int write_pending(struct clicks *c)
+{
+	bool retry = c->batch.n > 0;
+
+	if (!retry && take_batch(c) != 0)
+		return -1;
+	if (write_batch(c) != 0)
+		return -1;
+	if (retry && (take_batch(c) != 0 || write_batch(c) != 0))
+		return -1;
+	return 0;
+}
+
+/* The clicks held in memory: the aggregate's and the batch's. Caller holds
+ * c->lock. */
+static uint64_t held(struct clicks *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->drain_lock);
+	n = c->agg.clicks;
+	pthread_mutex_unlock(&c->drain_lock);
+	return n + c->batch.clicks;
 }
 
 /* ---- token uses ---- */
@@ -447,12 +536,21 @@ static void deadline_after(struct timespec *ts, int ms)
 	ts->tv_nsec %= 1000000000L;
 }
 
+/* The flusher's nice value for a daemon at nice (the thread's own: Linux
+ * keeps one per thread). */
+static int writer_nice(int nice)
+{
+	return nice + WRITER_NICE < 19 ? nice + WRITER_NICE : 19;
+}
+
 static void *flusher(void *arg)
 {
 	struct clicks *c = arg;
 	uint64_t last_write = now_usec();
 	struct timespec ts;
 
+	/* Refused, the writer runs at the daemon's priority. */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), writer_nice(getpriority(PRIO_PROCESS, (id_t)gettid())));
 	(void)pthread_setname_np(pthread_self(), "shortd-clicks");
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
@@ -475,7 +573,7 @@ static void *flusher(void *arg)
 			}
 			last_write = now_usec();
 		}
-		atomic_store(&c->waiting, c->agg.clicks);
+		atomic_store(&c->waiting, held(c));
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -508,6 +606,7 @@ int clicks_start(struct store *store, int interval_ms, struct clicks **out)
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
+	pthread_mutex_init(&c->drain_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->wake, &ca);
@@ -528,6 +627,7 @@ fail:
 	for (int i = 0; i < SHARDS; i++)
 		pthread_mutex_destroy(&c->shards[i].lock);
 	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->drain_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return -1;
@@ -550,7 +650,7 @@ int clicks_stop(struct clicks *c)
 	for (int i = 0; i < WRITE_RETRIES && (rc = write_pending(c)) != 0; i++)
 		;
 	if (rc != 0)
-		fprintf(stderr, "shortd: clicks: %zu pending click rows could not be written\n", c->agg.n);
+		fprintf(stderr, "shortd: clicks: %zu pending click rows could not be written\n", c->agg.n + c->batch.n);
 	pthread_mutex_unlock(&c->lock);
 	/* A token's last use not written is not a click lost: logged, and
 	 * the exit status stays the clicks' own. */
@@ -561,6 +661,7 @@ int clicks_stop(struct clicks *c)
 	free(c->agg.slot);
 	free(c->agg.hosts.slot);
 	free(c->agg.hosts.name);
+	batch_clear(&c->batch);
 	free(c->tokens.use);
 	pthread_mutex_destroy(&c->tokens.lock);
 	for (int i = 0; i < SHARDS; i++) {
@@ -568,6 +669,7 @@ int clicks_stop(struct clicks *c)
 		pthread_mutex_destroy(&c->shards[i].lock);
 	}
 	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->drain_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return rc;
@@ -583,18 +685,31 @@ void clicks_record(struct clicks *c, int64_t link_id, int64_t now, bool bot, con
 		struct event one = {link_id, now, bot, ""};
 		if (referrer_host != NULL)
 			snprintf(one.ref, sizeof(one.ref), "%s", referrer_host);
-		pthread_mutex_lock(&c->lock);
+		pthread_mutex_lock(&c->drain_lock);
 		agg_add(&c->agg, &one);
-		pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&c->drain_lock);
 		return;
 	}
 	h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	t = atomic_load_explicit(&r->tail, memory_order_acquire);
-	while (h - t >= RING_SIZE) { /* full: let the flusher drain, never drop */
-		struct timespec pause = {0, 50000};
-		pthread_cond_signal(&c->wake);
-		nanosleep(&pause, NULL);
+	while (h - t >= RING_SIZE) {
+		/* Full: drain it here, under the lock no write holds, so a
+		 * write held back (a disk that stalls, a writer given less CPU)
+		 * holds up no redirect until a whole batch is waiting behind it
+		 * (CLICKS_BATCH_ROWS rows, the aggregate's bound), or memory
+		 * runs out. Then the flusher is waited for: a click is never
+		 * dropped. */
+		struct drain_walk w = {c, CLICKS_BATCH_ROWS, false};
+		pthread_mutex_lock(&c->drain_lock);
+		drain_ring(r, &w);
+		pthread_mutex_unlock(&c->drain_lock);
 		t = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (h - t >= RING_SIZE) {
+			struct timespec pause = {0, 50000};
+			pthread_cond_signal(&c->wake);
+			nanosleep(&pause, NULL);
+			t = atomic_load_explicit(&r->tail, memory_order_acquire);
+		}
 	}
 	ev = &r->ev[h & (RING_SIZE - 1)];
 	ev->link_id = link_id;
@@ -616,7 +731,8 @@ void clicks_pending(struct clicks *c, int64_t link_id, int64_t *human, int64_t *
 	*bot = 0;
 	*last_at = LINK_NO_TIME;
 	pthread_mutex_lock(&c->lock);
-	drain(c);
+	pthread_mutex_lock(&c->drain_lock);
+	drain_locked(c, SIZE_MAX);
 	for (size_t i = 0; i < c->agg.cap; i++) {
 		const struct agg_entry *e = &c->agg.slot[i];
 		if (e->link_id != link_id)
@@ -625,6 +741,16 @@ void clicks_pending(struct clicks *c, int64_t link_id, int64_t *human, int64_t *
 		*bot += e->bots;
 		if (*last_at == LINK_NO_TIME || e->last_at > *last_at)
 			*last_at = e->last_at;
+	}
+	pthread_mutex_unlock(&c->drain_lock);
+	for (size_t i = 0; i < c->batch.n; i++) {
+		const struct click_row *row = &c->batch.rows[i];
+		if (row->link_id != link_id)
+			continue;
+		*human += row->clicks;
+		*bot += row->bot_clicks;
+		if (*last_at == LINK_NO_TIME || row->last_at > *last_at)
+			*last_at = row->last_at;
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -695,7 +821,7 @@ static struct limit_entry *limit_insert(struct shard *s, int64_t id, int64_t use
 }
 
 /* The human clicks a limited link has had: the store's count read under the
- * consumer lock (so no write can slip between) plus what is pending. */
+ * lock that orders writes (so none can slip between) plus what is pending. */
 static int64_t clicks_so_far(struct clicks *c, const struct link *l)
 {
 	struct link *fresh = malloc(sizeof(*fresh));

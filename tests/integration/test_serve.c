@@ -65,8 +65,9 @@ START_TEST(test_ipv6_listen_address_is_announced_in_brackets)
 }
 END_TEST
 
-/* How many of the daemon's threads are called name (in /proc/PID/task). */
-static int threads_named(const struct daemon *d, const char *name)
+/* How many of the daemon's threads are called name (in /proc/PID/task);
+ * *nice, when not NULL, gets the nice value of the last one. */
+static int threads_named(const struct daemon *d, const char *name, int *nice)
 {
 	char path[300], comm[64];
 	struct dirent *e;
@@ -87,7 +88,11 @@ static int threads_named(const struct daemon *d, const char *name)
 			continue; /* a thread that ended meanwhile */
 		if (fgets(comm, sizeof(comm), f) != NULL) {
 			comm[strcspn(comm, "\n")] = '\0';
-			n += strcmp(comm, name) == 0;
+			if (strcmp(comm, name) == 0) {
+				n++;
+				if (nice != NULL)
+					*nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+			}
 		}
 		fclose(f);
 	}
@@ -99,13 +104,18 @@ START_TEST(test_threads_are_named_for_what_they_do)
 {
 	static const char *const args[] = {"--threads", "2", "--access-log", "-", NULL};
 	struct daemon d;
+	int http_nice = 99, clicks_nice = 99;
 
 	fixture_start(&d, NULL, args, NULL);
 	ck_assert_int_eq(get(&d, "/healthz"), 200);
-	ck_assert_int_eq(threads_named(&d, "shortd-http"), 2);
-	ck_assert_int_eq(threads_named(&d, "shortd-clicks"), 1);
-	ck_assert_int_eq(threads_named(&d, "shortd-conns"), 1);
-	ck_assert_int_eq(threads_named(&d, "shortd-log"), 1);
+	ck_assert_int_eq(threads_named(&d, "shortd-http", &http_nice), 2);
+	ck_assert_int_eq(threads_named(&d, "shortd-clicks", &clicks_nice), 1);
+	ck_assert_int_eq(threads_named(&d, "shortd-conns", NULL), 1);
+	ck_assert_int_eq(threads_named(&d, "shortd-log", NULL), 1);
+	/* The click writer's bursts give way to the redirects: its nice
+	 * value is 10 above the daemon's, 19 at most. */
+	ck_assert_int_eq(http_nice, getpriority(PRIO_PROCESS, 0));
+	ck_assert_int_eq(clicks_nice, http_nice + 10 < 19 ? http_nice + 10 : 19);
 	fixture_stop(&d);
 }
 END_TEST

@@ -350,10 +350,11 @@ static int limit_pages_ext(sqlite3 *db, char **msg, const struct sqlite3_api_rou
 	return SQLITE_OK;
 }
 
-/* A flush the store refuses (database full) keeps every click; clicks of
- * as many new referrer hosts come before the next flush (the batch's host
- * table grows and moves), and that flush, after room is made, writes them
- * all, once, each under its own host. */
+/* A flush the store refuses (database full) keeps every click as its
+ * batch; clicks of as many new referrer hosts come before the next flush
+ * (the aggregate's host table grows and moves meanwhile), and that flush,
+ * after room is made, writes the kept batch and then them, once, each
+ * under its own host. */
 START_TEST(test_failed_flush_keeps_clicks)
 {
 	static struct store_referrer r[6001];
@@ -384,6 +385,9 @@ START_TEST(test_failed_flush_keeps_clicks)
 		clicks_record(ck, a.id, DAY0, false, host);
 	}
 
+	/* What the failed write kept and what came since, together. */
+	assert_pending(a.id, 6000, 0, DAY0);
+
 	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(clicks_flush(ck), 0);
 	assert_pending(a.id, 0, 0, LINK_NO_TIME);
@@ -398,9 +402,11 @@ START_TEST(test_failed_flush_keeps_clicks)
 	/* sorted by host among equal counts: the first and the last written */
 	ck_assert_int_eq(strncmp(r[0].host, "0000-", 5), 0);
 	ck_assert_int_eq(strncmp(r[n - 1].host, "5999-", 5), 0);
+	/* Two writes: the batch the failed write left, as it was, then the
+	 * clicks recorded since. */
 	clicks_get_stats(ck, &stats);
 	ck_assert_uint_eq(stats.flushed, 6000);
-	ck_assert_uint_eq(stats.batches, 1);
+	ck_assert_uint_eq(stats.batches, 2);
 }
 END_TEST
 
@@ -768,6 +774,55 @@ START_TEST(test_locked_runs_fn)
 }
 END_TEST
 
+/* A write in progress, held for as long as the test says: the lock that
+ * orders writes, taken by a thread of its own. */
+struct held_write {
+	atomic_bool holding;
+	atomic_bool release;
+};
+
+static int hold_fn(void *ctx)
+{
+	struct held_write *h = ctx;
+
+	atomic_store(&h->holding, true);
+	while (!atomic_load(&h->release))
+		usleep(1000);
+	return 0;
+}
+
+static void *hold_write(void *arg)
+{
+	clicks_locked(ck, hold_fn, arg);
+	return NULL;
+}
+
+/* A write that does not end (a disk that stalls, a writer given no CPU)
+ * holds up no click: a thread whose ring fills moves its clicks into
+ * memory itself, and they are pending, then written, once. */
+START_TEST(test_full_ring_does_not_wait_for_a_write)
+{
+	struct held_write h = {false, false};
+	struct link a;
+	pthread_t t;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	ck_assert_int_eq(pthread_create(&t, NULL, hold_write, &h), 0);
+	while (!atomic_load(&h.holding))
+		usleep(1000);
+	for (int i = 0; i < 30000; i++)
+		clicks_record(ck, a.id, DAY0 + i % 1000, i % 3 == 0, "r.example");
+	atomic_store(&h.release, true);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	assert_pending(a.id, 20000, 10000, DAY0 + 999);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	assert_pending(a.id, 0, 0, LINK_NO_TIME);
+	ck_assert_int_eq(lookup("a").clicks, 20000);
+	ck_assert_int_eq(lookup("a").bot_clicks, 10000);
+}
+END_TEST
+
 Suite *clicks_suite(void)
 {
 	Suite *s = suite_create("clicks");
@@ -782,6 +837,7 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_many_referrer_hosts_in_one_batch);
 	tcase_add_test(tc, test_clicks_of_deleted_link_dropped);
 	tcase_add_test(tc, test_full_ring_never_drops);
+	tcase_add_test(tc, test_full_ring_does_not_wait_for_a_write);
 	tcase_add_test(tc, test_stop_writes_everything);
 	tcase_add_test(tc, test_flusher_writes_on_its_own);
 	tcase_add_test(tc, test_burst_written_before_interval);
