@@ -446,6 +446,45 @@ START_TEST(test_failed_burst_keeps_every_click)
 }
 END_TEST
 
+/* Once a write has failed, it is tried again when more clicks come or
+ * the interval ends, not on every pass of the flusher: a store that is
+ * down is not asked to write the same rows a hundred times a second. */
+START_TEST(test_failed_write_not_retried_without_new_clicks)
+{
+	struct link a;
+	struct clicks_stats before, after;
+	char err[256];
+
+	a = make("a", LINK_NO_LIMIT);
+	store_close(st);
+	writer_db = NULL;
+	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))limit_pages_ext), SQLITE_OK);
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	sqlite3_reset_auto_extension();
+	start(NEVER);
+	/* Two batches' worth and more: after the first failure the flusher
+	 * holds the failed batch and a full aggregate besides. */
+	for (int i = 0; i < 2 * CLICKS_BATCH_ROWS + 1000; i++)
+		clicks_record(ck, a.id, DAY0 + (int64_t)i * 86400, false, NULL);
+	clicks_get_stats(ck, &before);
+	for (int i = 0; i < 5000 && before.errors == 0; i++) {
+		usleep(1000);
+		clicks_get_stats(ck, &before);
+	}
+	ck_assert_uint_ge(before.errors, 1);
+	usleep(100000); /* the flusher drains what the rings still hold */
+	clicks_get_stats(ck, &before);
+	usleep(300000); /* 30 passes of the flusher */
+	clicks_get_stats(ck, &after);
+	ck_assert_uint_eq(after.errors, before.errors);
+	assert_pending(a.id, 2 * CLICKS_BATCH_ROWS + 1000, 0, DAY0 + (int64_t)(2 * CLICKS_BATCH_ROWS + 999) * 86400);
+
+	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(lookup("a").clicks, 2 * CLICKS_BATCH_ROWS + 1000);
+}
+END_TEST
+
 /* ---- token uses ---- */
 
 /* A token in the store; returns its id. */
@@ -823,6 +862,59 @@ START_TEST(test_full_ring_does_not_wait_for_a_write)
 }
 END_TEST
 
+struct bound_recorder {
+	int64_t id;
+	int n;
+	atomic_int done;
+};
+
+static void *record_distinct(void *arg)
+{
+	struct bound_recorder *r = arg;
+
+	for (int i = 0; i < r->n; i++) {
+		clicks_record(ck, r->id, DAY0 + (int64_t)i * 86400, false, NULL);
+		atomic_fetch_add(&r->done, 1);
+	}
+	return NULL;
+}
+
+/* Behind a write that does not end, a thread's clicks go on into memory
+ * up to a whole batch (CLICKS_BATCH_ROWS distinct rows) besides its ring,
+ * and no further: memory stays bounded, and the clicks beyond wait for the
+ * write, none dropped. */
+START_TEST(test_full_ring_waits_once_a_batch_waits)
+{
+	struct held_write h = {false, false};
+	struct bound_recorder r = {0, 3 * CLICKS_BATCH_ROWS, 0};
+	struct link a;
+	pthread_t holder, recorder;
+	int seen;
+
+	start(NEVER);
+	a = make("a", LINK_NO_LIMIT);
+	r.id = a.id;
+	ck_assert_int_eq(pthread_create(&holder, NULL, hold_write, &h), 0);
+	while (!atomic_load(&h.holding))
+		usleep(1000);
+	ck_assert_int_eq(pthread_create(&recorder, NULL, record_distinct, &r), 0);
+	for (int i = 0; i < 20000 && atomic_load(&r.done) < CLICKS_BATCH_ROWS; i++)
+		usleep(1000);
+	ck_assert_int_ge(atomic_load(&r.done), CLICKS_BATCH_ROWS);
+	usleep(200000);
+	seen = atomic_load(&r.done);
+	ck_assert_int_lt(seen, r.n);
+	usleep(100000);
+	ck_assert_int_eq(atomic_load(&r.done), seen); /* it waits */
+	atomic_store(&h.release, true);
+	ck_assert_int_eq(pthread_join(holder, NULL), 0);
+	ck_assert_int_eq(pthread_join(recorder, NULL), 0);
+	ck_assert_int_eq(clicks_flush(ck), 0);
+	ck_assert_int_eq(lookup("a").clicks, r.n);
+	ck_assert_int_eq(sqlfile_int(path, "SELECT count(*) FROM clicks_daily"), r.n);
+}
+END_TEST
+
 Suite *clicks_suite(void)
 {
 	Suite *s = suite_create("clicks");
@@ -838,12 +930,14 @@ Suite *clicks_suite(void)
 	tcase_add_test(tc, test_clicks_of_deleted_link_dropped);
 	tcase_add_test(tc, test_full_ring_never_drops);
 	tcase_add_test(tc, test_full_ring_does_not_wait_for_a_write);
+	tcase_add_test(tc, test_full_ring_waits_once_a_batch_waits);
 	tcase_add_test(tc, test_stop_writes_everything);
 	tcase_add_test(tc, test_flusher_writes_on_its_own);
 	tcase_add_test(tc, test_burst_written_before_interval);
 	tcase_add_test(tc, test_locked_runs_fn);
 	tcase_add_test(tc, test_failed_flush_keeps_clicks);
 	tcase_add_test(tc, test_failed_burst_keeps_every_click);
+	tcase_add_test(tc, test_failed_write_not_retried_without_new_clicks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("token_uses");
