@@ -362,12 +362,14 @@ static int row_cmp(const void *a, const void *b)
 	return strcmp(x->referrer != NULL ? x->referrer : "", y->referrer != NULL ? y->referrer : "");
 }
 
+/* Empties the batch; its host table is kept for the next (hosts_clear). */
 static void batch_clear(struct batch *b)
 {
 	free(b->rows);
-	free(b->hosts.slot);
-	free(b->hosts.name);
-	*b = (struct batch){0};
+	b->rows = NULL;
+	b->n = 0;
+	b->clicks = 0;
+	hosts_clear(&b->hosts);
 }
 
 /* Takes the aggregate's rows as the batch, sorted by key (the store then
@@ -393,8 +395,12 @@ static int take_batch(struct clicks *c)
 			                       e->clicks,  e->bots, e->host != 0 ? a->hosts.name[e->host - 1] : ""};
 			b->clicks += (uint64_t)(e->clicks + e->bots);
 		}
-		b->hosts = a->hosts; /* the rows' referrers point into its names */
-		a->hosts = (struct hosts){0};
+		/* The rows' referrers point into the aggregate's host table:
+		 * it goes with them, and the batch's last one, emptied, takes
+		 * its place. */
+		struct hosts emptied = b->hosts;
+		b->hosts = a->hosts;
+		a->hosts = emptied;
 		agg_clear(a);
 	}
 	pthread_mutex_unlock(&c->drain_lock);
@@ -661,7 +667,9 @@ int clicks_stop(struct clicks *c)
 	free(c->agg.slot);
 	free(c->agg.hosts.slot);
 	free(c->agg.hosts.name);
-	batch_clear(&c->batch);
+	free(c->batch.rows);
+	free(c->batch.hosts.slot);
+	free(c->batch.hosts.name);
 	free(c->tokens.use);
 	pthread_mutex_destroy(&c->tokens.lock);
 	for (int i = 0; i < SHARDS; i++) {
