@@ -350,6 +350,35 @@ static int limit_pages_ext(sqlite3 *db, char **msg, const struct sqlite3_api_rou
 	return SQLITE_OK;
 }
 
+/* Reopens the store with room for no page: every write fails until
+ * make_room(). */
+static void open_full(void)
+{
+	char err[256];
+
+	store_close(st);
+	writer_db = NULL;
+	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))limit_pages_ext), SQLITE_OK);
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_OK);
+	sqlite3_reset_auto_extension();
+	ck_assert_ptr_nonnull(writer_db);
+}
+
+static void make_room(void)
+{
+	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Waits (5 s at most) for the flusher's first failed write; *stats as then. */
+static void wait_for_a_failed_write(struct clicks_stats *stats)
+{
+	clicks_get_stats(ck, stats);
+	for (int i = 0; i < 5000 && stats->errors == 0; i++) {
+		usleep(1000);
+		clicks_get_stats(ck, stats);
+	}
+}
+
 /* A flush the store refuses (database full) keeps every click as its
  * batch; clicks of as many new referrer hosts come before the next flush
  * (the aggregate's host table grows and moves meanwhile), and that flush,
@@ -360,15 +389,11 @@ START_TEST(test_failed_flush_keeps_clicks)
 	static struct store_referrer r[6001];
 	struct link a;
 	struct clicks_stats stats;
-	char host[CLICKS_REFERRER_MAX + 1], err[256];
+	char host[CLICKS_REFERRER_MAX + 1];
 	size_t n;
 
 	a = make("a", LINK_NO_LIMIT);
-	store_close(st);
-	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))limit_pages_ext), SQLITE_OK);
-	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_OK);
-	sqlite3_reset_auto_extension();
-	ck_assert_ptr_nonnull(writer_db);
+	open_full();
 	start(NEVER);
 	for (int i = 0; i < 3000; i++) {
 		snprintf(host, sizeof(host), "%04d-%0*d.example", i, CLICKS_REFERRER_MAX - 13, 0);
@@ -388,7 +413,7 @@ START_TEST(test_failed_flush_keeps_clicks)
 	/* What the failed write kept and what came since, together. */
 	assert_pending(a.id, 6000, 0, DAY0);
 
-	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+	make_room();
 	ck_assert_int_eq(clicks_flush(ck), 0);
 	assert_pending(a.id, 0, 0, LINK_NO_TIME);
 	ck_assert_int_eq(lookup("a").clicks, 6000);
@@ -416,29 +441,19 @@ START_TEST(test_failed_burst_keeps_every_click)
 {
 	struct link a;
 	struct clicks_stats stats;
-	char err[256];
 
 	a = make("a", LINK_NO_LIMIT);
-	store_close(st);
-	writer_db = NULL;
-	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))limit_pages_ext), SQLITE_OK);
-	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_OK);
-	sqlite3_reset_auto_extension();
-	ck_assert_ptr_nonnull(writer_db);
+	open_full();
 	start(NEVER);
 	for (int i = 0; i < CLICKS_BATCH_ROWS + 1000; i++)
 		clicks_record(ck, a.id, DAY0 + (int64_t)i * 86400, false, NULL);
-	clicks_get_stats(ck, &stats);
-	for (int i = 0; i < 5000 && stats.errors == 0; i++) {
-		usleep(1000);
-		clicks_get_stats(ck, &stats);
-	}
+	wait_for_a_failed_write(&stats);
 	ck_assert_uint_ge(stats.errors, 1);
 	ck_assert_uint_eq(stats.flushed, 0);
 	assert_pending(a.id, CLICKS_BATCH_ROWS + 1000, 0, DAY0 + (int64_t)(CLICKS_BATCH_ROWS + 999) * 86400);
 	ck_assert_int_eq(lookup("a").clicks, 0);
 
-	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+	make_room();
 	ck_assert_int_eq(clicks_flush(ck), 0);
 	assert_pending(a.id, 0, 0, LINK_NO_TIME);
 	ck_assert_int_eq(lookup("a").clicks, CLICKS_BATCH_ROWS + 1000);
@@ -453,24 +468,15 @@ START_TEST(test_failed_write_not_retried_without_new_clicks)
 {
 	struct link a;
 	struct clicks_stats before, after;
-	char err[256];
 
 	a = make("a", LINK_NO_LIMIT);
-	store_close(st);
-	writer_db = NULL;
-	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))limit_pages_ext), SQLITE_OK);
-	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_OK);
-	sqlite3_reset_auto_extension();
+	open_full();
 	start(NEVER);
 	/* Two batches' worth and more: after the first failure the flusher
 	 * holds the failed batch and a full aggregate besides. */
 	for (int i = 0; i < 2 * CLICKS_BATCH_ROWS + 1000; i++)
 		clicks_record(ck, a.id, DAY0 + (int64_t)i * 86400, false, NULL);
-	clicks_get_stats(ck, &before);
-	for (int i = 0; i < 5000 && before.errors == 0; i++) {
-		usleep(1000);
-		clicks_get_stats(ck, &before);
-	}
+	wait_for_a_failed_write(&before);
 	ck_assert_uint_ge(before.errors, 1);
 	usleep(100000); /* the flusher drains what the rings still hold */
 	clicks_get_stats(ck, &before);
@@ -479,7 +485,7 @@ START_TEST(test_failed_write_not_retried_without_new_clicks)
 	ck_assert_uint_eq(after.errors, before.errors);
 	assert_pending(a.id, 2 * CLICKS_BATCH_ROWS + 1000, 0, DAY0 + (int64_t)(2 * CLICKS_BATCH_ROWS + 999) * 86400);
 
-	ck_assert_int_eq(sqlite3_exec(writer_db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+	make_room();
 	ck_assert_int_eq(clicks_flush(ck), 0);
 	ck_assert_int_eq(lookup("a").clicks, 2 * CLICKS_BATCH_ROWS + 1000);
 }
