@@ -733,6 +733,15 @@ void clicks_record(struct clicks *c, int64_t link_id, int64_t now, bool bot, con
 	atomic_store_explicit(&r->head, h + 1, memory_order_release);
 }
 
+/* Adds one pending row's counts to clicks_pending()'s answer. */
+static void add_pending(int64_t clicks, int64_t bots, int64_t at, int64_t *human, int64_t *bot, int64_t *last_at)
+{
+	*human += clicks;
+	*bot += bots;
+	if (*last_at == LINK_NO_TIME || at > *last_at)
+		*last_at = at;
+}
+
 void clicks_pending(struct clicks *c, int64_t link_id, int64_t *human, int64_t *bot, int64_t *last_at)
 {
 	*human = 0;
@@ -743,22 +752,14 @@ void clicks_pending(struct clicks *c, int64_t link_id, int64_t *human, int64_t *
 	drain_locked(c, SIZE_MAX);
 	for (size_t i = 0; i < c->agg.cap; i++) {
 		const struct agg_entry *e = &c->agg.slot[i];
-		if (e->link_id != link_id)
-			continue;
-		*human += e->clicks;
-		*bot += e->bots;
-		if (*last_at == LINK_NO_TIME || e->last_at > *last_at)
-			*last_at = e->last_at;
+		if (e->link_id == link_id)
+			add_pending(e->clicks, e->bots, e->last_at, human, bot, last_at);
 	}
 	pthread_mutex_unlock(&c->drain_lock);
 	for (size_t i = 0; i < c->batch.n; i++) {
 		const struct click_row *row = &c->batch.rows[i];
-		if (row->link_id != link_id)
-			continue;
-		*human += row->clicks;
-		*bot += row->bot_clicks;
-		if (*last_at == LINK_NO_TIME || row->last_at > *last_at)
-			*last_at = row->last_at;
+		if (row->link_id == link_id)
+			add_pending(row->clicks, row->bot_clicks, row->last_at, human, bot, last_at);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
