@@ -181,9 +181,14 @@ docs-run: $(BUILD)/shortd
 	python3 tests/readme/run.py README.md $(BUILD)/shortd
 	sh tests/packaging/install.sh
 
+# test-run: the unit and integration suites, TEST_JOBS at a time
+# (tools/run_suites.sh), the slowest first. TEST_JOBS=1 runs them one by one.
+TEST_JOBS   ?= 4
+SLOW_SUITES := store hostile cli_errors api_errors redirect_hostile io linkcache_it http_conns
+
 test-run: $(BUILD)/shortd $(BUILD)/unit_tests $(BUILD)/integration_tests
-	$(BUILD)/unit_tests
-	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests
+	SHORTD_BIN=$(BUILD)/shortd SLOW_SUITES="$(SLOW_SUITES)" \
+	  sh tools/run_suites.sh $(TEST_JOBS) $(BUILD)/unit_tests $(BUILD)/integration_tests
 
 # check-load: the cases that hold thousands of connections or run for
 # minutes; kept out of check so that it stays quick for a developer. The
@@ -202,7 +207,8 @@ load-run: $(BUILD)/shortd $(BUILD)/load_tests
 # the CLI's export and import and its redirects (none that reads SQLite's
 # files itself), run again with every daemon on PostgreSQL
 # (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
-# cluster that each run starts and stops, tests/support/pg_cluster.c), and
+# cluster that each run starts and stops, tests/support/pg_cluster.c; the
+# suites side by side, as in test-run), and
 # the several-node suite (tests/load/test_nodes.c, which check-load runs as
 # well). The store's conformance suite runs on both backends in make check.
 PG_SUITES := api api_errors api_links api_tokens io qr accesslog redirect redirect_body redirect_life clicks_it db_url
@@ -210,14 +216,15 @@ PG_SUITES := api api_errors api_links api_tokens io qr accesslog redirect redire
 check-pg: deps
 	$(MAKE) --no-print-directory pg-run
 
-pg-run: pg-suites-run $(BUILD)/load_tests
-	CK_RUN_SUITE=nodes SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests
+pg-run: $(BUILD)/shortd $(BUILD)/integration_tests $(BUILD)/load_tests
+	@SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests nodes > $(BUILD)/pg-nodes.log 2>&1 & nodes=$$!; \
+	  $(MAKE) --no-print-directory pg-suites-run; st=$$?; \
+	  if wait $$nodes; then echo "load_tests nodes: $$(tail -1 $(BUILD)/pg-nodes.log)"; \
+	  else cat $(BUILD)/pg-nodes.log; st=1; fi; exit $$st
 
 pg-suites-run: $(BUILD)/shortd $(BUILD)/integration_tests
-	@set -e; for s in $(PG_SUITES); do \
-	  echo "check-pg: $$s"; \
-	  SHORTD_TEST_DB=postgresql CK_RUN_SUITE=$$s SHORTD_BIN=$(BUILD)/shortd $(BUILD)/integration_tests; \
-	done
+	SHORTD_TEST_DB=postgresql SHORTD_BIN=$(BUILD)/shortd SUITES="$(PG_SUITES)" SLOW_SUITES="$(SLOW_SUITES)" \
+	  sh tools/run_suites.sh $(TEST_JOBS) $(BUILD)/integration_tests
 
 # check-mhd1: the same tests, with shortd and the tests built against
 # libmicrohttpd 1.0 from Debian 13's source package (tools/mhd_build.sh),
