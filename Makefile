@@ -211,6 +211,8 @@ load-run: $(BUILD)/shortd $(BUILD)/load_tests
 # suites side by side, as in test-run), and
 # the several-node suite (tests/load/test_nodes.c, which check-load runs as
 # well). The store's conformance suite runs on both backends in make check.
+# Two at a time: each suite runs a cluster of its own.
+PG_TEST_JOBS ?= 2
 PG_SUITES := api api_errors api_links api_tokens io qr accesslog redirect redirect_body redirect_life clicks_it db_url
 
 check-pg: deps
@@ -224,7 +226,7 @@ pg-run: $(BUILD)/shortd $(BUILD)/integration_tests $(BUILD)/load_tests
 
 pg-suites-run: $(BUILD)/shortd $(BUILD)/integration_tests
 	SHORTD_TEST_DB=postgresql SHORTD_BIN=$(BUILD)/shortd SUITES="$(PG_SUITES)" SLOW_SUITES="$(SLOW_SUITES)" \
-	  sh tools/run_suites.sh $(TEST_JOBS) $(BUILD)/integration_tests
+	  sh tools/run_suites.sh $(PG_TEST_JOBS) $(BUILD)/integration_tests
 
 # check-mhd1: the same tests, with shortd and the tests built against
 # libmicrohttpd 1.0 from Debian 13's source package (tools/mhd_build.sh),

@@ -109,9 +109,24 @@ static int server_start(void)
 	                                                 "30", "start", NULL});
 }
 
+/* Where the cluster goes: $SHORTD_TEST_PG_DIR, else /dev/shm where there is
+ * one to write in (the cluster is thrown away and runs with fsync off: in
+ * memory, clusters side by side never wait on the disk), else $TMPDIR, else
+ * /tmp. */
+static const char *cluster_parent(void)
+{
+	const char *dir = getenv("SHORTD_TEST_PG_DIR");
+
+	if (dir != NULL && dir[0] != '\0')
+		return dir;
+	if (access("/dev/shm", W_OK | X_OK) == 0)
+		return "/dev/shm";
+	dir = getenv("TMPDIR");
+	return dir != NULL && dir[0] != '\0' ? dir : "/tmp";
+}
+
 void pg_cluster_start(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct passwd *pw;
 
 	if (cluster.owner != 0)
@@ -127,7 +142,7 @@ void pg_cluster_start(void)
 		cluster.uid = pw->pw_uid;
 		cluster.gid = pw->pw_gid;
 	}
-	snprintf(cluster.dir, sizeof(cluster.dir), "%s/shortd-pg-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	snprintf(cluster.dir, sizeof(cluster.dir), "%s/shortd-pg-XXXXXX", cluster_parent());
 	if (mkdtemp(cluster.dir) == NULL || chown(cluster.dir, cluster.uid, cluster.gid) != 0 ||
 	    chmod(cluster.dir, 0755) != 0) {
 		fprintf(stderr, "pg_cluster: cannot make %s: %s\n", cluster.dir, strerror(errno));
