@@ -24,7 +24,10 @@
 # over the requests: the rest is the HTTP threads' and the kernel's. The
 # "wait us" column is how long the server's threads, the click writer left
 # out, waited for a CPU while runnable (schedstat's run_delay) over the
-# requests: the cost to the redirects of other work on their CPU. Read
+# requests: the cost to the redirects of other work on their CPU. The
+# "user us" column is the server's user-space CPU over the requests, its
+# own code and its libraries' without the kernel's share, which is most of
+# a new connection's cost and moves the most between rounds. Read
 # server CPU per request (the server's user + system time over the
 # requests answered) rather than requests/s where the load generator, not
 # the server, is the limit (one wrk thread on a 2-core machine). Then: links at 10,000 vs 1,000,000, start-up and RSS
@@ -191,6 +194,7 @@ start_server() {
 }
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 # clicks_ticks PID: CPU ticks of its thread named shortd-clicks, or "-"
 clicks_ticks() {
 	local f
@@ -263,9 +267,9 @@ wrk_results() {
 
 # measure MODE LABEL N: one run against the running server; appends a row
 # "mode label n rps cpu_us p50_us p99_us hwm_kb requests threads clicks_us
-# wait_us" to results.tsv.
+# wait_us user_us" to results.tsv.
 measure() {
-	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 c0 c1 w0 w1 reqs rps p50 p99
+	local mode=$1 label=$2 n=$3 url=http://127.0.0.1:$PORT t0 t1 c0 c1 w0 w1 u0 u1 reqs rps p50 p99
 	if [ "$mode" = closepaced ]; then
 		# RATE_CLOSE new connections a second on an even schedule, one
 		# request each, walking the codes (bench/paced_close.c: a request's
@@ -273,10 +277,10 @@ measure() {
 		# code asked once and 2 s of the same load
 		walk_once "$label" "$n" "$url"
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" 2 >/dev/null
-		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID")
+		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID") u0=$(user_ticks "$SERVER_PID")
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" "$DURATION" \
 			>"$OUT/paced.out"
-		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID")
+		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID") u1=$(user_ticks "$SERVER_PID")
 		read -r _ reqs _ errors _ rps _ p50 _ p99 _ _ _ late <"$OUT/paced.out"
 		[ "$errors" = 0 ] || die "$label: $(cat "$OUT/paced.out")"
 		[ "$late" -lt 100000 ] || echo "bench: $label: the load fell ${late} us behind its schedule" >&2
@@ -286,33 +290,34 @@ measure() {
 		# server's ceiling, for the latency of a loaded but not saturated server
 		[ "$mode" = paced ] && pace=--rps=$((RATE / 64))
 		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
-		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID")
+		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID") u0=$(user_ticks "$SERVER_PID")
 		rm -f "$OUT/h2load.log" # h2load appends to its log
 		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
-		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID")
+		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID") u1=$(user_ticks "$SERVER_PID")
 		h2load_results "$label"
 	else
 		# Warm-up: every code asked once, then wrk's own 2 s.
 		walk_once "$label" "$n" "$url"
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d2s -H 'Connection: close' \
 			-s bench/uris.lua "$url" >/dev/null 2>&1
-		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID")
+		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID") u0=$(user_ticks "$SERVER_PID")
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d"${DURATION}s" --latency \
 			-H 'Connection: close' -s bench/uris.lua "$url" >"$OUT/wrk.out" 2>&1
-		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID")
+		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID") u1=$(user_ticks "$SERVER_PID")
 		wrk_results "$label"
 	fi
-	local cpu wait clk=-
+	local cpu user wait clk=-
 	cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
+	user=$(awk -v d=$((u1 - u0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
 	wait=$(awk -v d=$((w1 - w0)) -v r="$reqs" 'BEGIN {printf "%.2f", d / 1000 / r}')
 	if [ "$c0" != - ] && [ "$c1" != - ]; then
 		clk=$(awk -v d=$((c1 - c0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
 	fi
-	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" "$p99" \
-		"$(hwm "$SERVER_PID")" "$reqs" "$T" "$clk" "$wait" >>"$RESULTS"
-	printf '  T=%-2s %-10s %-4s %8s links  %8.0f req/s  %6s us CPU/req (clicks %s, wait %s)  p50 %5s us  p99 %5s us\n' \
-		"$T" "$mode" "$label" "$n" "$rps" "$cpu" "$clk" "$wait" "$p50" "$p99" >&2
+	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" \
+		"$p99" "$(hwm "$SERVER_PID")" "$reqs" "$T" "$clk" "$wait" "$user" >>"$RESULTS"
+	printf '  T=%-2s %-10s %-4s %8s links  %8.0f req/s  %6s us CPU/req (user %s, clicks %s, wait %s)  p50 %5s us  p99 %5s us\n' \
+		"$T" "$mode" "$label" "$n" "$rps" "$cpu" "$user" "$clk" "$wait" "$p50" "$p99" >&2
 }
 
 # median of column COL over rows matching MODE LABEL N and T's thread count
@@ -451,8 +456,8 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 		set_cpus "$t"
 		echo
 		echo "threads $T: servers on CPUs $SCPU, load generator on CPUs $LCPU ($LTHREADS threads)${SHARED:+; $SHARED}"
-		printf '%-10s %-24s %10s %10s %9s %8s %8s %8s %9s\n' mode server req/s "CPU us/req" "clicks us" "wait us" \
-			"p50 us" "p99 us" "RSS MB"
+		printf '%-10s %-24s %10s %10s %8s %9s %8s %8s %8s %9s\n' mode server req/s "CPU us/req" "user us" \
+			"clicks us" "wait us" "p50 us" "p99 us" "RSS MB"
 		for mode in $MODES; do
 			for s in $SERVERS; do
 				case $s in
@@ -462,16 +467,17 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 				C) name="C libmicrohttpd 302" ;;
 				P) name="P shortd (PREV)" ;;
 				esac
-				printf '%-10s %-24s %10s %10s %9s %8s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
-					"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 11)" \
+				printf '%-10s %-24s %10s %10s %8s %9s %8s %8s %8s %9s\n' "$mode" "$name" "$(median "$mode" "$s" "$N" 4)" \
+					"$(median "$mode" "$s" "$N" 5)" "$(median "$mode" "$s" "$N" 13)" "$(median "$mode" "$s" "$N" 11)" \
 					"$(median "$mode" "$s" "$N" 12)" "$(median "$mode" "$s" "$N" 6)" "$(median "$mode" "$s" "$N" 7)" \
 					"$(awk -v k="$(median "$mode" "$s" "$N" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
 			done
 			for pair in A/B A/C A0/C P/C A/P; do
 				a=${pair%/*} peer=${pair#*/}
 				has "$a" && has "$peer" || continue
-				printf '%-10s %-24s %10s %10s %9s %8s %8s %8s\n' "$mode" "ratio $pair" "$(ratio "$a" "$peer" "$mode" 4)" \
-					"$(ratio "$a" "$peer" "$mode" 5)" "" "$(ratio "$a" "$peer" "$mode" 12)" "$(ratio "$a" "$peer" "$mode" 6)" \
+				printf '%-10s %-24s %10s %10s %8s %9s %8s %8s %8s\n' "$mode" "ratio $pair" "$(ratio "$a" "$peer" "$mode" 4)" \
+					"$(ratio "$a" "$peer" "$mode" 5)" "$(ratio "$a" "$peer" "$mode" 13)" "" \
+					"$(ratio "$a" "$peer" "$mode" 12)" "$(ratio "$a" "$peer" "$mode" 6)" \
 					"$(ratio "$a" "$peer" "$mode" 7)"
 			done
 		done
@@ -493,8 +499,8 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 		echo
 		for s in A A0; do
 			for n in "$SMALL" "$BIG"; do
-				printf '%-10s %-24s %10s %10s %9s %8s %8s %8s %9s\n' keepalive "$s shortd, $n links" \
-					"$(median keepalive $s "$n" 4)" "$(median keepalive $s "$n" 5)" \
+				printf '%-10s %-24s %10s %10s %8s %9s %8s %8s %8s %9s\n' keepalive "$s shortd, $n links" \
+					"$(median keepalive $s "$n" 4)" "$(median keepalive $s "$n" 5)" "$(median keepalive $s "$n" 13)" \
 					"$(median keepalive $s "$n" 11)" "$(median keepalive $s "$n" 12)" \
 					"$(median keepalive $s "$n" 6)" "$(median keepalive $s "$n" 7)" \
 					"$(awk -v k="$(median keepalive $s "$n" 8)" 'BEGIN {printf "%.1f", k / 1024}')"
