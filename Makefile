@@ -208,7 +208,7 @@ load-run: $(BUILD)/shortd $(BUILD)/load_tests
 # files itself), run again with every daemon on PostgreSQL
 # (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
 # cluster that each run starts and stops, tests/support/pg_cluster.c; the
-# suites side by side, as in test-run), and
+# suites two at a time, as in test-run), and
 # the several-node suite (tests/load/test_nodes.c, which check-load runs as
 # well). The store's conformance suite runs on both backends in make check.
 # Two at a time: each suite runs a cluster of its own.
@@ -218,11 +218,8 @@ PG_SUITES := api api_errors api_links api_tokens io qr accesslog redirect redire
 check-pg: deps
 	$(MAKE) --no-print-directory pg-run
 
-pg-run: $(BUILD)/shortd $(BUILD)/integration_tests $(BUILD)/load_tests
-	@SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests nodes > $(BUILD)/pg-nodes.log 2>&1 & nodes=$$!; \
-	  $(MAKE) --no-print-directory pg-suites-run; st=$$?; \
-	  if wait $$nodes; then echo "load_tests nodes: $$(tail -1 $(BUILD)/pg-nodes.log)"; \
-	  else cat $(BUILD)/pg-nodes.log; st=1; fi; exit $$st
+pg-run: pg-suites-run $(BUILD)/load_tests
+	SHORTD_BIN=$(BUILD)/shortd $(BUILD)/load_tests nodes
 
 pg-suites-run: $(BUILD)/shortd $(BUILD)/integration_tests
 	SHORTD_TEST_DB=postgresql SHORTD_BIN=$(BUILD)/shortd SUITES="$(PG_SUITES)" SLOW_SUITES="$(SLOW_SUITES)" \

@@ -208,10 +208,14 @@ static void exec_on(PGconn *c, const char *sql)
 	PQclear(r);
 }
 
+/* A database's URL. connect_timeout overrides the daemon's 2 s: on a busy
+ * shared machine a throw-away cluster has been seen to take longer than
+ * that to answer, and the tests are not about its patience. */
 static void url_of(const char *db, char *url, size_t size)
 {
-	ck_assert_int_lt(snprintf(url, size, "postgresql:///%s?host=%s&user=" PG_SUPERUSER, db, cluster.dir),
-	                 (int)size);
+	ck_assert_int_lt(
+	    snprintf(url, size, "postgresql:///%s?host=%s&user=" PG_SUPERUSER "&connect_timeout=15", db, cluster.dir),
+	    (int)size);
 }
 
 void pg_db_make(char *url, size_t size)
