@@ -33,15 +33,9 @@ done
 echo '};'
 echo '#define NSUITES (sizeof(suites) / sizeof(suites[0]))'
 cat <<'C'
-static bool wanted(const char *name, int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return true;
-	return argc == 1;
-}
 int main(int argc, char **argv)
 {
+	bool chosen[NSUITES] = {false};
 	SRunner *sr;
 	int failed;
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
@@ -57,11 +51,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: no suite named %s (--list lists them)\n", argv[0], argv[i]);
 			return 2;
 		}
+		chosen[j] = true;
 	}
 	harness_runner_start();
 	sr = srunner_create(NULL);
 	for (size_t i = 0; i < NSUITES; i++)
-		if (wanted(suites[i].name, argc, argv))
+		if (argc == 1 || chosen[i])
 			srunner_add_suite(sr, suites[i].make());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
