@@ -207,11 +207,11 @@ load-run: $(BUILD)/shortd $(BUILD)/load_tests
 # the CLI's export and import and its redirects (none that reads SQLite's
 # files itself), run again with every daemon on PostgreSQL
 # (SHORTD_TEST_DB=postgresql: each test a fresh database in a throw-away
-# cluster that each run starts and stops, tests/support/pg_cluster.c; the
-# suites two at a time, as in test-run), and
+# cluster that each run starts and stops, tests/support/pg_cluster.c), and
 # the several-node suite (tests/load/test_nodes.c, which check-load runs as
 # well). The store's conformance suite runs on both backends in make check.
-# Two at a time: each suite runs a cluster of its own.
+# The suites run PG_TEST_JOBS at a time (tools/run_suites.sh), fewer than
+# test-run's: each runs a cluster of its own.
 PG_TEST_JOBS ?= 2
 PG_SUITES := api api_errors api_links api_tokens io qr accesslog redirect redirect_body redirect_life clicks_it db_url
 
