@@ -218,6 +218,11 @@ waits() {
 	echo "$w"
 }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# counters PID: "ticks clicks_ticks waits user_ticks", read before and after
+# a measured run
+counters() { echo "$(ticks "$1") $(clicks_ticks "$1") $(waits "$1") $(user_ticks "$1")"; }
+# per_req TICKS: CPU ticks over the run's requests ($reqs), in us
+per_req() { awk -v d="$1" -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}'; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 clk_tck=$(getconf CLK_TCK)
 
@@ -277,10 +282,10 @@ measure() {
 		# code asked once and 2 s of the same load
 		walk_once "$label" "$n" "$url"
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" 2 >/dev/null
-		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID") u0=$(user_ticks "$SERVER_PID")
+		read -r t0 c0 w0 u0 < <(counters "$SERVER_PID")
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" "$DURATION" \
 			>"$OUT/paced.out"
-		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID") u1=$(user_ticks "$SERVER_PID")
+		read -r t1 c1 w1 u1 < <(counters "$SERVER_PID")
 		read -r _ reqs _ errors _ rps _ p50 _ p99 _ _ _ late <"$OUT/paced.out"
 		[ "$errors" = 0 ] || die "$label: $(cat "$OUT/paced.out")"
 		[ "$late" -lt 100000 ] || echo "bench: $label: the load fell ${late} us behind its schedule" >&2
@@ -290,29 +295,29 @@ measure() {
 		# server's ceiling, for the latency of a loaded but not saturated server
 		[ "$mode" = paced ] && pace=--rps=$((RATE / 64))
 		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -n 20000 -i "$OUT/uris-$n.txt" -B "$url" >/dev/null 2>&1
-		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID") u0=$(user_ticks "$SERVER_PID")
+		read -r t0 c0 w0 u0 < <(counters "$SERVER_PID")
 		rm -f "$OUT/h2load.log" # h2load appends to its log
 		$NICE taskset -c $LCPU h2load --h1 -t"$LTHREADS" -c64 -D"$DURATION" $pace -i "$OUT/uris-$n.txt" -B "$url" \
 			--log-file="$OUT/h2load.log" >"$OUT/h2load.out" 2>&1
-		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID") u1=$(user_ticks "$SERVER_PID")
+		read -r t1 c1 w1 u1 < <(counters "$SERVER_PID")
 		h2load_results "$label"
 	else
 		# Warm-up: every code asked once, then wrk's own 2 s.
 		walk_once "$label" "$n" "$url"
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d2s -H 'Connection: close' \
 			-s bench/uris.lua "$url" >/dev/null 2>&1
-		t0=$(ticks "$SERVER_PID") c0=$(clicks_ticks "$SERVER_PID") w0=$(waits "$SERVER_PID") u0=$(user_ticks "$SERVER_PID")
+		read -r t0 c0 w0 u0 < <(counters "$SERVER_PID")
 		URIS=$OUT/uris-$n.txt $NICE taskset -c $LCPU wrk -t"$LTHREADS" -c64 -d"${DURATION}s" --latency \
 			-H 'Connection: close' -s bench/uris.lua "$url" >"$OUT/wrk.out" 2>&1
-		t1=$(ticks "$SERVER_PID") c1=$(clicks_ticks "$SERVER_PID") w1=$(waits "$SERVER_PID") u1=$(user_ticks "$SERVER_PID")
+		read -r t1 c1 w1 u1 < <(counters "$SERVER_PID")
 		wrk_results "$label"
 	fi
 	local cpu user wait clk=-
-	cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
-	user=$(awk -v d=$((u1 - u0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
+	cpu=$(per_req $((t1 - t0)))
+	user=$(per_req $((u1 - u0)))
 	wait=$(awk -v d=$((w1 - w0)) -v r="$reqs" 'BEGIN {printf "%.2f", d / 1000 / r}')
 	if [ "$c0" != - ] && [ "$c1" != - ]; then
-		clk=$(awk -v d=$((c1 - c0)) -v r="$reqs" -v hz="$clk_tck" 'BEGIN {printf "%.2f", d / hz * 1e6 / r}')
+		clk=$(per_req $((c1 - c0)))
 	fi
 	printf '%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$label" "$n" "$rps" "$cpu" "$p50" \
 		"$p99" "$(hwm "$SERVER_PID")" "$reqs" "$T" "$clk" "$wait" "$user" >>"$RESULTS"
