@@ -566,16 +566,17 @@
   }
 
   async function loadStats() {
-    const code = state.current.code;
+    const code = state.current.code, days = state.days;
     let s;
     try {
-      s = await api('GET', linkPath(code, '/stats?days=' + state.days));
+      s = await api('GET', linkPath(code, '/stats?days=' + days));
     } catch (e) {
       if (e.status !== 401)
         flash(e.message);
       return;
     }
-    if (!state.current || state.current.code !== code)
+    /* Another link or range chosen meanwhile: its own answer draws it. */
+    if (!state.current || state.current.code !== code || state.days !== days)
       return;
     $('d-clicks').textContent = String(s.clicks);
     $('d-bots').textContent = String(s.bot_clicks);

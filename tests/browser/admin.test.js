@@ -326,6 +326,9 @@ async function main() {
   assert.equal(bot.status, 307);
   await page.locator('[data-days="90"]').click();
   await page.locator('[data-days="30"]').click();
+  // The 90-day answer may come first and show the same counts: wait for
+  // the 30-day chart itself.
+  await page.waitForFunction(() => document.querySelectorAll('#d-chart g.day').length === 30);
   await page.locator('#d-clicks').filter({ hasText: '1' }).waitFor();
   assert.equal(await page.locator('#d-bots').textContent(), '1');
   assert.notEqual(await page.locator('#d-last').textContent(), 'never');
