@@ -79,6 +79,33 @@ static bool stored_token(const json_t *j)
 	return false;
 }
 
+/* Whether any string in an answer, as a client decodes it, holds the token
+ * (the raw text is not enough: JSON writes a form feed before "uzz-admin-"
+ * as "\fuzz-admin-", echoing a query that never held the token). */
+static bool holds_token(const json_t *j)
+{
+	const char *key;
+	const json_t *v;
+	size_t i;
+
+	if (json_is_string(j))
+		return memmem(json_string_value(j), json_string_length(j), FIXTURE_TOKEN, strlen(FIXTURE_TOKEN)) !=
+		       NULL;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+		{
+			if (holds_token(v))
+				return true;
+		}
+	}
+	json_object_foreach((json_t *)j, key, v)
+	{
+		if (strstr(key, FIXTURE_TOKEN) != NULL || holds_token(v))
+			return true;
+	}
+	return false;
+}
+
 /* The one streamed answer, the export (JSON Lines by default): read
  * through and each line checked to be a Link object, then freed. */
 static void read_export(struct http_response *resp)
@@ -159,8 +186,7 @@ json_t *api_call(const char *method, const char *path, const char *query, const 
 		 * request's body or query, or stored it earlier in a link's url,
 		 * title or tags (the PATCHed link keeps what earlier inputs set). */
 		if ((body == NULL || memmem(body, body_len, FIXTURE_TOKEN, strlen(FIXTURE_TOKEN)) == NULL) &&
-		    (query == NULL || strstr(query, FIXTURE_TOKEN) == NULL) &&
-		    memmem(text, resp->body_len, FIXTURE_TOKEN, strlen(FIXTURE_TOKEN)) != NULL)
+		    (query == NULL || strstr(query, FIXTURE_TOKEN) == NULL) && holds_token(j))
 			FUZZ_CHECK(resp->status < 300 && stored_token(j));
 		if (resp->status >= 400) {
 			err = json_object_get(j, "error");
