@@ -2,8 +2,10 @@
  * Unit tests of http_worker.c: a worker runs a libmicrohttpd daemon's event
  * loop (epoll, no thread of the library's own) and answers on a real
  * loopback socket; a stop returns at once and leaves no descriptor behind;
- * a start that cannot have its stop eventfd fails with errno set, leaves
- * the daemon the caller's and no descriptor behind.
+ * a worker holding more connections than fit a batch of the library's
+ * epoll events still answers and stops; a start that cannot have its stop
+ * eventfd fails with errno set, leaves the daemon the caller's and no
+ * descriptor behind.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -144,6 +146,42 @@ START_TEST(test_start_without_a_descriptor_fails_cleanly)
 }
 END_TEST
 
+/* An idle connection to port, open until closed. */
+static int idle_connection(unsigned port)
+{
+	struct sockaddr_in a = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+START_TEST(test_worker_with_a_batch_of_connections)
+{
+	enum { IDLE = 140 }; /* more than libmicrohttpd's 128 events a wait */
+	struct http_worker *w = NULL;
+	struct MHD_Daemon *d;
+	unsigned port;
+	char line[64];
+	int fds[IDLE];
+
+	d = daemon_on_loopback(&port);
+	ck_assert_int_eq(http_worker_start(d, &w), 0);
+	for (int i = 0; i < IDLE; i++)
+		fds[i] = idle_connection(port);
+	/* Queued behind them, a new connection is answered all the same. */
+	for (int i = 0; i < 3; i++) {
+		ask(port, line, sizeof(line));
+		ck_assert_str_eq(line, "HTTP/1.1 200 OK");
+	}
+	http_worker_stop(w);
+	for (int i = 0; i < IDLE; i++)
+		close(fds[i]);
+}
+END_TEST
+
 Suite *http_worker_suite(void)
 {
 	Suite *s = suite_create("http_worker");
@@ -152,6 +190,7 @@ Suite *http_worker_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_worker_serves_and_stops);
 	tcase_add_test(tc, test_start_without_a_descriptor_fails_cleanly);
+	tcase_add_test(tc, test_worker_with_a_batch_of_connections);
 	suite_add_tcase(s, tc);
 	return s;
 }
