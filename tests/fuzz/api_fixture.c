@@ -97,6 +97,7 @@ static bool holds_token(const json_t *j)
 			if (holds_token(v))
 				return true;
 		}
+		return false;
 	}
 	json_object_foreach((json_t *)j, key, v)
 	{

@@ -72,20 +72,28 @@ static struct MHD_Daemon *daemon_on_loopback(unsigned *port)
 	return d;
 }
 
+/* A new connection to port on loopback, open until closed. */
+static int connect_to(unsigned port)
+{
+	struct sockaddr_in a = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
 /* One request on a new connection; the answer's first line into line. */
 static void ask(unsigned port, char *line, size_t size)
 {
 	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	struct sockaddr_in a = {
-	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct timeval tv = {5, 0};
 	char buf[1024];
 	ssize_t n, got = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = connect_to(port);
 
-	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
 	while ((size_t)got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
 		got += n;
@@ -146,18 +154,6 @@ START_TEST(test_start_without_a_descriptor_fails_cleanly)
 }
 END_TEST
 
-/* An idle connection to port, open until closed. */
-static int idle_connection(unsigned port)
-{
-	struct sockaddr_in a = {
-	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
 START_TEST(test_worker_with_a_batch_of_connections)
 {
 	enum { IDLE = 140 }; /* more than libmicrohttpd's 128 events a wait */
@@ -170,7 +166,7 @@ START_TEST(test_worker_with_a_batch_of_connections)
 	d = daemon_on_loopback(&port);
 	ck_assert_int_eq(http_worker_start(d, &w), 0);
 	for (int i = 0; i < IDLE; i++)
-		fds[i] = idle_connection(port);
+		fds[i] = connect_to(port);
 	/* Queued behind them, a new connection is answered all the same. */
 	for (int i = 0; i < 3; i++) {
 		ask(port, line, sizeof(line));
