@@ -204,6 +204,7 @@ START_TEST(test_open_creates_schema_at_latest_version)
 	                         "('links', 'tokens', 'click_totals', 'click_days', 'referrers_daily')"),
 	                 5);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM links"), 0);
+	ck_assert_int_eq(sql_int("PRAGMA page_size"), 8192);
 	store_close(st);
 	st = NULL;
 	/* WAL is a property of the file: it stays after close. */
@@ -287,6 +288,7 @@ START_TEST(test_migration_8_packs_the_counts)
 	         "(1, 19001, 2, 1), (128, 19001, 9000000000, 0), (300, 0, 0, 1), (127, 19000, 0, 0);");
 	open_store();
 	ck_assert_int_eq(store_schema_version(st), latest_version());
+	ck_assert_int_eq(sql_int("PRAGMA page_size"), 4096); /* a file keeps the page size it was made with */
 	ck_assert_int_eq(store_link_lookup(st, "one", &got), STORE_OK);
 	ck_assert_int_eq(got.clicks, 5);
 	ck_assert_int_eq(got.bot_clicks, 2);
