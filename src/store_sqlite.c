@@ -323,20 +323,13 @@ static int open_conn(const char *path, bool create, sqlite3 **out)
 	return rc;
 }
 
-/* Sets the checkpoint's threshold for the file's page size. */
-static int set_autocheckpoint(sqlite3 *db)
+/* sqlite3_exec's row callback for PRAGMA page_size on the connection arg:
+ * sets the checkpoint's threshold for the file's page size. */
+static int set_autocheckpoint(void *arg, int ncols, char **values, char **names)
 {
-	sqlite3_stmt *st;
-	int page_size = 0, rc = sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL);
-
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		page_size = sqlite3_column_int(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK)
-		return rc;
-	return sqlite3_wal_autocheckpoint(db, WAL_CHECKPOINT_BYTES / (page_size > 0 ? page_size : 4096));
+	(void)ncols;
+	(void)names;
+	return sqlite3_wal_autocheckpoint(arg, WAL_CHECKPOINT_BYTES / atoi(values[0]));
 }
 
 /* Copies a text column into dst[size], cut like snprintf would cut it. */
@@ -1066,7 +1059,7 @@ static int sq_open(const char *path, bool create, void **impl, char *err, size_t
 		rc = SQLITE_CANTOPEN;
 		goto fail;
 	}
-	rc = set_autocheckpoint(q->w);
+	rc = sqlite3_exec(q->w, "PRAGMA page_size", set_autocheckpoint, q->w, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path, sqlite3_errmsg(q->w));
 		goto fail;

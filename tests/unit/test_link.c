@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "link.h"
@@ -258,6 +259,70 @@ START_TEST(test_tags_fold_duplicates_up_to_32)
 }
 END_TEST
 
+/* Tags as stored (a JSON array of strings): what shortd writes reads back
+ * the same, and what another writer may store (the sqlite3 shell's json(),
+ * escapes in either case, a surrogate pair, spaces between items) reads
+ * as JSON means it; a malformed escape ends the list there. */
+START_TEST(test_tags_json_round_trip_and_escapes)
+{
+	struct link l, back;
+	char *json;
+
+	link_init(&l);
+	snprintf(l.tags[0], sizeof(l.tags[0]), "%s", "a\"b\\c\x01");
+	snprintf(l.tags[1], sizeof(l.tags[1]), "%s", "caf\xc3\xa9");
+	l.n_tags = 2;
+	json = link_tags_to_json(&l);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_str_eq(json, "[\"a\\\"b\\\\c\\u0001\",\"caf\xc3\xa9\"]");
+	link_tags_from_json(json, &back);
+	free(json);
+	ck_assert_int_eq(back.n_tags, 2);
+	ck_assert_str_eq(back.tags[0], l.tags[0]);
+	ck_assert_str_eq(back.tags[1], l.tags[1]);
+
+	link_tags_from_json("[ \"\\u00e9\\u00C9\",\n\t\r\"\\ud83d\\ude00\\/\\n\" ]", &back);
+	ck_assert_int_eq(back.n_tags, 2);
+	ck_assert_str_eq(back.tags[0], "\xc3\xa9\xc3\x89");
+	ck_assert_str_eq(back.tags[1], "\xf0\x9f\x98\x80/\n");
+	/* a high surrogate alone is written as its own three bytes */
+	link_tags_from_json("[\"\\uD800x\"]", &back);
+	ck_assert_int_eq(back.n_tags, 1);
+	ck_assert_str_eq(back.tags[0], "\xed\xa0\x80x");
+	link_tags_from_json("[\"\\ud83d\\u0041\"]", &back); /* not a pair: two code points */
+	ck_assert_int_eq(back.n_tags, 1);
+	ck_assert_str_eq(back.tags[0], "\xed\xa0\xbd\x41"); /* U+D83D, then A */
+	{
+		/* 33 tags: the first 32 are read; a tag over LINK_TAG_MAX bytes ends the list */
+		char many[33 * 4 + 3] = "[", long_tag[LINK_TAG_MAX + 10];
+		for (int i = 0; i < 33; i++)
+			strcat(many, i > 0 ? ",\"t\"" : "\"t\"");
+		strcat(many, "]");
+		link_tags_from_json(many, &back);
+		ck_assert_int_eq(back.n_tags, LINK_TAGS_MAX);
+		memset(long_tag, 'a', sizeof(long_tag));
+		memcpy(long_tag, "[\"", 2);
+		memcpy(long_tag + sizeof(long_tag) - 3, "\"]", 3);
+		link_tags_from_json(long_tag, &back);
+		ck_assert_int_eq(back.n_tags, 0);
+		/* 255 bytes and a 2-byte character: one byte over */
+		memcpy(long_tag + 2 + 255, "\\u00e9\"]", 9);
+		link_tags_from_json(long_tag, &back);
+		ck_assert_int_eq(back.n_tags, 0);
+	}
+	link_tags_from_json("[\"ok\",\"\\u12G4\"]", &back);
+	ck_assert_int_eq(back.n_tags, 1);
+	link_tags_from_json("[\"ok\",\"\\q\"]", &back);
+	ck_assert_int_eq(back.n_tags, 1);
+	link_tags_from_json("[\"open", &back);
+	ck_assert_int_eq(back.n_tags, 0);
+	link_tags_from_json("{}", &back);
+	ck_assert_int_eq(back.n_tags, 0);
+	link_tags_from_json(NULL, &back);
+	ck_assert_int_eq(back.n_tags, 0);
+}
+END_TEST
+
 START_TEST(test_label_error_messages)
 {
 	static const enum link_label_error all[] = {LINK_LABEL_OK,       LINK_LABEL_EMPTY,   LINK_LABEL_TOO_LONG,
@@ -377,6 +442,7 @@ Suite *link_suite(void)
 	tcase_add_loop_test(tc, test_label_text_rules, 0, (int)(sizeof(labels) / sizeof(labels[0])));
 	tcase_add_test(tc, test_label_lengths);
 	tcase_add_test(tc, test_tags_fold_duplicates_up_to_32);
+	tcase_add_test(tc, test_tags_json_round_trip_and_escapes);
 	tcase_add_test(tc, test_label_error_messages);
 	suite_add_tcase(s, tc);
 
