@@ -47,12 +47,14 @@ static int cmp_code(const void *a, const void *b)
 	return memcmp(a, b, LINK_GEN_LEN + 1);
 }
 
-/* 20,000 draws: all distinct (a collision in 62^7 has odds ~6e-5) and all 62
+/* 20,000 draws: at most one pair alike (one pair in 62^7 has odds ~6e-5,
+ * which a CI run meets now and then; two have odds ~2e-9) and all 62
  * characters seen (each is expected ~2,258 times). */
 START_TEST(test_distinct_and_uniform_alphabet)
 {
 	char(*codes)[LINK_GEN_LEN + 1] = calloc(DRAWS, sizeof(*codes));
 	unsigned seen[256] = {0};
+	int alike = 0;
 
 	ck_assert_ptr_nonnull(codes);
 	for (int i = 0; i < DRAWS; i++) {
@@ -62,7 +64,8 @@ START_TEST(test_distinct_and_uniform_alphabet)
 	}
 	qsort(codes, DRAWS, sizeof(*codes), cmp_code);
 	for (int i = 1; i < DRAWS; i++)
-		ck_assert_msg(strcmp(codes[i - 1], codes[i]) != 0, "duplicate %s", codes[i]);
+		alike += strcmp(codes[i - 1], codes[i]) == 0;
+	ck_assert_msg(alike <= 1, "%d pairs alike", alike);
 	for (const char *a = alphabet; *a != '\0'; a++)
 		ck_assert_msg(seen[(unsigned char)*a] > 1000, "'%c' drawn %u times", *a, seen[(unsigned char)*a]);
 	free(codes);
