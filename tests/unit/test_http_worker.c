@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "http_worker.h"
 
 #if MHD_VERSION >= 0x00097002
@@ -72,18 +73,6 @@ static struct MHD_Daemon *daemon_on_loopback(unsigned *port)
 	return d;
 }
 
-/* A new connection to port on loopback, open until closed. */
-static int connect_to(unsigned port)
-{
-	struct sockaddr_in a = {
-	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
 /* One request on a new connection; the answer's first line into line. */
 static void ask(unsigned port, char *line, size_t size)
 {
@@ -91,8 +80,9 @@ static void ask(unsigned port, char *line, size_t size)
 	struct timeval tv = {5, 0};
 	char buf[1024];
 	ssize_t n, got = 0;
-	int fd = connect_to(port);
+	int fd = raw_connect(port);
 
+	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
 	while ((size_t)got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
@@ -165,8 +155,10 @@ START_TEST(test_worker_with_a_batch_of_connections)
 
 	d = daemon_on_loopback(&port);
 	ck_assert_int_eq(http_worker_start(d, &w), 0);
-	for (int i = 0; i < IDLE; i++)
-		fds[i] = connect_to(port);
+	for (int i = 0; i < IDLE; i++) {
+		fds[i] = raw_connect(port);
+		ck_assert_int_ge(fds[i], 0);
+	}
 	/* Queued behind them, a new connection is answered all the same. */
 	for (int i = 0; i < 3; i++) {
 		ask(port, line, sizeof(line));
