@@ -40,6 +40,7 @@
 #include "click_chunk.h"
 #include "migrations.h"
 #include "store_backend.h"
+#include "store_sqlite_trigram.h"
 #include "thread_registry.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -96,6 +97,23 @@
 /* The shortest q the trigram index can answer; a shorter one is matched
  * by LIKE, link by link. */
 #define TRIGRAM_MIN 3
+
+/*
+ * A new link waits to be indexed for q (sql/sqlite/009: its id is above
+ * link_search_indexed.upto) until a write brings the links waiting to this
+ * many; that write indexes them all in one statement, one segment of the
+ * trigram index instead of one a link. q matches the links still waiting
+ * one by one (WAITING_MATCH), so it finds the same links either way: no
+ * more than about this many are read so.
+ */
+#define SEARCH_WAITING_MAX 64
+#define WAITING_SINCE "(SELECT upto FROM link_search_indexed)"
+
+/* q (?5) in a waiting link, as the trigram index would find it. */
+#define WAITING_MATCH                                                                                                  \
+	"(shortd_trigram_contains(links.code, ?5) OR shortd_trigram_contains(links.url, ?5) OR "                       \
+	"shortd_trigram_contains(links.title, ?5) OR EXISTS (SELECT 1 FROM link_tag WHERE link_id = links.id AND "     \
+	"shortd_trigram_contains(tag, ?5)))"
 
 #define TOKEN_COLUMNS "name, role, created_at, hash, id, last_used_at"
 
@@ -158,6 +176,9 @@ enum writer_stmt {
 	W_LOAD_LINK,
 	W_LOAD_REFERRER,
 	W_LOAD_TOKEN,
+	W_WAITING_COUNT,
+	W_WAITING_INDEX,
+	W_WAITING_DONE,
 	W_COUNT,
 };
 
@@ -200,6 +221,13 @@ static const char *const writer_sql[W_COUNT] = {
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [W_LOAD_REFERRER] = "INSERT INTO referrers_daily (link_id, day, host, clicks) VALUES (?1, ?2, ?3, ?4)",
     [W_LOAD_TOKEN] = "INSERT INTO tokens (name, hash, role, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_WAITING_COUNT] = "SELECT count(*) FROM links WHERE id > " WAITING_SINCE,
+    /* In id order, as FTS5 takes a statement's rows in one segment only
+     * while their rowids go up. The text is what 009's triggers index. */
+    [W_WAITING_INDEX] = "INSERT INTO link_search (rowid, code, url, title, tags) "
+                        "SELECT id, code, url, title, (SELECT group_concat(value, char(10)) FROM json_each(tags)) "
+                        "FROM links WHERE id > " WAITING_SINCE " ORDER BY id",
+    [W_WAITING_DONE] = "UPDATE link_search_indexed SET upto = (SELECT max(id) FROM links) WHERE id = 1",
 };
 
 /* The WAL-index header: the first 48 bytes of the -shm file, then its
@@ -717,7 +745,7 @@ static struct reader *reader_open(struct sq *q)
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	if (open_conn(q->path, false, &r->db) != SQLITE_OK ||
+	if (open_conn(q->path, false, &r->db) != SQLITE_OK || trigram_contains_register(r->db) != SQLITE_OK ||
 	    sqlite3_exec(r->db,
 	                 "PRAGMA query_only = 1; PRAGMA cache_size = " READER_CACHE_SIZE
 	                 "; SELECT count(*) FROM sqlite_schema",
@@ -1364,6 +1392,27 @@ static int insert_link(struct sq *q, const struct link *l)
 	return rc;
 }
 
+static int step_reset(sqlite3_stmt *st);
+
+/* Indexes the links waiting for the trigram index in the write under way,
+ * once at least `least` of them wait (0: however few). */
+static int index_waiting(struct sq *q, int64_t least)
+{
+	sqlite3_stmt *st = q->wstmt[W_WAITING_COUNT];
+	int rc = sqlite3_step(st);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return sq_error(q->w, "count the links waiting to be indexed", rc);
+	if (n == 0 || n < least)
+		return STORE_OK;
+	rc = step_reset(q->wstmt[W_WAITING_INDEX]);
+	if (rc == SQLITE_DONE)
+		rc = step_reset(q->wstmt[W_WAITING_DONE]);
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "index new links", rc);
+}
+
 static int sq_link_create(void *impl, struct link *l)
 {
 	struct sq *q = impl;
@@ -1379,7 +1428,9 @@ static int sq_link_create(void *impl, struct link *l)
 		goto out;
 	}
 	l->id = sqlite3_last_insert_rowid(q->w);
-	status = exec_w(q, "COMMIT");
+	status = index_waiting(q, SEARCH_WAITING_MAX);
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
 	if (status != STORE_OK) {
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		l->id = 0;
@@ -1612,6 +1663,8 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 		if (found != STORE_OK)
 			status = found;
 	}
+	if (status == STORE_OK)
+		status = index_waiting(q, SEARCH_WAITING_MAX);
 	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");
 	if (status != STORE_OK) {
@@ -2131,6 +2184,8 @@ static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, 
 		k += (size_t)(INSERT_ROWS >> size);
 	}
 	if (status == STORE_OK)
+		status = index_waiting(q, SEARCH_WAITING_MAX);
+	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
@@ -2215,7 +2270,8 @@ static void append_like(sqlite3_str *b, const char *s)
 
 /*
  * The statement for f. Parameters: ?1 the id after which, ?2 the limit, ?3
- * the url, ?4 the FTS5 phrase of q, ?5 q's LIKE pattern, ?6... the tags.
+ * the url, ?4 the FTS5 phrase of q, ?5 q's LIKE pattern (q itself where the
+ * trigram index answers, for the links waiting for it), ?6... the tags.
  * The rows are read from the most selective index among the filters given
  * (url, then the first tag, then the trigram index), in id order, and the
  * other filters are checked link by link through their own indexes.
@@ -2224,15 +2280,22 @@ static char *find_sql(const struct link_filter *f, bool q_indexed)
 {
 	sqlite3_str *b = sqlite3_str_new(NULL);
 	bool by_url = f->url != NULL, by_tag = !by_url && f->n_tags > 0;
-	bool by_q = !by_url && !by_tag && q_indexed;
 
+	/* q alone: the index's links and the waiting ones, each read in id
+	 * order up to a page, then merged. */
+	if (!by_url && !by_tag && q_indexed) {
+		sqlite3_str_appendall(b, "SELECT * FROM (SELECT " LINK_COLUMNS_OF_LINKS " FROM link_search CROSS JOIN "
+		                         "links ON links.id = link_search.rowid WHERE link_search MATCH ?4 AND "
+		                         "link_search.rowid > ?1 ORDER BY link_search.rowid LIMIT ?2) "
+		                         "UNION ALL SELECT * FROM (SELECT " LINK_COLUMNS_OF_LINKS " FROM links "
+		                         "WHERE links.id > ?1 AND links.id > " WAITING_SINCE " AND " WAITING_MATCH
+		                         " ORDER BY links.id LIMIT ?2) ORDER BY 1 LIMIT ?2");
+		return sqlite3_str_finish(b);
+	}
 	sqlite3_str_appendall(b, "SELECT " LINK_COLUMNS_OF_LINKS " FROM ");
 	if (by_tag)
 		sqlite3_str_appendall(b, "link_tag AS t0 CROSS JOIN links ON links.id = t0.link_id "
 		                         "WHERE t0.tag = ?6 AND t0.link_id > ?1");
-	else if (by_q)
-		sqlite3_str_appendall(b, "link_search CROSS JOIN links ON links.id = link_search.rowid "
-		                         "WHERE link_search MATCH ?4 AND link_search.rowid > ?1");
 	else
 		sqlite3_str_appendall(b, "links WHERE links.id > ?1");
 	if (f->url != NULL)
@@ -2240,16 +2303,15 @@ static char *find_sql(const struct link_filter *f, bool q_indexed)
 	for (size_t i = by_tag ? 1 : 0; i < f->n_tags; i++)
 		sqlite3_str_appendf(b, " AND EXISTS (SELECT 1 FROM link_tag WHERE link_id = links.id AND tag = ?%d)",
 		                    (int)i + 6);
-	if (f->q != NULL && q_indexed && !by_q)
-		sqlite3_str_appendall(b, " AND EXISTS (SELECT 1 FROM link_search WHERE link_search MATCH ?4 "
-		                         "AND link_search.rowid = links.id)");
+	if (f->q != NULL && q_indexed)
+		sqlite3_str_appendall(b, " AND (EXISTS (SELECT 1 FROM link_search WHERE link_search MATCH ?4 "
+		                         "AND link_search.rowid = links.id) OR (links.id > " WAITING_SINCE
+		                         " AND " WAITING_MATCH "))");
 	if (f->q != NULL && !q_indexed)
 		sqlite3_str_appendall(b, " AND (links.code LIKE ?5 ESCAPE '\\' OR links.url LIKE ?5 ESCAPE '\\' "
 		                         "OR links.title LIKE ?5 ESCAPE '\\' OR EXISTS (SELECT 1 FROM link_tag "
 		                         "WHERE link_id = links.id AND tag LIKE ?5 ESCAPE '\\'))");
-	sqlite3_str_appendall(b, by_tag ? " ORDER BY t0.link_id"
-	                         : by_q ? " ORDER BY link_search.rowid"
-	                                : " ORDER BY links.id");
+	sqlite3_str_appendall(b, by_tag ? " ORDER BY t0.link_id" : " ORDER BY links.id");
 	sqlite3_str_appendall(b, " LIMIT ?2");
 	return sqlite3_str_finish(b);
 }
@@ -2293,6 +2355,8 @@ static int sq_link_find(void *impl, const struct link_filter *f, int64_t after_i
 			goto out;
 		}
 		sqlite3_bind_text(st, q_indexed ? 4 : 5, sqlite3_str_value(b), sqlite3_str_length(b), SQLITE_STATIC);
+		if (q_indexed)
+			sqlite3_bind_text(st, 5, f->q, -1, SQLITE_STATIC);
 	}
 	for (size_t i = 0; i < f->n_tags; i++)
 		sqlite3_bind_text(st, (int)i + 6, f->tags[i], -1, SQLITE_STATIC);
@@ -3022,6 +3086,8 @@ static int sq_load(void *impl, store_fill_fn fill, void *ctx)
 		status = fill(&l.ld, ctx);
 	if (status == STORE_OK)
 		status = load_flush(&l);
+	if (status == STORE_OK)
+		status = index_waiting(q, 0);
 	if (status == STORE_OK)
 		status = exec_w(q, "COMMIT");
 	if (status != STORE_OK)

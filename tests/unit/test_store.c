@@ -1252,30 +1252,28 @@ static const char *find_codes(const struct link_filter *f, int64_t after_id, int
 	return out;
 }
 
-/*
- * SQLite: the trigram index holds exactly the trigrams of every link, no
- * more (a link gone or changed leaves none behind) and no fewer. Each
- * (trigram, link, column, offset) that link_search holds is compared with
- * an index built afresh from the links table on a scratch connection:
- * link_search keeps no text of its own, so only its index can be read.
- * Returns how many entries it holds, for the caller to check.
- */
-static int64_t assert_search_index_exact(void)
+/* SQLite: how many links wait to be indexed for q (sql/sqlite/009). */
+static int64_t links_waiting(void)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t v[3] = {-1, -1, -1};
+	return sql_int("SELECT count(*) FROM links WHERE id > (SELECT upto FROM link_search_indexed)");
+}
 
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db,
-	                           "CREATE VIRTUAL TABLE temp.ref USING fts5 (code, url, title, tags, "
-	                           "tokenize = 'trigram');"
-	                           "INSERT INTO temp.ref (rowid, code, url, title, tags) SELECT id, code, url, title, "
-	                           "(SELECT group_concat(value, char(10)) FROM json_each(links.tags)) FROM links;"
-	                           "CREATE VIRTUAL TABLE temp.want USING fts5vocab(temp, ref, instance);"
-	                           "CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, link_search, instance);",
-	                           NULL, NULL, NULL) == SQLITE_OK,
-	              "%s", sqlite3_errmsg(db));
+/* Entries missing from link_search and entries too many in it, against
+ * an index built afresh on db from the links with ids up to `upto`; the
+ * entries it holds into *held. */
+static void search_index_diff(sqlite3 *db, const char *upto, int64_t v[3])
+{
+	char sql[1024];
+	sqlite3_stmt *s;
+
+	snprintf(sql, sizeof(sql),
+	         "DROP TABLE IF EXISTS temp.want; DROP TABLE IF EXISTS temp.ref;"
+	         "CREATE VIRTUAL TABLE temp.ref USING fts5 (code, url, title, tags, tokenize = 'trigram');"
+	         "INSERT INTO temp.ref (rowid, code, url, title, tags) SELECT id, code, url, title, "
+	         "(SELECT group_concat(value, char(10)) FROM json_each(links.tags)) FROM links WHERE id <= %s;"
+	         "CREATE VIRTUAL TABLE temp.want USING fts5vocab(temp, ref, instance);",
+	         upto);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
 	                                    "SELECT (SELECT count(*) FROM (SELECT * FROM temp.want EXCEPT "
 	                                    "SELECT * FROM temp.held)), (SELECT count(*) FROM (SELECT * FROM "
@@ -1287,9 +1285,47 @@ static int64_t assert_search_index_exact(void)
 	for (int i = 0; i < 3; i++)
 		v[i] = sqlite3_column_int64(s, i);
 	sqlite3_finalize(s);
-	sqlite3_close(db);
+}
+
+/*
+ * SQLite: the trigram index holds exactly the trigrams of every link that
+ * is not waiting to be indexed, no more (a link gone or changed leaves none
+ * behind) and no fewer; fewer than 64 links wait. Each (trigram, link,
+ * column, offset) that link_search holds is compared with an index built
+ * afresh from the links table on a scratch connection: link_search keeps
+ * no text of its own, so only its index can be read. Then the links waiting
+ * are indexed here as shortd indexes them, and the index must hold every
+ * link: what the triggers did to links while they waited leaves nothing
+ * behind either. Returns how many entries it holds then, for the caller to
+ * check.
+ */
+static int64_t assert_search_index_exact(void)
+{
+	sqlite3 *db;
+	int64_t v[3] = {-1, -1, -1};
+
+	ck_assert_int_lt(links_waiting(), 64);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, link_search, instance);",
+	                           NULL, NULL, NULL) == SQLITE_OK,
+	              "%s", sqlite3_errmsg(db));
+	search_index_diff(db, "(SELECT upto FROM link_search_indexed)", v);
 	ck_assert_msg(v[0] == 0 && v[1] == 0, "trigram index: %lld missing, %lld too many", (long long)v[0],
 	              (long long)v[1]);
+	ck_assert_msg(sqlite3_exec(db,
+	                           "BEGIN IMMEDIATE;"
+	                           "INSERT INTO link_search (rowid, code, url, title, tags) SELECT id, code, url, "
+	                           "title, (SELECT group_concat(value, char(10)) FROM json_each(tags)) FROM links "
+	                           "WHERE id > (SELECT upto FROM link_search_indexed) ORDER BY id;"
+	                           "UPDATE link_search_indexed SET upto = (SELECT max(upto, coalesce(max(links.id), "
+	                           "0)) FROM links);"
+	                           "COMMIT",
+	                           NULL, NULL, NULL) == SQLITE_OK,
+	              "%s", sqlite3_errmsg(db));
+	search_index_diff(db, "(SELECT max(id) FROM links)", v);
+	sqlite3_close(db);
+	ck_assert_msg(v[0] == 0 && v[1] == 0, "trigram index, all indexed: %lld missing, %lld too many",
+	              (long long)v[0], (long long)v[1]);
 	return v[2];
 }
 
@@ -1559,7 +1595,8 @@ START_TEST(test_create_batch_sizes)
 		/* Each link indexed once ("bat" is in every url): the whole
 		 * index is compared with the links in the smaller cases, too
 		 * slow here. */
-		ck_assert_int_eq(search_links_with("bat"), (int64_t)made);
+		ck_assert_int_lt(links_waiting(), 64);
+		ck_assert_int_eq(search_links_with("bat") + links_waiting(), (int64_t)made);
 		ck_assert_int_eq(sql_int("SELECT count(*) FROM link_tag WHERE tag = 'size-1030'"), 2060);
 	}
 	/* Found by code from past the first 1,024 rows of a batch. */
@@ -1694,6 +1731,130 @@ START_TEST(test_label_indexes_kept_by_triggers)
 	sql_exec("PRAGMA foreign_keys = OFF; DELETE FROM links");
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM link_tag"), 0);
 	ck_assert_int_eq(assert_search_index_exact(), 0);
+}
+END_TEST
+
+/*
+ * SQLite: a new link waits to be indexed for q until 64 wait, and q finds
+ * the same links either way: case folded as the trigram index folds it
+ * (non-ASCII letters too, for a q of 3 or more characters), with the other
+ * filters, and in id order across indexed and waiting links when paged.
+ */
+START_TEST(test_find_same_while_waiting_and_indexed)
+{
+	const char *docs[] = {"docs"};
+	struct link_patch p = {.fields = PATCH_TITLE};
+	struct link out;
+	char got[256], code[16];
+	static const struct {
+		const char *q, *codes;
+	} finds[] = {
+	    {"BR\xc3\x9bL\xc3\x89\x45", "w1"}, /* "BRÛLÉE" finds "Crème brûlée" */
+	    {"cr\xc3\xa8me", "w1"},
+	    {"D\xc3\x89J\xc3\x80", "w1"}, /* "DÉJÀ" finds the tag "déjà" */
+	    {"STRASSE", ""},              /* folded, not transliterated */
+	    {"QUARTER", "w2"},
+	    {"50%_\\", "w3"},
+	    {".example/", "w1,w2,w3"},
+	    {"w2", "w2"}, /* under 3 characters: LIKE, link by link */
+	    {"nowhere", ""},
+	};
+	int64_t first;
+
+	use_backend(SQLITE);
+	open_store();
+	first = create_tagged("w1", "https://one.example/stra\xc3\x9f\x65", "Cr\xc3\xa8me br\xc3\xbbl\xc3\xa9\x65",
+	                      "d\xc3\xa9j\xc3\xa0,vu");
+	create_tagged("w2", "https://two.example/a", "", "quarterly,docs");
+	create_tagged("w3", "https://three.example/", "50%_\\ off", "");
+	for (int round = 0; round < 2; round++) {
+		struct link_filter f = {NULL, NULL, NULL, 0};
+		/* Waiting first, then indexed once 64 links are. */
+		ck_assert_int_eq(links_waiting(), round == 0 ? 3 : 0);
+		for (size_t i = 0; i < sizeof(finds) / sizeof(finds[0]); i++) {
+			f.q = finds[i].q;
+			ck_assert_msg(strcmp(find_codes(&f, 0, 10, got, sizeof(got)), finds[i].codes) == 0,
+			              "round %d, q=%s: %s", round, finds[i].q, got);
+		}
+		/* q beside a tag and a url, which choose the rows read. */
+		f.q = "TWO.ex";
+		f.tags = docs;
+		f.n_tags = 1;
+		ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "w2");
+		f.q = "one.ex";
+		ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "");
+		f.tags = NULL;
+		f.n_tags = 0;
+		f.url = "https://three.example/";
+		f.q = "OFF";
+		ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "w3");
+		for (int i = 0; round == 0 && i < 61; i++) {
+			snprintf(code, sizeof(code), "filler%d", i);
+			create_tagged(code, "https://filler.test/", "", "");
+		}
+	}
+	assert_search_index_exact();
+	/* w1 indexed, a new link waiting, w2 taken out while indexed: a page
+	 * of q runs across both in id order. */
+	snprintf(p.title, sizeof(p.title), "Cr\xc3\xa8me caramel");
+	ck_assert_int_eq(store_link_update(st, "w1", &p, 2, &out), STORE_OK);
+	create_tagged("late", "https://late.example/", "BR\xc3\x9bL\xc3\x89\x45 again", "");
+	ck_assert_int_eq(store_link_delete(st, "w2"), STORE_OK);
+	ck_assert_int_eq(links_waiting(), 1);
+	struct link_filter f = {NULL, "br\xc3\xbbl\xc3\xa9\x65", NULL, 0};
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "late");
+	f.q = "CARAMEL";
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "w1");
+	f.q = "QUARTER";
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "");
+	f.q = ".example/";
+	ck_assert_str_eq(find_codes(&f, 0, 2, got, sizeof(got)), "w1,w3");
+	ck_assert_str_eq(find_codes(&f, first + 2, 2, got, sizeof(got)), "late");
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "w1,w3,late");
+	/* A waiting link changed and deleted leaves the index as it was. */
+	snprintf(p.title, sizeof(p.title), "Tarte tatin");
+	ck_assert_int_eq(store_link_update(st, "late", &p, 3, &out), STORE_OK);
+	f.q = "TATIN";
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "late");
+	ck_assert_int_gt(assert_search_index_exact(), 0);
+	create_tagged("late2", "https://late2.example/", "Tarte tatin", "");
+	ck_assert_int_eq(store_link_delete(st, "late2"), STORE_OK);
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "late");
+	ck_assert_int_gt(assert_search_index_exact(), 0);
+}
+END_TEST
+
+/* SQLite: a link given an id by hand is indexed at once where the id is
+ * one of the indexed ones, and follows its id across that line when the
+ * id changes. */
+START_TEST(test_search_follows_ids_given_by_hand)
+{
+	char got[64];
+	struct link_filter f = {NULL, "handmade", NULL, 0};
+
+	use_backend(SQLITE);
+	open_store();
+	for (int i = 0; i < 64; i++) {
+		char code[16];
+		snprintf(code, sizeof(code), "filler%d", i);
+		create_tagged(code, "https://filler.test/", "", "");
+	}
+	ck_assert_int_eq(links_waiting(), 0);
+	sql_exec("DELETE FROM links WHERE code = 'filler10';"
+	         "INSERT INTO links (id, code, url, status, created_at, updated_at, title) "
+	         "VALUES (11, 'hand', 'https://hand.example/', 302, 1, 1, 'Handmade')");
+	ck_assert_int_eq(links_waiting(), 0);
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "hand");
+	assert_search_index_exact();
+	/* Up past the indexed ids and back. */
+	sql_exec("UPDATE links SET id = 1000 WHERE code = 'hand'");
+	ck_assert_int_eq(links_waiting(), 1);
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "hand");
+	sql_exec("UPDATE links SET id = 11, title = 'Handmade again' WHERE code = 'hand'");
+	ck_assert_int_eq(links_waiting(), 0);
+	f.q = "made again";
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "hand");
+	ck_assert_int_gt(assert_search_index_exact(), 0);
 }
 END_TEST
 
@@ -4015,6 +4176,8 @@ Suite *store_suite(void)
 	tc = test_case(s, "sqlite_labels");
 	tcase_add_test(tc, test_tags_column_read_from_any_json);
 	tcase_add_test(tc, test_label_indexes_kept_by_triggers);
+	tcase_add_test(tc, test_find_same_while_waiting_and_indexed);
+	tcase_add_test(tc, test_search_follows_ids_given_by_hand);
 
 	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
