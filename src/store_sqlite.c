@@ -1014,6 +1014,8 @@ static int refuse_orphan_wal(struct sq *q, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+static int index_waiting_at_open(struct sq *q);
+
 static int sq_open(const char *path, bool create, void **impl, char *err, size_t errlen)
 {
 	struct sq *q = calloc(1, sizeof(*q));
@@ -1120,6 +1122,12 @@ static int sq_open(const char *path, bool create, void **impl, char *err, size_t
 		snprintf(err, errlen, "%s: the file was moved or replaced while it was being opened", path);
 		rc = SQLITE_CANTOPEN;
 		goto fail;
+	}
+	rc = index_waiting_at_open(q);
+	if (rc != STORE_OK) {
+		snprintf(err, errlen, "%s: cannot index new links for q: %s", path, sqlite3_errmsg(q->w));
+		sq_close(q);
+		return rc;
 	}
 	*impl = q;
 	return STORE_OK;
@@ -1411,6 +1419,35 @@ static int index_waiting(struct sq *q, int64_t least)
 	if (rc == SQLITE_DONE)
 		rc = step_reset(q->wstmt[W_WAITING_DONE]);
 	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "index new links", rc);
+}
+
+/*
+ * Links written by hand since shortd last wrote (the sqlite3 shell, a
+ * script) may wait in any number: they are indexed when the store opens,
+ * not read one by one by every q until the next create. Nothing is locked
+ * when fewer than SEARCH_WAITING_MAX wait.
+ */
+static int index_waiting_at_open(struct sq *q)
+{
+	sqlite3_stmt *st = q->wstmt[W_WAITING_COUNT];
+	int rc = sqlite3_step(st);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int status;
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return sq_error(q->w, "count the links waiting to be indexed", rc);
+	if (n < SEARCH_WAITING_MAX)
+		return STORE_OK;
+	status = begin_w(q);
+	if (status == STORE_OK)
+		status = index_waiting(q, SEARCH_WAITING_MAX);
+	if (status == STORE_OK)
+		status = exec_w(q, "COMMIT");
+	if (status != STORE_OK)
+		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&q->wlock);
+	return status;
 }
 
 static int sq_link_create(void *impl, struct link *l)
@@ -2288,7 +2325,7 @@ static char *find_sql(const struct link_filter *f, bool q_indexed)
 		                         "links ON links.id = link_search.rowid WHERE link_search MATCH ?4 AND "
 		                         "link_search.rowid > ?1 ORDER BY link_search.rowid LIMIT ?2) "
 		                         "UNION ALL SELECT * FROM (SELECT " LINK_COLUMNS_OF_LINKS " FROM links "
-		                         "WHERE links.id > ?1 AND links.id > " WAITING_SINCE " AND " WAITING_MATCH
+		                         "WHERE links.id > max(?1, " WAITING_SINCE ") AND " WAITING_MATCH
 		                         " ORDER BY links.id LIMIT ?2) ORDER BY 1 LIMIT ?2");
 		return sqlite3_str_finish(b);
 	}

@@ -1824,6 +1824,35 @@ START_TEST(test_find_same_while_waiting_and_indexed)
 }
 END_TEST
 
+/* SQLite: links written by hand wait, however many, until the store next
+ * opens, which indexes them when 64 or more wait. */
+START_TEST(test_links_written_by_hand_indexed_at_open)
+{
+	char got[64];
+	struct link_filter f = {NULL, "byhand-99", NULL, 0};
+
+	use_backend(SQLITE);
+	open_store();
+	store_close(st);
+	st = NULL;
+	sql_exec("WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 62) "
+	         "INSERT INTO links (code, url, status, created_at, updated_at) "
+	         "SELECT 'byhand-' || i, 'https://byhand.example/', 302, 1, 1 FROM n");
+	open_store();
+	ck_assert_int_eq(links_waiting(), 63);
+	store_close(st);
+	st = NULL;
+	sql_exec("WITH RECURSIVE n (i) AS (SELECT 63 UNION ALL SELECT i + 1 FROM n WHERE i < 199) "
+	         "INSERT INTO links (code, url, status, created_at, updated_at) "
+	         "SELECT 'byhand-' || i, 'https://byhand.example/', 302, 1, 1 FROM n");
+	ck_assert_int_eq(links_waiting(), 200);
+	open_store();
+	ck_assert_int_eq(links_waiting(), 0);
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "byhand-99");
+	ck_assert_int_gt(assert_search_index_exact(), 0);
+}
+END_TEST
+
 /* SQLite: a link given an id by hand is indexed at once where the id is
  * one of the indexed ones, and follows its id across that line when the
  * id changes. */
@@ -4178,6 +4207,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_label_indexes_kept_by_triggers);
 	tcase_add_test(tc, test_find_same_while_waiting_and_indexed);
 	tcase_add_test(tc, test_search_follows_ids_given_by_hand);
+	tcase_add_test(tc, test_links_written_by_hand_indexed_at_open);
 
 	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
