@@ -1014,7 +1014,7 @@ static int refuse_orphan_wal(struct sq *q, char *err, size_t errlen)
 	return STORE_OK;
 }
 
-static int index_waiting_at_open(struct sq *q);
+static int index_waiting_at_open(struct sq *q, char *err, size_t errlen);
 
 static int sq_open(const char *path, bool create, void **impl, char *err, size_t errlen)
 {
@@ -1123,9 +1123,8 @@ static int sq_open(const char *path, bool create, void **impl, char *err, size_t
 		rc = SQLITE_CANTOPEN;
 		goto fail;
 	}
-	rc = index_waiting_at_open(q);
+	rc = index_waiting_at_open(q, err, errlen);
 	if (rc != STORE_OK) {
-		snprintf(err, errlen, "%s: cannot index new links for q: %s", path, sqlite3_errmsg(q->w));
 		sq_close(q);
 		return rc;
 	}
@@ -1402,23 +1401,34 @@ static int insert_link(struct sq *q, const struct link *l)
 
 static int step_reset(sqlite3_stmt *st);
 
+/* How many links wait to be indexed for q, into *n. */
+static int waiting_count(struct sq *q, int64_t *n)
+{
+	sqlite3_stmt *st = q->wstmt[W_WAITING_COUNT];
+	int rc = sqlite3_step(st);
+
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : sq_error(q->w, "count the links waiting to be indexed", rc);
+}
+
 /* Indexes the links waiting for the trigram index in the write under way,
  * once at least `least` of them wait (0: however few). */
 static int index_waiting(struct sq *q, int64_t least)
 {
-	sqlite3_stmt *st = q->wstmt[W_WAITING_COUNT];
-	int rc = sqlite3_step(st);
-	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int64_t n;
+	int rc, status = waiting_count(q, &n);
 
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return sq_error(q->w, "count the links waiting to be indexed", rc);
-	if (n == 0 || n < least)
-		return STORE_OK;
+	if (status != STORE_OK || n == 0 || n < least)
+		return status;
 	rc = step_reset(q->wstmt[W_WAITING_INDEX]);
 	if (rc == SQLITE_DONE)
 		rc = step_reset(q->wstmt[W_WAITING_DONE]);
-	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "index new links", rc);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	/* Not a code taken, whatever SQLite says: the caller's links are in. */
+	status = sq_error(q->w, "index new links", rc);
+	return status == STORE_CONFLICT ? STORE_ERROR : status;
 }
 
 /*
@@ -1427,26 +1437,25 @@ static int index_waiting(struct sq *q, int64_t least)
  * not read one by one by every q until the next create. Nothing is locked
  * when fewer than SEARCH_WAITING_MAX wait.
  */
-static int index_waiting_at_open(struct sq *q)
+static int index_waiting_at_open(struct sq *q, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = q->wstmt[W_WAITING_COUNT];
-	int rc = sqlite3_step(st);
-	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	int status;
+	int64_t n;
+	int status = waiting_count(q, &n);
 
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return sq_error(q->w, "count the links waiting to be indexed", rc);
-	if (n < SEARCH_WAITING_MAX)
-		return STORE_OK;
-	status = begin_w(q);
-	if (status == STORE_OK)
-		status = index_waiting(q, SEARCH_WAITING_MAX);
-	if (status == STORE_OK)
-		status = exec_w(q, "COMMIT");
-	if (status != STORE_OK)
-		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
-	pthread_mutex_unlock(&q->wlock);
+	if (status == STORE_OK && n >= SEARCH_WAITING_MAX) {
+		status = begin_w(q);
+		if (status == STORE_OK)
+			status = index_waiting(q, SEARCH_WAITING_MAX);
+		if (status == STORE_OK)
+			status = exec_w(q, "COMMIT");
+		if (status != STORE_OK) {
+			snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path, sqlite3_errmsg(q->w));
+			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+		}
+		pthread_mutex_unlock(&q->wlock);
+	} else if (status != STORE_OK) {
+		snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path, sqlite3_errmsg(q->w));
+	}
 	return status;
 }
 

@@ -1853,6 +1853,41 @@ START_TEST(test_links_written_by_hand_indexed_at_open)
 }
 END_TEST
 
+/* SQLite: where the waiting links cannot be indexed, the create that
+ * would have indexed them fails and changes nothing, and so does an open
+ * that would have, naming why. */
+START_TEST(test_failed_indexing_changes_nothing)
+{
+	struct link l;
+
+	use_backend(SQLITE);
+	open_store();
+	for (int i = 0; i < 63; i++) {
+		char code[16];
+		snprintf(code, sizeof(code), "wait%d", i);
+		create_tagged(code, "https://wait.example/", "", "");
+	}
+	sql_exec("CREATE TRIGGER refuse_indexing BEFORE UPDATE ON link_search_indexed "
+	         "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+	make_link(&l, "the64th", "https://wait.example/");
+	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_ERROR);
+	ck_assert_int_eq(link_count(), 63);
+	ck_assert_int_eq(links_waiting(), 63);
+	store_close(st);
+	st = NULL;
+	sql_exec("INSERT INTO links (code, url, status, created_at, updated_at) "
+	         "VALUES ('byhand', 'https://wait.example/', 302, 1, 1)");
+	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_ERROR);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err, "cannot index new links for q: refused by the test") != NULL, "%s", err);
+	ck_assert_int_eq(links_waiting(), 64);
+	sql_exec("DROP TRIGGER refuse_indexing");
+	open_store();
+	ck_assert_int_eq(links_waiting(), 0);
+	ck_assert_int_gt(assert_search_index_exact(), 0);
+}
+END_TEST
+
 /* SQLite: a link given an id by hand is indexed at once where the id is
  * one of the indexed ones, and follows its id across that line when the
  * id changes. */
@@ -4208,6 +4243,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_find_same_while_waiting_and_indexed);
 	tcase_add_test(tc, test_search_follows_ids_given_by_hand);
 	tcase_add_test(tc, test_links_written_by_hand_indexed_at_open);
+	tcase_add_test(tc, test_failed_indexing_changes_nothing);
 
 	tc = test_case(s, "sqlite_errors");
 	tcase_add_test(tc, test_full_database);
