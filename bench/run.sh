@@ -418,29 +418,53 @@ if [ "$EXTRAS" = 1 ]; then
 		END {for (i = 1; i <= nk; i++) printf "%s%s %.4f", (i > 1 ? ", " : ""), k[i], (v[2, k[i]] - v[1, k[i]]) / 200000}' \
 		"$OUT/malloc.txt")
 
-	# link creation through the API: 8 connections
-	api_rps="-"
-	cp "$OUT/links-$N.db" "$OUT/api.db"
-	rm -f "$OUT/api.db-wal" "$OUT/api.db-shm"
-	PORT=$((PORT + 1))
-	$NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$T" \
-		2>>"$OUT/shortd.log" &
-	SERVER_PID=$!
-	wait_port $PORT
+	# link creation through the API: 8 connections, one link a POST, on a
+	# fresh copy of the N links each time; A (and P, when PREV is given)
+	# ROUNDS times in turn. Each line of api.tsv: server, req/s, server
+	# CPU us a create.
 	printf '{"url":"https://example.com/created"}' >"$OUT/create.json"
-	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-		-H 'Content-Type: application/json' --data-binary @"$OUT/create.json" \
-		"http://127.0.0.1:$PORT/api/v1/links")
-	if [ "$code" = 201 ]; then
-		$NICE taskset -c $LCPU h2load --h1 -c8 -n 20000 -d "$OUT/create.json" \
-			-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-			"http://127.0.0.1:$PORT/api/v1/links" >"$OUT/api.out" 2>&1
-		grep -q '20000 2xx' "$OUT/api.out" || die "API: $(grep 'status codes' "$OUT/api.out")"
-		api_rps=$(awk '/^finished in/ {printf "%.0f", $4}' "$OUT/api.out")
-	else
-		echo "bench: POST /api/v1/links answered $code, not 201: link creation not measured" >&2
+	: >"$OUT/api.tsv"
+	create_round() {
+		cp "$OUT/links-$N.db" "$OUT/api.db"
+		rm -f "$OUT/api.db-wal" "$OUT/api.db-shm"
+		PORT=$((PORT + 1))
+		$NICE taskset -c $SCPU "$2" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$T" \
+			2>>"$OUT/shortd.log" &
+		SERVER_PID=$!
+		wait_port $PORT
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+			-H 'Content-Type: application/json' --data-binary @"$OUT/create.json" \
+			"http://127.0.0.1:$PORT/api/v1/links")
+		if [ "$code" = 201 ]; then
+			t0=$(ticks "$SERVER_PID")
+			$NICE taskset -c $LCPU h2load --h1 -c8 -n 20000 -d "$OUT/create.json" \
+				-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+				"http://127.0.0.1:$PORT/api/v1/links" >"$OUT/api.out" 2>&1
+			t1=$(ticks "$SERVER_PID")
+			grep -q '20000 2xx' "$OUT/api.out" || die "API: $(grep 'status codes' "$OUT/api.out")"
+			awk -v s="$1" -v d=$((t1 - t0)) -v hz="$clk_tck" '/^finished in/ {
+				printf "%s\t%.0f\t%.0f\n", s, $4, d / hz * 1e6 / 20000}' "$OUT/api.out" >>"$OUT/api.tsv"
+		else
+			echo "bench: POST /api/v1/links answered $code, not 201: link creation not measured" >&2
+		fi
+		stop_server
+	}
+	for _ in $(seq 1 "$ROUNDS"); do
+		create_round A "$SHORTD"
+		if [ -n "$PREV" ]; then create_round P "$PREV"; fi
+	done
+	# api_median SERVER COLUMN: the median over the rounds, "-" for none
+	api_median() {
+		awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$OUT/api.tsv" | sort -g |
+			awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+				else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+	}
+	api_line="A $(api_median A 2) req/s, $(api_median A 3) us of CPU a create"
+	if [ -n "$PREV" ]; then
+		api_line="$api_line; P $(api_median P 2) req/s, $(api_median P 3) us; A/P CPU $(awk \
+			-v a="$(api_median A 3)" -v p="$(api_median P 3)" \
+			'BEGIN {if (a == "-" || p == "-" || p == 0) print "-"; else printf "%.2f", a / p}')"
 	fi
-	stop_server
 fi
 
 # ---- the table ----
@@ -515,6 +539,6 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 		echo "start-up with $BIG links: $(awk -v u="$startup_us" 'BEGIN {printf "%.1f", u / 1000}') ms" \
 			"(median of 5, exec to 'listening on'), RSS then $(awk -v k="$startup_rss" 'BEGIN {printf "%.1f", k / 1024}') MB"
 		echo "heap allocations per redirect: $malloc_per"
-		echo "link creation through the API (8 connections): $api_rps req/s"
+		echo "link creation through the API (8 connections, medians of $ROUNDS): $api_line"
 	fi
 } | tee "$OUT/table.txt"

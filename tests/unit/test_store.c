@@ -1366,6 +1366,17 @@ static int64_t create_tagged(const char *code, const char *url, const char *titl
 	return l.id;
 }
 
+/* Creates n links coded prefix0, prefix1, ... to url, one at a time. */
+static void create_numbered(const char *prefix, int n, const char *url)
+{
+	char code[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(code, sizeof(code), "%s%d", prefix, i);
+		create_tagged(code, url, "", "");
+	}
+}
+
 /* In q and in a tag, the characters of LIKE patterns and of JSON strings
  * (% _ \ ") are plain text: found where they are, matching nothing else. */
 START_TEST(test_find_takes_pattern_and_quote_characters_as_text)
@@ -1745,7 +1756,7 @@ START_TEST(test_find_same_while_waiting_and_indexed)
 	const char *docs[] = {"docs"};
 	struct link_patch p = {.fields = PATCH_TITLE};
 	struct link out;
-	char got[256], code[16];
+	char got[256];
 	static const struct {
 		const char *q, *codes;
 	} finds[] = {
@@ -1788,10 +1799,8 @@ START_TEST(test_find_same_while_waiting_and_indexed)
 		f.url = "https://three.example/";
 		f.q = "OFF";
 		ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "w3");
-		for (int i = 0; round == 0 && i < 61; i++) {
-			snprintf(code, sizeof(code), "filler%d", i);
-			create_tagged(code, "https://filler.test/", "", "");
-		}
+		if (round == 0)
+			create_numbered("filler", 61, "https://filler.test/");
 	}
 	assert_search_index_exact();
 	/* w1 indexed, a new link waiting, w2 taken out while indexed: a page
@@ -1862,11 +1871,7 @@ START_TEST(test_failed_indexing_changes_nothing)
 
 	use_backend(SQLITE);
 	open_store();
-	for (int i = 0; i < 63; i++) {
-		char code[16];
-		snprintf(code, sizeof(code), "wait%d", i);
-		create_tagged(code, "https://wait.example/", "", "");
-	}
+	create_numbered("wait", 63, "https://wait.example/");
 	sql_exec("CREATE TRIGGER refuse_indexing BEFORE UPDATE ON link_search_indexed "
 	         "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
 	make_link(&l, "the64th", "https://wait.example/");
@@ -1898,11 +1903,7 @@ START_TEST(test_search_follows_ids_given_by_hand)
 
 	use_backend(SQLITE);
 	open_store();
-	for (int i = 0; i < 64; i++) {
-		char code[16];
-		snprintf(code, sizeof(code), "filler%d", i);
-		create_tagged(code, "https://filler.test/", "", "");
-	}
+	create_numbered("filler", 64, "https://filler.test/");
 	ck_assert_int_eq(links_waiting(), 0);
 	sql_exec("DELETE FROM links WHERE code = 'filler10';"
 	         "INSERT INTO links (id, code, url, status, created_at, updated_at, title) "
