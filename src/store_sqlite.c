@@ -179,6 +179,8 @@ enum writer_stmt {
 	W_WAITING_COUNT,
 	W_WAITING_INDEX,
 	W_WAITING_DONE,
+	W_BEGIN,
+	W_COMMIT,
 	W_COUNT,
 };
 
@@ -228,6 +230,9 @@ static const char *const writer_sql[W_COUNT] = {
                         "SELECT id, code, url, title, (SELECT group_concat(value, char(10)) FROM json_each(tags)) "
                         "FROM links WHERE id > " WAITING_SINCE " ORDER BY id",
     [W_WAITING_DONE] = "UPDATE link_search_indexed SET upto = (SELECT max(id) FROM links) WHERE id = 1",
+    /* Every write's, prepared once rather than parsed each time. */
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
 };
 
 /* The WAL-index header: the first 48 bytes of the -shm file, then its
@@ -1335,24 +1340,28 @@ static void bind_opt_int64(sqlite3_stmt *st, int i, int64_t v, int64_t absent)
 		sqlite3_bind_int64(st, i, v);
 }
 
-static int exec_w(struct sq *q, const char *sql)
-{
-	int rc = sqlite3_exec(q->w, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? STORE_OK : sq_error(q->w, sql, rc);
-}
+static int step_reset(sqlite3_stmt *st);
 
 /* Takes the writer's lock, checks the file is still the one opened, and
  * begins an immediate transaction; the lock is held whatever the result,
  * for the caller to release. */
 static int begin_w(struct sq *q)
 {
-	int status;
+	int rc, status;
 
 	pthread_mutex_lock(&q->wlock);
 	status = watch(q);
-	if (status == STORE_OK)
-		status = exec_w(q, "BEGIN IMMEDIATE");
+	if (status == STORE_OK && (rc = step_reset(q->wstmt[W_BEGIN])) != SQLITE_DONE)
+		status = sq_error(q->w, "BEGIN IMMEDIATE", rc);
 	return status;
+}
+
+/* Commits the write under way; on failure the caller rolls back. */
+static int commit_w(struct sq *q)
+{
+	int rc = step_reset(q->wstmt[W_COMMIT]);
+
+	return rc == SQLITE_DONE ? STORE_OK : sq_error(q->w, "COMMIT", rc);
 }
 
 /* "" as NULL: an absent title or author. */
@@ -1398,8 +1407,6 @@ static int insert_link(struct sq *q, const struct link *l)
 	free(tags);
 	return rc;
 }
-
-static int step_reset(sqlite3_stmt *st);
 
 /* How many links wait to be indexed for q, into *n. */
 static int waiting_count(struct sq *q, int64_t *n)
@@ -1447,7 +1454,7 @@ static int index_waiting_at_open(struct sq *q, char *err, size_t errlen)
 		if (status == STORE_OK)
 			status = index_waiting(q, SEARCH_WAITING_MAX);
 		if (status == STORE_OK)
-			status = exec_w(q, "COMMIT");
+			status = commit_w(q);
 		if (status != STORE_OK) {
 			snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path, sqlite3_errmsg(q->w));
 			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
@@ -1476,7 +1483,7 @@ static int sq_link_create(void *impl, struct link *l)
 	l->id = sqlite3_last_insert_rowid(q->w);
 	status = index_waiting(q, SEARCH_WAITING_MAX);
 	if (status == STORE_OK)
-		status = exec_w(q, "COMMIT");
+		status = commit_w(q);
 	if (status != STORE_OK) {
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		l->id = 0;
@@ -1712,7 +1719,7 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 	if (status == STORE_OK)
 		status = index_waiting(q, SEARCH_WAITING_MAX);
 	if (status == STORE_OK)
-		status = exec_w(q, "COMMIT");
+		status = commit_w(q);
 	if (status != STORE_OK) {
 		*bad = i < n ? i : 0;
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
@@ -1788,7 +1795,7 @@ static int sq_link_update(void *impl, const char *code, const struct link_patch 
 		status = write_patch(q, out, p, now);
 	if (status != STORE_OK)
 		goto rollback;
-	status = exec_w(q, "COMMIT");
+	status = commit_w(q);
 	if (status == STORE_OK)
 		goto out;
 rollback:
@@ -2090,7 +2097,7 @@ static int sq_link_delete(void *impl, const char *code)
 			status = chunks_forget(q, id);
 	}
 	if (status == STORE_OK)
-		status = exec_w(q, "COMMIT");
+		status = commit_w(q);
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&q->wlock);
@@ -2232,7 +2239,7 @@ static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, 
 	if (status == STORE_OK)
 		status = index_waiting(q, SEARCH_WAITING_MAX);
 	if (status == STORE_OK)
-		status = exec_w(q, "COMMIT");
+		status = commit_w(q);
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 out:
@@ -2528,7 +2535,7 @@ static int sq_clicks_write(void *impl, const struct click_row *rows, size_t n)
 		status = clicks_write_chunk(q, rows + i, j - i);
 	}
 	if (status == STORE_OK)
-		status = exec_w(q, "COMMIT");
+		status = commit_w(q);
 fail:
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
@@ -2792,7 +2799,7 @@ static int sq_token_uses_write(void *impl, const struct store_token_use *uses, s
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
-	status = exec_w(q, "COMMIT");
+	status = commit_w(q);
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 out:
@@ -3135,7 +3142,7 @@ static int sq_load(void *impl, store_fill_fn fill, void *ctx)
 	if (status == STORE_OK)
 		status = index_waiting(q, 0);
 	if (status == STORE_OK)
-		status = exec_w(q, "COMMIT");
+		status = commit_w(q);
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 out:
