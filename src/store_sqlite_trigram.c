@@ -49,78 +49,47 @@ static int fold_token(void *ctx, int flags, const char *token, int len, int star
 	return SQLITE_OK;
 }
 
-/* text[len] folded, in a string of db's that the caller frees with
- * sqlite3_free(); empty for a text of fewer than 3 characters. NULL where
- * memory ran out. */
-static char *fold(struct trigram *t, sqlite3 *db, const char *text, int len, int *outlen)
+/* text[len] folded into *out, a string of db's that the caller frees with
+ * sqlite3_free() whatever the result, *outlen its length: empty for a text
+ * of fewer than 3 characters. An SQLite result code (SQLITE_NOMEM). */
+static int fold(struct trigram *t, sqlite3 *db, const char *text, int len, char **out, int *outlen)
 {
 	struct folding f = {sqlite3_str_new(db), true};
 	int rc = t->api.xTokenize(t->tok, &f, FTS5_TOKENIZE_DOCUMENT, text, len, fold_token);
 
 	*outlen = sqlite3_str_length(f.out);
-	if (rc != SQLITE_OK || sqlite3_str_errcode(f.out) != SQLITE_OK) {
-		sqlite3_free(sqlite3_str_finish(f.out));
-		return NULL;
-	}
-	/* An empty string is NULL from sqlite3_str_finish(). */
+	/* Never empty, so never NULL from sqlite3_str_finish() but for an error. */
 	sqlite3_str_appendchar(f.out, 1, '\0');
-	return sqlite3_str_finish(f.out);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_str_errcode(f.out);
+	*out = sqlite3_str_finish(f.out);
+	return rc;
 }
 
-/* q folded, kept with the statement while q stays the same. */
-struct folded_q {
-	char *s;
-	int len;
-};
-
-static void folded_q_free(void *p)
-{
-	struct folded_q *q = p;
-
-	sqlite3_free(q->s);
-	sqlite3_free(q);
-}
-
+/* q is folded again for each text: a q reads fewer than 64 links. */
 static void contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct trigram *t = sqlite3_user_data(ctx);
 	sqlite3 *db = sqlite3_context_db_handle(ctx);
-	struct folded_q *q = sqlite3_get_auxdata(ctx, 1);
 	const char *text = (const char *)sqlite3_value_text(argv[0]);
-	char *folded;
-	int len;
+	const char *q = (const char *)sqlite3_value_text(argv[1]);
+	char *ftext = NULL, *fq = NULL;
+	int ntext, nq, rc;
 
 	(void)argc;
-	if (q == NULL) {
-		const char *s = (const char *)sqlite3_value_text(argv[1]);
-		if (s == NULL) {
-			sqlite3_result_int(ctx, 0);
-			return;
-		}
-		q = sqlite3_malloc(sizeof(*q));
-		if (q == NULL || (q->s = fold(t, db, s, sqlite3_value_bytes(argv[1]), &q->len)) == NULL) {
-			sqlite3_free(q);
-			sqlite3_result_error_nomem(ctx);
-			return;
-		}
-		sqlite3_set_auxdata(ctx, 1, q, folded_q_free);
-		q = sqlite3_get_auxdata(ctx, 1);
-		if (q == NULL) {
-			sqlite3_result_error_nomem(ctx);
-			return;
-		}
-	}
-	if (text == NULL || q->len == 0) {
+	if (text == NULL || q == NULL) {
 		sqlite3_result_int(ctx, 0);
 		return;
 	}
-	folded = fold(t, db, text, sqlite3_value_bytes(argv[0]), &len);
-	if (folded == NULL) {
-		sqlite3_result_error_nomem(ctx);
-		return;
-	}
-	sqlite3_result_int(ctx, memmem(folded, (size_t)len, q->s, (size_t)q->len) != NULL);
-	sqlite3_free(folded);
+	rc = fold(t, db, q, sqlite3_value_bytes(argv[1]), &fq, &nq);
+	if (rc == SQLITE_OK)
+		rc = fold(t, db, text, sqlite3_value_bytes(argv[0]), &ftext, &ntext);
+	if (rc != SQLITE_OK)
+		sqlite3_result_error_code(ctx, rc);
+	else
+		sqlite3_result_int(ctx, nq > 0 && memmem(ftext, (size_t)ntext, fq, (size_t)nq) != NULL);
+	sqlite3_free(fq);
+	sqlite3_free(ftext);
 }
 
 static void trigram_free(void *p)
@@ -155,9 +124,7 @@ int trigram_contains_register(sqlite3 *db)
 	if (api == NULL)
 		return SQLITE_ERROR;
 	t = sqlite3_malloc(sizeof(*t));
-	if (t == NULL)
-		return SQLITE_NOMEM;
-	rc = api->xFindTokenizer(api, "trigram", &user, &t->api);
+	rc = t != NULL ? api->xFindTokenizer(api, "trigram", &user, &t->api) : SQLITE_NOMEM;
 	if (rc == SQLITE_OK)
 		rc = t->api.xCreate(user, NULL, 0, &t->tok);
 	if (rc != SQLITE_OK) {
