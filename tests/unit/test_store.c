@@ -927,6 +927,31 @@ START_TEST(test_import_redraws_a_taken_drawn_code)
 	ck_assert_str_eq(rows[0].link.code, "");
 	ck_assert_str_eq(rows[1].link.code, "given");
 	ck_assert_int_eq(link_count(), 5);
+	/* It fails on the second row: the first's code, drawn, goes too. */
+	{
+		static const char *const once[] = {"fresh04", NULL};
+		struct script sc3 = {once, 0};
+		rows[1].link.code[0] = '\0';
+		ck_assert_int_eq(
+		    store_links_import(st, rows, 2, STORE_IMPORT_SKIP, 1700000000, scripted_gen, &sc3, &conflict),
+		    STORE_ERROR);
+		ck_assert_int_eq(sc3.calls, 2);
+		ck_assert_str_eq(rows[0].link.code, "");
+		ck_assert_str_eq(rows[1].link.code, "");
+	}
+	/* Refused for a code given that is taken: the drawn ones go as well. */
+	{
+		static const char *const one[] = {"fresh05", NULL};
+		struct script sc4 = {one, 0};
+		snprintf(rows[1].link.code, sizeof(rows[1].link.code), "taken01");
+		ck_assert_int_eq(
+		    store_links_import(st, rows, 2, STORE_IMPORT_FAIL, 1700000000, scripted_gen, &sc4, &conflict),
+		    STORE_CONFLICT);
+		ck_assert_uint_eq(conflict, 1);
+		ck_assert_str_eq(rows[0].link.code, "");
+		ck_assert_str_eq(rows[1].link.code, "taken01");
+	}
+	ck_assert_int_eq(link_count(), 5);
 	free(rows);
 }
 END_TEST
