@@ -419,13 +419,13 @@ if [ "$EXTRAS" = 1 ]; then
 		"$OUT/malloc.txt")
 
 	# link creation through the API: 8 connections, one link a POST, on a
-	# fresh copy of the N links each time; A (and P, when PREV is given)
-	# ROUNDS times in turn. Each line of api.tsv: server, req/s, server
+	# fresh copy of the N links each time (P on its own, prev_db); A (and P,
+	# when PREV is given) ROUNDS times in turn. Each line of api.tsv: server, req/s, server
 	# CPU us a create.
 	printf '{"url":"https://example.com/created"}' >"$OUT/create.json"
 	: >"$OUT/api.tsv"
-	create_round() {
-		cp "$OUT/links-$N.db" "$OUT/api.db"
+	create_round() { # NAME BINARY DATABASE
+		cp "$3" "$OUT/api.db"
 		rm -f "$OUT/api.db-wal" "$OUT/api.db-shm"
 		PORT=$((PORT + 1))
 		$NICE taskset -c $SCPU "$2" serve --listen 127.0.0.1:$PORT --db "$OUT/api.db" --threads "$T" \
@@ -449,9 +449,10 @@ if [ "$EXTRAS" = 1 ]; then
 		fi
 		stop_server
 	}
+	[ -z "$PREV" ] || prev_db "$N"
 	for _ in $(seq 1 "$ROUNDS"); do
-		create_round A "$SHORTD"
-		if [ -n "$PREV" ]; then create_round P "$PREV"; fi
+		create_round A "$SHORTD" "$OUT/links-$N.db"
+		if [ -n "$PREV" ]; then create_round P "$PREV" "$OUT/links-$N-prev.db"; fi
 	done
 	# api_median SERVER COLUMN: the median over the rounds, "-" for none
 	api_median() {
