@@ -109,11 +109,13 @@
 #define SEARCH_WAITING_MAX 64
 #define WAITING_SINCE "(SELECT upto FROM link_search_indexed)"
 
-/* q (?5) in a waiting link, as the trigram index would find it. */
+/* q (?5) in a waiting link, as the trigram index would find it: the
+ * tags as the index takes them, from links.tags (link_tag can lag behind
+ * a row whose id was changed by hand). */
 #define WAITING_MATCH                                                                                                  \
 	"(shortd_trigram_contains(links.code, ?5) OR shortd_trigram_contains(links.url, ?5) OR "                       \
-	"shortd_trigram_contains(links.title, ?5) OR EXISTS (SELECT 1 FROM link_tag WHERE link_id = links.id AND "     \
-	"shortd_trigram_contains(tag, ?5)))"
+	"shortd_trigram_contains(links.title, ?5) OR EXISTS (SELECT 1 FROM json_each(links.tags) WHERE "               \
+	"shortd_trigram_contains(value, ?5)))"
 
 #define TOKEN_COLUMNS "name, role, created_at, hash, id, last_used_at"
 
@@ -1456,7 +1458,8 @@ static int index_waiting_at_open(struct sq *q, char *err, size_t errlen)
 		if (status == STORE_OK)
 			status = commit_w(q);
 		if (status != STORE_OK) {
-			snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path, sqlite3_errmsg(q->w));
+			snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path,
+			         status == STORE_GONE ? store_status_message(status) : sqlite3_errmsg(q->w));
 			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		}
 		pthread_mutex_unlock(&q->wlock);

@@ -71,14 +71,20 @@ static void contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct trigram *t = sqlite3_user_data(ctx);
 	sqlite3 *db = sqlite3_context_db_handle(ctx);
-	const char *text = (const char *)sqlite3_value_text(argv[0]);
-	const char *q = (const char *)sqlite3_value_text(argv[1]);
+	const char *text, *q;
 	char *ftext = NULL, *fq = NULL;
 	int ntext, nq, rc;
 
 	(void)argc;
-	if (text == NULL || q == NULL) {
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
 		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	/* NULL now only where the value could not be had as text. */
+	text = (const char *)sqlite3_value_text(argv[0]);
+	q = (const char *)sqlite3_value_text(argv[1]);
+	if (text == NULL || q == NULL) {
+		sqlite3_result_error_nomem(ctx);
 		return;
 	}
 	rc = fold(t, db, q, sqlite3_value_bytes(argv[1]), &fq, &nq);

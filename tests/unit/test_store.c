@@ -1931,15 +1931,20 @@ START_TEST(test_search_follows_ids_given_by_hand)
 	create_numbered("filler", 64, "https://filler.test/");
 	ck_assert_int_eq(links_waiting(), 0);
 	sql_exec("DELETE FROM links WHERE code = 'filler10';"
-	         "INSERT INTO links (id, code, url, status, created_at, updated_at, title) "
-	         "VALUES (11, 'hand', 'https://hand.example/', 302, 1, 1, 'Handmade')");
+	         "INSERT INTO links (id, code, url, status, created_at, updated_at, title, tags) "
+	         "VALUES (11, 'hand', 'https://hand.example/', 302, 1, 1, 'Handmade', '[\"handtag\"]')");
 	ck_assert_int_eq(links_waiting(), 0);
 	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "hand");
 	assert_search_index_exact();
-	/* Up past the indexed ids and back. */
+	/* Up past the indexed ids and back. Its tag is found as the index
+	 * would find it, though link_tag keeps the old id (no foreign keys
+	 * on this connection). */
 	sql_exec("UPDATE links SET id = 1000 WHERE code = 'hand'");
 	ck_assert_int_eq(links_waiting(), 1);
 	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "hand");
+	f.q = "HANDTAG";
+	ck_assert_str_eq(find_codes(&f, 0, 10, got, sizeof(got)), "hand");
+	f.q = "handmade";
 	sql_exec("UPDATE links SET id = 11, title = 'Handmade again' WHERE code = 'hand'");
 	ck_assert_int_eq(links_waiting(), 0);
 	f.q = "made again";
