@@ -1450,22 +1450,23 @@ static int index_waiting_at_open(struct sq *q, char *err, size_t errlen)
 {
 	int64_t n;
 	int status = waiting_count(q, &n);
+	bool write = status == STORE_OK && n >= SEARCH_WAITING_MAX;
 
-	if (status == STORE_OK && n >= SEARCH_WAITING_MAX) {
+	if (write) {
 		status = begin_w(q);
 		if (status == STORE_OK)
 			status = index_waiting(q, SEARCH_WAITING_MAX);
 		if (status == STORE_OK)
 			status = commit_w(q);
-		if (status != STORE_OK) {
-			snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path,
-			         status == STORE_GONE ? store_status_message(status) : sqlite3_errmsg(q->w));
-			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
-		}
-		pthread_mutex_unlock(&q->wlock);
-	} else if (status != STORE_OK) {
-		snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path, sqlite3_errmsg(q->w));
 	}
+	if (status != STORE_OK) {
+		snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path,
+		         status == STORE_GONE ? store_status_message(status) : sqlite3_errmsg(q->w));
+		if (write)
+			sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
+	}
+	if (write)
+		pthread_mutex_unlock(&q->wlock);
 	return status;
 }
 

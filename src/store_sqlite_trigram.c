@@ -83,11 +83,7 @@ static void contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	/* NULL now only where the value could not be had as text. */
 	text = (const char *)sqlite3_value_text(argv[0]);
 	q = (const char *)sqlite3_value_text(argv[1]);
-	if (text == NULL || q == NULL) {
-		sqlite3_result_error_nomem(ctx);
-		return;
-	}
-	rc = fold(t, db, q, sqlite3_value_bytes(argv[1]), &fq, &nq);
+	rc = text != NULL && q != NULL ? fold(t, db, q, sqlite3_value_bytes(argv[1]), &fq, &nq) : SQLITE_NOMEM;
 	if (rc == SQLITE_OK)
 		rc = fold(t, db, text, sqlite3_value_bytes(argv[0]), &ftext, &ntext);
 	if (rc != SQLITE_OK)

@@ -183,6 +183,11 @@ static const struct error_case cases[] = {
     {"cursor empty", ADMIN, "GET", C "?cursor=", NULL, NULL, 400, "invalid_cursor", NULL},
     {"unknown parameter", ADMIN, "GET", C "?colour=red", NULL, NULL, 400, "invalid_parameter", NULL},
     {"misspelt tag", ADMIN, "GET", C "?tags=red", NULL, NULL, 400, "invalid_parameter", NULL},
+    /* Quoted in the message, which must stay UTF-8: an overlong form and a
+     * character past the BMP. */
+    {"unknown parameter, overlong UTF-8", ADMIN, "GET", C "?%F0%80%80%80=1", NULL, NULL, 400, "invalid_parameter",
+     NULL},
+    {"unknown parameter, 4-byte UTF-8", ADMIN, "GET", C "?%F0%9F%98%80=1", NULL, NULL, 400, "invalid_parameter", NULL},
     {"unknown parameter after good ones", ADMIN, "GET", C "?limit=5&q=abc&x", NULL, NULL, 400, "invalid_parameter",
      NULL},
     {"q with a control character", ADMIN, "GET", C "?q=a%0Ab", NULL, NULL, 400, "invalid_parameter", NULL},
