@@ -45,7 +45,7 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define PING_TIMEOUT_MS 1000
-#define QUICK_CHECK_MAX_PAGES 1024 /* a full check at open up to 4 MiB (4 KiB pages), ~30 ms */
+#define QUICK_CHECK_MAX_BYTES (4 * 1024 * 1024) /* a full check at open up to 4 MiB, ~30 ms */
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -939,7 +939,7 @@ static int probe_tables(sqlite3 *db)
 /*
  * A damaged page is looked for when the database is opened (serve refuses to
  * start) rather than left to the request that first reads it. Up to
- * QUICK_CHECK_MAX_PAGES, PRAGMA quick_check reads the whole file. A larger
+ * QUICK_CHECK_MAX_BYTES, PRAGMA quick_check reads the whole file. A larger
  * database gets probe_tables() only: a full check is O(size), 0.7 s for a
  * million links, and start-up must stay under 100 ms. Damage the
  * probe misses surfaces as a 503 on the reads that meet it.
@@ -950,7 +950,8 @@ static int quick_check(struct sq *q, char *err, size_t errlen)
 	int rc;
 	const char *verdict = NULL;
 
-	if (query_int(q->w, "PRAGMA page_count") > QUICK_CHECK_MAX_PAGES) {
+	/* In bytes: the check reads the file, and pages are 4 or 8 KiB. */
+	if (query_int(q->w, "PRAGMA page_count") * query_int(q->w, "PRAGMA page_size") > QUICK_CHECK_MAX_BYTES) {
 		rc = probe_tables(q->w);
 		if (rc == SQLITE_OK)
 			return STORE_OK;
