@@ -1441,6 +1441,15 @@ static int index_waiting(struct sq *q, int64_t least)
 	return status == STORE_CONFLICT ? STORE_ERROR : status;
 }
 
+/* Commits a write that may have added links, indexing the waiting ones
+ * first once at least `least` wait (index_waiting). */
+static int commit_links_w(struct sq *q, int64_t least)
+{
+	int status = index_waiting(q, least);
+
+	return status == STORE_OK ? commit_w(q) : status;
+}
+
 /*
  * Links written by hand since shortd last wrote (the sqlite3 shell, a
  * script) may wait in any number: they are indexed when the store opens,
@@ -1454,11 +1463,10 @@ static int index_waiting_at_open(struct sq *q, char *err, size_t errlen)
 	bool write = status == STORE_OK && n >= SEARCH_WAITING_MAX;
 
 	if (write) {
+		/* Counted again under the lock: another process may have indexed. */
 		status = begin_w(q);
 		if (status == STORE_OK)
-			status = index_waiting(q, SEARCH_WAITING_MAX);
-		if (status == STORE_OK)
-			status = commit_w(q);
+			status = commit_links_w(q, SEARCH_WAITING_MAX);
 	}
 	if (status != STORE_OK) {
 		snprintf(err, errlen, "%s: cannot index new links for q: %s", q->path,
@@ -1486,9 +1494,7 @@ static int sq_link_create(void *impl, struct link *l)
 		goto out;
 	}
 	l->id = sqlite3_last_insert_rowid(q->w);
-	status = index_waiting(q, SEARCH_WAITING_MAX);
-	if (status == STORE_OK)
-		status = commit_w(q);
+	status = commit_links_w(q, SEARCH_WAITING_MAX);
 	if (status != STORE_OK) {
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 		l->id = 0;
@@ -1722,9 +1728,7 @@ static int sq_link_create_batch(void *impl, struct store_new_link *items, size_t
 			status = found;
 	}
 	if (status == STORE_OK)
-		status = index_waiting(q, SEARCH_WAITING_MAX);
-	if (status == STORE_OK)
-		status = commit_w(q);
+		status = commit_links_w(q, SEARCH_WAITING_MAX);
 	if (status != STORE_OK) {
 		*bad = i < n ? i : 0;
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
@@ -2242,9 +2246,7 @@ static int sq_links_import(void *impl, struct store_import_row *rows, size_t n, 
 		k += (size_t)(INSERT_ROWS >> size);
 	}
 	if (status == STORE_OK)
-		status = index_waiting(q, SEARCH_WAITING_MAX);
-	if (status == STORE_OK)
-		status = commit_w(q);
+		status = commit_links_w(q, SEARCH_WAITING_MAX);
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 out:
@@ -3145,9 +3147,7 @@ static int sq_load(void *impl, store_fill_fn fill, void *ctx)
 	if (status == STORE_OK)
 		status = load_flush(&l);
 	if (status == STORE_OK)
-		status = index_waiting(q, 0);
-	if (status == STORE_OK)
-		status = commit_w(q);
+		status = commit_links_w(q, 0);
 	if (status != STORE_OK)
 		sqlite3_exec(q->w, "ROLLBACK", NULL, NULL, NULL);
 out:
