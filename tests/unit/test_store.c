@@ -112,10 +112,16 @@ static void fixture_setup(void)
 	err[0] = '\0';
 }
 
-static void fixture_teardown(void)
+/* Closes the store the test opened; a teardown finds none. */
+static void close_store(void)
 {
 	store_close(st);
 	st = NULL;
+}
+
+static void fixture_teardown(void)
+{
+	close_store();
 	store_close(st2);
 	st2 = NULL;
 	if (be != NULL && path2[0] != '\0')
@@ -205,8 +211,7 @@ START_TEST(test_open_creates_schema_at_latest_version)
 	                 5);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM links"), 0);
 	ck_assert_int_eq(sql_int("PRAGMA page_size"), 8192);
-	store_close(st);
-	st = NULL;
+	close_store();
 	/* WAL is a property of the file: it stays after close. */
 	{
 		sqlite3 *db;
@@ -484,8 +489,7 @@ START_TEST(test_migrations_from_version_1_keep_links)
 	ck_assert_int_eq(store_link_daily(st, l.id, 0, d, 4, &n), STORE_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(d[0].clicks, 2);
-	store_close(st);
-	st = NULL;
+	close_store();
 	ck_assert_int_eq(sql_int("PRAGMA user_version"), latest_version());
 	ck_assert_int_eq(sql_int("SELECT clicks FROM links WHERE code = 'old'"), 9);
 	/* A link from before 005 has no labels and is found by q. */
@@ -593,8 +597,7 @@ START_TEST(test_read_only_file_refused)
 	use_backend(SQLITE);
 	open_store();
 	create("keep", "https://keep.example/");
-	store_close(st);
-	st = NULL;
+	close_store();
 	ck_assert_int_eq(chmod(path, 0444), 0);
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 	if (uid == 0)
@@ -1867,15 +1870,13 @@ START_TEST(test_links_written_by_hand_indexed_at_open)
 
 	use_backend(SQLITE);
 	open_store();
-	store_close(st);
-	st = NULL;
+	close_store();
 	sql_exec("WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 62) "
 	         "INSERT INTO links (code, url, status, created_at, updated_at) "
 	         "SELECT 'byhand-' || i, 'https://byhand.example/', 302, 1, 1 FROM n");
 	open_store();
 	ck_assert_int_eq(links_waiting(), 63);
-	store_close(st);
-	st = NULL;
+	close_store();
 	sql_exec("WITH RECURSIVE n (i) AS (SELECT 63 UNION ALL SELECT i + 1 FROM n WHERE i < 199) "
 	         "INSERT INTO links (code, url, status, created_at, updated_at) "
 	         "SELECT 'byhand-' || i, 'https://byhand.example/', 302, 1, 1 FROM n");
@@ -1903,8 +1904,7 @@ START_TEST(test_failed_indexing_changes_nothing)
 	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_ERROR);
 	ck_assert_int_eq(link_count(), 63);
 	ck_assert_int_eq(links_waiting(), 63);
-	store_close(st);
-	st = NULL;
+	close_store();
 	sql_exec("INSERT INTO links (code, url, status, created_at, updated_at) "
 	         "VALUES ('byhand', 'https://wait.example/', 302, 1, 1)");
 	ck_assert_int_eq(store_open(path, &st, err, sizeof(err)), STORE_ERROR);
@@ -2502,8 +2502,7 @@ START_TEST(test_full_database)
 
 	use_backend(SQLITE);
 	open_store();
-	store_close(st);
-	st = NULL;
+	close_store();
 	ck_assert_int_eq(sqlite3_auto_extension((void (*)(void))page_limit_ext), SQLITE_OK);
 	open_store();
 	memset(url, 'u', sizeof(url) - 1);
@@ -2527,8 +2526,7 @@ START_TEST(test_full_database)
 		ck_assert_int_eq(store_link_lookup(st, code, &got), STORE_OK);
 		ck_assert_str_eq(got.url, url);
 	}
-	store_close(st);
-	st = NULL;
+	close_store();
 	sqlite3_reset_auto_extension();
 	ck_assert_int_eq(link_count(), made);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
@@ -2640,8 +2638,7 @@ START_TEST(test_resolve_answers_from_cache)
 	use_backend(SQLITE);
 	open_store();
 	epoch = sql_int("SELECT n FROM link_epoch WHERE id = 1");
-	store_close(st);
-	st = NULL;
+	close_store();
 	open_with_cached_link(&got);
 	/* Clicks are not watched: the epoch did not move. */
 	ck_assert_int_eq(sql_int("SELECT n FROM link_epoch WHERE id = 1"), epoch);
@@ -2928,8 +2925,7 @@ START_TEST(test_open_existing_refuses_a_missing_or_empty_file_and_creates_nothin
 	/* store_open makes it a database; then it opens as one. */
 	open_store();
 	ck_assert_int_eq(store_schema_version_found(st), 0);
-	store_close(st);
-	st = NULL;
+	close_store();
 	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_OK);
 	ck_assert_int_eq(store_schema_version_found(st), latest_version());
 }
@@ -2988,8 +2984,7 @@ START_TEST(test_wal_is_copied_back_after_8000_pages)
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	ck_assert_int_eq(stat(wal, &sb), 0);
 	ck_assert_msg(sb.st_size > 2000 * 4096, "-wal of %lld bytes", (long long)sb.st_size);
-	store_close(st);
-	st = NULL;
+	close_store();
 	ck_assert_msg(stat(wal, &sb) != 0 || sb.st_size == 0, "-wal left with %lld bytes", (long long)sb.st_size);
 	ck_assert_int_eq(sql_int("SELECT sum(clicks) FROM clicks_daily"), (int64_t)DAYS * BATCHES);
 	ck_assert_int_eq(sql_int("SELECT sum(clicks) FROM referrers_daily"), (int64_t)DAYS * BATCHES);
@@ -3046,8 +3041,7 @@ START_TEST(test_moved_file_refuses_writes_and_is_read_where_it_went)
 
 	/* Moved again and closed: everything is in the moved file. */
 	ck_assert_int_eq(rename(path, moved), 0);
-	store_close(st);
-	st = NULL;
+	close_store();
 	ck_assert_int_eq(access(path, F_OK), -1);
 	ck_assert_int_eq(rename(moved, path), 0);
 	ck_assert_int_eq(link_count(), 2);
@@ -3093,8 +3087,7 @@ START_TEST(test_pg_open_makes_the_schema_only_when_asked)
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN "
 	                         "('links', 'tokens', 'clicks_daily', 'referrers_daily')"),
 	                 4);
-	store_close(st);
-	st = NULL;
+	close_store();
 	ck_assert_int_eq(store_open_existing(path, &st, err, sizeof(err)), STORE_OK);
 	ck_assert_int_eq(store_schema_version_found(st), pg_latest_version());
 }
@@ -3107,8 +3100,7 @@ START_TEST(test_pg_newer_database_refused)
 	use_backend(PG);
 	open_store();
 	create("kept", "https://kept.example/");
-	store_close(st);
-	st = NULL;
+	close_store();
 	snprintf(sql, sizeof(sql), "UPDATE shortd_schema SET version = %d", pg_latest_version() + 1);
 	sql_exec(sql);
 	st = (struct store *)&st;
@@ -3495,8 +3487,7 @@ START_TEST(test_pg_read_only_database_refuses_writes_as_such)
 	use_backend(PG);
 	open_store();
 	create("kept", "https://kept.example/");
-	store_close(st);
-	st = NULL;
+	close_store();
 	pg_read_only(true);
 	open_store();
 	ck_assert_int_eq(store_link_lookup(st, "kept", &got), STORE_OK);
@@ -3505,8 +3496,7 @@ START_TEST(test_pg_read_only_database_refuses_writes_as_such)
 	memset(h, 0x42, sizeof(h));
 	ck_assert_int_eq(store_token_add(st, "t", h, STORE_ROLE_ADMIN, 1), STORE_READONLY);
 	ck_assert_int_eq(store_link_delete(st, "kept"), STORE_READONLY);
-	store_close(st);
-	st = NULL;
+	close_store();
 	pg_read_only(false);
 	open_store();
 	ck_assert_int_eq(store_link_create(st, &l, link_code_generate, NULL), STORE_OK);
