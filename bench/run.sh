@@ -325,12 +325,17 @@ measure() {
 		"$T" "$mode" "$label" "$n" "$rps" "$cpu" "$user" "$clk" "$wait" "$p50" "$p99" >&2
 }
 
+# middle: the median of the numbers on standard input, one a line; "-" for
+# none or where they are "-"
+middle() {
+	sort -g | awk '{v[NR] = $1} END {if (NR == 0 || v[1] == "-") print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+		else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
 # median of column COL over rows matching MODE LABEL N and T's thread count
 median() {
 	awk -F'\t' -v m="$1" -v l="$2" -v n="$3" -v c="$4" -v t="$T" \
-		'$1 == m && $2 == l && $3 == n && $10 == t {print $c}' "$RESULTS" |
-		sort -g | awk '{v[NR] = $1} END {if (NR == 0 || v[1] == "-") print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+		'$1 == m && $2 == l && $3 == n && $10 == t {print $c}' "$RESULTS" | middle
 }
 
 # rotated R S1 S2 ...: the servers, the list turned by R-1 places, so that
@@ -420,8 +425,8 @@ if [ "$EXTRAS" = 1 ]; then
 
 	# link creation through the API: 8 connections, one link a POST, on a
 	# fresh copy of the N links each time (P on its own, prev_db); A (and P,
-	# when PREV is given) ROUNDS times in turn. Each line of api.tsv: server, req/s, server
-	# CPU us a create.
+	# when PREV is given) ROUNDS times in turn. Each line of api.tsv:
+	# server, req/s, server CPU us a create.
 	printf '{"url":"https://example.com/created"}' >"$OUT/create.json"
 	: >"$OUT/api.tsv"
 	create_round() { # NAME BINARY DATABASE
@@ -455,11 +460,7 @@ if [ "$EXTRAS" = 1 ]; then
 		if [ -n "$PREV" ]; then create_round P "$PREV" "$OUT/links-$N-prev.db"; fi
 	done
 	# api_median SERVER COLUMN: the median over the rounds, "-" for none
-	api_median() {
-		awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$OUT/api.tsv" | sort -g |
-			awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-				else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-	}
+	api_median() { awk -F'\t' -v s="$1" -v c="$2" '$1 == s {print $c}' "$OUT/api.tsv" | middle; }
 	api_line="A $(api_median A 2) req/s, $(api_median A 3) us of CPU a create"
 	if [ -n "$PREV" ]; then
 		api_line="$api_line; P $(api_median P 2) req/s, $(api_median P 3) us; A/P CPU $(awk \
