@@ -41,90 +41,158 @@ static size_t put_varint(unsigned char *p, int64_t v)
 }
 
 /*
- * The field at b[*pos] (of len bytes) into *v, *pos past it. False, *pos
+ * Moves *pos past the field at b[*pos] (of len bytes). False, *pos
  * unchanged, when it runs past len, is longer than 64 bits need or is not
  * the shortest form of its value.
  */
-static bool get_varint(const unsigned char *b, size_t len, size_t *pos, int64_t *v)
+static inline bool skip_varint(const unsigned char *b, size_t len, size_t *pos)
 {
-	uint64_t u = 0;
+	size_t p = *pos, end = p;
 
-	for (size_t i = 0; i < VARINT_MAX && *pos + i < len; i++) {
-		unsigned char c = b[*pos + i];
-		if (i == VARINT_MAX - 1 && c > 1)
-			return false; /* past 64 bits */
-		u |= (uint64_t)(c & 0x7f) << (7 * i);
-		if (c < 0x80) {
-			if (c == 0 && i > 0)
-				return false; /* a longer form than the value needs */
-			*v = unzigzag(u);
-			*pos += i + 1;
-			return true;
-		}
-	}
-	return false;
+	while (end < len && b[end] >= 0x80)
+		end++;
+	if (end >= len)
+		return false; /* cut short */
+	if (end > p && (end - p >= VARINT_MAX || b[end] == 0 || (end - p == VARINT_MAX - 1 && b[end] > 1)))
+		return false; /* too long, longer than the value needs, past 64 bits */
+	*pos = end + 1;
+	return true;
 }
 
-/* The record at b[*pos]: its slot and fields, *pos past it; false at the
- * end of the blob or where the record breaks the format. */
-static bool read_record(const struct click_chunk_kind *k, const unsigned char *b, size_t len, size_t *pos,
-                        unsigned *slot, int64_t *v)
+#define HIGH_BITS 0x8080808080808080ULL
+#define LOW_BITS 0x7f7f7f7f7f7f7f7fULL
+
+/*
+ * Moves *pos past the kind's fields at b[*pos], as skip_varint() for each.
+ * Where 8 bytes are left, a word at a time: a field ends at each byte with
+ * its high bit clear, and the record at the kind's fields'th. Past the
+ * format byte, a byte with the high bit set is a field's and never its
+ * last, so a zero byte after one ends a field longer than its value needs,
+ * whichever record it is in. (No field that ends within 8 bytes can be too
+ * long or past 64 bits.)
+ */
+static inline bool skip_fields(const struct click_chunk_kind *k, const unsigned char *b, size_t len, size_t *pos)
 {
 	size_t p = *pos;
 
-	if (p >= len || b[p] >= CLICK_CHUNK_LINKS)
-		return false;
-	*slot = b[p++];
+	if (len - p >= 8) {
+		uint64_t w, ends, zero;
+		unsigned end;
+
+		memcpy(&w, b + p, sizeof(w));
+		w = le64toh(w);
+		ends = ~w & HIGH_BITS;
+		for (int f = 1; f < k->fields && ends != 0; f++)
+			ends &= ends - 1; /* the fields before the last */
+		if (ends != 0) {
+			end = (unsigned)__builtin_ctzll(ends) / 8; /* the last field's last byte */
+			/* A zero byte after a field's byte with the high bit set,
+			 * in this record or a later one. */
+			zero = ~(((w & LOW_BITS) + LOW_BITS) | w | LOW_BITS);
+			if ((zero & (w & HIGH_BITS) << 8) != 0)
+				return false; /* a field longer than its value needs */
+			*pos = p + end + 1;
+			return true;
+		}
+	}
 	for (int f = 0; f < k->fields; f++) {
-		if (!get_varint(b, len, &p, &v[f]))
+		if (!skip_varint(b, len, pos))
 			return false;
 	}
-	*pos = p;
 	return true;
+}
+
+/* The field at b[*pos], which skip_varint() accepted; *pos past it. */
+static inline int64_t get_varint(const unsigned char *b, size_t *pos)
+{
+	uint64_t u = 0;
+	unsigned shift = 0;
+	unsigned char c;
+
+	do {
+		c = b[(*pos)++];
+		u |= (uint64_t)(c & 0x7f) << shift;
+		shift += 7;
+	} while (c >= 0x80);
+	return unzigzag(u);
+}
+
+/*
+ * Where each record of blob b starts, into at[] (CLICK_CHUNK_LINKS
+ * entries); how many records it has, or -1 when b breaks the format. The
+ * functions below read a blob only where this found a record.
+ */
+static int scan(const struct click_chunk_kind *k, const unsigned char *b, size_t len, uint16_t *at)
+{
+	size_t pos = 1;
+	int n = 0, last = -1;
+
+	if (len == 0)
+		return 0;
+	if (b[0] != CLICK_CHUNK_FORMAT || len > CLICK_CHUNK_MAX)
+		return -1;
+	while (pos < len) {
+		if (b[pos] >= CLICK_CHUNK_LINKS || (int)b[pos] <= last)
+			return -1;
+		last = b[pos];
+		at[n++] = (uint16_t)pos++;
+		if (!skip_fields(k, b, len, &pos))
+			return -1;
+	}
+	return n;
+}
+
+/* The fields of the record at b[pos], which scan() found, into v. */
+static void read_fields(const struct click_chunk_kind *k, const unsigned char *b, size_t pos, int64_t *v)
+{
+	pos++; /* the slot */
+	for (int f = 0; f < k->fields; f++)
+		v[f] = get_varint(b, &pos);
 }
 
 bool click_chunk_is_valid(const struct click_chunk_kind *k, const unsigned char *b, size_t len)
 {
-	int64_t v[CLICK_CHUNK_FIELDS_MAX];
-	size_t pos = 1;
-	unsigned slot;
-	int last = -1;
+	uint16_t at[CLICK_CHUNK_LINKS];
 
-	if (len == 0)
-		return true;
-	if (b[0] != CLICK_CHUNK_FORMAT)
-		return false;
-	while (pos < len) {
-		if (!read_record(k, b, len, &pos, &slot, v) || (int)slot <= last)
-			return false;
-		last = (int)slot;
-	}
-	return true;
+	return scan(k, b, len, at) >= 0;
 }
 
 bool click_chunk_next(const struct click_chunk_kind *k, const unsigned char *b, size_t len, size_t *pos, unsigned *slot,
                       int64_t *v)
 {
-	size_t p = *pos == 0 ? 1 : *pos; /* the first record follows the format byte */
+	size_t p = *pos == 0 ? 1 : *pos, end = p + 1; /* the first record follows the format byte */
 
-	if (!read_record(k, b, len, &p, slot, v))
+	if (p >= len || b[p] >= CLICK_CHUNK_LINKS)
 		return false;
-	*pos = p;
+	for (int f = 0; f < k->fields; f++) {
+		if (!skip_varint(b, len, &end))
+			return false;
+	}
+	*slot = b[p];
+	read_fields(k, b, p, v);
+	*pos = end;
 	return true;
 }
 
 int click_chunk_get(const struct click_chunk_kind *k, const unsigned char *b, size_t len, unsigned slot, int64_t *v)
 {
-	int64_t cur[CLICK_CHUNK_FIELDS_MAX];
-	size_t pos = 0;
-	unsigned s;
+	uint16_t at[CLICK_CHUNK_LINKS];
+	int n = scan(k, b, len, at), lo = 0, hi = n;
 
-	if (!click_chunk_is_valid(k, b, len))
+	if (n < 0)
 		return CLICK_CHUNK_CORRUPT;
 	memcpy(v, k->empty, sizeof(*v) * (size_t)k->fields);
-	while (click_chunk_next(k, b, len, &pos, &s, cur) && s <= slot) { /* records are in slot order */
-		if (s == slot)
-			memcpy(v, cur, sizeof(*v) * (size_t)k->fields);
+	while (lo < hi) { /* records are in slot order */
+		int mid = lo + (hi - lo) / 2;
+		unsigned s = b[at[mid]];
+		if (s == slot) {
+			read_fields(k, b, at[mid], v);
+			break;
+		}
+		if (s < slot)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return CLICK_CHUNK_OK;
 }
@@ -180,37 +248,36 @@ static void copy_records(const unsigned char *b, size_t len, unsigned char *out,
 int click_chunk_apply(const struct click_chunk_kind *k, const unsigned char *b, size_t len,
                       const struct click_chunk_change *c, size_t n, bool set, unsigned char *out, size_t *out_len)
 {
-	size_t pos = len > 0 ? 1 : 0, w = 0, i = 0;
+	uint16_t at[CLICK_CHUNK_LINKS];
+	int nrec = scan(k, b, len, at), r = 0;
+	size_t w = 0, i = 0;
 
-	if (!click_chunk_is_valid(k, b, len))
+	if (nrec < 0)
 		return CLICK_CHUNK_CORRUPT;
 	for (size_t j = 0; j < n; j++) {
 		if (c[j].slot >= CLICK_CHUNK_LINKS || (j > 0 && c[j].slot < c[j - 1].slot))
 			return CLICK_CHUNK_CORRUPT;
 	}
 	while (i < n) {
-		unsigned s = c[i].slot, old_slot;
-		size_t start = pos, at;
+		unsigned s = c[i].slot;
+		int first = r;
 		int64_t cur[CLICK_CHUNK_FIELDS_MAX];
 
-		/* The valid blob's records before slot s, each read only for
-		 * its length. */
-		for (at = pos; read_record(k, b, len, &at, &old_slot, cur) && old_slot < s; at = pos)
-			pos = at;
-		if (pos > start)
-			copy_records(b + start, pos - start, out, &w);
-		if (pos < len && b[pos] == s)
-			read_record(k, b, len, &pos, &old_slot, cur);
-		else
-			memcpy(cur, k->empty, sizeof(cur));
+		while (r < nrec && b[at[r]] < s)
+			r++;
+		if (r > first)
+			copy_records(b + at[first], (r < nrec ? at[r] : len) - at[first], out, &w);
+		memcpy(cur, k->empty, sizeof(cur));
+		if (r < nrec && b[at[r]] == s)
+			read_fields(k, b, at[r++], cur);
 		for (; i < n && c[i].slot == s; i++) {
 			for (int f = 0; f < k->fields; f++)
 				cur[f] = set ? c[i].v[f] : meet(k->ops[f], cur[f], c[i].v[f]);
 		}
 		emit(k, s, cur, out, &w);
 	}
-	if (len > pos)
-		copy_records(b + pos, len - pos, out, &w);
+	if (r < nrec)
+		copy_records(b + at[r], len - at[r], out, &w);
 	*out_len = w;
 	return CLICK_CHUNK_OK;
 }

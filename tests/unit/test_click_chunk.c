@@ -496,13 +496,17 @@ static size_t corrupt_blob(int which, unsigned char *b)
 		b[len++] = 0x04;
 		b[len++] = 0x06;
 		return len;
+	case 15: /* as 11, with records after it: read a word at a time */
+		len = corrupt_blob(11, b);
+		len = put_rec(&click_chunk_totals, b, len, 5, (const int64_t[]){1, 2, 1700000000});
+		return put_rec(&click_chunk_totals, b, len, 6, v);
 	case 14: /* the format before this one: 8-byte fields, no format byte */
 		return put_fixed_rec(&click_chunk_totals, b, 0, 4, v);
 	default: /* a day record: one field short of a totals record */
 		return put_rec(&click_chunk_day, b, 0, 1, v);
 	}
 }
-#define CORRUPT_BLOBS 16
+#define CORRUPT_BLOBS 17
 
 START_TEST(test_corrupt_blob_rejected)
 {
@@ -566,6 +570,17 @@ START_TEST(test_valid_blobs_accepted)
 	ck_assert(click_chunk_is_valid(&click_chunk_totals, b, len));
 	len = put_rec(&click_chunk_totals, b, 0, 127, (const int64_t[]){1, 0, 0});
 	ck_assert(click_chunk_is_valid(&click_chunk_totals, b, len));
+	/* Zero fields after a long one, and a record whose fields end on the
+	 * 8th byte after its slot, each with more after them: read a word at
+	 * a time. */
+	len = put_rec(&click_chunk_totals, b, 0, 3, (const int64_t[]){1700000000, 0, 0});
+	len = put_rec(&click_chunk_totals, b, len, 4, (const int64_t[]){1700000000, 1, 70});
+	len = put_rec(&click_chunk_totals, b, len, 5, (const int64_t[]){1, 1, 1});
+	ck_assert_uint_eq(len, 1 + 8 + 9 + 4);
+	ck_assert(click_chunk_is_valid(&click_chunk_totals, b, len));
+	check_get(&click_chunk_totals, b, len, 3, (const int64_t[]){1700000000, 0, 0});
+	check_get(&click_chunk_totals, b, len, 4, (const int64_t[]){1700000000, 1, 70});
+	check_get(&click_chunk_totals, b, len, 5, (const int64_t[]){1, 1, 1});
 	b[0] = 0x81; /* the format byte alone: no records */
 	ck_assert(click_chunk_is_valid(&click_chunk_totals, b, 1));
 	check_get(&click_chunk_totals, b, 1, 0, (const int64_t[]){0, 0, LINK_NO_TIME});
