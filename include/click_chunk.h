@@ -4,14 +4,9 @@
  * its days (click_days). A batch of clicks over thousands of links then
  * rewrites one row for each 128 links instead of one for each link.
  *
- * A blob is a format byte (CLICK_CHUNK_FORMAT) and a run of records in
- * increasing slot order, each a slot byte (link id mod CLICK_CHUNK_LINKS)
- * and the kind's fields, each a signed integer zigzag-mapped (0, -1, 1, -2,
- * ... to 0, 1, 2, 3, ...) and written 7 bits a byte, least significant
- * first, the high bit set on every byte but the last, in as few bytes as
- * the value needs (at most 10): a count of a few clicks takes one byte, a
- * time in Unix seconds five. A blob without records is empty or the format
- * byte alone. A link without a record has the kind's
+ * A blob is a run of records in increasing slot order, each a slot byte
+ * (link id mod CLICK_CHUNK_LINKS) and the kind's fields as 8-byte
+ * little-endian signed integers. A link without a record has the kind's
  * empty values, and click_chunk_apply() drops a record that a change
  * brings to them, so the records it writes hold counts. (A blob it is
  * given may hold a record of the empty values, read as what it holds and
@@ -29,17 +24,12 @@
 #define CLICK_CHUNK_SHIFT 7
 #define CLICK_CHUNK_LINKS (1 << CLICK_CHUNK_SHIFT)
 #define CLICK_CHUNK_FIELDS_MAX 3
-/* A blob's first byte: never a slot byte (< CLICK_CHUNK_LINKS), so never the
- * first byte of a blob of the format before it (click_chunk_upgrade()). */
-#define CLICK_CHUNK_FORMAT 0x81
-/* The largest blob: every slot with a record of the widest kind, each field
- * at its longest. */
-#define CLICK_CHUNK_MAX (1 + CLICK_CHUNK_LINKS * (1 + 10 * CLICK_CHUNK_FIELDS_MAX))
+/* The largest blob: every slot with a record of the widest kind. */
+#define CLICK_CHUNK_MAX (CLICK_CHUNK_LINKS * (1 + 8 * CLICK_CHUNK_FIELDS_MAX))
 
 enum click_chunk_error {
 	CLICK_CHUNK_OK = 0,
 	CLICK_CHUNK_CORRUPT = -1, /* the blob breaks the format */
-	CLICK_CHUNK_CURRENT = 1,  /* click_chunk_upgrade(): the blob is in this format already */
 };
 
 /* How a change's value meets the stored one. */
@@ -93,16 +83,5 @@ bool click_chunk_is_valid(const struct click_chunk_kind *k, const unsigned char 
  * then false at the end. */
 bool click_chunk_next(const struct click_chunk_kind *k, const unsigned char *b, size_t len, size_t *pos, unsigned *slot,
                       int64_t *v);
-
-/*
- * The blob b of kind k in the format before this one (schema 8 and 9: the
- * same records without the format byte, each field 8 bytes little-endian)
- * written into out (CLICK_CHUNK_MAX bytes) in this one, with its length in
- * *out_len; every record is kept as it is. CLICK_CHUNK_CURRENT, out unused,
- * when b starts with the format byte; CLICK_CHUNK_CORRUPT, out unused, when
- * b is neither.
- */
-int click_chunk_upgrade(const struct click_chunk_kind *k, const unsigned char *b, size_t len, unsigned char *out,
-                        size_t *out_len);
 
 #endif

@@ -529,28 +529,7 @@ static void chunk_agg_final(sqlite3_context *ctx)
 		sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
 }
 
-/*
- * shortd_click_totals_upgrade(data) and shortd_click_days_upgrade(data)
- * (sql/sqlite/010): a blob of the packed format before (8-byte fields) in
- * the one of click_chunk.h. A blob in that one already, or one that is
- * neither, comes back as it is: a damaged row stays as damaged as it was,
- * and the reads report it as they did.
- */
-static void chunk_upgrade(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	const struct click_chunk_kind *kind = sqlite3_user_data(ctx);
-	const unsigned char *b = sqlite3_value_blob(argv[0]);
-	size_t len = (size_t)sqlite3_value_bytes(argv[0]), out_len;
-	unsigned char out[CLICK_CHUNK_MAX];
-
-	(void)argc;
-	if (click_chunk_upgrade(kind, b, len, out, &out_len) == CLICK_CHUNK_OK)
-		sqlite3_result_blob(ctx, out, (int)out_len, SQLITE_TRANSIENT);
-	else
-		sqlite3_result_value(ctx, argv[0]);
-}
-
-/* Defines the functions above on the writer connection. */
+/* Defines the aggregates above on the writer connection. */
 static int chunk_agg_define(sqlite3 *db)
 {
 	int rc = sqlite3_create_function_v2(db, "shortd_click_totals", 4, SQLITE_UTF8, (void *)&click_chunk_totals,
@@ -559,13 +538,6 @@ static int chunk_agg_define(sqlite3 *db)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function_v2(db, "shortd_click_days", 4, SQLITE_UTF8, (void *)&click_chunk_day, NULL,
 		                                chunk_agg_step, chunk_agg_final, NULL);
-	if (rc == SQLITE_OK)
-		rc =
-		    sqlite3_create_function_v2(db, "shortd_click_totals_upgrade", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-		                               (void *)&click_chunk_totals, chunk_upgrade, NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_create_function_v2(db, "shortd_click_days_upgrade", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-		                                (void *)&click_chunk_day, chunk_upgrade, NULL, NULL, NULL);
 	return rc;
 }
 

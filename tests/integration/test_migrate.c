@@ -402,7 +402,7 @@ static const struct {
     /* one bot click for link 2 ('two'), packed as click_chunk.h says */
     {"CREATE TRIGGER change AFTER INSERT ON links WHEN NEW.code = 'two' AND NEW.id = 2 "
      "BEGIN INSERT OR REPLACE INTO click_totals (chunk, data) "
-     "VALUES (0, x'81020002ffffffffffffffffff01'); END",
+     "VALUES (0, x'02000000000000000001000000000000000000000000000080'); END",
      "/changed.db does not match what was read (link 'two' differs; read 2 links, 1 token, 0 days of clicks, 0 "
      "referrer rows, found 2, 1, 0, 0); the copy is there: remove it before migrating again\n"},
     {"CREATE TRIGGER change AFTER INSERT ON tokens BEGIN DELETE FROM tokens WHERE id = NEW.id; END",

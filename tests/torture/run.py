@@ -277,10 +277,8 @@ def scenario(d):
 def stored_clicks(con, tables, code):
     """A link's human clicks as stored, None when the link is not there: in
     its links row before schema 8, else in its chunk's click_totals blob
-    (see include/click_chunk.h: since schema 10 the format byte 0x81, then
-    records of a slot byte and clicks, bot_clicks, last_click_at zigzagged 7
-    bits a byte; before, records of a slot byte and the three as
-    little-endian int64s)."""
+    (records of a slot byte and clicks, bot_clicks, last_click_at as
+    little-endian int64s, see include/click_chunk.h)."""
     if "click_totals" not in tables:
         row = con.execute("SELECT clicks FROM links WHERE code = ?", (code,)).fetchone()
         return None if row is None else row[0]
@@ -289,29 +287,10 @@ def stored_clicks(con, tables, code):
     if row is None:
         return None
     link_id, blob = row
-    blob = blob or b""
-    if blob[:1] != b"\x81":
-        for pos in range(0, len(blob), 25):
-            slot, clicks, _, _ = struct.unpack_from("<Bqqq", blob, pos)
-            if slot == link_id & 127:
-                return clicks
-        return 0
-    pos = 1
-    while pos < len(blob):
-        slot, fields = blob[pos], []
-        pos += 1
-        for _ in range(3):
-            u, shift = 0, 0
-            while True:
-                byte = blob[pos]
-                pos += 1
-                u |= (byte & 0x7f) << shift
-                shift += 7
-                if byte < 0x80:
-                    break
-            fields.append((u >> 1) ^ -(u & 1))
+    for pos in range(0, len(blob or b""), 25):
+        slot, clicks, _, _ = struct.unpack_from("<Bqqq", blob, pos)
         if slot == link_id & 127:
-            return fields[0]
+            return clicks
     return 0
 
 

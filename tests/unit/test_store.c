@@ -382,81 +382,6 @@ START_TEST(test_migration_8_refuses_an_id_below_1)
 }
 END_TEST
 
-/* A database at version 9, its counts packed with 8-byte fields: version 10
- * writes each blob again in fields of as few bytes as their values need,
- * behind the format byte, and every link keeps its totals and days to the
- * unit; a damaged row stays as it was, for the reads to report as before. */
-START_TEST(test_migration_10_repacks_the_counts)
-{
-	struct link got;
-	struct store_daily d[4];
-	size_t n;
-
-	use_backend(SQLITE);
-	open_store();
-	close_store();
-	sql_exec("INSERT INTO links (id, code, url, status, created_at, updated_at) VALUES "
-	         "(1, 'one', 'https://one.example/', 302, 1, 1), (127, 'edge', 'https://edge.example/', 302, 1, 1),"
-	         "(128, 'next', 'https://next.example/', 302, 1, 1);"
-	         /* chunk 0: link 1 {5, 2, 1700000000}, link 127 {0, 1, 1700000200};
-	          * chunk 1: link 128 {9000000000, 0, 1700000100}; chunk 5 damaged */
-	         "INSERT INTO click_totals (chunk, data) VALUES "
-	         "(0, x'010500000000000000020000000000000000f15365000000007f00000000000000000100000000000000c8f15365"
-	         "00000000'), (1, x'00001a711802000000000000000000000064f1536500000000'), (5, x'ff');"
-	         /* link 1's days 19000 {3, 1} and 19001 {2, 1}; link 128's 19001
-	          * {9000000000, 0}; chunk 5's day 19000 damaged */
-	         "INSERT INTO click_days (key, data) VALUES (19000, x'0103000000000000000100000000000000'), "
-	         "(19001, x'0102000000000000000100000000000000'), (1067577, x'00001a7118020000000000000000000000'),"
-	         "(5 << 20 | 19000, x'0102');"
-	         "PRAGMA user_version = 9;");
-	open_store();
-	ck_assert_int_eq(store_schema_version(st), latest_version());
-	ck_assert_int_eq(store_link_lookup(st, "one", &got), STORE_OK);
-	ck_assert_int_eq(got.clicks, 5);
-	ck_assert_int_eq(got.bot_clicks, 2);
-	ck_assert_int_eq(got.last_click_at, 1700000000);
-	ck_assert_int_eq(store_link_lookup(st, "edge", &got), STORE_OK);
-	ck_assert_int_eq(got.clicks, 0);
-	ck_assert_int_eq(got.bot_clicks, 1);
-	ck_assert_int_eq(got.last_click_at, 1700000200);
-	ck_assert_int_eq(store_link_lookup(st, "next", &got), STORE_OK);
-	ck_assert_int_eq(got.clicks, 9000000000);
-	ck_assert_int_eq(got.last_click_at, 1700000100);
-	ck_assert_int_eq(store_link_daily(st, 1, 0, d, 4, &n), STORE_OK);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_int_eq(d[0].day, 19000);
-	ck_assert_int_eq(d[0].clicks, 3);
-	ck_assert_int_eq(d[0].bot_clicks, 1);
-	ck_assert_int_eq(d[1].day, 19001);
-	ck_assert_int_eq(d[1].clicks, 2);
-	ck_assert_int_eq(d[1].bot_clicks, 1);
-	ck_assert_int_eq(store_link_daily(st, 128, 0, d, 4, &n), STORE_OK);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(d[0].clicks, 9000000000);
-	/* The bytes: link 1's record 1 + 1 + 1 + 5, 127's 1 + 1 + 1 + 5. */
-	ck_assert_int_eq(sql_int("SELECT hex(data) = '8101' || '0A04' || '80C49FD50C' || '7F0002' || '90C79FD50C' "
-	                         "FROM click_totals WHERE chunk = 0"),
-	                 1);
-	ck_assert_int_eq(sql_int("SELECT hex(data) = '8101' || '0602' FROM click_days WHERE key = 19000"), 1);
-	ck_assert_int_eq(sql_int("SELECT hex(data) = 'FF' FROM click_totals WHERE chunk = 5"), 1);
-	ck_assert_int_eq(sql_int("SELECT hex(data) = '0102' FROM click_days WHERE key = 5 << 20 | 19000"), 1);
-	/* Clicks written after it add to the repacked counts. */
-	{
-		struct click_row rows[2] = {{1, 19001, 1700000300, 1, 0, NULL}, {128, 19001, 1700000050, 2, 0, NULL}};
-		ck_assert_int_eq(store_clicks_write(st, rows, 2), STORE_OK);
-	}
-	ck_assert_int_eq(store_link_lookup(st, "one", &got), STORE_OK);
-	ck_assert_int_eq(got.clicks, 6);
-	ck_assert_int_eq(got.last_click_at, 1700000300);
-	ck_assert_int_eq(store_link_lookup(st, "next", &got), STORE_OK);
-	ck_assert_int_eq(got.clicks, 9000000002);
-	ck_assert_int_eq(got.last_click_at, 1700000100);
-	ck_assert_int_eq(store_link_daily(st, 1, 19001, d, 4, &n), STORE_OK);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(d[0].clicks, 3);
-}
-END_TEST
-
 /* A database at version 6 with labelled links, one changed and one
  * deleted since: opening applies 7 (the trigram index rebuilt without its
  * own copy of the text) and q finds what it found before, nothing more;
@@ -4316,7 +4241,6 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_migration_8_packs_the_counts);
 	tcase_add_test(tc, test_migration_8_refuses_a_day_out_of_range);
 	tcase_add_test(tc, test_migration_8_refuses_an_id_below_1);
-	tcase_add_test(tc, test_migration_10_repacks_the_counts);
 	tcase_add_test(tc, test_concurrent_first_open);
 	tcase_add_test(tc, test_newer_database_refused);
 	tcase_add_test(tc, test_non_database_file_is_corrupt);
