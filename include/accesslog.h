@@ -2,8 +2,8 @@
  * The access log: one line per answered request in the combined log format
  * (remote address, time, request line, status, bytes, Referer, User-Agent),
  * to a file or standard output. Lines are appended to the calling thread's
- * buffer; a writer thread writes the buffers out every 200 ms and
- * at accesslog_close(), so a request costs no write(2).
+ * buffer; a writer thread writes the buffers out (the daemon's every 200 ms)
+ * and at accesslog_close(), so a request costs no write(2).
  *
  * Credentials are never logged: no Authorization header and no user name
  * (the %u field is always "-").
@@ -39,11 +39,21 @@ struct accesslog_entry {
 	const char *user_agent;
 };
 
+/* How often the daemon's log writer writes the buffers out, and how much
+ * one thread's buffer holds. */
+#define ACCESSLOG_FLUSH_MS 200
+#define ACCESSLOG_BUFFER_BYTES (256 * 1024)
+
 /* Opens path for appending (created 0640 when absent), or standard output
- * for "-", and starts the writer. cfg (NULL: none) gives the trusted
- * proxies and must outlive the log. Returns 0, or -1 with a one-line reason
- * naming the path in err. */
-int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err, size_t errlen);
+ * for "-", and starts the writer: it writes the buffers out every flush_ms,
+ * and a thread's at once when it is half full. With flush_ms 0 there is no
+ * writer (nginx's buffer= without flush=): a thread's lines are written
+ * when its buffer cannot take another line, at accesslog_reopen() and at
+ * accesslog_close(). cfg (NULL: none) gives the trusted proxies and must
+ * outlive the log. Returns 0, or -1 with a one-line reason naming the path
+ * in err. */
+int accesslog_open(const char *path, const struct config *cfg, unsigned flush_ms, struct accesslog **out, char *err,
+                   size_t errlen);
 
 /* Appends e's line to the calling thread's buffer. Never blocks on the
  * file except when that buffer is full, which writes it out at once. */

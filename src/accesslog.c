@@ -4,8 +4,10 @@
  * Each thread that logs owns a struct tbuf (from a thread_registry, made
  * on its first line): a buffer it appends to under the tbuf's own
  * mutex, which only it and the writer ever take, and a spare the writer
- * swaps in. The writer thread, every FLUSH_MS and at close, swaps each
+ * swaps in. The writer thread, every flush_ms and at close, swaps each
  * buffer out and write(2)s it whole, so lines never interleave mid-line.
+ * With flush_ms 0 there is no writer thread: reopen and close write the
+ * buffers out themselves.
  *
  * Lock order: flush_lock (the writer and reopen), then a tbuf's lock, then
  * fd_lock. A worker takes only its tbuf lock, and fd_lock when its buffer
@@ -27,8 +29,6 @@
 
 #include "thread_registry.h"
 
-#define BUF_SIZE (256 * 1024)
-#define FLUSH_MS 200
 /* Field caps in output bytes, so one line always fits in LINE_MAX. */
 #define CAP_METHOD 64
 #define CAP_TARGET 16384
@@ -55,6 +55,7 @@ struct accesslog {
 	struct thread_registry *bufs; /* every thread's struct tbuf */
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake;
+	unsigned flush_ms; /* 0: no writer thread */
 	bool stopping;
 	bool warned; /* a write error was reported once */
 	pthread_t writer;
@@ -95,8 +96,8 @@ static void *tbuf_new(void *arg)
 	(void)arg;
 	if (b == NULL)
 		return NULL;
-	b->data = malloc(BUF_SIZE);
-	b->spare = malloc(BUF_SIZE);
+	b->data = malloc(ACCESSLOG_BUFFER_BYTES);
+	b->spare = malloc(ACCESSLOG_BUFFER_BYTES);
 	if (b->data == NULL || b->spare == NULL || pthread_mutex_init(&b->lock, NULL) != 0) {
 		free(b->data);
 		free(b->spare);
@@ -156,7 +157,8 @@ static void *writer_main(void *arg)
 	while (!stop) {
 		pthread_mutex_lock(&log->wake_lock);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += FLUSH_MS * 1000000L;
+		ts.tv_sec += log->flush_ms / 1000;
+		ts.tv_nsec += (long)(log->flush_ms % 1000) * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		if (!log->stopping)
@@ -182,7 +184,8 @@ static int monotonic_cond_init(pthread_cond_t *cond)
 	return rc;
 }
 
-int accesslog_open(const char *path, const struct config *cfg, struct accesslog **out, char *err, size_t errlen)
+int accesslog_open(const char *path, const struct config *cfg, unsigned flush_ms, struct accesslog **out, char *err,
+                   size_t errlen)
 {
 	struct accesslog *log = calloc(1, sizeof(*log));
 
@@ -192,6 +195,7 @@ int accesslog_open(const char *path, const struct config *cfg, struct accesslog 
 		return -1;
 	}
 	log->cfg = cfg;
+	log->flush_ms = flush_ms;
 	log->fd = STDOUT_FILENO;
 	if (strcmp(path, "-") != 0) {
 		log->path = strdup(path);
@@ -216,7 +220,7 @@ int accesslog_open(const char *path, const struct config *cfg, struct accesslog 
 	pthread_mutex_init(&log->fd_lock, NULL);
 	pthread_mutex_init(&log->flush_lock, NULL);
 	pthread_mutex_init(&log->wake_lock, NULL);
-	if (pthread_create(&log->writer, NULL, writer_main, log) != 0) {
+	if (flush_ms > 0 && pthread_create(&log->writer, NULL, writer_main, log) != 0) {
 		snprintf(err, errlen, "--access-log: cannot start the log writer");
 		pthread_cond_destroy(&log->wake);
 		pthread_mutex_destroy(&log->wake_lock);
@@ -270,11 +274,17 @@ void accesslog_close(struct accesslog *log)
 {
 	if (log == NULL)
 		return;
-	pthread_mutex_lock(&log->wake_lock);
-	log->stopping = true;
-	pthread_cond_signal(&log->wake);
-	pthread_mutex_unlock(&log->wake_lock);
-	pthread_join(log->writer, NULL); /* its last round wrote everything */
+	if (log->flush_ms > 0) {
+		pthread_mutex_lock(&log->wake_lock);
+		log->stopping = true;
+		pthread_cond_signal(&log->wake);
+		pthread_mutex_unlock(&log->wake_lock);
+		pthread_join(log->writer, NULL); /* its last round wrote everything */
+	} else {
+		pthread_mutex_lock(&log->flush_lock);
+		flush_all(log);
+		pthread_mutex_unlock(&log->flush_lock);
+	}
 	thread_registry_free(log->bufs);
 	if (log->path != NULL)
 		close_reporting(log->fd);
@@ -402,7 +412,7 @@ void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
 		return;
 	peer_name(log, e->peer, e->forwarded_for, peer, sizeof(peer));
 	pthread_mutex_lock(&b->lock);
-	if (BUF_SIZE - b->len < LINE_MAX_BYTES) {
+	if (ACCESSLOG_BUFFER_BYTES - b->len < LINE_MAX_BYTES) {
 		pthread_mutex_lock(&log->fd_lock);
 		write_all(log, b->data, b->len);
 		pthread_mutex_unlock(&log->fd_lock);
@@ -434,7 +444,7 @@ void accesslog_write(struct accesslog *log, const struct accesslog_entry *e)
 	p += put(p, "\" \"");
 	p += put_escaped(p, CAP_AGENT, e->user_agent, false);
 	p += put(p, "\"\n");
-	wake = b->len < BUF_SIZE / 2 && (size_t)(p - b->data) >= BUF_SIZE / 2;
+	wake = b->len < ACCESSLOG_BUFFER_BYTES / 2 && (size_t)(p - b->data) >= ACCESSLOG_BUFFER_BYTES / 2;
 	b->len = (size_t)(p - b->data);
 	pthread_mutex_unlock(&b->lock);
 	if (wake) /* half full: have the writer take it before this thread must */

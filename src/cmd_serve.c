@@ -74,7 +74,8 @@ int cmd_serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: out of memory\n");
 		goto out;
 	}
-	if (cfg.access_log != NULL && accesslog_open(cfg.access_log, &cfg, &access_log, err, sizeof(err)) != 0) {
+	if (cfg.access_log != NULL &&
+	    accesslog_open(cfg.access_log, &cfg, ACCESSLOG_FLUSH_MS, &access_log, err, sizeof(err)) != 0) {
 		fprintf(stderr, "shortd: %s\n", err);
 		goto out;
 	}

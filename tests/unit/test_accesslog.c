@@ -49,7 +49,7 @@ static void logged_peer(const struct config *cfg, const struct sockaddr *peer, c
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(accesslog_open(path, cfg, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(path, cfg, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	accesslog_write(log, &e);
 	accesslog_close(log);
 	f = fopen(path, "r");

@@ -3,11 +3,14 @@
  * cannot be opened, a disk that takes nothing (/dev/full), a reopen after
  * logrotate moved the file and one whose directory is gone, a buffer that
  * fills before the writer comes, and the fields that come out as "-".
+ * The full buffer's own tests open the log without a writer (flush_ms 0),
+ * so that only a thread finding its buffer full writes before close.
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +79,8 @@ START_TEST(test_open_refuses_a_path_it_cannot_create)
 	struct accesslog *log = (struct accesslog *)&log;
 	char err[256];
 
-	ck_assert_int_eq(accesslog_open("/nonexistent-shortd-dir/access.log", NULL, &log, err, sizeof(err)), -1);
+	ck_assert_int_eq(
+	    accesslog_open("/nonexistent-shortd-dir/access.log", NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), -1);
 	ck_assert_ptr_null(log);
 	ck_assert_str_eq(err,
 	                 "--access-log: cannot open /nonexistent-shortd-dir/access.log: No such file or directory");
@@ -94,7 +98,7 @@ START_TEST(test_full_disk_is_reported_once_and_lines_are_dropped)
 	logdir_make(&l);
 	snprintf(errpath, sizeof(errpath), "%s/stderr", l.dir);
 	capture_stderr(errpath);
-	ck_assert_int_eq(accesslog_open("/dev/full", NULL, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open("/dev/full", NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	accesslog_write(log, &e);
 	/* A reopen clears the warning: the next failure is reported again. */
 	ck_assert_int_eq(accesslog_reopen(log, err, sizeof(err)), 0);
@@ -119,7 +123,7 @@ START_TEST(test_reopen_follows_logrotate_and_survives_a_missing_directory)
 	logdir_make(&l);
 	snprintf(moved, sizeof(moved), "%s.1", l.path);
 	snprintf(gone, sizeof(gone), "%s-gone", l.dir);
-	ck_assert_int_eq(accesslog_open(l.path, NULL, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	accesslog_write(log, &e);
 	/* logrotate moves the file, then asks for a reopen: the line written
 	 * before goes to the moved file, the next ones to a new one. */
@@ -152,7 +156,7 @@ START_TEST(test_reopen_of_stdout_or_nothing_is_a_no_op)
 	char err[64] = "";
 
 	ck_assert_int_eq(accesslog_reopen(NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(accesslog_open("-", NULL, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open("-", NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	ck_assert_int_eq(accesslog_reopen(log, err, sizeof(err)), 0);
 	ck_assert_str_eq(err, "");
 	accesslog_close(log);
@@ -161,9 +165,9 @@ START_TEST(test_reopen_of_stdout_or_nothing_is_a_no_op)
 END_TEST
 
 /* Lines of the longest kind, more than a buffer holds, written faster than
- * the writer's round: the thread writes its own full buffer out, and not a
- * line is lost or cut. */
-START_TEST(test_a_full_buffer_is_written_by_its_thread_whole)
+ * the writer's round: whether the writer takes the buffer at half full or
+ * the thread finds it full first, not a line is lost or cut. */
+START_TEST(test_longest_lines_are_cut_and_none_lost_with_the_writer_running)
 {
 	struct logdir l;
 	struct accesslog *log;
@@ -178,7 +182,7 @@ START_TEST(test_a_full_buffer_is_written_by_its_thread_whole)
 	memset(agent, 'a', sizeof(agent) - 1);
 	e = entry(path);
 	e.user_agent = agent;
-	ck_assert_int_eq(accesslog_open(l.path, NULL, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	for (int i = 0; i < 60; i++)
 		accesslog_write(log, &e);
 	accesslog_close(log);
@@ -220,7 +224,7 @@ START_TEST(test_peer_names)
 	char err[256], buf[8192], *line;
 
 	logdir_make(&l);
-	ck_assert_int_eq(accesslog_open(l.path, NULL, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct sockaddr_in in4 = {.sin_family = AF_INET};
 		struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
@@ -261,7 +265,7 @@ START_TEST(test_fields_and_escapes)
 	struct accesslog_entry e = entry("/a b\"c");
 
 	logdir_make(&l);
-	ck_assert_int_eq(accesslog_open(l.path, NULL, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	e.query = "q=1\x01";
 	e.bytes = 1234;
 	e.referer = "https://r.example/";
@@ -292,7 +296,7 @@ START_TEST(test_long_field_is_cut_between_escapes)
 	size_t n;
 
 	logdir_make(&l);
-	ck_assert_int_eq(accesslog_open(l.path, NULL, &log, err, sizeof(err)), 0);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, ACCESSLOG_FLUSH_MS, &log, err, sizeof(err)), 0);
 	agent[0] = 'a';
 	memset(agent + 1, '"', sizeof(agent) - 2);
 	agent[sizeof(agent) - 1] = '\0';
@@ -310,6 +314,153 @@ START_TEST(test_long_field_is_cut_between_escapes)
 }
 END_TEST
 
+enum { AGENT_MAX = 2000 }; /* under the log's 2 KiB cap on a User-Agent */
+
+/* A line numbered i of thread t: an entry whose User-Agent's length varies
+ * from line to line, and the line the log must write for it. Called by the
+ * writing threads too, so it asserts nothing. */
+struct numbered {
+	char path[32];
+	char agent[AGENT_MAX];
+	struct accesslog_entry e;
+	char want[AGENT_MAX + 128];
+	size_t len;
+};
+
+static void numbered_line(struct numbered *n, int t, int i)
+{
+	size_t agent_len = (size_t)(i * 397 + t * 101) % sizeof(n->agent);
+
+	snprintf(n->path, sizeof(n->path), "/t%d/%d", t, i);
+	memset(n->agent, 'a' + t, agent_len);
+	n->agent[agent_len] = '\0';
+	n->e = entry(n->path);
+	n->e.user_agent = n->agent;
+	n->len = (size_t)snprintf(n->want, sizeof(n->want),
+	                          "- - - [28/Nov/2025:00:00:00 +0000] \"GET %s HTTP/1.1\" 302 - \"-\" \"%s\"\n",
+	                          n->path, n->agent);
+}
+
+/* With no writer, nothing reaches the file until a line finds the thread's
+ * buffer full: then every line before it is written at once, in order, and
+ * that line is not. Over 1 MiB of lines that is at least three times; a
+ * reopen writes the rest, and close has nothing left to write. */
+START_TEST(test_a_full_buffer_is_written_by_its_thread_before_the_next_line)
+{
+	static char want[(1 << 20) + 4096], got[sizeof(want)];
+	struct logdir l;
+	struct accesslog *log;
+	struct numbered n;
+	struct stat st;
+	char err[256];
+	size_t wanted = 0, on_disk = 0, writes = 0;
+
+	logdir_make(&l);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, 0, &log, err, sizeof(err)), 0);
+	for (int i = 0; wanted < 1 << 20; i++) {
+		numbered_line(&n, 0, i);
+		accesslog_write(log, &n.e);
+		ck_assert_int_eq(stat(l.path, &st), 0);
+		if ((size_t)st.st_size != on_disk) {
+			ck_assert_uint_eq((size_t)st.st_size, wanted);
+			ck_assert_uint_le(wanted - on_disk, ACCESSLOG_BUFFER_BYTES);
+			ck_assert_uint_eq(slurp(l.path, got, sizeof(got)), wanted);
+			ck_assert_int_eq(memcmp(got, want, wanted), 0);
+			on_disk = wanted;
+			writes++;
+		}
+		memcpy(want + wanted, n.want, n.len);
+		wanted += n.len;
+	}
+	ck_assert_uint_ge(writes, 3);
+	ck_assert_int_eq(accesslog_reopen(log, err, sizeof(err)), 0);
+	ck_assert_uint_eq(slurp(l.path, got, sizeof(got)), wanted);
+	ck_assert_int_eq(memcmp(got, want, wanted), 0);
+	accesslog_close(log);
+	ck_assert_uint_eq(slurp(l.path, got, sizeof(got)), wanted);
+	ck_assert_int_eq(memcmp(got, want, wanted), 0);
+	logdir_remove(&l);
+}
+END_TEST
+
+enum { FULL_THREADS = 4, FULL_LINES = 1000 };
+
+struct numbered_writer {
+	struct accesslog *log;
+	int t;
+};
+
+static void *write_numbered_lines(void *arg)
+{
+	const struct numbered_writer *w = arg;
+	struct numbered n;
+
+	for (int i = 0; i < FULL_LINES; i++) {
+		numbered_line(&n, w->t, i);
+		accesslog_write(w->log, &n.e);
+	}
+	return NULL;
+}
+
+/* Four threads at once, each with over 1 MiB of lines: each writes its own
+ * full buffers, and before close the file already holds all but at most a
+ * buffer of each thread's. After close it holds every line exactly once,
+ * each thread's in the order written, and nothing else. */
+START_TEST(test_full_buffers_of_several_threads_lose_and_repeat_no_line)
+{
+	struct logdir l;
+	struct accesslog *log;
+	struct numbered_writer w[FULL_THREADS];
+	pthread_t tid[FULL_THREADS];
+	struct numbered n;
+	struct stat st;
+	char err[256], *line = NULL;
+	size_t cap = 0, total = 0, read_bytes = 0;
+	int next[FULL_THREADS] = {0};
+	ssize_t len;
+	FILE *f;
+
+	logdir_make(&l);
+	ck_assert_int_eq(accesslog_open(l.path, NULL, 0, &log, err, sizeof(err)), 0);
+	for (int t = 0; t < FULL_THREADS; t++) {
+		w[t] = (struct numbered_writer){log, t};
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, write_numbered_lines, &w[t]), 0);
+	}
+	for (int t = 0; t < FULL_THREADS; t++)
+		ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
+	for (int t = 0; t < FULL_THREADS; t++) {
+		for (int i = 0; i < FULL_LINES; i++) {
+			numbered_line(&n, t, i);
+			total += n.len;
+		}
+	}
+	ck_assert_int_eq(stat(l.path, &st), 0);
+	ck_assert_uint_ge((size_t)st.st_size, total - FULL_THREADS * ACCESSLOG_BUFFER_BYTES);
+	accesslog_close(log);
+	f = fopen(l.path, "r");
+	ck_assert_ptr_nonnull(f);
+	while ((len = getline(&line, &cap, f)) > 0) {
+		int t, i;
+
+		ck_assert_msg(sscanf(line, "- - - [28/Nov/2025:00:00:00 +0000] \"GET /t%d/%d ", &t, &i) == 2,
+		              "line: %.80s", line);
+		ck_assert(t >= 0 && t < FULL_THREADS);
+		ck_assert_int_eq(i, next[t]);
+		numbered_line(&n, t, i);
+		ck_assert_uint_eq((size_t)len, n.len);
+		ck_assert_int_eq(memcmp(line, n.want, n.len), 0);
+		next[t]++;
+		read_bytes += (size_t)len;
+	}
+	free(line);
+	fclose(f);
+	for (int t = 0; t < FULL_THREADS; t++)
+		ck_assert_int_eq(next[t], FULL_LINES);
+	ck_assert_uint_eq(read_bytes, total);
+	logdir_remove(&l);
+}
+END_TEST
+
 Suite *accesslog_faults_suite(void)
 {
 	Suite *s = suite_create("accesslog_faults");
@@ -319,10 +470,14 @@ Suite *accesslog_faults_suite(void)
 	tcase_add_test(tc, test_full_disk_is_reported_once_and_lines_are_dropped);
 	tcase_add_test(tc, test_reopen_follows_logrotate_and_survives_a_missing_directory);
 	tcase_add_test(tc, test_reopen_of_stdout_or_nothing_is_a_no_op);
-	tcase_add_test(tc, test_a_full_buffer_is_written_by_its_thread_whole);
+	tcase_add_test(tc, test_longest_lines_are_cut_and_none_lost_with_the_writer_running);
 	tcase_add_test(tc, test_peer_names);
 	tcase_add_test(tc, test_fields_and_escapes);
 	tcase_add_test(tc, test_long_field_is_cut_between_escapes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("full");
+	tcase_add_test(tc, test_a_full_buffer_is_written_by_its_thread_before_the_next_line);
+	tcase_add_test(tc, test_full_buffers_of_several_threads_lose_and_repeat_no_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
