@@ -68,7 +68,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 LOAD_SRC := $(wildcard tests/load/*.c)
 SUP_SRC  := $(wildcard tests/support/*.c)
 
-.PHONY: all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run pg-run pg-suites-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
+.PHONY: FORCE all check check-browser browser-run openapi-run check-load check-mhd1 mhd1 load-run pg-run pg-suites-run check-pg test-run docs-run asan run install uninstall deps clean fuzz fuzz-build bench format format-check coverage coverage-run torture torture-ci
 all: $(BUILD)/shortd
 
 $(BUILD)/shortd: $(BUILD)/obj/main.o $(LIB) $(EXTRA_OBJ)
@@ -85,10 +85,15 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 # Migrations are embedded in the binary, one table per SQL dialect:
 # sql/sqlite/NNN_name.sql -> sqlite_migrations[], sql/postgres/NNN_name.sql
 # -> postgres_migrations[].
-$(BUILD)/migrations_data.c: $(SQLITE_MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
+# Each table also depends on the list of its files, rewritten only when it
+# changes, so that a file taken away rebuilds the table too.
+$(BUILD)/migrations_data.c: $(SQLITE_MIGRATIONS) $(BUILD)/migrations.list tools/embed_sql.sh | $(BUILD)/obj
 	sh tools/embed_sql.sh sqlite $(SQLITE_MIGRATIONS) > $@.tmp && mv $@.tmp $@
-$(BUILD)/migrations_pg_data.c: $(PG_MIGRATIONS) tools/embed_sql.sh | $(BUILD)/obj
+$(BUILD)/migrations_pg_data.c: $(PG_MIGRATIONS) $(BUILD)/migrations.list tools/embed_sql.sh | $(BUILD)/obj
 	sh tools/embed_sql.sh postgres $(PG_MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/migrations.list: FORCE | $(BUILD)/obj
+	@echo '$(SQLITE_MIGRATIONS) $(PG_MIGRATIONS)' | cmp -s - $@ || echo '$(SQLITE_MIGRATIONS) $(PG_MIGRATIONS)' > $@
+FORCE:
 $(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/obj/migrations_pg_data.o: $(BUILD)/migrations_pg_data.c
