@@ -351,20 +351,24 @@ static void stamp(struct tbuf *b, int64_t when)
 	b->stamp_at = when;
 }
 
-/* Whether a proxy at sa may say whom it forwards for: a loopback address or
- * one of the --trusted-proxy ranges. */
+/* Whether a proxy at sa may say whom it forwards for: a loopback address
+ * (127.0.0.0/8 and ::1, and 127.0.0.0/8 as an IPv6 socket sees it,
+ * ::ffff:127.x.x.x) or one of the --trusted-proxy ranges. */
 static bool is_proxy(const struct accesslog *log, const struct sockaddr *sa)
 {
+	const struct in6_addr *a6;
 	unsigned char key[16];
 
 	if (sa != NULL && sa->sa_family == AF_INET)
 		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127 ||
 		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in), key) &&
 		        config_is_trusted_proxy(log->cfg, key));
-	if (sa != NULL && sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr) ||
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127) ||
 		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in6), key) &&
 		        config_is_trusted_proxy(log->cfg, key));
+	}
 	return false;
 }
 

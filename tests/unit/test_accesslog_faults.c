@@ -197,8 +197,9 @@ START_TEST(test_longest_lines_are_cut_and_none_lost_with_the_writer_running)
 }
 END_TEST
 
-/* X-Forwarded-For counts only from a loopback proxy, and only when its last
- * element is a bare address; otherwise the peer itself, or "-". */
+/* X-Forwarded-For counts only from a loopback proxy (an IPv4 one too, seen
+ * through an IPv6 socket), and only when its last element is a bare
+ * address; otherwise the peer itself, or "-". */
 START_TEST(test_peer_names)
 {
 	static const struct {
@@ -216,6 +217,12 @@ START_TEST(test_peer_names)
 	    {AF_INET, "192.0.2.1", "203.0.113.7", "192.0.2.1 - - "},
 	    {AF_INET6, "::1", "203.0.113.10", "203.0.113.10 - - "},
 	    {AF_INET6, "2001:db8::2", "203.0.113.7", "2001:db8::2 - - "},
+	    /* IPv4 through a socket listening on [::]: loopback is loopback */
+	    {AF_INET6, "::ffff:127.0.0.1", "203.0.113.11", "203.0.113.11 - - "},
+	    {AF_INET6, "::ffff:127.9.8.7", "203.0.113.12", "203.0.113.12 - - "},
+	    {AF_INET6, "::ffff:128.0.0.1", "203.0.113.7", "::ffff:128.0.0.1 - - "},
+	    {AF_INET6, "::ffff:192.0.2.1", "203.0.113.7", "::ffff:192.0.2.1 - - "},
+	    {AF_INET6, "::127.0.0.1", "203.0.113.7", "::127.0.0.1 - - "},
 	    {AF_UNIX, NULL, NULL, "- - - "},
 	    {0, NULL, "203.0.113.7", "- - - "},
 	};
