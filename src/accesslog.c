@@ -352,24 +352,23 @@ static void stamp(struct tbuf *b, int64_t when)
 }
 
 /* Whether a proxy at sa may say whom it forwards for: a loopback address
- * (127.0.0.0/8 and ::1, and 127.0.0.0/8 as an IPv6 socket sees it,
- * ::ffff:127.x.x.x) or one of the --trusted-proxy ranges. */
+ * (127.0.0.0/8 or ::1) or one of the --trusted-proxy ranges. The address
+ * is read as its 16-byte key, IPv4 mapped into IPv6 (config_addr_key()),
+ * so IPv4 loopback is the same whether an IPv4 socket or an IPv6 one
+ * (::ffff:127.x.x.x) took the connection. */
 static bool is_proxy(const struct accesslog *log, const struct sockaddr *sa)
 {
-	const struct in6_addr *a6;
+	static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff}, v6_loopback[16] = {[15] = 1};
 	unsigned char key[16];
 
-	if (sa != NULL && sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127 ||
-		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in), key) &&
-		        config_is_trusted_proxy(log->cfg, key));
-	if (sa != NULL && sa->sa_family == AF_INET6) {
-		a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127) ||
-		       (log->cfg != NULL && config_addr_key(sa, sizeof(struct sockaddr_in6), key) &&
-		        config_is_trusted_proxy(log->cfg, key));
-	}
-	return false;
+	if (sa == NULL)
+		return false;
+	if (!config_addr_key(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+	                     key))
+		return false; /* not an IP address */
+	return (memcmp(key, v4_mapped, sizeof(v4_mapped)) == 0 && key[12] == 127) ||
+	       memcmp(key, v6_loopback, sizeof(v6_loopback)) == 0 ||
+	       (log->cfg != NULL && config_is_trusted_proxy(log->cfg, key));
 }
 
 /* The last address in an X-Forwarded-For list into out; -1 when it is not
