@@ -92,7 +92,7 @@ $(BUILD)/migrations_data.c: $(SQLITE_MIGRATIONS) $(BUILD)/migrations.list tools/
 $(BUILD)/migrations_pg_data.c: $(PG_MIGRATIONS) $(BUILD)/migrations.list tools/embed_sql.sh | $(BUILD)/obj
 	sh tools/embed_sql.sh postgres $(PG_MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(BUILD)/migrations.list: FORCE | $(BUILD)/obj
-	@echo '$(SQLITE_MIGRATIONS) $(PG_MIGRATIONS)' | cmp -s - $@ || echo '$(SQLITE_MIGRATIONS) $(PG_MIGRATIONS)' > $@
+	@list='$(SQLITE_MIGRATIONS) $(PG_MIGRATIONS)'; echo "$$list" | cmp -s - $@ || echo "$$list" > $@
 FORCE:
 $(BUILD)/obj/migrations_data.o: $(BUILD)/migrations_data.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
