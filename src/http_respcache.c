@@ -168,18 +168,36 @@ static bool is_cacheable(const struct http_response *resp, size_t location_len)
 	       strlen(resp->cache_control) < sizeof(((struct http_respcache_slot *)NULL)->cache_control);
 }
 
+/* The slot of (status, Location), eight bytes at a time: every redirect
+ * hashes its Location, and links differ mostly in their last bytes. */
+static uint64_t slot_hash(int status, const char *location, size_t len)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15u;
+	uint64_t h = ((uint64_t)(unsigned)status << 32 | len) * k, w;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, location + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, location + i, len - i);
+	h = (h ^ w) * k;
+	/* A product's bit depends only on the bits below it: the high half,
+	 * folded down and multiplied again, reaches the bits returned. */
+	h = (h ^ h >> 32) * k;
+	return h >> 32;
+}
+
 struct http_respcache_slot *http_respcache_slot(struct http_respcache *c, const struct http_response *resp,
                                                 size_t location_len)
 {
 	struct table *t;
-	uint32_t h;
 
 	if (!is_cacheable(resp, location_len) || c->tables == NULL || (t = thread_registry_get(c->tables)) == NULL)
 		return NULL;
-	h = 2166136261u ^ (uint32_t)resp->status;
-	for (size_t i = 0; i < location_len; i++)
-		h = (h ^ (unsigned char)resp->location[i]) * 16777619u;
-	return &t->slot[h % RESP_SLOTS];
+	return &t->slot[slot_hash(resp->status, resp->location, location_len) % RESP_SLOTS];
 }
 
 struct MHD_Response *http_respcache_hit(const struct http_respcache_slot *s, struct http_response *resp,

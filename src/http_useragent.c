@@ -66,25 +66,40 @@ static bool is_bot_at(const char *ua, const char *p)
 	return starts_nocase(p, "bot") && !(p - ua >= 2 && starts_nocase(p - 2, "cu"));
 }
 
+/* The bytes a scan stops at: NUL (the end) and the first letters of the
+ * markers in either case, each as its lower-case letter. Every other byte
+ * is passed over by one load and one test, which is most of a browser's
+ * agent. */
+#define STOP_END 1
+#define LETTER(c) [c] = c, [c - 'a' + 'A'] = c
+static const unsigned char stops[256] = {
+    [0] = STOP_END, LETTER('b'), LETTER('c'), LETTER('e'), LETTER('f'),
+    LETTER('p'),    LETTER('q'), LETTER('s'), LETTER('v'), LETTER('w'),
+};
+#undef LETTER
+
 /* One pass over the agent: only a position whose letter begins a marker
  * compares further, and only with the markers that letter begins. */
 bool http_useragent_is_bot(const char *user_agent)
 {
 	if (user_agent == NULL)
 		return false;
-	for (const char *p = user_agent; *p != '\0'; p++) {
-		char c = lower(*p);
+	for (const char *p = user_agent;; p++) {
+		unsigned char c;
 		const char *const *m;
 
+		while ((c = stops[(unsigned char)*p]) == 0)
+			p++;
+		if (c == STOP_END)
+			return false;
 		if (c == 'b') {
 			if (is_bot_at(user_agent, p))
 				return true;
 			continue;
 		}
-		for (m = markers_at(c); m != NULL && *m != NULL; m++) {
+		for (m = markers_at((char)c); *m != NULL; m++) {
 			if (starts_nocase(p, *m))
 				return true;
 		}
 	}
-	return false;
 }

@@ -433,22 +433,30 @@ int url_merge_query(const char *target, const char *query, char *out, size_t out
 	return 0;
 }
 
+static bool is_scheme_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+	       c == '.';
+}
+
+/* Every click with a Referer comes here: one pass to the end of the
+ * authority, not strstr() for "://" through a long Referer and strcspn()
+ * after it, and ASCII case by hand (the daemon never sets a locale). */
 int url_host(const char *url, char *out, size_t outsize)
 {
-	const char *s, *end, *at, *h, *he;
+	const char *s, *end, *h, *he;
 
-	if (url == NULL || (s = strstr(url, "://")) == NULL)
+	if (url == NULL)
 		return -1;
-	for (const char *c = url; c < s; c++) {
-		if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-' && *c != '.')
-			return -1;
-	}
+	for (s = url; is_scheme_char(*s); s++)
+		;
+	if (s[0] != ':' || s[1] != '/' || s[2] != '/')
+		return -1;
 	s += 3;
-	end = s + strcspn(s, "/?#");
 	h = s;
-	for (at = s; at < end; at++) {
-		if (*at == '@')
-			h = at + 1;
+	for (end = s; *end != '\0' && *end != '/' && *end != '?' && *end != '#'; end++) {
+		if (*end == '@')
+			h = end + 1;
 	}
 	if (h < end && *h == '[') {
 		he = memchr(h, ']', (size_t)(end - h));
@@ -463,10 +471,10 @@ int url_host(const char *url, char *out, size_t outsize)
 	if (he == h || (size_t)(he - h) + 1 > outsize)
 		return -1;
 	for (size_t i = 0; h + i < he; i++) {
-		unsigned char c = (unsigned char)h[i];
-		if (c <= 0x20 || c >= 0x7f)
+		char c = h[i];
+		if ((unsigned char)c <= 0x20 || (unsigned char)c >= 0x7f)
 			return -1;
-		out[i] = (char)tolower(c);
+		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 	}
 	out[he - h] = '\0';
 	return 0;

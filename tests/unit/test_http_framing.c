@@ -8,7 +8,7 @@
 
 #include "http_framing.h"
 
-#define FIELDS_MAX 4
+#define FIELDS_MAX 6
 
 struct framing_row {
 	const char *name;
@@ -28,6 +28,16 @@ static const struct framing_row rows[] = {
     {"a space inside Host", "GET", false, true, {{"Host", "x y"}}, 400},
     {"Host with a port and trailing space", "GET", false, true, {{"Host", "[::1]:8080 \t"}}, 0},
     {"empty Host", "GET", false, true, {{"Host", ""}}, 0},
+    {"Host with every mark a host may have", "GET", false, true, {{"Host", "a-._~!$&'()*+,;=:[]%9Z"}}, 0},
+    {"a quote in Host", "GET", false, true, {{"Host", "a\"b"}}, 400},
+    {"a brace in Host", "GET", false, true, {{"Host", "a{b"}}, 400},
+    {"a byte past ASCII in Host", "GET", false, true, {{"Host", "h\xc3\xa9"}}, 400},
+    {"a name of every length compared",
+     "GET",
+     false,
+     true,
+     {{"Host", "x"}, {"Cookie", "1"}, {"Referrer", "2"}, {"User-Agents", "3"}, {"Content-Lengths", "4"}},
+     0},
     {"two Content-Lengths",
      "POST",
      false,
@@ -78,6 +88,17 @@ START_TEST(test_first_values_are_kept)
 	struct http_framing f;
 
 	http_framing_init(&f);
+	/* Names one byte off each of the fields read, of the same lengths. */
+	http_framing_field(&f, "Hosx", 4, "h");
+	http_framing_field(&f, "Acceps", 6, "no");
+	http_framing_field(&f, "Expecs", 6, "no");
+	http_framing_field(&f, "Referex", 7, "no");
+	http_framing_field(&f, "User-Agenx", 10, "no");
+	http_framing_field(&f, "Content-Lengtx", 14, "9");
+	http_framing_field(&f, "Transfer-Encodinx", 17, "chunked");
+	ck_assert_uint_eq(f.host + f.content_length + f.transfer_encoding, 0);
+	ck_assert(f.accept == NULL && f.expect == NULL && f.referer == NULL && f.user_agent == NULL);
+	ck_assert(f.length_value == NULL && f.te_value == NULL && f.host_value == NULL && !f.chunked);
 	http_framing_field(&f, "accept", 6, "text/html");
 	http_framing_field(&f, "Accept", 6, "application/json");
 	http_framing_field(&f, "User-Agent", 10, "ua");

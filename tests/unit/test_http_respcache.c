@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <microhttpd.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "http_respcache.h"
@@ -172,6 +173,55 @@ START_TEST(test_kept_redirect_is_given_back_only_for_the_same_reply)
 }
 END_TEST
 
+/* Links differ mostly in a few bytes at the end of their Location, at any
+ * place in its last eight: 256 such redirects, and redirects that differ
+ * only in their status, spread over most of the slots. */
+START_TEST(test_similar_redirects_spread_over_the_table)
+{
+	static const char *const forms[] = {"https://example.com/articles/%d", "https://example.com/a/%d/x",
+	                                    "https://e.example/%dabcdefg", "https://e.example/?id=%d"};
+	struct http_respcache *c;
+	struct http_respcache_slot *seen[256];
+	struct http_response r;
+	char loc[64];
+	size_t distinct = 0;
+
+	ck_assert_int_eq(http_respcache_new(true, &c), 0);
+	for (int i = 0; i < 256; i++) {
+		struct http_respcache_slot *s;
+		bool again = false;
+
+		redirect_init(&r);
+		snprintf(loc, sizeof(loc), forms[_i], 1000 + i);
+		r.location = loc;
+		s = http_respcache_slot(c, &r, strlen(loc));
+		ck_assert_ptr_nonnull(s);
+		for (size_t k = 0; k < distinct; k++)
+			again = again || seen[k] == s;
+		if (!again)
+			seen[distinct++] = s;
+	}
+	/* Random slots would give 256 (1 - 1/e), about 162. */
+	ck_assert_msg(distinct >= 140, "%s: %zu slots", forms[_i], distinct);
+
+	distinct = 0;
+	for (int status = 300; status < 556; status++) {
+		struct http_respcache_slot *s;
+		bool again = false;
+
+		redirect_init(&r);
+		r.status = status;
+		s = http_respcache_slot(c, &r, strlen(r.location));
+		for (size_t k = 0; k < distinct; k++)
+			again = again || seen[k] == s;
+		if (!again)
+			seen[distinct++] = s;
+	}
+	ck_assert_msg(distinct >= 140, "statuses: %zu slots", distinct);
+	http_respcache_free(c);
+}
+END_TEST
+
 /* A fixed reply that must close is sent spelled out: the same body, type,
  * cache and, for the 405, Allow as the shared response. */
 START_TEST(test_fixed_reply_spelled_out_matches_the_shared_one)
@@ -210,6 +260,7 @@ Suite *http_respcache_suite(void)
 
 	tcase_add_loop_test(tc, test_reply_with_more_than_a_redirect_is_not_kept, 0, NOT_KEPT_ROWS);
 	tcase_add_test(tc, test_without_tables_nothing_is_kept);
+	tcase_add_loop_test(tc, test_similar_redirects_spread_over_the_table, 0, 4);
 	tcase_add_loop_test(tc, test_kept_redirect_is_given_back_only_for_the_same_reply, 0, DIFFERS_ROWS);
 	tcase_add_loop_test(tc, test_fixed_reply_spelled_out_matches_the_shared_one, 0, HTTP_FIXED_COUNT - 1);
 	suite_add_tcase(s, tc);

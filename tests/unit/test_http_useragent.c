@@ -4,6 +4,8 @@
  * not (their clicks count toward max_clicks).
  */
 #include <check.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "http_useragent.h"
 
@@ -88,6 +90,123 @@ START_TEST(test_missing_agent_is_not_a_bot)
 }
 END_TEST
 
+/* The rule, spelled out slowly: the agent in lower case, searched for each
+ * marker; "bot" counts anywhere but after "cu". */
+static bool reference_is_bot(const char *ua)
+{
+	static const char *const markers[] = {
+	    "crawler",
+	    "embedly",
+	    "facebookexternalhit",
+	    "facebookcatalog",
+	    "pinterest",
+	    "preview",
+	    "quora link preview",
+	    "spider",
+	    "slack-imgproxy",
+	    "skypeuripreview",
+	    "vkshare",
+	    "whatsapp",
+	};
+	char low[512];
+	size_t n = strlen(ua);
+
+	for (size_t i = 0; i <= n; i++)
+		low[i] = ua[i] >= 'A' && ua[i] <= 'Z' ? (char)(ua[i] - 'A' + 'a') : ua[i];
+	for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
+		if (strstr(low, markers[i]) != NULL)
+			return true;
+	}
+	for (const char *b = strstr(low, "bot"); b != NULL; b = strstr(b + 1, "bot")) {
+		if (!(b - low >= 2 && b[-2] == 'c' && b[-1] == 'u'))
+			return true;
+	}
+	return false;
+}
+
+static uint32_t next_random(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+/* Agents made of the markers' pieces, whole or cut short, in either case,
+ * after "cu" or not, among bytes of every class: the one-pass scan gives
+ * the answer of the slow rule on each. */
+START_TEST(test_agents_match_the_rule)
+{
+	static const char *const pieces[] = {
+	    "bot",
+	    "BoT",
+	    "cu",
+	    "CU",
+	    "cubot",
+	    "crawler",
+	    "crawle",
+	    "embedly",
+	    "facebookexternalhit",
+	    "facebookcatalog",
+	    "facebook",
+	    "pinterest",
+	    "preview",
+	    "PREVIEW",
+	    "quora link preview",
+	    "quora link",
+	    "spider",
+	    "slack-imgproxy",
+	    "slack-",
+	    "skypeuripreview",
+	    "skype",
+	    "vkshare",
+	    "vk",
+	    "whatsapp",
+	    "whats",
+	    "Mozilla/5.0 (",
+	    "; ",
+	    ") ",
+	    "b",
+	    "c",
+	    "e",
+	    "f",
+	    "p",
+	    "q",
+	    "s",
+	    "v",
+	    "w",
+	    "\x7f",
+	    "\xc3\xa9",
+	    "\xff",
+	    "/",
+	    " ",
+	};
+	uint32_t state = 2463534242u;
+	char ua[400];
+
+	for (int round = 0; round < 50000; round++) {
+		size_t len = 0;
+		int n = (int)(next_random(&state) % 12);
+
+		for (int k = 0; k < n; k++) {
+			const char *piece = pieces[next_random(&state) % (sizeof(pieces) / sizeof(pieces[0]))];
+			size_t plen = strlen(piece);
+			if (next_random(&state) % 4 == 0 && plen > 1)
+				plen = 1 + next_random(&state) % (plen - 1); /* cut short */
+			memcpy(ua + len, piece, plen);
+			for (size_t i = len; i < len + plen; i++) {
+				if (next_random(&state) % 3 == 0 && ua[i] >= 'a' && ua[i] <= 'z')
+					ua[i] = (char)(ua[i] - 'a' + 'A');
+			}
+			len += plen;
+		}
+		ua[len] = '\0';
+		ck_assert_msg(http_useragent_is_bot(ua) == reference_is_bot(ua), "\"%s\": %d", ua,
+		              (int)http_useragent_is_bot(ua));
+	}
+}
+END_TEST
+
 Suite *http_useragent_suite(void)
 {
 	Suite *s = suite_create("http_useragent");
@@ -96,6 +215,7 @@ Suite *http_useragent_suite(void)
 	tcase_add_loop_test(tc, test_bot_agents, 0, (int)(sizeof(bots) / sizeof(bots[0])));
 	tcase_add_loop_test(tc, test_browser_agents, 0, (int)(sizeof(browsers) / sizeof(browsers[0])));
 	tcase_add_test(tc, test_missing_agent_is_not_a_bot);
+	tcase_add_test(tc, test_agents_match_the_rule);
 	suite_add_tcase(s, tc);
 	return s;
 }

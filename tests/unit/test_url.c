@@ -6,6 +6,8 @@
  * driver each, so a bug found becomes one more row.
  */
 #include <check.h>
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +511,16 @@ static const struct host_case hosts[] = {
     {"http://b\xc3\xbc"
      "cher.example/",
      NULL},
+    {"a+b-c.d9://Host.Example", "host.example"},
+    {"://host/", "host"},
+    {"http:/host/", NULL},
+    {"http:host//x", NULL},
+    {"http_s://host/", NULL},
+    {"go to http://host/", NULL},
+    {"http://a@b@Last.example/c@d", "last.example"},
+    {"http://host/a://b", "host"},
+    {"http://host\t/", NULL},
+    {"http://host\x7f/", NULL},
 };
 
 START_TEST(test_host)
@@ -522,6 +534,77 @@ START_TEST(test_host)
 	} else {
 		ck_assert_int_eq(rc, 0);
 		ck_assert_str_eq(buf, c->want);
+	}
+}
+END_TEST
+
+/* url_host() as it was written with the C library's string functions: the
+ * one-pass version must answer as it does. */
+static int reference_host(const char *url, char *buf, size_t size)
+{
+	const char *s, *end, *h, *he;
+
+	if ((s = strstr(url, "://")) == NULL)
+		return -1;
+	for (const char *c = url; c < s; c++) {
+		if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-' && *c != '.')
+			return -1;
+	}
+	s += 3;
+	end = s + strcspn(s, "/?#");
+	h = s;
+	for (const char *at = s; at < end; at++) {
+		if (*at == '@')
+			h = at + 1;
+	}
+	if (h < end && *h == '[') {
+		if ((he = memchr(h, ']', (size_t)(end - h))) == NULL)
+			return -1;
+		he++;
+	} else if ((he = memchr(h, ':', (size_t)(end - h))) == NULL) {
+		he = end;
+	}
+	if (he == h || (size_t)(he - h) + 1 > size)
+		return -1;
+	for (size_t i = 0; h + i < he; i++) {
+		unsigned char c = (unsigned char)h[i];
+		if (c <= 0x20 || c >= 0x7f)
+			return -1;
+		buf[i] = (char)tolower(c);
+	}
+	buf[he - h] = '\0';
+	return 0;
+}
+
+START_TEST(test_host_matches_the_library_version)
+{
+	static const char *const pieces[] = {
+	    "http", "HTTPS", "://", ":", "/", "//", "?", "#",  "@",    "[",        "]", "::1", ":8080",
+	    "Ex",   "ample", ".",   "+", "-", "_",  " ", "\t", "\x7f", "\xc3\xbc", "a", "Z",   "9",
+	};
+	uint32_t state = 88172645u;
+	char url[200], got[16], want[16];
+
+	for (int round = 0; round < 100000; round++) {
+		size_t len = 0;
+		int n = 1 + (int)(state % 10);
+
+		for (int k = 0; k < n; k++) {
+			const char *piece;
+			state ^= state << 13;
+			state ^= state >> 17;
+			state ^= state << 5;
+			piece = pieces[state % (sizeof(pieces) / sizeof(pieces[0]))];
+			memcpy(url + len, piece, strlen(piece));
+			len += strlen(piece);
+		}
+		url[len] = '\0';
+		for (size_t size = 1; size <= sizeof(got); size += 5) {
+			int rc = url_host(url, got, size), ref = reference_host(url, want, size);
+			ck_assert_msg(rc == ref, "\"%s\" (%zu bytes): %d, not %d", url, size, rc, ref);
+			if (rc == 0)
+				ck_assert_str_eq(got, want);
+		}
 	}
 }
 END_TEST
@@ -575,6 +658,7 @@ Suite *url_suite(void)
 	tc = tcase_create("host");
 	tcase_add_loop_test(tc, test_host, 0, (int)(sizeof(hosts) / sizeof(hosts[0])));
 	tcase_add_test(tc, test_host_null_and_small_buffer);
+	tcase_add_test(tc, test_host_matches_the_library_version);
 	suite_add_tcase(s, tc);
 	return s;
 }
