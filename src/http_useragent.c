@@ -78,18 +78,32 @@ static const unsigned char stops[256] = {
 };
 #undef LETTER
 
+/* The next byte at or after p that stops a scan: four bytes a turn. A NUL
+ * is one, so nothing past the agent's end is read. */
+static const char *next_stop(const char *p)
+{
+	for (;; p += 4) {
+		if (stops[(unsigned char)p[0]] != 0)
+			return p;
+		if (stops[(unsigned char)p[1]] != 0)
+			return p + 1;
+		if (stops[(unsigned char)p[2]] != 0)
+			return p + 2;
+		if (stops[(unsigned char)p[3]] != 0)
+			return p + 3;
+	}
+}
+
 /* One pass over the agent: only a position whose letter begins a marker
- * compares further, and only with the markers that letter begins. */
+ * compares further, and only with the markers that letter begins, each
+ * from its second letter (most of a browser's stops fail there). */
 bool http_useragent_is_bot(const char *user_agent)
 {
 	if (user_agent == NULL)
 		return false;
-	for (const char *p = user_agent;; p++) {
-		unsigned char c;
-		const char *const *m;
+	for (const char *p = next_stop(user_agent);; p = next_stop(p + 1)) {
+		unsigned char c = stops[(unsigned char)*p];
 
-		while ((c = stops[(unsigned char)*p]) == 0)
-			p++;
 		if (c == STOP_END)
 			return false;
 		if (c == 'b') {
@@ -97,8 +111,8 @@ bool http_useragent_is_bot(const char *user_agent)
 				return true;
 			continue;
 		}
-		for (m = markers_at((char)c); *m != NULL; m++) {
-			if (starts_nocase(p, *m))
+		for (const char *const *m = markers_at((char)c); *m != NULL; m++) {
+			if (lower(p[1]) == (*m)[1] && starts_nocase(p + 2, *m + 2))
 				return true;
 		}
 	}
