@@ -14,7 +14,7 @@
 #              connection walks the list from its start, so the run asks
 #              REQS/64 codes, each 64 times
 #   close      bench/paced_close, one request a connection, RATE new
-#              connections a second for SECONDS
+#              connections a second for DURATION seconds
 # Each run is made twice and only the second counted, after (close) every
 # code asked once over one kept-alive connection, so every link it asks
 # for is in shortd's caches, as in a daemon that has been up a while.
@@ -33,7 +33,7 @@
 # write once a second is shared by few requests: "all" is not a rate
 # of wrk's pace there.
 #
-# Knobs (environment): N=100000 REQS=20000 RATE=200 SECONDS=10
+# Knobs (environment): N=100000 REQS=20000 RATE=200 DURATION=10
 # MODES="keepalive close" AGENTS="h2load browser" TOP=12 BUILD=build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +41,7 @@ cd "$(dirname "$0")/.."
 N=${N:-100000}
 REQS=${REQS:-20000}
 RATE=${RATE:-200}
-SECONDS_=${SECONDS:-10}
+DURATION=${DURATION:-10}
 MODES=${MODES:-keepalive close}
 AGENTS=${AGENTS:-h2load browser}
 TOP=${TOP:-12}
@@ -100,7 +100,7 @@ load() {
 		grep -q ' 0 4xx, 0 5xx' "$work/h2load.out" || die "errors: $(grep 'status codes' "$work/h2load.out")"
 		awk '/^requests:/ {print $8}' "$work/h2load.out"
 	else
-		"$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$N.txt" "$RATE" "$SECONDS_" >"$work/paced.out"
+		"$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$N.txt" "$RATE" "$DURATION" >"$work/paced.out"
 		local reqs errors
 		read -r _ reqs _ errors _ <"$work/paced.out"
 		[ "$errors" = 0 ] || die "errors: $(cat "$work/paced.out")"
