@@ -8,8 +8,10 @@
 #include <stddef.h>
 
 /* Lower case, by first letter: markers_at() picks the ones a letter can
- * begin. "bot" is matched by is_bot_at(): Googlebot, bingbot, Slackbot,
- * Twitterbot, LinkedInBot, Discordbot, ... */
+ * begin, and stops[] below must hold that letter. Each is two letters at
+ * least (the scan compares from the second). "bot" is matched by
+ * is_bot_at(): Googlebot, bingbot, Slackbot, Twitterbot, LinkedInBot,
+ * Discordbot, ... */
 static const char *const markers_c[] = {"crawler", NULL};
 static const char *const markers_e[] = {"embedly", NULL};
 static const char *const markers_f[] = {"facebookexternalhit", "facebookcatalog", NULL};
@@ -111,7 +113,7 @@ bool http_useragent_is_bot(const char *user_agent)
 				return true;
 			continue;
 		}
-		for (const char *const *m = markers_at((char)c); *m != NULL; m++) {
+		for (const char *const *m = markers_at((char)c); m != NULL && *m != NULL; m++) {
 			if (lower(p[1]) == (*m)[1] && starts_nocase(p + 2, *m + 2))
 				return true;
 		}
