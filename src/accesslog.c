@@ -352,13 +352,16 @@ static void stamp(struct tbuf *b, int64_t when)
 }
 
 /* Whether a proxy at sa may say whom it forwards for: a loopback address
- * (127.0.0.0/8 or ::1) or one of the --trusted-proxy ranges. The address
- * is read as its 16-byte key, IPv4 mapped into IPv6 (config_addr_key()),
- * so IPv4 loopback is the same whether an IPv4 socket or an IPv6 one
- * (::ffff:127.x.x.x) took the connection. */
+ * or one of the --trusted-proxy ranges. The address is read as its 16-byte
+ * key, IPv4 mapped into IPv6 (config_addr_key()), so IPv4 loopback is the
+ * same whether an IPv4 socket or an IPv6 one (::ffff:127.x.x.x) took the
+ * connection, and loopback is two ranges checked as the trusted ones are. */
 static bool is_proxy(const struct accesslog *log, const struct sockaddr *sa)
 {
-	static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff}, v6_loopback[16] = {[15] = 1};
+	static const struct config_cidr loopback[] = {
+	    {{[10] = 0xff, [11] = 0xff, [12] = 127}, 104}, /* 127.0.0.0/8 */
+	    {{[15] = 1}, 128},                             /* ::1 */
+	};
 	unsigned char key[16];
 
 	if (sa == NULL)
@@ -366,9 +369,11 @@ static bool is_proxy(const struct accesslog *log, const struct sockaddr *sa)
 	if (!config_addr_key(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
 	                     key))
 		return false; /* not an IP address */
-	return (memcmp(key, v4_mapped, sizeof(v4_mapped)) == 0 && key[12] == 127) ||
-	       memcmp(key, v6_loopback, sizeof(v6_loopback)) == 0 ||
-	       (log->cfg != NULL && config_is_trusted_proxy(log->cfg, key));
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		if (config_cidr_contains(&loopback[i], key))
+			return true;
+	}
+	return log->cfg != NULL && config_is_trusted_proxy(log->cfg, key);
 }
 
 /* The last address in an X-Forwarded-For list into out; -1 when it is not
