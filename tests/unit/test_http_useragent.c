@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http_useragent.h"
+#include "test_random.h"
 
 static const char *const bots[] = {
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -124,14 +125,6 @@ static bool reference_is_bot(const char *ua)
 	return false;
 }
 
-static uint32_t next_random(uint32_t *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 17;
-	*state ^= *state << 5;
-	return *state;
-}
-
 /* Agents made of the markers' pieces, whole or cut short, in either case,
  * after "cu" or not, among bytes of every class: the one-pass scan gives
  * the answer of the slow rule on each. */
@@ -186,16 +179,16 @@ START_TEST(test_agents_match_the_rule)
 
 	for (int round = 0; round < 50000; round++) {
 		size_t len = 0;
-		int n = (int)(next_random(&state) % 12);
+		int n = (int)(test_random(&state) % 12);
 
 		for (int k = 0; k < n; k++) {
-			const char *piece = pieces[next_random(&state) % (sizeof(pieces) / sizeof(pieces[0]))];
+			const char *piece = pieces[test_random(&state) % (sizeof(pieces) / sizeof(pieces[0]))];
 			size_t plen = strlen(piece);
-			if (next_random(&state) % 4 == 0 && plen > 1)
-				plen = 1 + next_random(&state) % (plen - 1); /* cut short */
+			if (test_random(&state) % 4 == 0 && plen > 1)
+				plen = 1 + test_random(&state) % (plen - 1); /* cut short */
 			memcpy(ua + len, piece, plen);
 			for (size_t i = len; i < len + plen; i++) {
-				if (next_random(&state) % 3 == 0 && ua[i] >= 'a' && ua[i] <= 'z')
+				if (test_random(&state) % 3 == 0 && ua[i] >= 'a' && ua[i] <= 'z')
 					ua[i] = (char)(ua[i] - 'a' + 'A');
 			}
 			len += plen;

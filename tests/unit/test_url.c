@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "link.h"
+#include "test_random.h"
 #include "url.h"
 
 #define BIG (3 * (LINK_URL_MAX + 16) + 1)
@@ -590,11 +591,7 @@ START_TEST(test_host_matches_the_library_version)
 		int n = 1 + (int)(state % 10);
 
 		for (int k = 0; k < n; k++) {
-			const char *piece;
-			state ^= state << 13;
-			state ^= state >> 17;
-			state ^= state << 5;
-			piece = pieces[state % (sizeof(pieces) / sizeof(pieces[0]))];
+			const char *piece = pieces[test_random(&state) % (sizeof(pieces) / sizeof(pieces[0]))];
 			memcpy(url + len, piece, strlen(piece));
 			len += strlen(piece);
 		}
