@@ -35,6 +35,7 @@
 #
 # Knobs (environment): N=100000 REQS=20000 RATE=200 DURATION=10
 # MODES="keepalive close" AGENTS="h2load browser" TOP=12 BUILD=build
+# KEEP=1 (the callgrind files are left in the printed work folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,6 +74,7 @@ stop_server() {
 	fi
 }
 trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+[ -z "${KEEP:-}" ] || echo "instr: callgrind files kept in $work" >&2
 
 # A desktop Chrome following a link from another site.
 BROWSER=(
@@ -159,6 +161,7 @@ measure() {
 	echo "$((all / reqs)) $((http / reqs)) $((${memset:-0} / reqs))"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 row() { printf '%-10s %-8s %-20s %10s %10s %10s %10s\n' "$@"; }
 row mode agent server "all" "answering" "its memset" "the rest"
 for mode in $MODES; do
@@ -169,9 +172,8 @@ for mode in $MODES; do
 		read -r ca ch cm < <(measure C "$mode" "$agent")
 		row "$mode" "$agent" "A shortd" "$aa" "$ah" "$am" $((ah - am))
 		row "$mode" "$agent" "C libmicrohttpd 302" "$ca" "$ch" "$cm" $((ch - cm))
-		row "$mode" "$agent" "ratio A/C" "$(printf '%.2f' "$(echo "$aa / $ca" | bc -l)")" \
-			"$(printf '%.2f' "$(echo "$ah / $ch" | bc -l)")" "" \
-			"$(printf '%.2f' "$(echo "($ah - $am) / ($ch - $cm)" | bc -l)")"
+		row "$mode" "$agent" "ratio A/C" "$(ratio "$aa" "$ca")" "$(ratio "$ah" "$ch")" "" \
+			"$(ratio $((ah - am)) $((ch - cm)))"
 		echo "    shortd's costliest functions on the answering thread (inclusive, a request):"
 		cat "$work/top.A"
 	done
