@@ -42,6 +42,8 @@
 #
 # Knobs (environment): N=100000 ROUNDS=3 DURATION=10 BUILD=build THREADS="1"
 # (a list, e.g. "1 2 4 8") PREV= (a shortd binary: adds server P)
+# SHORTD= (a built shortd: nothing is built, $OUT/mhd302 and
+# $OUT/paced_close must exist; bench/device.sh) RESULTS=$OUT/results.tsv
 # MODES="keepalive close paced" RATE=64000 (paced: h2load --rps, 64 connections
 # sharing RATE requests/s) RATE_CLOSE=5000 (closepaced: new connections a
 # second; not in MODES unless named) SERVERS="A A0 B C"
@@ -78,15 +80,18 @@ export SHORTD_ADMIN_TOKEN=$TOKEN
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-RESULTS=$OUT/results.tsv
+RESULTS=${RESULTS:-$OUT/results.tsv}
 : >"$RESULTS"
 SERVER_PID=
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$RATE_CLOSE" -ge 1 ] 2>/dev/null || die "RATE_CLOSE must be a number of requests a second"
 
-for tool in h2load wrk nginx sqlite3 taskset curl cc; do
-	command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk nginx-light sqlite3)"
+tools="h2load wrk nginx sqlite3 taskset"
+[ -n "${SHORTD:-}" ] || tools="$tools cc pkg-config"
+[ "$EXTRAS" = 0 ] || tools="$tools curl"
+for tool in $tools; do
+	command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk nginx-light sqlite3 curl)"
 done
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 0, load generator on CPU 1)"
 
@@ -112,14 +117,22 @@ set_cpus() {
 	if [ "$LTHREADS" -gt 8 ]; then LTHREADS=8; fi
 }
 
-# ---- build ----
-make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
-SHORTD=$(pwd)/$BUILD/shortd
-cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
-	$(pkg-config --cflags --libs libmicrohttpd) -pthread
-cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/malloc_count.so" \
-	bench/malloc_count.c -ldl
-cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
+# ---- build (none where SHORTD names a built shortd: bench/device.sh) ----
+if [ -z "${SHORTD:-}" ]; then
+	make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
+	SHORTD=$(pwd)/$BUILD/shortd
+	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
+		$(pkg-config --cflags --libs libmicrohttpd) -pthread
+	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/malloc_count.so" \
+		bench/malloc_count.c -ldl
+	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
+else
+	for f in mhd302 paced_close; do
+		[ -x "$OUT/$f" ] || die "SHORTD is given, so nothing is built, but $OUT/$f is missing"
+	done
+	[ "$EXTRAS" = 0 ] || [ -f "$OUT/malloc_count.so" ] || die "EXTRAS=1 needs $OUT/malloc_count.so: leave SHORTD out"
+fi
+MHD_VERSION=${MHD_VERSION:-$(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?')}
 
 # ---- data: links-N.db, uris-N.txt, map-N.conf (bench/fill.sh) ----
 . bench/fill.sh
@@ -184,7 +197,7 @@ start_server() {
 		--threads "$T" --link-cache 0 $perip 2>>"$OUT/shortd.log" &
 	   ;;
 	B) nginx_conf "$n" $PORT
-	   $NICE taskset -c $SCPU nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
+	   $NICE taskset -c $SCPU nginx -p "$OUT/nginx" -e "$OUT/nginx/error.log" -c "$OUT/nginx/nginx.conf" 2>>"$OUT/nginx/error.log" &
 	   ;;
 	C) $NICE taskset -c $SCPU "$OUT/mhd302" $PORT "$T" 2>/dev/null &
 	   ;;
@@ -482,7 +495,7 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 	echo "$N links; medians of $ROUNDS interleaved rounds of ${DURATION}s; ${NICE:-no nice}"
 	echo "load average before the run: $LOAD_BEFORE"
 	echo "A shortd (clicks counted)  B nginx $(nginx -v 2>&1 | sed 's/.*\///') map + return 302" \
-		"  C libmicrohttpd $(pkg-config --modversion libmicrohttpd) fixed 302${PREV:+  P $PREV}"
+		"  C libmicrohttpd $MHD_VERSION fixed 302${PREV:+  P $PREV}"
 	for t in $THREADS; do
 		set_cpus "$t"
 		echo
@@ -523,6 +536,24 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 			printf '%-8s %18s %18s %18s %18s %22s %22s\n' "$T" "$(ratio A C close 5)" "$(ratio A C keepalive 5)" \
 				"$(ratio A C close 4)" "$(ratio A C keepalive 4)" \
 				"$(median close A "$N" 7) / $(median close C "$N" 7)" "$(ratio A C closepaced 7)"
+		done
+		set_cpus "${THREADS%% *}"
+	fi
+	# One row per thread count: A's requests/s against nginx's, and against
+	# T/T1 times its own at the first count T1 (1.00 is linear scaling).
+	if has A && [ "$(echo $THREADS | wc -w)" -gt 1 ]; then
+		t1=${THREADS%% *}
+		echo
+		printf '%-8s %18s %18s %22s %22s\n' threads "close req/s A/B" "keepalive req/s A/B" \
+			"close A of linear" "keepalive A of linear"
+		for t in $THREADS; do
+			set_cpus "$t"
+			lin_close=$(awk -v a="$(median close A "$N" 4)" -v b="$(T=$t1 median close A "$N" 4)" -v t="$t" -v t1="$t1" \
+				'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / (b * t / t1)}')
+			lin_keep=$(awk -v a="$(median keepalive A "$N" 4)" -v b="$(T=$t1 median keepalive A "$N" 4)" -v t="$t" \
+				-v t1="$t1" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / (b * t / t1)}')
+			printf '%-8s %18s %18s %22s %22s\n' "$T" "$(ratio A B close 4)" "$(ratio A B keepalive 4)" \
+				"$lin_close" "$lin_keep"
 		done
 		set_cpus "${THREADS%% *}"
 	fi

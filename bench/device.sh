@@ -1,0 +1,147 @@
+#!/bin/bash
+# The benchmark's thread table on a machine that has none of its packages,
+# such as a many-core machine lent for a measurement: by hand only.
+#
+#   bash bench/device.sh pack
+#       Here, on the machine that builds: builds shortd, the bare 302 and
+#       paced_close (bench/run.sh's way), fills bench/out with N links
+#       (bench/fill.sh), and puts in bench/out/device everything
+#       bench/run.sh calls there:
+#         bin/    the programs: shortd, mhd302, paced_close, h2load, wrk,
+#                 nginx, sqlite3, taskset, awk
+#         lib/    every shared library they load (ldd), and the dynamic
+#                 loader itself
+#         path/   one script a program, which runs it as
+#                 lib/ld-linux-x86-64.so.2 --library-path lib bin/PROGRAM
+#         data.tar.gz  links-N.db, uris-N.txt and map-N.conf
+#       and prints the folder's size (about 33 MB at 100,000 links).
+#
+#   bash bench/device.sh run
+#       There, in a copy of the checkout that holds bench/out/device:
+#       checks that every bundled program loads and starts, unpacks the
+#       data into bench/out, and runs bench/run.sh with path/ first in PATH and
+#       nothing built. Knobs as bench/run.sh's, with other defaults:
+#       THREADS="1 2 4 8" MODES="keepalive close" SERVERS="A B C" ROUNDS=2
+#       DURATION=5 EXTRAS=0. Where RESULTS_DIR names a folder, results.tsv
+#       is written there row by row and table.txt at the end, so that a
+#       run cut short still leaves its rows.
+#
+# With the device tool (a command runs at most 600 s): pack here, then
+#   run carry=["bench/out/device"] command=
+#     'THREADS="1 2" RESULTS_DIR=$OUT bash bench/device.sh run'
+# and the same with THREADS="4 8" while the machine is still warm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-100000}
+BUILD=${BUILD:-build/bench}
+BUNDLE=bench/out/device
+PROGRAMS="shortd mhd302 paced_close h2load wrk nginx sqlite3 taskset awk"
+
+die() { echo "device: $*" >&2; exit 1; }
+
+# bundle_program NAME FILE: FILE as bin/NAME, its libraries in lib/, and
+# path/NAME that runs it through the bundled loader
+bundle_program() {
+	local name=$1 file lib
+	file=$(readlink -f "$2")
+	cp "$file" "$BUNDLE/bin/$name"
+	ldd "$file" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
+		case $lib in
+		*/ld-linux-x86-64.so.2) cp -L "$lib" "$BUNDLE/lib/ld-linux-x86-64.so.2" ;;
+		*) cp -L "$lib" "$BUNDLE/lib/" ;;
+		esac
+	done
+	cat >"$BUNDLE/path/$name" <<EOF
+#!/bin/sh
+d=\$(dirname "\$(readlink -f "\$0")")/..
+exec "\$d/lib/ld-linux-x86-64.so.2" --library-path "\$d/lib" "\$d/bin/$name" "\$@"
+EOF
+	chmod +x "$BUNDLE/path/$name"
+}
+
+pack() {
+	local tool
+	for tool in h2load wrk nginx sqlite3 taskset awk cc pkg-config ldd; do
+		command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk nginx-light sqlite3)"
+	done
+	[ "$(uname -m)" = x86_64 ] || die "the bundle is for x86-64 machines"
+	make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
+	local OUT=bench/out
+	mkdir -p "$OUT"
+	OUT=$(cd "$OUT" && pwd)
+	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
+		$(pkg-config --cflags --libs libmicrohttpd) -pthread
+	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
+	SHORTD=$(pwd)/$BUILD/shortd
+	. bench/fill.sh
+	fill "$N"
+
+	rm -rf "$BUNDLE"
+	mkdir -p "$BUNDLE/bin" "$BUNDLE/lib" "$BUNDLE/path" "$BUNDLE/data"
+	bundle_program shortd "$SHORTD"
+	bundle_program mhd302 "$OUT/mhd302"
+	bundle_program paced_close "$OUT/paced_close"
+	for tool in h2load wrk nginx sqlite3 taskset awk; do
+		bundle_program $tool "$(command -v $tool)"
+	done
+	[ -f "$BUNDLE/lib/ld-linux-x86-64.so.2" ] || die "ldd named no dynamic loader"
+	cp "$OUT/links-$N.db" "$OUT/uris-$N.txt" "$OUT/map-$N.conf" "$BUNDLE/data/"
+	tar -C "$BUNDLE" -czf "$BUNDLE/data.tar.gz" data # 43 MB -> 7 MB at 100,000 links
+	rm -r "$BUNDLE/data"
+	pkg-config --modversion libmicrohttpd >"$BUNDLE/mhd-version"
+	echo "$N" >"$BUNDLE/links"
+	echo "device: $BUNDLE: $(du -sh "$BUNDLE" | cut -f1) ($N links); carry it and run: bash bench/device.sh run" >&2
+}
+
+# check_program NAME [ARGS...]: dies unless the bundled loader finds every
+# library NAME needs and, with ARGS, NAME runs them and exits 0
+check_program() {
+	local name=$1 out
+	shift
+	out=$("$BUNDLE/lib/ld-linux-x86-64.so.2" --library-path "$BUNDLE/lib" --list "$BUNDLE/bin/$name" 2>&1) ||
+		die "the bundled $name cannot be loaded: $out"
+	case $out in *"not found"*) die "the bundled $name lacks a library: $(echo "$out" | grep 'not found')" ;; esac
+	[ $# -eq 0 ] || "$BUNDLE/path/$name" "$@" >/dev/null 2>&1 ||
+		die "the bundled $name does not run: $("$BUNDLE/path/$name" "$@" 2>&1 | head -3)"
+}
+
+run() {
+	[ -x "$BUNDLE/path/shortd" ] || die "no bundle in $BUNDLE: run 'bash bench/device.sh pack' where shortd builds, and carry it"
+	local n path out
+	n=$(cat "$BUNDLE/links")
+	path=$(cd "$BUNDLE/path" && pwd)
+	check_program shortd --version
+	check_program mhd302
+	check_program paced_close
+	check_program h2load --version
+	check_program nginx -v
+	check_program sqlite3 --version
+	check_program taskset -c 0 true
+	check_program awk 'BEGIN {exit 0}'
+	check_program wrk # wrk -v exits 1
+	out=$("$path/wrk" -v 2>&1 || true)
+	case $out in wrk*) ;; *) die "the bundled wrk does not run: $(echo "$out" | head -3)" ;; esac
+	mkdir -p bench/out
+	tar -xzf "$BUNDLE/data.tar.gz" -C bench/out --strip-components=1
+	rm -f "bench/out/links-$n.db-wal" "bench/out/links-$n.db-shm"
+	ln -sf "$path/mhd302" bench/out/mhd302
+	ln -sf "$path/paced_close" bench/out/paced_close
+	local results=
+	if [ -n "${RESULTS_DIR:-}" ]; then
+		mkdir -p "$RESULTS_DIR"
+		results=$(cd "$RESULTS_DIR" && pwd)/results.tsv
+	fi
+	PATH=$path:$PATH SHORTD=$path/shortd MHD_VERSION=$(cat "$BUNDLE/mhd-version") RESULTS=$results \
+		N=$n THREADS=${THREADS:-1 2 4 8} MODES=${MODES:-keepalive close} SERVERS=${SERVERS:-A B C} \
+		ROUNDS=${ROUNDS:-2} DURATION=${DURATION:-5} EXTRAS=${EXTRAS:-0} bash bench/run.sh
+	if [ -n "$results" ]; then
+		cp bench/out/table.txt "$(dirname "$results")/table.txt"
+	fi
+}
+
+case ${1:-} in
+pack) pack ;;
+run) run ;;
+*) die "usage: bash bench/device.sh pack|run" ;;
+esac
