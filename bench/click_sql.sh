@@ -26,18 +26,14 @@ BATCHES=${BATCHES:-3}
 ROWS=${ROWS:-16000}
 VARIANTS=${VARIANTS:-rows chunks}
 BUILD=${BUILD:-build}
-OUT=bench/out
 NEWDAY=${NEWDAY:-0}
 DAY=20000
 
-die() { echo "click_sql: $*" >&2; exit 1; }
-for tool in valgrind sqlite3 cc; do
-	command -v $tool >/dev/null || die "$tool is missing (apt-get install valgrind sqlite3 gcc)"
-done
-make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
-SHORTD=$(pwd)/$BUILD/shortd
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+BENCH=click_sql
+. bench/common.sh
+need "apt-get install valgrind sqlite3 gcc" valgrind sqlite3 cc
+build_shortd
+out_dir bench/out
 . bench/fill.sh
 fill "$N"
 work=$(mktemp -d "${TMPDIR:-/tmp}/shortd-click-sql-XXXXXX")

@@ -36,9 +36,8 @@ cd "$(dirname "$0")/.."
 N=${N:-100000}
 BUILD=${BUILD:-build/bench}
 BUNDLE=bench/out/device
-PROGRAMS="shortd mhd302 paced_close h2load wrk nginx sqlite3 taskset awk"
-
-die() { echo "device: $*" >&2; exit 1; }
+BENCH=device
+. bench/common.sh
 
 # bundle_program NAME FILE: FILE as bin/NAME, its libraries in lib/, and
 # path/NAME that runs it through the bundled loader
@@ -62,18 +61,12 @@ EOF
 
 pack() {
 	local tool
-	for tool in h2load wrk nginx sqlite3 taskset awk cc pkg-config ldd; do
-		command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk nginx-light sqlite3)"
-	done
+	need "apt-get install nghttp2-client wrk nginx-light sqlite3" h2load wrk nginx sqlite3 taskset awk cc \
+		pkg-config ldd
 	[ "$(uname -m)" = x86_64 ] || die "the bundle is for x86-64 machines"
-	make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
-	local OUT=bench/out
-	mkdir -p "$OUT"
-	OUT=$(cd "$OUT" && pwd)
-	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
-		$(pkg-config --cflags --libs libmicrohttpd) -pthread
-	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
-	SHORTD=$(pwd)/$BUILD/shortd
+	build_shortd
+	out_dir bench/out
+	build_clients
 	. bench/fill.sh
 	fill "$N"
 

@@ -1,4 +1,5 @@
-# Sourced by bench/run.sh and bench/peak_rss.sh: fill N makes, once,
+# shellcheck shell=bash
+# Sourced by the bench scripts (after bench/common.sh): fill N makes, once,
 # $OUT/links-N.db (N links, made with $SHORTD init and sqlite3; one made
 # by an older shortd is migrated),
 # $OUT/uris-N.txt (their paths in random order) and $OUT/map-N.conf (an

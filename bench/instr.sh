@@ -47,32 +47,19 @@ MODES=${MODES:-keepalive close}
 AGENTS=${AGENTS:-h2load browser}
 TOP=${TOP:-12}
 BUILD=${BUILD:-build}
-OUT=bench/out
 PORT=18580
 
-die() { echo "instr: $*" >&2; exit 1; }
-for tool in valgrind callgrind_annotate h2load sqlite3 cc; do
-	command -v $tool >/dev/null || die "$tool is missing (apt-get install valgrind nghttp2-client sqlite3 gcc)"
-done
-make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
-SHORTD=$(pwd)/$BUILD/shortd
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
-	$(pkg-config --cflags --libs libmicrohttpd) -pthread
-cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
+BENCH=instr
+. bench/common.sh
+need "apt-get install valgrind nghttp2-client sqlite3 gcc pkg-config" valgrind callgrind_annotate h2load sqlite3 cc \
+	pkg-config
+build_shortd
+out_dir bench/out
+build_clients
 . bench/fill.sh
 fill "$N"
 
 work=$(mktemp -d)
-SERVER_PID=
-stop_server() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
-}
 trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 [ -z "${KEEP:-}" ] || echo "instr: callgrind files kept in $work" >&2
 

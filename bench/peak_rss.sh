@@ -28,30 +28,18 @@ THREADS=${THREADS:-1 2}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-14}
 BUILD=${BUILD:-build}
-OUT=bench/out
 PORT=18680
-SERVER_PID=
 
-die() { echo "peak_rss: $*" >&2; exit 1; }
-for tool in wrk sqlite3 taskset; do
-	command -v $tool >/dev/null || die "$tool is missing (apt-get install wrk sqlite3)"
-done
+BENCH=peak_rss
+. bench/common.sh
+need "apt-get install wrk sqlite3" wrk sqlite3 taskset
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 0, wrk on CPU 1)"
 [ -z "$PREV" ] || [ -x "$PREV" ] || die "PREV=$PREV is not an executable"
 
-stop_server() {
-	if [ -n "$SERVER_PID" ]; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
-}
 trap stop_server EXIT
 
-make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
-SHORTD=$(pwd)/$BUILD/shortd
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+build_shortd
+out_dir bench/out
 . bench/fill.sh
 fill "$BIG"
 [ -z "$PREV" ] || prev_db "$BIG"

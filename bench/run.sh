@@ -65,7 +65,6 @@ SERVERS=${SERVERS:-A A0 B C}
 EXTRAS=${EXTRAS:-1}
 BIG=${BIG:-1000000}
 SMALL=${SMALL:-10000}
-OUT=bench/out
 NCPU=$(nproc)
 T=${THREADS%% *} # the thread count being measured (set_cpus)
 SCPU=0
@@ -77,31 +76,21 @@ NICE=${NICE-nice -n -10} # other work on the machine disturbs less (needs root; 
 TOKEN=bench-admin-token-0123456789abcdef
 export SHORTD_ADMIN_TOKEN=$TOKEN
 
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+BENCH=bench
+. bench/common.sh
+out_dir bench/out
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 RESULTS=${RESULTS:-$OUT/results.tsv}
 : >"$RESULTS"
-SERVER_PID=
 
-die() { echo "bench: $*" >&2; exit 1; }
 [ "$RATE_CLOSE" -ge 1 ] 2>/dev/null || die "RATE_CLOSE must be a number of requests a second"
 
 tools="h2load wrk nginx sqlite3 taskset"
 [ -n "${SHORTD:-}" ] || tools="$tools cc pkg-config"
 [ "$EXTRAS" = 0 ] || tools="$tools curl"
-for tool in $tools; do
-	command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk nginx-light sqlite3 curl)"
-done
+# shellcheck disable=SC2086 # a list of words
+need "apt-get install nghttp2-client wrk nginx-light sqlite3 curl" $tools
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 0, load generator on CPU 1)"
-
-stop_server() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
-}
 trap stop_server EXIT
 
 # set_cpus T: the servers' CPUs (SCPU), the load generator's (LCPU) and its
@@ -119,13 +108,10 @@ set_cpus() {
 
 # ---- build (none where SHORTD names a built shortd: bench/device.sh) ----
 if [ -z "${SHORTD:-}" ]; then
-	make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
-	SHORTD=$(pwd)/$BUILD/shortd
-	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
-		$(pkg-config --cflags --libs libmicrohttpd) -pthread
+	build_shortd
+	build_clients
 	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/malloc_count.so" \
 		bench/malloc_count.c -ldl
-	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
 else
 	for f in mhd302 paced_close; do
 		[ -x "$OUT/$f" ] || die "SHORTD is given, so nothing is built, but $OUT/$f is missing"

@@ -23,16 +23,13 @@ ROUNDS=${ROUNDS:-1000}
 THREADS=${THREADS:-4}
 CONNS=${CONNS:-8}
 BUILD=${BUILD:-build}
-OUT=bench/out/stop
 export SHORTD_ADMIN_TOKEN=stop-stress-admin-token-0123456789ab
 
-die() { echo "stop_stress: $*" >&2; exit 1; }
-for tool in h2load wrk sqlite3; do
-	command -v $tool >/dev/null || die "$tool is missing (apt-get install nghttp2-client wrk sqlite3)"
-done
-make --no-print-directory BUILD="$BUILD" "$BUILD/shortd" >/dev/null
-SHORTD=$(pwd)/$BUILD/shortd
-mkdir -p "$OUT"
+BENCH=stop_stress
+. bench/common.sh
+need "apt-get install nghttp2-client wrk sqlite3" h2load wrk sqlite3
+build_shortd
+out_dir bench/out/stop
 
 # One database with the link, copied for every round.
 rm -f "$OUT/template.db"*
