@@ -7,8 +7,6 @@
 #ifndef SHORTD_HTTP_BUILTIN_H
 #define SHORTD_HTTP_BUILTIN_H
 
-#include <stdatomic.h>
-
 #include "api.h"
 #include "clicks.h"
 #include "http.h"
@@ -26,12 +24,16 @@ enum http_route {
 	HTTP_ROUTE_ADMIN,
 };
 
+/* The requests being answered now, for /metrics. */
+typedef long (*http_builtin_in_flight_fn)(const void *arg);
+
 struct http_builtin {
 	struct store *store;
 	struct clicks *clicks; /* NULL: none counted */
 	struct api *api;       /* NULL: /api answers 404 */
 	struct metrics *metrics;
-	const _Atomic long *inflight; /* requests in flight, for /metrics */
+	http_builtin_in_flight_fn in_flight; /* called with in_flight_arg */
+	const void *in_flight_arg;
 };
 
 /* The route of a decoded path; anything not the server's own or the API's

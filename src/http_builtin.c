@@ -60,7 +60,7 @@ static void answer_metrics(const struct http_builtin *b, struct http_response *r
 
 	if (b->clicks != NULL)
 		clicks_get_stats(b->clicks, &snap.clicks);
-	snap.in_flight = atomic_load(b->inflight);
+	snap.in_flight = b->in_flight(b->in_flight_arg);
 	if (metrics_render(b->metrics, &snap, &text, &len) != 0) {
 		http_response_fixed(resp, 503, HTTP_FIXED_UNAVAILABLE_HTML);
 		return;

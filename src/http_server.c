@@ -155,9 +155,23 @@ static void refuse(struct req *r, int status, const char *why)
 	r->refused_why = why;
 }
 
+/*
+ * What a worker's daemon hands its callbacks: the server, and the requests
+ * in flight on that worker. Every callback of a daemon runs on its worker's
+ * thread, so the count has one writer and needs no locked instruction; it
+ * sits on a cache line of its own, so that a request writes nothing another
+ * worker reads, and the server's fields stay read-only while it serves.
+ */
+struct lane {
+	_Alignas(64) _Atomic long inflight;
+	struct http_server *srv;
+};
+
 struct http_server {
 	struct http_worker **workers; /* one per thread, nworkers of them started */
 	unsigned nworkers;
+	struct lane *lanes; /* one per thread, the same index as its worker */
+	unsigned nlanes;
 	struct http_listener *listener; /* the workers' listening sockets */
 	struct http_conns *conns;       /* admission, deadlines, eviction */
 	const struct config *cfg;
@@ -166,11 +180,29 @@ struct http_server {
 	struct http_builtin builtin; /* the server's own routes */
 	struct redirect_ctx *redirect;
 	unsigned port;
-	_Atomic long inflight;
 	struct metrics *metrics;
 	struct accesslog *access_log;     /* NULL: no access log */
 	struct http_respcache *responses; /* the fixed ones, and each worker's redirects */
 };
+
+/* One request more (+1) or fewer (-1) in flight on l's worker, from its
+ * thread. */
+static void lane_count(struct lane *l, long d)
+{
+	atomic_store_explicit(&l->inflight, atomic_load_explicit(&l->inflight, memory_order_relaxed) + d,
+	                      memory_order_relaxed);
+}
+
+/* The requests in flight on every worker; from any thread. */
+static long in_flight(const void *arg)
+{
+	const struct http_server *srv = arg;
+	long n = 0;
+
+	for (unsigned i = 0; i < srv->nlanes; i++)
+		n += atomic_load_explicit(&srv->lanes[i].inflight, memory_order_relaxed);
+	return n;
+}
 
 static uint64_t now_ns(void)
 {
@@ -364,7 +396,8 @@ static socklen_t addr_len(const struct sockaddr *sa)
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-	struct http_server *srv = cls;
+	struct lane *lane = cls;
+	struct http_server *srv = lane->srv;
 	struct conn *c;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -399,7 +432,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		 * MHD_CONNECTION_CLOSED itself), so it is ended here, or a
 		 * stop would wait for it. */
 		if (c != NULL && c->r.started) {
-			atomic_fetch_sub(&srv->inflight, 1);
+			lane_count(lane, -1);
 			req_reset(&c->r);
 		}
 		if (c != NULL) {
@@ -463,7 +496,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-	struct http_server *srv = cls;
+	struct lane *lane = cls;
 	struct req *r = *req_cls;
 
 	(void)con;
@@ -471,7 +504,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, 
 	if (r == NULL)
 		return;
 	if (r->started)
-		atomic_fetch_sub(&srv->inflight, 1);
+		lane_count(lane, -1);
 	http_conns_phase(&((struct conn *)r)->slot, HTTP_CONNS_IDLE);
 	req_reset(r);
 	*req_cls = NULL;
@@ -616,7 +649,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
 {
-	struct http_server *srv = cls;
+	struct lane *lane = cls;
+	struct http_server *srv = lane->srv;
 	struct req *r = *req_cls;
 	struct http_conns_slot *slot;
 
@@ -645,7 +679,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r->started = true;
 		r->start_ns = now_ns();
 		r->version = version;
-		atomic_fetch_add(&srv->inflight, 1);
+		lane_count(lane, 1);
 		r->route = http_route_of(r->path);
 		refuse_request(r, &f, method, url, version);
 		/* An answer before the body closes the connection: whatever
@@ -704,9 +738,9 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
  * reported and stays counted: a slot lost only when memory runs out. */
 static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
-	struct http_server *srv = cls;
+	const struct lane *lane = cls;
 
-	return http_conns_admit(srv->conns, addr, addrlen) ? MHD_YES : MHD_NO;
+	return http_conns_admit(lane->srv->conns, addr, addrlen) ? MHD_YES : MHD_NO;
 }
 
 /* Frees what http_server_start made besides the daemons. */
@@ -718,6 +752,7 @@ static void http_server_free(struct http_server *srv)
 	redirect_ctx_free(srv->redirect);
 	metrics_free(srv->metrics);
 	free(srv->workers);
+	free(srv->lanes);
 	free(srv);
 }
 
@@ -748,9 +783,10 @@ static void raise_nofile_limit(const struct config *cfg, unsigned threads)
 static struct MHD_Daemon *start_daemon(struct http_server *srv, unsigned i)
 {
 	const struct config *cfg = srv->cfg;
+	struct lane *lane = &srv->lanes[i];
 
 	return MHD_start_daemon(
-	    MHD_USE_EPOLL, 0, admit, srv, on_request, srv, MHD_OPTION_LISTEN_SOCKET,
+	    MHD_USE_EPOLL, 0, admit, lane, on_request, lane, MHD_OPTION_LISTEN_SOCKET,
 	    http_listener_take_fd(srv->listener, i),
 	    /* Admission keeps every daemon's connections, with those shut
 	     * down to make room and not yet closed, under twice
@@ -766,8 +802,8 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, unsigned i)
 	     * Content-Length with Transfer-Encoding. */
 	    MHD_OPTION_CLIENT_DISCIPLINE_LVL, (int)1,
 #endif
-	    MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, lane,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, lane, MHD_OPTION_END);
 }
 
 /* Starts worker i: its daemon and the thread that runs it; -1 with a
@@ -814,11 +850,17 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	if (redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
 	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 || metrics_new(&srv->metrics) != 0 ||
 	    http_conns_new(deps->cfg, &srv->conns) != 0 ||
-	    (srv->workers = calloc(threads, sizeof(*srv->workers))) == NULL) {
+	    (srv->workers = calloc(threads, sizeof(*srv->workers))) == NULL ||
+	    (srv->lanes = aligned_alloc(_Alignof(struct lane), threads * sizeof(*srv->lanes))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	srv->builtin = (struct http_builtin){deps->store, deps->clicks, deps->api, srv->metrics, &srv->inflight};
+	for (unsigned i = 0; i < threads; i++) {
+		atomic_init(&srv->lanes[i].inflight, 0);
+		srv->lanes[i].srv = srv;
+	}
+	srv->nlanes = threads;
+	srv->builtin = (struct http_builtin){deps->store, deps->clicks, deps->api, srv->metrics, in_flight, srv};
 	raise_nofile_limit(deps->cfg, threads);
 	if (http_listener_open(deps->cfg->listen_host, deps->cfg->listen_port, threads, &srv->listener, err, errlen) !=
 	    0)
@@ -853,7 +895,7 @@ void http_server_stop(struct http_server *srv, int grace_ms)
 	/* Closes the listening sockets: from here a new client is refused,
 	 * and each daemon goes on with the connections it has. */
 	http_listener_retire(srv->listener);
-	for (int waited = 0; atomic_load(&srv->inflight) > 0 && waited < grace_ms; waited += 5) {
+	for (int waited = 0; in_flight(srv) > 0 && waited < grace_ms; waited += 5) {
 		struct timespec pause = {0, 5 * 1000000L};
 		nanosleep(&pause, NULL);
 	}

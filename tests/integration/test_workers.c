@@ -7,6 +7,8 @@
  * nothing after them: the library's own loop then waited for the next event
  * or the next connection timeout (here 60 s) before answering any of them.
  * Then a new connection accepted by the worker among 127 such requests.
+ * And the requests in flight, which each worker counts for itself, summed
+ * over the workers in /metrics.
  */
 #include <check.h>
 #include <signal.h>
@@ -79,6 +81,70 @@ static void burst(int n, bool late)
 	fixture_stop(&d);
 }
 
+/* The daemon's shortd_requests_in_flight, from a GET /metrics of its own
+ * (which counts itself); -1 when it cannot be read. */
+static long in_flight(const struct daemon *d)
+{
+	static const char name[] = "\nshortd_requests_in_flight ";
+	char url[128];
+	struct http_result r;
+	const char *p;
+	long n = -1;
+
+	snprintf(url, sizeof(url), "%s/metrics", d->base);
+	if (http_do("GET", url, NULL, 0, NULL, false, &r) != 0)
+		return -1;
+	p = strstr(r.body, name);
+	if (p != NULL)
+		n = strtol(p + strlen(name), NULL, 10);
+	http_result_free(&r);
+	return n;
+}
+
+/* Waits up to ANSWER_MS for in_flight(d) to read want; returns what it
+ * read last. */
+static long await_in_flight(const struct daemon *d, long want)
+{
+	long n = in_flight(d);
+
+	for (int waited = 0; n != want && waited < ANSWER_MS; waited += 10) {
+		pause_ms(10);
+		n = in_flight(d);
+	}
+	return n;
+}
+
+/* Requests held in flight on 16 connections, which the kernel spreads over
+ * the four workers' listening sockets (all on one of them: 1 in 4^15), are
+ * all counted, and none once each is answered. */
+START_TEST(test_requests_in_flight_on_every_worker_are_counted)
+{
+	static const struct fixture_link links[] = {{TARGET, "abc", 307, NULL}, {NULL, NULL, 0, NULL}};
+	static const char head[] = "POST /abc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 8\r\n\r\nhalf";
+	enum { CONNS = 16 };
+	struct daemon d;
+	int fds[CONNS];
+
+	fixture_start(&d, links, (const char *const[]){"--threads", "4", NULL}, NULL);
+	ck_assert_int_eq(await_in_flight(&d, 1), 1);
+	for (int i = 0; i < CONNS; i++) {
+		fds[i] = raw_connect(d.port);
+		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
+		ck_assert_int_eq(raw_send(fds[i], head, sizeof(head) - 1), 0);
+	}
+	ck_assert_int_eq(await_in_flight(&d, CONNS + 1), CONNS + 1);
+	for (int i = 0; i < CONNS; i++) {
+		char resp[4096];
+		ck_assert_int_eq(raw_send(fds[i], "rest", 4), 0);
+		ck_assert_int_gt(raw_read_response(fds[i], resp, sizeof(resp), ANSWER_MS), 0);
+		ck_assert_msg(strncmp(resp, "HTTP/1.1 307 ", 13) == 0, "connection %d: %.40s", i, resp);
+		close(fds[i]);
+	}
+	ck_assert_int_eq(await_in_flight(&d, 1), 1);
+	fixture_stop(&d);
+}
+END_TEST
+
 START_TEST(test_one_full_batch_is_answered)
 {
 	burst(128, false);
@@ -106,6 +172,7 @@ Suite *workers_suite(void)
 	tcase_add_test(tc, test_one_full_batch_is_answered);
 	tcase_add_test(tc, test_two_full_batches_are_answered);
 	tcase_add_test(tc, test_new_connection_among_a_full_batch_is_answered);
+	tcase_add_test(tc, test_requests_in_flight_on_every_worker_are_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }
