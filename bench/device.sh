@@ -4,9 +4,9 @@
 #
 #   bash bench/device.sh pack
 #       Here, on the machine that builds: builds shortd, the bare 302 and
-#       paced_close (bench/run.sh's way), fills bench/out with N links
-#       (bench/fill.sh), and puts in bench/out/device everything
-#       bench/run.sh calls there:
+#       paced_close as bench/run.sh does (bench/common.sh), fills
+#       bench/out with N links (bench/fill.sh), and puts in
+#       bench/out/device everything bench/run.sh calls there:
 #         bin/    the programs: shortd, mhd302, paced_close, h2load, wrk,
 #                 nginx, sqlite3, taskset, awk
 #         lib/    every shared library they load (ldd), and the dynamic
