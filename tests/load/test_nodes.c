@@ -230,6 +230,7 @@ struct clicker {
 	int gone;      /* 410 */
 	int unavailable;
 	int other;
+	long gap_ms; /* a pause after each request; 0: none */
 };
 
 static void *click_loop(void *arg)
@@ -256,6 +257,8 @@ static void *click_loop(void *arg)
 		else
 			c->other++;
 		http_result_free(&r);
+		if (c->gap_ms > 0)
+			pause_ms(c->gap_ms);
 	}
 	http_client_cleanup(&hc);
 	return NULL;
@@ -273,14 +276,9 @@ START_TEST(test_max_clicks_1000_exact_under_10000_clicks_over_three_nodes)
 	                       "{\"url\":\"https://limited.example/\",\"code\":\"lim\",\"max_clicks\":1000}");
 	json_decref(l);
 	for (int i = 0; i < CLICKERS; i++) {
-		c[i] = (struct clicker){&nodes[i % NODES],
-		                        "lim",
-		                        CLICKS_TOTAL / CLICKERS + (i < CLICKS_TOTAL % CLICKERS),
-		                        NULL,
-		                        0,
-		                        0,
-		                        0,
-		                        0};
+		c[i] = (struct clicker){.d = &nodes[i % NODES],
+		                        .code = "lim",
+		                        .n = CLICKS_TOTAL / CLICKERS + (i < CLICKS_TOTAL % CLICKERS)};
 		ck_assert_int_eq(pthread_create(&t[i], NULL, click_loop, &c[i]), 0);
 	}
 	for (int i = 0; i < CLICKERS; i++) {
@@ -352,8 +350,12 @@ START_TEST(test_postgres_restarted_mid_load_loses_nothing_acknowledged)
 	nodes_start(2, false);
 	l = client_create_link(&nodes[0], "{\"url\":\"https://busy.example/\",\"code\":\"busy\"}");
 	json_decref(l);
+	/* Each client pauses 1 ms between requests. Six of them flat out kept
+	 * a 2-CPU machine's CPUs busy, and Linux (6.18) then gave the restarted
+	 * postmaster, a new process in a session of its own, a few ms of CPU a
+	 * second: it had not started when pg_ctl stopped waiting 30 s later. */
 	for (int i = 0; i < 6; i++) {
-		c[i] = (struct clicker){&nodes[i % 2], "busy", 0, &stop, 0, 0, 0, 0};
+		c[i] = (struct clicker){.d = &nodes[i % 2], .code = "busy", .stop = &stop, .gap_ms = 1};
 		ck_assert_int_eq(pthread_create(&tc[i], NULL, click_loop, &c[i]), 0);
 	}
 	for (int i = 0; i < 2; i++) {
