@@ -339,17 +339,8 @@ static struct reply request(const struct proxy *p, const char *path, const char 
 /* A value from shortd's own /metrics (asked directly, not through the proxy). */
 static long metric(const struct daemon *d, const char *name)
 {
-	char url[128], *line;
-	struct http_result r;
-	long v = -1;
+	long v = metric_value(NULL, d->base, name);
 
-	snprintf(url, sizeof(url), "%s/metrics", d->base);
-	ck_assert_int_eq(http_do("GET", url, NULL, 0, NULL, false, &r), 0);
-	for (line = r.body; line != NULL && *line != '\0'; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == ' ')
-			v = strtol(line + strlen(name) + 1, NULL, 10);
-	}
-	http_result_free(&r);
 	ck_assert_msg(v >= 0, "no %s in /metrics", name);
 	return v;
 }

@@ -34,18 +34,7 @@ END_TEST
  * so no earlier /metrics request is still finishing. */
 static long in_flight(struct http_client *c)
 {
-	static const char name[] = "\nshortd_requests_in_flight ";
-	struct http_result r;
-	const char *p;
-	long n = -1;
-
-	if (http_client_do(c, "GET", rt_url("/metrics"), NULL, 0, NULL, false, &r) != 0)
-		return -1;
-	p = strstr(r.body, name);
-	if (p != NULL)
-		n = strtol(p + strlen(name), NULL, 10);
-	http_result_free(&r);
-	return n;
+	return metric_value(c, rt_daemon.base, "shortd_requests_in_flight");
 }
 
 /* A POST whose body is half sent when SIGTERM comes: the daemon stops

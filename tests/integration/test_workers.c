@@ -81,35 +81,16 @@ static void burst(int n, bool late)
 	fixture_stop(&d);
 }
 
-/* The daemon's shortd_requests_in_flight, from a GET /metrics of its own
- * (which counts itself); -1 when it cannot be read. */
-static long in_flight(const struct daemon *d)
-{
-	static const char name[] = "\nshortd_requests_in_flight ";
-	char url[128];
-	struct http_result r;
-	const char *p;
-	long n = -1;
-
-	snprintf(url, sizeof(url), "%s/metrics", d->base);
-	if (http_do("GET", url, NULL, 0, NULL, false, &r) != 0)
-		return -1;
-	p = strstr(r.body, name);
-	if (p != NULL)
-		n = strtol(p + strlen(name), NULL, 10);
-	http_result_free(&r);
-	return n;
-}
-
-/* Waits up to ANSWER_MS for in_flight(d) to read want; returns what it
- * read last. */
+/* Waits up to ANSWER_MS for the daemon's shortd_requests_in_flight, read
+ * by a GET /metrics of its own (which counts itself), to be want; returns
+ * what it read last. */
 static long await_in_flight(const struct daemon *d, long want)
 {
-	long n = in_flight(d);
+	long n = metric_value(NULL, d->base, "shortd_requests_in_flight");
 
 	for (int waited = 0; n != want && waited < ANSWER_MS; waited += 10) {
 		pause_ms(10);
-		n = in_flight(d);
+		n = metric_value(NULL, d->base, "shortd_requests_in_flight");
 	}
 	return n;
 }

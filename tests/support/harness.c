@@ -801,6 +801,27 @@ void http_result_free(struct http_result *r)
 	r->body_len = 0;
 }
 
+long metric_value(struct http_client *c, const char *base, const char *name)
+{
+	size_t nlen = strlen(name);
+	struct http_result r;
+	char url[256];
+	long v = -1;
+
+	snprintf(url, sizeof(url), "%s/metrics", base);
+	if ((c != NULL ? http_client_do(c, "GET", url, NULL, 0, NULL, false, &r)
+	               : http_do("GET", url, NULL, 0, NULL, false, &r)) != 0)
+		return -1;
+	for (const char *line = r.body; line != NULL && *line != '\0';) {
+		const char *eol = strchr(line, '\n');
+		if (strncmp(line, name, nlen) == 0 && line[nlen] == ' ')
+			v = strtol(line + nlen + 1, NULL, 10);
+		line = eol != NULL ? eol + 1 : NULL;
+	}
+	http_result_free(&r);
+	return v;
+}
+
 int http_header(const struct http_result *r, const char *name, char *out, size_t outsize)
 {
 	size_t nlen = strlen(name);

@@ -153,6 +153,11 @@ void http_client_cleanup(struct http_client *c);
  * out; 0, or -1 when absent. */
 int http_header(const struct http_result *r, const char *name, char *out, size_t outsize);
 
+/* The value of the series name (labels and all, as the page spells them)
+ * in GET base/metrics, asked on c's connection (NULL: on one of its own);
+ * -1 when the page cannot be read or has no such line. */
+long metric_value(struct http_client *c, const char *base, const char *name);
+
 /* Asserts that GET /code on d answers 302 with Location: location. */
 void assert_redirects_to(const struct daemon *d, const char *code, const char *location);
 
