@@ -532,14 +532,15 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 		echo
 		printf '%-8s %18s %18s %22s %22s\n' threads "close req/s A/B" "keepalive req/s A/B" \
 			"close A of linear" "keepalive A of linear"
+		# of_linear MODE: A's requests/s at T over T/T1 times its own at T1
+		of_linear() {
+			awk -v a="$(median "$1" A "$N" 4)" -v b="$(T=$t1 median "$1" A "$N" 4)" -v t="$T" -v t1="$t1" \
+				'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / (b * t / t1)}'
+		}
 		for t in $THREADS; do
 			set_cpus "$t"
-			lin_close=$(awk -v a="$(median close A "$N" 4)" -v b="$(T=$t1 median close A "$N" 4)" -v t="$t" -v t1="$t1" \
-				'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / (b * t / t1)}')
-			lin_keep=$(awk -v a="$(median keepalive A "$N" 4)" -v b="$(T=$t1 median keepalive A "$N" 4)" -v t="$t" \
-				-v t1="$t1" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / (b * t / t1)}')
 			printf '%-8s %18s %18s %22s %22s\n' "$T" "$(ratio A B close 4)" "$(ratio A B keepalive 4)" \
-				"$lin_close" "$lin_keep"
+				"$(of_linear close)" "$(of_linear keepalive)"
 		done
 		set_cpus "${THREADS%% *}"
 	fi
