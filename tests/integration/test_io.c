@@ -159,9 +159,10 @@ START_TEST(test_each_csv_dialect_imports_by_its_mapping)
 	ck_assert_str_eq(err, "");
 	ck_assert_int_eq(links_in(db2), t->links);
 	ck_assert_int_eq(sqlfile_int(db2, t->sql), 1);
-	/* A row without a code gets a generated one. */
-	ck_assert_int_eq(sqlfile_int(db2, "SELECT count(*) FROM links WHERE length(code) = 7 AND code NOT LIKE "
-	                                  "'own%' AND code NOT LIKE 'shl-%' AND code NOT LIKE 'yo%'"),
+	/* A row without a code gets a generated one. The fixtures' own codes
+	 * are named: a generated code may begin like any of them. */
+	ck_assert_int_eq(sqlfile_int(db2, "SELECT count(*) FROM links WHERE length(code) = 7 AND code NOT IN "
+	                                  "('own1', 'own2', 'shl-docs', 'shl-list', 'yo1', 'yo2', 'yo3')"),
 	                 t->generated);
 }
 END_TEST

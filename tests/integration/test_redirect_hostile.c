@@ -207,14 +207,7 @@ static bool same_but_date(const char *a, const char *b, size_t len)
 static bool only_this_in_flight(void)
 {
 	for (int waited = 0; waited <= 2000; waited += 50) {
-		struct http_result r;
-		bool one;
-
-		ck_assert_int_eq(http_do("GET", rt_url("/metrics"), NULL, 0, NULL, false, &r), 0);
-		ck_assert_int_eq(r.status, 200);
-		one = strstr(r.body, "\nshortd_requests_in_flight 1\n") != NULL;
-		http_result_free(&r);
-		if (one)
+		if (metric_value(NULL, rt_url(""), "shortd_requests_in_flight") == 1)
 			return true;
 		pause_ms(50);
 	}
