@@ -1,7 +1,8 @@
 /*
  * Prepared libmicrohttpd responses: the fixed ones (404, 410, 503, robots,
  * health, 405), built once at start and shared by every request, and each
- * worker thread's table of redirects asked for again.
+ * worker thread's table of redirects asked for again: a redirect is kept
+ * from its second request in a row to its slot.
  */
 #ifndef SHORTD_HTTP_RESPCACHE_H
 #define SHORTD_HTTP_RESPCACHE_H
@@ -9,6 +10,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -34,15 +36,21 @@ void http_respcache_spell_out(struct http_response *resp);
 size_t http_respcache_fixed_len(enum http_fixed which);
 
 /* The calling worker's slot for resp, a redirect whose Location is
- * location_len bytes long; NULL when such a response is not kept (or the
- * table is off or could not be made). */
+ * location_len bytes long, and in *sig its signature there; NULL when such
+ * a response is not kept (or the table is off or could not be made). */
 struct http_respcache_slot *http_respcache_slot(struct http_respcache *c, const struct http_response *resp,
-                                                size_t location_len);
+                                                size_t location_len, uint32_t *sig);
 
 /* The response s holds when it is the one resp would build, with
  * resp->body_len set for the access log; NULL otherwise. */
 struct MHD_Response *http_respcache_hit(const struct http_respcache_slot *s, struct http_response *resp,
                                         size_t location_len);
+
+/* Whether a response for the redirect of signature sig, which s does not
+ * hold, is worth keeping there: true when sig was the last one s missed,
+ * so that it is asked for again; false, remembering sig, the first time,
+ * so that a link asked for once never pushes out one asked for often. */
+bool http_respcache_admit(struct http_respcache_slot *s, uint32_t sig);
 
 /* Keeps r, built for resp, in s; the reference is the caller's own, which s
  * takes over (dropping the one it held). */

@@ -67,6 +67,7 @@ static const struct {
 
 struct http_respcache_slot {
 	struct MHD_Response *r; /* NULL: empty */
+	uint32_t missed;        /* the signature of the last redirect not kept here */
 	int status;
 	const char *content_type; /* static strings, compared by address */
 	size_t body_len;
@@ -191,13 +192,22 @@ static uint64_t slot_hash(int status, const char *location, size_t len)
 }
 
 struct http_respcache_slot *http_respcache_slot(struct http_respcache *c, const struct http_response *resp,
-                                                size_t location_len)
+                                                size_t location_len, uint32_t *sig)
 {
 	struct table *t;
 
 	if (!is_cacheable(resp, location_len) || c->tables == NULL || (t = thread_registry_get(c->tables)) == NULL)
 		return NULL;
-	return &t->slot[slot_hash(resp->status, resp->location, location_len) % RESP_SLOTS];
+	*sig = (uint32_t)slot_hash(resp->status, resp->location, location_len);
+	return &t->slot[*sig % RESP_SLOTS];
+}
+
+bool http_respcache_admit(struct http_respcache_slot *s, uint32_t sig)
+{
+	if (s->missed == sig)
+		return true;
+	s->missed = sig;
+	return false;
 }
 
 struct MHD_Response *http_respcache_hit(const struct http_respcache_slot *s, struct http_response *resp,

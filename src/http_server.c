@@ -47,6 +47,7 @@
 #include "http_framing.h"
 #include "http_listener.h"
 #include "http_respcache.h"
+#include "http_resppool.h"
 #include "http_worker.h"
 #include "metrics.h"
 #include "redirect.h"
@@ -111,6 +112,7 @@ struct req {
 	char *body; /* API bodies only */
 	size_t body_len;
 	size_t body_cap;
+	struct http_resppool_item *pooled; /* the redirect's response, until the request ends */
 	char query[QUERY_MAX + 1];
 	char path[PATH_MAX_LEN + 1]; /* decoded, without the query */
 };
@@ -126,12 +128,17 @@ struct conn {
 #define LINK_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
 /* The one place a request's state is emptied: when its target arrives and
- * when it completes. The body a request kept is freed. */
+ * when it completes. The body a request kept is freed, and its pooled
+ * response given back: libmicrohttpd sends nothing more from it. */
 static void req_reset(struct req *r)
 {
 	if (r->body != NULL) {
 		free(r->body);
 		r->body = NULL;
+	}
+	if (r->pooled != NULL) {
+		http_resppool_give_back(r->pooled);
+		r->pooled = NULL;
 	}
 	r->body_len = 0;
 	r->body_cap = 0;
@@ -165,6 +172,7 @@ static void refuse(struct req *r, int status, const char *why)
 struct lane {
 	_Alignas(64) _Atomic long inflight;
 	struct http_server *srv;
+	struct http_resppool *pool; /* the worker's reusable redirects; NULL: off */
 };
 
 struct http_server {
@@ -234,19 +242,31 @@ static void stream_free(void *cls)
 	s->free(s);
 }
 
-/* Queues resp on con: a prepared response when there is one, else one built
- * here (and kept, when it is a redirect that may be asked for again). */
-static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *con, struct http_response *resp)
+/* Queues resp on con for req (NULL: a connection without state): a
+ * prepared response when there is one; for a redirect not asked for just
+ * before, the worker's pooled one, req's until it ends; else one built here
+ * (and kept, when it is a redirect asked for again). */
+static enum MHD_Result send_response(struct lane *lane, struct MHD_Connection *con, struct req *req,
+                                     struct http_response *resp)
 {
+	struct http_server *srv = lane->srv;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	size_t location_len = resp->location != NULL ? strlen(resp->location) : 0;
-	struct http_respcache_slot *slot = http_respcache_slot(srv->responses, resp, location_len);
+	uint32_t sig = 0;
+	struct http_respcache_slot *slot = http_respcache_slot(srv->responses, resp, location_len, &sig);
 
 	if (slot != NULL && (r = http_respcache_hit(slot, resp, location_len)) != NULL)
 		return MHD_queue_response(con, (unsigned)resp->status, r);
 	if (resp->make_body != NULL)
 		resp->make_body(resp, resp->make_body_arg);
+	if (slot != NULL && http_respcache_admit(slot, sig)) {
+		/* asked for again: built below, and kept */
+	} else if (req != NULL && lane->pool != NULL && (req->pooled = http_resppool_take(lane->pool, resp)) != NULL) {
+		return MHD_queue_response(con, (unsigned)resp->status, http_resppool_response(req->pooled));
+	} else {
+		slot = NULL;
+	}
 
 	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)
 		return MHD_queue_response(con, (unsigned)resp->status,
@@ -273,12 +293,13 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 	}
 	if (r == NULL)
 		return MHD_NO;
-	if (resp->location != NULL)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+	/* The Location after these two, where a pooled response has it. */
 	if (resp->cache_control != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache_control);
 	if (resp->content_type != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	if (resp->location != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
 	if (resp->allow != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
 	if (resp->www_authenticate != NULL)
@@ -340,9 +361,10 @@ static void account(struct http_server *srv, struct MHD_Connection *con, const s
 }
 
 /* Builds the request, runs its handler, queues the reply and accounts for it. */
-static enum MHD_Result respond(struct http_server *srv, struct MHD_Connection *con, struct req *r, const char *method,
+static enum MHD_Result respond(struct lane *lane, struct MHD_Connection *con, struct req *r, const char *method,
                                bool close)
 {
+	struct http_server *srv = lane->srv;
 	struct http_request req = {0};
 	struct http_response resp;
 	enum MHD_Result ret;
@@ -378,7 +400,7 @@ static enum MHD_Result respond(struct http_server *srv, struct MHD_Connection *c
 	/* A body over its limit is answered 413 and the connection closed,
 	 * however it was framed. */
 	resp.close = resp.close || close || r->body_too_large;
-	ret = send_response(srv, con, &resp);
+	ret = send_response(lane, con, r, &resp);
 	if (ret == MHD_YES)
 		account(srv, con, r, &req, &resp);
 	return ret;
@@ -417,6 +439,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		 * request (on_request) and closes, counted until it does. */
 		if (c != NULL) {
 			c->r.body = NULL;
+			c->r.pooled = NULL;
 			req_reset(&c->r);
 			c->linger = false;
 			http_conns_open(srv->conns, &c->slot, fd, addr->client_addr, addr_len(addr->client_addr));
@@ -661,7 +684,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		http_response_init(&resp);
 		http_response_fixed(&resp, 503, HTTP_FIXED_UNAVAILABLE_JSON);
 		resp.close = true;
-		return send_response(srv, con, &resp);
+		return send_response(lane, con, NULL, &resp);
 	}
 	slot = &((struct conn *)r)->slot;
 	if (!r->started) {
@@ -687,16 +710,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		 * close, so that it can read the answer instead of a reset. */
 		((struct conn *)r)->linger = has_body;
 		if (r->refused != 0)
-			return respond(srv, con, r, method, true);
+			return respond(lane, con, r, method, true);
 		if (r->route == HTTP_ROUTE_API)
 			limit = API_BODY_MAX;
 		if (!has_body)
 			return MHD_YES;
 		if (f.expect != NULL && strcasecmp(f.expect, "100-continue") == 0 && r->route != HTTP_ROUTE_API)
-			return respond(srv, con, r, method, true);
+			return respond(lane, con, r, method, true);
 		if (has_length && length > limit) {
 			r->body_too_large = true;
-			return respond(srv, con, r, method, true);
+			return respond(lane, con, r, method, true);
 		}
 		((struct conn *)r)->linger = false; /* the body will be read */
 		http_conns_phase(slot, HTTP_CONNS_BODY);
@@ -716,7 +739,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	}
 	if (http_conns_phase_of(slot) == HTTP_CONNS_BODY)
 		http_conns_phase(slot, HTTP_CONNS_BUSY);
-	return respond(srv, con, r, method, false);
+	return respond(lane, con, r, method, false);
 }
 
 /* ---- start and stop ---- */
@@ -746,6 +769,8 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t a
 /* Frees what http_server_start made besides the daemons. */
 static void http_server_free(struct http_server *srv)
 {
+	for (unsigned i = 0; i < srv->nlanes; i++)
+		http_resppool_free(srv->lanes[i].pool);
 	http_listener_free(srv->listener);
 	http_conns_free(srv->conns);
 	http_respcache_free(srv->responses);
@@ -846,7 +871,8 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	srv->store = deps->store;
 	srv->clicks = deps->clicks;
 	srv->access_log = deps->access_log;
-	/* --link-cache 0 turns every cache of the redirect path off. */
+	/* --link-cache 0 turns every cache of the redirect path off, and the
+	 * reuse of its responses. */
 	if (redirect_ctx_new(deps->cfg, deps->store, deps->clicks, &srv->redirect) != 0 ||
 	    http_respcache_new(deps->cfg->link_cache_mb > 0, &srv->responses) != 0 || metrics_new(&srv->metrics) != 0 ||
 	    http_conns_new(deps->cfg, &srv->conns) != 0 ||
@@ -858,8 +884,15 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 	for (unsigned i = 0; i < threads; i++) {
 		atomic_init(&srv->lanes[i].inflight, 0);
 		srv->lanes[i].srv = srv;
+		srv->lanes[i].pool = NULL;
 	}
 	srv->nlanes = threads;
+	for (unsigned i = 0; i < threads && deps->cfg->link_cache_mb > 0; i++) {
+		if (http_resppool_new(&srv->lanes[i].pool) != 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	srv->builtin = (struct http_builtin){deps->store, deps->clicks, deps->api, srv->metrics, in_flight, srv};
 	raise_nofile_limit(deps->cfg, threads);
 	if (http_listener_open(deps->cfg->listen_host, deps->cfg->listen_port, threads, &srv->listener, err, errlen) !=

@@ -15,7 +15,9 @@
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,7 +257,7 @@ static const char *rsp_reason(int status)
  */
 static void rsp_assert_redirect(const struct rsp_msg *m, int status, const char *location, bool head, bool close)
 {
-	char esc[4096], page[9000], want[RSP_HEADERS_MAX][1100];
+	char esc[4096], page[9000], want[RSP_HEADERS_MAX][2100];
 	bool used[RSP_HEADERS_MAX] = {false};
 	const char *line, *end = m->text + m->head_len - 2;
 	int nwant = 0, seen = 0;
@@ -636,6 +638,198 @@ START_TEST(test_posts_between_cached_gets)
 }
 END_TEST
 
+/* ---- 9. many links of one page length ---- */
+
+#define RSP_POOL_LINKS 800
+#define RSP_POOL_URL_LEN 1900 /* a page of 3,942 bytes: reused up to 4,096 */
+#define RSP_POOL_ANSWER 6000  /* about: the page, the Location and the rest */
+
+/* Link i (modulo their number) of the pool cases: every URL (so every
+ * page) of one length; one link in eight a 301, another kind of response. */
+static void rsp_pool_link(int i, char *code, size_t code_size, char *url, int *status)
+{
+	int n;
+
+	i %= RSP_POOL_LINKS;
+	snprintf(code, code_size, "pl%03d", i);
+	n = snprintf(url, RSP_POOL_URL_LEN + 1, "https://t.example/pool/%03d/", i);
+	memset(url + n, 'a' + i % 26, RSP_POOL_URL_LEN - (size_t)n);
+	url[RSP_POOL_URL_LEN] = '\0';
+	*status = i % 8 == 7 ? 301 : 302;
+}
+
+/* GET (or HEAD) for link i on fd (a new connection when fd < 0), answered
+ * exactly. */
+static void rsp_pool_expect(int fd, const char *method, int i, struct rsp_msg *m)
+{
+	char code[16], url[RSP_POOL_URL_LEN + 1];
+	bool head = strcmp(method, "HEAD") == 0;
+	int status;
+
+	rsp_pool_link(i, code, sizeof(code), url, &status);
+	if (fd >= 0)
+		rsp_ask(fd, method, code, m);
+	else
+		rsp_ask_new(method, code, m);
+	rsp_assert_redirect(m, status, url, head, false);
+}
+
+/* A connection whose client reads a few KiB at a time, so that the daemon's
+ * answers wait in its send buffer. */
+static int rsp_connect_slow_reader(void)
+{
+	struct sockaddr_in addr;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 4096;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)rsp_d.port);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	return fd;
+}
+
+/* Pipelined GETs, sent by a thread of their own: once the daemon stops
+ * reading them, the rest wait until the answers are read. */
+struct rsp_pipeline {
+	int fd;
+	char *text;
+	size_t len;
+	int sent; /* 0 once all of it went out */
+};
+
+static void *rsp_send_pipeline(void *arg)
+{
+	struct rsp_pipeline *pl = arg;
+
+	pl->sent = raw_send(pl->fd, pl->text, pl->len);
+	return NULL;
+}
+
+/* Enough pipelined answers to fill the daemon's send buffer, at its
+ * largest (net.ipv4.tcp_wmem), twice over. */
+static int rsp_pool_pipelined(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+	long lo = 0, def = 0, max = 4194304;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld %ld %ld", &lo, &def, &max) != 3)
+			max = 4194304;
+		fclose(f);
+	}
+	return (int)((2 * max + (1 << 20)) / RSP_POOL_ANSWER);
+}
+
+/* Reads the answers to n pipelined GETs, for links 0..n-1, from fd and
+ * asserts each exactly, and that nothing follows. */
+static void rsp_pool_read_pipelined(int fd, int n)
+{
+	static char buf[4 * RSP_BUF];
+	static struct rsp_msg m;
+	size_t got = 0;
+
+	for (int k = 0; k < n; k++) {
+		char code[16], url[RSP_POOL_URL_LEN + 1], raw[RSP_BUF];
+		const char *end, *cl;
+		size_t len = 0;
+		int status;
+
+		for (;;) {
+			struct pollfd p = {fd, POLLIN, 0};
+			ssize_t r;
+
+			buf[got] = '\0';
+			end = strstr(buf, "\r\n\r\n");
+			cl = end != NULL ? strstr(buf, "\r\nContent-Length: ") : NULL;
+			if (cl != NULL && cl < end) {
+				len = (size_t)(end + 4 - buf) + strtoul(cl + 18, NULL, 10);
+				ck_assert_uint_lt(len, sizeof(raw));
+				if (got >= len)
+					break;
+			}
+			ck_assert_msg(got + 1 < sizeof(buf), "answer %d of %d: no end in %zu bytes", k, n, got);
+			ck_assert_msg(poll(&p, 1, RSP_TIMEOUT_MS) == 1, "answer %d of %d not in", k, n);
+			r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+			ck_assert_msg(r > 0, "connection closed before answer %d of %d", k, n);
+			got += (size_t)r;
+		}
+		memcpy(raw, buf, len);
+		raw[len] = '\0';
+		rsp_take(raw, len, false, &m);
+		rsp_pool_link(k, code, sizeof(code), url, &status);
+		rsp_assert_redirect(&m, status, url, false, false);
+		memmove(buf, buf + len, got - len);
+		got -= len;
+	}
+	ck_assert_uint_eq(got, 0);
+}
+
+/*
+ * Links whose pages are all of one length, each asked for once in a while
+ * (the worker's reusable responses serve those), each answered with its
+ * own bytes. A client sends enough GETs to fill the daemon's send buffer
+ * and reads none of the answers yet, so that one waits half sent; other
+ * links of the same kinds are asked for meanwhile on a kept connection and
+ * on new ones, with HEADs; then the client reads its answers, and every
+ * link is asked for once more.
+ */
+START_TEST(test_links_of_one_page_length_each_get_their_own_bytes)
+{
+	static struct rsp_msg m;
+	struct rsp_pipeline pl = {.sent = -1};
+	int n = rsp_pool_pipelined(), fd;
+	pthread_t sender;
+	char sql[1024];
+
+	rsp_start(_i);
+	snprintf(sql, sizeof(sql),
+	         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	         "INSERT INTO links (code, url, status, created_at, updated_at) "
+	         "SELECT printf('pl%%03d', i), substr(printf('https://t.example/pool/%%03d/', i) || "
+	         "replace(hex(zeroblob(%d)), '00', char(97 + i %% 26)), 1, %d), "
+	         "CASE i %% 8 WHEN 7 THEN 301 ELSE 302 END, 1, 1 FROM n",
+	         RSP_POOL_LINKS - 1, RSP_POOL_URL_LEN, RSP_POOL_URL_LEN);
+	sqlfile_exec(rsp_d.db, sql);
+	ck_assert_int_eq(sqlfile_int(rsp_d.db, "SELECT count(*) FROM links"), RSP_POOL_LINKS);
+
+	pl.fd = rsp_connect_slow_reader();
+	pl.text = malloc((size_t)n * 64);
+	ck_assert_ptr_nonnull(pl.text);
+	pl.len = 0;
+	for (int k = 0; k < n; k++)
+		pl.len +=
+		    (size_t)sprintf(pl.text + pl.len, "GET /pl%03d HTTP/1.1\r\nHost: t\r\nUser-Agent: rsp-test\r\n\r\n",
+		                    k % RSP_POOL_LINKS);
+	ck_assert_int_eq(pthread_create(&sender, NULL, rsp_send_pipeline, &pl), 0);
+	/* One of its answers waits, unsent: in flight (with /metrics' own). */
+	for (int waited = 0; metric_value(NULL, rsp_d.base, "shortd_requests_in_flight") < 2 && waited < 5000;
+	     waited += 10)
+		pause_ms(10);
+	ck_assert_int_eq(metric_value(NULL, rsp_d.base, "shortd_requests_in_flight"), 2);
+
+	fd = rsp_connect();
+	for (int i = 0; i < RSP_POOL_LINKS; i += 3) {
+		rsp_pool_expect(fd, "GET", i, &m);
+		rsp_pool_expect(-1, "GET", i + 1, &m);
+		rsp_pool_expect(fd, "HEAD", i + 2, &m);
+	}
+	ck_assert_int_eq(metric_value(NULL, rsp_d.base, "shortd_requests_in_flight"), 2);
+
+	rsp_pool_read_pipelined(pl.fd, n);
+	ck_assert_int_eq(pthread_join(sender, NULL), 0);
+	ck_assert_int_eq(pl.sent, 0);
+	close(pl.fd);
+	free(pl.text);
+	for (int i = 0; i < RSP_POOL_LINKS; i++)
+		rsp_pool_expect(fd, "GET", i, &m);
+	close(fd);
+	rsp_stop();
+}
+END_TEST
+
 Suite *resp_reuse_suite(void)
 {
 	Suite *s = suite_create("resp_reuse");
@@ -650,6 +844,7 @@ Suite *resp_reuse_suite(void)
 	tcase_add_loop_test(tc, test_locations_around_the_limit, 0, RSP_NCONFIGS);
 	tcase_add_loop_test(tc, test_more_links_than_slots, 0, RSP_NCONFIGS);
 	tcase_add_loop_test(tc, test_posts_between_cached_gets, 0, RSP_NCONFIGS);
+	tcase_add_loop_test(tc, test_links_of_one_page_length_each_get_their_own_bytes, 0, RSP_NCONFIGS);
 	suite_add_tcase(s, tc);
 	return s;
 }

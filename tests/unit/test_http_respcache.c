@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <microhttpd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,12 +92,13 @@ START_TEST(test_reply_with_more_than_a_redirect_is_not_kept)
 {
 	struct http_respcache *c;
 	struct http_response r;
+	uint32_t sig;
 
 	ck_assert_int_eq(http_respcache_new(true, &c), 0);
 	redirect_init(&r);
-	ck_assert_ptr_nonnull(http_respcache_slot(c, &r, strlen(r.location)));
+	ck_assert_ptr_nonnull(http_respcache_slot(c, &r, strlen(r.location), &sig));
 	not_kept(&r, _i);
-	ck_assert_ptr_null(http_respcache_slot(c, &r, r.location != NULL ? strlen(r.location) : 0));
+	ck_assert_ptr_null(http_respcache_slot(c, &r, r.location != NULL ? strlen(r.location) : 0, &sig));
 	http_respcache_free(c);
 }
 END_TEST
@@ -105,10 +107,11 @@ START_TEST(test_without_tables_nothing_is_kept)
 {
 	struct http_respcache *c;
 	struct http_response r;
+	uint32_t sig;
 
 	ck_assert_int_eq(http_respcache_new(false, &c), 0);
 	redirect_init(&r);
-	ck_assert_ptr_null(http_respcache_slot(c, &r, strlen(r.location)));
+	ck_assert_ptr_null(http_respcache_slot(c, &r, strlen(r.location), &sig));
 	ck_assert_ptr_nonnull(http_respcache_fixed(c, HTTP_FIXED_ROBOTS));
 	http_respcache_free(c);
 	http_respcache_free(NULL);
@@ -144,13 +147,14 @@ START_TEST(test_kept_redirect_is_given_back_only_for_the_same_reply)
 	struct http_respcache *c;
 	struct http_respcache_slot *s;
 	struct http_response r, other;
+	uint32_t sig;
 	struct MHD_Response *resp;
 	size_t len;
 
 	ck_assert_int_eq(http_respcache_new(true, &c), 0);
 	redirect_init(&r);
 	len = strlen(r.location);
-	s = http_respcache_slot(c, &r, len);
+	s = http_respcache_slot(c, &r, len, &sig);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_ptr_null(http_respcache_hit(s, &r, len)); /* empty */
 	r.body_len = 123;
@@ -183,6 +187,7 @@ START_TEST(test_similar_redirects_spread_over_the_table)
 	struct http_respcache *c;
 	struct http_respcache_slot *seen[256];
 	struct http_response r;
+	uint32_t sig;
 	char loc[64];
 	size_t distinct = 0;
 
@@ -194,7 +199,7 @@ START_TEST(test_similar_redirects_spread_over_the_table)
 		redirect_init(&r);
 		snprintf(loc, sizeof(loc), forms[_i], 1000 + i);
 		r.location = loc;
-		s = http_respcache_slot(c, &r, strlen(loc));
+		s = http_respcache_slot(c, &r, strlen(loc), &sig);
 		ck_assert_ptr_nonnull(s);
 		for (size_t k = 0; k < distinct; k++)
 			again = again || seen[k] == s;
@@ -211,13 +216,55 @@ START_TEST(test_similar_redirects_spread_over_the_table)
 
 		redirect_init(&r);
 		r.status = status;
-		s = http_respcache_slot(c, &r, strlen(r.location));
+		s = http_respcache_slot(c, &r, strlen(r.location), &sig);
 		for (size_t k = 0; k < distinct; k++)
 			again = again || seen[k] == s;
 		if (!again)
 			seen[distinct++] = s;
 	}
 	ck_assert_msg(distinct >= 140, "statuses: %zu slots", distinct);
+	http_respcache_free(c);
+}
+END_TEST
+
+/* A slot keeps a redirect from its second request in a row: one asked for
+ * once never takes the slot, nor pushes out the one it holds. */
+START_TEST(test_a_redirect_is_admitted_when_asked_for_again)
+{
+	struct http_respcache *c;
+	struct http_respcache_slot *s, *s2;
+	struct http_response r, other;
+	struct MHD_Response *resp;
+	uint32_t sig, sig2;
+	char loc[64];
+	int i;
+
+	ck_assert_int_eq(http_respcache_new(true, &c), 0);
+	redirect_init(&r);
+	s = http_respcache_slot(c, &r, strlen(r.location), &sig);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(!http_respcache_admit(s, sig)); /* first: remembered */
+	ck_assert(http_respcache_admit(s, sig));  /* again: kept */
+	resp = built();
+	http_respcache_keep(s, resp, &r, strlen(r.location));
+
+	/* Another redirect of the same slot, asked for once between two of
+	 * a third: neither is admitted, and the kept one stays. */
+	redirect_init(&other);
+	for (i = 0, s2 = NULL; s2 != s && i < 100000; i++) {
+		snprintf(loc, sizeof(loc), "https://t.example/o%d", i);
+		other.location = loc;
+		s2 = http_respcache_slot(c, &other, strlen(loc), &sig2);
+	}
+	ck_assert_ptr_eq(s2, s);
+	ck_assert_uint_ne(sig2, sig);
+	ck_assert(!http_respcache_admit(s, sig2));
+	ck_assert(!http_respcache_admit(s, sig));
+	ck_assert(!http_respcache_admit(s, sig2));
+	redirect_init(&r);
+	ck_assert_ptr_eq(http_respcache_hit(s, &r, strlen(r.location)), resp);
+	/* Asked for twice in a row, it is. */
+	ck_assert(http_respcache_admit(s, sig2));
 	http_respcache_free(c);
 }
 END_TEST
@@ -262,6 +309,7 @@ Suite *http_respcache_suite(void)
 	tcase_add_test(tc, test_without_tables_nothing_is_kept);
 	tcase_add_loop_test(tc, test_similar_redirects_spread_over_the_table, 0, 4);
 	tcase_add_loop_test(tc, test_kept_redirect_is_given_back_only_for_the_same_reply, 0, DIFFERS_ROWS);
+	tcase_add_test(tc, test_a_redirect_is_admitted_when_asked_for_again);
 	tcase_add_loop_test(tc, test_fixed_reply_spelled_out_matches_the_shared_one, 0, HTTP_FIXED_COUNT - 1);
 	suite_add_tcase(s, tc);
 	return s;
