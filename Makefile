@@ -273,7 +273,7 @@ COV_LINE_FLOOR   ?= 95
 COV_BRANCH_FLOOR ?= 87.5
 # The unit suites make coverage runs with each of their first 10 allocations
 # failed: the modules that allocate what they hold when they start.
-COV_ALLOC_SUITES := accesslog,accesslog_faults,api,clicks,csv,http_respcache,link_admin,link_cache,link_io,link_json,metrics,qr,redirect,store_sqlite_trigram,thread_registry
+COV_ALLOC_SUITES := accesslog,accesslog_faults,api,clicks,csv,http_respcache,http_resppool,link_admin,link_cache,link_io,link_json,metrics,qr,redirect,store_sqlite_trigram,thread_registry
 GCOVR_FLAGS := --root . --filter 'src/' --exclude-unreachable-branches --exclude-throw-branches
 
 coverage: deps

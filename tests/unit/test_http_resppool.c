@@ -266,6 +266,33 @@ START_TEST(test_a_page_of_4096_bytes_is_pooled)
 }
 END_TEST
 
+/* A Location libmicrohttpd refuses (a line break in it): no item, whether
+ * new or reused, and the item that could not be reused is dropped (ASan:
+ * nothing leaks); the next redirect of its kind gets a new one. */
+START_TEST(test_a_location_refused_by_the_library_gets_no_item)
+{
+	struct http_resppool *p;
+	struct http_resppool_item *a;
+	struct http_response r;
+
+	ck_assert_int_eq(http_resppool_new(&p), 0);
+	redirect_init(&r, "https://t.example/a\r\nX-Injected: 1", "page one");
+	ck_assert_ptr_null(http_resppool_take(p, &r));
+	redirect_init(&r, "https://t.example/a1", "page one");
+	a = http_resppool_take(p, &r);
+	ck_assert_ptr_nonnull(a);
+	http_resppool_give_back(a);
+	redirect_init(&r, "https://t.example/a2\nX-Injected: 1", "page one");
+	ck_assert_ptr_null(http_resppool_take(p, &r));
+	redirect_init(&r, "https://t.example/a3", "page one");
+	a = http_resppool_take(p, &r);
+	ck_assert_ptr_nonnull(a);
+	assert_headers(a, "https://t.example/a3", "private, no-store");
+	http_resppool_give_back(a);
+	http_resppool_free(p);
+}
+END_TEST
+
 Suite *http_resppool_suite(void)
 {
 	Suite *s = suite_create("http_resppool");
@@ -276,6 +303,7 @@ Suite *http_resppool_suite(void)
 	tcase_add_test(tc, test_two_out_at_once_are_two_items);
 	tcase_add_loop_test(tc, test_more_than_a_plain_redirect_gets_no_item, 0, NOT_POOLED_ROWS);
 	tcase_add_test(tc, test_a_page_of_4096_bytes_is_pooled);
+	tcase_add_test(tc, test_a_location_refused_by_the_library_gets_no_item);
 	suite_add_tcase(s, tc);
 	return s;
 }
