@@ -121,8 +121,15 @@ struct req {
 struct conn {
 	struct req r;
 	struct http_conns_slot slot;
-	bool linger; /* answered before its body: drain what follows the close */
+	bool linger;             /* answered before its body: drain what follows the close */
+	struct conn *next_spare; /* in its lane's spares, once closed */
 };
+
+/* The closed connections' states a worker keeps for its next ones: a
+ * conn is over 9 KiB, past the C library's per-thread cache of small
+ * blocks, so a malloc and a free per new connection cost ~600
+ * instructions that a list of spares does not. */
+#define LANE_SPARES_MAX 32
 
 /* What a short link answers; the Allow of its 405. */
 #define LINK_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -173,6 +180,8 @@ struct lane {
 	_Alignas(64) _Atomic long inflight;
 	struct http_server *srv;
 	struct http_resppool *pool; /* the worker's reusable redirects; NULL: off */
+	struct conn *spares;        /* closed connections' states, for the next ones */
+	unsigned nspares;
 };
 
 struct http_server {
@@ -199,6 +208,40 @@ static void lane_count(struct lane *l, long d)
 {
 	atomic_store_explicit(&l->inflight, atomic_load_explicit(&l->inflight, memory_order_relaxed) + d,
 	                      memory_order_relaxed);
+}
+
+/* A new connection's state, not yet initialised: a spare of l's worker,
+ * or a new one (NULL when out of memory). */
+static struct conn *conn_take(struct lane *l)
+{
+	struct conn *c = l->spares;
+
+	if (c == NULL)
+		return malloc(sizeof(*c));
+	l->spares = c->next_spare;
+	l->nspares--;
+	return c;
+}
+
+/* A closed connection's state: kept for l's next connection, or freed. */
+static void conn_put(struct lane *l, struct conn *c)
+{
+	if (l->nspares >= LANE_SPARES_MAX) {
+		free(c);
+		return;
+	}
+	c->next_spare = l->spares;
+	l->spares = c;
+	l->nspares++;
+}
+
+static void lane_free(struct lane *l)
+{
+	for (struct conn *c = l->spares, *next; c != NULL; c = next) {
+		next = c->next_spare;
+		free(c);
+	}
+	http_resppool_free(l->pool);
 }
 
 /* The requests in flight on every worker; from any thread. */
@@ -430,10 +473,10 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		const union MHD_ConnectionInfo *addr = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		metrics_connection_opened(srv->metrics);
-		/* Not calloc: the request's 9 KiB of path and query buffers
-		 * need no zeroing on every new connection. req_reset()
-		 * empties the request, http_conns_open() fills the slot. */
-		c = malloc(sizeof(*c));
+		/* Not zeroed: the request's 9 KiB of path and query buffers
+		 * need none. req_reset() empties the request,
+		 * http_conns_open() fills the slot. */
+		c = conn_take(lane);
 		*socket_context = c;
 		/* Without its state the connection gets 503 at its first
 		 * request (on_request) and closes, counted until it does. */
@@ -466,7 +509,8 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 			http_conns_cancel(srv->conns, addr->client_addr, addr_len(addr->client_addr));
 		}
 		metrics_connection_closed(srv->metrics);
-		free(c);
+		if (c != NULL)
+			conn_put(lane, c);
 		*socket_context = NULL;
 	}
 }
@@ -770,7 +814,7 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t a
 static void http_server_free(struct http_server *srv)
 {
 	for (unsigned i = 0; i < srv->nlanes; i++)
-		http_resppool_free(srv->lanes[i].pool);
+		lane_free(&srv->lanes[i]);
 	http_listener_free(srv->listener);
 	http_conns_free(srv->conns);
 	http_respcache_free(srv->responses);
@@ -885,6 +929,8 @@ int http_server_start(const struct http_server_deps *deps, struct http_server **
 		atomic_init(&srv->lanes[i].inflight, 0);
 		srv->lanes[i].srv = srv;
 		srv->lanes[i].pool = NULL;
+		srv->lanes[i].spares = NULL;
+		srv->lanes[i].nspares = 0;
 	}
 	srv->nlanes = threads;
 	for (unsigned i = 0; i < threads && deps->cfg->link_cache_mb > 0; i++) {
