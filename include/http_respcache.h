@@ -42,9 +42,10 @@ struct http_respcache_slot *http_respcache_slot(struct http_respcache *c, const 
                                                 size_t location_len, uint32_t *sig);
 
 /* The response s holds when it is the one resp would build, with
- * resp->body_len set for the access log; NULL otherwise. */
-struct MHD_Response *http_respcache_hit(const struct http_respcache_slot *s, struct http_response *resp,
-                                        size_t location_len);
+ * resp->body_len set for the access log (and the last miss s remembered
+ * forgotten: a request for the one it holds comes between); NULL
+ * otherwise. */
+struct MHD_Response *http_respcache_hit(struct http_respcache_slot *s, struct http_response *resp, size_t location_len);
 
 /* Whether a response for the redirect of signature sig, which s does not
  * hold, is worth keeping there: true when sig was the last one s missed,

@@ -210,14 +210,15 @@ bool http_respcache_admit(struct http_respcache_slot *s, uint32_t sig)
 	return false;
 }
 
-struct MHD_Response *http_respcache_hit(const struct http_respcache_slot *s, struct http_response *resp,
-                                        size_t location_len)
+struct MHD_Response *http_respcache_hit(struct http_respcache_slot *s, struct http_response *resp, size_t location_len)
 {
 	if (s->r == NULL || s->status != resp->status || s->location_len != location_len ||
 	    s->content_type != resp->content_type || memcmp(s->location, resp->location, location_len) != 0 ||
 	    strcmp(s->cache_control, resp->cache_control) != 0)
 		return NULL;
 	resp->body_len = s->body_len; /* for the access log */
+	if (s->missed != 0)
+		s->missed = 0; /* the miss before this is not "in a row" with the next */
 	return s->r;
 }
 

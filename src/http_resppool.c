@@ -2,11 +2,12 @@
  * Reusable redirect responses (include/http_resppool.h).
  *
  * The free items sit in a small direct-mapped table by kind (status and
- * body length): a worker answers its requests one at a time, and
- * libmicrohttpd sends a redirect's few hundred bytes at once, so an item is
- * back before the next redirect of its kind is asked for. Two of one kind
- * are out together only when a send must wait for the client; the second
- * is built, and one of the two is dropped when both are back.
+ * body length): libmicrohttpd usually sends a redirect's few hundred bytes
+ * as soon as it is queued, so an item is mostly back before the next
+ * redirect of its kind is asked for. Two of one kind are out together when
+ * a send waits for the client, or when several connections of the worker
+ * are answered in one pass of its loop before their replies go out; the
+ * second is built, and one of the two is dropped when both are back.
  */
 #include "http_resppool.h"
 

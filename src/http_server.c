@@ -1,14 +1,15 @@
 /*
  * The HTTP server: the libmicrohttpd callbacks and sending. The one module
- * that drives libmicrohttpd (with http_respcache.c, which holds its prepared
- * responses); what it decides with is libmicrohttpd-free: the framing and
+ * that drives libmicrohttpd (with http_respcache.c and http_resppool.c,
+ * which hold its prepared and reusable responses); what it decides with is libmicrohttpd-free: the framing and
  * refusal table (http_framing.c), the routes (http_builtin.c, redirect.c,
  * api.c), the connection table (http_conns.c) and the workers' listening
  * sockets (http_listener.c). Each worker thread is a daemon of its own that
  * accepts from its own socket, asking http_conns.c first (admit()).
  *
- * Per connection, a struct conn is made when the connection opens and freed
- * when it closes; each request on it reuses the conn's struct req, emptied
+ * Per connection, a struct conn is taken when the connection opens (one its
+ * worker kept from a closed connection, or a new one) and put back when it
+ * closes; each request on it reuses the conn's struct req, emptied
  * by req_reset(), so a keep-alive redirect allocates nothing here. The URI
  * log callback sees the raw target (libmicrohttpd decodes it in place
  * afterwards): it keeps shortd's own decoding of the path, which every route

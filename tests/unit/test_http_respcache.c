@@ -227,8 +227,9 @@ START_TEST(test_similar_redirects_spread_over_the_table)
 }
 END_TEST
 
-/* A slot keeps a redirect from its second request in a row: one asked for
- * once never takes the slot, nor pushes out the one it holds. */
+/* A slot keeps a redirect from its second request in a row to it: one
+ * asked for once never takes the slot, nor pushes out the one it holds,
+ * even when asked for again after requests for the one held. */
 START_TEST(test_a_redirect_is_admitted_when_asked_for_again)
 {
 	struct http_respcache *c;
@@ -261,8 +262,10 @@ START_TEST(test_a_redirect_is_admitted_when_asked_for_again)
 	ck_assert(!http_respcache_admit(s, sig2));
 	ck_assert(!http_respcache_admit(s, sig));
 	ck_assert(!http_respcache_admit(s, sig2));
+	/* Nor when the kept one is asked for between its two requests. */
 	redirect_init(&r);
 	ck_assert_ptr_eq(http_respcache_hit(s, &r, strlen(r.location)), resp);
+	ck_assert(!http_respcache_admit(s, sig2));
 	/* Asked for twice in a row, it is. */
 	ck_assert(http_respcache_admit(s, sig2));
 	http_respcache_free(c);
