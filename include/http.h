@@ -155,4 +155,11 @@ void http_response_error(struct http_response *r, int status, const char *text);
 /* 414: a target, or a Location made from it, too long to serve. */
 void http_response_uri_too_long(struct http_response *r);
 
+/* Whether r is a redirect and the page its make_body makes, with a
+ * Cache-Control and a Content-Type and no other header, on a connection
+ * that stays open: every byte of such a reply follows from its status,
+ * Location, Cache-Control, Content-Type and page, so a response built for
+ * it may be kept (http_respcache.c) or reused (http_resppool.c). */
+bool http_response_is_plain_redirect(const struct http_response *r);
+
 #endif

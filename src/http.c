@@ -155,3 +155,10 @@ void http_response_uri_too_long(struct http_response *r)
 {
 	http_response_error(r, 414, "URI too long\n");
 }
+
+bool http_response_is_plain_redirect(const struct http_response *r)
+{
+	return r->fixed == HTTP_FIXED_NONE && r->location != NULL && r->make_body != NULL && r->body_heap == NULL &&
+	       r->stream == NULL && !r->close && r->allow == NULL && r->www_authenticate == NULL && !r->nosniff &&
+	       r->headers == NULL && r->content_type != NULL && r->cache_control != NULL;
+}

@@ -162,10 +162,7 @@ size_t http_respcache_fixed_len(enum http_fixed which)
 
 static bool is_cacheable(const struct http_response *resp, size_t location_len)
 {
-	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && location_len <= RESP_LOCATION_MAX &&
-	       !resp->close && resp->make_body != NULL && resp->body_heap == NULL && resp->allow == NULL &&
-	       resp->www_authenticate == NULL && !resp->nosniff && resp->headers == NULL &&
-	       resp->cache_control != NULL &&
+	return http_response_is_plain_redirect(resp) && location_len <= RESP_LOCATION_MAX &&
 	       strlen(resp->cache_control) < sizeof(((struct http_respcache_slot *)NULL)->cache_control);
 }
 

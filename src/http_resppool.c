@@ -58,14 +58,11 @@ void http_resppool_free(struct http_resppool *p)
 	free(p);
 }
 
-/* A redirect and its page, nothing more: what an item sends. */
+/* A redirect and its page, nothing more, the page made: what an item sends. */
 static bool is_poolable(const struct http_response *resp)
 {
-	return resp->fixed == HTTP_FIXED_NONE && resp->location != NULL && resp->make_body != NULL &&
-	       resp->body != NULL && resp->body_len > 0 && resp->body_len <= POOL_BODY_MAX && resp->body_heap == NULL &&
-	       resp->stream == NULL && !resp->close && resp->allow == NULL && resp->www_authenticate == NULL &&
-	       !resp->nosniff && resp->headers == NULL && resp->content_type != NULL && resp->cache_control != NULL &&
-	       strlen(resp->cache_control) <= POOL_CACHE_CONTROL_MAX;
+	return http_response_is_plain_redirect(resp) && resp->body != NULL && resp->body_len > 0 &&
+	       resp->body_len <= POOL_BODY_MAX && strlen(resp->cache_control) <= POOL_CACHE_CONTROL_MAX;
 }
 
 static size_t slot_of(int status, size_t body_len)

@@ -1,11 +1,12 @@
 /*
  * The HTTP server: the libmicrohttpd callbacks and sending. The one module
  * that drives libmicrohttpd (with http_respcache.c and http_resppool.c,
- * which hold its prepared and reusable responses); what it decides with is libmicrohttpd-free: the framing and
- * refusal table (http_framing.c), the routes (http_builtin.c, redirect.c,
- * api.c), the connection table (http_conns.c) and the workers' listening
- * sockets (http_listener.c). Each worker thread is a daemon of its own that
- * accepts from its own socket, asking http_conns.c first (admit()).
+ * which hold its prepared and reusable responses); what it decides with is
+ * libmicrohttpd-free: the framing and refusal table (http_framing.c), the
+ * routes (http_builtin.c, redirect.c, api.c), the connection table
+ * (http_conns.c) and the workers' listening sockets (http_listener.c). Each
+ * worker thread is a daemon of its own that accepts from its own socket,
+ * asking http_conns.c first (admit()).
  *
  * Per connection, a struct conn is taken when the connection opens (one its
  * worker kept from a closed connection, or a new one) and put back when it
@@ -304,12 +305,12 @@ static enum MHD_Result send_response(struct lane *lane, struct MHD_Connection *c
 		return MHD_queue_response(con, (unsigned)resp->status, r);
 	if (resp->make_body != NULL)
 		resp->make_body(resp, resp->make_body_arg);
-	if (slot != NULL && http_respcache_admit(slot, sig)) {
-		/* asked for again: built below, and kept */
-	} else if (req != NULL && lane->pool != NULL && (req->pooled = http_resppool_take(lane->pool, resp)) != NULL) {
-		return MHD_queue_response(con, (unsigned)resp->status, http_resppool_response(req->pooled));
-	} else {
+	/* A redirect asked for again is built below and kept; any other
+	 * reply tries the worker's pooled responses first. */
+	if (slot == NULL || !http_respcache_admit(slot, sig)) {
 		slot = NULL;
+		if (req != NULL && lane->pool != NULL && (req->pooled = http_resppool_take(lane->pool, resp)) != NULL)
+			return MHD_queue_response(con, (unsigned)resp->status, http_resppool_response(req->pooled));
 	}
 
 	if (resp->fixed != HTTP_FIXED_NONE && !resp->close)

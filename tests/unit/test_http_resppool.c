@@ -226,12 +226,15 @@ static void not_pooled(struct http_response *r, int row, char *long_page)
 	case 13:
 		r->cache_control = NULL;
 		break;
+	case 14:
+		r->stream = (struct http_stream *)long_page; /* never read: refused first */
+		break;
 	default:
 		r->cache_control = "public, max-age=31536000, immutable, stale-while-revalidate=1";
 		break;
 	}
 }
-#define NOT_POOLED_ROWS 15
+#define NOT_POOLED_ROWS 16
 
 START_TEST(test_more_than_a_plain_redirect_gets_no_item)
 {
