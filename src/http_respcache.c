@@ -179,8 +179,15 @@ static uint64_t slot_hash(int status, const char *location, size_t len)
 		h = (h ^ w) * k;
 		h ^= h >> 29;
 	}
-	w = 0;
-	memcpy(&w, location + i, len - i);
+	/* The tail: the last eight bytes, overlapping words already read,
+	 * read as one word. A copy of len - i bytes into a zeroed word is a
+	 * call, and its narrow stores stall the wide load after them. */
+	if (len >= 8) {
+		memcpy(&w, location + len - 8, 8);
+	} else {
+		for (w = 0; i < len; i++)
+			w = w << 8 | (unsigned char)location[i];
+	}
 	h = (h ^ w) * k;
 	/* A product's bit depends only on the bits below it: the high half,
 	 * folded down and multiplied again, reaches the bits returned. */

@@ -32,6 +32,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,17 +116,30 @@ struct req {
 	size_t body_len;
 	size_t body_cap;
 	struct http_resppool_item *pooled; /* the redirect's response, until the request ends */
-	char query[QUERY_MAX + 1];
+	/* Last, the path first: a request writes the lines above and the
+	 * path's first bytes; the query's 8 KiB only when it has one. */
 	char path[PATH_MAX_LEN + 1]; /* decoded, without the query */
+	char query[QUERY_MAX + 1];   /* valid while has_query && !query_too_long */
 };
 
-/* r comes first: a request's context (struct req *) is also its conn. */
+/*
+ * A connection's state. A request's context (struct req *) is its r, and
+ * conn_of() finds the conn from it. r comes last, so that what every
+ * request on a kept-alive connection touches (the slot, r's fields, its
+ * path) lies in a few adjacent cache lines: a connection's state has
+ * left the CPU's nearer caches by the time its next request arrives.
+ */
 struct conn {
-	struct req r;
 	struct http_conns_slot slot;
 	bool linger;             /* answered before its body: drain what follows the close */
 	struct conn *next_spare; /* in its lane's spares, once closed */
+	struct req r;
 };
+
+static struct conn *conn_of(struct req *r)
+{
+	return (struct conn *)(void *)((char *)r - offsetof(struct conn, r));
+}
 
 /* The closed connections' states a worker keeps for its next ones: a
  * conn is over 9 KiB, past the C library's per-thread cache of small
@@ -162,7 +176,6 @@ static void req_reset(struct req *r)
 	r->accept = r->user_agent = r->referer = NULL;
 	r->drained = 0;
 	r->path[0] = '\0';
-	r->query[0] = '\0';
 }
 
 static void refuse(struct req *r, int status, const char *why)
@@ -417,7 +430,7 @@ static enum MHD_Result respond(struct lane *lane, struct MHD_Connection *con, st
 	req.method_name = method;
 	req.method = http_method_parse(method);
 	req.path = r->path;
-	req.query = r->has_query ? r->query : NULL;
+	req.query = r->has_query && !r->query_too_long ? r->query : NULL;
 	req.accept = r->accept;
 	req.user_agent = r->user_agent;
 	req.referer = r->referer;
@@ -574,7 +587,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls, 
 		return;
 	if (r->started)
 		lane_count(lane, -1);
-	http_conns_phase(&((struct conn *)r)->slot, HTTP_CONNS_IDLE);
+	http_conns_phase(&conn_of(r)->slot, HTTP_CONNS_IDLE);
 	req_reset(r);
 	*req_cls = NULL;
 }
@@ -732,7 +745,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		resp.close = true;
 		return send_response(lane, con, NULL, &resp);
 	}
-	slot = &((struct conn *)r)->slot;
+	slot = &conn_of(r)->slot;
 	if (!r->started) {
 		struct http_framing f;
 		uint64_t length = 0, limit = srv->cfg->max_body;
@@ -754,7 +767,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		/* An answer before the body closes the connection: whatever
 		 * the client (or a proxy) still sends is drained after the
 		 * close, so that it can read the answer instead of a reset. */
-		((struct conn *)r)->linger = has_body;
+		conn_of(r)->linger = has_body;
 		if (r->refused != 0)
 			return respond(lane, con, r, method, true);
 		if (r->route == HTTP_ROUTE_API)
@@ -767,7 +780,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			r->body_too_large = true;
 			return respond(lane, con, r, method, true);
 		}
-		((struct conn *)r)->linger = false; /* the body will be read */
+		conn_of(r)->linger = false; /* the body will be read */
 		http_conns_phase(slot, HTTP_CONNS_BODY);
 		return MHD_YES;
 	}
