@@ -136,10 +136,27 @@ const char *link_label_error_message(enum link_label_error e)
 	return "invalid label";
 }
 
+/* A code's bytes: A-Z, a-z, 0-9, '_' and '-'. Every redirect checks its
+ * code: one load a byte. */
+#define RUN2(c) [(c)] = true, [(c) + 1] = true
+#define RUN6(c) RUN2(c), RUN2((c) + 2), RUN2((c) + 4)
+#define RUN10(c) RUN6(c), RUN2((c) + 6), RUN2((c) + 8)
+#define RUN26(c) RUN10(c), RUN10((c) + 10), RUN6((c) + 20)
+static const bool code_char[256] = {RUN26('a'), RUN26('A'), RUN10('0'), ['_'] = true, ['-'] = true};
+#undef RUN26
+#undef RUN10
+#undef RUN6
+#undef RUN2
+
 static bool is_code_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+	return code_char[c];
 }
+
+/* The lower-case first letters of "admin..." and the reserved words: a bit
+ * each, so most codes are passed after one test. */
+#define FIRST(c) (1u << ((c) - 'a'))
+#define RESERVED_FIRSTS (FIRST('a') | FIRST('f') | FIRST('h') | FIRST('m') | FIRST('r'))
 
 /* Every redirect asks: a word is compared only when the code's first
  * letter, in either case, is the word's (code[0] | 0x20 equals a lower-case
@@ -148,6 +165,8 @@ bool link_code_is_reserved(const char *code, size_t len)
 {
 	unsigned char first = (unsigned char)code[0] | 0x20;
 
+	if (first < 'a' || first > 'z' || !(RESERVED_FIRSTS & FIRST(first)))
+		return false;
 	if (len >= 5 && first == 'a' && strncasecmp(code, "admin", 5) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof(reserved_words) / sizeof(reserved_words[0]); i++) {
@@ -157,6 +176,8 @@ bool link_code_is_reserved(const char *code, size_t len)
 	}
 	return false;
 }
+#undef RESERVED_FIRSTS
+#undef FIRST
 
 bool link_code_is_kept_by_api(const char *code)
 {

@@ -83,6 +83,25 @@ START_TEST(test_refusal_table)
 }
 END_TEST
 
+/* Each byte in the middle of a Host value: a letter, digit or one of RFC
+ * 3986's marks of a host and port is taken, any other refused (a blank
+ * only at the end, which the row above checks). */
+START_TEST(test_host_every_byte)
+{
+	const char *marks = "-._~!$&'()*+,;=:[]%";
+	unsigned char c = (unsigned char)_i;
+	bool ok =
+	    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr(marks, c) != NULL;
+	char host[4] = {'a', (char)c, 'b', '\0'};
+	struct http_framing f;
+	const char *why;
+
+	http_framing_init(&f);
+	http_framing_field(&f, "Host", 4, host);
+	ck_assert_msg((http_framing_refusal(&f, false, "GET", true, &why) == 0) == ok, "byte %u", c);
+}
+END_TEST
+
 START_TEST(test_first_values_are_kept)
 {
 	struct http_framing f;
@@ -156,6 +175,7 @@ Suite *http_framing_suite(void)
 	TCase *tc = tcase_create("framing");
 
 	tcase_add_loop_test(tc, test_refusal_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
+	tcase_add_loop_test(tc, test_host_every_byte, 1, 256);
 	tcase_add_test(tc, test_first_values_are_kept);
 	tcase_add_loop_test(tc, test_content_length, 0, (int)(sizeof(lengths) / sizeof(lengths[0])));
 	suite_add_tcase(s, tc);
