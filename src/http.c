@@ -52,8 +52,9 @@ enum http_method http_method_parse(const char *name)
 	    {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
 	};
 
+	/* By first letter first: a GET is compared with one name. */
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		if (strcmp(name, methods[i].name) == 0)
+		if (name[0] == methods[i].name[0] && strcmp(name, methods[i].name) == 0)
 			return methods[i].m;
 	}
 	return HTTP_OTHER;

@@ -84,6 +84,8 @@ bool http_framing_length(const struct http_framing *f, uint64_t *out)
 {
 	uint64_t n;
 
+	if (f->length_value == NULL) /* most requests: no call */
+		return false;
 	switch (num_parse(f->length_value, 0, UINT64_MAX, &n)) {
 	case NUM_OK:
 		*out = n;
