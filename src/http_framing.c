@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "byte_set.h"
 #include "num.h"
 
 void http_framing_init(struct http_framing *f)
@@ -101,19 +102,11 @@ bool http_framing_length(const struct http_framing *f, uint64_t *out)
 /* The bytes of a uri-host or port: letters, digits, unreserved, sub-delims,
  * ':', the brackets of an IP literal and '%' of its escapes (RFC 3986
  * 3.2.2). Every request has a Host: one load a byte. */
-#define RUN2(c) [(c)] = true, [(c) + 1] = true
-#define RUN6(c) RUN2(c), RUN2((c) + 2), RUN2((c) + 4)
-#define RUN10(c) RUN6(c), RUN2((c) + 6), RUN2((c) + 8)
-#define RUN26(c) RUN10(c), RUN10((c) + 10), RUN6((c) + 20)
 static const bool host_char[256] = {
-    RUN26('a'),   RUN26('A'),   RUN10('0'),    ['-'] = true, ['.'] = true, ['_'] = true, ['~'] = true, ['!'] = true,
-    ['$'] = true, ['&'] = true, ['\''] = true, ['('] = true, [')'] = true, ['*'] = true, ['+'] = true, [','] = true,
-    [';'] = true, ['='] = true, [':'] = true,  ['['] = true, [']'] = true, ['%'] = true,
+    BYTE_SET_LETTERS, BYTE_SET_DIGITS, ['-'] = true,  ['.'] = true, ['_'] = true, ['~'] = true, ['!'] = true,
+    ['$'] = true,     ['&'] = true,    ['\''] = true, ['('] = true, [')'] = true, ['*'] = true, ['+'] = true,
+    [','] = true,     [';'] = true,    ['='] = true,  [':'] = true, ['['] = true, [']'] = true, ['%'] = true,
 };
-#undef RUN26
-#undef RUN10
-#undef RUN6
-#undef RUN2
 
 /* A Host value is a uri-host and an optional port (RFC 9112 3.2, RFC 3986
  * 3.2.2), maybe empty; trailing whitespace is not part of it. Every request

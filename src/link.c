@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "byte_set.h"
+
 #define WORD(s)                                                                                                        \
 	{                                                                                                              \
 		s, sizeof(s) - 1                                                                                       \
@@ -138,15 +140,7 @@ const char *link_label_error_message(enum link_label_error e)
 
 /* A code's bytes: A-Z, a-z, 0-9, '_' and '-'. Every redirect checks its
  * code: one load a byte. */
-#define RUN2(c) [(c)] = true, [(c) + 1] = true
-#define RUN6(c) RUN2(c), RUN2((c) + 2), RUN2((c) + 4)
-#define RUN10(c) RUN6(c), RUN2((c) + 6), RUN2((c) + 8)
-#define RUN26(c) RUN10(c), RUN10((c) + 10), RUN6((c) + 20)
-static const bool code_char[256] = {RUN26('a'), RUN26('A'), RUN10('0'), ['_'] = true, ['-'] = true};
-#undef RUN26
-#undef RUN10
-#undef RUN6
-#undef RUN2
+static const bool code_char[256] = {BYTE_SET_LETTERS, BYTE_SET_DIGITS, ['_'] = true, ['-'] = true};
 
 static bool is_code_char(unsigned char c)
 {
