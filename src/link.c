@@ -11,6 +11,8 @@
 
 #include "byte_set.h"
 
+/* Codes a link may not take (besides "admin..."). A word added here whose
+ * first letter is new must add it to RESERVED_FIRSTS, below, too. */
 #define WORD(s)                                                                                                        \
 	{                                                                                                              \
 		s, sizeof(s) - 1                                                                                       \
