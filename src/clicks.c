@@ -14,9 +14,11 @@
  * failed write keeps its batch for the next try, so a click is lost only
  * if the process dies before a write succeeds.
  *
- * The flusher runs at a lower priority than the daemon (WRITER_NICE): a
- * batch is a burst of CPU on a CPU the redirects share, and a woken HTTP
- * thread then runs ahead of it instead of waiting out its time slice. What
+ * The flusher runs at a lower priority than the daemon (WRITER_NICE) and,
+ * on Linux 6.12 and later, with a longer time slice than any HTTP thread
+ * (WRITER_SLICE_NS): a batch is a burst of CPU on a CPU the redirects
+ * share, and a woken HTTP thread then takes the CPU from it at once instead
+ * of waiting for the scheduler's next tick (thread_priority.h). What
  * still waits for a write to end takes c->lock: a look at a limited link's
  * clicks (clicks_pending, clicks_admit's first count), and the API's reads
  * of counts; behind a writer given less CPU, it may wait longer.
@@ -38,18 +40,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rfc3339.h"
+#include "thread_priority.h"
 #include "thread_registry.h"
 
 #define RING_SIZE 8192 /* events per worker thread; a power of two */
 #define DRAIN_MS 10
 #define SHARDS 64
 #define WRITE_RETRIES 3
-#define WRITER_NICE 10 /* the flusher's nice value above the daemon's (at most 19) */
+#define WRITER_NICE 10            /* the flusher's nice value above the daemon's (at most 19) */
+#define WRITER_SLICE_NS 20000000u /* 20 ms: the kernel's own slices are 0.75-3 ms */
 
 struct event {
 	int64_t link_id;
@@ -542,13 +545,6 @@ static void deadline_after(struct timespec *ts, int ms)
 	ts->tv_nsec %= 1000000000L;
 }
 
-/* The flusher's nice value for a daemon at nice (the thread's own: Linux
- * keeps one per thread). */
-static int writer_nice(int nice)
-{
-	return nice + WRITER_NICE < 19 ? nice + WRITER_NICE : 19;
-}
-
 static void *flusher(void *arg)
 {
 	struct clicks *c = arg;
@@ -556,7 +552,7 @@ static void *flusher(void *arg)
 	struct timespec ts;
 
 	/* Refused, the writer runs at the daemon's priority. */
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), writer_nice(getpriority(PRIO_PROCESS, (id_t)gettid())));
+	(void)thread_priority_background(WRITER_NICE, WRITER_SLICE_NS);
 	(void)pthread_setname_np(pthread_self(), "shortd-clicks");
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {

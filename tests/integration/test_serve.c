@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "sched_attr.h"
 
 static int get(const struct daemon *d, const char *path)
 {
@@ -66,8 +67,8 @@ START_TEST(test_ipv6_listen_address_is_announced_in_brackets)
 END_TEST
 
 /* How many of the daemon's threads are called name (in /proc/PID/task);
- * *nice, when not NULL, gets the nice value of the last one. */
-static int threads_named(const struct daemon *d, const char *name, int *nice)
+ * *sched, when not NULL, gets the scheduling of the last one. */
+static int threads_named(const struct daemon *d, const char *name, struct sched_report *sched)
 {
 	char path[300], comm[64];
 	struct dirent *e;
@@ -90,8 +91,8 @@ static int threads_named(const struct daemon *d, const char *name, int *nice)
 			comm[strcspn(comm, "\n")] = '\0';
 			if (strcmp(comm, name) == 0) {
 				n++;
-				if (nice != NULL)
-					*nice = getpriority(PRIO_PROCESS, (id_t)atoi(e->d_name));
+				if (sched != NULL)
+					ck_assert_int_eq(sched_report_get((pid_t)atoi(e->d_name), sched), 0);
 			}
 		}
 		fclose(f);
@@ -104,18 +105,27 @@ START_TEST(test_threads_are_named_for_what_they_do)
 {
 	static const char *const args[] = {"--threads", "2", "--access-log", "-", NULL};
 	struct daemon d;
-	int http_nice = 99, clicks_nice = 99;
+	struct sched_report http, clicks;
 
 	fixture_start(&d, NULL, args, NULL);
 	ck_assert_int_eq(get(&d, "/healthz"), 200);
-	ck_assert_int_eq(threads_named(&d, "shortd-http", &http_nice), 2);
-	ck_assert_int_eq(threads_named(&d, "shortd-clicks", &clicks_nice), 1);
+	ck_assert_int_eq(threads_named(&d, "shortd-http", &http), 2);
+	ck_assert_int_eq(threads_named(&d, "shortd-clicks", &clicks), 1);
 	ck_assert_int_eq(threads_named(&d, "shortd-conns", NULL), 1);
 	ck_assert_int_eq(threads_named(&d, "shortd-log", NULL), 1);
 	/* The click writer's bursts give way to the redirects: its nice
-	 * value is 10 above the daemon's, 19 at most. */
-	ck_assert_int_eq(http_nice, getpriority(PRIO_PROCESS, 0));
-	ck_assert_int_eq(clicks_nice, http_nice + 10 < 19 ? http_nice + 10 : 19);
+	 * value is 10 above the daemon's, 19 at most, and where the kernel
+	 * has slices of a thread's own (Linux 6.12), its slice is 20 ms,
+	 * longer than an HTTP thread's, which wakes into it at once. */
+	ck_assert_int_eq(http.nice, getpriority(PRIO_PROCESS, 0));
+	ck_assert_int_eq(clicks.nice, http.nice + 10 < 19 ? http.nice + 10 : 19);
+	ck_assert_int_eq(clicks.policy, http.policy);
+	if (http.slice_ns != 0) {
+		ck_assert_uint_eq(clicks.slice_ns, 20000000u);
+		ck_assert_uint_lt(http.slice_ns, clicks.slice_ns);
+	} else {
+		ck_assert_uint_eq(clicks.slice_ns, 0);
+	}
 	fixture_stop(&d);
 }
 END_TEST

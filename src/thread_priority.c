@@ -1,0 +1,52 @@
+/*
+ * A background thread's nice value and time slice, through sched_setattr(2)
+ * with setpriority(2) to fall back on. Only the calling thread is changed:
+ * Linux keeps both per thread. The policy the thread has (SCHED_OTHER,
+ * SCHED_BATCH) is kept.
+ */
+#include "thread_priority.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NICE_MAX 19
+#define SCHED_FLAG_KEEP_POLICY 0x08 /* Linux 5.3; older kernels refuse it */
+
+/* sched_setattr(2)'s argument as of its first version. The kernel's
+ * <linux/sched/types.h> clashes with glibc's <sched.h>, and glibc before
+ * 2.41 has no wrapper. */
+struct sched_attr_v0 {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime; /* a fair thread's slice, in ns (Linux 6.12) */
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+int thread_priority_background(int nice_above, uint64_t slice_ns)
+{
+	struct sched_attr_v0 attr;
+	pid_t tid = gettid();
+	int nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (nice == -1 && errno != 0)
+		return -1;
+	nice = nice + nice_above < NICE_MAX ? nice + nice_above : NICE_MAX;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.sched_flags = SCHED_FLAG_KEEP_POLICY;
+	attr.sched_nice = nice;
+	attr.sched_runtime = slice_ns;
+	if (syscall(SYS_sched_setattr, 0, &attr, 0u) == 0)
+		return 0;
+	return setpriority(PRIO_PROCESS, (id_t)tid, nice);
+}

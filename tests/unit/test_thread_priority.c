@@ -1,0 +1,186 @@
+/*
+ * Unit tests of thread_priority.c: a thread's nice value and time slice,
+ * its policy kept, and the fall-backs when the kernel refuses
+ * sched_setattr(2) or everything (a seccomp filter in a child process).
+ */
+#include <check.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sched_attr.h"
+#include "thread_priority.h"
+
+#define SLICE_NS 20000000u
+
+struct outcome {
+	int nice_above;
+	int policy; /* the thread's policy before the call */
+	struct sched_report before, after;
+	int rc, err;
+};
+
+/* Runs thread_priority_background() on a thread of its own, so the test's
+ * own thread keeps its priority. */
+static void *lower(void *arg)
+{
+	struct outcome *o = arg;
+	struct sched_param none = {.sched_priority = 0};
+
+	if (o->policy != SCHED_OTHER)
+		ck_assert_int_eq(sched_setscheduler(0, o->policy, &none), 0);
+	ck_assert_int_eq(sched_report_get(0, &o->before), 0);
+	errno = 0;
+	o->rc = thread_priority_background(o->nice_above, SLICE_NS);
+	o->err = errno;
+	ck_assert_int_eq(sched_report_get(0, &o->after), 0);
+	return NULL;
+}
+
+static void run_lower(struct outcome *o)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, lower, o), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+static int min_int(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+START_TEST(test_nice_and_slice)
+{
+	struct outcome o = {.nice_above = 10, .policy = SCHED_OTHER};
+
+	run_lower(&o);
+	ck_assert_int_eq(o.rc, 0);
+	ck_assert_int_eq(o.after.policy, SCHED_OTHER);
+	ck_assert_int_eq(o.after.nice, min_int(o.before.nice + 10, 19));
+	/* A kernel that reports a slice (6.12 and later) took ours; one that
+	 * reports none has none to take. */
+	if (o.before.slice_ns != 0)
+		ck_assert_uint_eq(o.after.slice_ns, SLICE_NS);
+	else
+		ck_assert_uint_eq(o.after.slice_ns, 0);
+	/* The test's own thread is as it was. */
+	ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)gettid()), o.before.nice);
+}
+END_TEST
+
+START_TEST(test_nice_stops_at_19)
+{
+	struct outcome o = {.nice_above = 40, .policy = SCHED_OTHER};
+
+	run_lower(&o);
+	ck_assert_int_eq(o.rc, 0);
+	ck_assert_int_eq(o.after.nice, 19);
+}
+END_TEST
+
+START_TEST(test_batch_policy_is_kept)
+{
+	struct outcome o = {.nice_above = 5, .policy = SCHED_BATCH};
+
+	run_lower(&o);
+	ck_assert_int_eq(o.rc, 0);
+	ck_assert_int_eq(o.before.policy, SCHED_BATCH);
+	ck_assert_int_eq(o.after.policy, SCHED_BATCH);
+	ck_assert_int_eq(o.after.nice, min_int(o.before.nice + 5, 19));
+}
+END_TEST
+
+/* Makes every later sched_setattr(2) of this process fail with ENOSYS, as
+ * on a kernel without it, and with deny_nice setpriority(2) with EPERM. */
+static int refuse_calls(bool deny_nice)
+{
+	struct sock_filter filter[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_setattr, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, deny_nice ? SYS_setpriority : SYS_sched_setattr, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* In a child process under refuse_calls(deny_nice): the call's result, and
+ * whether the nice value and slice are as expected. Exit status 0 when
+ * they are, else the number of the first check that failed. */
+static int child_refused(bool deny_nice)
+{
+	struct sched_report before, after;
+	int rc;
+
+	if (refuse_calls(deny_nice) != 0)
+		return 1;
+	if (sched_report_get(0, &before) != 0)
+		return 2;
+	errno = 0;
+	rc = thread_priority_background(10, SLICE_NS);
+	if (sched_report_get(0, &after) != 0)
+		return 3;
+	if (after.slice_ns != before.slice_ns)
+		return 4; /* no slice without sched_setattr */
+	if (deny_nice)
+		return rc == -1 && errno == EPERM && after.nice == before.nice ? 0 : 5;
+	return rc == 0 && after.nice == min_int(before.nice + 10, 19) ? 0 : 6;
+}
+
+static void check_in_child(bool deny_nice)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		exit(child_refused(deny_nice)); /* exit(): a coverage build writes its counts */
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "the child did not exit");
+	ck_assert_msg(WEXITSTATUS(status) == 0, "check %d failed", WEXITSTATUS(status));
+}
+
+START_TEST(test_without_sched_setattr_only_nice)
+{
+	check_in_child(false);
+}
+END_TEST
+
+START_TEST(test_nothing_allowed_changes_nothing)
+{
+	check_in_child(true);
+}
+END_TEST
+
+Suite *thread_priority_suite(void)
+{
+	Suite *s = suite_create("thread_priority");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_nice_and_slice);
+	tcase_add_test(tc, test_nice_stops_at_19);
+	tcase_add_test(tc, test_batch_policy_is_kept);
+	tcase_add_test(tc, test_without_sched_setattr_only_nice);
+	tcase_add_test(tc, test_nothing_allowed_changes_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
