@@ -8,12 +8,15 @@
  * wait behind earlier connections count, as they do for a browser
  * following a link. The walk starts at a random line of the list.
  *
- * Usage: paced_close HOST PORT PATHS RATE SECONDS
+ * Usage: paced_close HOST PORT PATHS RATE SECONDS [LATENCIES]
  * Prints one line: requests N errors E rate R p50_us P p99_us Q max_us M
  * late_us L, where errors are refused or failed connections, answers
  * other than 3xx and connections not answered within 5 s of the last
  * start, and late_us is the most the load fell behind its schedule (the
- * generator itself, not the server). Exits 1 on bad arguments, 0 otherwise.
+ * generator itself, not the server). With LATENCIES, every answered
+ * request's time in microseconds is appended to that file, one a line, so
+ * that rounds can be pooled. Exits 1 on bad arguments or an unwritable
+ * LATENCIES, 0 otherwise.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -210,14 +213,27 @@ static uint32_t percentile(const struct load *l, unsigned q)
 	return l->nlat == 0 ? 0 : l->lat_us[rank > 0 ? rank - 1 : 0];
 }
 
+/* Appends every answered request's time to the file at path. */
+static void append_latencies(const struct load *l, const char *path)
+{
+	FILE *f = fopen(path, "a");
+
+	if (f == NULL)
+		die("cannot open the latencies file");
+	for (size_t i = 0; i < l->nlat; i++)
+		fprintf(f, "%u\n", l->lat_us[i]);
+	if (fclose(f) != 0)
+		die("cannot write the latencies file");
+}
+
 int main(int argc, char **argv)
 {
 	static struct load l;
 	double rate, seconds;
 	uint64_t t0, period, total, started = 0, end;
 
-	if (argc != 6)
-		die("usage: paced_close HOST PORT PATHS RATE SECONDS");
+	if (argc != 6 && argc != 7)
+		die("usage: paced_close HOST PORT PATHS RATE SECONDS [LATENCIES]");
 	rate = atof(argv[4]);
 	seconds = atof(argv[5]);
 	l.host = argv[1];
@@ -268,6 +284,8 @@ int main(int argc, char **argv)
 	}
 	l.errors += l.open; /* not answered in time */
 	qsort(l.lat_us, l.nlat, sizeof(*l.lat_us), cmp_u32);
+	if (argc == 7)
+		append_latencies(&l, argv[6]);
 	printf("requests %zu errors %zu rate %.0f p50_us %u p99_us %u max_us %u late_us %llu\n", l.nlat, l.errors,
 	       (double)l.nlat / seconds, percentile(&l, 50), percentile(&l, 99), percentile(&l, 100),
 	       (unsigned long long)(l.late_ns / 1000));

@@ -19,7 +19,9 @@
 # bench/paced_close.c open RATE_CLOSE new connections a second on an even
 # schedule whatever the server answers, one request each, walking the
 # codes, so every server is measured at the same offered rate (for
-# p50/p99, from connect() to the server's close). For shortd the "clicks
+# p50/p99, from connect() to the server's close; beside the median of the
+# rounds' p99s it prints the p99 of all rounds' requests pooled, which a
+# round the machine was busy in moves less). For shortd the "clicks
 # us" column is the click writer's thread (shortd-clicks) alone, its CPU
 # over the requests: the rest is the HTTP threads' and the kernel's. The
 # "wait us" column is how long the server's threads, the click writer left
@@ -82,6 +84,7 @@ out_dir bench/out
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 RESULTS=${RESULTS:-$OUT/results.tsv}
 : >"$RESULTS"
+rm -f "$OUT"/latencies-*.txt # closepaced's requests, pooled over the rounds
 
 [ "$RATE_CLOSE" -ge 1 ] 2>/dev/null || die "RATE_CLOSE must be a number of requests a second"
 
@@ -269,6 +272,25 @@ wrk_results() {
 	p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$OUT/wrk.out")")
 }
 
+# latencies MODE LABEL N: the file of every request's time over the rounds
+latencies() { echo "$OUT/latencies-$1-T$T-$2-$3.txt"; }
+
+# pooled_p99 MODE LABEL N: the p99 of every round's requests taken together
+# (each round's own p99 moves with what else the machine ran in it); "-"
+# for none
+pooled_p99() {
+	local f
+	f=$(latencies "$@")
+	[ -s "$f" ] || { echo -; return; }
+	sort -n "$f" | awk '{v[NR] = $1} END {print v[int((NR * 99 + 99) / 100)]}'
+}
+
+# pooled_ratio MODE A PEER: A's pooled p99 over PEER's, "-" when either is missing
+pooled_ratio() {
+	awk -v a="$(pooled_p99 "$1" "$2" "$N")" -v b="$(pooled_p99 "$1" "$3" "$N")" \
+		'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'
+}
+
 # measure MODE LABEL N: one run against the running server; appends a row
 # "mode label n rps cpu_us p50_us p99_us hwm_kb requests threads clicks_us
 # wait_us user_us" to results.tsv.
@@ -283,7 +305,7 @@ measure() {
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" 2 >/dev/null
 		read -r t0 c0 w0 u0 < <(counters "$SERVER_PID")
 		$NICE taskset -c $LCPU "$OUT/paced_close" 127.0.0.1 $PORT "$OUT/uris-$n.txt" "$RATE_CLOSE" "$DURATION" \
-			>"$OUT/paced.out"
+			"$(latencies "$mode" "$label" "$n")" >"$OUT/paced.out"
 		read -r t1 c1 w1 u1 < <(counters "$SERVER_PID")
 		read -r _ reqs _ errors _ rps _ p50 _ p99 _ _ _ late <"$OUT/paced.out"
 		[ "$errors" = 0 ] || die "$label: $(cat "$OUT/paced.out")"
@@ -510,18 +532,30 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 					"$(ratio "$a" "$peer" "$mode" 12)" "$(ratio "$a" "$peer" "$mode" 6)" \
 					"$(ratio "$a" "$peer" "$mode" 7)"
 			done
+			[ "$mode" = closepaced ] || continue
+			line=
+			for s in $SERVERS; do
+				[ "$(pooled_p99 "$mode" "$s" "$N")" = - ] || line="$line, $s $(pooled_p99 "$mode" "$s" "$N") us"
+			done
+			for pair in A/C P/C A/P; do
+				a=${pair%/*} peer=${pair#*/}
+				has "$a" && has "$peer" && line="$line, $pair $(pooled_ratio "$mode" "$a" "$peer")"
+			done
+			echo "closepaced p99 of every round's requests pooled: ${line#, }"
 		done
 	done
 	# One row per thread count: the targets' ratios to C in this run.
 	if has A && has C; then
 		echo
-		printf '%-8s %18s %18s %18s %18s %22s %22s\n' threads "close CPU/req A/C" "keepalive CPU A/C" \
-			"close req/s A/C" "keepalive req/s A/C" "close p99 A / C us" "closepaced p99 A/C"
+		printf '%-8s %18s %18s %18s %18s %22s %22s %22s\n' threads "close CPU/req A/C" "keepalive CPU A/C" \
+			"close req/s A/C" "keepalive req/s A/C" "close p99 A / C us" "closepaced p99 A/C" \
+			"pooled p99 A/C"
 		for t in $THREADS; do
 			set_cpus "$t"
-			printf '%-8s %18s %18s %18s %18s %22s %22s\n' "$T" "$(ratio A C close 5)" "$(ratio A C keepalive 5)" \
+			printf '%-8s %18s %18s %18s %18s %22s %22s %22s\n' "$T" "$(ratio A C close 5)" "$(ratio A C keepalive 5)" \
 				"$(ratio A C close 4)" "$(ratio A C keepalive 4)" \
-				"$(median close A "$N" 7) / $(median close C "$N" 7)" "$(ratio A C closepaced 7)"
+				"$(median close A "$N" 7) / $(median close C "$N" 7)" "$(ratio A C closepaced 7)" \
+				"$(pooled_ratio closepaced A C)"
 		done
 		set_cpus "${THREADS%% *}"
 	fi
