@@ -16,6 +16,20 @@
 
 #include <stdint.h>
 
+/* sched_setattr(2)'s and sched_getattr(2)'s argument as of its first
+ * version: the kernel's <linux/sched/types.h> clashes with glibc's
+ * <sched.h>, and glibc before 2.41 declares neither call. */
+struct thread_sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime; /* a fair thread's slice, in ns (Linux 6.12) */
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
 /*
  * Lowers the calling thread's priority: its nice value becomes nice_above
  * more than its own (19 at most), and on Linux 6.12 and later its time

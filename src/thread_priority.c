@@ -15,23 +15,9 @@
 #define NICE_MAX 19
 #define SCHED_FLAG_KEEP_POLICY 0x08 /* Linux 5.3; older kernels refuse it */
 
-/* sched_setattr(2)'s argument as of its first version. The kernel's
- * <linux/sched/types.h> clashes with glibc's <sched.h>, and glibc before
- * 2.41 has no wrapper. */
-struct sched_attr_v0 {
-	uint32_t size;
-	uint32_t sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime; /* a fair thread's slice, in ns (Linux 6.12) */
-	uint64_t sched_deadline;
-	uint64_t sched_period;
-};
-
 int thread_priority_background(int nice_above, uint64_t slice_ns)
 {
-	struct sched_attr_v0 attr;
+	struct thread_sched_attr attr;
 	pid_t tid = gettid();
 	int nice;
 

@@ -1,7 +1,8 @@
 /*
  * Unit tests of thread_priority.c: a thread's nice value and time slice,
  * its policy kept, and the fall-backs when the kernel refuses
- * sched_setattr(2) or everything (a seccomp filter in a child process).
+ * sched_setattr(2), setpriority(2) or getpriority(2) (a seccomp filter in a
+ * child process).
  */
 #include <check.h>
 #include <errno.h>
@@ -9,7 +10,6 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,15 +102,24 @@ START_TEST(test_batch_policy_is_kept)
 }
 END_TEST
 
-/* Makes every later sched_setattr(2) of this process fail with ENOSYS, as
- * on a kernel without it, and with deny_nice setpriority(2) with EPERM. */
-static int refuse_calls(bool deny_nice)
+/* What refuse_calls() makes the kernel refuse. */
+enum refused {
+	REFUSE_SETATTR, /* sched_setattr(2), with ENOSYS as a kernel without it */
+	REFUSE_SETPRIO, /* that and setpriority(2), with EPERM */
+	REFUSE_GETPRIO, /* those and getpriority(2), with EPERM */
+};
+
+/* Makes the calls named by what fail for the rest of this process (a
+ * seccomp filter: no way back). */
+static int refuse_calls(enum refused what)
 {
 	struct sock_filter filter[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_setattr, 0, 1),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, deny_nice ? SYS_setpriority : SYS_sched_setattr, 0, 1),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what >= REFUSE_SETPRIO ? SYS_setpriority : SYS_sched_setattr, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what >= REFUSE_GETPRIO ? SYS_getpriority : SYS_sched_setattr, 0, 1),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -121,30 +130,31 @@ static int refuse_calls(bool deny_nice)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-/* In a child process under refuse_calls(deny_nice): the call's result, and
+/* In a child process under refuse_calls(what): the call's result, and
  * whether the nice value and slice are as expected. Exit status 0 when
  * they are, else the number of the first check that failed. */
-static int child_refused(bool deny_nice)
+static int child_refused(enum refused what)
 {
 	struct sched_report before, after;
-	int rc;
+	int rc, err;
 
-	if (refuse_calls(deny_nice) != 0)
-		return 1;
 	if (sched_report_get(0, &before) != 0)
+		return 1;
+	if (refuse_calls(what) != 0)
 		return 2;
 	errno = 0;
 	rc = thread_priority_background(10, SLICE_NS);
+	err = errno;
 	if (sched_report_get(0, &after) != 0)
 		return 3;
 	if (after.slice_ns != before.slice_ns)
 		return 4; /* no slice without sched_setattr */
-	if (deny_nice)
-		return rc == -1 && errno == EPERM && after.nice == before.nice ? 0 : 5;
-	return rc == 0 && after.nice == min_int(before.nice + 10, 19) ? 0 : 6;
+	if (what == REFUSE_SETATTR)
+		return rc == 0 && after.nice == min_int(before.nice + 10, 19) ? 0 : 5;
+	return rc == -1 && err == EPERM && after.nice == before.nice ? 0 : 6;
 }
 
-static void check_in_child(bool deny_nice)
+static void check_in_child(enum refused what)
 {
 	int status;
 	pid_t pid;
@@ -153,7 +163,7 @@ static void check_in_child(bool deny_nice)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		exit(child_refused(deny_nice)); /* exit(): a coverage build writes its counts */
+		exit(child_refused(what)); /* exit(): a coverage build writes its counts */
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "the child did not exit");
 	ck_assert_msg(WEXITSTATUS(status) == 0, "check %d failed", WEXITSTATUS(status));
@@ -161,13 +171,19 @@ static void check_in_child(bool deny_nice)
 
 START_TEST(test_without_sched_setattr_only_nice)
 {
-	check_in_child(false);
+	check_in_child(REFUSE_SETATTR);
 }
 END_TEST
 
-START_TEST(test_nothing_allowed_changes_nothing)
+START_TEST(test_no_nice_allowed_changes_nothing)
 {
-	check_in_child(true);
+	check_in_child(REFUSE_SETPRIO);
+}
+END_TEST
+
+START_TEST(test_unreadable_nice_changes_nothing)
+{
+	check_in_child(REFUSE_GETPRIO);
 }
 END_TEST
 
@@ -180,7 +196,8 @@ Suite *thread_priority_suite(void)
 	tcase_add_test(tc, test_nice_stops_at_19);
 	tcase_add_test(tc, test_batch_policy_is_kept);
 	tcase_add_test(tc, test_without_sched_setattr_only_nice);
-	tcase_add_test(tc, test_nothing_allowed_changes_nothing);
+	tcase_add_test(tc, test_no_nice_allowed_changes_nothing);
+	tcase_add_test(tc, test_unreadable_nice_changes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
