@@ -535,7 +535,8 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 			[ "$mode" = closepaced ] || continue
 			line=
 			for s in $SERVERS; do
-				[ "$(pooled_p99 "$mode" "$s" "$N")" = - ] || line="$line, $s $(pooled_p99 "$mode" "$s" "$N") us"
+				p99=$(pooled_p99 "$mode" "$s" "$N")
+				[ "$p99" = - ] || line="$line, $s $p99 us"
 			done
 			for pair in A/C P/C A/P; do
 				a=${pair%/*} peer=${pair#*/}
