@@ -8,8 +8,9 @@
  * that got exactly 128 events (say, 128 requests arriving together on kept
  * connections, or 1,000 idle clients closing at once) then sleeps until the
  * next event or its next connection timeout with those requests unanswered.
- * Run from here the library's loop never waits: MHD_run() takes what is
- * ready, and this thread does the waiting.
+ * The worker lets the library wait only while the daemon has too few
+ * connections for a full batch; with more, it waits itself and the
+ * library's loop runs without waiting (src/http_worker.c).
  */
 #ifndef SHORTD_HTTP_WORKER_H
 #define SHORTD_HTTP_WORKER_H
@@ -19,8 +20,9 @@ struct http_worker;
 
 /* Starts a thread that runs d's event loop; d must have been started with
  * MHD_USE_EPOLL and without MHD_USE_INTERNAL_POLLING_THREAD, and belongs
- * to the worker from here (http_worker_stop stops it). Returns 0, or -1
- * with errno set (d is then still the caller's). */
+ * to the worker from here (http_worker_stop stops it). The worker's stop
+ * eventfd joins d's epoll set. Returns 0, or -1 with errno set (d is then
+ * still the caller's, its epoll set as it was). */
 int http_worker_start(struct MHD_Daemon *d, struct http_worker **out);
 
 /* Stops the thread, then the daemon on the worker's thread (closing its

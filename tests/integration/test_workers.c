@@ -6,7 +6,10 @@
  * exactly one or two full batches of libmicrohttpd's 128 epoll events and
  * nothing after them: the library's own loop then waited for the next event
  * or the next connection timeout (here 60 s) before answering any of them.
- * Then a new connection accepted by the worker among 127 such requests.
+ * Then a new connection accepted by the worker among 127 such requests, and
+ * among 123, the most connections with which the worker waits inside the
+ * library (http_worker.c): one wait, at most 125 events, then every one of
+ * them answered.
  * And the requests in flight, which each worker counts for itself, summed
  * over the workers in /metrics.
  */
@@ -144,6 +147,12 @@ START_TEST(test_new_connection_among_a_full_batch_is_answered)
 }
 END_TEST
 
+START_TEST(test_new_connection_among_the_most_the_library_waits_for)
+{
+	burst(123, true);
+}
+END_TEST
+
 Suite *workers_suite(void)
 {
 	Suite *s = suite_create("workers");
@@ -153,6 +162,7 @@ Suite *workers_suite(void)
 	tcase_add_test(tc, test_one_full_batch_is_answered);
 	tcase_add_test(tc, test_two_full_batches_are_answered);
 	tcase_add_test(tc, test_new_connection_among_a_full_batch_is_answered);
+	tcase_add_test(tc, test_new_connection_among_the_most_the_library_waits_for);
 	tcase_add_test(tc, test_requests_in_flight_on_every_worker_are_counted);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,11 +1,13 @@
 /*
  * Unit tests of http_worker.c: a worker runs a libmicrohttpd daemon's event
  * loop (epoll, no thread of the library's own) and answers on a real
- * loopback socket; a stop returns at once and leaves no descriptor behind;
- * a worker holding more connections than fit a batch of the library's
- * epoll events still answers and stops; a start that cannot have its stop
- * eventfd fails with errno set, leaves the daemon the caller's and no
- * descriptor behind.
+ * loopback socket; a stop returns at once and leaves no descriptor behind,
+ * also for a worker that never served (waiting inside the library with no
+ * deadline); a worker holding more connections than fit a batch of the
+ * library's epoll events still answers and stops, and answers again once
+ * they close; a start that cannot have its stop eventfd, or cannot put it
+ * in the daemon's epoll set, fails with errno set, leaves the daemon the
+ * caller's and no descriptor behind.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -16,10 +18,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "http_worker.h"
+#include "refuse.h"
 
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result handler_result;
@@ -164,9 +168,63 @@ START_TEST(test_worker_with_a_batch_of_connections)
 		ask(port, line, sizeof(line));
 		ck_assert_str_eq(line, "HTTP/1.1 200 OK");
 	}
-	http_worker_stop(w);
+	/* Closed, they leave the worker to the library's own wait again. */
 	for (int i = 0; i < IDLE; i++)
 		close(fds[i]);
+	for (int i = 0; i < 3; i++) {
+		ask(port, line, sizeof(line));
+		ck_assert_str_eq(line, "HTTP/1.1 200 OK");
+	}
+	http_worker_stop(w);
+}
+END_TEST
+
+/* A worker that never served waits inside the library with no deadline:
+ * only its stop eventfd ends that wait. */
+START_TEST(test_idle_worker_stops)
+{
+	int top = lowest_free_fd();
+	struct http_worker *w = NULL;
+	struct MHD_Daemon *d;
+	unsigned port;
+
+	d = daemon_on_loopback(&port);
+	ck_assert_int_eq(http_worker_start(d, &w), 0);
+	pause_ms(50); /* long enough to be waiting */
+	http_worker_stop(w);
+	ck_assert_int_eq(lowest_free_fd(), top);
+}
+END_TEST
+
+/* In a child whose epoll_ctl(2) fails as when the user's epoll watches run
+ * out, a worker for the daemon arg (the parent's, copied by fork) fails to
+ * start with that errno and leaves no descriptor behind. */
+static int child_without_epoll_ctl(void *arg)
+{
+	static const struct refusal no_ctl = {SYS_epoll_ctl, ENOSPC};
+	struct http_worker *w = (struct http_worker *)&w;
+	int top = dup(0), rc, err;
+
+	if (top < 0 || close(top) != 0)
+		return 1;
+	if (refuse_syscalls(&no_ctl, 1) != 0)
+		return 2;
+	rc = http_worker_start(arg, &w);
+	err = errno;
+	if (rc != -1 || err != ENOSPC)
+		return 3;
+	if (w != NULL)
+		return 4;
+	return dup(0) == top ? 0 : 5;
+}
+
+START_TEST(test_start_without_epoll_ctl_fails_cleanly)
+{
+	unsigned port;
+	struct MHD_Daemon *d = daemon_on_loopback(&port);
+
+	assert_child_passes(child_without_epoll_ctl, d);
+	MHD_stop_daemon(d);
 }
 END_TEST
 
@@ -179,6 +237,8 @@ Suite *http_worker_suite(void)
 	tcase_add_test(tc, test_worker_serves_and_stops);
 	tcase_add_test(tc, test_start_without_a_descriptor_fails_cleanly);
 	tcase_add_test(tc, test_worker_with_a_batch_of_connections);
+	tcase_add_test(tc, test_idle_worker_stops);
+	tcase_add_test(tc, test_start_without_epoll_ctl_fails_cleanly);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,19 +6,16 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "refuse.h"
 #include "sched_attr.h"
 #include "thread_priority.h"
 
@@ -112,32 +109,24 @@ enum refused {
 	REFUSE_GETPRIO, /* those and getpriority(2), with EPERM */
 };
 
-/* Makes the calls named by what fail for the rest of this process (a
- * seccomp filter: no way back). */
+/* Makes the calls named by what fail for the rest of this process. */
 static int refuse_calls(enum refused what)
 {
-	struct sock_filter filter[] = {
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_setattr, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what >= REFUSE_SETPRIO ? SYS_setpriority : SYS_sched_setattr, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, what >= REFUSE_GETPRIO ? SYS_getpriority : SYS_sched_setattr, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	static const struct refusal calls[] = {
+	    {SYS_sched_setattr, ENOSYS},
+	    {SYS_setpriority, EPERM},
+	    {SYS_getpriority, EPERM},
 	};
-	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return -1;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+	return refuse_syscalls(calls, (size_t)what + 1);
 }
 
 /* In a child process under refuse_calls(what): the call's result, and
  * whether the nice value and slice are as expected. Exit status 0 when
  * they are, else the number of the first check that failed. */
-static int child_refused(enum refused what)
+static int child_refused(void *arg)
 {
+	enum refused what = *(const enum refused *)arg;
 	struct sched_report before, after;
 	int rc, err;
 
@@ -159,17 +148,7 @@ static int child_refused(enum refused what)
 
 static void check_in_child(enum refused what)
 {
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		exit(child_refused(what)); /* exit(): a coverage build writes its counts */
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status), "the child did not exit");
-	ck_assert_msg(WEXITSTATUS(status) == 0, "check %d failed", WEXITSTATUS(status));
+	assert_child_passes(child_refused, &what);
 }
 
 START_TEST(test_without_sched_setattr_only_nice)
