@@ -51,6 +51,8 @@
 # second; not in MODES unless named) SERVERS="A A0 B C"
 # EXTRAS=1 (0 skips the extra runs)
 # NICE="nice -n -10" (empty: run at normal priority).
+# SHORTD_FLAGS= (more options for every shortd server, A, A0 and P alike;
+# e.g. "--access-log /tmp/access.log")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,6 +76,7 @@ LCPU=1
 LTHREADS=1
 SHARED=
 PORT=18480
+SHORTD_FLAGS=${SHORTD_FLAGS:-}
 NICE=${NICE-nice -n -10} # other work on the machine disturbs less (needs root; else a warning)
 TOKEN=bench-admin-token-0123456789abcdef
 export SHORTD_ADMIN_TOKEN=$TOKEN
@@ -172,9 +175,9 @@ wait_port() {
 
 # start_server A|B|C N [MODE]: starts the server pinned to CPU 0, sets SERVER_PID.
 start_server() {
-	local which=$1 n=$2 perip=
+	local which=$1 n=$2 perip=$SHORTD_FLAGS
 	PORT=$((PORT + 1))
-	[ "${3:-}" = closepaced ] && perip="--max-connections-per-ip 1024"
+	[ "${3:-}" = closepaced ] && perip="$perip --max-connections-per-ip 1024"
 	case $which in
 	A) $NICE taskset -c $SCPU "$SHORTD" serve --listen 127.0.0.1:$PORT --db "$OUT/links-$n.db" \
 		--threads "$T" $perip 2>>"$OUT/shortd.log" &

@@ -1,7 +1,8 @@
 /*
  * A background thread's priority beside the threads that answer requests.
  *
- * A thread that works in bursts (the click writer's batches) shares a CPU
+ * A thread that works in bursts (the click writer's batches, the access
+ * log's writes) shares a CPU
  * with an HTTP worker whenever there are as many workers as CPUs. Its nice
  * value gives it a smaller share; its time slice decides whether a worker
  * that wakes during a burst runs at once. Linux's scheduler (EEVDF, 6.6 and
@@ -29,6 +30,12 @@ struct thread_sched_attr {
 	uint64_t sched_deadline;
 	uint64_t sched_period;
 };
+
+/* What shortd's writers in the background (the click writer, the access
+ * log's writer) ask for: nice 10 above the daemon's, and a slice of 20 ms,
+ * longer than the kernel's own 0.75-3 ms for every other thread. */
+#define THREAD_WRITER_NICE 10
+#define THREAD_WRITER_SLICE_NS 20000000u
 
 /*
  * Lowers the calling thread's priority: its nice value becomes nice_above

@@ -7,7 +7,10 @@
  * swaps in. The writer thread, every flush_ms and at close, swaps each
  * buffer out and write(2)s it whole, so lines never interleave mid-line.
  * With flush_ms 0 there is no writer thread: reopen and close write the
- * buffers out themselves.
+ * buffers out themselves. The writer runs as the click writer does
+ * (THREAD_WRITER_NICE and _SLICE_NS): a second's lines written at once are
+ * a burst of CPU that a woken HTTP thread takes the CPU from at once. A
+ * worker whose buffer fills meanwhile writes it out itself.
  *
  * Lock order: flush_lock (the writer and reopen), then a tbuf's lock, then
  * fd_lock. A worker takes only its tbuf lock, and fd_lock when its buffer
@@ -27,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "thread_priority.h"
 #include "thread_registry.h"
 
 /* Field caps in output bytes, so one line always fits in LINE_MAX. */
@@ -154,6 +158,7 @@ static void *writer_main(void *arg)
 	bool stop = false;
 
 	(void)pthread_setname_np(pthread_self(), "shortd-log");
+	(void)thread_priority_background(THREAD_WRITER_NICE, THREAD_WRITER_SLICE_NS);
 	while (!stop) {
 		pthread_mutex_lock(&log->wake_lock);
 		clock_gettime(CLOCK_MONOTONIC, &ts);

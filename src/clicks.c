@@ -14,14 +14,15 @@
  * failed write keeps its batch for the next try, so a click is lost only
  * if the process dies before a write succeeds.
  *
- * The flusher runs at a lower priority than the daemon (WRITER_NICE) and,
- * on Linux 6.12 and later, with a longer time slice than any HTTP thread
- * (WRITER_SLICE_NS): a batch is a burst of CPU on a CPU the redirects
- * share, and a woken HTTP thread then takes the CPU from it at once instead
- * of waiting for the scheduler's next tick (thread_priority.h). What
- * still waits for a write to end takes c->lock: a look at a limited link's
- * clicks (clicks_pending, clicks_admit's first count), and the API's reads
- * of counts; behind a writer given less CPU, it may wait longer.
+ * The flusher runs at a lower priority than the daemon (THREAD_WRITER_NICE)
+ * and, on Linux 6.12 and later, with a longer time slice than any HTTP
+ * thread (THREAD_WRITER_SLICE_NS): a batch is a burst of CPU on a CPU the
+ * redirects share, and a woken HTTP thread then takes the CPU from it at
+ * once instead of waiting for the scheduler's next tick
+ * (thread_priority.h). What still waits for a write to end takes c->lock:
+ * a look at a limited link's clicks (clicks_pending, clicks_admit's first
+ * count), and the API's reads of counts; behind a writer given less CPU,
+ * it may wait longer.
  *
  * Limited links (max_clicks) also keep an exact in-memory total per link in
  * one of SHARDS hash tables, each with its own mutex: only redirects of
@@ -51,8 +52,6 @@
 #define DRAIN_MS 10
 #define SHARDS 64
 #define WRITE_RETRIES 3
-#define WRITER_NICE 10            /* the flusher's nice value above the daemon's (at most 19) */
-#define WRITER_SLICE_NS 20000000u /* 20 ms: the kernel's own slices are 0.75-3 ms */
 
 struct event {
 	int64_t link_id;
@@ -552,7 +551,7 @@ static void *flusher(void *arg)
 	struct timespec ts;
 
 	/* Refused, the writer runs at the daemon's priority. */
-	(void)thread_priority_background(WRITER_NICE, WRITER_SLICE_NS);
+	(void)thread_priority_background(THREAD_WRITER_NICE, THREAD_WRITER_SLICE_NS);
 	(void)pthread_setname_np(pthread_self(), "shortd-clicks");
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {

@@ -105,26 +105,31 @@ START_TEST(test_threads_are_named_for_what_they_do)
 {
 	static const char *const args[] = {"--threads", "2", "--access-log", "-", NULL};
 	struct daemon d;
-	struct sched_report http, clicks;
+	struct sched_report http, clicks, log;
 
 	fixture_start(&d, NULL, args, NULL);
 	ck_assert_int_eq(get(&d, "/healthz"), 200);
 	ck_assert_int_eq(threads_named(&d, "shortd-http", &http), 2);
 	ck_assert_int_eq(threads_named(&d, "shortd-clicks", &clicks), 1);
 	ck_assert_int_eq(threads_named(&d, "shortd-conns", NULL), 1);
-	ck_assert_int_eq(threads_named(&d, "shortd-log", NULL), 1);
-	/* The click writer's bursts give way to the redirects: its nice
-	 * value is 10 above the daemon's, 19 at most, and where the kernel
-	 * has slices of a thread's own (Linux 6.12), its slice is 20 ms,
-	 * longer than an HTTP thread's, which wakes into it at once. */
+	ck_assert_int_eq(threads_named(&d, "shortd-log", &log), 1);
+	/* The writers' bursts (click batches, the access log's lines) give
+	 * way to the redirects: their nice value is 10 above the daemon's,
+	 * 19 at most, and where the kernel has slices of a thread's own
+	 * (Linux 6.12), their slice is 20 ms, longer than an HTTP thread's,
+	 * which wakes into it at once. */
 	ck_assert_int_eq(http.nice, getpriority(PRIO_PROCESS, 0));
 	ck_assert_int_eq(clicks.nice, http.nice + 10 < 19 ? http.nice + 10 : 19);
+	ck_assert_int_eq(log.nice, clicks.nice);
 	ck_assert_int_eq(clicks.policy, http.policy);
+	ck_assert_int_eq(log.policy, http.policy);
 	if (http.slice_ns != 0) {
 		ck_assert_uint_eq(clicks.slice_ns, 20000000u);
+		ck_assert_uint_eq(log.slice_ns, 20000000u);
 		ck_assert_uint_lt(http.slice_ns, clicks.slice_ns);
 	} else {
 		ck_assert_uint_eq(clicks.slice_ns, 0);
+		ck_assert_uint_eq(log.slice_ns, 0);
 	}
 	fixture_stop(&d);
 }
