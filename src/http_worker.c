@@ -9,12 +9,12 @@
  * While the daemon's connections fit one batch of the library's epoll
  * events with room to spare, the worker waits inside the library
  * (MHD_run_wait): one epoll_wait(2) a turn, woken by the sockets
- * themselves. A wait in poll(2) on the epoll descriptor, as below, costs a
- * second system call and a wake-up passed on from one wait queue to
- * another, about a tenth of a new connection's CPU. The library's wait
- * cannot be used with more connections (include/http_worker.h says why), so
- * then the worker waits in poll(2) and runs the library without waiting
- * (MHD_run).
+ * themselves. With more connections the library's wait may wait a second
+ * time with a full batch in hand (include/http_worker.h), so the worker
+ * waits in poll(2) on the epoll descriptor and then runs the library
+ * without waiting (MHD_run): a second system call a turn and a wake-up
+ * passed on from one wait queue to another, 5-7% of a new connection's
+ * CPU in bench/run.sh.
  */
 #include "http_worker.h"
 
@@ -47,9 +47,8 @@ struct http_worker {
 	pthread_t thread;
 };
 
-/* Whether one wait on the daemon's epoll set can return no more events than
- * fit a batch, so that the library's own wait never waits a second time with
- * events in hand. */
+/* Whether no wait on the daemon's epoll set can fill a batch, so that the
+ * library's own wait never waits a second time with events in hand. */
 static bool fits_one_batch(struct MHD_Daemon *d)
 {
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
