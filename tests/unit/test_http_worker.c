@@ -7,7 +7,8 @@
  * library's epoll events still answers and stops, and answers again once
  * they close; a start that cannot have its stop eventfd, or cannot put it
  * in the daemon's epoll set, fails with errno set, leaves the daemon the
- * caller's and no descriptor behind.
+ * caller's and no descriptor behind; a worker whose waits fail keeps
+ * trying and still stops.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -228,6 +229,37 @@ START_TEST(test_start_without_epoll_ctl_fails_cleanly)
 }
 END_TEST
 
+/* In a child whose epoll waits fail as when the kernel is out of memory,
+ * a worker for the daemon arg keeps trying, a pause between tries, and
+ * still stops when told. */
+static int child_without_epoll_wait(void *arg)
+{
+	static const struct refusal no_wait[] = {
+	    {SYS_epoll_wait, ENOMEM},
+	    {SYS_epoll_pwait, ENOMEM},
+	    {SYS_epoll_pwait2, ENOMEM},
+	};
+	struct http_worker *w = NULL;
+
+	if (refuse_syscalls(no_wait, sizeof(no_wait) / sizeof(no_wait[0])) != 0)
+		return 1;
+	if (http_worker_start(arg, &w) != 0)
+		return 2;
+	pause_ms(50); /* a few failed waits */
+	http_worker_stop(w);
+	return 0;
+}
+
+START_TEST(test_worker_whose_waits_fail_stops)
+{
+	unsigned port;
+	struct MHD_Daemon *d = daemon_on_loopback(&port);
+
+	assert_child_passes(child_without_epoll_wait, d);
+	MHD_stop_daemon(d);
+}
+END_TEST
+
 Suite *http_worker_suite(void)
 {
 	Suite *s = suite_create("http_worker");
@@ -239,6 +271,7 @@ Suite *http_worker_suite(void)
 	tcase_add_test(tc, test_worker_with_a_batch_of_connections);
 	tcase_add_test(tc, test_idle_worker_stops);
 	tcase_add_test(tc, test_start_without_epoll_ctl_fails_cleanly);
+	tcase_add_test(tc, test_worker_whose_waits_fail_stops);
 	suite_add_tcase(s, tc);
 	return s;
 }
