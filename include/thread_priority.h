@@ -4,12 +4,12 @@
  * A thread that works in bursts (the click writer's batches, the access
  * log's writes) shares a CPU with an HTTP worker whenever there are as many
  * workers as CPUs. Its nice value gives it a smaller share; its time slice
- * decides whether a worker that wakes during a burst runs at once. Linux's scheduler (EEVDF, 6.6 and
- * later) lets a running thread finish a protected part of its slice before
- * a woken thread of equal slice may take the CPU, and sees that part end
- * only at its next tick (4 ms at HZ=250); since 6.12 a thread may ask for a
- * slice of its own, and a woken thread whose slice is shorter than the
- * running one's takes the CPU at once.
+ * decides whether a worker that wakes during a burst runs at once. Linux's
+ * scheduler (EEVDF, 6.6 and later) lets a running thread finish a protected
+ * part of its slice before a woken thread of equal slice may take the CPU,
+ * and sees that part end only at its next tick (4 ms at HZ=250); since 6.12
+ * a thread may ask for a slice of its own, and a woken thread whose slice
+ * is shorter than the running one's takes the CPU at once.
  */
 #ifndef SHORTD_THREAD_PRIORITY_H
 #define SHORTD_THREAD_PRIORITY_H
