@@ -1,6 +1,7 @@
 /*
  * Refused system calls (refuse.h): a classic BPF filter that loads the
- * call's number and, for each refusal, returns its errno on a match.
+ * call's number and, for each refusal, returns its errno on a match (for
+ * one with arg0_bits, after testing those bits of the first argument).
  */
 #include "refuse.h"
 
@@ -16,7 +17,7 @@
 
 int refuse_syscalls(const struct refusal *r, size_t n)
 {
-	struct sock_filter filter[2 + 2 * REFUSALS_MAX];
+	struct sock_filter filter[2 + 5 * REFUSALS_MAX];
 	struct sock_fprog prog = {.filter = filter};
 	size_t len = 0;
 
@@ -26,8 +27,22 @@ int refuse_syscalls(const struct refusal *r, size_t n)
 	}
 	filter[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	for (size_t i = 0; i < n; i++) {
-		filter[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r[i].nr, 0, 1);
-		filter[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)r[i].err);
+		unsigned refused = SECCOMP_RET_ERRNO | (unsigned)r[i].err;
+
+		if (r[i].arg0_bits == 0) {
+			filter[len++] =
+			    (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r[i].nr, 0, 1);
+			filter[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, refused);
+			continue;
+		}
+		/* The number matched, the bits decide: the accumulator then
+		 * holds the argument, so the call is answered here either way. */
+		filter[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r[i].nr, 0, 4);
+		filter[len++] =
+		    (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+		filter[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, r[i].arg0_bits, 0, 1);
+		filter[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, refused);
+		filter[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	}
 	filter[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	prog.len = (unsigned short)len;

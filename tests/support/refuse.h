@@ -8,10 +8,14 @@
 
 #include <stddef.h>
 
-/* A system call (SYS_...) and the errno it then fails with. */
+/* A system call (SYS_...) and the errno it then fails with. With
+ * arg0_bits, only a call whose first argument has one of those bits set
+ * (in its low 32, on a little-endian machine): clone(2) with CLONE_THREAD
+ * makes a thread, without it a process. */
 struct refusal {
 	long nr;
 	int err;
+	unsigned arg0_bits; /* 0: every call */
 };
 
 #define REFUSALS_MAX 8

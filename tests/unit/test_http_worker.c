@@ -6,15 +6,18 @@
  * deadline); a worker holding more connections than fit a batch of the
  * library's epoll events still answers and stops, and answers again once
  * they close; a start that cannot have its stop eventfd, or cannot put it
- * in the daemon's epoll set, fails with errno set, leaves the daemon the
- * caller's and no descriptor behind; a worker whose waits fail keeps
- * trying and still stops.
+ * in the daemon's epoll set, or cannot have its thread, fails with errno
+ * set, leaves the daemon the caller's and no descriptor behind; a worker
+ * whose waits fail keeps trying and still stops, and one holding more
+ * connections than fit a batch still answers when its poll(2) fails.
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -202,7 +205,7 @@ END_TEST
  * start with that errno and leaves no descriptor behind. */
 static int child_without_epoll_ctl(void *arg)
 {
-	static const struct refusal no_ctl = {SYS_epoll_ctl, ENOSPC};
+	static const struct refusal no_ctl = {SYS_epoll_ctl, ENOSPC, 0};
 	struct http_worker *w = (struct http_worker *)&w;
 	int top = dup(0), rc, err;
 
@@ -235,9 +238,9 @@ END_TEST
 static int child_without_epoll_wait(void *arg)
 {
 	static const struct refusal no_wait[] = {
-	    {SYS_epoll_wait, ENOMEM},
-	    {SYS_epoll_pwait, ENOMEM},
-	    {SYS_epoll_pwait2, ENOMEM},
+	    {SYS_epoll_wait, ENOMEM, 0},
+	    {SYS_epoll_pwait, ENOMEM, 0},
+	    {SYS_epoll_pwait2, ENOMEM, 0},
 	};
 	struct http_worker *w = NULL;
 
@@ -260,6 +263,118 @@ START_TEST(test_worker_whose_waits_fail_stops)
 }
 END_TEST
 
+/* In a child that cannot make threads (clone refused as at the user's
+ * process limit), a worker for the daemon arg fails to start with EAGAIN
+ * and leaves no descriptor behind: its stop eventfd is closed, which also
+ * takes it out of the daemon's epoll set. clone3(2), whose flags a filter
+ * cannot read, is missing, so threads are made by clone(2); a clone that
+ * is not a thread (LeakSanitizer's at exit) is left alone. */
+static int child_without_threads(void *arg)
+{
+	static const struct refusal no_thread[] = {
+	    {SYS_clone3, ENOSYS, 0},
+	    {SYS_clone, EAGAIN, CLONE_THREAD},
+	};
+	struct http_worker *w = (struct http_worker *)&w;
+	int top = dup(0), rc, err;
+
+	if (top < 0 || close(top) != 0)
+		return 1;
+	if (refuse_syscalls(no_thread, sizeof(no_thread) / sizeof(no_thread[0])) != 0)
+		return 2;
+	rc = http_worker_start(arg, &w);
+	err = errno;
+	if (rc != -1 || err != EAGAIN)
+		return 3;
+	if (w != NULL)
+		return 4;
+	return dup(0) == top ? 0 : 5;
+}
+
+START_TEST(test_start_without_a_thread_fails_cleanly)
+{
+	unsigned port;
+	struct MHD_Daemon *d = daemon_on_loopback(&port);
+
+	assert_child_passes(child_without_threads, d);
+	MHD_stop_daemon(d);
+}
+END_TEST
+
+/* One request on a new connection, for a child: whether the worker's
+ * answer came back. */
+static bool answered(unsigned port)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct timeval tv = {5, 0};
+	char buf[1024];
+	ssize_t n, got = 0;
+	int fd = raw_connect(port);
+
+	if (fd < 0)
+		return false;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		close(fd);
+		return false;
+	}
+	while ((size_t)got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	return strstr(buf, "\r\n\r\nworker\n") != NULL;
+}
+
+/* A daemon and its port, for a child. */
+struct daemon_at {
+	struct MHD_Daemon *d;
+	unsigned port;
+};
+
+/* In a child whose poll(2) fails as when the kernel is out of memory, a
+ * worker holding more connections than fit a batch (so waiting in poll(2)
+ * before each MHD_run()) goes on serving: a new connection is answered,
+ * and the worker stops when told. */
+static int child_without_poll(void *arg)
+{
+	enum { IDLE = 130 };
+	static const struct refusal no_poll[] = {
+	    {SYS_poll, ENOMEM, 0},
+	    {SYS_ppoll, ENOMEM, 0},
+	};
+	const struct daemon_at *at = arg;
+	struct http_worker *w = NULL;
+	int fds[IDLE], opened = 0, rc = 0;
+
+	if (refuse_syscalls(no_poll, sizeof(no_poll) / sizeof(no_poll[0])) != 0)
+		return 1;
+	if (http_worker_start(at->d, &w) != 0)
+		return 2;
+	while (rc == 0 && opened < IDLE) {
+		fds[opened] = raw_connect(at->port);
+		if (fds[opened] < 0)
+			rc = 3;
+		else
+			opened++;
+	}
+	if (rc == 0 && !answered(at->port))
+		rc = 4;
+	while (opened > 0)
+		close(fds[--opened]);
+	http_worker_stop(w);
+	return rc;
+}
+
+START_TEST(test_worker_whose_polls_fail_answers)
+{
+	struct daemon_at at;
+
+	at.d = daemon_on_loopback(&at.port);
+	assert_child_passes(child_without_poll, &at);
+	MHD_stop_daemon(at.d);
+}
+END_TEST
+
 Suite *http_worker_suite(void)
 {
 	Suite *s = suite_create("http_worker");
@@ -272,6 +387,8 @@ Suite *http_worker_suite(void)
 	tcase_add_test(tc, test_idle_worker_stops);
 	tcase_add_test(tc, test_start_without_epoll_ctl_fails_cleanly);
 	tcase_add_test(tc, test_worker_whose_waits_fail_stops);
+	tcase_add_test(tc, test_start_without_a_thread_fails_cleanly);
+	tcase_add_test(tc, test_worker_whose_polls_fail_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -113,9 +113,9 @@ enum refused {
 static int refuse_calls(enum refused what)
 {
 	static const struct refusal calls[] = {
-	    {SYS_sched_setattr, ENOSYS},
-	    {SYS_setpriority, EPERM},
-	    {SYS_getpriority, EPERM},
+	    {SYS_sched_setattr, ENOSYS, 0},
+	    {SYS_setpriority, EPERM, 0},
+	    {SYS_getpriority, EPERM, 0},
 	};
 
 	return refuse_syscalls(calls, (size_t)what + 1);
