@@ -81,23 +81,37 @@ static struct MHD_Daemon *daemon_on_loopback(unsigned *port)
 	return d;
 }
 
-/* One request on a new connection; the answer's first line into line. */
-static void ask(unsigned port, char *line, size_t size)
+/* One request on a new connection, the answer into buf (size bytes, NUL
+ * ended): whether it is the worker's. No Check assert, so that a child
+ * can ask too. */
+static bool fetch(unsigned port, char *buf, size_t size)
 {
 	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	struct timeval tv = {5, 0};
-	char buf[1024];
 	ssize_t n, got = 0;
 	int fd = raw_connect(port);
 
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	ck_assert_int_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
-	while ((size_t)got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+	buf[0] = '\0';
+	if (fd < 0)
+		return false;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		close(fd);
+		return false;
+	}
+	while ((size_t)got < size - 1 && (n = read(fd, buf + got, size - 1 - (size_t)got)) > 0)
 		got += n;
 	close(fd);
 	buf[got] = '\0';
-	ck_assert_msg(strstr(buf, "\r\n\r\nworker\n") != NULL, "answer: %s", buf);
+	return strstr(buf, "\r\n\r\nworker\n") != NULL;
+}
+
+/* One request on a new connection; the answer's first line into line. */
+static void ask(unsigned port, char *line, size_t size)
+{
+	char buf[1024];
+
+	ck_assert_msg(fetch(port, buf, sizeof(buf)), "answer: %s", buf);
 	snprintf(line, size, "%.*s", (int)strcspn(buf, "\r"), buf);
 }
 
@@ -301,30 +315,6 @@ START_TEST(test_start_without_a_thread_fails_cleanly)
 }
 END_TEST
 
-/* One request on a new connection, for a child: whether the worker's
- * answer came back. */
-static bool answered(unsigned port)
-{
-	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	struct timeval tv = {5, 0};
-	char buf[1024];
-	ssize_t n, got = 0;
-	int fd = raw_connect(port);
-
-	if (fd < 0)
-		return false;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
-		close(fd);
-		return false;
-	}
-	while ((size_t)got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
-	return strstr(buf, "\r\n\r\nworker\n") != NULL;
-}
-
 /* A daemon and its port, for a child. */
 struct daemon_at {
 	struct MHD_Daemon *d;
@@ -345,6 +335,7 @@ static int child_without_poll(void *arg)
 	const struct daemon_at *at = arg;
 	struct http_worker *w = NULL;
 	int fds[IDLE], opened = 0, rc = 0;
+	char buf[1024];
 
 	if (refuse_syscalls(no_poll, sizeof(no_poll) / sizeof(no_poll[0])) != 0)
 		return 1;
@@ -357,7 +348,7 @@ static int child_without_poll(void *arg)
 		else
 			opened++;
 	}
-	if (rc == 0 && !answered(at->port))
+	if (rc == 0 && !fetch(at->port, buf, sizeof(buf)))
 		rc = 4;
 	while (opened > 0)
 		close(fds[--opened]);
