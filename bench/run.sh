@@ -32,7 +32,11 @@
 # a new connection's cost and moves the most between rounds. Read
 # server CPU per request (the server's user + system time over the
 # requests answered) rather than requests/s where the load generator, not
-# the server, is the limit (one wrk thread on a 2-core machine). Then: links at 10,000 vs 1,000,000, start-up and RSS
+# the server, is the limit (one wrk thread on a 2-core machine). Under each
+# mode's ratios, A's CPU a request over C's (and over P's) round by round:
+# the ratio of the medians hides how many rounds fall on either side of a
+# target, and C's own CPU moves by 10-20% with the machine's state. Then:
+# links at 10,000 vs 1,000,000, start-up and RSS
 # with 1,000,000 links, heap allocations per redirect (bench/malloc_count.c)
 # and link creation through the API. Prints one table; raw rows go to
 # bench/out/results.tsv.
@@ -500,6 +504,20 @@ ratio() {
 		'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'
 }
 has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+# by_round MODE A PEER COL: column COL of A over PEER in each round, in
+# order (the k-th row of each is round k), so a ratio near a target shows
+# how many rounds fall on either side of it
+by_round() {
+	awk -F'\t' -v m="$1" -v a="$2" -v b="$3" -v n="$N" -v c="$4" -v t="$T" '
+		$1 == m && $3 == n && $10 == t && $2 == a {x[++na] = $c}
+		$1 == m && $3 == n && $10 == t && $2 == b {y[++nb] = $c}
+		END {
+			for (i = 1; i <= na && i <= nb; i++)
+				if (x[i] != "-" && y[i] != "-" && y[i] > 0)
+					printf "%s%.2f", (s++ ? " " : ""), x[i] / y[i]
+			print ""
+		}' "$RESULTS"
+}
 {
 	echo
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r)"
@@ -534,6 +552,11 @@ has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 					"$(ratio "$a" "$peer" "$mode" 5)" "$(ratio "$a" "$peer" "$mode" 13)" "" \
 					"$(ratio "$a" "$peer" "$mode" 12)" "$(ratio "$a" "$peer" "$mode" 6)" \
 					"$(ratio "$a" "$peer" "$mode" 7)"
+			done
+			for pair in A/C A/P; do
+				a=${pair%/*} peer=${pair#*/}
+				has "$a" && has "$peer" || continue
+				printf '%-10s CPU us/req %s a round: %s\n' "$mode" "$pair" "$(by_round "$mode" "$a" "$peer" 5)"
 			done
 			[ "$mode" = closepaced ] || continue
 			line=
