@@ -214,35 +214,53 @@ START_TEST(test_idle_worker_stops)
 }
 END_TEST
 
-/* In a child whose epoll_ctl(2) fails as when the user's epoll watches run
- * out, a worker for the daemon arg (the parent's, copied by fork) fails to
- * start with that errno and leaves no descriptor behind. */
-static int child_without_epoll_ctl(void *arg)
+/* A start refused in a child: the calls it refuses, the errno the start
+ * then fails with, and the daemon (the parent's, copied by fork). */
+struct refused_start {
+	const struct refusal *calls;
+	size_t ncalls;
+	int err;
+	struct MHD_Daemon *d;
+};
+
+/* In a child refusing s->calls, a worker for s->d fails to start with
+ * s->err and leaves no descriptor behind: its stop eventfd is closed,
+ * which also takes it out of the daemon's epoll set. */
+static int child_start_refused(void *arg)
 {
-	static const struct refusal no_ctl = {SYS_epoll_ctl, ENOSPC, 0};
+	const struct refused_start *s = arg;
 	struct http_worker *w = (struct http_worker *)&w;
 	int top = dup(0), rc, err;
 
 	if (top < 0 || close(top) != 0)
 		return 1;
-	if (refuse_syscalls(&no_ctl, 1) != 0)
+	if (refuse_syscalls(s->calls, s->ncalls) != 0)
 		return 2;
-	rc = http_worker_start(arg, &w);
+	rc = http_worker_start(s->d, &w);
 	err = errno;
-	if (rc != -1 || err != ENOSPC)
+	if (rc != -1 || err != s->err)
 		return 3;
 	if (w != NULL)
 		return 4;
 	return dup(0) == top ? 0 : 5;
 }
 
-START_TEST(test_start_without_epoll_ctl_fails_cleanly)
+/* Asserts child_start_refused() for a new daemon and those calls. */
+static void assert_start_refused(const struct refusal *calls, size_t ncalls, int err)
 {
 	unsigned port;
-	struct MHD_Daemon *d = daemon_on_loopback(&port);
+	struct refused_start s = {calls, ncalls, err, daemon_on_loopback(&port)};
 
-	assert_child_passes(child_without_epoll_ctl, d);
-	MHD_stop_daemon(d);
+	assert_child_passes(child_start_refused, &s);
+	MHD_stop_daemon(s.d);
+}
+
+/* epoll_ctl(2) fails as when the user's epoll watches run out. */
+START_TEST(test_start_without_epoll_ctl_fails_cleanly)
+{
+	static const struct refusal no_ctl[] = {{SYS_epoll_ctl, ENOSPC, 0}};
+
+	assert_start_refused(no_ctl, 1, ENOSPC);
 }
 END_TEST
 
@@ -277,41 +295,17 @@ START_TEST(test_worker_whose_waits_fail_stops)
 }
 END_TEST
 
-/* In a child that cannot make threads (clone refused as at the user's
- * process limit), a worker for the daemon arg fails to start with EAGAIN
- * and leaves no descriptor behind: its stop eventfd is closed, which also
- * takes it out of the daemon's epoll set. clone3(2), whose flags a filter
- * cannot read, is missing, so threads are made by clone(2); a clone that
- * is not a thread (LeakSanitizer's at exit) is left alone. */
-static int child_without_threads(void *arg)
+/* clone(2) fails as at the user's process limit. clone3(2), whose flags a
+ * filter cannot read, is missing, so threads are made by clone(2); a clone
+ * that is not a thread (LeakSanitizer's at exit) is left alone. */
+START_TEST(test_start_without_a_thread_fails_cleanly)
 {
 	static const struct refusal no_thread[] = {
 	    {SYS_clone3, ENOSYS, 0},
 	    {SYS_clone, EAGAIN, CLONE_THREAD},
 	};
-	struct http_worker *w = (struct http_worker *)&w;
-	int top = dup(0), rc, err;
 
-	if (top < 0 || close(top) != 0)
-		return 1;
-	if (refuse_syscalls(no_thread, sizeof(no_thread) / sizeof(no_thread[0])) != 0)
-		return 2;
-	rc = http_worker_start(arg, &w);
-	err = errno;
-	if (rc != -1 || err != EAGAIN)
-		return 3;
-	if (w != NULL)
-		return 4;
-	return dup(0) == top ? 0 : 5;
-}
-
-START_TEST(test_start_without_a_thread_fails_cleanly)
-{
-	unsigned port;
-	struct MHD_Daemon *d = daemon_on_loopback(&port);
-
-	assert_child_passes(child_without_threads, d);
-	MHD_stop_daemon(d);
+	assert_start_refused(no_thread, sizeof(no_thread) / sizeof(no_thread[0]), EAGAIN);
 }
 END_TEST
 
