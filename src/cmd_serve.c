@@ -60,7 +60,10 @@ int cmd_serve_main(int argc, char **argv)
 		fprintf(stderr, "shortd: %s\n", err);
 		return rc == STORE_UNSUPPORTED ? 2 : 1; /* a --db value this shortd cannot use is a bad value */
 	}
-	store_set_link_cache(store, (size_t)cfg.link_cache_mb * 1024 * 1024 / cfg.threads);
+	if (store_set_link_cache(store, (size_t)cfg.link_cache_mb * 1024 * 1024) != STORE_OK) {
+		fprintf(stderr, "shortd: no memory for a link cache of %u MB (--link-cache)\n", cfg.link_cache_mb);
+		goto out;
+	}
 	/* One read connection per worker thread and one for this thread. */
 	if (store_open_readers(store, (int)cfg.threads + 1, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "shortd: %s\n", err);

@@ -1,16 +1,23 @@
 /*
  * The storage interface above its backends. A struct store is a backend's
  * operations (store_backend.h), its private state, and what every backend
- * shares: the choice of backend by the form of the database's name, each
- * thread's link cache with the rule that keeps it exact, and the retries of
+ * shares: the choice of backend by the form of the database's name, the
+ * link cache with the rule that keeps it exact, and the retries of
  * generated codes. A backend holds only what is particular to its engine.
  *
- * Invariant: a thread's link cache answers only while the backend says no
- * link changed since the epoch the cache was last checked against; it is
- * used by its own thread only, so the redirect path takes no lock here.
+ * One link cache serves every redirecting thread. Invariant: it answers a
+ * thread only while the epoch that thread last learnt from the backend is
+ * the cache's own (cache_epoch), the epoch its records were put in. A
+ * thread that learns of a later epoch forgets the cache's records and moves
+ * cache_epoch on; a record read from the store is put only if cache_epoch
+ * has not moved since the thread checked it. Both are the cache's writes,
+ * made under cache_lock, which the redirect path only tries: when another
+ * thread holds it, the redirect reads the store and puts nothing, so no
+ * redirect waits here for another.
  */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,19 +31,21 @@
  * row means the generator is broken, not unlucky. */
 #define GEN_ATTEMPTS 16
 
-/* A thread's link cache and the epoch its records belong to. */
+/* What a redirecting thread knows of link changes. */
 struct store_thread {
-	struct link_cache *cache; /* NULL: not made yet */
-	void *backend;            /* the backend's slot for this thread */
-	int64_t epoch;
-	bool off; /* it could not be made or watched: read the store */
+	void *backend; /* the backend's slot for this thread */
+	int64_t epoch; /* the epoch the backend last told this thread */
+	bool known;    /* epoch was told */
+	bool off;      /* the backend cannot tell this thread: read the store */
 };
 
 struct store {
 	const struct store_ops *ops;
 	void *impl;
-	size_t cache_bytes;              /* per thread; 0: no link cache */
-	struct thread_registry *threads; /* each redirecting thread's cache */
+	struct link_cache *cache;        /* NULL: no link cache */
+	pthread_mutex_t cache_lock;      /* the cache's one writer at a time */
+	int64_t cache_epoch;             /* __atomic: the epoch of the cache's records */
+	struct thread_registry *threads; /* each redirecting thread's struct store_thread */
 };
 
 static void *thread_new(void *arg)
@@ -47,11 +56,8 @@ static void *thread_new(void *arg)
 
 static void thread_free(void *obj, void *arg)
 {
-	struct store_thread *t = obj;
-
 	(void)arg;
-	link_cache_free(t->cache);
-	free(t);
+	free(obj);
 }
 
 /*
@@ -85,8 +91,11 @@ static int open_store(const char *target, bool create, struct store **out, char 
 		return STORE_ERROR;
 	}
 	s->ops = ops;
+	s->cache_epoch = STORE_EPOCH_UNKNOWN;
+	pthread_mutex_init(&s->cache_lock, NULL);
 	rc = ops->open(target, create, &s->impl, err, errlen);
 	if (rc != STORE_OK) {
+		pthread_mutex_destroy(&s->cache_lock);
 		thread_registry_free(s->threads);
 		free(s);
 		return rc;
@@ -116,6 +125,8 @@ void store_close(struct store *s)
 		return;
 	s->ops->close(s->impl);
 	thread_registry_free(s->threads);
+	link_cache_free(s->cache);
+	pthread_mutex_destroy(&s->cache_lock);
 	free(s);
 }
 
@@ -144,58 +155,93 @@ int store_link_lookup(struct store *s, const char *code, struct link *out)
 	return s->ops->link_lookup(s->impl, code, out);
 }
 
-/* True when t's cache may answer now, after forgetting it if links changed. */
-static bool cache_is_current(struct store *s, struct store_thread *t)
+/* The epoch the backend tells t now, in *now; false when it cannot tell. */
+static bool thread_epoch(struct store *s, struct store_thread *t, int64_t *now)
 {
-	int64_t now;
-
 	if (t->off)
 		return false;
-	if (t->cache == NULL) {
-		t->cache = link_cache_new(s->cache_bytes);
-		if (t->cache == NULL ||
-		    s->ops->links_changed_since(s->impl, &t->backend, STORE_EPOCH_UNKNOWN, &t->epoch) != STORE_OK) {
-			fprintf(stderr, "shortd: store: link cache off for a thread: %s\n",
-			        t->cache == NULL ? "out of memory" : "the store cannot tell when links change");
-			link_cache_free(t->cache);
-			t->cache = NULL;
+	if (!t->known) {
+		if (s->ops->links_changed_since(s->impl, &t->backend, STORE_EPOCH_UNKNOWN, &t->epoch) != STORE_OK) {
+			fprintf(stderr, "shortd: store: link cache off for a thread: the store cannot tell when "
+			                "links change\n");
 			t->off = true;
 			return false;
 		}
+		t->known = true;
+	} else if (s->ops->links_changed_since(s->impl, &t->backend, t->epoch, &t->epoch) != STORE_OK) {
+		return false;
+	}
+	*now = t->epoch;
+	return true;
+}
+
+/* True when the cache may answer t now, with *epoch the cache's epoch, which
+ * a record t then reads from the store is put under. Links changed since
+ * the cache's records were put: they are forgotten first. */
+static bool cache_is_current(struct store *s, struct store_thread *t, int64_t *epoch)
+{
+	int64_t now, ce;
+
+	if (!thread_epoch(s, t, &now))
+		return false;
+	ce = __atomic_load_n(&s->cache_epoch, __ATOMIC_ACQUIRE);
+	if (now == ce) {
+		*epoch = ce;
 		return true;
 	}
-	if (s->ops->links_changed_since(s->impl, &t->backend, t->epoch, &now) != STORE_OK)
+	/* Behind the cache, this thread reads the store until it catches up. */
+	if (now < ce || pthread_mutex_trylock(&s->cache_lock) != 0)
 		return false;
-	if (now != t->epoch) {
-		link_cache_invalidate(t->cache);
-		t->epoch = now;
+	ce = __atomic_load_n(&s->cache_epoch, __ATOMIC_RELAXED);
+	if (now > ce) {
+		link_cache_invalidate(s->cache);
+		__atomic_store_n(&s->cache_epoch, now, __ATOMIC_RELEASE);
+		ce = now;
 	}
-	return true;
+	pthread_mutex_unlock(&s->cache_lock);
+	*epoch = ce;
+	return now == ce;
+}
+
+/* Puts l, read from the store after the cache was current at epoch, unless
+ * the cache has moved on since (l may be older than its records) or another
+ * thread is writing it. */
+static void cache_put(struct store *s, const struct link *l, int64_t epoch)
+{
+	if (pthread_mutex_trylock(&s->cache_lock) != 0)
+		return;
+	if (__atomic_load_n(&s->cache_epoch, __ATOMIC_RELAXED) == epoch)
+		link_cache_put(s->cache, l);
+	pthread_mutex_unlock(&s->cache_lock);
 }
 
 int store_link_resolve(struct store *s, const char *code, struct link *out)
 {
 	struct store_thread *t;
 	bool cached;
+	int64_t epoch = 0;
 	int rc;
 
-	if (s->cache_bytes == 0)
+	if (s->cache == NULL)
 		return s->ops->link_resolve(s->impl, code, out);
 	t = thread_registry_get(s->threads);
-	cached = t != NULL && cache_is_current(s, t);
-	if (cached && link_cache_get(t->cache, code, out))
+	cached = t != NULL && cache_is_current(s, t, &epoch);
+	if (cached && link_cache_get(s->cache, code, out))
 		return STORE_OK;
 	rc = s->ops->link_resolve(s->impl, code, out);
 	/* The cache keeps no link with a click limit (its count moves with
 	 * every click); link_cache_put() passes those by. */
 	if (cached && rc == STORE_OK)
-		link_cache_put(t->cache, out);
+		cache_put(s, out, epoch);
 	return rc;
 }
 
-void store_set_link_cache(struct store *s, size_t bytes_per_thread)
+int store_set_link_cache(struct store *s, size_t bytes)
 {
-	s->cache_bytes = bytes_per_thread;
+	if (bytes == 0)
+		return STORE_OK;
+	s->cache = link_cache_new(bytes);
+	return s->cache != NULL ? STORE_OK : STORE_ERROR;
 }
 
 int store_link_create(struct store *s, struct link *l, store_codegen_fn gen, void *gen_ctx)

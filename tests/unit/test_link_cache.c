@@ -5,9 +5,12 @@
  * link_cache_get() returns either nothing or exactly that record,
  * link_cache_count() equals the number of codes get() finds, the records
  * found are the newest ones, and a record put recently enough is always
- * found).
+ * found). Then readers on other threads beside one writer: every record a
+ * reader gets is whole, one version of its own code, never a torn mix.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -496,6 +499,116 @@ START_TEST(test_randomized)
 }
 END_TEST
 
+/* ---- readers beside a writer ---- */
+
+#define RACE_CODES 300
+#define RACE_READERS 3
+#define RACE_PUTS 200000
+
+struct race {
+	struct link_cache *c;
+	atomic_bool done;        /* the writer has finished */
+	atomic_ulong hits, gets; /* the readers' */
+	pthread_mutex_t lock;
+	char why[256]; /* the first broken promise; empty: none */
+};
+
+static void race_fail(struct race *r, const char *why)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->why[0] == '\0')
+		snprintf(r->why, sizeof(r->why), "%s", why);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Gets random codes until the writer is done; a record found must be the
+ * one its id names, (code number, version), whole. */
+static void *race_reader(void *arg)
+{
+	struct race *r = arg;
+	struct link *got = malloc(sizeof(*got)), *want = malloc(sizeof(*want));
+	uint64_t state = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&got;
+	unsigned long hits = 0, gets = 0;
+	char code[LINK_CODE_MAX + 1], why[200];
+
+	if (got == NULL || want == NULL) {
+		race_fail(r, "reader: out of memory");
+		goto out;
+	}
+	while (!atomic_load(&r->done)) {
+		unsigned n;
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		n = (unsigned)(state >> 20) % RACE_CODES;
+		lcm_code(n, code);
+		gets++;
+		if (!link_cache_get(r->c, code, got))
+			continue;
+		hits++;
+		size_t len = strlen(got->url);
+		if ((uint64_t)got->id >> 32 != n || len == 0) {
+			snprintf(why, sizeof(why), "code %u: got id %lld, url of %zu bytes", n, (long long)got->id,
+			         len);
+			race_fail(r, why);
+			break;
+		}
+		lcm_record(want, n, (uint32_t)got->id, len);
+		if (!lcm_same(got, want, why, sizeof(why))) {
+			race_fail(r, why);
+			break;
+		}
+	}
+	atomic_fetch_add(&r->hits, hits);
+	atomic_fetch_add(&r->gets, gets);
+out:
+	free(got);
+	free(want);
+	return NULL;
+}
+
+/*
+ * RACE_READERS threads get codes from the smallest cache while this thread
+ * puts RACE_PUTS new versions of RACE_CODES codes (urls of 1 to 400 bytes,
+ * now and then 3,000, so the ring wraps and evicts all the time), puts a
+ * link with a click limit now and then, and invalidates the cache every
+ * 20,000 puts. A reader never sees a record other than a whole version of
+ * the code it asked for.
+ */
+START_TEST(test_readers_beside_a_writer)
+{
+	struct race r = {.c = link_cache_new(LINK_CACHE_MIN_BYTES)};
+	pthread_t readers[RACE_READERS];
+	struct link *l = malloc(sizeof(*l));
+
+	ck_assert_ptr_nonnull(r.c);
+	ck_assert_ptr_nonnull(l);
+	pthread_mutex_init(&r.lock, NULL);
+	for (int i = 0; i < RACE_READERS; i++)
+		ck_assert_int_eq(pthread_create(&readers[i], NULL, race_reader, &r), 0);
+	rng_state = 0x853c49e6748fea9bULL;
+	for (uint32_t ver = 1; ver <= RACE_PUTS; ver++) {
+		unsigned n = rng() % RACE_CODES;
+		lcm_record(l, n, ver, rng() % 50 ? 1 + rng() % 400 : 3000);
+		if (rng() % 100 == 0)
+			l->max_clicks = 10;
+		link_cache_put(r.c, l);
+		if (ver % 20000 == 0)
+			link_cache_invalidate(r.c);
+	}
+	atomic_store(&r.done, true);
+	for (int i = 0; i < RACE_READERS; i++)
+		pthread_join(readers[i], NULL);
+	ck_assert_msg(r.why[0] == '\0', "%s", r.why);
+	/* The readers did read, and found records while the writer wrote. */
+	ck_assert_uint_gt(atomic_load(&r.gets), 1000);
+	ck_assert_uint_gt(atomic_load(&r.hits), 100);
+	pthread_mutex_destroy(&r.lock);
+	link_cache_free(r.c);
+	free(l);
+}
+END_TEST
+
 Suite *link_cache_suite(void)
 {
 	Suite *s = suite_create("link_cache");
@@ -521,6 +634,11 @@ Suite *link_cache_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_eviction_in_order);
 	tcase_add_loop_test(tc, test_randomized, 0, (int)(sizeof(random_sizes) / sizeof(random_sizes[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("concurrent");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_readers_beside_a_writer);
 	suite_add_tcase(s, tc);
 	return s;
 }

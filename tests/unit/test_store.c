@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "link_cache.h"
 #include "link_code.h"
 #include "migrations.h"
 #include "pg_cluster.h"
@@ -2650,6 +2651,62 @@ START_TEST(test_resolve_answers_from_cache)
 }
 END_TEST
 
+/* store_link_resolve() of "c" on a thread of its own, into *arg. */
+static void *resolve_on_thread(void *arg)
+{
+	struct link *got = arg;
+
+	if (store_link_resolve(st, "c", got) != STORE_OK)
+		got->id = -1;
+	return NULL;
+}
+
+/* The link cache is one for every thread: "c", cached by this thread,
+ * answers another thread from the cache too (its clicks as cached, not the
+ * 99 in the store), and a change seen by that thread first is seen by
+ * this one. */
+START_TEST(test_resolve_cache_is_shared_by_threads)
+{
+	struct link got, other, l;
+	pthread_t t;
+
+	use_backend(SQLITE);
+	open_with_cached_link(&got);
+	ck_assert_int_eq(pthread_create(&t, NULL, resolve_on_thread, &other), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(other.id, got.id);
+	ck_assert_int_eq(other.clicks, 0);
+	assert_same_for_redirect(&other, &got);
+	sql_exec("UPDATE links SET url = 'https://moved.example/' WHERE code = 'c'");
+	ck_assert_int_eq(pthread_create(&t, NULL, resolve_on_thread, &other), 0);
+	pthread_join(t, NULL);
+	ck_assert_str_eq(other.url, "https://moved.example/");
+	ck_assert_int_eq(other.clicks, 99);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://moved.example/");
+	ck_assert_int_eq(store_link_lookup(st, "c", &l), STORE_OK);
+	assert_same_for_redirect(&got, &l);
+}
+END_TEST
+
+/* A cache the store cannot have (over link_cache.h's most) is an error,
+ * and redirects then read the store. */
+START_TEST(test_resolve_without_the_cache_asked_for)
+{
+	struct link got;
+
+	use_backend(SQLITE);
+	open_store();
+	ck_assert_int_eq(store_set_link_cache(st, LINK_CACHE_MAX_BYTES + 1), STORE_ERROR);
+	create("c", "https://c.example/");
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://c.example/");
+	sqlfile_set_clicks(path, "c", 5);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 5);
+}
+END_TEST
+
 /* True when a and b answer a redirect alike. */
 static bool same_for_redirect(const struct link *a, const struct link *b)
 {
@@ -4254,6 +4311,8 @@ Suite *store_suite(void)
 
 	tc = test_case(s, "sqlite_resolve");
 	tcase_add_test(tc, test_resolve_answers_from_cache);
+	tcase_add_test(tc, test_resolve_cache_is_shared_by_threads);
+	tcase_add_test(tc, test_resolve_without_the_cache_asked_for);
 	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
 	                    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
 	tcase_add_test(tc, test_link_epoch_triggers);
