@@ -8,12 +8,14 @@
  * One link cache serves every redirecting thread. Invariant: it answers a
  * thread only while the epoch that thread last learnt from the backend is
  * the cache's own (cache_epoch), the epoch its records were put in. A
- * thread that learns of a later epoch forgets the cache's records and moves
- * cache_epoch on; a record read from the store is put only if cache_epoch
- * has not moved since the thread checked it. Both are the cache's writes,
- * made under cache_lock, which the redirect path only tries: when another
- * thread holds it, the redirect reads the store and puts nothing, so no
- * redirect waits here for another.
+ * thread that learns of another epoch (later, or earlier where the counter
+ * went back) empties the cache and makes it the cache's; each such change
+ * moves cache_version on. A record read from the store is put only under
+ * the version read before the thread compared epochs, so a link read before
+ * a change never goes in after it. Both are the cache's writes, made under
+ * cache_lock, which the redirect path only tries: when another thread holds
+ * it, the redirect reads the store and puts nothing, so no redirect waits
+ * here for another.
  */
 #include "store.h"
 
@@ -45,6 +47,7 @@ struct store {
 	struct link_cache *cache;        /* NULL: no link cache */
 	pthread_mutex_t cache_lock;      /* the cache's one writer at a time */
 	int64_t cache_epoch;             /* __atomic: the epoch of the cache's records */
+	uint64_t cache_version;          /* __atomic: moves when cache_epoch does */
 	struct thread_registry *threads; /* each redirecting thread's struct store_thread */
 };
 
@@ -175,42 +178,43 @@ static bool thread_epoch(struct store *s, struct store_thread *t, int64_t *now)
 	return true;
 }
 
-/* True when the cache may answer t now, with *epoch the cache's epoch, which
- * a record t then reads from the store is put under. Links changed since
- * the cache's records were put: they are forgotten first. */
-static bool cache_is_current(struct store *s, struct store_thread *t, int64_t *epoch)
+/* True when the cache may answer t now, with *version the cache's version,
+ * under which a link t then reads from the store may be put. When links
+ * changed since the cache's records were put, they are forgotten first. */
+static bool cache_is_current(struct store *s, struct store_thread *t, uint64_t *version)
 {
-	int64_t now, ce;
+	int64_t now;
+	uint64_t v;
 
 	if (!thread_epoch(s, t, &now))
 		return false;
-	ce = __atomic_load_n(&s->cache_epoch, __ATOMIC_ACQUIRE);
-	if (now == ce) {
-		*epoch = ce;
+	/* The version before the epoch: a change between the two reads leaves
+	 * an old version, under which nothing is put. */
+	v = __atomic_load_n(&s->cache_version, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&s->cache_epoch, __ATOMIC_ACQUIRE) == now) {
+		*version = v;
 		return true;
 	}
-	/* Behind the cache, this thread reads the store until it catches up. */
-	if (now < ce || pthread_mutex_trylock(&s->cache_lock) != 0)
+	if (pthread_mutex_trylock(&s->cache_lock) != 0)
 		return false;
-	ce = __atomic_load_n(&s->cache_epoch, __ATOMIC_RELAXED);
-	if (now > ce) {
+	if (s->cache_epoch != now) {
 		link_cache_invalidate(s->cache);
-		__atomic_store_n(&s->cache_epoch, now, __ATOMIC_RELEASE);
-		ce = now;
+		__atomic_store_n(&s->cache_epoch, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->cache_version, s->cache_version + 1, __ATOMIC_RELEASE);
 	}
+	*version = s->cache_version;
 	pthread_mutex_unlock(&s->cache_lock);
-	*epoch = ce;
-	return now == ce;
+	return true;
 }
 
-/* Puts l, read from the store after the cache was current at epoch, unless
- * the cache has moved on since (l may be older than its records) or another
- * thread is writing it. */
-static void cache_put(struct store *s, const struct link *l, int64_t epoch)
+/* Puts l, read from the store after the cache was current at version,
+ * unless the cache has changed epoch since (l may be older than its
+ * records) or another thread is writing it. */
+static void cache_put(struct store *s, const struct link *l, uint64_t version)
 {
 	if (pthread_mutex_trylock(&s->cache_lock) != 0)
 		return;
-	if (__atomic_load_n(&s->cache_epoch, __ATOMIC_RELAXED) == epoch)
+	if (s->cache_version == version)
 		link_cache_put(s->cache, l);
 	pthread_mutex_unlock(&s->cache_lock);
 }
@@ -218,21 +222,21 @@ static void cache_put(struct store *s, const struct link *l, int64_t epoch)
 int store_link_resolve(struct store *s, const char *code, struct link *out)
 {
 	struct store_thread *t;
+	uint64_t version = 0;
 	bool cached;
-	int64_t epoch = 0;
 	int rc;
 
 	if (s->cache == NULL)
 		return s->ops->link_resolve(s->impl, code, out);
 	t = thread_registry_get(s->threads);
-	cached = t != NULL && cache_is_current(s, t, &epoch);
+	cached = t != NULL && cache_is_current(s, t, &version);
 	if (cached && link_cache_get(s->cache, code, out))
 		return STORE_OK;
 	rc = s->ops->link_resolve(s->impl, code, out);
 	/* The cache keeps no link with a click limit (its count moves with
 	 * every click); link_cache_put() passes those by. */
 	if (cached && rc == STORE_OK)
-		cache_put(s, out, epoch);
+		cache_put(s, out, version);
 	return rc;
 }
 

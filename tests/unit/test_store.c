@@ -2689,6 +2689,28 @@ START_TEST(test_resolve_cache_is_shared_by_threads)
 }
 END_TEST
 
+/* The links' epoch set back by hand (as a restored copy could have it):
+ * the cache is emptied and answers again at the new epoch, neither stale
+ * nor left unused. */
+START_TEST(test_resolve_after_the_epoch_went_back)
+{
+	struct link got;
+
+	use_backend(SQLITE);
+	open_with_cached_link(&got);
+	sql_exec("UPDATE link_epoch SET n = n - 3 WHERE id = 1");
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 99); /* read again from the store */
+	sqlfile_set_clicks(path, "c", 7);
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_int_eq(got.clicks, 0); /* and cached again: the cache keeps no count */
+	sql_exec("UPDATE links SET url = 'https://after.example/' WHERE code = 'c'");
+	ck_assert_int_eq(store_link_resolve(st, "c", &got), STORE_OK);
+	ck_assert_str_eq(got.url, "https://after.example/");
+	ck_assert_int_eq(got.clicks, 7);
+}
+END_TEST
+
 /* A cache the store cannot have (over link_cache.h's most) is an error,
  * and redirects then read the store. */
 START_TEST(test_resolve_without_the_cache_asked_for)
@@ -4312,6 +4334,7 @@ Suite *store_suite(void)
 	tc = test_case(s, "sqlite_resolve");
 	tcase_add_test(tc, test_resolve_answers_from_cache);
 	tcase_add_test(tc, test_resolve_cache_is_shared_by_threads);
+	tcase_add_test(tc, test_resolve_after_the_epoch_went_back);
 	tcase_add_test(tc, test_resolve_without_the_cache_asked_for);
 	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
 	                    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
