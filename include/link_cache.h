@@ -1,6 +1,6 @@
 /*
- * A bounded cache of links for the redirect path, one for every worker
- * thread: any number of threads read it at once, with no lock, while one
+ * A bounded cache of links for the redirect path, one shared by every
+ * worker thread: any number of threads read it at once, with no lock, while one
  * thread at a time writes it (the caller keeps writers apart, with a mutex
  * of its own). A read that meets a write reads again; one that keeps
  * meeting writes answers "not cached". Its memory is allocated once, when

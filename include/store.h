@@ -203,21 +203,23 @@ int store_link_lookup(struct store *s, const char *code, struct link *out);
 
 /*
  * The redirect path's read: as store_link_lookup(), but it may answer from
- * the link cache (see store_set_link_cache), shared by every thread, which
+ * the link cache (see store_set_link_cache), one shared by every thread, which
  * is exact for every field a redirect reads (url, status, forward_query,
  * disabled, expires_at, max_clicks) whoever changed the link, and leaves the
  * counts and times of a link without max_clicks as they were when cached
  * (created_at, updated_at, bot_clicks, last_click_at and the labels
  * absent). A link with max_clicks always comes from the store. Answered
- * from the cache, it takes no lock, allocates nothing and makes no system
- * call; on a miss it puts what it read into the cache only when no other
- * thread is writing it, so it never waits for another redirect.
+ * from the cache, it waits for no lock, allocates nothing and makes no
+ * system call (it tries the cache's writer lock only when links changed);
+ * on a miss it puts what it read into the cache only when no other thread
+ * is writing it, so it never waits for another redirect.
  */
 int store_link_resolve(struct store *s, const char *code, struct link *out);
 
-/* Gives store_link_resolve() a link cache of about bytes, one for every
- * thread (0: none, the default). Call once, before any thread resolves a
- * link. STORE_ERROR when there is no memory for it. */
+/* Gives store_link_resolve() a link cache of about bytes, one shared by
+ * every thread (0: none, the default), in place of any given before. Call
+ * it before any thread resolves a link. STORE_ERROR when the cache cannot
+ * be made (no memory, or libsodium would not start): then there is none. */
 int store_set_link_cache(struct store *s, size_t bytes);
 
 /* Creates l with its times as given. With l->code empty a code is drawn

@@ -61,7 +61,10 @@ int cmd_serve_main(int argc, char **argv)
 		return rc == STORE_UNSUPPORTED ? 2 : 1; /* a --db value this shortd cannot use is a bad value */
 	}
 	if (store_set_link_cache(store, (size_t)cfg.link_cache_mb * 1024 * 1024) != STORE_OK) {
-		fprintf(stderr, "shortd: no memory for a link cache of %u MB (--link-cache)\n", cfg.link_cache_mb);
+		fprintf(stderr,
+		        "shortd: cannot make a link cache of %u MB (--link-cache): out of memory, or libsodium "
+		        "failed to start\n",
+		        cfg.link_cache_mb);
 		goto out;
 	}
 	/* One read connection per worker thread and one for this thread. */

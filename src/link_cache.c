@@ -45,6 +45,7 @@
 #define ALIGN 8
 #define LOAD_NUM 7 /* at most 7/8 of the slots hold a record */
 #define LOAD_DEN 8
+#define CACHE_LINE 64
 /* Reads of one lookup a reader makes while writers keep changing the cache
  * before it answers "not cached" (the caller then reads the store). */
 #define READ_TRIES 64
@@ -83,18 +84,25 @@ static size_t rec_size(size_t code_len, size_t url_len)
 	return (REC_HEADER + code_len + url_len + ALIGN - 1) / ALIGN * ALIGN;
 }
 
+/* Three cache lines: what every lookup reads and nothing writes after
+ * link_cache_new(); the counts every write moves, which every lookup reads
+ * too; and the writer's own. A put then costs the readers on other CPUs
+ * one line, not the ones they only read. */
 struct link_cache {
-	_Atomic uint32_t seq; /* odd while a writer changes the cache */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	_Atomic uint32_t *slot;
+	_Atomic uint64_t *ring; /* cap bytes, read and written a word at a time */
 	uint32_t off_mask;      /* a slot's low bits, which hold the offset */
 	size_t mask;            /* slots - 1 */
-	size_t max_count;       /* indexed records allowed */
-	size_t count;           /* indexed records, any generation */
-	_Atomic size_t current; /* indexed records of generation gen */
+	size_t cap;
+	size_t max_count; /* indexed records allowed */
+
+	_Alignas(CACHE_LINE) _Atomic uint32_t seq; /* odd while a writer changes the cache */
 	_Atomic uint32_t gen;
-	_Atomic uint64_t *ring; /* cap bytes, read and written a word at a time */
-	size_t cap, head, tail, end;
+
+	_Alignas(CACHE_LINE) size_t count; /* indexed records, any generation */
+	_Atomic size_t current;            /* indexed records of generation gen */
+	size_t head, tail, end;
 	bool wrapped;
 };
 
@@ -210,13 +218,16 @@ struct link_cache *link_cache_new(size_t bytes)
 	 * for records averaging 40 bytes at the load limit. */
 	while (slots * 2 <= bytes / 40 && slots * 2 <= (size_t)UINT32_MAX)
 		slots *= 2;
-	c = calloc(1, sizeof(*c));
+	c = aligned_alloc(CACHE_LINE, sizeof(*c));
 	if (c == NULL)
 		return NULL;
+	memset(c, 0, sizeof(*c));
 	c->cap = (bytes - slots * sizeof(*c->slot)) / ALIGN * ALIGN;
-	/* Zeroed memory is a valid atomic zero on every platform shortd builds for. */
+	/* Zeroed memory is a valid atomic zero on every platform shortd builds
+	 * for; the ring's zeroes are what a torn read finds where nothing was
+	 * written yet. */
 	c->slot = calloc(slots, sizeof(*c->slot));
-	c->ring = malloc(c->cap);
+	c->ring = calloc(c->cap / ALIGN, sizeof(*c->ring));
 	if (c->slot == NULL || c->ring == NULL) {
 		link_cache_free(c);
 		return NULL;
@@ -240,18 +251,26 @@ void link_cache_free(struct link_cache *c)
 }
 
 /* The writer's probe: the slot holding the record for code, or the empty
- * slot that ends its probe sequence. */
+ * slot that ends its probe sequence. A record's code is read only once its
+ * header says it has this length, so no read runs past a short record at
+ * the end of the ring. */
 static size_t find_slot(const struct link_cache *c, const char *code, size_t len, uint32_t hash)
 {
 	size_t i = hash & c->mask;
 	uint32_t s;
 
 	for (; (s = slot_get(c, i)) != 0; i = (i + 1) & c->mask) {
-		union rec_copy r;
+		union {
+			uint64_t w[(REC_HEADER + LINK_CODE_MAX + ALIGN - 1) / ALIGN];
+			struct rec r;
+		} r;
 		if (!slot_may_be(c, s, hash))
 			continue;
-		rec_read(c, slot_off(c, s), 0, (REC_HEADER + len + ALIGN - 1) / ALIGN, r.w);
-		if (r.r.hash == hash && r.r.code_len == len && memcmp(r.r.text, code, len) == 0)
+		rec_read(c, slot_off(c, s), 0, HEAD_WORDS, r.w);
+		if (r.r.hash != hash || r.r.code_len != len)
+			continue;
+		rec_read(c, slot_off(c, s), HEAD_WORDS, (REC_HEADER + len + ALIGN - 1) / ALIGN, r.w);
+		if (memcmp(r.r.text, code, len) == 0)
 			break;
 	}
 	return i;
@@ -429,6 +448,7 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 	size_t code_len = strnlen(l->code, sizeof(l->code));
 	size_t url_len = strnlen(l->url, sizeof(l->url));
 	size_t size = rec_size(code_len, url_len);
+	bool keep = l->max_clicks == LINK_NO_LIMIT && url_len <= LINK_URL_MAX && size <= c->cap / 8;
 	union rec_copy rec;
 	uint32_t hash;
 	size_t off, i;
@@ -436,12 +456,16 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 	if (code_len == 0 || code_len > LINK_CODE_MAX)
 		return;
 	hash = code_hash(c, l->code, code_len);
-	write_begin(c);
+	/* The writer reads what only it changes: no write section yet, and
+	 * none at all for a link not kept that had no record. */
 	i = find_slot(c, l->code, code_len, hash);
+	if (!keep && slot_get(c, i) == 0)
+		return;
+	write_begin(c);
 	/* The older record goes even when this one is not kept. */
 	if (slot_get(c, i) != 0)
 		unindex(c, slot_off(c, slot_get(c, i)));
-	if (l->max_clicks != LINK_NO_LIMIT || url_len > LINK_URL_MAX || size > c->cap / 8) {
+	if (!keep) {
 		write_end(c);
 		return;
 	}

@@ -45,10 +45,12 @@ struct store {
 	const struct store_ops *ops;
 	void *impl;
 	struct link_cache *cache;        /* NULL: no link cache */
-	pthread_mutex_t cache_lock;      /* the cache's one writer at a time */
 	int64_t cache_epoch;             /* __atomic: the epoch of the cache's records */
 	uint64_t cache_version;          /* __atomic: moves when cache_epoch does */
 	struct thread_registry *threads; /* each redirecting thread's struct store_thread */
+	/* On a line of its own: a redirect that tries it writes it, and every
+	 * redirect reads the fields above. */
+	_Alignas(64) pthread_mutex_t cache_lock; /* the cache's one writer at a time */
 };
 
 static void *thread_new(void *arg)
@@ -83,7 +85,9 @@ static int open_store(const char *target, bool create, struct store **out, char 
 	int rc;
 
 	*out = NULL;
-	s = calloc(1, sizeof(*s));
+	s = aligned_alloc(_Alignof(struct store), sizeof(*s));
+	if (s != NULL)
+		memset(s, 0, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
@@ -197,9 +201,16 @@ static bool cache_is_current(struct store *s, struct store_thread *t, uint64_t *
 	}
 	if (pthread_mutex_trylock(&s->cache_lock) != 0)
 		return false;
+	/* An epoch before the cache's is most often this thread's, read just
+	 * before another thread moved the cache on: asked again, the backend
+	 * tells it the cache's. What stays before it was set back. */
+	if (now < s->cache_epoch && !thread_epoch(s, t, &now)) {
+		pthread_mutex_unlock(&s->cache_lock);
+		return false;
+	}
 	if (s->cache_epoch != now) {
 		link_cache_invalidate(s->cache);
-		__atomic_store_n(&s->cache_epoch, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->cache_epoch, now, __ATOMIC_RELEASE);
 		__atomic_store_n(&s->cache_version, s->cache_version + 1, __ATOMIC_RELEASE);
 	}
 	*version = s->cache_version;
@@ -209,10 +220,12 @@ static bool cache_is_current(struct store *s, struct store_thread *t, uint64_t *
 
 /* Puts l, read from the store after the cache was current at version,
  * unless the cache has changed epoch since (l may be older than its
- * records) or another thread is writing it. */
+ * records) or another thread is writing it. A link with a click limit is
+ * not kept, and needs nothing taken out: a record of its code from before
+ * the limit was set went when the cache moved to the limit's epoch. */
 static void cache_put(struct store *s, const struct link *l, uint64_t version)
 {
-	if (pthread_mutex_trylock(&s->cache_lock) != 0)
+	if (l->max_clicks != LINK_NO_LIMIT || pthread_mutex_trylock(&s->cache_lock) != 0)
 		return;
 	if (s->cache_version == version)
 		link_cache_put(s->cache, l);
@@ -234,7 +247,7 @@ int store_link_resolve(struct store *s, const char *code, struct link *out)
 		return STORE_OK;
 	rc = s->ops->link_resolve(s->impl, code, out);
 	/* The cache keeps no link with a click limit (its count moves with
-	 * every click); link_cache_put() passes those by. */
+	 * every click); cache_put() passes those by. */
 	if (cached && rc == STORE_OK)
 		cache_put(s, out, version);
 	return rc;
@@ -242,6 +255,8 @@ int store_link_resolve(struct store *s, const char *code, struct link *out)
 
 int store_set_link_cache(struct store *s, size_t bytes)
 {
+	link_cache_free(s->cache);
+	s->cache = NULL;
 	if (bytes == 0)
 		return STORE_OK;
 	s->cache = link_cache_new(bytes);
