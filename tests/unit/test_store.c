@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2689,6 +2690,75 @@ START_TEST(test_resolve_cache_is_shared_by_threads)
 }
 END_TEST
 
+/* Threads that resolve "c" while another changes its url (resolve_race). */
+struct resolve_race {
+	atomic_int done; /* the last version whose change has committed */
+	atomic_bool stop;
+	atomic_ulong n; /* resolves made */
+	pthread_mutex_t lock;
+	char why[200]; /* the first wrong answer; empty: none */
+};
+
+/* Resolves "c" until told to stop: a resolve begun after version k's
+ * change committed must answer version k or a later one. */
+static void *resolve_racer(void *arg)
+{
+	struct resolve_race *r = arg;
+	struct link *got = malloc(sizeof(*got));
+	unsigned long n = 0;
+
+	while (got != NULL && !atomic_load(&r->stop)) {
+		int k = atomic_load(&r->done), v = -1;
+		int rc = store_link_resolve(st, "c", got);
+		n++;
+		if (rc != STORE_OK || sscanf(got->url, "https://v%d.example/", &v) != 1 || v < k) {
+			pthread_mutex_lock(&r->lock);
+			if (r->why[0] == '\0')
+				snprintf(r->why, sizeof(r->why), "after version %d committed: rc %d, url %.100s", k, rc,
+				         rc == STORE_OK ? got->url : "-");
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+	}
+	atomic_fetch_add(&r->n, n);
+	free(got);
+	return NULL;
+}
+
+/* Three threads resolve one link through the shared cache while this one
+ * changes its url 200 times: none is ever answered a version older than
+ * the last change committed before its resolve began. */
+START_TEST(test_resolve_races_changes)
+{
+	struct resolve_race r = {0};
+	pthread_t t[3];
+	struct link_patch p;
+	struct link out;
+
+	use_backend(SQLITE);
+	open_store();
+	ck_assert_int_eq(store_set_link_cache(st, 1 << 20), STORE_OK);
+	create("c", "https://v0.example/");
+	pthread_mutex_init(&r.lock, NULL);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, resolve_racer, &r), 0);
+	memset(&p, 0, sizeof(p));
+	p.fields = PATCH_URL;
+	for (int k = 1; k <= 200; k++) {
+		snprintf(p.url, sizeof(p.url), "https://v%d.example/", k);
+		ck_assert_int_eq(store_link_update(st, "c", &p, 1700000000 + k, &out), STORE_OK);
+		atomic_store(&r.done, k);
+		pause_ms(1);
+	}
+	atomic_store(&r.stop, true);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&r.lock);
+	ck_assert_msg(r.why[0] == '\0', "%s", r.why);
+	ck_assert_uint_gt(atomic_load(&r.n), 600);
+}
+END_TEST
+
 /* The links' epoch set back by hand (as a restored copy could have it):
  * the cache is emptied and answers again at the new epoch, neither stale
  * nor left unused. */
@@ -4335,6 +4405,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_resolve_answers_from_cache);
 	tcase_add_test(tc, test_resolve_cache_is_shared_by_threads);
 	tcase_add_test(tc, test_resolve_after_the_epoch_went_back);
+	tcase_add_test(tc, test_resolve_races_changes);
 	tcase_add_test(tc, test_resolve_without_the_cache_asked_for);
 	tcase_add_loop_test(tc, test_resolve_sees_external_replace, 0,
 	                    (int)(sizeof(external_replaces) / sizeof(external_replaces[0])));
