@@ -79,6 +79,12 @@ union rec_copy {
 	struct rec r;
 };
 
+/* The same, for a record's header and the longest code only. */
+union rec_head_copy {
+	uint64_t w[(REC_HEADER + LINK_CODE_MAX + ALIGN - 1) / ALIGN];
+	struct rec r;
+};
+
 static size_t rec_size(size_t code_len, size_t url_len)
 {
 	return (REC_HEADER + code_len + url_len + ALIGN - 1) / ALIGN * ALIGN;
@@ -133,6 +139,13 @@ static uint32_t gen_get(const struct link_cache *c)
 	return atomic_load_explicit(&c->gen, memory_order_relaxed);
 }
 
+/* Moves current by d; only the writer moves it, any thread reads it. */
+static void current_add(struct link_cache *c, int d)
+{
+	atomic_store_explicit(&c->current, atomic_load_explicit(&c->current, memory_order_relaxed) + (size_t)d,
+	                      memory_order_relaxed);
+}
+
 /* Copies words [from, to) of the record at off into w[from, to). */
 static void rec_read(const struct link_cache *c, size_t off, size_t from, size_t to, uint64_t *w)
 {
@@ -149,10 +162,7 @@ struct head {
 
 static struct head rec_head(const struct link_cache *c, size_t off)
 {
-	union {
-		uint64_t w[HEAD_WORDS];
-		struct rec r;
-	} h;
+	union rec_head_copy h;
 
 	rec_read(c, off, 0, HEAD_WORDS, h.w);
 	return (struct head){h.r.hash, h.r.gen, h.r.code_len, h.r.url_len, h.r.flags};
@@ -260,10 +270,7 @@ static size_t find_slot(const struct link_cache *c, const char *code, size_t len
 	uint32_t s;
 
 	for (; (s = slot_get(c, i)) != 0; i = (i + 1) & c->mask) {
-		union {
-			uint64_t w[(REC_HEADER + LINK_CODE_MAX + ALIGN - 1) / ALIGN];
-			struct rec r;
-		} r;
+		union rec_head_copy r;
 		if (!slot_may_be(c, s, hash))
 			continue;
 		rec_read(c, slot_off(c, s), 0, HEAD_WORDS, r.w);
@@ -299,28 +306,25 @@ static void slot_remove(struct link_cache *c, size_t i)
 /* Takes the record at off out of the index, if it is still there. */
 static void unindex(struct link_cache *c, size_t off)
 {
-	struct head h = rec_head(c, off);
-	uint32_t want = slot_make(c, h.hash, off);
-	size_t i = h.hash & c->mask;
-	size_t flags_word = offsetof(struct rec, flags) / ALIGN;
-	union {
-		uint64_t w[HEAD_WORDS];
-		struct rec r;
-	} w;
+	const size_t flags_word = offsetof(struct rec, flags) / ALIGN;
+	union rec_head_copy h;
+	uint32_t want;
+	size_t i;
 
-	if (!(h.flags & REC_INDEXED))
+	rec_read(c, off, 0, HEAD_WORDS, h.w);
+	if (!(h.r.flags & REC_INDEXED))
 		return;
-	while (slot_get(c, i) != want)
-		i = (i + 1) & c->mask;
+	want = slot_make(c, h.r.hash, off);
+	for (i = h.r.hash & c->mask; slot_get(c, i) != want; i = (i + 1) & c->mask)
+		;
 	slot_remove(c, i);
-	/* The flag is one byte of a word readers may be reading. */
-	rec_read(c, off, flags_word, flags_word + 1, w.w);
-	w.r.flags &= (uint8_t)~REC_INDEXED;
-	word_set(c, off + flags_word * ALIGN, w.w[flags_word]);
+	/* The flag is one byte of a word readers may be reading: the word goes
+	 * back whole. */
+	h.r.flags &= (uint8_t)~REC_INDEXED;
+	word_set(c, off + flags_word * ALIGN, h.w[flags_word]);
 	c->count--;
-	if (h.gen == gen_get(c))
-		atomic_store_explicit(&c->current, atomic_load_explicit(&c->current, memory_order_relaxed) - 1,
-		                      memory_order_relaxed);
+	if (h.r.gen == gen_get(c))
+		current_add(c, -1);
 }
 
 /* Evicts the oldest record. The ring is not empty: it is called while
@@ -489,8 +493,7 @@ void link_cache_put(struct link_cache *c, const struct link *l)
 	i = find_slot(c, l->code, code_len, hash);
 	slot_set(c, i, slot_make(c, hash, off));
 	c->count++;
-	atomic_store_explicit(&c->current, atomic_load_explicit(&c->current, memory_order_relaxed) + 1,
-	                      memory_order_relaxed);
+	current_add(c, 1);
 	write_end(c);
 }
 

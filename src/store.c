@@ -86,12 +86,11 @@ static int open_store(const char *target, bool create, struct store **out, char 
 
 	*out = NULL;
 	s = aligned_alloc(_Alignof(struct store), sizeof(*s));
-	if (s != NULL)
-		memset(s, 0, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
+	memset(s, 0, sizeof(*s));
 	if (thread_registry_new(thread_new, thread_free, NULL, &s->threads) != 0) {
 		snprintf(err, errlen, "out of memory or thread keys");
 		free(s);
