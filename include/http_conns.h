@@ -7,18 +7,25 @@
  *
  * Three kinds of caller, on three kinds of thread:
  * - a worker's daemon asks http_conns_admit() for each connection it
- *   accepts (the lock, once per connection), and the table's own thread
- *   (http_conns_start_sweeping) runs http_conns_sweep() on a timer;
+ *   accepts, and the table's own thread (http_conns_start_sweeping) runs
+ *   http_conns_sweep() on a timer;
  * - a worker registers each connection it opens and closes (http_conns_open,
- *   http_conns_close: the lock, once per connection);
+ *   http_conns_close) in a list of its own thread's, under that list's
+ *   lock, which only the sweep and an eviction ever take besides;
  * - a worker marks each phase of each request with http_conns_phase(), which is
  *   one relaxed atomic store into the connection's own slot: no lock, no
  *   system call, so a kept-alive redirect pays nothing for the policy.
  *
+ * What every worker shares is kept small for many cores: the count of
+ * connections is an atomic counter, and a lock is taken on a new connection
+ * only for its address's count (when --max-connections-per-ip applies to
+ * it) and, when every slot is taken, to choose which connection goes.
+ *
  * A connection is closed by shutdown(2) of its socket, from the sweeping
- * thread or a worker admitting another; the worker then sees end of file and closes it as it
- * would any other. The socket stays valid meanwhile because the worker
- * calls http_conns_close(), which takes the lock, before it closes the socket.
+ * thread or a worker admitting another; the worker then sees end of file and
+ * closes it as it would any other. The socket stays valid meanwhile because
+ * the worker calls http_conns_close(), which takes its list's lock, before it
+ * closes the socket.
  */
 #ifndef SHORTD_HTTP_CONNS_H
 #define SHORTD_HTTP_CONNS_H
@@ -41,11 +48,14 @@ enum http_conns_phase {
 	HTTP_CONNS_IDLE = 3,    /* kept alive between requests: --timeout */
 };
 
+struct http_conns_list;
+
 /* One connection's entry, kept in the worker's per-connection state. The
  * worker owns seq and writes state and body_bytes; the rest is the table's,
- * under its lock. */
+ * under the lock of the list the connection is registered in. */
 struct http_conns_slot {
 	struct http_conns_slot *prev, *next;
+	struct http_conns_list *list; /* the opening thread's */
 	int fd;
 	bool counted;                /* counted against its address's limit */
 	bool doomed;                 /* shut down, waiting for its worker to close it */
@@ -91,13 +101,14 @@ bool http_conns_admit(struct http_conns *t, const struct sockaddr *addr, socklen
 /* Gives back an admission whose connection was never registered. */
 void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, socklen_t len);
 
-/* A worker's new connection on socket fd from addr: registers s, waiting
- * for its first request's headers (HTTP_CONNS_HEADERS) from now. */
+/* A worker's new connection on socket fd from addr: registers s in the
+ * calling thread's list, waiting for its first request's headers
+ * (HTTP_CONNS_HEADERS) from now. */
 void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr,
                      socklen_t len);
 
 /* The connection is closing: unregisters s and frees its slot. Must come
- * before its socket is closed. */
+ * before its socket is closed; any thread may call it. */
 void http_conns_close(struct http_conns *t, struct http_conns_slot *s);
 
 /*

@@ -3,20 +3,36 @@
  * trusted proxies), deadlines (--header-timeout, --body-min-rate, --timeout)
  * and eviction. See include/http_conns.h for who calls what on which thread.
  *
- * Invariants, all under t->lock: admitted counts every connection admitted
- * and not yet closed (registered or still on its way to a worker); doomed
- * counts the registered ones already shut down, so admitted - doomed is
- * what holds a slot; the address table holds, per address, the admitted
- * connections that count against --max-connections-per-ip. The lingering
- * sockets have a lock of their own (linger_lock), so that draining them
- * never holds up a worker opening or closing a connection.
+ * Made for many workers accepting at once: a new connection touches one
+ * shared counter (admitted, an atomic), its address's entry under the
+ * address table's lock when the per-address limit applies to it, and its
+ * own thread's list, whose lock no other worker takes.
+ *
+ * Invariants: admitted counts every connection admitted and not yet closed
+ * (registered or still on its way to a worker); doomed counts the
+ * registered ones already shut down, so admitted - doomed is what holds a
+ * slot. A closing connection gives back its doomed before its admission,
+ * so a count read meanwhile errs towards full, and the two are compared
+ * as signed numbers, read at slightly different times. A new connection takes a slot with one atomic add on admitted
+ * that sees fewer than --max-connections held; only a full table takes
+ * the table's lock, where one admission at a time pushes out the
+ * connection that waited longest, with every list locked while it looks.
+ *
+ * Each list (struct http_conns_list, one per thread that opens connections,
+ * from a thread_registry) guards its connections' table fields. The
+ * address table holds, per address, the admitted connections that count
+ * against --max-connections-per-ip, under addr_lock. The lingering sockets
+ * have a lock of their own (linger_lock), so that draining them never
+ * holds up a worker. Lock order: lock, then the lists in each_list()'s
+ * order; every other lock is taken alone.
  *
  * The sweeping thread sleeps (dormant) once a sweep found nothing admitted
- * or lingering and no admission came since the sweep began (admissions
- * counts them): a connection admitted before then was either still
- * admitted when the sweep looked, or had closed, and a lingering socket is
- * registered before its connection closes, so the sweep saw it. Both flags
- * and the count are under lock, with which the thread waits on wake.
+ * or lingering. It sets dormant and then looks at admitted and the
+ * lingering sockets again, while an admission adds to admitted and then
+ * looks at dormant (both sequentially consistent): either the thread sees
+ * the connection, or the admission sees it asleep and wakes it under lock.
+ * A lingering socket is registered before its connection closes, so a
+ * thread that sees the connection closed sees the socket.
  */
 #include "http_conns.h"
 
@@ -28,6 +44,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "thread_registry.h"
 
 /* An address table entry; count 0 marks it empty. */
 struct addr_count {
@@ -41,22 +59,37 @@ struct lingering_sock {
 	uint64_t until_ms;
 };
 
+/* One thread's registered connections. */
+struct http_conns_list {
+	_Alignas(64) pthread_mutex_t lock;
+	struct http_conns_slot *head;
+	struct http_conns_list *next_locked; /* in an eviction's walk, under the table's lock */
+};
+
 struct http_conns {
+	/* Written by every admission and close: a line of its own. */
+	_Alignas(64) _Atomic unsigned admitted;
+	/* Read by every admission, written seldom. */
+	_Alignas(64) _Atomic unsigned doomed;
+	_Atomic bool dormant; /* the sweeping thread waits for an admission */
 	const struct config *cfg;
-	pthread_mutex_t lock;
-	struct http_conns_slot *head; /* registered connections */
-	unsigned admitted;
-	unsigned doomed;
+	struct thread_registry *lists; /* each opening thread's struct http_conns_list */
+
+	_Alignas(64) pthread_mutex_t addr_lock;
 	struct addr_count *addrs; /* open addressing, linear probing; NULL: no per-address limit */
 	size_t addr_mask;
-	unsigned long admissions; /* admitted in all: the sweeping thread's clock */
-	pthread_cond_t wake;      /* with lock: a dormant sweeper's first admission, or the stop */
-	bool sweeping;            /* the sweeping thread runs */
-	bool dormant;             /* it waits for an admission */
-	bool stopping;            /* it must return */
+
+	_Alignas(64) pthread_mutex_t lock; /* a full table's admissions; the sweeping thread's sleep */
+	pthread_cond_t wake;               /* with lock: a dormant sweeper's first admission, or the stop */
+	bool sweeping;                     /* the sweeping thread runs */
+	bool stopping;                     /* it must return */
 	pthread_t sweeper;
-	pthread_mutex_t linger_lock;      /* guards lingering, apart from lock: draining takes a while */
-	struct lingering_sock *lingering; /* max_connections of them */
+	struct http_conns_list *locked; /* the lists an eviction holds */
+
+	struct http_conns_list spill; /* for a thread whose own list could not be made */
+
+	_Alignas(64) pthread_mutex_t linger_lock; /* guards lingering: draining takes a while */
+	struct lingering_sock *lingering;         /* max_connections of them */
 	unsigned nlingering;
 };
 
@@ -116,14 +149,54 @@ static void addr_release(struct http_conns *t, const unsigned char key[16])
 	}
 }
 
+static int list_init(struct http_conns_list *l)
+{
+	l->head = NULL;
+	l->next_locked = NULL;
+	return pthread_mutex_init(&l->lock, NULL) == 0 ? 0 : -1;
+}
+
+static void *list_new(void *arg)
+{
+	struct http_conns_list *l = aligned_alloc(_Alignof(struct http_conns_list), sizeof(*l));
+
+	(void)arg;
+	if (l != NULL && list_init(l) != 0) {
+		free(l);
+		l = NULL;
+	}
+	return l;
+}
+
+static void list_free(void *obj, void *arg)
+{
+	struct http_conns_list *l = obj;
+
+	(void)arg;
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+/* Calls visit(list, arg) for the spill list and then every thread's: the
+ * order in which an eviction locks them. */
+static void each_list(struct http_conns *t, thread_registry_visit_fn visit, void *arg)
+{
+	visit(&t->spill, arg);
+	thread_registry_foreach(t->lists, visit, arg);
+}
+
 int http_conns_new(const struct config *cfg, struct http_conns **out)
 {
-	struct http_conns *t = calloc(1, sizeof(*t));
+	struct http_conns *t = aligned_alloc(_Alignof(struct http_conns), sizeof(*t));
 	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (t == NULL)
 		return -1;
+	memset(t, 0, sizeof(*t));
+	atomic_init(&t->admitted, 0);
+	atomic_init(&t->doomed, 0);
+	atomic_init(&t->dormant, false);
 	t->cfg = cfg;
 	if (cfg->max_connections_per_ip > 0) {
 		/* Addresses with a connection: at most every slot and every
@@ -132,26 +205,39 @@ int http_conns_new(const struct config *cfg, struct http_conns **out)
 		while (cap < 4 * (size_t)cfg->max_connections)
 			cap *= 2;
 		t->addrs = calloc(cap, sizeof(*t->addrs));
-		if (t->addrs == NULL) {
-			free(t);
-			return -1;
-		}
+		if (t->addrs == NULL)
+			goto fail;
 		t->addr_mask = cap - 1;
 	}
 	t->lingering = calloc(cfg->max_connections, sizeof(*t->lingering));
-	if (t->lingering == NULL) {
-		free(t->addrs);
-		free(t);
-		return -1;
-	}
+	if (t->lingering == NULL || thread_registry_new(list_new, list_free, NULL, &t->lists) != 0)
+		goto fail;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&t->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->addr_lock, NULL);
 	pthread_mutex_init(&t->linger_lock, NULL);
+	list_init(&t->spill);
 	*out = t;
 	return 0;
+fail:
+	free(t->lingering);
+	free(t->addrs);
+	free(t);
+	return -1;
+}
+
+/* Lingering sockets not yet closed. */
+static unsigned lingering_count(struct http_conns *t)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&t->linger_lock);
+	n = t->nlingering;
+	pthread_mutex_unlock(&t->linger_lock);
+	return n;
 }
 
 /* The sweeping thread: a sweep every HTTP_CONNS_SWEEP_MS while there is
@@ -164,10 +250,8 @@ static void *sweep_loop(void *arg)
 	pthread_mutex_lock(&t->lock);
 	while (!t->stopping) {
 		struct timespec due;
-		unsigned long seen;
-		bool any;
 
-		if (t->dormant) {
+		if (atomic_load(&t->dormant)) {
 			pthread_cond_wait(&t->wake, &t->lock);
 			continue;
 		}
@@ -179,12 +263,14 @@ static void *sweep_loop(void *arg)
 			;
 		if (t->stopping)
 			break;
-		seen = t->admissions;
 		pthread_mutex_unlock(&t->lock);
-		any = http_conns_sweep(t);
+		if (!http_conns_sweep(t)) {
+			/* Asleep first, then looked again (see the top). */
+			atomic_store(&t->dormant, true);
+			if (atomic_load(&t->admitted) > 0 || lingering_count(t) > 0)
+				atomic_store(&t->dormant, false);
+		}
 		pthread_mutex_lock(&t->lock);
-		if (!any && t->admissions == seen)
-			t->dormant = true;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return NULL;
@@ -194,9 +280,10 @@ int http_conns_start_sweeping(struct http_conns *t)
 {
 	int err;
 
-	t->dormant = true; /* nothing admitted yet */
+	atomic_store(&t->dormant, true); /* nothing admitted yet */
 	err = pthread_create(&t->sweeper, NULL, sweep_loop, t);
 	if (err != 0) {
+		atomic_store(&t->dormant, false);
 		errno = err;
 		return -1;
 	}
@@ -215,8 +302,11 @@ void http_conns_free(struct http_conns *t)
 		pthread_mutex_unlock(&t->lock);
 		pthread_join(t->sweeper, NULL);
 	}
+	thread_registry_free(t->lists);
+	pthread_mutex_destroy(&t->spill.lock);
 	pthread_cond_destroy(&t->wake);
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->addr_lock);
 	pthread_mutex_destroy(&t->linger_lock);
 	for (unsigned i = 0; i < t->nlingering; i++)
 		close(t->lingering[i].fd);
@@ -225,11 +315,12 @@ void http_conns_free(struct http_conns *t)
 	free(t);
 }
 
+/* Under s's list's lock. */
 static void doom(struct http_conns *t, struct http_conns_slot *s)
 {
-	shutdown(s->fd, SHUT_RDWR);
 	s->doomed = true;
-	t->doomed++;
+	atomic_fetch_add(&t->doomed, 1);
+	shutdown(s->fd, SHUT_RDWR);
 }
 
 /* Brings s's view of its state up to date; returns the phase. */
@@ -244,77 +335,147 @@ static enum http_conns_phase observe(struct http_conns_slot *s, uint64_t now)
 	return (enum http_conns_phase)(st & 3u);
 }
 
-/* Shuts down the connection waiting longest for headers or idle between
- * requests; false when there is none. */
-static bool evict_one(struct http_conns *t)
-{
-	struct http_conns_slot *victim = NULL;
-	uint64_t now = now_ms();
+/* An eviction's look at every list: the connection waiting longest for
+ * headers or idle between requests. */
+struct eviction {
+	struct http_conns *t;
+	struct http_conns_slot *victim;
+	uint64_t now;
+};
 
-	for (struct http_conns_slot *s = t->head; s != NULL; s = s->next) {
+/* Locks l, keeps it locked (t->locked) and looks at its connections. */
+static void evict_visit(void *obj, void *arg)
+{
+	struct http_conns_list *l = obj;
+	struct eviction *e = arg;
+
+	pthread_mutex_lock(&l->lock);
+	l->next_locked = e->t->locked;
+	e->t->locked = l;
+	for (struct http_conns_slot *s = l->head; s != NULL; s = s->next) {
 		enum http_conns_phase p;
 		if (s->doomed)
 			continue;
-		p = observe(s, now);
+		p = observe(s, e->now);
 		if ((p == HTTP_CONNS_HEADERS || p == HTTP_CONNS_IDLE) &&
-		    (victim == NULL || s->since_ms < victim->since_ms))
-			victim = s;
+		    (e->victim == NULL || s->since_ms < e->victim->since_ms))
+			e->victim = s;
 	}
-	if (victim == NULL)
-		return false;
-	doom(t, victim);
-	return true;
+}
+
+/* Shuts down the connection waiting longest for headers or idle between
+ * requests; false when there is none. Under t->lock. */
+static bool evict_one(struct http_conns *t)
+{
+	struct eviction e = {t, NULL, now_ms()};
+
+	each_list(t, evict_visit, &e);
+	if (e.victim != NULL)
+		doom(t, e.victim);
+	while (t->locked != NULL) {
+		struct http_conns_list *l = t->locked;
+		t->locked = l->next_locked;
+		pthread_mutex_unlock(&l->lock);
+	}
+	return e.victim != NULL;
+}
+
+/* A slot for a new connection, on the atomic count alone while fewer than
+ * --max-connections are held. */
+static bool take_slot_at_once(struct http_conns *t)
+{
+	long max = (long)t->cfg->max_connections;
+	long held = (long)atomic_fetch_add(&t->admitted, 1);
+
+	if (held - (long)atomic_load(&t->doomed) < max)
+		return true;
+	atomic_fetch_sub(&t->admitted, 1);
+	return false;
+}
+
+/* A slot for a new connection; when every one is held, the connection
+ * waiting longest is pushed out for it. Doomed connections are let go over
+ * the limit (they close as soon as their worker sees it), but never more
+ * than max of them. */
+static bool take_slot(struct http_conns *t)
+{
+	bool ok;
+
+	if (take_slot_at_once(t))
+		return true;
+	pthread_mutex_lock(&t->lock);
+	while (!(ok = take_slot_at_once(t)) && atomic_load(&t->doomed) < t->cfg->max_connections && evict_one(t))
+		;
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+/* One connection more from key, unless its limit is reached. */
+static bool addr_take(struct http_conns *t, const unsigned char key[16])
+{
+	struct addr_count *e;
+	bool ok = false;
+
+	pthread_mutex_lock(&t->addr_lock);
+	e = addr_find(t, key);
+	if (e->count < t->cfg->max_connections_per_ip) {
+		if (e->count == 0)
+			memcpy(e->key, key, 16);
+		e->count++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&t->addr_lock);
+	return ok;
+}
+
+static void addr_give_back(struct http_conns *t, const unsigned char key[16])
+{
+	pthread_mutex_lock(&t->addr_lock);
+	addr_release(t, key);
+	pthread_mutex_unlock(&t->addr_lock);
 }
 
 bool http_conns_admit(struct http_conns *t, const struct sockaddr *addr, socklen_t len)
 {
-	const struct config *cfg = t->cfg;
 	unsigned char key[16];
-	struct addr_count *e = NULL;
-	bool ok = false;
+	bool per_addr = config_addr_key(addr, len, key) && counts_per_addr(t, key);
 
-	pthread_mutex_lock(&t->lock);
-	if (config_addr_key(addr, len, key) && counts_per_addr(t, key)) {
-		e = addr_find(t, key);
-		if (e->count >= cfg->max_connections_per_ip)
-			goto out;
+	if (per_addr && !addr_take(t, key))
+		return false;
+	if (!take_slot(t)) {
+		if (per_addr)
+			addr_give_back(t, key);
+		return false;
 	}
-	/* Doomed connections are let go over the limit (they close as soon
-	 * as their worker sees it), but never more than max of them. */
-	if (t->admitted - t->doomed >= cfg->max_connections && (t->doomed >= cfg->max_connections || !evict_one(t)))
-		goto out;
-	t->admitted++;
-	t->admissions++;
-	if (t->dormant) {
-		t->dormant = false;
-		pthread_cond_signal(&t->wake);
+	if (atomic_load(&t->dormant)) {
+		pthread_mutex_lock(&t->lock);
+		if (atomic_load(&t->dormant)) {
+			atomic_store(&t->dormant, false);
+			pthread_cond_signal(&t->wake);
+		}
+		pthread_mutex_unlock(&t->lock);
 	}
-	if (e != NULL) {
-		if (e->count == 0)
-			memcpy(e->key, key, 16);
-		e->count++;
-	}
-	ok = true;
-out:
-	pthread_mutex_unlock(&t->lock);
-	return ok;
+	return true;
 }
 
 void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, socklen_t len)
 {
 	unsigned char key[16];
 
-	pthread_mutex_lock(&t->lock);
-	t->admitted--;
 	if (config_addr_key(addr, len, key) && counts_per_addr(t, key))
-		addr_release(t, key);
-	pthread_mutex_unlock(&t->lock);
+		addr_give_back(t, key);
+	atomic_fetch_sub(&t->admitted, 1);
 }
 
 void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr,
                      socklen_t len)
 {
+	struct http_conns_list *l = thread_registry_get(t->lists);
+
+	if (l == NULL)
+		l = &t->spill;
 	s->fd = fd;
+	s->list = l;
 	s->counted = config_addr_key(addr, len, s->key) && counts_per_addr(t, s->key);
 	s->doomed = false;
 	s->seq = 0;
@@ -322,30 +483,32 @@ void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, co
 	atomic_store_explicit(&s->body_bytes, 0, memory_order_relaxed);
 	s->seen = (uint32_t)HTTP_CONNS_HEADERS;
 	s->since_ms = now_ms();
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&l->lock);
 	s->prev = NULL;
-	s->next = t->head;
-	if (t->head != NULL)
-		t->head->prev = s;
-	t->head = s;
-	pthread_mutex_unlock(&t->lock);
+	s->next = l->head;
+	if (l->head != NULL)
+		l->head->prev = s;
+	l->head = s;
+	pthread_mutex_unlock(&l->lock);
 }
 
 void http_conns_close(struct http_conns *t, struct http_conns_slot *s)
 {
-	pthread_mutex_lock(&t->lock);
+	struct http_conns_list *l = s->list;
+
+	pthread_mutex_lock(&l->lock);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
-		t->head = s->next;
+		l->head = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	if (s->doomed)
-		t->doomed--;
+		atomic_fetch_sub(&t->doomed, 1);
+	pthread_mutex_unlock(&l->lock);
 	if (s->counted)
-		addr_release(t, s->key);
-	t->admitted--;
-	pthread_mutex_unlock(&t->lock);
+		addr_give_back(t, s->key);
+	atomic_fetch_sub(&t->admitted, 1);
 }
 
 /* Whether the connection in phase p since since_ms is past its deadline. */
@@ -398,18 +561,28 @@ static bool linger_drain(struct lingering_sock *l, uint64_t now)
 	return now >= l->until_ms;
 }
 
+/* Shuts down what is overdue in one list. */
+static void sweep_visit(void *obj, void *arg)
+{
+	struct http_conns_list *l = obj;
+	struct http_conns *t = arg;
+	uint64_t now = now_ms();
+
+	pthread_mutex_lock(&l->lock);
+	for (struct http_conns_slot *s = l->head; s != NULL; s = s->next) {
+		if (!s->doomed && is_overdue(t, s, observe(s, now), now))
+			doom(t, s);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 bool http_conns_sweep(struct http_conns *t)
 {
 	uint64_t now = now_ms();
 	bool any;
 
-	pthread_mutex_lock(&t->lock);
-	for (struct http_conns_slot *s = t->head; s != NULL; s = s->next) {
-		if (!s->doomed && is_overdue(t, s, observe(s, now), now))
-			doom(t, s);
-	}
-	any = t->admitted > 0;
-	pthread_mutex_unlock(&t->lock);
+	each_list(t, sweep_visit, t);
+	any = atomic_load(&t->admitted) > 0;
 
 	pthread_mutex_lock(&t->linger_lock);
 	for (unsigned i = 0; i < t->nlingering;) {
@@ -427,10 +600,5 @@ bool http_conns_sweep(struct http_conns *t)
 
 unsigned http_conns_count(struct http_conns *t)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&t->lock);
-	n = t->admitted;
-	pthread_mutex_unlock(&t->lock);
-	return n;
+	return atomic_load(&t->admitted);
 }

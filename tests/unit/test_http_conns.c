@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,148 @@ START_TEST(test_lingering_socket_is_drained_then_closed)
 }
 END_TEST
 
+/* A connection opened by another thread, in that thread's list. */
+struct opener {
+	struct http_conns *t;
+	struct fake *f;
+	const char *addr;
+};
+
+static void *open_on_a_thread(void *arg)
+{
+	struct opener *o = arg;
+
+	open_fake(o->t, o->f, o->addr);
+	return NULL;
+}
+
+static void open_elsewhere(struct http_conns *t, struct fake *f, const char *addr)
+{
+	struct opener o = {t, f, addr};
+	pthread_t th;
+
+	ck_assert_int_eq(pthread_create(&th, NULL, open_on_a_thread, &o), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+}
+
+/* Each thread registers its connections in a list of its own: a full
+ * table still looks at every list for the connection that waited longest,
+ * and any thread may close a connection. */
+START_TEST(test_full_table_looks_at_every_thread)
+{
+	struct fake f[4];
+	struct http_conns *t;
+
+	cfg.max_connections_per_ip = 0;
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
+	open_elsewhere(t, &f[0], "192.0.2.1");
+	pause_ms(5);
+	open_fake(t, &f[1], "192.0.2.1");
+	pause_ms(5);
+	open_elsewhere(t, &f[2], "192.0.2.1");
+	pause_ms(5);
+	open_fake(t, &f[3], "192.0.2.1");
+	ck_assert(f[0].slot.list != f[1].slot.list && f[1].slot.list == f[3].slot.list);
+	ck_assert(admit(t, "192.0.2.9"));
+	ck_assert(was_shut(&f[0]));
+	ck_assert(!was_shut(&f[1]) && !was_shut(&f[2]) && !was_shut(&f[3]));
+	close_fake(t, &f[0]); /* opened by a thread that has ended */
+	http_conns_phase(&f[1].slot, HTTP_CONNS_BUSY);
+	http_conns_sweep(t); /* notes the change */
+	ck_assert(admit(t, "192.0.2.9"));
+	ck_assert(was_shut(&f[2]));
+	ck_assert(!was_shut(&f[1]) && !was_shut(&f[3]));
+	for (int i = 1; i < 4; i++)
+		close_fake(t, &f[i]);
+	ck_assert_uint_eq(http_conns_count(t), 2);
+	http_conns_free(t);
+}
+END_TEST
+
+enum { RACERS = 4, RACE_TURNS = 20000, RACE_HELD = 4, RACE_ADDRS = 8 };
+
+struct racer {
+	pthread_t thread;
+	struct http_conns *t;
+	unsigned index;
+	unsigned admitted;
+};
+
+/* Opens and closes connections as a worker does, RACE_HELD at a time,
+ * from RACE_ADDRS addresses: many are refused, and many pushed out (their
+ * socket, -1, is never a real one). */
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct http_conns_slot slots[RACE_HELD];
+	bool open[RACE_HELD] = {false};
+
+	for (unsigned turn = 0; turn < RACE_TURNS; turn++) {
+		unsigned i = turn % RACE_HELD;
+		char name[16];
+		struct sockaddr_in a;
+
+		if (open[i]) {
+			http_conns_close(r->t, &slots[i]);
+			open[i] = false;
+		}
+		snprintf(name, sizeof(name), "192.0.2.%u", 1 + (r->index * 7 + turn) % RACE_ADDRS);
+		a = v4(name);
+		if (!http_conns_admit(r->t, (struct sockaddr *)&a, sizeof(a)))
+			continue;
+		r->admitted++;
+		if (turn % 5 == 0) { /* never set up: given back */
+			http_conns_cancel(r->t, (struct sockaddr *)&a, sizeof(a));
+			continue;
+		}
+		http_conns_open(r->t, &slots[i], -1, (struct sockaddr *)&a, sizeof(a));
+		http_conns_phase(&slots[i], turn % 3 == 0 ? HTTP_CONNS_BUSY : HTTP_CONNS_IDLE);
+		open[i] = true;
+	}
+	for (unsigned i = 0; i < RACE_HELD; i++) {
+		if (open[i])
+			http_conns_close(r->t, &slots[i]);
+	}
+	return NULL;
+}
+
+/* Workers admitting, opening, pushing out and closing at once, beside the
+ * sweeping thread: afterwards nothing is left counted, in all or for any
+ * address, and the limits hold exactly again. */
+START_TEST(test_threads_admit_and_close_at_once)
+{
+	struct racer r[RACERS];
+	struct http_conns *t;
+	unsigned admitted = 0;
+
+	cfg.max_connections = 6;
+	cfg.max_connections_per_ip = 2;
+	cfg.header_timeout = 0; /* every sweep pushes out what waits for headers */
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
+	ck_assert_int_eq(http_conns_start_sweeping(t), 0);
+	for (unsigned i = 0; i < RACERS; i++) {
+		r[i] = (struct racer){.t = t, .index = i};
+		ck_assert_int_eq(pthread_create(&r[i].thread, NULL, race, &r[i]), 0);
+	}
+	for (unsigned i = 0; i < RACERS; i++) {
+		ck_assert_int_eq(pthread_join(r[i].thread, NULL), 0);
+		admitted += r[i].admitted;
+	}
+	ck_assert_uint_gt(admitted, RACE_TURNS);
+	ck_assert_uint_eq(http_conns_count(t), 0);
+	for (unsigned i = 1; i <= 3; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "192.0.2.%u", i);
+		ck_assert(admit(t, name));
+		ck_assert(admit(t, name));
+		ck_assert(!admit(t, name));
+	}
+	ck_assert(!admit(t, "192.0.2.4")); /* six admitted, none registered */
+	ck_assert_uint_eq(http_conns_count(t), 6);
+	http_conns_free(t);
+}
+END_TEST
+
 Suite *http_conns_suite(void)
 {
 	Suite *s = suite_create("http_conns");
@@ -309,6 +452,8 @@ Suite *http_conns_suite(void)
 	tcase_add_test(tc, test_sweep_closes_what_is_overdue);
 	tcase_add_test(tc, test_lingering_socket_is_drained_then_closed);
 	tcase_add_test(tc, test_sweeping_thread_keeps_the_deadlines);
+	tcase_add_test(tc, test_full_table_looks_at_every_thread);
+	tcase_add_test(tc, test_threads_admit_and_close_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

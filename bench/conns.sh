@@ -1,0 +1,86 @@
+#!/bin/bash
+# The connection table's cost to a new connection as threads are added, by
+# hand only (never part of make check): bench/conns.c drives
+# src/http_conns.c from THREADS threads at once, as the workers' accept
+# policy and connection callbacks do, without sockets or libmicrohttpd, so
+# what it prints is the table's own cost and what the threads' sharing of
+# it adds. With PREV (a commit), the same program is built against that
+# commit's table too, and each cell is run for both in turn.
+#
+# Printed per cell (threads, addresses, the work between two connections):
+# the process's CPU time a connection (median of ROUNDS), and beside it
+# what the other threads add: that figure less the one-thread figure at
+# the same addresses and gap. The table's own cost at one thread is a
+# hundred nanoseconds; a connection's whole cost in the daemon is about
+# 20 us (bench/run.sh, close), so GAP_NS=2000 at two threads offers the
+# table as many connections from the other thread as eight to ten workers
+# on a many-core machine would.
+#
+# Knobs (environment): THREADS="1 2" ADDRS="1 4096" (1: every connection
+# from 127.0.0.1, as from the benchmark's load generator; 0: one address
+# and --max-connections-per-ip 0) GAPS="0 2000 20000" (ns) ROUNDS=3
+# SECONDS_EACH=2 PREV= (a commit) BUILD=build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+THREADS=${THREADS:-1 2}
+ADDRS=${ADDRS:-1 4096}
+GAPS=${GAPS:-0 2000 20000}
+ROUNDS=${ROUNDS:-3}
+SECONDS_EACH=${SECONDS_EACH:-2}
+PREV=${PREV:-}
+BUILD=${BUILD:-build}
+
+BENCH=conns
+. bench/common.sh
+need "apt-get install gcc pkg-config libsodium-dev" cc pkg-config
+make --no-print-directory BUILD="$BUILD" "$BUILD/libshortd.a" >/dev/null
+work=$(mktemp -d "${TMPDIR:-/tmp}/shortd-conns-XXXXXX")
+trap 'if [ -n "$PREV" ]; then git worktree remove --force "$work/prev" >/dev/null 2>&1 || true; fi; rm -rf "$work"' EXIT
+
+# shellcheck disable=SC2046 # pkg-config's flags are words
+build_bench() { # TREE LIB OUT
+	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$1/include" -o "$3" bench/conns.c "$2" \
+		$(pkg-config --libs libsodium) -pthread
+}
+build_bench . "$BUILD/libshortd.a" "$work/A"
+servers=A
+if [ -n "$PREV" ]; then
+	git worktree add --detach -q "$work/prev" "$PREV"
+	make --no-print-directory -C "$work/prev" BUILD=build "build/libshortd.a" >/dev/null
+	build_bench "$work/prev" "$work/prev/build/libshortd.a" "$work/P"
+	servers="A P"
+fi
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+head=$(git rev-parse --short HEAD)
+git diff --quiet HEAD -- src include || head="$head with changes"
+echo "conns: $(nproc) CPUs, $ROUNDS rounds of ${SECONDS_EACH}s; A $head${PREV:+, P $PREV}"
+printf '%-8s %-7s %-7s %-7s %12s %10s\n' table threads addrs gap_ns "ns/conn" "added"
+for a in $ADDRS; do
+	for g in $GAPS; do
+		declare -A one=()
+		for t in $THREADS; do
+			declare -A runs=()
+			for _ in $(seq "$ROUNDS"); do
+				for s in $servers; do
+					runs[$s]+="$("$work/$s" "$t" "$SECONDS_EACH" "$a" "$g" | awk '{print $3}') "
+				done
+			done
+			declare -A med=()
+			for s in $servers; do
+				med[$s]=$(echo "${runs[$s]}" | median)
+				[ "$t" != "$(echo "$THREADS" | awk '{print $1}')" ] || one[$s]=${med[$s]}
+				printf '%-8s %-7s %-7s %-7s %12s %10s\n' "$s" "$t" "$a" "$g" "${med[$s]}" \
+					"$(awk -v m="${med[$s]}" -v o="${one[$s]}" 'BEGIN {printf "%+.1f", m - o}')"
+			done
+			if [ -n "$PREV" ]; then
+				printf '%-8s %-7s %-7s %-7s %12s\n' "A/P" "$t" "$a" "$g" \
+					"$(awk -v a="${med[A]}" -v p="${med[P]}" 'BEGIN {printf "%.2f", a / p}')"
+			fi
+			unset runs med
+		done
+		unset one
+	done
+done
