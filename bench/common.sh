@@ -9,6 +9,7 @@
 #   out_dir DIR         makes DIR and sets OUT to its absolute path
 #   build_clients       compiles into $OUT the bare libmicrohttpd 302
 #                       (bench/mhd302.c) and bench/paced_close.c
+#   build_conns T L O   compiles bench/conns.c against tree T's table
 #   stop_server         stops $SERVER_PID, if any, and waits for it
 # and SERVER_PID, empty.
 
@@ -42,6 +43,14 @@ build_clients() {
 	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$OUT/mhd302" bench/mhd302.c \
 		$(pkg-config --cflags --libs libmicrohttpd) -pthread
 	cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/paced_close" bench/paced_close.c
+}
+
+# build_conns TREE LIB OUT: bench/conns.c against TREE's include/ and LIB
+# (that tree's libshortd.a), as OUT
+build_conns() {
+	# shellcheck disable=SC2046 # pkg-config's flags are words
+	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$1/include" -o "$3" bench/conns.c "$2" \
+		$(pkg-config --libs libsodium) -pthread
 }
 
 SERVER_PID=

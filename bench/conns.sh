@@ -19,7 +19,9 @@
 # Knobs (environment): THREADS="1 2" ADDRS="1 4096" (1: every connection
 # from 127.0.0.1, as from the benchmark's load generator; 0: one address
 # and --max-connections-per-ip 0) GAPS="0 2000 20000" (ns) ROUNDS=3
-# SECONDS_EACH=2 PREV= (a commit) BUILD=build
+# SECONDS_EACH=2 PREV= (a commit) BUILD=build; CONNS_A= and CONNS_P=
+# (programs built before, as bench/device.sh bundles them: nothing is
+# built then)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,29 +35,34 @@ BUILD=${BUILD:-build}
 
 BENCH=conns
 . bench/common.sh
-need "apt-get install gcc pkg-config libsodium-dev" cc pkg-config
-make --no-print-directory BUILD="$BUILD" "$BUILD/libshortd.a" >/dev/null
 work=$(mktemp -d "${TMPDIR:-/tmp}/shortd-conns-XXXXXX")
-trap 'if [ -n "$PREV" ]; then git worktree remove --force "$work/prev" >/dev/null 2>&1 || true; fi; rm -rf "$work"' EXIT
+trap 'if [ -d "$work/prev" ]; then git worktree remove --force "$work/prev" >/dev/null 2>&1 || true; fi; rm -rf "$work"' EXIT
 
-# shellcheck disable=SC2046 # pkg-config's flags are words
-build_bench() { # TREE LIB OUT
-	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$1/include" -o "$3" bench/conns.c "$2" \
-		$(pkg-config --libs libsodium) -pthread
-}
-build_bench . "$BUILD/libshortd.a" "$work/A"
 servers=A
-if [ -n "$PREV" ]; then
-	git worktree add --detach -q "$work/prev" "$PREV"
-	make --no-print-directory -C "$work/prev" BUILD=build "build/libshortd.a" >/dev/null
-	build_bench "$work/prev" "$work/prev/build/libshortd.a" "$work/P"
-	servers="A P"
+if [ -n "${CONNS_A:-}" ]; then
+	ln -s "$CONNS_A" "$work/A"
+	head="$CONNS_A"
+	if [ -n "${CONNS_P:-}" ]; then
+		ln -s "$CONNS_P" "$work/P"
+		servers="A P"
+		PREV=$CONNS_P
+	fi
+else
+	need "apt-get install gcc pkg-config libsodium-dev" cc pkg-config
+	make --no-print-directory BUILD="$BUILD" "$BUILD/libshortd.a" >/dev/null
+	build_conns . "$BUILD/libshortd.a" "$work/A"
+	if [ -n "$PREV" ]; then
+		git worktree add --detach -q "$work/prev" "$PREV"
+		make --no-print-directory -C "$work/prev" BUILD=build "build/libshortd.a" >/dev/null
+		build_conns "$work/prev" "$work/prev/build/libshortd.a" "$work/P"
+		servers="A P"
+	fi
+	head=$(git rev-parse --short HEAD)
+	git diff --quiet HEAD -- src include || head="$head with changes"
 fi
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-head=$(git rev-parse --short HEAD)
-git diff --quiet HEAD -- src include || head="$head with changes"
 echo "conns: $(nproc) CPUs, $ROUNDS rounds of ${SECONDS_EACH}s; A $head${PREV:+, P $PREV}"
 printf '%-8s %-7s %-7s %-7s %12s %10s\n' table threads addrs gap_ns "ns/conn" "added"
 for a in $ADDRS; do

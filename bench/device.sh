@@ -8,7 +8,9 @@
 #       bench/out with N links (bench/fill.sh), and puts in
 #       bench/out/device everything bench/run.sh calls there:
 #         bin/    the programs: shortd, mhd302, paced_close, h2load, wrk,
-#                 nginx, sqlite3, taskset, awk
+#                 nginx, sqlite3, taskset, awk, and conns (bench/conns.c;
+#                 with CONNS_PREV=<commit>, conns-prev too, built against
+#                 that commit's connection table)
 #         lib/    every shared library they load (ldd), and the dynamic
 #                 loader itself
 #         path/   one script a program, which runs it as
@@ -25,6 +27,11 @@
 #       DURATION=5 EXTRAS=0. Where RESULTS_DIR names a folder, results.tsv
 #       is written there row by row and table.txt at the end, so that a
 #       run cut short still leaves its rows.
+#
+#   bash bench/device.sh conns
+#       There: bench/conns.sh on the bundled conns (and conns-prev, as P),
+#       THREADS="1 2 4 8 16" unless given: the connection table's cost as
+#       workers are added, without the network.
 #
 # With the device tool (a command runs at most 600 s): pack here, then
 #   run carry=["bench/out/device"] command=
@@ -78,6 +85,19 @@ pack() {
 	for tool in h2load wrk nginx sqlite3 taskset awk; do
 		bundle_program $tool "$(command -v $tool)"
 	done
+	make --no-print-directory BUILD="$BUILD" "$BUILD/libshortd.a" >/dev/null
+	build_conns . "$BUILD/libshortd.a" "$OUT/conns"
+	bundle_program conns "$OUT/conns"
+	if [ -n "${CONNS_PREV:-}" ]; then
+		local prev
+		prev=$(mktemp -d "${TMPDIR:-/tmp}/shortd-device-XXXXXX")
+		git worktree add --detach -q "$prev/tree" "$CONNS_PREV"
+		make --no-print-directory -C "$prev/tree" BUILD=build build/libshortd.a >/dev/null
+		build_conns "$prev/tree" "$prev/tree/build/libshortd.a" "$OUT/conns-prev"
+		git worktree remove --force "$prev/tree"
+		rm -rf "$prev"
+		bundle_program conns-prev "$OUT/conns-prev"
+	fi
 	[ -f "$BUNDLE/lib/ld-linux-x86-64.so.2" ] || die "ldd named no dynamic loader"
 	cp "$OUT/links-$N.db" "$OUT/uris-$N.txt" "$OUT/map-$N.conf" "$BUNDLE/data/"
 	tar -C "$BUNDLE" -czf "$BUNDLE/data.tar.gz" data # 43 MB -> 7 MB at 100,000 links
@@ -133,8 +153,21 @@ run() {
 	fi
 }
 
+conns() {
+	[ -x "$BUNDLE/path/conns" ] || die "no conns in $BUNDLE: run 'bash bench/device.sh pack' where shortd builds"
+	local path prev=
+	path=$(cd "$BUNDLE/path" && pwd)
+	check_program conns
+	if [ -x "$path/conns-prev" ]; then
+		check_program conns-prev
+		prev=$path/conns-prev
+	fi
+	PATH=$path:$PATH CONNS_A=$path/conns CONNS_P=$prev THREADS=${THREADS:-1 2 4 8 16} bash bench/conns.sh
+}
+
 case ${1:-} in
 pack) pack ;;
 run) run ;;
-*) die "usage: bash bench/device.sh pack|run" ;;
+conns) conns ;;
+*) die "usage: bash bench/device.sh pack|run|conns" ;;
 esac
