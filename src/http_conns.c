@@ -4,19 +4,21 @@
  * and eviction. See include/http_conns.h for who calls what on which thread.
  *
  * Made for many workers accepting at once: a new connection touches one
- * shared counter (admitted, an atomic), its address's entry under the
- * address table's lock when the per-address limit applies to it, and its
- * own thread's list, whose lock no other worker takes.
+ * shared word (counts, an atomic), its address's entry under the address
+ * table's lock when the per-address limit applies to it, and its own
+ * thread's list, whose lock no other worker takes.
  *
- * Invariants: admitted counts every connection admitted and not yet closed
- * (registered or still on its way to a worker); doomed counts the
- * registered ones already shut down, so admitted - doomed is what holds a
- * slot. A closing connection gives back its doomed before its admission,
- * so a count read meanwhile errs towards full, and the two are compared
- * as signed numbers, read at slightly different times. A new connection takes a slot with one atomic add on admitted
- * that sees fewer than --max-connections held; only a full table takes
- * the table's lock, where one admission at a time pushes out the
- * connection that waited longest, with every list locked while it looks.
+ * Invariants: counts holds two numbers in one word, so that they change
+ * together: admitted (the low 32 bits) counts every connection admitted
+ * and not yet closed (registered or still on its way to a worker), and
+ * doomed (the high 32) the registered ones already shut down, so admitted
+ * - doomed is what holds a slot, and doomed <= admitted. A new connection
+ * takes a slot with a compare-and-swap that adds one to admitted only
+ * while fewer than --max-connections are held; a close takes off its
+ * admission and, if it was doomed, its doom in one subtraction. Only a
+ * full table takes the table's lock, where one admission at a time pushes
+ * out the connection that waited longest, with every list locked while it
+ * looks.
  *
  * Each list (struct http_conns_list, one per thread that opens connections,
  * from a thread_registry) guards its connections' table fields. The
@@ -27,8 +29,8 @@
  * order; every other lock is taken alone.
  *
  * The sweeping thread sleeps (dormant) once a sweep found nothing admitted
- * or lingering. It sets dormant and then looks at admitted and the
- * lingering sockets again, while an admission adds to admitted and then
+ * or lingering. It sets dormant and then looks at counts and the
+ * lingering sockets again, while an admission adds to counts and then
  * looks at dormant (both sequentially consistent): either the thread sees
  * the connection, or the admission sees it asleep and wakes it under lock.
  * A lingering socket is registered before its connection closes, so a
@@ -68,10 +70,9 @@ struct http_conns_list {
 
 struct http_conns {
 	/* Written by every admission and close: a line of its own. */
-	_Alignas(64) _Atomic unsigned admitted;
+	_Alignas(64) _Atomic uint64_t counts; /* doomed << 32 | admitted */
 	/* Read by every admission, written seldom. */
-	_Alignas(64) _Atomic unsigned doomed;
-	_Atomic bool dormant; /* the sweeping thread waits for an admission */
+	_Alignas(64) _Atomic bool dormant; /* the sweeping thread waits for an admission */
 	const struct config *cfg;
 	struct thread_registry *lists; /* each opening thread's struct http_conns_list */
 
@@ -92,6 +93,19 @@ struct http_conns {
 	struct lingering_sock *lingering;         /* max_connections of them */
 	unsigned nlingering;
 };
+
+/* The two halves of counts. */
+#define DOOMED_ONE ((uint64_t)1 << 32)
+
+static uint32_t admitted_of(uint64_t counts)
+{
+	return (uint32_t)counts;
+}
+
+static uint32_t doomed_of(uint64_t counts)
+{
+	return (uint32_t)(counts >> 32);
+}
 
 static uint64_t now_ms(void)
 {
@@ -194,8 +208,7 @@ int http_conns_new(const struct config *cfg, struct http_conns **out)
 	if (t == NULL)
 		return -1;
 	memset(t, 0, sizeof(*t));
-	atomic_init(&t->admitted, 0);
-	atomic_init(&t->doomed, 0);
+	atomic_init(&t->counts, 0);
 	atomic_init(&t->dormant, false);
 	t->cfg = cfg;
 	if (cfg->max_connections_per_ip > 0) {
@@ -267,7 +280,7 @@ static void *sweep_loop(void *arg)
 		if (!http_conns_sweep(t)) {
 			/* Asleep first, then looked again (see the top). */
 			atomic_store(&t->dormant, true);
-			if (atomic_load(&t->admitted) > 0 || lingering_count(t) > 0)
+			if (admitted_of(atomic_load(&t->counts)) > 0 || lingering_count(t) > 0)
 				atomic_store(&t->dormant, false);
 		}
 		pthread_mutex_lock(&t->lock);
@@ -319,7 +332,7 @@ void http_conns_free(struct http_conns *t)
 static void doom(struct http_conns *t, struct http_conns_slot *s)
 {
 	s->doomed = true;
-	atomic_fetch_add(&t->doomed, 1);
+	atomic_fetch_add(&t->counts, DOOMED_ONE);
 	shutdown(s->fd, SHUT_RDWR);
 }
 
@@ -380,16 +393,16 @@ static bool evict_one(struct http_conns *t)
 	return e.victim != NULL;
 }
 
-/* A slot for a new connection, on the atomic count alone while fewer than
+/* A slot for a new connection, on the shared word alone while fewer than
  * --max-connections are held. */
 static bool take_slot_at_once(struct http_conns *t)
 {
-	long max = (long)t->cfg->max_connections;
-	long held = (long)atomic_fetch_add(&t->admitted, 1);
+	uint64_t c = atomic_load(&t->counts);
 
-	if (held - (long)atomic_load(&t->doomed) < max)
-		return true;
-	atomic_fetch_sub(&t->admitted, 1);
+	while (admitted_of(c) - doomed_of(c) < t->cfg->max_connections) {
+		if (atomic_compare_exchange_weak(&t->counts, &c, c + 1))
+			return true;
+	}
 	return false;
 }
 
@@ -404,7 +417,8 @@ static bool take_slot(struct http_conns *t)
 	if (take_slot_at_once(t))
 		return true;
 	pthread_mutex_lock(&t->lock);
-	while (!(ok = take_slot_at_once(t)) && atomic_load(&t->doomed) < t->cfg->max_connections && evict_one(t))
+	while (!(ok = take_slot_at_once(t)) && doomed_of(atomic_load(&t->counts)) < t->cfg->max_connections &&
+	       evict_one(t))
 		;
 	pthread_mutex_unlock(&t->lock);
 	return ok;
@@ -464,7 +478,7 @@ void http_conns_cancel(struct http_conns *t, const struct sockaddr *addr, sockle
 
 	if (config_addr_key(addr, len, key) && counts_per_addr(t, key))
 		addr_give_back(t, key);
-	atomic_fetch_sub(&t->admitted, 1);
+	atomic_fetch_sub(&t->counts, 1);
 }
 
 void http_conns_open(struct http_conns *t, struct http_conns_slot *s, int fd, const struct sockaddr *addr,
@@ -503,12 +517,12 @@ void http_conns_close(struct http_conns *t, struct http_conns_slot *s)
 		l->head = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	if (s->doomed)
-		atomic_fetch_sub(&t->doomed, 1);
 	pthread_mutex_unlock(&l->lock);
 	if (s->counted)
 		addr_give_back(t, s->key);
-	atomic_fetch_sub(&t->admitted, 1);
+	/* The doom and the admission go together: s->doomed is set only
+	 * while s is registered, under the lock just held. */
+	atomic_fetch_sub(&t->counts, (s->doomed ? DOOMED_ONE : 0) + 1);
 }
 
 /* Whether the connection in phase p since since_ms is past its deadline. */
@@ -516,7 +530,7 @@ static bool is_overdue(const struct http_conns *t, const struct http_conns_slot 
                        uint64_t now)
 {
 	const struct config *cfg = t->cfg;
-	uint64_t waited = now - s->since_ms, allowed;
+	uint64_t waited = now > s->since_ms ? now - s->since_ms : 0, allowed;
 
 	switch (p) {
 	case HTTP_CONNS_HEADERS:
@@ -566,9 +580,11 @@ static void sweep_visit(void *obj, void *arg)
 {
 	struct http_conns_list *l = obj;
 	struct http_conns *t = arg;
-	uint64_t now = now_ms();
+	uint64_t now;
 
 	pthread_mutex_lock(&l->lock);
+	/* Read under the lock: every since_ms in the list is older. */
+	now = now_ms();
 	for (struct http_conns_slot *s = l->head; s != NULL; s = s->next) {
 		if (!s->doomed && is_overdue(t, s, observe(s, now), now))
 			doom(t, s);
@@ -582,7 +598,7 @@ bool http_conns_sweep(struct http_conns *t)
 	bool any;
 
 	each_list(t, sweep_visit, t);
-	any = atomic_load(&t->admitted) > 0;
+	any = admitted_of(atomic_load(&t->counts)) > 0;
 
 	pthread_mutex_lock(&t->linger_lock);
 	for (unsigned i = 0; i < t->nlingering;) {
@@ -600,5 +616,5 @@ bool http_conns_sweep(struct http_conns *t)
 
 unsigned http_conns_count(struct http_conns *t)
 {
-	return atomic_load(&t->admitted);
+	return admitted_of(atomic_load(&t->counts));
 }

@@ -296,28 +296,54 @@ START_TEST(test_lingering_socket_is_drained_then_closed)
 }
 END_TEST
 
-/* A connection opened by another thread, in that thread's list. */
+/* A connection whose phase changed after the sweep read its clock (its
+ * time later than the sweep's) is not overdue: the wait is never taken
+ * as negative, which would wrap to forever. */
+START_TEST(test_sweep_with_a_time_after_its_clock)
+{
+	struct fake f;
+	struct http_conns *t;
+
+	ck_assert_int_eq(http_conns_new(&cfg, &t), 0);
+	open_fake(t, &f, "192.0.2.1");
+	f.slot.since_ms += 60000; /* the table's field, set as a later clock read would */
+	ck_assert(http_conns_sweep(t));
+	ck_assert(!was_shut(&f));
+	close_fake(t, &f);
+	http_conns_free(t);
+}
+END_TEST
+
+/* A connection opened by another thread, in that thread's list. Check's
+ * asserts stay on the test's thread: the opener only reports. */
 struct opener {
 	struct http_conns *t;
 	struct fake *f;
-	const char *addr;
+	bool admitted;
 };
 
 static void *open_on_a_thread(void *arg)
 {
 	struct opener *o = arg;
+	struct fake *f = o->f;
 
-	open_fake(o->t, o->f, o->addr);
+	o->admitted = http_conns_admit(o->t, (struct sockaddr *)&f->addr, sizeof(f->addr));
+	if (o->admitted)
+		http_conns_open(o->t, &f->slot, f->fd[0], (struct sockaddr *)&f->addr, sizeof(f->addr));
 	return NULL;
 }
 
 static void open_elsewhere(struct http_conns *t, struct fake *f, const char *addr)
 {
-	struct opener o = {t, f, addr};
+	struct opener o = {t, f, false};
 	pthread_t th;
 
+	memset(f, 0, sizeof(*f));
+	f->addr = v4(addr);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, f->fd), 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, open_on_a_thread, &o), 0);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert(o.admitted);
 }
 
 /* Each thread registers its connections in a list of its own: a full
@@ -453,6 +479,7 @@ Suite *http_conns_suite(void)
 	tcase_add_test(tc, test_lingering_socket_is_drained_then_closed);
 	tcase_add_test(tc, test_sweeping_thread_keeps_the_deadlines);
 	tcase_add_test(tc, test_full_table_looks_at_every_thread);
+	tcase_add_test(tc, test_sweep_with_a_time_after_its_clock);
 	tcase_add_test(tc, test_threads_admit_and_close_at_once);
 	suite_add_tcase(s, tc);
 	return s;
