@@ -50,14 +50,29 @@ static bool admit(struct http_conns *t, const char *a)
 	return http_conns_admit(t, (struct sockaddr *)&s, sizeof(s));
 }
 
-/* Admits and registers a connection from a. */
-static void open_fake(struct http_conns *t, struct fake *f, const char *a)
+/* A connection from a, its socket made, not yet admitted. */
+static void fake_init(struct fake *f, const char *a)
 {
 	memset(f, 0, sizeof(*f));
 	f->addr = v4(a);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, f->fd), 0);
-	ck_assert(http_conns_admit(t, (struct sockaddr *)&f->addr, sizeof(f->addr)));
+}
+
+/* Admits and registers f on the calling thread; false when refused. No
+ * Check assert: any thread may call it. */
+static bool fake_admit_open(struct http_conns *t, struct fake *f)
+{
+	if (!http_conns_admit(t, (struct sockaddr *)&f->addr, sizeof(f->addr)))
+		return false;
 	http_conns_open(t, &f->slot, f->fd[0], (struct sockaddr *)&f->addr, sizeof(f->addr));
+	return true;
+}
+
+/* Admits and registers a connection from a. */
+static void open_fake(struct http_conns *t, struct fake *f, const char *a)
+{
+	fake_init(f, a);
+	ck_assert(fake_admit_open(t, f));
 }
 
 static void close_fake(struct http_conns *t, struct fake *f)
@@ -325,11 +340,8 @@ struct opener {
 static void *open_on_a_thread(void *arg)
 {
 	struct opener *o = arg;
-	struct fake *f = o->f;
 
-	o->admitted = http_conns_admit(o->t, (struct sockaddr *)&f->addr, sizeof(f->addr));
-	if (o->admitted)
-		http_conns_open(o->t, &f->slot, f->fd[0], (struct sockaddr *)&f->addr, sizeof(f->addr));
+	o->admitted = fake_admit_open(o->t, o->f);
 	return NULL;
 }
 
@@ -338,9 +350,7 @@ static void open_elsewhere(struct http_conns *t, struct fake *f, const char *add
 	struct opener o = {t, f, false};
 	pthread_t th;
 
-	memset(f, 0, sizeof(*f));
-	f->addr = v4(addr);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, f->fd), 0);
+	fake_init(f, addr);
 	ck_assert_int_eq(pthread_create(&th, NULL, open_on_a_thread, &o), 0);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert(o.admitted);
