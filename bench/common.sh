@@ -10,6 +10,7 @@
 #   build_clients       compiles into $OUT the bare libmicrohttpd 302
 #                       (bench/mhd302.c) and bench/paced_close.c
 #   build_conns T L O   compiles bench/conns.c against tree T's table
+#   build_conns_at C O  the same against commit C's table
 #   stop_server         stops $SERVER_PID, if any, and waits for it
 # and SERVER_PID, empty.
 
@@ -52,6 +53,16 @@ build_conns() {
 	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$1/include" -o "$3" bench/conns.c "$2" \
 		$(pkg-config --libs libsodium) -pthread
 }
+
+# build_conns_at COMMIT OUT: build_conns against COMMIT's table, built in a
+# git worktree that is removed afterwards, whether the build succeeds or not
+build_conns_at() (
+	tree=$(mktemp -d "${TMPDIR:-/tmp}/shortd-conns-tree-XXXXXX")
+	trap 'git worktree remove --force "$tree/tree" >/dev/null 2>&1 || true; rm -rf "$tree"' EXIT
+	git worktree add --detach -q "$tree/tree" "$1"
+	make --no-print-directory -C "$tree/tree" BUILD=build build/libshortd.a >/dev/null
+	build_conns "$tree/tree" "$tree/tree/build/libshortd.a" "$2"
+)
 
 SERVER_PID=
 stop_server() {

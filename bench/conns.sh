@@ -36,7 +36,7 @@ BUILD=${BUILD:-build}
 BENCH=conns
 . bench/common.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/shortd-conns-XXXXXX")
-trap 'if [ -d "$work/prev" ]; then git worktree remove --force "$work/prev" >/dev/null 2>&1 || true; fi; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 
 servers=A
 if [ -n "${CONNS_A:-}" ]; then
@@ -52,9 +52,7 @@ else
 	make --no-print-directory BUILD="$BUILD" "$BUILD/libshortd.a" >/dev/null
 	build_conns . "$BUILD/libshortd.a" "$work/A"
 	if [ -n "$PREV" ]; then
-		git worktree add --detach -q "$work/prev" "$PREV"
-		make --no-print-directory -C "$work/prev" BUILD=build "build/libshortd.a" >/dev/null
-		build_conns "$work/prev" "$work/prev/build/libshortd.a" "$work/P"
+		build_conns_at "$PREV" "$work/P"
 		servers="A P"
 	fi
 	head=$(git rev-parse --short HEAD)

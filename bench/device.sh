@@ -89,13 +89,7 @@ pack() {
 	build_conns . "$BUILD/libshortd.a" "$OUT/conns"
 	bundle_program conns "$OUT/conns"
 	if [ -n "${CONNS_PREV:-}" ]; then
-		local prev
-		prev=$(mktemp -d "${TMPDIR:-/tmp}/shortd-device-XXXXXX")
-		git worktree add --detach -q "$prev/tree" "$CONNS_PREV"
-		make --no-print-directory -C "$prev/tree" BUILD=build build/libshortd.a >/dev/null
-		build_conns "$prev/tree" "$prev/tree/build/libshortd.a" "$OUT/conns-prev"
-		git worktree remove --force "$prev/tree"
-		rm -rf "$prev"
+		build_conns_at "$CONNS_PREV" "$OUT/conns-prev"
 		bundle_program conns-prev "$OUT/conns-prev"
 	fi
 	[ -f "$BUNDLE/lib/ld-linux-x86-64.so.2" ] || die "ldd named no dynamic loader"
